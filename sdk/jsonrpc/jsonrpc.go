@@ -1,0 +1,259 @@
+// Package jsonrpc reads and writes JSON-RPC 2.0 messages as raw bytes: it
+// peeks at the envelope and edits single members in place, so that every
+// other byte of a forwarded message (schemas, _meta, unknown fields) passes
+// through untouched.
+package jsonrpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+)
+
+// Standard JSON-RPC and MCP error codes, and the ones mcphost adds.
+const (
+	CodeParseError     = -32700
+	CodeInvalidRequest = -32600
+	CodeMethodNotFound = -32601
+	CodeInvalidParams  = -32602
+	CodeInternalError  = -32603
+	// CodeBackendUnavailable: the backend that owns the request is down or went away.
+	CodeBackendUnavailable = -32000
+	// CodeRequestTimeout: the backend did not answer within the request timeout.
+	CodeRequestTimeout = -32001
+	// CodeMessageTooLarge: the message exceeds the configured maximum size.
+	CodeMessageTooLarge = -32003
+)
+
+// Kind is what a message is.
+type Kind int
+
+const (
+	KindInvalid Kind = iota
+	KindRequest
+	KindNotification
+	KindResponse
+	KindBatch
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindRequest:
+		return "request"
+	case KindNotification:
+		return "notification"
+	case KindResponse:
+		return "response"
+	case KindBatch:
+		return "batch"
+	}
+	return "invalid"
+}
+
+// Envelope is what Peek learns about a message without decoding it.
+type Envelope struct {
+	Kind   Kind
+	ID     []byte // raw JSON of "id", nil when absent
+	Method string
+	// IsError is true for a response carrying "error".
+	IsError bool
+}
+
+// ErrParse reports bytes that are not JSON.
+var ErrParse = errors.New("parse error")
+
+// ErrInvalid reports JSON that is not a JSON-RPC message.
+var ErrInvalid = errors.New("invalid JSON-RPC message")
+
+// Peek validates msg and reads its envelope in one pass over the top level.
+func Peek(msg []byte) (Envelope, error) {
+	msg = bytes.TrimSpace(msg)
+	if !gjson.ValidBytes(msg) {
+		return Envelope{}, ErrParse
+	}
+	if len(msg) > 0 && msg[0] == '[' {
+		return Envelope{Kind: KindBatch}, nil
+	}
+	if len(msg) == 0 || msg[0] != '{' {
+		return Envelope{}, fmt.Errorf("%w: not an object", ErrInvalid)
+	}
+	var env Envelope
+	var hasResult, hasError, hasMethod bool
+	var version string
+	gjson.ParseBytes(msg).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "jsonrpc":
+			version = v.Str
+		case "id":
+			env.ID = []byte(v.Raw)
+		case "method":
+			hasMethod = v.Type == gjson.String
+			env.Method = v.Str
+		case "result":
+			hasResult = true
+		case "error":
+			hasError = true
+		}
+		return true
+	})
+	if version != "2.0" {
+		return env, fmt.Errorf(`%w: "jsonrpc" must be "2.0"`, ErrInvalid)
+	}
+	if env.ID != nil && !validID(env.ID) {
+		return env, fmt.Errorf("%w: id must be a string or a number", ErrInvalid)
+	}
+	switch {
+	case hasMethod && env.ID != nil:
+		env.Kind = KindRequest
+	case hasMethod:
+		env.Kind = KindNotification
+	case (hasResult || hasError) && env.ID != nil:
+		env.Kind = KindResponse
+		env.IsError = hasError
+	default:
+		return env, fmt.Errorf("%w: neither a request, a notification nor a response", ErrInvalid)
+	}
+	return env, nil
+}
+
+func validID(raw []byte) bool {
+	switch raw[0] {
+	case '"':
+		return true
+	case 'n': // null is allowed on error responses only; callers check.
+		return string(raw) == "null"
+	default:
+		return raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9')
+	}
+}
+
+// Get returns the raw JSON at a gjson path, or nil when absent.
+func Get(msg []byte, path string) []byte {
+	r := gjson.GetBytes(msg, path)
+	if !r.Exists() {
+		return nil
+	}
+	return []byte(r.Raw)
+}
+
+// GetString returns the string at path, and whether it was a string.
+func GetString(msg []byte, path string) (string, bool) {
+	r := gjson.GetBytes(msg, path)
+	return r.Str, r.Type == gjson.String
+}
+
+// Set replaces (or adds) the member at path with raw JSON.
+func Set(msg []byte, path string, raw []byte) ([]byte, error) {
+	out, err := sjson.SetRawBytes(msg, path, raw)
+	if err != nil {
+		return nil, fmt.Errorf("set %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// Delete removes the member at path.
+func Delete(msg []byte, path string) ([]byte, error) {
+	out, err := sjson.DeleteBytes(msg, path)
+	if err != nil {
+		return nil, fmt.Errorf("delete %s: %w", path, err)
+	}
+	return out, nil
+}
+
+// EscapePath escapes a literal key for use in a gjson/sjson path.
+func EscapePath(key string) string {
+	var b []byte
+	for i := 0; i < len(key); i++ {
+		switch key[i] {
+		case '.', '*', '?', '|', '#', '@', '\\', ':', '!', '=', '<', '>', '%':
+			b = append(b, '\\')
+		}
+		b = append(b, key[i])
+	}
+	return string(b)
+}
+
+// String returns s as a JSON string.
+func String(s string) []byte {
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// Int returns n as a JSON number.
+func Int(n int64) []byte {
+	return strconv.AppendInt(nil, n, 10)
+}
+
+// Request builds a request; params may be nil.
+func Request(id []byte, method string, params []byte) []byte {
+	b := make([]byte, 0, 48+len(method)+len(params))
+	b = append(b, `{"jsonrpc":"2.0","id":`...)
+	b = append(b, id...)
+	b = append(b, `,"method":`...)
+	b = append(b, String(method)...)
+	if params != nil {
+		b = append(b, `,"params":`...)
+		b = append(b, params...)
+	}
+	return append(b, '}')
+}
+
+// Notification builds a notification; params may be nil.
+func Notification(method string, params []byte) []byte {
+	b := make([]byte, 0, 40+len(method)+len(params))
+	b = append(b, `{"jsonrpc":"2.0","method":`...)
+	b = append(b, String(method)...)
+	if params != nil {
+		b = append(b, `,"params":`...)
+		b = append(b, params...)
+	}
+	return append(b, '}')
+}
+
+// Result builds a success response.
+func Result(id, result []byte) []byte {
+	b := make([]byte, 0, 36+len(id)+len(result))
+	b = append(b, `{"jsonrpc":"2.0","id":`...)
+	b = append(b, id...)
+	b = append(b, `,"result":`...)
+	b = append(b, result...)
+	return append(b, '}')
+}
+
+// Error builds an error response. A nil id is sent as null. data may be nil.
+func Error(id []byte, code int, message string, data any) []byte {
+	if id == nil {
+		id = []byte("null")
+	}
+	e := struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+		Data    any    `json:"data,omitempty"`
+	}{code, message, data}
+	eb, _ := json.Marshal(e)
+	b := make([]byte, 0, 36+len(id)+len(eb))
+	b = append(b, `{"jsonrpc":"2.0","id":`...)
+	b = append(b, id...)
+	b = append(b, `,"error":`...)
+	b = append(b, eb...)
+	return append(b, '}')
+}
+
+// Compact removes insignificant whitespace, so that a message fits on one
+// line (stdio framing). Messages already on one line are returned as is.
+func Compact(msg []byte) ([]byte, error) {
+	if bytes.IndexByte(msg, '\n') < 0 && bytes.IndexByte(msg, '\r') < 0 {
+		return msg, nil
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(msg))
+	if err := json.Compact(&buf, msg); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrParse, err)
+	}
+	return buf.Bytes(), nil
+}

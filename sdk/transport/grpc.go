@@ -1,0 +1,202 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/proto/pluginv1"
+)
+
+// GRPCPlugin is the go-plugin Plugin for the transport kind. On the plugin
+// side Impl is served; on the host side the client is a *GRPCClient.
+type GRPCPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	Impl Transport
+}
+
+func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pluginv1.RegisterBaseServer(s, &base.GRPCServer{Impl: p.Impl})
+	pluginv1.RegisterTransportServer(s, NewGRPCServer(p.Impl))
+	return nil
+}
+
+func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (interface{}, error) {
+	return NewGRPCClient(c), nil
+}
+
+// GRPCServer adapts a Transport to the generated Transport service.
+type GRPCServer struct {
+	pluginv1.UnimplementedTransportServer
+	impl  Transport
+	next  atomic.Uint64
+	mu    sync.Mutex
+	conns map[string]Conn
+}
+
+// NewGRPCServer serves impl over gRPC.
+func NewGRPCServer(impl Transport) *GRPCServer {
+	return &GRPCServer{impl: impl, conns: make(map[string]Conn)}
+}
+
+func (s *GRPCServer) Open(ctx context.Context, req *pluginv1.OpenRequest) (*pluginv1.OpenResponse, error) {
+	r, err := s.impl.Open(ctx, OpenRequest{Name: req.GetName(), Config: req.GetConfigJson(), MaxMessageBytes: int(req.GetMaxMessageBytes())})
+	if err != nil {
+		return nil, err
+	}
+	id := strconv.FormatUint(s.next.Add(1), 10)
+	s.mu.Lock()
+	s.conns[id] = r.Conn
+	s.mu.Unlock()
+	return &pluginv1.OpenResponse{ConnId: id}, nil
+}
+
+func (s *GRPCServer) conn(id string) (Conn, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.conns[id]
+	return c, ok
+}
+
+func (s *GRPCServer) Stream(stream pluginv1.Transport_StreamServer) error {
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	conn, ok := s.conn(first.GetConnId())
+	if !ok {
+		return fmt.Errorf("unknown connection %q", first.GetConnId())
+	}
+	ctx := stream.Context()
+	// Backend → host.
+	done := make(chan error, 1)
+	go func() {
+		for {
+			msg, err := conn.Recv(ctx)
+			if err != nil {
+				done <- stream.Send(&pluginv1.Frame{Event: "closed", Detail: err.Error()})
+				return
+			}
+			if err := stream.Send(&pluginv1.Frame{Data: msg}); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	// Host → backend.
+	go func() {
+		for {
+			f, err := stream.Recv()
+			if err != nil {
+				return
+			}
+			if err := conn.Send(ctx, f.GetData()); err != nil {
+				return
+			}
+		}
+	}()
+	return <-done
+}
+
+func (s *GRPCServer) Close(ctx context.Context, req *pluginv1.CloseRequest) (*pluginv1.CloseResponse, error) {
+	s.mu.Lock()
+	conn, ok := s.conns[req.GetConnId()]
+	delete(s.conns, req.GetConnId())
+	s.mu.Unlock()
+	if !ok {
+		return &pluginv1.CloseResponse{}, nil
+	}
+	if d := req.GetDeadlineUnixNano(); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, d))
+		defer cancel()
+	}
+	return &pluginv1.CloseResponse{}, conn.Close(ctx)
+}
+
+// GRPCClient is a Transport backed by a plugin process.
+type GRPCClient struct {
+	*base.GRPCClient
+	client pluginv1.TransportClient
+}
+
+// NewGRPCClient returns a Transport that calls the plugin on conn.
+func NewGRPCClient(conn grpc.ClientConnInterface) *GRPCClient {
+	return &GRPCClient{GRPCClient: base.NewGRPCClient(conn), client: pluginv1.NewTransportClient(conn)}
+}
+
+func (c *GRPCClient) Open(ctx context.Context, req OpenRequest) (OpenResponse, error) {
+	r, err := c.client.Open(ctx, &pluginv1.OpenRequest{Name: req.Name, ConfigJson: req.Config, MaxMessageBytes: uint64(max(req.MaxMessageBytes, 0))})
+	if err != nil {
+		return OpenResponse{}, fmt.Errorf("open %s: %w", req.Name, err)
+	}
+	// The stream lives as long as the connection, not as long as ctx.
+	streamCtx, cancel := context.WithCancel(context.Background())
+	stream, err := c.client.Stream(streamCtx)
+	if err != nil {
+		cancel()
+		return OpenResponse{}, fmt.Errorf("open %s stream: %w", req.Name, err)
+	}
+	if err := stream.Send(&pluginv1.Frame{ConnId: r.GetConnId()}); err != nil {
+		cancel()
+		return OpenResponse{}, fmt.Errorf("open %s stream: %w", req.Name, err)
+	}
+	return OpenResponse{Conn: &grpcConn{id: r.GetConnId(), client: c.client, stream: stream, cancel: cancel}}, nil
+}
+
+type grpcConn struct {
+	id     string
+	client pluginv1.TransportClient
+	stream pluginv1.Transport_StreamClient
+	cancel context.CancelFunc
+	sendMu sync.Mutex
+}
+
+func (c *grpcConn) Send(_ context.Context, msg []byte) error {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if err := c.stream.Send(&pluginv1.Frame{Data: msg}); err != nil {
+		return fmt.Errorf("send: %w", closedErr(err))
+	}
+	return nil
+}
+
+func (c *grpcConn) Recv(context.Context) ([]byte, error) {
+	f, err := c.stream.Recv()
+	if err != nil {
+		return nil, closedErr(err)
+	}
+	if f.GetEvent() != "" {
+		return nil, fmt.Errorf("%w: %s", ErrClosed, f.GetDetail())
+	}
+	return f.GetData(), nil
+}
+
+func (c *grpcConn) Close(ctx context.Context) error {
+	var deadline int64
+	if d, ok := ctx.Deadline(); ok {
+		deadline = d.UnixNano()
+	}
+	_, err := c.client.Close(ctx, &pluginv1.CloseRequest{ConnId: c.id, DeadlineUnixNano: deadline})
+	c.cancel()
+	if err != nil {
+		return fmt.Errorf("close: %w", err)
+	}
+	return nil
+}
+
+func closedErr(err error) error {
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: plugin stream ended", ErrClosed)
+	}
+	return fmt.Errorf("%w: %v", ErrClosed, err)
+}

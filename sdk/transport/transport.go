@@ -1,0 +1,55 @@
+// Package transport is the plugin kind that connects the host to one kind of
+// backend MCP server (a stdio child process, streamable HTTP, ...) and carries
+// raw JSON-RPC messages both ways. One plugin process serves many backends:
+// each backend is one Conn.
+package transport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/mcphost/mcphost/sdk/base"
+)
+
+// APIMinor is the minor version of this API; bump it when adding optional
+// fields or capabilities.
+const APIMinor = 0
+
+// Transport opens connections to backends.
+type Transport interface {
+	base.Plugin
+	Open(ctx context.Context, req OpenRequest) (OpenResponse, error)
+}
+
+// OpenRequest asks for a connection to one backend.
+type OpenRequest struct {
+	// Name is the backend's name in proxy.hcl, for logs.
+	Name string
+	// Config is the backend's transport block decoded against the plugin's
+	// instance schema, as JSON.
+	Config json.RawMessage
+	// MaxMessageBytes bounds one message in either direction.
+	MaxMessageBytes int
+}
+
+// OpenResponse carries the new connection.
+type OpenResponse struct {
+	Conn Conn
+}
+
+// Conn is one backend connection. Send and Recv may be called concurrently
+// with each other, but each from one goroutine at a time.
+type Conn interface {
+	// Send writes one complete JSON-RPC message to the backend.
+	Send(ctx context.Context, msg []byte) error
+	// Recv returns the next complete JSON-RPC message from the backend. After
+	// the backend has gone it returns an error wrapping ErrClosed.
+	Recv(ctx context.Context) ([]byte, error)
+	// Close ends the connection, giving the backend until ctx's deadline to
+	// exit on its own before it is killed.
+	Close(ctx context.Context) error
+}
+
+// ErrClosed is wrapped by Recv's error once the backend connection has ended.
+var ErrClosed = errors.New("backend connection closed")
