@@ -1,0 +1,924 @@
+// Package config loads and validates the mcphost proxy configuration file
+// (proxy.hcl) written in HCL.
+//
+// The package decodes everything that belongs to the host itself (proxy
+// settings, listeners, plugin declarations, servers) and keeps the bodies that
+// belong to plugins (a server's transport block, a plugin's config block) as
+// undecoded hcl.Body values. Those are decoded later with [DecodeBody] against
+// the schema the plugin reports, and problems a plugin reports about them are
+// positioned in the source with [PluginDiagnostics].
+//
+// Every diagnostic returned by this package has Expression and EvalContext
+// cleared, so that writing it never prints variable values (which may hold
+// secrets such as tokens read with env()).
+package config
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	hcljson "github.com/hashicorp/hcl/v2/json"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// Defaults applied when the config file leaves a setting out.
+const (
+	DefaultToolNameTemplate    = "mcp__proxy__{server}__{tool}"
+	DefaultPromptNameTemplate  = "mcp__proxy__{server}__{prompt}"
+	DefaultResourceURITemplate = "mcp+proxy://{server}/{uri}"
+	DefaultMaxMessageBytes     = 64 << 20
+	MinMaxMessageBytes         = 1 << 20
+	DefaultRequestTimeout      = 60 * time.Second
+	DefaultShutdownTimeout     = 10 * time.Second
+	DefaultLogLevel            = "info"
+	DefaultLogFormat           = "text"
+	DefaultListenAddress       = "127.0.0.1:3000"
+	DefaultListenPath          = "/mcp"
+)
+
+// Plugin sources and modes.
+const (
+	SourceBuiltin  = "builtin"
+	ModeSubprocess = "subprocess"
+	ModeInprocess  = "inprocess"
+)
+
+// ListenerHTTP is the only listener kind known so far.
+const ListenerHTTP = "http"
+
+// RedactedValue replaces secrets in [Config.Redacted].
+const RedactedValue = "(redacted)"
+
+var (
+	listenerKinds = []string{ListenerHTTP}
+	logLevels     = []string{"trace", "debug", "info", "warn", "error"}
+	logFormats    = []string{"text", "json"}
+	modes         = []string{ModeSubprocess, ModeInprocess}
+
+	nameRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+	sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// LoadOptions are the inputs of a load that do not come from the file.
+type LoadOptions struct {
+	// Vars override the defaults of `variable` blocks, by name. Every name
+	// must be declared in the file.
+	Vars map[string]cty.Value
+	// Executable is mcphost.executable in expressions. When empty,
+	// os.Executable() is used (and "" if that fails).
+	Executable string
+	// LookupEnv backs the env() function. Nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+}
+
+// Config is a loaded, validated configuration.
+type Config struct {
+	// Filename is the name the file was loaded with, as it appears in
+	// diagnostics. Dir is the absolute directory relative paths are
+	// resolved against.
+	Filename string
+	Dir      string
+
+	Proxy     Proxy
+	Listeners []Listener
+	Plugins   []Plugin
+	Servers   []Server
+
+	// EvalContext holds var.*, mcphost.* and the functions; use it to
+	// decode plugin bodies with DecodeBody.
+	EvalContext *hcl.EvalContext
+	// Files maps filenames to parsed files, for WriteDiagnostics.
+	Files map[string]*hcl.File
+}
+
+// Proxy holds the `proxy` block, with defaults filled in.
+type Proxy struct {
+	ToolNameTemplate    string
+	PromptNameTemplate  string
+	ResourceURITemplate string
+	MaxMessageBytes     uint64
+	RequestTimeout      time.Duration
+	ShutdownTimeout     time.Duration
+	LogLevel            string
+	LogFormat           string
+	// DeclRange is the block header, or the zero range when there is no
+	// proxy block.
+	DeclRange hcl.Range
+}
+
+// Listener is one `listen "KIND"` block.
+type Listener struct {
+	Kind           string
+	Address        string
+	Path           string
+	AllowedOrigins []string
+	// AuthToken is a secret: print Redacted() instead.
+	AuthToken string
+	DeclRange hcl.Range
+}
+
+// Redacted returns a copy of l with AuthToken replaced by RedactedValue
+// when it is set.
+func (l Listener) Redacted() Listener {
+	if l.AuthToken != "" {
+		l.AuthToken = RedactedValue
+	}
+	l.AllowedOrigins = append([]string(nil), l.AllowedOrigins...)
+	return l
+}
+
+// DefaultListener is the listener a `listen "http" {}` block gets. The
+// loader does not add it when the file has no listen block; that choice is
+// left to the caller.
+func DefaultListener() Listener {
+	return Listener{Kind: ListenerHTTP, Address: DefaultListenAddress, Path: DefaultListenPath}
+}
+
+// Plugin is one `plugin "NAME"` block.
+type Plugin struct {
+	Name string
+	// Source is SourceBuiltin or the absolute path of the plugin binary.
+	Source  string
+	SHA256  string // lowercase hex; empty for builtin plugins
+	Mode    string // ModeSubprocess or ModeInprocess
+	Version string // semver constraint as written, or ""
+	// Config is the body of the `config` block, or nil when absent.
+	Config hcl.Body
+	// ConfigRange is the `config` block header, or DeclRange when absent:
+	// the blockRange to give PluginDiagnostics for Config.
+	ConfigRange hcl.Range
+	DeclRange   hcl.Range
+}
+
+// Builtin reports whether the plugin is compiled into mcphost.
+func (p Plugin) Builtin() bool { return p.Source == SourceBuiltin }
+
+// Server is one `server "NAME"` block.
+type Server struct {
+	Name    string
+	Enabled bool
+	Prefix  bool
+	// RequestTimeout is 0 when the proxy default applies.
+	RequestTimeout time.Duration
+	Transport      TransportBlock
+	DeclRange      hcl.Range
+}
+
+// TransportBlock is a server's `transport "PLUGIN"` block, left undecoded.
+type TransportBlock struct {
+	Plugin     string
+	Body       hcl.Body
+	DeclRange  hcl.Range
+	LabelRange hcl.Range
+}
+
+// Plugin returns the plugin block named name.
+func (c *Config) Plugin(name string) (Plugin, bool) {
+	for _, p := range c.Plugins {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Plugin{}, false
+}
+
+// Server returns the server block named name.
+func (c *Config) Server(name string) (Server, bool) {
+	for _, s := range c.Servers {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Server{}, false
+}
+
+// Redacted returns a copy of c that is safe to print: listener auth tokens
+// are replaced by RedactedValue. Bodies, files and the eval context are
+// shared with c.
+func (c *Config) Redacted() *Config {
+	out := *c
+	out.Listeners = make([]Listener, len(c.Listeners))
+	for i, l := range c.Listeners {
+		out.Listeners[i] = l.Redacted()
+	}
+	out.Plugins = append([]Plugin(nil), c.Plugins...)
+	out.Servers = append([]Server(nil), c.Servers...)
+	return &out
+}
+
+// Loader loads config files and remembers the parsed files, so that
+// diagnostics can be printed with source snippets even when loading failed
+// and no Config was returned. The zero value is ready to use and a Loader
+// is safe for concurrent use. Loading the same filename again replaces the
+// remembered file (so a Loader can be reused for reloads).
+type Loader struct {
+	mu    sync.Mutex
+	files map[string]*hcl.File
+}
+
+// NewLoader returns an empty Loader.
+func NewLoader() *Loader { return &Loader{} }
+
+// Files returns a copy of the filename → file map of everything loaded.
+func (l *Loader) Files() map[string]*hcl.File {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]*hcl.File, len(l.files))
+	for k, v := range l.files {
+		out[k] = v
+	}
+	return out
+}
+
+// WriteDiagnostics writes diags with source snippets from the files this
+// Loader has loaded. See the package-level WriteDiagnostics.
+func (l *Loader) WriteDiagnostics(w io.Writer, diags hcl.Diagnostics) error {
+	return WriteDiagnostics(w, diags, l.Files())
+}
+
+func (l *Loader) remember(filename string, f *hcl.File) {
+	if f == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.files == nil {
+		l.files = map[string]*hcl.File{}
+	}
+	l.files[filename] = f
+}
+
+// Load reads and parses the file at path. Files whose name ends in ".json"
+// are parsed as HCL's JSON syntax. The returned Config is nil if and only
+// if diags has errors.
+func (l *Loader) Load(path string, opts LoadOptions) (*Config, hcl.Diagnostics) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Failed to read configuration file",
+			Detail:   fmt.Sprintf("The configuration file %q could not be read: %s.", path, err),
+		}}
+	}
+	return l.Parse(src, path, opts)
+}
+
+// Parse parses src as if read from filename (which names the file in
+// diagnostics and whose directory is the base for relative paths). The
+// returned Config is nil if and only if diags has errors.
+func (l *Loader) Parse(src []byte, filename string, opts LoadOptions) (*Config, hcl.Diagnostics) {
+	var (
+		file  *hcl.File
+		diags hcl.Diagnostics
+	)
+	if strings.HasSuffix(filename, ".json") {
+		file, diags = hcljson.Parse(src, filename)
+	} else {
+		file, diags = hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	}
+	l.remember(filename, file)
+	if diags.HasErrors() {
+		return nil, sanitize(diags)
+	}
+	dir, err := filepath.Abs(filepath.Dir(filename))
+	if err != nil {
+		return nil, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid configuration file path",
+			Detail:   fmt.Sprintf("Cannot resolve the directory of %q: %s.", filename, err),
+		})
+	}
+	d := &decoder{opts: opts, dir: dir}
+	cfg := d.decodeFile(file.Body)
+	cfg.Filename = filename
+	cfg.Dir = dir
+	cfg.Files = map[string]*hcl.File{filename: file}
+	diags = sanitize(append(diags, d.diags...))
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return cfg, diags
+}
+
+// Load reads and parses the file at path with a fresh Loader. Use a Loader
+// to print diagnostics when the returned Config is nil.
+func Load(path string, opts LoadOptions) (*Config, hcl.Diagnostics) {
+	return NewLoader().Load(path, opts)
+}
+
+// Parse parses src with a fresh Loader. Use a Loader to print diagnostics
+// when the returned Config is nil.
+func Parse(src []byte, filename string, opts LoadOptions) (*Config, hcl.Diagnostics) {
+	return NewLoader().Parse(src, filename, opts)
+}
+
+var rootSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "proxy"},
+		{Type: "listen", LabelNames: []string{"kind"}},
+		{Type: "plugin", LabelNames: []string{"name"}},
+		{Type: "server", LabelNames: []string{"name"}},
+	},
+}
+
+type decoder struct {
+	opts  LoadOptions
+	dir   string
+	ctx   *hcl.EvalContext
+	diags hcl.Diagnostics
+}
+
+func (d *decoder) add(diags ...*hcl.Diagnostic) { d.diags = append(d.diags, diags...) }
+
+func (d *decoder) errorf(subject hcl.Range, summary, detailFormat string, args ...any) {
+	d.add(&hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(detailFormat, args...),
+		Subject:  subject.Ptr(),
+	})
+}
+
+func (d *decoder) decodeFile(body hcl.Body) *Config {
+	content, diags := body.Content(rootSchema)
+	d.add(diags...)
+
+	cfg := &Config{Proxy: defaultProxy()}
+	executable := d.opts.Executable
+	if executable == "" {
+		if exe, err := os.Executable(); err == nil {
+			executable = exe
+		}
+	}
+	mcphost := cty.ObjectVal(map[string]cty.Value{
+		"executable": cty.StringVal(executable),
+		"config_dir": cty.StringVal(d.dir),
+	})
+	lookup := d.opts.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	d.ctx = &hcl.EvalContext{
+		Variables: map[string]cty.Value{"mcphost": mcphost},
+		Functions: functions(d.dir, lookup),
+	}
+
+	var blocks = map[string][]*hcl.Block{}
+	for _, b := range content.Blocks {
+		blocks[b.Type] = append(blocks[b.Type], b)
+	}
+
+	d.ctx.Variables["var"] = d.decodeVariables(blocks["variable"])
+	cfg.EvalContext = d.ctx
+
+	for i, b := range blocks["proxy"] {
+		if i > 0 {
+			d.errorf(b.DefRange, "Duplicate proxy block",
+				"Only one proxy block is allowed; the first is at %s.", rangeStart(blocks["proxy"][0].DefRange))
+			continue
+		}
+		d.decodeProxy(b, &cfg.Proxy)
+	}
+
+	listenSeen := map[string]hcl.Range{}
+	for _, b := range blocks["listen"] {
+		kind := b.Labels[0]
+		if first, dup := listenSeen[kind]; dup {
+			d.errorf(b.DefRange, fmt.Sprintf("Duplicate listener %q", kind),
+				"A listen %q block was already declared at %s. Each listener kind may be declared once.", kind, rangeStart(first))
+			continue
+		}
+		listenSeen[kind] = b.DefRange
+		if l, ok := d.decodeListener(b); ok {
+			cfg.Listeners = append(cfg.Listeners, l)
+		}
+	}
+
+	pluginSeen := map[string]hcl.Range{}
+	for _, b := range blocks["plugin"] {
+		name := b.Labels[0]
+		if first, dup := pluginSeen[name]; dup {
+			d.errorf(b.DefRange, fmt.Sprintf("Duplicate plugin %q", name),
+				"A plugin named %q was already declared at %s. Plugin names must be unique.", name, rangeStart(first))
+			continue
+		}
+		pluginSeen[name] = b.DefRange
+		cfg.Plugins = append(cfg.Plugins, d.decodePlugin(b))
+	}
+
+	serverSeen := map[string]hcl.Range{}
+	for _, b := range blocks["server"] {
+		name := b.Labels[0]
+		if first, dup := serverSeen[name]; dup {
+			d.errorf(b.DefRange, fmt.Sprintf("Duplicate server %q", name),
+				"A server named %q was already declared at %s. Server names must be unique.", name, rangeStart(first))
+			continue
+		}
+		serverSeen[name] = b.DefRange
+		cfg.Servers = append(cfg.Servers, d.decodeServer(b))
+	}
+	return cfg
+}
+
+func defaultProxy() Proxy {
+	return Proxy{
+		ToolNameTemplate:    DefaultToolNameTemplate,
+		PromptNameTemplate:  DefaultPromptNameTemplate,
+		ResourceURITemplate: DefaultResourceURITemplate,
+		MaxMessageBytes:     DefaultMaxMessageBytes,
+		RequestTimeout:      DefaultRequestTimeout,
+		ShutdownTimeout:     DefaultShutdownTimeout,
+		LogLevel:            DefaultLogLevel,
+		LogFormat:           DefaultLogFormat,
+	}
+}
+
+var variableSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "default"}, {Name: "description"}},
+}
+
+// decodeVariables evaluates the variable blocks (defaults may use functions
+// and mcphost.*, but not other variables) and applies the overrides.
+func (d *decoder) decodeVariables(blocks []*hcl.Block) cty.Value {
+	vals := map[string]cty.Value{}
+	seen := map[string]hcl.Range{}
+	for _, b := range blocks {
+		name := b.Labels[0]
+		if !hclsyntax.ValidIdentifier(name) {
+			d.errorf(b.LabelRanges[0], "Invalid variable name",
+				"%q is not a valid variable name: use letters, digits, underscores and dashes, starting with a letter.", name)
+			continue
+		}
+		if first, dup := seen[name]; dup {
+			d.errorf(b.DefRange, fmt.Sprintf("Duplicate variable %q", name),
+				"A variable named %q was already declared at %s. Variable names must be unique.", name, rangeStart(first))
+			continue
+		}
+		seen[name] = b.DefRange
+		content, diags := b.Body.Content(variableSchema)
+		d.add(diags...)
+		if attr, ok := content.Attributes["description"]; ok {
+			d.evalString(attr)
+		}
+		if v, ok := d.opts.Vars[name]; ok {
+			if v.IsNull() { // also catches the zero cty.Value
+				v = cty.NullVal(cty.DynamicPseudoType)
+			}
+			vals[name] = v
+			continue
+		}
+		attr, ok := content.Attributes["default"]
+		if !ok {
+			d.errorf(b.DefRange, fmt.Sprintf("No value for variable %q", name),
+				"The variable %q has no default, so a value must be given when starting mcphost.", name)
+			vals[name] = cty.DynamicVal
+			continue
+		}
+		v, diags := attr.Expr.Value(d.ctx)
+		d.add(diags...)
+		if diags.HasErrors() {
+			v = cty.DynamicVal
+		}
+		vals[name] = v
+	}
+	for name := range d.opts.Vars {
+		if _, ok := seen[name]; !ok {
+			d.add(&hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  fmt.Sprintf("Undeclared variable %q", name),
+				Detail:   fmt.Sprintf("A value was given for variable %q, but the configuration has no variable %q block.", name, name),
+			})
+		}
+	}
+	return cty.ObjectVal(vals)
+}
+
+var proxySchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "tool_name_template"},
+		{Name: "prompt_name_template"},
+		{Name: "resource_uri_template"},
+		{Name: "max_message_bytes"},
+		{Name: "request_timeout"},
+		{Name: "shutdown_timeout"},
+		{Name: "log_level"},
+		{Name: "log_format"},
+	},
+}
+
+func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
+	p.DeclRange = b.DefRange
+	content, diags := b.Body.Content(proxySchema)
+	d.add(diags...)
+	attrs := content.Attributes
+
+	templates := []struct {
+		name, placeholder string
+		dst               *string
+	}{
+		{"tool_name_template", "tool", &p.ToolNameTemplate},
+		{"prompt_name_template", "prompt", &p.PromptNameTemplate},
+		{"resource_uri_template", "uri", &p.ResourceURITemplate},
+	}
+	for _, t := range templates {
+		if attr, ok := attrs[t.name]; ok {
+			if s, ok := d.evalString(attr); ok && d.checkTemplate(attr, s, t.placeholder) {
+				*t.dst = s
+			}
+		}
+	}
+
+	if attr, ok := attrs["max_message_bytes"]; ok {
+		if n, ok := d.evalInt(attr); ok {
+			if n < MinMaxMessageBytes {
+				d.errorf(attr.Expr.Range(), "Invalid max_message_bytes",
+					"max_message_bytes must be at least %d (1 MiB); got %d.", MinMaxMessageBytes, n)
+			} else {
+				p.MaxMessageBytes = uint64(n)
+			}
+		}
+	}
+	if attr, ok := attrs["request_timeout"]; ok {
+		if v, ok := d.evalDuration(attr); ok {
+			p.RequestTimeout = v
+		}
+	}
+	if attr, ok := attrs["shutdown_timeout"]; ok {
+		if v, ok := d.evalDuration(attr); ok {
+			p.ShutdownTimeout = v
+		}
+	}
+	if attr, ok := attrs["log_level"]; ok {
+		if s, ok := d.evalEnum(attr, logLevels); ok {
+			p.LogLevel = s
+		}
+	}
+	if attr, ok := attrs["log_format"]; ok {
+		if s, ok := d.evalEnum(attr, logFormats); ok {
+			p.LogFormat = s
+		}
+	}
+}
+
+var placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)
+
+func (d *decoder) checkTemplate(attr *hcl.Attribute, s, placeholder string) bool {
+	want := "{" + placeholder + "}"
+	if !strings.Contains(s, want) {
+		d.errorf(attr.Expr.Range(), "Invalid name template",
+			"%s must contain %s, which is replaced by the backend's own name; {server} is optional.", attr.Name, want)
+		return false
+	}
+	for _, m := range placeholderRE.FindAllString(s, -1) {
+		if m != want && m != "{server}" {
+			d.errorf(attr.Expr.Range(), "Invalid name template",
+				"%s contains the unknown placeholder %s; only %s and {server} are replaced.", attr.Name, m, want)
+			return false
+		}
+	}
+	return true
+}
+
+var listenSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "address"},
+		{Name: "path"},
+		{Name: "allowed_origins"},
+		{Name: "auth_token"},
+	},
+}
+
+func (d *decoder) decodeListener(b *hcl.Block) (Listener, bool) {
+	kind := b.Labels[0]
+	if !contains(listenerKinds, kind) {
+		d.errorf(b.LabelRanges[0], "Unsupported listener kind",
+			"Listener kind %q is not supported. Known kinds: %s.", kind, quoteList(listenerKinds))
+		return Listener{}, false
+	}
+	l := DefaultListener()
+	l.Kind = kind
+	l.DeclRange = b.DefRange
+	content, diags := b.Body.Content(listenSchema)
+	d.add(diags...)
+	attrs := content.Attributes
+	if attr, ok := attrs["address"]; ok {
+		if s, ok := d.evalString(attr); ok {
+			if _, _, err := net.SplitHostPort(s); err != nil {
+				d.errorf(attr.Expr.Range(), "Invalid listen address",
+					"address must be host:port, such as %q: %s.", DefaultListenAddress, err)
+			} else {
+				l.Address = s
+			}
+		}
+	}
+	if attr, ok := attrs["path"]; ok {
+		if s, ok := d.evalString(attr); ok {
+			if !strings.HasPrefix(s, "/") {
+				d.errorf(attr.Expr.Range(), "Invalid listen path",
+					"path must start with \"/\", such as %q.", DefaultListenPath)
+			} else {
+				l.Path = s
+			}
+		}
+	}
+	if attr, ok := attrs["allowed_origins"]; ok {
+		if v, ok := d.eval(attr, cty.List(cty.String)); ok && !v.IsNull() {
+			for it := v.ElementIterator(); it.Next(); {
+				_, e := it.Element()
+				if e.IsNull() {
+					d.errorf(attr.Expr.Range(), "Invalid allowed_origins", "allowed_origins must not contain null.")
+					continue
+				}
+				l.AllowedOrigins = append(l.AllowedOrigins, e.AsString())
+			}
+		}
+	}
+	if attr, ok := attrs["auth_token"]; ok {
+		if s, ok := d.evalString(attr); ok {
+			l.AuthToken = s
+		}
+	}
+	return l, true
+}
+
+var pluginSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "source"},
+		{Name: "sha256"},
+		{Name: "mode"},
+		{Name: "version"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "config"}},
+}
+
+func (d *decoder) decodePlugin(b *hcl.Block) Plugin {
+	name := b.Labels[0]
+	p := Plugin{
+		Name:        name,
+		Source:      SourceBuiltin,
+		Mode:        ModeSubprocess,
+		DeclRange:   b.DefRange,
+		ConfigRange: b.DefRange,
+	}
+	if !nameRE.MatchString(name) {
+		d.errorf(b.LabelRanges[0], "Invalid plugin name",
+			"Plugin name %q must be 1 to 32 letters, digits, underscores or dashes.", name)
+	}
+	content, diags := b.Body.Content(pluginSchema)
+	d.add(diags...)
+	attrs := content.Attributes
+
+	sourceOK := true
+	if attr, ok := attrs["source"]; ok {
+		s, ok := d.evalString(attr)
+		sourceOK = ok
+		switch {
+		case !ok:
+		case s == "":
+			d.errorf(attr.Expr.Range(), "Invalid plugin source",
+				"source must be %q or the path of a plugin binary.", SourceBuiltin)
+			sourceOK = false
+		case s == SourceBuiltin:
+		default:
+			path := s
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(d.dir, path)
+			}
+			path = filepath.Clean(path)
+			fi, err := os.Stat(path)
+			switch {
+			case err != nil:
+				d.errorf(attr.Expr.Range(), "Plugin binary not found",
+					"The plugin binary %q (resolved relative to the configuration directory) cannot be used: %s.", path, err)
+			case fi.IsDir():
+				d.errorf(attr.Expr.Range(), "Plugin binary not found",
+					"The plugin source %q is a directory; it must be the path of an executable file.", path)
+			}
+			p.Source = path
+		}
+	}
+
+	if attr, ok := attrs["sha256"]; ok {
+		if s, ok := d.evalString(attr); ok {
+			if !sha256RE.MatchString(s) {
+				d.errorf(attr.Expr.Range(), "Invalid sha256",
+					"sha256 must be 64 lowercase hexadecimal characters (the output of `sha256sum`).")
+			} else {
+				p.SHA256 = s
+			}
+			if p.Builtin() && sourceOK {
+				d.add(&hcl.Diagnostic{
+					Severity: hcl.DiagWarning,
+					Summary:  "sha256 ignored for a builtin plugin",
+					Detail:   "sha256 is only checked when source is the path of a plugin binary.",
+					Subject:  attr.Expr.Range().Ptr(),
+				})
+			}
+		}
+	} else if !p.Builtin() && sourceOK {
+		d.errorf(attrs["source"].Expr.Range(), "Missing sha256",
+			"A plugin whose source is a path must set sha256 to the SHA-256 of the binary, in lowercase hex.")
+	}
+
+	if attr, ok := attrs["mode"]; ok {
+		if s, ok := d.evalEnum(attr, modes); ok {
+			if s == ModeInprocess && !p.Builtin() {
+				d.errorf(attr.Expr.Range(), "Invalid plugin mode",
+					"mode %q is only allowed for builtin plugins; a plugin loaded from a path always runs as a subprocess.", ModeInprocess)
+			} else {
+				p.Mode = s
+			}
+		}
+	}
+	if attr, ok := attrs["version"]; ok {
+		if s, ok := d.evalString(attr); ok {
+			p.Version = s
+		}
+	}
+	for i, cb := range content.Blocks {
+		if i > 0 {
+			d.errorf(cb.DefRange, "Duplicate config block",
+				"A plugin has at most one config block; the first is at %s.", rangeStart(content.Blocks[0].DefRange))
+			continue
+		}
+		p.Config = cb.Body
+		p.ConfigRange = cb.DefRange
+	}
+	return p
+}
+
+var serverSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "enabled"},
+		{Name: "prefix"},
+		{Name: "request_timeout"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "transport", LabelNames: []string{"plugin"}}},
+}
+
+func (d *decoder) decodeServer(b *hcl.Block) Server {
+	name := b.Labels[0]
+	s := Server{Name: name, Enabled: true, Prefix: true, DeclRange: b.DefRange}
+	if !nameRE.MatchString(name) {
+		d.errorf(b.LabelRanges[0], "Invalid server name",
+			"Server name %q must be 1 to 32 letters, digits, underscores or dashes (it becomes part of tool names).", name)
+	}
+	content, diags := b.Body.Content(serverSchema)
+	d.add(diags...)
+	attrs := content.Attributes
+	if attr, ok := attrs["enabled"]; ok {
+		if v, ok := d.eval(attr, cty.Bool); ok && !v.IsNull() {
+			s.Enabled = v.True()
+		}
+	}
+	if attr, ok := attrs["prefix"]; ok {
+		if v, ok := d.eval(attr, cty.Bool); ok && !v.IsNull() {
+			s.Prefix = v.True()
+		}
+	}
+	if attr, ok := attrs["request_timeout"]; ok {
+		if v, ok := d.evalDuration(attr); ok {
+			s.RequestTimeout = v
+		}
+	}
+	switch len(content.Blocks) {
+	case 0:
+		d.errorf(b.DefRange, "Missing transport block",
+			"Server %q needs exactly one transport block, such as transport \"stdio\" { command = \"...\" }.", name)
+	default:
+		for _, extra := range content.Blocks[1:] {
+			d.errorf(extra.DefRange, "Duplicate transport block",
+				"Server %q already has a transport block at %s; a server has exactly one.", name, rangeStart(content.Blocks[0].DefRange))
+		}
+		tb := content.Blocks[0]
+		if !nameRE.MatchString(tb.Labels[0]) {
+			d.errorf(tb.LabelRanges[0], "Invalid transport plugin name",
+				"Transport plugin name %q must be 1 to 32 letters, digits, underscores or dashes.", tb.Labels[0])
+		}
+		s.Transport = TransportBlock{
+			Plugin:     tb.Labels[0],
+			Body:       tb.Body,
+			DeclRange:  tb.DefRange,
+			LabelRange: tb.LabelRanges[0],
+		}
+	}
+	return s
+}
+
+// eval evaluates attr and converts it to ty. ok is false after an error
+// diagnostic. The value may be null (callers treat null as "not set").
+func (d *decoder) eval(attr *hcl.Attribute, ty cty.Type) (cty.Value, bool) {
+	v, diags := attr.Expr.Value(d.ctx)
+	d.add(diags...)
+	if diags.HasErrors() {
+		return cty.NilVal, false
+	}
+	return convertAttr(attr, v, ty, &d.diags)
+}
+
+func convertAttr(attr *hcl.Attribute, v cty.Value, ty cty.Type, diags *hcl.Diagnostics) (cty.Value, bool) {
+	v, err := convert.Convert(v, ty)
+	if err != nil {
+		*diags = append(*diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Incorrect attribute value type",
+			Detail:   fmt.Sprintf("Inappropriate value for attribute %q: %s.", attr.Name, err),
+			Subject:  attr.Expr.Range().Ptr(),
+		})
+		return cty.NilVal, false
+	}
+	if !v.IsWhollyKnown() {
+		*diags = append(*diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Unknown attribute value",
+			Detail:   fmt.Sprintf("The value of %q cannot be determined when the configuration is loaded.", attr.Name),
+			Subject:  attr.Expr.Range().Ptr(),
+		})
+		return cty.NilVal, false
+	}
+	return v, true
+}
+
+// evalString returns attr as a string; null counts as not set (ok false,
+// no diagnostic).
+func (d *decoder) evalString(attr *hcl.Attribute) (string, bool) {
+	v, ok := d.eval(attr, cty.String)
+	if !ok || v.IsNull() {
+		return "", false
+	}
+	return v.AsString(), true
+}
+
+func (d *decoder) evalInt(attr *hcl.Attribute) (int64, bool) {
+	v, ok := d.eval(attr, cty.Number)
+	if !ok || v.IsNull() {
+		return 0, false
+	}
+	bf := v.AsBigFloat()
+	n, acc := bf.Int64()
+	if !bf.IsInt() || acc != 0 {
+		d.errorf(attr.Expr.Range(), "Invalid "+attr.Name, "%s must be a whole number that fits in 64 bits.", attr.Name)
+		return 0, false
+	}
+	return n, true
+}
+
+func (d *decoder) evalDuration(attr *hcl.Attribute) (time.Duration, bool) {
+	s, ok := d.evalString(attr)
+	if !ok {
+		return 0, false
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v <= 0 {
+		d.errorf(attr.Expr.Range(), "Invalid duration",
+			"%s must be a positive Go duration such as \"30s\", \"1m30s\" or \"500ms\"; got %q.", attr.Name, s)
+		return 0, false
+	}
+	return v, true
+}
+
+func (d *decoder) evalEnum(attr *hcl.Attribute, allowed []string) (string, bool) {
+	s, ok := d.evalString(attr)
+	if !ok {
+		return "", false
+	}
+	if !contains(allowed, s) {
+		d.errorf(attr.Expr.Range(), "Invalid "+attr.Name,
+			"%s must be one of %s; got %q.", attr.Name, quoteList(allowed), s)
+		return "", false
+	}
+	return s, true
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func quoteList(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// rangeStart formats the start of r as file:line:col.
+func rangeStart(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
