@@ -1,0 +1,60 @@
+package mcpserver
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+)
+
+// Run is the command-line entry point of the example server. args excludes
+// the program name. Flags:
+//
+//	-name string  serverInfo name, also returned by the whoami tool
+//	-tcp addr     serve newline-delimited JSON-RPC on a TCP listener
+//	-http addr    serve streamable HTTP at /mcp
+//
+// Without -tcp or -http it serves one session on stdin/stdout. The bound
+// address of -tcp and -http is logged to stderr as "listening on <proto>
+// <addr>", so callers passing port 0 can find it. Nothing but protocol
+// messages is ever written to stdout. Run returns nil when ctx is cancelled
+// or stdin reaches EOF.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("mcphost-example-server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", DefaultName, "serverInfo name, also returned by the whoami tool")
+	tcpAddr := fs.String("tcp", "", "serve newline-delimited JSON-RPC over TCP on this address")
+	httpAddr := fs.String("http", "", "serve streamable HTTP at /mcp on this address")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *tcpAddr != "" && *httpAddr != "" {
+		return errors.New("-tcp and -http are mutually exclusive")
+	}
+	logger := log.New(stderr, "mcphost-example-server: ", log.LstdFlags)
+
+	switch {
+	case *tcpAddr != "":
+		ln, err := net.Listen("tcp", *tcpAddr)
+		if err != nil {
+			return err
+		}
+		logger.Printf("listening on tcp %s", ln.Addr())
+		return ServeTCP(ctx, ln, *name)
+	case *httpAddr != "":
+		ln, err := net.Listen("tcp", *httpAddr)
+		if err != nil {
+			return err
+		}
+		logger.Printf("listening on http %s", ln.Addr())
+		return ServeHTTP(ctx, ln, *name)
+	default:
+		return ServeStream(ctx, New(*name), "stdio", stdin, stdout)
+	}
+}
