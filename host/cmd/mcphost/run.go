@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mcphost/mcphost/examples/mcpserver"
+	"github.com/mcphost/mcphost/host/internal/config"
+	"github.com/mcphost/mcphost/host/internal/pluginhost"
+	"github.com/mcphost/mcphost/host/internal/proxy"
+)
+
+const usage = `usage: mcphost <command> [arguments]
+
+commands:
+  run [--stdio] [FILE]      run the proxy (default FILE: proxy.hcl); --stdio speaks MCP on stdin/stdout
+  validate [FILE]           check a config without starting anything
+  plugins list [FILE]       list plugins: name, kind, version, source, checksum
+  version                   print the version
+  example-server [flags]    run the example MCP server (the default backend)
+  plugin serve NAME         run a built-in plugin (the host does this itself)
+`
+
+// errUsage is returned after usage has been printed.
+var errUsage = errors.New("invalid usage")
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "run":
+		return runProxy(ctx, args[1:], stdin, stdout, stderr)
+	case "validate":
+		return validate(ctx, args[1:], stdout, stderr)
+	case "plugins":
+		if len(args) < 2 || args[1] != "list" {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		return listPlugins(ctx, args[2:], stdout, stderr)
+	case "plugin":
+		if len(args) != 3 || args[1] != "serve" {
+			fmt.Fprint(stderr, usage)
+			return errUsage
+		}
+		if !pluginhost.ServeBuiltin(args[2]) {
+			return fmt.Errorf("no built-in plugin named %q", args[2])
+		}
+		return nil
+	case "example-server":
+		return mcpserver.Run(ctx, args[1:], stdin, stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "mcphost", proxy.Version)
+		return nil
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+	return errUsage
+}
+
+func configPath(fs *flag.FlagSet) string {
+	if fs.NArg() > 0 {
+		return fs.Arg(0)
+	}
+	return "proxy.hcl"
+}
+
+// load reads and checks a config, printing diagnostics to stderr.
+func load(path string, stderr io.Writer) (*config.Config, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable: %w", err)
+	}
+	loader := config.NewLoader()
+	cfg, diags := loader.Load(path, config.LoadOptions{Executable: exe})
+	if len(diags) > 0 {
+		_ = loader.WriteDiagnostics(stderr, diags)
+	}
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s has %d error(s)", path, len(diags.Errs()))
+	}
+	return cfg, nil
+}
+
+func newLogger(cfg *config.Config, stderr io.Writer) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{
+		Name: "mcphost", Output: stderr, Level: hclog.LevelFromString(cfg.Proxy.LogLevel),
+		JSONFormat: cfg.Proxy.LogFormat == "json",
+	})
+}
+
+func build(ctx context.Context, cfg *config.Config, log hclog.Logger, checkOnly bool, stderr io.Writer) (*proxy.Proxy, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable: %w", err)
+	}
+	p, diags := proxy.Build(ctx, cfg, proxy.Options{Executable: exe, Logger: log, CheckOnly: checkOnly})
+	if len(diags) > 0 {
+		_ = config.WriteDiagnostics(stderr, diags, cfg.Files)
+	}
+	if diags.HasErrors() {
+		return nil, fmt.Errorf("%s has %d error(s)", cfg.Filename, len(diags.Errs()))
+	}
+	return p, nil
+}
+
+func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stdio := fs.Bool("stdio", false, "speak MCP on stdin/stdout (for Claude Code, Claude Desktop, ...)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg, err := load(configPath(fs), stderr)
+	if err != nil {
+		return err
+	}
+	// In stdio mode stdout carries MCP only: every log goes to stderr.
+	log := newLogger(cfg, stderr)
+	p, err := build(ctx, cfg, log, false, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.Proxy.ShutdownTimeout)
+		defer cancel()
+		if err := p.Shutdown(shutdownCtx); err != nil {
+			log.Warn("shutdown", "error", err)
+		}
+	}()
+	if err := p.Start(ctx, *stdio); err != nil {
+		return err
+	}
+	if *stdio {
+		return p.ServeStdio(ctx, stdin, stdout)
+	}
+	if len(p.HTTPURLs()) == 0 {
+		return errors.New("no listener is configured: add a listen \"http\" block, or use --stdio")
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return nil
+}
+
+func validate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg, err := load(configPath(fs), stderr)
+	if err != nil {
+		return err
+	}
+	p, err := build(ctx, cfg, hclog.NewNullLogger(), true, stderr)
+	if err != nil {
+		return err
+	}
+	closeCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_ = p.Shutdown(closeCtx)
+	fmt.Fprintf(stdout, "%s is valid: %d server(s), %d listener(s)\n", cfg.Filename, len(cfg.Servers), len(cfg.Listeners))
+	return nil
+}
+
+func listPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("plugins list", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	var specs []pluginhost.Spec
+	if _, err := os.Stat(configPath(fs)); err == nil || fs.NArg() > 0 {
+		cfg, err := load(configPath(fs), stderr)
+		if err != nil {
+			return err
+		}
+		for _, pl := range cfg.Plugins {
+			specs = append(specs, pluginhost.Spec{Name: pl.Name, Source: pl.Source, SHA256: pl.SHA256, Mode: pl.Mode})
+		}
+	}
+	m := pluginhost.New(pluginhost.Options{}, specs)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tMODE\tSOURCE\tCHECKSUM")
+	for _, st := range m.List(ctx) {
+		version := st.Version
+		if version == "" {
+			version = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.Kind, version, st.Mode, st.Source, st.Checksum)
+	}
+	return tw.Flush()
+}

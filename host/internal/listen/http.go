@@ -1,0 +1,436 @@
+package listen
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mcphost/mcphost/host/internal/router"
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+)
+
+// HTTPOptions configure the streamable HTTP listener.
+type HTTPOptions struct {
+	Address        string
+	Path           string
+	AllowedOrigins []string
+	// AuthToken, when set, is required as "Authorization: Bearer <token>".
+	AuthToken   string
+	MaxBytes    int
+	IdleTimeout time.Duration // a session with no traffic and no stream is closed after this
+	Logger      hclog.Logger
+}
+
+// HTTP serves MCP over streamable HTTP (2025-03-26 and later): POST for
+// client messages, answered with JSON or an SSE stream; GET for the
+// session's own stream; DELETE to end a session.
+type HTTP struct {
+	router *router.Router
+	opts   HTTPOptions
+	log    hclog.Logger
+	ln     net.Listener
+	srv    *http.Server
+
+	mu       sync.Mutex
+	sessions map[string]*httpSession
+	closed   bool
+	stop     chan struct{}
+}
+
+// NewHTTP returns a listener for r; call Listen, then Serve.
+func NewHTTP(r *router.Router, opts HTTPOptions) *HTTP {
+	if opts.Address == "" {
+		opts.Address = "127.0.0.1:3000"
+	}
+	if opts.Path == "" {
+		opts.Path = "/mcp"
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = 64 << 20
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 30 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	h := &HTTP{router: r, opts: opts, log: opts.Logger, sessions: map[string]*httpSession{}, stop: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.Handle(opts.Path, h)
+	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return h
+}
+
+// Listen binds the address, so that a port in use is reported at once.
+func (h *HTTP) Listen() error {
+	ln, err := net.Listen("tcp", h.opts.Address)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", h.opts.Address, err)
+	}
+	h.ln = ln
+	return nil
+}
+
+// URL is the MCP endpoint's address, once listening.
+func (h *HTTP) URL() string {
+	return "http://" + h.ln.Addr().String() + h.opts.Path
+}
+
+// Serve answers requests until Shutdown.
+func (h *HTTP) Serve() error {
+	go h.expireIdle()
+	if err := h.srv.Serve(h.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting, waits for open requests up to ctx, and closes
+// every session.
+func (h *HTTP) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	if !h.closed {
+		h.closed = true
+		close(h.stop)
+	}
+	sessions := h.sessions
+	h.sessions = map[string]*httpSession{}
+	h.mu.Unlock()
+	for _, s := range sessions {
+		s.close()
+	}
+	return h.srv.Shutdown(ctx)
+}
+
+// Sessions is the number of open sessions.
+func (h *HTTP) Sessions() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sessions)
+}
+
+func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.hostAllowed(r.Host) {
+		httpError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, "Forbidden: host not allowed")
+		return
+	}
+	if origin := r.Header.Get("Origin"); origin != "" && !h.originAllowed(origin) {
+		httpError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, "Forbidden: origin not allowed")
+		return
+	}
+	if h.opts.AuthToken != "" && !bearerOK(r.Header.Get("Authorization"), h.opts.AuthToken) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="mcphost"`)
+		httpError(w, http.StatusUnauthorized, jsonrpc.CodeInvalidRequest, "Unauthorized")
+		return
+	}
+	if v := r.Header.Get("MCP-Protocol-Version"); v != "" && !slices.Contains(router.LegacyVersions, v) {
+		httpError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest, "Bad Request: unsupported MCP-Protocol-Version "+v)
+		return
+	}
+	switch r.Method {
+	case http.MethodPost:
+		h.post(w, r)
+	case http.MethodGet:
+		h.get(w, r)
+	case http.MethodDelete:
+		h.delete(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST, DELETE")
+		httpError(w, http.StatusMethodNotAllowed, jsonrpc.CodeInvalidRequest, "Method not allowed")
+	}
+}
+
+func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > int64(h.opts.MaxBytes) {
+		httpError(w, http.StatusRequestEntityTooLarge, jsonrpc.CodeMessageTooLarge,
+			fmt.Sprintf("message of %d bytes exceeds the limit of %d", r.ContentLength, h.opts.MaxBytes))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(h.opts.MaxBytes)))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpError(w, http.StatusRequestEntityTooLarge, jsonrpc.CodeMessageTooLarge,
+				fmt.Sprintf("message exceeds the limit of %d bytes", h.opts.MaxBytes))
+			return
+		}
+		httpError(w, http.StatusBadRequest, jsonrpc.CodeParseError, "Bad Request: "+err.Error())
+		return
+	}
+	env, err := jsonrpc.Peek(body)
+	if err != nil {
+		code := jsonrpc.CodeInvalidRequest
+		if errors.Is(err, jsonrpc.ErrParse) {
+			code = jsonrpc.CodeParseError
+		}
+		httpError(w, http.StatusBadRequest, code, err.Error())
+		return
+	}
+	var sess *httpSession
+	if env.Kind == jsonrpc.KindRequest && env.Method == "initialize" {
+		sess = h.newSession()
+		if sess == nil {
+			httpError(w, http.StatusServiceUnavailable, jsonrpc.CodeInternalError, "shutting down")
+			return
+		}
+		w.Header().Set("Mcp-Session-Id", sess.id)
+	} else if sess = h.session(w, r); sess == nil {
+		return
+	}
+	sess.touch()
+	requests := 0
+	switch env.Kind {
+	case jsonrpc.KindRequest:
+		requests = 1
+	case jsonrpc.KindBatch:
+		if router.BatchRequests(body) > 0 {
+			requests = 1 // the batch is answered with one array
+		}
+	}
+	if requests == 0 {
+		sess.s.Handle(body, nil)
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	reply := newRequestSink()
+	defer reply.close()
+	sess.s.Handle(body, reply)
+	if acceptsSSE(r) {
+		h.streamReply(w, r, reply)
+		return
+	}
+	// JSON mode: related notifications fall back to the session stream.
+	reply.noStream()
+	select {
+	case ev := <-reply.ch:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(ev.msg)
+	case <-r.Context().Done():
+	}
+}
+
+func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, reply *requestSink) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	if flusher != nil {
+		flusher.Flush()
+	}
+	for {
+		select {
+		case ev := <-reply.ch:
+			if err := writeEvent(w, ev.msg); err != nil {
+				return
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+			if ev.final {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
+	if !acceptsSSE(r) {
+		httpError(w, http.StatusNotAcceptable, jsonrpc.CodeInvalidRequest, "Not Acceptable: GET needs Accept: text/event-stream")
+		return
+	}
+	sess := h.session(w, r)
+	if sess == nil {
+		return
+	}
+	stream, ok := sess.out.attach()
+	if !ok {
+		httpError(w, http.StatusConflict, jsonrpc.CodeInvalidRequest, "Conflict: this session already has a GET stream")
+		return
+	}
+	defer sess.out.detach(stream)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	if flusher != nil {
+		flusher.Flush()
+	}
+	keepalive := time.NewTicker(20 * time.Second)
+	defer keepalive.Stop()
+	for {
+		select {
+		case msg := <-stream.ch:
+			if err := writeEvent(w, msg); err != nil {
+				return
+			}
+		case <-keepalive.C:
+			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil {
+				return
+			}
+		case <-sess.done:
+			return
+		case <-r.Context().Done():
+			return
+		}
+		sess.touch()
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+}
+
+func (h *HTTP) delete(w http.ResponseWriter, r *http.Request) {
+	sess := h.session(w, r)
+	if sess == nil {
+		return
+	}
+	h.mu.Lock()
+	delete(h.sessions, sess.id)
+	h.mu.Unlock()
+	sess.close()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *HTTP) newSession() *httpSession {
+	out := newSessionStream()
+	sess := &httpSession{out: out, done: make(chan struct{})}
+	sess.s = h.router.NewSession(out)
+	sess.id = newSessionID()
+	sess.touch()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		sess.close()
+		return nil
+	}
+	h.sessions[sess.id] = sess
+	return sess
+}
+
+// session finds the request's session, answering 400 or 404 when it can't.
+func (h *HTTP) session(w http.ResponseWriter, r *http.Request) *httpSession {
+	id := r.Header.Get("Mcp-Session-Id")
+	if id == "" {
+		httpError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest, "Bad Request: Mcp-Session-Id header is required")
+		return nil
+	}
+	h.mu.Lock()
+	sess := h.sessions[id]
+	h.mu.Unlock()
+	if sess == nil {
+		httpError(w, http.StatusNotFound, jsonrpc.CodeInvalidRequest, "Session not found")
+		return nil
+	}
+	return sess
+}
+
+func (h *HTTP) expireIdle() {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		var idle []*httpSession
+		h.mu.Lock()
+		for id, s := range h.sessions {
+			if s.idleFor() > h.opts.IdleTimeout && !s.out.attached() {
+				idle = append(idle, s)
+				delete(h.sessions, id)
+			}
+		}
+		h.mu.Unlock()
+		for _, s := range idle {
+			h.log.Debug("closing idle session", "session", s.id)
+			s.close()
+		}
+	}
+}
+
+// hostAllowed guards against DNS rebinding: a loopback listener answers
+// only requests addressed to a loopback name.
+func (h *HTTP) hostAllowed(hostport string) bool {
+	if h.ln == nil || !isLoopbackAddr(h.ln.Addr()) {
+		return true
+	}
+	host := hostport
+	if hh, _, err := net.SplitHostPort(hostport); err == nil {
+		host = hh
+	}
+	return isLoopbackName(strings.Trim(host, "[]"))
+}
+
+func (h *HTTP) originAllowed(origin string) bool {
+	if slices.Contains(h.opts.AllowedOrigins, origin) {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	return isLoopbackName(u.Hostname())
+}
+
+func isLoopbackAddr(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+func isLoopbackName(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func bearerOK(header, token string) bool {
+	const prefix = "Bearer "
+	if len(header) < len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(header[len(prefix):]), []byte(token)) == 1
+}
+
+func acceptsSSE(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		if strings.Contains(v, "text/event-stream") {
+			return true
+		}
+	}
+	return false
+}
+
+func writeEvent(w io.Writer, msg []byte) error {
+	msg, err := jsonrpc.Compact(msg)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 0, len(msg)+24)
+	buf = append(buf, "event: message\ndata: "...)
+	buf = append(buf, msg...)
+	buf = append(buf, "\n\n"...)
+	_, err = w.Write(buf)
+	return err
+}
+
+func httpError(w http.ResponseWriter, status, code int, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(jsonrpc.Error(nil, code, message, nil))
+}

@@ -1,0 +1,78 @@
+// Package listen serves MCP to clients: on the proxy's own stdin/stdout, and
+// over streamable HTTP. Each connection becomes one router session.
+package listen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/mcphost/mcphost/host/internal/router"
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+)
+
+// lineWriter writes one message per line; a mutex keeps lines whole.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineWriter) write(msg []byte) error {
+	msg, err := jsonrpc.Compact(msg)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := l.w.Write(append(msg, '\n')); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+func (l *lineWriter) Send(msg []byte) error    { return l.write(msg) }
+func (l *lineWriter) Respond(msg []byte) error { return l.write(msg) }
+
+// ServeStdio speaks MCP on in/out as one session until in ends or ctx is
+// done. Nothing but MCP messages is ever written to out.
+func ServeStdio(ctx context.Context, r *router.Router, in io.Reader, out io.Writer, maxBytes int) error {
+	w := &lineWriter{w: out}
+	s := r.NewSession(w)
+	defer s.Close()
+	lines := make(chan []byte)
+	errc := make(chan error, 1)
+	go func() {
+		lr := jsonrpc.NewLineReader(in, maxBytes)
+		for {
+			line, err := lr.Next()
+			if errors.Is(err, jsonrpc.ErrTooLarge) {
+				_ = w.write(jsonrpc.Error(nil, jsonrpc.CodeMessageTooLarge, err.Error(), nil))
+				continue
+			}
+			if err != nil {
+				errc <- err
+				return
+			}
+			select {
+			case lines <- line:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("read stdin: %w", err)
+		case line := <-lines:
+			s.Handle(line, nil)
+		}
+	}
+}

@@ -1,0 +1,340 @@
+// Package pluginhost starts, supervises and stops plugins. Built-ins run as
+// subprocesses of the host's own binary (`mcphost plugin serve NAME`) or, on
+// request, in-process; external plugins run from a binary pinned by sha256.
+// A plugin whose process died is started again on next use.
+package pluginhost
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/mcphost/mcphost/sdk"
+	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/transport"
+)
+
+// Modes a plugin runs in.
+const (
+	ModeSubprocess = "subprocess"
+	ModeInProcess  = "inprocess"
+	SourceBuiltin  = "builtin"
+)
+
+// Spec is one plugin as configured.
+type Spec struct {
+	Name   string
+	Source string // SourceBuiltin or an absolute path
+	SHA256 string // required for a path source
+	Mode   string
+	// Config is the plugin's `config` block as JSON, or nil.
+	Config json.RawMessage
+}
+
+// Options configure a Manager.
+type Options struct {
+	// Executable is the host binary, re-executed to serve built-ins.
+	Executable      string
+	MaxMessageBytes int
+	Logger          hclog.Logger
+}
+
+// Manager owns every plugin process.
+type Manager struct {
+	opts Options
+	log  hclog.Logger
+
+	mu      sync.Mutex
+	specs   map[string]Spec
+	running map[string]*instance
+	closed  bool
+}
+
+type instance struct {
+	spec      Spec
+	client    *plugin.Client // nil in-process
+	transport transport.Transport
+	info      base.InfoResponse
+	started   time.Time
+	restarts  int
+}
+
+// ErrChecksum is returned when an external plugin's binary does not match
+// its configured sha256.
+var ErrChecksum = errors.New("plugin checksum mismatch")
+
+// New returns a manager for specs; built-ins not listed are available with
+// default settings.
+func New(opts Options, specs []Spec) *Manager {
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = sdk.DefaultMaxMessageBytes
+	}
+	m := &Manager{opts: opts, log: opts.Logger, specs: map[string]Spec{}, running: map[string]*instance{}}
+	for name := range builtins {
+		m.specs[name] = Spec{Name: name, Source: SourceBuiltin, Mode: ModeSubprocess}
+	}
+	for _, s := range specs {
+		if s.Source == "" {
+			s.Source = SourceBuiltin
+		}
+		if s.Mode == "" {
+			s.Mode = ModeSubprocess
+		}
+		m.specs[s.Name] = s
+	}
+	return m
+}
+
+// Transport returns the named transport plugin, starting it (again) if its
+// process is not running.
+func (m *Manager) Transport(ctx context.Context, name string) (transport.Transport, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, errors.New("plugin manager is closed")
+	}
+	if in, ok := m.running[name]; ok {
+		if in.client == nil || !in.client.Exited() {
+			return in.transport, nil
+		}
+		m.log.Warn("plugin process exited; restarting", "plugin", name)
+		in.client.Kill()
+		restarts := in.restarts + 1
+		delete(m.running, name)
+		in, err := m.start(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		in.restarts = restarts
+		return in.transport, nil
+	}
+	in, err := m.start(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return in.transport, nil
+}
+
+// start launches a plugin; m.mu is held.
+func (m *Manager) start(ctx context.Context, name string) (*instance, error) {
+	spec, ok := m.specs[name]
+	if !ok {
+		return nil, fmt.Errorf("no plugin named %q (built-ins: %s)", name, builtinNames())
+	}
+	in := &instance{spec: spec, started: time.Now()}
+	var err error
+	if spec.Mode == ModeInProcess {
+		factory, ok := builtins[name]
+		if !ok {
+			return nil, fmt.Errorf("plugin %q: only built-ins can run in-process", name)
+		}
+		in.transport = factory(m.log.Named(name))
+	} else if in.client, in.transport, err = m.launch(spec); err != nil {
+		return nil, err
+	}
+	if in.info, err = in.transport.Info(ctx, base.InfoRequest{}); err != nil {
+		m.kill(in)
+		return nil, fmt.Errorf("plugin %q: %w", name, err)
+	}
+	if in.info.Kind != base.KindTransport {
+		m.kill(in)
+		return nil, fmt.Errorf("plugin %q is a %s plugin, not a transport", name, in.info.Kind)
+	}
+	resp, err := in.transport.Configure(ctx, base.ConfigureRequest{Config: spec.Config, MaxMessageBytes: uint64(m.opts.MaxMessageBytes)})
+	if err == nil {
+		err = diagsError(resp.Diagnostics)
+	}
+	if err != nil {
+		m.kill(in)
+		return nil, fmt.Errorf("plugin %q: configure: %w", name, err)
+	}
+	m.running[name] = in
+	m.log.Debug("plugin started", "plugin", name, "version", in.info.Version, "mode", spec.Mode)
+	return in, nil
+}
+
+func (m *Manager) launch(spec Spec) (*plugin.Client, transport.Transport, error) {
+	var cmd *exec.Cmd
+	var secure *plugin.SecureConfig
+	if spec.Source == SourceBuiltin {
+		if _, ok := builtins[spec.Name]; !ok {
+			return nil, nil, fmt.Errorf("no built-in plugin named %q (built-ins: %s)", spec.Name, builtinNames())
+		}
+		cmd = exec.Command(m.opts.Executable, "plugin", "serve", spec.Name)
+	} else {
+		sum, err := hex.DecodeString(spec.SHA256)
+		if err != nil || len(sum) != sha256.Size {
+			return nil, nil, fmt.Errorf("plugin %q: sha256 must be 64 hex characters", spec.Name)
+		}
+		if err := checkSHA256(spec.Source, sum); err != nil {
+			return nil, nil, fmt.Errorf("plugin %q: %w", spec.Name, err)
+		}
+		cmd = exec.Command(spec.Source)
+		// A fresh hasher per start: go-plugin checks the binary again as it
+		// launches it, closing the gap between our check and the exec.
+		secure = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+	}
+	cmd.Env = append(os.Environ(), sdk.EnvMaxMessageBytes+"="+strconv.Itoa(m.opts.MaxMessageBytes))
+	setDeathSignal(cmd)
+	limit := sdk.GRPCLimit(m.opts.MaxMessageBytes)
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  sdk.Handshake,
+		VersionedPlugins: sdk.HostPluginSet(),
+		Cmd:              cmd,
+		SecureConfig:     secure,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Logger:           m.log.Named(spec.Name),
+		StartTimeout:     30 * time.Second,
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(limit), grpc.MaxCallSendMsgSize(limit))},
+	})
+	rpc, err := client.Client()
+	if err != nil {
+		client.Kill()
+		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
+			return nil, nil, fmt.Errorf("plugin %q: %w", spec.Name, ErrChecksum)
+		}
+		return nil, nil, fmt.Errorf("plugin %q: start: %w", spec.Name, err)
+	}
+	raw, err := rpc.Dispense(base.KindTransport)
+	if err != nil {
+		client.Kill()
+		return nil, nil, fmt.Errorf("plugin %q: %w", spec.Name, err)
+	}
+	tr, ok := raw.(transport.Transport)
+	if !ok {
+		client.Kill()
+		return nil, nil, fmt.Errorf("plugin %q does not serve the transport kind", spec.Name)
+	}
+	return client, tr, nil
+}
+
+func checkSHA256(path string, want []byte) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open binary: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("hash binary: %w", err)
+	}
+	if got := h.Sum(nil); !bytes.Equal(got, want) {
+		return fmt.Errorf("%w: %s has sha256 %x but proxy.hcl pins %x", ErrChecksum, path, got, want)
+	}
+	return nil
+}
+
+func (m *Manager) kill(in *instance) {
+	if in.client != nil {
+		in.client.Kill()
+	}
+}
+
+// Close stops every plugin: each is asked to drain until the deadline, then
+// its process is killed.
+func (m *Manager) Close(ctx context.Context) {
+	m.mu.Lock()
+	m.closed = true
+	running := m.running
+	m.running = map[string]*instance{}
+	m.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	if d, ok := ctx.Deadline(); ok {
+		deadline = d
+	}
+	var wg sync.WaitGroup
+	for _, in := range running {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stopCtx, cancel := context.WithDeadline(context.Background(), deadline)
+			defer cancel()
+			if _, err := in.transport.Stop(stopCtx, base.StopRequest{DeadlineUnixNano: deadline.UnixNano()}); err != nil {
+				m.log.Debug("plugin stop", "plugin", in.spec.Name, "error", err)
+			}
+			m.kill(in)
+		}()
+	}
+	wg.Wait()
+}
+
+// Status describes one plugin for `mcphost plugins list` and the admin API.
+type Status struct {
+	Name     string
+	Kind     string
+	Version  string
+	Source   string
+	Mode     string
+	Checksum string // "builtin", "pinned", "mismatch", "missing"
+	Running  bool
+	Restarts int
+}
+
+// List reports every known plugin; those not running are described from
+// their spec (and, for built-ins, from the registry).
+func (m *Manager) List(ctx context.Context) []Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Status
+	for name, spec := range m.specs {
+		st := Status{Name: name, Kind: base.KindTransport, Source: spec.Source, Mode: spec.Mode}
+		if in, ok := m.running[name]; ok {
+			st.Running = in.client == nil || !in.client.Exited()
+			st.Version, st.Kind, st.Restarts = in.info.Version, in.info.Kind, in.restarts
+		} else if f, ok := builtins[name]; ok && spec.Source == SourceBuiltin {
+			if info, err := f(hclog.NewNullLogger()).Info(ctx, base.InfoRequest{}); err == nil {
+				st.Version, st.Kind = info.Version, info.Kind
+			}
+		}
+		st.Checksum = checksumState(spec)
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func checksumState(spec Spec) string {
+	if spec.Source == SourceBuiltin {
+		return "builtin"
+	}
+	want, err := hex.DecodeString(spec.SHA256)
+	if err != nil || len(want) != sha256.Size {
+		return "invalid"
+	}
+	if err := checkSHA256(spec.Source, want); err != nil {
+		if errors.Is(err, ErrChecksum) {
+			return "mismatch"
+		}
+		return "missing"
+	}
+	return "pinned"
+}
+
+func diagsError(ds []base.Diagnostic) error {
+	var errs []error
+	for _, d := range ds {
+		if d.Severity == base.SeverityError {
+			errs = append(errs, fmt.Errorf("%s: %s", d.Summary, d.Detail))
+		}
+	}
+	return errors.Join(errs...)
+}

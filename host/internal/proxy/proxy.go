@@ -1,0 +1,231 @@
+// Package proxy assembles a running mcphost from a loaded config: plugins,
+// the router with one backend per enabled server, and the listeners.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/mcphost/mcphost/host/internal/config"
+	"github.com/mcphost/mcphost/host/internal/listen"
+	"github.com/mcphost/mcphost/host/internal/pluginhost"
+	"github.com/mcphost/mcphost/host/internal/router"
+	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/transport"
+)
+
+// Version is the host's version, set by the build.
+var Version = "0.1.0-dev"
+
+// Options are what the command line adds to the config.
+type Options struct {
+	// Executable is the mcphost binary, re-executed for built-in plugins.
+	Executable string
+	Logger     hclog.Logger
+	// CheckOnly builds everything needed to validate the config and
+	// nothing more: built-ins are asked in-process, no backend starts.
+	CheckOnly bool
+}
+
+// Proxy is a configured mcphost.
+type Proxy struct {
+	cfg     *config.Config
+	opts    Options
+	log     hclog.Logger
+	plugins *pluginhost.Manager
+	router  *router.Router
+
+	mu   sync.Mutex
+	http []*listen.HTTP
+}
+
+// Build checks cfg against the plugins it names and prepares the router.
+// Every problem comes back as an HCL diagnostic at its source.
+func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.Diagnostics) {
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	p := &Proxy{cfg: cfg, opts: opts, log: opts.Logger}
+	var specs []pluginhost.Spec
+	for _, pl := range cfg.Plugins {
+		mode := pl.Mode
+		if opts.CheckOnly && pl.Builtin() {
+			mode = pluginhost.ModeInProcess
+		}
+		specs = append(specs, pluginhost.Spec{Name: pl.Name, Source: pl.Source, SHA256: pl.SHA256, Mode: mode})
+	}
+	if opts.CheckOnly {
+		for _, s := range cfg.Servers {
+			if _, declared := cfg.Plugin(s.Transport.Plugin); !declared && pluginhost.IsBuiltin(s.Transport.Plugin) {
+				specs = append(specs, pluginhost.Spec{Name: s.Transport.Plugin, Source: pluginhost.SourceBuiltin, Mode: pluginhost.ModeInProcess})
+			}
+		}
+	}
+	p.plugins = pluginhost.New(pluginhost.Options{
+		Executable: opts.Executable, MaxMessageBytes: int(cfg.Proxy.MaxMessageBytes), Logger: p.log.Named("plugin"),
+	}, specs)
+
+	var diags hcl.Diagnostics
+	var backends []router.BackendSpec
+	for _, s := range cfg.Servers {
+		if !s.Enabled {
+			continue
+		}
+		spec, d := p.backendSpec(ctx, s)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			backends = append(backends, spec)
+		}
+	}
+	if diags.HasErrors() {
+		p.plugins.Close(ctx)
+		return nil, diags
+	}
+	p.router = router.New(router.Options{
+		Name: "mcphost", Version: Version,
+		ToolNameTemplate: cfg.Proxy.ToolNameTemplate, PromptNameTemplate: cfg.Proxy.PromptNameTemplate,
+		ResourceURITemplate: cfg.Proxy.ResourceURITemplate, RequestTimeout: cfg.Proxy.RequestTimeout,
+		Logger: p.log.Named("router"),
+	}, backends)
+	return p, diags
+}
+
+// backendSpec decodes a server's transport block against the schema its
+// plugin reports, has the plugin validate it, and returns how to open it.
+func (p *Proxy) backendSpec(ctx context.Context, s config.Server) (router.BackendSpec, hcl.Diagnostics) {
+	name := s.Transport.Plugin
+	tr, err := p.plugins.Transport(ctx, name)
+	if err != nil {
+		return router.BackendSpec{}, hcl.Diagnostics{{
+			Severity: hcl.DiagError, Summary: "Transport plugin unavailable",
+			Detail: fmt.Sprintf("Server %q uses transport %q: %v", s.Name, name, err), Subject: s.Transport.LabelRange.Ptr(),
+		}}
+	}
+	schema, err := tr.Schema(ctx, base.SchemaRequest{})
+	if err != nil {
+		return router.BackendSpec{}, hcl.Diagnostics{{
+			Severity: hcl.DiagError, Summary: "Transport plugin failed", Detail: err.Error(), Subject: s.Transport.LabelRange.Ptr(),
+		}}
+	}
+	cfgJSON, diags := config.DecodeBody(s.Transport.Body, schema.Instance, p.cfg.EvalContext)
+	if diags.HasErrors() {
+		return router.BackendSpec{}, diags
+	}
+	v, err := tr.Validate(ctx, base.ValidateRequest{Config: cfgJSON})
+	if err != nil {
+		return router.BackendSpec{}, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError, Summary: "Transport plugin failed", Detail: err.Error(), Subject: s.Transport.LabelRange.Ptr(),
+		})
+	}
+	diags = append(diags, config.PluginDiagnostics(s.Transport.Body, s.Transport.DeclRange, v.Diagnostics)...)
+	maxBytes := int(p.cfg.Proxy.MaxMessageBytes)
+	return router.BackendSpec{
+		Name: s.Name, Prefix: s.Prefix, Timeout: s.RequestTimeout,
+		Open: func(ctx context.Context) (transport.Conn, error) {
+			tr, err := p.plugins.Transport(ctx, name)
+			if err != nil {
+				return nil, err
+			}
+			r, err := tr.Open(ctx, transport.OpenRequest{Name: s.Name, Config: cfgJSON, MaxMessageBytes: maxBytes})
+			if err != nil {
+				return nil, err
+			}
+			return r.Conn, nil
+		},
+	}, diags
+}
+
+// Router is the proxy's router.
+func (p *Proxy) Router() *router.Router { return p.router }
+
+// Plugins is the proxy's plugin manager.
+func (p *Proxy) Plugins() *pluginhost.Manager { return p.plugins }
+
+// Start connects the backends (in parallel; a slow one delays nothing but
+// itself beyond the start timeout) and opens the HTTP listeners. With
+// lenient set, a listener that cannot bind is logged and skipped: several
+// stdio clients may each start a proxy from the same config.
+func (p *Proxy) Start(ctx context.Context, lenient bool) error {
+	for _, l := range p.cfg.Listeners {
+		h := listen.NewHTTP(p.router, listen.HTTPOptions{
+			Address: l.Address, Path: l.Path, AllowedOrigins: l.AllowedOrigins, AuthToken: l.AuthToken,
+			MaxBytes: int(p.cfg.Proxy.MaxMessageBytes), Logger: p.log.Named("http"),
+		})
+		if err := h.Listen(); err != nil {
+			if lenient {
+				p.log.Warn("HTTP listener not started", "error", err)
+				continue
+			}
+			p.closeListeners(ctx)
+			return err
+		}
+		p.mu.Lock()
+		p.http = append(p.http, h)
+		p.mu.Unlock()
+		go func() {
+			if err := h.Serve(); err != nil {
+				p.log.Error("HTTP listener failed", "error", err)
+			}
+		}()
+		p.log.Info("serving MCP over streamable HTTP", "url", h.URL())
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	p.router.Start(startCtx)
+	for _, b := range p.router.Backends() {
+		if b.State == router.StateRunning {
+			p.log.Info("server ready", "server", b.Name, "tools", b.Tools, "prompts", b.Prompts, "resources", b.Resources)
+		} else {
+			p.log.Warn("server not ready", "server", b.Name, "state", b.State, "reason", b.Reason)
+		}
+	}
+	return nil
+}
+
+// HTTPURLs lists the MCP endpoints being served.
+func (p *Proxy) HTTPURLs() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, h := range p.http {
+		out = append(out, h.URL())
+	}
+	return out
+}
+
+// ServeStdio speaks MCP on in/out until in ends or ctx is done.
+func (p *Proxy) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
+	return listen.ServeStdio(ctx, p.router, in, out, int(p.cfg.Proxy.MaxMessageBytes))
+}
+
+func (p *Proxy) closeListeners(ctx context.Context) error {
+	p.mu.Lock()
+	hs := p.http
+	p.http = nil
+	p.mu.Unlock()
+	var errs []error
+	for _, h := range hs {
+		if err := h.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Shutdown stops accepting clients, drains open HTTP requests until ctx
+// ends, stops the backends and then the plugins.
+func (p *Proxy) Shutdown(ctx context.Context) error {
+	err := p.closeListeners(ctx)
+	if p.router != nil {
+		p.router.Close()
+	}
+	p.plugins.Close(ctx)
+	return err
+}

@@ -1,0 +1,454 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/tidwall/gjson"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/transport"
+)
+
+// BackendSpec describes one backend MCP server to the router.
+type BackendSpec struct {
+	Name   string
+	Prefix bool
+	// Timeout bounds each request; 0 means the router's default.
+	Timeout time.Duration
+	// Open connects to the backend through its transport plugin.
+	Open func(ctx context.Context) (transport.Conn, error)
+}
+
+// State of a backend connection.
+type State string
+
+const (
+	StateStarting State = "starting"
+	StateRunning  State = "running"
+	StateDown     State = "down"
+	StateStopped  State = "stopped"
+)
+
+// pending is a request the proxy sent to a backend and awaits an answer for.
+type pending struct {
+	// Forwarded client requests.
+	session  *Session
+	reply    Sink
+	clientID []byte
+	// clientToken is the client's progress token, restored on progress
+	// notifications; the backend sees the backend request id instead.
+	clientToken []byte
+	method      string
+	timer       *time.Timer
+	// Internal requests (initialize, lists) wait on done instead.
+	done chan []byte
+	// started orders concurrent requests, for routing server→client requests.
+	started int64
+}
+
+type backend struct {
+	spec   BackendSpec
+	router *Router
+	log    hclog.Logger
+
+	nextID atomic.Int64
+
+	mu         sync.Mutex
+	conn       transport.Conn
+	state      State
+	reason     string
+	pending    map[int64]*pending
+	lists      [numLists][][]byte
+	version    string
+	serverInfo []byte
+	caps       []byte
+	restarts   int
+}
+
+func newBackend(r *Router, spec BackendSpec) *backend {
+	if spec.Timeout <= 0 {
+		spec.Timeout = r.opts.RequestTimeout
+	}
+	return &backend{spec: spec, router: r, log: r.log.Named(spec.Name), state: StateStarting, pending: map[int64]*pending{}}
+}
+
+func (b *backend) snapshot() ([numLists][][]byte, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lists, b.state == StateRunning
+}
+
+// BackendStatus is what the router tells about one backend.
+type BackendStatus struct {
+	Name            string
+	State           State
+	Reason          string
+	ProtocolVersion string
+	Tools           int
+	Prompts         int
+	Resources       int
+	Templates       int
+	InFlight        int
+	Restarts        int
+}
+
+func (b *backend) status() BackendStatus {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return BackendStatus{
+		Name: b.spec.Name, State: b.state, Reason: b.reason, ProtocolVersion: b.version,
+		Tools: len(b.lists[listTools]), Prompts: len(b.lists[listPrompts]),
+		Resources: len(b.lists[listResources]), Templates: len(b.lists[listTemplates]),
+		InFlight: len(b.pending), Restarts: b.restarts,
+	}
+}
+
+// run connects, initializes and serves the backend until ctx ends,
+// reconnecting with backoff when the connection drops.
+func (b *backend) run(ctx context.Context, firstReady chan<- struct{}) {
+	delay := b.router.opts.RestartDelay
+	for {
+		started := time.Now()
+		err := b.session(ctx, firstReady)
+		firstReady = nil
+		if ctx.Err() != nil {
+			b.setState(StateStopped, "proxy shutting down")
+			return
+		}
+		b.setState(StateDown, err.Error())
+		b.log.Warn("backend down; reconnecting", "error", err, "in", delay)
+		if time.Since(started) > time.Minute {
+			delay = b.router.opts.RestartDelay
+		}
+		select {
+		case <-ctx.Done():
+			b.setState(StateStopped, "proxy shutting down")
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, b.router.opts.MaxRestartDelay)
+		b.mu.Lock()
+		b.restarts++
+		b.mu.Unlock()
+	}
+}
+
+func (b *backend) setState(s State, reason string) {
+	b.mu.Lock()
+	changed := b.state != s
+	wasRunning := b.state == StateRunning
+	b.state, b.reason = s, reason
+	if s != StateRunning {
+		b.lists = [numLists][][]byte{}
+	}
+	b.mu.Unlock()
+	if changed && (wasRunning || s == StateRunning) {
+		b.router.rebuild(true)
+	}
+}
+
+// session runs one connection to the backend, returning when it ends.
+// firstReady, when not nil, is closed once the first attempt has finished.
+func (b *backend) session(ctx context.Context, firstReady chan<- struct{}) error {
+	signal := func() {
+		if firstReady != nil {
+			close(firstReady)
+			firstReady = nil
+		}
+	}
+	defer signal()
+	b.setState(StateStarting, "connecting")
+	openCtx, cancel := context.WithTimeout(ctx, b.router.opts.StartTimeout)
+	conn, err := b.spec.Open(openCtx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	b.mu.Lock()
+	b.conn = conn
+	b.mu.Unlock()
+	readErr := make(chan error, 1)
+	go func() { readErr <- b.readLoop(conn) }()
+	if err := b.initialize(ctx); err != nil {
+		b.closeConn(conn)
+		<-readErr
+		b.failAll(err)
+		return fmt.Errorf("initialize: %w", err)
+	}
+	b.setState(StateRunning, "")
+	signal()
+	st := b.status()
+	b.log.Info("backend ready", "protocol", st.ProtocolVersion, "tools", st.Tools, "prompts", st.Prompts, "resources", st.Resources)
+	select {
+	case err = <-readErr:
+	case <-ctx.Done():
+		b.closeConn(conn)
+		err = <-readErr
+	}
+	b.failAll(err)
+	return err
+}
+
+func (b *backend) closeConn(conn transport.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), b.router.opts.StopTimeout)
+	defer cancel()
+	if err := conn.Close(ctx); err != nil {
+		b.log.Debug("close", "error", err)
+	}
+}
+
+// failAll answers every pending request with an error once the connection
+// is gone: a dead backend fails its own requests, quickly and clearly.
+func (b *backend) failAll(cause error) {
+	b.mu.Lock()
+	ps := b.pending
+	b.pending = map[int64]*pending{}
+	b.conn = nil
+	b.mu.Unlock()
+	msg := fmt.Sprintf("server %q is unavailable: %v", b.spec.Name, cause)
+	for _, p := range ps {
+		b.finish(p, nil, jsonrpc.CodeBackendUnavailable, msg)
+	}
+}
+
+// finish completes a pending request with msg, or with an error when msg is nil.
+func (b *backend) finish(p *pending, msg []byte, code int, text string) {
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	if p.done != nil {
+		if msg == nil {
+			msg = jsonrpc.Error(jsonrpc.Int(0), code, text, nil)
+		}
+		p.done <- msg
+		return
+	}
+	p.session.endInflight(p.clientID)
+	if msg == nil {
+		msg = jsonrpc.Error(p.clientID, code, text, nil)
+	} else {
+		var err error
+		if msg, err = jsonrpc.Set(msg, "id", p.clientID); err != nil {
+			msg = jsonrpc.Error(p.clientID, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil)
+		}
+	}
+	p.session.respond(p.reply, msg)
+}
+
+func (b *backend) readLoop(conn transport.Conn) error {
+	ctx := context.Background()
+	for {
+		msg, err := conn.Recv(ctx)
+		if err != nil {
+			if errors.Is(err, transport.ErrClosed) {
+				return err
+			}
+			return fmt.Errorf("%w: %v", transport.ErrClosed, err)
+		}
+		env, err := jsonrpc.Peek(msg)
+		if err != nil {
+			b.log.Warn("dropping malformed message from backend", "error", err, "bytes", len(msg))
+			continue
+		}
+		switch env.Kind {
+		case jsonrpc.KindResponse:
+			b.onResponse(env, msg)
+		case jsonrpc.KindNotification:
+			b.onNotification(env, msg)
+		case jsonrpc.KindRequest:
+			b.router.onBackendRequest(b, env, msg)
+		default:
+			b.log.Warn("dropping unexpected message from backend", "kind", env.Kind.String())
+		}
+	}
+}
+
+func (b *backend) onResponse(env jsonrpc.Envelope, msg []byte) {
+	id, err := strconv.ParseInt(string(env.ID), 10, 64)
+	if err != nil {
+		b.log.Warn("response with an id the proxy never sent", "id", string(env.ID))
+		return
+	}
+	b.mu.Lock()
+	p, ok := b.pending[id]
+	delete(b.pending, id)
+	b.mu.Unlock()
+	if !ok {
+		b.log.Debug("late or unknown response", "id", id)
+		return
+	}
+	b.finish(p, msg, 0, "")
+}
+
+func (b *backend) send(msg []byte) error {
+	b.mu.Lock()
+	conn := b.conn
+	b.mu.Unlock()
+	if conn == nil {
+		return fmt.Errorf("server %q is not connected", b.spec.Name)
+	}
+	return conn.Send(context.Background(), msg)
+}
+
+// call sends an internal request and waits for its result.
+func (b *backend) call(ctx context.Context, method string, params []byte) ([]byte, error) {
+	id := b.nextID.Add(1)
+	p := &pending{done: make(chan []byte, 1), method: method}
+	b.mu.Lock()
+	b.pending[id] = p
+	b.mu.Unlock()
+	if err := b.send(jsonrpc.Request(jsonrpc.Int(id), method, params)); err != nil {
+		b.drop(id)
+		return nil, err
+	}
+	select {
+	case msg := <-p.done:
+		if e := gjson.GetBytes(msg, "error"); e.Exists() {
+			return nil, fmt.Errorf("%s: %s", method, e.Get("message").Str)
+		}
+		return jsonrpc.Get(msg, "result"), nil
+	case <-ctx.Done():
+		b.drop(id)
+		return nil, fmt.Errorf("%s: %w", method, ctx.Err())
+	}
+}
+
+func (b *backend) drop(id int64) *pending {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := b.pending[id]
+	delete(b.pending, id)
+	return p
+}
+
+// forward sends a client's request on to the backend with a backend id,
+// remembering how to route the answer back.
+func (b *backend) forward(s *Session, reply Sink, clientID []byte, method string, params []byte) {
+	id := b.nextID.Add(1)
+	idRaw := jsonrpc.Int(id)
+	p := &pending{session: s, reply: reply, clientID: clientID, method: method, started: id}
+	if tok := gjson.GetBytes(params, "_meta.progressToken"); tok.Exists() {
+		p.clientToken = []byte(tok.Raw)
+		if edited, err := jsonrpc.Set(params, "_meta.progressToken", idRaw); err == nil {
+			params = edited
+		}
+	}
+	b.mu.Lock()
+	if b.state != StateRunning || b.conn == nil {
+		reason := b.reason
+		b.mu.Unlock()
+		s.endInflight(clientID)
+		s.respond(reply, jsonrpc.Error(clientID, jsonrpc.CodeBackendUnavailable,
+			fmt.Sprintf("server %q is not available (%s)", b.spec.Name, reason), nil))
+		return
+	}
+	b.pending[id] = p
+	p.timer = time.AfterFunc(b.spec.Timeout, func() { b.timeout(id) })
+	b.mu.Unlock()
+	s.setInflight(clientID, b, id)
+	if err := b.send(jsonrpc.Request(idRaw, method, params)); err != nil {
+		if p := b.drop(id); p != nil {
+			b.finish(p, nil, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("server %q: %v", b.spec.Name, err))
+		}
+	}
+}
+
+func (b *backend) timeout(id int64) {
+	p := b.drop(id)
+	if p == nil {
+		return
+	}
+	b.cancelRequest(id, "request timed out in mcphost")
+	b.finish(p, nil, jsonrpc.CodeRequestTimeout,
+		fmt.Sprintf("server %q did not answer %s within %s", b.spec.Name, p.method, b.spec.Timeout))
+}
+
+// cancel abandons a forwarded request on the client's behalf.
+func (b *backend) cancel(id int64, reason []byte) {
+	p := b.drop(id)
+	if p == nil {
+		return
+	}
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	params := []byte(`{"requestId":` + strconv.FormatInt(id, 10) + `}`)
+	if reason != nil {
+		params, _ = jsonrpc.Set(params, "reason", reason)
+	}
+	_ = b.send(jsonrpc.Notification("notifications/cancelled", params))
+}
+
+func (b *backend) cancelRequest(id int64, reason string) {
+	params := []byte(`{"requestId":` + strconv.FormatInt(id, 10) + `,"reason":` + string(jsonrpc.String(reason)) + `}`)
+	_ = b.send(jsonrpc.Notification("notifications/cancelled", params))
+}
+
+// pendingFor returns the forwarded request with backend id, if still open.
+func (b *backend) pendingFor(id int64) *pending {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pending[id]
+}
+
+// latestClientRequest is the most recent client request still open on this
+// backend: the best guess of who a server→client request is for, since
+// stdio carries no link between the two.
+func (b *backend) latestClientRequest() *pending {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var best *pending
+	for _, p := range b.pending {
+		if p.session != nil && (best == nil || p.started > best.started) {
+			best = p
+		}
+	}
+	return best
+}
+
+func (b *backend) onNotification(env jsonrpc.Envelope, msg []byte) {
+	switch env.Method {
+	case "notifications/progress":
+		b.onProgress(msg)
+	case "notifications/tools/list_changed":
+		go b.relist(listTools)
+	case "notifications/prompts/list_changed":
+		go b.relist(listPrompts)
+	case "notifications/resources/list_changed":
+		go b.relist(listResources, listTemplates)
+	case "notifications/resources/updated":
+		b.router.onResourceUpdated(b, msg)
+	case "notifications/cancelled":
+		b.router.onBackendCancelled(b, msg)
+	default:
+		b.router.broadcast(msg)
+	}
+}
+
+func (b *backend) onProgress(msg []byte) {
+	tok := gjson.GetBytes(msg, "params.progressToken")
+	id, err := strconv.ParseInt(tok.Raw, 10, 64)
+	if err != nil {
+		return
+	}
+	p := b.pendingFor(id)
+	if p == nil || p.clientToken == nil {
+		return
+	}
+	if p.timer != nil {
+		// A request that reports progress is alive: give it a fresh timeout.
+		p.timer.Reset(b.spec.Timeout)
+	}
+	out, err := jsonrpc.Set(msg, "params.progressToken", p.clientToken)
+	if err != nil {
+		return
+	}
+	p.session.deliver(p.reply, out)
+}

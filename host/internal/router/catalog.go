@@ -1,0 +1,179 @@
+package router
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+)
+
+// route says which backend owns an exposed name or URI, and what the
+// backend calls it.
+type route struct {
+	backend  *backend
+	original string
+}
+
+// catalog is an immutable snapshot of everything the proxy exposes, rebuilt
+// whenever a backend's lists change. Lookups are by explicit maps, never by
+// taking an exposed name apart.
+type catalog struct {
+	tools, prompts, resources, templates                     map[string]route
+	toolsResult, promptsResult, resourcesResult, templResult []byte
+	// prefixes route URIs made from a backend's resource templates.
+	prefixes []uriRoute
+	// unprefixed are ready backends exposed with their own names and URIs.
+	unprefixed []*backend
+	collisions []string
+}
+
+type uriRoute struct {
+	prefix  string
+	backend *backend
+}
+
+// listKind names one of the four lists a backend has.
+type listKind int
+
+const (
+	listTools listKind = iota
+	listPrompts
+	listResources
+	listTemplates
+	numLists
+)
+
+var listMethods = [numLists]string{"tools/list", "prompts/list", "resources/list", "resources/templates/list"}
+var listFields = [numLists]string{"tools", "prompts", "resources", "resourceTemplates"}
+var listChanged = [numLists]string{
+	"notifications/tools/list_changed", "notifications/prompts/list_changed",
+	"notifications/resources/list_changed", "notifications/resources/list_changed",
+}
+
+func buildCatalog(opts Options, backends []*backend) *catalog {
+	c := &catalog{
+		tools: map[string]route{}, prompts: map[string]route{},
+		resources: map[string]route{}, templates: map[string]route{},
+	}
+	var items [numLists][][]byte
+	for _, b := range backends {
+		lists, ready := b.snapshot()
+		if !ready {
+			continue
+		}
+		if !b.spec.Prefix {
+			c.unprefixed = append(c.unprefixed, b)
+		} else if p := uriPrefix(opts.ResourceURITemplate, b.spec.Name); p != "" {
+			c.prefixes = append(c.prefixes, uriRoute{prefix: p, backend: b})
+		}
+		for _, t := range lists[listTools] {
+			items[listTools] = c.addNamed(items[listTools], c.tools, b, t, "name", opts.ToolNameTemplate, "{tool}")
+		}
+		for _, p := range lists[listPrompts] {
+			items[listPrompts] = c.addNamed(items[listPrompts], c.prompts, b, p, "name", opts.PromptNameTemplate, "{prompt}")
+		}
+		for _, r := range lists[listResources] {
+			items[listResources] = c.addURI(items[listResources], c.resources, b, r, "uri", opts.ResourceURITemplate)
+		}
+		for _, r := range lists[listTemplates] {
+			items[listTemplates] = c.addURI(items[listTemplates], c.templates, b, r, "uriTemplate", opts.ResourceURITemplate)
+		}
+	}
+	sort.Slice(c.prefixes, func(i, j int) bool { return len(c.prefixes[i].prefix) > len(c.prefixes[j].prefix) })
+	c.toolsResult = listResult("tools", items[listTools])
+	c.promptsResult = listResult("prompts", items[listPrompts])
+	c.resourcesResult = listResult("resources", items[listResources])
+	c.templResult = listResult("resourceTemplates", items[listTemplates])
+	return c
+}
+
+func (c *catalog) addNamed(out [][]byte, names map[string]route, b *backend, item []byte, field, template, placeholder string) [][]byte {
+	original, ok := jsonrpc.GetString(item, field)
+	if !ok {
+		return out
+	}
+	if !b.spec.Prefix {
+		template = placeholder
+	}
+	exposed := exposedName(template, placeholder, b.spec.Name, original)
+	if prev, taken := names[exposed]; taken {
+		renamed := exposed[:min(len(exposed), maxNameLen-9)] + "_" + shortHash(b.spec.Name, original)
+		c.collisions = append(c.collisions, fmt.Sprintf("%s %q of server %q and %q of server %q both map to %q; the second is exposed as %q",
+			strings.TrimSuffix(placeholder[1:], "}"), prev.original, prev.backend.spec.Name, original, b.spec.Name, exposed, renamed))
+		exposed = renamed
+	}
+	names[exposed] = route{backend: b, original: original}
+	if exposed != original {
+		var err error
+		if item, err = jsonrpc.Set(item, field, jsonrpc.String(exposed)); err != nil {
+			return out
+		}
+	}
+	return append(out, item)
+}
+
+func (c *catalog) addURI(out [][]byte, uris map[string]route, b *backend, item []byte, field, template string) [][]byte {
+	original, ok := jsonrpc.GetString(item, field)
+	if !ok {
+		return out
+	}
+	exposed := original
+	if b.spec.Prefix {
+		exposed = uriPrefix(template, b.spec.Name) + original
+	}
+	if prev, taken := uris[exposed]; taken {
+		c.collisions = append(c.collisions, fmt.Sprintf("resource %q is offered by servers %q and %q; %q wins",
+			exposed, prev.backend.spec.Name, b.spec.Name, prev.backend.spec.Name))
+		return out
+	}
+	uris[exposed] = route{backend: b, original: original}
+	if exposed != original {
+		var err error
+		if item, err = jsonrpc.Set(item, field, jsonrpc.String(exposed)); err != nil {
+			return out
+		}
+	}
+	return append(out, item)
+}
+
+func listResult(field string, items [][]byte) []byte {
+	var buf bytes.Buffer
+	buf.WriteString(`{"`)
+	buf.WriteString(field)
+	buf.WriteString(`":[`)
+	for i, it := range items {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(it)
+	}
+	buf.WriteString("]}")
+	return buf.Bytes()
+}
+
+// resolveURI finds the backend for a resource URI: a listed resource, a URI
+// under a backend's prefix (from a template), or the only unprefixed backend.
+func (c *catalog) resolveURI(uri string) (route, bool) {
+	if r, ok := c.resources[uri]; ok {
+		return r, true
+	}
+	for _, p := range c.prefixes {
+		if strings.HasPrefix(uri, p.prefix) {
+			return route{backend: p.backend, original: uri[len(p.prefix):]}, true
+		}
+	}
+	if len(c.unprefixed) == 1 {
+		return route{backend: c.unprefixed[0], original: uri}, true
+	}
+	return route{}, false
+}
+
+// exposeURI maps a backend's URI to the one clients see.
+func exposeURI(opts Options, b *backend, uri string) string {
+	if !b.spec.Prefix {
+		return uri
+	}
+	return uriPrefix(opts.ResourceURITemplate, b.spec.Name) + uri
+}

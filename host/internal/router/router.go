@@ -1,0 +1,289 @@
+// Package router is the heart of mcphost: it presents many backend MCP
+// servers to each client session as one server. It merges the backends'
+// lists under exposed names, routes requests back by explicit maps, gives
+// each session its own id space, remaps progress tokens and cancellations,
+// and carries server→client requests to the session that caused them.
+// Messages stay raw JSON bytes; only the members the router owns are edited.
+package router
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/tidwall/gjson"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+)
+
+// Options configure a Router. Zero values get defaults.
+type Options struct {
+	Name    string // serverInfo.name the proxy reports
+	Version string
+	// Name templates, as in proxy.hcl.
+	ToolNameTemplate    string
+	PromptNameTemplate  string
+	ResourceURITemplate string
+	RequestTimeout      time.Duration
+	StartTimeout        time.Duration
+	StopTimeout         time.Duration
+	RestartDelay        time.Duration
+	MaxRestartDelay     time.Duration
+	Instructions        string
+	Logger              hclog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.Name == "" {
+		o.Name = "mcphost"
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	if o.ToolNameTemplate == "" {
+		o.ToolNameTemplate = "mcp__proxy__{server}__{tool}"
+	}
+	if o.PromptNameTemplate == "" {
+		o.PromptNameTemplate = "mcp__proxy__{server}__{prompt}"
+	}
+	if o.ResourceURITemplate == "" {
+		o.ResourceURITemplate = "mcp+proxy://{server}/{uri}"
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 60 * time.Second
+	}
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = 30 * time.Second
+	}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = 5 * time.Second
+	}
+	if o.RestartDelay <= 0 {
+		o.RestartDelay = time.Second
+	}
+	if o.MaxRestartDelay <= 0 {
+		o.MaxRestartDelay = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = hclog.NewNullLogger()
+	}
+}
+
+// Router aggregates backends for any number of client sessions.
+type Router struct {
+	opts Options
+	log  hclog.Logger
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	backends []*backend
+	catalog  atomic.Pointer[catalog]
+
+	rebuildMu sync.Mutex
+
+	mu       sync.Mutex
+	sessions map[*Session]struct{}
+	nextSess atomic.Int64
+}
+
+// New returns a router for the given backends; call Start to connect them.
+func New(opts Options, specs []BackendSpec) *Router {
+	opts.defaults()
+	r := &Router{opts: opts, log: opts.Logger, sessions: map[*Session]struct{}{}}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	for _, s := range specs {
+		r.backends = append(r.backends, newBackend(r, s))
+	}
+	r.catalog.Store(buildCatalog(opts, nil))
+	return r
+}
+
+// Start connects every backend in parallel and returns once each has
+// either become ready or failed its first attempt (or ctx ends). Backends
+// that failed keep retrying in the background.
+func (r *Router) Start(ctx context.Context) {
+	var firsts []chan struct{}
+	for _, b := range r.backends {
+		first := make(chan struct{})
+		firsts = append(firsts, first)
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			b.run(r.ctx, first)
+		}()
+	}
+	for _, f := range firsts {
+		select {
+		case <-f:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Close stops every backend and ends every session's open requests.
+func (r *Router) Close() {
+	r.cancel()
+	r.wg.Wait()
+}
+
+// Backends reports the state of every backend, in config order.
+func (r *Router) Backends() []BackendStatus {
+	out := make([]BackendStatus, 0, len(r.backends))
+	for _, b := range r.backends {
+		out = append(out, b.status())
+	}
+	return out
+}
+
+// Collisions lists exposed-name clashes found in the current catalog.
+func (r *Router) Collisions() []string {
+	return r.catalog.Load().collisions
+}
+
+// rebuild recomputes the catalog and, when notify is set, tells every
+// session which lists changed.
+func (r *Router) rebuild(notify bool) {
+	r.rebuildMu.Lock()
+	old := r.catalog.Load()
+	c := buildCatalog(r.opts, r.backends)
+	r.catalog.Store(c)
+	r.rebuildMu.Unlock()
+	for _, msg := range c.collisions {
+		r.log.Warn("name collision", "detail", msg)
+	}
+	if !notify {
+		return
+	}
+	changed := map[string]bool{}
+	if !bytes.Equal(old.toolsResult, c.toolsResult) {
+		changed[listChanged[listTools]] = true
+	}
+	if !bytes.Equal(old.promptsResult, c.promptsResult) {
+		changed[listChanged[listPrompts]] = true
+	}
+	if !bytes.Equal(old.resourcesResult, c.resourcesResult) || !bytes.Equal(old.templResult, c.templResult) {
+		changed[listChanged[listResources]] = true
+	}
+	for _, method := range []string{listChanged[listTools], listChanged[listPrompts], listChanged[listResources]} {
+		if changed[method] {
+			r.broadcast(jsonrpc.Notification(method, nil))
+		}
+	}
+}
+
+func (r *Router) liveSessions() []*Session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Session, 0, len(r.sessions))
+	for s := range r.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
+// broadcast sends a notification to every initialized session.
+func (r *Router) broadcast(msg []byte) {
+	for _, s := range r.liveSessions() {
+		if s.isInitialized() {
+			s.deliver(nil, msg)
+		}
+	}
+}
+
+func (r *Router) onResourceUpdated(b *backend, msg []byte) {
+	uri, ok := jsonrpc.GetString(msg, "params.uri")
+	if !ok {
+		return
+	}
+	exposed := exposeURI(r.opts, b, uri)
+	out, err := jsonrpc.Set(msg, "params.uri", jsonrpc.String(exposed))
+	if err != nil {
+		return
+	}
+	for _, s := range r.liveSessions() {
+		if s.subscribed(exposed) {
+			s.deliver(nil, out)
+		}
+	}
+}
+
+// onBackendRequest carries a server→client request (sampling, elicitation,
+// roots) to the session whose request caused it.
+func (r *Router) onBackendRequest(b *backend, env jsonrpc.Envelope, msg []byte) {
+	if env.Method == "ping" {
+		_ = b.send(jsonrpc.Result(env.ID, []byte(`{}`)))
+		return
+	}
+	var target *Session
+	var reply Sink
+	if p := b.latestClientRequest(); p != nil {
+		target, reply = p.session, p.reply
+	} else {
+		target = r.mostRecentSession(env.Method)
+	}
+	if target == nil {
+		_ = b.send(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,
+			"mcphost: no client session is connected that can answer "+env.Method, nil))
+		return
+	}
+	if !target.clientSupports(env.Method) {
+		_ = b.send(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,
+			"mcphost: the client did not declare the capability for "+env.Method, nil))
+		return
+	}
+	target.forwardServerRequest(b, reply, env, msg)
+}
+
+// mostRecentSession picks, for a request no open client request explains,
+// the session that was active last and can answer method.
+func (r *Router) mostRecentSession(method string) *Session {
+	var best *Session
+	var bestAt int64
+	for _, s := range r.liveSessions() {
+		if !s.isInitialized() || !s.clientSupports(method) {
+			continue
+		}
+		if at := s.lastActive.Load(); best == nil || at > bestAt {
+			best, bestAt = s, at
+		}
+	}
+	return best
+}
+
+// onBackendCancelled forwards a backend's cancellation of one of its
+// server→client requests to the session holding it.
+func (r *Router) onBackendCancelled(b *backend, msg []byte) {
+	reqID := gjson.GetBytes(msg, "params.requestId").Raw
+	if reqID == "" {
+		return
+	}
+	for _, s := range r.liveSessions() {
+		if proxyID, ok := s.takeServerRequest(b, []byte(reqID)); ok {
+			out, err := jsonrpc.Set(msg, "params.requestId", jsonrpc.Int(proxyID))
+			if err == nil {
+				s.deliver(nil, out)
+			}
+			return
+		}
+	}
+}
+
+func (r *Router) backendByName(name string) *backend {
+	for _, b := range r.backends {
+		if b.spec.Name == name {
+			return b
+		}
+	}
+	return nil
+}
+
+func (r *Router) newSessionID() string {
+	return strconv.FormatInt(r.nextSess.Add(1), 10)
+}

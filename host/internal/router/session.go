@@ -1,0 +1,447 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+)
+
+// Sink delivers messages to one client. A listener gives the session one
+// for the session as a whole, and may give Handle one per request (an HTTP
+// POST's response stream) for what belongs to that request.
+type Sink interface {
+	// Send delivers a notification or a server→client request.
+	Send(msg []byte) error
+	// Respond delivers a response to one of the client's requests.
+	Respond(msg []byte) error
+}
+
+// LegacyVersions are the initialize-era protocol revisions the proxy speaks
+// to clients, oldest first.
+var LegacyVersions = []string{"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"}
+
+// Session is one client connection's view of the proxy.
+type Session struct {
+	router     *Router
+	id         string
+	out        Sink
+	lastActive atomic.Int64
+	nextOut    atomic.Int64
+
+	mu          sync.Mutex
+	closed      bool
+	initialized bool
+	version     string
+	caps        []byte
+	clientInfo  []byte
+	inflight    map[string]inflight
+	serverReqs  map[int64]serverRequest
+	subs        map[string]bool
+}
+
+type inflight struct {
+	backend *backend
+	id      int64
+}
+
+type serverRequest struct {
+	backend *backend
+	id      []byte
+}
+
+// NewSession opens a client session whose messages go to out.
+func (r *Router) NewSession(out Sink) *Session {
+	s := &Session{
+		router: r, id: r.newSessionID(), out: out,
+		inflight: map[string]inflight{}, serverReqs: map[int64]serverRequest{}, subs: map[string]bool{},
+	}
+	s.lastActive.Store(time.Now().UnixNano())
+	r.mu.Lock()
+	r.sessions[s] = struct{}{}
+	r.mu.Unlock()
+	return s
+}
+
+// ID is the session's identifier, unique within this router.
+func (s *Session) ID() string { return s.id }
+
+// ProtocolVersion is the revision negotiated with the client, if any.
+func (s *Session) ProtocolVersion() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version
+}
+
+// Close ends the session: its open backend requests are cancelled and its
+// open server→client requests fail back to their backends.
+func (s *Session) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	open, serverReqs := s.inflight, s.serverReqs
+	s.inflight, s.serverReqs = map[string]inflight{}, map[int64]serverRequest{}
+	s.mu.Unlock()
+	s.router.mu.Lock()
+	delete(s.router.sessions, s)
+	s.router.mu.Unlock()
+	for _, f := range open {
+		f.backend.cancel(f.id, jsonrpc.String("client session closed"))
+	}
+	for _, sr := range serverReqs {
+		_ = sr.backend.send(jsonrpc.Error(sr.id, jsonrpc.CodeInternalError, "mcphost: the client session closed", nil))
+	}
+}
+
+func (s *Session) isInitialized() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.initialized && !s.closed
+}
+
+func (s *Session) subscribed(uri string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.subs[uri]
+}
+
+// clientSupports says whether the client declared the capability a
+// server→client request needs.
+func (s *Session) clientSupports(method string) bool {
+	s.mu.Lock()
+	caps := s.caps
+	s.mu.Unlock()
+	switch method {
+	case "sampling/createMessage":
+		return gjson.GetBytes(caps, "sampling").Exists()
+	case "elicitation/create":
+		return gjson.GetBytes(caps, "elicitation").Exists()
+	case "roots/list":
+		return gjson.GetBytes(caps, "roots").Exists()
+	}
+	return true
+}
+
+func (s *Session) deliver(reply Sink, msg []byte) {
+	if reply != nil && reply.Send(msg) == nil {
+		return
+	}
+	if s.out != nil {
+		_ = s.out.Send(msg)
+	}
+}
+
+func (s *Session) respond(reply Sink, msg []byte) {
+	if reply != nil {
+		_ = reply.Respond(msg)
+		return
+	}
+	if s.out != nil {
+		_ = s.out.Respond(msg)
+	}
+}
+
+func (s *Session) setInflight(clientID []byte, b *backend, id int64) {
+	s.mu.Lock()
+	s.inflight[string(clientID)] = inflight{backend: b, id: id}
+	s.mu.Unlock()
+}
+
+func (s *Session) endInflight(clientID []byte) {
+	s.mu.Lock()
+	delete(s.inflight, string(clientID))
+	s.mu.Unlock()
+}
+
+// Handle processes one message from the client. Whatever belongs to it
+// (progress, server→client requests, the response) goes to reply, or to the
+// session's sink when reply is nil. Handle never waits for a backend.
+func (s *Session) Handle(msg []byte, reply Sink) {
+	s.lastActive.Store(time.Now().UnixNano())
+	env, err := jsonrpc.Peek(msg)
+	if err != nil {
+		code := jsonrpc.CodeInvalidRequest
+		if errors.Is(err, jsonrpc.ErrParse) {
+			code, env.ID = jsonrpc.CodeParseError, nil
+		}
+		s.respond(reply, jsonrpc.Error(env.ID, code, err.Error(), nil))
+		return
+	}
+	switch env.Kind {
+	case jsonrpc.KindBatch:
+		s.handleBatch(msg, reply)
+	case jsonrpc.KindRequest:
+		s.handleRequest(env, msg, reply)
+	case jsonrpc.KindNotification:
+		s.handleNotification(env, msg)
+	case jsonrpc.KindResponse:
+		s.handleResponse(env, msg)
+	}
+}
+
+func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply Sink) {
+	id := env.ID
+	if string(id) == "null" {
+		s.respond(reply, jsonrpc.Error(nil, jsonrpc.CodeInvalidRequest, "a request id must not be null", nil))
+		return
+	}
+	s.mu.Lock()
+	_, dup := s.inflight[string(id)]
+	s.mu.Unlock()
+	if dup {
+		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidRequest, "a request with this id is already in progress", nil))
+		return
+	}
+	params := jsonrpc.Get(msg, "params")
+	if params == nil {
+		params = []byte(`{}`)
+	}
+	cat := s.router.catalog.Load()
+	switch env.Method {
+	case "initialize":
+		s.respond(reply, jsonrpc.Result(id, s.initialize(params)))
+	case "ping":
+		s.respond(reply, jsonrpc.Result(id, []byte(`{}`)))
+	case "tools/list":
+		s.respondList(reply, id, params, cat.toolsResult)
+	case "prompts/list":
+		s.respondList(reply, id, params, cat.promptsResult)
+	case "resources/list":
+		s.respondList(reply, id, params, cat.resourcesResult)
+	case "resources/templates/list":
+		s.respondList(reply, id, params, cat.templResult)
+	case "tools/call":
+		s.forwardByName(reply, id, env.Method, params, "name", cat.tools, "tool")
+	case "prompts/get":
+		s.forwardByName(reply, id, env.Method, params, "name", cat.prompts, "prompt")
+	case "resources/read", "resources/subscribe", "resources/unsubscribe":
+		s.forwardResource(reply, id, env.Method, params, cat)
+	case "completion/complete":
+		s.forwardCompletion(reply, id, params, cat)
+	case "logging/setLevel":
+		s.setLevel(reply, id, params)
+	default:
+		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeMethodNotFound, "Method not found: "+env.Method, nil))
+	}
+}
+
+// initialize answers the client's handshake locally: the proxy is one
+// server to the client, whatever the backends negotiated.
+func (s *Session) initialize(params []byte) []byte {
+	requested := gjson.GetBytes(params, "protocolVersion").Str
+	version := LegacyVersions[len(LegacyVersions)-1]
+	for _, v := range LegacyVersions {
+		if v == requested {
+			version = v
+		}
+	}
+	if requested == "2024-10-07" {
+		version = "2024-11-05"
+	}
+	s.mu.Lock()
+	s.version = version
+	s.caps = jsonrpc.Get(params, "capabilities")
+	s.clientInfo = jsonrpc.Get(params, "clientInfo")
+	s.mu.Unlock()
+	opts := s.router.opts
+	res := `{"protocolVersion":"` + version + `",` +
+		`"capabilities":{"tools":{"listChanged":true},"prompts":{"listChanged":true},` +
+		`"resources":{"subscribe":true,"listChanged":true},"logging":{},"completions":{}},` +
+		`"serverInfo":{"name":` + string(jsonrpc.String(opts.Name)) + `,"version":` + string(jsonrpc.String(opts.Version)) + `}`
+	if opts.Instructions != "" {
+		res += `,"instructions":` + string(jsonrpc.String(opts.Instructions))
+	}
+	return []byte(res + "}")
+}
+
+// respondList answers a list request with the whole merged list; the proxy
+// issues no cursors, so any cursor is one it did not give out.
+func (s *Session) respondList(reply Sink, id, params, result []byte) {
+	s.markInitialized()
+	if c := gjson.GetBytes(params, "cursor"); c.Exists() && c.Str != "" {
+		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, "unknown cursor", nil))
+		return
+	}
+	s.respond(reply, jsonrpc.Result(id, result))
+}
+
+// markInitialized covers clients that skip notifications/initialized.
+func (s *Session) markInitialized() {
+	s.mu.Lock()
+	if s.version != "" {
+		s.initialized = true
+	}
+	s.mu.Unlock()
+}
+
+func (s *Session) forwardByName(reply Sink, id []byte, method string, params []byte, field string, names map[string]route, what string) {
+	s.markInitialized()
+	name, _ := jsonrpc.GetString(params, field)
+	rt, ok := names[name]
+	if !ok {
+		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, fmt.Sprintf("unknown %s: %q", what, name), nil))
+		return
+	}
+	s.forward(reply, id, method, params, field, rt)
+}
+
+func (s *Session) forward(reply Sink, id []byte, method string, params []byte, field string, rt route) {
+	if field != "" {
+		edited, err := jsonrpc.Set(params, field, jsonrpc.String(rt.original))
+		if err != nil {
+			s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, err.Error(), nil))
+			return
+		}
+		params = edited
+	}
+	rt.backend.forward(s, reply, id, method, params)
+}
+
+func (s *Session) forwardResource(reply Sink, id []byte, method string, params []byte, cat *catalog) {
+	s.markInitialized()
+	uri, _ := jsonrpc.GetString(params, "uri")
+	rt, ok := cat.resolveURI(uri)
+	if !ok {
+		s.respond(reply, jsonrpc.Error(id, -32002, fmt.Sprintf("Resource not found: %q", uri), map[string]string{"uri": uri}))
+		return
+	}
+	switch method {
+	case "resources/subscribe":
+		s.mu.Lock()
+		s.subs[uri] = true
+		s.mu.Unlock()
+	case "resources/unsubscribe":
+		s.mu.Lock()
+		delete(s.subs, uri)
+		s.mu.Unlock()
+	}
+	s.forward(reply, id, method, params, "uri", rt)
+}
+
+func (s *Session) forwardCompletion(reply Sink, id, params []byte, cat *catalog) {
+	s.markInitialized()
+	ref := gjson.GetBytes(params, "ref")
+	switch ref.Get("type").Str {
+	case "ref/prompt":
+		name := ref.Get("name").Str
+		if rt, ok := cat.prompts[name]; ok {
+			s.forward(reply, id, "completion/complete", params, "ref.name", rt)
+			return
+		}
+	case "ref/resource":
+		uri := ref.Get("uri").Str
+		if rt, ok := cat.templates[uri]; ok {
+			s.forward(reply, id, "completion/complete", params, "ref.uri", rt)
+			return
+		}
+		if rt, ok := cat.resolveURI(uri); ok {
+			s.forward(reply, id, "completion/complete", params, "ref.uri", rt)
+			return
+		}
+	}
+	s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, "completion reference not found: "+ref.Raw, nil))
+}
+
+// setLevel applies the client's log level to every running backend.
+func (s *Session) setLevel(reply Sink, id, params []byte) {
+	var wg sync.WaitGroup
+	for _, b := range s.router.backends {
+		if b.status().State != StateRunning {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), b.spec.Timeout)
+			defer cancel()
+			if _, err := b.call(ctx, "logging/setLevel", params); err != nil {
+				b.log.Debug("logging/setLevel", "error", err)
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		s.respond(reply, jsonrpc.Result(id, []byte(`{}`)))
+	}()
+}
+
+func (s *Session) handleNotification(env jsonrpc.Envelope, msg []byte) {
+	switch env.Method {
+	case "notifications/initialized":
+		s.mu.Lock()
+		s.initialized = true
+		s.mu.Unlock()
+	case "notifications/cancelled":
+		reqID := jsonrpc.Get(msg, "params.requestId")
+		s.mu.Lock()
+		f, ok := s.inflight[string(reqID)]
+		delete(s.inflight, string(reqID))
+		s.mu.Unlock()
+		if ok {
+			f.backend.cancel(f.id, jsonrpc.Get(msg, "params.reason"))
+		}
+	case "notifications/roots/list_changed":
+		for _, b := range s.router.backends {
+			if b.status().State == StateRunning {
+				_ = b.send(msg)
+			}
+		}
+	}
+}
+
+// handleResponse carries the client's answer to a server→client request
+// back to the backend that asked, under the backend's own id.
+func (s *Session) handleResponse(env jsonrpc.Envelope, msg []byte) {
+	proxyID, err := strconv.ParseInt(string(env.ID), 10, 64)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	sr, ok := s.serverReqs[proxyID]
+	delete(s.serverReqs, proxyID)
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	out, err := jsonrpc.Set(msg, "id", sr.id)
+	if err != nil {
+		return
+	}
+	_ = sr.backend.send(out)
+}
+
+func (s *Session) forwardServerRequest(b *backend, reply Sink, env jsonrpc.Envelope, msg []byte) {
+	proxyID := s.nextOut.Add(1)
+	out, err := jsonrpc.Set(msg, "id", jsonrpc.Int(proxyID))
+	if err != nil {
+		_ = b.send(jsonrpc.Error(env.ID, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil))
+		return
+	}
+	s.mu.Lock()
+	s.serverReqs[proxyID] = serverRequest{backend: b, id: env.ID}
+	s.mu.Unlock()
+	s.deliver(reply, out)
+}
+
+// takeServerRequest finds and forgets an open server→client request.
+func (s *Session) takeServerRequest(b *backend, backendID []byte) (int64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for pid, sr := range s.serverReqs {
+		if sr.backend == b && string(sr.id) == string(backendID) {
+			delete(s.serverReqs, pid)
+			return pid, true
+		}
+	}
+	return 0, false
+}

@@ -1,0 +1,296 @@
+package stdio
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/transport"
+)
+
+// readBufferSize is the bufio buffer for the child's stdout; longer lines are
+// assembled from several reads, up to the message limit.
+const readBufferSize = 64 << 10
+
+// conn is one running child process.
+type conn struct {
+	name        string
+	logger      hclog.Logger
+	m           connMetrics
+	forget      func(*conn)
+	limit       int
+	stopTimeout time.Duration
+
+	cmd *exec.Cmd
+	pid int
+	// Our ends of the child's stdio. They are plain *os.File pipes rather
+	// than exec's StdoutPipe so that cmd.Wait neither closes them under the
+	// reader (losing the child's last messages) nor waits for descendants
+	// that inherited them.
+	stdin, stdout, stderr *os.File
+
+	sendMu sync.Mutex
+
+	// msgs carries lines from the reader goroutine; it is closed after
+	// recvErr is set, once stdout has ended and the process has exited.
+	msgs    chan []byte
+	recvErr error
+
+	// exited is closed once the process is reaped; state is set before.
+	exited chan struct{}
+	state  string
+
+	closing   chan struct{}
+	closeOnce sync.Once
+	readers   sync.WaitGroup
+}
+
+func start(o options, name string, limit int, logger hclog.Logger, m connMetrics, forget func(*conn)) (*conn, error) {
+	cmd := exec.Command(o.Command, o.Args...)
+	cmd.Env = o.environ()
+	cmd.Dir = o.Cwd
+	cmd.SysProcAttr = sysProcAttr()
+
+	var files []*os.File // every pipe end, closed on failure
+	pipe := func() (r, w *os.File, err error) {
+		r, w, err = os.Pipe()
+		if err == nil {
+			files = append(files, r, w)
+		}
+		return r, w, err
+	}
+	fail := func(err error) (*conn, error) {
+		for _, f := range files {
+			_ = f.Close()
+		}
+		return nil, err
+	}
+	inR, inW, err := pipe()
+	if err != nil {
+		return fail(err)
+	}
+	outR, outW, err := pipe()
+	if err != nil {
+		return fail(err)
+	}
+	errR, errW, err := pipe()
+	if err != nil {
+		return fail(err)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
+	if err := cmd.Start(); err != nil {
+		return fail(fmt.Errorf("start %s: %w", o.Command, err))
+	}
+	// Keep only our ends, so that EOF on stdout means the child (and
+	// anything it passed stdout to) is done with it.
+	_ = inR.Close()
+	_ = outW.Close()
+	_ = errW.Close()
+
+	c := &conn{
+		name: name, logger: logger, m: m, forget: forget, limit: limit, stopTimeout: o.stopTimeout,
+		cmd: cmd, pid: cmd.Process.Pid, stdin: inW, stdout: outR, stderr: errR,
+		msgs: make(chan []byte), exited: make(chan struct{}), closing: make(chan struct{}),
+	}
+	m.open.Inc()
+	logger.Debug("backend started", "pid", c.pid, "command", o.Command)
+	go c.wait()
+	c.readers.Add(2)
+	go c.readStdout()
+	go c.logStderr()
+	return c, nil
+}
+
+// wait reaps the child. It also kills whatever the child left behind in its
+// process group: a backend that exited has no business leaving processes
+// around, and they would hold stdout open forever.
+func (c *conn) wait() {
+	err := reap(c.cmd)
+	if c.cmd.ProcessState != nil {
+		c.state = c.cmd.ProcessState.String()
+	} else {
+		c.state = err.Error()
+	}
+	c.logger.Debug("backend exited", "pid", c.pid, "status", c.state)
+	close(c.exited)
+}
+
+func (c *conn) readStdout() {
+	defer c.readers.Done()
+	r := bufio.NewReaderSize(c.stdout, readBufferSize)
+	for {
+		line, dropped, err := readLine(r, c.limit)
+		if err != nil {
+			break
+		}
+		if dropped > 0 {
+			// One bad message must not cost the whole connection.
+			c.logger.Warn("discarded oversized message from backend", "bytes", dropped, "limit", c.limit)
+			continue
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		c.m.msgsIn.Inc()
+		c.m.bytesIn.Add(len(line))
+		select {
+		case c.msgs <- line:
+		case <-c.closing:
+			// Nobody will Recv any more; keep draining so the child never
+			// blocks on a full pipe while it shuts down.
+		}
+	}
+	<-c.exited
+	c.recvErr = fmt.Errorf("%w: %s", transport.ErrClosed, c.state)
+	close(c.msgs)
+}
+
+// logStderr forwards the child's stderr to the log, line by line; it never
+// goes near the protocol stream.
+func (c *conn) logStderr() {
+	defer c.readers.Done()
+	r := bufio.NewReaderSize(c.stderr, 16<<10)
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if s := string(bytes.TrimRight(chunk, "\r\n")); s != "" {
+			c.logger.Info(s, "stream", "stderr")
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return
+		}
+	}
+}
+
+// Send writes msg as one line.
+func (c *conn) Send(ctx context.Context, msg []byte) error {
+	if len(msg) > c.limit {
+		return fmt.Errorf("send: message of %d bytes exceeds the %d byte limit", len(msg), c.limit)
+	}
+	msg, err := jsonrpc.Compact(msg)
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	select {
+	case <-c.closing:
+		return fmt.Errorf("send: %w: %v", transport.ErrClosed, errStopped)
+	default:
+	}
+	if d, ok := ctx.Deadline(); ok {
+		// A child that stops reading must not block the sender forever.
+		_ = c.stdin.SetWriteDeadline(d)
+		defer func() { _ = c.stdin.SetWriteDeadline(time.Time{}) }()
+	}
+	if _, err := c.stdin.Write(msg); err != nil {
+		return fmt.Errorf("send: %w: %v", transport.ErrClosed, err)
+	}
+	if _, err := c.stdin.Write([]byte{'\n'}); err != nil {
+		return fmt.Errorf("send: %w: %v", transport.ErrClosed, err)
+	}
+	c.m.msgsOut.Inc()
+	c.m.bytesOut.Add(len(msg))
+	return nil
+}
+
+// Recv returns the next message, or once stdout has ended and the child has
+// exited, an error wrapping transport.ErrClosed with its exit status.
+func (c *conn) Recv(ctx context.Context) ([]byte, error) {
+	select {
+	case m, ok := <-c.msgs:
+		if !ok {
+			return nil, c.recvErr
+		}
+		return m, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Close closes the child's stdin and gives it until stop_timeout (or ctx's
+// deadline, if sooner) to exit, then SIGTERMs its process group, then a
+// second later SIGKILLs it. The child is always reaped.
+func (c *conn) Close(ctx context.Context) error {
+	c.closeOnce.Do(func() { c.shutdown(ctx) })
+	return nil
+}
+
+func (c *conn) shutdown(ctx context.Context) {
+	close(c.closing)
+	// Closing stdin also unblocks a Send stuck on a child that stopped
+	// reading, so taking sendMu here is unnecessary and could deadlock.
+	_ = c.stdin.Close()
+	timer := time.NewTimer(c.stopTimeout)
+	defer timer.Stop()
+	select {
+	case <-c.exited:
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	select {
+	case <-c.exited:
+	default:
+		c.logger.Warn("backend still running after stdin was closed; sending SIGTERM", "pid", c.pid)
+		killGroup(c.pid, syscall.SIGTERM)
+		select {
+		case <-c.exited:
+		case <-time.After(killGrace):
+			c.logger.Warn("backend ignored SIGTERM; sending SIGKILL", "pid", c.pid)
+			killGroup(c.pid, syscall.SIGKILL)
+			<-c.exited
+		}
+	}
+	// A descendant that moved to another process group may still hold
+	// stdout or stderr; closing our ends stops the readers regardless.
+	_ = c.stdout.Close()
+	_ = c.stderr.Close()
+	c.readers.Wait()
+	c.m.open.Dec()
+	c.forget(c)
+}
+
+// readLine reads one line of at most limit bytes, not counting its line
+// ending. A longer line is consumed through its newline and reported as
+// dropped (its size) so the stream stays in sync. A final line without a
+// newline is returned at EOF. The line never aliases r's buffer.
+func readLine(r *bufio.Reader, limit int) (line []byte, dropped int, err error) {
+	var buf []byte
+	n := 0
+	over := false
+	for {
+		chunk, err := r.ReadSlice('\n')
+		n += len(chunk)
+		if !over {
+			if n > limit+2 { // +2 for a "\r\n" ending
+				over, buf = true, nil
+			} else {
+				buf = append(buf, chunk...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil && (err != io.EOF || n == 0) {
+			return nil, 0, err
+		}
+		if over {
+			return nil, n, nil
+		}
+		buf = bytes.TrimSuffix(buf, []byte{'\n'})
+		buf = bytes.TrimSuffix(buf, []byte{'\r'})
+		if len(buf) > limit {
+			return nil, n, nil
+		}
+		return buf, 0, nil
+	}
+}

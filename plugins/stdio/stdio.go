@@ -1,0 +1,242 @@
+// Package stdio is the built-in stdio transport: each backend MCP server is a
+// child process speaking newline-delimited JSON-RPC on its stdin and stdout,
+// with stderr collected as logs.
+package stdio
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mcphost/mcphost/sdk"
+	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/transport"
+)
+
+// Version is the plugin's own version.
+const Version = "0.1.0"
+
+// DefaultStopTimeout is how long Close waits for a child to exit after its
+// stdin is closed before signalling it.
+const DefaultStopTimeout = 5 * time.Second
+
+// killGrace is how long a child gets between SIGTERM and SIGKILL.
+const killGrace = time.Second
+
+// Config is one backend's `transport "stdio" {}` block.
+type Config struct {
+	Command string            `json:"command"`
+	Args    []string          `json:"args"`
+	Env     map[string]string `json:"env"`
+	Cwd     string            `json:"cwd"`
+	// InheritEnv is a pointer so that an absent attribute means the default
+	// (true) rather than false.
+	InheritEnv  *bool  `json:"inherit_env"`
+	StopTimeout string `json:"stop_timeout"`
+}
+
+// Transport runs backends as child processes.
+type Transport struct {
+	base.Unimplemented
+	logger  hclog.Logger
+	metrics *metrics.Set
+
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+}
+
+var _ transport.Transport = (*Transport)(nil)
+
+// New returns the stdio transport. A nil logger logs JSON to stderr, which
+// is what the host collects from a plugin process.
+func New(logger hclog.Logger) *Transport {
+	if logger == nil {
+		logger = hclog.New(&hclog.LoggerOptions{Name: "stdio", Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
+	}
+	return &Transport{logger: logger, metrics: metrics.NewSet(), conns: make(map[*conn]struct{})}
+}
+
+func (t *Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
+	return base.InfoResponse{
+		Name:        "stdio",
+		Kind:        base.KindTransport,
+		Version:     Version,
+		APIMinor:    transport.APIMinor,
+		Description: "Runs each backend MCP server as a child process speaking newline-delimited JSON-RPC on stdin/stdout.",
+	}, nil
+}
+
+func (t *Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
+	return base.SchemaResponse{Instance: base.Schema{Attributes: []base.Attribute{
+		{Name: "command", Type: base.TypeString, Required: true, Description: "Executable to run; looked up in PATH when it has no slash."},
+		{Name: "args", Type: base.TypeListString, Description: "Arguments passed to the command."},
+		{Name: "env", Type: base.TypeMapString, Sensitive: true, Description: "Extra environment variables for the child; values may be secrets."},
+		{Name: "cwd", Type: base.TypeString, Description: "Working directory of the child; defaults to the plugin's."},
+		{Name: "inherit_env", Type: base.TypeBool, Description: "Whether the child also gets the plugin process environment (default true)."},
+		{Name: "stop_timeout", Type: base.TypeString, Description: `How long to wait for the child to exit after closing its stdin before SIGTERM, as a duration such as "5s" (default 5s).`},
+	}}}, nil
+}
+
+func (t *Transport) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
+	_, diags := parseConfig(req.Config)
+	return base.ValidateResponse{Diagnostics: diags}, nil
+}
+
+// options is a parsed, validated Config.
+type options struct {
+	Config
+	inheritEnv  bool
+	stopTimeout time.Duration
+}
+
+func parseConfig(raw json.RawMessage) (options, []base.Diagnostic) {
+	var o options
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = []byte("{}")
+	}
+	if err := json.Unmarshal(raw, &o.Config); err != nil {
+		return o, []base.Diagnostic{base.Errorf("", "Invalid stdio transport config", err.Error())}
+	}
+	var diags []base.Diagnostic
+	if strings.TrimSpace(o.Command) == "" {
+		diags = append(diags, base.Errorf("command", "Missing command", "The stdio transport needs the command that starts the MCP server."))
+	}
+	if o.Cwd != "" {
+		if fi, err := os.Stat(o.Cwd); err != nil {
+			diags = append(diags, base.Errorf("cwd", "Working directory not found", err.Error()))
+		} else if !fi.IsDir() {
+			diags = append(diags, base.Errorf("cwd", "Working directory is not a directory", o.Cwd+" is not a directory."))
+		}
+	}
+	o.stopTimeout = DefaultStopTimeout
+	if o.StopTimeout != "" {
+		d, err := time.ParseDuration(o.StopTimeout)
+		switch {
+		case err != nil:
+			diags = append(diags, base.Errorf("stop_timeout", "Invalid duration", err.Error()))
+		case d < 0:
+			diags = append(diags, base.Errorf("stop_timeout", "Invalid duration", "stop_timeout must not be negative."))
+		default:
+			o.stopTimeout = d
+		}
+	}
+	o.inheritEnv = o.InheritEnv == nil || *o.InheritEnv
+	return o, diags
+}
+
+// environ builds the child's environment. It is never nil: a nil Env would
+// make os/exec inherit everything even when inherit_env is false.
+func (o options) environ() []string {
+	env := []string{}
+	if o.inheritEnv {
+		env = append(env, os.Environ()...)
+	}
+	keys := make([]string, 0, len(o.Env))
+	for k := range o.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		// Later entries win in os/exec, so these override inherited ones.
+		env = append(env, k+"="+o.Env[k])
+	}
+	return env
+}
+
+// Open starts the backend's child process. ctx only bounds the start: the
+// child lives until Close, since the gRPC server cancels ctx as soon as the
+// Open call returns.
+func (t *Transport) Open(_ context.Context, req transport.OpenRequest) (transport.OpenResponse, error) {
+	o, diags := parseConfig(req.Config)
+	for _, d := range diags {
+		if d.Severity == base.SeverityError {
+			return transport.OpenResponse{}, fmt.Errorf("stdio %s: %s: %s", req.Name, d.Summary, d.Detail)
+		}
+	}
+	limit := req.MaxMessageBytes
+	if limit <= 0 {
+		limit = sdk.DefaultMaxMessageBytes
+	}
+	c, err := start(o, req.Name, limit, t.logger.With("server", req.Name), t.newConnMetrics(req.Name), t.forget)
+	if err != nil {
+		return transport.OpenResponse{}, fmt.Errorf("stdio %s: %w", req.Name, err)
+	}
+	t.mu.Lock()
+	t.conns[c] = struct{}{}
+	t.mu.Unlock()
+	return transport.OpenResponse{Conn: c}, nil
+}
+
+func (t *Transport) forget(c *conn) {
+	t.mu.Lock()
+	delete(t.conns, c)
+	t.mu.Unlock()
+}
+
+// Stop closes every open connection in parallel, so that shutting the
+// plugin down takes one stop_timeout rather than one per backend.
+func (t *Transport) Stop(ctx context.Context, req base.StopRequest) (base.StopResponse, error) {
+	if req.DeadlineUnixNano > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, req.DeadlineUnixNano))
+		defer cancel()
+	}
+	t.mu.Lock()
+	conns := make([]*conn, 0, len(t.conns))
+	for c := range t.conns {
+		conns = append(conns, c)
+	}
+	t.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = c.Close(ctx)
+		}()
+	}
+	wg.Wait()
+	return base.StopResponse{}, nil
+}
+
+func (t *Transport) Metrics(context.Context, base.MetricsRequest) (base.MetricsResponse, error) {
+	var buf bytes.Buffer
+	t.metrics.WritePrometheus(&buf)
+	return base.MetricsResponse{PrometheusText: buf.String()}, nil
+}
+
+// connMetrics are one server's series; connections to the same server name
+// share them.
+type connMetrics struct {
+	msgsIn, msgsOut, bytesIn, bytesOut *metrics.Counter
+	open                               *metrics.Gauge
+}
+
+func (t *Transport) newConnMetrics(server string) connMetrics {
+	l := `{server="` + escapeLabel(server) + `"}`
+	return connMetrics{
+		msgsIn:   t.metrics.GetOrCreateCounter("mcphost_stdio_messages_received_total" + l),
+		msgsOut:  t.metrics.GetOrCreateCounter("mcphost_stdio_messages_sent_total" + l),
+		bytesIn:  t.metrics.GetOrCreateCounter("mcphost_stdio_bytes_received_total" + l),
+		bytesOut: t.metrics.GetOrCreateCounter("mcphost_stdio_bytes_sent_total" + l),
+		open:     t.metrics.GetOrCreateGauge("mcphost_stdio_open_connections"+l, nil),
+	}
+}
+
+// escapeLabel escapes a Prometheus label value.
+func escapeLabel(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}
+
+// errStopped is returned by Send after Close.
+var errStopped = errors.New("connection is closing")

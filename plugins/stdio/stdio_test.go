@@ -1,0 +1,543 @@
+package stdio
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest"
+	"github.com/mcphost/mcphost/sdk/transport"
+)
+
+// modeEnv makes the test binary, re-executed as a backend, act out one of
+// the child behaviours below instead of running tests.
+const modeEnv = "STDIO_TEST_MODE"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(modeEnv); mode != "" {
+		os.Exit(child(mode))
+	}
+	os.Exit(m.Run())
+}
+
+func child(mode string) int {
+	switch mode {
+	case "echo":
+		// The plugintest echo contract, with noise on stderr that must
+		// never reach the protocol stream.
+		fmt.Fprintln(os.Stderr, "echo backend starting: this is stderr noise")
+		r := bufio.NewReader(os.Stdin)
+		w := bufio.NewWriter(os.Stdout)
+		for {
+			line, err := r.ReadBytes('\n')
+			if len(bytes.TrimSpace(line)) > 0 {
+				if resp := plugintest.Echo(line); resp != nil {
+					_, _ = w.Write(append(resp, '\n'))
+					_ = w.Flush()
+				}
+				fmt.Fprintln(os.Stderr, "noise: handled a message")
+			}
+			if err != nil {
+				return 0
+			}
+		}
+	case "exit3":
+		fmt.Println(`{"jsonrpc":"2.0","method":"bye"}`)
+		return 3
+	case "stubborn":
+		// Ignores both stdin EOF and SIGTERM; only SIGKILL ends it.
+		signal.Ignore(syscall.SIGTERM)
+		fmt.Println(`{"jsonrpc":"2.0","method":"ready"}`)
+		time.Sleep(time.Hour)
+		return 0
+	case "framing":
+		fmt.Print("\n\r\n   \n")
+		fmt.Println(`{"jsonrpc":"2.0","method":"crlf"}` + "\r")
+		fmt.Println(`{"jsonrpc":"2.0","method":"big","params":"` + strings.Repeat("x", 5000) + `"}`)
+		fmt.Println(`{"jsonrpc":"2.0","method":"after-big"}`)
+		fmt.Print(`{"jsonrpc":"2.0","method":"no-newline"}`)
+		return 0
+	case "env":
+		params, _ := json.Marshal(map[string]any{"secret": os.Getenv("SECRET"), "hasPath": os.Getenv("PATH") != "", "cwd": must(os.Getwd())})
+		fmt.Println(string(jsonrpc.Notification("env", params)))
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "unknown mode", mode)
+	return 2
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// config returns a backend config that re-executes the test binary in mode.
+func config(t testing.TB, mode string, extra map[string]any) json.RawMessage {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := map[string]any{"command": exe, "env": map[string]string{modeEnv: mode}}
+	for k, v := range extra {
+		cfg[k] = v
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func quiet() hclog.Logger { return hclog.NewNullLogger() }
+
+func TestConformance(t *testing.T) {
+	backend := func(t *testing.T) json.RawMessage { return config(t, "echo", nil) }
+	t.Run("InProcess", func(t *testing.T) {
+		t.Parallel()
+		plugintest.TestTransport(t, func(*testing.T) transport.Transport { return New(quiet()) }, backend)
+	})
+	t.Run("GRPC", func(t *testing.T) {
+		t.Parallel()
+		plugintest.TestTransport(t, func(t *testing.T) transport.Transport { return plugintest.ServeTransport(t, New(quiet())) }, backend)
+	})
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := dir + "/file"
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		config string
+		want   []string // attributes with an error
+	}{
+		{"minimal", `{"command":"server"}`, nil},
+		{"full", `{"command":"server","args":["-v"],"env":{"K":"V"},"cwd":"` + dir + `","inherit_env":false,"stop_timeout":"250ms"}`, nil},
+		{"nulls", `{"command":"server","args":null,"env":null,"cwd":null,"inherit_env":null,"stop_timeout":null}`, nil},
+		{"missing command", `{}`, []string{"command"}},
+		{"blank command", `{"command":"  "}`, []string{"command"}},
+		{"missing cwd", `{"command":"server","cwd":"` + dir + `/nope"}`, []string{"cwd"}},
+		{"cwd is a file", `{"command":"server","cwd":"` + file + `"}`, []string{"cwd"}},
+		{"bad stop_timeout", `{"command":"server","stop_timeout":"soon"}`, []string{"stop_timeout"}},
+		{"negative stop_timeout", `{"command":"server","stop_timeout":"-1s"}`, []string{"stop_timeout"}},
+		{"not JSON", `{`, []string{""}},
+		{"several", `{"stop_timeout":"x"}`, []string{"command", "stop_timeout"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := New(quiet()).Validate(context.Background(), base.ValidateRequest{Config: json.RawMessage(tt.config)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range r.Diagnostics {
+				if d.Severity != base.SeverityError || d.Summary == "" {
+					t.Errorf("unexpected diagnostic %+v", d)
+				}
+				got = append(got, d.Attribute)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("error attributes = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSchemaMarksEnvSensitive(t *testing.T) {
+	t.Parallel()
+	s, err := New(quiet()).Schema(context.Background(), base.SchemaRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := map[string]base.Attribute{}
+	for _, a := range s.Instance.Attributes {
+		attrs[a.Name] = a
+	}
+	for _, name := range []string{"command", "args", "env", "cwd", "inherit_env", "stop_timeout"} {
+		if _, ok := attrs[name]; !ok {
+			t.Errorf("attribute %q missing", name)
+		}
+	}
+	if !attrs["command"].Required || !attrs["env"].Sensitive {
+		t.Errorf("command must be required and env sensitive: %+v %+v", attrs["command"], attrs["env"])
+	}
+}
+
+func TestOpenRejectsBadConfig(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []string{`{}`, `{"command":"/definitely/not/here"}`} {
+		if _, err := New(quiet()).Open(context.Background(), transport.OpenRequest{Name: "bad", Config: json.RawMessage(cfg)}); err == nil {
+			t.Errorf("Open(%s) succeeded", cfg)
+		}
+	}
+}
+
+// syncBuffer is a log sink safe for the stderr goroutine and the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestStderrIsLoggedNotForwarded(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	tr := New(hclog.New(&hclog.LoggerOptions{Output: &logs, JSONFormat: true, Level: hclog.Info}))
+	c := plugintest.Open(t, tr, config(t, "echo", nil), 0)
+	for i := range 3 {
+		if err := c.Send(context.Background(), jsonrpc.Request(jsonrpc.Int(int64(i)), "echo", []byte(`{}`))); err != nil {
+			t.Fatal(err)
+		}
+		msg := recvWithin(t, c)
+		if bytes.Contains(msg, []byte("noise")) {
+			t.Fatalf("stderr leaked into the protocol stream: %s", msg)
+		}
+		if env, err := jsonrpc.Peek(msg); err != nil || env.Kind != jsonrpc.KindResponse {
+			t.Fatalf("not a response: %s", msg)
+		}
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Close waits for the stderr reader, so every line is logged by now.
+	found := 0
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line is not JSON: %s", line)
+		}
+		if msg, _ := entry["@message"].(string); strings.Contains(msg, "noise") {
+			if entry["stream"] != "stderr" || entry["server"] != t.Name() || entry["@level"] != "info" {
+				t.Errorf("stderr log entry lacks stream/server/level: %s", line)
+			}
+			found++
+		}
+	}
+	if found != 4 {
+		t.Errorf("found %d stderr lines in the log, want 4:\n%s", found, logs.String())
+	}
+}
+
+func recvWithin(t testing.TB, c transport.Conn) []byte {
+	t.Helper()
+	msg, err := recvErr(c)
+	if err != nil {
+		t.Fatalf("Recv: %v", err)
+	}
+	return msg
+}
+
+func recvErr(c transport.Conn) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return c.Recv(ctx)
+}
+
+func TestExitStatusEndsRecv(t *testing.T) {
+	t.Parallel()
+	c := plugintest.Open(t, New(quiet()), config(t, "exit3", nil), 0)
+	if msg := recvWithin(t, c); !bytes.Contains(msg, []byte(`"bye"`)) {
+		t.Fatalf("got %s, want the message written before exiting", msg)
+	}
+	_, err := recvErr(c)
+	if !errors.Is(err, transport.ErrClosed) || !strings.Contains(fmt.Sprint(err), "exit status 3") {
+		t.Fatalf("Recv = %v, want ErrClosed with exit status 3", err)
+	}
+	// The error stays put.
+	if _, again := recvErr(c); fmt.Sprint(again) != fmt.Sprint(err) {
+		t.Fatalf("second Recv = %v, want %v", again, err)
+	}
+}
+
+func TestFraming(t *testing.T) {
+	t.Parallel()
+	c := plugintest.Open(t, New(quiet()), config(t, "framing", nil), 1024)
+	// Blank lines are skipped, "\r\n" endings trimmed, the oversized line
+	// dropped without ending the connection, and a last unterminated line
+	// still delivered.
+	for _, want := range []string{"crlf", "after-big", "no-newline"} {
+		msg := recvWithin(t, c)
+		if got, _ := jsonrpc.GetString(msg, "method"); got != want || bytes.ContainsAny(msg, "\r\n") {
+			t.Fatalf("got %q, want method %q on one line", msg, want)
+		}
+	}
+	if _, err := recvErr(c); !errors.Is(err, transport.ErrClosed) || !strings.Contains(err.Error(), "exit status 0") {
+		t.Fatalf("Recv = %v, want ErrClosed with exit status 0", err)
+	}
+}
+
+func TestReadLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		in      string
+		limit   int
+		want    []string // "!N" means N bytes dropped
+		bufSize int
+	}{
+		{"short lines", "a\nbb\n", 10, []string{"a", "bb"}, 16},
+		{"exactly the limit", "abcd\r\nabcde\n", 4, []string{"abcd", "!6"}, 16},
+		{"longer than the buffer", strings.Repeat("x", 100) + "\nok\n", 200, []string{strings.Repeat("x", 100), "ok"}, 16},
+		{"over the limit and the buffer", strings.Repeat("x", 100) + "\nok\n", 50, []string{"!101", "ok"}, 16},
+		{"unterminated last line", "a\nlast", 10, []string{"a", "last"}, 16},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := bufio.NewReaderSize(strings.NewReader(tt.in), tt.bufSize)
+			var got []string
+			for {
+				line, dropped, err := readLine(r, tt.limit)
+				if err != nil {
+					break
+				}
+				if dropped > 0 {
+					got = append(got, fmt.Sprintf("!%d", dropped))
+				} else {
+					got = append(got, string(line))
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvironment(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := []struct {
+		name     string
+		inherit  any // nil leaves the attribute out
+		wantPath bool
+	}{
+		{"default inherits", nil, true},
+		{"inherit", true, true},
+		{"no inherit", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			extra := map[string]any{"env": map[string]string{modeEnv: "env", "SECRET": "s3cret"}, "cwd": dir}
+			if tt.inherit != nil {
+				extra["inherit_env"] = tt.inherit
+			}
+			c := plugintest.Open(t, New(quiet()), config(t, "env", extra), 0)
+			msg := recvWithin(t, c)
+			var p struct {
+				Secret  string
+				HasPath bool
+				Cwd     string
+			}
+			if err := json.Unmarshal(jsonrpc.Get(msg, "params"), &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.Secret != "s3cret" || p.HasPath != tt.wantPath || p.Cwd != dir {
+				t.Errorf("child saw %+v, want secret, cwd %s and hasPath %v", p, dir, tt.wantPath)
+			}
+		})
+	}
+}
+
+// gone reports whether pid no longer runs. A zombie counts as gone: an
+// orphaned grandchild is reaped by init, which may be slow in a container.
+func gone(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return os.IsNotExist(err)
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && len(stat) > i+2 && stat[i+2] == 'Z'
+}
+
+func waitGone(t testing.TB, pid int, reaped bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if reaped {
+			// Our own child must be reaped, not merely dead.
+			if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+				return
+			}
+		} else if gone(pid) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("process %d still exists", pid)
+}
+
+func TestCloseKills(t *testing.T) {
+	t.Parallel()
+	pidMsg := `echo "{\"jsonrpc\":\"2.0\",\"method\":\"pid\",\"params\":$!}"`
+	tests := []struct {
+		name string
+		// config, and whether the backend reports a grandchild's pid
+		config      func(t *testing.T) json.RawMessage
+		grandchild  bool
+		minDuration time.Duration // SIGKILL comes after stop_timeout + 1s
+		wantStatus  string
+	}{
+		{
+			name:        "ignores stdin EOF and SIGTERM",
+			config:      func(t *testing.T) json.RawMessage { return config(t, "stubborn", map[string]any{"stop_timeout": "200ms"}) },
+			minDuration: 1200 * time.Millisecond,
+			wantStatus:  "signal: killed",
+		},
+		{
+			name: "exits on EOF but leaves a grandchild",
+			config: func(*testing.T) json.RawMessage {
+				return json.RawMessage(fmt.Sprintf(`{"command":"sh","args":["-c",%q]}`, "sleep 300 & "+pidMsg+"; cat"))
+			},
+			grandchild: true,
+			wantStatus: "exit status 0",
+		},
+		{
+			name: "ignores everything and has a grandchild",
+			config: func(*testing.T) json.RawMessage {
+				script := `trap "" TERM; sleep 300 & ` + pidMsg + `; while :; do sleep 1; done`
+				return json.RawMessage(fmt.Sprintf(`{"command":"sh","args":["-c",%q],"stop_timeout":"200ms"}`, script))
+			},
+			grandchild:  true,
+			minDuration: 1200 * time.Millisecond,
+			wantStatus:  "signal: killed",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tr := New(quiet())
+			r, err := tr.Open(context.Background(), transport.OpenRequest{Name: "kill", Config: tt.config(t)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := r.Conn.(*conn)
+			// The first line proves the child is set up (signals ignored,
+			// grandchild started) before we close it.
+			first := recvWithin(t, c)
+			grandchild := 0
+			if tt.grandchild {
+				if err := json.Unmarshal(jsonrpc.Get(first, "params"), &grandchild); err != nil || grandchild <= 0 {
+					t.Fatalf("no grandchild pid in %s", first)
+				}
+				if gone(grandchild) {
+					t.Fatalf("grandchild %d not running before Close", grandchild)
+				}
+			}
+			start := time.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := c.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d < tt.minDuration || d > 4*time.Second {
+				t.Errorf("Close took %v, want between %v and 4s", d, tt.minDuration)
+			}
+			waitGone(t, c.pid, true)
+			if grandchild != 0 {
+				waitGone(t, grandchild, false)
+			}
+			if _, err := recvErr(c); !errors.Is(err, transport.ErrClosed) || !strings.Contains(err.Error(), tt.wantStatus) {
+				t.Errorf("Recv after Close = %v, want ErrClosed with %q", err, tt.wantStatus)
+			}
+			if err := c.Close(ctx); err != nil {
+				t.Errorf("second Close: %v", err)
+			}
+		})
+	}
+}
+
+func TestCloseHonoursContextDeadline(t *testing.T) {
+	t.Parallel()
+	c := plugintest.Open(t, New(quiet()), config(t, "stubborn", map[string]any{"stop_timeout": "1m"}), 0).(*conn)
+	recvWithin(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_ = c.Close(ctx)
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("Close took %v despite a 100ms deadline", d)
+	}
+	waitGone(t, c.pid, true)
+}
+
+func TestStopAndMetrics(t *testing.T) {
+	t.Parallel()
+	tr := New(quiet())
+	var conns []transport.Conn
+	for _, name := range []string{`one`, `two "quoted"`} {
+		r, err := tr.Open(context.Background(), transport.OpenRequest{Name: name, Config: config(t, "echo", nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, r.Conn)
+		if err := r.Conn.Send(context.Background(), []byte(`{"jsonrpc":"2.0","id":1,"method":"echo","params":{}}`)); err != nil {
+			t.Fatal(err)
+		}
+		recvWithin(t, r.Conn)
+	}
+	m, err := tr.Metrics(context.Background(), base.MetricsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`mcphost_stdio_messages_sent_total{server="one"} 1`,
+		`mcphost_stdio_messages_received_total{server="one"} 1`,
+		`mcphost_stdio_bytes_sent_total{server="one"} 52`,
+		`mcphost_stdio_open_connections{server="one"} 1`,
+		`mcphost_stdio_open_connections{server="two \"quoted\""} 1`,
+	} {
+		if !strings.Contains(m.PrometheusText, want+"\n") {
+			t.Errorf("metrics lack %q:\n%s", want, m.PrometheusText)
+		}
+	}
+	if _, err := tr.Stop(context.Background(), base.StopRequest{DeadlineUnixNano: time.Now().Add(5 * time.Second).UnixNano()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range conns {
+		if _, err := recvErr(c); !errors.Is(err, transport.ErrClosed) {
+			t.Errorf("Recv after Stop = %v, want ErrClosed", err)
+		}
+		waitGone(t, c.(*conn).pid, true)
+	}
+	m, _ = tr.Metrics(context.Background(), base.MetricsRequest{})
+	if !strings.Contains(m.PrometheusText, `mcphost_stdio_open_connections{server="one"} 0`) {
+		t.Errorf("open connections not back to 0:\n%s", m.PrometheusText)
+	}
+}

@@ -1,0 +1,124 @@
+// Package plugintest helps plugin authors test their plugins: it serves an
+// implementation over real gRPC in-process, and runs a conformance suite
+// that every transport should pass.
+package plugintest
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
+	"google.golang.org/grpc"
+
+	"github.com/mcphost/mcphost/sdk"
+	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/transport"
+)
+
+// ServeTransport serves impl in-process behind the same go-plugin gRPC
+// server a plugin binary runs (sdk.Serve's plugin set and message limits),
+// connects to it as the host does, and returns the dispensed client. All of
+// it is torn down by t.Cleanup.
+//
+// It uses go-plugin's test mode rather than plugin.TestPluginGRPCConn
+// because the latter's server keeps gRPC's 4 MiB receive limit, which would
+// reject the large messages a real plugin accepts.
+func ServeTransport(t testing.TB, impl transport.Transport) transport.Transport {
+	t.Helper()
+	logger := hclog.New(&hclog.LoggerOptions{Name: "plugintest", Level: hclog.Warn, Output: os.Stderr})
+	ctx, cancel := context.WithCancel(context.Background())
+	reattach := make(chan *plugin.ReattachConfig, 1)
+	closed := make(chan struct{})
+	limit := sdk.GRPCLimit(sdk.MaxMessageBytes())
+	go plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig:  sdk.Handshake,
+		VersionedPlugins: map[int]plugin.PluginSet{sdk.ProtocolVersion: sdk.PluginSet(sdk.ServeConfig{Transport: impl})},
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			opts = append(opts, grpc.MaxRecvMsgSize(limit), grpc.MaxSendMsgSize(limit))
+			return grpc.NewServer(opts...)
+		},
+		Logger: logger,
+		Test:   &plugin.ServeTestConfig{Context: ctx, ReattachConfigCh: reattach, CloseCh: closed},
+	})
+	var rc *plugin.ReattachConfig
+	select {
+	case rc = <-reattach:
+	case <-closed:
+		cancel()
+		t.Fatal("plugintest: plugin server exited before listening")
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("plugintest: plugin server did not start")
+	}
+	// The default reattach runner polls our own pid forever; this one ends
+	// with the server.
+	rc.ReattachFunc = func() (runner.AttachedRunner, error) { return serverRunner{closed: closed, stop: cancel}, nil }
+
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig: sdk.Handshake,
+		// Reattached clients skip version negotiation, so they take the
+		// plugin set directly.
+		Plugins:          sdk.HostPluginSet()[sdk.ProtocolVersion],
+		Reattach:         rc,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Logger:           logger,
+	})
+	stop := func() {
+		client.Kill()
+		cancel()
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Errorf("plugintest: plugin server did not stop")
+		}
+	}
+	rpc, err := client.Client()
+	if err != nil {
+		stop()
+		t.Fatalf("plugintest: connect: %v", err)
+	}
+	raw, err := rpc.Dispense(base.KindTransport)
+	if err != nil {
+		_ = rpc.Close()
+		stop()
+		t.Fatalf("plugintest: dispense %s: %v", base.KindTransport, err)
+	}
+	t.Cleanup(func() {
+		_ = rpc.Close()
+		stop()
+	})
+	return raw.(*transport.GRPCClient)
+}
+
+// serverRunner stands for the in-process server in go-plugin's client.
+type serverRunner struct {
+	closed <-chan struct{}
+	stop   context.CancelFunc
+}
+
+func (r serverRunner) Wait(ctx context.Context) error {
+	select {
+	case <-r.closed:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+func (r serverRunner) Kill(context.Context) error {
+	r.stop()
+	return nil
+}
+
+func (serverRunner) ID() string { return "plugintest" }
+
+func (serverRunner) PluginToHost(network, addr string) (string, string, error) {
+	return network, addr, nil
+}
+
+func (serverRunner) HostToPlugin(network, addr string) (string, string, error) {
+	return network, addr, nil
+}
