@@ -1,0 +1,220 @@
+// Package e2e runs the real mcphost binary, with real plugin processes and
+// real backends, against real MCP clients.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/mcphost/mcphost/host/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const mcphostPkg = "github.com/mcphost/mcphost/host/cmd/mcphost"
+
+// mcphost builds the host binary once per test run.
+func mcphost(t testing.TB) string {
+	t.Helper()
+	return testenv.BuildBinary(t, mcphostPkg)
+}
+
+// exampleServer is an HCL server block running the example backend as name.
+func exampleServer(name string) string {
+	return fmt.Sprintf(`
+server %q {
+  transport "stdio" {
+    command = mcphost.executable
+    args    = ["example-server", "-name", %q]
+  }
+}
+`, name, name)
+}
+
+// writeConfig writes an HCL config into a fresh directory.
+func writeConfig(t testing.TB, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "proxy.hcl")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// freeAddr returns a loopback address with a port nobody listens on.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// syncBuffer collects a process's stderr for failure messages.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// proxyProcess is a running `mcphost run` serving HTTP.
+type proxyProcess struct {
+	cmd    *exec.Cmd
+	URL    string
+	Stderr *syncBuffer
+	done   chan error
+}
+
+// startHTTPProxy runs mcphost with servers (HCL) plus an HTTP listener on a
+// free port, and waits until it answers.
+func startHTTPProxy(t testing.TB, servers string) *proxyProcess {
+	t.Helper()
+	addr := freeAddr(t)
+	cfg := writeConfig(t, fmt.Sprintf("listen \"http\" {\n  address = %q\n}\n%s", addr, servers))
+	p := &proxyProcess{URL: "http://" + addr + "/mcp", Stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(mcphost(t), "run", cfg)
+	p.cmd.Stderr = p.Stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.stop(t) })
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(p.Stderr.String(), "server ready") || strings.Contains(p.Stderr.String(), "server not ready") {
+			if resp, err := http.Get(p.URL); err == nil {
+				resp.Body.Close()
+				return p
+			}
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("mcphost exited early: %v\n%s", err, p.Stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("mcphost did not start in time:\n%s", p.Stderr.String())
+	return nil
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proxyProcess) stop(t testing.TB) {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("mcphost exited with %v\n%s", err, p.Stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		t.Errorf("mcphost did not stop within 20s of SIGTERM\n%s", p.Stderr.String())
+	}
+}
+
+// clientOptions are the handlers a test client offers.
+type clientOptions struct {
+	sampling      client.SamplingHandler
+	notifications func(mcp.JSONRPCNotification)
+}
+
+func (o clientOptions) clientOpts() []client.ClientOption {
+	var opts []client.ClientOption
+	if o.sampling != nil {
+		opts = append(opts, client.WithSamplingHandler(o.sampling))
+	}
+	return opts
+}
+
+// connect starts and initializes c, closing it at cleanup.
+func connect(t testing.TB, c *client.Client, o clientOptions) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if o.notifications != nil {
+		c.OnNotification(o.notifications)
+	}
+	// The client serves server→client requests under this context, so it
+	// must outlive the test's calls.
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatalf("start client: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	req := mcp.InitializeRequest{}
+	req.Params.ProtocolVersion = "2025-06-18"
+	req.Params.ClientInfo = mcp.Implementation{Name: "mcphost-e2e", Version: "1"}
+	if _, err := c.Initialize(ctx, req); err != nil {
+		t.Fatalf("initialize: %v", err)
+	}
+	return c
+}
+
+// stdioClient runs `mcphost run --stdio cfg` as mcp-go's stdio client does.
+func stdioClient(t testing.TB, cfg string, o clientOptions) *client.Client {
+	t.Helper()
+	tr := transport.NewStdio(mcphost(t), nil, "run", "--stdio", cfg)
+	return connect(t, client.NewClient(tr, o.clientOpts()...), o)
+}
+
+// httpClient connects mcp-go's streamable HTTP client to url.
+func httpClient(t testing.TB, url string, o clientOptions) *client.Client {
+	t.Helper()
+	tr, err := transport.NewStreamableHTTP(url, transport.WithContinuousListening())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return connect(t, client.NewClient(tr, o.clientOpts()...), o)
+}
+
+// callText calls a tool and returns its first text content.
+func callText(ctx context.Context, t testing.TB, c *client.Client, name string, args map[string]any) string {
+	t.Helper()
+	req := mcp.CallToolRequest{}
+	req.Params.Name = name
+	req.Params.Arguments = args
+	res, err := c.CallTool(ctx, req)
+	if err != nil {
+		t.Fatalf("call %s: %v", name, err)
+	}
+	if res.IsError {
+		t.Fatalf("call %s: tool error %+v", name, res.Content)
+	}
+	if len(res.Content) == 0 {
+		t.Fatalf("call %s: no content", name)
+	}
+	tc, ok := res.Content[0].(mcp.TextContent)
+	if !ok {
+		t.Fatalf("call %s: first content is %T", name, res.Content[0])
+	}
+	return tc.Text
+}
