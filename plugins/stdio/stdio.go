@@ -105,17 +105,17 @@ func parseConfig(raw json.RawMessage) (options, []base.Diagnostic) {
 		raw = []byte("{}")
 	}
 	if err := json.Unmarshal(raw, &o.Config); err != nil {
-		return o, []base.Diagnostic{base.Errorf("", "Invalid stdio transport config", err.Error())}
+		return o, []base.Diagnostic{base.Error("", "Invalid stdio transport config", err.Error())}
 	}
 	var diags []base.Diagnostic
 	if strings.TrimSpace(o.Command) == "" {
-		diags = append(diags, base.Errorf("command", "Missing command", "The stdio transport needs the command that starts the MCP server."))
+		diags = append(diags, base.Error("command", "Missing command", "The stdio transport needs the command that starts the MCP server."))
 	}
 	if o.Cwd != "" {
 		if fi, err := os.Stat(o.Cwd); err != nil {
-			diags = append(diags, base.Errorf("cwd", "Working directory not found", err.Error()))
+			diags = append(diags, base.Error("cwd", "Working directory not found", err.Error()))
 		} else if !fi.IsDir() {
-			diags = append(diags, base.Errorf("cwd", "Working directory is not a directory", o.Cwd+" is not a directory."))
+			diags = append(diags, base.Error("cwd", "Working directory is not a directory", o.Cwd+" is not a directory."))
 		}
 	}
 	o.stopTimeout = DefaultStopTimeout
@@ -123,9 +123,9 @@ func parseConfig(raw json.RawMessage) (options, []base.Diagnostic) {
 		d, err := time.ParseDuration(o.StopTimeout)
 		switch {
 		case err != nil:
-			diags = append(diags, base.Errorf("stop_timeout", "Invalid duration", err.Error()))
+			diags = append(diags, base.Error("stop_timeout", "Invalid duration", err.Error()))
 		case d < 0:
-			diags = append(diags, base.Errorf("stop_timeout", "Invalid duration", "stop_timeout must not be negative."))
+			diags = append(diags, base.Error("stop_timeout", "Invalid duration", "stop_timeout must not be negative."))
 		default:
 			o.stopTimeout = d
 		}

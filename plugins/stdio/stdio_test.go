@@ -94,7 +94,8 @@ func config(t testing.TB, mode string, extra map[string]any) json.RawMessage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := map[string]any{"command": exe, "env": map[string]string{modeEnv: mode}}
+	// GORACE: a -race binary otherwise sleeps a second at exit.
+	cfg := map[string]any{"command": exe, "env": map[string]string{modeEnv: mode, "GORACE": "atexit_sleep_ms=0"}}
 	for k, v := range extra {
 		cfg[k] = v
 	}
@@ -351,7 +352,7 @@ func TestEnvironment(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			extra := map[string]any{"env": map[string]string{modeEnv: "env", "SECRET": "s3cret"}, "cwd": dir}
+			extra := map[string]any{"env": map[string]string{modeEnv: "env", "SECRET": "s3cret", "GORACE": "atexit_sleep_ms=0"}, "cwd": dir}
 			if tt.inherit != nil {
 				extra["inherit_env"] = tt.inherit
 			}
@@ -415,8 +416,10 @@ func TestCloseKills(t *testing.T) {
 		wantStatus  string
 	}{
 		{
-			name:        "ignores stdin EOF and SIGTERM",
-			config:      func(t *testing.T) json.RawMessage { return config(t, "stubborn", map[string]any{"stop_timeout": "200ms"}) },
+			name: "ignores stdin EOF and SIGTERM",
+			config: func(t *testing.T) json.RawMessage {
+				return config(t, "stubborn", map[string]any{"stop_timeout": "200ms"})
+			},
 			minDuration: 1200 * time.Millisecond,
 			wantStatus:  "signal: killed",
 		},

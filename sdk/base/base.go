@@ -89,8 +89,8 @@ type Diagnostic struct {
 	Attribute string
 }
 
-// Errorf returns an error diagnostic about attribute.
-func Errorf(attribute, summary, detail string) Diagnostic {
+// Error returns an error diagnostic about attribute.
+func Error(attribute, summary, detail string) Diagnostic {
 	return Diagnostic{Severity: SeverityError, Summary: summary, Detail: detail, Attribute: attribute}
 }
 

@@ -56,7 +56,7 @@ func ServeTransport(t testing.TB, impl transport.Transport) transport.Transport 
 	}
 	// The default reattach runner polls our own pid forever; this one ends
 	// with the server.
-	rc.ReattachFunc = func() (runner.AttachedRunner, error) { return serverRunner{closed: closed, stop: cancel}, nil }
+	rc.ReattachFunc = func() (runner.AttachedRunner, error) { return serverRunner{closed: closed}, nil }
 
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig: sdk.Handshake,
@@ -67,17 +67,26 @@ func ServeTransport(t testing.TB, impl transport.Transport) transport.Transport 
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           logger,
 	})
+	// stop cancels the server only if it has not already stopped on its own
+	// (the Shutdown RPC of rpc.Close): go-plugin's GRPCServer.Stop is not
+	// safe to run twice concurrently.
 	stop := func() {
-		client.Kill()
-		cancel()
 		select {
 		case <-closed:
-		case <-time.After(10 * time.Second):
-			t.Errorf("plugintest: plugin server did not stop")
+		case <-time.After(5 * time.Second):
+			cancel()
+			select {
+			case <-closed:
+			case <-time.After(10 * time.Second):
+				t.Errorf("plugintest: plugin server did not stop")
+			}
 		}
+		cancel()
+		client.Kill()
 	}
 	rpc, err := client.Client()
 	if err != nil {
+		cancel()
 		stop()
 		t.Fatalf("plugintest: connect: %v", err)
 	}
@@ -90,6 +99,14 @@ func ServeTransport(t testing.TB, impl transport.Transport) transport.Transport 
 	t.Cleanup(func() {
 		_ = rpc.Close()
 		stop()
+		// As sdk.Serve does once go-plugin returns: let the plugin end
+		// whatever connections the test left open.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		deadline, _ := ctx.Deadline()
+		if _, err := impl.Stop(ctx, base.StopRequest{DeadlineUnixNano: deadline.UnixNano()}); err != nil {
+			t.Errorf("plugintest: Stop: %v", err)
+		}
 	})
 	return raw.(*transport.GRPCClient)
 }
@@ -97,7 +114,6 @@ func ServeTransport(t testing.TB, impl transport.Transport) transport.Transport 
 // serverRunner stands for the in-process server in go-plugin's client.
 type serverRunner struct {
 	closed <-chan struct{}
-	stop   context.CancelFunc
 }
 
 func (r serverRunner) Wait(ctx context.Context) error {
@@ -108,10 +124,9 @@ func (r serverRunner) Wait(ctx context.Context) error {
 	return nil
 }
 
-func (r serverRunner) Kill(context.Context) error {
-	r.stop()
-	return nil
-}
+// Kill is never called for a test-mode reattach; the server is stopped by
+// the Shutdown RPC instead.
+func (serverRunner) Kill(context.Context) error { return nil }
 
 func (serverRunner) ID() string { return "plugintest" }
 

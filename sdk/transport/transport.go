@@ -19,6 +19,9 @@ const APIMinor = 0
 // Transport opens connections to backends.
 type Transport interface {
 	base.Plugin
+	// Open connects to one backend. ctx bounds the opening only: the
+	// connection lives until Close, so nothing long-lived may hang off ctx
+	// (use exec.Command, not exec.CommandContext(ctx, ...)).
 	Open(ctx context.Context, req OpenRequest) (OpenResponse, error)
 }
 
@@ -44,7 +47,8 @@ type Conn interface {
 	// Send writes one complete JSON-RPC message to the backend.
 	Send(ctx context.Context, msg []byte) error
 	// Recv returns the next complete JSON-RPC message from the backend. After
-	// the backend has gone it returns an error wrapping ErrClosed.
+	// the backend has gone it returns an error wrapping ErrClosed. It must
+	// return when ctx is done.
 	Recv(ctx context.Context) ([]byte, error)
 	// Close ends the connection, giving the backend until ctx's deadline to
 	// exit on its own before it is killed.

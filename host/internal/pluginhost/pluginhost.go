@@ -44,6 +44,9 @@ type Spec struct {
 	Mode   string
 	// Config is the plugin's `config` block as JSON, or nil.
 	Config json.RawMessage
+	// DecodeConfig, when set, turns the plugin's `config` block into JSON
+	// against the schema the plugin reports; it replaces Config.
+	DecodeConfig func(schema base.Schema) (json.RawMessage, error)
 }
 
 // Options configure a Manager.
@@ -158,7 +161,18 @@ func (m *Manager) start(ctx context.Context, name string) (*instance, error) {
 		m.kill(in)
 		return nil, fmt.Errorf("plugin %q is a %s plugin, not a transport", name, in.info.Kind)
 	}
-	resp, err := in.transport.Configure(ctx, base.ConfigureRequest{Config: spec.Config, MaxMessageBytes: uint64(m.opts.MaxMessageBytes)})
+	cfg := spec.Config
+	if spec.DecodeConfig != nil {
+		schema, err := in.transport.Schema(ctx, base.SchemaRequest{})
+		if err == nil {
+			cfg, err = spec.DecodeConfig(schema.Plugin)
+		}
+		if err != nil {
+			m.kill(in)
+			return nil, fmt.Errorf("plugin %q: config: %w", name, err)
+		}
+	}
+	resp, err := in.transport.Configure(ctx, base.ConfigureRequest{Config: cfg, MaxMessageBytes: uint64(m.opts.MaxMessageBytes)})
 	if err == nil {
 		err = diagsError(resp.Diagnostics)
 	}

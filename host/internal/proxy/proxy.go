@@ -4,6 +4,7 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -42,8 +43,9 @@ type Proxy struct {
 	plugins *pluginhost.Manager
 	router  *router.Router
 
-	mu   sync.Mutex
-	http []*listen.HTTP
+	mu          sync.Mutex
+	http        []*listen.HTTP
+	configDiags hcl.Diagnostics
 }
 
 // Build checks cfg against the plugins it names and prepares the router.
@@ -59,7 +61,11 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		if opts.CheckOnly && pl.Builtin() {
 			mode = pluginhost.ModeInProcess
 		}
-		specs = append(specs, pluginhost.Spec{Name: pl.Name, Source: pl.Source, SHA256: pl.SHA256, Mode: mode})
+		spec := pluginhost.Spec{Name: pl.Name, Source: pl.Source, SHA256: pl.SHA256, Mode: mode}
+		if pl.Config != nil {
+			spec.DecodeConfig = p.configDecoder(pl)
+		}
+		specs = append(specs, spec)
 	}
 	if opts.CheckOnly {
 		for _, s := range cfg.Servers {
@@ -79,6 +85,12 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 			continue
 		}
 		spec, d := p.backendSpec(ctx, s)
+		p.mu.Lock()
+		if len(p.configDiags) > 0 {
+			// The plugin's own config block is at fault, not the server.
+			d, p.configDiags = p.configDiags, nil
+		}
+		p.mu.Unlock()
 		diags = append(diags, d...)
 		if !d.HasErrors() {
 			backends = append(backends, spec)
@@ -95,6 +107,21 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		Logger: p.log.Named("router"),
 	}, backends)
 	return p, diags
+}
+
+// configDecoder decodes a plugin's `config` block against the schema the
+// plugin reports; its diagnostics are kept for Build to return.
+func (p *Proxy) configDecoder(pl config.Plugin) func(base.Schema) (json.RawMessage, error) {
+	return func(schema base.Schema) (json.RawMessage, error) {
+		raw, diags := config.DecodeBody(pl.Config, schema, p.cfg.EvalContext)
+		if diags.HasErrors() {
+			p.mu.Lock()
+			p.configDiags = append(p.configDiags, diags...)
+			p.mu.Unlock()
+			return nil, fmt.Errorf("invalid config block at %s", pl.ConfigRange)
+		}
+		return raw, nil
+	}
 }
 
 // backendSpec decodes a server's transport block against the schema its

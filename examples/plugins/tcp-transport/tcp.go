@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/mcphost/mcphost/sdk"
+	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/transport"
+)
+
+const defaultDialTimeout = 5 * time.Second
+
+// Transport dials one TCP connection per backend.
+type Transport struct {
+	base.Unimplemented
+}
+
+var _ transport.Transport = (*Transport)(nil)
+
+func (*Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
+	return base.InfoResponse{
+		Name: "tcp", Kind: base.KindTransport, Version: "0.1.0", APIMinor: transport.APIMinor,
+		Description: "Newline-delimited JSON-RPC over a TCP connection.",
+	}, nil
+}
+
+func (*Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
+	return base.SchemaResponse{Instance: base.Schema{Attributes: []base.Attribute{
+		{Name: "address", Type: base.TypeString, Required: true, Description: "host:port of the MCP server."},
+		{Name: "dial_timeout", Type: base.TypeString, Description: `How long to wait for the connection, as a duration such as "5s" (default 5s).`},
+	}}}, nil
+}
+
+func (*Transport) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
+	_, diags := parseConfig(req.Config)
+	return base.ValidateResponse{Diagnostics: diags}, nil
+}
+
+type config struct {
+	Address     string `json:"address"`
+	DialTimeout string `json:"dial_timeout"`
+	dialTimeout time.Duration
+}
+
+func parseConfig(raw json.RawMessage) (config, []base.Diagnostic) {
+	var c config
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = []byte("{}")
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, []base.Diagnostic{base.Error("", "Invalid tcp transport config", err.Error())}
+	}
+	var diags []base.Diagnostic
+	if _, port, err := net.SplitHostPort(c.Address); err != nil || port == "" {
+		detail := "address must be host:port."
+		if err != nil {
+			detail = err.Error()
+		}
+		diags = append(diags, base.Error("address", "Invalid address", detail))
+	}
+	c.dialTimeout = defaultDialTimeout
+	if c.DialTimeout != "" {
+		d, err := time.ParseDuration(c.DialTimeout)
+		if err != nil || d <= 0 {
+			diags = append(diags, base.Error("dial_timeout", "Invalid duration", `dial_timeout must be a positive duration such as "5s".`))
+		} else {
+			c.dialTimeout = d
+		}
+	}
+	return c, diags
+}
+
+func (*Transport) Open(ctx context.Context, req transport.OpenRequest) (transport.OpenResponse, error) {
+	cfg, diags := parseConfig(req.Config)
+	if len(diags) > 0 {
+		return transport.OpenResponse{}, fmt.Errorf("tcp %s: %s: %s", req.Name, diags[0].Summary, diags[0].Detail)
+	}
+	limit := req.MaxMessageBytes
+	if limit <= 0 {
+		limit = sdk.DefaultMaxMessageBytes
+	}
+	d := net.Dialer{Timeout: cfg.dialTimeout}
+	// ctx only bounds the dial; the connection outlives the Open call.
+	nc, err := d.DialContext(ctx, "tcp", cfg.Address)
+	if err != nil {
+		return transport.OpenResponse{}, fmt.Errorf("tcp %s: %w", req.Name, err)
+	}
+	c := &conn{nc: nc, limit: limit, msgs: make(chan []byte), closing: make(chan struct{})}
+	go c.read()
+	return transport.OpenResponse{Conn: c}, nil
+}
+
+// conn is one socket. A single reader goroutine owns the read side, so that
+// a Recv abandoned through its ctx never leaves half a message consumed.
+type conn struct {
+	nc     net.Conn
+	limit  int
+	sendMu sync.Mutex
+
+	// msgs is closed after recvErr is set, when the socket's read side ends.
+	msgs    chan []byte
+	recvErr error
+
+	closing   chan struct{}
+	closeOnce sync.Once
+}
+
+func (c *conn) read() {
+	r := bufio.NewReaderSize(c.nc, 64<<10)
+	for {
+		line, dropped, err := readLine(r, c.limit)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				c.recvErr = fmt.Errorf("%w: server closed the connection", transport.ErrClosed)
+			} else {
+				c.recvErr = fmt.Errorf("%w: %v", transport.ErrClosed, err)
+			}
+			close(c.msgs)
+			return
+		}
+		// An oversized line is skipped rather than failing the connection;
+		// blank lines carry nothing.
+		if dropped > 0 || len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		select {
+		case c.msgs <- line:
+		case <-c.closing:
+		}
+	}
+}
+
+func (c *conn) Send(ctx context.Context, msg []byte) error {
+	if len(msg) > c.limit {
+		return fmt.Errorf("send: message of %d bytes exceeds the %d byte limit", len(msg), c.limit)
+	}
+	msg, err := jsonrpc.Compact(msg) // a newline inside would split the message
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if d, ok := ctx.Deadline(); ok {
+		_ = c.nc.SetWriteDeadline(d)
+		defer func() { _ = c.nc.SetWriteDeadline(time.Time{}) }()
+	}
+	bufs := net.Buffers{msg, []byte{'\n'}} // one writev, no copy of msg
+	if _, err := bufs.WriteTo(c.nc); err != nil {
+		return fmt.Errorf("send: %w: %v", transport.ErrClosed, err)
+	}
+	return nil
+}
+
+func (c *conn) Recv(ctx context.Context) ([]byte, error) {
+	select {
+	case m, ok := <-c.msgs:
+		if !ok {
+			return nil, c.recvErr
+		}
+		return m, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Close closes the socket; the server sees EOF. Later calls do nothing.
+func (c *conn) Close(context.Context) error {
+	var err error
+	c.closeOnce.Do(func() {
+		close(c.closing)
+		err = c.nc.Close()
+	})
+	return err
+}
+
+// readLine reads one line of at most limit bytes, not counting its line
+// ending. A longer line is consumed through its newline and reported as
+// dropped (its size). The line never aliases r's buffer.
+func readLine(r *bufio.Reader, limit int) (line []byte, dropped int, err error) {
+	var buf []byte
+	n := 0
+	over := false
+	for {
+		chunk, err := r.ReadSlice('\n')
+		n += len(chunk)
+		if !over {
+			if n > limit+2 { // +2 for a "\r\n" ending
+				over, buf = true, nil
+			} else {
+				buf = append(buf, chunk...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil && (err != io.EOF || n == 0) {
+			return nil, 0, err
+		}
+		if over {
+			return nil, n, nil
+		}
+		buf = bytes.TrimSuffix(buf, []byte{'\n'})
+		buf = bytes.TrimSuffix(buf, []byte{'\r'})
+		if len(buf) > limit {
+			return nil, n, nil
+		}
+		return buf, 0, nil
+	}
+}
