@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -17,10 +17,6 @@ import (
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
-
-// readBufferSize is the bufio buffer for the child's stdout; longer lines are
-// assembled from several reads, up to the message limit.
-const readBufferSize = 64 << 10
 
 // conn is one running child process.
 type conn struct {
@@ -127,19 +123,17 @@ func (c *conn) wait() {
 
 func (c *conn) readStdout() {
 	defer c.readers.Done()
-	r := bufio.NewReaderSize(c.stdout, readBufferSize)
+	r := jsonrpc.NewLineReader(c.stdout, c.limit)
 	for {
-		line, dropped, err := readLine(r, c.limit)
+		line, err := r.Next()
+		var tooLarge *jsonrpc.TooLargeError
+		if errors.As(err, &tooLarge) {
+			// One bad message must not cost the whole connection.
+			c.logger.Warn("discarded oversized message from backend", "bytes", tooLarge.Size, "limit", c.limit)
+			continue
+		}
 		if err != nil {
 			break
-		}
-		if dropped > 0 {
-			// One bad message must not cost the whole connection.
-			c.logger.Warn("discarded oversized message from backend", "bytes", dropped, "limit", c.limit)
-			continue
-		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
 		}
 		c.m.msgsIn.Inc()
 		c.m.bytesIn.Add(len(line))
@@ -257,40 +251,4 @@ func (c *conn) shutdown(ctx context.Context) {
 	c.readers.Wait()
 	c.m.open.Dec()
 	c.forget(c)
-}
-
-// readLine reads one line of at most limit bytes, not counting its line
-// ending. A longer line is consumed through its newline and reported as
-// dropped (its size) so the stream stays in sync. A final line without a
-// newline is returned at EOF. The line never aliases r's buffer.
-func readLine(r *bufio.Reader, limit int) (line []byte, dropped int, err error) {
-	var buf []byte
-	n := 0
-	over := false
-	for {
-		chunk, err := r.ReadSlice('\n')
-		n += len(chunk)
-		if !over {
-			if n > limit+2 { // +2 for a "\r\n" ending
-				over, buf = true, nil
-			} else {
-				buf = append(buf, chunk...)
-			}
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil && (err != io.EOF || n == 0) {
-			return nil, 0, err
-		}
-		if over {
-			return nil, n, nil
-		}
-		buf = bytes.TrimSuffix(buf, []byte{'\n'})
-		buf = bytes.TrimSuffix(buf, []byte{'\r'})
-		if len(buf) > limit {
-			return nil, n, nil
-		}
-		return buf, 0, nil
-	}
 }

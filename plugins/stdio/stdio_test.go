@@ -299,44 +299,6 @@ func TestFraming(t *testing.T) {
 	}
 }
 
-func TestReadLine(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		in      string
-		limit   int
-		want    []string // "!N" means N bytes dropped
-		bufSize int
-	}{
-		{"short lines", "a\nbb\n", 10, []string{"a", "bb"}, 16},
-		{"exactly the limit", "abcd\r\nabcde\n", 4, []string{"abcd", "!6"}, 16},
-		{"longer than the buffer", strings.Repeat("x", 100) + "\nok\n", 200, []string{strings.Repeat("x", 100), "ok"}, 16},
-		{"over the limit and the buffer", strings.Repeat("x", 100) + "\nok\n", 50, []string{"!101", "ok"}, 16},
-		{"unterminated last line", "a\nlast", 10, []string{"a", "last"}, 16},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			r := bufio.NewReaderSize(strings.NewReader(tt.in), tt.bufSize)
-			var got []string
-			for {
-				line, dropped, err := readLine(r, tt.limit)
-				if err != nil {
-					break
-				}
-				if dropped > 0 {
-					got = append(got, fmt.Sprintf("!%d", dropped))
-				} else {
-					got = append(got, string(line))
-				}
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-				t.Errorf("got %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestEnvironment(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

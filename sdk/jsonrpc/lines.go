@@ -2,14 +2,26 @@ package jsonrpc
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 )
 
-// ErrTooLarge is returned for a line longer than the reader's limit; the
-// line has been consumed, so reading can go on with the next one.
+// ErrTooLarge is wrapped by the error for a line longer than the reader's
+// limit; the line has been consumed, so reading can go on with the next one.
 var ErrTooLarge = errors.New("message too large")
+
+// TooLargeError reports one skipped line and its size.
+type TooLargeError struct {
+	Size, Limit int
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("a message of %d bytes exceeds the limit of %d", e.Size, e.Limit)
+}
+
+func (e *TooLargeError) Unwrap() error { return ErrTooLarge }
 
 // LineReader reads newline-delimited messages (the stdio framing) with no
 // limit but the one it is given: no 64 KiB scanner cap.
@@ -18,21 +30,21 @@ type LineReader struct {
 	max int
 }
 
-// NewLineReader reads lines of at most max bytes from r.
+// NewLineReader reads lines of at most max bytes (line ending excluded) from r.
 func NewLineReader(r io.Reader, max int) *LineReader {
 	return &LineReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
 }
 
-// Next returns the next non-empty line without its line ending, in a fresh
-// slice. A line over the limit is skipped whole and reported with an error
-// wrapping ErrTooLarge.
+// Next returns the next non-blank line without its line ending, in a fresh
+// slice; a last line without a newline is returned at EOF. A line over the
+// limit is skipped whole and reported as a *TooLargeError.
 func (l *LineReader) Next() ([]byte, error) {
 	for {
 		line, err := l.line()
 		if err != nil {
 			return nil, err
 		}
-		if len(line) > 0 {
+		if len(bytes.TrimSpace(line)) > 0 {
 			return line, nil
 		}
 	}
@@ -40,39 +52,32 @@ func (l *LineReader) Next() ([]byte, error) {
 
 func (l *LineReader) line() ([]byte, error) {
 	var buf []byte
+	n := 0
 	over := false
 	for {
 		chunk, err := l.r.ReadSlice('\n')
+		n += len(chunk)
 		if !over {
-			if len(buf)+len(chunk) > l.max+2 { // +2 for a CRLF ending
+			if n > l.max+2 { // +2 for a "\r\n" ending
 				over, buf = true, nil
 			} else {
 				buf = append(buf, chunk...)
 			}
 		}
-		switch {
-		case err == nil:
-			if over {
-				return nil, fmt.Errorf("%w: a line exceeds %d bytes", ErrTooLarge, l.max)
-			}
-			return trimEOL(buf), nil
-		case errors.Is(err, bufio.ErrBufferFull):
+		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
-		case errors.Is(err, io.EOF) && len(buf) > 0 && !over:
-			return trimEOL(buf), nil
-		default:
+		}
+		if err != nil && (!errors.Is(err, io.EOF) || n == 0) {
 			return nil, err
 		}
+		buf = bytes.TrimSuffix(buf, []byte{'\n'})
+		buf = bytes.TrimSuffix(buf, []byte{'\r'})
+		if over || len(buf) > l.max {
+			return nil, &TooLargeError{Size: n, Limit: l.max}
+		}
+		if buf == nil {
+			buf = []byte{}
+		}
+		return buf, nil
 	}
-}
-
-func trimEOL(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	if len(b) > 0 && len(b) < cap(b)/4 && cap(b) > 1<<20 {
-		// Don't pin a huge buffer for a small message.
-		return append([]byte(nil), b...)
-	}
-	return b
 }

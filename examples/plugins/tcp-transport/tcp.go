@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -116,9 +115,13 @@ type conn struct {
 }
 
 func (c *conn) read() {
-	r := bufio.NewReaderSize(c.nc, 64<<10)
+	r := jsonrpc.NewLineReader(c.nc, c.limit)
 	for {
-		line, dropped, err := readLine(r, c.limit)
+		line, err := r.Next()
+		if errors.Is(err, jsonrpc.ErrTooLarge) {
+			// An oversized line is skipped rather than failing the connection.
+			continue
+		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				c.recvErr = fmt.Errorf("%w: server closed the connection", transport.ErrClosed)
@@ -127,11 +130,6 @@ func (c *conn) read() {
 			}
 			close(c.msgs)
 			return
-		}
-		// An oversized line is skipped rather than failing the connection;
-		// blank lines carry nothing.
-		if dropped > 0 || len(bytes.TrimSpace(line)) == 0 {
-			continue
 		}
 		select {
 		case c.msgs <- line:
@@ -181,39 +179,4 @@ func (c *conn) Close(context.Context) error {
 		err = c.nc.Close()
 	})
 	return err
-}
-
-// readLine reads one line of at most limit bytes, not counting its line
-// ending. A longer line is consumed through its newline and reported as
-// dropped (its size). The line never aliases r's buffer.
-func readLine(r *bufio.Reader, limit int) (line []byte, dropped int, err error) {
-	var buf []byte
-	n := 0
-	over := false
-	for {
-		chunk, err := r.ReadSlice('\n')
-		n += len(chunk)
-		if !over {
-			if n > limit+2 { // +2 for a "\r\n" ending
-				over, buf = true, nil
-			} else {
-				buf = append(buf, chunk...)
-			}
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil && (err != io.EOF || n == 0) {
-			return nil, 0, err
-		}
-		if over {
-			return nil, n, nil
-		}
-		buf = bytes.TrimSuffix(buf, []byte{'\n'})
-		buf = bytes.TrimSuffix(buf, []byte{'\r'})
-		if len(buf) > limit {
-			return nil, n, nil
-		}
-		return buf, 0, nil
-	}
 }
