@@ -2,6 +2,8 @@ package sdk
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"time"
@@ -11,7 +13,10 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/tracing"
+	"github.com/mcphost/mcphost/sdk/translator"
 	"github.com/mcphost/mcphost/sdk/transport"
+	"github.com/mcphost/mcphost/sdk/weighting"
 )
 
 // ProtocolVersion is the major version of the plugin protocol. Minor,
@@ -37,18 +42,77 @@ const DefaultMaxMessageBytes = 64 << 20
 const grpcHeadroom = 1 << 20
 
 // ServeConfig names the implementation a plugin binary serves. Set exactly
-// one kind.
+// one kind: Serve refuses a config with none or several.
 type ServeConfig struct {
-	Transport transport.Transport
+	Transport  transport.Transport
+	Translator translator.Translator
+	Weighting  weighting.Weighting
+	Tracing    tracing.Tracing
 	// Logger defaults to JSON on stderr, which the host collects.
 	Logger hclog.Logger
 }
 
-// PluginSet returns the go-plugin set that serves cfg's implementation.
+// kinds lists the kinds cfg sets.
+func (c ServeConfig) kinds() []string {
+	var kinds []string
+	if c.Transport != nil {
+		kinds = append(kinds, base.KindTransport)
+	}
+	if c.Translator != nil {
+		kinds = append(kinds, base.KindTranslator)
+	}
+	if c.Weighting != nil {
+		kinds = append(kinds, base.KindWeighting)
+	}
+	if c.Tracing != nil {
+		kinds = append(kinds, base.KindTracing)
+	}
+	return kinds
+}
+
+// check reports a config that does not set exactly one kind.
+func (c ServeConfig) check() error {
+	switch kinds := c.kinds(); len(kinds) {
+	case 0:
+		return errors.New("sdk.Serve: ServeConfig sets no plugin kind; set one of Transport, Translator, Weighting, Tracing")
+	case 1:
+		return nil
+	default:
+		return fmt.Errorf("sdk.Serve: ServeConfig sets %d plugin kinds %v; set exactly one", len(kinds), kinds)
+	}
+}
+
+// impl returns the implementation cfg sets (the first, if it sets several),
+// or nil.
+func (c ServeConfig) impl() base.Plugin {
+	switch {
+	case c.Transport != nil:
+		return c.Transport
+	case c.Translator != nil:
+		return c.Translator
+	case c.Weighting != nil:
+		return c.Weighting
+	case c.Tracing != nil:
+		return c.Tracing
+	}
+	return nil
+}
+
+// PluginSet returns the go-plugin set that serves cfg's implementation: one
+// entry, named by its kind, for every kind cfg sets.
 func PluginSet(cfg ServeConfig) plugin.PluginSet {
 	set := plugin.PluginSet{}
 	if cfg.Transport != nil {
 		set[base.KindTransport] = &transport.GRPCPlugin{Impl: cfg.Transport}
+	}
+	if cfg.Translator != nil {
+		set[base.KindTranslator] = &translator.GRPCPlugin{Impl: cfg.Translator}
+	}
+	if cfg.Weighting != nil {
+		set[base.KindWeighting] = &weighting.GRPCPlugin{Impl: cfg.Weighting}
+	}
+	if cfg.Tracing != nil {
+		set[base.KindTracing] = &tracing.GRPCPlugin{Impl: cfg.Tracing}
 	}
 	return set
 }
@@ -57,7 +121,10 @@ func PluginSet(cfg ServeConfig) plugin.PluginSet {
 func HostPluginSet() map[int]plugin.PluginSet {
 	return map[int]plugin.PluginSet{
 		ProtocolVersion: {
-			base.KindTransport: &transport.GRPCPlugin{},
+			base.KindTransport:  &transport.GRPCPlugin{},
+			base.KindTranslator: &translator.GRPCPlugin{},
+			base.KindWeighting:  &weighting.GRPCPlugin{},
+			base.KindTracing:    &tracing.GRPCPlugin{},
 		},
 	}
 }
@@ -79,18 +146,25 @@ func GRPCLimit(maxMessageBytes int) int {
 // Serve runs a plugin. It never reads the host's stdin (the host may be
 // speaking MCP on it), keeps stdout silent, raises gRPC message limits to
 // the configured message size, and exits when the host process dies.
+//
+// cfg must set exactly one kind; otherwise Serve writes the problem to
+// stderr and exits with status 1.
 func Serve(cfg ServeConfig) {
+	if err := cfg.check(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	impl := cfg.impl()
 	isolateStdin()
 	logger := cfg.Logger
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
 	}
 	stop := func() {
-		if cfg.Transport != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			_, _ = cfg.Transport.Stop(ctx, base.StopRequest{DeadlineUnixNano: time.Now().Add(2 * time.Second).UnixNano()})
-		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		deadline, _ := ctx.Deadline()
+		_, _ = impl.Stop(ctx, base.StopRequest{DeadlineUnixNano: deadline.UnixNano()})
 	}
 	go exitWhenOrphaned(os.Getppid(), stop)
 	limit := GRPCLimit(MaxMessageBytes())

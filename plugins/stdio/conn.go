@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -186,10 +187,7 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 		_ = c.stdin.SetWriteDeadline(d)
 		defer func() { _ = c.stdin.SetWriteDeadline(time.Time{}) }()
 	}
-	if _, err := c.stdin.Write(msg); err != nil {
-		return fmt.Errorf("send: %w: %v", transport.ErrClosed, err)
-	}
-	if _, err := c.stdin.Write([]byte{'\n'}); err != nil {
+	if err := writeLine(c.stdin, msg); err != nil {
 		return fmt.Errorf("send: %w: %v", transport.ErrClosed, err)
 	}
 	c.m.msgsOut.Inc()
@@ -209,6 +207,25 @@ func (c *conn) Recv(ctx context.Context) ([]byte, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// smallMessage is the size below which a message is copied to add its
+// newline, so that it goes to the child in one write syscall.
+const smallMessage = 64 << 10
+
+func writeLine(w io.Writer, msg []byte) error {
+	if len(msg) < smallMessage {
+		line := make([]byte, len(msg)+1)
+		copy(line, msg)
+		line[len(msg)] = '\n'
+		_, err := w.Write(line)
+		return err
+	}
+	if _, err := w.Write(msg); err != nil {
+		return err
+	}
+	_, err := w.Write([]byte{'\n'})
+	return err
 }
 
 // Close closes the child's stdin and gives it until stop_timeout (or ctx's

@@ -1,6 +1,7 @@
 // Package plugintest helps plugin authors test their plugins: it serves an
-// implementation over real gRPC in-process, and runs a conformance suite
-// that every transport should pass.
+// implementation of any kind over real gRPC in-process (ServeTransport,
+// ServeTranslator, ServeWeighting, ServeTracing), and runs a conformance
+// suite that every transport should pass.
 package plugintest
 
 import (
@@ -16,7 +17,10 @@ import (
 
 	"github.com/mcphost/mcphost/sdk"
 	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/tracing"
+	"github.com/mcphost/mcphost/sdk/translator"
 	"github.com/mcphost/mcphost/sdk/transport"
+	"github.com/mcphost/mcphost/sdk/weighting"
 )
 
 // ServeTransport serves impl in-process behind the same go-plugin gRPC
@@ -29,6 +33,34 @@ import (
 // reject the large messages a real plugin accepts.
 func ServeTransport(t testing.TB, impl transport.Transport) transport.Transport {
 	t.Helper()
+	return serve[*transport.GRPCClient](t, base.KindTransport, sdk.ServeConfig{Transport: impl}, impl)
+}
+
+// ServeTranslator is ServeTransport for a translator: the result is a
+// *translator.GRPCClient talking to impl over gRPC.
+func ServeTranslator(t testing.TB, impl translator.Translator) translator.Translator {
+	t.Helper()
+	return serve[*translator.GRPCClient](t, base.KindTranslator, sdk.ServeConfig{Translator: impl}, impl)
+}
+
+// ServeWeighting is ServeTransport for a weighting: the result is a
+// *weighting.GRPCClient talking to impl over gRPC.
+func ServeWeighting(t testing.TB, impl weighting.Weighting) weighting.Weighting {
+	t.Helper()
+	return serve[*weighting.GRPCClient](t, base.KindWeighting, sdk.ServeConfig{Weighting: impl}, impl)
+}
+
+// ServeTracing is ServeTransport for a tracing plugin: the result is a
+// *tracing.GRPCClient talking to impl over gRPC.
+func ServeTracing(t testing.TB, impl tracing.Tracing) tracing.Tracing {
+	t.Helper()
+	return serve[*tracing.GRPCClient](t, base.KindTracing, sdk.ServeConfig{Tracing: impl}, impl)
+}
+
+// serve serves cfg (which sets impl, of kind) and returns the dispensed
+// client, of type C.
+func serve[C any](t testing.TB, kind string, cfg sdk.ServeConfig, impl base.Plugin) C {
+	t.Helper()
 	logger := hclog.New(&hclog.LoggerOptions{Name: "plugintest", Level: hclog.Warn, Output: os.Stderr})
 	ctx, cancel := context.WithCancel(context.Background())
 	reattach := make(chan *plugin.ReattachConfig, 1)
@@ -36,7 +68,7 @@ func ServeTransport(t testing.TB, impl transport.Transport) transport.Transport 
 	limit := sdk.GRPCLimit(sdk.MaxMessageBytes())
 	go plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  sdk.Handshake,
-		VersionedPlugins: map[int]plugin.PluginSet{sdk.ProtocolVersion: sdk.PluginSet(sdk.ServeConfig{Transport: impl})},
+		VersionedPlugins: map[int]plugin.PluginSet{sdk.ProtocolVersion: sdk.PluginSet(cfg)},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			opts = append(opts, grpc.MaxRecvMsgSize(limit), grpc.MaxSendMsgSize(limit))
 			return grpc.NewServer(opts...)
@@ -90,11 +122,17 @@ func ServeTransport(t testing.TB, impl transport.Transport) transport.Transport 
 		stop()
 		t.Fatalf("plugintest: connect: %v", err)
 	}
-	raw, err := rpc.Dispense(base.KindTransport)
+	raw, err := rpc.Dispense(kind)
 	if err != nil {
 		_ = rpc.Close()
 		stop()
-		t.Fatalf("plugintest: dispense %s: %v", base.KindTransport, err)
+		t.Fatalf("plugintest: dispense %s: %v", kind, err)
+	}
+	c, ok := raw.(C)
+	if !ok {
+		_ = rpc.Close()
+		stop()
+		t.Fatalf("plugintest: dispense %s: got %T", kind, raw)
 	}
 	t.Cleanup(func() {
 		_ = rpc.Close()
@@ -108,7 +146,7 @@ func ServeTransport(t testing.TB, impl transport.Transport) transport.Transport 
 			t.Errorf("plugintest: Stop: %v", err)
 		}
 	})
-	return raw.(*transport.GRPCClient)
+	return c
 }
 
 // serverRunner stands for the in-process server in go-plugin's client.

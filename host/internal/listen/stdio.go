@@ -41,7 +41,8 @@ func ServeStdio(ctx context.Context, r *router.Router, in io.Reader, out io.Writ
 	w := &lineWriter{w: out}
 	s := r.NewSession(w)
 	defer s.Close()
-	lines := make(chan []byte)
+	// Handle never waits for a backend, so the reader calls it directly:
+	// no goroutine hop between reading a line and forwarding it.
 	errc := make(chan error, 1)
 	go func() {
 		lr := jsonrpc.NewLineReader(in, maxBytes)
@@ -55,24 +56,19 @@ func ServeStdio(ctx context.Context, r *router.Router, in io.Reader, out io.Writ
 				errc <- err
 				return
 			}
-			select {
-			case lines <- line:
-			case <-ctx.Done():
+			if ctx.Err() != nil {
 				return
 			}
-		}
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-errc:
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return fmt.Errorf("read stdin: %w", err)
-		case line := <-lines:
 			s.Handle(line, nil)
 		}
+	}()
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-errc:
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return fmt.Errorf("read stdin: %w", err)
 	}
 }

@@ -24,6 +24,57 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Direction is which way a message travels through the host.
+type Direction int32
+
+const (
+	// DIRECTION_ANY matches both directions in a rule; never sent in a TranslateRequest.
+	Direction_DIRECTION_ANY        Direction = 0
+	Direction_DIRECTION_TO_BACKEND Direction = 1
+	Direction_DIRECTION_TO_CLIENT  Direction = 2
+)
+
+// Enum value maps for Direction.
+var (
+	Direction_name = map[int32]string{
+		0: "DIRECTION_ANY",
+		1: "DIRECTION_TO_BACKEND",
+		2: "DIRECTION_TO_CLIENT",
+	}
+	Direction_value = map[string]int32{
+		"DIRECTION_ANY":        0,
+		"DIRECTION_TO_BACKEND": 1,
+		"DIRECTION_TO_CLIENT":  2,
+	}
+)
+
+func (x Direction) Enum() *Direction {
+	p := new(Direction)
+	*p = x
+	return p
+}
+
+func (x Direction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Direction) Descriptor() protoreflect.EnumDescriptor {
+	return file_sdk_proto_pluginv1_plugin_proto_enumTypes[0].Descriptor()
+}
+
+func (Direction) Type() protoreflect.EnumType {
+	return &file_sdk_proto_pluginv1_plugin_proto_enumTypes[0]
+}
+
+func (x Direction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Direction.Descriptor instead.
+func (Direction) EnumDescriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{0}
+}
+
 type InfoRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1051,6 +1102,1105 @@ func (*CloseResponse) Descriptor() ([]byte, []int) {
 	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
+type RulesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RulesRequest) Reset() {
+	*x = RulesRequest{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RulesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RulesRequest) ProtoMessage() {}
+
+func (x *RulesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RulesRequest.ProtoReflect.Descriptor instead.
+func (*RulesRequest) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{20}
+}
+
+// TranslationRule declares which messages the translator wants to see.
+type TranslationRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// from and to are MCP protocol versions ("2025-03-26", ...) or "*".
+	// from is the version the message is written in, to the one it must be
+	// written in when it leaves the host.
+	From      string    `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To        string    `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	Direction Direction `protobuf:"varint,3,opt,name=direction,proto3,enum=mcphost.plugin.v1.Direction" json:"direction,omitempty"`
+	// methods are JSON-RPC method names, "prefix/*" or "*". A response is
+	// matched by the method of the request it answers.
+	Methods       []string `protobuf:"bytes,4,rep,name=methods,proto3" json:"methods,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TranslationRule) Reset() {
+	*x = TranslationRule{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TranslationRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TranslationRule) ProtoMessage() {}
+
+func (x *TranslationRule) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TranslationRule.ProtoReflect.Descriptor instead.
+func (*TranslationRule) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *TranslationRule) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *TranslationRule) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *TranslationRule) GetDirection() Direction {
+	if x != nil {
+		return x.Direction
+	}
+	return Direction_DIRECTION_ANY
+}
+
+func (x *TranslationRule) GetMethods() []string {
+	if x != nil {
+		return x.Methods
+	}
+	return nil
+}
+
+type RulesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rules         []*TranslationRule     `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RulesResponse) Reset() {
+	*x = RulesResponse{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RulesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RulesResponse) ProtoMessage() {}
+
+func (x *RulesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RulesResponse.ProtoReflect.Descriptor instead.
+func (*RulesResponse) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *RulesResponse) GetRules() []*TranslationRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+type TranslateRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	From      string                 `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To        string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	Direction Direction              `protobuf:"varint,3,opt,name=direction,proto3,enum=mcphost.plugin.v1.Direction" json:"direction,omitempty"`
+	Method    string                 `protobuf:"bytes,4,opt,name=method,proto3" json:"method,omitempty"`
+	// kind: "request", "notification" or "response".
+	Kind string `protobuf:"bytes,5,opt,name=kind,proto3" json:"kind,omitempty"`
+	// message is one complete raw JSON-RPC message.
+	Message       []byte `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TranslateRequest) Reset() {
+	*x = TranslateRequest{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TranslateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TranslateRequest) ProtoMessage() {}
+
+func (x *TranslateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TranslateRequest.ProtoReflect.Descriptor instead.
+func (*TranslateRequest) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *TranslateRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *TranslateRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *TranslateRequest) GetDirection() Direction {
+	if x != nil {
+		return x.Direction
+	}
+	return Direction_DIRECTION_ANY
+}
+
+func (x *TranslateRequest) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *TranslateRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *TranslateRequest) GetMessage() []byte {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+type TranslateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// message replaces the message when present; absent means unchanged.
+	Message []byte `protobuf:"bytes,1,opt,name=message,proto3,oneof" json:"message,omitempty"`
+	// drop: forward nothing in place of the message (extra is still sent).
+	Drop bool `protobuf:"varint,2,opt,name=drop,proto3" json:"drop,omitempty"`
+	// extra are complete JSON-RPC messages sent after it, the same way.
+	Extra         [][]byte `protobuf:"bytes,3,rep,name=extra,proto3" json:"extra,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TranslateResponse) Reset() {
+	*x = TranslateResponse{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TranslateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TranslateResponse) ProtoMessage() {}
+
+func (x *TranslateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TranslateResponse.ProtoReflect.Descriptor instead.
+func (*TranslateResponse) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *TranslateResponse) GetMessage() []byte {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *TranslateResponse) GetDrop() bool {
+	if x != nil {
+		return x.Drop
+	}
+	return false
+}
+
+func (x *TranslateResponse) GetExtra() [][]byte {
+	if x != nil {
+		return x.Extra
+	}
+	return nil
+}
+
+// ContextUnit is the features of one context unit.
+type ContextUnit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// type: "system", "user", "external" or "model_state".
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// retrieval_score is in [0, 1].
+	RetrievalScore  float64 `protobuf:"fixed64,3,opt,name=retrieval_score,json=retrievalScore,proto3" json:"retrieval_score,omitempty"`
+	CreatedUnixNano int64   `protobuf:"varint,4,opt,name=created_unix_nano,json=createdUnixNano,proto3" json:"created_unix_nano,omitempty"`
+	SizeBytes       int64   `protobuf:"varint,5,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	TokenEstimate   int64   `protobuf:"varint,6,opt,name=token_estimate,json=tokenEstimate,proto3" json:"token_estimate,omitempty"`
+	Source          string  `protobuf:"bytes,7,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ContextUnit) Reset() {
+	*x = ContextUnit{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContextUnit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContextUnit) ProtoMessage() {}
+
+func (x *ContextUnit) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContextUnit.ProtoReflect.Descriptor instead.
+func (*ContextUnit) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ContextUnit) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ContextUnit) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ContextUnit) GetRetrievalScore() float64 {
+	if x != nil {
+		return x.RetrievalScore
+	}
+	return 0
+}
+
+func (x *ContextUnit) GetCreatedUnixNano() int64 {
+	if x != nil {
+		return x.CreatedUnixNano
+	}
+	return 0
+}
+
+func (x *ContextUnit) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *ContextUnit) GetTokenEstimate() int64 {
+	if x != nil {
+		return x.TokenEstimate
+	}
+	return 0
+}
+
+func (x *ContextUnit) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+type WeighRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NowUnixNano   int64                  `protobuf:"varint,1,opt,name=now_unix_nano,json=nowUnixNano,proto3" json:"now_unix_nano,omitempty"`
+	Units         []*ContextUnit         `protobuf:"bytes,2,rep,name=units,proto3" json:"units,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WeighRequest) Reset() {
+	*x = WeighRequest{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WeighRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WeighRequest) ProtoMessage() {}
+
+func (x *WeighRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WeighRequest.ProtoReflect.Descriptor instead.
+func (*WeighRequest) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *WeighRequest) GetNowUnixNano() int64 {
+	if x != nil {
+		return x.NowUnixNano
+	}
+	return 0
+}
+
+func (x *WeighRequest) GetUnits() []*ContextUnit {
+	if x != nil {
+		return x.Units
+	}
+	return nil
+}
+
+type WeighResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// weights are in the order of the request's units.
+	Weights       []float64 `protobuf:"fixed64,1,rep,packed,name=weights,proto3" json:"weights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WeighResponse) Reset() {
+	*x = WeighResponse{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WeighResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WeighResponse) ProtoMessage() {}
+
+func (x *WeighResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WeighResponse.ProtoReflect.Descriptor instead.
+func (*WeighResponse) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *WeighResponse) GetWeights() []float64 {
+	if x != nil {
+		return x.Weights
+	}
+	return nil
+}
+
+// TraceEvent is one thing delivered to (or received from) a client.
+type TraceEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind: "tool_result", "resource", "prompt" or "feedback".
+	Kind         string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	TimeUnixNano int64  `protobuf:"varint,2,opt,name=time_unix_nano,json=timeUnixNano,proto3" json:"time_unix_nano,omitempty"`
+	Session      string `protobuf:"bytes,3,opt,name=session,proto3" json:"session,omitempty"`
+	Server       string `protobuf:"bytes,4,opt,name=server,proto3" json:"server,omitempty"`
+	Method       string `protobuf:"bytes,5,opt,name=method,proto3" json:"method,omitempty"`
+	Name         string `protobuf:"bytes,6,opt,name=name,proto3" json:"name,omitempty"`
+	Uri          string `protobuf:"bytes,7,opt,name=uri,proto3" json:"uri,omitempty"`
+	// arguments_json, content_json and meta_json are raw JSON.
+	ArgumentsJson []byte `protobuf:"bytes,8,opt,name=arguments_json,json=argumentsJson,proto3" json:"arguments_json,omitempty"`
+	ContentJson   []byte `protobuf:"bytes,9,opt,name=content_json,json=contentJson,proto3" json:"content_json,omitempty"`
+	ContentHash   string `protobuf:"bytes,10,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	SizeBytes     int64  `protobuf:"varint,11,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	MetaJson      []byte `protobuf:"bytes,12,opt,name=meta_json,json=metaJson,proto3" json:"meta_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraceEvent) Reset() {
+	*x = TraceEvent{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraceEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraceEvent) ProtoMessage() {}
+
+func (x *TraceEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraceEvent.ProtoReflect.Descriptor instead.
+func (*TraceEvent) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *TraceEvent) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetTimeUnixNano() int64 {
+	if x != nil {
+		return x.TimeUnixNano
+	}
+	return 0
+}
+
+func (x *TraceEvent) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetServer() string {
+	if x != nil {
+		return x.Server
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetUri() string {
+	if x != nil {
+		return x.Uri
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetArgumentsJson() []byte {
+	if x != nil {
+		return x.ArgumentsJson
+	}
+	return nil
+}
+
+func (x *TraceEvent) GetContentJson() []byte {
+	if x != nil {
+		return x.ContentJson
+	}
+	return nil
+}
+
+func (x *TraceEvent) GetContentHash() string {
+	if x != nil {
+		return x.ContentHash
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *TraceEvent) GetMetaJson() []byte {
+	if x != nil {
+		return x.MetaJson
+	}
+	return nil
+}
+
+type RecordRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        []*TraceEvent          `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordRequest) Reset() {
+	*x = RecordRequest{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordRequest) ProtoMessage() {}
+
+func (x *RecordRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordRequest.ProtoReflect.Descriptor instead.
+func (*RecordRequest) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *RecordRequest) GetEvents() []*TraceEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+type RecordResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordResponse) Reset() {
+	*x = RecordResponse{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordResponse) ProtoMessage() {}
+
+func (x *RecordResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordResponse.ProtoReflect.Descriptor instead.
+func (*RecordResponse) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{30}
+}
+
+type ListToolsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       string                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListToolsRequest) Reset() {
+	*x = ListToolsRequest{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListToolsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListToolsRequest) ProtoMessage() {}
+
+func (x *ListToolsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListToolsRequest.ProtoReflect.Descriptor instead.
+func (*ListToolsRequest) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListToolsRequest) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+type ListToolsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// tools are raw MCP Tool objects.
+	ToolsJson     [][]byte `protobuf:"bytes,1,rep,name=tools_json,json=toolsJson,proto3" json:"tools_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListToolsResponse) Reset() {
+	*x = ListToolsResponse{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListToolsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListToolsResponse) ProtoMessage() {}
+
+func (x *ListToolsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListToolsResponse.ProtoReflect.Descriptor instead.
+func (*ListToolsResponse) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListToolsResponse) GetToolsJson() [][]byte {
+	if x != nil {
+		return x.ToolsJson
+	}
+	return nil
+}
+
+type CallToolRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       string                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	ArgumentsJson []byte                 `protobuf:"bytes,3,opt,name=arguments_json,json=argumentsJson,proto3" json:"arguments_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallToolRequest) Reset() {
+	*x = CallToolRequest{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallToolRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallToolRequest) ProtoMessage() {}
+
+func (x *CallToolRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallToolRequest.ProtoReflect.Descriptor instead.
+func (*CallToolRequest) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *CallToolRequest) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *CallToolRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CallToolRequest) GetArgumentsJson() []byte {
+	if x != nil {
+		return x.ArgumentsJson
+	}
+	return nil
+}
+
+type CallToolResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// result_json is a raw MCP CallToolResult.
+	ResultJson    []byte `protobuf:"bytes,1,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallToolResponse) Reset() {
+	*x = CallToolResponse{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallToolResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallToolResponse) ProtoMessage() {}
+
+func (x *CallToolResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallToolResponse.ProtoReflect.Descriptor instead.
+func (*CallToolResponse) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *CallToolResponse) GetResultJson() []byte {
+	if x != nil {
+		return x.ResultJson
+	}
+	return nil
+}
+
+type ListResourcesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       string                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListResourcesRequest) Reset() {
+	*x = ListResourcesRequest{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListResourcesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListResourcesRequest) ProtoMessage() {}
+
+func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListResourcesRequest.ProtoReflect.Descriptor instead.
+func (*ListResourcesRequest) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListResourcesRequest) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+type ListResourcesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// resources_json are raw MCP Resource objects, templates_json raw
+	// ResourceTemplate objects.
+	ResourcesJson [][]byte `protobuf:"bytes,1,rep,name=resources_json,json=resourcesJson,proto3" json:"resources_json,omitempty"`
+	TemplatesJson [][]byte `protobuf:"bytes,2,rep,name=templates_json,json=templatesJson,proto3" json:"templates_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListResourcesResponse) Reset() {
+	*x = ListResourcesResponse{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListResourcesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListResourcesResponse) ProtoMessage() {}
+
+func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListResourcesResponse.ProtoReflect.Descriptor instead.
+func (*ListResourcesResponse) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ListResourcesResponse) GetResourcesJson() [][]byte {
+	if x != nil {
+		return x.ResourcesJson
+	}
+	return nil
+}
+
+func (x *ListResourcesResponse) GetTemplatesJson() [][]byte {
+	if x != nil {
+		return x.TemplatesJson
+	}
+	return nil
+}
+
+type ReadResourceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       string                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	Uri           string                 `protobuf:"bytes,2,opt,name=uri,proto3" json:"uri,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadResourceRequest) Reset() {
+	*x = ReadResourceRequest{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadResourceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadResourceRequest) ProtoMessage() {}
+
+func (x *ReadResourceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadResourceRequest.ProtoReflect.Descriptor instead.
+func (*ReadResourceRequest) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ReadResourceRequest) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *ReadResourceRequest) GetUri() string {
+	if x != nil {
+		return x.Uri
+	}
+	return ""
+}
+
+type ReadResourceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// result_json is a raw MCP ReadResourceResult.
+	ResultJson    []byte `protobuf:"bytes,1,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadResourceResponse) Reset() {
+	*x = ReadResourceResponse{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadResourceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadResourceResponse) ProtoMessage() {}
+
+func (x *ReadResourceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadResourceResponse.ProtoReflect.Descriptor instead.
+func (*ReadResourceResponse) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ReadResourceResponse) GetResultJson() []byte {
+	if x != nil {
+		return x.ResultJson
+	}
+	return nil
+}
+
 var File_sdk_proto_pluginv1_plugin_proto protoreflect.FileDescriptor
 
 const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
@@ -1118,7 +2268,88 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\fCloseRequest\x12\x17\n" +
 	"\aconn_id\x18\x01 \x01(\tR\x06connId\x12,\n" +
 	"\x12deadline_unix_nano\x18\x02 \x01(\x03R\x10deadlineUnixNano\"\x0f\n" +
-	"\rCloseResponse2\xe6\x03\n" +
+	"\rCloseResponse\"\x0e\n" +
+	"\fRulesRequest\"\x8b\x01\n" +
+	"\x0fTranslationRule\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\x12:\n" +
+	"\tdirection\x18\x03 \x01(\x0e2\x1c.mcphost.plugin.v1.DirectionR\tdirection\x12\x18\n" +
+	"\amethods\x18\x04 \x03(\tR\amethods\"I\n" +
+	"\rRulesResponse\x128\n" +
+	"\x05rules\x18\x01 \x03(\v2\".mcphost.plugin.v1.TranslationRuleR\x05rules\"\xb8\x01\n" +
+	"\x10TranslateRequest\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\x12:\n" +
+	"\tdirection\x18\x03 \x01(\x0e2\x1c.mcphost.plugin.v1.DirectionR\tdirection\x12\x16\n" +
+	"\x06method\x18\x04 \x01(\tR\x06method\x12\x12\n" +
+	"\x04kind\x18\x05 \x01(\tR\x04kind\x12\x18\n" +
+	"\amessage\x18\x06 \x01(\fR\amessage\"h\n" +
+	"\x11TranslateResponse\x12\x1d\n" +
+	"\amessage\x18\x01 \x01(\fH\x00R\amessage\x88\x01\x01\x12\x12\n" +
+	"\x04drop\x18\x02 \x01(\bR\x04drop\x12\x14\n" +
+	"\x05extra\x18\x03 \x03(\fR\x05extraB\n" +
+	"\n" +
+	"\b_message\"\xe4\x01\n" +
+	"\vContextUnit\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12'\n" +
+	"\x0fretrieval_score\x18\x03 \x01(\x01R\x0eretrievalScore\x12*\n" +
+	"\x11created_unix_nano\x18\x04 \x01(\x03R\x0fcreatedUnixNano\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x05 \x01(\x03R\tsizeBytes\x12%\n" +
+	"\x0etoken_estimate\x18\x06 \x01(\x03R\rtokenEstimate\x12\x16\n" +
+	"\x06source\x18\a \x01(\tR\x06source\"h\n" +
+	"\fWeighRequest\x12\"\n" +
+	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x124\n" +
+	"\x05units\x18\x02 \x03(\v2\x1e.mcphost.plugin.v1.ContextUnitR\x05units\")\n" +
+	"\rWeighResponse\x12\x18\n" +
+	"\aweights\x18\x01 \x03(\x01R\aweights\"\xdf\x02\n" +
+	"\n" +
+	"TraceEvent\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12$\n" +
+	"\x0etime_unix_nano\x18\x02 \x01(\x03R\ftimeUnixNano\x12\x18\n" +
+	"\asession\x18\x03 \x01(\tR\asession\x12\x16\n" +
+	"\x06server\x18\x04 \x01(\tR\x06server\x12\x16\n" +
+	"\x06method\x18\x05 \x01(\tR\x06method\x12\x12\n" +
+	"\x04name\x18\x06 \x01(\tR\x04name\x12\x10\n" +
+	"\x03uri\x18\a \x01(\tR\x03uri\x12%\n" +
+	"\x0earguments_json\x18\b \x01(\fR\rargumentsJson\x12!\n" +
+	"\fcontent_json\x18\t \x01(\fR\vcontentJson\x12!\n" +
+	"\fcontent_hash\x18\n" +
+	" \x01(\tR\vcontentHash\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\v \x01(\x03R\tsizeBytes\x12\x1b\n" +
+	"\tmeta_json\x18\f \x01(\fR\bmetaJson\"F\n" +
+	"\rRecordRequest\x125\n" +
+	"\x06events\x18\x01 \x03(\v2\x1d.mcphost.plugin.v1.TraceEventR\x06events\"\x10\n" +
+	"\x0eRecordResponse\",\n" +
+	"\x10ListToolsRequest\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\"2\n" +
+	"\x11ListToolsResponse\x12\x1d\n" +
+	"\n" +
+	"tools_json\x18\x01 \x03(\fR\ttoolsJson\"f\n" +
+	"\x0fCallToolRequest\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
+	"\x0earguments_json\x18\x03 \x01(\fR\rargumentsJson\"3\n" +
+	"\x10CallToolResponse\x12\x1f\n" +
+	"\vresult_json\x18\x01 \x01(\fR\n" +
+	"resultJson\"0\n" +
+	"\x14ListResourcesRequest\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\"e\n" +
+	"\x15ListResourcesResponse\x12%\n" +
+	"\x0eresources_json\x18\x01 \x03(\fR\rresourcesJson\x12%\n" +
+	"\x0etemplates_json\x18\x02 \x03(\fR\rtemplatesJson\"A\n" +
+	"\x13ReadResourceRequest\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\x12\x10\n" +
+	"\x03uri\x18\x02 \x01(\tR\x03uri\"7\n" +
+	"\x14ReadResourceResponse\x12\x1f\n" +
+	"\vresult_json\x18\x01 \x01(\fR\n" +
+	"resultJson*Q\n" +
+	"\tDirection\x12\x11\n" +
+	"\rDIRECTION_ANY\x10\x00\x12\x18\n" +
+	"\x14DIRECTION_TO_BACKEND\x10\x01\x12\x17\n" +
+	"\x13DIRECTION_TO_CLIENT\x10\x022\xe6\x03\n" +
 	"\x04Base\x12G\n" +
 	"\x04Info\x12\x1e.mcphost.plugin.v1.InfoRequest\x1a\x1f.mcphost.plugin.v1.InfoResponse\x12M\n" +
 	"\x06Schema\x12 .mcphost.plugin.v1.SchemaRequest\x1a!.mcphost.plugin.v1.SchemaResponse\x12S\n" +
@@ -1129,7 +2360,19 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\tTransport\x12G\n" +
 	"\x04Open\x12\x1e.mcphost.plugin.v1.OpenRequest\x1a\x1f.mcphost.plugin.v1.OpenResponse\x12@\n" +
 	"\x06Stream\x12\x18.mcphost.plugin.v1.Frame\x1a\x18.mcphost.plugin.v1.Frame(\x010\x01\x12J\n" +
-	"\x05Close\x12\x1f.mcphost.plugin.v1.CloseRequest\x1a .mcphost.plugin.v1.CloseResponseB/Z-github.com/mcphost/mcphost/sdk/proto/pluginv1b\x06proto3"
+	"\x05Close\x12\x1f.mcphost.plugin.v1.CloseRequest\x1a .mcphost.plugin.v1.CloseResponse2\xb0\x01\n" +
+	"\n" +
+	"Translator\x12J\n" +
+	"\x05Rules\x12\x1f.mcphost.plugin.v1.RulesRequest\x1a .mcphost.plugin.v1.RulesResponse\x12V\n" +
+	"\tTranslate\x12#.mcphost.plugin.v1.TranslateRequest\x1a$.mcphost.plugin.v1.TranslateResponse2W\n" +
+	"\tWeighting\x12J\n" +
+	"\x05Weigh\x12\x1f.mcphost.plugin.v1.WeighRequest\x1a .mcphost.plugin.v1.WeighResponse2\xca\x03\n" +
+	"\aTracing\x12M\n" +
+	"\x06Record\x12 .mcphost.plugin.v1.RecordRequest\x1a!.mcphost.plugin.v1.RecordResponse\x12V\n" +
+	"\tListTools\x12#.mcphost.plugin.v1.ListToolsRequest\x1a$.mcphost.plugin.v1.ListToolsResponse\x12S\n" +
+	"\bCallTool\x12\".mcphost.plugin.v1.CallToolRequest\x1a#.mcphost.plugin.v1.CallToolResponse\x12b\n" +
+	"\rListResources\x12'.mcphost.plugin.v1.ListResourcesRequest\x1a(.mcphost.plugin.v1.ListResourcesResponse\x12_\n" +
+	"\fReadResource\x12&.mcphost.plugin.v1.ReadResourceRequest\x1a'.mcphost.plugin.v1.ReadResourceResponseB/Z-github.com/mcphost/mcphost/sdk/proto/pluginv1b\x06proto3"
 
 var (
 	file_sdk_proto_pluginv1_plugin_proto_rawDescOnce sync.Once
@@ -1143,58 +2386,100 @@ func file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP() []byte {
 	return file_sdk_proto_pluginv1_plugin_proto_rawDescData
 }
 
-var file_sdk_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_sdk_proto_pluginv1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_sdk_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_sdk_proto_pluginv1_plugin_proto_goTypes = []any{
-	(*InfoRequest)(nil),       // 0: mcphost.plugin.v1.InfoRequest
-	(*InfoResponse)(nil),      // 1: mcphost.plugin.v1.InfoResponse
-	(*Attribute)(nil),         // 2: mcphost.plugin.v1.Attribute
-	(*Schema)(nil),            // 3: mcphost.plugin.v1.Schema
-	(*SchemaRequest)(nil),     // 4: mcphost.plugin.v1.SchemaRequest
-	(*SchemaResponse)(nil),    // 5: mcphost.plugin.v1.SchemaResponse
-	(*Diagnostic)(nil),        // 6: mcphost.plugin.v1.Diagnostic
-	(*ValidateRequest)(nil),   // 7: mcphost.plugin.v1.ValidateRequest
-	(*ValidateResponse)(nil),  // 8: mcphost.plugin.v1.ValidateResponse
-	(*ConfigureRequest)(nil),  // 9: mcphost.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil), // 10: mcphost.plugin.v1.ConfigureResponse
-	(*StopRequest)(nil),       // 11: mcphost.plugin.v1.StopRequest
-	(*StopResponse)(nil),      // 12: mcphost.plugin.v1.StopResponse
-	(*MetricsRequest)(nil),    // 13: mcphost.plugin.v1.MetricsRequest
-	(*MetricsResponse)(nil),   // 14: mcphost.plugin.v1.MetricsResponse
-	(*OpenRequest)(nil),       // 15: mcphost.plugin.v1.OpenRequest
-	(*OpenResponse)(nil),      // 16: mcphost.plugin.v1.OpenResponse
-	(*Frame)(nil),             // 17: mcphost.plugin.v1.Frame
-	(*CloseRequest)(nil),      // 18: mcphost.plugin.v1.CloseRequest
-	(*CloseResponse)(nil),     // 19: mcphost.plugin.v1.CloseResponse
+	(Direction)(0),                // 0: mcphost.plugin.v1.Direction
+	(*InfoRequest)(nil),           // 1: mcphost.plugin.v1.InfoRequest
+	(*InfoResponse)(nil),          // 2: mcphost.plugin.v1.InfoResponse
+	(*Attribute)(nil),             // 3: mcphost.plugin.v1.Attribute
+	(*Schema)(nil),                // 4: mcphost.plugin.v1.Schema
+	(*SchemaRequest)(nil),         // 5: mcphost.plugin.v1.SchemaRequest
+	(*SchemaResponse)(nil),        // 6: mcphost.plugin.v1.SchemaResponse
+	(*Diagnostic)(nil),            // 7: mcphost.plugin.v1.Diagnostic
+	(*ValidateRequest)(nil),       // 8: mcphost.plugin.v1.ValidateRequest
+	(*ValidateResponse)(nil),      // 9: mcphost.plugin.v1.ValidateResponse
+	(*ConfigureRequest)(nil),      // 10: mcphost.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),     // 11: mcphost.plugin.v1.ConfigureResponse
+	(*StopRequest)(nil),           // 12: mcphost.plugin.v1.StopRequest
+	(*StopResponse)(nil),          // 13: mcphost.plugin.v1.StopResponse
+	(*MetricsRequest)(nil),        // 14: mcphost.plugin.v1.MetricsRequest
+	(*MetricsResponse)(nil),       // 15: mcphost.plugin.v1.MetricsResponse
+	(*OpenRequest)(nil),           // 16: mcphost.plugin.v1.OpenRequest
+	(*OpenResponse)(nil),          // 17: mcphost.plugin.v1.OpenResponse
+	(*Frame)(nil),                 // 18: mcphost.plugin.v1.Frame
+	(*CloseRequest)(nil),          // 19: mcphost.plugin.v1.CloseRequest
+	(*CloseResponse)(nil),         // 20: mcphost.plugin.v1.CloseResponse
+	(*RulesRequest)(nil),          // 21: mcphost.plugin.v1.RulesRequest
+	(*TranslationRule)(nil),       // 22: mcphost.plugin.v1.TranslationRule
+	(*RulesResponse)(nil),         // 23: mcphost.plugin.v1.RulesResponse
+	(*TranslateRequest)(nil),      // 24: mcphost.plugin.v1.TranslateRequest
+	(*TranslateResponse)(nil),     // 25: mcphost.plugin.v1.TranslateResponse
+	(*ContextUnit)(nil),           // 26: mcphost.plugin.v1.ContextUnit
+	(*WeighRequest)(nil),          // 27: mcphost.plugin.v1.WeighRequest
+	(*WeighResponse)(nil),         // 28: mcphost.plugin.v1.WeighResponse
+	(*TraceEvent)(nil),            // 29: mcphost.plugin.v1.TraceEvent
+	(*RecordRequest)(nil),         // 30: mcphost.plugin.v1.RecordRequest
+	(*RecordResponse)(nil),        // 31: mcphost.plugin.v1.RecordResponse
+	(*ListToolsRequest)(nil),      // 32: mcphost.plugin.v1.ListToolsRequest
+	(*ListToolsResponse)(nil),     // 33: mcphost.plugin.v1.ListToolsResponse
+	(*CallToolRequest)(nil),       // 34: mcphost.plugin.v1.CallToolRequest
+	(*CallToolResponse)(nil),      // 35: mcphost.plugin.v1.CallToolResponse
+	(*ListResourcesRequest)(nil),  // 36: mcphost.plugin.v1.ListResourcesRequest
+	(*ListResourcesResponse)(nil), // 37: mcphost.plugin.v1.ListResourcesResponse
+	(*ReadResourceRequest)(nil),   // 38: mcphost.plugin.v1.ReadResourceRequest
+	(*ReadResourceResponse)(nil),  // 39: mcphost.plugin.v1.ReadResourceResponse
 }
 var file_sdk_proto_pluginv1_plugin_proto_depIdxs = []int32{
-	2,  // 0: mcphost.plugin.v1.Schema.attributes:type_name -> mcphost.plugin.v1.Attribute
-	3,  // 1: mcphost.plugin.v1.SchemaResponse.plugin:type_name -> mcphost.plugin.v1.Schema
-	3,  // 2: mcphost.plugin.v1.SchemaResponse.instance:type_name -> mcphost.plugin.v1.Schema
-	6,  // 3: mcphost.plugin.v1.ValidateResponse.diagnostics:type_name -> mcphost.plugin.v1.Diagnostic
-	6,  // 4: mcphost.plugin.v1.ConfigureResponse.diagnostics:type_name -> mcphost.plugin.v1.Diagnostic
-	0,  // 5: mcphost.plugin.v1.Base.Info:input_type -> mcphost.plugin.v1.InfoRequest
-	4,  // 6: mcphost.plugin.v1.Base.Schema:input_type -> mcphost.plugin.v1.SchemaRequest
-	7,  // 7: mcphost.plugin.v1.Base.Validate:input_type -> mcphost.plugin.v1.ValidateRequest
-	9,  // 8: mcphost.plugin.v1.Base.Configure:input_type -> mcphost.plugin.v1.ConfigureRequest
-	11, // 9: mcphost.plugin.v1.Base.Stop:input_type -> mcphost.plugin.v1.StopRequest
-	13, // 10: mcphost.plugin.v1.Base.Metrics:input_type -> mcphost.plugin.v1.MetricsRequest
-	15, // 11: mcphost.plugin.v1.Transport.Open:input_type -> mcphost.plugin.v1.OpenRequest
-	17, // 12: mcphost.plugin.v1.Transport.Stream:input_type -> mcphost.plugin.v1.Frame
-	18, // 13: mcphost.plugin.v1.Transport.Close:input_type -> mcphost.plugin.v1.CloseRequest
-	1,  // 14: mcphost.plugin.v1.Base.Info:output_type -> mcphost.plugin.v1.InfoResponse
-	5,  // 15: mcphost.plugin.v1.Base.Schema:output_type -> mcphost.plugin.v1.SchemaResponse
-	8,  // 16: mcphost.plugin.v1.Base.Validate:output_type -> mcphost.plugin.v1.ValidateResponse
-	10, // 17: mcphost.plugin.v1.Base.Configure:output_type -> mcphost.plugin.v1.ConfigureResponse
-	12, // 18: mcphost.plugin.v1.Base.Stop:output_type -> mcphost.plugin.v1.StopResponse
-	14, // 19: mcphost.plugin.v1.Base.Metrics:output_type -> mcphost.plugin.v1.MetricsResponse
-	16, // 20: mcphost.plugin.v1.Transport.Open:output_type -> mcphost.plugin.v1.OpenResponse
-	17, // 21: mcphost.plugin.v1.Transport.Stream:output_type -> mcphost.plugin.v1.Frame
-	19, // 22: mcphost.plugin.v1.Transport.Close:output_type -> mcphost.plugin.v1.CloseResponse
-	14, // [14:23] is the sub-list for method output_type
-	5,  // [5:14] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	3,  // 0: mcphost.plugin.v1.Schema.attributes:type_name -> mcphost.plugin.v1.Attribute
+	4,  // 1: mcphost.plugin.v1.SchemaResponse.plugin:type_name -> mcphost.plugin.v1.Schema
+	4,  // 2: mcphost.plugin.v1.SchemaResponse.instance:type_name -> mcphost.plugin.v1.Schema
+	7,  // 3: mcphost.plugin.v1.ValidateResponse.diagnostics:type_name -> mcphost.plugin.v1.Diagnostic
+	7,  // 4: mcphost.plugin.v1.ConfigureResponse.diagnostics:type_name -> mcphost.plugin.v1.Diagnostic
+	0,  // 5: mcphost.plugin.v1.TranslationRule.direction:type_name -> mcphost.plugin.v1.Direction
+	22, // 6: mcphost.plugin.v1.RulesResponse.rules:type_name -> mcphost.plugin.v1.TranslationRule
+	0,  // 7: mcphost.plugin.v1.TranslateRequest.direction:type_name -> mcphost.plugin.v1.Direction
+	26, // 8: mcphost.plugin.v1.WeighRequest.units:type_name -> mcphost.plugin.v1.ContextUnit
+	29, // 9: mcphost.plugin.v1.RecordRequest.events:type_name -> mcphost.plugin.v1.TraceEvent
+	1,  // 10: mcphost.plugin.v1.Base.Info:input_type -> mcphost.plugin.v1.InfoRequest
+	5,  // 11: mcphost.plugin.v1.Base.Schema:input_type -> mcphost.plugin.v1.SchemaRequest
+	8,  // 12: mcphost.plugin.v1.Base.Validate:input_type -> mcphost.plugin.v1.ValidateRequest
+	10, // 13: mcphost.plugin.v1.Base.Configure:input_type -> mcphost.plugin.v1.ConfigureRequest
+	12, // 14: mcphost.plugin.v1.Base.Stop:input_type -> mcphost.plugin.v1.StopRequest
+	14, // 15: mcphost.plugin.v1.Base.Metrics:input_type -> mcphost.plugin.v1.MetricsRequest
+	16, // 16: mcphost.plugin.v1.Transport.Open:input_type -> mcphost.plugin.v1.OpenRequest
+	18, // 17: mcphost.plugin.v1.Transport.Stream:input_type -> mcphost.plugin.v1.Frame
+	19, // 18: mcphost.plugin.v1.Transport.Close:input_type -> mcphost.plugin.v1.CloseRequest
+	21, // 19: mcphost.plugin.v1.Translator.Rules:input_type -> mcphost.plugin.v1.RulesRequest
+	24, // 20: mcphost.plugin.v1.Translator.Translate:input_type -> mcphost.plugin.v1.TranslateRequest
+	27, // 21: mcphost.plugin.v1.Weighting.Weigh:input_type -> mcphost.plugin.v1.WeighRequest
+	30, // 22: mcphost.plugin.v1.Tracing.Record:input_type -> mcphost.plugin.v1.RecordRequest
+	32, // 23: mcphost.plugin.v1.Tracing.ListTools:input_type -> mcphost.plugin.v1.ListToolsRequest
+	34, // 24: mcphost.plugin.v1.Tracing.CallTool:input_type -> mcphost.plugin.v1.CallToolRequest
+	36, // 25: mcphost.plugin.v1.Tracing.ListResources:input_type -> mcphost.plugin.v1.ListResourcesRequest
+	38, // 26: mcphost.plugin.v1.Tracing.ReadResource:input_type -> mcphost.plugin.v1.ReadResourceRequest
+	2,  // 27: mcphost.plugin.v1.Base.Info:output_type -> mcphost.plugin.v1.InfoResponse
+	6,  // 28: mcphost.plugin.v1.Base.Schema:output_type -> mcphost.plugin.v1.SchemaResponse
+	9,  // 29: mcphost.plugin.v1.Base.Validate:output_type -> mcphost.plugin.v1.ValidateResponse
+	11, // 30: mcphost.plugin.v1.Base.Configure:output_type -> mcphost.plugin.v1.ConfigureResponse
+	13, // 31: mcphost.plugin.v1.Base.Stop:output_type -> mcphost.plugin.v1.StopResponse
+	15, // 32: mcphost.plugin.v1.Base.Metrics:output_type -> mcphost.plugin.v1.MetricsResponse
+	17, // 33: mcphost.plugin.v1.Transport.Open:output_type -> mcphost.plugin.v1.OpenResponse
+	18, // 34: mcphost.plugin.v1.Transport.Stream:output_type -> mcphost.plugin.v1.Frame
+	20, // 35: mcphost.plugin.v1.Transport.Close:output_type -> mcphost.plugin.v1.CloseResponse
+	23, // 36: mcphost.plugin.v1.Translator.Rules:output_type -> mcphost.plugin.v1.RulesResponse
+	25, // 37: mcphost.plugin.v1.Translator.Translate:output_type -> mcphost.plugin.v1.TranslateResponse
+	28, // 38: mcphost.plugin.v1.Weighting.Weigh:output_type -> mcphost.plugin.v1.WeighResponse
+	31, // 39: mcphost.plugin.v1.Tracing.Record:output_type -> mcphost.plugin.v1.RecordResponse
+	33, // 40: mcphost.plugin.v1.Tracing.ListTools:output_type -> mcphost.plugin.v1.ListToolsResponse
+	35, // 41: mcphost.plugin.v1.Tracing.CallTool:output_type -> mcphost.plugin.v1.CallToolResponse
+	37, // 42: mcphost.plugin.v1.Tracing.ListResources:output_type -> mcphost.plugin.v1.ListResourcesResponse
+	39, // 43: mcphost.plugin.v1.Tracing.ReadResource:output_type -> mcphost.plugin.v1.ReadResourceResponse
+	27, // [27:44] is the sub-list for method output_type
+	10, // [10:27] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_sdk_proto_pluginv1_plugin_proto_init() }
@@ -1202,18 +2487,20 @@ func file_sdk_proto_pluginv1_plugin_proto_init() {
 	if File_sdk_proto_pluginv1_plugin_proto != nil {
 		return
 	}
+	file_sdk_proto_pluginv1_plugin_proto_msgTypes[24].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sdk_proto_pluginv1_plugin_proto_rawDesc), len(file_sdk_proto_pluginv1_plugin_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   20,
+			NumEnums:      1,
+			NumMessages:   39,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   5,
 		},
 		GoTypes:           file_sdk_proto_pluginv1_plugin_proto_goTypes,
 		DependencyIndexes: file_sdk_proto_pluginv1_plugin_proto_depIdxs,
+		EnumInfos:         file_sdk_proto_pluginv1_plugin_proto_enumTypes,
 		MessageInfos:      file_sdk_proto_pluginv1_plugin_proto_msgTypes,
 	}.Build()
 	File_sdk_proto_pluginv1_plugin_proto = out.File

@@ -497,3 +497,519 @@ var Transport_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "sdk/proto/pluginv1/plugin.proto",
 }
+
+const (
+	Translator_Rules_FullMethodName     = "/mcphost.plugin.v1.Translator/Rules"
+	Translator_Translate_FullMethodName = "/mcphost.plugin.v1.Translator/Translate"
+)
+
+// TranslatorClient is the client API for Translator service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Translator rewrites JSON-RPC messages between two MCP protocol versions.
+// The host calls Translate only when the client's and the backend's versions
+// differ, and only for messages one of the plugin's rules matches.
+type TranslatorClient interface {
+	Rules(ctx context.Context, in *RulesRequest, opts ...grpc.CallOption) (*RulesResponse, error)
+	Translate(ctx context.Context, in *TranslateRequest, opts ...grpc.CallOption) (*TranslateResponse, error)
+}
+
+type translatorClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewTranslatorClient(cc grpc.ClientConnInterface) TranslatorClient {
+	return &translatorClient{cc}
+}
+
+func (c *translatorClient) Rules(ctx context.Context, in *RulesRequest, opts ...grpc.CallOption) (*RulesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RulesResponse)
+	err := c.cc.Invoke(ctx, Translator_Rules_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *translatorClient) Translate(ctx context.Context, in *TranslateRequest, opts ...grpc.CallOption) (*TranslateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TranslateResponse)
+	err := c.cc.Invoke(ctx, Translator_Translate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TranslatorServer is the server API for Translator service.
+// All implementations must embed UnimplementedTranslatorServer
+// for forward compatibility.
+//
+// Translator rewrites JSON-RPC messages between two MCP protocol versions.
+// The host calls Translate only when the client's and the backend's versions
+// differ, and only for messages one of the plugin's rules matches.
+type TranslatorServer interface {
+	Rules(context.Context, *RulesRequest) (*RulesResponse, error)
+	Translate(context.Context, *TranslateRequest) (*TranslateResponse, error)
+	mustEmbedUnimplementedTranslatorServer()
+}
+
+// UnimplementedTranslatorServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedTranslatorServer struct{}
+
+func (UnimplementedTranslatorServer) Rules(context.Context, *RulesRequest) (*RulesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Rules not implemented")
+}
+func (UnimplementedTranslatorServer) Translate(context.Context, *TranslateRequest) (*TranslateResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Translate not implemented")
+}
+func (UnimplementedTranslatorServer) mustEmbedUnimplementedTranslatorServer() {}
+func (UnimplementedTranslatorServer) testEmbeddedByValue()                    {}
+
+// UnsafeTranslatorServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to TranslatorServer will
+// result in compilation errors.
+type UnsafeTranslatorServer interface {
+	mustEmbedUnimplementedTranslatorServer()
+}
+
+func RegisterTranslatorServer(s grpc.ServiceRegistrar, srv TranslatorServer) {
+	// If the following call pancis, it indicates UnimplementedTranslatorServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&Translator_ServiceDesc, srv)
+}
+
+func _Translator_Rules_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RulesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TranslatorServer).Rules(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Translator_Rules_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TranslatorServer).Rules(ctx, req.(*RulesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Translator_Translate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TranslateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TranslatorServer).Translate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Translator_Translate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TranslatorServer).Translate(ctx, req.(*TranslateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// Translator_ServiceDesc is the grpc.ServiceDesc for Translator service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var Translator_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "mcphost.plugin.v1.Translator",
+	HandlerType: (*TranslatorServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Rules",
+			Handler:    _Translator_Rules_Handler,
+		},
+		{
+			MethodName: "Translate",
+			Handler:    _Translator_Translate_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "sdk/proto/pluginv1/plugin.proto",
+}
+
+const (
+	Weighting_Weigh_FullMethodName = "/mcphost.plugin.v1.Weighting/Weigh"
+)
+
+// WeightingClient is the client API for Weighting service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Weighting turns the features of the context units behind one response
+// into their weights.
+type WeightingClient interface {
+	Weigh(ctx context.Context, in *WeighRequest, opts ...grpc.CallOption) (*WeighResponse, error)
+}
+
+type weightingClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewWeightingClient(cc grpc.ClientConnInterface) WeightingClient {
+	return &weightingClient{cc}
+}
+
+func (c *weightingClient) Weigh(ctx context.Context, in *WeighRequest, opts ...grpc.CallOption) (*WeighResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WeighResponse)
+	err := c.cc.Invoke(ctx, Weighting_Weigh_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// WeightingServer is the server API for Weighting service.
+// All implementations must embed UnimplementedWeightingServer
+// for forward compatibility.
+//
+// Weighting turns the features of the context units behind one response
+// into their weights.
+type WeightingServer interface {
+	Weigh(context.Context, *WeighRequest) (*WeighResponse, error)
+	mustEmbedUnimplementedWeightingServer()
+}
+
+// UnimplementedWeightingServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedWeightingServer struct{}
+
+func (UnimplementedWeightingServer) Weigh(context.Context, *WeighRequest) (*WeighResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Weigh not implemented")
+}
+func (UnimplementedWeightingServer) mustEmbedUnimplementedWeightingServer() {}
+func (UnimplementedWeightingServer) testEmbeddedByValue()                   {}
+
+// UnsafeWeightingServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to WeightingServer will
+// result in compilation errors.
+type UnsafeWeightingServer interface {
+	mustEmbedUnimplementedWeightingServer()
+}
+
+func RegisterWeightingServer(s grpc.ServiceRegistrar, srv WeightingServer) {
+	// If the following call pancis, it indicates UnimplementedWeightingServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&Weighting_ServiceDesc, srv)
+}
+
+func _Weighting_Weigh_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WeighRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WeightingServer).Weigh(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Weighting_Weigh_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WeightingServer).Weigh(ctx, req.(*WeighRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// Weighting_ServiceDesc is the grpc.ServiceDesc for Weighting service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var Weighting_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "mcphost.plugin.v1.Weighting",
+	HandlerType: (*WeightingServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Weigh",
+			Handler:    _Weighting_Weigh_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "sdk/proto/pluginv1/plugin.proto",
+}
+
+const (
+	Tracing_Record_FullMethodName        = "/mcphost.plugin.v1.Tracing/Record"
+	Tracing_ListTools_FullMethodName     = "/mcphost.plugin.v1.Tracing/ListTools"
+	Tracing_CallTool_FullMethodName      = "/mcphost.plugin.v1.Tracing/CallTool"
+	Tracing_ListResources_FullMethodName = "/mcphost.plugin.v1.Tracing/ListResources"
+	Tracing_ReadResource_FullMethodName  = "/mcphost.plugin.v1.Tracing/ReadResource"
+)
+
+// TracingClient is the client API for Tracing service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Tracing records what the host delivered to clients and serves the tracing
+// tools and resources, which the host lists next to the backends' own.
+type TracingClient interface {
+	Record(ctx context.Context, in *RecordRequest, opts ...grpc.CallOption) (*RecordResponse, error)
+	ListTools(ctx context.Context, in *ListToolsRequest, opts ...grpc.CallOption) (*ListToolsResponse, error)
+	CallTool(ctx context.Context, in *CallToolRequest, opts ...grpc.CallOption) (*CallToolResponse, error)
+	ListResources(ctx context.Context, in *ListResourcesRequest, opts ...grpc.CallOption) (*ListResourcesResponse, error)
+	ReadResource(ctx context.Context, in *ReadResourceRequest, opts ...grpc.CallOption) (*ReadResourceResponse, error)
+}
+
+type tracingClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewTracingClient(cc grpc.ClientConnInterface) TracingClient {
+	return &tracingClient{cc}
+}
+
+func (c *tracingClient) Record(ctx context.Context, in *RecordRequest, opts ...grpc.CallOption) (*RecordResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordResponse)
+	err := c.cc.Invoke(ctx, Tracing_Record_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tracingClient) ListTools(ctx context.Context, in *ListToolsRequest, opts ...grpc.CallOption) (*ListToolsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListToolsResponse)
+	err := c.cc.Invoke(ctx, Tracing_ListTools_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tracingClient) CallTool(ctx context.Context, in *CallToolRequest, opts ...grpc.CallOption) (*CallToolResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CallToolResponse)
+	err := c.cc.Invoke(ctx, Tracing_CallTool_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tracingClient) ListResources(ctx context.Context, in *ListResourcesRequest, opts ...grpc.CallOption) (*ListResourcesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListResourcesResponse)
+	err := c.cc.Invoke(ctx, Tracing_ListResources_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tracingClient) ReadResource(ctx context.Context, in *ReadResourceRequest, opts ...grpc.CallOption) (*ReadResourceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadResourceResponse)
+	err := c.cc.Invoke(ctx, Tracing_ReadResource_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TracingServer is the server API for Tracing service.
+// All implementations must embed UnimplementedTracingServer
+// for forward compatibility.
+//
+// Tracing records what the host delivered to clients and serves the tracing
+// tools and resources, which the host lists next to the backends' own.
+type TracingServer interface {
+	Record(context.Context, *RecordRequest) (*RecordResponse, error)
+	ListTools(context.Context, *ListToolsRequest) (*ListToolsResponse, error)
+	CallTool(context.Context, *CallToolRequest) (*CallToolResponse, error)
+	ListResources(context.Context, *ListResourcesRequest) (*ListResourcesResponse, error)
+	ReadResource(context.Context, *ReadResourceRequest) (*ReadResourceResponse, error)
+	mustEmbedUnimplementedTracingServer()
+}
+
+// UnimplementedTracingServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedTracingServer struct{}
+
+func (UnimplementedTracingServer) Record(context.Context, *RecordRequest) (*RecordResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Record not implemented")
+}
+func (UnimplementedTracingServer) ListTools(context.Context, *ListToolsRequest) (*ListToolsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListTools not implemented")
+}
+func (UnimplementedTracingServer) CallTool(context.Context, *CallToolRequest) (*CallToolResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CallTool not implemented")
+}
+func (UnimplementedTracingServer) ListResources(context.Context, *ListResourcesRequest) (*ListResourcesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListResources not implemented")
+}
+func (UnimplementedTracingServer) ReadResource(context.Context, *ReadResourceRequest) (*ReadResourceResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReadResource not implemented")
+}
+func (UnimplementedTracingServer) mustEmbedUnimplementedTracingServer() {}
+func (UnimplementedTracingServer) testEmbeddedByValue()                 {}
+
+// UnsafeTracingServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to TracingServer will
+// result in compilation errors.
+type UnsafeTracingServer interface {
+	mustEmbedUnimplementedTracingServer()
+}
+
+func RegisterTracingServer(s grpc.ServiceRegistrar, srv TracingServer) {
+	// If the following call pancis, it indicates UnimplementedTracingServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&Tracing_ServiceDesc, srv)
+}
+
+func _Tracing_Record_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TracingServer).Record(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Tracing_Record_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TracingServer).Record(ctx, req.(*RecordRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Tracing_ListTools_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListToolsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TracingServer).ListTools(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Tracing_ListTools_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TracingServer).ListTools(ctx, req.(*ListToolsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Tracing_CallTool_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CallToolRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TracingServer).CallTool(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Tracing_CallTool_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TracingServer).CallTool(ctx, req.(*CallToolRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Tracing_ListResources_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListResourcesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TracingServer).ListResources(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Tracing_ListResources_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TracingServer).ListResources(ctx, req.(*ListResourcesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Tracing_ReadResource_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadResourceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TracingServer).ReadResource(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Tracing_ReadResource_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TracingServer).ReadResource(ctx, req.(*ReadResourceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// Tracing_ServiceDesc is the grpc.ServiceDesc for Tracing service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var Tracing_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "mcphost.plugin.v1.Tracing",
+	HandlerType: (*TracingServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Record",
+			Handler:    _Tracing_Record_Handler,
+		},
+		{
+			MethodName: "ListTools",
+			Handler:    _Tracing_ListTools_Handler,
+		},
+		{
+			MethodName: "CallTool",
+			Handler:    _Tracing_CallTool_Handler,
+		},
+		{
+			MethodName: "ListResources",
+			Handler:    _Tracing_ListResources_Handler,
+		},
+		{
+			MethodName: "ReadResource",
+			Handler:    _Tracing_ReadResource_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "sdk/proto/pluginv1/plugin.proto",
+}

@@ -1,0 +1,103 @@
+package translator
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/proto/pluginv1"
+)
+
+// GRPCPlugin is the go-plugin Plugin for the translator kind. On the plugin
+// side Impl is served; on the host side the client is a *GRPCClient.
+type GRPCPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	Impl Translator
+}
+
+func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pluginv1.RegisterBaseServer(s, &base.GRPCServer{Impl: p.Impl})
+	pluginv1.RegisterTranslatorServer(s, NewGRPCServer(p.Impl))
+	return nil
+}
+
+func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (interface{}, error) {
+	return NewGRPCClient(c), nil
+}
+
+// GRPCServer adapts a Translator to the generated Translator service.
+type GRPCServer struct {
+	pluginv1.UnimplementedTranslatorServer
+	impl Translator
+}
+
+// NewGRPCServer serves impl over gRPC.
+func NewGRPCServer(impl Translator) *GRPCServer {
+	return &GRPCServer{impl: impl}
+}
+
+func (s *GRPCServer) Rules(ctx context.Context, _ *pluginv1.RulesRequest) (*pluginv1.RulesResponse, error) {
+	r, err := s.impl.Rules(ctx, RulesRequest{})
+	if err != nil {
+		return nil, err
+	}
+	out := &pluginv1.RulesResponse{Rules: make([]*pluginv1.TranslationRule, 0, len(r.Rules))}
+	for _, rule := range r.Rules {
+		out.Rules = append(out.Rules, &pluginv1.TranslationRule{
+			From: rule.From, To: rule.To, Direction: pluginv1.Direction(rule.Direction), Methods: rule.Methods,
+		})
+	}
+	return out, nil
+}
+
+func (s *GRPCServer) Translate(ctx context.Context, req *pluginv1.TranslateRequest) (*pluginv1.TranslateResponse, error) {
+	r, err := s.impl.Translate(ctx, TranslateRequest{
+		From: req.GetFrom(), To: req.GetTo(), Direction: Direction(req.GetDirection()),
+		Method: req.GetMethod(), Kind: req.GetKind(), Message: req.GetMessage(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Message is optional on the wire, so nil (unchanged) and empty (a
+	// replacement) stay apart.
+	return &pluginv1.TranslateResponse{Message: r.Message, Drop: r.Drop, Extra: r.Extra}, nil
+}
+
+// GRPCClient is a Translator backed by a plugin process.
+type GRPCClient struct {
+	*base.GRPCClient
+	client pluginv1.TranslatorClient
+}
+
+// NewGRPCClient returns a Translator that calls the plugin on conn.
+func NewGRPCClient(conn grpc.ClientConnInterface) *GRPCClient {
+	return &GRPCClient{GRPCClient: base.NewGRPCClient(conn), client: pluginv1.NewTranslatorClient(conn)}
+}
+
+func (c *GRPCClient) Rules(ctx context.Context, _ RulesRequest) (RulesResponse, error) {
+	r, err := c.client.Rules(ctx, &pluginv1.RulesRequest{})
+	if err != nil {
+		return RulesResponse{}, fmt.Errorf("translator rules: %w", err)
+	}
+	var out RulesResponse
+	for _, rule := range r.GetRules() {
+		out.Rules = append(out.Rules, Rule{
+			From: rule.GetFrom(), To: rule.GetTo(), Direction: Direction(rule.GetDirection()), Methods: rule.GetMethods(),
+		})
+	}
+	return out, nil
+}
+
+func (c *GRPCClient) Translate(ctx context.Context, req TranslateRequest) (TranslateResponse, error) {
+	r, err := c.client.Translate(ctx, &pluginv1.TranslateRequest{
+		From: req.From, To: req.To, Direction: pluginv1.Direction(req.Direction),
+		Method: req.Method, Kind: req.Kind, Message: req.Message,
+	})
+	if err != nil {
+		return TranslateResponse{}, fmt.Errorf("translate %s %s: %w", req.Kind, req.Method, err)
+	}
+	return TranslateResponse{Message: r.GetMessage(), Drop: r.GetDrop(), Extra: r.GetExtra()}, nil
+}
