@@ -118,6 +118,14 @@ func TestConformance(t *testing.T) {
 		t.Parallel()
 		plugintest.TestTransport(t, func(t *testing.T) transport.Transport { return plugintest.ServeTransport(t, New(quiet())) }, backend)
 	})
+	t.Run("GRPCStreamOnly", func(t *testing.T) {
+		t.Parallel()
+		plugintest.TestTransport(t, func(t *testing.T) transport.Transport {
+			c := plugintest.ServeTransport(t, New(quiet())).(*transport.GRPCClient)
+			c.StreamOnly = true
+			return c
+		}, backend)
+	})
 }
 
 func TestValidate(t *testing.T) {

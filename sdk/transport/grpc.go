@@ -57,7 +57,15 @@ func (s *GRPCServer) Open(ctx context.Context, req *pluginv1.OpenRequest) (*plug
 	s.mu.Lock()
 	s.conns[id] = r.Conn
 	s.mu.Unlock()
-	return &pluginv1.OpenResponse{ConnId: id}, nil
+	resp := &pluginv1.OpenResponse{ConnId: id}
+	if !req.GetStreamOnly() {
+		// Where a Unix socket can't be made, the host falls back to Stream.
+		if ln, path, token, cleanup, err := listenData(); err == nil {
+			go serveData(ln, cleanup, token, r.Conn, int(req.GetMaxMessageBytes()))
+			resp.DataSocket, resp.DataToken = path, token
+		}
+	}
+	return resp, nil
 }
 
 func (s *GRPCServer) conn(id string) (Conn, bool) {
@@ -127,6 +135,9 @@ func (s *GRPCServer) Close(ctx context.Context, req *pluginv1.CloseRequest) (*pl
 type GRPCClient struct {
 	*base.GRPCClient
 	client pluginv1.TransportClient
+	// StreamOnly carries messages on the Stream RPC even when the plugin
+	// offers a data socket (for tests of that path).
+	StreamOnly bool
 }
 
 // NewGRPCClient returns a Transport that calls the plugin on conn.
@@ -135,9 +146,19 @@ func NewGRPCClient(conn grpc.ClientConnInterface) *GRPCClient {
 }
 
 func (c *GRPCClient) Open(ctx context.Context, req OpenRequest) (OpenResponse, error) {
-	r, err := c.client.Open(ctx, &pluginv1.OpenRequest{Name: req.Name, ConfigJson: req.Config, MaxMessageBytes: uint64(max(req.MaxMessageBytes, 0))})
+	r, err := c.client.Open(ctx, &pluginv1.OpenRequest{
+		Name: req.Name, ConfigJson: req.Config, MaxMessageBytes: uint64(max(req.MaxMessageBytes, 0)), StreamOnly: c.StreamOnly,
+	})
 	if err != nil {
 		return OpenResponse{}, fmt.Errorf("open %s: %w", req.Name, err)
+	}
+	if r.GetDataSocket() != "" {
+		conn, err := dialData(ctx, r.GetConnId(), c.client, r.GetDataSocket(), r.GetDataToken(), req.MaxMessageBytes)
+		if err != nil {
+			_, _ = c.client.Close(context.Background(), &pluginv1.CloseRequest{ConnId: r.GetConnId()})
+			return OpenResponse{}, fmt.Errorf("open %s: %w", req.Name, err)
+		}
+		return OpenResponse{Conn: conn}, nil
 	}
 	// The stream lives as long as the connection, not as long as ctx.
 	streamCtx, cancel := context.WithCancel(context.Background())

@@ -845,8 +845,10 @@ type OpenRequest struct {
 	Name            string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	ConfigJson      []byte `protobuf:"bytes,2,opt,name=config_json,json=configJson,proto3" json:"config_json,omitempty"`
 	MaxMessageBytes uint64 `protobuf:"varint,3,opt,name=max_message_bytes,json=maxMessageBytes,proto3" json:"max_message_bytes,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// stream_only asks for messages over the Stream RPC instead of a data socket.
+	StreamOnly    bool `protobuf:"varint,4,opt,name=stream_only,json=streamOnly,proto3" json:"stream_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OpenRequest) Reset() {
@@ -900,9 +902,22 @@ func (x *OpenRequest) GetMaxMessageBytes() uint64 {
 	return 0
 }
 
+func (x *OpenRequest) GetStreamOnly() bool {
+	if x != nil {
+		return x.StreamOnly
+	}
+	return false
+}
+
 type OpenResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ConnId        string                 `protobuf:"bytes,1,opt,name=conn_id,json=connId,proto3" json:"conn_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	ConnId string                 `protobuf:"bytes,1,opt,name=conn_id,json=connId,proto3" json:"conn_id,omitempty"`
+	// data_socket is a Unix socket carrying this connection's messages, framed
+	// as a 1-byte type ('M' message, 'C' closed), a 4-byte big-endian length and
+	// the payload. The host's first frame is 'T' with data_token. Empty when the
+	// plugin offers only the Stream RPC.
+	DataSocket    string `protobuf:"bytes,2,opt,name=data_socket,json=dataSocket,proto3" json:"data_socket,omitempty"`
+	DataToken     []byte `protobuf:"bytes,3,opt,name=data_token,json=dataToken,proto3" json:"data_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -942,6 +957,20 @@ func (x *OpenResponse) GetConnId() string {
 		return x.ConnId
 	}
 	return ""
+}
+
+func (x *OpenResponse) GetDataSocket() string {
+	if x != nil {
+		return x.DataSocket
+	}
+	return ""
+}
+
+func (x *OpenResponse) GetDataToken() []byte {
+	if x != nil {
+		return x.DataToken
+	}
+	return nil
 }
 
 type Frame struct {
@@ -2252,14 +2281,20 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\fStopResponse\"\x10\n" +
 	"\x0eMetricsRequest\":\n" +
 	"\x0fMetricsResponse\x12'\n" +
-	"\x0fprometheus_text\x18\x01 \x01(\tR\x0eprometheusText\"n\n" +
+	"\x0fprometheus_text\x18\x01 \x01(\tR\x0eprometheusText\"\x8f\x01\n" +
 	"\vOpenRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
 	"\vconfig_json\x18\x02 \x01(\fR\n" +
 	"configJson\x12*\n" +
-	"\x11max_message_bytes\x18\x03 \x01(\x04R\x0fmaxMessageBytes\"'\n" +
+	"\x11max_message_bytes\x18\x03 \x01(\x04R\x0fmaxMessageBytes\x12\x1f\n" +
+	"\vstream_only\x18\x04 \x01(\bR\n" +
+	"streamOnly\"g\n" +
 	"\fOpenResponse\x12\x17\n" +
-	"\aconn_id\x18\x01 \x01(\tR\x06connId\"b\n" +
+	"\aconn_id\x18\x01 \x01(\tR\x06connId\x12\x1f\n" +
+	"\vdata_socket\x18\x02 \x01(\tR\n" +
+	"dataSocket\x12\x1d\n" +
+	"\n" +
+	"data_token\x18\x03 \x01(\fR\tdataToken\"b\n" +
 	"\x05Frame\x12\x17\n" +
 	"\aconn_id\x18\x01 \x01(\tR\x06connId\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\x12\x14\n" +
