@@ -105,6 +105,8 @@ func Peek(msg []byte) (Envelope, error) {
 		return env, fmt.Errorf(`%w: "jsonrpc" must be "2.0"`, ErrInvalid)
 	}
 	if env.ID != nil && !validID(env.ID) {
+		// An id that can't be used is answered with null, as JSON-RPC says.
+		env.ID = nil
 		return env, fmt.Errorf("%w: id must be a string or a number", ErrInvalid)
 	}
 	switch {

@@ -207,7 +207,7 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	defer reply.close()
 	sess.s.Handle(body, reply)
 	if acceptsSSE(r) {
-		h.streamReply(w, r, reply)
+		h.streamReply(w, r, sess, reply)
 		return
 	}
 	// JSON mode: related notifications fall back to the session stream.
@@ -216,11 +216,34 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	case ev := <-reply.ch:
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(ev.msg)
+	case <-sess.done:
+		// Closing the session (DELETE, idle expiry, shutdown) cancels its
+		// open requests, which will never be answered: end this one too,
+		// unless its answer made it in first.
+		select {
+		case ev := <-reply.ch:
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(ev.msg)
+		default:
+			h.sessionEnded(w)
+		}
 	case <-r.Context().Done():
 	}
 }
 
-func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, reply *requestSink) {
+// sessionEnded answers a request whose session closed while it was open.
+func (h *HTTP) sessionEnded(w http.ResponseWriter) {
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
+		httpError(w, http.StatusServiceUnavailable, jsonrpc.CodeInternalError, "shutting down")
+		return
+	}
+	httpError(w, http.StatusNotFound, jsonrpc.CodeInvalidRequest, "Session not found: it ended before the request was answered")
+}
+
+func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSession, reply *requestSink) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
@@ -239,6 +262,19 @@ func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, reply *reques
 			}
 			if ev.final {
 				return
+			}
+		case <-sess.done:
+			// The session's open requests were cancelled with it: write
+			// what already came, then end the stream.
+			for {
+				select {
+				case ev := <-reply.ch:
+					if writeEvent(w, ev.msg) != nil || ev.final {
+						return
+					}
+				default:
+					return
+				}
 			}
 		case <-r.Context().Done():
 			return

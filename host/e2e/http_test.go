@@ -1,0 +1,339 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startHTTPProxyConfig runs `mcphost run cfg`, where cfg is a whole config
+// whose listener serves url, and waits until it answers.
+func startHTTPProxyConfig(t *testing.T, url, cfg string) *proxyProcess {
+	t.Helper()
+	p := &proxyProcess{URL: url, Stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(mcphost(t), "run", writeConfig(t, cfg))
+	p.cmd.Stderr = p.Stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.stop(t) })
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(p.Stderr.String(), "server ready") {
+			if resp, err := http.Get(p.URL); err == nil {
+				resp.Body.Close()
+				return p
+			}
+		}
+		select {
+		case err := <-p.done:
+			t.Fatalf("mcphost exited early: %v\n%s", err, p.Stderr.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t.Fatalf("mcphost did not start in time:\n%s", p.Stderr.String())
+	return nil
+}
+
+const (
+	httpToken    = "e2e-s3cret"
+	initializeJS = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw-http","version":"1"}}}`
+	pingJS       = `{"jsonrpc":"2.0","id":2,"method":"ping"}`
+	initedJS     = `{"jsonrpc":"2.0","method":"notifications/initialized"}`
+)
+
+// rawHTTP is one request to the listener made with net/http alone.
+type rawHTTP struct {
+	method  string
+	session string // Mcp-Session-Id, if any
+	token   string // bearer token, if any
+	host    string // overrides the Host header
+	origin  string
+	accept  string // default application/json
+	body    io.Reader
+	// chunked hides the body's length, so only the read limit can catch it.
+	chunked bool
+}
+
+func (r rawHTTP) do(t *testing.T, url string) (*http.Response, []byte) {
+	t.Helper()
+	resp, body, err := r.send(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+// send makes the request; it may run outside the test's goroutine.
+func (r rawHTTP) send(url string) (*http.Response, []byte, error) {
+	body := r.body
+	if r.chunked {
+		body = io.MultiReader(body) // not a type http.NewRequest can size
+	}
+	req, err := http.NewRequest(r.method, url, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	if r.accept != "" {
+		req.Header.Set("Accept", r.accept)
+	}
+	if r.session != "" {
+		req.Header.Set("Mcp-Session-Id", r.session)
+	}
+	if r.token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	if r.host != "" {
+		req.Host = r.host
+	}
+	if r.origin != "" {
+		req.Header.Set("Origin", r.origin)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the response to %s %s: %w", r.method, url, err)
+	}
+	return resp, out, nil
+}
+
+// initSession opens a session with initialize and notifications/initialized.
+func initSession(t *testing.T, url, token string) string {
+	t.Helper()
+	resp, body := rawHTTP{method: http.MethodPost, token: token, body: strings.NewReader(initializeJS)}.do(t, url)
+	id := resp.Header.Get("Mcp-Session-Id")
+	if resp.StatusCode != http.StatusOK || id == "" {
+		t.Fatalf("initialize: %d, session %q: %s", resp.StatusCode, id, body)
+	}
+	if resp, body := (rawHTTP{method: http.MethodPost, token: token, session: id, body: strings.NewReader(initedJS)}).do(t, url); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("notifications/initialized: %d %s", resp.StatusCode, body)
+	}
+	return id
+}
+
+// rpcErrorCode is the error code of a JSON-RPC error body, or 0.
+func rpcErrorCode(body []byte) int {
+	var msg struct {
+		JSONRPC string `json:"jsonrpc"`
+		Error   struct {
+			Code int `json:"code"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &msg) != nil || msg.JSONRPC != "2.0" {
+		return 0
+	}
+	return msg.Error.Code
+}
+
+func TestHTTPListener(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	url := "http://" + addr + "/mcp"
+	p := startHTTPProxyConfig(t, url, fmt.Sprintf(`
+proxy {
+  max_message_bytes = 1048576
+}
+listen "http" {
+  address    = %q
+  auth_token = %q
+}
+%s`, addr, httpToken, exampleServer("example")))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("proxy stderr:\n%s", p.Stderr.String())
+		}
+	})
+	session := initSession(t, url, httpToken)
+
+	oversized := func() io.Reader {
+		return strings.NewReader(`{"jsonrpc":"2.0","id":3,"method":"ping","params":{"pad":"` + strings.Repeat("x", 2<<20) + `"}}`)
+	}
+	cases := []struct {
+		name string
+		req  rawHTTP
+		// status is the HTTP status expected; code, when set, the
+		// JSON-RPC error code of the body.
+		status int
+		code   int
+	}{
+		{"no token", rawHTTP{method: http.MethodPost, session: session, body: strings.NewReader(pingJS)}, http.StatusUnauthorized, -32600},
+		{"wrong token", rawHTTP{method: http.MethodPost, session: session, token: "nope", body: strings.NewReader(pingJS)}, http.StatusUnauthorized, -32600},
+		{"token", rawHTTP{method: http.MethodPost, session: session, token: httpToken, body: strings.NewReader(pingJS)}, http.StatusOK, 0},
+		{"no session id", rawHTTP{method: http.MethodPost, token: httpToken, body: strings.NewReader(pingJS)}, http.StatusBadRequest, -32600},
+		{"unknown session id", rawHTTP{method: http.MethodPost, session: "0123456789abcdef", token: httpToken, body: strings.NewReader(pingJS)}, http.StatusNotFound, -32600},
+		{"foreign origin", rawHTTP{method: http.MethodPost, session: session, token: httpToken, origin: "http://evil.example", body: strings.NewReader(pingJS)}, http.StatusForbidden, -32600},
+		{"loopback origin", rawHTTP{method: http.MethodPost, session: session, token: httpToken, origin: "http://localhost:8080", body: strings.NewReader(pingJS)}, http.StatusOK, 0},
+		{"foreign host", rawHTTP{method: http.MethodPost, session: session, token: httpToken, host: "evil.example", body: strings.NewReader(pingJS)}, http.StatusForbidden, -32600},
+		{"foreign host with port", rawHTTP{method: http.MethodPost, session: session, token: httpToken, host: "evil.example:" + strings.Split(addr, ":")[1], body: strings.NewReader(pingJS)}, http.StatusForbidden, -32600},
+		{"body over the limit", rawHTTP{method: http.MethodPost, session: session, token: httpToken, body: oversized()}, http.StatusRequestEntityTooLarge, -32003},
+		{"chunked body over the limit", rawHTTP{method: http.MethodPost, session: session, token: httpToken, body: oversized(), chunked: true}, http.StatusRequestEntityTooLarge, -32003},
+		{"notification only", rawHTTP{method: http.MethodPost, session: session, token: httpToken, body: strings.NewReader(`{"jsonrpc":"2.0","method":"notifications/roots/list_changed"}`)}, http.StatusAccepted, 0},
+		{"not JSON", rawHTTP{method: http.MethodPost, session: session, token: httpToken, body: strings.NewReader("garbage")}, http.StatusBadRequest, -32700},
+		{"GET without text/event-stream", rawHTTP{method: http.MethodGet, session: session, token: httpToken}, http.StatusNotAcceptable, -32600},
+		{"PUT", rawHTTP{method: http.MethodPut, session: session, token: httpToken, body: strings.NewReader(pingJS)}, http.StatusMethodNotAllowed, -32600},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			resp, body := tc.req.do(t, url)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d; body %s", resp.StatusCode, tc.status, body)
+			}
+			if tc.status == http.StatusAccepted {
+				if len(bytes.TrimSpace(body)) != 0 {
+					t.Errorf("202 with a body: %s", body)
+				}
+				return
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Errorf("Content-Type %q, want application/json", ct)
+			}
+			if got := rpcErrorCode(body); got != tc.code {
+				t.Errorf("JSON-RPC error code %d, want %d; body %s", got, tc.code, body)
+			}
+			if tc.status == http.StatusUnauthorized && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("401 without a Bearer challenge: %q", resp.Header.Get("WWW-Authenticate"))
+			}
+			if tc.status == http.StatusOK && !bytes.Contains(body, []byte(`"result":{}`)) {
+				t.Errorf("ping answered %s", body)
+			}
+		})
+	}
+
+	t.Run("DELETE ends the session", func(t *testing.T) {
+		t.Parallel()
+		own := initSession(t, url, httpToken)
+		if resp, body := (rawHTTP{method: http.MethodPost, session: own, token: httpToken, body: strings.NewReader(pingJS)}).do(t, url); resp.StatusCode != http.StatusOK {
+			t.Fatalf("ping before DELETE: %d %s", resp.StatusCode, body)
+		}
+		if resp, body := (rawHTTP{method: http.MethodDelete, session: own, token: httpToken}).do(t, url); resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("DELETE: %d %s", resp.StatusCode, body)
+		}
+		for _, req := range []rawHTTP{
+			{method: http.MethodPost, session: own, token: httpToken, body: strings.NewReader(pingJS)},
+			{method: http.MethodDelete, session: own, token: httpToken},
+		} {
+			resp, body := req.do(t, url)
+			if resp.StatusCode != http.StatusNotFound || rpcErrorCode(body) != -32600 {
+				t.Errorf("%s after DELETE: %d %s, want 404", req.method, resp.StatusCode, body)
+			}
+		}
+	})
+}
+
+// sleepJS calls the example server's sleep tool for ms milliseconds.
+func sleepJS(ms int) string {
+	return fmt.Sprintf(`{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"mcp__proxy__example__sleep","arguments":{"ms":%d}}}`, ms)
+}
+
+// openCall is a request running in the background.
+type openCall struct {
+	resp  *http.Response
+	body  []byte
+	err   error
+	ended time.Time
+	done  chan struct{}
+}
+
+func startCall(url string, req rawHTTP) *openCall {
+	c := &openCall{done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		c.resp, c.body, c.err = req.send(url)
+		c.ended = time.Now()
+	}()
+	// Give the request time to reach the backend.
+	time.Sleep(300 * time.Millisecond)
+	return c
+}
+
+func (c *openCall) wait(t *testing.T, within time.Duration) {
+	t.Helper()
+	select {
+	case <-c.done:
+		if c.err != nil {
+			t.Fatalf("the open request failed: %v", c.err)
+		}
+	case <-time.After(within):
+		t.Fatalf("the open request did not end within %v", within)
+	}
+}
+
+// TestHTTPSessionEndEndsOpenRequests: a request open when its session is
+// deleted is cancelled at the backend, so it is never answered; its POST
+// must end rather than hang until the client gives up.
+func TestHTTPSessionEndEndsOpenRequests(t *testing.T) {
+	t.Parallel()
+	p := startHTTPProxy(t, exampleServer("example"))
+	cases := []struct {
+		name   string
+		accept string
+		status int
+	}{
+		{"json", "application/json", http.StatusNotFound},
+		{"sse", "application/json, text/event-stream", http.StatusOK},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			session := initSession(t, p.URL, "")
+			call := startCall(p.URL, rawHTTP{method: http.MethodPost, session: session, accept: tc.accept, body: strings.NewReader(sleepJS(20000))})
+			deleted := time.Now()
+			if resp, body := (rawHTTP{method: http.MethodDelete, session: session}).do(t, p.URL); resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("DELETE: %d %s", resp.StatusCode, body)
+			}
+			call.wait(t, 5*time.Second)
+			if d := call.ended.Sub(deleted); d > 2*time.Second {
+				t.Errorf("the open request ended %v after DELETE", d)
+			}
+			if call.resp.StatusCode != tc.status {
+				t.Errorf("open request: status %d, want %d; body %s", call.resp.StatusCode, tc.status, call.body)
+			}
+			if bytes.Contains(call.body, []byte(`"result"`)) {
+				t.Errorf("the cancelled request was answered: %s", call.body)
+			}
+		})
+	}
+}
+
+// TestHTTPShutdownWithOpenRequest: SIGTERM with a request open ends the
+// request and the process promptly, not after shutdown_timeout.
+func TestHTTPShutdownWithOpenRequest(t *testing.T) {
+	t.Parallel()
+	p := startHTTPProxy(t, exampleServer("example"))
+	session := initSession(t, p.URL, "")
+	call := startCall(p.URL, rawHTTP{method: http.MethodPost, session: session, body: strings.NewReader(sleepJS(30000))})
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("mcphost exited with %v\n%s", err, p.Stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("mcphost did not exit within 20s of SIGTERM\n%s", p.Stderr.String())
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("shutdown with an open request took %v", d)
+	}
+	call.wait(t, 5*time.Second)
+	if call.resp.StatusCode != http.StatusServiceUnavailable || rpcErrorCode(call.body) != -32603 {
+		t.Errorf("open request during shutdown: %d %s, want 503 with a JSON-RPC error", call.resp.StatusCode, call.body)
+	}
+}
