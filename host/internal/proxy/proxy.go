@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -229,6 +232,13 @@ func (p *Proxy) HTTPURLs() []string {
 
 // ServeStdio speaks MCP on in/out until in ends or ctx is done.
 func (p *Proxy) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
+	// A stdio client owns our stderr too and may close it before we have
+	// finished shutting down (mcp-go's stdio client does). The next log line
+	// would then kill the proxy with SIGPIPE halfway through stopping its
+	// plugins. With SIGPIPE routed to a channel, such writes fail with EPIPE
+	// instead, which the logger ignores; unlike signal.Ignore, this is not
+	// inherited by the plugin and backend processes.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	return listen.ServeStdio(ctx, p.router, in, out, int(p.cfg.Proxy.MaxMessageBytes))
 }
 
