@@ -1,0 +1,21 @@
+// Package bench measures what mcphost adds to a tools/call: latency against
+// the example server directly over stdio and through the proxy (stdio front,
+// stdio backend, the stdio transport plugin as a subprocess and in-process),
+// and throughput and memory of a host with ten backends.
+//
+// The package holds only tests. Benchmarks run with -bench:
+//
+//	go test -run '^$' -bench . -benchtime 2000x ./host/bench/
+//
+// TestOverheadReport measures every configuration in one run, interleaved
+// in rounds so that machine drift affects them alike, and prints a summary
+// table with the overhead against the direct connection. It is skipped
+// unless MCPHOST_BENCH=1:
+//
+//	MCPHOST_BENCH=1 go test -run TestOverheadReport -v -count=1 ./host/bench/
+//
+// BenchmarkHostInTestProcess runs the host inside the test binary, so a CPU
+// profile of the proxy needs nothing more than
+//
+//	go test -run '^$' -bench HostInTestProcess -benchtime 10000x -cpuprofile cpu.out ./host/bench/
+package bench
