@@ -616,7 +616,7 @@ func TestPluginDiagnostics(t *testing.T) {
 	}
 	tb := cfg.Servers[0].Transport
 	got := PluginDiagnostics(tb.Body, tb.DeclRange, []base.Diagnostic{
-		base.Errorf("command", "Command not found", `"nope" is not in PATH`),
+		base.Error("command", "Command not found", `"nope" is not in PATH`),
 		{Severity: base.SeverityWarning, Summary: "Odd args", Attribute: "args[0]"},
 		{Severity: base.SeverityError, Summary: "Block problem"},
 		{Summary: "Absent attribute", Attribute: "cwd"},
@@ -642,7 +642,7 @@ func TestPluginDiagnostics(t *testing.T) {
 	if got[0].Detail != `"nope" is not in PATH` || got[0].Context == nil || got[0].Context.Start.Column != 5 {
 		t.Errorf("diag 0 = %+v", got[0])
 	}
-	if d := PluginDiagnostics(nil, tb.DeclRange, []base.Diagnostic{base.Errorf("x", "S", "")}); loc(d[0]) != "proxy.hcl:2:3" {
+	if d := PluginDiagnostics(nil, tb.DeclRange, []base.Diagnostic{base.Error("x", "S", "")}); loc(d[0]) != "proxy.hcl:2:3" {
 		t.Errorf("nil body: %s", loc(d[0]))
 	}
 }
