@@ -188,6 +188,9 @@ func (b *backend) session(ctx context.Context, firstReady chan<- struct{}) error
 	b.log.Info("backend ready", "protocol", st.ProtocolVersion, "tools", st.Tools, "prompts", st.Prompts, "resources", st.Resources)
 	select {
 	case err = <-readErr:
+		// The backend hung up: still close our end, so that the transport
+		// can release (or kill) what it holds.
+		b.closeConn(conn)
 	case <-ctx.Done():
 		b.closeConn(conn)
 		err = <-readErr
@@ -418,11 +421,11 @@ func (b *backend) onNotification(env jsonrpc.Envelope, msg []byte) {
 	case "notifications/progress":
 		b.onProgress(msg)
 	case "notifications/tools/list_changed":
-		go b.relist(listTools)
+		b.goRelist(listTools)
 	case "notifications/prompts/list_changed":
-		go b.relist(listPrompts)
+		b.goRelist(listPrompts)
 	case "notifications/resources/list_changed":
-		go b.relist(listResources, listTemplates)
+		b.goRelist(listResources, listTemplates)
 	case "notifications/resources/updated":
 		b.router.onResourceUpdated(b, msg)
 	case "notifications/cancelled":
@@ -430,6 +433,17 @@ func (b *backend) onNotification(env jsonrpc.Envelope, msg []byte) {
 	default:
 		b.router.broadcast(msg)
 	}
+}
+
+// goRelist re-lists in the background, counted in the router's WaitGroup so
+// that Router.Close waits for it. The read loop calling this is itself
+// waited for by a counted goroutine, so the count is above zero here.
+func (b *backend) goRelist(kinds ...listKind) {
+	b.router.wg.Add(1)
+	go func() {
+		defer b.router.wg.Done()
+		b.relist(kinds...)
+	}()
 }
 
 func (b *backend) onProgress(msg []byte) {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxNameLen is Claude's (and OpenAI's) limit on a tool name.
@@ -15,10 +16,12 @@ const maxNameLen = 64
 // two long names never shorten to the same one.
 func exposedName(template, placeholder, server, name string) string {
 	s := strings.NewReplacer("{server}", server, placeholder, name).Replace(template)
-	b := []byte(s)
-	for i, c := range b {
-		if !validNameByte(c) {
-			b[i] = '_'
+	b := make([]byte, 0, len(s))
+	for _, r := range s { // one '_' per character, not per UTF-8 byte
+		if r < utf8.RuneSelf && validNameByte(byte(r)) {
+			b = append(b, byte(r))
+		} else {
+			b = append(b, '_')
 		}
 	}
 	if len(b) == 0 {
