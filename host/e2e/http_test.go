@@ -310,11 +310,11 @@ func TestHTTPSessionEndEndsOpenRequests(t *testing.T) {
 	}
 }
 
-// TestHTTPShutdownWithOpenRequest: SIGTERM with a request open ends the
-// request and the process promptly, not after shutdown_timeout.
+// TestHTTPShutdownWithOpenRequest: SIGTERM with a request open waits up to
+// shutdown_timeout for it, then answers it with an error and exits.
 func TestHTTPShutdownWithOpenRequest(t *testing.T) {
 	t.Parallel()
-	p := startHTTPProxy(t, exampleServer("example"))
+	p := startHTTPProxy(t, "proxy {\n  shutdown_timeout = \"1s\"\n}\n"+exampleServer("example"))
 	session := initSession(t, p.URL, "")
 	call := startCall(p.URL, rawHTTP{method: http.MethodPost, session: session, body: strings.NewReader(sleepJS(30000))})
 	start := time.Now()
@@ -335,5 +335,30 @@ func TestHTTPShutdownWithOpenRequest(t *testing.T) {
 	call.wait(t, 5*time.Second)
 	if call.resp.StatusCode != http.StatusServiceUnavailable || rpcErrorCode(call.body) != -32603 {
 		t.Errorf("open request during shutdown: %d %s, want 503 with a JSON-RPC error", call.resp.StatusCode, call.body)
+	}
+}
+
+// TestHTTPShutdownDrainsOpenRequests: a request open at SIGTERM that ends
+// within shutdown_timeout gets its answer before the proxy exits.
+func TestHTTPShutdownDrainsOpenRequests(t *testing.T) {
+	t.Parallel()
+	p := startHTTPProxy(t, exampleServer("example"))
+	session := initSession(t, p.URL, "")
+	call := startCall(p.URL, rawHTTP{method: http.MethodPost, session: session, body: strings.NewReader(sleepJS(1500))})
+	time.Sleep(300 * time.Millisecond) // let the call reach the backend
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	call.wait(t, 15*time.Second)
+	if call.resp.StatusCode != http.StatusOK || !bytes.Contains(call.body, []byte("slept 1500ms")) {
+		t.Errorf("open request during shutdown: %d %s, want its result", call.resp.StatusCode, call.body)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("mcphost exited with %v\n%s", err, p.Stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("mcphost did not exit within 20s of SIGTERM\n%s", p.Stderr.String())
 	}
 }

@@ -102,15 +102,29 @@ func (h *HTTP) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	if !h.closed {
 		h.closed = true
+		// Ends the GET streams (and idle expiry); new sessions are refused.
 		close(h.stop)
 	}
+	h.mu.Unlock()
+	// Stop accepting and let open POSTs get their answers, until ctx ends.
+	err := h.srv.Shutdown(ctx)
+	h.mu.Lock()
 	sessions := h.sessions
 	h.sessions = map[string]*httpSession{}
 	h.mu.Unlock()
+	// Requests still open now are cancelled with their sessions, and their
+	// POSTs answered with an error; give those a moment to be written.
 	for _, s := range sessions {
 		s.close()
 	}
-	return h.srv.Shutdown(ctx)
+	if err != nil {
+		grace, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if h.srv.Shutdown(grace) != nil {
+			_ = h.srv.Close()
+		}
+	}
+	return err
 }
 
 // Sessions is the number of open sessions.
@@ -205,29 +219,54 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	}
 	reply := newRequestSink()
 	defer reply.close()
+	sse := acceptsSSE(r)
+	if !sse {
+		// JSON mode: related notifications go to the session's stream, so
+		// the sink must refuse them before the request is handled.
+		reply.noStream()
+	}
 	sess.s.Handle(body, reply)
-	if acceptsSSE(r) {
+	if sse {
 		h.streamReply(w, r, sess, reply)
 		return
 	}
-	// JSON mode: related notifications fall back to the session stream.
-	reply.noStream()
-	select {
-	case ev := <-reply.ch:
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(ev.msg)
-	case <-sess.done:
-		// Closing the session (DELETE, idle expiry, shutdown) cancels its
-		// open requests, which will never be answered: end this one too,
-		// unless its answer made it in first.
+	for {
 		select {
 		case ev := <-reply.ch:
+			if ev.abandoned {
+				select {
+				case <-sess.done:
+					h.sessionEnded(w)
+				default:
+					// Cancelled by the client: there is no response to give.
+					w.WriteHeader(http.StatusAccepted)
+				}
+				return
+			}
+			if !ev.final {
+				continue
+			}
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(ev.msg)
-		default:
+			return
+		case <-sess.done:
+			// Closing the session (DELETE, idle expiry, shutdown) cancels its
+			// open requests, which will never be answered: end this one too,
+			// unless its answer made it in first.
+			select {
+			case ev := <-reply.ch:
+				if ev.final && !ev.abandoned {
+					w.Header().Set("Content-Type", "application/json")
+					_, _ = w.Write(ev.msg)
+					return
+				}
+			default:
+			}
 			h.sessionEnded(w)
+			return
+		case <-r.Context().Done():
+			return
 		}
-	case <-r.Context().Done():
 	}
 }
 
@@ -254,6 +293,9 @@ func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSes
 	for {
 		select {
 		case ev := <-reply.ch:
+			if ev.abandoned {
+				return
+			}
 			if err := writeEvent(w, ev.msg); err != nil {
 				return
 			}
@@ -269,7 +311,7 @@ func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSes
 			for {
 				select {
 				case ev := <-reply.ch:
-					if writeEvent(w, ev.msg) != nil || ev.final {
+					if ev.abandoned || writeEvent(w, ev.msg) != nil || ev.final {
 						return
 					}
 				default:
@@ -317,6 +359,8 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-sess.done:
+			return
+		case <-h.stop:
 			return
 		case <-r.Context().Done():
 			return

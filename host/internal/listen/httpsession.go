@@ -44,6 +44,8 @@ var errStreamGone = errors.New("stream closed")
 type event struct {
 	msg   []byte
 	final bool
+	// abandoned: the request was cancelled and will get no response.
+	abandoned bool
 }
 
 // requestSink carries what belongs to one POSTed request onto its
@@ -77,6 +79,15 @@ func (s *requestSink) Send(msg []byte) error {
 		return nil
 	case <-s.done:
 		return errStreamGone
+	}
+}
+
+// Abandon ends the request's stream without a response: the client
+// cancelled it, and a cancelled request is not answered.
+func (s *requestSink) Abandon() {
+	select {
+	case s.ch <- event{final: true, abandoned: true}:
+	case <-s.done:
 	}
 }
 

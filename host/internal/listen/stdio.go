@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
@@ -36,8 +37,9 @@ func (l *lineWriter) Send(msg []byte) error    { return l.write(msg) }
 func (l *lineWriter) Respond(msg []byte) error { return l.write(msg) }
 
 // ServeStdio speaks MCP on in/out as one session until in ends or ctx is
-// done. Nothing but MCP messages is ever written to out.
-func ServeStdio(ctx context.Context, r *router.Router, in io.Reader, out io.Writer, maxBytes int) error {
+// done. Nothing but MCP messages is ever written to out. When in ends, the
+// requests still open get up to drain to be answered.
+func ServeStdio(ctx context.Context, r *router.Router, in io.Reader, out io.Writer, maxBytes int, drain time.Duration) error {
 	w := &lineWriter{w: out}
 	s := r.NewSession(w)
 	defer s.Close()
@@ -64,11 +66,15 @@ func ServeStdio(ctx context.Context, r *router.Router, in io.Reader, out io.Writ
 	}()
 	select {
 	case <-ctx.Done():
-		return nil
 	case err := <-errc:
-		if errors.Is(err, io.EOF) {
-			return nil
+		if !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read stdin: %w", err)
 		}
-		return fmt.Errorf("read stdin: %w", err)
 	}
+	// Input has ended or the proxy is stopping: the requests still open get
+	// up to drain to be answered before the session closes.
+	drainCtx, cancel := context.WithTimeout(context.Background(), drain)
+	s.Drain(drainCtx)
+	cancel()
+	return nil
 }

@@ -25,7 +25,7 @@ func startStdio(t *testing.T, ctx context.Context, maxBytes int) *stdioPeer {
 	outR, outW := io.Pipe()
 	p := &stdioPeer{in: inW, lines: make(chan []byte, 64), done: make(chan error, 1)}
 	go func() {
-		p.done <- ServeStdio(ctx, r, inR, outW, maxBytes)
+		p.done <- ServeStdio(ctx, r, inR, outW, maxBytes, 5*time.Second)
 		outW.Close()
 	}()
 	go func() {

@@ -239,7 +239,7 @@ func (p *Proxy) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) err
 	// instead, which the logger ignores; unlike signal.Ignore, this is not
 	// inherited by the plugin and backend processes.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	return listen.ServeStdio(ctx, p.router, in, out, int(p.cfg.Proxy.MaxMessageBytes))
+	return listen.ServeStdio(ctx, p.router, in, out, int(p.cfg.Proxy.MaxMessageBytes), p.cfg.Proxy.ShutdownTimeout)
 }
 
 func (p *Proxy) closeListeners(ctx context.Context) error {

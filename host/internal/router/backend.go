@@ -237,6 +237,7 @@ func (b *backend) finish(p *pending, msg []byte, code int, text string) {
 	if msg == nil {
 		msg = jsonrpc.Error(p.clientID, code, text, nil)
 	} else {
+		msg = exposeResultURIs(b.router.opts, b, p.method, msg)
 		var err error
 		if msg, err = jsonrpc.Set(msg, "id", p.clientID); err != nil {
 			msg = jsonrpc.Error(p.clientID, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil)
@@ -381,6 +382,9 @@ func (b *backend) cancel(id int64, reason []byte) {
 	}
 	if p.timer != nil {
 		p.timer.Stop()
+	}
+	if a, ok := p.reply.(Abandoner); ok {
+		a.Abandon()
 	}
 	params := []byte(`{"requestId":` + strconv.FormatInt(id, 10) + `}`)
 	if reason != nil {

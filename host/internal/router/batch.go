@@ -63,6 +63,7 @@ type batchSink struct {
 	mu      sync.Mutex
 	want    int
 	got     [][]byte
+	sent    bool
 }
 
 func (b *batchSink) Send(msg []byte) error {
@@ -73,11 +74,34 @@ func (b *batchSink) Send(msg []byte) error {
 func (b *batchSink) Respond(msg []byte) error {
 	b.mu.Lock()
 	b.got = append(b.got, msg)
-	done := len(b.got) == b.want
+	b.mu.Unlock()
+	b.maybeDone()
+	return nil
+}
+
+// Abandon counts a cancelled request of the batch out: it gets no response.
+func (b *batchSink) Abandon() {
+	b.mu.Lock()
+	b.want--
+	b.mu.Unlock()
+	b.maybeDone()
+}
+
+func (b *batchSink) maybeDone() {
+	b.mu.Lock()
+	done := len(b.got) == b.want && !b.sent
+	if done {
+		b.sent = true
+	}
 	got := b.got
 	b.mu.Unlock()
-	if done {
+	switch {
+	case !done:
+	case len(got) == 0:
+		if a, ok := b.reply.(Abandoner); ok {
+			a.Abandon()
+		}
+	default:
 		b.session.respond(b.reply, append(append([]byte{'['}, bytes.Join(got, []byte{','})...), ']'))
 	}
-	return nil
 }

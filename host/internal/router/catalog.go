@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 )
@@ -176,4 +179,71 @@ func exposeURI(opts Options, b *backend, uri string) string {
 		return uri
 	}
 	return uriPrefix(opts.ResourceURITemplate, b.spec.Name) + uri
+}
+
+// exposeResultURIs rewrites the resource URIs a backend put in a result
+// (read contents, resource links and embedded resources) into the ones the
+// client sees, so that each can be read back through the proxy.
+func exposeResultURIs(opts Options, b *backend, method string, msg []byte) []byte {
+	if !b.spec.Prefix {
+		return msg
+	}
+	var paths []string
+	switch method {
+	case "resources/read":
+		paths = itemPaths(msg, "result.contents", func(string) []string { return []string{"uri"} })
+	case "tools/call":
+		if !bytes.Contains(msg, []byte(`"resource`)) {
+			return msg // no resource content: skip the walk over a large result
+		}
+		paths = itemPaths(msg, "result.content", contentURIPaths(msg))
+	case "prompts/get":
+		if !bytes.Contains(msg, []byte(`"resource`)) {
+			return msg
+		}
+		paths = itemPaths(msg, "result.messages", func(item string) []string {
+			var out []string
+			for _, p := range contentURIPaths(msg)(item + ".content") {
+				out = append(out, "content."+p)
+			}
+			return out
+		})
+	}
+	for _, p := range paths {
+		uri, ok := jsonrpc.GetString(msg, p)
+		if !ok {
+			continue
+		}
+		if edited, err := jsonrpc.Set(msg, p, jsonrpc.String(exposeURI(opts, b, uri))); err == nil {
+			msg = edited
+		}
+	}
+	return msg
+}
+
+// itemPaths lists, for each element of the array at path, the paths that
+// fields(elementPath) names relative to it.
+func itemPaths(msg []byte, path string, fields func(item string) []string) []string {
+	var out []string
+	n := int(gjson.GetBytes(msg, path+".#").Int())
+	for i := 0; i < n; i++ {
+		item := path + "." + strconv.Itoa(i)
+		for _, f := range fields(item) {
+			out = append(out, item+"."+f)
+		}
+	}
+	return out
+}
+
+// contentURIPaths names where a content block keeps its URI.
+func contentURIPaths(msg []byte) func(item string) []string {
+	return func(item string) []string {
+		switch gjson.GetBytes(msg, item+".type").Str {
+		case "resource_link":
+			return []string{"uri"}
+		case "resource":
+			return []string{"resource.uri"}
+		}
+		return nil
+	}
 }

@@ -24,6 +24,12 @@ type Sink interface {
 	Respond(msg []byte) error
 }
 
+// Abandoner is implemented by a Sink that must be told when the request it
+// was given for will never be answered (the client cancelled it).
+type Abandoner interface {
+	Abandon()
+}
+
 // LegacyVersions are the initialize-era protocol revisions the proxy speaks
 // to clients, oldest first.
 var LegacyVersions = []string{"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"}
@@ -103,6 +109,26 @@ func (s *Session) Close() {
 	}
 }
 
+// Drain waits until none of the session's requests is open at a backend,
+// or ctx ends: a client that closes its input still gets its answers.
+func (s *Session) Drain(ctx context.Context) {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		open := len(s.inflight)
+		s.mu.Unlock()
+		if open == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 func (s *Session) isInitialized() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -167,6 +193,12 @@ func (s *Session) endInflight(clientID []byte) {
 // (progress, server→client requests, the response) goes to reply, or to the
 // session's sink when reply is nil. Handle never waits for a backend.
 func (s *Session) Handle(msg []byte, reply Sink) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return
+	}
 	s.lastActive.Store(time.Now().UnixNano())
 	env, err := jsonrpc.Peek(msg)
 	if err != nil {
