@@ -192,6 +192,14 @@ func listPlugins(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	m := pluginhost.New(pluginhost.Options{}, specs)
+	defer m.Close(ctx)
+	for _, spec := range specs {
+		if spec.Source != pluginhost.SourceBuiltin {
+			// Only a running plugin can tell its kind and version; one whose
+			// checksum does not match is not started, and shows as such.
+			_, _ = m.Transport(ctx, spec.Name)
+		}
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tMODE\tSOURCE\tCHECKSUM")
 	for _, st := range m.List(ctx) {
