@@ -1,0 +1,107 @@
+package pluginhost
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeBinary(t *testing.T, content string) (path, sum string) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "plugin")
+	if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256([]byte(content))
+	return path, hex.EncodeToString(h[:])
+}
+
+func TestChecksumState(t *testing.T) {
+	t.Parallel()
+	path, sum := writeBinary(t, "#!/bin/sh\nexit 0\n")
+	wrong := strings.Repeat("0", 64)
+	tests := []struct {
+		name string
+		spec Spec
+		want string
+	}{
+		{"builtin", Spec{Name: "stdio", Source: SourceBuiltin}, "builtin"},
+		{"pinned", Spec{Name: "x", Source: path, SHA256: sum}, "pinned"},
+		{"mismatch", Spec{Name: "x", Source: path, SHA256: wrong}, "mismatch"},
+		{"missing", Spec{Name: "x", Source: filepath.Join(t.TempDir(), "nope"), SHA256: sum}, "missing"},
+		{"invalid", Spec{Name: "x", Source: path, SHA256: "abc"}, "invalid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := checksumState(tt.spec); got != tt.want {
+				t.Errorf("checksumState = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// A binary whose sha256 differs from the pinned one is never executed.
+func TestMismatchedPluginIsRefused(t *testing.T) {
+	t.Parallel()
+	marker := filepath.Join(t.TempDir(), "ran")
+	path, _ := writeBinary(t, "#!/bin/sh\ntouch "+marker+"\n")
+	m := New(Options{}, []Spec{{Name: "evil", Source: path, SHA256: strings.Repeat("ab", 32)}})
+	defer m.Close(context.Background())
+	_, err := m.Transport(context.Background(), "evil")
+	if !errors.Is(err, ErrChecksum) {
+		t.Fatalf("Transport error = %v, want ErrChecksum", err)
+	}
+	if !strings.Contains(err.Error(), path) {
+		t.Errorf("error %q does not name the binary", err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the refused binary ran")
+	}
+}
+
+func TestInProcessBuiltin(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m := New(Options{}, []Spec{{Name: "stdio", Source: SourceBuiltin, Mode: ModeInProcess}})
+	defer m.Close(ctx)
+	tr, err := m.Transport(ctx, "stdio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := m.Transport(ctx, "stdio")
+	if err != nil || again != tr {
+		t.Fatalf("second Transport = %v, %v; want the same running instance", again, err)
+	}
+	list := m.List(ctx)
+	if len(list) != 1 || !list[0].Running || list[0].Kind != "transport" || list[0].Version == "" || list[0].Mode != ModeInProcess {
+		t.Errorf("List = %+v", list)
+	}
+}
+
+func TestUnknownPlugin(t *testing.T) {
+	t.Parallel()
+	m := New(Options{}, nil)
+	defer m.Close(context.Background())
+	_, err := m.Transport(context.Background(), "nope")
+	if err == nil || !strings.Contains(err.Error(), "stdio") {
+		t.Fatalf("error = %v, want one listing the built-ins", err)
+	}
+}
+
+func TestOnlyBuiltinsRunInProcess(t *testing.T) {
+	t.Parallel()
+	path, sum := writeBinary(t, "#!/bin/sh\nexit 0\n")
+	m := New(Options{}, []Spec{{Name: "ext", Source: path, SHA256: sum, Mode: ModeInProcess}})
+	defer m.Close(context.Background())
+	if _, err := m.Transport(context.Background(), "ext"); err == nil || !strings.Contains(err.Error(), "in-process") {
+		t.Fatalf("error = %v", err)
+	}
+}
