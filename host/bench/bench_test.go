@@ -24,7 +24,9 @@ import (
 	"github.com/mcphost/mcphost/host/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// testMain runs the tests; TestMain (relay_test.go) calls it unless the
+// binary was started as a relay.
+func testMain(m *testing.M) { testenv.Main(m) }
 
 const mcphostPkg = "github.com/mcphost/mcphost/host/cmd/mcphost"
 
@@ -54,15 +56,23 @@ func mcphost(tb testing.TB) string {
 type setup struct {
 	name      string
 	direct    bool // the example server itself, no proxy
+	relays    int  // with direct: do-nothing relay processes in front of the server
 	inprocess bool // the stdio transport plugin runs inside mcphost
 	backends  int  // example backends behind the proxy
+	floor     *setup
 }
 
 var (
-	direct          = setup{name: "direct", direct: true, backends: 1}
-	proxySubprocess = setup{name: "proxy-subprocess", backends: 1}
-	proxyInprocess  = setup{name: "proxy-inprocess", inprocess: true, backends: 1}
-	latencySetups   = []setup{direct, proxySubprocess, proxyInprocess}
+	direct = setup{name: "direct", direct: true, backends: 1}
+	// relay1 and relay2 have as many processes between the client and the
+	// example server as proxyInprocess (the host) and proxySubprocess (the
+	// host and the plugin): their latency is the floor a proxy with that
+	// many hops can reach on this machine.
+	relay1          = setup{name: "relay-1", direct: true, relays: 1, backends: 1}
+	relay2          = setup{name: "relay-2", direct: true, relays: 2, backends: 1}
+	proxyInprocess  = setup{name: "proxy-inprocess", inprocess: true, backends: 1, floor: &relay1}
+	proxySubprocess = setup{name: "proxy-subprocess", backends: 1, floor: &relay2}
+	latencySetups   = []setup{direct, relay1, proxyInprocess, relay2, proxySubprocess}
 
 	tenSubprocess = setup{name: "plugin-subprocess", backends: backendCount}
 	tenInprocess  = setup{name: "plugin-inprocess", inprocess: true, backends: backendCount}
@@ -155,7 +165,19 @@ func start(tb testing.TB, s setup) *target {
 		req.Params.Arguments = map[string]any{"text": "x"}
 		t.calls = append(t.calls, req)
 	}
-	tr := transport.NewStdioWithOptions(exe, nil, args, transport.WithCommandFunc(
+	command, env := exe, []string(nil)
+	if s.relays > 0 {
+		self, err := os.Executable()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		argv := append([]string{exe}, args...)
+		for range s.relays {
+			argv = append([]string{self}, argv...)
+		}
+		command, args, env = argv[0], argv[1:], []string{relayEnv + "=1"}
+	}
+	tr := transport.NewStdioWithOptions(command, env, args, transport.WithCommandFunc(
 		func(_ context.Context, command string, env, args []string) (*exec.Cmd, error) {
 			cmd := exec.Command(command, args...)
 			cmd.Env = append(os.Environ(), env...)
@@ -260,9 +282,18 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
+// verdict says whether added latency meets goal.
+func verdict(added, goal time.Duration) string {
+	if added > goal {
+		return "OVER"
+	}
+	return "ok"
+}
+
 // BenchmarkToolCall measures one sequential client calling echo {text:"x"}
-// directly on the example server and through mcphost with the stdio plugin
-// as a subprocess and in-process. ns/op is the mean latency.
+// directly on the example server, through one and two do-nothing relay
+// processes (the floor for the proxy setups), and through mcphost with the
+// stdio plugin in-process and as a subprocess. ns/op is the mean latency.
 func BenchmarkToolCall(b *testing.B) {
 	for _, s := range latencySetups {
 		b.Run(s.name, func(b *testing.B) {
@@ -463,32 +494,47 @@ func TestOverheadReport(t *testing.T) {
 		stats[i] = summarize(lat[i])
 	}
 	base := stats[0]
+	statsOf := func(s *setup) latencyStats {
+		for i := range latencySetups {
+			if latencySetups[i].name == s.name {
+				return stats[i]
+			}
+		}
+		t.Fatalf("setup %s is not measured", s.name)
+		return latencyStats{}
+	}
 
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "\nmcphost overhead: tools/call echo {text:\"x\"}, one sequential mcp-go stdio client\n")
-	fmt.Fprintf(&out, "%s %s/%s, %d CPUs, GOMAXPROCS %d; %d rounds x %d calls per setup, interleaved, after %d warm-up calls\n\n",
+	fmt.Fprintf(&out, "%s %s/%s, %d CPUs, GOMAXPROCS %d; %d rounds x %d calls per setup, interleaved, after %d warm-up calls\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0),
 		reportRounds, reportCalls, warmupCalls)
+	fmt.Fprintf(&out, "relay-N: N do-nothing processes copying bytes between client and server, the floor for a proxy with as many hops\n")
+	fmt.Fprintf(&out, "vs floor: proxy-inprocess against relay-1 (host), proxy-subprocess against relay-2 (host + plugin)\n\n")
 	w := tabwriter.NewWriter(&out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "setup\tp50 µs\tp99 µs\tmax µs\tadded p50 µs\tadded p99 µs\tp50 ratio\tp99 ratio\ttarget\t")
+	fmt.Fprintln(w, "setup\tp50 µs\tp99 µs\tmax µs\tadded p50 vs direct\tadded p99 vs direct\tp50 ratio\tp99 ratio\tfloor\tadded p50 vs floor\tadded p99 vs floor\ttarget (added p50)\tvs direct\tvs floor\t")
 	for i, s := range latencySetups {
 		st := stats[i]
-		if s.direct {
-			fmt.Fprintf(w, "%s\t%.1f\t%.1f\t%.1f\t-\t-\t1.00x\t1.00x\t-\t\n", s.name, micros(st.p50), micros(st.p99), micros(st.max))
+		row := fmt.Sprintf("%s\t%.1f\t%.1f\t%.1f\t", s.name, micros(st.p50), micros(st.p99), micros(st.max))
+		if i == 0 {
+			fmt.Fprintf(w, "%s-\t-\t1.00x\t1.00x\t-\t-\t-\t-\t-\t-\t\n", row)
 			continue
 		}
 		added := st.p50 - base.p50
+		row += fmt.Sprintf("%.1f\t%.1f\t%.2fx\t%.2fx\t", micros(added), micros(st.p99-base.p99),
+			float64(st.p50)/float64(base.p50), float64(st.p99)/float64(base.p99))
+		if s.floor == nil {
+			fmt.Fprintf(w, "%s-\t-\t-\t-\t-\t-\t\n", row)
+			continue
+		}
+		fl := statsOf(s.floor)
+		addedFloor := st.p50 - fl.p50
 		goal := targetAddedSubprocess
 		if s.inprocess {
 			goal = targetAddedInprocess
 		}
-		verdict := "ok"
-		if added > goal {
-			verdict = "OVER"
-		}
-		fmt.Fprintf(w, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.2fx\t%.2fx\t≤%.0f µs %s\t\n", s.name,
-			micros(st.p50), micros(st.p99), micros(st.max), micros(added), micros(st.p99-base.p99),
-			float64(st.p50)/float64(base.p50), float64(st.p99)/float64(base.p99), micros(goal), verdict)
+		fmt.Fprintf(w, "%s%s\t%.1f\t%.1f\t≤%.0f µs\t%s\t%s\t\n", row, s.floor.name,
+			micros(addedFloor), micros(st.p99-fl.p99), micros(goal), verdict(added, goal), verdict(addedFloor, goal))
 	}
 	w.Flush()
 

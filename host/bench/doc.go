@@ -7,10 +7,18 @@
 //
 //	go test -run '^$' -bench . -benchtime 2000x ./host/bench/
 //
+// Every process hop costs a thread wake-up whose price depends on the
+// machine (tens of µs on a small idle VM), so the latency setups include a
+// floor: relay-1 and relay-2 put one and two do-nothing processes (the test
+// binary re-executed with MCPHOST_BENCH_RELAY set, copying bytes between
+// its stdio and the child's) between the client and the example server,
+// the same number of hops as the proxy with the stdio plugin in-process
+// and as a subprocess.
+//
 // TestOverheadReport measures every configuration in one run, interleaved
 // in rounds so that machine drift affects them alike, and prints a summary
-// table with the overhead against the direct connection. It is skipped
-// unless MCPHOST_BENCH=1:
+// table with the overhead against the direct connection and against the
+// relay with as many hops. It is skipped unless MCPHOST_BENCH=1:
 //
 //	MCPHOST_BENCH=1 go test -run TestOverheadReport -v -count=1 ./host/bench/
 //
