@@ -38,9 +38,12 @@ type conn struct {
 
 	sendMu sync.Mutex
 
-	// msgs carries lines from the reader goroutine; it is closed after
-	// recvErr is set, once stdout has ended and the process has exited.
-	msgs    chan []byte
+	// Recv reads stdout itself, with no goroutine hand-off per message:
+	// that hop cost a thread wake-up on every response. rmu keeps one
+	// reader at a time (Recv, or the drain after Close); recvErr is set once
+	// stdout has ended and the process has exited.
+	rmu     sync.Mutex
+	lines   *jsonrpc.LineReader
 	recvErr error
 
 	// exited is closed once the process is reaped; state is set before.
@@ -97,13 +100,12 @@ func start(o options, name string, limit int, logger hclog.Logger, m connMetrics
 	c := &conn{
 		name: name, logger: logger, m: m, forget: forget, limit: limit, stopTimeout: o.stopTimeout,
 		cmd: cmd, pid: cmd.Process.Pid, stdin: inW, stdout: outR, stderr: errR,
-		msgs: make(chan []byte), exited: make(chan struct{}), closing: make(chan struct{}),
+		lines: jsonrpc.NewLineReader(outR, limit), exited: make(chan struct{}), closing: make(chan struct{}),
 	}
 	m.open.Inc()
 	logger.Debug("backend started", "pid", c.pid, "command", o.Command)
 	go c.wait()
-	c.readers.Add(2)
-	go c.readStdout()
+	c.readers.Add(1)
 	go c.logStderr()
 	return c, nil
 }
@@ -122,32 +124,45 @@ func (c *conn) wait() {
 	close(c.exited)
 }
 
-func (c *conn) readStdout() {
-	defer c.readers.Done()
-	r := jsonrpc.NewLineReader(c.stdout, c.limit)
+// next reads the next message from stdout; rmu is held. Once stdout has
+// ended it waits for the exit status and keeps returning recvErr.
+func (c *conn) next() ([]byte, error) {
+	if c.recvErr != nil {
+		return nil, c.recvErr
+	}
 	for {
-		line, err := r.Next()
+		line, err := c.lines.Next()
 		var tooLarge *jsonrpc.TooLargeError
 		if errors.As(err, &tooLarge) {
 			// One bad message must not cost the whole connection.
 			c.logger.Warn("discarded oversized message from backend", "bytes", tooLarge.Size, "limit", c.limit)
 			continue
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, err // Recv's ctx ended; the stream is still usable
+		}
 		if err != nil {
-			break
+			<-c.exited
+			c.recvErr = fmt.Errorf("%w: %s", transport.ErrClosed, c.state)
+			return nil, c.recvErr
 		}
 		c.m.msgsIn.Inc()
 		c.m.bytesIn.Add(len(line))
-		select {
-		case c.msgs <- line:
-		case <-c.closing:
-			// Nobody will Recv any more; keep draining so the child never
-			// blocks on a full pipe while it shuts down.
+		return line, nil
+	}
+}
+
+// drain reads and drops stdout after Close, so that a child shutting down
+// never blocks on a full pipe.
+func (c *conn) drain() {
+	defer c.readers.Done()
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	for {
+		if _, err := c.next(); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			return
 		}
 	}
-	<-c.exited
-	c.recvErr = fmt.Errorf("%w: %s", transport.ErrClosed, c.state)
-	close(c.msgs)
 }
 
 // logStderr forwards the child's stderr to the log, line by line; it never
@@ -198,15 +213,35 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 // Recv returns the next message, or once stdout has ended and the child has
 // exited, an error wrapping transport.ErrClosed with its exit status.
 func (c *conn) Recv(ctx context.Context) ([]byte, error) {
-	select {
-	case m, ok := <-c.msgs:
-		if !ok {
-			return nil, c.recvErr
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if ctx.Done() == nil {
+		return c.next()
+	}
+	// A read blocked in the kernel can't see ctx: a deadline wakes it. The
+	// flag makes sure no deadline set by a late wake-up outlives this call.
+	var mu sync.Mutex
+	finished, woke := false, false
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !finished {
+			woke = true
+			_ = c.stdout.SetReadDeadline(time.Now())
 		}
-		return m, nil
-	case <-ctx.Done():
+	})
+	msg, err := c.next()
+	stop()
+	mu.Lock()
+	finished = true
+	if woke {
+		_ = c.stdout.SetReadDeadline(time.Time{})
+	}
+	mu.Unlock()
+	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return nil, ctx.Err()
 	}
+	return msg, err
 }
 
 // smallMessage is the size below which a message is copied to add its
@@ -238,6 +273,8 @@ func (c *conn) Close(ctx context.Context) error {
 
 func (c *conn) shutdown(ctx context.Context) {
 	close(c.closing)
+	c.readers.Add(1)
+	go c.drain()
 	// Closing stdin also unblocks a Send stuck on a child that stopped
 	// reading, so taking sendMu here is unnecessary and could deadlock.
 	_ = c.stdin.Close()
