@@ -112,6 +112,7 @@ func connect(t *testing.T, name string, legacy bool) (*client.Client, *recorder)
 		client.WithRootsHandler(handlers{}),
 	}
 	if legacy {
+		//lint:ignore SA1019 the legacy era is what this case tests
 		opts = append(opts, client.WithLegacyProtocolOnly())
 	}
 	c := client.NewClient(transport.NewIO(clientIn, clientOut, nil), opts...)
@@ -275,6 +276,7 @@ func TestSession(t *testing.T) {
 		{"log", func(ctx context.Context, t *testing.T, c *client.Client, rec *recorder, _ string, _ bool) {
 			setLevel := mcp.SetLevelRequest{}
 			setLevel.Params.Level = mcp.LoggingLevelDebug
+			//lint:ignore SA1019 logging/setLevel is part of the legacy era tested here
 			if err := c.SetLevel(ctx, setLevel); err != nil {
 				t.Fatal(err)
 			}

@@ -545,6 +545,7 @@ func TestCancellation(t *testing.T) {
 		}},
 		{"http", func(t *testing.T, rec *notifRecorder) (*client.Client, *syncBuffer) {
 			p := startHTTPProxy(t, servers)
+			//lint:ignore SA1019 the proxy speaks the initialize era, with its GET stream
 			tr, err := transport.NewStreamableHTTP(p.URL, transport.WithContinuousListening())
 			if err != nil {
 				t.Fatal(err)
@@ -616,6 +617,7 @@ func TestLoggingNotifications(t *testing.T) {
 			c, _ := mode.connect(t, servers, clientOptions{notifications: rec.handle})
 			// The example server's default level is "error": a warning
 			// arrives only if setLevel reached it.
+			//lint:ignore SA1019 logging/setLevel is part of the initialize era the proxy speaks
 			if err := c.SetLevel(ctx, mcp.SetLevelRequest{Params: mcp.SetLevelParams{Level: mcp.LoggingLevelWarning}}); err != nil {
 				t.Fatalf("logging/setLevel: %v", err)
 			}

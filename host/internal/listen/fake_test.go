@@ -89,17 +89,6 @@ func (f *fakeBackend) notify(msg string) {
 	c.toProxy(msg)
 }
 
-func (f *fakeBackend) find(method string) []byte {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, m := range f.received {
-		if got, _ := jsonrpc.GetString(m, "method"); got == method {
-			return m
-		}
-	}
-	return nil
-}
-
 func (f *fakeBackend) serve(c *fakeConn) {
 	for {
 		var msg []byte
@@ -167,17 +156,6 @@ func newRouter(t *testing.T, tools ...string) (*router.Router, *fakeBackend) {
 		t.Fatalf("backend %s: %s", st.State, st.Reason)
 	}
 	return r, f
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 func initializeMsg(id string) string {

@@ -275,14 +275,6 @@ func (r *Router) onBackendCancelled(b *backend, msg []byte) {
 	}
 }
 
-func (r *Router) backendByName(name string) *backend {
-	for _, b := range r.backends {
-		if b.spec.Name == name {
-			return b
-		}
-	}
-	return nil
-}
 
 func (r *Router) newSessionID() string {
 	return strconv.FormatInt(r.nextSess.Add(1), 10)

@@ -359,9 +359,9 @@ func GoTool() (string, error) {
 	if runtime.GOOS == "windows" {
 		exe += ".exe"
 	}
-	// runtime.GOROOT reports $GOROOT, which `go test` sets for the test
-	// binary, or the toolchain's root recorded at build time.
-	if root := runtime.GOROOT(); root != "" {
+	// `go test` sets $GOROOT for the test binary: build with the same
+	// toolchain that is running the tests.
+	if root := os.Getenv("GOROOT"); root != "" {
 		p := filepath.Join(root, "bin", exe)
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
 			return p, nil
