@@ -275,7 +275,6 @@ func (r *Router) onBackendCancelled(b *backend, msg []byte) {
 	}
 }
 
-
 func (r *Router) newSessionID() string {
 	return strconv.FormatInt(r.nextSess.Add(1), 10)
 }
