@@ -286,3 +286,22 @@ func TestInspectorCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestExampleConfigsValidate: every config shipped in examples/configs is valid.
+func TestExampleConfigsValidate(t *testing.T) {
+	t.Parallel()
+	configs, err := filepath.Glob(filepath.Join("..", "..", "examples", "configs", "*.hcl"))
+	if err != nil || len(configs) == 0 {
+		t.Fatalf("no example configs found: %v", err)
+	}
+	for _, cfg := range configs {
+		t.Run(filepath.Base(cfg), func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(mcphost(t), "validate", cfg)
+			cmd.Env = append(os.Environ(), "MCPHOST_TOKEN=test-token")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("validate %s: %v\n%s", cfg, err, out)
+			}
+		})
+	}
+}

@@ -124,6 +124,8 @@ type Listener struct {
 	AllowedOrigins []string
 	// AuthToken is a secret: print Redacted() instead.
 	AuthToken string
+	// AllowUnauthenticated permits a non-loopback address without AuthToken.
+	AllowUnauthenticated bool
 	DeclRange hcl.Range
 }
 
@@ -596,6 +598,7 @@ var listenSchema = &hcl.BodySchema{
 		{Name: "path"},
 		{Name: "allowed_origins"},
 		{Name: "auth_token"},
+		{Name: "allow_unauthenticated"},
 	},
 }
 
@@ -649,7 +652,34 @@ func (d *decoder) decodeListener(b *hcl.Block) (Listener, bool) {
 			l.AuthToken = s
 		}
 	}
+	if attr, ok := attrs["allow_unauthenticated"]; ok {
+		if v, ok := d.eval(attr, cty.Bool); ok && !v.IsNull() {
+			l.AllowUnauthenticated = v.True()
+		}
+	}
+	if l.AuthToken == "" && !l.AllowUnauthenticated && !loopbackAddress(l.Address) {
+		subject := b.DefRange
+		if attr, ok := attrs["address"]; ok {
+			subject = attr.Expr.Range()
+		}
+		d.errorf(subject, "Listener open beyond loopback without auth",
+			"%s accepts connections from other machines, and anyone who reaches it controls every backend. "+
+				"Set auth_token (e.g. env(\"MCPHOST_TOKEN\")), listen on 127.0.0.1, or set allow_unauthenticated = true.", l.Address)
+	}
 	return l, true
+}
+
+// loopbackAddress says whether host:port can only be reached from this machine.
+func loopbackAddress(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 var pluginSchema = &hcl.BodySchema{

@@ -689,3 +689,32 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Errorf("cfg %v diags %s", cfg, diagString(diags))
 	}
 }
+
+func TestListenerBeyondLoopbackNeedsAuth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body string
+		wantErr    bool
+	}{
+		{"loopback without token", `address = "127.0.0.1:3000"`, false},
+		{"localhost without token", `address = "localhost:3000"`, false},
+		{"ipv6 loopback without token", `address = "[::1]:3000"`, false},
+		{"all interfaces without token", `address = "0.0.0.0:3000"`, true},
+		{"empty host without token", `address = ":3000"`, true},
+		{"all interfaces with token", "address = \"0.0.0.0:3000\"\nauth_token = \"s3cret\"", false},
+		{"all interfaces, explicitly open", "address = \"0.0.0.0:3000\"\nallow_unauthenticated = true", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := "listen \"http\" {\n" + tt.body + "\n}\n"
+			_, diags := Parse([]byte(src), "proxy.hcl", LoadOptions{Executable: "/bin/mcphost"})
+			if got := diags.HasErrors(); got != tt.wantErr {
+				t.Fatalf("errors = %v, want %v: %v", got, tt.wantErr, diags)
+			}
+			if tt.wantErr && (!strings.Contains(diags.Error(), "beyond loopback") || !strings.Contains(diags.Error(), "proxy.hcl:2,")) {
+				t.Errorf("diagnostic = %v", diags)
+			}
+		})
+	}
+}
