@@ -126,7 +126,7 @@ type Listener struct {
 	AuthToken string
 	// AllowUnauthenticated permits a non-loopback address without AuthToken.
 	AllowUnauthenticated bool
-	DeclRange hcl.Range
+	DeclRange            hcl.Range
 }
 
 // Redacted returns a copy of l with AuthToken replaced by RedactedValue
