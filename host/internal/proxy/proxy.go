@@ -28,6 +28,9 @@ import (
 // Version is the host's version, set by the build.
 var Version = "0.1.0-dev"
 
+// startupWait bounds how long Start waits for the backends' first attempt.
+const startupWait = 10 * time.Second
+
 // Options are what the command line adds to the config.
 type Options struct {
 	// Executable is the mcphost binary, re-executed for built-in plugins.
@@ -206,7 +209,10 @@ func (p *Proxy) Start(ctx context.Context, lenient bool) error {
 		}()
 		p.log.Info("serving MCP over streamable HTTP", "url", h.URL())
 	}
-	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// Wait a little for the backends, so that a client's first tools/list is
+	// complete, but never long: clients time out their server's start (a
+	// backend that comes up later is announced with list_changed).
+	startCtx, cancel := context.WithTimeout(ctx, startupWait)
 	defer cancel()
 	p.router.Start(startCtx)
 	for _, b := range p.router.Backends() {
