@@ -44,6 +44,9 @@ const (
 	DefaultLogFormat           = "text"
 	DefaultListenAddress       = "127.0.0.1:3000"
 	DefaultListenPath          = "/mcp"
+	DefaultSSEPath             = "/sse"
+	DefaultMessagePath         = "/message"
+	DefaultWebSocketPath       = "/ws"
 )
 
 // Plugin sources and modes.
@@ -118,9 +121,15 @@ type Proxy struct {
 
 // Listener is one `listen "KIND"` block.
 type Listener struct {
-	Kind           string
-	Address        string
-	Path           string
+	Kind    string
+	Address string
+	Path    string
+	// SSEPath and MessagePath serve the legacy HTTP+SSE transport
+	// (2024-11-05 clients); WebSocketPath serves MCP over WebSocket. An
+	// empty SSEPath or WebSocketPath disables that transport.
+	SSEPath        string
+	MessagePath    string
+	WebSocketPath  string
 	AllowedOrigins []string
 	// AuthToken is a secret: print Redacted() instead.
 	AuthToken string
@@ -143,7 +152,10 @@ func (l Listener) Redacted() Listener {
 // loader does not add it when the file has no listen block; that choice is
 // left to the caller.
 func DefaultListener() Listener {
-	return Listener{Kind: ListenerHTTP, Address: DefaultListenAddress, Path: DefaultListenPath}
+	return Listener{
+		Kind: ListenerHTTP, Address: DefaultListenAddress, Path: DefaultListenPath,
+		SSEPath: DefaultSSEPath, MessagePath: DefaultMessagePath, WebSocketPath: DefaultWebSocketPath,
+	}
 }
 
 // Plugin is one `plugin "NAME"` block.
@@ -596,6 +608,9 @@ var listenSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "address"},
 		{Name: "path"},
+		{Name: "sse_path"},
+		{Name: "message_path"},
+		{Name: "websocket_path"},
 		{Name: "allowed_origins"},
 		{Name: "auth_token"},
 		{Name: "allow_unauthenticated"},
@@ -635,6 +650,7 @@ func (d *decoder) decodeListener(b *hcl.Block) (Listener, bool) {
 			}
 		}
 	}
+	d.decodeEndpointPaths(b, attrs, &l)
 	if attr, ok := attrs["allowed_origins"]; ok {
 		if v, ok := d.eval(attr, cty.List(cty.String)); ok && !v.IsNull() {
 			for it := v.ElementIterator(); it.Next(); {
@@ -667,6 +683,75 @@ func (d *decoder) decodeListener(b *hcl.Block) (Listener, bool) {
 				"Set auth_token (e.g. env(\"MCPHOST_TOKEN\")), listen on 127.0.0.1, or set allow_unauthenticated = true.", l.Address)
 	}
 	return l, true
+}
+
+// decodeEndpointPaths reads the paths of the transports served beside the
+// streamable HTTP endpoint, and checks that every endpoint has a path of
+// its own.
+func (d *decoder) decodeEndpointPaths(b *hcl.Block, attrs hcl.Attributes, l *Listener) {
+	endpoints := []struct {
+		name, example string
+		value         *string
+	}{
+		{"sse_path", DefaultSSEPath, &l.SSEPath},
+		{"message_path", DefaultMessagePath, &l.MessagePath},
+		{"websocket_path", DefaultWebSocketPath, &l.WebSocketPath},
+	}
+	disabler := map[string]string{"sse_path": "sse_path", "message_path": "sse_path", "websocket_path": "websocket_path"}
+	for _, e := range endpoints {
+		attr, ok := attrs[e.name]
+		if !ok {
+			continue
+		}
+		s, ok := d.evalString(attr)
+		if !ok {
+			continue
+		}
+		if s != "" && !strings.HasPrefix(s, "/") {
+			d.errorf(attr.Expr.Range(), "Invalid listen path",
+				"%s must start with \"/\", such as %q. To disable that endpoint, set %s = \"\".", e.name, e.example, disabler[e.name])
+			continue
+		}
+		*e.value = s
+	}
+	if l.SSEPath != "" && l.MessagePath == "" {
+		d.errorf(attrs["message_path"].Expr.Range(), "Missing message_path",
+			"The HTTP+SSE transport at sse_path %q needs a message_path for clients to POST to. "+
+				"Set sse_path = \"\" as well to disable HTTP+SSE.", l.SSEPath)
+	}
+	// Each endpoint needs its own path; a clash is reported at whichever of
+	// the two was written in the file (the later one when both were).
+	type endpoint struct {
+		name string
+		attr *hcl.Attribute
+	}
+	seen := map[string]endpoint{}
+	for _, e := range []struct {
+		name, value string
+	}{
+		{"path", l.Path}, {"sse_path", l.SSEPath}, {"message_path", l.MessagePath}, {"websocket_path", l.WebSocketPath},
+	} {
+		if e.value == "" || (e.name == "message_path" && l.SSEPath == "") {
+			continue
+		}
+		cur := endpoint{name: e.name, attr: attrs[e.name]}
+		first, clash := seen[e.value]
+		if !clash {
+			seen[e.value] = cur
+			continue
+		}
+		subject := b.DefRange
+		switch {
+		case cur.attr != nil:
+			subject = cur.attr.Expr.Range()
+		case first.attr != nil:
+			subject = first.attr.Expr.Range()
+		}
+		// The later of the two is never path, which cannot be disabled.
+		d.errorf(subject, "Duplicate listen path",
+			"%s and %s are both %q; each endpoint needs a path of its own. Choose another, or set %s = \"\" to disable that endpoint.",
+			first.name, e.name, e.value, disabler[e.name])
+	}
 }
 
 // loopbackAddress says whether host:port can only be reached from this machine.

@@ -242,7 +242,8 @@ server "a" {
 		t.Errorf("Proxy = %+v", p)
 	}
 	l := cfg.Listeners[0]
-	if l.Address != "127.0.0.1:3000" || l.Path != "/mcp" || l.AllowedOrigins != nil || l.AuthToken != "" {
+	if l.Address != "127.0.0.1:3000" || l.Path != "/mcp" || l.AllowedOrigins != nil || l.AuthToken != "" ||
+		l.SSEPath != "/sse" || l.MessagePath != "/message" || l.WebSocketPath != "/ws" {
 		t.Errorf("Listener = %+v", l)
 	}
 	if red := l.Redacted(); red.AuthToken != "" {
@@ -313,6 +314,14 @@ func TestErrors(t *testing.T) {
 		{"unknown listener kind", "listen \"grpc\" {}\n", "Unsupported listener kind", "proxy.hcl:1:8"},
 		{"bad listen address", "listen \"http\" {\n  address = \"localhost\"\n}\n", "Invalid listen address", "proxy.hcl:2:13"},
 		{"bad listen path", "listen \"http\" {\n  path = \"mcp\"\n}\n", "Invalid listen path", "proxy.hcl:2:10"},
+		{"bad sse_path", "listen \"http\" {\n  sse_path = \"sse\"\n}\n", "Invalid listen path", "proxy.hcl:2:14"},
+		{"bad message_path", "listen \"http\" {\n  message_path = \"message\"\n}\n", "Invalid listen path", "proxy.hcl:2:18"},
+		{"bad websocket_path", "listen \"http\" {\n  websocket_path = \"ws\"\n}\n", "Invalid listen path", "proxy.hcl:2:20"},
+		{"sse_path without message_path", "listen \"http\" {\n  message_path = \"\"\n}\n", "Missing message_path", "proxy.hcl:2:18"},
+		{"sse_path is path", "listen \"http\" {\n  sse_path = \"/mcp\"\n}\n", "Duplicate listen path", "proxy.hcl:2:14"},
+		{"path is a default sse_path", "listen \"http\" {\n  path = \"/sse\"\n}\n", "Duplicate listen path", "proxy.hcl:2:10"},
+		{"websocket_path is message_path", "listen \"http\" {\n  message_path = \"/x\"\n  websocket_path = \"/x\"\n}\n", "Duplicate listen path", "proxy.hcl:3:20"},
+		{"two defaults moved together", "listen \"http\" {\n  websocket_path = \"/message\"\n}\n", "Duplicate listen path", "proxy.hcl:2:20"},
 		{"bad allowed_origins", "listen \"http\" {\n  allowed_origins = \"*\"\n}\n", "Incorrect attribute value type", "proxy.hcl:2:21"},
 		{"missing env", "listen \"http\" {\n  auth_token = env(\"NOPE_TOKEN\")\n}\n", "Environment variable not set", "proxy.hcl:2:16"},
 		{"env too many args", "listen \"http\" {\n  auth_token = env(\"A\", \"b\", \"c\")\n}\n", "Invalid function argument", "proxy.hcl:2:31"},
@@ -714,6 +723,37 @@ func TestListenerBeyondLoopbackNeedsAuth(t *testing.T) {
 			}
 			if tt.wantErr && (!strings.Contains(diags.Error(), "beyond loopback") || !strings.Contains(diags.Error(), "proxy.hcl:2,")) {
 				t.Errorf("diagnostic = %v", diags)
+			}
+		})
+	}
+}
+
+func TestListenerEndpointPaths(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body       string
+		sse, message, ws string
+	}{
+		{"defaults", ``, "/sse", "/message", "/ws"},
+		{"moved", "sse_path = \"/legacy/sse\"\nmessage_path = \"/legacy/messages\"\nwebsocket_path = \"/socket\"", "/legacy/sse", "/legacy/messages", "/socket"},
+		{"sse disabled", `sse_path = ""`, "", "/message", "/ws"},
+		{"sse disabled, message_path free", "sse_path = \"\"\nmessage_path = \"/mcp\"", "", "/mcp", "/ws"},
+		{"websocket disabled", `websocket_path = ""`, "/sse", "/message", ""},
+		{"all disabled", "sse_path = \"\"\nmessage_path = \"\"\nwebsocket_path = \"\"", "", "", ""},
+		{"path moved onto nothing", `path = "/rpc"`, "/sse", "/message", "/ws"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := "listen \"http\" {\n" + tt.body + "\n}\n"
+			cfg, diags := Parse([]byte(src), "proxy.hcl", LoadOptions{LookupEnv: noEnv})
+			if diags.HasErrors() {
+				t.Fatal(diagString(diags))
+			}
+			l := cfg.Listeners[0]
+			if l.SSEPath != tt.sse || l.MessagePath != tt.message || l.WebSocketPath != tt.ws {
+				t.Errorf("sse_path %q, message_path %q, websocket_path %q; want %q, %q, %q",
+					l.SSEPath, l.MessagePath, l.WebSocketPath, tt.sse, tt.message, tt.ws)
 			}
 		})
 	}

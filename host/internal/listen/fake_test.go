@@ -59,7 +59,8 @@ func (c *fakeConn) toProxy(msg string) {
 
 // fakeBackend is a scripted MCP server. tools/call by name: "progress"
 // sends two progress notifications (after arguments.delay) and echoes,
-// "hang" never answers, anything else echoes {"received":<params>}.
+// "hang" never answers, "text" answers a text content block holding
+// arguments.text, anything else echoes {"received":<params>}.
 type fakeBackend struct {
 	mu       sync.Mutex
 	tools    []string
@@ -120,6 +121,8 @@ func (f *fakeBackend) serve(c *fakeConn) {
 			name, _ := jsonrpc.GetString(params, "name")
 			switch name {
 			case "hang":
+			case "text":
+				reply(`{"content":[{"type":"text","text":` + string(jsonrpc.Get(params, "arguments.text")) + `}]}`)
 			case "progress":
 				go func() {
 					if d, ok := jsonrpc.GetString(params, "arguments.delay"); ok {

@@ -29,12 +29,22 @@ type HTTPOptions struct {
 	AuthToken   string
 	MaxBytes    int
 	IdleTimeout time.Duration // a session with no traffic and no stream is closed after this
-	Logger      hclog.Logger
+	// SSEPath and MessagePath serve the legacy HTTP+SSE transport
+	// (2024-11-05 clients): GET SSEPath opens a session's stream, POST
+	// MessagePath?sessionId=ID carries the client's messages. Both must be
+	// set for it to be served.
+	SSEPath     string
+	MessagePath string
+	// WebSocketPath serves MCP over WebSocket, one message per text frame;
+	// empty disables it.
+	WebSocketPath string
+	Logger        hclog.Logger
 }
 
 // HTTP serves MCP over streamable HTTP (2025-03-26 and later): POST for
 // client messages, answered with JSON or an SSE stream; GET for the
-// session's own stream; DELETE to end a session.
+// session's own stream; DELETE to end a session. On the same address it
+// may also serve the legacy HTTP+SSE transport and WebSocket.
 type HTTP struct {
 	router *router.Router
 	opts   HTTPOptions
@@ -44,8 +54,13 @@ type HTTP struct {
 
 	mu       sync.Mutex
 	sessions map[string]*httpSession
+	legacy   map[string]*legacySession
+	sockets  int
 	closed   bool
 	stop     chan struct{}
+	// conns counts the open WebSocket connections, which Shutdown waits
+	// for: the server forgets a connection once it is hijacked.
+	conns sync.WaitGroup
 }
 
 // NewHTTP returns a listener for r; call Listen, then Serve.
@@ -65,9 +80,32 @@ func NewHTTP(r *router.Router, opts HTTPOptions) *HTTP {
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}
-	h := &HTTP{router: r, opts: opts, log: opts.Logger, sessions: map[string]*httpSession{}, stop: make(chan struct{})}
+	h := &HTTP{
+		router: r, opts: opts, log: opts.Logger,
+		sessions: map[string]*httpSession{}, legacy: map[string]*legacySession{}, stop: make(chan struct{}),
+	}
+	// The config rejects empty and shared paths; here a path that is taken
+	// disables its endpoint rather than make ServeMux panic.
 	mux := http.NewServeMux()
-	mux.Handle(opts.Path, h)
+	mux.Handle(h.opts.Path, h)
+	legacy := h.opts.SSEPath != "" && h.opts.MessagePath != ""
+	if legacy && (h.opts.SSEPath == h.opts.MessagePath || h.opts.SSEPath == h.opts.Path || h.opts.MessagePath == h.opts.Path) {
+		h.log.Error("HTTP+SSE paths clash; HTTP+SSE disabled", "sse_path", h.opts.SSEPath, "message_path", h.opts.MessagePath)
+		legacy = false
+	}
+	if legacy {
+		mux.HandleFunc(h.opts.SSEPath, h.serveSSE)
+		mux.HandleFunc(h.opts.MessagePath, h.serveMessage)
+	} else {
+		h.opts.SSEPath, h.opts.MessagePath = "", ""
+	}
+	if ws := h.opts.WebSocketPath; ws != "" && (ws == h.opts.Path || ws == h.opts.SSEPath || ws == h.opts.MessagePath) {
+		h.log.Error("WebSocket path clashes with another endpoint; WebSocket disabled", "websocket_path", ws)
+		h.opts.WebSocketPath = ""
+	}
+	if h.opts.WebSocketPath != "" {
+		mux.HandleFunc(h.opts.WebSocketPath, h.serveWebSocket)
+	}
 	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return h
 }
@@ -85,6 +123,24 @@ func (h *HTTP) Listen() error {
 // URL is the MCP endpoint's address, once listening.
 func (h *HTTP) URL() string {
 	return "http://" + h.ln.Addr().String() + h.opts.Path
+}
+
+// SSEURL is the legacy HTTP+SSE endpoint's address (the GET stream), once
+// listening, or "" when it is not served.
+func (h *HTTP) SSEURL() string {
+	if h.opts.SSEPath == "" {
+		return ""
+	}
+	return "http://" + h.ln.Addr().String() + h.opts.SSEPath
+}
+
+// WebSocketURL is the WebSocket endpoint's address, once listening, or ""
+// when it is not served.
+func (h *HTTP) WebSocketURL() string {
+	if h.opts.WebSocketPath == "" {
+		return ""
+	}
+	return "ws://" + h.ln.Addr().String() + h.opts.WebSocketPath
 }
 
 // Serve answers requests until Shutdown.
@@ -107,14 +163,21 @@ func (h *HTTP) Shutdown(ctx context.Context) error {
 	}
 	h.mu.Unlock()
 	// Stop accepting and let open POSTs get their answers, until ctx ends.
+	// The legacy SSE streams and the WebSockets end on stop.
 	err := h.srv.Shutdown(ctx)
+	if werr := h.waitSockets(ctx); err == nil {
+		err = werr
+	}
 	h.mu.Lock()
-	sessions := h.sessions
-	h.sessions = map[string]*httpSession{}
+	sessions, legacy := h.sessions, h.legacy
+	h.sessions, h.legacy = map[string]*httpSession{}, map[string]*legacySession{}
 	h.mu.Unlock()
 	// Requests still open now are cancelled with their sessions, and their
 	// POSTs answered with an error; give those a moment to be written.
 	for _, s := range sessions {
+		s.close()
+	}
+	for _, s := range legacy {
 		s.close()
 	}
 	if err != nil {
@@ -127,29 +190,70 @@ func (h *HTTP) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Sessions is the number of open sessions.
+// Sessions is the number of open sessions, over every transport.
 func (h *HTTP) Sessions() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.sessions)
+	return len(h.sessions) + len(h.legacy) + h.sockets
 }
 
-func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// admit applies the checks every endpoint shares (DNS rebinding, Origin,
+// bearer token, protocol version header), answering the request when it
+// fails one.
+func (h *HTTP) admit(w http.ResponseWriter, r *http.Request) bool {
 	if !h.hostAllowed(r.Host) {
 		httpError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, "Forbidden: host not allowed")
-		return
+		return false
 	}
 	if origin := r.Header.Get("Origin"); origin != "" && !h.originAllowed(origin) {
 		httpError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, "Forbidden: origin not allowed")
-		return
+		return false
 	}
 	if h.opts.AuthToken != "" && !bearerOK(r.Header.Get("Authorization"), h.opts.AuthToken) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mcphost"`)
 		httpError(w, http.StatusUnauthorized, jsonrpc.CodeInvalidRequest, "Unauthorized")
-		return
+		return false
 	}
 	if v := r.Header.Get("MCP-Protocol-Version"); v != "" && !slices.Contains(router.LegacyVersions, v) {
 		httpError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest, "Bad Request: unsupported MCP-Protocol-Version "+v)
+		return false
+	}
+	return true
+}
+
+// readMessage reads a POSTed JSON-RPC message or batch, answering 413 or
+// 400 when it is too large or not JSON-RPC.
+func (h *HTTP) readMessage(w http.ResponseWriter, r *http.Request) ([]byte, jsonrpc.Envelope, bool) {
+	if r.ContentLength > int64(h.opts.MaxBytes) {
+		httpError(w, http.StatusRequestEntityTooLarge, jsonrpc.CodeMessageTooLarge,
+			fmt.Sprintf("message of %d bytes exceeds the limit of %d", r.ContentLength, h.opts.MaxBytes))
+		return nil, jsonrpc.Envelope{}, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(h.opts.MaxBytes)))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			httpError(w, http.StatusRequestEntityTooLarge, jsonrpc.CodeMessageTooLarge,
+				fmt.Sprintf("message exceeds the limit of %d bytes", h.opts.MaxBytes))
+			return nil, jsonrpc.Envelope{}, false
+		}
+		httpError(w, http.StatusBadRequest, jsonrpc.CodeParseError, "Bad Request: "+err.Error())
+		return nil, jsonrpc.Envelope{}, false
+	}
+	env, err := jsonrpc.Peek(body)
+	if err != nil {
+		code := jsonrpc.CodeInvalidRequest
+		if errors.Is(err, jsonrpc.ErrParse) {
+			code = jsonrpc.CodeParseError
+		}
+		httpError(w, http.StatusBadRequest, code, err.Error())
+		return nil, jsonrpc.Envelope{}, false
+	}
+	return body, env, true
+}
+
+func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.admit(w, r) {
 		return
 	}
 	switch r.Method {
@@ -166,29 +270,8 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
-	if r.ContentLength > int64(h.opts.MaxBytes) {
-		httpError(w, http.StatusRequestEntityTooLarge, jsonrpc.CodeMessageTooLarge,
-			fmt.Sprintf("message of %d bytes exceeds the limit of %d", r.ContentLength, h.opts.MaxBytes))
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(h.opts.MaxBytes)))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			httpError(w, http.StatusRequestEntityTooLarge, jsonrpc.CodeMessageTooLarge,
-				fmt.Sprintf("message exceeds the limit of %d bytes", h.opts.MaxBytes))
-			return
-		}
-		httpError(w, http.StatusBadRequest, jsonrpc.CodeParseError, "Bad Request: "+err.Error())
-		return
-	}
-	env, err := jsonrpc.Peek(body)
-	if err != nil {
-		code := jsonrpc.CodeInvalidRequest
-		if errors.Is(err, jsonrpc.ErrParse) {
-			code = jsonrpc.CodeParseError
-		}
-		httpError(w, http.StatusBadRequest, code, err.Error())
+	body, env, ok := h.readMessage(w, r)
+	if !ok {
 		return
 	}
 	var sess *httpSession

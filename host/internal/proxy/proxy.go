@@ -189,6 +189,7 @@ func (p *Proxy) Start(ctx context.Context, lenient bool) error {
 	for _, l := range p.cfg.Listeners {
 		h := listen.NewHTTP(p.router, listen.HTTPOptions{
 			Address: l.Address, Path: l.Path, AllowedOrigins: l.AllowedOrigins, AuthToken: l.AuthToken,
+			SSEPath: l.SSEPath, MessagePath: l.MessagePath, WebSocketPath: l.WebSocketPath,
 			MaxBytes: int(p.cfg.Proxy.MaxMessageBytes), Logger: p.log.Named("http"),
 		})
 		if err := h.Listen(); err != nil {
@@ -208,6 +209,12 @@ func (p *Proxy) Start(ctx context.Context, lenient bool) error {
 			}
 		}()
 		p.log.Info("serving MCP over streamable HTTP", "url", h.URL())
+		if u := h.SSEURL(); u != "" {
+			p.log.Info("serving MCP over HTTP+SSE (2024-11-05 clients)", "url", u)
+		}
+		if u := h.WebSocketURL(); u != "" {
+			p.log.Info("serving MCP over WebSocket", "url", u)
+		}
 	}
 	// Wait a little for the backends, so that a client's first tools/list is
 	// complete, but never long: clients time out their server's start (a

@@ -1,0 +1,149 @@
+package listen
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/mcphost/mcphost/host/internal/router"
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+)
+
+// sseKeepalive is how often an idle event stream gets a comment line, so
+// that intermediaries keep it open.
+const sseKeepalive = 20 * time.Second
+
+// legacySession is one client of the HTTP+SSE transport (MCP 2024-11-05):
+// everything the proxy sends it, responses included, goes onto its GET
+// stream as an `event: message`.
+type legacySession struct {
+	id   string
+	s    *router.Session
+	ch   chan []byte
+	done chan struct{}
+	once sync.Once
+}
+
+func (s *legacySession) close() {
+	s.once.Do(func() {
+		close(s.done)
+		s.s.Close()
+	})
+}
+
+// enqueue hands msg to the stream writer. It waits while the stream's
+// buffer is full, as the other listeners wait on a slow client, and gives
+// up once the session has ended.
+func (s *legacySession) enqueue(msg []byte) error {
+	select {
+	case s.ch <- msg:
+		return nil
+	case <-s.done:
+		return errStreamGone
+	}
+}
+
+// legacySink is the session's router.Sink: responses and notifications
+// alike travel on the one stream.
+type legacySink struct{ sess *legacySession }
+
+func (l legacySink) Send(msg []byte) error    { return l.sess.enqueue(msg) }
+func (l legacySink) Respond(msg []byte) error { return l.sess.enqueue(msg) }
+
+// serveSSE opens a legacy session: its stream starts with the endpoint
+// event naming where the client POSTs, and the session lasts as long as
+// the stream.
+func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
+	if !h.admit(w, r) {
+		return
+	}
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", "GET")
+		httpError(w, http.StatusMethodNotAllowed, jsonrpc.CodeInvalidRequest, "Method not allowed: open the event stream with GET")
+		return
+	}
+	sess := &legacySession{id: newSessionID(), ch: make(chan []byte, maxQueued), done: make(chan struct{})}
+	sess.s = h.router.NewSession(legacySink{sess})
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		sess.close()
+		httpError(w, http.StatusServiceUnavailable, jsonrpc.CodeInternalError, "shutting down")
+		return
+	}
+	h.legacy[sess.id] = sess
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.legacy, sess.id)
+		h.mu.Unlock()
+		sess.close()
+	}()
+
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	endpoint := h.opts.MessagePath + "?sessionId=" + url.QueryEscape(sess.id)
+	if _, err := io.WriteString(w, "event: endpoint\ndata: "+endpoint+"\n\n"); err != nil {
+		return
+	}
+	if flusher != nil {
+		flusher.Flush()
+	}
+	keepalive := time.NewTicker(sseKeepalive)
+	defer keepalive.Stop()
+	for {
+		select {
+		case msg := <-sess.ch:
+			if err := writeEvent(w, msg); err != nil {
+				return
+			}
+		case <-keepalive.C:
+			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil {
+				return
+			}
+		case <-h.stop:
+			return
+		case <-r.Context().Done():
+			return
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+}
+
+// serveMessage takes one POSTed message (or batch) for a legacy session.
+// Its answers go to the session's stream, so the POST itself is only
+// acknowledged.
+func (h *HTTP) serveMessage(w http.ResponseWriter, r *http.Request) {
+	if !h.admit(w, r) {
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		httpError(w, http.StatusMethodNotAllowed, jsonrpc.CodeInvalidRequest, "Method not allowed: POST messages here")
+		return
+	}
+	id := r.URL.Query().Get("sessionId")
+	if id == "" {
+		httpError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest, "Bad Request: the sessionId query parameter is required")
+		return
+	}
+	h.mu.Lock()
+	sess := h.legacy[id]
+	h.mu.Unlock()
+	if sess == nil {
+		httpError(w, http.StatusNotFound, jsonrpc.CodeInvalidRequest, "Session not found")
+		return
+	}
+	body, _, ok := h.readMessage(w, r)
+	if !ok {
+		return
+	}
+	sess.s.Handle(body, nil)
+	w.WriteHeader(http.StatusAccepted)
+}

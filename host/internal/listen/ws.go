@@ -1,0 +1,167 @@
+package listen
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+)
+
+const (
+	// wsSubprotocol is the WebSocket subprotocol MCP clients offer.
+	wsSubprotocol = "mcp"
+	// wsPingInterval is how often an open WebSocket is pinged; a peer that
+	// does not answer within wsPingTimeout is disconnected.
+	wsPingInterval = 30 * time.Second
+	wsPingTimeout  = 15 * time.Second
+	// wsWriteTimeout bounds one frame's write: a client that stops reading
+	// is disconnected rather than holding up its backends.
+	wsWriteTimeout = 30 * time.Second
+)
+
+// wsSink writes each message as one text frame. The websocket.Conn
+// serializes concurrent writers itself, so frames never interleave.
+type wsSink struct {
+	ctx context.Context // ends with the connection
+	c   *websocket.Conn
+}
+
+func (s wsSink) write(msg []byte) error {
+	ctx, cancel := context.WithTimeout(s.ctx, wsWriteTimeout)
+	defer cancel()
+	return s.c.Write(ctx, websocket.MessageText, msg)
+}
+
+func (s wsSink) Send(msg []byte) error    { return s.write(msg) }
+func (s wsSink) Respond(msg []byte) error { return s.write(msg) }
+
+// serveWebSocket speaks MCP over one WebSocket connection as one session:
+// each text frame from the client is a JSON-RPC message or batch, and each
+// message to it is a text frame.
+func (h *HTTP) serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	// admit does the Origin check: the library's own is skipped below only
+	// because ours has already passed.
+	if !h.admit(w, r) {
+		return
+	}
+	if offered := offeredSubprotocols(r); len(offered) > 0 && !slices.ContainsFunc(offered, func(p string) bool {
+		return strings.EqualFold(p, wsSubprotocol)
+	}) {
+		httpError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest,
+			"Bad Request: unsupported WebSocket subprotocol; offer \""+wsSubprotocol+"\" or none")
+		return
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		httpError(w, http.StatusServiceUnavailable, jsonrpc.CodeInternalError, "shutting down")
+		return
+	}
+	h.conns.Add(1)
+	h.sockets++
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		h.sockets--
+		h.mu.Unlock()
+		h.conns.Done()
+	}()
+
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:       []string{wsSubprotocol},
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		// Accept has answered the request.
+		h.log.Debug("WebSocket upgrade failed", "error", err)
+		return
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(int64(h.opts.MaxBytes))
+
+	// The request's context is unreliable once the connection is hijacked.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := h.router.NewSession(wsSink{ctx: ctx, c: c})
+	defer s.Close()
+	go h.watchSocket(ctx, c)
+
+	for {
+		typ, msg, err := c.Read(ctx)
+		if err != nil {
+			// The peer closed, the read limit was hit (the library closes
+			// with StatusMessageTooBig), a ping failed, or we are stopping.
+			if !errors.Is(err, context.Canceled) && websocket.CloseStatus(err) == -1 {
+				h.log.Debug("WebSocket closed", "error", err)
+			}
+			return
+		}
+		if typ != websocket.MessageText {
+			_ = c.Close(websocket.StatusUnsupportedData, "MCP messages are JSON-RPC in text frames")
+			return
+		}
+		s.Handle(msg, nil)
+	}
+}
+
+// watchSocket pings c until ctx ends, and closes it when a ping goes
+// unanswered or the listener shuts down.
+func (h *HTTP) watchSocket(ctx context.Context, c *websocket.Conn) {
+	t := time.NewTicker(wsPingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-h.stop:
+			_ = c.Close(websocket.StatusGoingAway, "server shutting down")
+			return
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, wsPingTimeout)
+			err := c.Ping(pctx)
+			cancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					h.log.Debug("WebSocket ping failed", "error", err)
+					_ = c.CloseNow()
+				}
+				return
+			}
+		}
+	}
+}
+
+// waitSockets waits for the WebSocket connections to end, or ctx.
+func (h *HTTP) waitSockets(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		h.conns.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// offeredSubprotocols lists the Sec-WebSocket-Protocol tokens a client
+// offers.
+func offeredSubprotocols(r *http.Request) []string {
+	var out []string
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
