@@ -233,6 +233,7 @@ func TestInspectorCLI(t *testing.T) {
 	stdioTarget := []string{mcphost(t), "run", "--stdio", writeConfig(t, servers)}
 	proxy := startHTTPProxy(t, servers)
 	httpTarget := []string{"--transport", "http", "--server-url", proxy.URL}
+	sseTarget := []string{"--transport", "sse", "--server-url", strings.TrimSuffix(proxy.URL, "/mcp") + "/sse"}
 
 	listed := func(t *testing.T, out map[string]any) {
 		res, _ := out["result"].(map[string]any)
@@ -277,6 +278,8 @@ func TestInspectorCLI(t *testing.T) {
 		{"stdio tools/call", stdioTarget, []string{"--method", "tools/call", "--tool-name", "mcp__proxy__example__echo", "--tool-arg", "text=hello"}, echoed},
 		{"http tools/list", httpTarget, []string{"--method", "tools/list"}, listed},
 		{"http tools/call", httpTarget, []string{"--method", "tools/call", "--tool-name", "mcp__proxy__example__echo", "--tool-arg", "text=hello"}, echoed},
+		{"sse tools/list", sseTarget, []string{"--method", "tools/list"}, listed},
+		{"sse tools/call", sseTarget, []string{"--method", "tools/call", "--tool-name", "mcp__proxy__example__echo", "--tool-arg", "text=hello"}, echoed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
