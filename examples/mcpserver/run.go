@@ -16,9 +16,10 @@ import (
 //	-name string  serverInfo name, also returned by the whoami tool
 //	-tcp addr     serve newline-delimited JSON-RPC on a TCP listener
 //	-http addr    serve streamable HTTP at /mcp
+//	-ws addr      serve WebSocket at /ws, one message per text frame
 //
-// Without -tcp or -http it serves one session on stdin/stdout. The bound
-// address of -tcp and -http is logged to stderr as "listening on <proto>
+// Without -tcp, -http or -ws it serves one session on stdin/stdout. The
+// bound address of -tcp, -http and -ws is logged to stderr as "listening on <proto>
 // <addr>", so callers passing port 0 can find it. Nothing but protocol
 // messages is ever written to stdout. Run returns nil when ctx is cancelled
 // or stdin reaches EOF.
@@ -28,14 +29,15 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	name := fs.String("name", DefaultName, "serverInfo name, also returned by the whoami tool")
 	tcpAddr := fs.String("tcp", "", "serve newline-delimited JSON-RPC over TCP on this address")
 	httpAddr := fs.String("http", "", "serve streamable HTTP at /mcp on this address")
+	wsAddr := fs.String("ws", "", "serve MCP over WebSocket at /ws on this address")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	if *tcpAddr != "" && *httpAddr != "" {
-		return errors.New("-tcp and -http are mutually exclusive")
+	if n := btoi(*tcpAddr != "") + btoi(*httpAddr != "") + btoi(*wsAddr != ""); n > 1 {
+		return errors.New("-tcp, -http and -ws are mutually exclusive")
 	}
 	logger := log.New(stderr, "mcphost-example-server: ", log.LstdFlags)
 
@@ -54,7 +56,21 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		logger.Printf("listening on http %s", ln.Addr())
 		return ServeHTTP(ctx, ln, *name)
+	case *wsAddr != "":
+		ln, err := net.Listen("tcp", *wsAddr)
+		if err != nil {
+			return err
+		}
+		logger.Printf("listening on ws %s", ln.Addr())
+		return ServeWS(ctx, ln, *name)
 	default:
 		return ServeStream(ctx, New(*name), "stdio", stdin, stdout)
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

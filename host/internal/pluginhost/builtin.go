@@ -6,14 +6,18 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	httptransport "github.com/mcphost/mcphost/plugins/http"
 	"github.com/mcphost/mcphost/plugins/stdio"
+	"github.com/mcphost/mcphost/plugins/websocket"
 	"github.com/mcphost/mcphost/sdk"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
 // builtins are the plugins compiled into the host binary.
 var builtins = map[string]func(hclog.Logger) transport.Transport{
-	"stdio": func(l hclog.Logger) transport.Transport { return stdio.New(l) },
+	"stdio":     func(l hclog.Logger) transport.Transport { return stdio.New(l) },
+	"websocket": func(l hclog.Logger) transport.Transport { return websocket.New(l) },
+	"http":      func(l hclog.Logger) transport.Transport { return httptransport.New(l) },
 }
 
 func builtinNames() string {

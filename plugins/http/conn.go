@@ -1,0 +1,540 @@
+package httptransport
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/tidwall/gjson"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/transport"
+)
+
+// deleteTimeout bounds the DELETE that ends a session on Close.
+const deleteTimeout = 2 * time.Second
+
+// errorBodyLimit bounds how much of an HTTP error response is read.
+const errorBodyLimit = 64 << 10
+
+// queueSize is how many received messages wait for Recv before the
+// readers block.
+const queueSize = 256
+
+// conn is one backend connection, in one of the two HTTP transports. In auto
+// mode it starts undecided and settles on one with its first message.
+type conn struct {
+	o      options
+	client *http.Client
+	limit  int
+	logger hclog.Logger
+	m      connMetrics
+	forget func(*conn)
+
+	// ctx lives until the connection ends; every request hangs off it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// in carries received messages to Recv. done is closed when the
+	// connection ends, after err (wrapping transport.ErrClosed) is set.
+	in      chan []byte
+	done    chan struct{}
+	endOnce sync.Once
+	err     error
+	// closed is closed by Close: from then on Recv drops what is queued.
+	closed    chan struct{}
+	closeOnce sync.Once
+
+	mu sync.Mutex
+	// closing stops new requests from starting once Close has begun.
+	closing bool
+	// mode is ModeStreamable or ModeSSE, or ModeAuto until decided is
+	// closed; detecting is set once the first message has gone out.
+	mode      string
+	detecting bool
+	decided   chan struct{}
+	// Streamable HTTP session state.
+	sessionID       string
+	protocolVersion string
+	streamStarted   bool
+	// endpoint is where a legacy connection POSTs.
+	endpoint *url.URL
+}
+
+func newConn(o options, client *http.Client, limit int, logger hclog.Logger, m connMetrics, forget func(*conn)) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &conn{
+		o: o, client: client, limit: limit, logger: logger, m: m, forget: forget,
+		ctx: ctx, cancel: cancel,
+		in: make(chan []byte, queueSize), done: make(chan struct{}), closed: make(chan struct{}),
+		mode: o.Mode, decided: make(chan struct{}),
+	}
+	if o.Mode != ModeAuto {
+		close(c.decided)
+	}
+	m.open.Inc()
+	return c
+}
+
+// abort releases a connection whose Open failed.
+func (c *conn) abort() {
+	c.end(fmt.Errorf("%w: open failed", transport.ErrClosed))
+	c.wg.Wait()
+	c.client.CloseIdleConnections()
+	c.m.open.Dec()
+}
+
+// end ends the connection with err, which wraps transport.ErrClosed, and
+// stops every request. Only the first call counts.
+func (c *conn) end(err error) bool {
+	first := false
+	c.endOnce.Do(func() {
+		first = true
+		c.err = err
+		close(c.done)
+		c.cancel()
+	})
+	return first
+}
+
+// expire ends the connection because the server no longer knows its
+// session, so that the host initializes a new one.
+func (c *conn) expire() {
+	if c.end(fmt.Errorf("%w: session expired", transport.ErrClosed)) {
+		c.m.sessionsExpired.Inc()
+		c.logger.Info("session expired; ending the connection")
+	}
+}
+
+// goAsync runs f in a tracked goroutine, unless the connection is closing.
+func (c *conn) goAsync(f func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return false
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+	return true
+}
+
+func (c *conn) closedErr() error {
+	select {
+	case <-c.done:
+		return c.err
+	default:
+		return fmt.Errorf("%w: connection is closing", transport.ErrClosed)
+	}
+}
+
+// deliver queues one received message for Recv.
+func (c *conn) deliver(msg []byte) {
+	select {
+	case c.in <- msg:
+		c.m.msgsIn.Inc()
+		c.m.bytesIn.Add(len(msg))
+	case <-c.done:
+	}
+}
+
+// deliverBody queues a JSON body, which is one message or a batch of them.
+func (c *conn) deliverBody(body []byte, each func([]byte)) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return
+	}
+	if body[0] != '[' {
+		if each != nil {
+			each(body)
+		}
+		c.deliver(body)
+		return
+	}
+	if !gjson.ValidBytes(body) {
+		c.logger.Warn("dropping malformed batch from backend", "bytes", len(body))
+		return
+	}
+	gjson.ParseBytes(body).ForEach(func(_, v gjson.Result) bool {
+		msg := []byte(v.Raw)
+		if each != nil {
+			each(msg)
+		}
+		c.deliver(msg)
+		return true
+	})
+}
+
+// Recv returns the next message from the backend.
+func (c *conn) Recv(ctx context.Context) ([]byte, error) {
+	select {
+	case <-c.closed:
+		return nil, c.err
+	default:
+	}
+	select {
+	case msg := <-c.in:
+		return msg, nil
+	default:
+	}
+	select {
+	case msg := <-c.in:
+		return msg, nil
+	case <-c.done:
+		// What arrived before the end is still the backend's to say,
+		// unless the host itself closed the connection.
+		select {
+		case <-c.closed:
+		case msg := <-c.in:
+			return msg, nil
+		default:
+		}
+		return nil, c.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// errRequestTimeout replaces the error of a request that ran out of
+// request_timeout, as opposed to one that could not reach the server.
+var errRequestTimeout = errors.New("request timed out")
+
+// sent is one message on its way to the backend.
+type sent struct {
+	msg []byte
+	env jsonrpc.Envelope
+	// session is the Mcp-Session-Id the request carried, if any.
+	session string
+}
+
+func (s sent) isRequest() bool { return s.env.Kind == jsonrpc.KindRequest }
+
+// Send POSTs msg. It returns once the request is written (or after at most
+// connect_timeout), never waiting for the answer, which the request's
+// goroutine delivers to Recv.
+func (c *conn) Send(ctx context.Context, msg []byte) error {
+	if len(msg) > c.limit {
+		return fmt.Errorf("send: message of %d bytes exceeds the %d byte limit", len(msg), c.limit)
+	}
+	msg, err := jsonrpc.Compact(msg)
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	select {
+	case <-c.done:
+		return fmt.Errorf("send: %w", c.closedErr())
+	default:
+	}
+	env, _ := jsonrpc.Peek(msg)
+	s := sent{msg: msg, env: env}
+
+	c.mu.Lock()
+	mode, first := c.mode, c.mode == ModeAuto && !c.detecting
+	if first {
+		c.detecting = true
+	}
+	c.mu.Unlock()
+	if mode == ModeAuto && !first {
+		select {
+		case <-c.decided:
+		case <-c.done:
+			return fmt.Errorf("send: %w", c.closedErr())
+		case <-ctx.Done():
+			return fmt.Errorf("send: %w", ctx.Err())
+		}
+		c.mu.Lock()
+		mode = c.mode
+		c.mu.Unlock()
+	}
+	var req *http.Request
+	var handle func(sent, *http.Response, error)
+	switch {
+	case first:
+		req, s.session = c.streamableRequest(http.MethodPost, msg)
+		handle = c.handleDetect
+	case mode == ModeSSE:
+		req = c.legacyRequest(msg)
+		handle = c.handleLegacy
+	default:
+		req, s.session = c.streamableRequest(http.MethodPost, msg)
+		handle = c.handleStreamable
+	}
+	if err := c.post(ctx, req, s, handle); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	c.m.msgsOut.Inc()
+	c.m.bytesOut.Add(len(msg))
+	return nil
+}
+
+// post starts req in its own goroutine, which passes the outcome to handle,
+// and waits until the request is written.
+func (c *conn) post(ctx context.Context, req *http.Request, s sent, handle func(sent, *http.Response, error)) error {
+	rctx, rcancel := c.ctx, context.CancelFunc(func() {})
+	if c.o.requestTimeout > 0 {
+		rctx, rcancel = context.WithTimeout(c.ctx, c.o.requestTimeout)
+	}
+	written := make(chan struct{})
+	var once sync.Once
+	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { once.Do(func() { close(written) }) }}
+	req = req.WithContext(httptrace.WithClientTrace(rctx, trace))
+	returned := make(chan struct{})
+	started := c.goAsync(func() {
+		defer rcancel()
+		resp, err := c.client.Do(req)
+		close(returned)
+		if err != nil && errors.Is(rctx.Err(), context.DeadlineExceeded) && c.ctx.Err() == nil {
+			err = errRequestTimeout
+		}
+		if err == nil {
+			defer resp.Body.Close()
+		}
+		handle(s, resp, err)
+	})
+	if !started {
+		rcancel()
+		return c.closedErr()
+	}
+	timer := time.NewTimer(c.o.connectTimeout)
+	defer timer.Stop()
+	select {
+	case <-written:
+	case <-returned:
+	case <-timer.C:
+	case <-c.done:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// setHeaders adds the configured headers (and bearer token) to req.
+func (c *conn) setHeaders(req *http.Request) {
+	for k, v := range c.o.header {
+		req.Header[k] = v
+	}
+}
+
+// streamableRequest builds a Streamable HTTP request to the MCP endpoint,
+// returning the session id it carries.
+func (c *conn) streamableRequest(method string, body []byte) (*http.Request, string) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, _ := http.NewRequestWithContext(c.ctx, method, c.o.url.String(), r)
+	c.setHeaders(req)
+	switch method {
+	case http.MethodPost:
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+	case http.MethodGet:
+		req.Header.Set("Accept", "text/event-stream")
+	}
+	c.mu.Lock()
+	sid, pv := c.sessionID, c.protocolVersion
+	c.mu.Unlock()
+	if sid != "" {
+		req.Header.Set("Mcp-Session-Id", sid)
+	}
+	if pv != "" {
+		req.Header.Set("MCP-Protocol-Version", pv)
+	}
+	return req, sid
+}
+
+// legacyRequest builds a POST of msg to a legacy server's endpoint.
+func (c *conn) legacyRequest(msg []byte) *http.Request {
+	c.mu.Lock()
+	endpoint := c.endpoint
+	c.mu.Unlock()
+	req, _ := http.NewRequestWithContext(c.ctx, http.MethodPost, endpoint.String(), bytes.NewReader(msg))
+	c.setHeaders(req)
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+// fail answers request s with a JSON-RPC error, so that the caller fails
+// fast instead of waiting for an answer that will never come.
+func (c *conn) fail(s sent, code int, text string, data any) {
+	if !s.isRequest() {
+		c.logger.Warn("backend did not accept a message", "kind", s.env.Kind.String(), "method", s.env.Method, "error", text)
+		return
+	}
+	c.deliver(jsonrpc.Error(s.env.ID, code, text, data))
+}
+
+// requestFailed handles a request that got no HTTP response at all.
+func (c *conn) requestFailed(s sent, err error) {
+	if c.ctx.Err() != nil {
+		return // the connection is ending; nothing will be read anyway
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // its message holds the URL, which may hold secrets
+	}
+	c.m.httpErrors.Inc()
+	if errors.Is(err, errRequestTimeout) {
+		c.fail(s, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("backend did not answer within request_timeout (%s)", c.o.requestTimeout), nil)
+		return
+	}
+	c.logger.Warn("backend unreachable; ending the connection", "error", err)
+	c.end(fmt.Errorf("%w: backend unreachable: %v", transport.ErrClosed, err))
+}
+
+// httpError answers request s after an HTTP error status.
+func (c *conn) httpError(s sent, resp *http.Response) {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
+	c.httpErrorBody(s, resp, body)
+}
+
+// httpErrorBody is httpError once the body has been read.
+func (c *conn) httpErrorBody(s sent, resp *http.Response, body []byte) {
+	c.m.httpErrors.Inc()
+	text := "backend answered HTTP " + resp.Status
+	if msg, ok := jsonrpc.GetString(body, "error.message"); ok && msg != "" {
+		text += ": " + msg
+	}
+	c.fail(s, jsonrpc.CodeBackendUnavailable, text, map[string]int{"status": resp.StatusCode})
+}
+
+// readBody reads a JSON body of at most limit bytes.
+func (c *conn) readBody(s sent, r io.Reader) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r, int64(c.limit)+1))
+	switch {
+	case len(body) > c.limit:
+		c.logger.Warn("discarded oversized message from backend", "limit", c.limit)
+		c.fail(s, jsonrpc.CodeMessageTooLarge, fmt.Sprintf("backend's answer exceeds the %d byte message limit", c.limit), nil)
+		return nil, false
+	case err != nil:
+		if c.ctx.Err() == nil {
+			c.fail(s, jsonrpc.CodeBackendUnavailable, "reading the backend's answer: "+err.Error(), nil)
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+// mediaType is the response's content type without parameters.
+func mediaType(h http.Header) string {
+	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+// handleDetect handles the first POST of an auto connection: a 400, 404 or
+// 405 without a JSON-RPC error body means a legacy HTTP+SSE server, so the
+// connection falls back to it and resends the message there.
+func (c *conn) handleDetect(s sent, resp *http.Response, err error) {
+	if err == nil {
+		switch resp.StatusCode {
+		case http.StatusBadRequest, http.StatusNotFound, http.StatusMethodNotAllowed:
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
+			if env, perr := jsonrpc.Peek(body); perr != nil || !env.IsError {
+				c.fallback(s, resp.Status)
+				return
+			}
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+		}
+	}
+	c.mu.Lock()
+	c.mode = ModeStreamable
+	c.mu.Unlock()
+	close(c.decided)
+	c.handleStreamable(s, resp, err)
+}
+
+// fallback switches an auto connection to legacy HTTP+SSE and resends s.
+func (c *conn) fallback(s sent, status string) {
+	defer close(c.decided)
+	c.m.fallbacks.Inc()
+	c.logger.Info("server rejected a Streamable HTTP POST; falling back to HTTP+SSE", "status", status)
+	if err := c.openLegacy(c.ctx); err != nil {
+		c.logger.Warn("HTTP+SSE fallback failed", "error", err)
+		c.end(fmt.Errorf("%w: POST got HTTP %s and the HTTP+SSE fallback failed: %v", transport.ErrClosed, status, err))
+		return
+	}
+	c.mu.Lock()
+	c.mode = ModeSSE
+	c.mu.Unlock()
+	req := c.legacyRequest(s.msg)
+	rctx, cancel := c.ctx, context.CancelFunc(func() {})
+	if c.o.requestTimeout > 0 {
+		rctx, cancel = context.WithTimeout(c.ctx, c.o.requestTimeout)
+	}
+	defer cancel()
+	resp, err := c.client.Do(req.WithContext(rctx))
+	if err != nil && errors.Is(rctx.Err(), context.DeadlineExceeded) && c.ctx.Err() == nil {
+		err = errRequestTimeout
+	}
+	if err == nil {
+		defer resp.Body.Close()
+	}
+	c.handleLegacy(s, resp, err)
+}
+
+// Close ends the session with a DELETE (best effort), stops every request
+// and stream, and makes Recv return ErrClosed.
+func (c *conn) Close(ctx context.Context) error {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closing = true
+		sid, mode := c.sessionID, c.mode
+		c.mu.Unlock()
+		c.end(fmt.Errorf("%w: connection closed", transport.ErrClosed))
+		close(c.closed)
+		if mode == ModeStreamable && sid != "" {
+			c.deleteSession(ctx, sid)
+		}
+		waited := make(chan struct{})
+		go func() {
+			c.wg.Wait()
+			close(waited)
+		}()
+		select {
+		case <-waited:
+		case <-ctx.Done():
+		}
+		c.client.CloseIdleConnections()
+		c.m.open.Dec()
+		c.forget(c)
+		c.logger.Debug("backend connection closed")
+	})
+	return nil
+}
+
+// deleteSession tells the server the session is over.
+func (c *conn) deleteSession(ctx context.Context, sid string) {
+	ctx, cancel := context.WithTimeout(ctx, deleteTimeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, c.o.url.String(), nil)
+	c.setHeaders(req)
+	req.Header.Set("Mcp-Session-Id", sid)
+	c.mu.Lock()
+	if c.protocolVersion != "" {
+		req.Header.Set("MCP-Protocol-Version", c.protocolVersion)
+	}
+	c.mu.Unlock()
+	resp, err := c.client.Do(req)
+	if err != nil {
+		c.logger.Debug("session DELETE failed", "error", errors.Unwrap(err))
+		return
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, errorBodyLimit))
+	_ = resp.Body.Close()
+	c.logger.Debug("session deleted", "status", strconv.Itoa(resp.StatusCode))
+}

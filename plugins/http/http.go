@@ -1,0 +1,369 @@
+// Package httptransport is the built-in http transport: each backend MCP
+// server is reached over the network, with Streamable HTTP (2025-03-26 and
+// later) or the legacy HTTP+SSE transport (2024-11-05), or whichever of the
+// two the server answers.
+package httptransport
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mcphost/mcphost/sdk"
+	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/transport"
+)
+
+// Version is the plugin's own version.
+const Version = "0.1.0"
+
+// Modes of the transport.
+const (
+	ModeStreamable = "streamable"
+	ModeSSE        = "sse"
+	ModeAuto       = "auto"
+)
+
+// DefaultConnectTimeout bounds dialing, the TLS handshake and the wait for a
+// legacy server's endpoint event.
+const DefaultConnectTimeout = 10 * time.Second
+
+// Config is one backend's `transport "http" {}` block.
+type Config struct {
+	URL                   string            `json:"url"`
+	Mode                  string            `json:"mode"`
+	Headers               map[string]string `json:"headers"`
+	BearerToken           string            `json:"bearer_token"`
+	ConnectTimeout        string            `json:"connect_timeout"`
+	RequestTimeout        string            `json:"request_timeout"`
+	TLSInsecureSkipVerify bool              `json:"tls_insecure_skip_verify"`
+	TLSCAFile             string            `json:"tls_ca_file"`
+}
+
+// Transport connects to backends over HTTP.
+type Transport struct {
+	base.Unimplemented
+	logger  hclog.Logger
+	metrics *metrics.Set
+
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+}
+
+var _ transport.Transport = (*Transport)(nil)
+
+// New returns the http transport. A nil logger logs JSON to stderr, which
+// is what the host collects from a plugin process.
+func New(logger hclog.Logger) *Transport {
+	if logger == nil {
+		logger = hclog.New(&hclog.LoggerOptions{Name: "http", Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
+	}
+	return &Transport{logger: logger, metrics: metrics.NewSet(), conns: make(map[*conn]struct{})}
+}
+
+func (t *Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
+	return base.InfoResponse{
+		Name:        "http",
+		Kind:        base.KindTransport,
+		Version:     Version,
+		APIMinor:    transport.APIMinor,
+		Description: "Connects to backend MCP servers over Streamable HTTP or the legacy HTTP+SSE transport.",
+	}, nil
+}
+
+func (t *Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
+	return base.SchemaResponse{Instance: base.Schema{Attributes: []base.Attribute{
+		{Name: "url", Type: base.TypeString, Required: true, Description: "The server's MCP endpoint (Streamable HTTP), or its SSE endpoint (legacy HTTP+SSE); http or https."},
+		{Name: "mode", Type: base.TypeString, Description: `"streamable", "sse" (legacy HTTP+SSE) or "auto" (default): try Streamable HTTP and fall back to HTTP+SSE when the server rejects the first POST.`},
+		{Name: "headers", Type: base.TypeMapString, Sensitive: true, Description: "Extra HTTP headers sent with every request; values may be secrets."},
+		{Name: "bearer_token", Type: base.TypeString, Sensitive: true, Description: "Sent as `Authorization: Bearer <token>` with every request."},
+		{Name: "connect_timeout", Type: base.TypeString, Description: `Bound on connecting (dial, TLS, and the legacy endpoint event), as a duration such as "10s" (default 10s).`},
+		{Name: "request_timeout", Type: base.TypeString, Description: `Bound on each HTTP request, as a duration; "0" (default) means none, leaving request timeouts to the host.`},
+		{Name: "tls_insecure_skip_verify", Type: base.TypeBool, Description: "Accept any server certificate. For testing only."},
+		{Name: "tls_ca_file", Type: base.TypeString, Description: "PEM file of CA certificates to trust instead of the system's."},
+	}}}, nil
+}
+
+func (t *Transport) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
+	_, diags := parseConfig(req.Config)
+	return base.ValidateResponse{Diagnostics: diags}, nil
+}
+
+// options is a parsed, validated Config.
+type options struct {
+	Config
+	url            *url.URL
+	connectTimeout time.Duration
+	requestTimeout time.Duration
+	// header holds the configured headers and the bearer token.
+	header http.Header
+}
+
+func parseConfig(raw json.RawMessage) (options, []base.Diagnostic) {
+	var o options
+	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		raw = []byte("{}")
+	}
+	if err := json.Unmarshal(raw, &o.Config); err != nil {
+		return o, []base.Diagnostic{base.Error("", "Invalid http transport config", err.Error())}
+	}
+	var diags []base.Diagnostic
+	switch u, err := url.Parse(strings.TrimSpace(o.URL)); {
+	case strings.TrimSpace(o.URL) == "":
+		diags = append(diags, base.Error("url", "Missing url", "The http transport needs the URL of the MCP server's endpoint."))
+	case err != nil:
+		diags = append(diags, base.Error("url", "Invalid url", err.Error()))
+	case u.Scheme != "http" && u.Scheme != "https":
+		diags = append(diags, base.Error("url", "Unsupported url scheme", fmt.Sprintf("The url must be http or https, not %q.", u.Scheme)))
+	case u.Host == "":
+		diags = append(diags, base.Error("url", "Invalid url", "The url has no host."))
+	default:
+		o.url = u
+	}
+	switch o.Mode {
+	case "":
+		o.Mode = ModeAuto
+	case ModeStreamable, ModeSSE, ModeAuto:
+	default:
+		diags = append(diags, base.Error("mode", "Invalid mode", fmt.Sprintf(`mode must be "streamable", "sse" or "auto", not %q.`, o.Mode)))
+	}
+	duration := func(attr, value string, def time.Duration) time.Duration {
+		if value == "" {
+			return def
+		}
+		d, err := time.ParseDuration(value)
+		switch {
+		case err != nil:
+			diags = append(diags, base.Error(attr, "Invalid duration", err.Error()))
+		case d < 0:
+			diags = append(diags, base.Error(attr, "Invalid duration", attr+" must not be negative."))
+		default:
+			return d
+		}
+		return def
+	}
+	o.connectTimeout = duration("connect_timeout", o.ConnectTimeout, DefaultConnectTimeout)
+	if o.connectTimeout == 0 {
+		o.connectTimeout = DefaultConnectTimeout
+	}
+	o.requestTimeout = duration("request_timeout", o.RequestTimeout, 0)
+	if o.TLSCAFile != "" {
+		if fi, err := os.Stat(o.TLSCAFile); err != nil {
+			diags = append(diags, base.Error("tls_ca_file", "CA file not found", err.Error()))
+		} else if fi.IsDir() {
+			diags = append(diags, base.Error("tls_ca_file", "CA file is a directory", o.TLSCAFile+" is a directory."))
+		}
+	}
+	o.header = http.Header{}
+	for name, value := range o.Headers {
+		// Values are secrets: diagnostics name the header, never its value.
+		switch {
+		case !validHeaderName(name):
+			diags = append(diags, base.Error("headers", "Invalid header name", fmt.Sprintf("%q is not a valid HTTP header name.", name)))
+		case strings.ContainsAny(value, "\r\n\x00"):
+			diags = append(diags, base.Error("headers", "Invalid header value", fmt.Sprintf("The value of header %q contains a line break or NUL.", name)))
+		case reservedHeader(name):
+			diags = append(diags, base.Error("headers", "Reserved header", fmt.Sprintf("Header %q is managed by the transport and cannot be set.", name)))
+		default:
+			o.header.Set(name, value)
+		}
+	}
+	if o.BearerToken != "" {
+		if strings.ContainsAny(o.BearerToken, "\r\n\x00") {
+			diags = append(diags, base.Error("bearer_token", "Invalid bearer token", "The token contains a line break or NUL."))
+		} else {
+			if o.header.Get("Authorization") != "" {
+				diags = append(diags, base.Diagnostic{Severity: base.SeverityWarning, Attribute: "bearer_token",
+					Summary: "bearer_token overrides headers", Detail: "Both headers and bearer_token set Authorization; bearer_token wins."})
+			}
+			o.header.Set("Authorization", "Bearer "+o.BearerToken)
+		}
+	}
+	if o.TLSInsecureSkipVerify && o.url != nil && o.url.Scheme == "https" {
+		diags = append(diags, base.Diagnostic{Severity: base.SeverityWarning, Attribute: "tls_insecure_skip_verify",
+			Summary: "TLS verification disabled", Detail: "The server's certificate is not checked; use this for testing only."})
+	}
+	return o, diags
+}
+
+// validHeaderName reports whether name is an RFC 7230 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// reservedHeader reports whether the transport sets name itself.
+func reservedHeader(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case "Content-Type", "Accept", "Content-Length", "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-Id", "Host":
+		return true
+	}
+	return false
+}
+
+// client builds the HTTP client of one connection.
+func (o options) client() (*http.Client, error) {
+	tlsConf := &tls.Config{InsecureSkipVerify: o.TLSInsecureSkipVerify} //nolint:gosec // opt-in, warned about by Validate
+	if o.TLSCAFile != "" {
+		pem, err := os.ReadFile(o.TLSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("tls_ca_file: no PEM certificates found")
+		}
+		tlsConf.RootCAs = pool
+	}
+	dialer := &net.Dialer{Timeout: o.connectTimeout, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         dialer.DialContext,
+		TLSClientConfig:     tlsConf,
+		TLSHandshakeTimeout: o.connectTimeout,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConns:        64,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return &http.Client{
+		Transport: tr,
+		// Redirects of a POST would lose its body, and redirects to
+		// another origin would leak the headers: refuse them all.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, nil
+}
+
+// Open prepares a connection to the backend. A streamable (or auto)
+// connection makes no request until the host sends its first message; a
+// legacy SSE one opens its event stream and waits for the endpoint here. ctx
+// only bounds the opening: the connection lives until Close.
+func (t *Transport) Open(ctx context.Context, req transport.OpenRequest) (transport.OpenResponse, error) {
+	o, diags := parseConfig(req.Config)
+	for _, d := range diags {
+		if d.Severity == base.SeverityError {
+			return transport.OpenResponse{}, fmt.Errorf("http %s: %s: %s", req.Name, d.Summary, d.Detail)
+		}
+	}
+	limit := req.MaxMessageBytes
+	if limit <= 0 {
+		limit = sdk.DefaultMaxMessageBytes
+	}
+	client, err := o.client()
+	if err != nil {
+		return transport.OpenResponse{}, fmt.Errorf("http %s: %w", req.Name, err)
+	}
+	logger := t.logger.With("server", req.Name, "url", safeURL(o.url))
+	c := newConn(o, client, limit, logger, t.newConnMetrics(req.Name), t.forget)
+	if o.Mode == ModeSSE {
+		if err := c.openLegacy(ctx); err != nil {
+			c.abort()
+			return transport.OpenResponse{}, fmt.Errorf("http %s: %w", req.Name, err)
+		}
+	}
+	t.mu.Lock()
+	t.conns[c] = struct{}{}
+	t.mu.Unlock()
+	logger.Debug("backend connection opened", "mode", o.Mode)
+	return transport.OpenResponse{Conn: c}, nil
+}
+
+func (t *Transport) forget(c *conn) {
+	t.mu.Lock()
+	delete(t.conns, c)
+	t.mu.Unlock()
+}
+
+// Stop closes every open connection in parallel.
+func (t *Transport) Stop(ctx context.Context, req base.StopRequest) (base.StopResponse, error) {
+	if req.DeadlineUnixNano > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, req.DeadlineUnixNano))
+		defer cancel()
+	}
+	t.mu.Lock()
+	conns := make([]*conn, 0, len(t.conns))
+	for c := range t.conns {
+		conns = append(conns, c)
+	}
+	t.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = c.Close(ctx)
+		}()
+	}
+	wg.Wait()
+	return base.StopResponse{}, nil
+}
+
+func (t *Transport) Metrics(context.Context, base.MetricsRequest) (base.MetricsResponse, error) {
+	var buf bytes.Buffer
+	t.metrics.WritePrometheus(&buf)
+	return base.MetricsResponse{PrometheusText: buf.String()}, nil
+}
+
+// connMetrics are one server's series; connections to the same server name
+// share them.
+type connMetrics struct {
+	msgsIn, msgsOut, bytesIn, bytesOut *metrics.Counter
+	httpErrors, sessionsExpired        *metrics.Counter
+	streamReconnects, fallbacks        *metrics.Counter
+	open                               *metrics.Gauge
+}
+
+func (t *Transport) newConnMetrics(server string) connMetrics {
+	l := `{server="` + escapeLabel(server) + `"}`
+	return connMetrics{
+		msgsIn:           t.metrics.GetOrCreateCounter("mcphost_http_messages_received_total" + l),
+		msgsOut:          t.metrics.GetOrCreateCounter("mcphost_http_messages_sent_total" + l),
+		bytesIn:          t.metrics.GetOrCreateCounter("mcphost_http_bytes_received_total" + l),
+		bytesOut:         t.metrics.GetOrCreateCounter("mcphost_http_bytes_sent_total" + l),
+		httpErrors:       t.metrics.GetOrCreateCounter("mcphost_http_request_errors_total" + l),
+		sessionsExpired:  t.metrics.GetOrCreateCounter("mcphost_http_sessions_expired_total" + l),
+		streamReconnects: t.metrics.GetOrCreateCounter("mcphost_http_stream_reconnects_total" + l),
+		fallbacks:        t.metrics.GetOrCreateCounter("mcphost_http_sse_fallbacks_total" + l),
+		open:             t.metrics.GetOrCreateGauge("mcphost_http_open_connections"+l, nil),
+	}
+}
+
+// escapeLabel escapes a Prometheus label value.
+func escapeLabel(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}
+
+// safeURL is u for logs: no user info, query or fragment, which may hold
+// credentials or session ids.
+func safeURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}

@@ -1,0 +1,227 @@
+package httptransport
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+)
+
+// Backoff of the GET stream's reconnections.
+const (
+	minStreamBackoff = 250 * time.Millisecond
+	maxStreamBackoff = 10 * time.Second
+	// maxStreamFailures is how many reconnections in a row may fail to
+	// reach the server before the connection is declared dead.
+	maxStreamFailures = 3
+)
+
+// sessionRejected reports whether an HTTP error answering a request that
+// carried a session id means the server no longer knows the session: 404,
+// as the spec says, or a 400 whose body talks about the session id, which is
+// what the TypeScript SDK's example servers (server-everything among them)
+// answer for a session they do not know, after a restart for instance.
+func sessionRejected(status int, body []byte) bool {
+	switch status {
+	case http.StatusNotFound:
+		return true
+	case http.StatusBadRequest:
+		return bytes.Contains(bytes.ToLower(body), []byte("session"))
+	}
+	return false
+}
+
+// readClose reads (a bounded part of) an error body and closes it.
+func readClose(body io.ReadCloser) []byte {
+	b, _ := io.ReadAll(io.LimitReader(body, errorBodyLimit))
+	_ = body.Close()
+	return b
+}
+
+// handleStreamable delivers the answer to one Streamable HTTP POST.
+func (c *conn) handleStreamable(s sent, resp *http.Response, err error) {
+	if err != nil {
+		c.requestFailed(s, err)
+		return
+	}
+	ok := resp.StatusCode/100 == 2
+	if ok && s.isRequest() && s.env.Method == "initialize" {
+		if sid := resp.Header.Get("Mcp-Session-Id"); sid != "" {
+			c.mu.Lock()
+			c.sessionID = sid
+			c.mu.Unlock()
+		}
+	}
+	if !ok {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyLimit))
+		if s.session != "" && sessionRejected(resp.StatusCode, body) {
+			c.expire()
+			return
+		}
+		c.httpErrorBody(s, resp, body)
+		return
+	}
+	if s.env.Kind == jsonrpc.KindNotification && s.env.Method == "notifications/initialized" {
+		c.startStream()
+	}
+	if resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusNoContent {
+		return
+	}
+	if mediaType(resp.Header) == "text/event-stream" {
+		c.readEventStream(s, resp)
+		return
+	}
+	body, ok := c.readBody(s, resp.Body)
+	if !ok {
+		return
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		if s.isRequest() {
+			c.fail(s, jsonrpc.CodeBackendUnavailable, "backend answered the request with an empty body", nil)
+		}
+		return
+	}
+	c.deliverBody(body, func(msg []byte) { c.observe(s, msg) })
+}
+
+// observe learns the negotiated protocol version from the initialize
+// response.
+func (c *conn) observe(s sent, msg []byte) {
+	if s.env.Method != "initialize" || !s.isRequest() {
+		return
+	}
+	env, err := jsonrpc.Peek(msg)
+	if err != nil || env.Kind != jsonrpc.KindResponse || !bytes.Equal(env.ID, s.env.ID) {
+		return
+	}
+	if v, ok := jsonrpc.GetString(msg, "result.protocolVersion"); ok && v != "" {
+		c.mu.Lock()
+		c.protocolVersion = v
+		c.mu.Unlock()
+	}
+}
+
+// readEventStream delivers every message of a POST's SSE answer, in order.
+// If the stream ends without the response to s, s is answered with an error.
+func (c *conn) readEventStream(s sent, resp *http.Response) {
+	r := newSSEReader(resp.Body, c.limit)
+	answered, tooLarge := false, false
+	for {
+		ev, err := r.Next()
+		if err != nil {
+			if !answered && s.isRequest() && c.ctx.Err() == nil {
+				if tooLarge {
+					c.fail(s, jsonrpc.CodeMessageTooLarge, fmt.Sprintf("backend's answer exceeds the %d byte message limit", c.limit), nil)
+				} else {
+					c.fail(s, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("backend's event stream ended before the response (%v)", err), nil)
+				}
+			}
+			return
+		}
+		if ev.Type != "message" {
+			continue
+		}
+		if ev.TooLarge {
+			c.logger.Warn("discarded oversized message from backend", "bytes", ev.Size, "limit", c.limit)
+			tooLarge = true
+			continue
+		}
+		c.deliverBody(ev.Data, func(msg []byte) {
+			c.observe(s, msg)
+			if !answered && s.isRequest() {
+				if env, err := jsonrpc.Peek(msg); err == nil && env.Kind == jsonrpc.KindResponse && bytes.Equal(env.ID, s.env.ID) {
+					answered = true
+				}
+			}
+		})
+	}
+}
+
+// startStream opens the GET stream for server-initiated messages, once.
+func (c *conn) startStream() {
+	c.mu.Lock()
+	started := c.streamStarted
+	c.streamStarted = true
+	c.mu.Unlock()
+	if !started {
+		c.goAsync(c.listen)
+	}
+}
+
+// listen keeps the GET stream open while the connection lives,
+// reconnecting with Last-Event-ID and backoff when it drops. A server that
+// does not offer the stream (405) is fine; one whose session is gone (404)
+// or that cannot be reached any more ends the connection.
+func (c *conn) listen() {
+	backoff := minStreamBackoff
+	failures := 0
+	var lastID string
+	for c.ctx.Err() == nil {
+		req, sid := c.streamableRequest(http.MethodGet, nil)
+		if lastID != "" {
+			req.Header.Set("Last-Event-ID", lastID)
+		}
+		resp, err := c.client.Do(req)
+		switch {
+		case err != nil:
+			if c.ctx.Err() != nil {
+				return
+			}
+			if failures++; failures >= maxStreamFailures {
+				c.requestFailed(sent{}, err)
+				return
+			}
+		case resp.StatusCode == http.StatusMethodNotAllowed:
+			_ = resp.Body.Close()
+			c.logger.Debug("server offers no GET stream")
+			return
+		case resp.StatusCode/100 == 4 && sid != "" && sessionRejected(resp.StatusCode, readClose(resp.Body)):
+			c.expire()
+			return
+		case resp.StatusCode == http.StatusOK && mediaType(resp.Header) == "text/event-stream":
+			failures, backoff = 0, minStreamBackoff
+			r := newSSEReader(resp.Body, c.limit)
+			for {
+				ev, err := r.Next()
+				lastID = r.LastID
+				if err != nil {
+					break
+				}
+				switch {
+				case ev.Type != "message":
+				case ev.TooLarge:
+					c.logger.Warn("discarded oversized message from backend", "bytes", ev.Size, "limit", c.limit)
+				default:
+					c.deliverBody(ev.Data, nil)
+				}
+			}
+			_ = resp.Body.Close()
+			if r.Retry > 0 {
+				backoff = r.Retry
+			}
+			if c.ctx.Err() != nil {
+				return
+			}
+			c.logger.Debug("GET stream ended; reconnecting", "in", backoff)
+		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests:
+			_ = resp.Body.Close()
+			c.logger.Debug("GET stream refused; retrying", "status", resp.StatusCode, "in", backoff)
+		default:
+			_ = resp.Body.Close()
+			c.logger.Debug("server refused the GET stream", "status", resp.StatusCode)
+			return
+		}
+		c.m.streamReconnects.Inc()
+		t := time.NewTimer(backoff)
+		select {
+		case <-c.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(backoff*2, maxStreamBackoff)
+	}
+}

@@ -1,0 +1,351 @@
+// Package websocket is the WebSocket transport: each backend is an MCP server
+// reached at a ws:// or wss:// URL, carrying one JSON-RPC message per text
+// frame under the "mcp" subprotocol.
+package websocket
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mcphost/mcphost/sdk"
+	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/transport"
+)
+
+// Version is the plugin's own version.
+const Version = "0.1.0"
+
+// Defaults of the optional attributes.
+const (
+	DefaultSubprotocol    = "mcp"
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultPingInterval   = 30 * time.Second
+)
+
+// Config is one backend's `transport "websocket" {}` block. Absent optional
+// attributes arrive as null, which leaves the zero value: the default.
+type Config struct {
+	URL                   string            `json:"url"`
+	Headers               map[string]string `json:"headers"`
+	BearerToken           string            `json:"bearer_token"`
+	Subprotocol           string            `json:"subprotocol"`
+	ConnectTimeout        string            `json:"connect_timeout"`
+	TLSInsecureSkipVerify bool              `json:"tls_insecure_skip_verify"`
+	PingInterval          string            `json:"ping_interval"`
+}
+
+// Transport dials one WebSocket connection per backend.
+type Transport struct {
+	base.Unimplemented
+	logger  hclog.Logger
+	metrics *metrics.Set
+
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+}
+
+var _ transport.Transport = (*Transport)(nil)
+
+// New returns the websocket transport. A nil logger logs JSON to stderr,
+// which is what the host collects from a plugin process.
+func New(logger hclog.Logger) *Transport {
+	if logger == nil {
+		logger = hclog.New(&hclog.LoggerOptions{Name: "websocket", Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
+	}
+	return &Transport{logger: logger, metrics: metrics.NewSet(), conns: make(map[*conn]struct{})}
+}
+
+func (t *Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
+	return base.InfoResponse{
+		Name:        "websocket",
+		Kind:        base.KindTransport,
+		Version:     Version,
+		APIMinor:    transport.APIMinor,
+		Description: "Connects to MCP servers over WebSocket: one JSON-RPC message per text frame, subprotocol \"mcp\".",
+	}, nil
+}
+
+func (t *Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
+	return base.SchemaResponse{Instance: base.Schema{Attributes: []base.Attribute{
+		{Name: "url", Type: base.TypeString, Required: true, Description: "ws:// or wss:// URL of the MCP server."},
+		{Name: "headers", Type: base.TypeMapString, Sensitive: true, Description: "Extra HTTP headers sent with the opening handshake; values may be secrets."},
+		{Name: "bearer_token", Type: base.TypeString, Sensitive: true, Description: "Sent as \"Authorization: Bearer <token>\" with the opening handshake."},
+		{Name: "subprotocol", Type: base.TypeString, Description: `WebSocket subprotocol to require of the server (default "mcp").`},
+		{Name: "connect_timeout", Type: base.TypeString, Description: `How long the dial and handshake may take, as a duration such as "10s" (default 10s).`},
+		{Name: "tls_insecure_skip_verify", Type: base.TypeBool, Description: "Skip verification of the server's TLS certificate (wss:// only; for testing)."},
+		{Name: "ping_interval", Type: base.TypeString, Description: `How often to ping the server, as a duration such as "30s"; a ping unanswered within the interval ends the connection. "0s" disables pings (default 30s).`},
+	}}}, nil
+}
+
+func (t *Transport) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
+	_, diags := parseConfig(req.Config)
+	return base.ValidateResponse{Diagnostics: diags}, nil
+}
+
+// options is a parsed, validated Config.
+type options struct {
+	Config
+	url            *url.URL
+	header         http.Header
+	host           string
+	subprotocol    string
+	connectTimeout time.Duration
+	pingInterval   time.Duration
+}
+
+// reservedHeaders are set by the WebSocket handshake itself.
+var reservedHeaders = []string{
+	"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version",
+	"Sec-Websocket-Protocol", "Sec-Websocket-Extensions", "Sec-Websocket-Accept",
+}
+
+func parseConfig(raw json.RawMessage) (options, []base.Diagnostic) {
+	var o options
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = []byte("{}")
+	}
+	if err := json.Unmarshal(raw, &o.Config); err != nil {
+		return o, []base.Diagnostic{base.Error("", "Invalid websocket transport config", err.Error())}
+	}
+	var diags []base.Diagnostic
+
+	if strings.TrimSpace(o.URL) == "" {
+		diags = append(diags, base.Error("url", "Missing url", "The websocket transport needs the ws:// or wss:// URL of the MCP server."))
+	} else if u, err := url.Parse(o.URL); err != nil {
+		diags = append(diags, base.Error("url", "Invalid url", err.Error()))
+	} else {
+		switch {
+		case u.Scheme != "ws" && u.Scheme != "wss":
+			diags = append(diags, base.Error("url", "Invalid url", fmt.Sprintf("The scheme must be ws or wss, not %q.", u.Scheme)))
+		case u.Host == "":
+			diags = append(diags, base.Error("url", "Invalid url", "The url has no host."))
+		case u.Fragment != "":
+			diags = append(diags, base.Error("url", "Invalid url", "A WebSocket url must not have a #fragment."))
+		default:
+			o.url = u
+		}
+	}
+
+	o.header = http.Header{}
+	names := make([]string, 0, len(o.Headers))
+	for k := range o.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	seen := map[string]bool{}
+	for _, k := range names {
+		v := o.Headers[k]
+		canon := http.CanonicalHeaderKey(k)
+		switch {
+		case seen[canon]:
+			diags = append(diags, base.Error("headers", "Duplicate header", fmt.Sprintf("Header %q is given more than once (names are case-insensitive).", canon)))
+		case !validHeaderName(k):
+			diags = append(diags, base.Error("headers", "Invalid header name", fmt.Sprintf("%q is not a valid HTTP header name.", k)))
+		case !validHeaderValue(v):
+			// Never echo the value: it may be a secret.
+			diags = append(diags, base.Error("headers", "Invalid header value", fmt.Sprintf("The value of header %q contains control characters.", k)))
+		case containsFold(reservedHeaders, canon):
+			diags = append(diags, base.Error("headers", "Reserved header", fmt.Sprintf("Header %q is set by the WebSocket handshake and cannot be overridden.", k)))
+		case canon == "Authorization" && o.BearerToken != "":
+			diags = append(diags, base.Error("headers", "Conflicting Authorization", "Set either bearer_token or an Authorization header, not both."))
+		case canon == "Host":
+			o.host = v
+		default:
+			o.header.Set(canon, v)
+		}
+		seen[canon] = true
+	}
+	if o.BearerToken != "" {
+		if !validHeaderValue(o.BearerToken) || strings.ContainsAny(o.BearerToken, " \t") {
+			diags = append(diags, base.Error("bearer_token", "Invalid bearer token", "The token must not contain spaces or control characters."))
+		} else {
+			o.header.Set("Authorization", "Bearer "+o.BearerToken)
+		}
+	}
+
+	o.subprotocol = DefaultSubprotocol
+	if o.Subprotocol != "" {
+		if !validHeaderName(o.Subprotocol) {
+			diags = append(diags, base.Error("subprotocol", "Invalid subprotocol", fmt.Sprintf("%q is not a valid WebSocket subprotocol name.", o.Subprotocol)))
+		} else {
+			o.subprotocol = o.Subprotocol
+		}
+	}
+
+	o.connectTimeout = DefaultConnectTimeout
+	if o.ConnectTimeout != "" {
+		d, err := time.ParseDuration(o.ConnectTimeout)
+		if err != nil || d <= 0 {
+			diags = append(diags, base.Error("connect_timeout", "Invalid duration", `connect_timeout must be a positive duration such as "10s".`))
+		} else {
+			o.connectTimeout = d
+		}
+	}
+
+	o.pingInterval = DefaultPingInterval
+	if o.PingInterval != "" {
+		d, err := time.ParseDuration(o.PingInterval)
+		if err != nil || d < 0 {
+			diags = append(diags, base.Error("ping_interval", "Invalid duration", `ping_interval must be a duration such as "30s", or "0s" to disable pings.`))
+		} else {
+			o.pingInterval = d
+		}
+	}
+
+	if o.TLSInsecureSkipVerify && o.url != nil && o.url.Scheme == "ws" {
+		diags = append(diags, base.Diagnostic{
+			Severity: base.SeverityWarning, Attribute: "tls_insecure_skip_verify",
+			Summary: "No effect without TLS", Detail: "tls_insecure_skip_verify only applies to wss:// URLs.",
+		})
+	}
+	return o, diags
+}
+
+// validHeaderName reports whether s is an RFC 9110 token.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue reports whether s has no control characters but tab.
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactedURL is the URL for logs: scheme, host and path only, since the
+// userinfo or query may carry credentials.
+func (o options) redactedURL() string {
+	return (&url.URL{Scheme: o.url.Scheme, Host: o.url.Host, Path: o.url.Path}).String()
+}
+
+// httpTransport returns the HTTP transport for one handshake. A WebSocket
+// connection is taken over from it, so nothing is pooled between Opens; the
+// caller closes whatever a refused handshake left idle.
+func (o options) httpTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if o.TLSInsecureSkipVerify {
+		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // explicitly requested, for testing
+	}
+	return tr
+}
+
+// Open dials the backend. ctx and connect_timeout bound the dial and
+// handshake only: the connection lives until Close or until it drops.
+func (t *Transport) Open(ctx context.Context, req transport.OpenRequest) (transport.OpenResponse, error) {
+	o, diags := parseConfig(req.Config)
+	for _, d := range diags {
+		if d.Severity == base.SeverityError {
+			return transport.OpenResponse{}, fmt.Errorf("websocket %s: %s: %s", req.Name, d.Summary, d.Detail)
+		}
+	}
+	limit := req.MaxMessageBytes
+	if limit <= 0 {
+		limit = sdk.DefaultMaxMessageBytes
+	}
+	logger := t.logger.With("server", req.Name, "url", o.redactedURL())
+	c, err := dial(ctx, o, limit, logger, t.newConnMetrics(req.Name), t.forget)
+	if err != nil {
+		return transport.OpenResponse{}, fmt.Errorf("websocket %s: %w", req.Name, err)
+	}
+	t.mu.Lock()
+	t.conns[c] = struct{}{}
+	t.mu.Unlock()
+	return transport.OpenResponse{Conn: c}, nil
+}
+
+func (t *Transport) forget(c *conn) {
+	t.mu.Lock()
+	delete(t.conns, c)
+	t.mu.Unlock()
+}
+
+// Stop closes every open connection in parallel.
+func (t *Transport) Stop(ctx context.Context, req base.StopRequest) (base.StopResponse, error) {
+	if req.DeadlineUnixNano > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, req.DeadlineUnixNano))
+		defer cancel()
+	}
+	t.mu.Lock()
+	conns := make([]*conn, 0, len(t.conns))
+	for c := range t.conns {
+		conns = append(conns, c)
+	}
+	t.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() { _ = c.Close(ctx) })
+	}
+	wg.Wait()
+	return base.StopResponse{}, nil
+}
+
+func (t *Transport) Metrics(context.Context, base.MetricsRequest) (base.MetricsResponse, error) {
+	var buf bytes.Buffer
+	t.metrics.WritePrometheus(&buf)
+	return base.MetricsResponse{PrometheusText: buf.String()}, nil
+}
+
+// connMetrics are one server's series; connections to the same server name
+// share them.
+type connMetrics struct {
+	msgsIn, msgsOut, bytesIn, bytesOut *metrics.Counter
+	binaryIgnored, pingFailures        *metrics.Counter
+	open                               *metrics.Gauge
+}
+
+func (t *Transport) newConnMetrics(server string) connMetrics {
+	l := `{server="` + escapeLabel(server) + `"}`
+	return connMetrics{
+		msgsIn:        t.metrics.GetOrCreateCounter("mcphost_websocket_messages_received_total" + l),
+		msgsOut:       t.metrics.GetOrCreateCounter("mcphost_websocket_messages_sent_total" + l),
+		bytesIn:       t.metrics.GetOrCreateCounter("mcphost_websocket_bytes_received_total" + l),
+		bytesOut:      t.metrics.GetOrCreateCounter("mcphost_websocket_bytes_sent_total" + l),
+		binaryIgnored: t.metrics.GetOrCreateCounter("mcphost_websocket_binary_frames_ignored_total" + l),
+		pingFailures:  t.metrics.GetOrCreateCounter("mcphost_websocket_ping_failures_total" + l),
+		open:          t.metrics.GetOrCreateGauge("mcphost_websocket_open_connections"+l, nil),
+	}
+}
+
+// escapeLabel escapes a Prometheus label value.
+func escapeLabel(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}
