@@ -90,7 +90,9 @@ func serveWSConn(ctx context.Context, s *server.MCPServer, id string, c *websock
 		_ = pw.CloseWithError(err)
 	}()
 
-	_ = ServeStream(sessCtx, s, id, pr, &frameWriter{ctx: sessCtx, c: c})
+	// Writes must not see the shutdown: coder/websocket drops the connection
+	// without a close frame when a write's context ends mid-frame.
+	_ = ServeStream(sessCtx, s, id, pr, &frameWriter{ctx: context.WithoutCancel(sessCtx), c: c})
 
 	status := websocket.StatusNormalClosure
 	if ctx.Err() != nil {
