@@ -1,6 +1,7 @@
 package router
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -238,6 +239,7 @@ func (b *backend) finish(p *pending, msg []byte, code int, text string) {
 		msg = jsonrpc.Error(p.clientID, code, text, nil)
 	} else {
 		msg = exposeResultURIs(b.router.opts, b, p.method, msg)
+		msg = b.router.exposeTaskIDs(b, p, msg)
 		var err error
 		if msg, err = jsonrpc.Set(msg, "id", p.clientID); err != nil {
 			msg = jsonrpc.Error(p.clientID, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil)
@@ -287,6 +289,9 @@ func (b *backend) onResponse(env jsonrpc.Envelope, msg []byte) {
 	if !ok {
 		b.log.Debug("late or unknown response", "id", id)
 		return
+	}
+	if env.IsError && p.session != nil && bytes.Contains(msg, urlElicitationRequired) {
+		p.session.rememberRequiredElicitations(b, msg)
 	}
 	b.finish(p, msg, 0, "")
 }
@@ -434,8 +439,14 @@ func (b *backend) onNotification(env jsonrpc.Envelope, msg []byte) {
 		b.router.onResourceUpdated(b, msg)
 	case "notifications/cancelled":
 		b.router.onBackendCancelled(b, msg)
+	case "notifications/message":
+		b.router.onLogMessage(b, msg)
+	case "notifications/elicitation/complete":
+		b.router.onElicitationComplete(b, msg)
+	case "notifications/tasks/status":
+		b.router.onTaskStatus(b, msg)
 	default:
-		b.router.broadcast(msg)
+		b.router.onBackendBroadcast(b, msg)
 	}
 }
 
@@ -457,7 +468,11 @@ func (b *backend) onProgress(msg []byte) {
 		return
 	}
 	p := b.pendingFor(id)
-	if p == nil || p.clientToken == nil {
+	if p == nil {
+		b.router.onTaskProgress(b, id, msg)
+		return
+	}
+	if p.clientToken == nil {
 		return
 	}
 	if p.timer != nil {

@@ -192,7 +192,7 @@ func exposeResultURIs(opts Options, b *backend, method string, msg []byte) []byt
 	switch method {
 	case "resources/read":
 		paths = itemPaths(msg, "result.contents", func(string) []string { return []string{"uri"} })
-	case "tools/call":
+	case "tools/call", "tasks/result":
 		if !bytes.Contains(msg, []byte(`"resource`)) {
 			return msg // no resource content: skip the walk over a large result
 		}

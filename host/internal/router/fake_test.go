@@ -118,9 +118,16 @@ func tool(name string) string {
 //	sample    asks the client sampling/createMessage (id "s-N") and returns its answer
 //	crash     hangs up the connection
 //	barrier   holds answers until two barrier calls are open, then answers both, newest first
+//	ask       sends the request arguments.method with arguments.params (id "s-N") and returns its answer
+//	fail      answers with the JSON-RPC error in arguments.error
+//	task      with params.task, creates task "bt-N" (CreateTaskResult), then reports progress 1 on
+//	          _meta.progressToken if there is one
 //	other     echoes: {"received":<params as received>}
 //
-// Every other request is echoed the same way.
+// tasks/get and tasks/cancel answer the task with "received"; tasks/result
+// answers a tool result tied to the task by _meta; tasks/list gives the
+// created tasks, then on a second page a task "stranger" nobody created
+// through the proxy. Every other request is echoed.
 type fakeServer struct {
 	mu        sync.Mutex
 	toolPages [][]string
@@ -132,7 +139,9 @@ type fakeServer struct {
 	waiters   map[string]chan []byte
 	held      [][2]string // barrier calls: id, params
 	nextReq   int
-	hangLists bool // leave tools/list unanswered
+	hangLists bool     // leave tools/list unanswered
+	caps      string   // initialize capabilities; the default when empty
+	tasks     []string // ids of the tasks created
 }
 
 func newFakeServer(toolPages ...[]string) *fakeServer {
@@ -193,6 +202,13 @@ func (s *fakeServer) find(pred func(msg []byte) bool) []byte {
 		}
 	}
 	return nil
+}
+
+// all is every message received so far, in order.
+func (s *fakeServer) all() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.received...)
 }
 
 // count is how many received messages match pred.
@@ -265,8 +281,31 @@ func (s *fakeServer) request(c *fakeConn, env jsonrpc.Envelope, msg []byte) {
 	s.mu.Unlock()
 	switch env.Method {
 	case "initialize":
-		c.toProxy(result(env.ID, `{"protocolVersion":"2025-06-18","capabilities":{"tools":{"listChanged":true},`+
-			`"prompts":{"listChanged":true},"resources":{"subscribe":true,"listChanged":true}},"serverInfo":{"name":"fake","version":"1"}}`))
+		s.mu.Lock()
+		caps := s.caps
+		s.mu.Unlock()
+		if caps == "" {
+			caps = `{"tools":{"listChanged":true},"prompts":{"listChanged":true},"resources":{"subscribe":true,"listChanged":true}}`
+		}
+		c.toProxy(result(env.ID, `{"protocolVersion":"2025-06-18","capabilities":`+caps+`,"serverInfo":{"name":"fake","version":"1"}}`))
+	case "tasks/get", "tasks/cancel":
+		status := map[string]string{"tasks/get": "working", "tasks/cancel": "cancelled"}[env.Method]
+		c.toProxy(result(env.ID, `{"taskId":`+string(jsonrpc.Get(params, "taskId"))+`,"status":"`+status+`","received":`+string(params)+`}`))
+	case "tasks/result":
+		c.toProxy(result(env.ID, `{"content":[{"type":"text","text":"done"}],"_meta":{"`+relatedTaskKey+`":{"taskId":`+
+			string(jsonrpc.Get(params, "taskId"))+`}},"received":`+string(params)+`}`))
+	case "tasks/list":
+		if cursor, _ := jsonrpc.GetString(params, "cursor"); cursor == "more" {
+			c.toProxy(result(env.ID, `{"tasks":[{"taskId":"stranger","status":"working"}]}`))
+			return
+		}
+		s.mu.Lock()
+		var items []string
+		for _, id := range s.tasks {
+			items = append(items, `{"taskId":"`+id+`","status":"working"}`)
+		}
+		s.mu.Unlock()
+		c.toProxy(result(env.ID, `{"tasks":[`+strings.Join(items, ",")+`],"nextCursor":"more"}`))
 	case "tools/list":
 		s.mu.Lock()
 		hang := s.hangLists
@@ -314,21 +353,25 @@ func (s *fakeServer) request(c *fakeConn, env jsonrpc.Envelope, msg []byte) {
 				c.toProxy(result(env.ID, echo(params)))
 			}()
 		case "sample":
+			s.ask(c, env.ID, "sampling/createMessage", `{"messages":[],"maxTokens":5,"x-extra":[1,2]}`)
+		case "ask":
+			method, _ := jsonrpc.GetString(params, "arguments.method")
+			s.ask(c, env.ID, method, string(jsonrpc.Get(params, "arguments.params")))
+		case "fail":
+			c.toProxy(`{"jsonrpc":"2.0","id":` + string(env.ID) + `,"error":` + string(jsonrpc.Get(params, "arguments.error")) + `}`)
+		case "task":
+			if jsonrpc.Get(params, "task") == nil {
+				c.toProxy(result(env.ID, echo(params)))
+				return
+			}
 			s.mu.Lock()
-			s.nextReq++
-			sid := `"s-` + strconv.Itoa(s.nextReq) + `"`
-			ch := make(chan []byte, 1)
-			s.waiters[sid] = ch
+			id := "bt-" + strconv.Itoa(len(s.tasks)+1)
+			s.tasks = append(s.tasks, id)
 			s.mu.Unlock()
-			c.toProxy(`{"jsonrpc":"2.0","id":` + sid + `,"method":"sampling/createMessage","params":{"messages":[],"maxTokens":5,"x-extra":[1,2]}}`)
-			go func() {
-				select {
-				case answer := <-ch:
-					c.toProxy(result(env.ID, `{"content":[],"answer":`+string(answer)+`}`))
-				case <-c.closed:
-				case <-c.eof:
-				}
-			}()
+			c.toProxy(result(env.ID, `{"task":{"taskId":"`+id+`","status":"working","createdAt":"2025-11-25T00:00:00Z","ttl":60000}}`))
+			if tok := jsonrpc.Get(params, "_meta.progressToken"); tok != nil {
+				c.toProxy(`{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":` + string(tok) + `,"progress":1}}`)
+			}
 		case "barrier":
 			s.mu.Lock()
 			s.held = append(s.held, [2]string{string(env.ID), string(params)})
@@ -346,6 +389,26 @@ func (s *fakeServer) request(c *fakeConn, env jsonrpc.Envelope, msg []byte) {
 	default:
 		c.toProxy(result(env.ID, echo(params)))
 	}
+}
+
+// ask sends the client a request (id "s-N") and answers the call that
+// caused it with {"content":[],"answer":<the client's whole response>}.
+func (s *fakeServer) ask(c *fakeConn, callID []byte, method, params string) {
+	s.mu.Lock()
+	s.nextReq++
+	sid := `"s-` + strconv.Itoa(s.nextReq) + `"`
+	ch := make(chan []byte, 1)
+	s.waiters[sid] = ch
+	s.mu.Unlock()
+	c.toProxy(`{"jsonrpc":"2.0","id":` + sid + `,"method":` + string(jsonrpc.String(method)) + `,"params":` + params + `}`)
+	go func() {
+		select {
+		case answer := <-ch:
+			c.toProxy(result(callID, `{"content":[],"answer":`+string(answer)+`}`))
+		case <-c.closed:
+		case <-c.eof:
+		}
+	}()
 }
 
 // recSink records what the router delivers to one client.

@@ -18,7 +18,7 @@ func (b *backend) initialize(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, b.router.opts.StartTimeout)
 	defer cancel()
 	params := `{"protocolVersion":"` + backendProtocolVersion + `",` +
-		`"capabilities":{"sampling":{},"elicitation":{},"roots":{"listChanged":true}},` +
+		`"capabilities":{"sampling":{},"elicitation":{"form":{},"url":{}},"roots":{"listChanged":true}},` +
 		`"clientInfo":{"name":"mcphost","version":` + string(jsonrpc.String(b.router.opts.Version)) + `}}`
 	res, err := b.call(ctx, "initialize", []byte(params))
 	if err != nil {
@@ -31,6 +31,13 @@ func (b *backend) initialize(ctx context.Context) error {
 	caps := jsonrpc.Get(res, "capabilities")
 	if err := b.send(jsonrpc.Notification("notifications/initialized", nil)); err != nil {
 		return err
+	}
+	if level := b.router.minLogLevel(); level != "" && gjson.GetBytes(caps, "logging").Exists() {
+		// A reconnected backend starts at its default level: restore the
+		// one the sessions asked for.
+		if _, err := b.call(ctx, "logging/setLevel", []byte(`{"level":`+string(jsonrpc.String(level))+`}`)); err != nil {
+			b.log.Debug("logging/setLevel", "error", err)
+		}
 	}
 	var lists [numLists][][]byte
 	for k := listKind(0); k < numLists; k++ {

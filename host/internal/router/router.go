@@ -2,7 +2,9 @@
 // servers to each client session as one server. It merges the backends'
 // lists under exposed names, routes requests back by explicit maps, gives
 // each session its own id space, remaps progress tokens and cancellations,
-// and carries server→client requests to the session that caused them.
+// carries server→client requests to the session that caused them, tags and
+// filters backends' log messages per session, and exposes backends' tasks
+// under opaque ids of its own.
 // Messages stay raw JSON bytes; only the members the router owns are edited.
 package router
 
@@ -86,6 +88,9 @@ type Router struct {
 	catalog  atomic.Pointer[catalog]
 
 	rebuildMu sync.Mutex
+	// levelMu serializes forwarding logging/setLevel to the backends.
+	levelMu sync.Mutex
+	tasks   taskTable
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -95,7 +100,7 @@ type Router struct {
 // New returns a router for the given backends; call Start to connect them.
 func New(opts Options, specs []BackendSpec) *Router {
 	opts.defaults()
-	r := &Router{opts: opts, log: opts.Logger, sessions: map[*Session]struct{}{}}
+	r := &Router{opts: opts, log: opts.Logger, sessions: map[*Session]struct{}{}, tasks: newTaskTable()}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for _, s := range specs {
 		r.backends = append(r.backends, newBackend(r, s))
@@ -223,17 +228,20 @@ func (r *Router) onBackendRequest(b *backend, env jsonrpc.Envelope, msg []byte) 
 	}
 	var target *Session
 	var reply Sink
-	if p := b.latestClientRequest(); p != nil {
+	if owner, edited, ok := r.relatedTaskNotification(b, msg); ok {
+		// A task asking for input: its request has long been answered.
+		target, msg = owner, edited
+	} else if p := b.latestClientRequest(); p != nil {
 		target, reply = p.session, p.reply
 	} else {
-		target = r.mostRecentSession(env.Method)
+		target = r.mostRecentSession(env.Method, msg)
 	}
 	if target == nil {
 		_ = b.send(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,
 			"mcphost: no client session is connected that can answer "+env.Method, nil))
 		return
 	}
-	if !target.clientSupports(env.Method) {
+	if !target.clientSupports(env.Method, msg) {
 		_ = b.send(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,
 			"mcphost: the client did not declare the capability for "+env.Method, nil))
 		return
@@ -243,11 +251,11 @@ func (r *Router) onBackendRequest(b *backend, env jsonrpc.Envelope, msg []byte) 
 
 // mostRecentSession picks, for a request no open client request explains,
 // the session that was active last and can answer method.
-func (r *Router) mostRecentSession(method string) *Session {
+func (r *Router) mostRecentSession(method string, msg []byte) *Session {
 	var best *Session
 	var bestAt int64
 	for _, s := range r.liveSessions() {
-		if !s.isInitialized() || !s.clientSupports(method) {
+		if !s.isInitialized() || !s.clientSupports(method, msg) {
 			continue
 		}
 		if at := s.lastActive.Load(); best == nil || at > bestAt {
@@ -273,6 +281,38 @@ func (r *Router) onBackendCancelled(b *backend, msg []byte) {
 			return
 		}
 	}
+}
+
+// onElicitationComplete carries the end of a URL-mode elicitation to the
+// session that got the elicitation, or else to every initialized session
+// that can elicit.
+func (r *Router) onElicitationComplete(b *backend, msg []byte) {
+	sessions := r.liveSessions()
+	if eid, ok := jsonrpc.GetString(msg, "params.elicitationId"); ok {
+		for _, s := range sessions {
+			if s.takeElicitation(b, eid) {
+				s.deliver(nil, msg)
+				return
+			}
+		}
+	}
+	for _, s := range sessions {
+		if s.isInitialized() && s.hasCapability("elicitation") {
+			s.deliver(nil, msg)
+		}
+	}
+}
+
+// onBackendBroadcast delivers any other notification from a backend: to
+// the task's session when it names a task, else to every session.
+func (r *Router) onBackendBroadcast(b *backend, msg []byte) {
+	if owner, edited, ok := r.relatedTaskNotification(b, msg); ok {
+		if owner.isInitialized() {
+			owner.deliver(nil, edited)
+		}
+		return
+	}
+	r.broadcast(msg)
 }
 
 func (r *Router) newSessionID() string {

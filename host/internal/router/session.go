@@ -1,6 +1,7 @@
 package router
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -41,6 +42,8 @@ type Session struct {
 	out        Sink
 	lastActive atomic.Int64
 	nextOut    atomic.Int64
+	// logLevel is the rank+1 of the level from logging/setLevel; 0 until then.
+	logLevel atomic.Int32
 
 	mu          sync.Mutex
 	closed      bool
@@ -51,6 +54,10 @@ type Session struct {
 	inflight    map[string]inflight
 	serverReqs  map[int64]serverRequest
 	subs        map[string]bool
+	// elicits are the URL-mode elicitations sent to this session and not
+	// yet complete, oldest first in elicitOrder.
+	elicits     map[elicitKey]bool
+	elicitOrder []elicitKey
 }
 
 type inflight struct {
@@ -61,6 +68,8 @@ type inflight struct {
 type serverRequest struct {
 	backend *backend
 	id      []byte
+	// progressToken is the backend's _meta.progressToken, if it sent one.
+	progressToken []byte
 }
 
 // NewSession opens a client session whose messages go to out.
@@ -68,6 +77,7 @@ func (r *Router) NewSession(out Sink) *Session {
 	s := &Session{
 		router: r, id: r.newSessionID(), out: out,
 		inflight: map[string]inflight{}, serverReqs: map[int64]serverRequest{}, subs: map[string]bool{},
+		elicits: map[elicitKey]bool{},
 	}
 	s.lastActive.Store(time.Now().UnixNano())
 	r.mu.Lock()
@@ -101,6 +111,7 @@ func (s *Session) Close() {
 	s.router.mu.Lock()
 	delete(s.router.sessions, s)
 	s.router.mu.Unlock()
+	s.router.tasks.forget(s)
 	for _, f := range open {
 		f.backend.cancel(f.id, jsonrpc.String("client session closed"))
 	}
@@ -142,20 +153,28 @@ func (s *Session) subscribed(uri string) bool {
 }
 
 // clientSupports says whether the client declared the capability a
-// server→client request needs.
-func (s *Session) clientSupports(method string) bool {
+// server→client request needs; URL-mode elicitation needs elicitation.url.
+func (s *Session) clientSupports(method string, msg []byte) bool {
+	switch method {
+	case "sampling/createMessage":
+		return s.hasCapability("sampling")
+	case "elicitation/create":
+		if mode, _ := jsonrpc.GetString(msg, "params.mode"); mode == "url" {
+			return s.hasCapability("elicitation.url")
+		}
+		return s.hasCapability("elicitation")
+	case "roots/list":
+		return s.hasCapability("roots")
+	}
+	return true
+}
+
+// hasCapability says whether the client declared the capability at path.
+func (s *Session) hasCapability(path string) bool {
 	s.mu.Lock()
 	caps := s.caps
 	s.mu.Unlock()
-	switch method {
-	case "sampling/createMessage":
-		return gjson.GetBytes(caps, "sampling").Exists()
-	case "elicitation/create":
-		return gjson.GetBytes(caps, "elicitation").Exists()
-	case "roots/list":
-		return gjson.GetBytes(caps, "roots").Exists()
-	}
-	return true
+	return gjson.GetBytes(caps, path).Exists()
 }
 
 func (s *Session) deliver(reply Sink, msg []byte) {
@@ -262,6 +281,10 @@ func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply Sink) {
 		s.forwardCompletion(reply, id, params, cat)
 	case "logging/setLevel":
 		s.setLevel(reply, id, params)
+	case "tasks/get", "tasks/result", "tasks/cancel":
+		s.forwardTask(reply, id, env.Method, params)
+	case "tasks/list":
+		s.listTasks(reply, id, params)
 	default:
 		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeMethodNotFound, "Method not found: "+env.Method, nil))
 	}
@@ -286,9 +309,13 @@ func (s *Session) initialize(params []byte) []byte {
 	s.clientInfo = jsonrpc.Get(params, "clientInfo")
 	s.mu.Unlock()
 	opts := s.router.opts
+	tasks := ""
+	if t := s.router.tasksCapability(); t != nil {
+		tasks = `,"tasks":` + string(t)
+	}
 	res := `{"protocolVersion":"` + version + `",` +
 		`"capabilities":{"tools":{"listChanged":true},"prompts":{"listChanged":true},` +
-		`"resources":{"subscribe":true,"listChanged":true},"logging":{},"completions":{}},` +
+		`"resources":{"subscribe":true,"listChanged":true},"logging":{},"completions":{}` + tasks + `},` +
 		`"serverInfo":{"name":` + string(jsonrpc.String(opts.Name)) + `,"version":` + string(jsonrpc.String(opts.Version)) + `}`
 	if opts.Instructions != "" {
 		res += `,"instructions":` + string(jsonrpc.String(opts.Instructions))
@@ -384,29 +411,6 @@ func (s *Session) forwardCompletion(reply Sink, id, params []byte, cat *catalog)
 	s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, "completion reference not found: "+ref.Raw, nil))
 }
 
-// setLevel applies the client's log level to every running backend.
-func (s *Session) setLevel(reply Sink, id, params []byte) {
-	var wg sync.WaitGroup
-	for _, b := range s.router.backends {
-		if b.status().State != StateRunning {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), b.spec.Timeout)
-			defer cancel()
-			if _, err := b.call(ctx, "logging/setLevel", params); err != nil {
-				b.log.Debug("logging/setLevel", "error", err)
-			}
-		}()
-	}
-	go func() {
-		wg.Wait()
-		s.respond(reply, jsonrpc.Result(id, []byte(`{}`)))
-	}()
-}
-
 func (s *Session) handleNotification(env jsonrpc.Envelope, msg []byte) {
 	switch env.Method {
 	case "notifications/initialized":
@@ -421,7 +425,11 @@ func (s *Session) handleNotification(env jsonrpc.Envelope, msg []byte) {
 		s.mu.Unlock()
 		if ok {
 			f.backend.cancel(f.id, jsonrpc.Get(msg, "params.reason"))
+			return
 		}
+		s.cancelServerRequest(reqID, msg)
+	case "notifications/progress":
+		s.forwardClientProgress(msg)
 	case "notifications/roots/list_changed":
 		for _, b := range s.router.backends {
 			if b.status().State == StateRunning {
@@ -459,10 +467,57 @@ func (s *Session) forwardServerRequest(b *backend, reply Sink, env jsonrpc.Envel
 		_ = b.send(jsonrpc.Error(env.ID, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil))
 		return
 	}
+	sr := serverRequest{backend: b, id: env.ID, progressToken: jsonrpc.Get(msg, "params._meta.progressToken")}
 	s.mu.Lock()
-	s.serverReqs[proxyID] = serverRequest{backend: b, id: env.ID}
+	s.serverReqs[proxyID] = sr
 	s.mu.Unlock()
+	if env.Method == "elicitation/create" {
+		if eid, ok := jsonrpc.GetString(msg, "params.elicitationId"); ok {
+			s.rememberElicitation(b, eid)
+		}
+	}
 	s.deliver(reply, out)
+}
+
+// cancelServerRequest passes the client's cancellation of a server→client
+// request (by the proxy's id) to the backend that asked, under its own id.
+func (s *Session) cancelServerRequest(reqID, msg []byte) {
+	proxyID, err := strconv.ParseInt(string(reqID), 10, 64)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	sr, ok := s.serverReqs[proxyID]
+	delete(s.serverReqs, proxyID)
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	if out, err := jsonrpc.Set(msg, "params.requestId", sr.id); err == nil {
+		_ = sr.backend.send(out)
+	}
+}
+
+// forwardClientProgress passes the client's progress on a server→client
+// request to the backend that asked. The token is the backend's own,
+// unique per backend; should two open requests share it, the newest wins.
+func (s *Session) forwardClientProgress(msg []byte) {
+	tok := jsonrpc.Get(msg, "params.progressToken")
+	if tok == nil {
+		return
+	}
+	var target *backend
+	var newest int64
+	s.mu.Lock()
+	for pid, sr := range s.serverReqs {
+		if sr.progressToken != nil && bytes.Equal(sr.progressToken, tok) && pid > newest {
+			target, newest = sr.backend, pid
+		}
+	}
+	s.mu.Unlock()
+	if target != nil {
+		_ = target.send(msg)
+	}
 }
 
 // takeServerRequest finds and forgets an open server→client request.

@@ -1,0 +1,110 @@
+package router
+
+import (
+	"context"
+	"sync"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+)
+
+// logLevels are the MCP log levels, most verbose first.
+var logLevels = [...]string{"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"}
+
+// levelRank is a level's position in logLevels, or -1 for an unknown one.
+func levelRank(level string) int {
+	for i, l := range logLevels {
+		if l == level {
+			return i
+		}
+	}
+	return -1
+}
+
+// admitsLog says whether the session wants a log message of the given rank:
+// everything until it sets a level, and messages of unknown level always.
+func (s *Session) admitsLog(rank int) bool {
+	set := s.logLevel.Load() // rank+1; 0 until logging/setLevel
+	return set == 0 || rank < 0 || int32(rank) >= set-1
+}
+
+// minLogLevel is the most verbose level any live session asked for, or ""
+// when none has asked: backends must send at least that much.
+func (r *Router) minLogLevel() string {
+	lowest := int32(0)
+	for _, s := range r.liveSessions() {
+		if set := s.logLevel.Load(); set != 0 && (lowest == 0 || set < lowest) {
+			lowest = set
+		}
+	}
+	if lowest == 0 {
+		return ""
+	}
+	return logLevels[lowest-1]
+}
+
+// onLogMessage tags a backend's log message with the server it came from
+// and delivers it to the sessions whose level admits it (only to the task's
+// session when it belongs to a task).
+func (r *Router) onLogMessage(b *backend, msg []byte) {
+	logger := b.spec.Name
+	if l, ok := jsonrpc.GetString(msg, "params.logger"); ok && l != "" {
+		logger += "/" + l
+	}
+	out, err := jsonrpc.Set(msg, "params.logger", jsonrpc.String(logger))
+	if err != nil {
+		return
+	}
+	level, _ := jsonrpc.GetString(out, "params.level")
+	rank := levelRank(level)
+	if owner, edited, ok := r.relatedTaskNotification(b, out); ok {
+		if owner.isInitialized() && owner.admitsLog(rank) {
+			owner.deliver(nil, edited)
+		}
+		return
+	}
+	for _, s := range r.liveSessions() {
+		if s.isInitialized() && s.admitsLog(rank) {
+			s.deliver(nil, out)
+		}
+	}
+}
+
+// setLevel records the session's log level and forwards the most verbose
+// level any session asked for to every running backend, so that no session
+// misses messages it asked for; each session's own level filters what it
+// gets. Forwarding is serialized, so that the last level a backend hears
+// is computed from every level recorded so far.
+func (s *Session) setLevel(reply Sink, id, params []byte) {
+	level, _ := jsonrpc.GetString(params, "level")
+	rank := levelRank(level)
+	if rank < 0 {
+		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, "invalid log level: "+string(jsonrpc.Get(params, "level")), nil))
+		return
+	}
+	s.logLevel.Store(int32(rank) + 1)
+	r := s.router
+	go func() {
+		r.levelMu.Lock()
+		fwd, err := jsonrpc.Set(params, "level", jsonrpc.String(r.minLogLevel()))
+		if err == nil {
+			var wg sync.WaitGroup
+			for _, b := range r.backends {
+				if b.status().State != StateRunning {
+					continue
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ctx, cancel := context.WithTimeout(context.Background(), b.spec.Timeout)
+					defer cancel()
+					if _, err := b.call(ctx, "logging/setLevel", fwd); err != nil {
+						b.log.Debug("logging/setLevel", "error", err)
+					}
+				}()
+			}
+			wg.Wait()
+		}
+		r.levelMu.Unlock()
+		s.respond(reply, jsonrpc.Result(id, []byte(`{}`)))
+	}()
+}

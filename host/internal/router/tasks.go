@@ -1,0 +1,365 @@
+package router
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"sync"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+)
+
+// relatedTaskKey is the _meta member that ties a message to a task.
+const relatedTaskKey = "io.modelcontextprotocol/related-task"
+
+var (
+	relatedTaskPath = jsonrpc.EscapePath(relatedTaskKey)
+	// taskBytes is in every message naming a task (the "task", "taskId" and
+	// "…/related-task" keys): the cheap guard before any parse.
+	taskBytes = []byte(`task`)
+)
+
+// taskRoute says where a task the proxy exposed lives, and whose it is.
+type taskRoute struct {
+	backend  *backend
+	original string
+	session  *Session
+	// progressID is the backend's progress token for the request that
+	// created the task; clientToken is the client's, or nil.
+	progressID  int64
+	clientToken []byte
+}
+
+type taskKey struct {
+	backend  *backend
+	original string
+}
+
+type progressKey struct {
+	backend *backend
+	id      int64
+}
+
+// taskTable maps the opaque task ids the proxy exposes to backend tasks.
+type taskTable struct {
+	mu     sync.Mutex
+	next   int64
+	routes map[string]*taskRoute  // exposed id → task
+	byKey  map[taskKey]string     // backend task → exposed id
+	tokens map[progressKey]string // progress token of a task's request → exposed id
+}
+
+func newTaskTable() taskTable {
+	return taskTable{routes: map[string]*taskRoute{}, byKey: map[taskKey]string{}, tokens: map[progressKey]string{}}
+}
+
+// register exposes a task a backend created for session s. A backend task
+// id seen again (a restarted backend reusing ids) gets a fresh exposed id.
+func (t *taskTable) register(b *backend, original string, s *Session, p *pending) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	key := taskKey{b, original}
+	if old, ok := t.byKey[key]; ok {
+		t.removeLocked(old)
+	}
+	t.next++
+	exposed := "mcphost-task-" + strconv.FormatInt(t.next, 10)
+	rt := &taskRoute{backend: b, original: original, session: s}
+	if p != nil && p.clientToken != nil {
+		// Progress of a task-augmented request goes on after its result.
+		rt.progressID, rt.clientToken = p.started, p.clientToken
+		t.tokens[progressKey{b, p.started}] = exposed
+	}
+	t.routes[exposed], t.byKey[key] = rt, exposed
+	return exposed
+}
+
+func (t *taskTable) removeLocked(exposed string) {
+	rt, ok := t.routes[exposed]
+	if !ok {
+		return
+	}
+	delete(t.routes, exposed)
+	delete(t.byKey, taskKey{rt.backend, rt.original})
+	if rt.clientToken != nil {
+		delete(t.tokens, progressKey{rt.backend, rt.progressID})
+	}
+}
+
+// lookup finds an exposed task that belongs to session s.
+func (t *taskTable) lookup(exposed string, s *Session) (taskRoute, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rt, ok := t.routes[exposed]
+	if !ok || rt.session != s {
+		return taskRoute{}, false
+	}
+	return *rt, true
+}
+
+// expose finds the exposed id and owner of a backend's task.
+func (t *taskTable) expose(b *backend, original string) (string, *Session, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	exposed, ok := t.byKey[taskKey{b, original}]
+	if !ok {
+		return "", nil, false
+	}
+	return exposed, t.routes[exposed].session, true
+}
+
+// progress finds where progress with a backend token of a task goes.
+func (t *taskTable) progress(b *backend, id int64) (*Session, []byte, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	exposed, ok := t.tokens[progressKey{b, id}]
+	if !ok {
+		return nil, nil, false
+	}
+	rt := t.routes[exposed]
+	return rt.session, rt.clientToken, true
+}
+
+// finished stops carrying progress for a task in a terminal state.
+func (t *taskTable) finished(exposed string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if rt, ok := t.routes[exposed]; ok && rt.clientToken != nil {
+		delete(t.tokens, progressKey{rt.backend, rt.progressID})
+		rt.clientToken = nil
+	}
+}
+
+// forget drops every task of a closed session.
+func (t *taskTable) forget(s *Session) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for exposed, rt := range t.routes {
+		if rt.session == s {
+			t.removeLocked(exposed)
+		}
+	}
+}
+
+// exposeTaskIDs rewrites the backend task ids in a response to a forwarded
+// request into exposed ones, registering the task a task-augmented
+// tools/call created.
+func (r *Router) exposeTaskIDs(b *backend, p *pending, msg []byte) []byte {
+	switch p.method {
+	case "tools/call", "tasks/get", "tasks/cancel", "tasks/result":
+	default:
+		return msg
+	}
+	if !bytes.Contains(msg, taskBytes) {
+		return msg // the usual tools/call result: no parse at all
+	}
+	switch p.method {
+	case "tools/call":
+		if original, ok := jsonrpc.GetString(msg, "result.task.taskId"); ok {
+			exposed := r.tasks.register(b, original, p.session, p)
+			if edited, err := jsonrpc.Set(msg, "result.task.taskId", jsonrpc.String(exposed)); err == nil {
+				msg = edited
+			}
+		}
+	case "tasks/get", "tasks/cancel":
+		msg = r.exposeTaskAt(b, msg, "result.taskId")
+	}
+	return r.exposeTaskAt(b, msg, "result._meta."+relatedTaskPath+".taskId")
+}
+
+// exposeTaskAt rewrites the backend task id at path, when there is one the
+// proxy knows.
+func (r *Router) exposeTaskAt(b *backend, msg []byte, path string) []byte {
+	original, ok := jsonrpc.GetString(msg, path)
+	if !ok {
+		return msg
+	}
+	exposed, _, ok := r.tasks.expose(b, original)
+	if !ok {
+		return msg
+	}
+	if edited, err := jsonrpc.Set(msg, path, jsonrpc.String(exposed)); err == nil {
+		return edited
+	}
+	return msg
+}
+
+// relatedTaskNotification finds the session owning the task a backend
+// notification or request names in params._meta, and rewrites the id.
+func (r *Router) relatedTaskNotification(b *backend, msg []byte) (*Session, []byte, bool) {
+	if !bytes.Contains(msg, []byte(relatedTaskKey)) {
+		return nil, msg, false
+	}
+	path := "params._meta." + relatedTaskPath + ".taskId"
+	original, ok := jsonrpc.GetString(msg, path)
+	if !ok {
+		return nil, msg, false
+	}
+	exposed, owner, ok := r.tasks.expose(b, original)
+	if !ok {
+		return nil, msg, false
+	}
+	edited, err := jsonrpc.Set(msg, path, jsonrpc.String(exposed))
+	if err != nil {
+		return nil, msg, false
+	}
+	return owner, edited, true
+}
+
+// onTaskStatus carries a backend's task status notification, under the
+// exposed id, to the session that created the task.
+func (r *Router) onTaskStatus(b *backend, msg []byte) {
+	original, ok := jsonrpc.GetString(msg, "params.taskId")
+	if !ok {
+		return
+	}
+	exposed, owner, ok := r.tasks.expose(b, original)
+	if !ok {
+		return
+	}
+	switch gjson.GetBytes(msg, "params.status").Str {
+	case "completed", "failed", "cancelled":
+		r.tasks.finished(exposed)
+	}
+	out, err := jsonrpc.Set(msg, "params.taskId", jsonrpc.String(exposed))
+	if err != nil {
+		return
+	}
+	if _, edited, ok := r.relatedTaskNotification(b, out); ok {
+		out = edited
+	}
+	owner.deliver(nil, out)
+}
+
+// onTaskProgress carries progress for a task-augmented request whose
+// result (the CreateTaskResult) has already gone back.
+func (r *Router) onTaskProgress(b *backend, id int64, msg []byte) {
+	s, token, ok := r.tasks.progress(b, id)
+	if !ok {
+		return
+	}
+	if out, err := jsonrpc.Set(msg, "params.progressToken", token); err == nil {
+		s.deliver(nil, out)
+	}
+}
+
+// forwardTask routes tasks/get, tasks/result and tasks/cancel by the
+// exposed task id to the backend that owns the task.
+func (s *Session) forwardTask(reply Sink, id []byte, method string, params []byte) {
+	s.markInitialized()
+	exposed, _ := jsonrpc.GetString(params, "taskId")
+	rt, ok := s.router.tasks.lookup(exposed, s)
+	if !ok {
+		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, "unknown task: "+string(jsonrpc.String(exposed)), nil))
+		return
+	}
+	s.forward(reply, id, method, params, "taskId", route{backend: rt.backend, original: rt.original})
+}
+
+// listTasks answers tasks/list with this session's tasks from every running
+// backend that supports tasks, each backend's list read to its end.
+func (s *Session) listTasks(reply Sink, id, params []byte) {
+	s.markInitialized()
+	if c := gjson.GetBytes(params, "cursor"); c.Exists() && c.Str != "" {
+		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, "unknown cursor", nil))
+		return
+	}
+	var targets []*backend
+	for _, b := range s.router.backends {
+		b.mu.Lock()
+		ok := b.state == StateRunning && gjson.GetBytes(b.caps, "tasks").Exists()
+		b.mu.Unlock()
+		if ok {
+			targets = append(targets, b)
+		}
+	}
+	go func() {
+		found := make([][][]byte, len(targets))
+		var wg sync.WaitGroup
+		for i, b := range targets {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				found[i] = s.backendTasks(b)
+			}()
+		}
+		wg.Wait()
+		var items [][]byte
+		for _, f := range found {
+			items = append(items, f...)
+		}
+		s.respond(reply, jsonrpc.Result(id, listResult("tasks", items)))
+	}()
+}
+
+// backendTasks lists one backend's tasks that belong to the session, under
+// their exposed ids.
+func (s *Session) backendTasks(b *backend) [][]byte {
+	ctx, cancel := context.WithTimeout(context.Background(), b.spec.Timeout)
+	defer cancel()
+	var items [][]byte
+	cursor := ""
+	for page := 0; page <= 1000; page++ {
+		params := []byte(`{}`)
+		if cursor != "" {
+			params = []byte(`{"cursor":` + string(jsonrpc.String(cursor)) + `}`)
+		}
+		res, err := b.call(ctx, "tasks/list", params)
+		if err != nil {
+			b.log.Debug("tasks/list", "error", err)
+			return items
+		}
+		gjson.GetBytes(res, "tasks").ForEach(func(_, v gjson.Result) bool {
+			exposed, owner, ok := s.router.tasks.expose(b, v.Get("taskId").Str)
+			if !ok || owner != s {
+				return true // not a task of this session
+			}
+			if item, err := jsonrpc.Set([]byte(v.Raw), "taskId", jsonrpc.String(exposed)); err == nil {
+				items = append(items, item)
+			}
+			return true
+		})
+		next := gjson.GetBytes(res, "nextCursor").Str
+		if next == "" || next == cursor {
+			break
+		}
+		cursor = next
+	}
+	return items
+}
+
+// tasksCapability is the proxy's tasks capability: what any running
+// backend offers, or nil when none supports tasks.
+func (r *Router) tasksCapability() []byte {
+	var found, list, cancel, call bool
+	for _, b := range r.backends {
+		b.mu.Lock()
+		caps := b.caps
+		running := b.state == StateRunning
+		b.mu.Unlock()
+		t := gjson.GetBytes(caps, "tasks")
+		if !running || !t.Exists() {
+			continue
+		}
+		found = true
+		list = list || t.Get("list").Exists()
+		cancel = cancel || t.Get("cancel").Exists()
+		call = call || t.Get("requests.tools.call").Exists()
+	}
+	if !found {
+		return nil
+	}
+	out := []byte(`{}`)
+	if list {
+		out, _ = jsonrpc.Set(out, "list", []byte(`{}`))
+	}
+	if cancel {
+		out, _ = jsonrpc.Set(out, "cancel", []byte(`{}`))
+	}
+	if call {
+		out, _ = jsonrpc.Set(out, "requests", []byte(`{"tools":{"call":{}}}`))
+	}
+	return out
+}
