@@ -116,7 +116,7 @@ func notifParam(n mcp.JSONRPCNotification, key string) any {
 func backendCapabilities() mcp.ClientCapabilities {
 	var caps mcp.ClientCapabilities
 	caps.Sampling = &mcp.SamplingCapability{}
-	caps.Elicitation = &mcp.ElicitationCapability{}
+	caps.Elicitation = &mcp.ElicitationCapability{Form: &struct{}{}, URL: &struct{}{}}
 	caps.Roots = &struct {
 		ListChanged bool `json:"listChanged,omitempty"`
 	}{ListChanged: true}
