@@ -8,6 +8,10 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
+	"time"
+
+	"github.com/mark3labs/mcp-go/server"
 )
 
 // Run is the command-line entry point of the example server. args excludes
@@ -16,11 +20,12 @@ import (
 //	-name string  serverInfo name, also returned by the whoami tool
 //	-tcp addr     serve newline-delimited JSON-RPC on a TCP listener
 //	-http addr    serve streamable HTTP at /mcp
+//	-sse addr     serve legacy HTTP+SSE at /sse and /message
 //	-ws addr      serve WebSocket at /ws, one message per text frame
 //
-// Without -tcp, -http or -ws it serves one session on stdin/stdout. The
-// bound address of -tcp, -http and -ws is logged to stderr as "listening on <proto>
-// <addr>", so callers passing port 0 can find it. Nothing but protocol
+// Without -tcp, -http, -sse or -ws it serves one session on stdin/stdout.
+// The bound address of -tcp, -http, -sse and -ws is logged to stderr as
+// "listening on <proto> <addr>", so callers passing port 0 can find it. Nothing but protocol
 // messages is ever written to stdout. Run returns nil when ctx is cancelled
 // or stdin reaches EOF.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -29,6 +34,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	name := fs.String("name", DefaultName, "serverInfo name, also returned by the whoami tool")
 	tcpAddr := fs.String("tcp", "", "serve newline-delimited JSON-RPC over TCP on this address")
 	httpAddr := fs.String("http", "", "serve streamable HTTP at /mcp on this address")
+	sseAddr := fs.String("sse", "", "serve legacy HTTP+SSE at /sse and /message on this address")
 	wsAddr := fs.String("ws", "", "serve MCP over WebSocket at /ws on this address")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -36,8 +42,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	if n := btoi(*tcpAddr != "") + btoi(*httpAddr != "") + btoi(*wsAddr != ""); n > 1 {
-		return errors.New("-tcp, -http and -ws are mutually exclusive")
+	if n := btoi(*tcpAddr != "") + btoi(*httpAddr != "") + btoi(*sseAddr != "") + btoi(*wsAddr != ""); n > 1 {
+		return errors.New("-tcp, -http, -sse and -ws are mutually exclusive")
 	}
 	logger := log.New(stderr, "mcphost-example-server: ", log.LstdFlags)
 
@@ -56,6 +62,13 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		logger.Printf("listening on http %s", ln.Addr())
 		return ServeHTTP(ctx, ln, *name)
+	case *sseAddr != "":
+		ln, err := net.Listen("tcp", *sseAddr)
+		if err != nil {
+			return err
+		}
+		logger.Printf("listening on sse %s", ln.Addr())
+		return serveSSE(ctx, ln, *name)
 	case *wsAddr != "":
 		ln, err := net.Listen("tcp", *wsAddr)
 		if err != nil {
@@ -66,6 +79,27 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	default:
 		return ServeStream(ctx, New(*name), "stdio", stdin, stdout)
 	}
+}
+
+// serveSSE serves mcp-go's legacy HTTP+SSE transport (GET /sse, POST
+// /message?sessionId=) on ln until ctx is cancelled, then closes its
+// sessions, shuts down and returns nil.
+func serveSSE(ctx context.Context, ln net.Listener, name string) error {
+	sse := server.NewSSEServer(New(name))
+	srv := &http.Server{Handler: sse, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	sse.CloseSessions()
+	_ = srv.Shutdown(shutdownCtx)
+	<-errc
+	return nil
 }
 
 func btoi(b bool) int {

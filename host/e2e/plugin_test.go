@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,47 +17,6 @@ import (
 )
 
 const tcpPluginPkg = "github.com/mcphost/mcphost/examples/plugins/tcp-transport"
-
-// startTCPExample runs the example server listening on TCP and returns the
-// address it bound.
-func startTCPExample(t *testing.T, name string) string {
-	t.Helper()
-	cmd := exec.Command(mcphost(t), "example-server", "-tcp", "127.0.0.1:0", "-name", name)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addrc := make(chan string, 1)
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if _, addr, ok := strings.Cut(sc.Text(), "listening on tcp "); ok {
-				select {
-				case addrc <- strings.TrimSpace(addr):
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-drained
-		_ = cmd.Wait()
-	})
-	select {
-	case addr := <-addrc:
-		return addr
-	case <-time.After(30 * time.Second):
-		t.Fatal("the TCP example server did not report its address")
-		return ""
-	}
-}
 
 // fileSHA256 is the lowercase hex SHA-256 of a file.
 func fileSHA256(t *testing.T, path string) string {
@@ -143,7 +100,7 @@ func TestExternalPluginPinned(t *testing.T) {
 	}
 	sum := fileSHA256(t, pluginPath)
 	wrong := flipHex(sum)
-	addr := startTCPExample(t, "tcpex")
+	addr := startNetExample(t, "tcp", "127.0.0.1:0", "tcpex").addr
 	good := tcpConfig(t, pluginPath, sum, addr)
 	bad := tcpConfig(t, pluginPath, wrong, addr)
 

@@ -1,77 +1,14 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 )
-
-// wsExample is the example server running with -ws.
-type wsExample struct {
-	cmd     *exec.Cmd
-	addr    string
-	drained chan struct{}
-}
-
-// startWSExample runs `mcphost example-server -ws addr -name name` and waits
-// for the address it reports.
-func startWSExample(t *testing.T, addr, name string) *wsExample {
-	t.Helper()
-	cmd := exec.Command(mcphost(t), "example-server", "-ws", addr, "-name", name)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	e := &wsExample{cmd: cmd, drained: make(chan struct{})}
-	addrc := make(chan string, 1)
-	var log strings.Builder
-	go func() {
-		defer close(e.drained)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if _, a, ok := strings.Cut(sc.Text(), "listening on ws "); ok {
-				select {
-				case addrc <- strings.TrimSpace(a):
-				default:
-				}
-			} else if log.Len() < 4096 {
-				log.WriteString(sc.Text() + "\n")
-			}
-		}
-		_, _ = io.Copy(io.Discard, stderr)
-	}()
-	t.Cleanup(e.kill)
-	select {
-	case e.addr = <-addrc:
-		return e
-	case <-e.drained:
-		_ = cmd.Wait()
-		t.Fatalf("the WebSocket example server exited before listening:\n%s", log.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("the WebSocket example server did not report its address")
-	}
-	return nil
-}
-
-// kill ends the server abruptly, as a crash would; later calls do nothing.
-func (e *wsExample) kill() {
-	if e.cmd.ProcessState != nil {
-		return
-	}
-	_ = e.cmd.Process.Kill()
-	<-e.drained
-	_ = e.cmd.Wait()
-}
 
 // TestWebSocketBackend fronts the example server's WebSocket mode with the
 // websocket transport and drives it from stdio and HTTP clients: listing,
