@@ -365,39 +365,79 @@ func (h *HTTP) sessionEnded(w http.ResponseWriter) {
 	httpError(w, http.StatusNotFound, jsonrpc.CodeInvalidRequest, "Session not found: it ended before the request was answered")
 }
 
+// streamReply answers a POSTed request for a client that accepts SSE. A
+// response that comes before anything else is sent as plain JSON (one
+// write, no stream framing); once a notification or server→client request
+// comes first, or the answer takes longer than sseAfter, the reply becomes
+// an SSE stream.
 func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSession, reply *requestSink) {
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
+	jsonOK := acceptsJSON(r)
 	flusher, _ := w.(http.Flusher)
-	if flusher != nil {
-		flusher.Flush()
+	started := false
+	start := func() {
+		if started {
+			return
+		}
+		started = true
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.WriteHeader(http.StatusOK)
+		if flusher != nil {
+			flusher.Flush()
+		}
 	}
+	// write handles one event and says whether the reply is complete.
+	write := func(ev event) bool {
+		if ev.abandoned {
+			if !started {
+				select {
+				case <-sess.done:
+					h.sessionEnded(w)
+				default:
+					w.WriteHeader(http.StatusAccepted) // cancelled: no response
+				}
+			}
+			return true
+		}
+		if ev.final && !started && jsonOK {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(ev.msg)
+			return true
+		}
+		start()
+		if writeEvent(w, ev.msg) != nil {
+			return true
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		return ev.final
+	}
+	// A slow answer still gets its headers soon, so that nothing between
+	// client and proxy mistakes the wait for a dead connection.
+	slow := time.NewTimer(sseAfter)
+	defer slow.Stop()
 	for {
 		select {
 		case ev := <-reply.ch:
-			if ev.abandoned {
+			if write(ev) {
 				return
 			}
-			if err := writeEvent(w, ev.msg); err != nil {
-				return
-			}
-			if flusher != nil {
-				flusher.Flush()
-			}
-			if ev.final {
-				return
-			}
+		case <-slow.C:
+			start()
 		case <-sess.done:
 			// The session's open requests were cancelled with it: write
-			// what already came, then end the stream.
+			// what already came, then end.
 			for {
 				select {
 				case ev := <-reply.ch:
-					if ev.abandoned || writeEvent(w, ev.msg) != nil || ev.final {
+					if write(ev) {
 						return
 					}
 				default:
+					if !started {
+						h.sessionEnded(w)
+					}
 					return
 				}
 			}
@@ -406,6 +446,10 @@ func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSes
 		}
 	}
 }
+
+// sseAfter is how long a reply may wait for its first message before its
+// SSE stream is opened anyway.
+const sseAfter = time.Second
 
 func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 	if !acceptsSSE(r) {
@@ -568,6 +612,16 @@ func bearerOK(header, token string) bool {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(header[len(prefix):]), []byte(token)) == 1
+}
+
+// acceptsJSON says whether the client takes a plain JSON response.
+func acceptsJSON(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		if strings.Contains(v, "application/json") || strings.Contains(v, "*/*") {
+			return true
+		}
+	}
+	return false
 }
 
 func acceptsSSE(r *http.Request) bool {

@@ -192,6 +192,30 @@ func TestHTTPSSEProgressBeforeResponse(t *testing.T) {
 	}
 }
 
+// A response with nothing before it goes out as plain JSON even to a client
+// that also accepts SSE: one write, no stream.
+func TestHTTPResponseFirstIsJSON(t *testing.T) {
+	t.Parallel()
+	h, _ := startHTTP(t, "echo")
+	session := initSession(t, h)
+	resp := do(t, http.MethodPost, h.URL(), session, acceptBoth, callMsg(`"j"`, "mcp__proxy__srv__echo", `{"x":1}`, `{}`))
+	body := readAll(t, resp)
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || ct != "application/json" {
+		t.Fatalf("status %d, Content-Type %q: %s", resp.StatusCode, ct, body)
+	}
+	if string(jsonrpc.Get(body, "id")) != `"j"` || jsonrpc.Get(body, "result") == nil {
+		t.Fatalf("body: %s", body)
+	}
+	// An SSE-only client still gets a stream.
+	resp = do(t, http.MethodPost, h.URL(), session, acceptSSE, callMsg(`"s"`, "mcp__proxy__srv__echo", `{"x":1}`, `{}`))
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || ct != "text/event-stream" {
+		t.Fatalf("SSE-only: status %d, Content-Type %q", resp.StatusCode, ct)
+	}
+	if final := next(t, sseEvents(resp.Body), "the response"); string(jsonrpc.Get(final, "id")) != `"s"` {
+		t.Fatalf("SSE-only response: %s", final)
+	}
+}
+
 func TestHTTPJSONOnly(t *testing.T) {
 	t.Parallel()
 	h, _ := startHTTP(t, "progress")
