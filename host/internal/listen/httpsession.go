@@ -59,7 +59,9 @@ type requestSink struct {
 }
 
 func newRequestSink() *requestSink {
-	s := &requestSink{ch: make(chan event, 256), done: make(chan struct{})}
+	// A small buffer: the handler drains it as it fills, and this is
+	// allocated for every request.
+	s := &requestSink{ch: make(chan event, 16), done: make(chan struct{})}
 	s.streamed.Store(true)
 	return s
 }
