@@ -308,3 +308,25 @@ func TestExampleConfigsValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestUnprefixedCollisionRefused: two servers with prefix = false that expose
+// the same tool name are a config error, reported at the second server.
+func TestUnprefixedCollisionRefused(t *testing.T) {
+	t.Parallel()
+	server := func(name string) string {
+		return fmt.Sprintf("server %q {\n  prefix = false\n  transport \"stdio\" {\n    command = mcphost.executable\n    args    = [\"example-server\", \"-name\", %q]\n  }\n}\n", name, name)
+	}
+	cfg := writeConfig(t, server("one")+server("two"))
+	r := runCLI(t, 60*time.Second, "run", "--stdio", cfg)
+	if r.code == 0 {
+		t.Fatalf("run succeeded; stderr:\n%s", r.stderr)
+	}
+	for _, want := range []string{"proxy.hcl:8:1: Error: Name collision between unprefixed servers", `"one"`, `"two"`, "prefix = true"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout is not empty: %q", r.stdout)
+	}
+}

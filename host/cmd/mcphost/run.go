@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/mcphost/mcphost/examples/mcpserver"
 	"github.com/mcphost/mcphost/host/internal/config"
@@ -141,6 +142,11 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 	}()
 	if err := p.Start(ctx, *stdio); err != nil {
+		var diags hcl.Diagnostics
+		if errors.As(err, &diags) {
+			_ = config.WriteDiagnostics(stderr, diags, cfg.Files)
+			return fmt.Errorf("%s has %d error(s)", cfg.Filename, len(diags.Errs()))
+		}
 		return err
 	}
 	if *stdio {

@@ -222,6 +222,10 @@ func (p *Proxy) Start(ctx context.Context, lenient bool) error {
 	startCtx, cancel := context.WithTimeout(ctx, startupWait)
 	defer cancel()
 	p.router.Start(startCtx)
+	if diags := p.unprefixedCollisions(); diags.HasErrors() {
+		_ = p.closeListeners(ctx)
+		return diags
+	}
 	for _, b := range p.router.Backends() {
 		if b.State == router.StateRunning {
 			p.log.Info("server ready", "server", b.Name, "tools", b.Tools, "prompts", b.Prompts, "resources", b.Resources)
@@ -230,6 +234,28 @@ func (p *Proxy) Start(ctx context.Context, lenient bool) error {
 		}
 	}
 	return nil
+}
+
+// unprefixedCollisions reports names that two servers with prefix = false
+// both expose: the config, not the proxy, has to settle which one a client
+// means, so the proxy refuses to start rather than pick one.
+func (p *Proxy) unprefixedCollisions() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, c := range p.router.Collisions() {
+		if !c.Unprefixed {
+			continue
+		}
+		first, _ := p.cfg.Server(c.First)
+		second, _ := p.cfg.Server(c.Second)
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Name collision between unprefixed servers",
+			Detail: fmt.Sprintf("Servers %q (%s) and %q both expose %s %q, and both have prefix = false. "+
+				"Set prefix = true on one of them.", c.First, first.DeclRange, c.Second, c.Kind, c.Exposed),
+			Subject: second.DeclRange.Ptr(),
+		})
+	}
+	return diags
 }
 
 // HTTPURLs lists the MCP endpoints being served.

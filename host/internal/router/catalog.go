@@ -29,8 +29,21 @@ type catalog struct {
 	prefixes []uriRoute
 	// unprefixed are ready backends exposed with their own names and URIs.
 	unprefixed []*backend
-	collisions []string
+	collisions []Collision
 }
+
+// Collision is two backends offering one exposed name or URI.
+type Collision struct {
+	Kind          string // "tool", "prompt" or "resource"
+	Exposed       string
+	First, Second string // the servers, in config order
+	// Unprefixed: both servers keep their own names (prefix = false), so
+	// only the config can resolve the clash.
+	Unprefixed bool
+	Detail     string
+}
+
+func (c Collision) String() string { return c.Detail }
 
 type uriRoute struct {
 	prefix  string
@@ -103,8 +116,13 @@ func (c *catalog) addNamed(out [][]byte, names map[string]route, b *backend, ite
 	exposed := exposedName(template, placeholder, b.spec.Name, original)
 	if prev, taken := names[exposed]; taken {
 		renamed := exposed[:min(len(exposed), maxNameLen-9)] + "_" + shortHash(b.spec.Name, original)
-		c.collisions = append(c.collisions, fmt.Sprintf("%s %q of server %q and %q of server %q both map to %q; the second is exposed as %q",
-			strings.TrimSuffix(placeholder[1:], "}"), prev.original, prev.backend.spec.Name, original, b.spec.Name, exposed, renamed))
+		kind := strings.TrimSuffix(placeholder[1:], "}")
+		c.collisions = append(c.collisions, Collision{
+			Kind: kind, Exposed: exposed, First: prev.backend.spec.Name, Second: b.spec.Name,
+			Unprefixed: !prev.backend.spec.Prefix && !b.spec.Prefix,
+			Detail: fmt.Sprintf("%s %q of server %q and %q of server %q both map to %q; the second is exposed as %q",
+				kind, prev.original, prev.backend.spec.Name, original, b.spec.Name, exposed, renamed),
+		})
 		exposed = renamed
 	}
 	names[exposed] = route{backend: b, original: original}
@@ -127,8 +145,12 @@ func (c *catalog) addURI(out [][]byte, uris map[string]route, b *backend, item [
 		exposed = uriPrefix(template, b.spec.Name) + original
 	}
 	if prev, taken := uris[exposed]; taken {
-		c.collisions = append(c.collisions, fmt.Sprintf("resource %q is offered by servers %q and %q; %q wins",
-			exposed, prev.backend.spec.Name, b.spec.Name, prev.backend.spec.Name))
+		c.collisions = append(c.collisions, Collision{
+			Kind: "resource", Exposed: exposed, First: prev.backend.spec.Name, Second: b.spec.Name,
+			Unprefixed: !prev.backend.spec.Prefix && !b.spec.Prefix,
+			Detail: fmt.Sprintf("resource %q is offered by servers %q and %q; %q wins",
+				exposed, prev.backend.spec.Name, b.spec.Name, prev.backend.spec.Name),
+		})
 		return out
 	}
 	uris[exposed] = route{backend: b, original: original}

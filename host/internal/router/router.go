@@ -148,7 +148,7 @@ func (r *Router) Backends() []BackendStatus {
 }
 
 // Collisions lists exposed-name clashes found in the current catalog.
-func (r *Router) Collisions() []string {
+func (r *Router) Collisions() []Collision {
 	return r.catalog.Load().collisions
 }
 
@@ -160,8 +160,12 @@ func (r *Router) rebuild(notify bool) {
 	c := buildCatalog(r.opts, r.backends)
 	r.catalog.Store(c)
 	r.rebuildMu.Unlock()
-	for _, msg := range c.collisions {
-		r.log.Warn("name collision", "detail", msg)
+	for _, col := range c.collisions {
+		if col.Unprefixed {
+			r.log.Error("name collision between servers with prefix = false", "detail", col.Detail)
+		} else {
+			r.log.Warn("name collision", "detail", col.Detail)
+		}
 	}
 	if !notify {
 		return
