@@ -12,7 +12,11 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stopProfile, err := startCPUProfile()
+	if err == nil {
+		err = run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		stopProfile()
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mcphost:", err)
