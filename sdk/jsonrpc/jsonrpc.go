@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -135,10 +136,16 @@ func validID(raw []byte) bool {
 }
 
 // Get returns the raw JSON at a gjson path, or nil when absent.
+//
+// The result shares msg's memory (no copy: params and results can be tens
+// of megabytes); its capacity is capped, so appending to it copies.
 func Get(msg []byte, path string) []byte {
-	r := gjson.GetBytes(msg, path)
+	r := gjson.Get(unsafe.String(unsafe.SliceData(msg), len(msg)), path)
 	if !r.Exists() {
 		return nil
+	}
+	if r.Index > 0 && r.Index+len(r.Raw) <= len(msg) {
+		return msg[r.Index : r.Index+len(r.Raw) : r.Index+len(r.Raw)]
 	}
 	return []byte(r.Raw)
 }

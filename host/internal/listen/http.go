@@ -229,7 +229,7 @@ func (h *HTTP) readMessage(w http.ResponseWriter, r *http.Request) ([]byte, json
 			fmt.Sprintf("message of %d bytes exceeds the limit of %d", r.ContentLength, h.opts.MaxBytes))
 		return nil, jsonrpc.Envelope{}, false
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(h.opts.MaxBytes)))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, int64(h.opts.MaxBytes)), r.ContentLength)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -250,6 +250,19 @@ func (h *HTTP) readMessage(w http.ResponseWriter, r *http.Request) ([]byte, json
 		return nil, jsonrpc.Envelope{}, false
 	}
 	return body, env, true
+}
+
+// readBody reads a request body in one allocation when its length is known
+// (io.ReadAll would grow and copy its buffer several times for a large one).
+func readBody(r io.Reader, length int64) ([]byte, error) {
+	if length <= 0 {
+		return io.ReadAll(r)
+	}
+	body := make([]byte, length)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return nil, err
+	}
+	return body, nil
 }
 
 func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -296,7 +309,7 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if requests == 0 {
-		sess.s.Handle(body, nil)
+		sess.s.HandlePeeked(env, body, nil)
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
@@ -308,7 +321,7 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 		// the sink must refuse them before the request is handled.
 		reply.noStream()
 	}
-	sess.s.Handle(body, reply)
+	sess.s.HandlePeeked(env, body, reply)
 	if sse {
 		h.streamReply(w, r, sess, reply)
 		return

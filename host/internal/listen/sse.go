@@ -140,10 +140,10 @@ func (h *HTTP) serveMessage(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusNotFound, jsonrpc.CodeInvalidRequest, "Session not found")
 		return
 	}
-	body, _, ok := h.readMessage(w, r)
+	body, env, ok := h.readMessage(w, r)
 	if !ok {
 		return
 	}
-	sess.s.Handle(body, nil)
+	sess.s.HandlePeeked(env, body, nil)
 	w.WriteHeader(http.StatusAccepted)
 }

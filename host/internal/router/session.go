@@ -218,7 +218,6 @@ func (s *Session) Handle(msg []byte, reply Sink) {
 	if closed {
 		return
 	}
-	s.lastActive.Store(time.Now().UnixNano())
 	env, err := jsonrpc.Peek(msg)
 	if err != nil {
 		code := jsonrpc.CodeInvalidRequest
@@ -228,6 +227,19 @@ func (s *Session) Handle(msg []byte, reply Sink) {
 		s.respond(reply, jsonrpc.Error(env.ID, code, err.Error(), nil))
 		return
 	}
+	s.HandlePeeked(env, msg, reply)
+}
+
+// HandlePeeked is Handle for a listener that has already peeked at (and so
+// validated) msg: a large message is not scanned twice.
+func (s *Session) HandlePeeked(env jsonrpc.Envelope, msg []byte, reply Sink) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return
+	}
+	s.lastActive.Store(time.Now().UnixNano())
 	switch env.Kind {
 	case jsonrpc.KindBatch:
 		s.handleBatch(msg, reply)
