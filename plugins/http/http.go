@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -60,8 +59,7 @@ type Transport struct {
 	logger  hclog.Logger
 	metrics *metrics.Set
 
-	mu    sync.Mutex
-	conns map[*conn]struct{}
+	conns transport.ConnSet[*conn]
 }
 
 var _ transport.Transport = (*Transport)(nil)
@@ -72,7 +70,7 @@ func New(logger hclog.Logger) *Transport {
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{Name: "http", Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
 	}
-	return &Transport{logger: logger, metrics: metrics.NewSet(), conns: make(map[*conn]struct{})}
+	return &Transport{logger: logger, metrics: metrics.NewSet()}
 }
 
 func (t *Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
@@ -286,48 +284,21 @@ func (t *Transport) Open(ctx context.Context, req transport.OpenRequest) (transp
 			return transport.OpenResponse{}, fmt.Errorf("http %s: %w", req.Name, err)
 		}
 	}
-	t.mu.Lock()
-	t.conns[c] = struct{}{}
-	t.mu.Unlock()
+	t.conns.Add(c)
 	logger.Debug("backend connection opened", "mode", o.Mode)
 	return transport.OpenResponse{Conn: c}, nil
 }
 
-func (t *Transport) forget(c *conn) {
-	t.mu.Lock()
-	delete(t.conns, c)
-	t.mu.Unlock()
-}
+func (t *Transport) forget(c *conn) { t.conns.Remove(c) }
 
 // Stop closes every open connection in parallel.
 func (t *Transport) Stop(ctx context.Context, req base.StopRequest) (base.StopResponse, error) {
-	if req.DeadlineUnixNano > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, time.Unix(0, req.DeadlineUnixNano))
-		defer cancel()
-	}
-	t.mu.Lock()
-	conns := make([]*conn, 0, len(t.conns))
-	for c := range t.conns {
-		conns = append(conns, c)
-	}
-	t.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = c.Close(ctx)
-		}()
-	}
-	wg.Wait()
+	t.conns.CloseAll(ctx, req)
 	return base.StopResponse{}, nil
 }
 
 func (t *Transport) Metrics(context.Context, base.MetricsRequest) (base.MetricsResponse, error) {
-	var buf bytes.Buffer
-	t.metrics.WritePrometheus(&buf)
-	return base.MetricsResponse{PrometheusText: buf.String()}, nil
+	return base.PrometheusText(t.metrics), nil
 }
 
 // connMetrics are one server's series; connections to the same server name
@@ -340,7 +311,7 @@ type connMetrics struct {
 }
 
 func (t *Transport) newConnMetrics(server string) connMetrics {
-	l := `{server="` + escapeLabel(server) + `"}`
+	l := `{server="` + base.LabelValue(server) + `"}`
 	return connMetrics{
 		msgsIn:           t.metrics.GetOrCreateCounter("mcphost_http_messages_received_total" + l),
 		msgsOut:          t.metrics.GetOrCreateCounter("mcphost_http_messages_sent_total" + l),
@@ -352,11 +323,6 @@ func (t *Transport) newConnMetrics(server string) connMetrics {
 		fallbacks:        t.metrics.GetOrCreateCounter("mcphost_http_sse_fallbacks_total" + l),
 		open:             t.metrics.GetOrCreateGauge("mcphost_http_open_connections"+l, nil),
 	}
-}
-
-// escapeLabel escapes a Prometheus label value.
-func escapeLabel(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
 }
 
 // safeURL is u for logs: no user info, query or fragment, which may hold
