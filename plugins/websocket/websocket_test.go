@@ -35,6 +35,7 @@ type server struct {
 
 	mu      sync.Mutex
 	headers []http.Header
+	closed  bool
 }
 
 // newServer starts a backend with protocols and handle (echo when nil),
@@ -51,12 +52,20 @@ func newServer(t *testing.T, tls bool, protocols []string, handle func(ctx conte
 		s.mu.Lock()
 		s.headers = append(s.headers, r.Header.Clone())
 		s.mu.Unlock()
+		// Add only while the server is open: a WaitGroup must not be
+		// added to while the cleanup waits on it.
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		conns.Add(1)
+		s.mu.Unlock()
+		defer conns.Done()
 		c, err := ws.Accept(w, r, &ws.AcceptOptions{Subprotocols: s.protocols})
 		if err != nil {
 			return
 		}
-		conns.Add(1)
-		defer conns.Done()
 		defer c.CloseNow()
 		c.SetReadLimit(-1)
 		s.handle(r.Context(), c)
@@ -69,6 +78,9 @@ func newServer(t *testing.T, tls bool, protocols []string, handle func(ctx conte
 		s.Start()
 	}
 	t.Cleanup(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
 		s.CloseClientConnections()
 		s.Close()
 		conns.Wait()
