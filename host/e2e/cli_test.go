@@ -193,7 +193,7 @@ func TestCLIRunFailsFast(t *testing.T) {
 			if r.stdout != "" {
 				t.Errorf("stdout = %q, want nothing", r.stdout)
 			}
-			if r.took > 10*time.Second {
+			if r.took > 30*time.Second {
 				t.Errorf("run took %v to fail", r.took)
 			}
 		})
