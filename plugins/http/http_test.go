@@ -188,17 +188,6 @@ func recvErr(t *testing.T, c transport.Conn) error {
 	}
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestSessionLifecycle(t *testing.T) {
 	t.Parallel()
 	s := newStreamServer(t)
