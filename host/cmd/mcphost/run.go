@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/mcphost/mcphost/examples/mcpserver"
 	"github.com/mcphost/mcphost/host/internal/config"
+	"github.com/mcphost/mcphost/host/internal/importer"
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
 	"github.com/mcphost/mcphost/host/internal/proxy"
 )
@@ -24,6 +26,7 @@ const usage = `usage: mcphost <command> [arguments]
 commands:
   run [--stdio] [FILE]      run the proxy (default FILE: proxy.hcl); --stdio speaks MCP on stdin/stdout
   validate [FILE]           check a config without starting anything
+  import FILE [-o OUT]      turn a Claude Desktop / Claude Code mcpServers JSON into a proxy.hcl
   plugins list [FILE]       list plugins: name, kind, version, source, checksum
   version                   print the version
   example-server [flags]    run the example MCP server (the default backend)
@@ -43,6 +46,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runProxy(ctx, args[1:], stdin, stdout, stderr)
 	case "validate":
 		return validate(ctx, args[1:], stdout, stderr)
+	case "import":
+		return importClaude(args[1:], stdout, stderr)
 	case "plugins":
 		if len(args) < 2 || args[1] != "list" {
 			fmt.Fprint(stderr, usage)
@@ -178,6 +183,65 @@ func validate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer cancel()
 	_ = p.Shutdown(closeCtx)
 	fmt.Fprintf(stdout, "%s is valid: %d server(s), %d listener(s)\n", cfg.Filename, len(cfg.Servers), len(cfg.Listeners))
+	return nil
+}
+
+func importClaude(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "write the config to this file (which must not exist) instead of stdout")
+	// Flags may come before or after FILE.
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return errUsage
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(files) != 1 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	src, err := os.ReadFile(files[0])
+	if err != nil {
+		return err
+	}
+	res, err := importer.Convert(src, files[0])
+	if err != nil {
+		return err
+	}
+	for _, s := range res.Skipped {
+		fmt.Fprintf(stderr, "skipped duplicate %s\n", s)
+	}
+	if *out == "" {
+		_, err := stdout.Write(res.HCL)
+		return err
+	}
+	// O_EXCL: never overwrite an existing config. 0600: env values are
+	// copied as they are.
+	f, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%s already exists; not overwriting it", *out)
+		}
+		return err
+	}
+	_, err = f.Write(res.HCL)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(*out) // do not leave a partial file behind
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d server(s)\n", *out, len(res.Servers))
+	if len(res.RequiredEnv) > 0 {
+		fmt.Fprintf(stdout, "set these environment variables before running it: %s\n", strings.Join(res.RequiredEnv, " "))
+	}
 	return nil
 }
 
