@@ -47,6 +47,7 @@ const (
 	DefaultSSEPath             = "/sse"
 	DefaultMessagePath         = "/message"
 	DefaultWebSocketPath       = "/ws"
+	DefaultMetricsPath         = "/metrics"
 )
 
 // Plugin sources and modes.
@@ -127,9 +128,12 @@ type Listener struct {
 	// SSEPath and MessagePath serve the legacy HTTP+SSE transport
 	// (2024-11-05 clients); WebSocketPath serves MCP over WebSocket. An
 	// empty SSEPath or WebSocketPath disables that transport.
-	SSEPath        string
-	MessagePath    string
-	WebSocketPath  string
+	SSEPath       string
+	MessagePath   string
+	WebSocketPath string
+	// MetricsPath serves Prometheus metrics (GET, behind AuthToken); empty
+	// disables it.
+	MetricsPath    string
 	AllowedOrigins []string
 	// AuthToken is a secret: print Redacted() instead.
 	AuthToken string
@@ -155,6 +159,7 @@ func DefaultListener() Listener {
 	return Listener{
 		Kind: ListenerHTTP, Address: DefaultListenAddress, Path: DefaultListenPath,
 		SSEPath: DefaultSSEPath, MessagePath: DefaultMessagePath, WebSocketPath: DefaultWebSocketPath,
+		MetricsPath: DefaultMetricsPath,
 	}
 }
 
@@ -611,6 +616,7 @@ var listenSchema = &hcl.BodySchema{
 		{Name: "sse_path"},
 		{Name: "message_path"},
 		{Name: "websocket_path"},
+		{Name: "metrics_path"},
 		{Name: "allowed_origins"},
 		{Name: "auth_token"},
 		{Name: "allow_unauthenticated"},
@@ -696,8 +702,9 @@ func (d *decoder) decodeEndpointPaths(b *hcl.Block, attrs hcl.Attributes, l *Lis
 		{"sse_path", DefaultSSEPath, &l.SSEPath},
 		{"message_path", DefaultMessagePath, &l.MessagePath},
 		{"websocket_path", DefaultWebSocketPath, &l.WebSocketPath},
+		{"metrics_path", DefaultMetricsPath, &l.MetricsPath},
 	}
-	disabler := map[string]string{"sse_path": "sse_path", "message_path": "sse_path", "websocket_path": "websocket_path"}
+	disabler := map[string]string{"sse_path": "sse_path", "message_path": "sse_path", "websocket_path": "websocket_path", "metrics_path": "metrics_path"}
 	for _, e := range endpoints {
 		attr, ok := attrs[e.name]
 		if !ok {
@@ -730,6 +737,7 @@ func (d *decoder) decodeEndpointPaths(b *hcl.Block, attrs hcl.Attributes, l *Lis
 		name, value string
 	}{
 		{"path", l.Path}, {"sse_path", l.SSEPath}, {"message_path", l.MessagePath}, {"websocket_path", l.WebSocketPath},
+		{"metrics_path", l.MetricsPath},
 	} {
 		if e.value == "" || (e.name == "message_path" && l.SSEPath == "") {
 			continue

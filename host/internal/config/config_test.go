@@ -322,6 +322,8 @@ func TestErrors(t *testing.T) {
 		{"path is a default sse_path", "listen \"http\" {\n  path = \"/sse\"\n}\n", "Duplicate listen path", "proxy.hcl:2:10"},
 		{"websocket_path is message_path", "listen \"http\" {\n  message_path = \"/x\"\n  websocket_path = \"/x\"\n}\n", "Duplicate listen path", "proxy.hcl:3:20"},
 		{"two defaults moved together", "listen \"http\" {\n  websocket_path = \"/message\"\n}\n", "Duplicate listen path", "proxy.hcl:2:20"},
+		{"bad metrics_path", "listen \"http\" {\n  metrics_path = \"metrics\"\n}\n", "Invalid listen path", "proxy.hcl:2:18"},
+		{"metrics_path is path", "listen \"http\" {\n  metrics_path = \"/mcp\"\n}\n", "Duplicate listen path", "proxy.hcl:2:18"},
 		{"bad allowed_origins", "listen \"http\" {\n  allowed_origins = \"*\"\n}\n", "Incorrect attribute value type", "proxy.hcl:2:21"},
 		{"missing env", "listen \"http\" {\n  auth_token = env(\"NOPE_TOKEN\")\n}\n", "Environment variable not set", "proxy.hcl:2:16"},
 		{"env too many args", "listen \"http\" {\n  auth_token = env(\"A\", \"b\", \"c\")\n}\n", "Invalid function argument", "proxy.hcl:2:31"},

@@ -38,7 +38,11 @@ type HTTPOptions struct {
 	// WebSocketPath serves MCP over WebSocket, one message per text frame;
 	// empty disables it.
 	WebSocketPath string
-	Logger        hclog.Logger
+	// MetricsPath serves Metrics (GET only, behind AuthToken when set);
+	// empty, or a nil Metrics, disables it.
+	MetricsPath string
+	Metrics     http.Handler
+	Logger      hclog.Logger
 }
 
 // HTTP serves MCP over streamable HTTP (2025-03-26 and later): POST for
@@ -105,6 +109,15 @@ func NewHTTP(r *router.Router, opts HTTPOptions) *HTTP {
 	}
 	if h.opts.WebSocketPath != "" {
 		mux.HandleFunc(h.opts.WebSocketPath, h.serveWebSocket)
+	}
+	if mp := h.opts.MetricsPath; mp != "" && (mp == h.opts.Path || mp == h.opts.SSEPath || mp == h.opts.MessagePath || mp == h.opts.WebSocketPath) {
+		h.log.Error("metrics path clashes with another endpoint; metrics disabled", "metrics_path", mp)
+		h.opts.MetricsPath = ""
+	}
+	if h.opts.MetricsPath != "" && h.opts.Metrics != nil {
+		mux.HandleFunc(h.opts.MetricsPath, h.serveMetrics)
+	} else {
+		h.opts.MetricsPath = ""
 	}
 	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return h
@@ -195,6 +208,43 @@ func (h *HTTP) Sessions() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.sessions) + len(h.legacy) + h.sockets
+}
+
+// SessionCounts is the number of open sessions per transport: streamable
+// HTTP, legacy HTTP+SSE and WebSocket.
+func (h *HTTP) SessionCounts() (streamable, sse, websocket int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sessions), len(h.legacy), h.sockets
+}
+
+// MetricsURL is the metrics endpoint's address, once listening, or "" when
+// it is not served.
+func (h *HTTP) MetricsURL() string {
+	if h.opts.MetricsPath == "" {
+		return ""
+	}
+	return "http://" + h.ln.Addr().String() + h.opts.MetricsPath
+}
+
+// serveMetrics answers GET on the metrics path, with the bearer token
+// required as for MCP (and the same DNS rebinding check).
+func (h *HTTP) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if !h.hostAllowed(r.Host) {
+		http.Error(w, "Forbidden: host not allowed", http.StatusForbidden)
+		return
+	}
+	if h.opts.AuthToken != "" && !bearerOK(r.Header.Get("Authorization"), h.opts.AuthToken) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="mcphost"`)
+		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		return
+	}
+	h.opts.Metrics.ServeHTTP(w, r)
 }
 
 // admit applies the checks every endpoint shares (DNS rebinding, Origin,

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/listen"
+	"github.com/mcphost/mcphost/host/internal/metrics"
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/base"
@@ -48,6 +50,9 @@ type Proxy struct {
 	log     hclog.Logger
 	plugins *pluginhost.Manager
 	router  *router.Router
+	metrics *metrics.Registry
+	// stdio counts the stdio sessions being served, for metrics.
+	stdio atomic.Int64
 
 	mu          sync.Mutex
 	http        []*listen.HTTP
@@ -106,12 +111,18 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		p.plugins.Close(ctx)
 		return nil, diags
 	}
+	p.metrics = metrics.New(p.log.Named("metrics"))
 	p.router = router.New(router.Options{
 		Name: "mcphost", Version: Version,
 		ToolNameTemplate: cfg.Proxy.ToolNameTemplate, PromptNameTemplate: cfg.Proxy.PromptNameTemplate,
 		ResourceURITemplate: cfg.Proxy.ResourceURITemplate, RequestTimeout: cfg.Proxy.RequestTimeout,
-		Logger: p.log.Named("router"),
+		Logger: p.log.Named("router"), Observer: p.metrics,
 	}, backends)
+	p.metrics.SetSources(metrics.Sources{
+		Backends: p.router.Backends,
+		Sessions: p.sessionCounts,
+		Plugins:  metrics.ManagerPlugins(p.plugins),
+	})
 	return p, diags
 }
 
@@ -190,6 +201,7 @@ func (p *Proxy) Start(ctx context.Context, lenient bool) error {
 		h := listen.NewHTTP(p.router, listen.HTTPOptions{
 			Address: l.Address, Path: l.Path, AllowedOrigins: l.AllowedOrigins, AuthToken: l.AuthToken,
 			SSEPath: l.SSEPath, MessagePath: l.MessagePath, WebSocketPath: l.WebSocketPath,
+			MetricsPath: l.MetricsPath, Metrics: p.metrics,
 			MaxBytes: int(p.cfg.Proxy.MaxMessageBytes), Logger: p.log.Named("http"),
 		})
 		if err := h.Listen(); err != nil {
@@ -214,6 +226,9 @@ func (p *Proxy) Start(ctx context.Context, lenient bool) error {
 		}
 		if u := h.WebSocketURL(); u != "" {
 			p.log.Info("serving MCP over WebSocket", "url", u)
+		}
+		if u := h.MetricsURL(); u != "" {
+			p.log.Info("serving Prometheus metrics", "url", u)
 		}
 	}
 	// Wait a little for the backends, so that a client's first tools/list is
@@ -278,7 +293,27 @@ func (p *Proxy) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) err
 	// instead, which the logger ignores; unlike signal.Ignore, this is not
 	// inherited by the plugin and backend processes.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	p.stdio.Add(1)
+	defer p.stdio.Add(-1)
 	return listen.ServeStdio(ctx, p.router, in, out, int(p.cfg.Proxy.MaxMessageBytes), p.cfg.Proxy.ShutdownTimeout)
+}
+
+// Metrics is the proxy's metrics registry.
+func (p *Proxy) Metrics() *metrics.Registry { return p.metrics }
+
+// sessionCounts reports the open client sessions per listener kind.
+func (p *Proxy) sessionCounts() metrics.SessionCounts {
+	c := metrics.SessionCounts{Stdio: int(p.stdio.Load())}
+	p.mu.Lock()
+	hs := p.http
+	p.mu.Unlock()
+	for _, h := range hs {
+		streamable, sse, ws := h.SessionCounts()
+		c.HTTP += streamable
+		c.SSE += sse
+		c.WebSocket += ws
+	}
+	return c
 }
 
 func (p *Proxy) closeListeners(ctx context.Context) error {

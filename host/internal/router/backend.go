@@ -52,6 +52,8 @@ type pending struct {
 	done chan []byte
 	// started orders concurrent requests, for routing server→client requests.
 	started int64
+	// start is when a forwarded request was sent, for the Observer.
+	start time.Time
 }
 
 type backend struct {
@@ -218,6 +220,7 @@ func (b *backend) failAll(cause error) {
 	b.mu.Unlock()
 	msg := fmt.Sprintf("server %q is unavailable: %v", b.spec.Name, cause)
 	for _, p := range ps {
+		b.observeFinished(p, OutcomeUnavailable, 0)
 		b.finish(p, nil, jsonrpc.CodeBackendUnavailable, msg)
 	}
 }
@@ -293,6 +296,11 @@ func (b *backend) onResponse(env jsonrpc.Envelope, msg []byte) {
 	if env.IsError && p.session != nil && bytes.Contains(msg, urlElicitationRequired) {
 		p.session.rememberRequiredElicitations(b, msg)
 	}
+	outcome := OutcomeOK
+	if env.IsError {
+		outcome = OutcomeError
+	}
+	b.observeFinished(p, outcome, len(msg))
 	b.finish(p, msg, 0, "")
 }
 
@@ -342,28 +350,38 @@ func (b *backend) drop(id int64) *pending {
 func (b *backend) forward(s *Session, reply Sink, clientID []byte, method string, params []byte) {
 	id := b.nextID.Add(1)
 	idRaw := jsonrpc.Int(id)
-	p := &pending{session: s, reply: reply, clientID: clientID, method: method, started: id}
+	p := &pending{session: s, reply: reply, clientID: clientID, method: method, started: id, start: time.Now()}
 	if tok := gjson.GetBytes(params, "_meta.progressToken"); tok.Exists() {
 		p.clientToken = []byte(tok.Raw)
 		if edited, err := jsonrpc.Set(params, "_meta.progressToken", idRaw); err == nil {
 			params = edited
 		}
 	}
+	req := jsonrpc.Request(idRaw, method, params)
 	b.mu.Lock()
 	if b.state != StateRunning || b.conn == nil {
 		reason := b.reason
 		b.mu.Unlock()
+		if o := b.router.opts.Observer; o != nil {
+			o.RequestStarted(b.spec.Name, method, 0)
+			o.RequestFinished(b.spec.Name, method, OutcomeUnavailable, 0, 0)
+		}
 		s.endInflight(clientID)
 		s.respond(reply, jsonrpc.Error(clientID, jsonrpc.CodeBackendUnavailable,
 			fmt.Sprintf("server %q is not available (%s)", b.spec.Name, reason), nil))
 		return
 	}
+	if o := b.router.opts.Observer; o != nil {
+		// Before the request can finish: every end is reported after this.
+		o.RequestStarted(b.spec.Name, method, len(req))
+	}
 	b.pending[id] = p
 	p.timer = time.AfterFunc(b.spec.Timeout, func() { b.timeout(id) })
 	b.mu.Unlock()
 	s.setInflight(clientID, b, id)
-	if err := b.send(jsonrpc.Request(idRaw, method, params)); err != nil {
+	if err := b.send(req); err != nil {
 		if p := b.drop(id); p != nil {
+			b.observeFinished(p, OutcomeUnavailable, 0)
 			b.finish(p, nil, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("server %q: %v", b.spec.Name, err))
 		}
 	}
@@ -375,6 +393,7 @@ func (b *backend) timeout(id int64) {
 		return
 	}
 	b.cancelRequest(id, "request timed out in mcphost")
+	b.observeFinished(p, OutcomeTimeout, 0)
 	b.finish(p, nil, jsonrpc.CodeRequestTimeout,
 		fmt.Sprintf("server %q did not answer %s within %s", b.spec.Name, p.method, b.spec.Timeout))
 }
@@ -388,6 +407,7 @@ func (b *backend) cancel(id int64, reason []byte) {
 	if p.timer != nil {
 		p.timer.Stop()
 	}
+	b.observeFinished(p, OutcomeCancelled, 0)
 	if a, ok := p.reply.(Abandoner); ok {
 		a.Abandon()
 	}

@@ -37,6 +37,8 @@ type Options struct {
 	MaxRestartDelay     time.Duration
 	Instructions        string
 	Logger              hclog.Logger
+	// Observer, when set, is told about every forwarded request (metrics).
+	Observer Observer
 }
 
 func (o *Options) defaults() {

@@ -1,0 +1,219 @@
+// Package metrics exposes mcphost's own metrics, and its plugins', in the
+// Prometheus text format.
+//
+// Request series are kept in a VictoriaMetrics metrics.Set, created once
+// per (server, method, outcome) and cached, so that observing a request on
+// the router's message path allocates nothing. Backend, session and plugin
+// series are computed at scrape time.
+//
+// Request durations are a PrometheusHistogram (classic "le" buckets, which
+// Prometheus' histogram_quantile understands), with DurationBuckets.
+package metrics
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mcphost/mcphost/host/internal/router"
+	"github.com/mcphost/mcphost/sdk/base"
+)
+
+// DurationBuckets are the upper bounds, in seconds, of
+// mcphost_request_duration_seconds: from fast reads to long tool calls.
+var DurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
+
+// ContentType is the Prometheus text exposition format.
+const ContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+// SessionCounts are the open client sessions per listener kind.
+type SessionCounts struct {
+	Stdio, HTTP, SSE, WebSocket int
+}
+
+// Plugins is what the registry needs from the plugin manager.
+type Plugins interface {
+	// Running names the plugins whose process is running.
+	Running(ctx context.Context) []string
+	// Metrics asks a running plugin for its metrics, in Prometheus text.
+	Metrics(ctx context.Context, name string) (string, error)
+}
+
+// Sources are where scrape-time series come from; any may be nil.
+type Sources struct {
+	Backends func() []router.BackendStatus
+	Sessions func() SessionCounts
+	Plugins  Plugins
+}
+
+// Registry holds mcphost's metrics. It is a router.Observer.
+type Registry struct {
+	set *metrics.Set
+	log hclog.Logger
+	// PluginTimeout bounds asking each plugin for its metrics.
+	pluginTimeout time.Duration
+
+	requests  sync.Map // requestKey → *metrics.Counter
+	durations sync.Map // methodKey → *metrics.PrometheusHistogram
+	servers   sync.Map // string → *serverSeries
+
+	mu      sync.Mutex
+	sources Sources
+}
+
+type requestKey struct {
+	server, method string
+	outcome        router.Outcome
+}
+
+type methodKey struct{ server, method string }
+
+type serverSeries struct {
+	inFlight      *metrics.Gauge
+	requestBytes  *metrics.Counter
+	responseBytes *metrics.Counter
+}
+
+var _ router.Observer = (*Registry)(nil)
+
+// New returns an empty registry. logger may be nil.
+func New(logger hclog.Logger) *Registry {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &Registry{set: metrics.NewSet(), log: logger, pluginTimeout: 2 * time.Second}
+}
+
+// SetSources tells the registry where scrape-time series come from. Every
+// backend it reports gets its per-server series at once, at zero.
+func (r *Registry) SetSources(src Sources) {
+	r.mu.Lock()
+	r.sources = src
+	r.mu.Unlock()
+	if src.Backends != nil {
+		for _, b := range src.Backends() {
+			r.server(b.Name)
+		}
+	}
+}
+
+func (r *Registry) server(name string) *serverSeries {
+	if v, ok := r.servers.Load(name); ok {
+		return v.(*serverSeries)
+	}
+	l := `{server="` + base.LabelValue(name) + `"}`
+	s := &serverSeries{
+		inFlight:      r.set.GetOrCreateGauge("mcphost_in_flight_requests"+l, nil),
+		requestBytes:  r.set.GetOrCreateCounter("mcphost_request_bytes_total" + l),
+		responseBytes: r.set.GetOrCreateCounter("mcphost_response_bytes_total" + l),
+	}
+	v, _ := r.servers.LoadOrStore(name, s)
+	return v.(*serverSeries)
+}
+
+func (r *Registry) requestCounter(k requestKey) *metrics.Counter {
+	if v, ok := r.requests.Load(k); ok {
+		return v.(*metrics.Counter)
+	}
+	c := r.set.GetOrCreateCounter(fmt.Sprintf(`mcphost_requests_total{server="%s",method="%s",outcome="%s"}`,
+		base.LabelValue(k.server), base.LabelValue(k.method), base.LabelValue(string(k.outcome))))
+	v, _ := r.requests.LoadOrStore(k, c)
+	return v.(*metrics.Counter)
+}
+
+func (r *Registry) duration(k methodKey) *metrics.PrometheusHistogram {
+	if v, ok := r.durations.Load(k); ok {
+		return v.(*metrics.PrometheusHistogram)
+	}
+	h := r.set.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`mcphost_request_duration_seconds{server="%s",method="%s"}`,
+		base.LabelValue(k.server), base.LabelValue(k.method)), DurationBuckets)
+	v, _ := r.durations.LoadOrStore(k, h)
+	return v.(*metrics.PrometheusHistogram)
+}
+
+// RequestStarted implements router.Observer.
+func (r *Registry) RequestStarted(server, _ string, requestBytes int) {
+	s := r.server(server)
+	s.inFlight.Inc()
+	if requestBytes > 0 {
+		s.requestBytes.Add(requestBytes)
+	}
+}
+
+// RequestFinished implements router.Observer.
+func (r *Registry) RequestFinished(server, method string, outcome router.Outcome, elapsed time.Duration, responseBytes int) {
+	s := r.server(server)
+	s.inFlight.Dec()
+	if responseBytes > 0 {
+		s.responseBytes.Add(responseBytes)
+	}
+	r.requestCounter(requestKey{server: server, method: method, outcome: outcome}).Inc()
+	r.duration(methodKey{server: server, method: method}).Update(elapsed.Seconds())
+}
+
+// WritePrometheus writes every series: the request series, then backends,
+// sessions and the running plugins' own series (labelled plugin="NAME").
+func (r *Registry) WritePrometheus(ctx context.Context, w io.Writer) {
+	r.set.WritePrometheus(w)
+	r.mu.Lock()
+	src := r.sources
+	r.mu.Unlock()
+	if src.Backends != nil {
+		bs := src.Backends()
+		for _, b := range bs {
+			up := uint64(0)
+			if b.State == router.StateRunning {
+				up = 1
+			}
+			metrics.WriteGaugeUint64(w, `mcphost_backend_up{server="`+base.LabelValue(b.Name)+`"}`, up)
+		}
+		for _, b := range bs {
+			metrics.WriteCounterUint64(w, `mcphost_backend_restarts_total{server="`+base.LabelValue(b.Name)+`"}`, uint64(b.Restarts))
+		}
+	}
+	if src.Sessions != nil {
+		c := src.Sessions()
+		for _, l := range []struct {
+			name string
+			n    int
+		}{{"stdio", c.Stdio}, {"http", c.HTTP}, {"sse", c.SSE}, {"websocket", c.WebSocket}} {
+			metrics.WriteGaugeUint64(w, `mcphost_sessions{listener="`+l.name+`"}`, uint64(max(l.n, 0)))
+		}
+	}
+	if src.Plugins != nil {
+		r.writePlugins(ctx, w, src.Plugins)
+	}
+}
+
+func (r *Registry) writePlugins(ctx context.Context, w io.Writer, p Plugins) {
+	var texts []string
+	for _, name := range p.Running(ctx) {
+		pctx, cancel := context.WithTimeout(ctx, r.pluginTimeout)
+		text, err := p.Metrics(pctx, name)
+		cancel()
+		if err != nil {
+			r.log.Debug("plugin metrics unavailable", "plugin", name, "error", err)
+			continue
+		}
+		texts = append(texts, InjectLabel(text, "plugin", name))
+	}
+	if len(texts) > 0 {
+		_, _ = io.WriteString(w, MergeFamilies(texts...))
+	}
+}
+
+// ServeHTTP writes the metrics. Method and auth checks are the listener's.
+func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	var buf bytes.Buffer
+	r.WritePrometheus(req.Context(), &buf)
+	w.Header().Set("Content-Type", ContentType)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
+}

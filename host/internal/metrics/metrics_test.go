@@ -1,0 +1,121 @@
+package metrics
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/mcphost/mcphost/host/internal/router"
+)
+
+type fakePlugins map[string]string
+
+func (f fakePlugins) Running(context.Context) []string { return []string{"a", "b", "broken"} }
+
+func (f fakePlugins) Metrics(_ context.Context, name string) (string, error) {
+	text, ok := f[name]
+	if !ok {
+		return "", errors.New("no such plugin")
+	}
+	return text, nil
+}
+
+func scrape(t *testing.T, r *Registry) map[string]float64 {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if ct := rec.Header().Get("Content-Type"); ct != ContentType {
+		t.Errorf("Content-Type %q", ct)
+	}
+	return parseText(t, rec.Body.String())
+}
+
+func TestRegistry(t *testing.T) {
+	r := New(nil)
+	r.SetSources(Sources{
+		Backends: func() []router.BackendStatus {
+			return []router.BackendStatus{
+				{Name: "up", State: router.StateRunning, Restarts: 2},
+				{Name: "down", State: router.StateDown},
+			}
+		},
+		Sessions: func() SessionCounts { return SessionCounts{Stdio: 1, HTTP: 2, WebSocket: 3} },
+		Plugins:  fakePlugins{"a": "# TYPE x counter\nx 1\n", "b": "x{k=\"v\"} 2\n"},
+	})
+	m := scrape(t, r)
+	for key, want := range map[string]float64{
+		`mcphost_backend_up{server="up"}`:               1,
+		`mcphost_backend_up{server="down"}`:             0,
+		`mcphost_backend_restarts_total{server="up"}`:   2,
+		`mcphost_in_flight_requests{server="up"}`:       0,
+		`mcphost_in_flight_requests{server="down"}`:     0,
+		`mcphost_sessions{listener="stdio"}`:            1,
+		`mcphost_sessions{listener="http"}`:             2,
+		`mcphost_sessions{listener="sse"}`:              0,
+		`mcphost_sessions{listener="websocket"}`:        3,
+		`x{plugin="a"}`:                                 1,
+		`x{k="v",plugin="b"}`:                           2,
+		`mcphost_request_bytes_total{server="up"}`:      0,
+		`mcphost_response_bytes_total{server="up"}`:     0,
+		`mcphost_backend_restarts_total{server="down"}`: 0,
+	} {
+		if got, ok := m[key]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
+		}
+	}
+
+	r.RequestStarted("up", "tools/call", 100)
+	r.RequestStarted("up", "tools/call", 50)
+	m = scrape(t, r)
+	if got := m[`mcphost_in_flight_requests{server="up"}`]; got != 2 {
+		t.Errorf("in flight %v, want 2", got)
+	}
+	r.RequestFinished("up", "tools/call", router.OutcomeOK, 30*time.Millisecond, 10)
+	r.RequestFinished("up", "tools/call", router.OutcomeTimeout, 2*time.Second, 0)
+	r.RequestStarted("up", "resources/read", 0)
+	r.RequestFinished("up", "resources/read", router.OutcomeUnavailable, 0, 0)
+	m = scrape(t, r)
+	for key, want := range map[string]float64{
+		`mcphost_in_flight_requests{server="up"}`:                                            0,
+		`mcphost_request_bytes_total{server="up"}`:                                           150,
+		`mcphost_response_bytes_total{server="up"}`:                                          10,
+		`mcphost_requests_total{method="tools/call",outcome="ok",server="up"}`:               1,
+		`mcphost_requests_total{method="tools/call",outcome="timeout",server="up"}`:          1,
+		`mcphost_requests_total{method="resources/read",outcome="unavailable",server="up"}`:  1,
+		`mcphost_request_duration_seconds_count{method="tools/call",server="up"}`:            2,
+		`mcphost_request_duration_seconds_bucket{le="0.05",method="tools/call",server="up"}`: 1,
+		`mcphost_request_duration_seconds_bucket{le="+Inf",method="tools/call",server="up"}`: 2,
+	} {
+		if got, ok := m[key]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
+		}
+	}
+}
+
+// Observing a request whose series exist must not allocate: it runs on
+// the router's message path.
+func TestObserveDoesNotAllocate(t *testing.T) {
+	r := New(nil)
+	server, method := "srv", "tools/call"
+	r.RequestStarted(server, method, 10)
+	r.RequestFinished(server, method, router.OutcomeOK, time.Millisecond, 10)
+	allocs := testing.AllocsPerRun(1000, func() {
+		r.RequestStarted(server, method, 10)
+		r.RequestFinished(server, method, router.OutcomeOK, time.Millisecond, 10)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per observed request, want 0", allocs)
+	}
+}
+
+func TestNoSources(t *testing.T) {
+	var buf bytes.Buffer
+	New(nil).WritePrometheus(context.Background(), &buf)
+	if buf.Len() != 0 {
+		t.Errorf("empty registry wrote %q", buf.String())
+	}
+}

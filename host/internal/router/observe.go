@@ -1,0 +1,44 @@
+package router
+
+import "time"
+
+// Outcome is how a request forwarded to a backend ended.
+type Outcome string
+
+const (
+	// OutcomeOK: the backend answered with a result.
+	OutcomeOK Outcome = "ok"
+	// OutcomeError: the backend answered with a JSON-RPC error.
+	OutcomeError Outcome = "error"
+	// OutcomeTimeout: the backend did not answer within its timeout.
+	OutcomeTimeout Outcome = "timeout"
+	// OutcomeUnavailable: the backend was not running, or its connection
+	// failed before it answered.
+	OutcomeUnavailable Outcome = "unavailable"
+	// OutcomeCancelled: the client cancelled the request, or its session
+	// closed, before the backend answered.
+	OutcomeCancelled Outcome = "cancelled"
+)
+
+// Observer is told about every client request the router forwards to a
+// backend (not the router's own initialize and list requests). Its methods
+// run on the message path: they must be cheap, must not block, and must be
+// safe for concurrent use. server and method come from a small, fixed set
+// (the configured server names and the forwarded MCP methods).
+type Observer interface {
+	// RequestStarted is called as the request is sent, with the size of
+	// the message sent to the backend (0 when it is refused unsent, the
+	// backend not running).
+	RequestStarted(server, method string, requestBytes int)
+	// RequestFinished is called exactly once for every RequestStarted.
+	// responseBytes is the size of the backend's response, 0 when the
+	// proxy answered itself (timeout, unavailable, cancelled).
+	RequestFinished(server, method string, outcome Outcome, elapsed time.Duration, responseBytes int)
+}
+
+// observeFinished reports the end of a forwarded client request.
+func (b *backend) observeFinished(p *pending, outcome Outcome, responseBytes int) {
+	if o := b.router.opts.Observer; o != nil && p.session != nil {
+		o.RequestFinished(b.spec.Name, p.method, outcome, time.Since(p.start), responseBytes)
+	}
+}
