@@ -48,6 +48,15 @@ const (
 	DefaultMessagePath         = "/message"
 	DefaultWebSocketPath       = "/ws"
 	DefaultMetricsPath         = "/metrics"
+
+	// Restart policy and health check defaults (restart and health blocks).
+	DefaultMaxRestarts         = 5
+	DefaultRestartWindow       = 5 * time.Minute
+	DefaultRestartInitialDelay = time.Second
+	DefaultRestartMaxDelay     = 30 * time.Second
+	DefaultHealthInterval      = 30 * time.Second
+	DefaultHealthTimeout       = 5 * time.Second
+	DefaultHealthFailures      = 3
 )
 
 // Plugin sources and modes.
@@ -115,9 +124,45 @@ type Proxy struct {
 	ShutdownTimeout     time.Duration
 	LogLevel            string
 	LogFormat           string
+	// Restart and Health are the defaults for every server.
+	Restart Restart
+	Health  Health
 	// DeclRange is the block header, or the zero range when there is no
 	// proxy block.
 	DeclRange hcl.Range
+}
+
+// Restart is a `restart` block: how a server is reconnected after its
+// connection ends. After more than MaxRestarts restarts within Window the
+// server fails until restarted by hand; delays double from InitialDelay up
+// to MaxDelay.
+type Restart struct {
+	MaxRestarts  int
+	Window       time.Duration
+	InitialDelay time.Duration
+	MaxDelay     time.Duration
+}
+
+// Health is a `health` block: the periodic check of a running server.
+// FailureThreshold consecutive failed checks make it unhealthy, and it is
+// restarted. An Interval of 0 disables the checks.
+type Health struct {
+	Interval         time.Duration
+	Timeout          time.Duration
+	FailureThreshold int
+}
+
+// DefaultRestart is the restart policy when the config sets none.
+func DefaultRestart() Restart {
+	return Restart{
+		MaxRestarts: DefaultMaxRestarts, Window: DefaultRestartWindow,
+		InitialDelay: DefaultRestartInitialDelay, MaxDelay: DefaultRestartMaxDelay,
+	}
+}
+
+// DefaultHealth is the health check when the config sets none.
+func DefaultHealth() Health {
+	return Health{Interval: DefaultHealthInterval, Timeout: DefaultHealthTimeout, FailureThreshold: DefaultHealthFailures}
 }
 
 // Listener is one `listen "KIND"` block.
@@ -189,8 +234,12 @@ type Server struct {
 	Prefix  bool
 	// RequestTimeout is 0 when the proxy default applies.
 	RequestTimeout time.Duration
-	Transport      TransportBlock
-	DeclRange      hcl.Range
+	// Restart and Health are the proxy block's defaults with the server's
+	// own restart and health attributes applied.
+	Restart   Restart
+	Health    Health
+	Transport TransportBlock
+	DeclRange hcl.Range
 }
 
 // TransportBlock is a server's `transport "PLUGIN"` block, left undecoded.
@@ -445,7 +494,7 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 			continue
 		}
 		serverSeen[name] = b.DefRange
-		cfg.Servers = append(cfg.Servers, d.decodeServer(b))
+		cfg.Servers = append(cfg.Servers, d.decodeServer(b, cfg.Proxy))
 	}
 	return cfg
 }
@@ -460,6 +509,8 @@ func defaultProxy() Proxy {
 		ShutdownTimeout:     DefaultShutdownTimeout,
 		LogLevel:            DefaultLogLevel,
 		LogFormat:           DefaultLogFormat,
+		Restart:             DefaultRestart(),
+		Health:              DefaultHealth(),
 	}
 }
 
@@ -534,6 +585,7 @@ var proxySchema = &hcl.BodySchema{
 		{Name: "log_level"},
 		{Name: "log_format"},
 	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "restart"}, {Type: "health"}},
 }
 
 func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
@@ -541,6 +593,7 @@ func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
 	content, diags := b.Body.Content(proxySchema)
 	d.add(diags...)
 	attrs := content.Attributes
+	d.decodePolicyBlocks(content.Blocks, &p.Restart, &p.Health)
 
 	templates := []struct {
 		name, placeholder string
@@ -887,12 +940,15 @@ var serverSchema = &hcl.BodySchema{
 		{Name: "prefix"},
 		{Name: "request_timeout"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "transport", LabelNames: []string{"plugin"}}},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "transport", LabelNames: []string{"plugin"}},
+		{Type: "restart"}, {Type: "health"},
+	},
 }
 
-func (d *decoder) decodeServer(b *hcl.Block) Server {
+func (d *decoder) decodeServer(b *hcl.Block, defaults Proxy) Server {
 	name := b.Labels[0]
-	s := Server{Name: name, Enabled: true, Prefix: true, DeclRange: b.DefRange}
+	s := Server{Name: name, Enabled: true, Prefix: true, DeclRange: b.DefRange, Restart: defaults.Restart, Health: defaults.Health}
 	if !nameRE.MatchString(name) {
 		d.errorf(b.LabelRanges[0], "Invalid server name",
 			"Server name %q must be 1 to 32 letters, digits, underscores or dashes (it becomes part of tool names).", name)
@@ -900,6 +956,17 @@ func (d *decoder) decodeServer(b *hcl.Block) Server {
 	content, diags := b.Body.Content(serverSchema)
 	d.add(diags...)
 	attrs := content.Attributes
+	var transports []*hcl.Block
+	var policies []*hcl.Block
+	for _, blk := range content.Blocks {
+		if blk.Type == "transport" {
+			transports = append(transports, blk)
+		} else {
+			policies = append(policies, blk)
+		}
+	}
+	content.Blocks = transports
+	d.decodePolicyBlocks(policies, &s.Restart, &s.Health)
 	if attr, ok := attrs["enabled"]; ok {
 		if v, ok := d.eval(attr, cty.Bool); ok && !v.IsNull() {
 			s.Enabled = v.True()
@@ -937,6 +1004,100 @@ func (d *decoder) decodeServer(b *hcl.Block) Server {
 		}
 	}
 	return s
+}
+
+var restartSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "max_restarts"}, {Name: "window"}, {Name: "initial_delay"}, {Name: "max_delay"},
+	},
+}
+
+var healthSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "interval"}, {Name: "timeout"}, {Name: "failure_threshold"},
+	},
+}
+
+// decodePolicyBlocks applies `restart` and `health` blocks (at most one of
+// each) over r and h: attributes left out keep the values given.
+func (d *decoder) decodePolicyBlocks(blocks []*hcl.Block, r *Restart, h *Health) {
+	first := map[string]hcl.Range{}
+	for _, b := range blocks {
+		if at, dup := first[b.Type]; dup {
+			d.errorf(b.DefRange, "Duplicate "+b.Type+" block",
+				"At most one %s block is allowed here; the first is at %s.", b.Type, rangeStart(at))
+			continue
+		}
+		first[b.Type] = b.DefRange
+		switch b.Type {
+		case "restart":
+			d.decodeRestart(b, r)
+		case "health":
+			d.decodeHealth(b, h)
+		}
+	}
+}
+
+func (d *decoder) decodeRestart(b *hcl.Block, r *Restart) {
+	content, diags := b.Body.Content(restartSchema)
+	d.add(diags...)
+	attrs := content.Attributes
+	if attr, ok := attrs["max_restarts"]; ok {
+		if n, ok := d.evalCount(attr); ok {
+			r.MaxRestarts = n
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"window", &r.Window}, {"initial_delay", &r.InitialDelay}, {"max_delay", &r.MaxDelay}} {
+		if attr, ok := attrs[f.name]; ok {
+			if v, ok := d.evalDuration(attr); ok {
+				*f.dst = v
+			}
+		}
+	}
+	initial, hasInitial := attrs["initial_delay"]
+	_, hasMax := attrs["max_delay"]
+	if hasInitial && hasMax && r.MaxDelay < r.InitialDelay {
+		d.errorf(initial.Expr.Range(), "Invalid initial_delay",
+			"initial_delay (%s) must not be longer than max_delay (%s).", r.InitialDelay, r.MaxDelay)
+	}
+}
+
+func (d *decoder) decodeHealth(b *hcl.Block, h *Health) {
+	content, diags := b.Body.Content(healthSchema)
+	d.add(diags...)
+	attrs := content.Attributes
+	if attr, ok := attrs["interval"]; ok {
+		// "0s" disables health checks.
+		if v, ok := d.evalDurationOrZero(attr); ok {
+			h.Interval = v
+		}
+	}
+	if attr, ok := attrs["timeout"]; ok {
+		if v, ok := d.evalDuration(attr); ok {
+			h.Timeout = v
+		}
+	}
+	if attr, ok := attrs["failure_threshold"]; ok {
+		if n, ok := d.evalCount(attr); ok {
+			h.FailureThreshold = n
+		}
+	}
+}
+
+// evalCount returns attr as a whole number of at least 1.
+func (d *decoder) evalCount(attr *hcl.Attribute) (int, bool) {
+	n, ok := d.evalInt(attr)
+	if !ok {
+		return 0, false
+	}
+	if n < 1 || n > 1<<31-1 {
+		d.errorf(attr.Expr.Range(), "Invalid "+attr.Name, "%s must be a whole number of at least 1; got %d.", attr.Name, n)
+		return 0, false
+	}
+	return int(n), true
 }
 
 // eval evaluates attr and converts it to ty. ok is false after an error
@@ -1006,6 +1167,21 @@ func (d *decoder) evalDuration(attr *hcl.Attribute) (time.Duration, bool) {
 	if err != nil || v <= 0 {
 		d.errorf(attr.Expr.Range(), "Invalid duration",
 			"%s must be a positive Go duration such as \"30s\", \"1m30s\" or \"500ms\"; got %q.", attr.Name, s)
+		return 0, false
+	}
+	return v, true
+}
+
+// evalDurationOrZero is evalDuration that also accepts "0s" (and "0").
+func (d *decoder) evalDurationOrZero(attr *hcl.Attribute) (time.Duration, bool) {
+	s, ok := d.evalString(attr)
+	if !ok {
+		return 0, false
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		d.errorf(attr.Expr.Range(), "Invalid duration",
+			"%s must be \"0s\" (off) or a positive Go duration such as \"30s\" or \"500ms\"; got %q.", attr.Name, s)
 		return 0, false
 	}
 	return v, true

@@ -147,6 +147,8 @@ server "remote" {
 		ShutdownTimeout:     5 * time.Second,
 		LogLevel:            "debug",
 		LogFormat:           "json",
+		Restart:             DefaultRestart(),
+		Health:              DefaultHealth(),
 	}
 	gotProxy := cfg.Proxy
 	if gotProxy.DeclRange.Start.Line != 5 {
@@ -331,6 +333,17 @@ func TestErrors(t *testing.T) {
 		{"unknown function", "proxy {\n  log_level = nope()\n}\n", "Call to unknown function", "proxy.hcl:2:15"},
 		{"variable without default", "variable \"a\" {}\n", `No value for variable "a"`, "proxy.hcl:1:1"},
 		{"duplicate variable", "variable \"a\" {\n  default = 1\n}\nvariable \"a\" {\n  default = 2\n}\n", `Duplicate variable "a"`, "proxy.hcl:4:1"},
+		{"bad restart window", "proxy {\n  restart {\n    window = \"often\"\n  }\n}\n", "Invalid duration", "proxy.hcl:3:14"},
+		{"negative max_delay", srv + "server \"t\" {\n  transport \"stdio\" {}\n  restart {\n    max_delay = \"-1s\"\n  }\n}\n", "Invalid duration", "proxy.hcl:8:17"},
+		{"zero max_restarts", "proxy {\n  restart {\n    max_restarts = 0\n  }\n}\n", "Invalid max_restarts", "proxy.hcl:3:20"},
+		{"fractional max_restarts", "proxy {\n  restart {\n    max_restarts = 1.5\n  }\n}\n", "Invalid max_restarts", "proxy.hcl:3:20"},
+		{"initial over max delay", "proxy {\n  restart {\n    initial_delay = \"1m\"\n    max_delay = \"1s\"\n  }\n}\n", "Invalid initial_delay", "proxy.hcl:3:21"},
+		{"unknown restart attribute", "proxy {\n  restart {\n    retries = 3\n  }\n}\n", "Unsupported argument", "proxy.hcl:3:5"},
+		{"duplicate restart", "proxy {\n  restart {}\n  restart {}\n}\n", "Duplicate restart block", "proxy.hcl:3:3"},
+		{"negative health interval", "server \"s\" {\n  transport \"stdio\" {}\n  health {\n    interval = \"-5s\"\n  }\n}\n", "Invalid duration", "proxy.hcl:4:16"},
+		{"zero health timeout", "proxy {\n  health {\n    timeout = \"0s\"\n  }\n}\n", "Invalid duration", "proxy.hcl:3:15"},
+		{"negative failure_threshold", "proxy {\n  health {\n    failure_threshold = -1\n  }\n}\n", "Invalid failure_threshold", "proxy.hcl:3:25"},
+		{"duplicate health", "server \"s\" {\n  transport \"stdio\" {}\n  health {}\n  health {}\n}\n", "Duplicate health block", "proxy.hcl:4:3"},
 		{"missing file", "listen \"http\" {\n  auth_token = file(\"token.txt\")\n}\n", "Error in function call", "proxy.hcl:2:16"},
 	}
 	for _, tt := range tests {
@@ -360,6 +373,65 @@ func TestErrors(t *testing.T) {
 			}
 			t.Errorf("no error with summary %q; got:\n%s", tt.summary, diagString(diags))
 		})
+	}
+}
+
+func TestRestartAndHealthBlocks(t *testing.T) {
+	t.Parallel()
+	src := `proxy {
+  restart {
+    max_restarts  = 10
+    window        = "10m"
+    initial_delay = "2s"
+  }
+  health {
+    interval = "1m"
+    timeout  = "2s"
+  }
+}
+server "inherits" {
+  transport "stdio" {}
+}
+server "overrides" {
+  transport "stdio" {}
+  restart {
+    max_delay = "1m"
+    window    = "1m"
+  }
+  health {
+    interval          = "0s"
+    failure_threshold = 5
+  }
+}
+`
+	cfg, diags := Parse([]byte(src), "proxy.hcl", LoadOptions{LookupEnv: noEnv})
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	wantRestart := Restart{MaxRestarts: 10, Window: 10 * time.Minute, InitialDelay: 2 * time.Second, MaxDelay: 30 * time.Second}
+	wantHealth := Health{Interval: time.Minute, Timeout: 2 * time.Second, FailureThreshold: 3}
+	if cfg.Proxy.Restart != wantRestart || cfg.Proxy.Health != wantHealth {
+		t.Errorf("proxy restart %+v health %+v", cfg.Proxy.Restart, cfg.Proxy.Health)
+	}
+	if s := cfg.Servers[0]; s.Restart != wantRestart || s.Health != wantHealth {
+		t.Errorf("inheriting server restart %+v health %+v", s.Restart, s.Health)
+	}
+	s := cfg.Servers[1]
+	if want := (Restart{MaxRestarts: 10, Window: time.Minute, InitialDelay: 2 * time.Second, MaxDelay: time.Minute}); s.Restart != want {
+		t.Errorf("overriding server restart %+v, want %+v", s.Restart, want)
+	}
+	if want := (Health{Interval: 0, Timeout: 2 * time.Second, FailureThreshold: 5}); s.Health != want {
+		t.Errorf("overriding server health %+v, want %+v", s.Health, want)
+	}
+
+	plain, diags := Parse([]byte("server \"a\" {\n  transport \"stdio\" {}\n}\n"), "proxy.hcl", LoadOptions{LookupEnv: noEnv})
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	if s := plain.Servers[0]; s.Restart != DefaultRestart() || s.Health != DefaultHealth() ||
+		s.Restart != (Restart{MaxRestarts: 5, Window: 5 * time.Minute, InitialDelay: time.Second, MaxDelay: 30 * time.Second}) ||
+		s.Health != (Health{Interval: 30 * time.Second, Timeout: 5 * time.Second, FailureThreshold: 3}) {
+		t.Errorf("defaults: restart %+v health %+v", s.Restart, s.Health)
 	}
 }
 

@@ -172,6 +172,7 @@ func (p *Proxy) backendSpec(ctx context.Context, s config.Server) (router.Backen
 	maxBytes := int(p.cfg.Proxy.MaxMessageBytes)
 	return router.BackendSpec{
 		Name: s.Name, Prefix: s.Prefix, Timeout: s.RequestTimeout,
+		Restart: restartPolicy(s.Restart), Health: healthCheck(s.Health),
 		Open: func(ctx context.Context) (transport.Conn, error) {
 			tr, err := p.plugins.Transport(ctx, name)
 			if err != nil {
@@ -184,6 +185,24 @@ func (p *Proxy) backendSpec(ctx context.Context, s config.Server) (router.Backen
 			return r.Conn, nil
 		},
 	}, diags
+}
+
+// restartPolicy is a server's restart block for the router; zero values
+// (a Server not from the loader) get the router's defaults.
+func restartPolicy(r config.Restart) router.RestartPolicy {
+	return router.RestartPolicy{
+		InitialDelay: r.InitialDelay, MaxDelay: r.MaxDelay, MaxRestarts: r.MaxRestarts, Window: r.Window,
+	}
+}
+
+// healthCheck is a server's health block for the router, where an
+// interval of 0 (off in the config) is negative.
+func healthCheck(h config.Health) router.HealthCheck {
+	out := router.HealthCheck{Interval: h.Interval, Timeout: h.Timeout, FailureThreshold: h.FailureThreshold}
+	if out.Interval == 0 {
+		out.Interval = -1
+	}
+	return out
 }
 
 // Router is the proxy's router.

@@ -25,16 +25,38 @@ type BackendSpec struct {
 	Timeout time.Duration
 	// Open connects to the backend through its transport plugin.
 	Open func(ctx context.Context) (transport.Conn, error)
+	// Restart is the policy for reconnecting after the connection ends.
+	Restart RestartPolicy
+	// Health configures the periodic health check while running.
+	Health HealthCheck
+
+	// backoffHook, in tests, is told every computed reconnect delay.
+	backoffHook func(time.Duration)
 }
 
 // State of a backend connection.
 type State string
 
 const (
+	// StateStarting: connecting and initializing.
 	StateStarting State = "starting"
-	StateRunning  State = "running"
-	StateDown     State = "down"
-	StateStopped  State = "stopped"
+	// StateRunning: initialized and serving; its lists are in the catalog.
+	StateRunning State = "running"
+	// StateUnhealthy: health checks failed; the connection is being closed
+	// so that the restart policy takes over.
+	StateUnhealthy State = "unhealthy"
+	// StateRestarting: the connection ended; waiting to reconnect.
+	StateRestarting State = "restarting"
+	// StateFailed: too many restarts within the window; no more attempts
+	// until RestartBackend or StartBackend.
+	StateFailed State = "failed"
+	// StateStopped: stopped by request or by the proxy shutting down.
+	StateStopped State = "stopped"
+
+	// StateDown is the former name of StateRestarting.
+	//
+	// Deprecated: use StateRestarting.
+	StateDown = StateRestarting
 )
 
 // pending is a request the proxy sent to a backend and awaits an answer for.
@@ -73,13 +95,35 @@ type backend struct {
 	serverInfo []byte
 	caps       []byte
 	restarts   int
+	lastError  string
+	// nextAttempt is when the next reconnect is due, while restarting.
+	nextAttempt time.Time
+	// restartTimes are the recent automatic restarts, for the window.
+	restartTimes []time.Time
+	// healthMethod is what health checks send: "ping", or a list method
+	// once the backend answered ping with method-not-found.
+	healthMethod string
+
+	// Control by name (StopBackend, StartBackend, RestartBackend).
+	// cancelRun ends the current run of attempts; active tells whether
+	// one is under way; stopReq is why it was cancelled; wake starts a
+	// new run when idle.
+	cancelRun context.CancelFunc
+	active    bool
+	stopReq   string
+	wake      chan struct{}
 }
 
 func newBackend(r *Router, spec BackendSpec) *backend {
 	if spec.Timeout <= 0 {
 		spec.Timeout = r.opts.RequestTimeout
 	}
-	return &backend{spec: spec, router: r, log: r.log.Named(spec.Name), state: StateStarting, pending: map[int64]*pending{}}
+	spec.Restart.defaults(r.opts)
+	spec.Health.defaults()
+	return &backend{
+		spec: spec, router: r, log: r.log.Named(spec.Name), state: StateStarting, pending: map[int64]*pending{},
+		healthMethod: "ping", wake: make(chan struct{}, 1),
+	}
 }
 
 func (b *backend) snapshot() ([numLists][][]byte, bool) {
@@ -99,7 +143,12 @@ type BackendStatus struct {
 	Resources       int
 	Templates       int
 	InFlight        int
-	Restarts        int
+	// Restarts counts every reconnect, automatic or requested.
+	Restarts int
+	// LastError is why the backend last stopped running or failed to start.
+	LastError string
+	// NextAttempt is when the next reconnect is due, in StateRestarting.
+	NextAttempt time.Time
 }
 
 func (b *backend) status() BackendStatus {
@@ -109,37 +158,7 @@ func (b *backend) status() BackendStatus {
 		Name: b.spec.Name, State: b.state, Reason: b.reason, ProtocolVersion: b.version,
 		Tools: len(b.lists[listTools]), Prompts: len(b.lists[listPrompts]),
 		Resources: len(b.lists[listResources]), Templates: len(b.lists[listTemplates]),
-		InFlight: len(b.pending), Restarts: b.restarts,
-	}
-}
-
-// run connects, initializes and serves the backend until ctx ends,
-// reconnecting with backoff when the connection drops.
-func (b *backend) run(ctx context.Context, firstReady chan<- struct{}) {
-	delay := b.router.opts.RestartDelay
-	for {
-		started := time.Now()
-		err := b.session(ctx, firstReady)
-		firstReady = nil
-		if ctx.Err() != nil {
-			b.setState(StateStopped, "proxy shutting down")
-			return
-		}
-		b.setState(StateDown, err.Error())
-		b.log.Warn("backend down; reconnecting", "error", err, "in", delay)
-		if time.Since(started) > time.Minute {
-			delay = b.router.opts.RestartDelay
-		}
-		select {
-		case <-ctx.Done():
-			b.setState(StateStopped, "proxy shutting down")
-			return
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, b.router.opts.MaxRestartDelay)
-		b.mu.Lock()
-		b.restarts++
-		b.mu.Unlock()
+		InFlight: len(b.pending), Restarts: b.restarts, LastError: b.lastError, NextAttempt: b.nextAttempt,
 	}
 }
 
@@ -148,6 +167,9 @@ func (b *backend) setState(s State, reason string) {
 	changed := b.state != s
 	wasRunning := b.state == StateRunning
 	b.state, b.reason = s, reason
+	if s != StateRestarting {
+		b.nextAttempt = time.Time{}
+	}
 	if s != StateRunning {
 		b.lists = [numLists][][]byte{}
 	}
@@ -189,6 +211,16 @@ func (b *backend) session(ctx context.Context, firstReady chan<- struct{}) error
 	signal()
 	st := b.status()
 	b.log.Info("backend ready", "protocol", st.ProtocolVersion, "tools", st.Tools, "prompts", st.Prompts, "resources", st.Resources)
+	healthCtx, stopHealth := context.WithCancel(ctx)
+	healthDone := make(chan struct{})
+	go func() {
+		defer close(healthDone)
+		b.healthLoop(healthCtx, conn)
+	}()
+	defer func() {
+		stopHealth()
+		<-healthDone
+	}()
 	select {
 	case err = <-readErr:
 		// The backend hung up: still close our end, so that the transport
@@ -328,7 +360,7 @@ func (b *backend) call(ctx context.Context, method string, params []byte) ([]byt
 	select {
 	case msg := <-p.done:
 		if e := gjson.GetBytes(msg, "error"); e.Exists() {
-			return nil, fmt.Errorf("%s: %s", method, e.Get("message").Str)
+			return nil, &rpcError{method: method, code: int(e.Get("code").Int()), message: e.Get("message").Str}
 		}
 		return jsonrpc.Get(msg, "result"), nil
 	case <-ctx.Done():
@@ -336,6 +368,15 @@ func (b *backend) call(ctx context.Context, method string, params []byte) ([]byt
 		return nil, fmt.Errorf("%s: %w", method, ctx.Err())
 	}
 }
+
+// rpcError is an error response to an internal request.
+type rpcError struct {
+	method  string
+	code    int
+	message string
+}
+
+func (e *rpcError) Error() string { return e.method + ": " + e.message }
 
 func (b *backend) drop(id int64) *pending {
 	b.mu.Lock()

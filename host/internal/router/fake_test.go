@@ -124,7 +124,8 @@ func tool(name string) string {
 //	          _meta.progressToken if there is one
 //	other     echoes: {"received":<params as received>}
 //
-// tasks/get and tasks/cancel answer the task with "received"; tasks/result
+// ping answers {} unless noPing (method-not-found) or hangPing is the
+// connection (no answer). tasks/get and tasks/cancel answer the task with "received"; tasks/result
 // answers a tool result tied to the task by _meta; tasks/list gives the
 // created tasks, then on a second page a task "stranger" nobody created
 // through the proxy. Every other request is echoed.
@@ -139,9 +140,11 @@ type fakeServer struct {
 	waiters   map[string]chan []byte
 	held      [][2]string // barrier calls: id, params
 	nextReq   int
-	hangLists bool     // leave tools/list unanswered
-	caps      string   // initialize capabilities; the default when empty
-	tasks     []string // ids of the tasks created
+	hangLists bool      // leave tools/list unanswered
+	caps      string    // initialize capabilities; the default when empty
+	tasks     []string  // ids of the tasks created
+	noPing    bool      // answer ping with method-not-found
+	hangPing  *fakeConn // leave ping unanswered on this connection
 }
 
 func newFakeServer(toolPages ...[]string) *fakeServer {
@@ -280,6 +283,17 @@ func (s *fakeServer) request(c *fakeConn, env jsonrpc.Envelope, msg []byte) {
 	pages, prompts, resources, templates := s.toolPages, s.prompts, s.resources, s.templates
 	s.mu.Unlock()
 	switch env.Method {
+	case "ping":
+		s.mu.Lock()
+		noPing, hang := s.noPing, s.hangPing == c
+		s.mu.Unlock()
+		switch {
+		case hang:
+		case noPing:
+			c.toProxy(string(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound, "Method not found", nil)))
+		default:
+			c.toProxy(result(env.ID, `{}`))
+		}
 	case "initialize":
 		s.mu.Lock()
 		caps := s.caps
