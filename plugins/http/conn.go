@@ -83,7 +83,7 @@ func newConn(o options, client *http.Client, limit int, logger hclog.Logger, m c
 	if o.Mode != ModeAuto {
 		close(c.decided)
 	}
-	m.open.Inc()
+	m.Open.Inc()
 	return c
 }
 
@@ -92,7 +92,7 @@ func (c *conn) abort() {
 	c.end(fmt.Errorf("%w: open failed", transport.ErrClosed))
 	c.wg.Wait()
 	c.client.CloseIdleConnections()
-	c.m.open.Dec()
+	c.m.Open.Dec()
 }
 
 // end ends the connection with err, which wraps transport.ErrClosed, and
@@ -145,8 +145,8 @@ func (c *conn) closedErr() error {
 func (c *conn) deliver(msg []byte) {
 	select {
 	case c.in <- msg:
-		c.m.msgsIn.Inc()
-		c.m.bytesIn.Add(len(msg))
+		c.m.MsgsIn.Inc()
+		c.m.BytesIn.Add(len(msg))
 	case <-c.done:
 	}
 }
@@ -275,8 +275,8 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 	if err := c.post(ctx, req, s, handle); err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
-	c.m.msgsOut.Inc()
-	c.m.bytesOut.Add(len(msg))
+	c.m.MsgsOut.Inc()
+	c.m.BytesOut.Add(len(msg))
 	return nil
 }
 
@@ -510,7 +510,7 @@ func (c *conn) Close(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 		c.client.CloseIdleConnections()
-		c.m.open.Dec()
+		c.m.Open.Dec()
 		c.forget(c)
 		c.logger.Debug("backend connection closed")
 	})

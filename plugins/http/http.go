@@ -55,11 +55,7 @@ type Config struct {
 
 // Transport connects to backends over HTTP.
 type Transport struct {
-	base.Unimplemented
-	logger  hclog.Logger
-	metrics *metrics.Set
-
-	conns transport.ConnSet[*conn]
+	transport.Kit[*conn]
 }
 
 var _ transport.Transport = (*Transport)(nil)
@@ -67,10 +63,7 @@ var _ transport.Transport = (*Transport)(nil)
 // New returns the http transport. A nil logger logs JSON to stderr, which
 // is what the host collects from a plugin process.
 func New(logger hclog.Logger) *Transport {
-	if logger == nil {
-		logger = hclog.New(&hclog.LoggerOptions{Name: "http", Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
-	}
-	return &Transport{logger: logger, metrics: metrics.NewSet()}
+	return &Transport{Kit: transport.NewKit[*conn]("http", logger)}
 }
 
 func (t *Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
@@ -276,7 +269,7 @@ func (t *Transport) Open(ctx context.Context, req transport.OpenRequest) (transp
 	if err != nil {
 		return transport.OpenResponse{}, fmt.Errorf("http %s: %w", req.Name, err)
 	}
-	logger := t.logger.With("server", req.Name, "url", safeURL(o.url))
+	logger := t.Logger.With("server", req.Name, "url", safeURL(o.url))
 	c := newConn(o, client, limit, logger, t.newConnMetrics(req.Name), t.forget)
 	if o.Mode == ModeSSE {
 		if err := c.openLegacy(ctx); err != nil {
@@ -284,44 +277,27 @@ func (t *Transport) Open(ctx context.Context, req transport.OpenRequest) (transp
 			return transport.OpenResponse{}, fmt.Errorf("http %s: %w", req.Name, err)
 		}
 	}
-	t.conns.Add(c)
+	t.Conns.Add(c)
 	logger.Debug("backend connection opened", "mode", o.Mode)
 	return transport.OpenResponse{Conn: c}, nil
 }
 
-func (t *Transport) forget(c *conn) { t.conns.Remove(c) }
-
-// Stop closes every open connection in parallel.
-func (t *Transport) Stop(ctx context.Context, req base.StopRequest) (base.StopResponse, error) {
-	t.conns.CloseAll(ctx, req)
-	return base.StopResponse{}, nil
-}
-
-func (t *Transport) Metrics(context.Context, base.MetricsRequest) (base.MetricsResponse, error) {
-	return base.PrometheusText(t.metrics), nil
-}
+func (t *Transport) forget(c *conn) { t.Conns.Remove(c) }
 
 // connMetrics are one server's series; connections to the same server name
 // share them.
 type connMetrics struct {
-	msgsIn, msgsOut, bytesIn, bytesOut *metrics.Counter
-	httpErrors, sessionsExpired        *metrics.Counter
-	streamReconnects, fallbacks        *metrics.Counter
-	open                               *metrics.Gauge
+	transport.ConnCounters
+	httpErrors, sessionsExpired, streamReconnects, fallbacks *metrics.Counter
 }
 
 func (t *Transport) newConnMetrics(server string) connMetrics {
-	l := `{server="` + base.LabelValue(server) + `"}`
 	return connMetrics{
-		msgsIn:           t.metrics.GetOrCreateCounter("mcphost_http_messages_received_total" + l),
-		msgsOut:          t.metrics.GetOrCreateCounter("mcphost_http_messages_sent_total" + l),
-		bytesIn:          t.metrics.GetOrCreateCounter("mcphost_http_bytes_received_total" + l),
-		bytesOut:         t.metrics.GetOrCreateCounter("mcphost_http_bytes_sent_total" + l),
-		httpErrors:       t.metrics.GetOrCreateCounter("mcphost_http_request_errors_total" + l),
-		sessionsExpired:  t.metrics.GetOrCreateCounter("mcphost_http_sessions_expired_total" + l),
-		streamReconnects: t.metrics.GetOrCreateCounter("mcphost_http_stream_reconnects_total" + l),
-		fallbacks:        t.metrics.GetOrCreateCounter("mcphost_http_sse_fallbacks_total" + l),
-		open:             t.metrics.GetOrCreateGauge("mcphost_http_open_connections"+l, nil),
+		ConnCounters:     t.Counters(server),
+		httpErrors:       t.Counter(server, "request_errors_total"),
+		sessionsExpired:  t.Counter(server, "sessions_expired_total"),
+		streamReconnects: t.Counter(server, "stream_reconnects_total"),
+		fallbacks:        t.Counter(server, "sse_fallbacks_total"),
 	}
 }
 

@@ -102,7 +102,7 @@ func start(o options, name string, limit int, logger hclog.Logger, m connMetrics
 		cmd: cmd, pid: cmd.Process.Pid, stdin: inW, stdout: outR, stderr: errR,
 		lines: jsonrpc.NewLineReader(outR, limit), exited: make(chan struct{}), closing: make(chan struct{}),
 	}
-	m.open.Inc()
+	m.Open.Inc()
 	logger.Debug("backend started", "pid", c.pid, "command", o.Command)
 	go c.wait()
 	c.readers.Add(1)
@@ -146,8 +146,8 @@ func (c *conn) next() ([]byte, error) {
 			c.recvErr = fmt.Errorf("%w: %s", transport.ErrClosed, c.state)
 			return nil, c.recvErr
 		}
-		c.m.msgsIn.Inc()
-		c.m.bytesIn.Add(len(line))
+		c.m.MsgsIn.Inc()
+		c.m.BytesIn.Add(len(line))
 		return line, nil
 	}
 }
@@ -205,8 +205,8 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 	if err := writeLine(c.stdin, msg); err != nil {
 		return fmt.Errorf("send: %w: %v", transport.ErrClosed, err)
 	}
-	c.m.msgsOut.Inc()
-	c.m.bytesOut.Add(len(msg))
+	c.m.MsgsOut.Inc()
+	c.m.BytesOut.Add(len(msg))
 	return nil
 }
 
@@ -303,6 +303,6 @@ func (c *conn) shutdown(ctx context.Context) {
 	_ = c.stdout.Close()
 	_ = c.stderr.Close()
 	c.readers.Wait()
-	c.m.open.Dec()
+	c.m.Open.Dec()
 	c.forget(c)
 }

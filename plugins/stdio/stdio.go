@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mcphost/mcphost/sdk"
@@ -46,11 +45,7 @@ type Config struct {
 
 // Transport runs backends as child processes.
 type Transport struct {
-	base.Unimplemented
-	logger  hclog.Logger
-	metrics *metrics.Set
-
-	conns transport.ConnSet[*conn]
+	transport.Kit[*conn]
 }
 
 var _ transport.Transport = (*Transport)(nil)
@@ -58,10 +53,7 @@ var _ transport.Transport = (*Transport)(nil)
 // New returns the stdio transport. A nil logger logs JSON to stderr, which
 // is what the host collects from a plugin process.
 func New(logger hclog.Logger) *Transport {
-	if logger == nil {
-		logger = hclog.New(&hclog.LoggerOptions{Name: "stdio", Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
-	}
-	return &Transport{logger: logger, metrics: metrics.NewSet()}
+	return &Transport{Kit: transport.NewKit[*conn]("stdio", logger)}
 }
 
 func (t *Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
@@ -165,42 +157,25 @@ func (t *Transport) Open(_ context.Context, req transport.OpenRequest) (transpor
 	if limit <= 0 {
 		limit = sdk.DefaultMaxMessageBytes
 	}
-	c, err := start(o, req.Name, limit, t.logger.With("server", req.Name), t.newConnMetrics(req.Name), t.forget)
+	c, err := start(o, req.Name, limit, t.Logger.With("server", req.Name), t.newConnMetrics(req.Name), t.forget)
 	if err != nil {
 		return transport.OpenResponse{}, fmt.Errorf("stdio %s: %w", req.Name, err)
 	}
-	t.conns.Add(c)
+	t.Conns.Add(c)
 	return transport.OpenResponse{Conn: c}, nil
 }
 
-func (t *Transport) forget(c *conn) { t.conns.Remove(c) }
-
-// Stop closes every open connection in parallel, so that shutting the
-// plugin down takes one stop_timeout rather than one per backend.
-func (t *Transport) Stop(ctx context.Context, req base.StopRequest) (base.StopResponse, error) {
-	t.conns.CloseAll(ctx, req)
-	return base.StopResponse{}, nil
-}
-
-func (t *Transport) Metrics(context.Context, base.MetricsRequest) (base.MetricsResponse, error) {
-	return base.PrometheusText(t.metrics), nil
-}
+func (t *Transport) forget(c *conn) { t.Conns.Remove(c) }
 
 // connMetrics are one server's series; connections to the same server name
 // share them.
 type connMetrics struct {
-	msgsIn, msgsOut, bytesIn, bytesOut *metrics.Counter
-	open                               *metrics.Gauge
+	transport.ConnCounters
 }
 
 func (t *Transport) newConnMetrics(server string) connMetrics {
-	l := `{server="` + base.LabelValue(server) + `"}`
 	return connMetrics{
-		msgsIn:   t.metrics.GetOrCreateCounter("mcphost_stdio_messages_received_total" + l),
-		msgsOut:  t.metrics.GetOrCreateCounter("mcphost_stdio_messages_sent_total" + l),
-		bytesIn:  t.metrics.GetOrCreateCounter("mcphost_stdio_bytes_received_total" + l),
-		bytesOut: t.metrics.GetOrCreateCounter("mcphost_stdio_bytes_sent_total" + l),
-		open:     t.metrics.GetOrCreateGauge("mcphost_stdio_open_connections"+l, nil),
+		ConnCounters: t.Counters(server),
 	}
 }
 

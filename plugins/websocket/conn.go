@@ -78,7 +78,7 @@ func dial(ctx context.Context, o options, limit int, logger hclog.Logger, m conn
 		msgs: make(chan []byte), readerDone: make(chan struct{}), pingerDone: make(chan struct{}),
 		closing: make(chan struct{}), closed: make(chan struct{}),
 	}
-	m.open.Inc()
+	m.Open.Inc()
 	logger.Debug("connected", "subprotocol", o.subprotocol)
 	go c.read()
 	go c.ping(o.pingInterval)
@@ -107,8 +107,8 @@ func (c *conn) read() {
 			log("ignoring binary frame from backend; MCP over WebSocket uses text frames", "bytes", len(msg))
 			continue
 		}
-		c.m.msgsIn.Inc()
-		c.m.bytesIn.Add(len(msg))
+		c.m.MsgsIn.Inc()
+		c.m.BytesIn.Add(len(msg))
 		select {
 		case c.msgs <- msg:
 		case <-c.closing:
@@ -201,8 +201,8 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 	if err := c.ws.Write(ctx, ws.MessageText, msg); err != nil {
 		return fmt.Errorf("send: %w: %v", transport.ErrClosed, err)
 	}
-	c.m.msgsOut.Inc()
-	c.m.bytesOut.Add(len(msg))
+	c.m.MsgsOut.Inc()
+	c.m.BytesOut.Add(len(msg))
 	return nil
 }
 
@@ -249,6 +249,6 @@ func (c *conn) teardown() {
 	}
 	<-c.readerDone
 	<-c.pingerDone
-	c.m.open.Dec()
+	c.m.Open.Dec()
 	c.forget(c)
 }

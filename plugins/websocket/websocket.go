@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -48,11 +47,7 @@ type Config struct {
 
 // Transport dials one WebSocket connection per backend.
 type Transport struct {
-	base.Unimplemented
-	logger  hclog.Logger
-	metrics *metrics.Set
-
-	conns transport.ConnSet[*conn]
+	transport.Kit[*conn]
 }
 
 var _ transport.Transport = (*Transport)(nil)
@@ -60,10 +55,7 @@ var _ transport.Transport = (*Transport)(nil)
 // New returns the websocket transport. A nil logger logs JSON to stderr,
 // which is what the host collects from a plugin process.
 func New(logger hclog.Logger) *Transport {
-	if logger == nil {
-		logger = hclog.New(&hclog.LoggerOptions{Name: "websocket", Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
-	}
-	return &Transport{logger: logger, metrics: metrics.NewSet()}
+	return &Transport{Kit: transport.NewKit[*conn]("websocket", logger)}
 }
 
 func (t *Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
@@ -278,44 +270,28 @@ func (t *Transport) Open(ctx context.Context, req transport.OpenRequest) (transp
 	if limit <= 0 {
 		limit = sdk.DefaultMaxMessageBytes
 	}
-	logger := t.logger.With("server", req.Name, "url", o.redactedURL())
+	logger := t.Logger.With("server", req.Name, "url", o.redactedURL())
 	c, err := dial(ctx, o, limit, logger, t.newConnMetrics(req.Name), t.forget)
 	if err != nil {
 		return transport.OpenResponse{}, fmt.Errorf("websocket %s: %w", req.Name, err)
 	}
-	t.conns.Add(c)
+	t.Conns.Add(c)
 	return transport.OpenResponse{Conn: c}, nil
 }
 
-func (t *Transport) forget(c *conn) { t.conns.Remove(c) }
-
-// Stop closes every open connection in parallel.
-func (t *Transport) Stop(ctx context.Context, req base.StopRequest) (base.StopResponse, error) {
-	t.conns.CloseAll(ctx, req)
-	return base.StopResponse{}, nil
-}
-
-func (t *Transport) Metrics(context.Context, base.MetricsRequest) (base.MetricsResponse, error) {
-	return base.PrometheusText(t.metrics), nil
-}
+func (t *Transport) forget(c *conn) { t.Conns.Remove(c) }
 
 // connMetrics are one server's series; connections to the same server name
 // share them.
 type connMetrics struct {
-	msgsIn, msgsOut, bytesIn, bytesOut *metrics.Counter
-	binaryIgnored, pingFailures        *metrics.Counter
-	open                               *metrics.Gauge
+	transport.ConnCounters
+	binaryIgnored, pingFailures *metrics.Counter
 }
 
 func (t *Transport) newConnMetrics(server string) connMetrics {
-	l := `{server="` + base.LabelValue(server) + `"}`
 	return connMetrics{
-		msgsIn:        t.metrics.GetOrCreateCounter("mcphost_websocket_messages_received_total" + l),
-		msgsOut:       t.metrics.GetOrCreateCounter("mcphost_websocket_messages_sent_total" + l),
-		bytesIn:       t.metrics.GetOrCreateCounter("mcphost_websocket_bytes_received_total" + l),
-		bytesOut:      t.metrics.GetOrCreateCounter("mcphost_websocket_bytes_sent_total" + l),
-		binaryIgnored: t.metrics.GetOrCreateCounter("mcphost_websocket_binary_frames_ignored_total" + l),
-		pingFailures:  t.metrics.GetOrCreateCounter("mcphost_websocket_ping_failures_total" + l),
-		open:          t.metrics.GetOrCreateGauge("mcphost_websocket_open_connections"+l, nil),
+		ConnCounters:  t.Counters(server),
+		binaryIgnored: t.Counter(server, "binary_frames_ignored_total"),
+		pingFailures:  t.Counter(server, "ping_failures_total"),
 	}
 }

@@ -1,0 +1,76 @@
+package transport
+
+import (
+	"context"
+	"os"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/mcphost/mcphost/sdk/base"
+)
+
+// Kit is the state every transport keeps beside its own: a logger, a
+// metrics set, the open connections, and the Stop and Metrics answers that
+// follow from them. Embed it in a transport; it brings base.Unimplemented's
+// defaults for the rest of the base service.
+type Kit[C interface {
+	Conn
+	comparable
+}] struct {
+	base.Unimplemented
+	Logger hclog.Logger
+	Set    *metrics.Set
+	Conns  ConnSet[C]
+	kind   string
+}
+
+// NewKit returns a Kit for the transport named kind. A nil logger logs JSON
+// to stderr, which is what the host collects from a plugin process.
+func NewKit[C interface {
+	Conn
+	comparable
+}](kind string, logger hclog.Logger) Kit[C] {
+	if logger == nil {
+		logger = hclog.New(&hclog.LoggerOptions{Name: kind, Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
+	}
+	return Kit[C]{Logger: logger, Set: metrics.NewSet(), kind: kind}
+}
+
+// Stop closes every open connection in parallel.
+func (k *Kit[C]) Stop(ctx context.Context, req base.StopRequest) (base.StopResponse, error) {
+	k.Conns.CloseAll(ctx, req)
+	return base.StopResponse{}, nil
+}
+
+// Metrics answers with the kit's metrics set.
+func (k *Kit[C]) Metrics(context.Context, base.MetricsRequest) (base.MetricsResponse, error) {
+	return base.PrometheusText(k.Set), nil
+}
+
+// Counter is the counter mcphost_<kind>_<name>{server="..."}.
+func (k *Kit[C]) Counter(server, name string) *metrics.Counter {
+	return k.Set.GetOrCreateCounter(k.series(server, name))
+}
+
+func (k *Kit[C]) series(server, name string) string {
+	return "mcphost_" + k.kind + "_" + name + `{server="` + base.LabelValue(server) + `"}`
+}
+
+// ConnCounters are the series every transport keeps per server; the
+// connections to one server name share them.
+type ConnCounters struct {
+	MsgsIn, MsgsOut, BytesIn, BytesOut *metrics.Counter
+	Open                               *metrics.Gauge
+}
+
+// Counters returns server's ConnCounters.
+func (k *Kit[C]) Counters(server string) ConnCounters {
+	return ConnCounters{
+		MsgsIn:   k.Counter(server, "messages_received_total"),
+		MsgsOut:  k.Counter(server, "messages_sent_total"),
+		BytesIn:  k.Counter(server, "bytes_received_total"),
+		BytesOut: k.Counter(server, "bytes_sent_total"),
+		Open:     k.Set.GetOrCreateGauge(k.series(server, "open_connections"), nil),
+	}
+}
