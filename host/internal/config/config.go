@@ -621,26 +621,10 @@ func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
 			}
 		}
 	}
-	if attr, ok := attrs["request_timeout"]; ok {
-		if v, ok := d.evalDuration(attr); ok {
-			p.RequestTimeout = v
-		}
-	}
-	if attr, ok := attrs["shutdown_timeout"]; ok {
-		if v, ok := d.evalDuration(attr); ok {
-			p.ShutdownTimeout = v
-		}
-	}
-	if attr, ok := attrs["log_level"]; ok {
-		if s, ok := d.evalEnum(attr, logLevels); ok {
-			p.LogLevel = s
-		}
-	}
-	if attr, ok := attrs["log_format"]; ok {
-		if s, ok := d.evalEnum(attr, logFormats); ok {
-			p.LogFormat = s
-		}
-	}
+	decodeAttr(attrs, "request_timeout", d.evalDuration, &p.RequestTimeout)
+	decodeAttr(attrs, "shutdown_timeout", d.evalDuration, &p.ShutdownTimeout)
+	decodeAttr(attrs, "log_level", d.enum(logLevels), &p.LogLevel)
+	decodeAttr(attrs, "log_format", d.enum(logFormats), &p.LogFormat)
 }
 
 var placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)
@@ -722,11 +706,7 @@ func (d *decoder) decodeListener(b *hcl.Block) (Listener, bool) {
 			}
 		}
 	}
-	if attr, ok := attrs["auth_token"]; ok {
-		if s, ok := d.evalString(attr); ok {
-			l.AuthToken = s
-		}
-	}
+	decodeAttr(attrs, "auth_token", d.evalString, &l.AuthToken)
 	if attr, ok := attrs["allow_unauthenticated"]; ok {
 		if v, ok := d.eval(attr, cty.Bool); ok && !v.IsNull() {
 			l.AllowUnauthenticated = v.True()
@@ -917,11 +897,7 @@ func (d *decoder) decodePlugin(b *hcl.Block) Plugin {
 			}
 		}
 	}
-	if attr, ok := attrs["version"]; ok {
-		if s, ok := d.evalString(attr); ok {
-			p.Version = s
-		}
-	}
+	decodeAttr(attrs, "version", d.evalString, &p.Version)
 	for i, cb := range content.Blocks {
 		if i > 0 {
 			d.errorf(cb.DefRange, "Duplicate config block",
@@ -977,11 +953,7 @@ func (d *decoder) decodeServer(b *hcl.Block, defaults Proxy) Server {
 			s.Prefix = v.True()
 		}
 	}
-	if attr, ok := attrs["request_timeout"]; ok {
-		if v, ok := d.evalDuration(attr); ok {
-			s.RequestTimeout = v
-		}
-	}
+	decodeAttr(attrs, "request_timeout", d.evalDuration, &s.RequestTimeout)
 	switch len(content.Blocks) {
 	case 0:
 		d.errorf(b.DefRange, "Missing transport block",
@@ -1042,11 +1014,7 @@ func (d *decoder) decodeRestart(b *hcl.Block, r *Restart) {
 	content, diags := b.Body.Content(restartSchema)
 	d.add(diags...)
 	attrs := content.Attributes
-	if attr, ok := attrs["max_restarts"]; ok {
-		if n, ok := d.evalCount(attr); ok {
-			r.MaxRestarts = n
-		}
-	}
+	decodeAttr(attrs, "max_restarts", d.evalCount, &r.MaxRestarts)
 	for _, f := range []struct {
 		name string
 		dst  *time.Duration
@@ -1069,22 +1037,25 @@ func (d *decoder) decodeHealth(b *hcl.Block, h *Health) {
 	content, diags := b.Body.Content(healthSchema)
 	d.add(diags...)
 	attrs := content.Attributes
-	if attr, ok := attrs["interval"]; ok {
-		// "0s" disables health checks.
-		if v, ok := d.evalDurationOrZero(attr); ok {
-			h.Interval = v
+	// "0s" disables health checks.
+	decodeAttr(attrs, "interval", d.evalDurationOrZero, &h.Interval)
+	decodeAttr(attrs, "timeout", d.evalDuration, &h.Timeout)
+	decodeAttr(attrs, "failure_threshold", d.evalCount, &h.FailureThreshold)
+}
+
+// decodeAttr evaluates attrs[name], when present, with eval, and stores a
+// good value in dst; eval reports a bad one as a diagnostic.
+func decodeAttr[T any](attrs hcl.Attributes, name string, eval func(*hcl.Attribute) (T, bool), dst *T) {
+	if attr, ok := attrs[name]; ok {
+		if v, ok := eval(attr); ok {
+			*dst = v
 		}
 	}
-	if attr, ok := attrs["timeout"]; ok {
-		if v, ok := d.evalDuration(attr); ok {
-			h.Timeout = v
-		}
-	}
-	if attr, ok := attrs["failure_threshold"]; ok {
-		if n, ok := d.evalCount(attr); ok {
-			h.FailureThreshold = n
-		}
-	}
+}
+
+// enum is evalEnum for the given allowed values, as a decodeAttr eval.
+func (d *decoder) enum(allowed []string) func(*hcl.Attribute) (string, bool) {
+	return func(attr *hcl.Attribute) (string, bool) { return d.evalEnum(attr, allowed) }
 }
 
 // evalCount returns attr as a whole number of at least 1.
