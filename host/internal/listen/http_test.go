@@ -18,30 +18,11 @@ const (
 	acceptSSE  = "text/event-stream"
 )
 
-// startHTTP serves a router with one fake backend on a real loopback port.
+// startHTTP serves a router with one fake backend on a real loopback port,
+// streamable HTTP only.
 func startHTTP(t *testing.T, tools ...string) (*HTTP, *fakeBackend) {
 	t.Helper()
-	r, f := newRouter(t, tools...)
-	h := NewHTTP(r, HTTPOptions{Address: "127.0.0.1:0"})
-	if err := h.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- h.Serve() }()
-	t.Cleanup(func() {
-		// A connection the client dialed but never used holds up Shutdown
-		// for 5s (net/http treats it as active); drop such connections.
-		client.CloseIdleConnections()
-		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-		defer cancel()
-		if err := h.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return h, f
+	return startListener(t, HTTPOptions{}, tools...)
 }
 
 var client = &http.Client{Timeout: waitTimeout}
