@@ -86,7 +86,13 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // sessions, shuts down and returns nil.
 func serveSSE(ctx context.Context, ln net.Listener, name string) error {
 	sse := server.NewSSEServer(New(name))
-	srv := &http.Server{Handler: sse, ReadHeaderTimeout: 10 * time.Second}
+	return serveHTTPUntilDone(ctx, ln, sse, func(context.Context) { sse.CloseSessions() })
+}
+
+// serveHTTPUntilDone serves handler on ln until ctx is cancelled, then runs
+// closeSessions and shuts the server down, giving both 5 s.
+func serveHTTPUntilDone(ctx context.Context, ln net.Listener, handler http.Handler, closeSessions func(context.Context)) error {
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -96,7 +102,7 @@ func serveSSE(ctx context.Context, ln net.Listener, name string) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	sse.CloseSessions()
+	closeSessions(shutdownCtx)
 	_ = srv.Shutdown(shutdownCtx)
 	<-errc
 	return nil

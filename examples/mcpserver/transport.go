@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -416,23 +415,8 @@ func serveTCP(ctx context.Context, ln net.Listener, s *server.MCPServer) error {
 // ServeHTTP serves the streamable HTTP transport at /mcp on ln until ctx is
 // cancelled, then shuts down and returns nil.
 func ServeHTTP(ctx context.Context, ln net.Listener, name string) error {
-	s := New(name)
-	streamable := server.NewStreamableHTTPServer(s, server.WithEndpointPath("/mcp"))
+	streamable := server.NewStreamableHTTPServer(New(name), server.WithEndpointPath("/mcp"))
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", streamable)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("http serve: %w", err)
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	_ = streamable.Shutdown(shutdownCtx)
-	_ = srv.Shutdown(shutdownCtx)
-	<-errc
-	return nil
+	return serveHTTPUntilDone(ctx, ln, mux, func(ctx context.Context) { _ = streamable.Shutdown(ctx) })
 }
