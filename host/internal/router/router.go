@@ -162,7 +162,14 @@ func (r *Router) rebuild(notify bool) {
 	c := buildCatalog(r.opts, r.backends)
 	r.catalog.Store(c)
 	r.rebuildMu.Unlock()
+	known := make(map[string]bool, len(old.collisions))
+	for _, col := range old.collisions {
+		known[col.Detail] = true
+	}
 	for _, col := range c.collisions {
+		if known[col.Detail] {
+			continue // logged when it first appeared; rebuilds are frequent
+		}
 		if col.Unprefixed {
 			r.log.Error("name collision between servers with prefix = false", "detail", col.Detail)
 		} else {
