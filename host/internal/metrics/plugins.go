@@ -2,6 +2,8 @@ package metrics
 
 import (
 	"context"
+	"fmt"
+	"sort"
 
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
 	"github.com/mcphost/mcphost/sdk/base"
@@ -13,22 +15,21 @@ func ManagerPlugins(m *pluginhost.Manager) Plugins { return managerPlugins{m} }
 
 type managerPlugins struct{ m *pluginhost.Manager }
 
-func (p managerPlugins) Running(ctx context.Context) []string {
+func (p managerPlugins) Running(context.Context) []string {
 	var out []string
-	for _, st := range p.m.List(ctx) {
-		if st.Running {
-			out = append(out, st.Name)
-		}
+	for name := range p.m.Running() {
+		out = append(out, name)
 	}
+	sort.Strings(out) // a stable order from one scrape to the next
 	return out
 }
 
 func (p managerPlugins) Metrics(ctx context.Context, name string) (string, error) {
-	tr, err := p.m.Transport(ctx, name)
-	if err != nil {
-		return "", err
+	pl, ok := p.m.Running()[name]
+	if !ok {
+		return "", fmt.Errorf("plugin %q is not running", name)
 	}
-	r, err := tr.Metrics(ctx, base.MetricsRequest{})
+	r, err := pl.Metrics(ctx, base.MetricsRequest{})
 	if err != nil {
 		return "", err
 	}

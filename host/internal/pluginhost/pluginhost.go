@@ -291,6 +291,20 @@ func (m *Manager) Close(ctx context.Context) {
 	wg.Wait()
 }
 
+// Running returns the plugins whose process is running now, by name. It
+// never starts one: scraping metrics must not launch plugins.
+func (m *Manager) Running() map[string]base.Plugin {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]base.Plugin, len(m.running))
+	for name, in := range m.running {
+		if in.client == nil || !in.client.Exited() {
+			out[name] = in.transport
+		}
+	}
+	return out
+}
+
 // Status describes one plugin for `mcphost plugins list` and the admin API.
 type Status struct {
 	Name     string
