@@ -132,7 +132,7 @@ func serveData(ln *net.UnixListener, cleanup func(), token []byte, conn Conn, ma
 	for {
 		msg, err := conn.Recv(ctx)
 		if err != nil {
-			_ = writeFrame(sock, frameClosed, []byte(err.Error()))
+			_ = writeFrame(sock, frameClosed, []byte(closedDetail(err)))
 			return
 		}
 		if err := writeFrame(sock, frameMessage, msg); err != nil {

@@ -91,7 +91,7 @@ func (s *GRPCServer) Stream(stream pluginv1.Transport_StreamServer) error {
 		for {
 			msg, err := conn.Recv(ctx)
 			if err != nil {
-				done <- stream.Send(&pluginv1.Frame{Event: "closed", Detail: err.Error()})
+				done <- stream.Send(&pluginv1.Frame{Event: "closed", Detail: closedDetail(err)})
 				return
 			}
 			if err := stream.Send(&pluginv1.Frame{Data: msg}); err != nil {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/mcphost/mcphost/sdk/base"
 )
@@ -57,3 +58,9 @@ type Conn interface {
 
 // ErrClosed is wrapped by Recv's error once the backend connection has ended.
 var ErrClosed = errors.New("backend connection closed")
+
+// closedDetail is why a connection ended, as sent to the host, which wraps
+// it in ErrClosed again: without ErrClosed's own words, said once.
+func closedDetail(err error) string {
+	return strings.TrimPrefix(err.Error(), ErrClosed.Error()+": ")
+}
