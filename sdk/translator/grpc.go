@@ -57,6 +57,11 @@ func (s *GRPCServer) Translate(ctx context.Context, req *pluginv1.TranslateReque
 	r, err := s.impl.Translate(ctx, TranslateRequest{
 		From: req.GetFrom(), To: req.GetTo(), Direction: Direction(req.GetDirection()),
 		Method: req.GetMethod(), Kind: req.GetKind(), Message: req.GetMessage(),
+		Session: Session{
+			ClientCapabilities: req.GetSession().GetClientCapabilities(),
+			ClientInfo:         req.GetSession().GetClientInfo(),
+			LogLevel:           req.GetSession().GetLogLevel(),
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -95,6 +100,11 @@ func (c *GRPCClient) Translate(ctx context.Context, req TranslateRequest) (Trans
 	r, err := c.client.Translate(ctx, &pluginv1.TranslateRequest{
 		From: req.From, To: req.To, Direction: pluginv1.Direction(req.Direction),
 		Method: req.Method, Kind: req.Kind, Message: req.Message,
+		Session: &pluginv1.SessionInfo{
+			ClientCapabilities: req.Session.ClientCapabilities,
+			ClientInfo:         req.Session.ClientInfo,
+			LogLevel:           req.Session.LogLevel,
+		},
 	})
 	if err != nil {
 		return TranslateResponse{}, fmt.Errorf("translate %s %s: %w", req.Kind, req.Method, err)

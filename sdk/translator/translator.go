@@ -19,7 +19,7 @@ import (
 
 // APIMinor is the minor version of this API; bump it when adding optional
 // fields or capabilities.
-const APIMinor = 0
+const APIMinor = 1
 
 // Translator rewrites messages between MCP protocol versions.
 type Translator interface {
@@ -128,6 +128,19 @@ type TranslateRequest struct {
 	Kind string
 	// Message is one complete raw JSON-RPC message.
 	Message []byte
+	// Session is the client side of the message: what a translator needs
+	// to build a 2026-07-28 request's _meta for a legacy session.
+	Session Session
+}
+
+// Session is what the host knows of the client session a message belongs
+// to. Fields are empty when the client declared nothing.
+type Session struct {
+	// ClientCapabilities and ClientInfo are raw JSON objects.
+	ClientCapabilities []byte
+	ClientInfo         []byte
+	// LogLevel is the level the client set ("" when none).
+	LogLevel string
 }
 
 // TranslateResponse says what to send in place of the message.

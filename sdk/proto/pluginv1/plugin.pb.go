@@ -1294,7 +1294,11 @@ type TranslateRequest struct {
 	// kind: "request", "notification" or "response".
 	Kind string `protobuf:"bytes,5,opt,name=kind,proto3" json:"kind,omitempty"`
 	// message is one complete raw JSON-RPC message.
-	Message       []byte `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	Message []byte `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	// session is what the host knows of the client session the message
+	// belongs to; a translator needs it to build or read per-request
+	// metadata across the 2026-07-28 boundary.
+	Session       *SessionInfo `protobuf:"bytes,7,opt,name=session,proto3" json:"session,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1371,6 +1375,77 @@ func (x *TranslateRequest) GetMessage() []byte {
 	return nil
 }
 
+func (x *TranslateRequest) GetSession() *SessionInfo {
+	if x != nil {
+		return x.Session
+	}
+	return nil
+}
+
+// SessionInfo describes the client side of a translated message.
+type SessionInfo struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// client_capabilities and client_info are raw JSON objects, as the
+	// client declared them (initialize params or request _meta).
+	ClientCapabilities []byte `protobuf:"bytes,1,opt,name=client_capabilities,json=clientCapabilities,proto3" json:"client_capabilities,omitempty"`
+	ClientInfo         []byte `protobuf:"bytes,2,opt,name=client_info,json=clientInfo,proto3" json:"client_info,omitempty"`
+	// log_level is the level the client asked for ("" when none).
+	LogLevel      string `protobuf:"bytes,3,opt,name=log_level,json=logLevel,proto3" json:"log_level,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionInfo) Reset() {
+	*x = SessionInfo{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionInfo) ProtoMessage() {}
+
+func (x *SessionInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionInfo.ProtoReflect.Descriptor instead.
+func (*SessionInfo) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SessionInfo) GetClientCapabilities() []byte {
+	if x != nil {
+		return x.ClientCapabilities
+	}
+	return nil
+}
+
+func (x *SessionInfo) GetClientInfo() []byte {
+	if x != nil {
+		return x.ClientInfo
+	}
+	return nil
+}
+
+func (x *SessionInfo) GetLogLevel() string {
+	if x != nil {
+		return x.LogLevel
+	}
+	return ""
+}
+
 type TranslateResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// message replaces the message when present; absent means unchanged.
@@ -1385,7 +1460,7 @@ type TranslateResponse struct {
 
 func (x *TranslateResponse) Reset() {
 	*x = TranslateResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[24]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1397,7 +1472,7 @@ func (x *TranslateResponse) String() string {
 func (*TranslateResponse) ProtoMessage() {}
 
 func (x *TranslateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[24]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1410,7 +1485,7 @@ func (x *TranslateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranslateResponse.ProtoReflect.Descriptor instead.
 func (*TranslateResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TranslateResponse) GetMessage() []byte {
@@ -1452,7 +1527,7 @@ type ContextUnit struct {
 
 func (x *ContextUnit) Reset() {
 	*x = ContextUnit{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[25]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1464,7 +1539,7 @@ func (x *ContextUnit) String() string {
 func (*ContextUnit) ProtoMessage() {}
 
 func (x *ContextUnit) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[25]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1477,7 +1552,7 @@ func (x *ContextUnit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContextUnit.ProtoReflect.Descriptor instead.
 func (*ContextUnit) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ContextUnit) GetId() string {
@@ -1539,7 +1614,7 @@ type WeighRequest struct {
 
 func (x *WeighRequest) Reset() {
 	*x = WeighRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[26]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1551,7 +1626,7 @@ func (x *WeighRequest) String() string {
 func (*WeighRequest) ProtoMessage() {}
 
 func (x *WeighRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[26]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1564,7 +1639,7 @@ func (x *WeighRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeighRequest.ProtoReflect.Descriptor instead.
 func (*WeighRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{26}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *WeighRequest) GetNowUnixNano() int64 {
@@ -1591,7 +1666,7 @@ type WeighResponse struct {
 
 func (x *WeighResponse) Reset() {
 	*x = WeighResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[27]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1603,7 +1678,7 @@ func (x *WeighResponse) String() string {
 func (*WeighResponse) ProtoMessage() {}
 
 func (x *WeighResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[27]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1616,7 +1691,7 @@ func (x *WeighResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeighResponse.ProtoReflect.Descriptor instead.
 func (*WeighResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{27}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *WeighResponse) GetWeights() []float64 {
@@ -1649,7 +1724,7 @@ type TraceEvent struct {
 
 func (x *TraceEvent) Reset() {
 	*x = TraceEvent{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[28]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +1736,7 @@ func (x *TraceEvent) String() string {
 func (*TraceEvent) ProtoMessage() {}
 
 func (x *TraceEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[28]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +1749,7 @@ func (x *TraceEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraceEvent.ProtoReflect.Descriptor instead.
 func (*TraceEvent) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{28}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TraceEvent) GetKind() string {
@@ -1770,7 +1845,7 @@ type RecordRequest struct {
 
 func (x *RecordRequest) Reset() {
 	*x = RecordRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[29]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1782,7 +1857,7 @@ func (x *RecordRequest) String() string {
 func (*RecordRequest) ProtoMessage() {}
 
 func (x *RecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[29]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1795,7 +1870,7 @@ func (x *RecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRequest.ProtoReflect.Descriptor instead.
 func (*RecordRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{29}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *RecordRequest) GetEvents() []*TraceEvent {
@@ -1813,7 +1888,7 @@ type RecordResponse struct {
 
 func (x *RecordResponse) Reset() {
 	*x = RecordResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[30]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +1900,7 @@ func (x *RecordResponse) String() string {
 func (*RecordResponse) ProtoMessage() {}
 
 func (x *RecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[30]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1838,7 +1913,7 @@ func (x *RecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordResponse.ProtoReflect.Descriptor instead.
 func (*RecordResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 type ListToolsRequest struct {
@@ -1850,7 +1925,7 @@ type ListToolsRequest struct {
 
 func (x *ListToolsRequest) Reset() {
 	*x = ListToolsRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[31]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1862,7 +1937,7 @@ func (x *ListToolsRequest) String() string {
 func (*ListToolsRequest) ProtoMessage() {}
 
 func (x *ListToolsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[31]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1875,7 +1950,7 @@ func (x *ListToolsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListToolsRequest.ProtoReflect.Descriptor instead.
 func (*ListToolsRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListToolsRequest) GetSession() string {
@@ -1895,7 +1970,7 @@ type ListToolsResponse struct {
 
 func (x *ListToolsResponse) Reset() {
 	*x = ListToolsResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[32]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1907,7 +1982,7 @@ func (x *ListToolsResponse) String() string {
 func (*ListToolsResponse) ProtoMessage() {}
 
 func (x *ListToolsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[32]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1920,7 +1995,7 @@ func (x *ListToolsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListToolsResponse.ProtoReflect.Descriptor instead.
 func (*ListToolsResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListToolsResponse) GetToolsJson() [][]byte {
@@ -1941,7 +2016,7 @@ type CallToolRequest struct {
 
 func (x *CallToolRequest) Reset() {
 	*x = CallToolRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[33]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1953,7 +2028,7 @@ func (x *CallToolRequest) String() string {
 func (*CallToolRequest) ProtoMessage() {}
 
 func (x *CallToolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[33]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1966,7 +2041,7 @@ func (x *CallToolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallToolRequest.ProtoReflect.Descriptor instead.
 func (*CallToolRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CallToolRequest) GetSession() string {
@@ -2000,7 +2075,7 @@ type CallToolResponse struct {
 
 func (x *CallToolResponse) Reset() {
 	*x = CallToolResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[34]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2012,7 +2087,7 @@ func (x *CallToolResponse) String() string {
 func (*CallToolResponse) ProtoMessage() {}
 
 func (x *CallToolResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[34]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2025,7 +2100,7 @@ func (x *CallToolResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallToolResponse.ProtoReflect.Descriptor instead.
 func (*CallToolResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CallToolResponse) GetResultJson() []byte {
@@ -2044,7 +2119,7 @@ type ListResourcesRequest struct {
 
 func (x *ListResourcesRequest) Reset() {
 	*x = ListResourcesRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[35]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2056,7 +2131,7 @@ func (x *ListResourcesRequest) String() string {
 func (*ListResourcesRequest) ProtoMessage() {}
 
 func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[35]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2069,7 +2144,7 @@ func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesRequest.ProtoReflect.Descriptor instead.
 func (*ListResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListResourcesRequest) GetSession() string {
@@ -2091,7 +2166,7 @@ type ListResourcesResponse struct {
 
 func (x *ListResourcesResponse) Reset() {
 	*x = ListResourcesResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[36]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2103,7 +2178,7 @@ func (x *ListResourcesResponse) String() string {
 func (*ListResourcesResponse) ProtoMessage() {}
 
 func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[36]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2116,7 +2191,7 @@ func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesResponse.ProtoReflect.Descriptor instead.
 func (*ListResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListResourcesResponse) GetResourcesJson() [][]byte {
@@ -2143,7 +2218,7 @@ type ReadResourceRequest struct {
 
 func (x *ReadResourceRequest) Reset() {
 	*x = ReadResourceRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[37]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2155,7 +2230,7 @@ func (x *ReadResourceRequest) String() string {
 func (*ReadResourceRequest) ProtoMessage() {}
 
 func (x *ReadResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[37]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2168,7 +2243,7 @@ func (x *ReadResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResourceRequest.ProtoReflect.Descriptor instead.
 func (*ReadResourceRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ReadResourceRequest) GetSession() string {
@@ -2195,7 +2270,7 @@ type ReadResourceResponse struct {
 
 func (x *ReadResourceResponse) Reset() {
 	*x = ReadResourceResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[38]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2207,7 +2282,7 @@ func (x *ReadResourceResponse) String() string {
 func (*ReadResourceResponse) ProtoMessage() {}
 
 func (x *ReadResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[38]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2220,7 +2295,7 @@ func (x *ReadResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResourceResponse.ProtoReflect.Descriptor instead.
 func (*ReadResourceResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ReadResourceResponse) GetResultJson() []byte {
@@ -2311,14 +2386,20 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\tdirection\x18\x03 \x01(\x0e2\x1c.mcphost.plugin.v1.DirectionR\tdirection\x12\x18\n" +
 	"\amethods\x18\x04 \x03(\tR\amethods\"I\n" +
 	"\rRulesResponse\x128\n" +
-	"\x05rules\x18\x01 \x03(\v2\".mcphost.plugin.v1.TranslationRuleR\x05rules\"\xb8\x01\n" +
+	"\x05rules\x18\x01 \x03(\v2\".mcphost.plugin.v1.TranslationRuleR\x05rules\"\xf2\x01\n" +
 	"\x10TranslateRequest\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12:\n" +
 	"\tdirection\x18\x03 \x01(\x0e2\x1c.mcphost.plugin.v1.DirectionR\tdirection\x12\x16\n" +
 	"\x06method\x18\x04 \x01(\tR\x06method\x12\x12\n" +
 	"\x04kind\x18\x05 \x01(\tR\x04kind\x12\x18\n" +
-	"\amessage\x18\x06 \x01(\fR\amessage\"h\n" +
+	"\amessage\x18\x06 \x01(\fR\amessage\x128\n" +
+	"\asession\x18\a \x01(\v2\x1e.mcphost.plugin.v1.SessionInfoR\asession\"|\n" +
+	"\vSessionInfo\x12/\n" +
+	"\x13client_capabilities\x18\x01 \x01(\fR\x12clientCapabilities\x12\x1f\n" +
+	"\vclient_info\x18\x02 \x01(\fR\n" +
+	"clientInfo\x12\x1b\n" +
+	"\tlog_level\x18\x03 \x01(\tR\blogLevel\"h\n" +
 	"\x11TranslateResponse\x12\x1d\n" +
 	"\amessage\x18\x01 \x01(\fH\x00R\amessage\x88\x01\x01\x12\x12\n" +
 	"\x04drop\x18\x02 \x01(\bR\x04drop\x12\x14\n" +
@@ -2422,7 +2503,7 @@ func file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_sdk_proto_pluginv1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_sdk_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_sdk_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_sdk_proto_pluginv1_plugin_proto_goTypes = []any{
 	(Direction)(0),                // 0: mcphost.plugin.v1.Direction
 	(*InfoRequest)(nil),           // 1: mcphost.plugin.v1.InfoRequest
@@ -2449,21 +2530,22 @@ var file_sdk_proto_pluginv1_plugin_proto_goTypes = []any{
 	(*TranslationRule)(nil),       // 22: mcphost.plugin.v1.TranslationRule
 	(*RulesResponse)(nil),         // 23: mcphost.plugin.v1.RulesResponse
 	(*TranslateRequest)(nil),      // 24: mcphost.plugin.v1.TranslateRequest
-	(*TranslateResponse)(nil),     // 25: mcphost.plugin.v1.TranslateResponse
-	(*ContextUnit)(nil),           // 26: mcphost.plugin.v1.ContextUnit
-	(*WeighRequest)(nil),          // 27: mcphost.plugin.v1.WeighRequest
-	(*WeighResponse)(nil),         // 28: mcphost.plugin.v1.WeighResponse
-	(*TraceEvent)(nil),            // 29: mcphost.plugin.v1.TraceEvent
-	(*RecordRequest)(nil),         // 30: mcphost.plugin.v1.RecordRequest
-	(*RecordResponse)(nil),        // 31: mcphost.plugin.v1.RecordResponse
-	(*ListToolsRequest)(nil),      // 32: mcphost.plugin.v1.ListToolsRequest
-	(*ListToolsResponse)(nil),     // 33: mcphost.plugin.v1.ListToolsResponse
-	(*CallToolRequest)(nil),       // 34: mcphost.plugin.v1.CallToolRequest
-	(*CallToolResponse)(nil),      // 35: mcphost.plugin.v1.CallToolResponse
-	(*ListResourcesRequest)(nil),  // 36: mcphost.plugin.v1.ListResourcesRequest
-	(*ListResourcesResponse)(nil), // 37: mcphost.plugin.v1.ListResourcesResponse
-	(*ReadResourceRequest)(nil),   // 38: mcphost.plugin.v1.ReadResourceRequest
-	(*ReadResourceResponse)(nil),  // 39: mcphost.plugin.v1.ReadResourceResponse
+	(*SessionInfo)(nil),           // 25: mcphost.plugin.v1.SessionInfo
+	(*TranslateResponse)(nil),     // 26: mcphost.plugin.v1.TranslateResponse
+	(*ContextUnit)(nil),           // 27: mcphost.plugin.v1.ContextUnit
+	(*WeighRequest)(nil),          // 28: mcphost.plugin.v1.WeighRequest
+	(*WeighResponse)(nil),         // 29: mcphost.plugin.v1.WeighResponse
+	(*TraceEvent)(nil),            // 30: mcphost.plugin.v1.TraceEvent
+	(*RecordRequest)(nil),         // 31: mcphost.plugin.v1.RecordRequest
+	(*RecordResponse)(nil),        // 32: mcphost.plugin.v1.RecordResponse
+	(*ListToolsRequest)(nil),      // 33: mcphost.plugin.v1.ListToolsRequest
+	(*ListToolsResponse)(nil),     // 34: mcphost.plugin.v1.ListToolsResponse
+	(*CallToolRequest)(nil),       // 35: mcphost.plugin.v1.CallToolRequest
+	(*CallToolResponse)(nil),      // 36: mcphost.plugin.v1.CallToolResponse
+	(*ListResourcesRequest)(nil),  // 37: mcphost.plugin.v1.ListResourcesRequest
+	(*ListResourcesResponse)(nil), // 38: mcphost.plugin.v1.ListResourcesResponse
+	(*ReadResourceRequest)(nil),   // 39: mcphost.plugin.v1.ReadResourceRequest
+	(*ReadResourceResponse)(nil),  // 40: mcphost.plugin.v1.ReadResourceResponse
 }
 var file_sdk_proto_pluginv1_plugin_proto_depIdxs = []int32{
 	3,  // 0: mcphost.plugin.v1.Schema.attributes:type_name -> mcphost.plugin.v1.Attribute
@@ -2474,47 +2556,48 @@ var file_sdk_proto_pluginv1_plugin_proto_depIdxs = []int32{
 	0,  // 5: mcphost.plugin.v1.TranslationRule.direction:type_name -> mcphost.plugin.v1.Direction
 	22, // 6: mcphost.plugin.v1.RulesResponse.rules:type_name -> mcphost.plugin.v1.TranslationRule
 	0,  // 7: mcphost.plugin.v1.TranslateRequest.direction:type_name -> mcphost.plugin.v1.Direction
-	26, // 8: mcphost.plugin.v1.WeighRequest.units:type_name -> mcphost.plugin.v1.ContextUnit
-	29, // 9: mcphost.plugin.v1.RecordRequest.events:type_name -> mcphost.plugin.v1.TraceEvent
-	1,  // 10: mcphost.plugin.v1.Base.Info:input_type -> mcphost.plugin.v1.InfoRequest
-	5,  // 11: mcphost.plugin.v1.Base.Schema:input_type -> mcphost.plugin.v1.SchemaRequest
-	8,  // 12: mcphost.plugin.v1.Base.Validate:input_type -> mcphost.plugin.v1.ValidateRequest
-	10, // 13: mcphost.plugin.v1.Base.Configure:input_type -> mcphost.plugin.v1.ConfigureRequest
-	12, // 14: mcphost.plugin.v1.Base.Stop:input_type -> mcphost.plugin.v1.StopRequest
-	14, // 15: mcphost.plugin.v1.Base.Metrics:input_type -> mcphost.plugin.v1.MetricsRequest
-	16, // 16: mcphost.plugin.v1.Transport.Open:input_type -> mcphost.plugin.v1.OpenRequest
-	18, // 17: mcphost.plugin.v1.Transport.Stream:input_type -> mcphost.plugin.v1.Frame
-	19, // 18: mcphost.plugin.v1.Transport.Close:input_type -> mcphost.plugin.v1.CloseRequest
-	21, // 19: mcphost.plugin.v1.Translator.Rules:input_type -> mcphost.plugin.v1.RulesRequest
-	24, // 20: mcphost.plugin.v1.Translator.Translate:input_type -> mcphost.plugin.v1.TranslateRequest
-	27, // 21: mcphost.plugin.v1.Weighting.Weigh:input_type -> mcphost.plugin.v1.WeighRequest
-	30, // 22: mcphost.plugin.v1.Tracing.Record:input_type -> mcphost.plugin.v1.RecordRequest
-	32, // 23: mcphost.plugin.v1.Tracing.ListTools:input_type -> mcphost.plugin.v1.ListToolsRequest
-	34, // 24: mcphost.plugin.v1.Tracing.CallTool:input_type -> mcphost.plugin.v1.CallToolRequest
-	36, // 25: mcphost.plugin.v1.Tracing.ListResources:input_type -> mcphost.plugin.v1.ListResourcesRequest
-	38, // 26: mcphost.plugin.v1.Tracing.ReadResource:input_type -> mcphost.plugin.v1.ReadResourceRequest
-	2,  // 27: mcphost.plugin.v1.Base.Info:output_type -> mcphost.plugin.v1.InfoResponse
-	6,  // 28: mcphost.plugin.v1.Base.Schema:output_type -> mcphost.plugin.v1.SchemaResponse
-	9,  // 29: mcphost.plugin.v1.Base.Validate:output_type -> mcphost.plugin.v1.ValidateResponse
-	11, // 30: mcphost.plugin.v1.Base.Configure:output_type -> mcphost.plugin.v1.ConfigureResponse
-	13, // 31: mcphost.plugin.v1.Base.Stop:output_type -> mcphost.plugin.v1.StopResponse
-	15, // 32: mcphost.plugin.v1.Base.Metrics:output_type -> mcphost.plugin.v1.MetricsResponse
-	17, // 33: mcphost.plugin.v1.Transport.Open:output_type -> mcphost.plugin.v1.OpenResponse
-	18, // 34: mcphost.plugin.v1.Transport.Stream:output_type -> mcphost.plugin.v1.Frame
-	20, // 35: mcphost.plugin.v1.Transport.Close:output_type -> mcphost.plugin.v1.CloseResponse
-	23, // 36: mcphost.plugin.v1.Translator.Rules:output_type -> mcphost.plugin.v1.RulesResponse
-	25, // 37: mcphost.plugin.v1.Translator.Translate:output_type -> mcphost.plugin.v1.TranslateResponse
-	28, // 38: mcphost.plugin.v1.Weighting.Weigh:output_type -> mcphost.plugin.v1.WeighResponse
-	31, // 39: mcphost.plugin.v1.Tracing.Record:output_type -> mcphost.plugin.v1.RecordResponse
-	33, // 40: mcphost.plugin.v1.Tracing.ListTools:output_type -> mcphost.plugin.v1.ListToolsResponse
-	35, // 41: mcphost.plugin.v1.Tracing.CallTool:output_type -> mcphost.plugin.v1.CallToolResponse
-	37, // 42: mcphost.plugin.v1.Tracing.ListResources:output_type -> mcphost.plugin.v1.ListResourcesResponse
-	39, // 43: mcphost.plugin.v1.Tracing.ReadResource:output_type -> mcphost.plugin.v1.ReadResourceResponse
-	27, // [27:44] is the sub-list for method output_type
-	10, // [10:27] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	25, // 8: mcphost.plugin.v1.TranslateRequest.session:type_name -> mcphost.plugin.v1.SessionInfo
+	27, // 9: mcphost.plugin.v1.WeighRequest.units:type_name -> mcphost.plugin.v1.ContextUnit
+	30, // 10: mcphost.plugin.v1.RecordRequest.events:type_name -> mcphost.plugin.v1.TraceEvent
+	1,  // 11: mcphost.plugin.v1.Base.Info:input_type -> mcphost.plugin.v1.InfoRequest
+	5,  // 12: mcphost.plugin.v1.Base.Schema:input_type -> mcphost.plugin.v1.SchemaRequest
+	8,  // 13: mcphost.plugin.v1.Base.Validate:input_type -> mcphost.plugin.v1.ValidateRequest
+	10, // 14: mcphost.plugin.v1.Base.Configure:input_type -> mcphost.plugin.v1.ConfigureRequest
+	12, // 15: mcphost.plugin.v1.Base.Stop:input_type -> mcphost.plugin.v1.StopRequest
+	14, // 16: mcphost.plugin.v1.Base.Metrics:input_type -> mcphost.plugin.v1.MetricsRequest
+	16, // 17: mcphost.plugin.v1.Transport.Open:input_type -> mcphost.plugin.v1.OpenRequest
+	18, // 18: mcphost.plugin.v1.Transport.Stream:input_type -> mcphost.plugin.v1.Frame
+	19, // 19: mcphost.plugin.v1.Transport.Close:input_type -> mcphost.plugin.v1.CloseRequest
+	21, // 20: mcphost.plugin.v1.Translator.Rules:input_type -> mcphost.plugin.v1.RulesRequest
+	24, // 21: mcphost.plugin.v1.Translator.Translate:input_type -> mcphost.plugin.v1.TranslateRequest
+	28, // 22: mcphost.plugin.v1.Weighting.Weigh:input_type -> mcphost.plugin.v1.WeighRequest
+	31, // 23: mcphost.plugin.v1.Tracing.Record:input_type -> mcphost.plugin.v1.RecordRequest
+	33, // 24: mcphost.plugin.v1.Tracing.ListTools:input_type -> mcphost.plugin.v1.ListToolsRequest
+	35, // 25: mcphost.plugin.v1.Tracing.CallTool:input_type -> mcphost.plugin.v1.CallToolRequest
+	37, // 26: mcphost.plugin.v1.Tracing.ListResources:input_type -> mcphost.plugin.v1.ListResourcesRequest
+	39, // 27: mcphost.plugin.v1.Tracing.ReadResource:input_type -> mcphost.plugin.v1.ReadResourceRequest
+	2,  // 28: mcphost.plugin.v1.Base.Info:output_type -> mcphost.plugin.v1.InfoResponse
+	6,  // 29: mcphost.plugin.v1.Base.Schema:output_type -> mcphost.plugin.v1.SchemaResponse
+	9,  // 30: mcphost.plugin.v1.Base.Validate:output_type -> mcphost.plugin.v1.ValidateResponse
+	11, // 31: mcphost.plugin.v1.Base.Configure:output_type -> mcphost.plugin.v1.ConfigureResponse
+	13, // 32: mcphost.plugin.v1.Base.Stop:output_type -> mcphost.plugin.v1.StopResponse
+	15, // 33: mcphost.plugin.v1.Base.Metrics:output_type -> mcphost.plugin.v1.MetricsResponse
+	17, // 34: mcphost.plugin.v1.Transport.Open:output_type -> mcphost.plugin.v1.OpenResponse
+	18, // 35: mcphost.plugin.v1.Transport.Stream:output_type -> mcphost.plugin.v1.Frame
+	20, // 36: mcphost.plugin.v1.Transport.Close:output_type -> mcphost.plugin.v1.CloseResponse
+	23, // 37: mcphost.plugin.v1.Translator.Rules:output_type -> mcphost.plugin.v1.RulesResponse
+	26, // 38: mcphost.plugin.v1.Translator.Translate:output_type -> mcphost.plugin.v1.TranslateResponse
+	29, // 39: mcphost.plugin.v1.Weighting.Weigh:output_type -> mcphost.plugin.v1.WeighResponse
+	32, // 40: mcphost.plugin.v1.Tracing.Record:output_type -> mcphost.plugin.v1.RecordResponse
+	34, // 41: mcphost.plugin.v1.Tracing.ListTools:output_type -> mcphost.plugin.v1.ListToolsResponse
+	36, // 42: mcphost.plugin.v1.Tracing.CallTool:output_type -> mcphost.plugin.v1.CallToolResponse
+	38, // 43: mcphost.plugin.v1.Tracing.ListResources:output_type -> mcphost.plugin.v1.ListResourcesResponse
+	40, // 44: mcphost.plugin.v1.Tracing.ReadResource:output_type -> mcphost.plugin.v1.ReadResourceResponse
+	28, // [28:45] is the sub-list for method output_type
+	11, // [11:28] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_sdk_proto_pluginv1_plugin_proto_init() }
@@ -2522,14 +2605,14 @@ func file_sdk_proto_pluginv1_plugin_proto_init() {
 	if File_sdk_proto_pluginv1_plugin_proto != nil {
 		return
 	}
-	file_sdk_proto_pluginv1_plugin_proto_msgTypes[24].OneofWrappers = []any{}
+	file_sdk_proto_pluginv1_plugin_proto_msgTypes[25].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sdk_proto_pluginv1_plugin_proto_rawDesc), len(file_sdk_proto_pluginv1_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   39,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   5,
 		},
