@@ -10,14 +10,22 @@ import (
 	"github.com/mcphost/mcphost/plugins/stdio"
 	"github.com/mcphost/mcphost/plugins/websocket"
 	"github.com/mcphost/mcphost/sdk"
+	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/translator"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
+// builtin is a plugin compiled into the host binary.
+type builtin struct {
+	kind string
+	new  func(hclog.Logger) base.Plugin
+}
+
 // builtins are the plugins compiled into the host binary.
-var builtins = map[string]func(hclog.Logger) transport.Transport{
-	"stdio":     func(l hclog.Logger) transport.Transport { return stdio.New(l) },
-	"websocket": func(l hclog.Logger) transport.Transport { return websocket.New(l) },
-	"http":      func(l hclog.Logger) transport.Transport { return httptransport.New(l) },
+var builtins = map[string]builtin{
+	"stdio":     {base.KindTransport, func(l hclog.Logger) base.Plugin { return stdio.New(l) }},
+	"websocket": {base.KindTransport, func(l hclog.Logger) base.Plugin { return websocket.New(l) }},
+	"http":      {base.KindTransport, func(l hclog.Logger) base.Plugin { return httptransport.New(l) }},
 }
 
 func builtinNames() string {
@@ -38,10 +46,19 @@ func IsBuiltin(name string) bool {
 // ServeBuiltin runs the named built-in as a plugin process; it is what
 // `mcphost plugin serve NAME` does.
 func ServeBuiltin(name string) bool {
-	factory, ok := builtins[name]
+	b, ok := builtins[name]
 	if !ok {
 		return false
 	}
-	sdk.Serve(sdk.ServeConfig{Transport: factory(nil)})
+	cfg := sdk.ServeConfig{}
+	switch p := b.new(nil).(type) {
+	case transport.Transport:
+		cfg.Transport = p
+	case translator.Translator:
+		cfg.Translator = p
+	default:
+		return false
+	}
+	sdk.Serve(cfg)
 	return true
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/mcphost/mcphost/sdk"
 	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/translator"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -69,12 +70,12 @@ type Manager struct {
 }
 
 type instance struct {
-	spec      Spec
-	client    *plugin.Client // nil in-process
-	transport transport.Transport
-	info      base.InfoResponse
-	started   time.Time
-	restarts  int
+	spec     Spec
+	client   *plugin.Client // nil in-process
+	plugin   base.Plugin    // of the kind in info.Kind
+	info     base.InfoResponse
+	started  time.Time
+	restarts int
 }
 
 // ErrChecksum is returned when an external plugin's binary does not match
@@ -109,35 +110,57 @@ func New(opts Options, specs []Spec) *Manager {
 // Transport returns the named transport plugin, starting it (again) if its
 // process is not running.
 func (m *Manager) Transport(ctx context.Context, name string) (transport.Transport, error) {
+	p, err := m.get(ctx, name, base.KindTransport)
+	if err != nil {
+		return nil, err
+	}
+	return p.(transport.Transport), nil
+}
+
+// Translator returns the named translator plugin, starting it (again) if
+// its process is not running.
+func (m *Manager) Translator(ctx context.Context, name string) (translator.Translator, error) {
+	p, err := m.get(ctx, name, base.KindTranslator)
+	if err != nil {
+		return nil, err
+	}
+	return p.(translator.Translator), nil
+}
+
+// get returns the named plugin as kind, starting it if needed.
+func (m *Manager) get(ctx context.Context, name, kind string) (base.Plugin, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil, errors.New("plugin manager is closed")
 	}
 	if in, ok := m.running[name]; ok {
+		if in.info.Kind != kind {
+			return nil, fmt.Errorf("plugin %q is a %s plugin, not a %s", name, in.info.Kind, kind)
+		}
 		if in.client == nil || !in.client.Exited() {
-			return in.transport, nil
+			return in.plugin, nil
 		}
 		m.log.Warn("plugin process exited; restarting", "plugin", name)
 		in.client.Kill()
 		restarts := in.restarts + 1
 		delete(m.running, name)
-		in, err := m.start(ctx, name)
+		in, err := m.start(ctx, name, kind)
 		if err != nil {
 			return nil, err
 		}
 		in.restarts = restarts
-		return in.transport, nil
+		return in.plugin, nil
 	}
-	in, err := m.start(ctx, name)
+	in, err := m.start(ctx, name, kind)
 	if err != nil {
 		return nil, err
 	}
-	return in.transport, nil
+	return in.plugin, nil
 }
 
-// start launches a plugin; m.mu is held.
-func (m *Manager) start(ctx context.Context, name string) (*instance, error) {
+// start launches a plugin as kind; m.mu is held.
+func (m *Manager) start(ctx context.Context, name, kind string) (*instance, error) {
 	spec, ok := m.specs[name]
 	if !ok {
 		return nil, fmt.Errorf("no plugin named %q (built-ins: %s)", name, builtinNames())
@@ -145,25 +168,25 @@ func (m *Manager) start(ctx context.Context, name string) (*instance, error) {
 	in := &instance{spec: spec, started: time.Now()}
 	var err error
 	if spec.Mode == ModeInProcess {
-		factory, ok := builtins[name]
+		b, ok := builtins[name]
 		if !ok {
 			return nil, fmt.Errorf("plugin %q: only built-ins can run in-process", name)
 		}
-		in.transport = factory(m.log.Named(name))
-	} else if in.client, in.transport, err = m.launch(spec); err != nil {
+		in.plugin = b.new(m.log.Named(name))
+	} else if in.client, in.plugin, err = m.launch(spec, kind); err != nil {
 		return nil, err
 	}
-	if in.info, err = in.transport.Info(ctx, base.InfoRequest{}); err != nil {
+	if in.info, err = in.plugin.Info(ctx, base.InfoRequest{}); err != nil {
 		m.kill(in)
 		return nil, fmt.Errorf("plugin %q: %w", name, err)
 	}
-	if in.info.Kind != base.KindTransport {
+	if in.info.Kind != kind || !hasKind(in.plugin, kind) {
 		m.kill(in)
-		return nil, fmt.Errorf("plugin %q is a %s plugin, not a transport", name, in.info.Kind)
+		return nil, fmt.Errorf("plugin %q is a %s plugin, not a %s", name, in.info.Kind, kind)
 	}
 	cfg := spec.Config
 	if spec.DecodeConfig != nil {
-		schema, err := in.transport.Schema(ctx, base.SchemaRequest{})
+		schema, err := in.plugin.Schema(ctx, base.SchemaRequest{})
 		if err == nil {
 			cfg, err = spec.DecodeConfig(schema.Plugin)
 		}
@@ -172,7 +195,7 @@ func (m *Manager) start(ctx context.Context, name string) (*instance, error) {
 			return nil, fmt.Errorf("plugin %q: config: %w", name, err)
 		}
 	}
-	resp, err := in.transport.Configure(ctx, base.ConfigureRequest{Config: cfg, MaxMessageBytes: uint64(m.opts.MaxMessageBytes)})
+	resp, err := in.plugin.Configure(ctx, base.ConfigureRequest{Config: cfg, MaxMessageBytes: uint64(m.opts.MaxMessageBytes)})
 	if err == nil {
 		err = diagsError(resp.Diagnostics)
 	}
@@ -181,11 +204,24 @@ func (m *Manager) start(ctx context.Context, name string) (*instance, error) {
 		return nil, fmt.Errorf("plugin %q: configure: %w", name, err)
 	}
 	m.running[name] = in
-	m.log.Debug("plugin started", "plugin", name, "version", in.info.Version, "mode", spec.Mode)
+	m.log.Debug("plugin started", "plugin", name, "kind", kind, "version", in.info.Version, "mode", spec.Mode)
 	return in, nil
 }
 
-func (m *Manager) launch(spec Spec) (*plugin.Client, transport.Transport, error) {
+// hasKind checks that p implements the Go interface of kind.
+func hasKind(p base.Plugin, kind string) bool {
+	switch kind {
+	case base.KindTransport:
+		_, ok := p.(transport.Transport)
+		return ok
+	case base.KindTranslator:
+		_, ok := p.(translator.Translator)
+		return ok
+	}
+	return false
+}
+
+func (m *Manager) launch(spec Spec, kind string) (*plugin.Client, base.Plugin, error) {
 	var cmd *exec.Cmd
 	var secure *plugin.SecureConfig
 	if spec.Source == SourceBuiltin {
@@ -228,17 +264,17 @@ func (m *Manager) launch(spec Spec) (*plugin.Client, transport.Transport, error)
 		}
 		return nil, nil, fmt.Errorf("plugin %q: start: %w", spec.Name, err)
 	}
-	raw, err := rpc.Dispense(base.KindTransport)
+	raw, err := rpc.Dispense(kind)
 	if err != nil {
 		client.Kill()
-		return nil, nil, fmt.Errorf("plugin %q: %w", spec.Name, err)
+		return nil, nil, fmt.Errorf("plugin %q does not serve the %s kind: %w", spec.Name, kind, err)
 	}
-	tr, ok := raw.(transport.Transport)
-	if !ok {
+	p, ok := raw.(base.Plugin)
+	if !ok || !hasKind(p, kind) {
 		client.Kill()
-		return nil, nil, fmt.Errorf("plugin %q does not serve the transport kind", spec.Name)
+		return nil, nil, fmt.Errorf("plugin %q does not serve the %s kind", spec.Name, kind)
 	}
-	return client, tr, nil
+	return client, p, nil
 }
 
 func checkSHA256(path string, want []byte) error {
@@ -282,7 +318,7 @@ func (m *Manager) Close(ctx context.Context) {
 			defer wg.Done()
 			stopCtx, cancel := context.WithDeadline(context.Background(), deadline)
 			defer cancel()
-			if _, err := in.transport.Stop(stopCtx, base.StopRequest{DeadlineUnixNano: deadline.UnixNano()}); err != nil {
+			if _, err := in.plugin.Stop(stopCtx, base.StopRequest{DeadlineUnixNano: deadline.UnixNano()}); err != nil {
 				m.log.Debug("plugin stop", "plugin", in.spec.Name, "error", err)
 			}
 			m.kill(in)
@@ -299,7 +335,7 @@ func (m *Manager) Running() map[string]base.Plugin {
 	out := make(map[string]base.Plugin, len(m.running))
 	for name, in := range m.running {
 		if in.client == nil || !in.client.Exited() {
-			out[name] = in.transport
+			out[name] = in.plugin
 		}
 	}
 	return out
@@ -324,12 +360,13 @@ func (m *Manager) List(ctx context.Context) []Status {
 	defer m.mu.Unlock()
 	var out []Status
 	for name, spec := range m.specs {
-		st := Status{Name: name, Kind: base.KindTransport, Source: spec.Source, Mode: spec.Mode}
+		st := Status{Name: name, Source: spec.Source, Mode: spec.Mode}
 		if in, ok := m.running[name]; ok {
 			st.Running = in.client == nil || !in.client.Exited()
 			st.Version, st.Kind, st.Restarts = in.info.Version, in.info.Kind, in.restarts
-		} else if f, ok := builtins[name]; ok && spec.Source == SourceBuiltin {
-			if info, err := f(hclog.NewNullLogger()).Info(ctx, base.InfoRequest{}); err == nil {
+		} else if b, ok := builtins[name]; ok && spec.Source == SourceBuiltin {
+			st.Kind = b.kind
+			if info, err := b.new(hclog.NewNullLogger()).Info(ctx, base.InfoRequest{}); err == nil {
 				st.Version, st.Kind = info.Version, info.Kind
 			}
 		}
