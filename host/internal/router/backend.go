@@ -14,6 +14,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/translator"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -76,6 +77,9 @@ type pending struct {
 	started int64
 	// start is when a forwarded request was sent, for the Observer.
 	start time.Time
+	// request is the message sent, kept for methods a modern backend may
+	// answer with an input-required result (retried with the input).
+	request []byte
 }
 
 type backend struct {
@@ -160,6 +164,13 @@ func (b *backend) status() BackendStatus {
 		Resources: len(b.lists[listResources]), Templates: len(b.lists[listTemplates]),
 		InFlight: len(b.pending), Restarts: b.restarts, LastError: b.lastError, NextAttempt: b.nextAttempt,
 	}
+}
+
+// protocolVersion is the revision the backend speaks ("" until known).
+func (b *backend) protocolVersion() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.version
 }
 
 func (b *backend) setState(s State, reason string) {
@@ -279,6 +290,18 @@ func (b *backend) finish(p *pending, msg []byte, code int, text string) {
 		if msg, err = jsonrpc.Set(msg, "id", p.clientID); err != nil {
 			msg = jsonrpc.Error(p.clientID, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil)
 		}
+	}
+	if bv, sv := b.protocolVersion(), p.session.ProtocolVersion(); bv != sv {
+		out, extra := b.router.translate(p.session, bv, sv, translator.ToClient, p.method, translator.KindResponse, msg)
+		if out == nil {
+			out = jsonrpc.Error(p.clientID, jsonrpc.CodeInternalError,
+				fmt.Sprintf("mcphost: the answer of server %q to %s has no form in protocol %s", b.spec.Name, p.method, sv), nil)
+		}
+		p.session.respond(p.reply, out)
+		for _, m := range extra {
+			p.session.deliver(p.reply, m)
+		}
+		return
 	}
 	p.session.respond(p.reply, msg)
 }
@@ -418,9 +441,30 @@ func (b *backend) forward(s *Session, reply Sink, clientID []byte, method string
 	}
 	b.pending[id] = p
 	p.timer = time.AfterFunc(b.spec.Timeout, func() { b.timeout(id) })
+	version := b.version
 	b.mu.Unlock()
 	s.setInflight(clientID, b, id)
-	if err := b.send(req); err != nil {
+	var extra [][]byte
+	if sv := s.ProtocolVersion(); sv != version {
+		if req, extra = b.router.translate(s, sv, version, translator.ToBackend, method, translator.KindRequest, req); req == nil {
+			if p := b.drop(id); p != nil {
+				b.observeFinished(p, OutcomeError, 0)
+				b.finish(p, nil, jsonrpc.CodeInvalidRequest,
+					fmt.Sprintf("%s cannot be sent to server %q, which speaks protocol %s", method, b.spec.Name, version))
+			}
+			return
+		}
+	}
+	if version == ModernVersion && inputRequiredMethods[method] {
+		p.request = req // kept to retry it with the client's input
+	}
+	err := b.send(req)
+	for _, m := range extra {
+		if err == nil {
+			err = b.send(m)
+		}
+	}
+	if err != nil {
 		if p := b.drop(id); p != nil {
 			b.observeFinished(p, OutcomeUnavailable, 0)
 			b.finish(p, nil, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("server %q: %v", b.spec.Name, err))
@@ -544,5 +588,5 @@ func (b *backend) onProgress(msg []byte) {
 	if err != nil {
 		return
 	}
-	p.session.deliver(p.reply, out)
+	p.session.deliverFrom(b, p.reply, "notifications/progress", translator.KindNotification, out)
 }

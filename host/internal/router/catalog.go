@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tidwall/gjson"
 
@@ -30,6 +31,9 @@ type catalog struct {
 	// unprefixed are ready backends exposed with their own names and URIs.
 	unprefixed []*backend
 	collisions []Collision
+	// translated caches list results put into other protocol versions,
+	// keyed by method and version.
+	translated sync.Map
 }
 
 // Collision is two backends offering one exposed name or URI.

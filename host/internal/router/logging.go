@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/translator"
 )
 
 // logLevels are the MCP log levels, most verbose first.
@@ -58,13 +59,13 @@ func (r *Router) onLogMessage(b *backend, msg []byte) {
 	rank := levelRank(level)
 	if owner, edited, ok := r.relatedTaskNotification(b, out); ok {
 		if owner.isInitialized() && owner.admitsLog(rank) {
-			owner.deliver(nil, edited)
+			owner.deliverFrom(b, nil, "notifications/message", translator.KindNotification, edited)
 		}
 		return
 	}
 	for _, s := range r.liveSessions() {
 		if s.isInitialized() && s.admitsLog(rank) {
-			s.deliver(nil, out)
+			s.deliverFrom(b, nil, "notifications/message", translator.KindNotification, out)
 		}
 	}
 }

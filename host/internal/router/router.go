@@ -20,6 +20,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/translator"
 )
 
 // Options configure a Router. Zero values get defaults.
@@ -39,6 +40,10 @@ type Options struct {
 	Logger              hclog.Logger
 	// Observer, when set, is told about every forwarded request (metrics).
 	Observer Observer
+	// Translators put messages between a client's and a backend's
+	// protocol versions, applied in order; none means messages pass as
+	// they are.
+	Translators []TranslatorRef
 }
 
 func (o *Options) defaults() {
@@ -86,8 +91,9 @@ type Router struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	backends []*backend
-	catalog  atomic.Pointer[catalog]
+	backends    []*backend
+	catalog     atomic.Pointer[catalog]
+	translators translators
 
 	rebuildMu sync.Mutex
 	// levelMu serializes forwarding logging/setLevel to the backends.
@@ -103,6 +109,7 @@ type Router struct {
 func New(opts Options, specs []BackendSpec) *Router {
 	opts.defaults()
 	r := &Router{opts: opts, log: opts.Logger, sessions: map[*Session]struct{}{}, tasks: newTaskTable()}
+	r.translators = translators{refs: opts.Translators, loaded: make([]loadedTranslator, len(opts.Translators))}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for _, s := range specs {
 		r.backends = append(r.backends, newBackend(r, s))
@@ -227,7 +234,7 @@ func (r *Router) onResourceUpdated(b *backend, msg []byte) {
 	}
 	for _, s := range r.liveSessions() {
 		if s.subscribed(exposed) {
-			s.deliver(nil, out)
+			s.deliverFrom(b, nil, "notifications/resources/updated", translator.KindNotification, out)
 		}
 	}
 }
@@ -304,14 +311,14 @@ func (r *Router) onElicitationComplete(b *backend, msg []byte) {
 	if eid, ok := jsonrpc.GetString(msg, "params.elicitationId"); ok {
 		for _, s := range sessions {
 			if s.takeElicitation(b, eid) {
-				s.deliver(nil, msg)
+				s.deliverFrom(b, nil, "notifications/elicitation/complete", translator.KindNotification, msg)
 				return
 			}
 		}
 	}
 	for _, s := range sessions {
 		if s.isInitialized() && s.hasCapability("elicitation") {
-			s.deliver(nil, msg)
+			s.deliverFrom(b, nil, "notifications/elicitation/complete", translator.KindNotification, msg)
 		}
 	}
 }
@@ -319,13 +326,18 @@ func (r *Router) onElicitationComplete(b *backend, msg []byte) {
 // onBackendBroadcast delivers any other notification from a backend: to
 // the task's session when it names a task, else to every session.
 func (r *Router) onBackendBroadcast(b *backend, msg []byte) {
+	method, _ := jsonrpc.GetString(msg, "method")
 	if owner, edited, ok := r.relatedTaskNotification(b, msg); ok {
 		if owner.isInitialized() {
-			owner.deliver(nil, edited)
+			owner.deliverFrom(b, nil, method, translator.KindNotification, edited)
 		}
 		return
 	}
-	r.broadcast(msg)
+	for _, s := range r.liveSessions() {
+		if s.isInitialized() {
+			s.deliverFrom(b, nil, method, translator.KindNotification, msg)
+		}
+	}
 }
 
 func (r *Router) newSessionID() string {

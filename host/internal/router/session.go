@@ -13,6 +13,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/translator"
 )
 
 // Sink delivers messages to one client. A listener gives the session one
@@ -68,6 +69,7 @@ type inflight struct {
 type serverRequest struct {
 	backend *backend
 	id      []byte
+	method  string
 	// progressToken is the backend's _meta.progressToken, if it sent one.
 	progressToken []byte
 }
@@ -276,13 +278,13 @@ func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply Sink) {
 	case "ping":
 		s.respond(reply, jsonrpc.Result(id, []byte(`{}`)))
 	case "tools/list":
-		s.respondList(reply, id, params, cat.toolsResult)
+		s.respondList(reply, cat, env.Method, id, params, cat.toolsResult)
 	case "prompts/list":
-		s.respondList(reply, id, params, cat.promptsResult)
+		s.respondList(reply, cat, env.Method, id, params, cat.promptsResult)
 	case "resources/list":
-		s.respondList(reply, id, params, cat.resourcesResult)
+		s.respondList(reply, cat, env.Method, id, params, cat.resourcesResult)
 	case "resources/templates/list":
-		s.respondList(reply, id, params, cat.templResult)
+		s.respondList(reply, cat, env.Method, id, params, cat.templResult)
 	case "tools/call":
 		s.forwardByName(reply, id, env.Method, params, "name", cat.tools, "tool")
 	case "prompts/get":
@@ -337,13 +339,13 @@ func (s *Session) initialize(params []byte) []byte {
 
 // respondList answers a list request with the whole merged list; the proxy
 // issues no cursors, so any cursor is one it did not give out.
-func (s *Session) respondList(reply Sink, id, params, result []byte) {
+func (s *Session) respondList(reply Sink, cat *catalog, method string, id, params, result []byte) {
 	s.markInitialized()
 	if c := gjson.GetBytes(params, "cursor"); c.Exists() && c.Str != "" {
 		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, "unknown cursor", nil))
 		return
 	}
-	s.respond(reply, jsonrpc.Result(id, result))
+	s.respond(reply, s.localResult(cat, method, id, result))
 }
 
 // markInitialized covers clients that skip notifications/initialized.
@@ -469,7 +471,13 @@ func (s *Session) handleResponse(env jsonrpc.Envelope, msg []byte) {
 	if err != nil {
 		return
 	}
-	_ = sr.backend.send(out)
+	out, extra := s.router.translate(s, s.ProtocolVersion(), sr.backend.protocolVersion(), translator.ToBackend, sr.method, translator.KindResponse, out)
+	if out != nil {
+		_ = sr.backend.send(out)
+	}
+	for _, m := range extra {
+		_ = sr.backend.send(m)
+	}
 }
 
 func (s *Session) forwardServerRequest(b *backend, reply Sink, env jsonrpc.Envelope, msg []byte) {
@@ -479,7 +487,7 @@ func (s *Session) forwardServerRequest(b *backend, reply Sink, env jsonrpc.Envel
 		_ = b.send(jsonrpc.Error(env.ID, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil))
 		return
 	}
-	sr := serverRequest{backend: b, id: env.ID, progressToken: jsonrpc.Get(msg, "params._meta.progressToken")}
+	sr := serverRequest{backend: b, id: env.ID, method: env.Method, progressToken: jsonrpc.Get(msg, "params._meta.progressToken")}
 	s.mu.Lock()
 	s.serverReqs[proxyID] = sr
 	s.mu.Unlock()
@@ -488,7 +496,7 @@ func (s *Session) forwardServerRequest(b *backend, reply Sink, env jsonrpc.Envel
 			s.rememberElicitation(b, eid)
 		}
 	}
-	s.deliver(reply, out)
+	s.deliverFrom(b, reply, env.Method, translator.KindRequest, out)
 }
 
 // cancelServerRequest passes the client's cancellation of a server→client

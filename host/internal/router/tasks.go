@@ -9,6 +9,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/translator"
 )
 
 // relatedTaskKey is the _meta member that ties a message to a task.
@@ -230,7 +231,7 @@ func (r *Router) onTaskStatus(b *backend, msg []byte) {
 	if _, edited, ok := r.relatedTaskNotification(b, out); ok {
 		out = edited
 	}
-	owner.deliver(nil, out)
+	owner.deliverFrom(b, nil, "notifications/tasks/status", translator.KindNotification, out)
 }
 
 // onTaskProgress carries progress for a task-augmented request whose
@@ -241,7 +242,7 @@ func (r *Router) onTaskProgress(b *backend, id int64, msg []byte) {
 		return
 	}
 	if out, err := jsonrpc.Set(msg, "params.progressToken", token); err == nil {
-		s.deliver(nil, out)
+		s.deliverFrom(b, nil, "notifications/progress", translator.KindNotification, out)
 	}
 }
 
