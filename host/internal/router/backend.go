@@ -80,6 +80,11 @@ type pending struct {
 	// request is the message sent, kept for methods a modern backend may
 	// answer with an input-required result (retried with the input).
 	request []byte
+	// rounds counts the input-required rounds so far.
+	rounds int
+	// parked is the requestState under which the call waits for a
+	// 2026-07-28 client's retry ("" when not parked).
+	parked string
 }
 
 type backend struct {
@@ -105,8 +110,15 @@ type backend struct {
 	// restartTimes are the recent automatic restarts, for the window.
 	restartTimes []time.Time
 	// healthMethod is what health checks send: "ping", or a list method
-	// once the backend answered ping with method-not-found.
+	// once the backend answered ping with method-not-found, or
+	// server/discover for a 2026-07-28 backend.
 	healthMethod string
+	// era is what the backend was found to speak.
+	era era
+	// listenID is the open subscriptions/listen request of a 2026-07-28
+	// backend; subs counts the sessions subscribed to each of its URIs.
+	listenID int64
+	subs     map[string]int
 
 	// Control by name (StopBackend, StartBackend, RestartBackend).
 	// cancelRun ends the current run of attempts; active tells whether
@@ -219,6 +231,7 @@ func (b *backend) session(ctx context.Context, firstReady chan<- struct{}) error
 		return fmt.Errorf("initialize: %w", err)
 	}
 	b.setState(StateRunning, "")
+	b.startListen()
 	signal()
 	st := b.status()
 	b.log.Info("backend ready", "protocol", st.ProtocolVersion, "tools", st.Tools, "prompts", st.Prompts, "resources", st.Resources)
@@ -260,6 +273,7 @@ func (b *backend) failAll(cause error) {
 	ps := b.pending
 	b.pending = map[int64]*pending{}
 	b.conn = nil
+	b.listenID = 0
 	b.mu.Unlock()
 	msg := fmt.Sprintf("server %q is unavailable: %v", b.spec.Name, cause)
 	for _, p := range ps {
@@ -278,6 +292,9 @@ func (b *backend) finish(p *pending, msg []byte, code int, text string) {
 			msg = jsonrpc.Error(jsonrpc.Int(0), code, text, nil)
 		}
 		p.done <- msg
+		return
+	}
+	if msg == nil && b.stashParked(p, jsonrpc.Error(p.clientID, code, text, nil)) || msg != nil && b.stashParked(p, msg) {
 		return
 	}
 	p.session.endInflight(p.clientID)
@@ -348,6 +365,13 @@ func (b *backend) onResponse(env jsonrpc.Envelope, msg []byte) {
 		b.log.Debug("late or unknown response", "id", id)
 		return
 	}
+	if p.request != nil && !env.IsError && isInputRequired(msg) && p.session.ProtocolVersion() != ModernVersion {
+		if p.timer != nil {
+			p.timer.Stop()
+		}
+		go b.fulfilInput(p, msg)
+		return
+	}
 	if env.IsError && p.session != nil && bytes.Contains(msg, urlElicitationRequired) {
 		p.session.rememberRequiredElicitations(b, msg)
 	}
@@ -369,8 +393,12 @@ func (b *backend) send(msg []byte) error {
 	return conn.Send(context.Background(), msg)
 }
 
-// call sends an internal request and waits for its result.
+// call sends an internal request and waits for its result. A 2026-07-28
+// backend gets the proxy's own request metadata with it.
 func (b *backend) call(ctx context.Context, method string, params []byte) ([]byte, error) {
+	if method != "server/discover" && b.protocolVersion() == ModernVersion {
+		params = b.withProxyMeta(params)
+	}
 	id := b.nextID.Add(1)
 	p := &pending{done: make(chan []byte, 1), method: method}
 	b.mu.Lock()
@@ -550,6 +578,8 @@ func (b *backend) onNotification(env jsonrpc.Envelope, msg []byte) {
 		b.router.onElicitationComplete(b, msg)
 	case "notifications/tasks/status":
 		b.router.onTaskStatus(b, msg)
+	case "notifications/subscriptions/acknowledged":
+		// The proxy's own listen stream is open; nothing for clients.
 	default:
 		b.router.onBackendBroadcast(b, msg)
 	}

@@ -2,7 +2,9 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tidwall/gjson"
 
@@ -13,45 +15,149 @@ import (
 // initialize-era revision. Backends answer with the one they speak.
 const backendProtocolVersion = "2025-11-25"
 
-// initialize performs the MCP handshake with the backend and loads its lists.
+// proxyCapabilities are the client capabilities the proxy declares to
+// backends: it can carry each of these to a client that has it.
+const proxyCapabilities = `{"sampling":{},"elicitation":{"form":{},"url":{}},"roots":{"listChanged":true}}`
+
+// era is what a backend was found to speak, learnt once and kept across
+// reconnects (the spec's "cache the era per server").
+type era int
+
+const (
+	eraUnknown era = iota
+	eraLegacy      // initialize-based, 2025-11-25 and older
+	eraModern      // 2026-07-28: server/discover, per-request _meta
+)
+
+// proxyMeta is the per-request _meta the proxy sends a 2026-07-28 backend
+// for its own requests (discover, lists, health checks).
+func (b *backend) proxyMeta() []byte {
+	return []byte(`{"io.modelcontextprotocol/protocolVersion":"` + ModernVersion + `",` +
+		`"io.modelcontextprotocol/clientCapabilities":` + proxyCapabilities + `,` +
+		`"io.modelcontextprotocol/clientInfo":{"name":"mcphost","version":` + string(jsonrpc.String(b.router.opts.Version)) + `}}`)
+}
+
+// withProxyMeta adds the proxy's _meta to params, keeping other members.
+func (b *backend) withProxyMeta(params []byte) []byte {
+	if len(params) == 0 || string(params) == "null" {
+		params = []byte(`{}`)
+	}
+	out, err := jsonrpc.Set(params, "_meta", b.proxyMeta())
+	if err != nil {
+		return params
+	}
+	return out
+}
+
+// initialize learns the backend's era and version and loads its lists: a
+// 2026-07-28 backend answers server/discover; any other answer (or none
+// in time) means an initialize-era backend, which gets the handshake.
 func (b *backend) initialize(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, b.router.opts.StartTimeout)
 	defer cancel()
+	b.mu.Lock()
+	known := b.era
+	b.mu.Unlock()
+	if known != eraLegacy {
+		ok, err := b.discover(ctx)
+		if ok {
+			return err
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		b.log.Debug("server/discover failed; using initialize", "error", err)
+	}
 	params := `{"protocolVersion":"` + backendProtocolVersion + `",` +
-		`"capabilities":{"sampling":{},"elicitation":{"form":{},"url":{}},"roots":{"listChanged":true}},` +
+		`"capabilities":` + proxyCapabilities + `,` +
 		`"clientInfo":{"name":"mcphost","version":` + string(jsonrpc.String(b.router.opts.Version)) + `}}`
 	res, err := b.call(ctx, "initialize", []byte(params))
 	if err != nil {
 		return err
 	}
-	version := gjson.GetBytes(res, "protocolVersion").Str
+	version := normalizeVersion(gjson.GetBytes(res, "protocolVersion").Str)
 	if version == "" {
 		return fmt.Errorf("initialize result has no protocolVersion")
 	}
+	b.mu.Lock()
+	b.era = eraLegacy
+	b.mu.Unlock()
 	caps := jsonrpc.Get(res, "capabilities")
 	if err := b.send(jsonrpc.Notification("notifications/initialized", nil)); err != nil {
 		return err
 	}
-	if level := b.router.minLogLevel(); level != "" && gjson.GetBytes(caps, "logging").Exists() {
+	if level := b.router.minLogLevel(); level != "" && gjson.GetBytes(caps, "logging").Exists() && version != ModernVersion {
 		// A reconnected backend starts at its default level: restore the
 		// one the sessions asked for.
 		if _, err := b.call(ctx, "logging/setLevel", []byte(`{"level":`+string(jsonrpc.String(level))+`}`)); err != nil {
 			b.log.Debug("logging/setLevel", "error", err)
 		}
 	}
+	b.mu.Lock()
+	b.version, b.healthMethod = version, "ping"
+	b.mu.Unlock()
+	return b.loadLists(ctx, caps, jsonrpc.Get(res, "serverInfo"))
+}
+
+// loadLists fetches every list the backend's capabilities promise.
+func (b *backend) loadLists(ctx context.Context, caps, serverInfo []byte) error {
 	var lists [numLists][][]byte
 	for k := listKind(0); k < numLists; k++ {
 		if !hasListCapability(caps, k) {
 			continue
 		}
+		var err error
 		if lists[k], err = b.fetchList(ctx, k); err != nil {
 			return err
 		}
 	}
 	b.mu.Lock()
-	b.version, b.caps, b.serverInfo, b.lists = version, caps, jsonrpc.Get(res, "serverInfo"), lists
+	b.caps, b.serverInfo, b.lists = caps, serverInfo, lists
 	b.mu.Unlock()
 	return nil
+}
+
+// discoverTimeout bounds the server/discover probe: some initialize-era
+// servers ignore methods they do not know instead of answering.
+const discoverTimeout = 3 * time.Second
+
+// discover probes the backend with server/discover. ok is true when it
+// is a 2026-07-28 backend, and err then says whether setting it up
+// worked. A legacy answer of any kind gives ok false.
+func (b *backend) discover(ctx context.Context) (ok bool, err error) {
+	probeCtx, cancel := context.WithTimeout(ctx, discoverTimeout)
+	res, err := b.call(probeCtx, "server/discover", b.withProxyMeta(nil))
+	cancel()
+	if err != nil {
+		var rerr *rpcError
+		if !errors.As(err, &rerr) && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+			// The connection failed: some legacy servers exit on a method
+			// they do not know. Go straight to initialize next time.
+			b.mu.Lock()
+			b.era = eraLegacy
+			b.mu.Unlock()
+		}
+		return false, err
+	}
+	modern := false
+	gjson.GetBytes(res, "supportedVersions").ForEach(func(_, v gjson.Result) bool {
+		modern = v.Str == ModernVersion
+		return !modern
+	})
+	if !modern {
+		return false, fmt.Errorf("server/discover offers none of the versions the proxy speaks: %s", jsonrpc.Get(res, "supportedVersions"))
+	}
+	b.mu.Lock()
+	b.era, b.version, b.healthMethod = eraModern, ModernVersion, "server/discover"
+	b.mu.Unlock()
+	if err := b.loadLists(ctx, jsonrpc.Get(res, "capabilities"), jsonrpc.Get(res, "_meta.io\\.modelcontextprotocol/serverInfo")); err != nil {
+		// Perhaps not the server it was: probe again on the next attempt.
+		b.mu.Lock()
+		b.era = eraUnknown
+		b.mu.Unlock()
+		return true, err
+	}
+	return true, nil
 }
 
 func hasListCapability(caps []byte, k listKind) bool {

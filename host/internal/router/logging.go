@@ -63,9 +63,20 @@ func (r *Router) onLogMessage(b *backend, msg []byte) {
 		}
 		return
 	}
+	var latest *pending
 	for _, s := range r.liveSessions() {
-		if s.isInitialized() && s.admitsLog(rank) {
+		switch {
+		case s.isInitialized() && s.admitsLog(rank):
 			s.deliverFrom(b, nil, "notifications/message", translator.KindNotification, out)
+		case s.isModern() && s.logLevel.Load() > 0 && s.admitsLog(rank):
+			// 2026-07-28: logs only on the stream of a request that asked
+			// for them; the backend's newest open request is the best guess.
+			if latest == nil {
+				latest = b.latestClientRequest()
+			}
+			if latest != nil && latest.session == s {
+				s.deliverFrom(b, latest.reply, "notifications/message", translator.KindNotification, out)
+			}
 		}
 	}
 }
@@ -83,29 +94,44 @@ func (s *Session) setLevel(reply Sink, id, params []byte) {
 		return
 	}
 	s.logLevel.Store(int32(rank) + 1)
-	r := s.router
 	go func() {
-		r.levelMu.Lock()
-		fwd, err := jsonrpc.Set(params, "level", jsonrpc.String(r.minLogLevel()))
-		if err == nil {
-			var wg sync.WaitGroup
-			for _, b := range r.backends {
-				if b.status().State != StateRunning {
-					continue
-				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					ctx, cancel := context.WithTimeout(context.Background(), b.spec.Timeout)
-					defer cancel()
-					if _, err := b.call(ctx, "logging/setLevel", fwd); err != nil {
-						b.log.Debug("logging/setLevel", "error", err)
-					}
-				}()
-			}
-			wg.Wait()
-		}
-		r.levelMu.Unlock()
+		s.router.pushLogLevel(context.Background(), params)
 		s.respond(reply, jsonrpc.Result(id, []byte(`{}`)))
 	}()
+}
+
+// pushLogLevel forwards the most verbose level any session asked for to
+// every running initialize-era backend, in params (the client's
+// logging/setLevel params, or nil) with the level replaced.
+func (r *Router) pushLogLevel(ctx context.Context, params []byte) {
+	r.levelMu.Lock()
+	defer r.levelMu.Unlock()
+	level := r.minLogLevel()
+	if level == "" {
+		return
+	}
+	if params == nil {
+		params = []byte(`{}`)
+	}
+	fwd, err := jsonrpc.Set(params, "level", jsonrpc.String(level))
+	if err != nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, b := range r.backends {
+		if b.status().State != StateRunning || b.protocolVersion() == ModernVersion {
+			// A 2026-07-28 backend gets the level in each request's _meta.
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(ctx, b.spec.Timeout)
+			defer cancel()
+			if _, err := b.call(ctx, "logging/setLevel", fwd); err != nil {
+				b.log.Debug("logging/setLevel", "error", err)
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -91,6 +91,7 @@ type Router struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	parked      parkedCalls
 	backends    []*backend
 	catalog     atomic.Pointer[catalog]
 	translators translators
@@ -109,6 +110,7 @@ type Router struct {
 func New(opts Options, specs []BackendSpec) *Router {
 	opts.defaults()
 	r := &Router{opts: opts, log: opts.Logger, sessions: map[*Session]struct{}{}, tasks: newTaskTable()}
+	r.parked.calls = map[string]*parkedCall{}
 	r.translators = translators{refs: opts.Translators, loaded: make([]loadedTranslator, len(opts.Translators))}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for _, s := range specs {
@@ -213,10 +215,15 @@ func (r *Router) liveSessions() []*Session {
 	return out
 }
 
-// broadcast sends a notification to every initialized session.
+// broadcast sends a notification the proxy makes (list_changed) to every
+// initialized session, and to the listen streams of 2026-07-28 sessions
+// that asked for it.
 func (r *Router) broadcast(msg []byte) {
+	method, _ := jsonrpc.GetString(msg, "method")
 	for _, s := range r.liveSessions() {
-		if s.isInitialized() {
+		if s.isModern() {
+			s.notifyListens(method, "", msg)
+		} else if s.isInitialized() {
 			s.deliver(nil, msg)
 		}
 	}
@@ -233,7 +240,12 @@ func (r *Router) onResourceUpdated(b *backend, msg []byte) {
 		return
 	}
 	for _, s := range r.liveSessions() {
-		if s.subscribed(exposed) {
+		if !s.subscribed(exposed) {
+			continue
+		}
+		if s.isModern() {
+			s.notifyListens("notifications/resources/updated", exposed, out)
+		} else {
 			s.deliverFrom(b, nil, "notifications/resources/updated", translator.KindNotification, out)
 		}
 	}
@@ -264,6 +276,17 @@ func (r *Router) onBackendRequest(b *backend, env jsonrpc.Envelope, msg []byte) 
 	if !target.clientSupports(env.Method, msg) {
 		_ = b.send(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,
 			"mcphost: the client did not declare the capability for "+env.Method, nil))
+		return
+	}
+	if target.ProtocolVersion() == ModernVersion {
+		// A 2026-07-28 client takes no requests: it gets the request as an
+		// input-required answer to its call, and retries with the input.
+		if p := b.latestClientRequest(); p != nil && p.session == target {
+			b.park(p, env, msg)
+		} else {
+			_ = b.send(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,
+				"mcphost: "+env.Method+" can reach a 2026-07-28 client only during one of its requests", nil))
+		}
 		return
 	}
 	target.forwardServerRequest(b, reply, env, msg)

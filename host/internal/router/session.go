@@ -49,12 +49,16 @@ type Session struct {
 	mu          sync.Mutex
 	closed      bool
 	initialized bool
-	version     string
-	caps        []byte
-	clientInfo  []byte
-	inflight    map[string]inflight
-	serverReqs  map[int64]serverRequest
-	subs        map[string]bool
+	// modern: the client speaks 2026-07-28 (no initialize; metadata with
+	// every request); listens are its subscriptions/listen streams.
+	modern     bool
+	listens    map[string]*listenStream
+	version    string
+	caps       []byte
+	clientInfo []byte
+	inflight   map[string]inflight
+	serverReqs map[int64]serverRequest
+	subs       map[string]bool
 	// elicits are the URL-mode elicitations sent to this session and not
 	// yet complete, oldest first in elicitOrder.
 	elicits     map[elicitKey]bool
@@ -70,6 +74,9 @@ type serverRequest struct {
 	backend *backend
 	id      []byte
 	method  string
+	// answer, for the proxy's own requests (backend nil), receives the
+	// client's response.
+	answer chan []byte
 	// progressToken is the backend's _meta.progressToken, if it sent one.
 	progressToken []byte
 }
@@ -109,7 +116,14 @@ func (s *Session) Close() {
 	s.closed = true
 	open, serverReqs := s.inflight, s.serverReqs
 	s.inflight, s.serverReqs = map[string]inflight{}, map[int64]serverRequest{}
+	var listens []*listenStream
+	for _, ls := range s.listens {
+		listens = append(listens, ls)
+	}
 	s.mu.Unlock()
+	for _, ls := range listens {
+		s.endListen(ls)
+	}
 	s.router.mu.Lock()
 	delete(s.router.sessions, s)
 	s.router.mu.Unlock()
@@ -118,6 +132,10 @@ func (s *Session) Close() {
 		f.backend.cancel(f.id, jsonrpc.String("client session closed"))
 	}
 	for _, sr := range serverReqs {
+		if sr.answer != nil {
+			sr.answer <- jsonrpc.Error(jsonrpc.Int(0), jsonrpc.CodeInternalError, "the client session closed", nil)
+			continue
+		}
 		_ = sr.backend.send(jsonrpc.Error(sr.id, jsonrpc.CodeInternalError, "mcphost: the client session closed", nil))
 	}
 }
@@ -271,8 +289,30 @@ func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply Sink) {
 	if params == nil {
 		params = []byte(`{}`)
 	}
+	if errResp := s.adoptRequestMeta(id, params); errResp != nil {
+		s.respond(reply, errResp)
+		return
+	}
+	if inputRequiredMethods[env.Method] {
+		if state, ok := jsonrpc.GetString(params, "requestState"); ok && s.resumeParked(reply, id, params, state) {
+			return
+		}
+	}
+	if s.isModern() {
+		switch env.Method {
+		case "logging/setLevel", "resources/subscribe", "resources/unsubscribe", "ping":
+			// Gone in 2026-07-28: request metadata and listen streams
+			// replace them.
+			s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeMethodNotFound, "Method not found: "+env.Method, nil))
+			return
+		}
+	}
 	cat := s.router.catalog.Load()
 	switch env.Method {
+	case "server/discover":
+		s.respond(reply, jsonrpc.Result(id, s.router.discoverResult()))
+	case "subscriptions/listen":
+		s.listen(reply, id, params)
 	case "initialize":
 		s.respond(reply, jsonrpc.Result(id, s.initialize(params)))
 	case "ping":
@@ -318,19 +358,13 @@ func (s *Session) initialize(params []byte) []byte {
 		version = "2024-11-05"
 	}
 	s.mu.Lock()
-	s.version = version
+	s.version, s.modern = version, false
 	s.caps = jsonrpc.Get(params, "capabilities")
 	s.clientInfo = jsonrpc.Get(params, "clientInfo")
 	s.mu.Unlock()
 	opts := s.router.opts
-	tasks := ""
-	if t := s.router.tasksCapability(); t != nil {
-		tasks = `,"tasks":` + string(t)
-	}
-	res := `{"protocolVersion":"` + version + `",` +
-		`"capabilities":{"tools":{"listChanged":true},"prompts":{"listChanged":true},` +
-		`"resources":{"subscribe":true,"listChanged":true},"logging":{},"completions":{}` + tasks + `},` +
-		`"serverInfo":{"name":` + string(jsonrpc.String(opts.Name)) + `,"version":` + string(jsonrpc.String(opts.Version)) + `}`
+	res := `{"protocolVersion":"` + version + `","capabilities":` + s.router.capabilities() +
+		`,"serverInfo":` + s.router.serverInfo()
 	if opts.Instructions != "" {
 		res += `,"instructions":` + string(jsonrpc.String(opts.Instructions))
 	}
@@ -351,7 +385,7 @@ func (s *Session) respondList(reply Sink, cat *catalog, method string, id, param
 // markInitialized covers clients that skip notifications/initialized.
 func (s *Session) markInitialized() {
 	s.mu.Lock()
-	if s.version != "" {
+	if s.version != "" && !s.modern {
 		s.initialized = true
 	}
 	s.mu.Unlock()
@@ -398,6 +432,13 @@ func (s *Session) forwardResource(reply Sink, id []byte, method string, params [
 		delete(s.subs, uri)
 		s.mu.Unlock()
 	}
+	if method != "resources/read" && rt.backend.protocolVersion() == ModernVersion {
+		// A 2026-07-28 backend has no subscribe method: its listen stream
+		// carries the union of what the sessions subscribed to.
+		rt.backend.subscribeModern(rt.original, method == "resources/subscribe")
+		s.respond(reply, jsonrpc.Result(id, []byte(`{}`)))
+		return
+	}
 	s.forward(reply, id, method, params, "uri", rt)
 }
 
@@ -433,6 +474,10 @@ func (s *Session) handleNotification(env jsonrpc.Envelope, msg []byte) {
 		s.mu.Unlock()
 	case "notifications/cancelled":
 		reqID := jsonrpc.Get(msg, "params.requestId")
+		if ls := s.takeListen(reqID); ls != nil {
+			s.endListen(ls)
+			return
+		}
 		s.mu.Lock()
 		f, ok := s.inflight[string(reqID)]
 		delete(s.inflight, string(reqID))
@@ -445,8 +490,9 @@ func (s *Session) handleNotification(env jsonrpc.Envelope, msg []byte) {
 	case "notifications/progress":
 		s.forwardClientProgress(msg)
 	case "notifications/roots/list_changed":
+		// 2026-07-28 backends ask for roots when they need them.
 		for _, b := range s.router.backends {
-			if b.status().State == StateRunning {
+			if b.status().State == StateRunning && b.protocolVersion() != ModernVersion {
 				_ = b.send(msg)
 			}
 		}
@@ -465,6 +511,10 @@ func (s *Session) handleResponse(env jsonrpc.Envelope, msg []byte) {
 	delete(s.serverReqs, proxyID)
 	s.mu.Unlock()
 	if !ok {
+		return
+	}
+	if sr.answer != nil {
+		sr.answer <- msg
 		return
 	}
 	out, err := jsonrpc.Set(msg, "id", sr.id)
@@ -511,6 +561,10 @@ func (s *Session) cancelServerRequest(reqID, msg []byte) {
 	delete(s.serverReqs, proxyID)
 	s.mu.Unlock()
 	if !ok {
+		return
+	}
+	if sr.answer != nil {
+		sr.answer <- jsonrpc.Error(jsonrpc.Int(0), jsonrpc.CodeInternalError, "the client cancelled the request", nil)
 		return
 	}
 	if out, err := jsonrpc.Set(msg, "params.requestId", sr.id); err == nil {

@@ -1,0 +1,248 @@
+package router
+
+import (
+	"bytes"
+	"context"
+	"sort"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+)
+
+// The proxy's client side is dual-era: a session that sends initialize
+// is an initialize-era session; one whose requests carry 2026-07-28
+// request metadata is a stateless one, whose capabilities, client info
+// and log level come with each request.
+
+// Request metadata keys of 2026-07-28, as gjson paths under params.
+const (
+	metaVersionPath = `_meta.io\.modelcontextprotocol/protocolVersion`
+	metaCapsPath    = `_meta.io\.modelcontextprotocol/clientCapabilities`
+	metaInfoPath    = `_meta.io\.modelcontextprotocol/clientInfo`
+	metaLevelPath   = `_meta.io\.modelcontextprotocol/logLevel`
+	subscriptionKey = "io.modelcontextprotocol/subscriptionId"
+	// CodeUnsupportedProtocolVersion is 2026-07-28's error for a request
+	// in a version the server does not speak.
+	CodeUnsupportedProtocolVersion = -32022
+)
+
+var metaVersionKey = []byte("io.modelcontextprotocol/protocolVersion")
+
+// adoptRequestMeta makes the session a 2026-07-28 one when the request
+// carries that revision's metadata, taking the client's capabilities, info
+// and log level from it. It returns an error response for a version the
+// proxy does not speak, or nil.
+func (s *Session) adoptRequestMeta(id, params []byte) []byte {
+	if !bytes.Contains(params, metaVersionKey) {
+		return nil
+	}
+	v := gjson.GetBytes(params, metaVersionPath)
+	if !v.Exists() {
+		return nil
+	}
+	s.mu.Lock()
+	legacy := s.version != "" && s.version != ModernVersion
+	s.mu.Unlock()
+	if legacy {
+		return nil // an initialized session keeps the version it negotiated
+	}
+	if v.Str != ModernVersion {
+		return jsonrpc.Error(id, CodeUnsupportedProtocolVersion, "Unsupported protocol version: "+v.Str,
+			map[string]any{"supported": []string{ModernVersion}, "requested": v.Str})
+	}
+	caps := []byte(gjson.GetBytes(params, metaCapsPath).Raw)
+	if len(caps) == 0 {
+		caps = []byte(`{}`)
+	}
+	info := []byte(gjson.GetBytes(params, metaInfoPath).Raw)
+	s.mu.Lock()
+	s.version, s.caps, s.modern = ModernVersion, caps, true
+	if len(info) > 0 {
+		s.clientInfo = info
+	}
+	s.mu.Unlock()
+	level := int32(0)
+	if rank := levelRank(gjson.GetBytes(params, metaLevelPath).Str); rank >= 0 {
+		level = int32(rank) + 1
+	}
+	if old := s.logLevel.Swap(level); old != level && level != 0 {
+		go s.router.pushLogLevel(context.Background(), nil)
+	}
+	return nil
+}
+
+func (s *Session) isModern() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.modern && !s.closed
+}
+
+// capabilities are the proxy's server capabilities.
+func (r *Router) capabilities() string {
+	tasks := ""
+	if t := r.tasksCapability(); t != nil {
+		tasks = `,"tasks":` + string(t)
+	}
+	return `{"tools":{"listChanged":true},"prompts":{"listChanged":true},` +
+		`"resources":{"subscribe":true,"listChanged":true},"logging":{},"completions":{}` + tasks + `}`
+}
+
+func (r *Router) serverInfo() string {
+	return `{"name":` + string(jsonrpc.String(r.opts.Name)) + `,"version":` + string(jsonrpc.String(r.opts.Version)) + `}`
+}
+
+// discoverResult answers server/discover. The lists can change at any
+// moment (list_changed), so nothing may be cached.
+func (r *Router) discoverResult() []byte {
+	out := `{"resultType":"complete","supportedVersions":["` + ModernVersion + `"],"capabilities":` + r.capabilities()
+	if r.opts.Instructions != "" {
+		out += `,"instructions":` + string(jsonrpc.String(r.opts.Instructions))
+	}
+	out += `,"ttlMs":0,"cacheScope":"private","_meta":{"io.modelcontextprotocol/serverInfo":` + r.serverInfo() + `}}`
+	return []byte(out)
+}
+
+// listenStream is one subscriptions/listen request of a 2026-07-28 client.
+type listenStream struct {
+	id                        []byte
+	reply                     Sink
+	tools, prompts, resources bool
+	uris                      map[string]bool
+}
+
+// listen opens a subscriptions/listen stream: the proxy acknowledges the
+// filter it honours and then sends matching notifications on the stream,
+// until the client cancels it.
+func (s *Session) listen(reply Sink, id, params []byte) {
+	f := gjson.GetBytes(params, "notifications")
+	ls := &listenStream{
+		id: id, reply: reply, uris: map[string]bool{},
+		tools:     f.Get("toolsListChanged").Bool(),
+		prompts:   f.Get("promptsListChanged").Bool(),
+		resources: f.Get("resourcesListChanged").Bool(),
+	}
+	cat := s.router.catalog.Load()
+	var uris []string
+	f.Get("resourceSubscriptions").ForEach(func(_, v gjson.Result) bool {
+		rt, ok := cat.resolveURI(v.Str)
+		if !ok || ls.uris[v.Str] {
+			return true
+		}
+		ls.uris[v.Str] = true
+		uris = append(uris, v.Str)
+		s.router.subscribeBackend(rt, true)
+		return true
+	})
+	sort.Strings(uris)
+	s.mu.Lock()
+	if s.listens == nil {
+		s.listens = map[string]*listenStream{}
+	}
+	s.listens[string(id)] = ls
+	for _, u := range uris {
+		s.subs[u] = true
+	}
+	s.mu.Unlock()
+	honoured := `{"toolsListChanged":` + boolJSON(ls.tools) + `,"promptsListChanged":` + boolJSON(ls.prompts) +
+		`,"resourcesListChanged":` + boolJSON(ls.resources)
+	if len(uris) > 0 {
+		list := []byte(`[]`)
+		for _, u := range uris {
+			list, _ = jsonrpc.Set(list, "-1", jsonrpc.String(u))
+		}
+		honoured += `,"resourceSubscriptions":` + string(list)
+	}
+	ack := `{"notifications":` + honoured + `},"_meta":{"` + subscriptionKey + `":` + string(id) + `}}`
+	s.deliver(reply, jsonrpc.Notification("notifications/subscriptions/acknowledged", []byte(ack)))
+}
+
+func boolJSON(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// subscribeBackend passes a subscription to the backend that owns rt.
+func (r *Router) subscribeBackend(rt route, add bool) {
+	b := rt.backend
+	if b.protocolVersion() == ModernVersion {
+		b.subscribeModern(rt.original, add)
+		return
+	}
+	method := "resources/unsubscribe"
+	if add {
+		method = "resources/subscribe"
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(r.ctx, b.spec.Timeout)
+		defer cancel()
+		if _, err := b.call(ctx, method, []byte(`{"uri":`+string(jsonrpc.String(rt.original))+`}`)); err != nil {
+			b.log.Debug(method, "error", err)
+		}
+	}()
+}
+
+// endListen closes a listen stream the client cancelled (or all of them
+// when the session ends), dropping its subscriptions.
+func (s *Session) endListen(ls *listenStream) {
+	cat := s.router.catalog.Load()
+	s.mu.Lock()
+	delete(s.listens, string(ls.id))
+	for u := range ls.uris {
+		still := false
+		for _, other := range s.listens {
+			still = still || other.uris[u]
+		}
+		if !still {
+			delete(s.subs, u)
+		}
+	}
+	s.mu.Unlock()
+	for u := range ls.uris {
+		if rt, ok := cat.resolveURI(u); ok {
+			s.router.subscribeBackend(rt, false)
+		}
+	}
+	if a, ok := ls.reply.(Abandoner); ok {
+		a.Abandon()
+	}
+}
+
+// takeListen removes and returns the listen stream with the request id.
+func (s *Session) takeListen(id []byte) *listenStream {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.listens[string(id)]
+}
+
+// notifyListens sends a notification to the session's listen streams
+// whose filter takes it; uri is set for resources/updated.
+func (s *Session) notifyListens(method, uri string, msg []byte) {
+	s.mu.Lock()
+	var targets []*listenStream
+	for _, ls := range s.listens {
+		var wants bool
+		switch method {
+		case listChanged[listTools]:
+			wants = ls.tools
+		case listChanged[listPrompts]:
+			wants = ls.prompts
+		case listChanged[listResources]:
+			wants = ls.resources
+		case "notifications/resources/updated":
+			wants = ls.uris[uri]
+		}
+		if wants {
+			targets = append(targets, ls)
+		}
+	}
+	s.mu.Unlock()
+	for _, ls := range targets {
+		out, err := jsonrpc.Set(msg, `params._meta.io\.modelcontextprotocol/subscriptionId`, ls.id)
+		if err == nil {
+			s.deliver(ls.reply, out)
+		}
+	}
+}
