@@ -37,17 +37,19 @@ const (
 	DefaultPromptNameTemplate  = "mcp__proxy__{server}__{prompt}"
 	DefaultResourceURITemplate = "mcp+proxy://{server}/{uri}"
 	DefaultMaxMessageBytes     = 64 << 20
-	MinMaxMessageBytes         = 1 << 20
-	DefaultRequestTimeout      = 60 * time.Second
-	DefaultShutdownTimeout     = 10 * time.Second
-	DefaultLogLevel            = "info"
-	DefaultLogFormat           = "text"
-	DefaultListenAddress       = "127.0.0.1:3000"
-	DefaultListenPath          = "/mcp"
-	DefaultSSEPath             = "/sse"
-	DefaultMessagePath         = "/message"
-	DefaultWebSocketPath       = "/ws"
-	DefaultMetricsPath         = "/metrics"
+	// DefaultTranslator is the built-in protocol version translator.
+	DefaultTranslator      = "versions"
+	MinMaxMessageBytes     = 1 << 20
+	DefaultRequestTimeout  = 60 * time.Second
+	DefaultShutdownTimeout = 10 * time.Second
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "text"
+	DefaultListenAddress   = "127.0.0.1:3000"
+	DefaultListenPath      = "/mcp"
+	DefaultSSEPath         = "/sse"
+	DefaultMessagePath     = "/message"
+	DefaultWebSocketPath   = "/ws"
+	DefaultMetricsPath     = "/metrics"
 
 	// Restart policy and health check defaults (restart and health blocks).
 	DefaultMaxRestarts         = 5
@@ -127,6 +129,11 @@ type Proxy struct {
 	// Restart and Health are the defaults for every server.
 	Restart Restart
 	Health  Health
+	// Translators name the translator plugins that put messages between
+	// protocol versions, applied in order; empty turns translation off.
+	Translators []string
+	// TranslatorsRange is where translators is set (zero when defaulted).
+	TranslatorsRange hcl.Range
 	// DeclRange is the block header, or the zero range when there is no
 	// proxy block.
 	DeclRange hcl.Range
@@ -511,6 +518,7 @@ func defaultProxy() Proxy {
 		LogFormat:           DefaultLogFormat,
 		Restart:             DefaultRestart(),
 		Health:              DefaultHealth(),
+		Translators:         []string{DefaultTranslator},
 	}
 }
 
@@ -584,6 +592,7 @@ var proxySchema = &hcl.BodySchema{
 		{Name: "shutdown_timeout"},
 		{Name: "log_level"},
 		{Name: "log_format"},
+		{Name: "translators"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "restart"}, {Type: "health"}},
 }
@@ -625,6 +634,20 @@ func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
 	decodeAttr(attrs, "shutdown_timeout", d.evalDuration, &p.ShutdownTimeout)
 	decodeAttr(attrs, "log_level", d.enum(logLevels), &p.LogLevel)
 	decodeAttr(attrs, "log_format", d.enum(logFormats), &p.LogFormat)
+	if attr, ok := attrs["translators"]; ok {
+		p.TranslatorsRange = attr.Expr.Range()
+		if v, ok := d.eval(attr, cty.List(cty.String)); ok && !v.IsNull() {
+			p.Translators = []string{}
+			for it := v.ElementIterator(); it.Next(); {
+				_, e := it.Element()
+				if e.IsNull() || e.AsString() == "" {
+					d.errorf(attr.Expr.Range(), "Invalid translators", "translators must list plugin names.")
+					continue
+				}
+				p.Translators = append(p.Translators, e.AsString())
+			}
+		}
+	}
 }
 
 var placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)

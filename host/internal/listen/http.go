@@ -264,7 +264,7 @@ func (h *HTTP) admit(w http.ResponseWriter, r *http.Request) bool {
 		httpError(w, http.StatusUnauthorized, jsonrpc.CodeInvalidRequest, "Unauthorized")
 		return false
 	}
-	if v := r.Header.Get("MCP-Protocol-Version"); v != "" && !slices.Contains(router.LegacyVersions, v) {
+	if v := r.Header.Get("MCP-Protocol-Version"); v != "" && !slices.Contains(router.SupportedVersions, v) {
 		httpError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest, "Bad Request: unsupported MCP-Protocol-Version "+v)
 		return false
 	}
@@ -319,6 +319,12 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.admit(w, r) {
 		return
 	}
+	if r.Method != http.MethodPost && isModernRequest(r) {
+		// 2026-07-28 has no GET stream and no sessions to delete.
+		w.Header().Set("Allow", "POST")
+		httpError(w, http.StatusMethodNotAllowed, jsonrpc.CodeInvalidRequest, "Method not allowed in protocol "+router.ModernVersion)
+		return
+	}
 	switch r.Method {
 	case http.MethodPost:
 		h.post(w, r)
@@ -335,6 +341,10 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	body, env, ok := h.readMessage(w, r)
 	if !ok {
+		return
+	}
+	if isModernPost(r, body, env) {
+		h.postModern(w, r, body, env)
 		return
 	}
 	var sess *httpSession

@@ -24,6 +24,7 @@ import (
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/translator"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -84,6 +85,11 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 				specs = append(specs, pluginhost.Spec{Name: s.Transport.Plugin, Source: pluginhost.SourceBuiltin, Mode: pluginhost.ModeInProcess})
 			}
 		}
+		for _, name := range cfg.Proxy.Translators {
+			if _, declared := cfg.Plugin(name); !declared && pluginhost.IsBuiltin(name) {
+				specs = append(specs, pluginhost.Spec{Name: name, Source: pluginhost.SourceBuiltin, Mode: pluginhost.ModeInProcess})
+			}
+		}
 	}
 	p.plugins = pluginhost.New(pluginhost.Options{
 		Executable: opts.Executable, MaxMessageBytes: int(cfg.Proxy.MaxMessageBytes), Logger: p.log.Named("plugin"),
@@ -107,6 +113,8 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 			backends = append(backends, spec)
 		}
 	}
+	translators, d := p.translators(ctx)
+	diags = append(diags, d...)
 	if diags.HasErrors() {
 		p.plugins.Close(ctx)
 		return nil, diags
@@ -116,7 +124,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		Name: "mcphost", Version: Version,
 		ToolNameTemplate: cfg.Proxy.ToolNameTemplate, PromptNameTemplate: cfg.Proxy.PromptNameTemplate,
 		ResourceURITemplate: cfg.Proxy.ResourceURITemplate, RequestTimeout: cfg.Proxy.RequestTimeout,
-		Logger: p.log.Named("router"), Observer: p.metrics,
+		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators,
 	}, backends)
 	p.metrics.SetSources(metrics.Sources{
 		Backends: p.router.Backends,
@@ -124,6 +132,30 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		Plugins:  metrics.ManagerPlugins(p.plugins),
 	})
 	return p, diags
+}
+
+// translators starts the configured translator plugins, so that a wrong
+// name or kind is a config error, and returns how the router reaches them.
+func (p *Proxy) translators(ctx context.Context) ([]router.TranslatorRef, hcl.Diagnostics) {
+	var refs []router.TranslatorRef
+	var diags hcl.Diagnostics
+	subject := p.cfg.Proxy.TranslatorsRange
+	if subject == (hcl.Range{}) {
+		subject = p.cfg.Proxy.DeclRange
+	}
+	for _, name := range p.cfg.Proxy.Translators {
+		if _, err := p.plugins.Translator(ctx, name); err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError, Summary: "Translator plugin unavailable",
+				Detail: fmt.Sprintf("Translator %q: %v", name, err), Subject: subject.Ptr(),
+			})
+			continue
+		}
+		refs = append(refs, router.TranslatorRef{Name: name, Get: func(ctx context.Context) (translator.Translator, error) {
+			return p.plugins.Translator(ctx, name)
+		}})
+	}
+	return refs, diags
 }
 
 // configDecoder decodes a plugin's `config` block against the schema the
