@@ -145,6 +145,8 @@ type fakeServer struct {
 	tasks     []string  // ids of the tasks created
 	noPing    bool      // answer ping with method-not-found
 	hangPing  *fakeConn // leave ping unanswered on this connection
+	// modern: a 2026-07-28 server (server/discover, no initialize).
+	modern bool
 }
 
 func newFakeServer(toolPages ...[]string) *fakeServer {
@@ -282,6 +284,12 @@ func (s *fakeServer) request(c *fakeConn, env jsonrpc.Envelope, msg []byte) {
 	s.mu.Lock()
 	pages, prompts, resources, templates := s.toolPages, s.prompts, s.resources, s.templates
 	s.mu.Unlock()
+	s.mu.Lock()
+	modern := s.modern
+	s.mu.Unlock()
+	if modern && s.modernRequest(c, env, params) {
+		return
+	}
 	switch env.Method {
 	case "ping":
 		s.mu.Lock()
