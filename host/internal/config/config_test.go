@@ -149,6 +149,7 @@ server "remote" {
 		LogFormat:           "json",
 		Restart:             DefaultRestart(),
 		Health:              DefaultHealth(),
+		Translators:         []string{DefaultTranslator},
 	}
 	gotProxy := cfg.Proxy
 	if gotProxy.DeclRange.Start.Line != 5 {
@@ -297,6 +298,8 @@ func TestErrors(t *testing.T) {
 		{"template without uri", "proxy {\n  resource_uri_template = \"x://{server}\"\n}\n", "Invalid name template", "proxy.hcl:2:27"},
 		{"template unknown placeholder", "proxy {\n  tool_name_template = \"{srv}_{tool}\"\n}\n", "Invalid name template", "proxy.hcl:2:24"},
 		{"small max_message_bytes", "proxy {\n  max_message_bytes = 1024\n}\n", "Invalid max_message_bytes", "proxy.hcl:2:23"},
+		{"empty translator name", "proxy {\n  translators = [\"versions\", \"\"]\n}\n", "Invalid translators", "proxy.hcl:2:17"},
+		{"translators not a list", "proxy {\n  translators = 3\n}\n", "Incorrect attribute value type", "proxy.hcl:2:17"},
 		{"fractional max_message_bytes", "proxy {\n  max_message_bytes = 2097152.5\n}\n", "Invalid max_message_bytes", "proxy.hcl:2:23"},
 		{"wrong type", "proxy {\n  max_message_bytes = \"lots\"\n}\n", "Incorrect attribute value type", "proxy.hcl:2:23"},
 		{"bad log level", "proxy {\n  log_level = \"loud\"\n}\n", "Invalid log_level", "proxy.hcl:2:15"},

@@ -8,6 +8,7 @@ import (
 
 	httptransport "github.com/mcphost/mcphost/plugins/http"
 	"github.com/mcphost/mcphost/plugins/stdio"
+	"github.com/mcphost/mcphost/plugins/versions"
 	"github.com/mcphost/mcphost/plugins/websocket"
 	"github.com/mcphost/mcphost/sdk"
 	"github.com/mcphost/mcphost/sdk/base"
@@ -26,6 +27,7 @@ var builtins = map[string]builtin{
 	"stdio":     {base.KindTransport, func(l hclog.Logger) base.Plugin { return stdio.New(l) }},
 	"websocket": {base.KindTransport, func(l hclog.Logger) base.Plugin { return websocket.New(l) }},
 	"http":      {base.KindTransport, func(l hclog.Logger) base.Plugin { return httptransport.New(l) }},
+	"versions":  {base.KindTranslator, func(l hclog.Logger) base.Plugin { return versions.New(l) }},
 }
 
 func builtinNames() string {
