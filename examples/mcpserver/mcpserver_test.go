@@ -454,7 +454,7 @@ func TestRunStdinEOF(t *testing.T) {
 // backend dialer does.
 type lineConn struct {
 	t  *testing.T
-	c  net.Conn
+	w  io.WriteCloser
 	br *bufio.Reader
 }
 
@@ -466,12 +466,12 @@ func dialLines(t *testing.T, addr string) *lineConn {
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	_ = c.SetDeadline(time.Now().Add(testTimeout))
-	return &lineConn{t: t, c: c, br: bufio.NewReader(c)}
+	return &lineConn{t: t, w: c, br: bufio.NewReader(c)}
 }
 
 func (l *lineConn) send(msg string) {
 	l.t.Helper()
-	if _, err := io.WriteString(l.c, msg+"\n"); err != nil {
+	if _, err := io.WriteString(l.w, msg+"\n"); err != nil {
 		l.t.Fatal(err)
 	}
 }

@@ -40,12 +40,15 @@ var echoOutputSchema = json.RawMessage(`{"type":"object","properties":{"text":{"
 var greetNames = []string{"alice", "bob", "carol"}
 
 // New builds the example server. Each call returns an independent server, so
-// callers may run several side by side.
-func New(name string) *server.MCPServer {
+// callers may run several side by side. WithProtocol pins the version its
+// initialize answers; the transports (ServeStream, ServeHTTP, ...) must be
+// given the same options to refuse what the pinned version does not know.
+func New(name string, opts ...Option) *server.MCPServer {
 	if name == "" {
 		name = DefaultName
 	}
-	s := server.NewMCPServer(name, Version,
+	o := buildOptions(opts)
+	serverOpts := append([]server.ServerOption{
 		server.WithToolCapabilities(true),
 		server.WithResourceCapabilities(true, true),
 		server.WithPromptCapabilities(true),
@@ -55,7 +58,8 @@ func New(name string) *server.MCPServer {
 		// A panicking handler must surface as an error result, not kill a
 		// backend that a proxy test is still talking to.
 		server.WithRecovery(),
-	)
+	}, o.protocol.serverOptions()...)
+	s := server.NewMCPServer(name, Version, serverOpts...)
 	addTools(s, name)
 	addResources(s, name)
 	addPrompts(s, name)

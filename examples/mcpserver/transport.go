@@ -27,15 +27,17 @@ import (
 
 // ServeStream serves one MCP session of newline-delimited JSON-RPC read from r
 // and written to w. sessionID must be unique among the sessions served by s at
-// the same time. It returns nil when r reaches EOF or ctx is cancelled, after
-// every request handler of the session has finished.
+// the same time. opts should be those s was built with. It returns nil when r
+// reaches EOF or ctx is cancelled, after every request handler of the session
+// has finished.
 //
 // A read blocked in r cannot be interrupted, so when ctx is cancelled the
 // goroutine reading r lingers until r returns; callers serving a closable
 // stream should close it on cancellation.
-func ServeStream(ctx context.Context, s *server.MCPServer, sessionID string, r io.Reader, w io.Writer) error {
+func ServeStream(ctx context.Context, s *server.MCPServer, sessionID string, r io.Reader, w io.Writer, opts ...Option) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	protocol := buildOptions(opts).protocol
 
 	sess := &lineSession{
 		id:            sessionID,
@@ -50,6 +52,10 @@ func ServeStream(ctx context.Context, s *server.MCPServer, sessionID string, r i
 	}
 	defer s.UnregisterSession(context.WithoutCancel(ctx), sessionID)
 	sctx := s.WithContext(ctx, sess)
+	if versions := protocol.versions(); versions != nil {
+		// What server/discover lists; mcp-go's default is every version.
+		sctx = server.WithSupportedProtocolVersions(sctx, versions)
+	}
 
 	var handlers sync.WaitGroup
 	handlers.Go(func() { sess.pumpNotifications(ctx) })
@@ -88,7 +94,7 @@ loop:
 			}
 			break loop
 		case line := <-lines:
-			sess.dispatch(sctx, s, line, &handlers)
+			sess.dispatch(sctx, s, protocol, line, &handlers)
 		}
 	}
 	// Cancelling releases handlers waiting on the client (sampling, sleep),
@@ -287,7 +293,7 @@ func (l *lineSession) deliver(id json.RawMessage, result json.RawMessage, rpcErr
 // dispatch handles one incoming line. Requests run on their own goroutine so
 // a long tool call never stalls the read loop, which must stay free to
 // deliver replies to the server→client requests that call may be waiting on.
-func (l *lineSession) dispatch(ctx context.Context, s *server.MCPServer, line []byte, handlers *sync.WaitGroup) {
+func (l *lineSession) dispatch(ctx context.Context, s *server.MCPServer, protocol Protocol, line []byte, handlers *sync.WaitGroup) {
 	var head struct {
 		ID     json.RawMessage          `json:"id"`
 		Method string                   `json:"method"`
@@ -308,6 +314,10 @@ func (l *lineSession) dispatch(ctx context.Context, s *server.MCPServer, line []
 			_ = l.write(resp)
 		}
 	default:
+		if ref := protocol.refuse(line); ref != nil {
+			_ = l.write(ref.resp)
+			return
+		}
 		handlers.Go(func() {
 			if resp := s.HandleMessage(ctx, line); resp != nil {
 				l.respond(resp)
@@ -378,11 +388,11 @@ func (l *lineSession) write(msg any) error {
 // server named name, so a tool added by one client is listed, with a
 // list_changed notification, to the others. It closes ln and returns nil once
 // ctx is cancelled and every connection has been closed.
-func ServeTCP(ctx context.Context, ln net.Listener, name string) error {
-	return serveTCP(ctx, ln, New(name))
+func ServeTCP(ctx context.Context, ln net.Listener, name string, opts ...Option) error {
+	return serveTCP(ctx, ln, New(name, opts...), opts...)
 }
 
-func serveTCP(ctx context.Context, ln net.Listener, s *server.MCPServer) error {
+func serveTCP(ctx context.Context, ln net.Listener, s *server.MCPServer, opts ...Option) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var conns sync.WaitGroup
@@ -407,16 +417,21 @@ func serveTCP(ctx context.Context, ln net.Listener, s *server.MCPServer) error {
 			// Closing the connection is the only way to unblock its reader.
 			unblock := context.AfterFunc(ctx, func() { _ = conn.Close() })
 			defer unblock()
-			_ = ServeStream(ctx, s, id, conn, conn)
+			_ = ServeStream(ctx, s, id, conn, conn, opts...)
 		})
 	}
 }
 
 // ServeHTTP serves the streamable HTTP transport at /mcp on ln until ctx is
 // cancelled, then shuts down and returns nil.
-func ServeHTTP(ctx context.Context, ln net.Listener, name string) error {
-	streamable := server.NewStreamableHTTPServer(New(name), server.WithEndpointPath("/mcp"))
+func ServeHTTP(ctx context.Context, ln net.Listener, name string, opts ...Option) error {
+	protocol := buildOptions(opts).protocol
+	// The transport's list is what server/discover reports, and what it
+	// checks the version of a 2026-07-28 request against.
+	streamable := server.NewStreamableHTTPServer(New(name, opts...),
+		server.WithEndpointPath("/mcp"),
+		server.WithStreamableHTTPProtocolVersions(protocol.versions()...))
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", streamable)
+	mux.Handle("/mcp", protocol.httpHandler(streamable))
 	return serveHTTPUntilDone(ctx, ln, mux, func(ctx context.Context) { _ = streamable.Shutdown(ctx) })
 }

@@ -24,11 +24,11 @@ const WSSubprotocol = "mcp"
 // The subprotocol "mcp" is selected when the client offers it. As with
 // ServeTCP, all connections share one server named name. Once ctx is
 // cancelled it closes every connection with "going away" and returns nil.
-func ServeWS(ctx context.Context, ln net.Listener, name string) error {
-	return serveWS(ctx, ln, New(name))
+func ServeWS(ctx context.Context, ln net.Listener, name string, opts ...Option) error {
+	return serveWS(ctx, ln, New(name, opts...), opts...)
 }
 
-func serveWS(ctx context.Context, ln net.Listener, s *server.MCPServer) error {
+func serveWS(ctx context.Context, ln net.Listener, s *server.MCPServer, opts ...Option) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Hijacked connections are not tracked by http.Server, so the handler
@@ -47,7 +47,7 @@ func serveWS(ctx context.Context, ln net.Listener, s *server.MCPServer) error {
 		}
 		sessions.Add(1)
 		defer sessions.Done()
-		serveWSConn(ctx, s, fmt.Sprintf("ws-%d-%s", seq.Add(1), r.RemoteAddr), c)
+		serveWSConn(ctx, s, fmt.Sprintf("ws-%d-%s", seq.Add(1), r.RemoteAddr), c, opts)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
@@ -72,7 +72,7 @@ func serveWS(ctx context.Context, ln net.Listener, s *server.MCPServer) error {
 // ServeStream speaks newline-delimited JSON, so received frames are fed to
 // it through a pipe, one line each, and every line it writes becomes one
 // frame.
-func serveWSConn(ctx context.Context, s *server.MCPServer, id string, c *websocket.Conn) {
+func serveWSConn(ctx context.Context, s *server.MCPServer, id string, c *websocket.Conn, opts []Option) {
 	defer c.CloseNow()
 	// A session has no message size limit, as on stdio and TCP: the bytes
 	// tool moves tens of megabytes.
@@ -92,7 +92,7 @@ func serveWSConn(ctx context.Context, s *server.MCPServer, id string, c *websock
 
 	// Writes must not see the shutdown: coder/websocket drops the connection
 	// without a close frame when a write's context ends mid-frame.
-	_ = ServeStream(sessCtx, s, id, pr, &frameWriter{ctx: context.WithoutCancel(sessCtx), c: c})
+	_ = ServeStream(sessCtx, s, id, pr, &frameWriter{ctx: context.WithoutCancel(sessCtx), c: c}, opts...)
 
 	status := websocket.StatusNormalClosure
 	if ctx.Err() != nil {

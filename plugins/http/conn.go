@@ -60,16 +60,26 @@ type conn struct {
 	// closing stops new requests from starting once Close has begun.
 	closing bool
 	// mode is ModeStreamable or ModeSSE, or ModeAuto until decided is
-	// closed; detecting is set once the first message has gone out.
-	mode      string
-	detecting bool
-	decided   chan struct{}
+	// closed; detecting is set once the first message that can decide it
+	// has gone out.
+	mode       string
+	detecting  bool
+	decided    chan struct{}
+	decideOnce sync.Once
 	// Streamable HTTP session state.
 	sessionID       string
 	protocolVersion string
 	streamStarted   bool
 	// endpoint is where a legacy connection POSTs.
 	endpoint *url.URL
+	// modern is set once the backend has accepted a 2026-07-28 request.
+	modern bool
+	// inflight are the modern requests still waiting for their answer, by
+	// JSON-RPC id.
+	inflight map[string]*inflight
+	// toolHeaders are the x-mcp-header parameters of the backend's tools,
+	// learned from its modern tools/list answers.
+	toolHeaders map[string][]paramBinding
 }
 
 func newConn(o options, client *http.Client, limit int, logger hclog.Logger, m connMetrics, forget func(*conn)) *conn {
@@ -79,9 +89,10 @@ func newConn(o options, client *http.Client, limit int, logger hclog.Logger, m c
 		ctx: ctx, cancel: cancel,
 		in: make(chan []byte, queueSize), done: make(chan struct{}), closed: make(chan struct{}),
 		mode: o.Mode, decided: make(chan struct{}),
+		inflight: map[string]*inflight{}, toolHeaders: map[string][]paramBinding{},
 	}
 	if o.Mode != ModeAuto {
-		close(c.decided)
+		c.settle("")
 	}
 	m.Open.Inc()
 	return c
@@ -218,6 +229,11 @@ type sent struct {
 	env jsonrpc.Envelope
 	// session is the Mcp-Session-Id the request carried, if any.
 	session string
+	// modern is the protocol version of a 2026-07-28 (or later) request,
+	// "" for a message of the legacy era.
+	modern string
+	// flight is set for a modern request while its answer is coming.
+	flight *inflight
 }
 
 func (s sent) isRequest() bool { return s.env.Kind == jsonrpc.KindRequest }
@@ -240,14 +256,30 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 	}
 	env, _ := jsonrpc.Peek(msg)
 	s := sent{msg: msg, env: env}
+	switch {
+	case env.Kind == jsonrpc.KindRequest:
+		s.modern = modernVersion(msg)
+	case env.Kind == jsonrpc.KindNotification && env.Method == methodCancelled:
+		if c.cancelModern(msg) {
+			return nil
+		}
+	}
 
 	c.mu.Lock()
-	mode, first := c.mode, c.mode == ModeAuto && !c.detecting
+	mode := c.mode
+	// The host probes every backend with server/discover (or another
+	// request of the 2026-07-28 era) before it falls back to initialize. A
+	// legacy Streamable HTTP server may well refuse that probe with an HTTP
+	// error, and an HTTP+SSE one surely does, so a probe does not decide
+	// the transport unless it succeeds: the first message of the legacy era
+	// does.
+	probe := mode == ModeAuto && (s.modern != "" || env.Method == methodDiscover)
+	first := mode == ModeAuto && !probe && !c.detecting
 	if first {
 		c.detecting = true
 	}
 	c.mu.Unlock()
-	if mode == ModeAuto && !first {
+	if mode == ModeAuto && !probe && !first {
 		select {
 		case <-c.decided:
 		case <-c.done:
@@ -262,14 +294,17 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 	var req *http.Request
 	var handle func(sent, *http.Response, error)
 	switch {
+	case probe:
+		req, s.session = c.streamableRequest(http.MethodPost, s)
+		handle = c.handleProbe
 	case first:
-		req, s.session = c.streamableRequest(http.MethodPost, msg)
+		req, s.session = c.streamableRequest(http.MethodPost, s)
 		handle = c.handleDetect
 	case mode == ModeSSE:
 		req = c.legacyRequest(msg)
 		handle = c.handleLegacy
 	default:
-		req, s.session = c.streamableRequest(http.MethodPost, msg)
+		req, s.session = c.streamableRequest(http.MethodPost, s)
 		handle = c.handleStreamable
 	}
 	if err := c.post(ctx, req, s, handle); err != nil {
@@ -283,9 +318,17 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 // post starts req in its own goroutine, which passes the outcome to handle,
 // and waits until the request is written.
 func (c *conn) post(ctx context.Context, req *http.Request, s sent, handle func(sent, *http.Response, error)) error {
-	rctx, rcancel := c.ctx, context.CancelFunc(func() {})
-	if c.o.requestTimeout > 0 {
-		rctx, rcancel = context.WithTimeout(c.ctx, c.o.requestTimeout)
+	rctx, rcancel := context.WithCancel(c.ctx)
+	// A subscriptions/listen stream is meant to stay open until it is
+	// cancelled; request_timeout would cut it.
+	if c.o.requestTimeout > 0 && s.env.Method != methodListen {
+		var stop context.CancelFunc
+		rctx, stop = context.WithTimeout(rctx, c.o.requestTimeout)
+		cancel := rcancel
+		rcancel = func() { stop(); cancel() }
+	}
+	if s.modern != "" {
+		s.flight = c.track(s, rcancel)
 	}
 	written := make(chan struct{})
 	var once sync.Once
@@ -294,6 +337,9 @@ func (c *conn) post(ctx context.Context, req *http.Request, s sent, handle func(
 	returned := make(chan struct{})
 	started := c.goAsync(func() {
 		defer rcancel()
+		if s.flight != nil {
+			defer c.untrack(s, s.flight)
+		}
 		resp, err := c.client.Do(req)
 		close(returned)
 		if err != nil && errors.Is(rctx.Err(), context.DeadlineExceeded) && c.ctx.Err() == nil {
@@ -305,6 +351,9 @@ func (c *conn) post(ctx context.Context, req *http.Request, s sent, handle func(
 		handle(s, resp, err)
 	})
 	if !started {
+		if s.flight != nil {
+			c.untrack(s, s.flight)
+		}
 		rcancel()
 		return c.closedErr()
 	}
@@ -328,11 +377,11 @@ func (c *conn) setHeaders(req *http.Request) {
 }
 
 // streamableRequest builds a Streamable HTTP request to the MCP endpoint,
-// returning the session id it carries.
-func (c *conn) streamableRequest(method string, body []byte) (*http.Request, string) {
+// returning the session id it carries. s is the message a POST carries.
+func (c *conn) streamableRequest(method string, s sent) (*http.Request, string) {
 	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
+	if s.msg != nil {
+		r = bytes.NewReader(s.msg)
 	}
 	req, _ := http.NewRequestWithContext(c.ctx, method, c.o.url.String(), r)
 	c.setHeaders(req)
@@ -342,6 +391,12 @@ func (c *conn) streamableRequest(method string, body []byte) (*http.Request, str
 		req.Header.Set("Accept", "application/json, text/event-stream")
 	case http.MethodGet:
 		req.Header.Set("Accept", "text/event-stream")
+	}
+	if s.modern != "" {
+		// A modern request belongs to no session, and its version is its
+		// own, not the one a legacy initialize negotiated.
+		c.setModernHeaders(req, s)
+		return req, ""
 	}
 	c.mu.Lock()
 	sid, pv := c.sessionID, c.protocolVersion
@@ -369,6 +424,9 @@ func (c *conn) legacyRequest(msg []byte) *http.Request {
 // fail answers request s with a JSON-RPC error, so that the caller fails
 // fast instead of waiting for an answer that will never come.
 func (c *conn) fail(s sent, code int, text string, data any) {
+	if s.cancelled() {
+		return // the host gave up on the answer
+	}
 	if !s.isRequest() {
 		c.logger.Warn("backend did not accept a message", "kind", s.env.Kind.String(), "method", s.env.Method, "error", text)
 		return
@@ -378,8 +436,8 @@ func (c *conn) fail(s sent, code int, text string, data any) {
 
 // requestFailed handles a request that got no HTTP response at all.
 func (c *conn) requestFailed(s sent, err error) {
-	if c.ctx.Err() != nil {
-		return // the connection is ending; nothing will be read anyway
+	if c.ctx.Err() != nil || s.cancelled() {
+		return // the connection is ending, or the host gave up on the answer
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -400,14 +458,53 @@ func (c *conn) httpError(s sent, resp *http.Response) {
 	c.httpErrorBody(s, resp, body)
 }
 
-// httpErrorBody is httpError once the body has been read.
+// httpErrorBody is httpError once the body has been read. A JSON-RPC error
+// in the body is the server's answer to the request, and is passed on as it
+// is, under the request's id (servers often cannot tell it and say null):
+// its code matters to the host, which tells a 2026-07-28 server by the
+// errors it refuses a request with (-32020 to -32022 among them). Any other
+// error becomes -32000 with the HTTP status. Either way only this request
+// fails, not the connection.
 func (c *conn) httpErrorBody(s sent, resp *http.Response, body []byte) {
 	c.m.httpErrors.Inc()
+	if rpcErr := jsonrpcError(body); rpcErr != nil && s.isRequest() && !s.cancelled() {
+		c.deliver(errorResponse(s.env.ID, rpcErr))
+		return
+	}
 	text := "backend answered HTTP " + resp.Status
 	if msg, ok := jsonrpc.GetString(body, "error.message"); ok && msg != "" {
 		text += ": " + msg
 	}
 	c.fail(s, jsonrpc.CodeBackendUnavailable, text, map[string]int{"status": resp.StatusCode})
+}
+
+// jsonrpcError returns the error object of a body that is one JSON-RPC
+// error response, or nil.
+func jsonrpcError(body []byte) []byte {
+	env, err := jsonrpc.Peek(body)
+	if err != nil || env.Kind != jsonrpc.KindResponse || !env.IsError {
+		return nil
+	}
+	e := jsonrpc.Get(body, "error")
+	if gjson.GetBytes(e, "code").Type != gjson.Number {
+		return nil
+	}
+	// The body's object may span lines; a message goes to the host on one.
+	compact, err := jsonrpc.Compact(e)
+	if err != nil {
+		return nil
+	}
+	return compact
+}
+
+// errorResponse is a JSON-RPC error response carrying an error object as is.
+func errorResponse(id, rpcErr []byte) []byte {
+	b := make([]byte, 0, 36+len(id)+len(rpcErr))
+	b = append(b, `{"jsonrpc":"2.0","id":`...)
+	b = append(b, id...)
+	b = append(b, `,"error":`...)
+	b = append(b, rpcErr...)
+	return append(b, '}')
 }
 
 // readBody reads a JSON body of at most limit bytes.
@@ -451,16 +548,38 @@ func (c *conn) handleDetect(s sent, resp *http.Response, err error) {
 			resp.Body = io.NopCloser(bytes.NewReader(body))
 		}
 	}
-	c.mu.Lock()
-	c.mode = ModeStreamable
-	c.mu.Unlock()
-	close(c.decided)
+	c.settle(ModeStreamable)
 	c.handleStreamable(s, resp, err)
+}
+
+// handleProbe handles a request of the 2026-07-28 era while an auto
+// connection is undecided. Only a success settles the transport: a server
+// that serves the request speaks Streamable HTTP. A failure is the answer
+// to the request, and leaves the decision to the next message.
+func (c *conn) handleProbe(s sent, resp *http.Response, err error) {
+	if err == nil && resp.StatusCode/100 == 2 {
+		c.settle(ModeStreamable)
+	}
+	c.handleStreamable(s, resp, err)
+}
+
+// settle ends an auto connection's detection with mode, or, with "", leaves
+// the mode as it is; only the first call counts.
+func (c *conn) settle(mode string) {
+	c.decideOnce.Do(func() {
+		if mode != "" {
+			c.mu.Lock()
+			c.mode = mode
+			c.mu.Unlock()
+		}
+		close(c.decided)
+	})
 }
 
 // fallback switches an auto connection to legacy HTTP+SSE and resends s.
 func (c *conn) fallback(s sent, status string) {
-	defer close(c.decided)
+	// Later messages wait until s has been resent, so that they follow it.
+	defer c.settle("")
 	c.m.fallbacks.Inc()
 	c.logger.Info("server rejected a Streamable HTTP POST; falling back to HTTP+SSE", "status", status)
 	if err := c.openLegacy(c.ctx); err != nil {

@@ -418,7 +418,7 @@ func TestAutoFallsBackToSSE(t *testing.T) {
 }
 
 // A 400 with a JSON-RPC error body comes from a Streamable HTTP server: auto
-// mode keeps to it, and the request fails with the server's message.
+// mode keeps to it, and the request fails with the server's error as it is.
 func TestAutoKeepsStreamableOnJSONRPCError(t *testing.T) {
 	t.Parallel()
 	s := newStreamServer(t)
@@ -431,8 +431,8 @@ func TestAutoKeepsStreamableOnJSONRPCError(t *testing.T) {
 	if err != nil || !env.IsError || string(env.ID) != "0" {
 		t.Fatalf("want an error response for id 0, got %s", resp)
 	}
-	if msg, _ := jsonrpc.GetString(resp, "error.message"); !strings.Contains(msg, "400") || !strings.Contains(msg, "unsupported version") {
-		t.Errorf("message %q should give the status and the server's message", msg)
+	if code, msg := jsonrpc.Get(resp, "error.code"), jsonrpc.Get(resp, "error.message"); string(code) != "-32600" || string(msg) != `"Bad Request: unsupported version"` {
+		t.Errorf("error %s %s, want the server's -32600 and message", code, msg)
 	}
 	m, _ := tr.Metrics(context.Background(), base.MetricsRequest{})
 	if !strings.Contains(m.PrometheusText, `mcphost_http_sse_fallbacks_total{server="TestAutoKeepsStreamableOnJSONRPCError"} 0`) {

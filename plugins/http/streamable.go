@@ -48,6 +48,11 @@ func (c *conn) handleStreamable(s sent, resp *http.Response, err error) {
 		return
 	}
 	ok := resp.StatusCode/100 == 2
+	if ok && s.modern != "" {
+		c.mu.Lock()
+		c.modern = true
+		c.mu.Unlock()
+	}
 	if ok && s.isRequest() && s.env.Method == "initialize" {
 		if sid := resp.Header.Get("Mcp-Session-Id"); sid != "" {
 			c.mu.Lock()
@@ -87,14 +92,21 @@ func (c *conn) handleStreamable(s sent, resp *http.Response, err error) {
 	c.deliverBody(body, func(msg []byte) { c.observe(s, msg) })
 }
 
-// observe learns the negotiated protocol version from the initialize
-// response.
+// observe learns from the answer to s: the negotiated protocol version
+// from the initialize response, the tools' header parameters from a modern
+// tools/list response.
 func (c *conn) observe(s sent, msg []byte) {
-	if s.env.Method != "initialize" || !s.isRequest() {
+	learnVersion := s.env.Method == "initialize"
+	learnTools := s.env.Method == methodToolsList && s.modern != ""
+	if !s.isRequest() || !learnVersion && !learnTools {
 		return
 	}
 	env, err := jsonrpc.Peek(msg)
 	if err != nil || env.Kind != jsonrpc.KindResponse || !bytes.Equal(env.ID, s.env.ID) {
+		return
+	}
+	if learnTools {
+		c.learnToolHeaders(msg)
 		return
 	}
 	if v, ok := jsonrpc.GetString(msg, "result.protocolVersion"); ok && v != "" {
@@ -160,7 +172,7 @@ func (c *conn) listen() {
 	failures := 0
 	var lastID string
 	for c.ctx.Err() == nil {
-		req, sid := c.streamableRequest(http.MethodGet, nil)
+		req, sid := c.streamableRequest(http.MethodGet, sent{})
 		if lastID != "" {
 			req.Header.Set("Last-Event-ID", lastID)
 		}

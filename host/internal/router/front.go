@@ -78,14 +78,21 @@ func (s *Session) isModern() bool {
 	return s.modern && !s.closed
 }
 
-// capabilities are the proxy's server capabilities.
-func (r *Router) capabilities() string {
-	tasks := ""
-	if t := r.tasksCapability(); t != nil {
-		tasks = `,"tasks":` + string(t)
+// capabilities are the proxy's server capabilities in protocol version:
+// completions came in 2025-03-26, tasks in 2025-11-25 (and left the core
+// in 2026-07-28, where the proxy does not offer the tasks extension).
+func (r *Router) capabilities(version string) string {
+	extra := ""
+	if version != "2024-11-05" {
+		extra += `,"completions":{}`
+	}
+	if version == "2025-11-25" {
+		if t := r.tasksCapability(); t != nil {
+			extra += `,"tasks":` + string(t)
+		}
 	}
 	return `{"tools":{"listChanged":true},"prompts":{"listChanged":true},` +
-		`"resources":{"subscribe":true,"listChanged":true},"logging":{},"completions":{}` + tasks + `}`
+		`"resources":{"subscribe":true,"listChanged":true},"logging":{}` + extra + `}`
 }
 
 func (r *Router) serverInfo() string {
@@ -95,7 +102,7 @@ func (r *Router) serverInfo() string {
 // discoverResult answers server/discover. The lists can change at any
 // moment (list_changed), so nothing may be cached.
 func (r *Router) discoverResult() []byte {
-	out := `{"resultType":"complete","supportedVersions":["` + ModernVersion + `"],"capabilities":` + r.capabilities()
+	out := `{"resultType":"complete","supportedVersions":["` + ModernVersion + `"],"capabilities":` + r.capabilities(ModernVersion)
 	if r.opts.Instructions != "" {
 		out += `,"instructions":` + string(jsonrpc.String(r.opts.Instructions))
 	}

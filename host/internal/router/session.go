@@ -363,7 +363,7 @@ func (s *Session) initialize(params []byte) []byte {
 	s.clientInfo = jsonrpc.Get(params, "clientInfo")
 	s.mu.Unlock()
 	opts := s.router.opts
-	res := `{"protocolVersion":"` + version + `","capabilities":` + s.router.capabilities() +
+	res := `{"protocolVersion":"` + version + `","capabilities":` + s.router.capabilities(version) +
 		`,"serverInfo":` + s.router.serverInfo()
 	if opts.Instructions != "" {
 		res += `,"instructions":` + string(jsonrpc.String(opts.Instructions))
