@@ -366,3 +366,10 @@ func (r *Router) onBackendBroadcast(b *backend, msg []byte) {
 func (r *Router) newSessionID() string {
 	return strconv.FormatInt(r.nextSess.Add(1), 10)
 }
+
+// SessionCount is the number of open client sessions.
+func (r *Router) SessionCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.sessions)
+}
