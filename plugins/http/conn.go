@@ -109,23 +109,32 @@ func (c *conn) abort() {
 // end ends the connection with err, which wraps transport.ErrClosed, and
 // stops every request. Only the first call counts.
 func (c *conn) end(err error) bool {
-	first := false
+	return c.endWith(err, nil)
+}
+
+// endWith is end, running first (if it is the first call) before anyone
+// can see the end: whatever first records is there once Recv fails.
+func (c *conn) endWith(err error, first func()) bool {
+	ended := false
 	c.endOnce.Do(func() {
-		first = true
+		ended = true
+		if first != nil {
+			first()
+		}
 		c.err = err
 		close(c.done)
 		c.cancel()
 	})
-	return first
+	return ended
 }
 
 // expire ends the connection because the server no longer knows its
 // session, so that the host initializes a new one.
 func (c *conn) expire() {
-	if c.end(fmt.Errorf("%w: session expired", transport.ErrClosed)) {
+	c.endWith(fmt.Errorf("%w: session expired", transport.ErrClosed), func() {
 		c.m.sessionsExpired.Inc()
 		c.logger.Info("session expired; ending the connection")
-	}
+	})
 }
 
 // goAsync runs f in a tracked goroutine, unless the connection is closing.
@@ -232,7 +241,12 @@ type sent struct {
 	// modern is the protocol version of a 2026-07-28 (or later) request,
 	// "" for a message of the legacy era.
 	modern string
-	// flight is set for a modern request while its answer is coming.
+	// streamed is set when the answer comes on the POST's own response
+	// (Streamable HTTP), which closing cancels; on HTTP+SSE it comes on the
+	// event stream.
+	streamed bool
+	// flight is set for a modern, streamed request while its answer is
+	// coming.
 	flight *inflight
 }
 
@@ -240,7 +254,8 @@ func (s sent) isRequest() bool { return s.env.Kind == jsonrpc.KindRequest }
 
 // Send POSTs msg. It returns once the request is written (or after at most
 // connect_timeout), never waiting for the answer, which the request's
-// goroutine delivers to Recv.
+// goroutine delivers to Recv. The cancellation of a 2026-07-28 request is
+// not sent: it closes that request's stream instead.
 func (c *conn) Send(ctx context.Context, msg []byte) error {
 	if len(msg) > c.limit {
 		return fmt.Errorf("send: message of %d bytes exceeds the %d byte limit", len(msg), c.limit)
@@ -296,16 +311,16 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 	switch {
 	case probe:
 		req, s.session = c.streamableRequest(http.MethodPost, s)
-		handle = c.handleProbe
+		handle, s.streamed = c.handleProbe, true
 	case first:
 		req, s.session = c.streamableRequest(http.MethodPost, s)
-		handle = c.handleDetect
+		handle, s.streamed = c.handleDetect, true
 	case mode == ModeSSE:
 		req = c.legacyRequest(msg)
 		handle = c.handleLegacy
 	default:
 		req, s.session = c.streamableRequest(http.MethodPost, s)
-		handle = c.handleStreamable
+		handle, s.streamed = c.handleStreamable, true
 	}
 	if err := c.post(ctx, req, s, handle); err != nil {
 		return fmt.Errorf("send: %w", err)
@@ -327,7 +342,7 @@ func (c *conn) post(ctx context.Context, req *http.Request, s sent, handle func(
 		cancel := rcancel
 		rcancel = func() { stop(); cancel() }
 	}
-	if s.modern != "" {
+	if s.modern != "" && s.streamed && s.isRequest() {
 		s.flight = c.track(s, rcancel)
 	}
 	written := make(chan struct{})

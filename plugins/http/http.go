@@ -1,7 +1,9 @@
 // Package httptransport is the built-in http transport: each backend MCP
 // server is reached over the network, with Streamable HTTP (2025-03-26 and
 // later) or the legacy HTTP+SSE transport (2024-11-05), or whichever of the
-// two the server answers.
+// two the server answers. Requests of the stateless 2026-07-28 revision,
+// which name it in their _meta, go out sessionless with that revision's
+// headers; see modern.go.
 package httptransport
 
 import (
@@ -79,7 +81,7 @@ func (t *Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, 
 func (t *Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
 	return base.SchemaResponse{Instance: base.Schema{Attributes: []base.Attribute{
 		{Name: "url", Type: base.TypeString, Required: true, Description: "The server's MCP endpoint (Streamable HTTP), or its SSE endpoint (legacy HTTP+SSE); http or https."},
-		{Name: "mode", Type: base.TypeString, Description: `"streamable", "sse" (legacy HTTP+SSE) or "auto" (default): try Streamable HTTP and fall back to HTTP+SSE when the server rejects the first POST.`},
+		{Name: "mode", Type: base.TypeString, Description: `"streamable", "sse" (legacy HTTP+SSE) or "auto" (default): try Streamable HTTP and fall back to HTTP+SSE when the server rejects the first POST of the legacy era (a failed server/discover probe only fails that request).`},
 		{Name: "headers", Type: base.TypeMapString, Sensitive: true, Description: "Extra HTTP headers sent with every request; values may be secrets."},
 		{Name: "bearer_token", Type: base.TypeString, Sensitive: true, Description: "Sent as `Authorization: Bearer <token>` with every request."},
 		{Name: "connect_timeout", Type: base.TypeString, Description: `Bound on connecting (dial, TLS, and the legacy endpoint event), as a duration such as "10s" (default 10s).`},
@@ -210,11 +212,13 @@ func validHeaderName(name string) bool {
 
 // reservedHeader reports whether the transport sets name itself.
 func reservedHeader(name string) bool {
-	switch http.CanonicalHeaderKey(name) {
-	case "Content-Type", "Accept", "Content-Length", "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-Id", "Host":
+	key := http.CanonicalHeaderKey(name)
+	switch key {
+	case "Content-Type", "Accept", "Content-Length", "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-Id", "Host",
+		"Mcp-Method", "Mcp-Name":
 		return true
 	}
-	return false
+	return strings.HasPrefix(key, "Mcp-Param-")
 }
 
 // client builds the HTTP client of one connection.

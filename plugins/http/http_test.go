@@ -85,6 +85,7 @@ func TestValidate(t *testing.T) {
 		{"bad header name", `{"url":"http://h","headers":{"Bad Name":"v"}}`, []string{"headers"}, nil},
 		{"header value with newline", `{"url":"http://h","headers":{"X":"a\nb"}}`, []string{"headers"}, nil},
 		{"reserved header", `{"url":"http://h","headers":{"mcp-session-id":"v"}}`, []string{"headers"}, nil},
+		{"reserved 2026-07-28 headers", `{"url":"http://h","headers":{"mcp-method":"v","Mcp-Param-Region":"eu"}}`, []string{"headers", "headers"}, nil},
 		{"token and authorization", `{"url":"http://h","headers":{"Authorization":"Basic x"},"bearer_token":"t"}`, nil, []string{"bearer_token"}},
 		{"insecure", `{"url":"https://h","tls_insecure_skip_verify":true}`, nil, []string{"tls_insecure_skip_verify"}},
 		{"not JSON", `{`, []string{""}, nil},
