@@ -241,6 +241,9 @@ type Server struct {
 	Prefix  bool
 	// RequestTimeout is 0 when the proxy default applies.
 	RequestTimeout time.Duration
+	// ProtocolVersion pins the revision spoken to the server; "" probes
+	// (server/discover, then initialize).
+	ProtocolVersion string
 	// Restart and Health are the proxy block's defaults with the server's
 	// own restart and health attributes applied.
 	Restart   Restart
@@ -933,11 +936,15 @@ func (d *decoder) decodePlugin(b *hcl.Block) Plugin {
 	return p
 }
 
+// ProtocolVersions are the MCP revisions a server can be pinned to.
+var ProtocolVersions = []string{"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"}
+
 var serverSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "enabled"},
 		{Name: "prefix"},
 		{Name: "request_timeout"},
+		{Name: "protocol_version"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "transport", LabelNames: []string{"plugin"}},
@@ -971,6 +978,7 @@ func (d *decoder) decodeServer(b *hcl.Block, defaults Proxy) Server {
 			s.Enabled = v.True()
 		}
 	}
+	decodeAttr(attrs, "protocol_version", d.enum(ProtocolVersions), &s.ProtocolVersion)
 	if attr, ok := attrs["prefix"]; ok {
 		if v, ok := d.eval(attr, cty.Bool); ok && !v.IsNull() {
 			s.Prefix = v.True()

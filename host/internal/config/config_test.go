@@ -298,6 +298,7 @@ func TestErrors(t *testing.T) {
 		{"template without uri", "proxy {\n  resource_uri_template = \"x://{server}\"\n}\n", "Invalid name template", "proxy.hcl:2:27"},
 		{"template unknown placeholder", "proxy {\n  tool_name_template = \"{srv}_{tool}\"\n}\n", "Invalid name template", "proxy.hcl:2:24"},
 		{"small max_message_bytes", "proxy {\n  max_message_bytes = 1024\n}\n", "Invalid max_message_bytes", "proxy.hcl:2:23"},
+		{"bad protocol_version", "server \"s\" {\n  protocol_version = \"2025-01-01\"\n  transport \"stdio\" {}\n}\n", "Invalid protocol_version", "proxy.hcl:2:22"},
 		{"empty translator name", "proxy {\n  translators = [\"versions\", \"\"]\n}\n", "Invalid translators", "proxy.hcl:2:17"},
 		{"translators not a list", "proxy {\n  translators = 3\n}\n", "Incorrect attribute value type", "proxy.hcl:2:17"},
 		{"fractional max_message_bytes", "proxy {\n  max_message_bytes = 2097152.5\n}\n", "Invalid max_message_bytes", "proxy.hcl:2:23"},

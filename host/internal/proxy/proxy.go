@@ -203,7 +203,7 @@ func (p *Proxy) backendSpec(ctx context.Context, s config.Server) (router.Backen
 	diags = append(diags, config.PluginDiagnostics(s.Transport.Body, s.Transport.DeclRange, v.Diagnostics)...)
 	maxBytes := int(p.cfg.Proxy.MaxMessageBytes)
 	return router.BackendSpec{
-		Name: s.Name, Prefix: s.Prefix, Timeout: s.RequestTimeout,
+		Name: s.Name, Prefix: s.Prefix, Timeout: s.RequestTimeout, ProtocolVersion: s.ProtocolVersion,
 		Restart: restartPolicy(s.Restart), Health: healthCheck(s.Health),
 		Open: func(ctx context.Context) (transport.Conn, error) {
 			tr, err := p.plugins.Transport(ctx, name)

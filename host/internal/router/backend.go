@@ -30,6 +30,10 @@ type BackendSpec struct {
 	Restart RestartPolicy
 	// Health configures the periodic health check while running.
 	Health HealthCheck
+	// ProtocolVersion pins the revision spoken to the backend: a legacy
+	// one skips the server/discover probe and asks for it in initialize;
+	// ModernVersion requires server/discover. "" probes.
+	ProtocolVersion string
 
 	// backoffHook, in tests, is told every computed reconnect delay.
 	backoffHook func(time.Duration)

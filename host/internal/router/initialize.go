@@ -58,17 +58,22 @@ func (b *backend) initialize(ctx context.Context) error {
 	b.mu.Lock()
 	known := b.era
 	b.mu.Unlock()
-	if known != eraLegacy {
+	pinned := b.spec.ProtocolVersion
+	if pinned == ModernVersion || pinned == "" && known != eraLegacy {
 		ok, err := b.discover(ctx)
 		if ok {
 			return err
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || pinned == ModernVersion {
 			return err
 		}
 		b.log.Debug("server/discover failed; using initialize", "error", err)
 	}
-	params := `{"protocolVersion":"` + backendProtocolVersion + `",` +
+	asked := backendProtocolVersion
+	if pinned != "" {
+		asked = pinned
+	}
+	params := `{"protocolVersion":"` + asked + `",` +
 		`"capabilities":` + proxyCapabilities + `,` +
 		`"clientInfo":{"name":"mcphost","version":` + string(jsonrpc.String(b.router.opts.Version)) + `}}`
 	res, err := b.call(ctx, "initialize", []byte(params))
