@@ -53,10 +53,16 @@ var conformanceFixtures = []conformanceFixture{
 			return "http://" + addr + "/mcp"
 		},
 		proxied: func(t *testing.T) string {
-			// Without -http the fixture serves stdio.
+			// Without -http the fixture serves stdio. It speaks 2026-07-28
+			// too, but its sampling and elicitation tools make server→client
+			// requests, which go-sdk refuses in a 2026-07-28 session ("return
+			// an InputRequests map instead"): the suite's client speaks
+			// 2025-11-25, so the proxy is pinned to that on both hops, as the
+			// direct run is.
 			return fmt.Sprintf(`
 server "everything" {
   prefix = false
+  protocol_version = "2025-11-25"
   transport "stdio" {
     command = %q
   }
@@ -77,6 +83,7 @@ server "everything" {
 			return fmt.Sprintf(`
 server "conf" {
   prefix = false
+  protocol_version = "2025-11-25" # as for the go-sdk fixture above
   transport "http" {
     url = %q
   }
