@@ -30,6 +30,9 @@ type BackendSpec struct {
 	Restart RestartPolicy
 	// Health configures the periodic health check while running.
 	Health HealthCheck
+	// Disabled backends start stopped (enabled = false); StartBackend or
+	// RestartBackend starts them.
+	Disabled bool
 	// ProtocolVersion pins the revision spoken to the backend: a legacy
 	// one skips the server/discover probe and asks for it in initialize;
 	// ModernVersion requires server/discover. "" probes.
@@ -123,6 +126,11 @@ type backend struct {
 	// backend; subs counts the sessions subscribed to each of its URIs.
 	listenID int64
 	subs     map[string]int
+
+	// remove ends the supervisor for good (RemoveBackend, or the router
+	// closing); done is closed when it has ended.
+	remove context.CancelFunc
+	done   chan struct{}
 
 	// Control by name (StopBackend, StartBackend, RestartBackend).
 	// cancelRun ends the current run of attempts; active tells whether

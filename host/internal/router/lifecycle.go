@@ -23,6 +23,8 @@ const (
 	shutdownReason            = "proxy shutting down"
 	requestedRestartReason    = "restart requested"
 	tooManyRestartsReasonForm = "too many restarts: %d in %s"
+	// DisabledReason is the state reason of a server with enabled = false.
+	DisabledReason = "disabled in the config"
 )
 
 // RestartPolicy says how a backend is reconnected after its connection
@@ -102,6 +104,18 @@ func (h *HealthCheck) defaults() {
 // (see attempts), and between runs, when stopped or failed, waits to be
 // started again.
 func (b *backend) run(ctx context.Context, firstReady chan<- struct{}) {
+	if b.spec.Disabled {
+		b.setState(StateStopped, DisabledReason)
+		if firstReady != nil {
+			close(firstReady)
+			firstReady = nil
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.wake:
+		}
+	}
 	for {
 		runCtx, cancel := context.WithCancel(ctx)
 		b.mu.Lock()
@@ -280,7 +294,7 @@ func (b *backend) signalWake() {
 }
 
 func (r *Router) backendNamed(name string) (*backend, error) {
-	for _, b := range r.backends {
+	for _, b := range r.backendList() {
 		if b.spec.Name == name {
 			return b, nil
 		}

@@ -266,3 +266,53 @@ func TestStopAndStartBackend(t *testing.T) {
 		t.Fatalf("the other backend was disturbed: %+v", st)
 	}
 }
+
+func TestAddRemoveAndDisabledBackends(t *testing.T) {
+	t.Parallel()
+	keep, extra, off := newFakeServer([]string{tool("a")}), newFakeServer([]string{tool("b"), tool("hang")}), newFakeServer([]string{tool("c")})
+	disabled := off.spec("off", true, 0)
+	disabled.Disabled = true
+	r := New(Options{RestartDelay: 10 * time.Millisecond}, []BackendSpec{keep.spec("keep", true, 0), disabled})
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	r.Start(ctx)
+	t.Cleanup(r.Close)
+	if st := r.Backends()[1]; st.State != StateStopped || st.Reason != DisabledReason || off.opens() != 0 {
+		t.Fatalf("disabled backend: %+v, opened %d times", st, off.opens())
+	}
+	s, sink := newClient(t, r, "2025-06-18", `{}`)
+	if err := r.AddBackend(extra.spec("extra", true, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.AddBackend(extra.spec("extra", true, 0)); err == nil {
+		t.Fatal("a second backend with the same name was added")
+	}
+	sink.waitFor(t, "list_changed for the added backend", isNotification("notifications/tools/list_changed"))
+	s.Handle(callMsg("1", "mcp__proxy__extra__b", `{}`), nil)
+	if code := errorCode(sink.response(t, "1")); code != 0 {
+		t.Fatalf("call to the added backend failed: %d", code)
+	}
+	if err := r.StartBackend("off"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the disabled backend to start by hand", func() bool { return r.Backends()[1].State == StateRunning })
+	s.Handle(callMsg("2", "mcp__proxy__extra__hang", `{}`), nil)
+	if err := r.RemoveBackend("extra"); err != nil {
+		t.Fatal(err)
+	}
+	if code := errorCode(sink.response(t, "2")); code != jsonrpc.CodeBackendUnavailable {
+		t.Fatalf("an open request on a removed backend: code %d", code)
+	}
+	if extra.current().gone() == false {
+		t.Fatal("the removed backend's connection is still open")
+	}
+	for _, st := range r.Backends() {
+		if st.Name == "extra" {
+			t.Fatal("removed backend still listed")
+		}
+	}
+	s.Handle(callMsg("3", "mcp__proxy__keep__a", `{}`), nil)
+	if code := errorCode(sink.response(t, "3")); code != 0 {
+		t.Fatalf("the untouched backend failed after a removal: %d", code)
+	}
+}

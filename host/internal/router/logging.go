@@ -118,7 +118,7 @@ func (r *Router) pushLogLevel(ctx context.Context, params []byte) {
 		return
 	}
 	var wg sync.WaitGroup
-	for _, b := range r.backends {
+	for _, b := range r.backendList() {
 		if b.status().State != StateRunning || b.protocolVersion() == ModernVersion {
 			// A 2026-07-28 backend gets the level in each request's _meta.
 			continue

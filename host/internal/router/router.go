@@ -11,6 +11,8 @@ package router
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -92,7 +94,10 @@ type Router struct {
 	wg     sync.WaitGroup
 
 	parked      parkedCalls
-	backends    []*backend
+	// backends is replaced, never edited, when a backend is added or
+	// removed (under backendsMu), so readers take a snapshot.
+	backends    atomic.Pointer[[]*backend]
+	backendsMu  sync.Mutex
 	catalog     atomic.Pointer[catalog]
 	translators translators
 
@@ -113,11 +118,78 @@ func New(opts Options, specs []BackendSpec) *Router {
 	r.parked.calls = map[string]*parkedCall{}
 	r.translators = translators{refs: opts.Translators, loaded: make([]loadedTranslator, len(opts.Translators))}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
+	list := make([]*backend, 0, len(specs))
 	for _, s := range specs {
-		r.backends = append(r.backends, newBackend(r, s))
+		list = append(list, newBackend(r, s))
 	}
+	r.backends.Store(&list)
 	r.catalog.Store(buildCatalog(opts, nil))
 	return r
+}
+
+// backendList is a snapshot of the backends, in config order.
+func (r *Router) backendList() []*backend { return *r.backends.Load() }
+
+// launch runs b's supervisor until b or the router is stopped.
+func (r *Router) launch(b *backend, first chan struct{}) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	b.remove, b.done = cancel, make(chan struct{})
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer close(b.done)
+		b.run(ctx, first)
+	}()
+}
+
+// AddBackend starts a new backend while the router runs. It returns at
+// once; the backend connects in the background.
+func (r *Router) AddBackend(spec BackendSpec) error {
+	r.backendsMu.Lock()
+	defer r.backendsMu.Unlock()
+	if r.ctx.Err() != nil {
+		return errors.New("the proxy is shutting down")
+	}
+	old := r.backendList()
+	for _, b := range old {
+		if b.spec.Name == spec.Name {
+			return fmt.Errorf("a server named %q already exists", spec.Name)
+		}
+	}
+	b := newBackend(r, spec)
+	r.launch(b, nil)
+	list := append(append(make([]*backend, 0, len(old)+1), old...), b)
+	r.backends.Store(&list)
+	return nil
+}
+
+// RemoveBackend stops a backend and forgets it: its open requests fail,
+// and its tools, prompts and resources leave the catalog (sessions are
+// told). It returns once the backend's connection is closed.
+func (r *Router) RemoveBackend(name string) error {
+	r.backendsMu.Lock()
+	old := r.backendList()
+	var gone *backend
+	list := make([]*backend, 0, len(old))
+	for _, b := range old {
+		if b.spec.Name == name {
+			gone = b
+			continue
+		}
+		list = append(list, b)
+	}
+	if gone == nil {
+		r.backendsMu.Unlock()
+		return fmt.Errorf("no server named %q", name)
+	}
+	r.backends.Store(&list)
+	r.backendsMu.Unlock()
+	if gone.remove != nil {
+		gone.remove()
+		<-gone.done
+	}
+	r.rebuild(true)
+	return nil
 }
 
 // Start connects every backend in parallel and returns once each has
@@ -125,15 +197,13 @@ func New(opts Options, specs []BackendSpec) *Router {
 // that failed keep retrying in the background.
 func (r *Router) Start(ctx context.Context) {
 	var firsts []chan struct{}
-	for _, b := range r.backends {
+	r.backendsMu.Lock()
+	for _, b := range r.backendList() {
 		first := make(chan struct{})
 		firsts = append(firsts, first)
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			b.run(r.ctx, first)
-		}()
+		r.launch(b, first)
 	}
+	r.backendsMu.Unlock()
 	for _, f := range firsts {
 		select {
 		case <-f:
@@ -151,8 +221,9 @@ func (r *Router) Close() {
 
 // Backends reports the state of every backend, in config order.
 func (r *Router) Backends() []BackendStatus {
-	out := make([]BackendStatus, 0, len(r.backends))
-	for _, b := range r.backends {
+	list := r.backendList()
+	out := make([]BackendStatus, 0, len(list))
+	for _, b := range list {
 		out = append(out, b.status())
 	}
 	return out
@@ -168,7 +239,7 @@ func (r *Router) Collisions() []Collision {
 func (r *Router) rebuild(notify bool) {
 	r.rebuildMu.Lock()
 	old := r.catalog.Load()
-	c := buildCatalog(r.opts, r.backends)
+	c := buildCatalog(r.opts, r.backendList())
 	r.catalog.Store(c)
 	r.rebuildMu.Unlock()
 	known := make(map[string]bool, len(old.collisions))

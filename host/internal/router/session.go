@@ -491,7 +491,7 @@ func (s *Session) handleNotification(env jsonrpc.Envelope, msg []byte) {
 		s.forwardClientProgress(msg)
 	case "notifications/roots/list_changed":
 		// 2026-07-28 backends ask for roots when they need them.
-		for _, b := range s.router.backends {
+		for _, b := range s.router.backendList() {
 			if b.status().State == StateRunning && b.protocolVersion() != ModernVersion {
 				_ = b.send(msg)
 			}

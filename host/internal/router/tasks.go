@@ -268,7 +268,7 @@ func (s *Session) listTasks(reply Sink, id, params []byte) {
 		return
 	}
 	var targets []*backend
-	for _, b := range s.router.backends {
+	for _, b := range s.router.backendList() {
 		b.mu.Lock()
 		ok := b.state == StateRunning && gjson.GetBytes(b.caps, "tasks").Exists()
 		b.mu.Unlock()
@@ -335,7 +335,7 @@ func (s *Session) backendTasks(b *backend) [][]byte {
 // backend offers, or nil when none supports tasks.
 func (r *Router) tasksCapability() []byte {
 	var found, list, cancel, call bool
-	for _, b := range r.backends {
+	for _, b := range r.backendList() {
 		b.mu.Lock()
 		caps := b.caps
 		running := b.state == StateRunning
