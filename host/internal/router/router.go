@@ -93,7 +93,7 @@ type Router struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	parked      parkedCalls
+	parked parkedCalls
 	// backends is replaced, never edited, when a backend is added or
 	// removed (under backendsMu), so readers take a snapshot.
 	backends    atomic.Pointer[[]*backend]
