@@ -98,9 +98,8 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 	var diags hcl.Diagnostics
 	var backends []router.BackendSpec
 	for _, s := range cfg.Servers {
-		if !s.Enabled {
-			continue
-		}
+		// A disabled server is still checked and listed (stopped), so that
+		// it can be started by hand.
 		spec, d := p.backendSpec(ctx, s)
 		p.mu.Lock()
 		if len(p.configDiags) > 0 {
@@ -203,7 +202,7 @@ func (p *Proxy) backendSpec(ctx context.Context, s config.Server) (router.Backen
 	diags = append(diags, config.PluginDiagnostics(s.Transport.Body, s.Transport.DeclRange, v.Diagnostics)...)
 	maxBytes := int(p.cfg.Proxy.MaxMessageBytes)
 	return router.BackendSpec{
-		Name: s.Name, Prefix: s.Prefix, Timeout: s.RequestTimeout, ProtocolVersion: s.ProtocolVersion,
+		Name: s.Name, Prefix: s.Prefix, Timeout: s.RequestTimeout, ProtocolVersion: s.ProtocolVersion, Disabled: !s.Enabled,
 		Restart: restartPolicy(s.Restart), Health: healthCheck(s.Health),
 		Open: func(ctx context.Context) (transport.Conn, error) {
 			tr, err := p.plugins.Transport(ctx, name)
@@ -293,9 +292,13 @@ func (p *Proxy) Start(ctx context.Context, lenient bool) error {
 		return diags
 	}
 	for _, b := range p.router.Backends() {
-		if b.State == router.StateRunning {
-			p.log.Info("server ready", "server", b.Name, "tools", b.Tools, "prompts", b.Prompts, "resources", b.Resources)
-		} else {
+		switch {
+		case b.State == router.StateRunning:
+			p.log.Info("server ready", "server", b.Name, "protocol", b.ProtocolVersion,
+				"tools", b.Tools, "prompts", b.Prompts, "resources", b.Resources)
+		case b.Reason == router.DisabledReason:
+			p.log.Info("server disabled", "server", b.Name)
+		default:
 			p.log.Warn("server not ready", "server", b.Name, "state", b.State, "reason", b.Reason)
 		}
 	}
