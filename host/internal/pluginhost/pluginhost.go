@@ -48,6 +48,14 @@ type Spec struct {
 	// DecodeConfig, when set, turns the plugin's `config` block into JSON
 	// against the schema the plugin reports; it replaces Config.
 	DecodeConfig func(schema base.Schema) (json.RawMessage, error)
+	// Fingerprint identifies the configuration for Update: equal
+	// fingerprints (with equal Source, SHA256 and Mode) mean unchanged.
+	Fingerprint string
+}
+
+func (s Spec) same(o Spec) bool {
+	return s.Source == o.Source && s.SHA256 == o.SHA256 && s.Mode == o.Mode &&
+		s.Fingerprint == o.Fingerprint && string(s.Config) == string(o.Config)
 }
 
 // Options configure a Manager.
@@ -299,6 +307,63 @@ func (m *Manager) kill(in *instance) {
 	}
 }
 
+// Update replaces the plugin specs (a reload). A plugin whose spec changed
+// or went away is stopped, so that its next use starts the new one; the
+// names of those are returned. Built-ins not listed keep their defaults.
+func (m *Manager) Update(ctx context.Context, specs []Spec) []string {
+	next := map[string]Spec{}
+	for name := range builtins {
+		next[name] = Spec{Name: name, Source: SourceBuiltin, Mode: ModeSubprocess}
+	}
+	for _, s := range specs {
+		if s.Source == "" {
+			s.Source = SourceBuiltin
+		}
+		if s.Mode == "" {
+			s.Mode = ModeSubprocess
+		}
+		next[s.Name] = s
+	}
+	m.mu.Lock()
+	var changed []string
+	var stale []*instance
+	for name, old := range m.specs {
+		if s, ok := next[name]; !ok || !s.same(old) {
+			changed = append(changed, name)
+			if in, ok := m.running[name]; ok {
+				stale = append(stale, in)
+				delete(m.running, name)
+			}
+		}
+	}
+	for name := range next {
+		if _, ok := m.specs[name]; !ok {
+			changed = append(changed, name)
+		}
+	}
+	m.specs = next
+	m.mu.Unlock()
+	for _, in := range stale {
+		m.stopInstance(ctx, in)
+	}
+	sort.Strings(changed)
+	return changed
+}
+
+// stopInstance asks a plugin to drain until ctx's deadline, then kills it.
+func (m *Manager) stopInstance(ctx context.Context, in *instance) {
+	deadline := time.Now().Add(5 * time.Second)
+	if d, ok := ctx.Deadline(); ok {
+		deadline = d
+	}
+	stopCtx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if _, err := in.plugin.Stop(stopCtx, base.StopRequest{DeadlineUnixNano: deadline.UnixNano()}); err != nil {
+		m.log.Debug("plugin stop", "plugin", in.spec.Name, "error", err)
+	}
+	m.kill(in)
+}
+
 // Close stops every plugin: each is asked to drain until the deadline, then
 // its process is killed.
 func (m *Manager) Close(ctx context.Context) {
@@ -307,21 +372,12 @@ func (m *Manager) Close(ctx context.Context) {
 	running := m.running
 	m.running = map[string]*instance{}
 	m.mu.Unlock()
-	deadline := time.Now().Add(5 * time.Second)
-	if d, ok := ctx.Deadline(); ok {
-		deadline = d
-	}
 	var wg sync.WaitGroup
 	for _, in := range running {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			stopCtx, cancel := context.WithDeadline(context.Background(), deadline)
-			defer cancel()
-			if _, err := in.plugin.Stop(stopCtx, base.StopRequest{DeadlineUnixNano: deadline.UnixNano()}); err != nil {
-				m.log.Debug("plugin stop", "plugin", in.spec.Name, "error", err)
-			}
-			m.kill(in)
+			m.stopInstance(ctx, in)
 		}()
 	}
 	wg.Wait()

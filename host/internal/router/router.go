@@ -99,7 +99,7 @@ type Router struct {
 	backends    atomic.Pointer[[]*backend]
 	backendsMu  sync.Mutex
 	catalog     atomic.Pointer[catalog]
-	translators translators
+	translators atomic.Pointer[translators]
 
 	rebuildMu sync.Mutex
 	// levelMu serializes forwarding logging/setLevel to the backends.
@@ -116,7 +116,7 @@ func New(opts Options, specs []BackendSpec) *Router {
 	opts.defaults()
 	r := &Router{opts: opts, log: opts.Logger, sessions: map[*Session]struct{}{}, tasks: newTaskTable()}
 	r.parked.calls = map[string]*parkedCall{}
-	r.translators = translators{refs: opts.Translators, loaded: make([]loadedTranslator, len(opts.Translators))}
+	r.translators.Store(newTranslators(opts.Translators))
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	list := make([]*backend, 0, len(specs))
 	for _, s := range specs {

@@ -37,6 +37,17 @@ type TranslatorRef struct {
 	Get  func(ctx context.Context) (translator.Translator, error)
 }
 
+// SetTranslators replaces the translator plugins (a reload); messages
+// translated from now on use the new ones.
+func (r *Router) SetTranslators(refs []TranslatorRef) {
+	r.translators.Store(newTranslators(refs))
+	r.rebuild(false) // a fresh catalog: no list translated by the old ones
+}
+
+func newTranslators(refs []TranslatorRef) *translators {
+	return &translators{refs: refs, loaded: make([]loadedTranslator, len(refs))}
+}
+
 // translators applies the configured translator plugins in order. Each
 // one's rules are read once per plugin instance; a message is sent to a
 // plugin only when one of its rules matches.
@@ -59,7 +70,7 @@ const translateTimeout = 10 * time.Second
 // the message to send (nil when a translator dropped it) and any further
 // messages to send after it. Same versions, or no translators, cost nothing.
 func (r *Router) translate(s *Session, from, to string, dir translator.Direction, method, kind string, msg []byte) ([]byte, [][]byte) {
-	t := &r.translators
+	t := r.translators.Load()
 	if from == to || from == "" || to == "" || len(t.refs) == 0 {
 		return msg, nil
 	}
@@ -169,7 +180,7 @@ func (s *Session) deliverFrom(b *backend, reply Sink, method, kind string, msg [
 // the catalog it came from.
 func (s *Session) localResult(cat *catalog, method string, id, result []byte) []byte {
 	version := s.ProtocolVersion()
-	if version == catalogVersion || version == "" || len(s.router.translators.refs) == 0 {
+	if version == catalogVersion || version == "" || len(s.router.translators.Load().refs) == 0 {
 		return jsonrpc.Result(id, result)
 	}
 	key := method + " " + version
