@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -154,6 +156,10 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		return err
 	}
+	go reloadOnSignal(ctx, p, log)
+	if cfg.Proxy.WatchConfig {
+		go p.WatchConfig(ctx, time.Second)
+	}
 	if *stdio {
 		return p.ServeStdio(ctx, stdin, stdout)
 	}
@@ -163,6 +169,32 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	<-ctx.Done()
 	log.Info("shutting down")
 	return nil
+}
+
+// reloadOnSignal reloads the config on every SIGHUP until ctx ends.
+func reloadOnSignal(ctx context.Context, p *proxy.Proxy, log hclog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			logReload(ctx, p, log, "SIGHUP")
+		}
+	}
+}
+
+func logReload(ctx context.Context, p *proxy.Proxy, log hclog.Logger, why string) {
+	res, err := p.Reload(ctx)
+	switch {
+	case err != nil:
+		log.Error("reload failed", "trigger", why, "error", err)
+	case !res.Applied:
+		log.Error("reload refused: the new config has errors; the running one stays", "trigger", why,
+			"diagnostics", strings.Join(res.Diagnostics, "\n"))
+	}
 }
 
 func validate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

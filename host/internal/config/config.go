@@ -134,6 +134,8 @@ type Proxy struct {
 	Translators []string
 	// TranslatorsRange is where translators is set (zero when defaulted).
 	TranslatorsRange hcl.Range
+	// WatchConfig reloads the config when its file changes.
+	WatchConfig bool
 	// DeclRange is the block header, or the zero range when there is no
 	// proxy block.
 	DeclRange hcl.Range
@@ -596,6 +598,7 @@ var proxySchema = &hcl.BodySchema{
 		{Name: "log_level"},
 		{Name: "log_format"},
 		{Name: "translators"},
+		{Name: "watch_config"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "restart"}, {Type: "health"}},
 }
@@ -637,6 +640,11 @@ func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
 	decodeAttr(attrs, "shutdown_timeout", d.evalDuration, &p.ShutdownTimeout)
 	decodeAttr(attrs, "log_level", d.enum(logLevels), &p.LogLevel)
 	decodeAttr(attrs, "log_format", d.enum(logFormats), &p.LogFormat)
+	if attr, ok := attrs["watch_config"]; ok {
+		if v, ok := d.eval(attr, cty.Bool); ok && !v.IsNull() {
+			p.WatchConfig = v.True()
+		}
+	}
 	if attr, ok := attrs["translators"]; ok {
 		p.TranslatorsRange = attr.Expr.Range()
 		if v, ok := d.eval(attr, cty.List(cty.String)); ok && !v.IsNull() {

@@ -55,6 +55,12 @@ type Proxy struct {
 	// stdio counts the stdio sessions being served, for metrics.
 	stdio atomic.Int64
 
+	// fingerprints identify each server's settings, to tell what a reload
+	// changes; reloadMu serializes reloads.
+	fingerprints map[string]string
+	reloadMu     sync.Mutex
+	events       eventHub
+
 	mu          sync.Mutex
 	http        []*listen.HTTP
 	configDiags hcl.Diagnostics
@@ -66,19 +72,8 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}
-	p := &Proxy{cfg: cfg, opts: opts, log: opts.Logger}
-	var specs []pluginhost.Spec
-	for _, pl := range cfg.Plugins {
-		mode := pl.Mode
-		if opts.CheckOnly && pl.Builtin() {
-			mode = pluginhost.ModeInProcess
-		}
-		spec := pluginhost.Spec{Name: pl.Name, Source: pl.Source, SHA256: pl.SHA256, Mode: mode}
-		if pl.Config != nil {
-			spec.DecodeConfig = p.configDecoder(pl)
-		}
-		specs = append(specs, spec)
-	}
+	p := &Proxy{cfg: cfg, opts: opts, log: opts.Logger, fingerprints: map[string]string{}}
+	specs := p.pluginSpecs(cfg)
 	if opts.CheckOnly {
 		for _, s := range cfg.Servers {
 			if _, declared := cfg.Plugin(s.Transport.Plugin); !declared && pluginhost.IsBuiltin(s.Transport.Plugin) {
@@ -100,7 +95,8 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 	for _, s := range cfg.Servers {
 		// A disabled server is still checked and listed (stopped), so that
 		// it can be started by hand.
-		spec, d := p.backendSpec(ctx, s)
+		spec, fingerprint, d := p.backendSpec(ctx, cfg, s)
+		p.fingerprints[s.Name] = fingerprint
 		p.mu.Lock()
 		if len(p.configDiags) > 0 {
 			// The plugin's own config block is at fault, not the server.
@@ -124,6 +120,9 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		ToolNameTemplate: cfg.Proxy.ToolNameTemplate, PromptNameTemplate: cfg.Proxy.PromptNameTemplate,
 		ResourceURITemplate: cfg.Proxy.ResourceURITemplate, RequestTimeout: cfg.Proxy.RequestTimeout,
 		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators,
+		StateChanged: func(server string, state router.State, reason string) {
+			p.events.publish(Event{Type: EventState, Server: server, State: state, Reason: reason})
+		},
 	}, backends)
 	p.metrics.SetSources(metrics.Sources{
 		Backends: p.router.Backends,
@@ -161,7 +160,10 @@ func (p *Proxy) translators(ctx context.Context) ([]router.TranslatorRef, hcl.Di
 // plugin reports; its diagnostics are kept for Build to return.
 func (p *Proxy) configDecoder(pl config.Plugin) func(base.Schema) (json.RawMessage, error) {
 	return func(schema base.Schema) (json.RawMessage, error) {
-		raw, diags := config.DecodeBody(pl.Config, schema, p.cfg.EvalContext)
+		p.mu.Lock()
+		evalCtx := p.cfg.EvalContext
+		p.mu.Unlock()
+		raw, diags := config.DecodeBody(pl.Config, schema, evalCtx)
 		if diags.HasErrors() {
 			p.mu.Lock()
 			p.configDiags = append(p.configDiags, diags...)
@@ -174,33 +176,34 @@ func (p *Proxy) configDecoder(pl config.Plugin) func(base.Schema) (json.RawMessa
 
 // backendSpec decodes a server's transport block against the schema its
 // plugin reports, has the plugin validate it, and returns how to open it.
-func (p *Proxy) backendSpec(ctx context.Context, s config.Server) (router.BackendSpec, hcl.Diagnostics) {
+// It also returns a fingerprint of the server's settings, for reload.
+func (p *Proxy) backendSpec(ctx context.Context, cfg *config.Config, s config.Server) (router.BackendSpec, string, hcl.Diagnostics) {
 	name := s.Transport.Plugin
 	tr, err := p.plugins.Transport(ctx, name)
 	if err != nil {
-		return router.BackendSpec{}, hcl.Diagnostics{{
+		return router.BackendSpec{}, "", hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Transport plugin unavailable",
 			Detail: fmt.Sprintf("Server %q uses transport %q: %v", s.Name, name, err), Subject: s.Transport.LabelRange.Ptr(),
 		}}
 	}
 	schema, err := tr.Schema(ctx, base.SchemaRequest{})
 	if err != nil {
-		return router.BackendSpec{}, hcl.Diagnostics{{
+		return router.BackendSpec{}, "", hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Transport plugin failed", Detail: err.Error(), Subject: s.Transport.LabelRange.Ptr(),
 		}}
 	}
-	cfgJSON, diags := config.DecodeBody(s.Transport.Body, schema.Instance, p.cfg.EvalContext)
+	cfgJSON, diags := config.DecodeBody(s.Transport.Body, schema.Instance, cfg.EvalContext)
 	if diags.HasErrors() {
-		return router.BackendSpec{}, diags
+		return router.BackendSpec{}, "", diags
 	}
 	v, err := tr.Validate(ctx, base.ValidateRequest{Config: cfgJSON})
 	if err != nil {
-		return router.BackendSpec{}, append(diags, &hcl.Diagnostic{
+		return router.BackendSpec{}, "", append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError, Summary: "Transport plugin failed", Detail: err.Error(), Subject: s.Transport.LabelRange.Ptr(),
 		})
 	}
 	diags = append(diags, config.PluginDiagnostics(s.Transport.Body, s.Transport.DeclRange, v.Diagnostics)...)
-	maxBytes := int(p.cfg.Proxy.MaxMessageBytes)
+	maxBytes := int(cfg.Proxy.MaxMessageBytes)
 	return router.BackendSpec{
 		Name: s.Name, Prefix: s.Prefix, Timeout: s.RequestTimeout, ProtocolVersion: s.ProtocolVersion, Disabled: !s.Enabled,
 		Restart: restartPolicy(s.Restart), Health: healthCheck(s.Health),
@@ -215,7 +218,7 @@ func (p *Proxy) backendSpec(ctx context.Context, s config.Server) (router.Backen
 			}
 			return r.Conn, nil
 		},
-	}, diags
+	}, serverFingerprint(s, cfgJSON), diags
 }
 
 // restartPolicy is a server's restart block for the router; zero values

@@ -212,6 +212,9 @@ func (b *backend) setState(s State, reason string) {
 	if changed && (wasRunning || s == StateRunning) {
 		b.router.rebuild(true)
 	}
+	if f := b.router.opts.StateChanged; changed && f != nil {
+		f(b.spec.Name, s, reason)
+	}
 }
 
 // session runs one connection to the backend, returning when it ends.

@@ -42,6 +42,9 @@ type Options struct {
 	Logger              hclog.Logger
 	// Observer, when set, is told about every forwarded request (metrics).
 	Observer Observer
+	// StateChanged, when set, is told every change of a backend's state
+	// (for the admin event stream). It must not block.
+	StateChanged func(server string, state State, reason string)
 	// Translators put messages between a client's and a backend's
 	// protocol versions, applied in order; none means messages pass as
 	// they are.

@@ -1,0 +1,194 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// reloadConfig is a proxy config with an HTTP listener and the given servers.
+func reloadConfig(addr, extra string, servers ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "listen \"http\" {\n  address = %q\n}\n%s\n", addr, extra)
+	for _, s := range servers {
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// startProxyAt runs `mcphost run path` and waits for its listener.
+func startProxyAt(t *testing.T, path, url string) *proxyProcess {
+	t.Helper()
+	p := &proxyProcess{URL: url, Stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(mcphost(t), "run", path)
+	p.cmd.Stderr = p.Stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() { p.stop(t) })
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(p.Stderr.String(), "server ready") {
+		if time.Now().After(deadline) {
+			t.Fatalf("mcphost did not start:\n%s", p.Stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return p
+}
+
+func toolNameSet(ctx context.Context, t *testing.T, c *client.Client) []string {
+	t.Helper()
+	res, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		t.Fatalf("tools/list: %v", err)
+	}
+	var names []string
+	for _, tool := range res.Tools {
+		names = append(names, tool.Name)
+	}
+	return names
+}
+
+func waitTools(ctx context.Context, t *testing.T, c *client.Client, what string, ok func([]string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		names := toolNameSet(ctx, t, c)
+		if ok(names) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: tools are %v", what, names)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestReload: SIGHUP adds, removes and changes servers while a client
+// keeps calling an unchanged one, which sees no failed call; a broken
+// config is refused and the running one stays; with watch_config a saved
+// file is applied without a signal.
+func TestReload(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	path := writeConfig(t, reloadConfig(addr, "", exampleServer("keep"), exampleServer("gone"), exampleServer("changed")))
+	p := startProxyAt(t, path, "http://"+addr+"/mcp")
+	c := httpClient(t, p.URL, clientOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	var calls, failures atomic.Int64
+	var firstFailure atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			req := mcp.CallToolRequest{}
+			req.Params.Name = "mcp__proxy__keep__whoami"
+			res, err := c.CallTool(ctx, req)
+			calls.Add(1)
+			if err != nil || res.IsError {
+				failures.Add(1)
+				firstFailure.CompareAndSwap(nil, fmt.Sprint(err, res))
+			}
+		}
+	}()
+
+	changed := strings.Replace(exampleServer("changed"), `"-name", "changed"`, `"-name", "changed-v2"`, 1)
+	if err := os.WriteFile(path, []byte(reloadConfig(addr, "", exampleServer("keep"), changed, exampleServer("added"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitTools(ctx, t, c, "after SIGHUP", func(names []string) bool {
+		return slices.Contains(names, "mcp__proxy__added__echo") && !slices.Contains(names, "mcp__proxy__gone__echo") &&
+			slices.Contains(names, "mcp__proxy__changed__echo")
+	})
+	eventually := time.Now().Add(30 * time.Second)
+	for {
+		req := mcp.CallToolRequest{}
+		req.Params.Name = "mcp__proxy__changed__whoami"
+		res, err := c.CallTool(ctx, req)
+		if err == nil && !res.IsError && len(res.Content) > 0 {
+			if text, ok := res.Content[0].(mcp.TextContent); ok && strings.Contains(text.Text, "changed-v2") {
+				break
+			}
+		}
+		if time.Now().After(eventually) {
+			t.Fatalf("the changed server was not restarted with its new settings: %v %+v", err, res)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(p.Stderr.String(), "config reloaded") {
+		t.Fatalf("no reload logged:\n%s", p.Stderr.String())
+	}
+
+	// A broken config is refused; everything keeps running.
+	if err := os.WriteFile(path, []byte("server \"x\" {\n  transport \"stdio\" {\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(p.Stderr.String(), "reload refused") {
+		if time.Now().After(deadline) {
+			t.Fatalf("a broken config was not refused:\n%s", p.Stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(p.Stderr.String(), "proxy.hcl:2:21") {
+		t.Fatalf("the refusal has no file:line:col:\n%s", p.Stderr.String())
+	}
+	if names := toolNameSet(ctx, t, c); !slices.Contains(names, "mcp__proxy__added__echo") {
+		t.Fatalf("a refused reload changed the tools: %v", names)
+	}
+
+	close(stop)
+	wg.Wait()
+	if n := failures.Load(); n != 0 {
+		t.Fatalf("%d of %d calls to the unchanged server failed during reloads; first: %v", n, calls.Load(), firstFailure.Load())
+	}
+	if calls.Load() < 10 {
+		t.Fatalf("only %d calls made during the reloads", calls.Load())
+	}
+	t.Logf("%d calls to the unchanged server during the reloads, none failed", calls.Load())
+}
+
+func TestReloadOnFileChange(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	path := writeConfig(t, reloadConfig(addr, "proxy {\n  watch_config = true\n}\n", exampleServer("one")))
+	p := startProxyAt(t, path, "http://"+addr+"/mcp")
+	c := httpClient(t, p.URL, clientOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// Make sure the modification time moves even on coarse clocks.
+	time.Sleep(20 * time.Millisecond)
+	if err := os.WriteFile(path, []byte(reloadConfig(addr, "proxy {\n  watch_config = true\n}\n", exampleServer("one"), exampleServer("two"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitTools(ctx, t, c, "after saving the config", func(names []string) bool {
+		return slices.Contains(names, "mcp__proxy__two__echo")
+	})
+}
