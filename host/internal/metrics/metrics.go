@@ -42,9 +42,24 @@ type SessionCounts struct {
 type Plugins interface {
 	// Running names the plugins whose process is running.
 	Running(ctx context.Context) []string
+	// States reports every plugin that has been started: whether it is
+	// running now and how often it was restarted.
+	States() []PluginState
 	// Metrics asks a running plugin for its metrics, in Prometheus text.
 	Metrics(ctx context.Context, name string) (string, error)
 }
+
+// PluginState is one plugin's state for mcphost_plugin_up and
+// mcphost_plugin_restarts_total.
+type PluginState struct {
+	Name     string
+	Running  bool
+	Restarts int
+}
+
+// backendStates are the states mcphost_backend_state reports, one series each.
+var backendStates = []router.State{router.StateStarting, router.StateRunning, router.StateUnhealthy,
+	router.StateRestarting, router.StateFailed, router.StateStopped}
 
 // Sources are where scrape-time series come from; any may be nil.
 type Sources struct {
@@ -177,6 +192,20 @@ func (r *Registry) WritePrometheus(ctx context.Context, w io.Writer) {
 		for _, b := range bs {
 			metrics.WriteCounterUint64(w, `mcphost_backend_restarts_total{server="`+base.LabelValue(b.Name)+`"}`, uint64(b.Restarts))
 		}
+		for _, b := range bs {
+			for _, st := range backendStates {
+				v := uint64(0)
+				if b.State == st {
+					v = 1
+				}
+				metrics.WriteGaugeUint64(w, `mcphost_backend_state{server="`+base.LabelValue(b.Name)+`",state="`+string(st)+`"}`, v)
+			}
+		}
+		for _, b := range bs {
+			l := base.LabelValue(b.Name)
+			metrics.WriteCounterUint64(w, `mcphost_health_checks_total{server="`+l+`",result="ok"}`, uint64(b.HealthChecks-b.HealthFailures))
+			metrics.WriteCounterUint64(w, `mcphost_health_checks_total{server="`+l+`",result="failed"}`, uint64(b.HealthFailures))
+		}
 	}
 	if src.Sessions != nil {
 		c := src.Sessions()
@@ -188,6 +217,17 @@ func (r *Registry) WritePrometheus(ctx context.Context, w io.Writer) {
 		}
 	}
 	if src.Plugins != nil {
+		states := src.Plugins.States()
+		for _, p := range states {
+			up := uint64(0)
+			if p.Running {
+				up = 1
+			}
+			metrics.WriteGaugeUint64(w, `mcphost_plugin_up{plugin="`+base.LabelValue(p.Name)+`"}`, up)
+		}
+		for _, p := range states {
+			metrics.WriteCounterUint64(w, `mcphost_plugin_restarts_total{plugin="`+base.LabelValue(p.Name)+`"}`, uint64(p.Restarts))
+		}
 		r.writePlugins(ctx, w, src.Plugins)
 	}
 }

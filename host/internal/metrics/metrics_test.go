@@ -16,6 +16,10 @@ type fakePlugins map[string]string
 
 func (f fakePlugins) Running(context.Context) []string { return []string{"a", "b", "broken"} }
 
+func (f fakePlugins) States() []PluginState {
+	return []PluginState{{Name: "a", Running: true, Restarts: 1}, {Name: "b", Running: true}, {Name: "dead", Restarts: 3}}
+}
+
 func (f fakePlugins) Metrics(_ context.Context, name string) (string, error) {
 	text, ok := f[name]
 	if !ok {

@@ -24,6 +24,14 @@ func (p managerPlugins) Running(context.Context) []string {
 	return out
 }
 
+func (p managerPlugins) States() []PluginState {
+	var out []PluginState
+	for _, st := range p.m.Started() {
+		out = append(out, PluginState{Name: st.Name, Running: st.Running, Restarts: st.Restarts})
+	}
+	return out
+}
+
 func (p managerPlugins) Metrics(ctx context.Context, name string) (string, error) {
 	pl, ok := p.m.Running()[name]
 	if !ok {

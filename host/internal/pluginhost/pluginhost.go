@@ -397,6 +397,22 @@ func (m *Manager) Running() map[string]base.Plugin {
 	return out
 }
 
+// Started reports the plugins started so far (running or dead since),
+// by name, without touching any that never ran.
+func (m *Manager) Started() []Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Status, 0, len(m.running))
+	for name, in := range m.running {
+		out = append(out, Status{
+			Name: name, Kind: in.info.Kind, Version: in.info.Version, Source: in.spec.Source, Mode: in.spec.Mode,
+			Running: in.client == nil || !in.client.Exited(), Restarts: in.restarts,
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
 // Status describes one plugin for `mcphost plugins list` and the admin API.
 type Status struct {
 	Name     string

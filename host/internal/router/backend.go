@@ -122,6 +122,8 @@ type backend struct {
 	healthMethod string
 	// era is what the backend was found to speak.
 	era era
+	// healthChecks and healthFailures count checks made and failed.
+	healthChecks, healthFailures int
 	// listenID is the open subscriptions/listen request of a 2026-07-28
 	// backend; subs counts the sessions subscribed to each of its URIs.
 	listenID int64
@@ -177,6 +179,9 @@ type BackendStatus struct {
 	LastError string
 	// NextAttempt is when the next reconnect is due, in StateRestarting.
 	NextAttempt time.Time
+	// HealthChecks and HealthFailures count the health checks made and
+	// those that failed, over the proxy's life.
+	HealthChecks, HealthFailures int
 }
 
 func (b *backend) status() BackendStatus {
@@ -187,6 +192,7 @@ func (b *backend) status() BackendStatus {
 		Tools: len(b.lists[listTools]), Prompts: len(b.lists[listPrompts]),
 		Resources: len(b.lists[listResources]), Templates: len(b.lists[listTemplates]),
 		InFlight: len(b.pending), Restarts: b.restarts, LastError: b.lastError, NextAttempt: b.nextAttempt,
+		HealthChecks: b.healthChecks, HealthFailures: b.healthFailures,
 	}
 }
 

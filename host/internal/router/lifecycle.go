@@ -364,6 +364,12 @@ func (b *backend) healthLoop(ctx context.Context, conn transport.Conn) {
 		if ctx.Err() != nil {
 			return
 		}
+		b.mu.Lock()
+		b.healthChecks++
+		if err != nil {
+			b.healthFailures++
+		}
+		b.mu.Unlock()
 		if err == nil {
 			failures = 0
 			continue

@@ -1,0 +1,122 @@
+package metrics
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/mcphost/mcphost/host/internal/router"
+)
+
+// scrapeFamilies parses a scrape with Prometheus's own text parser, so that
+// what mcphost serves is what a Prometheus server accepts.
+func scrapeFamilies(t *testing.T, r *Registry) map[string]*dto.MetricFamily {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(rec.Body.String()))
+	if err != nil {
+		t.Fatalf("Prometheus's parser refused the scrape: %v\n%s", err, rec.Body.String())
+	}
+	return families
+}
+
+// sample finds the value of the family's series with exactly these labels.
+func sample(t *testing.T, families map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	t.Helper()
+	f, ok := families[name]
+	if !ok {
+		t.Fatalf("no family %s", name)
+	}
+	for _, m := range f.GetMetric() {
+		if len(m.GetLabel()) != len(labels) {
+			continue
+		}
+		match := true
+		for _, l := range m.GetLabel() {
+			match = match && labels[l.GetName()] == l.GetValue()
+		}
+		if !match {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			return m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			return m.GetGauge().GetValue()
+		case m.Histogram != nil:
+			return float64(m.GetHistogram().GetSampleCount())
+		case m.Untyped != nil:
+			return m.GetUntyped().GetValue()
+		}
+	}
+	t.Fatalf("no series %s%v", name, labels)
+	return 0
+}
+
+func TestScrapeParsesWithPrometheus(t *testing.T) {
+	r := New(nil)
+	status := router.BackendStatus{Name: "srv", State: router.StateRunning, Restarts: 1, HealthChecks: 5, HealthFailures: 2}
+	r.SetSources(Sources{
+		Backends: func() []router.BackendStatus { return []router.BackendStatus{status} },
+		Sessions: func() SessionCounts { return SessionCounts{HTTP: 1} },
+		Plugins:  fakePlugins{"a": "# TYPE x counter\nx 1\n", "b": "x{k=\"v\"} 2\n"},
+	})
+	f := scrapeFamilies(t, r)
+	srv := map[string]string{"server": "srv"}
+	checks := []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"mcphost_backend_up", srv, 1},
+		{"mcphost_backend_restarts_total", srv, 1},
+		{"mcphost_backend_state", map[string]string{"server": "srv", "state": "running"}, 1},
+		{"mcphost_backend_state", map[string]string{"server": "srv", "state": "failed"}, 0},
+		{"mcphost_health_checks_total", map[string]string{"server": "srv", "result": "ok"}, 3},
+		{"mcphost_health_checks_total", map[string]string{"server": "srv", "result": "failed"}, 2},
+		{"mcphost_sessions", map[string]string{"listener": "http"}, 1},
+		{"mcphost_plugin_up", map[string]string{"plugin": "a"}, 1},
+		{"mcphost_plugin_up", map[string]string{"plugin": "dead"}, 0},
+		{"mcphost_plugin_restarts_total", map[string]string{"plugin": "dead"}, 3},
+		{"x", map[string]string{"plugin": "a"}, 1},
+	}
+	for _, c := range checks {
+		if got := sample(t, f, c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+
+	// Values move as calls are made.
+	r.RequestStarted("srv", "tools/call", 10)
+	r.RequestFinished("srv", "tools/call", router.OutcomeOK, 3*time.Millisecond, 20)
+	r.RequestStarted("srv", "tools/call", 10)
+	r.RequestFinished("srv", "tools/call", router.OutcomeError, time.Millisecond, 20)
+	status.State, status.Restarts = router.StateRestarting, 2
+	f = scrapeFamilies(t, r)
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"mcphost_requests_total", map[string]string{"server": "srv", "method": "tools/call", "outcome": "ok"}, 1},
+		{"mcphost_requests_total", map[string]string{"server": "srv", "method": "tools/call", "outcome": "error"}, 1},
+		{"mcphost_request_duration_seconds_count", map[string]string{"server": "srv", "method": "tools/call"}, 2},
+		{"mcphost_request_bytes_total", srv, 20},
+		{"mcphost_response_bytes_total", srv, 40},
+		{"mcphost_backend_up", srv, 0},
+		{"mcphost_backend_state", map[string]string{"server": "srv", "state": "restarting"}, 1},
+		{"mcphost_backend_restarts_total", srv, 2},
+	} {
+		if got := sample(t, f, c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+}
