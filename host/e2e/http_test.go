@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mcphost/mcphost/host/internal/testenv"
 )
 
 // startHTTPProxyConfig runs `mcphost run cfg`, where cfg is a whole config
@@ -343,10 +345,20 @@ func TestHTTPShutdownWithOpenRequest(t *testing.T) {
 // within shutdown_timeout gets its answer before the proxy exits.
 func TestHTTPShutdownDrainsOpenRequests(t *testing.T) {
 	t.Parallel()
-	p := startHTTPProxy(t, exampleServer("example"))
+	// Three backends, so that stopping them in parallel is exercised; the
+	// marker finds every process they leave behind (none may be).
+	marker := uniqueMarker("drain")
+	p := startHTTPProxy(t, serverBlock("example", marker, "")+serverBlock("second", marker, "")+serverBlock("third", marker, ""))
+	if n := testenv.CountProcesses(t, marker); n != 3 {
+		t.Fatalf("%d backend processes match %q before shutdown, want 3", n, marker)
+	}
 	session := initSession(t, p.URL, "")
 	call := startCall(p.URL, rawHTTP{method: http.MethodPost, session: session, body: strings.NewReader(sleepJS(1500))})
 	time.Sleep(300 * time.Millisecond) // let the call reach the backend
+	children := testenv.Descendants(p.cmd.Process.Pid)
+	if len(children) < 4 {
+		t.Fatalf("mcphost has %d descendants, want at least its transport plugin and 3 backends", len(children))
+	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -361,5 +373,13 @@ func TestHTTPShutdownDrainsOpenRequests(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatalf("mcphost did not exit within 20s of SIGTERM\n%s", p.Stderr.String())
+	}
+	if n := testenv.CountProcesses(t, marker); n != 0 {
+		t.Fatalf("%d backend processes left after a clean exit", n)
+	}
+	for _, pid := range children {
+		if err := syscall.Kill(pid, 0); err == nil {
+			t.Errorf("process %d (a child of mcphost: plugin or backend) outlived it", pid)
+		}
 	}
 }
