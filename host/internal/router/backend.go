@@ -417,7 +417,7 @@ func (b *backend) send(msg []byte) error {
 // call sends an internal request and waits for its result. A 2026-07-28
 // backend gets the proxy's own request metadata with it.
 func (b *backend) call(ctx context.Context, method string, params []byte) ([]byte, error) {
-	if method != "server/discover" && b.protocolVersion() == ModernVersion {
+	if b.protocolVersion() == ModernVersion {
 		params = b.withProxyMeta(params)
 	}
 	id := b.nextID.Add(1)

@@ -18,15 +18,21 @@ import (
 // test is skipped where /proc is unavailable (not Linux).
 func CountProcesses(t testing.TB, pattern string) int {
 	t.Helper()
+	return len(FindProcesses(t, pattern))
+}
+
+// FindProcesses returns the pids CountProcesses counts.
+func FindProcesses(t testing.TB, pattern string) []int {
+	t.Helper()
 	if runtime.GOOS != "linux" {
-		t.Skipf("skipping: CountProcesses needs Linux /proc (GOOS=%s)", runtime.GOOS)
+		t.Skipf("skipping: FindProcesses needs Linux /proc (GOOS=%s)", runtime.GOOS)
 	}
 	pids, err := procPIDs()
 	if err != nil {
-		t.Fatalf("testenv.CountProcesses: %v", err)
+		t.Fatalf("testenv.FindProcesses: %v", err)
 	}
 	self := os.Getpid()
-	n := 0
+	var out []int
 	for _, pid := range pids {
 		if pid == self {
 			continue
@@ -37,10 +43,10 @@ func CountProcesses(t testing.TB, pattern string) int {
 		}
 		cmdline := string(bytes.ReplaceAll(bytes.TrimRight(raw, "\x00"), []byte{0}, []byte{' '}))
 		if strings.Contains(cmdline, pattern) {
-			n++
+			out = append(out, pid)
 		}
 	}
-	return n
+	return out
 }
 
 // Descendants returns the pids of all live descendants of pid (children,
