@@ -37,6 +37,12 @@ const (
 	DefaultPromptNameTemplate  = "mcp__proxy__{server}__{prompt}"
 	DefaultResourceURITemplate = "mcp+proxy://{server}/{uri}"
 	DefaultMaxMessageBytes     = 64 << 20
+	// Log file defaults: rotate at 10 MiB, keep 5, delete after a week.
+	DefaultLogMaxBytes = 10 << 20
+	DefaultLogMaxFiles = 5
+	DefaultLogMaxAge   = 7 * 24 * time.Hour
+	// DefaultLogDir is where the log files go, under the config's directory.
+	DefaultLogDir = ".mcphost/logs"
 	// DefaultTranslator is the built-in protocol version translator.
 	DefaultTranslator      = "versions"
 	MinMaxMessageBytes     = 1 << 20
@@ -108,6 +114,7 @@ type Config struct {
 	Listeners []Listener
 	Plugins   []Plugin
 	Servers   []Server
+	Admin     Admin
 
 	// EvalContext holds var.*, mcphost.* and the functions; use it to
 	// decode plugin bodies with DecodeBody.
@@ -136,6 +143,13 @@ type Proxy struct {
 	TranslatorsRange hcl.Range
 	// WatchConfig reloads the config when its file changes.
 	WatchConfig bool
+	// LogDir holds a rotating log file per server and one for mcphost;
+	// "" (log_dir = "") writes none. Relative to the config's directory.
+	LogDir      string
+	LogMaxBytes int64
+	LogMaxFiles int
+	LogMaxAge   time.Duration
+	logDirSet   bool
 	// DeclRange is the block header, or the zero range when there is no
 	// proxy block.
 	DeclRange hcl.Range
@@ -409,7 +423,54 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "listen", LabelNames: []string{"kind"}},
 		{Type: "plugin", LabelNames: []string{"name"}},
 		{Type: "server", LabelNames: []string{"name"}},
+		{Type: "admin"},
 	},
+}
+
+// Admin is the `admin` block: the admin API's listener.
+type Admin struct {
+	// Address is where the admin API listens; "" turns it off.
+	Address string
+	// Explicit is true when the address was configured: failing to bind it
+	// is then an error, where the default only gets a warning.
+	Explicit bool
+	// AuthToken is the bearer token; "" makes mcphost generate one per run
+	// and write it to a file only its user can read (for mcphost ctl).
+	AuthToken string
+	DeclRange hcl.Range
+}
+
+// DefaultAdminAddress is where the admin API listens unless configured.
+const DefaultAdminAddress = "127.0.0.1:3001"
+
+var adminSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "address"}, {Name: "auth_token"}, {Name: "enabled"}},
+}
+
+func (d *decoder) decodeAdmin(b *hcl.Block, a *Admin) {
+	a.DeclRange = b.DefRange
+	content, diags := b.Body.Content(adminSchema)
+	d.add(diags...)
+	attrs := content.Attributes
+	if attr, ok := attrs["address"]; ok {
+		a.Explicit = true
+		decodeAttr(attrs, "address", d.evalString, &a.Address)
+		if a.Address != "" {
+			if _, _, err := net.SplitHostPort(a.Address); err != nil {
+				d.errorf(attr.Expr.Range(), "Invalid admin address", "address must be host:port; %v.", err)
+			}
+		}
+	}
+	decodeAttr(attrs, "auth_token", d.evalString, &a.AuthToken)
+	if attr, ok := attrs["enabled"]; ok {
+		if v, ok := d.eval(attr, cty.Bool); ok && !v.IsNull() && v.False() {
+			a.Address = ""
+		}
+	}
+	if a.Address != "" && a.AuthToken == "" && !loopbackAddress(a.Address) {
+		d.errorf(b.DefRange, "Admin API exposed without a token",
+			"The admin address %s is not loopback: set auth_token (the generated token file is only for local use).", a.Address)
+	}
 }
 
 type decoder struct {
@@ -462,6 +523,15 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 	d.ctx.Variables["var"] = d.decodeVariables(blocks["variable"])
 	cfg.EvalContext = d.ctx
 
+	cfg.Admin = Admin{Address: DefaultAdminAddress}
+	for i, b := range blocks["admin"] {
+		if i > 0 {
+			d.errorf(b.DefRange, "Duplicate admin block",
+				"Only one admin block is allowed; the first is at %s.", rangeStart(blocks["admin"][0].DefRange))
+			continue
+		}
+		d.decodeAdmin(b, &cfg.Admin)
+	}
 	for i, b := range blocks["proxy"] {
 		if i > 0 {
 			d.errorf(b.DefRange, "Duplicate proxy block",
@@ -469,6 +539,9 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 			continue
 		}
 		d.decodeProxy(b, &cfg.Proxy)
+	}
+	if !cfg.Proxy.logDirSet {
+		cfg.Proxy.LogDir = filepath.Join(d.dir, DefaultLogDir)
 	}
 
 	listenSeen := map[string]hcl.Range{}
@@ -524,6 +597,9 @@ func defaultProxy() Proxy {
 		Restart:             DefaultRestart(),
 		Health:              DefaultHealth(),
 		Translators:         []string{DefaultTranslator},
+		LogMaxBytes:         DefaultLogMaxBytes,
+		LogMaxFiles:         DefaultLogMaxFiles,
+		LogMaxAge:           DefaultLogMaxAge,
 	}
 }
 
@@ -599,6 +675,10 @@ var proxySchema = &hcl.BodySchema{
 		{Name: "log_format"},
 		{Name: "translators"},
 		{Name: "watch_config"},
+		{Name: "log_dir"},
+		{Name: "log_max_bytes"},
+		{Name: "log_max_files"},
+		{Name: "log_max_age"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "restart"}, {Type: "health"}},
 }
@@ -640,6 +720,25 @@ func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
 	decodeAttr(attrs, "shutdown_timeout", d.evalDuration, &p.ShutdownTimeout)
 	decodeAttr(attrs, "log_level", d.enum(logLevels), &p.LogLevel)
 	decodeAttr(attrs, "log_format", d.enum(logFormats), &p.LogFormat)
+	if attr, ok := attrs["log_dir"]; ok {
+		if s, ok := d.evalString(attr); ok {
+			p.LogDir, p.logDirSet = s, true
+			if s != "" && !filepath.IsAbs(s) {
+				p.LogDir = filepath.Join(d.dir, s)
+			}
+		}
+	}
+	if attr, ok := attrs["log_max_bytes"]; ok {
+		if n, ok := d.evalInt(attr); ok {
+			if n < 4096 {
+				d.errorf(attr.Expr.Range(), "Invalid log_max_bytes", "log_max_bytes must be at least 4096; got %d.", n)
+			} else {
+				p.LogMaxBytes = n
+			}
+		}
+	}
+	decodeAttr(attrs, "log_max_files", d.evalCount, &p.LogMaxFiles)
+	decodeAttr(attrs, "log_max_age", d.evalDurationOrZero, &p.LogMaxAge)
 	if attr, ok := attrs["watch_config"]; ok {
 		if v, ok := d.eval(attr, cty.Bool); ok && !v.IsNull() {
 			p.WatchConfig = v.True()

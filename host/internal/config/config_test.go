@@ -150,6 +150,10 @@ server "remote" {
 		Restart:             DefaultRestart(),
 		Health:              DefaultHealth(),
 		Translators:         []string{DefaultTranslator},
+		LogDir:              filepath.Join(dir, DefaultLogDir),
+		LogMaxBytes:         DefaultLogMaxBytes,
+		LogMaxFiles:         DefaultLogMaxFiles,
+		LogMaxAge:           DefaultLogMaxAge,
 	}
 	gotProxy := cfg.Proxy
 	if gotProxy.DeclRange.Start.Line != 5 {
@@ -225,6 +229,33 @@ server "remote" {
 	}
 }
 
+func TestAdminAndLogSettings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		src       string
+		admin     Admin
+		logDir    string
+		maxFiles  int
+		maxAgeSet time.Duration
+	}{
+		{"admin {\n  enabled = false\n}\n", Admin{}, "/cfg/.mcphost/logs", DefaultLogMaxFiles, DefaultLogMaxAge},
+		{"admin {\n  address = \"127.0.0.1:0\"\n  auth_token = \"s\"\n}\nproxy {\n  log_dir = \"l\"\n  log_max_files = 2\n  log_max_age = \"0s\"\n}\n",
+			Admin{Address: "127.0.0.1:0", Explicit: true, AuthToken: "s"}, "/cfg/l", 2, 0},
+		{"proxy {\n  log_dir = \"\"\n}\n", Admin{Address: DefaultAdminAddress}, "", DefaultLogMaxFiles, DefaultLogMaxAge},
+	}
+	for _, tc := range tests {
+		cfg, diags := Parse([]byte(tc.src), "/cfg/proxy.hcl", LoadOptions{LookupEnv: noEnv})
+		if diags.HasErrors() {
+			t.Fatal(diagString(diags))
+		}
+		got := cfg.Admin
+		got.DeclRange = hcl.Range{}
+		if got != tc.admin || cfg.Proxy.LogDir != tc.logDir || cfg.Proxy.LogMaxFiles != tc.maxFiles || cfg.Proxy.LogMaxAge != tc.maxAgeSet {
+			t.Errorf("%q: admin %+v, logs %q %d %s", tc.src, got, cfg.Proxy.LogDir, cfg.Proxy.LogMaxFiles, cfg.Proxy.LogMaxAge)
+		}
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	t.Parallel()
 	src := `listen "http" {}
@@ -243,6 +274,9 @@ server "a" {
 		p.RequestTimeout != 60*time.Second || p.ShutdownTimeout != 10*time.Second ||
 		p.LogLevel != "info" || p.LogFormat != "text" || p.DeclRange != (hcl.Range{}) {
 		t.Errorf("Proxy = %+v", p)
+	}
+	if a := cfg.Admin; a.Address != DefaultAdminAddress || a.Explicit || a.AuthToken != "" {
+		t.Errorf("Admin = %+v", a)
 	}
 	l := cfg.Listeners[0]
 	if l.Address != "127.0.0.1:3000" || l.Path != "/mcp" || l.AllowedOrigins != nil || l.AuthToken != "" ||
@@ -299,6 +333,9 @@ func TestErrors(t *testing.T) {
 		{"template unknown placeholder", "proxy {\n  tool_name_template = \"{srv}_{tool}\"\n}\n", "Invalid name template", "proxy.hcl:2:24"},
 		{"small max_message_bytes", "proxy {\n  max_message_bytes = 1024\n}\n", "Invalid max_message_bytes", "proxy.hcl:2:23"},
 		{"bad protocol_version", "server \"s\" {\n  protocol_version = \"2025-01-01\"\n  transport \"stdio\" {}\n}\n", "Invalid protocol_version", "proxy.hcl:2:22"},
+		{"admin beyond loopback without token", "admin {\n  address = \"0.0.0.0:3001\"\n}\n", "Admin API exposed without a token", "proxy.hcl:1:1"},
+		{"bad admin address", "admin {\n  address = \"nope\"\n}\n", "Invalid admin address", "proxy.hcl:2:13"},
+		{"small log_max_bytes", "proxy {\n  log_max_bytes = 10\n}\n", "Invalid log_max_bytes", "proxy.hcl:2:19"},
 		{"empty translator name", "proxy {\n  translators = [\"versions\", \"\"]\n}\n", "Invalid translators", "proxy.hcl:2:17"},
 		{"translators not a list", "proxy {\n  translators = 3\n}\n", "Incorrect attribute value type", "proxy.hcl:2:17"},
 		{"fractional max_message_bytes", "proxy {\n  max_message_bytes = 2097152.5\n}\n", "Invalid max_message_bytes", "proxy.hcl:2:23"},
