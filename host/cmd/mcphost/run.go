@@ -30,6 +30,8 @@ commands:
   validate [FILE]           check a config without starting anything
   import FILE [-o OUT]      turn a Claude Desktop / Claude Code mcpServers JSON into a proxy.hcl
   plugins list [FILE]       list plugins: name, kind, version, source, checksum
+  ctl [flags] COMMAND       control a running mcphost over its admin API: status, start|stop|restart NAME,
+                            reload, logs NAME [-n N] [-f] (mcphost ctl help for more)
   version                   print the version
   example-server [flags]    run the example MCP server (the default backend)
   plugin serve NAME         run a built-in plugin (the host does this itself)
@@ -65,6 +67,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return fmt.Errorf("no built-in plugin named %q", args[2])
 		}
 		return nil
+	case "ctl":
+		return runCtl(ctx, args[1:], stdout, stderr)
 	case "example-server":
 		return mcpserver.Run(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "--version", "-v":

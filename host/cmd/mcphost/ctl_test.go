@@ -1,0 +1,457 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcphost/mcphost/host/internal/admin"
+)
+
+const ctlToken = "ctl-test-token-9f8e7d6c5b4a"
+
+// ctlFake is an admin.Control with servers alpha (running) and beta
+// (failed, retried later).
+type ctlFake struct {
+	mu        sync.Mutex
+	servers   []admin.ServerStatus
+	logs      map[string][]string
+	followers map[string][]chan string
+	calls     []string
+	refuse    bool
+}
+
+func newCtlFake() *ctlFake {
+	return &ctlFake{
+		servers: []admin.ServerStatus{
+			{Name: "alpha", State: admin.StateRunning, Transport: "stdio", ProtocolVersion: "2025-06-18", Tools: 4, Resources: 2},
+			{Name: "beta", State: admin.StateFailed, Transport: "http", Reason: "initialize timed out", Restarts: 3,
+				NextAttempt: time.Now().Add(time.Hour)},
+		},
+		logs:      map[string][]string{"alpha": {"a1", "a2", "a3"}},
+		followers: map[string][]chan string{},
+	}
+}
+
+func (f *ctlFake) Servers() []admin.ServerStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.servers)
+}
+
+func (f *ctlFake) act(verb, name, state string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.servers {
+		if f.servers[i].Name == name {
+			f.calls = append(f.calls, verb+" "+name)
+			f.servers[i].State = state
+			return nil
+		}
+	}
+	return fmt.Errorf("%w %q", admin.ErrUnknownServer, name)
+}
+
+func (f *ctlFake) StartServer(_ context.Context, name string) error {
+	return f.act("start", name, admin.StateRunning)
+}
+
+func (f *ctlFake) StopServer(_ context.Context, name string) error {
+	return f.act("stop", name, admin.StateStopped)
+}
+
+func (f *ctlFake) RestartServer(_ context.Context, name string) error {
+	return f.act("restart", name, admin.StateRunning)
+}
+
+func (f *ctlFake) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func (f *ctlFake) Tools() []admin.Tool                  { return nil }
+func (f *ctlFake) Sessions() []admin.Session            { return nil }
+func (f *ctlFake) MetricsSummary() admin.MetricsSummary { return admin.MetricsSummary{} }
+func (f *ctlFake) Config() any                          { return map[string]any{} }
+
+func (f *ctlFake) tail(name string, n int) ([]string, error) {
+	lines, ok := f.logs[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", admin.ErrUnknownServer, name)
+	}
+	return slices.Clone(lines[max(0, len(lines)-n):]), nil
+}
+
+func (f *ctlFake) Logs(name string, n int) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.tail(name, n)
+}
+
+func (f *ctlFake) FollowLogs(ctx context.Context, name string, n int) (<-chan string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lines, err := f.tail(name, n)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan string, len(lines)+16)
+	for _, l := range lines {
+		ch <- l
+	}
+	f.followers[name] = append(f.followers[name], ch)
+	context.AfterFunc(ctx, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.followers[name] = slices.DeleteFunc(f.followers[name], func(c chan string) bool { return c == ch })
+		close(ch)
+	})
+	return ch, nil
+}
+
+func (f *ctlFake) writeLog(name, line string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ch := range f.followers[name] {
+		ch <- line
+	}
+}
+
+func (f *ctlFake) Reload(context.Context) (admin.ReloadResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "reload")
+	if f.refuse {
+		return admin.ReloadResult{Diagnostics: []string{`proxy.hcl:7:3: Unsupported argument; An argument named "comand" is not expected here.`}}, nil
+	}
+	return admin.ReloadResult{Applied: true, Added: []string{"gamma"}, Changed: []string{"alpha"}, Unchanged: []string{"beta"}}, nil
+}
+
+func (f *ctlFake) Events(ctx context.Context) <-chan admin.Event {
+	ch := make(chan admin.Event)
+	context.AfterFunc(ctx, func() { close(ch) })
+	return ch
+}
+
+// startAdmin serves fake with the given admin options on a loopback port.
+func startAdmin(t *testing.T, fake *ctlFake, opts admin.Options) (*admin.Server, string, string) {
+	t.Helper()
+	opts.Addr, opts.Control = "127.0.0.1:0", fake
+	srv, err := admin.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Close(ctx)
+	})
+	_, port, _ := net.SplitHostPort(srv.Addr())
+	return srv, "http://" + srv.Addr(), port
+}
+
+func envOf(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestCtl(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string // after "-admin URL"; {tokenfile} is a file holding the right token
+		// token: where the right token is: "" (nowhere), "file" (the default
+		// token file), "env" ($MCPHOST_ADMIN_TOKEN).
+		token      string
+		env        map[string]string
+		wantErr    string
+		wantStdout []string
+		wantStderr string
+		wantCalls  []string
+	}{
+		{name: "status", args: []string{"status"}, token: "file",
+			wantStdout: []string{"NAME", "STATE", "TRANSPORT", "alpha", "running", "stdio", "2025-06-18", "beta", "failed",
+				"initialize timed out", "retry in "}},
+		{name: "status needs no token on loopback", args: []string{"status"}, wantStdout: []string{"alpha"}},
+		{name: "start", args: []string{"start", "beta"}, token: "file",
+			wantStdout: []string{"started beta (now running)"}, wantCalls: []string{"start beta"}},
+		{name: "stop", args: []string{"stop", "alpha"}, token: "env",
+			wantStdout: []string{"stopped alpha (now stopped)"}, wantCalls: []string{"stop alpha"}},
+		{name: "restart with -token", args: []string{"-token", ctlToken, "restart", "alpha"},
+			wantStdout: []string{"restarted alpha"}, wantCalls: []string{"restart alpha"}},
+		{name: "-token beats the environment", args: []string{"-token", ctlToken, "restart", "alpha"},
+			env: map[string]string{"MCPHOST_ADMIN_TOKEN": "stale"}, wantCalls: []string{"restart alpha"}},
+		{name: "environment beats the file", args: []string{"restart", "alpha"}, token: "file",
+			env: map[string]string{"MCPHOST_ADMIN_TOKEN": "stale"}, wantErr: "refused the admin token from $MCPHOST_ADMIN_TOKEN (401"},
+		{name: "-token-file", args: []string{"-token-file", "{tokenfile}", "stop", "alpha"}, wantCalls: []string{"stop alpha"}},
+		{name: "missing -token-file", args: []string{"-token-file", "{dir}/nope", "stop", "alpha"}, wantErr: "read the admin token"},
+		{name: "unknown server", args: []string{"restart", "nope"}, token: "file", wantErr: `not found: unknown server "nope"`},
+		{name: "no token", args: []string{"restart", "alpha"},
+			wantErr: "401 unauthorized): no admin token was sent (no token file at "},
+		{name: "wrong token", args: []string{"-token", "wrong", "reload"},
+			wantErr: "refused the admin token from -token (401 unauthorized)"},
+		{name: "reload", args: []string{"reload"}, token: "file",
+			wantStdout: []string{"configuration reloaded", "added:     gamma", "removed:   -", "changed:   alpha", "unchanged: beta"},
+			wantCalls:  []string{"reload"}},
+		{name: "logs", args: []string{"logs", "alpha", "-n", "2"}, wantStdout: []string{"a2\na3\n"}},
+		{name: "logs flag first", args: []string{"logs", "-n", "1", "alpha"}, wantStdout: []string{"a3\n"}},
+		{name: "logs unknown server", args: []string{"logs", "nope"}, wantErr: `not found: unknown server "nope"`},
+		{name: "logs bad -n", args: []string{"logs", "alpha", "-n", "20000"}, wantErr: "invalid usage", wantStderr: "-n must be from 0 to 10000"},
+		{name: "logs without name", args: []string{"logs", "-n", "3"}, wantErr: "invalid usage"},
+		{name: "start without name", args: []string{"start"}, wantErr: "invalid usage", wantStderr: "start takes one server name"},
+		{name: "unknown command", args: []string{"explode"}, wantErr: "invalid usage", wantStderr: `unknown ctl command "explode"`},
+		{name: "no command", args: nil, wantErr: "invalid usage", wantStderr: "usage: mcphost ctl"},
+		{name: "help", args: []string{"help"}, wantStdout: []string{"usage: mcphost ctl", "-token-file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fake := newCtlFake()
+			_, url, port := startAdmin(t, fake, admin.Options{Token: ctlToken})
+			dir := t.TempDir()
+			env := map[string]string{"XDG_RUNTIME_DIR": filepath.Join(dir, "xdg")}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			switch tt.token {
+			case "file":
+				writeToken(t, admin.DefaultTokenFile(port, envOf(env)))
+			case "env":
+				env["MCPHOST_ADMIN_TOKEN"] = ctlToken
+			}
+			tokenFile := filepath.Join(dir, "elsewhere.token")
+			writeToken(t, tokenFile)
+			args := []string{"-admin", url}
+			for _, a := range tt.args {
+				args = append(args, strings.NewReplacer("{tokenfile}", tokenFile, "{dir}", dir).Replace(a))
+			}
+			var stdout, stderr bytes.Buffer
+			err := ctlMain(context.Background(), args, &stdout, &stderr, envOf(env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q\nstderr: %s", err, tt.wantErr, stderr.String())
+				}
+			} else if err != nil {
+				t.Fatalf("err = %v\nstderr: %s", err, stderr.String())
+			}
+			for _, want := range tt.wantStdout {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+				}
+			}
+			if !strings.Contains(stderr.String(), tt.wantStderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.wantStderr, stderr.String())
+			}
+			if got := fake.Calls(); !slices.Equal(got, tt.wantCalls) {
+				t.Errorf("calls = %q, want %q", got, tt.wantCalls)
+			}
+			if err != nil && strings.Contains(err.Error(), ctlToken) {
+				t.Errorf("the error shows the token: %v", err)
+			}
+		})
+	}
+}
+
+func writeToken(t *testing.T, path string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(ctlToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCtlReloadRefused(t *testing.T) {
+	t.Parallel()
+	fake := newCtlFake()
+	fake.refuse = true
+	_, url, _ := startAdmin(t, fake, admin.Options{Token: ctlToken})
+	var stdout, stderr bytes.Buffer
+	err := ctlMain(context.Background(), []string{"-admin", url, "-token", ctlToken, "reload"}, &stdout, &stderr, envOf(nil))
+	if err == nil || !strings.Contains(err.Error(), "running configuration is unchanged") {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(stderr.String(), `proxy.hcl:7:3: Unsupported argument`) {
+		t.Errorf("diagnostics not printed: %q", stderr.String())
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout = %q", stdout.String())
+	}
+}
+
+// TestCtlGeneratedToken: mcphost generated the token and wrote it to its
+// file; ctl finds it there.
+func TestCtlGeneratedToken(t *testing.T) {
+	t.Parallel()
+	fake := newCtlFake()
+	path := filepath.Join(t.TempDir(), "admin.token")
+	srv, url, _ := startAdmin(t, fake, admin.Options{TokenFile: path})
+	if srv.TokenFile() != path {
+		t.Fatalf("token file = %q", srv.TokenFile())
+	}
+	var stdout, stderr bytes.Buffer
+	if err := ctlMain(context.Background(), []string{"-admin", url, "-token-file", path, "restart", "alpha"}, &stdout, &stderr, envOf(nil)); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if !slices.Equal(fake.Calls(), []string{"restart alpha"}) {
+		t.Errorf("calls = %q", fake.Calls())
+	}
+}
+
+func TestCtlConnectionRefused(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var stdout, stderr bytes.Buffer
+	err = ctlMain(context.Background(), []string{"-admin", addr, "status"}, &stdout, &stderr, envOf(nil))
+	want := fmt.Sprintf("is mcphost running with an admin listener at http://%s?", addr)
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("err = %v, want one containing %q", err, want)
+	}
+}
+
+func TestCtlNotAnAdminListener(t *testing.T) {
+	t.Parallel()
+	ts := httptest.NewServer(http.NotFoundHandler())
+	defer ts.Close()
+	var stdout, stderr bytes.Buffer
+	err := ctlMain(context.Background(), []string{"-admin", ts.URL, "status"}, &stdout, &stderr, envOf(nil))
+	if err == nil || !strings.Contains(err.Error(), "404 Not Found") || !strings.Contains(err.Error(), "an mcphost admin listener?") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestCtlBadURL(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	err := ctlMain(context.Background(), []string{"-admin", "ftp://x", "status"}, &stdout, &stderr, envOf(nil))
+	if err == nil || !strings.Contains(err.Error(), "not an http:// or https:// URL") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestCtlPlainHTTPWarning(t *testing.T) {
+	t.Parallel()
+	var stderr bytes.Buffer
+	// 192.0.2.0/24 is never routed (TEST-NET-1): only the warning matters.
+	c, err := newCtlClient("http://192.0.2.1:3001", ctlToken, "", envOf(nil), &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.base != "http://192.0.2.1:3001" || !strings.Contains(stderr.String(), "unencrypted") {
+		t.Errorf("base = %q, stderr = %q", c.base, stderr.String())
+	}
+	stderr.Reset()
+	if _, err := newCtlClient("127.0.0.1:3001/api/v1/", ctlToken, "", envOf(nil), &stderr); err != nil || stderr.Len() != 0 {
+		t.Errorf("loopback: %v %q", err, stderr.String())
+	}
+}
+
+// syncWriter lets a test read what a running command wrote.
+type syncWriter struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+func waitFor(t *testing.T, w *syncWriter, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(w.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("output never got %q: %q", want, w.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestCtlLogsFollow(t *testing.T) {
+	t.Parallel()
+	for _, end := range []string{"interrupt", "server closes"} {
+		t.Run(end, func(t *testing.T) {
+			t.Parallel()
+			fake := newCtlFake()
+			srv, url, _ := startAdmin(t, fake, admin.Options{Token: ctlToken})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			stdout, stderr := &syncWriter{}, &syncWriter{}
+			done := make(chan error, 1)
+			go func() {
+				done <- ctlMain(ctx, []string{"-admin", url, "logs", "alpha", "-f", "-n", "1"}, stdout, stderr, envOf(nil))
+			}()
+			waitFor(t, stdout, "a3\n")
+			fake.writeLog("alpha", "live line")
+			fake.writeLog("alpha", "two\nlines")
+			waitFor(t, stdout, "a3\nlive line\ntwo\nlines\n")
+			if end == "interrupt" {
+				cancel()
+			} else {
+				closeCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+				defer stop()
+				if err := srv.Close(closeCtx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("err = %v, stderr: %s", err, stderr.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("ctl logs -f did not end")
+			}
+			if strings.Contains(stdout.String(), "a2") {
+				t.Errorf("printed more than -n 1 old lines: %q", stdout.String())
+			}
+		})
+	}
+}
+
+// TestCtlCommand goes through the top-level command switch.
+func TestCtlCommand(t *testing.T) {
+	t.Parallel()
+	fake := newCtlFake()
+	_, url, _ := startAdmin(t, fake, admin.Options{Token: ctlToken})
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"ctl", "-admin", url, "-token", ctlToken, "stop", "beta"}, strings.NewReader(""), &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if stdout.String() != "stopped beta (now stopped)\n" {
+		t.Errorf("stdout = %q", stdout.String())
+	}
+	stdout.Reset()
+	if err := run(context.Background(), []string{"help"}, strings.NewReader(""), &stdout, &stderr); err != nil ||
+		!strings.Contains(stdout.String(), "ctl [flags] COMMAND") {
+		t.Errorf("usage lacks ctl: %v %q", err, stdout.String())
+	}
+}

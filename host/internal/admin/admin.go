@@ -1,0 +1,175 @@
+// Package admin serves mcphost's administration API: JSON under /api/v1 for
+// server status and lifecycle (start, stop, restart), the tool catalogue,
+// client sessions, backend logs (a tail and a live Server-Sent Events
+// stream), a metrics summary, the redacted configuration, reload, and a
+// stream of state-change events. `mcphost ctl` is its command-line client.
+//
+// Unlike the admin API of the system mcphost replaces, it never hands out
+// secrets and never acts on an unauthenticated request:
+//
+//   - Every mutating request (POST) needs `Authorization: Bearer <token>`,
+//     always. When the listener is not bound to a loopback address, every
+//     request does. A missing or wrong token is answered 401 with
+//     `WWW-Authenticate: Bearer realm="mcphost-admin"`; tokens are compared
+//     in constant time and are never logged or returned.
+//   - When no token is configured, one is generated (32 random bytes, hex) at
+//     Start and written to a file only the owner can read (see
+//     DefaultTokenFile for where); the file is removed on Close. `mcphost
+//     ctl` reads it from there.
+//   - DNS-rebinding and cross-site defence: on a loopback listener the Host
+//     header must name a loopback host (localhost, 127.0.0.0/8, ::1); on a
+//     listener bound to a specific non-loopback host, that host is accepted
+//     too; on a wildcard listener (0.0.0.0, ::) any Host is accepted because
+//     every request needs the token anyway. A request whose Origin header is
+//     not a loopback origin is refused (403). No CORS header is ever sent, so
+//     a browser page can never read a response.
+//   - Responses carry only what the Control hands out; Control.Config must
+//     already be redacted.
+package admin
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrUnknownServer is returned (possibly wrapped) by a Control for a server
+// name it does not know; the API answers 404.
+var ErrUnknownServer = errors.New("unknown server")
+
+// ErrReloadRefused may be returned (possibly wrapped) by Control.Reload when
+// the new configuration is not applied; the API answers 422 with the
+// result's diagnostics. A ReloadResult with Applied false and a nil error is
+// treated the same way.
+var ErrReloadRefused = errors.New("configuration refused")
+
+// Control is what the admin API needs from the proxy.
+type Control interface {
+	// Servers reports every configured backend.
+	Servers() []ServerStatus
+	// StartServer, StopServer and RestartServer act on one backend. They
+	// return ErrUnknownServer for a name that is not configured.
+	StartServer(ctx context.Context, name string) error
+	StopServer(ctx context.Context, name string) error
+	RestartServer(ctx context.Context, name string) error
+	// Tools is the aggregated tool catalogue as clients see it.
+	Tools() []Tool
+	// Sessions lists the connected downstream clients.
+	Sessions() []Session
+	// Logs returns the last n lines of a server's log; the name "mcphost"
+	// is the host's own log. ErrUnknownServer for an unknown name.
+	Logs(name string, n int) ([]string, error)
+	// FollowLogs sends the last n lines, then every new line, until ctx
+	// ends; the channel is closed then. ErrUnknownServer for an unknown
+	// name.
+	FollowLogs(ctx context.Context, name string, n int) (<-chan string, error)
+	// MetricsSummary is a per-server digest of the request metrics.
+	MetricsSummary() MetricsSummary
+	// Config is the running configuration, already redacted (no secret
+	// values); it is JSON-encoded as it is.
+	Config() any
+	// Reload re-reads the configuration and applies it. A refused
+	// configuration comes back with Applied false and Diagnostics set
+	// (and optionally ErrReloadRefused); any other error is a failure.
+	Reload(ctx context.Context) (ReloadResult, error)
+	// Events streams state changes and reloads; the channel is closed
+	// when ctx ends.
+	Events(ctx context.Context) <-chan Event
+}
+
+// Server states.
+const (
+	StateStarting   = "starting"
+	StateRunning    = "running"
+	StateUnhealthy  = "unhealthy"
+	StateRestarting = "restarting"
+	StateFailed     = "failed"
+	StateStopped    = "stopped"
+)
+
+// ServerStatus describes one backend.
+type ServerStatus struct {
+	Name            string `json:"name"`
+	State           string `json:"state"`
+	Reason          string `json:"reason,omitempty"`
+	ProtocolVersion string `json:"protocol_version,omitempty"`
+	Transport       string `json:"transport"` // transport plugin name
+	Tools           int    `json:"tools"`
+	Prompts         int    `json:"prompts"`
+	Resources       int    `json:"resources"`
+	Templates       int    `json:"resource_templates"`
+	InFlight        int    `json:"in_flight"`
+	Restarts        int    `json:"restarts"`
+	LastError       string `json:"last_error,omitempty"`
+	// NextAttempt is when a failed server is next retried; omitted when
+	// no retry is scheduled.
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+}
+
+// Tool is one entry of the aggregated catalogue.
+type Tool struct {
+	Name         string `json:"name"` // as exposed to clients
+	Server       string `json:"server"`
+	OriginalName string `json:"original_name"`
+	Description  string `json:"description,omitempty"`
+}
+
+// Session is one connected downstream client.
+type Session struct {
+	ID              string    `json:"id"`
+	Listener        string    `json:"listener"` // stdio, http, sse or websocket
+	ProtocolVersion string    `json:"protocol_version,omitempty"`
+	ClientName      string    `json:"client_name,omitempty"`
+	ClientVersion   string    `json:"client_version,omitempty"`
+	Started         time.Time `json:"started"`
+	InFlight        int       `json:"in_flight"`
+}
+
+// Counts are request counters.
+type Counts struct {
+	Requests uint64 `json:"requests"`
+	Errors   uint64 `json:"errors"`
+	Timeouts uint64 `json:"timeouts"`
+}
+
+// ServerMetrics is one backend's request digest. The latency quantiles are
+// omitted when not available.
+type ServerMetrics struct {
+	Server string `json:"server"`
+	Counts
+	P50Ms *float64 `json:"p50_ms,omitempty"`
+	P99Ms *float64 `json:"p99_ms,omitempty"`
+}
+
+// MetricsSummary is the per-server digest and the totals.
+type MetricsSummary struct {
+	Servers []ServerMetrics `json:"servers"`
+	Totals  Counts          `json:"totals"`
+}
+
+// ReloadResult reports what a reload did, or why it was refused.
+type ReloadResult struct {
+	Applied     bool     `json:"applied"`
+	Added       []string `json:"added"`
+	Removed     []string `json:"removed"`
+	Changed     []string `json:"changed"`
+	Unchanged   []string `json:"unchanged"`
+	Diagnostics []string `json:"diagnostics"`
+}
+
+// Event types.
+const (
+	EventState  = "state"
+	EventReload = "reload"
+)
+
+// Event is a state change of one server (Type "state": Server, State,
+// Reason) or a reload (Type "reload": the ReloadResult's fields).
+type Event struct {
+	Time   time.Time `json:"time"`
+	Type   string    `json:"type"`
+	Server string    `json:"server,omitempty"`
+	State  string    `json:"state,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	*ReloadResult
+}
