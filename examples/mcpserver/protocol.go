@@ -48,6 +48,10 @@ func ParseProtocol(s string) (Protocol, error) {
 func (p Protocol) modern() bool { return p != AllProtocols && mcp.IsModernProtocol(string(p)) }
 func (p Protocol) legacy() bool { return p != AllProtocols && !p.modern() }
 
+// atLeast says whether the server speaks version v or a newer one (an
+// unpinned server speaks all).
+func (p Protocol) atLeast(v string) bool { return p == AllProtocols || string(p) >= v }
+
 // versions is what the server advertises in server/discover, or nil for
 // mcp-go's default of every version.
 func (p Protocol) versions() []string {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -60,21 +61,31 @@ func New(name string, opts ...Option) *server.MCPServer {
 		server.WithRecovery(),
 	}, o.protocol.serverOptions()...)
 	s := server.NewMCPServer(name, Version, serverOpts...)
-	addTools(s, name)
+	addTools(s, name, o.protocol)
 	addResources(s, name)
 	addPrompts(s, name)
 	return s
 }
 
-func addTools(s *server.MCPServer, name string) {
-	s.AddTool(mcp.NewTool("echo",
+// addTools registers the tools. A server pinned to a revision only offers
+// what that revision has: structured output from 2025-06-18, progress
+// messages from 2025-03-26 (mcp-go itself would send them to anyone).
+func addTools(s *server.MCPServer, name string, p Protocol) {
+	structured := p.atLeast("2025-06-18")
+	echoOpts := []mcp.ToolOption{
 		mcp.WithDescription("Returns the given text, as text and as structured content."),
 		mcp.WithString("text", mcp.Required(), mcp.Description("Text to echo back.")),
-		mcp.WithRawOutputSchema(echoOutputSchema),
-	), func(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	}
+	if structured {
+		echoOpts = append(echoOpts, mcp.WithRawOutputSchema(echoOutputSchema))
+	}
+	s.AddTool(mcp.NewTool("echo", echoOpts...), func(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		text, err := req.RequireString("text")
 		if err != nil {
 			return mcp.NewToolResultError(err.Error()), nil
+		}
+		if !structured {
+			return mcp.NewToolResultText(text), nil
 		}
 		return mcp.NewToolResultStructured(map[string]any{"text": text}, text), nil
 	})
@@ -114,7 +125,7 @@ func addTools(s *server.MCPServer, name string) {
 		mcp.WithInteger("ms", mcp.Required(), mcp.Description("Total time to sleep, in milliseconds.")),
 		mcp.WithInteger("steps", mcp.DefaultNumber(5), mcp.Description("Number of progress steps.")),
 	), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		return sleepTool(ctx, s, req)
+		return sleepTool(ctx, s, req, p.atLeast("2025-03-26"))
 	})
 
 	s.AddTool(mcp.NewTool("sample",
@@ -178,6 +189,23 @@ func addTools(s *server.MCPServer, name string) {
 		return mcp.NewToolResultText("logged"), nil
 	})
 
+	s.AddTool(mcp.NewTool("stderr",
+		mcp.WithDescription("Writes lines to the server's stderr (what a proxy keeps in its log files)."),
+		mcp.WithString("text", mcp.Required()),
+		mcp.WithNumber("lines", mcp.Description("how many lines, numbered (default 1, at most 100000)")),
+	), func(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		n := min(max(req.GetInt("lines", 1), 1), 100000)
+		text := req.GetString("text", "")
+		var b strings.Builder
+		for i := 1; i <= n; i++ {
+			fmt.Fprintf(&b, "%s #%d\n", text, i)
+		}
+		if _, err := io.WriteString(os.Stderr, b.String()); err != nil {
+			return mcp.NewToolResultErrorf("stderr: %v", err), nil
+		}
+		return mcp.NewToolResultText(fmt.Sprintf("wrote %d lines", n)), nil
+	})
+
 	s.AddTool(mcp.NewTool("whoami",
 		mcp.WithDescription("Returns this server's name, so tests can tell backends apart."),
 	), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -222,7 +250,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func sleepTool(ctx context.Context, s *server.MCPServer, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+func sleepTool(ctx context.Context, s *server.MCPServer, req mcp.CallToolRequest, progressMessages bool) (*mcp.CallToolResult, error) {
 	ms, err := req.RequireInt("ms")
 	if err != nil {
 		return mcp.NewToolResultError(err.Error()), nil
@@ -244,12 +272,11 @@ func sleepTool(ctx context.Context, s *server.MCPServer, req mcp.CallToolRequest
 			continue
 		}
 		// A lost progress notification must not fail the call itself.
-		_ = s.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), map[string]any{
-			"progressToken": token,
-			"progress":      k,
-			"total":         steps,
-			"message":       fmt.Sprintf("step %d of %d", k, steps),
-		})
+		params := map[string]any{"progressToken": token, "progress": k, "total": steps}
+		if progressMessages {
+			params["message"] = fmt.Sprintf("step %d of %d", k, steps)
+		}
+		_ = s.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params)
 	}
 	return mcp.NewToolResultText(fmt.Sprintf("slept %dms", ms)), nil
 }

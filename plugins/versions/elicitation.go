@@ -12,11 +12,20 @@ var emptyForm = []byte(`{"type":"object","properties":{}}`)
 // no fields whose message carries the URL: the user can still open it and
 // accept. A form request keeps its fields, with 2025-11-25 schema features
 // turned into their 2025-06-18 equivalents. Multi-select enums (type
-// array) have no 2025-06-18 form; they pass as they are, minus their
-// default, and a client that cannot render them declines.
+// array) have no 2025-06-18 form: such a request is dropped, and the host
+// answers the server with a decline, as the client would have had to.
 func downgradeElicitation(e *edit) error {
 	params := view(e.msg, "params")
 	if !params.IsObject() {
+		return nil
+	}
+	multi := false
+	params.Get("requestedSchema.properties").ForEach(func(_, p gjson.Result) bool {
+		multi = p.Get("type").Str == "array"
+		return !multi
+	})
+	if multi {
+		e.drop = true
 		return nil
 	}
 	if params.Get("mode").Str == "url" {

@@ -324,6 +324,7 @@ func (b *backend) finish(p *pending, msg []byte, code int, text string) {
 	} else {
 		msg = exposeResultURIs(b.router.opts, b, p.method, msg)
 		msg = b.router.exposeTaskIDs(b, p, msg)
+		msg = b.router.ownServerInfo(msg)
 		var err error
 		if msg, err = jsonrpc.Set(msg, "id", p.clientID); err != nil {
 			msg = jsonrpc.Error(p.clientID, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil)

@@ -99,6 +99,24 @@ func (r *Router) serverInfo() string {
 	return `{"name":` + string(jsonrpc.String(r.opts.Name)) + `,"version":` + string(jsonrpc.String(r.opts.Version)) + `}`
 }
 
+var serverInfoKey = []byte(`"io.modelcontextprotocol/serverInfo"`)
+
+// ownServerInfo replaces a 2026-07-28 backend's identity in a result's
+// _meta with the proxy's: the client talks to one server, the proxy.
+func (r *Router) ownServerInfo(msg []byte) []byte {
+	if !bytes.Contains(msg, serverInfoKey) {
+		return msg
+	}
+	const path = `result._meta.io\.modelcontextprotocol/serverInfo`
+	if !gjson.GetBytes(msg, path).Exists() {
+		return msg
+	}
+	if out, err := jsonrpc.Set(msg, path, []byte(r.serverInfo())); err == nil {
+		return out
+	}
+	return msg
+}
+
 // discoverResult answers server/discover. The lists can change at any
 // moment (list_changed), so nothing may be cached.
 func (r *Router) discoverResult() []byte {

@@ -263,3 +263,44 @@ func TestTranslatorIsCalledOnlyAcrossVersionsAndForItsRules(t *testing.T) {
 		t.Fatalf("translator called %d times for a cached list and a method without a rule", got)
 	}
 }
+
+// dropTranslator drops every server→client request it sees.
+type dropTranslator struct{ markTranslator }
+
+func (d *dropTranslator) Rules(context.Context, translator.RulesRequest) (translator.RulesResponse, error) {
+	return translator.RulesResponse{Rules: []translator.Rule{
+		{From: translator.Wildcard, To: translator.Wildcard, Direction: translator.ToClient, Methods: []string{"elicitation/create", "roots/list"}},
+	}}, nil
+}
+
+func (d *dropTranslator) Translate(context.Context, translator.TranslateRequest) (translator.TranslateResponse, error) {
+	return translator.TranslateResponse{Drop: true}, nil
+}
+
+func TestRequestWithoutAFormInTheClientsVersionIsAnswered(t *testing.T) {
+	t.Parallel()
+	srv := newFakeServer([]string{tool("ask")})
+	drop := &dropTranslator{}
+	r := startRouter(t, Options{Translators: []TranslatorRef{{Name: "drop", Get: func(context.Context) (translator.Translator, error) {
+		return drop, nil
+	}}}}, srv.spec("s", true, 0))
+	s, sink := newClient(t, r, "2025-11-25", `{"elicitation":{},"roots":{}}`)
+	for i, c := range []struct{ method, want string }{
+		{"elicitation/create", `"decline"`},
+		{"roots/list", ""},
+	} {
+		id := string(rune('1' + i))
+		s.Handle(callMsg(id, "mcp__proxy__s__ask", `{"method":"`+c.method+`","params":{"message":"m","requestedSchema":{"type":"object","properties":{}}}}`), nil)
+		resp := sink.response(t, id)
+		answer := jsonrpc.Get(resp, "result.answer")
+		if c.want != "" && string(jsonrpc.Get(answer, "result.action")) != c.want {
+			t.Fatalf("%s: the backend got %s, want a decline", c.method, answer)
+		}
+		if c.want == "" && errorCode(answer) != jsonrpc.CodeMethodNotFound {
+			t.Fatalf("%s: the backend got %s, want an error", c.method, answer)
+		}
+	}
+	if n := sink.countOf(isNotification("elicitation/create")); n != 0 {
+		t.Fatal("a dropped request reached the client")
+	}
+}

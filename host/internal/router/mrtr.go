@@ -29,6 +29,22 @@ import (
 //     the client's retry carries the answer to the backend and takes over
 //     the call (resumeParked).
 
+// errNoForm: a request that the client's protocol version cannot express.
+var errNoForm = errors.New("no form of the request")
+
+// declined is the elicitation answer of a client that will not fill the form.
+const declined = `{"action":"decline"}`
+
+// noFormAnswer is what the proxy answers, in the client's place, to a
+// server→client request the client's version cannot express: an
+// elicitation is declined, anything else refused.
+func noFormAnswer(id []byte, method, version string) []byte {
+	if method == "elicitation/create" {
+		return jsonrpc.Result(id, []byte(declined))
+	}
+	return jsonrpc.Error(id, jsonrpc.CodeMethodNotFound, "mcphost: "+method+" has no form in the client's protocol "+version, nil)
+}
+
 // maxInputRounds bounds the input-required rounds of one call, as the
 // SDKs do.
 const maxInputRounds = 10
@@ -69,6 +85,9 @@ func (b *backend) fulfilInput(p *pending, msg []byte) {
 		ctx, cancel := context.WithTimeout(b.router.ctx, b.spec.Timeout)
 		answer, err := s.ask(ctx, p.reply, method, params)
 		cancel()
+		if errors.Is(err, errNoForm) && method == "elicitation/create" {
+			answer, err = []byte(declined), nil
+		}
 		if err != nil {
 			failure = fmt.Errorf("%s for server %q: %w", method, b.spec.Name, err)
 			return false
@@ -154,7 +173,7 @@ func (s *Session) ask(ctx context.Context, reply Sink, method string, params []b
 	out, extra := s.router.translate(s, ModernVersion, s.ProtocolVersion(), translator.ToClient, method, translator.KindRequest, msg)
 	if out == nil {
 		s.forgetServerRequest(proxyID)
-		return nil, fmt.Errorf("%s has no form in protocol %s", method, s.ProtocolVersion())
+		return nil, fmt.Errorf("%w: %s in protocol %s", errNoForm, method, s.ProtocolVersion())
 	}
 	s.deliver(reply, out)
 	for _, m := range extra {

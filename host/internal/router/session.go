@@ -53,6 +53,8 @@ type Session struct {
 	// every request); listens are its subscriptions/listen streams.
 	modern     bool
 	listens    map[string]*listenStream
+	listener   string // the listener kind, for the admin API
+	started    time.Time
 	version    string
 	caps       []byte
 	clientInfo []byte
@@ -86,7 +88,7 @@ func (r *Router) NewSession(out Sink) *Session {
 	s := &Session{
 		router: r, id: r.newSessionID(), out: out,
 		inflight: map[string]inflight{}, serverReqs: map[int64]serverRequest{}, subs: map[string]bool{},
-		elicits: map[elicitKey]bool{},
+		elicits: map[elicitKey]bool{}, started: time.Now(),
 	}
 	s.lastActive.Store(time.Now().UnixNano())
 	r.mu.Lock()
@@ -546,7 +548,18 @@ func (s *Session) forwardServerRequest(b *backend, reply Sink, env jsonrpc.Envel
 			s.rememberElicitation(b, eid)
 		}
 	}
-	s.deliverFrom(b, reply, env.Method, translator.KindRequest, out)
+	translated, extra := s.router.translate(s, b.protocolVersion(), s.ProtocolVersion(), translator.ToClient, env.Method, translator.KindRequest, out)
+	if translated == nil {
+		// No form of it in the client's version: answer as a client that
+		// cannot render it would.
+		s.forgetServerRequest(proxyID)
+		_ = b.send(noFormAnswer(env.ID, env.Method, s.ProtocolVersion()))
+		return
+	}
+	s.deliver(reply, translated)
+	for _, m := range extra {
+		s.deliver(reply, m)
+	}
 }
 
 // cancelServerRequest passes the client's cancellation of a server→client
