@@ -17,8 +17,10 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/mcphost/mcphost/examples/mcpserver"
+	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/importer"
+	"github.com/mcphost/mcphost/host/internal/logs"
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
 	"github.com/mcphost/mcphost/host/internal/proxy"
 )
@@ -106,19 +108,86 @@ func load(path string, stderr io.Writer) (*config.Config, error) {
 	return cfg, nil
 }
 
-func newLogger(cfg *config.Config, stderr io.Writer) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{
+// newLogger is the host's logger: text or JSON on stderr. It is an
+// intercept logger so that log files can be attached as sinks.
+func newLogger(cfg *config.Config, stderr io.Writer) hclog.InterceptLogger {
+	return hclog.NewInterceptLogger(&hclog.LoggerOptions{
 		Name: "mcphost", Output: stderr, Level: hclog.LevelFromString(cfg.Proxy.LogLevel),
 		JSONFormat: cfg.Proxy.LogFormat == "json",
 	})
 }
 
+// openLogFiles opens the log directory and routes every log line there:
+// a plugin's lines about a server (its stderr included) to that server's
+// file, the rest to mcphost.log. nil when log_dir is "".
+func openLogFiles(cfg *config.Config, log hclog.InterceptLogger) (*logs.Manager, error) {
+	if cfg.Proxy.LogDir == "" {
+		return nil, nil
+	}
+	m, err := logs.New(logs.Options{
+		Dir: cfg.Proxy.LogDir, MaxBytes: cfg.Proxy.LogMaxBytes, MaxFiles: cfg.Proxy.LogMaxFiles, MaxAge: cfg.Proxy.LogMaxAge,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("log files: %w", err)
+	}
+	if _, err := m.Log(logs.HostLog); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("log files: %w", err)
+	}
+	log.RegisterSink(levelSink{min: hclog.LevelFromString(cfg.Proxy.LogLevel), next: m.RouteHCLogSink()})
+	log.Info("writing log files", "dir", cfg.Proxy.LogDir)
+	return m, nil
+}
+
+// levelSink passes on entries at or above min: a sink sees every level.
+type levelSink struct {
+	min  hclog.Level
+	next hclog.SinkAdapter
+}
+
+func (s levelSink) Accept(name string, level hclog.Level, msg string, args ...interface{}) {
+	if level >= s.min {
+		s.next.Accept(name, level, msg, args...)
+	}
+}
+
+// startAdminAPI starts the admin API unless it is off. The default address
+// being taken (another mcphost) only costs a warning; a configured one
+// must work.
+func startAdminAPI(cfg *config.Config, p *proxy.Proxy, log hclog.Logger) (*admin.Server, error) {
+	if cfg.Admin.Address == "" {
+		return nil, nil
+	}
+	s, err := admin.New(admin.Options{Addr: cfg.Admin.Address, Token: cfg.Admin.AuthToken, Control: p.Control(), Logger: log.Named("admin")})
+	if err == nil {
+		err = s.Start()
+	}
+	if err != nil {
+		if cfg.Admin.Explicit {
+			return nil, fmt.Errorf("admin API: %w", err)
+		}
+		log.Warn("admin API not started", "address", cfg.Admin.Address, "error", err)
+		return nil, nil
+	}
+	if f := s.TokenFile(); f != "" {
+		log.Info("serving the admin API", "url", "http://"+s.Addr()+"/api/v1", "token_file", f)
+	} else {
+		log.Info("serving the admin API", "url", "http://"+s.Addr()+"/api/v1")
+	}
+	return s, nil
+}
+
 func build(ctx context.Context, cfg *config.Config, log hclog.Logger, checkOnly bool, stderr io.Writer) (*proxy.Proxy, error) {
+	return buildWith(ctx, cfg, log, proxy.Options{CheckOnly: checkOnly}, stderr)
+}
+
+func buildWith(ctx context.Context, cfg *config.Config, log hclog.Logger, opts proxy.Options, stderr io.Writer) (*proxy.Proxy, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find own executable: %w", err)
 	}
-	p, diags := proxy.Build(ctx, cfg, proxy.Options{Executable: exe, Logger: log, CheckOnly: checkOnly})
+	opts.Executable, opts.Logger = exe, log
+	p, diags := proxy.Build(ctx, cfg, opts)
 	if len(diags) > 0 {
 		_ = config.WriteDiagnostics(stderr, diags, cfg.Files)
 	}
@@ -139,9 +208,17 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
-	// In stdio mode stdout carries MCP only: every log goes to stderr.
+	// In stdio mode stdout carries MCP only: every log goes to stderr,
+	// and to the log files (one per server, one for mcphost).
 	log := newLogger(cfg, stderr)
-	p, err := build(ctx, cfg, log, false, stderr)
+	logFiles, err := openLogFiles(cfg, log)
+	if err != nil {
+		return err
+	}
+	if logFiles != nil {
+		defer logFiles.Close()
+	}
+	p, err := buildWith(ctx, cfg, log, proxy.Options{Logs: logFiles}, stderr)
 	if err != nil {
 		return err
 	}
@@ -159,6 +236,17 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return fmt.Errorf("%s has %d error(s)", cfg.Filename, len(diags.Errs()))
 		}
 		return err
+	}
+	adminServer, err := startAdminAPI(cfg, p, log)
+	if err != nil {
+		return err
+	}
+	if adminServer != nil {
+		defer func() {
+			closeCtx, cancel := context.WithTimeout(context.Background(), cfg.Proxy.ShutdownTimeout)
+			defer cancel()
+			_ = adminServer.Close(closeCtx)
+		}()
 	}
 	go reloadOnSignal(ctx, p, log)
 	if cfg.Proxy.WatchConfig {

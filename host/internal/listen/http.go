@@ -588,6 +588,7 @@ func (h *HTTP) newSession() *httpSession {
 	out := newSessionStream()
 	sess := &httpSession{out: out, done: make(chan struct{})}
 	sess.s = h.router.NewSession(out)
+	sess.s.SetListener("http")
 	sess.id = newSessionID()
 	sess.touch()
 	h.mu.Lock()

@@ -114,6 +114,7 @@ func (h *HTTP) postModern(w http.ResponseWriter, r *http.Request, body []byte, e
 	out := newSessionStream()
 	sess := &httpSession{out: out, done: make(chan struct{})}
 	sess.s = h.router.NewSession(out)
+	sess.s.SetListener("http")
 	defer sess.close()
 	h.mu.Lock()
 	closed := h.closed

@@ -66,6 +66,7 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := &legacySession{id: newSessionID(), ch: make(chan []byte, maxQueued), done: make(chan struct{})}
 	sess.s = h.router.NewSession(legacySink{sess})
+	sess.s.SetListener("sse")
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()

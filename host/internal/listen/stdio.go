@@ -42,6 +42,7 @@ func (l *lineWriter) Respond(msg []byte) error { return l.write(msg) }
 func ServeStdio(ctx context.Context, r *router.Router, in io.Reader, out io.Writer, maxBytes int, drain time.Duration) error {
 	w := &lineWriter{w: out}
 	s := r.NewSession(w)
+	s.SetListener("stdio")
 	defer s.Close()
 	// Handle never waits for a backend, so the reader calls it directly:
 	// no goroutine hop between reading a line and forwarding it.

@@ -89,6 +89,7 @@ func (h *HTTP) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := h.router.NewSession(wsSink{ctx: ctx, c: c})
+	s.SetListener("websocket")
 	defer s.Close()
 	go h.watchSocket(ctx, c)
 

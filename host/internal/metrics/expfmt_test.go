@@ -120,3 +120,17 @@ func TestScrapeParsesWithPrometheus(t *testing.T) {
 		}
 	}
 }
+
+func TestSummary(t *testing.T) {
+	r := New(nil)
+	r.SetSources(Sources{Backends: func() []router.BackendStatus { return []router.BackendStatus{{Name: "idle"}} }})
+	for _, o := range []router.Outcome{router.OutcomeOK, router.OutcomeOK, router.OutcomeError, router.OutcomeTimeout} {
+		r.RequestStarted("busy", "tools/call", 1)
+		r.RequestFinished("busy", "tools/call", o, time.Millisecond, 1)
+	}
+	got := r.Summary()
+	want := []ServerSummary{{Server: "busy", Requests: 4, Errors: 2, Timeouts: 1}, {Server: "idle"}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("Summary = %+v, want %+v", got, want)
+	}
+}

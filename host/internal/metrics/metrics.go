@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 
@@ -256,4 +257,43 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("Content-Type", ContentType)
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(buf.Bytes())
+}
+
+// ServerSummary counts one server's forwarded requests by how they ended.
+type ServerSummary struct {
+	Server                     string
+	Requests, Errors, Timeouts uint64
+}
+
+// Summary counts each server's requests so far, by server name. An error
+// is any outcome but ok (a timeout is counted in both).
+func (r *Registry) Summary() []ServerSummary {
+	by := map[string]*ServerSummary{}
+	r.servers.Range(func(k, _ any) bool {
+		by[k.(string)] = &ServerSummary{Server: k.(string)}
+		return true
+	})
+	r.requests.Range(func(k, v any) bool {
+		key := k.(requestKey)
+		s := by[key.server]
+		if s == nil {
+			s = &ServerSummary{Server: key.server}
+			by[key.server] = s
+		}
+		n := v.(*metrics.Counter).Get()
+		s.Requests += n
+		if key.outcome != router.OutcomeOK {
+			s.Errors += n
+		}
+		if key.outcome == router.OutcomeTimeout {
+			s.Timeouts += n
+		}
+		return true
+	})
+	out := make([]ServerSummary, 0, len(by))
+	for _, s := range by {
+		out = append(out, *s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Server < out[j].Server })
+	return out
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/listen"
+	"github.com/mcphost/mcphost/host/internal/logs"
 	"github.com/mcphost/mcphost/host/internal/metrics"
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
 	"github.com/mcphost/mcphost/host/internal/router"
@@ -42,6 +43,9 @@ type Options struct {
 	// CheckOnly builds everything needed to validate the config and
 	// nothing more: built-ins are asked in-process, no backend starts.
 	CheckOnly bool
+	// Logs, when set, keeps a log file per server (their stderr and
+	// their plugins' lines arrive through the logger's sink).
+	Logs *logs.Manager
 }
 
 // Proxy is a configured mcphost.
@@ -59,7 +63,10 @@ type Proxy struct {
 	// changes; reloadMu serializes reloads.
 	fingerprints map[string]string
 	reloadMu     sync.Mutex
-	events       eventHub
+	// transportConfigs are the servers' decoded transport blocks, for the
+	// admin API's (redacted) config.
+	transportConfigs map[string]json.RawMessage
+	events           eventHub
 
 	mu          sync.Mutex
 	http        []*listen.HTTP
@@ -72,7 +79,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}
-	p := &Proxy{cfg: cfg, opts: opts, log: opts.Logger, fingerprints: map[string]string{}}
+	p := &Proxy{cfg: cfg, opts: opts, log: opts.Logger, fingerprints: map[string]string{}, transportConfigs: map[string]json.RawMessage{}}
 	specs := p.pluginSpecs(cfg)
 	if opts.CheckOnly {
 		for _, s := range cfg.Servers {
@@ -204,6 +211,14 @@ func (p *Proxy) backendSpec(ctx context.Context, cfg *config.Config, s config.Se
 	}
 	diags = append(diags, config.PluginDiagnostics(s.Transport.Body, s.Transport.DeclRange, v.Diagnostics)...)
 	maxBytes := int(cfg.Proxy.MaxMessageBytes)
+	p.mu.Lock()
+	p.transportConfigs[s.Name] = cfgJSON
+	p.mu.Unlock()
+	if p.opts.Logs != nil {
+		if _, err := p.opts.Logs.Log(s.Name); err != nil {
+			p.log.Warn("no log file for the server", "server", s.Name, "error", err)
+		}
+	}
 	return router.BackendSpec{
 		Name: s.Name, Prefix: s.Prefix, Timeout: s.RequestTimeout, ProtocolVersion: s.ProtocolVersion, Disabled: !s.Enabled,
 		Restart: restartPolicy(s.Restart), Health: healthCheck(s.Health),

@@ -144,6 +144,9 @@ func (p *Proxy) Reload(ctx context.Context) (ReloadResult, error) {
 			return res, fmt.Errorf("remove server %q: %w", name, err)
 		}
 		delete(p.fingerprints, name)
+		p.mu.Lock()
+		delete(p.transportConfigs, name)
+		p.mu.Unlock()
 		res.Removed = append(res.Removed, name)
 	}
 	sort.Strings(res.Removed)

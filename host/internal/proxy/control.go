@@ -1,0 +1,275 @@
+package proxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mcphost/mcphost/host/internal/admin"
+	"github.com/mcphost/mcphost/host/internal/config"
+	"github.com/mcphost/mcphost/host/internal/logs"
+)
+
+// Control is the proxy as the admin API sees it.
+func (p *Proxy) Control() admin.Control { return control{p} }
+
+type control struct{ p *Proxy }
+
+var _ admin.Control = control{}
+
+func (c control) Servers() []admin.ServerStatus {
+	c.p.mu.Lock()
+	cfg := c.p.cfg
+	c.p.mu.Unlock()
+	var out []admin.ServerStatus
+	for _, b := range c.p.router.Backends() {
+		s, _ := cfg.Server(b.Name)
+		out = append(out, admin.ServerStatus{
+			Name: b.Name, State: string(b.State), Reason: b.Reason, ProtocolVersion: b.ProtocolVersion,
+			Transport: s.Transport.Plugin, Tools: b.Tools, Prompts: b.Prompts, Resources: b.Resources,
+			Templates: b.Templates, InFlight: b.InFlight, Restarts: b.Restarts, LastError: b.LastError,
+			NextAttempt: b.NextAttempt,
+		})
+	}
+	return out
+}
+
+// known wraps the router's "no server" error for the admin API's 404.
+func (c control) known(name string, err error) error {
+	if err != nil && strings.Contains(err.Error(), "no server named") {
+		return fmt.Errorf("%w: %q", admin.ErrUnknownServer, name)
+	}
+	return err
+}
+
+func (c control) StartServer(_ context.Context, name string) error {
+	return c.known(name, c.p.router.StartBackend(name))
+}
+
+func (c control) StopServer(_ context.Context, name string) error {
+	return c.known(name, c.p.router.StopBackend(name))
+}
+
+func (c control) RestartServer(_ context.Context, name string) error {
+	return c.known(name, c.p.router.RestartBackend(name))
+}
+
+func (c control) Tools() []admin.Tool {
+	var out []admin.Tool
+	for _, t := range c.p.router.Tools() {
+		out = append(out, admin.Tool{Name: t.Name, Server: t.Server, OriginalName: t.Original, Description: t.Description})
+	}
+	return out
+}
+
+func (c control) Sessions() []admin.Session {
+	var out []admin.Session
+	for _, s := range c.p.router.Sessions() {
+		out = append(out, admin.Session{
+			ID: s.ID, Listener: s.Listener, ProtocolVersion: s.ProtocolVersion, ClientName: s.ClientName,
+			ClientVersion: s.ClientVersion, Started: s.Started, InFlight: s.InFlight,
+		})
+	}
+	return out
+}
+
+// log finds a log by name: a configured server, or the host's own.
+func (c control) log(name string) (*logs.Log, error) {
+	m := c.p.opts.Logs
+	if m == nil {
+		return nil, errors.New("log files are off (proxy { log_dir = \"\" })")
+	}
+	if name != logs.HostLog {
+		known := false
+		for _, b := range c.p.router.Backends() {
+			known = known || b.Name == name
+		}
+		if !known {
+			return nil, fmt.Errorf("%w: %q", admin.ErrUnknownServer, name)
+		}
+	}
+	return m.Log(name)
+}
+
+func (c control) Logs(name string, n int) ([]string, error) {
+	l, err := c.log(name)
+	if err != nil {
+		return nil, err
+	}
+	return l.Tail(n)
+}
+
+func (c control) FollowLogs(ctx context.Context, name string, n int) (<-chan string, error) {
+	l, err := c.log(name)
+	if err != nil {
+		return nil, err
+	}
+	return l.Follow(ctx, n)
+}
+
+func (c control) MetricsSummary() admin.MetricsSummary {
+	var out admin.MetricsSummary
+	out.Servers = []admin.ServerMetrics{}
+	for _, s := range c.p.metrics.Summary() {
+		counts := admin.Counts{Requests: s.Requests, Errors: s.Errors, Timeouts: s.Timeouts}
+		out.Servers = append(out.Servers, admin.ServerMetrics{Server: s.Server, Counts: counts})
+		out.Totals.Requests += s.Requests
+		out.Totals.Errors += s.Errors
+		out.Totals.Timeouts += s.Timeouts
+	}
+	return out
+}
+
+func (c control) Reload(ctx context.Context) (admin.ReloadResult, error) {
+	res, err := c.p.Reload(ctx)
+	return adminReload(res), err
+}
+
+func adminReload(r ReloadResult) admin.ReloadResult {
+	return admin.ReloadResult{
+		Applied: r.Applied, Added: r.Added, Removed: r.Removed, Changed: r.Changed, Unchanged: r.Unchanged,
+		Diagnostics: append(r.Diagnostics, r.Warnings...),
+	}
+}
+
+func (c control) Events(ctx context.Context) <-chan admin.Event {
+	in := c.p.Events(ctx)
+	out := make(chan admin.Event, subscribeBuffer)
+	go func() {
+		defer close(out)
+		for e := range in {
+			ae := admin.Event{Time: e.Time, Type: e.Type, Server: e.Server, State: string(e.State), Reason: e.Reason}
+			if e.Reload != nil {
+				r := adminReload(*e.Reload)
+				ae.ReloadResult = &r
+			}
+			select {
+			case out <- ae:
+			default: // a slow reader loses events rather than holding the hub
+			}
+		}
+	}()
+	return out
+}
+
+// Config is the running configuration with every secret replaced.
+func (c control) Config() any {
+	c.p.mu.Lock()
+	cfg := c.p.cfg
+	transports := make(map[string]json.RawMessage, len(c.p.transportConfigs))
+	for k, v := range c.p.transportConfigs {
+		transports[k] = v
+	}
+	c.p.mu.Unlock()
+	type server struct {
+		Name            string         `json:"name"`
+		Enabled         bool           `json:"enabled"`
+		Prefix          bool           `json:"prefix"`
+		ProtocolVersion string         `json:"protocol_version,omitempty"`
+		RequestTimeout  string         `json:"request_timeout,omitempty"`
+		Transport       string         `json:"transport"`
+		TransportConfig any            `json:"transport_config,omitempty"`
+		Restart         config.Restart `json:"restart"`
+		Health          config.Health  `json:"health"`
+	}
+	type plugin struct {
+		Name, Source, SHA256, Mode string
+	}
+	out := struct {
+		File      string            `json:"file"`
+		Proxy     map[string]any    `json:"proxy"`
+		Listeners []config.Listener `json:"listeners"`
+		Admin     map[string]any    `json:"admin"`
+		Plugins   []plugin          `json:"plugins"`
+		Servers   []server          `json:"servers"`
+	}{File: cfg.Filename}
+	out.Proxy = map[string]any{
+		"tool_name_template": cfg.Proxy.ToolNameTemplate, "prompt_name_template": cfg.Proxy.PromptNameTemplate,
+		"resource_uri_template": cfg.Proxy.ResourceURITemplate, "max_message_bytes": cfg.Proxy.MaxMessageBytes,
+		"request_timeout": cfg.Proxy.RequestTimeout.String(), "shutdown_timeout": cfg.Proxy.ShutdownTimeout.String(),
+		"log_level": cfg.Proxy.LogLevel, "log_format": cfg.Proxy.LogFormat, "log_dir": cfg.Proxy.LogDir,
+		"translators": cfg.Proxy.Translators, "watch_config": cfg.Proxy.WatchConfig,
+	}
+	for _, l := range cfg.Listeners {
+		out.Listeners = append(out.Listeners, l.Redacted())
+	}
+	out.Admin = map[string]any{"address": cfg.Admin.Address, "auth_token": redactedIfSet(cfg.Admin.AuthToken)}
+	for _, pl := range cfg.Plugins {
+		out.Plugins = append(out.Plugins, plugin{Name: pl.Name, Source: pl.Source, SHA256: pl.SHA256, Mode: pl.Mode})
+	}
+	for _, s := range cfg.Servers {
+		srv := server{
+			Name: s.Name, Enabled: s.Enabled, Prefix: s.Prefix, ProtocolVersion: s.ProtocolVersion,
+			Transport: s.Transport.Plugin, Restart: s.Restart, Health: s.Health,
+		}
+		if s.RequestTimeout > 0 {
+			srv.RequestTimeout = s.RequestTimeout.String()
+		}
+		if raw := transports[s.Name]; raw != nil {
+			var v any
+			if json.Unmarshal(raw, &v) == nil {
+				srv.TransportConfig = redactSecrets(v, "")
+			}
+		}
+		out.Servers = append(out.Servers, srv)
+	}
+	return out
+}
+
+func redactedIfSet(s string) string {
+	if s == "" {
+		return ""
+	}
+	return config.RedactedValue
+}
+
+// secretKeys are transport settings whose values are secrets, wholly
+// (headers and env hold credentials as often as not).
+var secretKeys = []string{"headers", "env", "bearer_token", "token", "secret", "password", "authorization", "api_key", "apikey", "credential"}
+
+func isSecretKey(k string) bool {
+	k = strings.ToLower(k)
+	for _, s := range secretKeys {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactSecrets replaces the values under secret keys; a map under one
+// keeps its keys (useful to see which headers are set) but not values.
+func redactSecrets(v any, key string) any {
+	secret := key != "" && isSecretKey(key)
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, child := range t {
+			if secret {
+				out[k] = config.RedactedValue
+				continue
+			}
+			out[k] = redactSecrets(child, k)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, child := range t {
+			if secret {
+				out[i] = config.RedactedValue
+				continue
+			}
+			out[i] = redactSecrets(child, key)
+		}
+		return out
+	case nil:
+		return nil
+	default:
+		if secret {
+			return config.RedactedValue
+		}
+		return t
+	}
+}
