@@ -43,16 +43,24 @@ func NewGRPCServer(impl Tracing) *GRPCServer {
 func (s *GRPCServer) Record(ctx context.Context, req *pluginv1.RecordRequest) (*pluginv1.RecordResponse, error) {
 	in := RecordRequest{Events: make([]Event, 0, len(req.GetEvents()))}
 	for _, e := range req.GetEvents() {
-		in.Events = append(in.Events, Event{
+		ev := Event{
 			Kind: e.GetKind(), TimeUnixNano: e.GetTimeUnixNano(), Session: e.GetSession(), Server: e.GetServer(),
 			Method: e.GetMethod(), Name: e.GetName(), URI: e.GetUri(), Arguments: e.GetArgumentsJson(),
 			Content: e.GetContentJson(), ContentHash: e.GetContentHash(), SizeBytes: e.GetSizeBytes(), Meta: e.GetMetaJson(),
-		})
+			ResponseID: e.GetResponseId(), ContextID: e.GetContextId(), ContextType: e.GetContextType(),
+			RetrievalScore: e.GetRetrievalScore(), RetrievalSource: e.GetRetrievalSource(),
+			TokenEstimate: e.GetTokenEstimate(), Summary: e.GetSummary(),
+		}
+		for _, u := range e.GetUnits() {
+			ev.Units = append(ev.Units, ResponseUnit{ContextID: u.GetContextId(), ContentHash: u.GetContentHash(), Weight: u.GetWeight()})
+		}
+		in.Events = append(in.Events, ev)
 	}
-	if _, err := s.impl.Record(ctx, in); err != nil {
+	r, err := s.impl.Record(ctx, in)
+	if err != nil {
 		return nil, err
 	}
-	return &pluginv1.RecordResponse{}, nil
+	return &pluginv1.RecordResponse{ChangedUris: r.ChangedURIs}, nil
 }
 
 func (s *GRPCServer) ListTools(ctx context.Context, req *pluginv1.ListToolsRequest) (*pluginv1.ListToolsResponse, error) {
@@ -68,7 +76,7 @@ func (s *GRPCServer) CallTool(ctx context.Context, req *pluginv1.CallToolRequest
 	if err != nil {
 		return nil, err
 	}
-	return &pluginv1.CallToolResponse{ResultJson: r.Result}, nil
+	return &pluginv1.CallToolResponse{ResultJson: r.Result, ChangedUris: r.ChangedURIs}, nil
 }
 
 func (s *GRPCServer) ListResources(ctx context.Context, req *pluginv1.ListResourcesRequest) (*pluginv1.ListResourcesResponse, error) {
@@ -101,16 +109,24 @@ func NewGRPCClient(conn grpc.ClientConnInterface) *GRPCClient {
 func (c *GRPCClient) Record(ctx context.Context, req RecordRequest) (RecordResponse, error) {
 	out := &pluginv1.RecordRequest{Events: make([]*pluginv1.TraceEvent, 0, len(req.Events))}
 	for _, e := range req.Events {
-		out.Events = append(out.Events, &pluginv1.TraceEvent{
+		pe := &pluginv1.TraceEvent{
 			Kind: e.Kind, TimeUnixNano: e.TimeUnixNano, Session: e.Session, Server: e.Server,
 			Method: e.Method, Name: e.Name, Uri: e.URI, ArgumentsJson: e.Arguments,
 			ContentJson: e.Content, ContentHash: e.ContentHash, SizeBytes: e.SizeBytes, MetaJson: e.Meta,
-		})
+			ResponseId: e.ResponseID, ContextId: e.ContextID, ContextType: e.ContextType,
+			RetrievalScore: e.RetrievalScore, RetrievalSource: e.RetrievalSource,
+			TokenEstimate: e.TokenEstimate, Summary: e.Summary,
+		}
+		for _, u := range e.Units {
+			pe.Units = append(pe.Units, &pluginv1.ResponseUnit{ContextId: u.ContextID, ContentHash: u.ContentHash, Weight: u.Weight})
+		}
+		out.Events = append(out.Events, pe)
 	}
-	if _, err := c.client.Record(ctx, out); err != nil {
+	r, err := c.client.Record(ctx, out)
+	if err != nil {
 		return RecordResponse{}, fmt.Errorf("tracing record %d events: %w", len(req.Events), err)
 	}
-	return RecordResponse{}, nil
+	return RecordResponse{ChangedURIs: r.GetChangedUris()}, nil
 }
 
 func (c *GRPCClient) ListTools(ctx context.Context, req ListToolsRequest) (ListToolsResponse, error) {
@@ -126,7 +142,7 @@ func (c *GRPCClient) CallTool(ctx context.Context, req CallToolRequest) (CallToo
 	if err != nil {
 		return CallToolResponse{}, fmt.Errorf("tracing call tool %s: %w", req.Name, err)
 	}
-	return CallToolResponse{Result: r.GetResultJson()}, nil
+	return CallToolResponse{Result: r.GetResultJson(), ChangedURIs: r.GetChangedUris()}, nil
 }
 
 func (c *GRPCClient) ListResources(ctx context.Context, req ListResourcesRequest) (ListResourcesResponse, error) {

@@ -17,7 +17,7 @@ import (
 
 // APIMinor is the minor version of this API; bump it when adding optional
 // fields or capabilities.
-const APIMinor = 0
+const APIMinor = 1
 
 // Tracing records deliveries and serves the tracing tools and resources.
 type Tracing interface {
@@ -42,6 +42,18 @@ const (
 	EventResource   = "resource"
 	EventPrompt     = "prompt"
 	EventFeedback   = "feedback"
+	// EventResponse finalizes a response: its Units carry the weights.
+	EventResponse = "response"
+)
+
+// Context types, as in Event.ContextType (the weighting plugin's Unit.Type).
+// The host maps tool results to external, resources to system and
+// prompts to user; model_state is for units a client reports itself.
+const (
+	TypeSystem     = "system"
+	TypeUser       = "user"
+	TypeExternal   = "external"
+	TypeModelState = "model_state"
 )
 
 // Event is one thing delivered to a client, or feedback from one.
@@ -69,6 +81,33 @@ type Event struct {
 	SizeBytes   int64
 	// Meta is the result's _meta, raw JSON.
 	Meta json.RawMessage
+	// ResponseID is the response (turn) the unit was delivered in, or the
+	// response an EventResponse finalizes.
+	ResponseID string
+	// ContextID is the unit's stable identity, computed by the host:
+	// server + tool + canonical arguments, resource URI, or prompt +
+	// arguments. A changed ContentHash under one ContextID is a new
+	// version of the unit.
+	ContextID string
+	// ContextType is TypeSystem, TypeUser, TypeExternal or TypeModelState.
+	ContextType string
+	// RetrievalScore in [0, 1], and where it came from: "meta" (the
+	// backend's _meta), "lexical" (measured against the request's
+	// arguments) or "default".
+	RetrievalScore  float64
+	RetrievalSource string
+	TokenEstimate   int64
+	// Summary is a bounded text summary of Content.
+	Summary string
+	// Units are, for EventResponse, the response's units and weights.
+	Units []ResponseUnit
+}
+
+// ResponseUnit is one unit of a finalized response and its weight.
+type ResponseUnit struct {
+	ContextID   string
+	ContentHash string
+	Weight      float64
 }
 
 // RecordRequest carries a batch of events.
@@ -77,7 +116,11 @@ type RecordRequest struct {
 }
 
 // RecordResponse acknowledges a batch.
-type RecordResponse struct{}
+type RecordResponse struct {
+	// ChangedURIs are the plugin's resources whose contents changed, for
+	// notifications/resources/updated to subscribed clients.
+	ChangedURIs []string
+}
 
 // ListToolsRequest asks for the plugin's tools for one client session.
 type ListToolsRequest struct {
@@ -102,6 +145,8 @@ type CallToolRequest struct {
 type CallToolResponse struct {
 	// Result is a raw MCP CallToolResult.
 	Result json.RawMessage
+	// ChangedURIs are the plugin's resources the call changed.
+	ChangedURIs []string
 }
 
 // ListResourcesRequest asks for the plugin's resources for one client

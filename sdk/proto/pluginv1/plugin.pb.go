@@ -1704,7 +1704,7 @@ func (x *WeighResponse) GetWeights() []float64 {
 // TraceEvent is one thing delivered to (or received from) a client.
 type TraceEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// kind: "tool_result", "resource", "prompt" or "feedback".
+	// kind: "tool_result", "resource", "prompt", "feedback" or "response".
 	Kind         string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	TimeUnixNano int64  `protobuf:"varint,2,opt,name=time_unix_nano,json=timeUnixNano,proto3" json:"time_unix_nano,omitempty"`
 	Session      string `protobuf:"bytes,3,opt,name=session,proto3" json:"session,omitempty"`
@@ -1718,6 +1718,24 @@ type TraceEvent struct {
 	ContentHash   string `protobuf:"bytes,10,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
 	SizeBytes     int64  `protobuf:"varint,11,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
 	MetaJson      []byte `protobuf:"bytes,12,opt,name=meta_json,json=metaJson,proto3" json:"meta_json,omitempty"`
+	// response_id is the response (turn) the unit was delivered in.
+	ResponseId string `protobuf:"bytes,13,opt,name=response_id,json=responseId,proto3" json:"response_id,omitempty"`
+	// context_id is the unit's stable identity (server + tool + canonical
+	// arguments, or resource URI, or prompt + arguments), as the host
+	// computed it.
+	ContextId string `protobuf:"bytes,14,opt,name=context_id,json=contextId,proto3" json:"context_id,omitempty"`
+	// context_type: "system", "user", "external" or "model_state".
+	ContextType string `protobuf:"bytes,15,opt,name=context_type,json=contextType,proto3" json:"context_type,omitempty"`
+	// retrieval_score in [0, 1]; retrieval_source says where it came from:
+	// "meta" (the backend's _meta), "lexical" (measured) or "default".
+	RetrievalScore  float64 `protobuf:"fixed64,16,opt,name=retrieval_score,json=retrievalScore,proto3" json:"retrieval_score,omitempty"`
+	RetrievalSource string  `protobuf:"bytes,17,opt,name=retrieval_source,json=retrievalSource,proto3" json:"retrieval_source,omitempty"`
+	TokenEstimate   int64   `protobuf:"varint,18,opt,name=token_estimate,json=tokenEstimate,proto3" json:"token_estimate,omitempty"`
+	// summary is a bounded text summary of the content.
+	Summary string `protobuf:"bytes,19,opt,name=summary,proto3" json:"summary,omitempty"`
+	// units are, for a "response" event, the units of the response with the
+	// weights the weighting plugin gave them.
+	Units         []*ResponseUnit `protobuf:"bytes,20,rep,name=units,proto3" json:"units,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1836,6 +1854,123 @@ func (x *TraceEvent) GetMetaJson() []byte {
 	return nil
 }
 
+func (x *TraceEvent) GetResponseId() string {
+	if x != nil {
+		return x.ResponseId
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetContextId() string {
+	if x != nil {
+		return x.ContextId
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetContextType() string {
+	if x != nil {
+		return x.ContextType
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetRetrievalScore() float64 {
+	if x != nil {
+		return x.RetrievalScore
+	}
+	return 0
+}
+
+func (x *TraceEvent) GetRetrievalSource() string {
+	if x != nil {
+		return x.RetrievalSource
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetTokenEstimate() int64 {
+	if x != nil {
+		return x.TokenEstimate
+	}
+	return 0
+}
+
+func (x *TraceEvent) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *TraceEvent) GetUnits() []*ResponseUnit {
+	if x != nil {
+		return x.Units
+	}
+	return nil
+}
+
+// ResponseUnit is one context unit of a finalized response.
+type ResponseUnit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ContextId     string                 `protobuf:"bytes,1,opt,name=context_id,json=contextId,proto3" json:"context_id,omitempty"`
+	ContentHash   string                 `protobuf:"bytes,2,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	Weight        float64                `protobuf:"fixed64,3,opt,name=weight,proto3" json:"weight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResponseUnit) Reset() {
+	*x = ResponseUnit{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResponseUnit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResponseUnit) ProtoMessage() {}
+
+func (x *ResponseUnit) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResponseUnit.ProtoReflect.Descriptor instead.
+func (*ResponseUnit) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ResponseUnit) GetContextId() string {
+	if x != nil {
+		return x.ContextId
+	}
+	return ""
+}
+
+func (x *ResponseUnit) GetContentHash() string {
+	if x != nil {
+		return x.ContentHash
+	}
+	return ""
+}
+
+func (x *ResponseUnit) GetWeight() float64 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
 type RecordRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Events        []*TraceEvent          `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
@@ -1845,7 +1980,7 @@ type RecordRequest struct {
 
 func (x *RecordRequest) Reset() {
 	*x = RecordRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[30]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1857,7 +1992,7 @@ func (x *RecordRequest) String() string {
 func (*RecordRequest) ProtoMessage() {}
 
 func (x *RecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[30]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1870,7 +2005,7 @@ func (x *RecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRequest.ProtoReflect.Descriptor instead.
 func (*RecordRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RecordRequest) GetEvents() []*TraceEvent {
@@ -1881,14 +2016,17 @@ func (x *RecordRequest) GetEvents() []*TraceEvent {
 }
 
 type RecordResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// changed_uris are the plugin's resources whose contents changed, so that
+	// the host can tell subscribed clients.
+	ChangedUris   []string `protobuf:"bytes,1,rep,name=changed_uris,json=changedUris,proto3" json:"changed_uris,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RecordResponse) Reset() {
 	*x = RecordResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[31]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1900,7 +2038,7 @@ func (x *RecordResponse) String() string {
 func (*RecordResponse) ProtoMessage() {}
 
 func (x *RecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[31]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1913,7 +2051,14 @@ func (x *RecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordResponse.ProtoReflect.Descriptor instead.
 func (*RecordResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *RecordResponse) GetChangedUris() []string {
+	if x != nil {
+		return x.ChangedUris
+	}
+	return nil
 }
 
 type ListToolsRequest struct {
@@ -1925,7 +2070,7 @@ type ListToolsRequest struct {
 
 func (x *ListToolsRequest) Reset() {
 	*x = ListToolsRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[32]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1937,7 +2082,7 @@ func (x *ListToolsRequest) String() string {
 func (*ListToolsRequest) ProtoMessage() {}
 
 func (x *ListToolsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[32]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1950,7 +2095,7 @@ func (x *ListToolsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListToolsRequest.ProtoReflect.Descriptor instead.
 func (*ListToolsRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListToolsRequest) GetSession() string {
@@ -1970,7 +2115,7 @@ type ListToolsResponse struct {
 
 func (x *ListToolsResponse) Reset() {
 	*x = ListToolsResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[33]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2127,7 @@ func (x *ListToolsResponse) String() string {
 func (*ListToolsResponse) ProtoMessage() {}
 
 func (x *ListToolsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[33]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2140,7 @@ func (x *ListToolsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListToolsResponse.ProtoReflect.Descriptor instead.
 func (*ListToolsResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListToolsResponse) GetToolsJson() [][]byte {
@@ -2016,7 +2161,7 @@ type CallToolRequest struct {
 
 func (x *CallToolRequest) Reset() {
 	*x = CallToolRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[34]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2028,7 +2173,7 @@ func (x *CallToolRequest) String() string {
 func (*CallToolRequest) ProtoMessage() {}
 
 func (x *CallToolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[34]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2041,7 +2186,7 @@ func (x *CallToolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallToolRequest.ProtoReflect.Descriptor instead.
 func (*CallToolRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CallToolRequest) GetSession() string {
@@ -2068,14 +2213,16 @@ func (x *CallToolRequest) GetArgumentsJson() []byte {
 type CallToolResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// result_json is a raw MCP CallToolResult.
-	ResultJson    []byte `protobuf:"bytes,1,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
+	ResultJson []byte `protobuf:"bytes,1,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
+	// changed_uris are the plugin's resources the call changed.
+	ChangedUris   []string `protobuf:"bytes,2,rep,name=changed_uris,json=changedUris,proto3" json:"changed_uris,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CallToolResponse) Reset() {
 	*x = CallToolResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[35]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2087,7 +2234,7 @@ func (x *CallToolResponse) String() string {
 func (*CallToolResponse) ProtoMessage() {}
 
 func (x *CallToolResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[35]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2100,12 +2247,19 @@ func (x *CallToolResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallToolResponse.ProtoReflect.Descriptor instead.
 func (*CallToolResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CallToolResponse) GetResultJson() []byte {
 	if x != nil {
 		return x.ResultJson
+	}
+	return nil
+}
+
+func (x *CallToolResponse) GetChangedUris() []string {
+	if x != nil {
+		return x.ChangedUris
 	}
 	return nil
 }
@@ -2119,7 +2273,7 @@ type ListResourcesRequest struct {
 
 func (x *ListResourcesRequest) Reset() {
 	*x = ListResourcesRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[36]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2131,7 +2285,7 @@ func (x *ListResourcesRequest) String() string {
 func (*ListResourcesRequest) ProtoMessage() {}
 
 func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[36]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2144,7 +2298,7 @@ func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesRequest.ProtoReflect.Descriptor instead.
 func (*ListResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListResourcesRequest) GetSession() string {
@@ -2166,7 +2320,7 @@ type ListResourcesResponse struct {
 
 func (x *ListResourcesResponse) Reset() {
 	*x = ListResourcesResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[37]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2178,7 +2332,7 @@ func (x *ListResourcesResponse) String() string {
 func (*ListResourcesResponse) ProtoMessage() {}
 
 func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[37]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2191,7 +2345,7 @@ func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesResponse.ProtoReflect.Descriptor instead.
 func (*ListResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListResourcesResponse) GetResourcesJson() [][]byte {
@@ -2218,7 +2372,7 @@ type ReadResourceRequest struct {
 
 func (x *ReadResourceRequest) Reset() {
 	*x = ReadResourceRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[38]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2230,7 +2384,7 @@ func (x *ReadResourceRequest) String() string {
 func (*ReadResourceRequest) ProtoMessage() {}
 
 func (x *ReadResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[38]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2243,7 +2397,7 @@ func (x *ReadResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResourceRequest.ProtoReflect.Descriptor instead.
 func (*ReadResourceRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ReadResourceRequest) GetSession() string {
@@ -2270,7 +2424,7 @@ type ReadResourceResponse struct {
 
 func (x *ReadResourceResponse) Reset() {
 	*x = ReadResourceResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[39]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2282,7 +2436,7 @@ func (x *ReadResourceResponse) String() string {
 func (*ReadResourceResponse) ProtoMessage() {}
 
 func (x *ReadResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[39]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2295,7 +2449,7 @@ func (x *ReadResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResourceResponse.ProtoReflect.Descriptor instead.
 func (*ReadResourceResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ReadResourceResponse) GetResultJson() []byte {
@@ -2419,7 +2573,7 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x124\n" +
 	"\x05units\x18\x02 \x03(\v2\x1e.mcphost.plugin.v1.ContextUnitR\x05units\")\n" +
 	"\rWeighResponse\x12\x18\n" +
-	"\aweights\x18\x01 \x03(\x01R\aweights\"\xdf\x02\n" +
+	"\aweights\x18\x01 \x03(\x01R\aweights\"\x8e\x05\n" +
 	"\n" +
 	"TraceEvent\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12$\n" +
@@ -2435,10 +2589,26 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	" \x01(\tR\vcontentHash\x12\x1d\n" +
 	"\n" +
 	"size_bytes\x18\v \x01(\x03R\tsizeBytes\x12\x1b\n" +
-	"\tmeta_json\x18\f \x01(\fR\bmetaJson\"F\n" +
+	"\tmeta_json\x18\f \x01(\fR\bmetaJson\x12\x1f\n" +
+	"\vresponse_id\x18\r \x01(\tR\n" +
+	"responseId\x12\x1d\n" +
+	"\n" +
+	"context_id\x18\x0e \x01(\tR\tcontextId\x12!\n" +
+	"\fcontext_type\x18\x0f \x01(\tR\vcontextType\x12'\n" +
+	"\x0fretrieval_score\x18\x10 \x01(\x01R\x0eretrievalScore\x12)\n" +
+	"\x10retrieval_source\x18\x11 \x01(\tR\x0fretrievalSource\x12%\n" +
+	"\x0etoken_estimate\x18\x12 \x01(\x03R\rtokenEstimate\x12\x18\n" +
+	"\asummary\x18\x13 \x01(\tR\asummary\x125\n" +
+	"\x05units\x18\x14 \x03(\v2\x1f.mcphost.plugin.v1.ResponseUnitR\x05units\"h\n" +
+	"\fResponseUnit\x12\x1d\n" +
+	"\n" +
+	"context_id\x18\x01 \x01(\tR\tcontextId\x12!\n" +
+	"\fcontent_hash\x18\x02 \x01(\tR\vcontentHash\x12\x16\n" +
+	"\x06weight\x18\x03 \x01(\x01R\x06weight\"F\n" +
 	"\rRecordRequest\x125\n" +
-	"\x06events\x18\x01 \x03(\v2\x1d.mcphost.plugin.v1.TraceEventR\x06events\"\x10\n" +
-	"\x0eRecordResponse\",\n" +
+	"\x06events\x18\x01 \x03(\v2\x1d.mcphost.plugin.v1.TraceEventR\x06events\"3\n" +
+	"\x0eRecordResponse\x12!\n" +
+	"\fchanged_uris\x18\x01 \x03(\tR\vchangedUris\",\n" +
 	"\x10ListToolsRequest\x12\x18\n" +
 	"\asession\x18\x01 \x01(\tR\asession\"2\n" +
 	"\x11ListToolsResponse\x12\x1d\n" +
@@ -2447,10 +2617,11 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x0fCallToolRequest\x12\x18\n" +
 	"\asession\x18\x01 \x01(\tR\asession\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
-	"\x0earguments_json\x18\x03 \x01(\fR\rargumentsJson\"3\n" +
+	"\x0earguments_json\x18\x03 \x01(\fR\rargumentsJson\"V\n" +
 	"\x10CallToolResponse\x12\x1f\n" +
 	"\vresult_json\x18\x01 \x01(\fR\n" +
-	"resultJson\"0\n" +
+	"resultJson\x12!\n" +
+	"\fchanged_uris\x18\x02 \x03(\tR\vchangedUris\"0\n" +
 	"\x14ListResourcesRequest\x12\x18\n" +
 	"\asession\x18\x01 \x01(\tR\asession\"e\n" +
 	"\x15ListResourcesResponse\x12%\n" +
@@ -2503,7 +2674,7 @@ func file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_sdk_proto_pluginv1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_sdk_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_sdk_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_sdk_proto_pluginv1_plugin_proto_goTypes = []any{
 	(Direction)(0),                // 0: mcphost.plugin.v1.Direction
 	(*InfoRequest)(nil),           // 1: mcphost.plugin.v1.InfoRequest
@@ -2536,16 +2707,17 @@ var file_sdk_proto_pluginv1_plugin_proto_goTypes = []any{
 	(*WeighRequest)(nil),          // 28: mcphost.plugin.v1.WeighRequest
 	(*WeighResponse)(nil),         // 29: mcphost.plugin.v1.WeighResponse
 	(*TraceEvent)(nil),            // 30: mcphost.plugin.v1.TraceEvent
-	(*RecordRequest)(nil),         // 31: mcphost.plugin.v1.RecordRequest
-	(*RecordResponse)(nil),        // 32: mcphost.plugin.v1.RecordResponse
-	(*ListToolsRequest)(nil),      // 33: mcphost.plugin.v1.ListToolsRequest
-	(*ListToolsResponse)(nil),     // 34: mcphost.plugin.v1.ListToolsResponse
-	(*CallToolRequest)(nil),       // 35: mcphost.plugin.v1.CallToolRequest
-	(*CallToolResponse)(nil),      // 36: mcphost.plugin.v1.CallToolResponse
-	(*ListResourcesRequest)(nil),  // 37: mcphost.plugin.v1.ListResourcesRequest
-	(*ListResourcesResponse)(nil), // 38: mcphost.plugin.v1.ListResourcesResponse
-	(*ReadResourceRequest)(nil),   // 39: mcphost.plugin.v1.ReadResourceRequest
-	(*ReadResourceResponse)(nil),  // 40: mcphost.plugin.v1.ReadResourceResponse
+	(*ResponseUnit)(nil),          // 31: mcphost.plugin.v1.ResponseUnit
+	(*RecordRequest)(nil),         // 32: mcphost.plugin.v1.RecordRequest
+	(*RecordResponse)(nil),        // 33: mcphost.plugin.v1.RecordResponse
+	(*ListToolsRequest)(nil),      // 34: mcphost.plugin.v1.ListToolsRequest
+	(*ListToolsResponse)(nil),     // 35: mcphost.plugin.v1.ListToolsResponse
+	(*CallToolRequest)(nil),       // 36: mcphost.plugin.v1.CallToolRequest
+	(*CallToolResponse)(nil),      // 37: mcphost.plugin.v1.CallToolResponse
+	(*ListResourcesRequest)(nil),  // 38: mcphost.plugin.v1.ListResourcesRequest
+	(*ListResourcesResponse)(nil), // 39: mcphost.plugin.v1.ListResourcesResponse
+	(*ReadResourceRequest)(nil),   // 40: mcphost.plugin.v1.ReadResourceRequest
+	(*ReadResourceResponse)(nil),  // 41: mcphost.plugin.v1.ReadResourceResponse
 }
 var file_sdk_proto_pluginv1_plugin_proto_depIdxs = []int32{
 	3,  // 0: mcphost.plugin.v1.Schema.attributes:type_name -> mcphost.plugin.v1.Attribute
@@ -2558,46 +2730,47 @@ var file_sdk_proto_pluginv1_plugin_proto_depIdxs = []int32{
 	0,  // 7: mcphost.plugin.v1.TranslateRequest.direction:type_name -> mcphost.plugin.v1.Direction
 	25, // 8: mcphost.plugin.v1.TranslateRequest.session:type_name -> mcphost.plugin.v1.SessionInfo
 	27, // 9: mcphost.plugin.v1.WeighRequest.units:type_name -> mcphost.plugin.v1.ContextUnit
-	30, // 10: mcphost.plugin.v1.RecordRequest.events:type_name -> mcphost.plugin.v1.TraceEvent
-	1,  // 11: mcphost.plugin.v1.Base.Info:input_type -> mcphost.plugin.v1.InfoRequest
-	5,  // 12: mcphost.plugin.v1.Base.Schema:input_type -> mcphost.plugin.v1.SchemaRequest
-	8,  // 13: mcphost.plugin.v1.Base.Validate:input_type -> mcphost.plugin.v1.ValidateRequest
-	10, // 14: mcphost.plugin.v1.Base.Configure:input_type -> mcphost.plugin.v1.ConfigureRequest
-	12, // 15: mcphost.plugin.v1.Base.Stop:input_type -> mcphost.plugin.v1.StopRequest
-	14, // 16: mcphost.plugin.v1.Base.Metrics:input_type -> mcphost.plugin.v1.MetricsRequest
-	16, // 17: mcphost.plugin.v1.Transport.Open:input_type -> mcphost.plugin.v1.OpenRequest
-	18, // 18: mcphost.plugin.v1.Transport.Stream:input_type -> mcphost.plugin.v1.Frame
-	19, // 19: mcphost.plugin.v1.Transport.Close:input_type -> mcphost.plugin.v1.CloseRequest
-	21, // 20: mcphost.plugin.v1.Translator.Rules:input_type -> mcphost.plugin.v1.RulesRequest
-	24, // 21: mcphost.plugin.v1.Translator.Translate:input_type -> mcphost.plugin.v1.TranslateRequest
-	28, // 22: mcphost.plugin.v1.Weighting.Weigh:input_type -> mcphost.plugin.v1.WeighRequest
-	31, // 23: mcphost.plugin.v1.Tracing.Record:input_type -> mcphost.plugin.v1.RecordRequest
-	33, // 24: mcphost.plugin.v1.Tracing.ListTools:input_type -> mcphost.plugin.v1.ListToolsRequest
-	35, // 25: mcphost.plugin.v1.Tracing.CallTool:input_type -> mcphost.plugin.v1.CallToolRequest
-	37, // 26: mcphost.plugin.v1.Tracing.ListResources:input_type -> mcphost.plugin.v1.ListResourcesRequest
-	39, // 27: mcphost.plugin.v1.Tracing.ReadResource:input_type -> mcphost.plugin.v1.ReadResourceRequest
-	2,  // 28: mcphost.plugin.v1.Base.Info:output_type -> mcphost.plugin.v1.InfoResponse
-	6,  // 29: mcphost.plugin.v1.Base.Schema:output_type -> mcphost.plugin.v1.SchemaResponse
-	9,  // 30: mcphost.plugin.v1.Base.Validate:output_type -> mcphost.plugin.v1.ValidateResponse
-	11, // 31: mcphost.plugin.v1.Base.Configure:output_type -> mcphost.plugin.v1.ConfigureResponse
-	13, // 32: mcphost.plugin.v1.Base.Stop:output_type -> mcphost.plugin.v1.StopResponse
-	15, // 33: mcphost.plugin.v1.Base.Metrics:output_type -> mcphost.plugin.v1.MetricsResponse
-	17, // 34: mcphost.plugin.v1.Transport.Open:output_type -> mcphost.plugin.v1.OpenResponse
-	18, // 35: mcphost.plugin.v1.Transport.Stream:output_type -> mcphost.plugin.v1.Frame
-	20, // 36: mcphost.plugin.v1.Transport.Close:output_type -> mcphost.plugin.v1.CloseResponse
-	23, // 37: mcphost.plugin.v1.Translator.Rules:output_type -> mcphost.plugin.v1.RulesResponse
-	26, // 38: mcphost.plugin.v1.Translator.Translate:output_type -> mcphost.plugin.v1.TranslateResponse
-	29, // 39: mcphost.plugin.v1.Weighting.Weigh:output_type -> mcphost.plugin.v1.WeighResponse
-	32, // 40: mcphost.plugin.v1.Tracing.Record:output_type -> mcphost.plugin.v1.RecordResponse
-	34, // 41: mcphost.plugin.v1.Tracing.ListTools:output_type -> mcphost.plugin.v1.ListToolsResponse
-	36, // 42: mcphost.plugin.v1.Tracing.CallTool:output_type -> mcphost.plugin.v1.CallToolResponse
-	38, // 43: mcphost.plugin.v1.Tracing.ListResources:output_type -> mcphost.plugin.v1.ListResourcesResponse
-	40, // 44: mcphost.plugin.v1.Tracing.ReadResource:output_type -> mcphost.plugin.v1.ReadResourceResponse
-	28, // [28:45] is the sub-list for method output_type
-	11, // [11:28] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	31, // 10: mcphost.plugin.v1.TraceEvent.units:type_name -> mcphost.plugin.v1.ResponseUnit
+	30, // 11: mcphost.plugin.v1.RecordRequest.events:type_name -> mcphost.plugin.v1.TraceEvent
+	1,  // 12: mcphost.plugin.v1.Base.Info:input_type -> mcphost.plugin.v1.InfoRequest
+	5,  // 13: mcphost.plugin.v1.Base.Schema:input_type -> mcphost.plugin.v1.SchemaRequest
+	8,  // 14: mcphost.plugin.v1.Base.Validate:input_type -> mcphost.plugin.v1.ValidateRequest
+	10, // 15: mcphost.plugin.v1.Base.Configure:input_type -> mcphost.plugin.v1.ConfigureRequest
+	12, // 16: mcphost.plugin.v1.Base.Stop:input_type -> mcphost.plugin.v1.StopRequest
+	14, // 17: mcphost.plugin.v1.Base.Metrics:input_type -> mcphost.plugin.v1.MetricsRequest
+	16, // 18: mcphost.plugin.v1.Transport.Open:input_type -> mcphost.plugin.v1.OpenRequest
+	18, // 19: mcphost.plugin.v1.Transport.Stream:input_type -> mcphost.plugin.v1.Frame
+	19, // 20: mcphost.plugin.v1.Transport.Close:input_type -> mcphost.plugin.v1.CloseRequest
+	21, // 21: mcphost.plugin.v1.Translator.Rules:input_type -> mcphost.plugin.v1.RulesRequest
+	24, // 22: mcphost.plugin.v1.Translator.Translate:input_type -> mcphost.plugin.v1.TranslateRequest
+	28, // 23: mcphost.plugin.v1.Weighting.Weigh:input_type -> mcphost.plugin.v1.WeighRequest
+	32, // 24: mcphost.plugin.v1.Tracing.Record:input_type -> mcphost.plugin.v1.RecordRequest
+	34, // 25: mcphost.plugin.v1.Tracing.ListTools:input_type -> mcphost.plugin.v1.ListToolsRequest
+	36, // 26: mcphost.plugin.v1.Tracing.CallTool:input_type -> mcphost.plugin.v1.CallToolRequest
+	38, // 27: mcphost.plugin.v1.Tracing.ListResources:input_type -> mcphost.plugin.v1.ListResourcesRequest
+	40, // 28: mcphost.plugin.v1.Tracing.ReadResource:input_type -> mcphost.plugin.v1.ReadResourceRequest
+	2,  // 29: mcphost.plugin.v1.Base.Info:output_type -> mcphost.plugin.v1.InfoResponse
+	6,  // 30: mcphost.plugin.v1.Base.Schema:output_type -> mcphost.plugin.v1.SchemaResponse
+	9,  // 31: mcphost.plugin.v1.Base.Validate:output_type -> mcphost.plugin.v1.ValidateResponse
+	11, // 32: mcphost.plugin.v1.Base.Configure:output_type -> mcphost.plugin.v1.ConfigureResponse
+	13, // 33: mcphost.plugin.v1.Base.Stop:output_type -> mcphost.plugin.v1.StopResponse
+	15, // 34: mcphost.plugin.v1.Base.Metrics:output_type -> mcphost.plugin.v1.MetricsResponse
+	17, // 35: mcphost.plugin.v1.Transport.Open:output_type -> mcphost.plugin.v1.OpenResponse
+	18, // 36: mcphost.plugin.v1.Transport.Stream:output_type -> mcphost.plugin.v1.Frame
+	20, // 37: mcphost.plugin.v1.Transport.Close:output_type -> mcphost.plugin.v1.CloseResponse
+	23, // 38: mcphost.plugin.v1.Translator.Rules:output_type -> mcphost.plugin.v1.RulesResponse
+	26, // 39: mcphost.plugin.v1.Translator.Translate:output_type -> mcphost.plugin.v1.TranslateResponse
+	29, // 40: mcphost.plugin.v1.Weighting.Weigh:output_type -> mcphost.plugin.v1.WeighResponse
+	33, // 41: mcphost.plugin.v1.Tracing.Record:output_type -> mcphost.plugin.v1.RecordResponse
+	35, // 42: mcphost.plugin.v1.Tracing.ListTools:output_type -> mcphost.plugin.v1.ListToolsResponse
+	37, // 43: mcphost.plugin.v1.Tracing.CallTool:output_type -> mcphost.plugin.v1.CallToolResponse
+	39, // 44: mcphost.plugin.v1.Tracing.ListResources:output_type -> mcphost.plugin.v1.ListResourcesResponse
+	41, // 45: mcphost.plugin.v1.Tracing.ReadResource:output_type -> mcphost.plugin.v1.ReadResourceResponse
+	29, // [29:46] is the sub-list for method output_type
+	12, // [12:29] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_sdk_proto_pluginv1_plugin_proto_init() }
@@ -2612,7 +2785,7 @@ func file_sdk_proto_pluginv1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sdk_proto_pluginv1_plugin_proto_rawDesc), len(file_sdk_proto_pluginv1_plugin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   40,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   5,
 		},
