@@ -115,6 +115,7 @@ type Config struct {
 	Plugins   []Plugin
 	Servers   []Server
 	Admin     Admin
+	Tracing   Tracing
 
 	// EvalContext holds var.*, mcphost.* and the functions; use it to
 	// decode plugin bodies with DecodeBody.
@@ -424,7 +425,83 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "plugin", LabelNames: []string{"name"}},
 		{Type: "server", LabelNames: []string{"name"}},
 		{Type: "admin"},
+		{Type: "tracing"},
 	},
+}
+
+// Tracing is the `tracing` block: context tracing is on when it is present.
+type Tracing struct {
+	Enabled bool
+	// Plugin and Weighting name the tracing and weighting plugins.
+	Plugin, Weighting string
+	// StoreDir is the tracing plugin's store, unless its own config says.
+	StoreDir string
+	// A response (turn) ends after IdleGap without a traced result, after
+	// MaxUnits units, or on feedback.
+	IdleGap  time.Duration
+	MaxUnits int
+	// Queue bounds the events waiting for the plugin (beyond: dropped and
+	// counted); Batch is how many go in one call.
+	Queue, Batch int
+	// DefaultRetrievalScore is used when neither the backend's _meta nor
+	// the request's arguments give one.
+	DefaultRetrievalScore float64
+	DeclRange             hcl.Range
+}
+
+// Tracing defaults.
+const (
+	DefaultTracingPlugin   = "tracing"
+	DefaultWeightingPlugin = "composite"
+	DefaultTraceDir        = ".mcphost/trace"
+	DefaultTraceIdleGap    = 30 * time.Second
+	DefaultTraceMaxUnits   = 50
+	DefaultTraceQueue      = 10000
+	DefaultTraceBatch      = 256
+	DefaultRetrievalScore  = 0.5
+)
+
+var tracingSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "enabled"}, {Name: "plugin"}, {Name: "weighting"}, {Name: "store_dir"}, {Name: "idle_gap"},
+		{Name: "max_units"}, {Name: "queue"}, {Name: "batch"}, {Name: "default_retrieval_score"},
+	},
+}
+
+func (d *decoder) decodeTracing(b *hcl.Block, t *Tracing) {
+	t.DeclRange, t.Enabled = b.DefRange, true
+	content, diags := b.Body.Content(tracingSchema)
+	d.add(diags...)
+	attrs := content.Attributes
+	if attr, ok := attrs["enabled"]; ok {
+		if v, ok := d.eval(attr, cty.Bool); ok && !v.IsNull() {
+			t.Enabled = v.True()
+		}
+	}
+	decodeAttr(attrs, "plugin", d.evalString, &t.Plugin)
+	decodeAttr(attrs, "weighting", d.evalString, &t.Weighting)
+	if attr, ok := attrs["store_dir"]; ok {
+		if s, ok := d.evalString(attr); ok && s != "" {
+			t.StoreDir = s
+			if !filepath.IsAbs(s) {
+				t.StoreDir = filepath.Join(d.dir, s)
+			}
+		}
+	}
+	decodeAttr(attrs, "idle_gap", d.evalDuration, &t.IdleGap)
+	decodeAttr(attrs, "max_units", d.evalCount, &t.MaxUnits)
+	decodeAttr(attrs, "queue", d.evalCount, &t.Queue)
+	decodeAttr(attrs, "batch", d.evalCount, &t.Batch)
+	if attr, ok := attrs["default_retrieval_score"]; ok {
+		if v, ok := d.eval(attr, cty.Number); ok && !v.IsNull() {
+			f, _ := v.AsBigFloat().Float64()
+			if f < 0 || f > 1 {
+				d.errorf(attr.Expr.Range(), "Invalid default_retrieval_score", "default_retrieval_score must be between 0 and 1; got %g.", f)
+			} else {
+				t.DefaultRetrievalScore = f
+			}
+		}
+	}
 }
 
 // Admin is the `admin` block: the admin API's listener.
@@ -523,6 +600,19 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 	d.ctx.Variables["var"] = d.decodeVariables(blocks["variable"])
 	cfg.EvalContext = d.ctx
 
+	cfg.Tracing = Tracing{
+		Plugin: DefaultTracingPlugin, Weighting: DefaultWeightingPlugin, StoreDir: filepath.Join(d.dir, DefaultTraceDir),
+		IdleGap: DefaultTraceIdleGap, MaxUnits: DefaultTraceMaxUnits, Queue: DefaultTraceQueue, Batch: DefaultTraceBatch,
+		DefaultRetrievalScore: DefaultRetrievalScore,
+	}
+	for i, b := range blocks["tracing"] {
+		if i > 0 {
+			d.errorf(b.DefRange, "Duplicate tracing block",
+				"Only one tracing block is allowed; the first is at %s.", rangeStart(blocks["tracing"][0].DefRange))
+			continue
+		}
+		d.decodeTracing(b, &cfg.Tracing)
+	}
 	cfg.Admin = Admin{Address: DefaultAdminAddress}
 	for i, b := range blocks["admin"] {
 		if i > 0 {

@@ -67,6 +67,14 @@ type Sources struct {
 	Backends func() []router.BackendStatus
 	Sessions func() SessionCounts
 	Plugins  Plugins
+	// Tracing reports context tracing's counters (nil when tracing is off).
+	Tracing func() TracingStats
+}
+
+// TracingStats are context tracing's counters.
+type TracingStats struct {
+	Events, Dropped, Responses, RecordErrors uint64
+	QueueDepth                               int
 }
 
 // Registry holds mcphost's metrics. It is a router.Observer.
@@ -216,6 +224,14 @@ func (r *Registry) WritePrometheus(ctx context.Context, w io.Writer) {
 		}{{"stdio", c.Stdio}, {"http", c.HTTP}, {"sse", c.SSE}, {"websocket", c.WebSocket}} {
 			metrics.WriteGaugeUint64(w, `mcphost_sessions{listener="`+l.name+`"}`, uint64(max(l.n, 0)))
 		}
+	}
+	if src.Tracing != nil {
+		s := src.Tracing()
+		metrics.WriteCounterUint64(w, "mcphost_tracing_events_total", s.Events)
+		metrics.WriteCounterUint64(w, "mcphost_tracing_dropped_total", s.Dropped)
+		metrics.WriteCounterUint64(w, "mcphost_tracing_responses_total", s.Responses)
+		metrics.WriteCounterUint64(w, "mcphost_tracing_record_errors_total", s.RecordErrors)
+		metrics.WriteGaugeUint64(w, "mcphost_tracing_queue_depth", uint64(max(s.QueueDepth, 0)))
 	}
 	if src.Plugins != nil {
 		states := src.Plugins.States()

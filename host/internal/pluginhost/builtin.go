@@ -6,14 +6,17 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/mcphost/mcphost/plugins/composite"
 	httptransport "github.com/mcphost/mcphost/plugins/http"
 	"github.com/mcphost/mcphost/plugins/stdio"
 	"github.com/mcphost/mcphost/plugins/versions"
 	"github.com/mcphost/mcphost/plugins/websocket"
 	"github.com/mcphost/mcphost/sdk"
 	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/tracing"
 	"github.com/mcphost/mcphost/sdk/translator"
 	"github.com/mcphost/mcphost/sdk/transport"
+	"github.com/mcphost/mcphost/sdk/weighting"
 )
 
 // builtin is a plugin compiled into the host binary.
@@ -28,6 +31,7 @@ var builtins = map[string]builtin{
 	"websocket": {base.KindTransport, func(l hclog.Logger) base.Plugin { return websocket.New(l) }},
 	"http":      {base.KindTransport, func(l hclog.Logger) base.Plugin { return httptransport.New(l) }},
 	"versions":  {base.KindTranslator, func(l hclog.Logger) base.Plugin { return versions.New(l) }},
+	"composite": {base.KindWeighting, func(l hclog.Logger) base.Plugin { return composite.New(l) }},
 }
 
 func builtinNames() string {
@@ -58,6 +62,10 @@ func ServeBuiltin(name string) bool {
 		cfg.Transport = p
 	case translator.Translator:
 		cfg.Translator = p
+	case tracing.Tracing:
+		cfg.Tracing = p
+	case weighting.Weighting:
+		cfg.Weighting = p
 	default:
 		return false
 	}

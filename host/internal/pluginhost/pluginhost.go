@@ -26,8 +26,10 @@ import (
 
 	"github.com/mcphost/mcphost/sdk"
 	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/tracing"
 	"github.com/mcphost/mcphost/sdk/translator"
 	"github.com/mcphost/mcphost/sdk/transport"
+	"github.com/mcphost/mcphost/sdk/weighting"
 )
 
 // Modes a plugin runs in.
@@ -123,6 +125,26 @@ func (m *Manager) Transport(ctx context.Context, name string) (transport.Transpo
 		return nil, err
 	}
 	return p.(transport.Transport), nil
+}
+
+// Tracing returns the named tracing plugin, starting it (again) if its
+// process is not running.
+func (m *Manager) Tracing(ctx context.Context, name string) (tracing.Tracing, error) {
+	p, err := m.get(ctx, name, base.KindTracing)
+	if err != nil {
+		return nil, err
+	}
+	return p.(tracing.Tracing), nil
+}
+
+// Weighting returns the named weighting plugin, starting it (again) if its
+// process is not running.
+func (m *Manager) Weighting(ctx context.Context, name string) (weighting.Weighting, error) {
+	p, err := m.get(ctx, name, base.KindWeighting)
+	if err != nil {
+		return nil, err
+	}
+	return p.(weighting.Weighting), nil
 }
 
 // Translator returns the named translator plugin, starting it (again) if
@@ -224,6 +246,12 @@ func hasKind(p base.Plugin, kind string) bool {
 		return ok
 	case base.KindTranslator:
 		_, ok := p.(translator.Translator)
+		return ok
+	case base.KindTracing:
+		_, ok := p.(tracing.Tracing)
+		return ok
+	case base.KindWeighting:
+		_, ok := p.(weighting.Weighting)
 		return ok
 	}
 	return false

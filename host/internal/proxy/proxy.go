@@ -24,6 +24,7 @@ import (
 	"github.com/mcphost/mcphost/host/internal/metrics"
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
 	"github.com/mcphost/mcphost/host/internal/router"
+	"github.com/mcphost/mcphost/host/internal/tracer"
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/translator"
 	"github.com/mcphost/mcphost/sdk/transport"
@@ -63,6 +64,8 @@ type Proxy struct {
 	// changes; reloadMu serializes reloads.
 	fingerprints map[string]string
 	reloadMu     sync.Mutex
+	// tracer records context units (nil when tracing is off).
+	tracer *tracer.Tracer
 	// transportConfigs are the servers' decoded transport blocks, for the
 	// admin API's (redacted) config.
 	transportConfigs map[string]json.RawMessage
@@ -117,25 +120,44 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 	}
 	translators, d := p.translators(ctx)
 	diags = append(diags, d...)
+	tracingBackend, d := p.setupTracing(ctx)
+	diags = append(diags, d...)
+	if tracingBackend != nil {
+		backends = append(backends, *tracingBackend)
+	}
 	if diags.HasErrors() {
+		if p.tracer != nil {
+			p.tracer.Close(ctx)
+		}
 		p.plugins.Close(ctx)
 		return nil, diags
+	}
+	var routerTracer router.Tracer
+	if p.tracer != nil {
+		routerTracer = p.tracer
 	}
 	p.metrics = metrics.New(p.log.Named("metrics"))
 	p.router = router.New(router.Options{
 		Name: "mcphost", Version: Version,
 		ToolNameTemplate: cfg.Proxy.ToolNameTemplate, PromptNameTemplate: cfg.Proxy.PromptNameTemplate,
 		ResourceURITemplate: cfg.Proxy.ResourceURITemplate, RequestTimeout: cfg.Proxy.RequestTimeout,
-		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators,
+		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators, Tracer: routerTracer,
 		StateChanged: func(server string, state router.State, reason string) {
 			p.events.publish(Event{Type: EventState, Server: server, State: state, Reason: reason})
 		},
 	}, backends)
-	p.metrics.SetSources(metrics.Sources{
+	sources := metrics.Sources{
 		Backends: p.router.Backends,
 		Sessions: p.sessionCounts,
 		Plugins:  metrics.ManagerPlugins(p.plugins),
-	})
+	}
+	if p.tracer != nil {
+		sources.Tracing = func() metrics.TracingStats {
+			s := p.tracer.Stats()
+			return metrics.TracingStats{Events: s.Events, Dropped: s.Dropped, Responses: s.Responses, RecordErrors: s.RecordErrors, QueueDepth: s.QueueDepth}
+		}
+	}
+	p.metrics.SetSources(sources)
 	return p, diags
 }
 
@@ -403,12 +425,23 @@ func (p *Proxy) closeListeners(ctx context.Context) error {
 }
 
 // Shutdown stops accepting clients, drains open HTTP requests until ctx
-// ends, stops the backends and then the plugins.
+// ends, records what tracing still holds, stops the backends and then the
+// plugins.
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	err := p.closeListeners(ctx)
+	if p.tracer != nil {
+		p.tracer.Close(ctx)
+	}
 	if p.router != nil {
 		p.router.Close()
 	}
 	p.plugins.Close(ctx)
 	return err
+}
+
+// config is the configuration in force (a reload replaces it).
+func (p *Proxy) config() *config.Config {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cfg
 }

@@ -14,9 +14,12 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
+	pluginbase "github.com/mcphost/mcphost/sdk/base"
 )
 
 // ReloadResult says what a reload did, or why it did nothing.
@@ -30,9 +33,11 @@ type ReloadResult struct {
 	Warnings []string
 }
 
-// pluginSpecs are cfg's plugin blocks for the plugin manager.
+// pluginSpecs are cfg's plugin blocks for the plugin manager. The tracing
+// plugin's store directory defaults to the tracing block's store_dir.
 func (p *Proxy) pluginSpecs(cfg *config.Config) []pluginhost.Spec {
 	var specs []pluginhost.Spec
+	tracingDeclared := false
 	for _, pl := range cfg.Plugins {
 		mode := pl.Mode
 		if p.opts.CheckOnly && pl.Builtin() {
@@ -43,9 +48,45 @@ func (p *Proxy) pluginSpecs(cfg *config.Config) []pluginhost.Spec {
 			spec.DecodeConfig = p.configDecoder(pl)
 			spec.Fingerprint += "\n" + string(blockText(cfg, pl.Config))
 		}
+		if cfg.Tracing.Enabled && pl.Name == cfg.Tracing.Plugin {
+			tracingDeclared = true
+			spec = withStoreDir(spec, cfg.Tracing.StoreDir)
+		}
 		specs = append(specs, spec)
 	}
+	if cfg.Tracing.Enabled && !tracingDeclared && pluginhost.IsBuiltin(cfg.Tracing.Plugin) {
+		mode := pluginhost.ModeSubprocess
+		if p.opts.CheckOnly {
+			mode = pluginhost.ModeInProcess
+		}
+		specs = append(specs, withStoreDir(pluginhost.Spec{Name: cfg.Tracing.Plugin, Source: pluginhost.SourceBuiltin, Mode: mode}, cfg.Tracing.StoreDir))
+	}
 	return specs
+}
+
+// withStoreDir gives the tracing plugin the tracing block's store_dir as
+// its "dir" unless its own config block sets one.
+func withStoreDir(spec pluginhost.Spec, dir string) pluginhost.Spec {
+	spec.Fingerprint += "\ndir=" + dir
+	decode := spec.DecodeConfig
+	base := spec.Config
+	spec.DecodeConfig = func(schema pluginbase.Schema) (json.RawMessage, error) {
+		raw := base
+		if decode != nil {
+			var err error
+			if raw, err = decode(schema); err != nil {
+				return nil, err
+			}
+		}
+		if len(raw) == 0 || string(raw) == "null" {
+			raw = json.RawMessage(`{}`)
+		}
+		if gjson.GetBytes(raw, "dir").Exists() {
+			return raw, nil
+		}
+		return sjson.SetBytes(raw, "dir", dir)
+	}
+	return spec
 }
 
 // blockText is the source of a block body: what tells a plugin's config
@@ -185,6 +226,11 @@ func restartWarnings(old, next *config.Config) []string {
 	}
 	if o.LogLevel != n.LogLevel || o.LogFormat != n.LogFormat {
 		out = append(out, "logging settings changed; restart mcphost to apply them")
+	}
+	ot, nt := old.Tracing, next.Tracing
+	if ot.Enabled != nt.Enabled || ot.Plugin != nt.Plugin || ot.StoreDir != nt.StoreDir || ot.IdleGap != nt.IdleGap ||
+		ot.MaxUnits != nt.MaxUnits || ot.Queue != nt.Queue {
+		out = append(out, "tracing settings other than weighting changed; restart mcphost to apply them")
 	}
 	oldL, _ := json.Marshal(old.Listeners)
 	newL, _ := json.Marshal(next.Listeners)

@@ -30,6 +30,10 @@ type BackendSpec struct {
 	Restart RestartPolicy
 	// Health configures the periodic health check while running.
 	Health HealthCheck
+	// Internal marks a backend served by the host itself (context
+	// tracing's tools): its results are not traced, and each request
+	// carries the client session's id in _meta["mcphost/session"].
+	Internal bool
 	// Disabled backends start stopped (enabled = false); StartBackend or
 	// RestartBackend starts them.
 	Disabled bool
@@ -92,6 +96,8 @@ type pending struct {
 	// parked is the requestState under which the call waits for a
 	// 2026-07-28 client's retry ("" when not parked).
 	parked string
+	// trace is what the tracer needs of a traced request, nil otherwise.
+	trace *traceInfo
 }
 
 type backend struct {
@@ -325,6 +331,9 @@ func (b *backend) finish(p *pending, msg []byte, code int, text string) {
 		msg = exposeResultURIs(b.router.opts, b, p.method, msg)
 		msg = b.router.exposeTaskIDs(b, p, msg)
 		msg = b.router.ownServerInfo(msg)
+		if p.trace != nil {
+			msg = b.traceResult(p, msg)
+		}
 		var err error
 		if msg, err = jsonrpc.Set(msg, "id", p.clientID); err != nil {
 			msg = jsonrpc.Error(p.clientID, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil)
@@ -465,6 +474,13 @@ func (b *backend) forward(s *Session, reply Sink, clientID []byte, method string
 	id := b.nextID.Add(1)
 	idRaw := jsonrpc.Int(id)
 	p := &pending{session: s, reply: reply, clientID: clientID, method: method, started: id, start: time.Now()}
+	if b.spec.Internal {
+		if edited, err := jsonrpc.Set(params, `_meta.mcphost/session`, jsonrpc.String(s.id)); err == nil {
+			params = edited
+		}
+	} else if b.router.opts.Tracer != nil && tracedMethods[method] {
+		p.trace = newTraceInfo(method, params)
+	}
 	if tok := gjson.GetBytes(params, "_meta.progressToken"); tok.Exists() {
 		p.clientToken = []byte(tok.Raw)
 		if edited, err := jsonrpc.Set(params, "_meta.progressToken", idRaw); err == nil {

@@ -42,6 +42,10 @@ type Options struct {
 	Logger              hclog.Logger
 	// Observer, when set, is told about every forwarded request (metrics).
 	Observer Observer
+	// Tracer, when set, is told about every tool result, resource and
+	// prompt delivered to a client, and tags the result with the ids it
+	// returns (context tracing).
+	Tracer Tracer
 	// StateChanged, when set, is told every change of a backend's state
 	// (for the admin event stream). It must not block.
 	StateChanged func(server string, state State, reason string)

@@ -130,6 +130,9 @@ func (s *Session) Close() {
 	delete(s.router.sessions, s)
 	s.router.mu.Unlock()
 	s.router.tasks.forget(s)
+	if t := s.router.opts.Tracer; t != nil {
+		t.SessionClosed(s.id)
+	}
 	for _, f := range open {
 		f.backend.cancel(f.id, jsonrpc.String("client session closed"))
 	}

@@ -1,0 +1,68 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/mcphost/mcphost/host/internal/pluginhost"
+	"github.com/mcphost/mcphost/host/internal/router"
+	"github.com/mcphost/mcphost/host/internal/tracer"
+	"github.com/mcphost/mcphost/sdk/tracing"
+	"github.com/mcphost/mcphost/sdk/weighting"
+)
+
+// setupTracing checks the tracing block's plugins and, unless only
+// checking, starts the tracer and returns the backend that serves the
+// tracing tools and resources. Validation (and a reload's check) does not
+// start the tracing plugin: its store has one owner, the running proxy.
+func (p *Proxy) setupTracing(ctx context.Context) (*router.BackendSpec, hcl.Diagnostics) {
+	t := p.cfg.Tracing
+	if !t.Enabled {
+		return nil, nil
+	}
+	subject := t.DeclRange.Ptr()
+	var diags hcl.Diagnostics
+	if _, clash := p.cfg.Server(tracer.ServerName); clash {
+		s, _ := p.cfg.Server(tracer.ServerName)
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError, Summary: "Server name reserved for tracing",
+			Detail:  fmt.Sprintf("With tracing on, %q serves the tracing tools and resources; rename the server.", tracer.ServerName),
+			Subject: s.DeclRange.Ptr(),
+		})
+	}
+	for _, name := range []string{t.Plugin, t.Weighting} {
+		if _, declared := p.cfg.Plugin(name); !declared && !pluginhost.IsBuiltin(name) {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError, Summary: "Unknown plugin",
+				Detail: fmt.Sprintf("Plugin %q is neither built in nor declared with a plugin block.", name), Subject: subject,
+			})
+		}
+	}
+	if diags.HasErrors() || p.opts.CheckOnly {
+		return nil, diags
+	}
+	if _, err := p.plugins.Tracing(ctx, t.Plugin); err != nil {
+		return nil, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError, Summary: "Tracing plugin unavailable", Detail: err.Error(), Subject: subject,
+		})
+	}
+	if _, err := p.plugins.Weighting(ctx, t.Weighting); err != nil {
+		return nil, append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError, Summary: "Weighting plugin unavailable", Detail: err.Error(), Subject: subject,
+		})
+	}
+	p.tracer = tracer.New(tracer.Options{
+		// The names are read at each use, so that a reload can swap them.
+		Tracing: func(ctx context.Context) (tracing.Tracing, error) {
+			return p.plugins.Tracing(ctx, p.config().Tracing.Plugin)
+		},
+		Weighting: func(ctx context.Context) (weighting.Weighting, error) {
+			return p.plugins.Weighting(ctx, p.config().Tracing.Weighting)
+		},
+		IdleGap: t.IdleGap, MaxUnits: t.MaxUnits, Queue: t.Queue, DefaultScore: t.DefaultRetrievalScore,
+		Logger: p.log.Named("tracer"),
+	})
+	return &router.BackendSpec{Name: tracer.ServerName, Prefix: false, Internal: true, Open: p.tracer.Open}, diags
+}

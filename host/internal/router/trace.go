@@ -1,0 +1,60 @@
+package router
+
+import (
+	"github.com/tidwall/gjson"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+)
+
+// Tracer is told about the content the router delivers (context tracing).
+// Traced runs on the message path: it must be cheap and never block.
+type Tracer interface {
+	// Traced notes a result about to be delivered and returns the value
+	// for the result's _meta["mcphost/trace"], or nil.
+	Traced(session, server, method, name, uri string, args, result []byte) []byte
+	// SessionClosed ends the session's open response.
+	SessionClosed(session string)
+}
+
+// tracedMethods deliver context units.
+var tracedMethods = map[string]bool{"tools/call": true, "resources/read": true, "prompts/get": true}
+
+// traceInfo is what the tracer needs of a request: the names the backend
+// knows, and the arguments.
+type traceInfo struct {
+	name, uri string
+	args      []byte
+}
+
+func newTraceInfo(method string, params []byte) *traceInfo {
+	if method == "resources/read" {
+		uri, _ := jsonrpc.GetString(params, "uri")
+		return &traceInfo{uri: uri}
+	}
+	name, _ := jsonrpc.GetString(params, "name")
+	return &traceInfo{name: name, args: jsonrpc.Get(params, "arguments")}
+}
+
+var traceMetaPath = `result._meta.mcphost/trace`
+
+// traceResult hands a final result to the tracer and tags it with the ids
+// the tracer returns. Errors, tool errors and input-required results are
+// not content delivered, so they are not traced.
+func (b *backend) traceResult(p *pending, msg []byte) []byte {
+	res := gjson.GetBytes(msg, "result")
+	if !res.IsObject() || res.Get("isError").Bool() || res.Get("resultType").Str == "input_required" {
+		return msg
+	}
+	raw := []byte(res.Raw)
+	if res.Index > 0 {
+		raw = msg[res.Index : res.Index+len(res.Raw)] // no copy of a large result
+	}
+	meta := b.router.opts.Tracer.Traced(p.session.id, b.spec.Name, p.method, p.trace.name, p.trace.uri, p.trace.args, raw)
+	if meta == nil {
+		return msg
+	}
+	if out, err := jsonrpc.Set(msg, traceMetaPath, meta); err == nil {
+		return out
+	}
+	return msg
+}
