@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -187,6 +188,13 @@ func addTools(s *server.MCPServer, name string, p Protocol) {
 			return mcp.NewToolResultErrorf("log: %v", err), nil
 		}
 		return mcp.NewToolResultText("logged"), nil
+	})
+
+	var calls atomic.Int64
+	s.AddTool(mcp.NewTool("counter",
+		mcp.WithDescription("Returns how many times it has been called: the same call gives new content each time."),
+	), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return mcp.NewToolResultText(fmt.Sprintf("called %d times", calls.Add(1))), nil
 	})
 
 	s.AddTool(mcp.NewTool("stderr",
