@@ -1,0 +1,106 @@
+// Package tracing is the built-in context tracing plugin. It records every
+// context unit the host delivered to a client (tool results, resources,
+// prompts), groups them into responses with the weights the weighting plugin
+// gave them, takes feedback on responses, and serves the tracing tools
+// (mcp__proxy__tracing__*) and resources (trace://...) over MCP.
+//
+// # Configuration
+//
+//	plugin "tracing" {
+//	  config {
+//	    dir             = "/var/lib/mcphost/tracing" # required; one owner per directory
+//	    store_content   = false                      # keep raw content, not only hash and summary
+//	    retention       = "720h"                     # entry TTL from last write; "0" keeps forever
+//	    sync_writes     = false                      # fsync each write
+//	    cache_entries   = 10000                      # LRU records in memory; 0 disables
+//	    learning_rate   = 1.0                        # r below, in (0, 1]
+//	    deprecate_below = -0.3                       # in [-1, 1]
+//	    min_feedback    = 3                          # at least 1
+//	  }
+//	}
+//
+// # MCP surface
+//
+// Tools (names exactly as listed; the host adds no prefix): get_trace,
+// query_context_impact, get_response_contexts, get_evolution_history and
+// submit_feedback, each as mcp__proxy__tracing__<name>, with input and
+// output schemas; each returns structuredContent and a text block (the same
+// JSON, or for get_trace a tree or compact rendering). Unknown ids and bad
+// arguments are tool errors (isError), never JSON-RPC errors.
+//
+// Resources (application/json): trace://quality/top-contexts,
+// trace://quality/deprecated-contexts, trace://quality/recent-feedback,
+// trace://stats/cache; templates trace://response/{id},
+// trace://context/{id} and trace://evolution/{id}, where {id} is escaped as
+// an RFC 6570 simple expansion. Record and submit_feedback report the
+// resources they changed, for notifications/resources/updated.
+//
+// # Data model
+//
+// A context unit has a stable identity (the host's ContextID: server + tool +
+// canonical arguments, a resource URI, or a prompt + arguments). Each time a
+// unit event carries a ContentHash that differs from the unit's current head,
+// a new version is stored, numbered 1, 2, ... and linked to the version before
+// it; seeing the head's content again only refreshes the head version's
+// last-seen time and count. A version keeps type, source server, name or URI,
+// summary, size, token estimate, content hash, retrieval score and source,
+// and times; the content itself only when store_content is true.
+//
+// A response (one client turn) is finalized by the host's response event,
+// which lists the units it was built from and their weights (summing to 1).
+// The plugin resolves each unit to the version whose content hash the host
+// sent, stores the response, and indexes the lineage both ways: response ->
+// contexts (in the response record) and context -> responses (an index keyed
+// by context and time). "latest" means the calling session's most recently
+// finalized response.
+//
+// # Feedback
+//
+// Feedback s in [-1, 1] on a response moves the quality score q of every
+// context that fed it, in proportion to that context's weight w in the
+// response:
+//
+//	q' = q + r·w·(s − q)        r = learning_rate (default 1.0), r·w capped at 1
+//
+// q starts at 0. Because q' is the convex combination (1 − r·w)·q + r·w·s,
+// q stays in [-1, 1], a weight of 0 leaves q unchanged, a larger weight moves
+// q further toward s, and repeated feedback s pulls q geometrically to s:
+// q_n − s = (1 − r·w)^n · (q_0 − s). This is what the system we replace got
+// wrong: it folded weighted scores into an unweighted mean, so a context of
+// weight w could never get below −w and never be deprecated.
+//
+// Only feedback with w > 0 counts as having touched a context. A context is
+// deprecated while q <= deprecate_below (default −0.3) once at least
+// min_feedback (default 3) feedbacks have touched it; it recovers as soon as
+// later feedback lifts q above the threshold. Deprecation is computed when
+// read, so changing the thresholds applies to existing scores at once.
+//
+// # Storage
+//
+// Everything lives in one Badger v4 directory, which only one process (and
+// one Plugin) may hold open. Keys start with a one-byte tag; every
+// identifier in a key is replaced by H(id), the first 16 bytes of its
+// SHA-256, so that keys have a fixed width whatever the host's identifiers
+// contain (a '/' or a very long canonical argument list cannot break prefix
+// scans), and the full identifier is kept in the value:
+//
+//	c H(ctx)                     context head: identity, head version, quality q, feedback count
+//	v H(ctx) BE32(version)       one version of a context
+//	x H(ctx) H(content hash)     content hash -> version number (resolves response units)
+//	b H(ctx) BE32(version)       the version's raw content (store_content only)
+//	o H(resp)                    a response still open: session, first unit time, unit count
+//	r H(resp)                    a finalized response and its units (context, version, hash, weight)
+//	i H(ctx) BE64(t) H(resp)     reverse lineage: a response the context fed, with weight and version
+//	l H(session)                 the session's latest finalized response
+//	g H(resp) BE64(t) fbID       a feedback on a response (score, time, user)
+//	f BE64(t) fbID               a feedback record, with the quality updates it made
+//	q S(q) H(ctx)                quality index of rated contexts, S = order-preserving float encoding
+//	m "layout"                   the key layout version
+//
+// Every entry carries the retention TTL (Badger expiry, default 720h) from
+// its last write; a context seen again, or rated, is rewritten and so kept.
+// Reads of context heads, versions and responses go through an LRU cache in
+// front of Badger, whose hits, misses and evictions are the trace://stats/cache
+// figures. Writes are serialized by the plugin (one writer, so Badger's
+// conflict detection is off) and update the cache only after they commit.
+package tracing
