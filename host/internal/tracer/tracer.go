@@ -61,7 +61,7 @@ type Tracer struct {
 	done  chan struct{}
 	wg    sync.WaitGroup
 
-	mu    sync.Mutex
+	mu     sync.Mutex
 	turns  map[string]*turn // open turn by session
 	conns  []*Conn          // open connections of the tracing backend
 	closed bool
