@@ -23,3 +23,11 @@ server "example" {
     args    = ["example-server", "-name", "example"]
   }
 }
+
+# Context tracing: every tool result, resource and prompt delivered is
+# recorded (sizes and hashes; content only if the tracing plugin's
+# store_content is set) under .mcphost/trace; ask with the
+# mcp__proxy__tracing__* tools, the trace:// resources or `mcphost trace`.
+tracing {
+  weighting = "composite"
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -138,7 +139,8 @@ func compositeWeights(cs []tracedContext) []float64 {
 func TestTracing(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr, adminAddr := freeAddr(t), freeAddr(t)
+	const adminToken = "trace-e2e-token"
 	recency := testenv.BuildBinary(t, recencyPkg)
 	sum := fileSHA256(t, recency)
 	base := fmt.Sprintf(`
@@ -146,7 +148,8 @@ listen "http" {
   address = %q
 }
 admin {
-  enabled = false
+  address    = %q
+  auth_token = %q
 }
 %%s
 plugin "recency" {
@@ -156,7 +159,7 @@ plugin "recency" {
     half_life = "100ms"
   }
 }
-%s`, addr, recency, sum, exampleServer("ex"))
+%s`, addr, adminAddr, adminToken, recency, sum, exampleServer("ex"))
 	cfg := func(weighting string) string {
 		return fmt.Sprintf(base, fmt.Sprintf("tracing {\n  store_dir = %q\n  idle_gap = \"1h\"\n  weighting = %q\n}\n", filepath.Join(dir, "trace"), weighting))
 	}
@@ -209,6 +212,17 @@ plugin "recency" {
 	if math.Abs(total-1) > 1e-6 || len(distinct) < 3 {
 		t.Fatalf("weights should sum to 1 and differ: %+v", trace.Contexts)
 	}
+	traceCLI := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(mcphost(t), append([]string{"trace", "-admin", "http://" + adminAddr, "-token", adminToken}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("mcphost trace %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := traceCLI("response", "latest"); !strings.Contains(out, responseID) || !strings.Contains(out, trace.Contexts[0].ContextID) {
+		t.Fatalf("mcphost trace response latest:\n%s", out)
+	}
 	for _, format := range []string{"tree", "compact"} {
 		res := traceCall(ctx, t, c, "mcp__proxy__tracing__get_trace", map[string]any{"response_id": responseID, "format": format})
 		if text := res.Content[0].(mcp.TextContent).Text; !strings.Contains(text, trace.Contexts[0].ContextID) {
@@ -238,6 +252,12 @@ plugin "recency" {
 	}
 	if text := readResourceText(ctx, t, c, "trace://quality/deprecated-contexts"); !strings.Contains(text, badID) {
 		t.Fatalf("after five negative feedbacks %s is not deprecated:\n%s", badID, text)
+	}
+	if out := traceCLI("deprecated"); !strings.Contains(out, badID) {
+		t.Fatalf("mcphost trace deprecated does not list %s:\n%s", badID, out)
+	}
+	if out := traceCLI("context", badID); !strings.Contains(out, badID) {
+		t.Fatalf("mcphost trace context:\n%s", out)
 	}
 	if text := readResourceText(ctx, t, c, "trace://quality/recent-feedback"); !strings.Contains(text, "wrong") {
 		t.Fatalf("recent feedback lacks the feedback:\n%s", text)

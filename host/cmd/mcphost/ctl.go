@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -166,9 +167,21 @@ func isLoopbackHost(host string) bool {
 // do sends a request to the API and turns every failure into a clear error;
 // a status in accept is handed back to the caller.
 func (c *ctlClient) do(ctx context.Context, method, path string, accept ...int) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+"/api/v1"+path, nil)
+	return c.doBody(ctx, method, path, nil, accept...)
+}
+
+// doBody is do with a JSON request body (nil for none).
+func (c *ctlClient) doBody(ctx context.Context, method, path string, body []byte, accept ...int) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+"/api/v1"+path, rd)
 	if err != nil {
 		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)

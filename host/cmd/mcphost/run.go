@@ -34,6 +34,8 @@ commands:
   plugins list [FILE]       list plugins: name, kind, version, source, checksum
   ctl [flags] COMMAND       control a running mcphost over its admin API: status, start|stop|restart NAME,
                             reload, logs NAME [-n N] [-f] (mcphost ctl help for more)
+  trace [flags] COMMAND     context tracing of a running mcphost: response [ID|latest], context ID,
+                            top, deprecated, feedback ID SCORE [TEXT]
   version                   print the version
   example-server [flags]    run the example MCP server (the default backend)
   plugin serve NAME         run a built-in plugin (the host does this itself)
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	case "ctl":
 		return runCtl(ctx, args[1:], stdout, stderr)
+	case "trace":
+		return runTrace(ctx, args[1:], stdout, stderr)
 	case "example-server":
 		return mcpserver.Run(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "--version", "-v":

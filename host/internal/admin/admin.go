@@ -29,12 +29,16 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
 
 // ErrUnknownServer is returned (possibly wrapped) by a Control for a server
 // name it does not know; the API answers 404.
+// ErrTracingOff is returned by the tracing calls when tracing is off.
+var ErrTracingOff = errors.New("context tracing is not configured (add a tracing block)")
+
 var ErrUnknownServer = errors.New("unknown server")
 
 // ErrReloadRefused may be returned (possibly wrapped) by Control.Reload when
@@ -75,6 +79,12 @@ type Control interface {
 	// Events streams state changes and reloads; the channel is closed
 	// when ctx ends.
 	Events(ctx context.Context) <-chan Event
+	// TraceTool calls one of context tracing's tools (arguments and result
+	// are raw JSON; "latest" names the most recent response of any
+	// session). ErrTracingOff when tracing is not configured.
+	TraceTool(ctx context.Context, name string, args json.RawMessage) (json.RawMessage, error)
+	// TraceResource reads one of context tracing's trace:// resources.
+	TraceResource(ctx context.Context, uri string) (json.RawMessage, error)
 }
 
 // Server states.

@@ -59,11 +59,12 @@ type request struct {
 	auth         string // a raw Authorization header, when set
 	host         string
 	origin       string
+	body         string
 }
 
 func send(t *testing.T, base string, rq request) response {
 	t.Helper()
-	req, err := http.NewRequest(rq.method, base+rq.path, nil)
+	req, err := http.NewRequest(rq.method, base+rq.path, strings.NewReader(rq.body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,6 +157,14 @@ func TestEndpoints(t *testing.T) {
 			wantBody: []string{`"next_attempt": "2030-01-02T03:04:05Z"`, `"last_error": "exit status 1"`, `"restarts": 2`}},
 		{name: "unknown server", req: request{method: "GET", path: "/api/v1/servers/nope"}, wantStatus: 404,
 			wantBody: []string{`unknown server \"nope\"`}},
+		{name: "trace tool", req: request{method: "POST", path: "/api/v1/trace/tools/get_trace", token: testToken, body: `{"response_id":"latest"}`},
+			wantStatus: 200, wantBody: []string{`"tool":"get_trace"`, `"response_id":"latest"`}, wantCall: "trace get_trace"},
+		{name: "trace tool needs the token", req: request{method: "POST", path: "/api/v1/trace/tools/get_trace"}, wantStatus: 401},
+		{name: "trace tool, tracing off", req: request{method: "POST", path: "/api/v1/trace/tools/off", token: testToken}, wantStatus: 404,
+			wantBody: []string{"not configured"}},
+		{name: "trace tool, bad body", req: request{method: "POST", path: "/api/v1/trace/tools/x", token: testToken, body: `{nope`}, wantStatus: 400},
+		{name: "trace resource", req: request{method: "GET", path: "/api/v1/trace/resource?uri=trace://stats/cache"}, wantStatus: 200,
+			wantBody: []string{`trace://stats/cache`}},
 		{name: "start", req: request{method: "POST", path: "/api/v1/servers/beta/start", token: testToken}, wantStatus: 200,
 			wantBody: []string{`"action": "start"`, `"state": "running"`}, wantCall: "start beta"},
 		{name: "stop", req: request{method: "POST", path: "/api/v1/servers/alpha/stop", token: testToken}, wantStatus: 200,
@@ -250,12 +259,14 @@ func TestEndpoints(t *testing.T) {
 		// token (or with a foreign Host or Origin) reached the Control,
 		// and the token was never logged.
 		for _, c := range fake.Calls() {
-			if c != "start beta" && c != "stop alpha" && c != "restart alpha" && c != "reload" {
+			switch c {
+			case "start beta", "stop alpha", "restart alpha", "reload", "trace get_trace", "trace off":
+			default:
 				t.Errorf("unexpected call %q", c)
 			}
 		}
-		if n := len(fake.Calls()); n != 4 {
-			t.Errorf("calls = %q, want 4", fake.Calls())
+		if n := len(fake.Calls()); n != 6 {
+			t.Errorf("calls = %q, want 6", fake.Calls())
 		}
 		if strings.Contains(logs.String(), testToken) {
 			t.Errorf("the token was logged:\n%s", logs.String())

@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -193,4 +194,18 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+func (f *fakeControl) TraceTool(_ context.Context, name string, args json.RawMessage) (json.RawMessage, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, "trace "+name)
+	f.mu.Unlock()
+	if name == "off" {
+		return nil, ErrTracingOff
+	}
+	return json.RawMessage(`{"tool":"` + name + `","args":` + string(args) + `}`), nil
+}
+
+func (f *fakeControl) TraceResource(_ context.Context, uri string) (json.RawMessage, error) {
+	return json.RawMessage(`{"contents":[{"uri":"` + uri + `","text":"{}"}]}`), nil
 }

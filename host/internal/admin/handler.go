@@ -1,10 +1,12 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -72,6 +74,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/config", s.config)
 	mux.HandleFunc("POST /api/v1/reload", s.reload)
 	mux.HandleFunc("GET /api/v1/events", s.events)
+	// Tracing queries are POSTs (a tool call) and so need the token, like
+	// feedback, which goes the same way.
+	mux.HandleFunc("POST /api/v1/trace/tools/{name}", s.traceTool)
+	mux.HandleFunc("GET /api/v1/trace/resource", s.traceResource)
 	return s.guard(mux)
 }
 
@@ -277,6 +283,50 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnprocessableEntity, ReloadResponse{Error: msg, ReloadResult: res})
 	default:
 		writeJSON(w, http.StatusOK, ReloadResponse{ReloadResult: res})
+	}
+}
+
+func (s *Server) traceTool(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := s.requestContext(r)
+	defer cancel()
+	args, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+		return
+	}
+	if len(bytes.TrimSpace(args)) == 0 {
+		args = []byte(`{}`)
+	}
+	if !json.Valid(args) {
+		writeError(w, http.StatusBadRequest, "the body must be the tool's arguments as a JSON object")
+		return
+	}
+	res, err := s.ctl.TraceTool(ctx, r.PathValue("name"), args)
+	s.writeTrace(w, res, err)
+}
+
+func (s *Server) traceResource(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := s.requestContext(r)
+	defer cancel()
+	uri := r.URL.Query().Get("uri")
+	if uri == "" {
+		writeError(w, http.StatusBadRequest, "uri is required")
+		return
+	}
+	res, err := s.ctl.TraceResource(ctx, uri)
+	s.writeTrace(w, res, err)
+}
+
+func (s *Server) writeTrace(w http.ResponseWriter, res json.RawMessage, err error) {
+	switch {
+	case errors.Is(err, ErrTracingOff):
+		writeError(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		writeError(w, http.StatusBadGateway, err.Error())
+	default:
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(res)
 	}
 }
 

@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
 	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/logs"
+	"github.com/mcphost/mcphost/sdk/tracing"
 )
 
 // Control is the proxy as the admin API sees it.
@@ -152,6 +156,49 @@ func (c control) Events(ctx context.Context) <-chan admin.Event {
 		}
 	}()
 	return out
+}
+
+// adminSession is the session name the admin API's tracing calls use.
+const adminSession = "admin"
+
+func (c control) TraceTool(ctx context.Context, name string, args json.RawMessage) (json.RawMessage, error) {
+	t := c.p.tracer
+	if t == nil {
+		return nil, admin.ErrTracingOff
+	}
+	// "latest" from an operator means the newest response of any session.
+	if id := gjson.GetBytes(args, "response_id"); id.Str == "latest" {
+		last := t.LastResponse()
+		if last == "" {
+			return nil, errors.New("no response has been recorded yet")
+		}
+		args, _ = sjson.SetBytes(args, "response_id", last)
+	}
+	plugin, err := c.p.plugins.Tracing(ctx, c.p.config().Tracing.Plugin)
+	if err != nil {
+		return nil, err
+	}
+	r, err := plugin.CallTool(ctx, tracing.CallToolRequest{Session: adminSession, Name: name, Arguments: args})
+	if err != nil {
+		return nil, err
+	}
+	t.NotifyChanged(r.ChangedURIs)
+	return r.Result, nil
+}
+
+func (c control) TraceResource(ctx context.Context, uri string) (json.RawMessage, error) {
+	if c.p.tracer == nil {
+		return nil, admin.ErrTracingOff
+	}
+	plugin, err := c.p.plugins.Tracing(ctx, c.p.config().Tracing.Plugin)
+	if err != nil {
+		return nil, err
+	}
+	r, err := plugin.ReadResource(ctx, tracing.ReadResourceRequest{Session: adminSession, URI: uri})
+	if err != nil {
+		return nil, err
+	}
+	return r.Result, nil
 }
 
 // Config is the running configuration with every secret replaced.

@@ -171,7 +171,7 @@ func (c *Conn) answer(ctx context.Context, method string, params gjson.Result) (
 		if err != nil {
 			return nil, err
 		}
-		c.t.notifyChanged(r.ChangedURIs)
+		c.t.NotifyChanged(r.ChangedURIs)
 		return r.Result, nil
 	case "resources/list", "resources/templates/list":
 		p, err := c.t.opts.Tracing(ctx)
@@ -216,9 +216,9 @@ func listJSON(field string, items []json.RawMessage) []byte {
 	return append(out, "]}"...)
 }
 
-// notifyChanged tells every open connection (and the Changed hook) which
+// NotifyChanged tells every open connection (and the Changed hook) which
 // of the plugin's resources changed.
-func (t *Tracer) notifyChanged(uris []string) {
+func (t *Tracer) NotifyChanged(uris []string) {
 	if len(uris) == 0 {
 		return
 	}

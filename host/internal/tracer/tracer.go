@@ -67,6 +67,15 @@ type Tracer struct {
 	closed bool
 
 	events, dropped, responses, recordErrors atomic.Uint64
+	// last is the most recently recorded response of any session.
+	last atomic.Value
+}
+
+// LastResponse is the id of the most recently recorded response of any
+// session ("" before the first), which `mcphost trace` means by latest.
+func (t *Tracer) LastResponse() string {
+	s, _ := t.last.Load().(string)
+	return s
 }
 
 // turn is the open response of one session, as the delivering side sees it.
@@ -350,7 +359,8 @@ func (t *Tracer) record(id string, p *pendingResponse) {
 		var r tracing.RecordResponse
 		if r, err = plugin.Record(ctx, tracing.RecordRequest{Events: events}); err == nil {
 			t.responses.Add(1)
-			t.notifyChanged(r.ChangedURIs)
+			t.last.Store(id)
+			t.NotifyChanged(r.ChangedURIs)
 			return
 		}
 	}
