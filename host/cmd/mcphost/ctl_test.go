@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -453,5 +455,46 @@ func TestCtlCommand(t *testing.T) {
 	if err := run(context.Background(), []string{"help"}, strings.NewReader(""), &stdout, &stderr); err != nil ||
 		!strings.Contains(stdout.String(), "ctl [flags] COMMAND") {
 		t.Errorf("usage lacks ctl: %v %q", err, stdout.String())
+	}
+}
+
+func (f *ctlFake) TraceTool(_ context.Context, name string, args json.RawMessage) (json.RawMessage, error) {
+	return json.RawMessage(`{"content":[{"type":"text","text":"` + name + ` ` + strings.ReplaceAll(string(args), `"`, `'`) + `"}]}`), nil
+}
+
+func (f *ctlFake) TraceResource(_ context.Context, uri string) (json.RawMessage, error) {
+	text := `{\"contexts\":[{\"context_id\":\"ctx_1\",\"quality\":-0.5,\"feedback_count\":3,\"server\":\"ex\",\"name\":\"echo\",\"summary\":\"bad\"}]}`
+	return json.RawMessage(`{"contents":[{"uri":"` + uri + `","text":"` + text + `"}]}`), nil
+}
+
+func TestTraceCommand(t *testing.T) {
+	t.Parallel()
+	fake := newCtlFake()
+	_, base, _ := startAdmin(t, fake, admin.Options{Token: ctlToken})
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"response"}, []string{"mcp__proxy__tracing__get_trace", "'response_id':'latest'", "'format':'tree'"}},
+		{[]string{"response", "resp_1", "-format", "compact"}, []string{"'response_id':'resp_1'", "'format':'compact'"}},
+		{[]string{"context", "ctx_1"}, []string{"get_evolution_history", "query_context_impact"}},
+		{[]string{"deprecated"}, []string{"CONTEXT", "QUALITY", "ctx_1", "-0.500", "ex echo", "bad"}},
+		{[]string{"feedback", "latest", "-1", "not", "useful"}, []string{"submit_feedback", "'score':-1", "'text':'not useful'"}},
+	}
+	for _, tc := range tests {
+		var stdout, stderr bytes.Buffer
+		err := runTrace(context.Background(), append([]string{"-admin", base, "-token", ctlToken}, tc.args...), &stdout, &stderr)
+		if err != nil {
+			t.Fatalf("trace %v: %v\n%s", tc.args, err, stderr.String())
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stdout.String(), w) {
+				t.Errorf("trace %v: output lacks %q:\n%s", tc.args, w, stdout.String())
+			}
+		}
+	}
+	var stderr bytes.Buffer
+	if err := runTrace(context.Background(), []string{"-admin", base, "-token", ctlToken, "feedback", "x", "3"}, io.Discard, &stderr); err == nil {
+		t.Fatal("a score outside [-1, 1] was accepted")
 	}
 }
