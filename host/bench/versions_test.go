@@ -29,6 +29,8 @@ type versionPair struct {
 	// inprocess runs the built-in versions translator inside mcphost
 	// instead of as a subprocess (the default) reached over gRPC.
 	inprocess bool
+	// hcl is added to the config (the tracing report's settings).
+	hcl string
 }
 
 var versionPairs = []versionPair{
@@ -54,7 +56,7 @@ func startPair(tb testing.TB, p versionPair) *pairTarget {
 	tb.Helper()
 	t := &pairTarget{pair: p, stderr: &tailBuffer{}}
 	cfg := filepath.Join(tb.TempDir(), "proxy.hcl")
-	hcl := ""
+	hcl := p.hcl
 	if p.inprocess {
 		hcl = "plugin \"versions\" {\n  mode = \"inprocess\"\n}\n"
 	}
