@@ -446,7 +446,10 @@ type Tracing struct {
 	// DefaultRetrievalScore is used when neither the backend's _meta nor
 	// the request's arguments give one.
 	DefaultRetrievalScore float64
-	DeclRange             hcl.Range
+	// StoreContent keeps the content of each unit (off: sizes, hashes and
+	// summaries only); the host then sends it to the tracing plugin.
+	StoreContent bool
+	DeclRange    hcl.Range
 }
 
 // Tracing defaults.
@@ -464,7 +467,7 @@ const (
 var tracingSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "enabled"}, {Name: "plugin"}, {Name: "weighting"}, {Name: "store_dir"}, {Name: "idle_gap"},
-		{Name: "max_units"}, {Name: "queue"}, {Name: "batch"}, {Name: "default_retrieval_score"},
+		{Name: "max_units"}, {Name: "queue"}, {Name: "batch"}, {Name: "default_retrieval_score"}, {Name: "store_content"},
 	},
 }
 
@@ -486,6 +489,11 @@ func (d *decoder) decodeTracing(b *hcl.Block, t *Tracing) {
 			if !filepath.IsAbs(s) {
 				t.StoreDir = filepath.Join(d.dir, s)
 			}
+		}
+	}
+	if attr, ok := attrs["store_content"]; ok {
+		if v, ok := d.eval(attr, cty.Bool); ok && !v.IsNull() {
+			t.StoreContent = v.True()
 		}
 	}
 	decodeAttr(attrs, "idle_gap", d.evalDuration, &t.IdleGap)

@@ -50,7 +50,7 @@ func (p *Proxy) pluginSpecs(cfg *config.Config) []pluginhost.Spec {
 		}
 		if cfg.Tracing.Enabled && pl.Name == cfg.Tracing.Plugin {
 			tracingDeclared = true
-			spec = withStoreDir(spec, cfg.Tracing.StoreDir)
+			spec = withStoreDir(spec, cfg.Tracing.StoreDir, cfg.Tracing.StoreContent)
 		}
 		specs = append(specs, spec)
 	}
@@ -59,15 +59,17 @@ func (p *Proxy) pluginSpecs(cfg *config.Config) []pluginhost.Spec {
 		if p.opts.CheckOnly {
 			mode = pluginhost.ModeInProcess
 		}
-		specs = append(specs, withStoreDir(pluginhost.Spec{Name: cfg.Tracing.Plugin, Source: pluginhost.SourceBuiltin, Mode: mode}, cfg.Tracing.StoreDir))
+		specs = append(specs, withStoreDir(pluginhost.Spec{Name: cfg.Tracing.Plugin, Source: pluginhost.SourceBuiltin, Mode: mode},
+			cfg.Tracing.StoreDir, cfg.Tracing.StoreContent))
 	}
 	return specs
 }
 
-// withStoreDir gives the tracing plugin the tracing block's store_dir as
-// its "dir" unless its own config block sets one.
-func withStoreDir(spec pluginhost.Spec, dir string) pluginhost.Spec {
-	spec.Fingerprint += "\ndir=" + dir
+// withStoreDir gives the tracing plugin the tracing block's store_dir and
+// store_content as its "dir" and "store_content" unless its own config
+// block sets them.
+func withStoreDir(spec pluginhost.Spec, dir string, storeContent bool) pluginhost.Spec {
+	spec.Fingerprint += fmt.Sprintf("\ndir=%s\ncontent=%t", dir, storeContent)
 	decode := spec.DecodeConfig
 	base := spec.Config
 	spec.DecodeConfig = func(schema pluginbase.Schema) (json.RawMessage, error) {
@@ -81,10 +83,16 @@ func withStoreDir(spec pluginhost.Spec, dir string) pluginhost.Spec {
 		if len(raw) == 0 || string(raw) == "null" {
 			raw = json.RawMessage(`{}`)
 		}
-		if gjson.GetBytes(raw, "dir").Exists() {
-			return raw, nil
+		var err error
+		if !gjson.GetBytes(raw, "dir").Exists() {
+			if raw, err = sjson.SetBytes(raw, "dir", dir); err != nil {
+				return nil, err
+			}
 		}
-		return sjson.SetBytes(raw, "dir", dir)
+		if storeContent && !gjson.GetBytes(raw, "store_content").Exists() {
+			return sjson.SetBytes(raw, "store_content", true)
+		}
+		return raw, nil
 	}
 	return spec
 }

@@ -61,7 +61,7 @@ func (p *Proxy) setupTracing(ctx context.Context) (*router.BackendSpec, hcl.Diag
 		Weighting: func(ctx context.Context) (weighting.Weighting, error) {
 			return p.plugins.Weighting(ctx, p.config().Tracing.Weighting)
 		},
-		IdleGap: t.IdleGap, MaxUnits: t.MaxUnits, Queue: t.Queue, DefaultScore: t.DefaultRetrievalScore,
+		IdleGap: t.IdleGap, MaxUnits: t.MaxUnits, Queue: t.Queue, DefaultScore: t.DefaultRetrievalScore, SendContent: t.StoreContent,
 		Logger: p.log.Named("tracer"),
 	})
 	return &router.BackendSpec{Name: tracer.ServerName, Prefix: false, Internal: true, Open: p.tracer.Open}, diags

@@ -42,6 +42,9 @@ type Options struct {
 	Queue int
 	// DefaultScore is the retrieval score when nothing gives one.
 	DefaultScore float64
+	// SendContent sends each unit's content to the tracing plugin (to
+	// store); without it only sizes, hashes and summaries go.
+	SendContent bool
 	Logger       hclog.Logger
 	// Changed, when set, is told the plugin's resources that changed.
 	Changed func(uris []string)
@@ -402,9 +405,13 @@ func (t *Tracer) unitEvent(it item) tracing.Event {
 	case "prompts/get":
 		kind, typ = tracing.EventPrompt, tracing.TypeUser
 	}
+	var content []byte
+	if t.opts.SendContent {
+		content = d.Result
+	}
 	return tracing.Event{
 		Kind: kind, TimeUnixNano: d.Time.UnixNano(), Session: d.Session, Server: d.Server, Method: d.Method,
-		Name: d.Name, URI: d.URI, Arguments: d.Arguments, Content: d.Result, ContentHash: hex.EncodeToString(sum[:]),
+		Name: d.Name, URI: d.URI, Arguments: d.Arguments, Content: content, ContentHash: hex.EncodeToString(sum[:]),
 		SizeBytes: int64(len(d.Result)), Meta: []byte(gjson.GetBytes(d.Result, "_meta").Raw),
 		ResponseID: it.response, ContextID: it.context, ContextType: typ,
 		RetrievalScore: score, RetrievalSource: source, TokenEstimate: int64((len(text) + 3) / 4), Summary: summarize(text),
