@@ -45,7 +45,7 @@ type Options struct {
 	// SendContent sends each unit's content to the tracing plugin (to
 	// store); without it only sizes, hashes and summaries go.
 	SendContent bool
-	Logger       hclog.Logger
+	Logger      hclog.Logger
 	// Changed, when set, is told the plugin's resources that changed.
 	Changed func(uris []string)
 }
