@@ -168,9 +168,22 @@ plugin "recency" {
 		t.Fatal(err)
 	}
 	p := startProxyAt(t, path, "http://"+addr+"/mcp")
-	c := httpClient(t, p.URL, clientOptions{})
+	updated := make(chan string, 64)
+	c := httpClient(t, p.URL, clientOptions{notifications: func(n mcp.JSONRPCNotification) {
+		if n.Method == "notifications/resources/updated" {
+			uri, _ := n.Params.AdditionalFields["uri"].(string)
+			select {
+			case updated <- uri:
+			default:
+			}
+		}
+	}})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	//lint:ignore SA1019 a legacy session subscribes with resources/subscribe
+	if err := c.Subscribe(ctx, mcp.SubscribeRequest{Params: mcp.SubscribeParams{URI: "trace://quality/recent-feedback"}}); err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
 
 	// Three tools and a resource: one response, four contexts.
 	r1 := traceCall(ctx, t, c, "mcp__proxy__ex__echo", map[string]any{"text": "tracing works end to end"})
@@ -252,6 +265,14 @@ plugin "recency" {
 	}
 	if text := readResourceText(ctx, t, c, "trace://quality/deprecated-contexts"); !strings.Contains(text, badID) {
 		t.Fatalf("after five negative feedbacks %s is not deprecated:\n%s", badID, text)
+	}
+	select {
+	case uri := <-updated:
+		if uri != "trace://quality/recent-feedback" {
+			t.Fatalf("resources/updated for %s, which the client did not subscribe to", uri)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no resources/updated for trace://quality/recent-feedback after feedback")
 	}
 	if out := traceCLI("deprecated"); !strings.Contains(out, badID) {
 		t.Fatalf("mcphost trace deprecated does not list %s:\n%s", badID, out)
