@@ -2,13 +2,11 @@ package bench
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"runtime"
 	"testing"
 	"text/tabwriter"
-	"time"
 )
 
 // tracingPairs are one untraced setup and two traced ones (the tracing and
@@ -40,29 +38,8 @@ func TestTracingOverheadReport(t *testing.T) {
 	if os.Getenv("MCPHOST_BENCH") != "1" {
 		t.Skip("skipping: set MCPHOST_BENCH=1 to run the tracing overhead report (task bench)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
 	pairs := tracingPairs(t)
-	targets := make([]*pairTarget, len(pairs))
-	for i, p := range pairs {
-		targets[i] = startPair(t, p)
-		for range warmupCalls {
-			if err := targets[i].call(ctx); err != nil {
-				t.Fatalf("%s: warm-up: %v", p.name, err)
-			}
-		}
-	}
-	lat := make([][]time.Duration, len(targets))
-	for round := range reportRounds {
-		for k := range targets {
-			i := (k + round) % len(targets)
-			lat[i] = targets[i].measure(t, ctx, reportCalls, lat[i])
-		}
-	}
-	stats := map[string]latencyStats{}
-	for i, p := range pairs {
-		stats[p.name] = summarize(lat[i])
-	}
+	stats := measurePairs(t, pairs)
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "\nmcphost tracing overhead: tools/call echo {text:\"x\"}, one sequential mcp-go stdio client; %s %s/%s, %d CPUs;\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())

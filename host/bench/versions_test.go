@@ -138,6 +138,36 @@ func (t *pairTarget) measure(tb testing.TB, ctx context.Context, n int, lat []ti
 	return lat
 }
 
+// measurePairs starts every pair, warms each up, and measures them in
+// interleaved rounds (so that drift on a shared machine hits all alike),
+// returning the latency of each by name.
+func measurePairs(t *testing.T, pairs []versionPair) map[string]latencyStats {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	targets := make([]*pairTarget, len(pairs))
+	for i, p := range pairs {
+		targets[i] = startPair(t, p)
+		for range warmupCalls {
+			if err := targets[i].call(ctx); err != nil {
+				t.Fatalf("%s: warm-up: %v", p.name, err)
+			}
+		}
+	}
+	lat := make([][]time.Duration, len(targets))
+	for round := range reportRounds {
+		for k := range targets {
+			i := (k + round) % len(targets)
+			lat[i] = targets[i].measure(t, ctx, reportCalls, lat[i])
+		}
+	}
+	stats := map[string]latencyStats{}
+	for i, p := range pairs {
+		stats[p.name] = summarize(lat[i])
+	}
+	return stats
+}
+
 // TestTranslationCostReport measures what the built-in versions translator
 // adds to a tools/call echo {text:"x"} through mcphost (stdio front, stdio
 // backend): an untranslated pair (client and backend both 2025-11-25)
@@ -155,28 +185,7 @@ func TestTranslationCostReport(t *testing.T) {
 	if os.Getenv("MCPHOST_BENCH") != "1" {
 		t.Skip("skipping: set MCPHOST_BENCH=1 to run the translation cost report (task bench)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	targets := make([]*pairTarget, len(versionPairs))
-	for i, p := range versionPairs {
-		targets[i] = startPair(t, p)
-		for range warmupCalls {
-			if err := targets[i].call(ctx); err != nil {
-				t.Fatalf("%s: warm-up: %v", p.name, err)
-			}
-		}
-	}
-	lat := make([][]time.Duration, len(targets))
-	for round := range reportRounds {
-		for k := range targets {
-			i := (k + round) % len(targets)
-			lat[i] = targets[i].measure(t, ctx, reportCalls, lat[i])
-		}
-	}
-	stats := map[string]latencyStats{}
-	for i, p := range versionPairs {
-		stats[p.name] = summarize(lat[i])
-	}
+	stats := measurePairs(t, versionPairs)
 
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "\nmcphost translation cost: tools/call echo {text:\"x\"}, one sequential mcp-go stdio client pinned to the client version,\n")
