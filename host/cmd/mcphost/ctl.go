@@ -52,23 +52,7 @@ func runCtl(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // ctlMain is runCtl with the environment passed in (tests run in parallel
 // and cannot set it).
 func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := flag.NewFlagSet("ctl", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, ctlUsage)
-		fs.PrintDefaults()
-	}
-	adminURL := fs.String("admin", "http://"+admin.DefaultAddr, "the admin API's URL")
-	token := fs.String("token", "", "the admin token (default: $MCPHOST_ADMIN_TOKEN, then the token file)")
-	tokenFile := fs.String("token-file", "", "read the admin token from this file (default: the file for the admin URL's port)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return errUsage
-	}
-	c, err := newCtlClient(*adminURL, *token, *tokenFile, getenv, stderr)
+	fs, c, err := adminCommand("ctl", ctlUsage, args, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -98,6 +82,30 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return nil
 	}
 	return ctlUsageError(stderr, fmt.Sprintf("unknown ctl command %q", cmd))
+}
+
+// adminCommand parses the flags that every admin API command shares
+// (-admin, -token, -token-file) and returns the client; the command and
+// its arguments are fs.Args().
+func adminCommand(name, usageText string, args []string, getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *ctlClient, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+	}
+	adminURL := fs.String("admin", "http://"+admin.DefaultAddr, "the admin API's URL")
+	token := fs.String("token", "", "the admin token (default: $MCPHOST_ADMIN_TOKEN, then the token file)")
+	tokenFile := fs.String("token-file", "", "read the admin token from this file (default: the file for the admin URL's port)")
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, errUsage
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return nil, nil, errUsage
+	}
+	c, err := newCtlClient(*adminURL, *token, *tokenFile, getenv, stderr)
+	return fs, c, err
 }
 
 func ctlUsageError(stderr io.Writer, msg string) error {

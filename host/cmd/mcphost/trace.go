@@ -14,8 +14,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/tidwall/gjson"
-
-	"github.com/mcphost/mcphost/host/internal/admin"
 )
 
 const traceUsage = `usage: mcphost trace [-admin URL] [-token T] [-token-file FILE] COMMAND [ARGS]
@@ -32,23 +30,7 @@ Context tracing of a running mcphost, for a person, through its admin API:
 `
 
 func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, traceUsage)
-		fs.PrintDefaults()
-	}
-	adminURL := fs.String("admin", "http://"+admin.DefaultAddr, "the admin API's URL")
-	token := fs.String("token", "", "the admin token (default: $MCPHOST_ADMIN_TOKEN, then the token file)")
-	tokenFile := fs.String("token-file", "", "read the admin token from this file")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return errUsage
-	}
-	c, err := newCtlClient(*adminURL, *token, *tokenFile, os.Getenv, stderr)
+	fs, c, err := adminCommand("trace", traceUsage, args, os.Getenv, stderr)
 	if err != nil {
 		return err
 	}
