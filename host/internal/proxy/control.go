@@ -229,6 +229,7 @@ func (c control) Config() any {
 		Proxy     map[string]any    `json:"proxy"`
 		Listeners []config.Listener `json:"listeners"`
 		Admin     map[string]any    `json:"admin"`
+		Tracing   map[string]any    `json:"tracing,omitempty"`
 		Plugins   []plugin          `json:"plugins"`
 		Servers   []server          `json:"servers"`
 	}{File: cfg.Filename}
@@ -243,6 +244,13 @@ func (c control) Config() any {
 		out.Listeners = append(out.Listeners, l.Redacted())
 	}
 	out.Admin = map[string]any{"address": cfg.Admin.Address, "auth_token": redactedIfSet(cfg.Admin.AuthToken)}
+	if t := cfg.Tracing; t.Enabled {
+		out.Tracing = map[string]any{
+			"plugin": t.Plugin, "weighting": t.Weighting, "store_dir": t.StoreDir, "store_content": t.StoreContent,
+			"idle_gap": t.IdleGap.String(), "max_units": t.MaxUnits, "queue": t.Queue,
+			"default_retrieval_score": t.DefaultRetrievalScore,
+		}
+	}
 	for _, pl := range cfg.Plugins {
 		out.Plugins = append(out.Plugins, plugin{Name: pl.Name, Source: pl.Source, SHA256: pl.SHA256, Mode: pl.Mode})
 	}
