@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/mcphost/mcphost/host/internal/testenv"
 )
 
 // adminGet GETs an admin API path (with the token when set) and decodes it.
@@ -54,6 +56,7 @@ func ctl(t *testing.T, base, token string, args ...string) (string, error) {
 func TestAdminAPIAndLogFiles(t *testing.T) {
 	t.Parallel()
 	mcpAddr, adminAddr := freeAddr(t), freeAddr(t)
+	marker := uniqueMarker("adminex")
 	const token = "admin-secret-e2e"
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`
@@ -72,11 +75,11 @@ proxy {
 server "ex" {
   transport "stdio" {
     command = mcphost.executable
-    args    = ["example-server", "-name", "ex"]
+    args    = ["example-server", "-name", %q]
     env     = { API_KEY = "do-not-show-me" }
   }
 }
-`, mcpAddr, adminAddr, token)
+`, mcpAddr, adminAddr, token, marker)
 	path := filepath.Join(dir, "proxy.hcl")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -133,7 +136,11 @@ server "ex" {
 		t.Fatalf("restart without the token: %d, want 401", resp.StatusCode)
 	}
 
-	// mcphost ctl restarts the server; calls work again afterwards.
+	// mcphost ctl restarts the server: a new process, running, answering.
+	before := testenv.FindProcesses(t, marker)
+	if len(before) != 1 {
+		t.Fatalf("%d processes of ex before the restart, want 1", len(before))
+	}
 	if out, err := ctl(t, base, token, "restart", "ex"); err != nil {
 		t.Fatalf("ctl restart: %v\n%s", err, out)
 	}
@@ -143,14 +150,20 @@ server "ex" {
 			State    string `json:"state"`
 		}
 		adminGet(t, base, "", "/api/v1/servers/ex", &st)
-		if st.Restarts < 1 || st.State != "running" {
-			return fmt.Errorf("ex: %+v", st)
+		now := testenv.FindProcesses(t, marker)
+		if st.Restarts < 1 || st.State != "running" || len(now) != 1 || now[0] == before[0] {
+			return fmt.Errorf("ex: %+v, processes %v (before %v)", st, now, before)
+		}
+		_, err := tryCall(ctx, c, "mcp__proxy__ex__whoami", nil)
+		return err
+	})
+	waitFor(t, 30*time.Second, "ctl status to show ex running", func() error {
+		out, err := ctl(t, base, token, "status")
+		if err != nil || !strings.Contains(out, "ex") || !strings.Contains(out, "running") {
+			return fmt.Errorf("ctl status: %v\n%s", err, out)
 		}
 		return nil
 	})
-	if out, err := ctl(t, base, token, "status"); err != nil || !strings.Contains(out, "ex") || !strings.Contains(out, "running") {
-		t.Fatalf("ctl status: %v\n%s", err, out)
-	}
 	if out, err := ctl(t, base, "wrong", "stop", "ex"); err == nil {
 		t.Fatalf("ctl with a wrong token succeeded:\n%s", out)
 	}
@@ -176,10 +189,10 @@ server "ex" {
 		close(lines)
 	}()
 	const n = 300
-	marker := uniqueMarker("logline")
+	lineMarker := uniqueMarker("logline")
 	callReq := mcp.CallToolRequest{}
 	callReq.Params.Name = "mcp__proxy__ex__stderr"
-	callReq.Params.Arguments = map[string]any{"text": marker, "lines": n}
+	callReq.Params.Arguments = map[string]any{"text": lineMarker, "lines": n}
 	if res, err := c.CallTool(ctx, callReq); err != nil || res.IsError {
 		t.Fatalf("stderr tool: %v %+v", err, res)
 	}
@@ -191,8 +204,8 @@ server "ex" {
 			if !ok {
 				t.Fatalf("the log stream ended after %d of %d lines", len(seen), n)
 			}
-			if i := strings.Index(line, marker+" #"); i >= 0 {
-				seen[strings.Fields(line[i+len(marker)+2:])[0]] = true
+			if i := strings.Index(line, lineMarker+" #"); i >= 0 {
+				seen[strings.Fields(line[i+len(lineMarker)+2:])[0]] = true
 			}
 		case <-deadline:
 			t.Fatalf("the log stream delivered %d of %d lines", len(seen), n)
@@ -209,7 +222,7 @@ server "ex" {
 		Lines []string `json:"lines"`
 	}
 	adminGet(t, base, "", "/api/v1/logs/ex?tail=5", &tail)
-	if len(tail.Lines) != 5 || !strings.Contains(tail.Lines[4], fmt.Sprintf("%s #%d", marker, n)) {
+	if len(tail.Lines) != 5 || !strings.Contains(tail.Lines[4], fmt.Sprintf("%s #%d", lineMarker, n)) {
 		t.Fatalf("tail of ex's log: %q", tail.Lines)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "logs", "mcphost.log")); err != nil {

@@ -202,9 +202,17 @@ func TestSessionLifecycle(t *testing.T) {
 	rpc(t, c, initializedMsg)
 	rpc(t, c, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
 
-	s.mu.Lock()
-	posts := append([]http.Header(nil), s.posts...)
-	s.mu.Unlock()
+	// The notification's POST is answered 202 with nothing for the
+	// client to wait on, so it may be recorded after the tools/list one.
+	var posts []http.Header
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		s.mu.Lock()
+		posts = append([]http.Header(nil), s.posts...)
+		s.mu.Unlock()
+		if len(posts) >= 3 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if len(posts) != 3 {
 		t.Fatalf("%d POSTs, want 3", len(posts))
 	}
