@@ -44,7 +44,7 @@ func TestRegistry(t *testing.T) {
 		Backends: func() []router.BackendStatus {
 			return []router.BackendStatus{
 				{Name: "up", State: router.StateRunning, Restarts: 2},
-				{Name: "down", State: router.StateDown},
+				{Name: "down", State: router.StateRestarting},
 			}
 		},
 		Sessions: func() SessionCounts { return SessionCounts{Stdio: 1, HTTP: 2, WebSocket: 3} },
