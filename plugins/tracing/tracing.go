@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/tracing"
+	"github.com/mcphost/mcphost/sdk/weighting"
 )
 
 // Version is the plugin's own version.
@@ -37,6 +39,56 @@ type Plugin struct {
 	st *store
 	// stMu guards reads of st by operations.
 	stMu sync.RWMutex
+	// host weighs responses: the weighting plugin, through the host.
+	host atomic.Pointer[tracing.Host]
+}
+
+// UseHost takes the host's services (tracing.HostUser): responses are
+// weighed through it when they are recorded.
+func (p *Plugin) UseHost(h tracing.Host) { p.host.Store(&h) }
+
+// weigh asks the host for the weights of each response in the batch,
+// from the features of its units in the same batch (the host sends a
+// response's units with it). A response whose weighing fails keeps the
+// weights it came with.
+func (p *Plugin) weigh(ctx context.Context, events []tracing.Event) {
+	hp := p.host.Load()
+	if hp == nil {
+		return
+	}
+	units := map[string]*tracing.Event{}
+	for i := range events {
+		if e := &events[i]; e.Kind != tracing.EventResponse && e.ContextID != "" {
+			units[e.ContextID+"\x00"+e.ContentHash] = e
+		}
+	}
+	for i := range events {
+		e := &events[i]
+		if e.Kind != tracing.EventResponse || len(e.Units) == 0 {
+			continue
+		}
+		req := weighting.WeighRequest{NowUnixNano: e.TimeUnixNano}
+		for _, u := range e.Units {
+			wu := weighting.Unit{ID: u.ContextID}
+			if f := units[u.ContextID+"\x00"+u.ContentHash]; f != nil {
+				wu.Type, wu.RetrievalScore, wu.CreatedUnixNano = f.ContextType, f.RetrievalScore, f.TimeUnixNano
+				wu.SizeBytes, wu.TokenEstimate, wu.Source = f.SizeBytes, f.TokenEstimate, f.Server
+			}
+			req.Units = append(req.Units, wu)
+		}
+		r, err := (*hp).Weigh(ctx, req)
+		if err == nil && len(r.Weights) != len(e.Units) {
+			err = fmt.Errorf("%d weights for %d units", len(r.Weights), len(e.Units))
+		}
+		if err != nil {
+			p.logger.Warn("weighing a response through the host failed; keeping the weights it came with",
+				"response", e.ResponseID, "error", err)
+			continue
+		}
+		for j, w := range weighting.Normalize(r.Weights) {
+			e.Units[j].Weight = w
+		}
+	}
 }
 
 var _ tracing.Tracing = (*Plugin)(nil)
@@ -141,10 +193,11 @@ func (p *Plugin) withStore(fn func(st *store) error) error {
 
 func (p *Plugin) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
 	return base.InfoResponse{
-		Name:     "tracing",
-		Kind:     base.KindTracing,
-		Version:  Version,
-		APIMinor: tracing.APIMinor,
+		Name:         "tracing",
+		Kind:         base.KindTracing,
+		Version:      Version,
+		APIMinor:     tracing.APIMinor,
+		Capabilities: []string{tracing.CapabilityWeighsThroughHost},
 		Description: "Records the context units delivered to clients in Badger, with versions, response lineage and " +
 			"feedback-driven quality scores, and serves the mcp__proxy__tracing__* tools and trace:// resources.",
 	}, nil
@@ -247,6 +300,7 @@ func (p *Plugin) Record(ctx context.Context, req tracing.RecordRequest) (tracing
 		return tracing.RecordResponse{}, fmt.Errorf("record: %w", err)
 	}
 	start := time.Now()
+	p.weigh(ctx, req.Events)
 	var changed uriSet
 	recorded := map[string]int{}
 	skipped := map[string]int{}

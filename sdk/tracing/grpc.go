@@ -19,14 +19,16 @@ type GRPCPlugin struct {
 	Impl Tracing
 }
 
-func (p *GRPCPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	pluginv1.RegisterBaseServer(s, &base.GRPCServer{Impl: p.Impl})
+func (p *GRPCPlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
+	pluginv1.RegisterBaseServer(s, &hostBaseServer{GRPCServer: &base.GRPCServer{Impl: p.Impl}, broker: broker, impl: p.Impl})
 	pluginv1.RegisterTracingServer(s, NewGRPCServer(p.Impl))
 	return nil
 }
 
-func (p *GRPCPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (interface{}, error) {
-	return NewGRPCClient(c), nil
+func (p *GRPCPlugin) GRPCClient(_ context.Context, broker *plugin.GRPCBroker, c *grpc.ClientConn) (interface{}, error) {
+	client := NewGRPCClient(c)
+	client.broker = broker
+	return client, nil
 }
 
 // GRPCServer adapts a Tracing to the generated Tracing service.
@@ -99,6 +101,8 @@ func (s *GRPCServer) ReadResource(ctx context.Context, req *pluginv1.ReadResourc
 type GRPCClient struct {
 	*base.GRPCClient
 	client pluginv1.TracingClient
+	// broker serves the host's services to the plugin (ServeHost).
+	broker *plugin.GRPCBroker
 }
 
 // NewGRPCClient returns a Tracing that calls the plugin on conn.

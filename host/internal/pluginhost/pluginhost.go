@@ -50,6 +50,10 @@ type Spec struct {
 	// DecodeConfig, when set, turns the plugin's `config` block into JSON
 	// against the schema the plugin reports; it replaces Config.
 	DecodeConfig func(schema base.Schema) (json.RawMessage, error)
+	// Host, for a tracing plugin, is what the host offers it (the
+	// weighting plugin, reached through the host): served on the go-plugin
+	// broker to a plugin process, handed over directly in-process.
+	Host tracing.Host
 	// Fingerprint identifies the configuration for Update: equal
 	// fingerprints (with equal Source, SHA256 and Mode) mean unchanged.
 	Fingerprint string
@@ -225,7 +229,19 @@ func (m *Manager) start(ctx context.Context, name, kind string) (*instance, erro
 			return nil, fmt.Errorf("plugin %q: config: %w", name, err)
 		}
 	}
-	resp, err := in.plugin.Configure(ctx, base.ConfigureRequest{Config: cfg, MaxMessageBytes: uint64(m.opts.MaxMessageBytes)})
+	req := base.ConfigureRequest{Config: cfg, MaxMessageBytes: uint64(m.opts.MaxMessageBytes)}
+	if spec.Host != nil {
+		switch p := in.plugin.(type) {
+		case *tracing.GRPCClient:
+			if req.BrokerID, err = p.ServeHost(spec.Host); err != nil {
+				m.kill(in)
+				return nil, fmt.Errorf("plugin %q: %w", name, err)
+			}
+		case tracing.HostUser:
+			p.UseHost(spec.Host)
+		}
+	}
+	resp, err := in.plugin.Configure(ctx, req)
 	if err == nil {
 		err = diagsError(resp.Diagnostics)
 	}

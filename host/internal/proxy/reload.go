@@ -51,6 +51,7 @@ func (p *Proxy) pluginSpecs(cfg *config.Config) []pluginhost.Spec {
 		if cfg.Tracing.Enabled && pl.Name == cfg.Tracing.Plugin {
 			tracingDeclared = true
 			spec = withStoreDir(spec, cfg.Tracing.StoreDir, cfg.Tracing.StoreContent)
+			spec.Host = hostServices{p}
 		}
 		specs = append(specs, spec)
 	}
@@ -59,8 +60,10 @@ func (p *Proxy) pluginSpecs(cfg *config.Config) []pluginhost.Spec {
 		if p.opts.CheckOnly {
 			mode = pluginhost.ModeInProcess
 		}
-		specs = append(specs, withStoreDir(pluginhost.Spec{Name: cfg.Tracing.Plugin, Source: pluginhost.SourceBuiltin, Mode: mode},
-			cfg.Tracing.StoreDir, cfg.Tracing.StoreContent))
+		spec := withStoreDir(pluginhost.Spec{Name: cfg.Tracing.Plugin, Source: pluginhost.SourceBuiltin, Mode: mode},
+			cfg.Tracing.StoreDir, cfg.Tracing.StoreContent)
+		spec.Host = hostServices{p}
+		specs = append(specs, spec)
 	}
 	return specs
 }

@@ -3,12 +3,14 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/host/internal/tracer"
+	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/tracing"
 	"github.com/mcphost/mcphost/sdk/weighting"
 )
@@ -43,26 +45,54 @@ func (p *Proxy) setupTracing(ctx context.Context) (*router.BackendSpec, hcl.Diag
 	if diags.HasErrors() || p.opts.CheckOnly {
 		return nil, diags
 	}
-	if _, err := p.plugins.Tracing(ctx, t.Plugin); err != nil {
+	tp, err := p.plugins.Tracing(ctx, t.Plugin)
+	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError, Summary: "Tracing plugin unavailable", Detail: err.Error(), Subject: subject,
 		})
+	}
+	// A tracing plugin that weighs through the host (the built-in does)
+	// gets responses unweighed; for any other the host weighs them.
+	weighsItself := false
+	if info, err := tp.Info(ctx, base.InfoRequest{}); err == nil {
+		weighsItself = slices.Contains(info.Capabilities, tracing.CapabilityWeighsThroughHost)
 	}
 	if _, err := p.plugins.Weighting(ctx, t.Weighting); err != nil {
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError, Summary: "Weighting plugin unavailable", Detail: err.Error(), Subject: subject,
 		})
 	}
+	var weigh func(ctx context.Context) (weighting.Weighting, error)
+	if !weighsItself {
+		weigh = p.weighting
+	}
 	p.tracer = tracer.New(tracer.Options{
 		// The names are read at each use, so that a reload can swap them.
 		Tracing: func(ctx context.Context) (tracing.Tracing, error) {
 			return p.plugins.Tracing(ctx, p.config().Tracing.Plugin)
 		},
-		Weighting: func(ctx context.Context) (weighting.Weighting, error) {
-			return p.plugins.Weighting(ctx, p.config().Tracing.Weighting)
-		},
-		IdleGap: t.IdleGap, MaxUnits: t.MaxUnits, Queue: t.Queue, DefaultScore: t.DefaultRetrievalScore, SendContent: t.StoreContent,
+		Weighting: weigh,
+		IdleGap:   t.IdleGap, MaxUnits: t.MaxUnits, Queue: t.Queue, DefaultScore: t.DefaultRetrievalScore, SendContent: t.StoreContent,
 		Logger: p.log.Named("tracer"),
 	})
 	return &router.BackendSpec{Name: tracer.ServerName, Prefix: false, Internal: true, Open: p.tracer.Open}, diags
+}
+
+// weighting is the configured weighting plugin (read at each use, so that
+// a reload can swap it).
+func (p *Proxy) weighting(ctx context.Context) (weighting.Weighting, error) {
+	return p.plugins.Weighting(ctx, p.config().Tracing.Weighting)
+}
+
+// hostServices is what the host offers the tracing plugin (tracing.Host):
+// its responses are weighed by the configured weighting plugin, through
+// the host.
+type hostServices struct{ p *Proxy }
+
+func (h hostServices) Weigh(ctx context.Context, req weighting.WeighRequest) (weighting.WeighResponse, error) {
+	w, err := h.p.weighting(ctx)
+	if err != nil {
+		return weighting.WeighResponse{}, err
+	}
+	return w.Weigh(ctx, req)
 }
