@@ -108,3 +108,39 @@ func TestOnlyBuiltinsRunInProcess(t *testing.T) {
 		t.Fatalf("error = %v", err)
 	}
 }
+
+func TestUpdateSwapsChangedPluginsOnly(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	specs := []Spec{
+		{Name: "stdio", Source: SourceBuiltin, Mode: ModeInProcess},
+		{Name: "composite", Source: SourceBuiltin, Mode: ModeInProcess, Config: []byte(`{"recency_half_life":"1m"}`)},
+	}
+	m := New(Options{}, specs)
+	defer m.Close(ctx)
+	tr, err := m.Transport(ctx, "stdio")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := m.Weighting(ctx, "composite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Tracing(ctx, "composite"); err == nil {
+		t.Fatal("a weighting plugin was handed out as a tracing plugin")
+	}
+	next := []Spec{specs[0], {Name: "composite", Source: SourceBuiltin, Mode: ModeInProcess, Config: []byte(`{"recency_half_life":"2m"}`)}}
+	if changed := m.Update(ctx, next); !slices.Equal(changed, []string{"composite"}) {
+		t.Fatalf("Update reported %v changed, want [composite]", changed)
+	}
+	if again, _ := m.Transport(ctx, "stdio"); again != tr {
+		t.Fatal("an unchanged plugin was restarted by Update")
+	}
+	if again, _ := m.Weighting(ctx, "composite"); again == w {
+		t.Fatal("a changed plugin kept its old instance")
+	}
+	if changed := m.Update(ctx, next); len(changed) != 0 {
+		t.Fatalf("an identical Update reported %v changed", changed)
+	}
+}
