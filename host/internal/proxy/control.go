@@ -13,6 +13,7 @@ import (
 	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/logs"
+	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/tracing"
 )
 
@@ -40,9 +41,9 @@ func (c control) Servers() []admin.ServerStatus {
 	return out
 }
 
-// known wraps the router's "no server" error for the admin API's 404.
+// known turns the router's unknown-server error into the admin API's 404.
 func (c control) known(name string, err error) error {
-	if err != nil && strings.Contains(err.Error(), "no server named") {
+	if errors.Is(err, router.ErrUnknownBackend) {
 		return fmt.Errorf("%w: %q", admin.ErrUnknownServer, name)
 	}
 	return err

@@ -94,8 +94,9 @@ type pending struct {
 	// rounds counts the input-required rounds so far.
 	rounds int
 	// parked is the requestState under which the call waits for a
-	// 2026-07-28 client's retry ("" when not parked).
-	parked string
+	// 2026-07-28 client's retry (nil when not parked). Written under b.mu;
+	// atomic so that finishing a call need not take the lock to see it.
+	parked atomic.Pointer[string]
 	// trace is what the tracer needs of a traced request, nil otherwise.
 	trace *traceInfo
 }
@@ -113,7 +114,7 @@ type backend struct {
 	reason     string
 	pending    map[int64]*pending
 	lists      [numLists][][]byte
-	version    string
+	version    protoVersion
 	serverInfo []byte
 	caps       []byte
 	restarts   int
@@ -194,7 +195,7 @@ func (b *backend) status() BackendStatus {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return BackendStatus{
-		Name: b.spec.Name, State: b.state, Reason: b.reason, ProtocolVersion: b.version,
+		Name: b.spec.Name, State: b.state, Reason: b.reason, ProtocolVersion: b.version.load(),
 		Tools: len(b.lists[listTools]), Prompts: len(b.lists[listPrompts]),
 		Resources: len(b.lists[listResources]), Templates: len(b.lists[listTemplates]),
 		InFlight: len(b.pending), Restarts: b.restarts, LastError: b.lastError, NextAttempt: b.nextAttempt,
@@ -203,11 +204,7 @@ func (b *backend) status() BackendStatus {
 }
 
 // protocolVersion is the revision the backend speaks ("" until known).
-func (b *backend) protocolVersion() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.version
-}
+func (b *backend) protocolVersion() string { return b.version.load() }
 
 func (b *backend) setState(s State, reason string) {
 	b.mu.Lock()
@@ -321,8 +318,14 @@ func (b *backend) finish(p *pending, msg []byte, code int, text string) {
 		p.done <- msg
 		return
 	}
-	if msg == nil && b.stashParked(p, jsonrpc.Error(p.clientID, code, text, nil)) || msg != nil && b.stashParked(p, msg) {
-		return
+	if p.parked.Load() != nil {
+		stash := msg
+		if stash == nil {
+			stash = jsonrpc.Error(p.clientID, code, text, nil)
+		}
+		if b.stashParked(p, stash) {
+			return
+		}
 	}
 	p.session.endInflight(p.clientID)
 	if msg == nil {
@@ -330,7 +333,9 @@ func (b *backend) finish(p *pending, msg []byte, code int, text string) {
 	} else {
 		msg = exposeResultURIs(b.router.opts, b, p.method, msg)
 		msg = b.router.exposeTaskIDs(b, p, msg)
-		msg = b.router.ownServerInfo(msg)
+		if b.protocolVersion() == ModernVersion {
+			msg = b.router.ownServerInfo(msg)
+		}
 		if p.trace != nil {
 			msg = b.traceResult(p, msg)
 		}
@@ -507,8 +512,8 @@ func (b *backend) forward(s *Session, reply Sink, clientID []byte, method string
 	}
 	b.pending[id] = p
 	p.timer = time.AfterFunc(b.spec.Timeout, func() { b.timeout(id) })
-	version := b.version
 	b.mu.Unlock()
+	version := b.version.load()
 	s.setInflight(clientID, b, id)
 	var extra [][]byte
 	if sv := s.ProtocolVersion(); sv != version {

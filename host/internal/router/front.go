@@ -3,6 +3,7 @@ package router
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"sort"
 
 	"github.com/tidwall/gjson"
@@ -34,18 +35,15 @@ var metaVersionKey = []byte("io.modelcontextprotocol/protocolVersion")
 // and log level from it. It returns an error response for a version the
 // proxy does not speak, or nil.
 func (s *Session) adoptRequestMeta(id, params []byte) []byte {
+	if v := s.version.load(); v != "" && v != ModernVersion {
+		return nil // an initialized session keeps the version it negotiated
+	}
 	if !bytes.Contains(params, metaVersionKey) {
 		return nil
 	}
 	v := gjson.GetBytes(params, metaVersionPath)
 	if !v.Exists() {
 		return nil
-	}
-	s.mu.Lock()
-	legacy := s.version != "" && s.version != ModernVersion
-	s.mu.Unlock()
-	if legacy {
-		return nil // an initialized session keeps the version it negotiated
 	}
 	if v.Str != ModernVersion {
 		return jsonrpc.Error(id, CodeUnsupportedProtocolVersion, "Unsupported protocol version: "+v.Str,
@@ -57,7 +55,8 @@ func (s *Session) adoptRequestMeta(id, params []byte) []byte {
 	}
 	info := []byte(gjson.GetBytes(params, metaInfoPath).Raw)
 	s.mu.Lock()
-	s.version, s.caps, s.modern = ModernVersion, caps, true
+	s.version.store(ModernVersion)
+	s.caps = caps
 	if len(info) > 0 {
 		s.clientInfo = info
 	}
@@ -72,11 +71,9 @@ func (s *Session) adoptRequestMeta(id, params []byte) []byte {
 	return nil
 }
 
-func (s *Session) isModern() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.modern && !s.closed
-}
+// isModern says whether the client speaks 2026-07-28: no initialize, and
+// metadata with every request.
+func (s *Session) isModern() bool { return s.version.load() == ModernVersion }
 
 // capabilities are the proxy's server capabilities in protocol version:
 // completions came in 2025-03-26, tasks in 2025-11-25 (and left the core
@@ -172,10 +169,7 @@ func (s *Session) listen(reply Sink, id, params []byte) {
 	honoured := `{"toolsListChanged":` + boolJSON(ls.tools) + `,"promptsListChanged":` + boolJSON(ls.prompts) +
 		`,"resourcesListChanged":` + boolJSON(ls.resources)
 	if len(uris) > 0 {
-		list := []byte(`[]`)
-		for _, u := range uris {
-			list, _ = jsonrpc.Set(list, "-1", jsonrpc.String(u))
-		}
+		list, _ := json.Marshal(uris)
 		honoured += `,"resourceSubscriptions":` + string(list)
 	}
 	ack := `{"notifications":` + honoured + `},"_meta":{"` + subscriptionKey + `":` + string(id) + `}}`

@@ -99,7 +99,8 @@ func (b *backend) initialize(ctx context.Context) error {
 		}
 	}
 	b.mu.Lock()
-	b.version, b.healthMethod = version, "ping"
+	b.version.store(version)
+	b.healthMethod = "ping"
 	b.mu.Unlock()
 	return b.loadLists(ctx, caps, jsonrpc.Get(res, "serverInfo"))
 }
@@ -153,7 +154,8 @@ func (b *backend) discover(ctx context.Context) (ok bool, err error) {
 		return false, fmt.Errorf("server/discover offers none of the versions the proxy speaks: %s", jsonrpc.Get(res, "supportedVersions"))
 	}
 	b.mu.Lock()
-	b.era, b.version, b.healthMethod = eraModern, ModernVersion, "server/discover"
+	b.version.store(ModernVersion)
+	b.era, b.healthMethod = eraModern, "server/discover"
 	b.mu.Unlock()
 	if err := b.loadLists(ctx, jsonrpc.Get(res, "capabilities"), jsonrpc.Get(res, "_meta.io\\.modelcontextprotocol/serverInfo")); err != nil {
 		// Perhaps not the server it was: probe again on the next attempt.

@@ -49,7 +49,7 @@ func (r *Router) Sessions() []SessionInfo {
 		s.mu.Lock()
 		info := gjson.ParseBytes(s.clientInfo)
 		out = append(out, SessionInfo{
-			ID: s.id, Listener: s.listener, ProtocolVersion: s.version,
+			ID: s.id, Listener: s.listener, ProtocolVersion: s.version.load(),
 			ClientName: info.Get("name").Str, ClientVersion: info.Get("version").Str,
 			Started: s.started, InFlight: len(s.inflight),
 		})

@@ -293,13 +293,16 @@ func (b *backend) signalWake() {
 	}
 }
 
+// ErrUnknownBackend is returned for a server name the router does not have.
+var ErrUnknownBackend = errors.New("no server")
+
 func (r *Router) backendNamed(name string) (*backend, error) {
 	for _, b := range r.backendList() {
 		if b.spec.Name == name {
 			return b, nil
 		}
 	}
-	return nil, fmt.Errorf("no server named %q", name)
+	return nil, fmt.Errorf("%w named %q", ErrUnknownBackend, name)
 }
 
 // RestartBackend reconnects the named backend now, from any state

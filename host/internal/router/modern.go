@@ -1,6 +1,7 @@
 package router
 
 import (
+	"encoding/json"
 	"sort"
 	"strconv"
 
@@ -42,10 +43,7 @@ func (b *backend) startListen() {
 		`,"promptsListChanged":` + strconv.FormatBool(gjson.GetBytes(caps, "prompts.listChanged").Bool()) +
 		`,"resourcesListChanged":` + strconv.FormatBool(gjson.GetBytes(caps, "resources.listChanged").Bool())
 	if len(uris) > 0 {
-		list := []byte(`[]`)
-		for i, u := range uris {
-			list, _ = jsonrpc.Set(list, strconv.Itoa(i), jsonrpc.String(u))
-		}
+		list, _ := json.Marshal(uris)
 		filter += `,"resourceSubscriptions":` + string(list)
 	}
 	params := b.withProxyMeta([]byte(`{"notifications":` + filter + `}}`))

@@ -170,14 +170,9 @@ func (s *Session) ask(ctx context.Context, reply Sink, method string, params []b
 	s.serverReqs[proxyID] = serverRequest{answer: answer, method: method}
 	s.mu.Unlock()
 	msg := jsonrpc.Request(jsonrpc.Int(proxyID), method, params)
-	out, extra := s.router.translate(s, ModernVersion, s.ProtocolVersion(), translator.ToClient, method, translator.KindRequest, msg)
-	if out == nil {
+	if !s.deliverIn(ModernVersion, reply, method, translator.KindRequest, msg) {
 		s.forgetServerRequest(proxyID)
 		return nil, fmt.Errorf("%w: %s in protocol %s", errNoForm, method, s.ProtocolVersion())
-	}
-	s.deliver(reply, out)
-	for _, m := range extra {
-		s.deliver(reply, m)
 	}
 	select {
 	case resp := <-answer:
@@ -242,12 +237,12 @@ func (b *backend) park(p *pending, env jsonrpc.Envelope, msg []byte) {
 	_, _ = rand.Read(raw[:])
 	token := hex.EncodeToString(raw[:])
 	b.mu.Lock()
-	if b.pending[p.started] != p || p.parked != "" {
+	if b.pending[p.started] != p || p.parked.Load() != nil {
 		b.mu.Unlock()
 		_ = b.send(jsonrpc.Error(env.ID, jsonrpc.CodeInternalError, "mcphost: the client's request is not open for input", nil))
 		return
 	}
-	p.parked = token
+	p.parked.Store(&token)
 	reply, clientID := p.reply, p.clientID
 	b.mu.Unlock()
 	t := &b.router.parked
@@ -269,12 +264,11 @@ func (b *backend) park(p *pending, env jsonrpc.Envelope, msg []byte) {
 // stashParked keeps the answer of a parked call for the client's retry.
 // It reports false when p is not parked.
 func (b *backend) stashParked(p *pending, msg []byte) bool {
-	b.mu.Lock()
-	token := p.parked
-	b.mu.Unlock()
-	if token == "" {
+	tp := p.parked.Load()
+	if tp == nil {
 		return false
 	}
+	token := *tp
 	t := &b.router.parked
 	t.mu.Lock()
 	if c := t.calls[token]; c != nil {
@@ -308,7 +302,8 @@ func (s *Session) resumeParked(reply Sink, id, params []byte, state string) bool
 	b.mu.Lock()
 	p := b.pending[c.id]
 	if p != nil {
-		p.session, p.reply, p.clientID, p.parked = s, reply, id, ""
+		p.session, p.reply, p.clientID = s, reply, id
+		p.parked.Store(nil)
 		if tok := gjson.GetBytes(params, "_meta.progressToken"); tok.Exists() {
 			p.clientToken = []byte(tok.Raw)
 		}
@@ -323,15 +318,10 @@ func (s *Session) resumeParked(reply Sink, id, params []byte, state string) bool
 	}
 	s.setInflight(id, b, c.id)
 	answer := gjson.GetBytes(params, "inputResponses.input")
-	var resp []byte
 	if answer.Exists() {
-		resp = jsonrpc.Result(c.serverID, []byte(answer.Raw))
-		resp, _ = s.router.translate(s, ModernVersion, b.protocolVersion(), translator.ToBackend, c.method, translator.KindResponse, resp)
+		_ = b.sendIn(s, ModernVersion, c.method, translator.KindResponse, jsonrpc.Result(c.serverID, []byte(answer.Raw)))
 	} else {
-		resp = jsonrpc.Error(c.serverID, jsonrpc.CodeInvalidParams, "the client gave no answer", nil)
-	}
-	if resp != nil {
-		_ = b.send(resp)
+		_ = b.send(jsonrpc.Error(c.serverID, jsonrpc.CodeInvalidParams, "the client gave no answer", nil))
 	}
 	return true
 }

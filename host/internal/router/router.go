@@ -187,7 +187,7 @@ func (r *Router) RemoveBackend(name string) error {
 	}
 	if gone == nil {
 		r.backendsMu.Unlock()
-		return fmt.Errorf("no server named %q", name)
+		return fmt.Errorf("%w named %q", ErrUnknownBackend, name)
 	}
 	r.backends.Store(&list)
 	r.backendsMu.Unlock()

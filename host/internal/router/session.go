@@ -49,13 +49,11 @@ type Session struct {
 	mu          sync.Mutex
 	closed      bool
 	initialized bool
-	// modern: the client speaks 2026-07-28 (no initialize; metadata with
-	// every request); listens are its subscriptions/listen streams.
-	modern     bool
+	// listens are the subscriptions/listen streams of a 2026-07-28 client.
 	listens    map[string]*listenStream
 	listener   string // the listener kind, for the admin API
 	started    time.Time
-	version    string
+	version    protoVersion
 	caps       []byte
 	clientInfo []byte
 	inflight   map[string]inflight
@@ -101,11 +99,7 @@ func (r *Router) NewSession(out Sink) *Session {
 func (s *Session) ID() string { return s.id }
 
 // ProtocolVersion is the revision negotiated with the client, if any.
-func (s *Session) ProtocolVersion() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.version
-}
+func (s *Session) ProtocolVersion() string { return s.version.load() }
 
 // Close ends the session: its open backend requests are cancelled and its
 // open server→client requests fail back to their backends.
@@ -363,7 +357,7 @@ func (s *Session) initialize(params []byte) []byte {
 		version = "2024-11-05"
 	}
 	s.mu.Lock()
-	s.version, s.modern = version, false
+	s.version.store(version)
 	s.caps = jsonrpc.Get(params, "capabilities")
 	s.clientInfo = jsonrpc.Get(params, "clientInfo")
 	s.mu.Unlock()
@@ -390,7 +384,7 @@ func (s *Session) respondList(reply Sink, cat *catalog, method string, id, param
 // markInitialized covers clients that skip notifications/initialized.
 func (s *Session) markInitialized() {
 	s.mu.Lock()
-	if s.version != "" && !s.modern {
+	if v := s.version.load(); v != "" && v != ModernVersion {
 		s.initialized = true
 	}
 	s.mu.Unlock()
@@ -526,13 +520,7 @@ func (s *Session) handleResponse(env jsonrpc.Envelope, msg []byte) {
 	if err != nil {
 		return
 	}
-	out, extra := s.router.translate(s, s.ProtocolVersion(), sr.backend.protocolVersion(), translator.ToBackend, sr.method, translator.KindResponse, out)
-	if out != nil {
-		_ = sr.backend.send(out)
-	}
-	for _, m := range extra {
-		_ = sr.backend.send(m)
-	}
+	_ = sr.backend.sendIn(s, s.ProtocolVersion(), sr.method, translator.KindResponse, out)
 }
 
 func (s *Session) forwardServerRequest(b *backend, reply Sink, env jsonrpc.Envelope, msg []byte) {
@@ -551,17 +539,11 @@ func (s *Session) forwardServerRequest(b *backend, reply Sink, env jsonrpc.Envel
 			s.rememberElicitation(b, eid)
 		}
 	}
-	translated, extra := s.router.translate(s, b.protocolVersion(), s.ProtocolVersion(), translator.ToClient, env.Method, translator.KindRequest, out)
-	if translated == nil {
+	if !s.deliverIn(b.protocolVersion(), reply, env.Method, translator.KindRequest, out) {
 		// No form of it in the client's version: answer as a client that
 		// cannot render it would.
 		s.forgetServerRequest(proxyID)
 		_ = b.send(noFormAnswer(env.ID, env.Method, s.ProtocolVersion()))
-		return
-	}
-	s.deliver(reply, translated)
-	for _, m := range extra {
-		s.deliver(reply, m)
 	}
 }
 

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
@@ -20,6 +21,19 @@ const (
 
 // SupportedVersions are every revision the proxy serves, newest first.
 var SupportedVersions = []string{ModernVersion, "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
+
+// protoVersion is a protocol version read on every message: atomic, so
+// that reading it takes no lock.
+type protoVersion struct{ v atomic.Pointer[string] }
+
+func (p *protoVersion) load() string {
+	if s := p.v.Load(); s != nil {
+		return *s
+	}
+	return ""
+}
+
+func (p *protoVersion) store(s string) { p.v.Store(&s) }
 
 // normalizeVersion maps the TypeScript SDK's pre-release "2024-10-07" to
 // the revision it became.
@@ -166,13 +180,37 @@ func (s *Session) translatorSession() translator.Session {
 // deliverFrom translates a notification or server→client request from
 // backend b into the session's version and delivers it.
 func (s *Session) deliverFrom(b *backend, reply Sink, method, kind string, msg []byte) {
-	out, extra := s.router.translate(s, b.protocolVersion(), s.ProtocolVersion(), translator.ToClient, method, kind, msg)
+	s.deliverIn(b.protocolVersion(), reply, method, kind, msg)
+}
+
+// deliverIn translates msg, written in version from, into the session's
+// version and delivers it and any further messages the translators add.
+// It reports false when a translator dropped msg (it has no form there).
+func (s *Session) deliverIn(from string, reply Sink, method, kind string, msg []byte) bool {
+	out, extra := s.router.translate(s, from, s.ProtocolVersion(), translator.ToClient, method, kind, msg)
 	if out != nil {
 		s.deliver(reply, out)
 	}
 	for _, m := range extra {
 		s.deliver(reply, m)
 	}
+	return out != nil
+}
+
+// sendIn translates msg, written in version from, into the backend's
+// version and sends it and any further messages the translators add.
+func (b *backend) sendIn(s *Session, from, method, kind string, msg []byte) error {
+	out, extra := b.router.translate(s, from, b.protocolVersion(), translator.ToBackend, method, kind, msg)
+	var err error
+	if out != nil {
+		err = b.send(out)
+	}
+	for _, m := range extra {
+		if err == nil {
+			err = b.send(m)
+		}
+	}
+	return err
 }
 
 // localResult translates a result the proxy built itself (in
