@@ -194,11 +194,19 @@ type BackendStatus struct {
 func (b *backend) status() BackendStatus {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	// Clients' requests only: the proxy's own (lists, health checks, a
+	// 2026-07-28 backend's listen stream, open for good) are not load.
+	inFlight := 0
+	for _, p := range b.pending {
+		if p.session != nil {
+			inFlight++
+		}
+	}
 	return BackendStatus{
 		Name: b.spec.Name, State: b.state, Reason: b.reason, ProtocolVersion: b.version.load(),
 		Tools: len(b.lists[listTools]), Prompts: len(b.lists[listPrompts]),
 		Resources: len(b.lists[listResources]), Templates: len(b.lists[listTemplates]),
-		InFlight: len(b.pending), Restarts: b.restarts, LastError: b.lastError, NextAttempt: b.nextAttempt,
+		InFlight: inFlight, Restarts: b.restarts, LastError: b.lastError, NextAttempt: b.nextAttempt,
 		HealthChecks: b.healthChecks, HealthFailures: b.healthFailures,
 	}
 }

@@ -39,6 +39,9 @@ func TestBackendEraIsProbedAndCached(t *testing.T) {
 		t.Fatalf("the proxy's own request to a modern backend lacks request metadata: %s", list)
 	}
 	modern.waitReceived(t, "a listen stream", isMethod("subscriptions/listen"))
+	if st := r.Backends()[0]; st.InFlight != 0 {
+		t.Fatalf("an idle 2026-07-28 backend shows %d requests in flight (its listen stream is the proxy's own)", st.InFlight)
+	}
 
 	// A reconnect keeps the era learnt: the legacy backend is not probed again.
 	probes := legacy.count(isMethod("server/discover"))
