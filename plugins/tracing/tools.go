@@ -299,12 +299,7 @@ func (p *Plugin) getTrace(st *store, req tracing.CallToolRequest) (toolOutcome, 
 	default:
 		return toolOutcome{}, badArgs("format must be json, tree or compact, not %q", args.Format)
 	}
-	var tv *traceView
-	err := st.view(func(r *reader) error {
-		var err error
-		tv, err = r.trace(responseArg(args.ResponseID), req.Session)
-		return err
-	})
+	tv, err := st.trace(responseArg(args.ResponseID), req.Session)
 	if err != nil {
 		return toolOutcome{}, err
 	}
@@ -350,12 +345,7 @@ func (p *Plugin) responseContexts(st *store, req tracing.CallToolRequest) (toolO
 			return toolOutcome{}, badArgs("type must be external, system, user or model_state, not %q", args.Type)
 		}
 	}
-	var tv *traceView
-	err := st.view(func(r *reader) error {
-		var err error
-		tv, err = r.trace(responseArg(args.ResponseID), req.Session)
-		return err
-	})
+	tv, err := st.trace(responseArg(args.ResponseID), req.Session)
 	if err != nil {
 		return toolOutcome{}, err
 	}
@@ -544,4 +534,15 @@ func userFacing(err error) bool {
 	var nf *notFoundError
 	var ae *argError
 	return errors.As(err, &nf) || errors.As(err, &ae)
+}
+
+// trace reads the view of one response (id may be "latest" of session).
+func (st *store) trace(id, session string) (*traceView, error) {
+	var tv *traceView
+	err := st.view(func(r *reader) error {
+		var err error
+		tv, err = r.trace(id, session)
+		return err
+	})
+	return tv, err
 }

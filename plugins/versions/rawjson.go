@@ -121,6 +121,20 @@ func (b *builder) keep(start, end int) {
 	b.n++
 }
 
+// put records the outcome for the element spanning src[start:end]:
+// dropped, replaced by repl, or kept (repl nil).
+func (b *builder) put(start, end int, repl []byte, drop bool) {
+	switch {
+	case drop:
+		b.begin(start)
+	case repl != nil:
+		b.begin(start)
+		b.add(unsafe.String(unsafe.SliceData(repl), len(repl)))
+	default:
+		b.keep(start, end)
+	}
+}
+
 // add appends one element.
 func (b *builder) add(elem string) {
 	if b.n > 0 {
@@ -177,15 +191,7 @@ func rewriteObject(obj gjson.Result, fn memberFunc, extra []byte) ([]byte, error
 		if repl, drop, err = fn(key, value); err != nil {
 			return false
 		}
-		switch {
-		case drop:
-			b.begin(start)
-		case repl != nil:
-			b.begin(start)
-			b.add(unsafe.String(unsafe.SliceData(repl), len(repl)))
-		default:
-			b.keep(start, vstart+len(value.Raw))
-		}
+		b.put(start, vstart+len(value.Raw), repl, drop)
 		return true
 	})
 	if err != nil {
@@ -213,15 +219,7 @@ func rewriteArray(arr gjson.Result, fn elemFunc, extra []byte) ([]byte, error) {
 		if repl, drop, err = fn(elem); err != nil {
 			return false
 		}
-		switch {
-		case drop:
-			b.begin(start)
-		case repl != nil:
-			b.begin(start)
-			b.add(unsafe.String(unsafe.SliceData(repl), len(repl)))
-		default:
-			b.keep(start, start+len(elem.Raw))
-		}
+		b.put(start, start+len(elem.Raw), repl, drop)
 		return true
 	})
 	if err != nil {

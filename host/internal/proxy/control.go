@@ -139,25 +139,7 @@ func adminReload(r ReloadResult) admin.ReloadResult {
 	}
 }
 
-func (c control) Events(ctx context.Context) <-chan admin.Event {
-	in := c.p.Events(ctx)
-	out := make(chan admin.Event, subscribeBuffer)
-	go func() {
-		defer close(out)
-		for e := range in {
-			ae := admin.Event{Time: e.Time, Type: e.Type, Server: e.Server, State: string(e.State), Reason: e.Reason}
-			if e.Reload != nil {
-				r := adminReload(*e.Reload)
-				ae.ReloadResult = &r
-			}
-			select {
-			case out <- ae:
-			default: // a slow reader loses events rather than holding the hub
-			}
-		}
-	}()
-	return out
-}
+func (c control) Events(ctx context.Context) <-chan admin.Event { return c.p.Events(ctx) }
 
 // adminSession is the session name the admin API's tracing calls use.
 const adminSession = "admin"

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/listen"
 	"github.com/mcphost/mcphost/host/internal/logs"
@@ -143,7 +144,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		ResourceURITemplate: cfg.Proxy.ResourceURITemplate, RequestTimeout: cfg.Proxy.RequestTimeout,
 		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators, Tracer: routerTracer,
 		StateChanged: func(server string, state router.State, reason string) {
-			p.events.publish(Event{Type: EventState, Server: server, State: state, Reason: reason})
+			p.events.publish(admin.Event{Type: admin.EventState, Server: server, State: string(state), Reason: reason})
 		},
 	}, backends)
 	sources := metrics.Sources{

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/config"
 )
 
@@ -134,7 +135,8 @@ func (p *Proxy) Reload(ctx context.Context) (ReloadResult, error) {
 	for _, w := range res.Warnings {
 		p.log.Warn("reload: " + w)
 	}
-	p.events.publish(Event{Type: EventReload, Reload: &res})
+	ar := adminReload(res)
+	p.events.publish(admin.Event{Type: admin.EventReload, ReloadResult: &ar})
 	return res, nil
 }
 
