@@ -44,18 +44,27 @@ const (
 	// DefaultLogDir is where the log files go, under the config's directory.
 	DefaultLogDir = ".mcphost/logs"
 	// DefaultTranslator is the built-in protocol version translator.
-	DefaultTranslator      = "versions"
-	MinMaxMessageBytes     = 1 << 20
-	DefaultRequestTimeout  = 60 * time.Second
-	DefaultShutdownTimeout = 10 * time.Second
-	DefaultLogLevel        = "info"
-	DefaultLogFormat       = "text"
-	DefaultListenAddress   = "127.0.0.1:3000"
-	DefaultListenPath      = "/mcp"
-	DefaultSSEPath         = "/sse"
-	DefaultMessagePath     = "/message"
-	DefaultWebSocketPath   = "/ws"
-	DefaultMetricsPath     = "/metrics"
+	DefaultTranslator  = "versions"
+	MinMaxMessageBytes = 1 << 20
+	// SessionOutboxSlack is what a session's outbox holds beyond one
+	// message of max_message_bytes by default.
+	SessionOutboxSlack = 8 << 20
+	// DefaultOutboxBytes bounds what waits for all clients together (at
+	// least one session's budget).
+	DefaultOutboxBytes = 256 << 20
+	// DefaultSessionMaxInFlight bounds one session's requests open at one
+	// server.
+	DefaultSessionMaxInFlight = 64
+	DefaultRequestTimeout     = 60 * time.Second
+	DefaultShutdownTimeout    = 10 * time.Second
+	DefaultLogLevel           = "info"
+	DefaultLogFormat          = "text"
+	DefaultListenAddress      = "127.0.0.1:3000"
+	DefaultListenPath         = "/mcp"
+	DefaultSSEPath            = "/sse"
+	DefaultMessagePath        = "/message"
+	DefaultWebSocketPath      = "/ws"
+	DefaultMetricsPath        = "/metrics"
 
 	// Restart policy and health check defaults (restart and health blocks).
 	DefaultMaxRestarts         = 5
@@ -130,10 +139,18 @@ type Proxy struct {
 	PromptNameTemplate  string
 	ResourceURITemplate string
 	MaxMessageBytes     uint64
-	RequestTimeout      time.Duration
-	ShutdownTimeout     time.Duration
-	LogLevel            string
-	LogFormat           string
+	// SessionOutboxBytes bounds what may wait for one client to read; a
+	// client beyond it is disconnected. OutboxBytes bounds it for all
+	// clients together; beyond it the client holding the most goes.
+	// SessionMaxInFlight bounds one client's requests open at one server
+	// (0: no bound).
+	SessionOutboxBytes int64
+	OutboxBytes        int64
+	SessionMaxInFlight int
+	RequestTimeout     time.Duration
+	ShutdownTimeout    time.Duration
+	LogLevel           string
+	LogFormat          string
 	// Restart and Health are the defaults for every server.
 	Restart Restart
 	Health  Health
@@ -688,6 +705,9 @@ func defaultProxy() Proxy {
 		PromptNameTemplate:  DefaultPromptNameTemplate,
 		ResourceURITemplate: DefaultResourceURITemplate,
 		MaxMessageBytes:     DefaultMaxMessageBytes,
+		SessionOutboxBytes:  DefaultMaxMessageBytes + SessionOutboxSlack,
+		OutboxBytes:         DefaultOutboxBytes,
+		SessionMaxInFlight:  DefaultSessionMaxInFlight,
 		RequestTimeout:      DefaultRequestTimeout,
 		ShutdownTimeout:     DefaultShutdownTimeout,
 		LogLevel:            DefaultLogLevel,
@@ -767,6 +787,9 @@ var proxySchema = &hcl.BodySchema{
 		{Name: "prompt_name_template"},
 		{Name: "resource_uri_template"},
 		{Name: "max_message_bytes"},
+		{Name: "session_outbox_bytes"},
+		{Name: "outbox_bytes"},
+		{Name: "session_max_in_flight"},
 		{Name: "request_timeout"},
 		{Name: "shutdown_timeout"},
 		{Name: "log_level"},
@@ -814,6 +837,7 @@ func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
 			}
 		}
 	}
+	d.decodeOutboxes(attrs, p)
 	decodeAttr(attrs, "request_timeout", d.evalDuration, &p.RequestTimeout)
 	decodeAttr(attrs, "shutdown_timeout", d.evalDuration, &p.ShutdownTimeout)
 	decodeAttr(attrs, "log_level", d.enum(logLevels), &p.LogLevel)
@@ -853,6 +877,43 @@ func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
 					continue
 				}
 				p.Translators = append(p.Translators, e.AsString())
+			}
+		}
+	}
+}
+
+// decodeOutboxes reads the fairness bounds. A session's outbox must hold
+// at least one message of max_message_bytes, and the total one session's.
+func (d *decoder) decodeOutboxes(attrs hcl.Attributes, p *Proxy) {
+	p.SessionOutboxBytes = int64(p.MaxMessageBytes) + SessionOutboxSlack
+	if attr, ok := attrs["session_outbox_bytes"]; ok {
+		if n, ok := d.evalInt(attr); ok {
+			if n < int64(p.MaxMessageBytes) {
+				d.errorf(attr.Expr.Range(), "Invalid session_outbox_bytes",
+					"session_outbox_bytes must hold at least one message of max_message_bytes (%d); got %d.", p.MaxMessageBytes, n)
+			} else {
+				p.SessionOutboxBytes = n
+			}
+		}
+	}
+	p.OutboxBytes = max(DefaultOutboxBytes, p.SessionOutboxBytes)
+	if attr, ok := attrs["outbox_bytes"]; ok {
+		if n, ok := d.evalInt(attr); ok {
+			if n < p.SessionOutboxBytes {
+				d.errorf(attr.Expr.Range(), "Invalid outbox_bytes",
+					"outbox_bytes must be at least session_outbox_bytes (%d); got %d.", p.SessionOutboxBytes, n)
+			} else {
+				p.OutboxBytes = n
+			}
+		}
+	}
+	if attr, ok := attrs["session_max_in_flight"]; ok {
+		if n, ok := d.evalInt(attr); ok {
+			if n < 0 || n > 1<<20 {
+				d.errorf(attr.Expr.Range(), "Invalid session_max_in_flight",
+					"session_max_in_flight must be between 0 (no bound) and %d; got %d.", 1<<20, n)
+			} else {
+				p.SessionMaxInFlight = int(n)
 			}
 		}
 	}

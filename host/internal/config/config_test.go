@@ -85,6 +85,8 @@ proxy {
   prompt_name_template  = "{server}.{prompt}"
   resource_uri_template = "proxy://{server}/{uri}"
   max_message_bytes     = 2097152
+  outbox_bytes          = 33554432
+  session_max_in_flight = 8
   request_timeout       = "90s"
   shutdown_timeout      = "5s"
   log_level             = "debug"
@@ -143,6 +145,9 @@ server "remote" {
 		PromptNameTemplate:  "{server}.{prompt}",
 		ResourceURITemplate: "proxy://{server}/{uri}",
 		MaxMessageBytes:     2 << 20,
+		SessionOutboxBytes:  2<<20 + SessionOutboxSlack,
+		OutboxBytes:         32 << 20,
+		SessionMaxInFlight:  8,
 		RequestTimeout:      90 * time.Second,
 		ShutdownTimeout:     5 * time.Second,
 		LogLevel:            "debug",
@@ -170,7 +175,7 @@ server "remote" {
 	l := cfg.Listeners[0]
 	if l.Kind != "http" || l.Address != "0.0.0.0:4000" || l.Path != "/rpc" || l.AuthToken != "s3cret" ||
 		!reflect.DeepEqual(l.AllowedOrigins, []string{"http://localhost:6274", "https://example.com"}) ||
-		l.DeclRange.Start.Line != 16 {
+		l.DeclRange.Start.Line != 18 {
 		t.Errorf("Listener = %+v", l)
 	}
 
@@ -179,13 +184,13 @@ server "remote" {
 	}
 	stdio, ok := cfg.Plugin("stdio")
 	if !ok || stdio.Source != SourceBuiltin || !stdio.Builtin() || stdio.Mode != ModeInprocess || stdio.Config != nil ||
-		stdio.SHA256 != "" || stdio.DeclRange.Start.Line != 23 || stdio.ConfigRange != stdio.DeclRange {
+		stdio.SHA256 != "" || stdio.DeclRange.Start.Line != 25 || stdio.ConfigRange != stdio.DeclRange {
 		t.Errorf("plugin stdio = %+v", stdio)
 	}
 	sse, ok := cfg.Plugin("sse")
 	if !ok || sse.Source != filepath.Join(dir, "mcphost-sse") || sse.Builtin() || sse.SHA256 != hexSum ||
 		sse.Mode != ModeSubprocess || sse.Version != ">= 0.1.0" || sse.Config == nil ||
-		sse.DeclRange.Start.Line != 27 || sse.ConfigRange.Start.Line != 31 {
+		sse.DeclRange.Start.Line != 29 || sse.ConfigRange.Start.Line != 33 {
 		t.Errorf("plugin sse = %+v", sse)
 	}
 	if _, ok := cfg.Plugin("nope"); ok {
@@ -201,8 +206,8 @@ server "remote" {
 	}
 	ev := cfg.Servers[0]
 	if ev.Name != "everything" || ev.Enabled || ev.Prefix || ev.RequestTimeout != 30*time.Second ||
-		ev.DeclRange.Start.Line != 36 || ev.Transport.Plugin != "stdio" || ev.Transport.Body == nil ||
-		ev.Transport.DeclRange.Start.Line != 40 || ev.Transport.LabelRange.Start.Column != 13 {
+		ev.DeclRange.Start.Line != 38 || ev.Transport.Plugin != "stdio" || ev.Transport.Body == nil ||
+		ev.Transport.DeclRange.Start.Line != 42 || ev.Transport.LabelRange.Start.Column != 13 {
 		t.Errorf("server everything = %+v", ev)
 	}
 	raw, diags = DecodeBody(ev.Transport.Body, base.Schema{Attributes: []base.Attribute{
@@ -332,6 +337,9 @@ func TestErrors(t *testing.T) {
 		{"template without uri", "proxy {\n  resource_uri_template = \"x://{server}\"\n}\n", "Invalid name template", "proxy.hcl:2:27"},
 		{"template unknown placeholder", "proxy {\n  tool_name_template = \"{srv}_{tool}\"\n}\n", "Invalid name template", "proxy.hcl:2:24"},
 		{"small max_message_bytes", "proxy {\n  max_message_bytes = 1024\n}\n", "Invalid max_message_bytes", "proxy.hcl:2:23"},
+		{"session outbox under one message", "proxy {\n  max_message_bytes = 2097152\n  session_outbox_bytes = 1048576\n}\n", "Invalid session_outbox_bytes", "proxy.hcl:3:26"},
+		{"total outbox under one session's", "proxy {\n  session_outbox_bytes = 104857600\n  outbox_bytes = 1048576\n}\n", "Invalid outbox_bytes", "proxy.hcl:3:18"},
+		{"negative in-flight bound", "proxy {\n  session_max_in_flight = -1\n}\n", "Invalid session_max_in_flight", "proxy.hcl:2:27"},
 		{"bad protocol_version", "server \"s\" {\n  protocol_version = \"2025-01-01\"\n  transport \"stdio\" {}\n}\n", "Invalid protocol_version", "proxy.hcl:2:22"},
 		{"admin beyond loopback without token", "admin {\n  address = \"0.0.0.0:3001\"\n}\n", "Admin API exposed without a token", "proxy.hcl:1:1"},
 		{"bad admin address", "admin {\n  address = \"nope\"\n}\n", "Invalid admin address", "proxy.hcl:2:13"},

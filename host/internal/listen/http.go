@@ -62,6 +62,9 @@ type HTTP struct {
 	sockets  int
 	closed   bool
 	stop     chan struct{}
+	// stopCtx ends with stop.
+	stopCtx    context.Context
+	stopCancel context.CancelFunc
 	// conns counts the open WebSocket connections, which Shutdown waits
 	// for: the server forgets a connection once it is hijacked.
 	conns sync.WaitGroup
@@ -88,6 +91,7 @@ func NewHTTP(r *router.Router, opts HTTPOptions) *HTTP {
 		router: r, opts: opts, log: opts.Logger,
 		sessions: map[string]*httpSession{}, legacy: map[string]*legacySession{}, stop: make(chan struct{}),
 	}
+	h.stopCtx, h.stopCancel = context.WithCancel(context.Background())
 	// The config rejects empty and shared paths; here a path that is taken
 	// disables its endpoint rather than make ServeMux panic.
 	mux := http.NewServeMux()
@@ -173,6 +177,7 @@ func (h *HTTP) Shutdown(ctx context.Context) error {
 		h.closed = true
 		// Ends the GET streams (and idle expiry); new sessions are refused.
 		close(h.stop)
+		h.stopCancel()
 	}
 	h.mu.Unlock()
 	// Stop accepting and let open POSTs get their answers, until ctx ends.
@@ -373,14 +378,11 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	reply := newRequestSink()
-	defer reply.close()
 	sse := acceptsSSE(r)
-	if !sse {
-		// JSON mode: related notifications go to the session's stream, so
-		// the sink must refuse them before the request is handled.
-		reply.noStream()
-	}
+	// Without SSE, related notifications go to the session's stream: the
+	// reply takes only the response.
+	reply := sess.s.NewReply(sse)
+	defer reply.Close()
 	sess.s.HandlePeeked(env, body, reply)
 	if sse {
 		h.streamReply(w, r, sess, reply)
@@ -388,35 +390,18 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	}
 	for {
 		select {
-		case ev := <-reply.ch:
-			if ev.abandoned {
-				select {
-				case <-sess.done:
-					h.sessionEnded(w)
-				default:
-					// Cancelled by the client: there is no response to give.
-					w.WriteHeader(http.StatusAccepted)
-				}
+		case <-reply.Ready():
+			if m, ok := takeFinal(reply); ok {
+				h.writeFinalJSON(w, sess, m)
 				return
 			}
-			if !ev.final {
-				continue
-			}
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(ev.msg)
-			return
-		case <-sess.done:
+		case <-sess.done():
 			// Closing the session (DELETE, idle expiry, shutdown) cancels its
 			// open requests, which will never be answered: end this one too,
 			// unless its answer made it in first.
-			select {
-			case ev := <-reply.ch:
-				if ev.final && !ev.abandoned {
-					w.Header().Set("Content-Type", "application/json")
-					_, _ = w.Write(ev.msg)
-					return
-				}
-			default:
+			if m, ok := takeFinal(reply); ok {
+				h.writeFinalJSON(w, sess, m)
+				return
 			}
 			h.sessionEnded(w)
 			return
@@ -424,6 +409,33 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// takeFinal takes messages off a reply until its final one.
+func takeFinal(reply *router.Outbox) (router.Message, bool) {
+	for {
+		m, ok := reply.TryNext()
+		if !ok || m.Final {
+			return m, ok
+		}
+	}
+}
+
+// writeFinalJSON answers a plain JSON POST with its response, or with 202
+// (or the session's end) when the request was cancelled.
+func (h *HTTP) writeFinalJSON(w http.ResponseWriter, sess *httpSession, m router.Message) {
+	if m.Abandoned {
+		select {
+		case <-sess.done():
+			h.sessionEnded(w)
+		default:
+			// Cancelled by the client: there is no response to give.
+			w.WriteHeader(http.StatusAccepted)
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(m.Data)
 }
 
 // sessionEnded answers a request whose session closed while it was open.
@@ -443,7 +455,7 @@ func (h *HTTP) sessionEnded(w http.ResponseWriter) {
 // write, no stream framing); once a notification or server→client request
 // comes first, or the answer takes longer than sseAfter, the reply becomes
 // an SSE stream.
-func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSession, reply *requestSink) {
+func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSession, reply *router.Outbox) {
 	jsonOK := acceptsJSON(r)
 	flusher, _ := w.(http.Flusher)
 	started := false
@@ -459,12 +471,12 @@ func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSes
 			flusher.Flush()
 		}
 	}
-	// write handles one event and says whether the reply is complete.
-	write := func(ev event) bool {
-		if ev.abandoned {
+	// write handles one message and says whether the reply is complete.
+	write := func(m router.Message) bool {
+		if m.Abandoned {
 			if !started {
 				select {
-				case <-sess.done:
+				case <-sess.done():
 					h.sessionEnded(w)
 				default:
 					w.WriteHeader(http.StatusAccepted) // cancelled: no response
@@ -472,19 +484,31 @@ func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSes
 			}
 			return true
 		}
-		if ev.final && !started && jsonOK {
+		if m.Final && !started && jsonOK {
 			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(ev.msg)
+			_, _ = w.Write(m.Data)
 			return true
 		}
 		start()
-		if writeEvent(w, ev.msg) != nil {
+		if writeEvent(w, m.Data) != nil {
 			return true
 		}
-		if flusher != nil {
-			flusher.Flush()
+		return m.Final
+	}
+	// drain writes what waits and says whether the reply is complete.
+	drain := func() bool {
+		for {
+			m, ok := reply.TryNext()
+			if !ok {
+				if flusher != nil && started {
+					flusher.Flush()
+				}
+				return false
+			}
+			if write(m) {
+				return true
+			}
 		}
-		return ev.final
 	}
 	// A slow answer still gets its headers soon, so that nothing between
 	// client and proxy mistakes the wait for a dead connection.
@@ -492,28 +516,19 @@ func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSes
 	defer slow.Stop()
 	for {
 		select {
-		case ev := <-reply.ch:
-			if write(ev) {
+		case <-reply.Ready():
+			if drain() {
 				return
 			}
 		case <-slow.C:
 			start()
-		case <-sess.done:
+		case <-sess.done():
 			// The session's open requests were cancelled with it: write
 			// what already came, then end.
-			for {
-				select {
-				case ev := <-reply.ch:
-					if write(ev) {
-						return
-					}
-				default:
-					if !started {
-						h.sessionEnded(w)
-					}
-					return
-				}
+			if !drain() && !started {
+				h.sessionEnded(w)
 			}
+			return
 		case <-r.Context().Done():
 			return
 		}
@@ -533,12 +548,12 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 	if sess == nil {
 		return
 	}
-	stream, ok := sess.out.attach()
-	if !ok {
+	out := sess.s.Outbox()
+	if !out.Attach() {
 		httpError(w, http.StatusConflict, jsonrpc.CodeInvalidRequest, "Conflict: this session already has a GET stream")
 		return
 	}
-	defer sess.out.detach(stream)
+	defer out.Detach()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
@@ -550,15 +565,24 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 	defer keepalive.Stop()
 	for {
 		select {
-		case msg := <-stream.ch:
-			if err := writeEvent(w, msg); err != nil {
-				return
+		case <-out.Ready():
+			for {
+				m, ok := out.TryNext()
+				if !ok {
+					break
+				}
+				if m.Abandoned {
+					continue
+				}
+				if err := writeEvent(w, m.Data); err != nil {
+					return
+				}
 			}
 		case <-keepalive.C:
 			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil {
 				return
 			}
-		case <-sess.done:
+		case <-sess.done():
 			return
 		case <-h.stop:
 			return
@@ -585,11 +609,8 @@ func (h *HTTP) delete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *HTTP) newSession() *httpSession {
-	out := newSessionStream()
-	sess := &httpSession{out: out, done: make(chan struct{})}
-	sess.s = h.router.NewSession(out)
-	sess.s.SetListener("http")
-	sess.id = newSessionID()
+	sess := &httpSession{id: newSessionID(), s: h.router.OpenSession("http")}
+	sess.s.KeepWhileDetached(detachedStreamBytes)
 	sess.touch()
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -598,7 +619,17 @@ func (h *HTTP) newSession() *httpSession {
 		return nil
 	}
 	h.sessions[sess.id] = sess
+	// A session the router ends (a client not reading) leaves the table.
+	context.AfterFunc(sess.s.Context(), func() { h.forget(sess) })
 	return sess
+}
+
+func (h *HTTP) forget(sess *httpSession) {
+	h.mu.Lock()
+	if h.sessions[sess.id] == sess {
+		delete(h.sessions, sess.id)
+	}
+	h.mu.Unlock()
 }
 
 // session finds the request's session, answering 400 or 404 when it can't.
@@ -630,7 +661,7 @@ func (h *HTTP) expireIdle() {
 		var idle []*httpSession
 		h.mu.Lock()
 		for id, s := range h.sessions {
-			if s.idleFor() > h.opts.IdleTimeout && !s.out.attached() {
+			if s.idleFor() > h.opts.IdleTimeout && !s.s.Outbox().Attached() {
 				idle = append(idle, s)
 				delete(h.sessions, id)
 			}

@@ -2,6 +2,7 @@ package listen
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"net/http"
 	"strings"
@@ -111,10 +112,10 @@ func (h *HTTP) postModern(w http.ResponseWriter, r *http.Request, body []byte, e
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	out := newSessionStream()
-	sess := &httpSession{out: out, done: make(chan struct{})}
-	sess.s = h.router.NewSession(out)
-	sess.s.SetListener("http")
+	sess := &httpSession{s: h.router.OpenSession("http")}
+	// No GET stream in 2026-07-28: what has no request to go with is kept
+	// only briefly.
+	sess.s.KeepWhileDetached(detachedStreamBytes)
 	defer sess.close()
 	h.mu.Lock()
 	closed := h.closed
@@ -123,16 +124,11 @@ func (h *HTTP) postModern(w http.ResponseWriter, r *http.Request, body []byte, e
 		httpError(w, http.StatusServiceUnavailable, jsonrpc.CodeInternalError, "shutting down")
 		return
 	}
-	go func() {
-		// A listen stream lasts until the client leaves or the proxy stops.
-		select {
-		case <-h.stop:
-			sess.close()
-		case <-sess.done:
-		}
-	}()
-	reply := newRequestSink()
-	defer reply.close()
+	// A listen stream lasts until the client leaves or the proxy stops.
+	stop := context.AfterFunc(h.stopCtx, sess.close)
+	defer stop()
+	reply := sess.s.NewReply(true)
+	defer reply.Close()
 	sess.s.HandlePeeked(env, body, reply)
 	h.streamReply(w, r, sess, reply)
 }

@@ -17,40 +17,14 @@ const sseKeepalive = 20 * time.Second
 
 // legacySession is one client of the HTTP+SSE transport (MCP 2024-11-05):
 // everything the proxy sends it, responses included, goes onto its GET
-// stream as an `event: message`.
+// stream as an `event: message`, taken off the router session's outbox.
 type legacySession struct {
 	id   string
 	s    *router.Session
-	ch   chan []byte
-	done chan struct{}
 	once sync.Once
 }
 
-func (s *legacySession) close() {
-	s.once.Do(func() {
-		close(s.done)
-		s.s.Close()
-	})
-}
-
-// enqueue hands msg to the stream writer. It waits while the stream's
-// buffer is full, as the other listeners wait on a slow client, and gives
-// up once the session has ended.
-func (s *legacySession) enqueue(msg []byte) error {
-	select {
-	case s.ch <- msg:
-		return nil
-	case <-s.done:
-		return errStreamGone
-	}
-}
-
-// legacySink is the session's router.Sink: responses and notifications
-// alike travel on the one stream.
-type legacySink struct{ sess *legacySession }
-
-func (l legacySink) Send(msg []byte) error    { return l.sess.enqueue(msg) }
-func (l legacySink) Respond(msg []byte) error { return l.sess.enqueue(msg) }
+func (s *legacySession) close() { s.once.Do(s.s.Close) }
 
 // serveSSE opens a legacy session: its stream starts with the endpoint
 // event naming where the client POSTs, and the session lasts as long as
@@ -64,9 +38,7 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusMethodNotAllowed, jsonrpc.CodeInvalidRequest, "Method not allowed: open the event stream with GET")
 		return
 	}
-	sess := &legacySession{id: newSessionID(), ch: make(chan []byte, maxQueued), done: make(chan struct{})}
-	sess.s = h.router.NewSession(legacySink{sess})
-	sess.s.SetListener("sse")
+	sess := &legacySession{id: newSessionID(), s: h.router.OpenSession("sse")}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -96,12 +68,25 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 	}
 	keepalive := time.NewTicker(sseKeepalive)
 	defer keepalive.Stop()
+	out := sess.s.Outbox()
 	for {
 		select {
-		case msg := <-sess.ch:
-			if err := writeEvent(w, msg); err != nil {
-				return
+		case <-out.Ready():
+			for {
+				m, ok := out.TryNext()
+				if !ok {
+					break
+				}
+				if m.Abandoned {
+					continue
+				}
+				if err := writeEvent(w, m.Data); err != nil {
+					return
+				}
 			}
+		case <-sess.s.Done():
+			// Ended by the router (the client stopped reading) or shut down.
+			return
 		case <-keepalive.C:
 			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil {
 				return

@@ -36,6 +36,10 @@ func (l *lineWriter) write(msg []byte) error {
 func (l *lineWriter) Send(msg []byte) error    { return l.write(msg) }
 func (l *lineWriter) Respond(msg []byte) error { return l.write(msg) }
 
+// ErrClientNotReading ends the stdio front when its client stops reading
+// and its outbox goes over the session's budget.
+var ErrClientNotReading = errors.New("the stdio client stopped reading its messages")
+
 // ServeStdio speaks MCP on in/out as one session until in ends or ctx is
 // done. Nothing but MCP messages is ever written to out. When in ends, the
 // requests still open get up to drain to be answered.
@@ -44,8 +48,8 @@ func ServeStdio(ctx context.Context, r *router.Router, in io.Reader, out io.Writ
 	s := r.NewSession(w)
 	s.SetListener("stdio")
 	defer s.Close()
-	// Handle never waits for a backend, so the reader calls it directly:
-	// no goroutine hop between reading a line and forwarding it.
+	// Handle never waits for a backend's answer, so the reader calls it
+	// directly: no goroutine hop between reading a line and forwarding it.
 	errc := make(chan error, 1)
 	go func() {
 		lr := jsonrpc.NewLineReader(in, maxBytes)
@@ -67,15 +71,23 @@ func ServeStdio(ctx context.Context, r *router.Router, in io.Reader, out io.Writ
 	}()
 	select {
 	case <-ctx.Done():
+	case <-s.Done():
+		if s.Shed() {
+			return ErrClientNotReading
+		}
+		return nil // its output is gone
 	case err := <-errc:
 		if !errors.Is(err, io.EOF) {
 			return fmt.Errorf("read stdin: %w", err)
 		}
 	}
 	// Input has ended or the proxy is stopping: the requests still open get
-	// up to drain to be answered before the session closes.
+	// up to drain to be answered before the session closes, and what they
+	// answered is written before this returns.
 	drainCtx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
 	s.Drain(drainCtx)
-	cancel()
+	s.Close()
+	s.Flush(drainCtx)
 	return nil
 }

@@ -20,8 +20,8 @@ const (
 	// does not answer within wsPingTimeout is disconnected.
 	wsPingInterval = 30 * time.Second
 	wsPingTimeout  = 15 * time.Second
-	// wsWriteTimeout bounds one frame's write: a client that stops reading
-	// is disconnected rather than holding up its backends.
+	// wsWriteTimeout bounds one frame's write: a connection that takes no
+	// data for that long is dead.
 	wsWriteTimeout = 30 * time.Second
 )
 
@@ -88,10 +88,12 @@ func (h *HTTP) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	// The request's context is unreliable once the connection is hijacked.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// The session writes to the socket from a goroutine of its own: a client
+	// that stops reading fills its outbox and is ended alone.
 	s := h.router.NewSession(wsSink{ctx: ctx, c: c})
 	s.SetListener("websocket")
 	defer s.Close()
-	go h.watchSocket(ctx, c)
+	go h.watchSocket(ctx, c, s.Done())
 
 	for {
 		typ, msg, err := c.Read(ctx)
@@ -112,13 +114,17 @@ func (h *HTTP) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 }
 
 // watchSocket pings c until ctx ends, and closes it when a ping goes
-// unanswered or the listener shuts down.
-func (h *HTTP) watchSocket(ctx context.Context, c *websocket.Conn) {
+// unanswered, the session ends (the router ends a client that stops
+// reading) or the listener shuts down.
+func (h *HTTP) watchSocket(ctx context.Context, c *websocket.Conn, ended <-chan struct{}) {
 	t := time.NewTicker(wsPingInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			return
+		case <-ended:
+			_ = c.Close(websocket.StatusPolicyViolation, "the client is not reading its messages")
 			return
 		case <-h.stop:
 			_ = c.Close(websocket.StatusGoingAway, "server shutting down")

@@ -66,6 +66,8 @@ var backendStates = []router.State{router.StateStarting, router.StateRunning, ro
 type Sources struct {
 	Backends func() []router.BackendStatus
 	Sessions func() SessionCounts
+	// Outboxes reports the bytes waiting for clients to read them.
+	Outboxes func() int64
 	Plugins  Plugins
 	// Tracing reports context tracing's counters (nil when tracing is off).
 	Tracing func() TracingStats
@@ -88,8 +90,29 @@ type Registry struct {
 	durations sync.Map // methodKey → *metrics.PrometheusHistogram
 	servers   sync.Map // string → *serverSeries
 
+	// shed counts the sessions ended for not reading, by listener.
+	shed sync.Map // string → *metrics.Counter
+
 	mu      sync.Mutex
 	sources Sources
+}
+
+// listenerKinds are the listener label values of the session series.
+var listenerKinds = []string{"stdio", "http", "sse", "websocket"}
+
+// SessionShed counts a client session ended for not reading its messages
+// (router.Options.SessionShed).
+func (r *Registry) SessionShed(listener string) {
+	r.shedCounter(listener).Inc()
+}
+
+func (r *Registry) shedCounter(listener string) *metrics.Counter {
+	if c, ok := r.shed.Load(listener); ok {
+		return c.(*metrics.Counter)
+	}
+	c := r.set.GetOrCreateCounter(`mcphost_sessions_shed_total{listener="` + base.LabelValue(listener) + `"}`)
+	r.shed.Store(listener, c)
+	return c
 }
 
 type requestKey struct {
@@ -124,6 +147,11 @@ func (r *Registry) SetSources(src Sources) {
 	if src.Backends != nil {
 		for _, b := range src.Backends() {
 			r.server(b.Name)
+		}
+	}
+	if src.Sessions != nil {
+		for _, l := range listenerKinds {
+			r.shedCounter(l) // every listener's series exists, at zero
 		}
 	}
 }
@@ -224,6 +252,9 @@ func (r *Registry) WritePrometheus(ctx context.Context, w io.Writer) {
 		}{{"stdio", c.Stdio}, {"http", c.HTTP}, {"sse", c.SSE}, {"websocket", c.WebSocket}} {
 			metrics.WriteGaugeUint64(w, `mcphost_sessions{listener="`+l.name+`"}`, uint64(max(l.n, 0)))
 		}
+	}
+	if src.Outboxes != nil {
+		metrics.WriteGaugeUint64(w, "mcphost_outbox_bytes", uint64(max(src.Outboxes(), 0)))
 	}
 	if src.Tracing != nil {
 		s := src.Tracing()

@@ -143,6 +143,8 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		ToolNameTemplate: cfg.Proxy.ToolNameTemplate, PromptNameTemplate: cfg.Proxy.PromptNameTemplate,
 		ResourceURITemplate: cfg.Proxy.ResourceURITemplate, RequestTimeout: cfg.Proxy.RequestTimeout,
 		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators, Tracer: routerTracer,
+		SessionOutboxBytes: int(cfg.Proxy.SessionOutboxBytes), OutboxBytes: int(cfg.Proxy.OutboxBytes),
+		SessionMaxInFlight: sessionMaxInFlight(cfg.Proxy.SessionMaxInFlight), SessionShed: p.metrics.SessionShed,
 		StateChanged: func(server string, state router.State, reason string) {
 			p.events.publish(admin.Event{Type: admin.EventState, Server: server, State: string(state), Reason: reason})
 		},
@@ -150,6 +152,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 	sources := metrics.Sources{
 		Backends: p.router.Backends,
 		Sessions: p.sessionCounts,
+		Outboxes: p.router.QueuedBytes,
 		Plugins:  metrics.ManagerPlugins(p.plugins),
 	}
 	if p.tracer != nil {
@@ -160,6 +163,15 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 	}
 	p.metrics.SetSources(sources)
 	return p, diags
+}
+
+// sessionMaxInFlight maps the config's bound (0: none) to the router's
+// (negative: none).
+func sessionMaxInFlight(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // translators starts the configured translator plugins, so that a wrong

@@ -75,7 +75,7 @@ const (
 type pending struct {
 	// Forwarded client requests.
 	session  *Session
-	reply    Sink
+	reply    replyStream
 	clientID []byte
 	// clientToken is the client's progress token, restored on progress
 	// notifications; the backend sees the backend request id instead.
@@ -314,7 +314,8 @@ func (b *backend) failAll(cause error) {
 	}
 }
 
-// finish completes a pending request with msg, or with an error when msg is nil.
+// finish completes a pending request with msg, or with an error when msg is
+// nil. It only routes: the session's writer renders the answer (see render).
 func (b *backend) finish(p *pending, msg []byte, code int, text string) {
 	if p.timer != nil {
 		p.timer.Stop()
@@ -336,11 +337,26 @@ func (b *backend) finish(p *pending, msg []byte, code int, text string) {
 		}
 	}
 	p.session.endInflight(p.clientID)
-	if msg == nil {
-		msg = jsonrpc.Error(p.clientID, code, text, nil)
-	} else {
-		msg = exposeResultURIs(b.router.opts, b, p.method, msg)
+	answer := msg != nil
+	if answer {
+		// Tasks are registered here, in order, so that progress the backend
+		// sends right after a CreateTaskResult finds its session.
 		msg = b.router.exposeTaskIDs(b, p, msg)
+	} else {
+		msg = jsonrpc.Error(p.clientID, code, text, nil)
+	}
+	p.session.respondItem(p.reply, outItem{msg: msg, render: func(msg []byte) [][]byte {
+		return [][]byte{b.render(p, msg, answer)}
+	}})
+}
+
+// render turns the backend's answer to a forwarded request (or the proxy's
+// error in its place, when answer is false) into the client's response:
+// exposed URIs and task ids, the proxy's identity, the trace tag, the
+// client's id, and the client's protocol version.
+func (b *backend) render(p *pending, msg []byte, answer bool) []byte {
+	if answer {
+		msg = exposeResultURIs(b.router.opts, b, p.method, msg)
 		if b.protocolVersion() == ModernVersion {
 			msg = b.router.ownServerInfo(msg)
 		}
@@ -352,19 +368,18 @@ func (b *backend) finish(p *pending, msg []byte, code int, text string) {
 			msg = jsonrpc.Error(p.clientID, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil)
 		}
 	}
-	if bv, sv := b.protocolVersion(), p.session.ProtocolVersion(); bv != sv {
+	if bv, sv := b.protocolVersion(), p.session.ProtocolVersion(); b.router.mayTranslate(bv, sv) {
 		out, extra := b.router.translate(p.session, bv, sv, translator.ToClient, p.method, translator.KindResponse, msg)
 		if out == nil {
 			out = jsonrpc.Error(p.clientID, jsonrpc.CodeInternalError,
 				fmt.Sprintf("mcphost: the answer of server %q to %s has no form in protocol %s", b.spec.Name, p.method, sv), nil)
 		}
-		p.session.respond(p.reply, out)
 		for _, m := range extra {
-			p.session.deliver(p.reply, m)
+			p.session.out.put(outItem{msg: m})
 		}
-		return
+		return out
 	}
-	p.session.respond(p.reply, msg)
+	return msg
 }
 
 func (b *backend) readLoop(conn transport.Conn) error {
@@ -427,14 +442,15 @@ func (b *backend) onResponse(env jsonrpc.Envelope, msg []byte) {
 	b.finish(p, msg, 0, "")
 }
 
-func (b *backend) send(msg []byte) error {
+// send writes msg to the backend, giving up when ctx ends.
+func (b *backend) send(ctx context.Context, msg []byte) error {
 	b.mu.Lock()
 	conn := b.conn
 	b.mu.Unlock()
 	if conn == nil {
 		return fmt.Errorf("server %q is not connected", b.spec.Name)
 	}
-	return conn.Send(context.Background(), msg)
+	return conn.Send(ctx, msg)
 }
 
 // call sends an internal request and waits for its result. A 2026-07-28
@@ -448,7 +464,7 @@ func (b *backend) call(ctx context.Context, method string, params []byte) ([]byt
 	b.mu.Lock()
 	b.pending[id] = p
 	b.mu.Unlock()
-	if err := b.send(jsonrpc.Request(jsonrpc.Int(id), method, params)); err != nil {
+	if err := b.send(ctx, jsonrpc.Request(jsonrpc.Int(id), method, params)); err != nil {
 		b.drop(id)
 		return nil, err
 	}
@@ -483,7 +499,7 @@ func (b *backend) drop(id int64) *pending {
 
 // forward sends a client's request on to the backend with a backend id,
 // remembering how to route the answer back.
-func (b *backend) forward(s *Session, reply Sink, clientID []byte, method string, params []byte) {
+func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method string, params []byte) {
 	id := b.nextID.Add(1)
 	idRaw := jsonrpc.Int(id)
 	p := &pending{session: s, reply: reply, clientID: clientID, method: method, started: id, start: time.Now()}
@@ -501,6 +517,15 @@ func (b *backend) forward(s *Session, reply Sink, clientID []byte, method string
 		}
 	}
 	req := jsonrpc.Request(idRaw, method, params)
+	if !s.startInflight(clientID, b, id) {
+		if o := b.router.opts.Observer; o != nil {
+			o.RequestStarted(b.spec.Name, method, 0)
+			o.RequestFinished(b.spec.Name, method, OutcomeRejected, 0, 0)
+		}
+		s.respond(reply, jsonrpc.Error(clientID, CodeTooManyRequests,
+			fmt.Sprintf("too many requests in flight to server %q from this session (at most %d)", b.spec.Name, b.router.opts.SessionMaxInFlight), nil))
+		return
+	}
 	b.mu.Lock()
 	if b.state != StateRunning || b.conn == nil {
 		reason := b.reason
@@ -522,7 +547,6 @@ func (b *backend) forward(s *Session, reply Sink, clientID []byte, method string
 	p.timer = time.AfterFunc(b.spec.Timeout, func() { b.timeout(id) })
 	b.mu.Unlock()
 	version := b.version.load()
-	s.setInflight(clientID, b, id)
 	var extra [][]byte
 	if sv := s.ProtocolVersion(); sv != version {
 		if req, extra = b.router.translate(s, sv, version, translator.ToBackend, method, translator.KindRequest, req); req == nil {
@@ -537,16 +561,24 @@ func (b *backend) forward(s *Session, reply Sink, clientID []byte, method string
 	if version == ModernVersion && inputRequiredMethods[method] {
 		p.request = req // kept to retry it with the client's input
 	}
-	err := b.send(req)
+	// Sending waits at most until the request's deadline: a backend that
+	// stops reading fails the request as a timeout would.
+	ctx, cancel := b.requestContext(p.start)
+	err := b.send(ctx, req)
 	for _, m := range extra {
 		if err == nil {
-			err = b.send(m)
+			err = b.send(ctx, m)
 		}
 	}
+	cancel()
 	if err != nil {
 		if p := b.drop(id); p != nil {
-			b.observeFinished(p, OutcomeUnavailable, 0)
-			b.finish(p, nil, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("server %q: %v", b.spec.Name, err))
+			outcome, code := OutcomeUnavailable, jsonrpc.CodeBackendUnavailable
+			if errors.Is(err, context.DeadlineExceeded) {
+				outcome, code = OutcomeTimeout, jsonrpc.CodeRequestTimeout
+			}
+			b.observeFinished(p, outcome, 0)
+			b.finish(p, nil, code, fmt.Sprintf("server %q: %v", b.spec.Name, err))
 		}
 	}
 }
@@ -572,19 +604,19 @@ func (b *backend) cancel(id int64, reason []byte) {
 		p.timer.Stop()
 	}
 	b.observeFinished(p, OutcomeCancelled, 0)
-	if a, ok := p.reply.(Abandoner); ok {
-		a.Abandon()
+	if p.reply != nil {
+		p.reply.abandon()
 	}
 	params := []byte(`{"requestId":` + strconv.FormatInt(id, 10) + `}`)
 	if reason != nil {
 		params, _ = jsonrpc.Set(params, "reason", reason)
 	}
-	_ = b.send(jsonrpc.Notification("notifications/cancelled", params))
+	_ = b.sendBounded(jsonrpc.Notification("notifications/cancelled", params))
 }
 
 func (b *backend) cancelRequest(id int64, reason string) {
 	params := []byte(`{"requestId":` + strconv.FormatInt(id, 10) + `,"reason":` + string(jsonrpc.String(reason)) + `}`)
-	_ = b.send(jsonrpc.Notification("notifications/cancelled", params))
+	_ = b.sendBounded(jsonrpc.Notification("notifications/cancelled", params))
 }
 
 // pendingFor returns the forwarded request with backend id, if still open.

@@ -15,7 +15,7 @@ const batchVersion = "2025-03-26"
 
 // handleBatch answers a batch with one array holding a response to each of
 // its requests, in whatever order they complete.
-func (s *Session) handleBatch(msg []byte, reply Sink) {
+func (s *Session) handleBatch(msg []byte, reply replyStream) {
 	if v := s.ProtocolVersion(); v != batchVersion {
 		s.respond(reply, jsonrpc.Error(nil, jsonrpc.CodeInvalidRequest,
 			"JSON-RPC batches are only part of protocol version "+batchVersion+", not "+v, nil))
@@ -38,10 +38,10 @@ func (s *Session) handleBatch(msg []byte, reply Sink) {
 	}
 	for _, p := range parts {
 		if gjson.GetBytes(p, "method").Str == "initialize" {
-			b.Respond(jsonrpc.Error(jsonrpc.Get(p, "id"), jsonrpc.CodeInvalidRequest, "initialize must not be part of a batch", nil))
+			b.put(outItem{msg: jsonrpc.Error(jsonrpc.Get(p, "id"), jsonrpc.CodeInvalidRequest, "initialize must not be part of a batch", nil), final: true})
 			continue
 		}
-		s.Handle(p, b)
+		s.handle(p, b)
 	}
 }
 
@@ -57,35 +57,35 @@ func BatchRequests(msg []byte) int {
 	return n
 }
 
+// batchSink collects the responses to a batch's requests and answers the
+// batch with one array once all are in; the rest of what belongs to its
+// requests goes to the batch's own reply stream.
 type batchSink struct {
 	session *Session
-	reply   Sink
+	reply   replyStream
 	mu      sync.Mutex
 	want    int
-	got     [][]byte
+	got     []outItem
 	sent    bool
 }
 
-func (b *batchSink) Send(msg []byte) error {
-	b.session.deliver(b.reply, msg)
-	return nil
-}
-
-func (b *batchSink) Respond(msg []byte) error {
+func (b *batchSink) put(it outItem) bool {
+	if !it.final {
+		b.session.deliverItem(b.reply, it)
+		return true
+	}
 	b.mu.Lock()
-	b.got = append(b.got, msg)
+	if it.abandoned {
+		b.want-- // a cancelled request of the batch gets no response
+	} else {
+		b.got = append(b.got, it)
+	}
 	b.mu.Unlock()
 	b.maybeDone()
-	return nil
+	return true
 }
 
-// Abandon counts a cancelled request of the batch out: it gets no response.
-func (b *batchSink) Abandon() {
-	b.mu.Lock()
-	b.want--
-	b.mu.Unlock()
-	b.maybeDone()
-}
+func (b *batchSink) abandon() { b.put(outItem{final: true, abandoned: true}) }
 
 func (b *batchSink) maybeDone() {
 	b.mu.Lock()
@@ -98,10 +98,31 @@ func (b *batchSink) maybeDone() {
 	switch {
 	case !done:
 	case len(got) == 0:
-		if a, ok := b.reply.(Abandoner); ok {
-			a.Abandon()
+		if b.reply != nil {
+			b.reply.abandon()
 		}
 	default:
-		b.session.respond(b.reply, append(append([]byte{'['}, bytes.Join(got, []byte{','})...), ']'))
+		// Each response is rendered (translated, traced) as the writer
+		// takes the batch's answer.
+		size := 0
+		for _, it := range got {
+			size += len(it.msg)
+		}
+		b.session.respondItem(b.reply, outItem{msg: []byte("[]"), size: size, render: func([]byte) [][]byte {
+			parts := make([][]byte, 0, len(got))
+			for _, it := range got {
+				if it.render == nil {
+					parts = append(parts, it.msg)
+					continue
+				}
+				if out := it.render(it.msg); len(out) > 0 {
+					parts = append(parts, out[0])
+					for _, extra := range out[1:] {
+						b.session.out.put(outItem{msg: extra})
+					}
+				}
+			}
+			return [][]byte{append(append([]byte{'['}, bytes.Join(parts, []byte{','})...), ']')}
+		}})
 	}
 }

@@ -128,7 +128,7 @@ func (r *Router) discoverResult() []byte {
 // listenStream is one subscriptions/listen request of a 2026-07-28 client.
 type listenStream struct {
 	id                        []byte
-	reply                     Sink
+	reply                     replyStream
 	tools, prompts, resources bool
 	uris                      map[string]bool
 }
@@ -136,7 +136,7 @@ type listenStream struct {
 // listen opens a subscriptions/listen stream: the proxy acknowledges the
 // filter it honours and then sends matching notifications on the stream,
 // until the client cancels it.
-func (s *Session) listen(reply Sink, id, params []byte) {
+func (s *Session) listen(reply replyStream, id, params []byte) {
 	f := gjson.GetBytes(params, "notifications")
 	ls := &listenStream{
 		id: id, reply: reply, uris: map[string]bool{},
@@ -224,8 +224,8 @@ func (s *Session) endListen(ls *listenStream) {
 			s.router.subscribeBackend(rt, false)
 		}
 	}
-	if a, ok := ls.reply.(Abandoner); ok {
-		a.Abandon()
+	if ls.reply != nil {
+		ls.reply.abandon()
 	}
 }
 

@@ -88,7 +88,7 @@ func (b *backend) initialize(ctx context.Context) error {
 	b.era = eraLegacy
 	b.mu.Unlock()
 	caps := jsonrpc.Get(res, "capabilities")
-	if err := b.send(jsonrpc.Notification("notifications/initialized", nil)); err != nil {
+	if err := b.send(ctx, jsonrpc.Notification("notifications/initialized", nil)); err != nil {
 		return err
 	}
 	if level := b.router.minLogLevel(); level != "" && gjson.GetBytes(caps, "logging").Exists() && version != ModernVersion {

@@ -86,7 +86,7 @@ func (r *Router) onLogMessage(b *backend, msg []byte) {
 // misses messages it asked for; each session's own level filters what it
 // gets. Forwarding is serialized, so that the last level a backend hears
 // is computed from every level recorded so far.
-func (s *Session) setLevel(reply Sink, id, params []byte) {
+func (s *Session) setLevel(reply replyStream, id, params []byte) {
 	level, _ := jsonrpc.GetString(params, "level")
 	rank := levelRank(level)
 	if rank < 0 {

@@ -47,7 +47,7 @@ func (b *backend) startListen() {
 		filter += `,"resourceSubscriptions":` + string(list)
 	}
 	params := b.withProxyMeta([]byte(`{"notifications":` + filter + `}}`))
-	if err := b.send(jsonrpc.Request(jsonrpc.Int(id), "subscriptions/listen", params)); err != nil {
+	if err := b.sendBounded(jsonrpc.Request(jsonrpc.Int(id), "subscriptions/listen", params)); err != nil {
 		b.log.Debug("subscriptions/listen", "error", err)
 	}
 }

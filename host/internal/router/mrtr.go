@@ -149,7 +149,9 @@ func (b *backend) resend(p *pending, retry []byte) {
 	np.timer = time.AfterFunc(b.spec.Timeout, func() { b.timeout(id) })
 	b.mu.Unlock()
 	np.session.setInflight(np.clientID, b, id)
-	if err := b.send(retry); err != nil {
+	ctx, cancel := b.requestContext(time.Now())
+	defer cancel()
+	if err := b.send(ctx, retry); err != nil {
 		if np := b.drop(id); np != nil {
 			b.observeFinished(np, OutcomeUnavailable, 0)
 			b.finish(np, nil, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("server %q: %v", b.spec.Name, err))
@@ -159,7 +161,7 @@ func (b *backend) resend(p *pending, retry []byte) {
 
 // ask sends the client a server→client request on the proxy's own behalf
 // and waits for the result.
-func (s *Session) ask(ctx context.Context, reply Sink, method string, params []byte) ([]byte, error) {
+func (s *Session) ask(ctx context.Context, reply replyStream, method string, params []byte) ([]byte, error) {
 	proxyID := s.nextOut.Add(1)
 	answer := make(chan []byte, 1)
 	s.mu.Lock()
@@ -170,11 +172,14 @@ func (s *Session) ask(ctx context.Context, reply Sink, method string, params []b
 	s.serverReqs[proxyID] = serverRequest{answer: answer, method: method}
 	s.mu.Unlock()
 	msg := jsonrpc.Request(jsonrpc.Int(proxyID), method, params)
-	if !s.deliverIn(ModernVersion, reply, method, translator.KindRequest, msg) {
+	noForm := make(chan struct{})
+	s.deliverIn(ModernVersion, reply, method, translator.KindRequest, msg, func() {
 		s.forgetServerRequest(proxyID)
-		return nil, fmt.Errorf("%w: %s in protocol %s", errNoForm, method, s.ProtocolVersion())
-	}
+		close(noForm)
+	})
 	select {
+	case <-noForm:
+		return nil, fmt.Errorf("%w: %s in protocol %s", errNoForm, method, s.ProtocolVersion())
 	case resp := <-answer:
 		if e := gjson.GetBytes(resp, "error"); e.Exists() {
 			return nil, fmt.Errorf("the client answered with error %d: %s", e.Get("code").Int(), e.Get("message").Str)
@@ -239,7 +244,7 @@ func (b *backend) park(p *pending, env jsonrpc.Envelope, msg []byte) {
 	b.mu.Lock()
 	if b.pending[p.started] != p || p.parked.Load() != nil {
 		b.mu.Unlock()
-		_ = b.send(jsonrpc.Error(env.ID, jsonrpc.CodeInternalError, "mcphost: the client's request is not open for input", nil))
+		b.sendAsync(jsonrpc.Error(env.ID, jsonrpc.CodeInternalError, "mcphost: the client's request is not open for input", nil))
 		return
 	}
 	p.parked.Store(&token)
@@ -281,7 +286,7 @@ func (b *backend) stashParked(p *pending, msg []byte) bool {
 // resumeParked handles a 2026-07-28 client's retry of a parked call: the
 // answer goes to the backend's server→client request and the retry takes
 // over the call. It reports false when state names no parked call.
-func (s *Session) resumeParked(reply Sink, id, params []byte, state string) bool {
+func (s *Session) resumeParked(reply replyStream, id, params []byte, state string) bool {
 	t := &s.router.parked
 	t.mu.Lock()
 	c := t.calls[state]
@@ -318,10 +323,12 @@ func (s *Session) resumeParked(reply Sink, id, params []byte, state string) bool
 	}
 	s.setInflight(id, b, c.id)
 	answer := gjson.GetBytes(params, "inputResponses.input")
+	ctx, cancel := b.requestContext(time.Now())
+	defer cancel()
 	if answer.Exists() {
-		_ = b.sendIn(s, ModernVersion, c.method, translator.KindResponse, jsonrpc.Result(c.serverID, []byte(answer.Raw)))
+		_ = b.sendIn(ctx, s, ModernVersion, c.method, translator.KindResponse, jsonrpc.Result(c.serverID, []byte(answer.Raw)))
 	} else {
-		_ = b.send(jsonrpc.Error(c.serverID, jsonrpc.CodeInvalidParams, "the client gave no answer", nil))
+		_ = b.send(ctx, jsonrpc.Error(c.serverID, jsonrpc.CodeInvalidParams, "the client gave no answer", nil))
 	}
 	return true
 }

@@ -18,6 +18,9 @@ const (
 	// OutcomeCancelled: the client cancelled the request, or its session
 	// closed, before the backend answered.
 	OutcomeCancelled Outcome = "cancelled"
+	// OutcomeRejected: the session already had as many requests open at
+	// the backend as it may; the request was answered at once, unsent.
+	OutcomeRejected Outcome = "rejected"
 )
 
 // Observer is told about every client request the router forwards to a

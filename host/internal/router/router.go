@@ -53,7 +53,31 @@ type Options struct {
 	// protocol versions, applied in order; none means messages pass as
 	// they are.
 	Translators []TranslatorRef
+	// SessionOutboxBytes bounds what may wait for one client (its outbox
+	// and open replies); a session beyond it is ended. OutboxBytes bounds
+	// what may wait for all clients together; beyond it, the session
+	// holding the most is ended.
+	SessionOutboxBytes int
+	OutboxBytes        int
+	// SessionMaxInFlight bounds one session's requests open at one
+	// backend; beyond it, requests are refused at once. 0: the default;
+	// negative: no bound.
+	SessionMaxInFlight int
+	// SessionShed, when set, is told each session ended for not reading
+	// its messages, with its listener kind (for metrics). It must not block.
+	SessionShed func(listener string)
 }
+
+// Defaults of the fairness bounds.
+const (
+	DefaultSessionOutboxBytes = 72 << 20
+	DefaultOutboxBytes        = 256 << 20
+	DefaultSessionMaxInFlight = 64
+)
+
+// CodeTooManyRequests answers a request beyond the session's bound on
+// requests open at one backend.
+const CodeTooManyRequests = -32004
 
 func (o *Options) defaults() {
 	if o.Name == "" {
@@ -89,6 +113,16 @@ func (o *Options) defaults() {
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()
 	}
+	if o.SessionOutboxBytes <= 0 {
+		o.SessionOutboxBytes = DefaultSessionOutboxBytes
+	}
+	if o.OutboxBytes <= 0 {
+		o.OutboxBytes = DefaultOutboxBytes
+	}
+	o.OutboxBytes = max(o.OutboxBytes, o.SessionOutboxBytes)
+	if o.SessionMaxInFlight == 0 {
+		o.SessionMaxInFlight = DefaultSessionMaxInFlight
+	}
 }
 
 // Router aggregates backends for any number of client sessions.
@@ -116,6 +150,8 @@ type Router struct {
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
 	nextSess atomic.Int64
+	// queued is what waits in every session's outboxes.
+	queued atomic.Int64
 }
 
 // New returns a router for the given backends; call Start to connect them.
@@ -333,11 +369,11 @@ func (r *Router) onResourceUpdated(b *backend, msg []byte) {
 // roots) to the session whose request caused it.
 func (r *Router) onBackendRequest(b *backend, env jsonrpc.Envelope, msg []byte) {
 	if env.Method == "ping" {
-		_ = b.send(jsonrpc.Result(env.ID, []byte(`{}`)))
+		b.sendAsync(jsonrpc.Result(env.ID, []byte(`{}`)))
 		return
 	}
 	var target *Session
-	var reply Sink
+	var reply replyStream
 	if owner, edited, ok := r.relatedTaskNotification(b, msg); ok {
 		// A task asking for input: its request has long been answered.
 		target, msg = owner, edited
@@ -347,12 +383,12 @@ func (r *Router) onBackendRequest(b *backend, env jsonrpc.Envelope, msg []byte) 
 		target = r.mostRecentSession(env.Method, msg)
 	}
 	if target == nil {
-		_ = b.send(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,
+		b.sendAsync(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,
 			"mcphost: no client session is connected that can answer "+env.Method, nil))
 		return
 	}
 	if !target.clientSupports(env.Method, msg) {
-		_ = b.send(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,
+		b.sendAsync(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,
 			"mcphost: the client did not declare the capability for "+env.Method, nil))
 		return
 	}
@@ -362,7 +398,7 @@ func (r *Router) onBackendRequest(b *backend, env jsonrpc.Envelope, msg []byte) 
 		if p := b.latestClientRequest(); p != nil && p.session == target {
 			b.park(p, env, msg)
 		} else {
-			_ = b.send(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,
+			b.sendAsync(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,
 				"mcphost: "+env.Method+" can reach a 2026-07-28 client only during one of its requests", nil))
 		}
 		return

@@ -606,6 +606,7 @@ func TestMalformed(t *testing.T) {
 			s := r.NewSession(sink)
 			defer s.Close()
 			s.Handle([]byte(tc.msg), nil)
+			sink.waitFor(t, "a response", func(m recMsg) bool { return m.response })
 			msgs := sink.all()
 			if len(msgs) != 1 || !msgs[0].response {
 				t.Fatalf("got %d messages, want one response: %v", len(msgs), msgs)

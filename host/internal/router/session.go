@@ -16,20 +16,16 @@ import (
 	"github.com/mcphost/mcphost/sdk/translator"
 )
 
-// Sink delivers messages to one client. A listener gives the session one
-// for the session as a whole, and may give Handle one per request (an HTTP
-// POST's response stream) for what belongs to that request.
+// Sink writes messages to one client. A session opened with NewSession
+// writes its outbox to its Sink from a goroutine of its own, so a Sink may
+// block on a slow client: the outbox, bounded in bytes, absorbs it, and a
+// client that stops reading is ended alone. The Sink's owner unblocks a
+// write by closing the client's connection.
 type Sink interface {
-	// Send delivers a notification or a server→client request.
+	// Send writes a notification or a server→client request.
 	Send(msg []byte) error
-	// Respond delivers a response to one of the client's requests.
+	// Respond writes a response to one of the client's requests.
 	Respond(msg []byte) error
-}
-
-// Abandoner is implemented by a Sink that must be told when the request it
-// was given for will never be answered (the client cancelled it).
-type Abandoner interface {
-	Abandon()
 }
 
 // LegacyVersions are the initialize-era protocol revisions the proxy speaks
@@ -38,9 +34,18 @@ var LegacyVersions = []string{"2024-11-05", "2025-03-26", "2025-06-18", "2025-11
 
 // Session is one client connection's view of the proxy.
 type Session struct {
-	router     *Router
-	id         string
-	out        Sink
+	router *Router
+	id     string
+	// out is the session's own outbox; replies are the open per-request
+	// ones. ctx ends when the session does.
+	out    *Outbox
+	ctx    context.Context
+	cancel context.CancelFunc
+	queued atomic.Int64
+	shed   atomic.Bool
+	// pumped, for a session opened with a Sink, is closed when its writer
+	// has finished.
+	pumped     chan struct{}
 	lastActive atomic.Int64
 	nextOut    atomic.Int64
 	// logLevel is the rank+1 of the level from logging/setLevel; 0 until then.
@@ -57,6 +62,9 @@ type Session struct {
 	caps       []byte
 	clientInfo []byte
 	inflight   map[string]inflight
+	// perBackend counts inflight by backend, for the per-session cap.
+	perBackend map[*backend]int
+	replies    map[*Outbox]struct{}
 	serverReqs map[int64]serverRequest
 	subs       map[string]bool
 	// elicits are the URL-mode elicitations sent to this session and not
@@ -81,17 +89,30 @@ type serverRequest struct {
 	progressToken []byte
 }
 
-// NewSession opens a client session whose messages go to out.
-func (r *Router) NewSession(out Sink) *Session {
+// OpenSession opens a client session whose listener takes the session's
+// messages off its Outbox (and off the replies it gives Handle) itself.
+func (r *Router) OpenSession(listener string) *Session {
 	s := &Session{
-		router: r, id: r.newSessionID(), out: out,
-		inflight: map[string]inflight{}, serverReqs: map[int64]serverRequest{}, subs: map[string]bool{},
+		router: r, id: r.newSessionID(), listener: listener,
+		inflight: map[string]inflight{}, perBackend: map[*backend]int{}, replies: map[*Outbox]struct{}{},
+		serverReqs: map[int64]serverRequest{}, subs: map[string]bool{},
 		elicits: map[elicitKey]bool{}, started: time.Now(),
 	}
+	s.ctx, s.cancel = context.WithCancel(r.ctx)
+	s.out = newOutbox(s, false)
 	s.lastActive.Store(time.Now().UnixNano())
 	r.mu.Lock()
 	r.sessions[s] = struct{}{}
 	r.mu.Unlock()
+	return s
+}
+
+// NewSession opens a client session whose messages the session writes to
+// out, from a goroutine of its own, until the session ends.
+func (r *Router) NewSession(out Sink) *Session {
+	s := r.OpenSession("")
+	s.pumped = make(chan struct{})
+	go s.pump(out)
 	return s
 }
 
@@ -111,7 +132,7 @@ func (s *Session) Close() {
 	}
 	s.closed = true
 	open, serverReqs := s.inflight, s.serverReqs
-	s.inflight, s.serverReqs = map[string]inflight{}, map[int64]serverRequest{}
+	s.inflight, s.serverReqs, s.perBackend = map[string]inflight{}, map[int64]serverRequest{}, map[*backend]int{}
 	var listens []*listenStream
 	for _, ls := range s.listens {
 		listens = append(listens, ls)
@@ -120,6 +141,8 @@ func (s *Session) Close() {
 	for _, ls := range listens {
 		s.endListen(ls)
 	}
+	s.endOutboxes()
+	s.cancel()
 	s.router.mu.Lock()
 	delete(s.router.sessions, s)
 	s.router.mu.Unlock()
@@ -135,7 +158,7 @@ func (s *Session) Close() {
 			sr.answer <- jsonrpc.Error(jsonrpc.Int(0), jsonrpc.CodeInternalError, "the client session closed", nil)
 			continue
 		}
-		_ = sr.backend.send(jsonrpc.Error(sr.id, jsonrpc.CodeInternalError, "mcphost: the client session closed", nil))
+		_ = sr.backend.sendBounded(jsonrpc.Error(sr.id, jsonrpc.CodeInternalError, "mcphost: the client session closed", nil))
 	}
 }
 
@@ -196,41 +219,83 @@ func (s *Session) hasCapability(path string) bool {
 	return gjson.GetBytes(caps, path).Exists()
 }
 
-func (s *Session) deliver(reply Sink, msg []byte) {
-	if reply != nil && reply.Send(msg) == nil {
-		return
-	}
-	if s.out != nil {
-		_ = s.out.Send(msg)
-	}
+// deliver queues a notification or server→client request on the request's
+// reply stream, or on the session's own outbox when the reply takes none.
+func (s *Session) deliver(reply replyStream, msg []byte) {
+	s.deliverItem(reply, outItem{msg: msg})
 }
 
-func (s *Session) respond(reply Sink, msg []byte) {
-	if reply != nil {
-		_ = reply.Respond(msg)
+func (s *Session) deliverItem(reply replyStream, it outItem) {
+	if reply != nil && reply.put(it) {
 		return
 	}
-	if s.out != nil {
-		_ = s.out.Respond(msg)
+	s.out.put(it)
+}
+
+// respond queues the response to one of the client's requests.
+func (s *Session) respond(reply replyStream, msg []byte) {
+	s.respondItem(reply, outItem{msg: msg})
+}
+
+func (s *Session) respondItem(reply replyStream, it outItem) {
+	it.final = true
+	if reply != nil {
+		reply.put(it)
+		return
 	}
+	s.out.put(it)
+}
+
+// startInflight records a request the session has open at b; false when
+// the session already has as many open there as it may.
+func (s *Session) startInflight(clientID []byte, b *backend, id int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if limit := s.router.opts.SessionMaxInFlight; limit > 0 && s.perBackend[b] >= limit {
+		return false
+	}
+	s.setInflightLocked(clientID, b, id)
+	return true
 }
 
 func (s *Session) setInflight(clientID []byte, b *backend, id int64) {
 	s.mu.Lock()
-	s.inflight[string(clientID)] = inflight{backend: b, id: id}
+	s.setInflightLocked(clientID, b, id)
 	s.mu.Unlock()
+}
+
+func (s *Session) setInflightLocked(clientID []byte, b *backend, id int64) {
+	if old, ok := s.inflight[string(clientID)]; ok {
+		s.perBackend[old.backend]--
+	}
+	s.inflight[string(clientID)] = inflight{backend: b, id: id}
+	s.perBackend[b]++
 }
 
 func (s *Session) endInflight(clientID []byte) {
 	s.mu.Lock()
-	delete(s.inflight, string(clientID))
+	s.endInflightLocked(clientID)
 	s.mu.Unlock()
+}
+
+func (s *Session) endInflightLocked(clientID []byte) {
+	if old, ok := s.inflight[string(clientID)]; ok {
+		delete(s.inflight, string(clientID))
+		if s.perBackend[old.backend]--; s.perBackend[old.backend] <= 0 {
+			delete(s.perBackend, old.backend)
+		}
+	}
 }
 
 // Handle processes one message from the client. Whatever belongs to it
 // (progress, server→client requests, the response) goes to reply, or to the
-// session's sink when reply is nil. Handle never waits for a backend.
-func (s *Session) Handle(msg []byte, reply Sink) {
+// session's own outbox when reply is nil. Handle never waits for a backend's
+// answer; sending a request waits at most until the request's deadline.
+func (s *Session) Handle(msg []byte, reply *Outbox) {
+	s.handle(msg, asReply(reply))
+}
+
+func (s *Session) handle(msg []byte, reply replyStream) {
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
@@ -246,12 +311,24 @@ func (s *Session) Handle(msg []byte, reply Sink) {
 		s.respond(reply, jsonrpc.Error(env.ID, code, err.Error(), nil))
 		return
 	}
-	s.HandlePeeked(env, msg, reply)
+	s.handlePeeked(env, msg, reply)
+}
+
+// asReply keeps a nil *Outbox a nil replyStream.
+func asReply(o *Outbox) replyStream {
+	if o == nil {
+		return nil
+	}
+	return o
 }
 
 // HandlePeeked is Handle for a listener that has already peeked at (and so
 // validated) msg: a large message is not scanned twice.
-func (s *Session) HandlePeeked(env jsonrpc.Envelope, msg []byte, reply Sink) {
+func (s *Session) HandlePeeked(env jsonrpc.Envelope, msg []byte, reply *Outbox) {
+	s.handlePeeked(env, msg, asReply(reply))
+}
+
+func (s *Session) handlePeeked(env jsonrpc.Envelope, msg []byte, reply replyStream) {
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
@@ -271,7 +348,7 @@ func (s *Session) HandlePeeked(env jsonrpc.Envelope, msg []byte, reply Sink) {
 	}
 }
 
-func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply Sink) {
+func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply replyStream) {
 	id := env.ID
 	if string(id) == "null" {
 		s.respond(reply, jsonrpc.Error(nil, jsonrpc.CodeInvalidRequest, "a request id must not be null", nil))
@@ -372,7 +449,7 @@ func (s *Session) initialize(params []byte) []byte {
 
 // respondList answers a list request with the whole merged list; the proxy
 // issues no cursors, so any cursor is one it did not give out.
-func (s *Session) respondList(reply Sink, cat *catalog, method string, id, params, result []byte) {
+func (s *Session) respondList(reply replyStream, cat *catalog, method string, id, params, result []byte) {
 	s.markInitialized()
 	if c := gjson.GetBytes(params, "cursor"); c.Exists() && c.Str != "" {
 		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, "unknown cursor", nil))
@@ -390,7 +467,7 @@ func (s *Session) markInitialized() {
 	s.mu.Unlock()
 }
 
-func (s *Session) forwardByName(reply Sink, id []byte, method string, params []byte, field string, names map[string]route, what string) {
+func (s *Session) forwardByName(reply replyStream, id []byte, method string, params []byte, field string, names map[string]route, what string) {
 	s.markInitialized()
 	name, _ := jsonrpc.GetString(params, field)
 	rt, ok := names[name]
@@ -401,7 +478,7 @@ func (s *Session) forwardByName(reply Sink, id []byte, method string, params []b
 	s.forward(reply, id, method, params, field, rt)
 }
 
-func (s *Session) forward(reply Sink, id []byte, method string, params []byte, field string, rt route) {
+func (s *Session) forward(reply replyStream, id []byte, method string, params []byte, field string, rt route) {
 	if field != "" {
 		edited, err := jsonrpc.Set(params, field, jsonrpc.String(rt.original))
 		if err != nil {
@@ -413,7 +490,7 @@ func (s *Session) forward(reply Sink, id []byte, method string, params []byte, f
 	rt.backend.forward(s, reply, id, method, params)
 }
 
-func (s *Session) forwardResource(reply Sink, id []byte, method string, params []byte, cat *catalog) {
+func (s *Session) forwardResource(reply replyStream, id []byte, method string, params []byte, cat *catalog) {
 	s.markInitialized()
 	uri, _ := jsonrpc.GetString(params, "uri")
 	rt, ok := cat.resolveURI(uri)
@@ -441,7 +518,7 @@ func (s *Session) forwardResource(reply Sink, id []byte, method string, params [
 	s.forward(reply, id, method, params, "uri", rt)
 }
 
-func (s *Session) forwardCompletion(reply Sink, id, params []byte, cat *catalog) {
+func (s *Session) forwardCompletion(reply replyStream, id, params []byte, cat *catalog) {
 	s.markInitialized()
 	ref := gjson.GetBytes(params, "ref")
 	switch ref.Get("type").Str {
@@ -479,7 +556,7 @@ func (s *Session) handleNotification(env jsonrpc.Envelope, msg []byte) {
 		}
 		s.mu.Lock()
 		f, ok := s.inflight[string(reqID)]
-		delete(s.inflight, string(reqID))
+		s.endInflightLocked(reqID)
 		s.mu.Unlock()
 		if ok {
 			f.backend.cancel(f.id, jsonrpc.Get(msg, "params.reason"))
@@ -492,7 +569,7 @@ func (s *Session) handleNotification(env jsonrpc.Envelope, msg []byte) {
 		// 2026-07-28 backends ask for roots when they need them.
 		for _, b := range s.router.backendList() {
 			if b.status().State == StateRunning && b.protocolVersion() != ModernVersion {
-				_ = b.send(msg)
+				_ = b.sendBounded(msg)
 			}
 		}
 	}
@@ -520,14 +597,16 @@ func (s *Session) handleResponse(env jsonrpc.Envelope, msg []byte) {
 	if err != nil {
 		return
 	}
-	_ = sr.backend.sendIn(s, s.ProtocolVersion(), sr.method, translator.KindResponse, out)
+	ctx, cancel := context.WithTimeout(s.router.ctx, sr.backend.spec.Timeout)
+	defer cancel()
+	_ = sr.backend.sendIn(ctx, s, s.ProtocolVersion(), sr.method, translator.KindResponse, out)
 }
 
-func (s *Session) forwardServerRequest(b *backend, reply Sink, env jsonrpc.Envelope, msg []byte) {
+func (s *Session) forwardServerRequest(b *backend, reply replyStream, env jsonrpc.Envelope, msg []byte) {
 	proxyID := s.nextOut.Add(1)
 	out, err := jsonrpc.Set(msg, "id", jsonrpc.Int(proxyID))
 	if err != nil {
-		_ = b.send(jsonrpc.Error(env.ID, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil))
+		b.sendAsync(jsonrpc.Error(env.ID, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil))
 		return
 	}
 	sr := serverRequest{backend: b, id: env.ID, method: env.Method, progressToken: jsonrpc.Get(msg, "params._meta.progressToken")}
@@ -539,12 +618,12 @@ func (s *Session) forwardServerRequest(b *backend, reply Sink, env jsonrpc.Envel
 			s.rememberElicitation(b, eid)
 		}
 	}
-	if !s.deliverIn(b.protocolVersion(), reply, env.Method, translator.KindRequest, out) {
+	s.deliverIn(b.protocolVersion(), reply, env.Method, translator.KindRequest, out, func() {
 		// No form of it in the client's version: answer as a client that
 		// cannot render it would.
 		s.forgetServerRequest(proxyID)
-		_ = b.send(noFormAnswer(env.ID, env.Method, s.ProtocolVersion()))
-	}
+		_ = b.sendBounded(noFormAnswer(env.ID, env.Method, s.ProtocolVersion()))
+	})
 }
 
 // cancelServerRequest passes the client's cancellation of a server→client
@@ -566,7 +645,7 @@ func (s *Session) cancelServerRequest(reqID, msg []byte) {
 		return
 	}
 	if out, err := jsonrpc.Set(msg, "params.requestId", sr.id); err == nil {
-		_ = sr.backend.send(out)
+		_ = sr.backend.sendBounded(out)
 	}
 }
 
@@ -588,7 +667,7 @@ func (s *Session) forwardClientProgress(msg []byte) {
 	}
 	s.mu.Unlock()
 	if target != nil {
-		_ = target.send(msg)
+		_ = target.sendBounded(msg)
 	}
 }
 

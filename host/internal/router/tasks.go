@@ -248,7 +248,7 @@ func (r *Router) onTaskProgress(b *backend, id int64, msg []byte) {
 
 // forwardTask routes tasks/get, tasks/result and tasks/cancel by the
 // exposed task id to the backend that owns the task.
-func (s *Session) forwardTask(reply Sink, id []byte, method string, params []byte) {
+func (s *Session) forwardTask(reply replyStream, id []byte, method string, params []byte) {
 	s.markInitialized()
 	exposed, _ := jsonrpc.GetString(params, "taskId")
 	rt, ok := s.router.tasks.lookup(exposed, s)
@@ -261,7 +261,7 @@ func (s *Session) forwardTask(reply Sink, id []byte, method string, params []byt
 
 // listTasks answers tasks/list with this session's tasks from every running
 // backend that supports tasks, each backend's list read to its end.
-func (s *Session) listTasks(reply Sink, id, params []byte) {
+func (s *Session) listTasks(reply replyStream, id, params []byte) {
 	s.markInitialized()
 	if c := gjson.GetBytes(params, "cursor"); c.Exists() && c.Str != "" {
 		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, "unknown cursor", nil))

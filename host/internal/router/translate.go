@@ -177,42 +177,6 @@ func (s *Session) translatorSession() translator.Session {
 	return out
 }
 
-// deliverFrom translates a notification or server→client request from
-// backend b into the session's version and delivers it.
-func (s *Session) deliverFrom(b *backend, reply Sink, method, kind string, msg []byte) {
-	s.deliverIn(b.protocolVersion(), reply, method, kind, msg)
-}
-
-// deliverIn translates msg, written in version from, into the session's
-// version and delivers it and any further messages the translators add.
-// It reports false when a translator dropped msg (it has no form there).
-func (s *Session) deliverIn(from string, reply Sink, method, kind string, msg []byte) bool {
-	out, extra := s.router.translate(s, from, s.ProtocolVersion(), translator.ToClient, method, kind, msg)
-	if out != nil {
-		s.deliver(reply, out)
-	}
-	for _, m := range extra {
-		s.deliver(reply, m)
-	}
-	return out != nil
-}
-
-// sendIn translates msg, written in version from, into the backend's
-// version and sends it and any further messages the translators add.
-func (b *backend) sendIn(s *Session, from, method, kind string, msg []byte) error {
-	out, extra := b.router.translate(s, from, b.protocolVersion(), translator.ToBackend, method, kind, msg)
-	var err error
-	if out != nil {
-		err = b.send(out)
-	}
-	for _, m := range extra {
-		if err == nil {
-			err = b.send(m)
-		}
-	}
-	return err
-}
-
 // localResult translates a result the proxy built itself (in
 // catalogVersion) into the session's version, caching it per version in
 // the catalog it came from.
