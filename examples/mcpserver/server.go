@@ -129,6 +129,15 @@ func addTools(s *server.MCPServer, name string, p Protocol) {
 		return sleepTool(ctx, s, req, p.atLeast("2025-03-26"))
 	})
 
+	s.AddTool(mcp.NewTool("flood",
+		mcp.WithDescription("Sends count notifications of about size bytes each, then answers: progress on the call's progress token, or log messages. For testing clients that stop reading."),
+		mcp.WithInteger("count", mcp.Required(), mcp.Description("How many notifications (at most 100000).")),
+		mcp.WithInteger("size", mcp.DefaultNumber(1024), mcp.Description("Bytes of text in each (at most 1048576).")),
+		mcp.WithString("as", mcp.Enum("progress", "log"), mcp.DefaultString("progress")),
+	), func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return floodTool(ctx, s, name, req)
+	})
+
 	s.AddTool(mcp.NewTool("sample",
 		mcp.WithDescription("Asks the client's model to answer prompt (sampling/createMessage)."),
 		mcp.WithString("prompt", mcp.Required()),
@@ -287,6 +296,46 @@ func sleepTool(ctx context.Context, s *server.MCPServer, req mcp.CallToolRequest
 		_ = s.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress), params)
 	}
 	return mcp.NewToolResultText(fmt.Sprintf("slept %dms", ms)), nil
+}
+
+// floodTool sends many large notifications: progress messages on the
+// call's progress token, or log messages.
+func floodTool(ctx context.Context, s *server.MCPServer, name string, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	count := min(max(req.GetInt("count", 0), 0), 100000)
+	text := payload(min(max(req.GetInt("size", 1024), 0), 1<<20))
+	var token mcp.ProgressToken
+	if req.Params.Meta != nil {
+		token = req.Params.Meta.ProgressToken
+	}
+	asLog := req.GetString("as", "progress") == "log"
+	if !asLog && token == nil {
+		return mcp.NewToolResultError("flood as progress needs _meta.progressToken"), nil
+	}
+	for k := 1; k <= count; k++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("flood cancelled after %d notifications: %w", k-1, err)
+		}
+		send := func() error {
+			if asLog {
+				return s.SendLogMessageToClient(ctx, mcp.NewLoggingMessageNotification(mcp.LoggingLevelInfo, name, text))
+			}
+			return s.SendNotificationToClient(ctx, string(mcp.MethodNotificationProgress),
+				map[string]any{"progressToken": token, "progress": k, "total": count, "message": text})
+		}
+		// mcp-go queues notifications and refuses them when its queue is
+		// full: wait for it to drain rather than lose any.
+		err := send()
+		for errors.Is(err, server.ErrNotificationChannelBlocked) {
+			if err := sleepCtx(ctx, time.Millisecond); err != nil {
+				return nil, fmt.Errorf("flood cancelled after %d notifications: %w", k-1, err)
+			}
+			err = send()
+		}
+		if err != nil {
+			return mcp.NewToolResultErrorf("flood: notification %d: %v", k, err), nil
+		}
+	}
+	return mcp.NewToolResultText(fmt.Sprintf("flooded %d", count)), nil
 }
 
 // The sample, elicit and roots tools are written in the multi round-trip

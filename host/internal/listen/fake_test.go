@@ -148,9 +148,14 @@ func (f *fakeBackend) serve(c *fakeConn) {
 // newRouter starts a router with one fakeBackend named "srv".
 func newRouter(t *testing.T, tools ...string) (*router.Router, *fakeBackend) {
 	t.Helper()
+	return newRouterWith(t, router.Options{}, tools...)
+}
+
+func newRouterWith(t *testing.T, opts router.Options, tools ...string) (*router.Router, *fakeBackend) {
+	t.Helper()
 	f := &fakeBackend{tools: tools}
-	r := router.New(router.Options{RestartDelay: 10 * time.Millisecond},
-		[]router.BackendSpec{{Name: "srv", Prefix: true, Open: f.open}})
+	opts.RestartDelay = 10 * time.Millisecond
+	r := router.New(opts, []router.BackendSpec{{Name: "srv", Prefix: true, Open: f.open}})
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	r.Start(ctx)

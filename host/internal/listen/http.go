@@ -383,6 +383,7 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	// reply takes only the response.
 	reply := sess.s.NewReply(sse)
 	defer reply.Close()
+	defer abortWritesOnShed(w, sess.s)()
 	sess.s.HandlePeeked(env, body, reply)
 	if sse {
 		h.streamReply(w, r, sess, reply)
@@ -554,6 +555,7 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer out.Detach()
+	defer abortWritesOnShed(w, sess.s)()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)

@@ -1,8 +1,10 @@
 package listen
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +35,18 @@ func (s *httpSession) done() <-chan struct{} { return s.s.Done() }
 
 func (s *httpSession) close() {
 	s.once.Do(s.s.Close)
+}
+
+// abortWritesOnShed makes a write blocked on a client that stopped reading
+// fail as soon as the router ends the client's session, so that the
+// handler returns and the connection closes. Call stop before returning.
+func abortWritesOnShed(w http.ResponseWriter, s *router.Session) (stop func() bool) {
+	rc := http.NewResponseController(w)
+	return context.AfterFunc(s.Context(), func() {
+		if s.Shed() {
+			_ = rc.SetWriteDeadline(time.Now())
+		}
+	})
 }
 
 func newSessionID() string {

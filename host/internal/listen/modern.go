@@ -129,6 +129,7 @@ func (h *HTTP) postModern(w http.ResponseWriter, r *http.Request, body []byte, e
 	defer stop()
 	reply := sess.s.NewReply(true)
 	defer reply.Close()
+	defer abortWritesOnShed(w, sess.s)()
 	sess.s.HandlePeeked(env, body, reply)
 	h.streamReply(w, r, sess, reply)
 }

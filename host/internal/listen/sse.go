@@ -55,6 +55,7 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 		sess.close()
 	}()
 
+	defer abortWritesOnShed(w, sess.s)()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)

@@ -3,11 +3,14 @@ package listen
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 )
 
@@ -141,5 +144,34 @@ func TestStdioEnds(t *testing.T) {
 				t.Fatalf("ServeStdio: %v", err)
 			}
 		})
+	}
+}
+
+func TestStdioClientThatStopsReadingIsEnded(t *testing.T) {
+	t.Parallel()
+	r, _ := newRouterWith(t, router.Options{SessionOutboxBytes: 1 << 20}, "echo")
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe() // never read: every write blocks
+	t.Cleanup(func() {
+		inW.Close()
+		outR.Close()
+	})
+	done := make(chan error, 1)
+	go func() { done <- ServeStdio(context.Background(), r, inR, outW, 4<<20, time.Second) }()
+	go func() {
+		big := `{"text":"` + strings.Repeat("x", 200<<10) + `"}`
+		for i := range 20 {
+			if _, err := io.WriteString(inW, callMsg(strconv.Itoa(i), "mcp__proxy__srv__echo", big, "")+"\n"); err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrClientNotReading) {
+			t.Fatalf("ServeStdio = %v, want ErrClientNotReading", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("ServeStdio kept serving a client that does not read")
 	}
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/mcphost/mcphost/host/internal/router"
+
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 )
 
@@ -93,7 +95,7 @@ func (h *HTTP) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	s := h.router.NewSession(wsSink{ctx: ctx, c: c})
 	s.SetListener("websocket")
 	defer s.Close()
-	go h.watchSocket(ctx, c, s.Done())
+	go h.watchSocket(ctx, c, s)
 
 	for {
 		typ, msg, err := c.Read(ctx)
@@ -116,15 +118,18 @@ func (h *HTTP) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 // watchSocket pings c until ctx ends, and closes it when a ping goes
 // unanswered, the session ends (the router ends a client that stops
 // reading) or the listener shuts down.
-func (h *HTTP) watchSocket(ctx context.Context, c *websocket.Conn, ended <-chan struct{}) {
+func (h *HTTP) watchSocket(ctx context.Context, c *websocket.Conn, s *router.Session) {
 	t := time.NewTicker(wsPingInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ended:
-			_ = c.Close(websocket.StatusPolicyViolation, "the client is not reading its messages")
+		case <-s.Done():
+			if s.Shed() {
+				// It reads nothing, a close handshake included.
+				_ = c.CloseNow()
+			}
 			return
 		case <-h.stop:
 			_ = c.Close(websocket.StatusGoingAway, "server shutting down")
