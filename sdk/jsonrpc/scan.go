@@ -1,0 +1,282 @@
+package jsonrpc
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// A scanner for valid JSON that finds members by skipping values: strings
+// are skipped with bytes.IndexByte, so a message whose bulk is text (a
+// tool result, a file) is crossed at memchr speed instead of byte by byte.
+// It serves the common lookups of the message path (a member at a dotted
+// path, the envelope); anything fancier goes to gjson.
+
+// isSpace reports JSON whitespace.
+func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && isSpace(data[i]) {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string whose opening quote
+// is at i, or -1.
+func skipString(data []byte, i int) int {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(data[j:], '"')
+		if k < 0 {
+			return -1
+		}
+		q := j + k
+		escapes := 0
+		for p := q - 1; p > i && data[p] == '\\'; p-- {
+			escapes++
+		}
+		if escapes%2 == 0 {
+			return q + 1
+		}
+		j = q + 1
+	}
+}
+
+// skipValue returns the index just past the value starting at i (no
+// leading whitespace), or -1.
+func skipValue(data []byte, i int) int {
+	if i >= len(data) {
+		return -1
+	}
+	switch data[i] {
+	case '"':
+		return skipString(data, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(data); {
+			switch data[j] {
+			case '"':
+				if j = skipString(data, j); j < 0 {
+					return -1
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+			j++
+		}
+		return -1
+	default: // number, true, false, null
+		j := i
+		for j < len(data) {
+			switch data[j] {
+			case ',', '}', ']', ' ', '\n', '\r', '\t':
+				return j
+			}
+			j++
+		}
+		return j
+	}
+}
+
+// member finds key at the top level of the object obj and returns the
+// bounds of its value; ok is false when obj is not an object or has no
+// such member.
+func member(obj []byte, key string) (start, end int, ok bool) {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return 0, 0, false
+	}
+	i = skipSpace(obj, i+1)
+	if i < len(obj) && obj[i] == '}' {
+		return 0, 0, false
+	}
+	for i < len(obj) && obj[i] == '"' {
+		ke := skipString(obj, i)
+		if ke < 0 {
+			return 0, 0, false
+		}
+		match := keyEquals(obj[i+1:ke-1], key)
+		i = skipSpace(obj, ke)
+		if i >= len(obj) || obj[i] != ':' {
+			return 0, 0, false
+		}
+		vs := skipSpace(obj, i+1)
+		ve := skipValue(obj, vs)
+		if ve < 0 {
+			return 0, 0, false
+		}
+		if match {
+			return vs, ve, true
+		}
+		i = skipSpace(obj, ve)
+		if i >= len(obj) || obj[i] != ',' {
+			return 0, 0, false
+		}
+		i = skipSpace(obj, i+1)
+	}
+	return 0, 0, false
+}
+
+// keyEquals compares a raw (still escaped) JSON key with key.
+func keyEquals(raw []byte, key string) bool {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw) == key
+	}
+	var s string
+	if json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &s) != nil {
+		return false
+	}
+	return s == key
+}
+
+// element returns the bounds of the n-th element of the array arr.
+func element(arr []byte, n int) (start, end int, ok bool) {
+	i := skipSpace(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return 0, 0, false
+	}
+	i = skipSpace(arr, i+1)
+	for k := 0; i < len(arr) && arr[i] != ']'; k++ {
+		ve := skipValue(arr, i)
+		if ve < 0 {
+			return 0, 0, false
+		}
+		if k == n {
+			return i, ve, true
+		}
+		i = skipSpace(arr, ve)
+		if i >= len(arr) || arr[i] != ',' {
+			return 0, 0, false
+		}
+		i = skipSpace(arr, i+1)
+	}
+	return 0, 0, false
+}
+
+// simplePath reports whether path is made only of plain keys (with `\.`
+// escapes) and array indexes, which lookup handles; anything gjson must
+// interpret (wildcards, queries, modifiers) is not.
+func simplePath(path string) bool {
+	if path == "" || path[0] == '.' || path[len(path)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(path); i++ {
+		switch path[i] {
+		case '\\':
+			if i+1 >= len(path) {
+				return false
+			}
+			i++
+		case '.':
+			if path[i+1] == '.' {
+				return false
+			}
+		case '*', '?', '#', '@', '|', '!', '=', '<', '>', '%', '(', ')', '[', ']', '{', '}', ',':
+			return false
+		}
+	}
+	return true
+}
+
+// nextSegment returns the first segment of a simple path, unescaped, and
+// the rest after its dot.
+func nextSegment(path string, buf []byte) (seg string, rest string) {
+	end := len(path)
+	escaped := false
+	for i := 0; i < len(path); i++ {
+		if path[i] == '\\' {
+			escaped = true
+			i++
+			continue
+		}
+		if path[i] == '.' {
+			end = i
+			break
+		}
+	}
+	seg, rest = path[:end], ""
+	if end < len(path) {
+		rest = path[end+1:]
+	}
+	if escaped {
+		buf = buf[:0]
+		for i := 0; i < len(seg); i++ {
+			if seg[i] == '\\' {
+				i++
+			}
+			buf = append(buf, seg[i])
+		}
+		seg = string(buf)
+	}
+	return seg, rest
+}
+
+// lookup finds the value at a simple path in msg; handled is false when
+// the path is not simple (the caller asks gjson).
+func lookup(msg []byte, path string) (start, end int, found, handled bool) {
+	if !simplePath(path) {
+		return 0, 0, false, false
+	}
+	var buf [64]byte
+	lo, hi := 0, len(msg)
+	for rest := path; rest != ""; {
+		var seg string
+		seg, rest = nextSegment(rest, buf[:0])
+		v := msg[lo:hi]
+		i := skipSpace(v, 0)
+		var s, e int
+		var ok bool
+		if i < len(v) && v[i] == '[' && isIndex(seg) {
+			s, e, ok = element(v, atoi(seg))
+		} else {
+			s, e, ok = member(v, seg)
+		}
+		if !ok {
+			return 0, 0, false, true
+		}
+		lo, hi = lo+s, lo+e
+	}
+	return lo, hi, true, true
+}
+
+func isIndex(s string) bool {
+	if len(s) == 0 || len(s) > 9 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func atoi(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
+}
+
+// stringValue returns the Go string of the raw JSON string value, and
+// whether it was a string.
+func stringValue(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') < 0 {
+		return string(body), true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}

@@ -1,0 +1,121 @@
+package jsonrpc
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+)
+
+// The fast lookups must answer exactly as gjson and sjson do for the paths
+// they handle.
+
+var scanDocs = []string{
+	`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"a \"quoted\" \\ text","n":[1,2,{"x":"y"}]},"_meta":{"progressToken":"t-1","io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`,
+	`{"jsonrpc":"2.0","id":"s","result":{"content":[{"type":"text","text":"` + strings.Repeat("long text, ", 2000) + `"},{"type":"resource_link","uri":"file:///x"}],"structuredContent":{"a":{"b":[true,false,null]}}}}`,
+	` { "a" : { "b" : [ 1 , 2 , 3 ] , "c" : "\u0041\\\"" } , "d\"e" : 5 , "f" : -1.5e3 } `,
+	`{"dup":1,"dup":2,"esc\u0061ped":3,"":4}`,
+	`[{"a":1},{"a":2}]`,
+	`{"a":[[],[[]],{}],"b":{},"c":[]}`,
+	`"just a string"`,
+	`{"x":"\\\\","y":"\\"}`,
+}
+
+var scanPaths = []string{
+	"jsonrpc", "id", "method", "params", "params.name", "params.arguments", "params.arguments.text", "params.arguments.n",
+	"params.arguments.n.2", "params.arguments.n.2.x", "params.arguments.n.5", "params._meta.progressToken",
+	`params._meta.io\.modelcontextprotocol/protocolVersion`, "result", "result.content", "result.content.0.text",
+	"result.content.1.uri", "result.structuredContent.a.b.2", "a", "a.b", "a.b.1", "a.c", `d"e`, "f", "dup", "escaped",
+	"0", "0.a", "1.a", "a.0", "x", "y", "missing", "params.missing.deeper", "c",
+}
+
+func TestLookupMatchesGjson(t *testing.T) {
+	t.Parallel()
+	for _, doc := range scanDocs {
+		msg := []byte(doc)
+		for _, path := range scanPaths {
+			want := gjson.GetBytes(msg, path)
+			got := Get(msg, path)
+			if want.Exists() != (got != nil) || (got != nil && string(got) != want.Raw) {
+				t.Errorf("Get(%.40q, %q) = %q, gjson %q (exists %t)", doc, path, got, want.Raw, want.Exists())
+			}
+			s, ok := GetString(msg, path)
+			if ok != (want.Type == gjson.String) || s != map[bool]string{true: want.Str}[ok] {
+				t.Errorf("GetString(%.40q, %q) = %q %t, gjson %q %v", doc, path, s, ok, want.Str, want.Type)
+			}
+		}
+	}
+}
+
+func TestSetMatchesSjson(t *testing.T) {
+	t.Parallel()
+	for _, doc := range scanDocs {
+		msg := []byte(doc)
+		orig := bytes.Clone(msg)
+		for _, path := range scanPaths {
+			if !gjson.GetBytes(msg, path).Exists() {
+				continue // adding is sjson's own work
+			}
+			want, werr := sjson.SetRawBytes(bytes.Clone(msg), path, []byte(`{"new":true}`))
+			got, err := Set(msg, path, []byte(`{"new":true}`))
+			if (err != nil) != (werr != nil) || string(got) != string(want) {
+				t.Errorf("Set(%.40q, %q) = %s, %v; sjson %s, %v", doc, path, got, err, want, werr)
+			}
+		}
+		if !bytes.Equal(msg, orig) {
+			t.Fatalf("Set changed its input: %s", msg)
+		}
+	}
+}
+
+func FuzzLookupMatchesGjson(f *testing.F) {
+	for _, doc := range scanDocs {
+		for _, path := range scanPaths[:8] {
+			f.Add(doc, path)
+		}
+	}
+	f.Fuzz(func(t *testing.T, doc, path string) {
+		msg := []byte(doc)
+		if !gjson.ValidBytes(msg) || !gjson.ParseBytes(msg).IsObject() {
+			return // gjson reads into scalars oddly (`"[0"` has a "0"); messages are objects
+		}
+		if !simplePath(path) {
+			return
+		}
+		want := gjson.GetBytes(msg, path)
+		got := Get(msg, path)
+		if want.Exists() != (got != nil) || (got != nil && string(got) != want.Raw) {
+			t.Fatalf("Get(%q, %q) = %q, gjson %q (exists %t)", doc, path, got, want.Raw, want.Exists())
+		}
+	})
+}
+
+func BenchmarkPeek(b *testing.B) {
+	small := []byte(`{"jsonrpc":"2.0","id":12345,"result":{"content":[{"type":"text","text":"` + strings.Repeat("x", 100) + `"}]}}`)
+	large := []byte(`{"jsonrpc":"2.0","id":12345,"result":{"content":[{"type":"text","text":"` + strings.Repeat("abcdefghij", 10000) + `"}]}}`)
+	for _, bb := range []struct {
+		name string
+		msg  []byte
+	}{{"100B", small}, {"100KB", large}} {
+		b.Run(bb.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bb.msg)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Peek(bb.msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(bb.name+"/set-id", func(b *testing.B) {
+			b.SetBytes(int64(len(bb.msg)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Set(bb.msg, "id", []byte(`"client-7"`)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
