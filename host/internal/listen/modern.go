@@ -34,7 +34,11 @@ func isModernPost(r *http.Request, body []byte, env jsonrpc.Envelope) bool {
 	if r.Header.Get("Mcp-Session-Id") != "" || env.Method == "initialize" {
 		return false
 	}
-	return env.Method == "server/discover" || bytes.Contains(body, modernMetaKey)
+	if env.Method == "server/discover" {
+		return true
+	}
+	meta := jsonrpc.Get(body, "params._meta") // not the arguments, which may be large
+	return meta != nil && bytes.Contains(meta, modernMetaKey)
 }
 
 // isModernRequest says whether a GET or DELETE speaks 2026-07-28, which

@@ -510,8 +510,8 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 	} else if b.router.opts.Tracer != nil && tracedMethods[method] {
 		p.trace = newTraceInfo(method, params)
 	}
-	if tok := gjson.GetBytes(params, "_meta.progressToken"); tok.Exists() {
-		p.clientToken = []byte(tok.Raw)
+	if tok := jsonrpc.Get(params, "_meta.progressToken"); tok != nil {
+		p.clientToken = tok
 		if edited, err := jsonrpc.Set(params, "_meta.progressToken", idRaw); err == nil {
 			params = edited
 		}
@@ -680,8 +680,7 @@ func (b *backend) goRelist(kinds ...listKind) {
 }
 
 func (b *backend) onProgress(msg []byte) {
-	tok := gjson.GetBytes(msg, "params.progressToken")
-	id, err := strconv.ParseInt(tok.Raw, 10, 64)
+	id, err := strconv.ParseInt(string(jsonrpc.Get(msg, "params.progressToken")), 10, 64)
 	if err != nil {
 		return
 	}

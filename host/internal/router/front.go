@@ -38,8 +38,8 @@ func (s *Session) adoptRequestMeta(id, params []byte) []byte {
 	if v := s.version.load(); v != "" && v != ModernVersion {
 		return nil // an initialized session keeps the version it negotiated
 	}
-	if !bytes.Contains(params, metaVersionKey) {
-		return nil
+	if meta := jsonrpc.Get(params, "_meta"); meta == nil || !bytes.Contains(meta, metaVersionKey) {
+		return nil // (only _meta is searched: the arguments may be large)
 	}
 	v := gjson.GetBytes(params, metaVersionPath)
 	if !v.Exists() {
@@ -96,16 +96,11 @@ func (r *Router) serverInfo() string {
 	return `{"name":` + string(jsonrpc.String(r.opts.Name)) + `,"version":` + string(jsonrpc.String(r.opts.Version)) + `}`
 }
 
-var serverInfoKey = []byte(`"io.modelcontextprotocol/serverInfo"`)
-
 // ownServerInfo replaces a 2026-07-28 backend's identity in a result's
 // _meta with the proxy's: the client talks to one server, the proxy.
 func (r *Router) ownServerInfo(msg []byte) []byte {
-	if !bytes.Contains(msg, serverInfoKey) {
-		return msg
-	}
 	const path = `result._meta.io\.modelcontextprotocol/serverInfo`
-	if !gjson.GetBytes(msg, path).Exists() {
+	if jsonrpc.Get(msg, path) == nil {
 		return msg
 	}
 	if out, err := jsonrpc.Set(msg, path, []byte(r.serverInfo())); err == nil {

@@ -49,11 +49,10 @@ func noFormAnswer(id []byte, method, version string) []byte {
 // SDKs do.
 const maxInputRounds = 10
 
-var inputRequired = []byte(`"input_required"`)
-
 // isInputRequired says whether a backend response asks for input.
 func isInputRequired(msg []byte) bool {
-	return bytes.Contains(msg, inputRequired) && gjson.GetBytes(msg, "result.resultType").Str == "input_required"
+	t, _ := jsonrpc.GetString(msg, "result.resultType")
+	return t == "input_required"
 }
 
 // fulfilInput asks a legacy client for each input a 2026-07-28 backend

@@ -15,12 +15,7 @@ import (
 // relatedTaskKey is the _meta member that ties a message to a task.
 const relatedTaskKey = "io.modelcontextprotocol/related-task"
 
-var (
-	relatedTaskPath = jsonrpc.EscapePath(relatedTaskKey)
-	// taskBytes is in every message naming a task (the "task", "taskId" and
-	// "…/related-task" keys): the cheap guard before any parse.
-	taskBytes = []byte(`task`)
-)
+var relatedTaskPath = jsonrpc.EscapePath(relatedTaskKey)
 
 // taskRoute says where a task the proxy exposed lives, and whose it is.
 type taskRoute struct {
@@ -153,9 +148,7 @@ func (r *Router) exposeTaskIDs(b *backend, p *pending, msg []byte) []byte {
 	default:
 		return msg
 	}
-	if !bytes.Contains(msg, taskBytes) {
-		return msg // the usual tools/call result: no parse at all
-	}
+	// Each lookup walks only the result's members, skipping its content.
 	switch p.method {
 	case "tools/call":
 		if original, ok := jsonrpc.GetString(msg, "result.task.taskId"); ok {

@@ -1,8 +1,6 @@
 package router
 
 import (
-	"github.com/tidwall/gjson"
-
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 )
 
@@ -41,13 +39,12 @@ var traceMetaPath = `result._meta.mcphost/trace`
 // the tracer returns. Errors, tool errors and input-required results are
 // not content delivered, so they are not traced.
 func (b *backend) traceResult(p *pending, msg []byte) []byte {
-	res := gjson.GetBytes(msg, "result")
-	if !res.IsObject() || res.Get("isError").Bool() || res.Get("resultType").Str == "input_required" {
+	raw := jsonrpc.Get(msg, "result") // no copy of a large result
+	if len(raw) == 0 || raw[0] != '{' || string(jsonrpc.Get(raw, "isError")) == "true" {
 		return msg
 	}
-	raw := []byte(res.Raw)
-	if res.Index > 0 {
-		raw = msg[res.Index : res.Index+len(res.Raw)] // no copy of a large result
+	if t, _ := jsonrpc.GetString(raw, "resultType"); t == "input_required" {
+		return msg
 	}
 	meta := b.router.opts.Tracer.Traced(p.session.id, b.spec.Name, p.method, p.trace.name, p.trace.uri, p.trace.args, raw)
 	if meta == nil {
