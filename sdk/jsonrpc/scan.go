@@ -3,6 +3,8 @@ package jsonrpc
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/tidwall/gjson"
 )
 
 // A scanner for valid JSON that finds members by skipping values: strings
@@ -279,4 +281,42 @@ func stringValue(raw []byte) (string, bool) {
 		return "", false
 	}
 	return s, true
+}
+
+// Locate returns the bounds of the value at path in msg, so that several
+// members can be replaced in one copy (see Splice).
+func Locate(msg []byte, path string) (start, end int, ok bool) {
+	if s, e, found, handled := lookup(msg, path); handled {
+		return s, e, found
+	}
+	r := gjson.GetBytes(msg, path)
+	if !r.Exists() || r.Index <= 0 || r.Index+len(r.Raw) > len(msg) {
+		return 0, 0, false
+	}
+	return r.Index, r.Index + len(r.Raw), true
+}
+
+// Patch replaces the bytes msg[Start:End] with With.
+type Patch struct {
+	Start, End int
+	With       []byte
+}
+
+// Splice returns head, then msg with the patches applied, then tail, in
+// one allocation. The patches must be in order and must not overlap.
+func Splice(head, msg []byte, patches []Patch, tail []byte) []byte {
+	n := len(head) + len(msg) + len(tail)
+	for _, p := range patches {
+		n += len(p.With) - (p.End - p.Start)
+	}
+	out := make([]byte, 0, n)
+	out = append(out, head...)
+	at := 0
+	for _, p := range patches {
+		out = append(out, msg[at:p.Start]...)
+		out = append(out, p.With...)
+		at = p.End
+	}
+	out = append(out, msg[at:]...)
+	return append(out, tail...)
 }

@@ -14,7 +14,7 @@ import (
 
 // detachedStreamBytes is what a streamable HTTP session keeps for its GET
 // stream while the client has none open: beyond it the oldest messages go.
-const detachedStreamBytes = 4 << 20
+const detachedStreamBytes = 1 << 20
 
 type httpSession struct {
 	id       string

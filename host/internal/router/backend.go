@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -499,24 +500,28 @@ func (b *backend) drop(id int64) *pending {
 
 // forward sends a client's request on to the backend with a backend id,
 // remembering how to route the answer back.
-func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method string, params []byte) {
+func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method string, params []byte, rename memberEdit) {
 	id := b.nextID.Add(1)
 	idRaw := jsonrpc.Int(id)
 	p := &pending{session: s, reply: reply, clientID: clientID, method: method, started: id, start: time.Now()}
+	edits := make([]memberEdit, 0, 3)
+	if rename.path != "" {
+		edits = append(edits, rename)
+	}
 	if b.spec.Internal {
-		if edited, err := jsonrpc.Set(params, `_meta.mcphost/session`, jsonrpc.String(s.id)); err == nil {
-			params = edited
-		}
+		edits = append(edits, memberEdit{path: `_meta.mcphost/session`, raw: jsonrpc.String(s.id)})
 	} else if b.router.opts.Tracer != nil && tracedMethods[method] {
-		p.trace = newTraceInfo(method, params)
+		p.trace = newTraceInfo(method, params, rename.value)
 	}
 	if tok := jsonrpc.Get(params, "_meta.progressToken"); tok != nil {
 		p.clientToken = tok
-		if edited, err := jsonrpc.Set(params, "_meta.progressToken", idRaw); err == nil {
-			params = edited
-		}
+		edits = append(edits, memberEdit{path: "_meta.progressToken", raw: idRaw})
 	}
-	req := jsonrpc.Request(idRaw, method, params)
+	req, err := buildRequest(idRaw, method, params, edits)
+	if err != nil {
+		s.respond(reply, jsonrpc.Error(clientID, jsonrpc.CodeInvalidParams, err.Error(), nil))
+		return
+	}
 	if !s.startInflight(clientID, b, id) {
 		if o := b.router.opts.Observer; o != nil {
 			o.RequestStarted(b.spec.Name, method, 0)
@@ -564,7 +569,7 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 	// Sending waits at most until the request's deadline: a backend that
 	// stops reading fails the request as a timeout would.
 	ctx, cancel := b.requestContext(p.start)
-	err := b.send(ctx, req)
+	err = b.send(ctx, req)
 	for _, m := range extra {
 		if err == nil {
 			err = b.send(ctx, m)
@@ -701,4 +706,48 @@ func (b *backend) onProgress(msg []byte) {
 		return
 	}
 	p.session.deliverFrom(b, p.reply, "notifications/progress", translator.KindNotification, out)
+}
+
+// memberEdit replaces the member at path of a request's params with raw
+// (the JSON of value, when value is set).
+type memberEdit struct {
+	path  string
+	raw   []byte
+	value string
+}
+
+// buildRequest writes a request to a backend with the members of params
+// replaced as edits say, copying params once: a large request is not
+// copied for every member the proxy rewrites.
+func buildRequest(id []byte, method string, params []byte, edits []memberEdit) ([]byte, error) {
+	patches := make([]jsonrpc.Patch, 0, len(edits))
+	for _, e := range edits {
+		s, end, ok := jsonrpc.Locate(params, e.path)
+		if !ok {
+			return buildRequestSlowly(id, method, params, edits)
+		}
+		patches = append(patches, jsonrpc.Patch{Start: s, End: end, With: e.raw})
+	}
+	slices.SortFunc(patches, func(a, b jsonrpc.Patch) int { return a.Start - b.Start })
+	for i := 1; i < len(patches); i++ {
+		if patches[i].Start < patches[i-1].End {
+			return buildRequestSlowly(id, method, params, edits)
+		}
+	}
+	head := jsonrpc.Request(id, method, nil)
+	head = append(head[:len(head)-1], `,"params":`...)
+	return jsonrpc.Splice(head, params, patches, []byte{'}'}), nil
+}
+
+// buildRequestSlowly edits one member at a time: one that is absent is
+// added.
+func buildRequestSlowly(id []byte, method string, params []byte, edits []memberEdit) ([]byte, error) {
+	for _, e := range edits {
+		edited, err := jsonrpc.Set(params, e.path, e.raw)
+		if err != nil {
+			return nil, err
+		}
+		params = edited
+	}
+	return jsonrpc.Request(id, method, params), nil
 }

@@ -478,16 +478,10 @@ func (s *Session) forwardByName(reply replyStream, id []byte, method string, par
 	s.forward(reply, id, method, params, field, rt)
 }
 
+// forward sends a request on to the backend rt names, with its exposed
+// name (the member at field) replaced by the backend's own.
 func (s *Session) forward(reply replyStream, id []byte, method string, params []byte, field string, rt route) {
-	if field != "" {
-		edited, err := jsonrpc.Set(params, field, jsonrpc.String(rt.original))
-		if err != nil {
-			s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, err.Error(), nil))
-			return
-		}
-		params = edited
-	}
-	rt.backend.forward(s, reply, id, method, params)
+	rt.backend.forward(s, reply, id, method, params, memberEdit{path: field, raw: jsonrpc.String(rt.original), value: rt.original})
 }
 
 func (s *Session) forwardResource(reply replyStream, id []byte, method string, params []byte, cat *catalog) {

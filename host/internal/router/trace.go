@@ -24,13 +24,13 @@ type traceInfo struct {
 	args      []byte
 }
 
-func newTraceInfo(method string, params []byte) *traceInfo {
+// newTraceInfo takes what tracing needs of a request whose name (or URI)
+// the backend knows as original.
+func newTraceInfo(method string, params []byte, original string) *traceInfo {
 	if method == "resources/read" {
-		uri, _ := jsonrpc.GetString(params, "uri")
-		return &traceInfo{uri: uri}
+		return &traceInfo{uri: original}
 	}
-	name, _ := jsonrpc.GetString(params, "name")
-	return &traceInfo{name: name, args: jsonrpc.Get(params, "arguments")}
+	return &traceInfo{name: original, args: jsonrpc.Get(params, "arguments")}
 }
 
 var traceMetaPath = `result._meta.mcphost/trace`

@@ -1,0 +1,93 @@
+package router
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/transport"
+)
+
+// echoConn is a backend that answers every tools/call on the spot, inside
+// Send, so that a benchmark measures the router alone.
+type echoConn struct {
+	out  chan []byte
+	done chan struct{}
+}
+
+func (c *echoConn) Send(_ context.Context, msg []byte) error {
+	env, err := jsonrpc.Peek(msg)
+	if err != nil || env.Kind != jsonrpc.KindRequest {
+		return nil
+	}
+	var res string
+	switch env.Method {
+	case "initialize":
+		res = `{"protocolVersion":"2025-11-25","capabilities":{"tools":{}},"serverInfo":{"name":"echo","version":"1"}}`
+	case "tools/list":
+		res = `{"tools":[{"name":"echo","inputSchema":{"type":"object"}}]}`
+	case "tools/call":
+		res = `{"content":[{"type":"text","text":` + string(jsonrpc.Get(msg, "params.arguments.message")) + `}]}`
+	default:
+		res = `{}`
+	}
+	c.out <- jsonrpc.Result(env.ID, []byte(res))
+	return nil
+}
+
+func (c *echoConn) Recv(ctx context.Context) ([]byte, error) {
+	select {
+	case m := <-c.out:
+		return m, nil
+	case <-c.done:
+		return nil, transport.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (c *echoConn) Close(context.Context) error {
+	select {
+	case <-c.done:
+	default:
+		close(c.done)
+	}
+	return nil
+}
+
+// BenchmarkToolCall is one tools/call through the router: Handle, the
+// backend's answer on the read loop, the reply taken off its outbox.
+func BenchmarkToolCall(b *testing.B) {
+	for _, size := range []int{100, 100 << 10} {
+		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
+			spec := BackendSpec{Name: "fe", Prefix: true, ProtocolVersion: "2025-11-25", Open: func(context.Context) (transport.Conn, error) {
+				return &echoConn{out: make(chan []byte, 16), done: make(chan struct{})}, nil
+			}}
+			r := New(Options{}, []BackendSpec{spec})
+			r.Start(context.Background())
+			defer r.Close()
+			s := r.OpenSession("bench")
+			defer s.Close()
+			init := s.NewReply(false)
+			s.Handle([]byte(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{}}}`), init)
+			if _, err := init.Next(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			init.Close()
+			msg := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"mcp__proxy__fe__echo","arguments":{"message":"` + strings.Repeat("x", size) + `"}}}`)
+			b.SetBytes(int64(len(msg)))
+			b.ReportAllocs()
+			for b.Loop() {
+				reply := s.NewReply(false)
+				s.Handle(msg, reply)
+				m, err := reply.Next(context.Background())
+				if err != nil || !m.Final {
+					b.Fatal(err)
+				}
+				reply.Close()
+			}
+		})
+	}
+}
