@@ -87,10 +87,13 @@ func Peek(msg []byte) (Envelope, error) {
 	var env Envelope
 	var hasResult, hasError, hasMethod bool
 	var version string
-	eachMember(msg, func(key string, value []byte) {
-		switch key {
+	eachMember(msg, func(key, value []byte) {
+		switch string(key) {
 		case "jsonrpc":
-			version, _ = stringValue(value)
+			version = "-"
+			if string(value) == `"2.0"` {
+				version = "2.0"
+			}
 		case "id":
 			env.ID = value
 		case "method":
@@ -137,15 +140,20 @@ func Valid(msg []byte) bool {
 }
 
 // eachMember calls fn with every member of the valid JSON object obj, in
-// order (a duplicated key is seen twice). value shares obj's memory.
-func eachMember(obj []byte, fn func(key string, value []byte)) {
+// order (a duplicated key is seen twice). key is unquoted (escapes
+// resolved); value shares obj's memory.
+func eachMember(obj []byte, fn func(key, value []byte)) {
 	i := skipSpace(obj, 1)
 	for i < len(obj) && obj[i] == '"' {
 		ke := skipString(obj, i)
 		if ke < 0 {
 			return
 		}
-		key, _ := stringValue(obj[i:ke])
+		key := obj[i+1 : ke-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			s, _ := stringValue(obj[i:ke])
+			key = []byte(s)
+		}
 		i = skipSpace(obj, ke)
 		if i >= len(obj) || obj[i] != ':' {
 			return
@@ -246,10 +254,18 @@ func EscapePath(key string) string {
 	return string(b)
 }
 
-// String returns s as a JSON string.
+// String returns s as a JSON string (as encoding/json writes it).
 func String(s string) []byte {
-	b, _ := json.Marshal(s)
-	return b
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s)
+			return b
+		}
+	}
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // Int returns n as a JSON number.

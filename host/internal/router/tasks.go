@@ -15,7 +15,11 @@ import (
 // relatedTaskKey is the _meta member that ties a message to a task.
 const relatedTaskKey = "io.modelcontextprotocol/related-task"
 
-var relatedTaskPath = jsonrpc.EscapePath(relatedTaskKey)
+var (
+	relatedTaskPath = jsonrpc.EscapePath(relatedTaskKey)
+	// resultRelatedTaskPath is where a result names its task.
+	resultRelatedTaskPath = "result._meta." + relatedTaskPath + ".taskId"
+)
 
 // taskRoute says where a task the proxy exposed lives, and whose it is.
 type taskRoute struct {
@@ -160,7 +164,7 @@ func (r *Router) exposeTaskIDs(b *backend, p *pending, msg []byte) []byte {
 	case "tasks/get", "tasks/cancel":
 		msg = r.exposeTaskAt(b, msg, "result.taskId")
 	}
-	return r.exposeTaskAt(b, msg, "result._meta."+relatedTaskPath+".taskId")
+	return r.exposeTaskAt(b, msg, resultRelatedTaskPath)
 }
 
 // exposeTaskAt rewrites the backend task id at path, when there is one the
