@@ -145,4 +145,3 @@ func TestRulesShape(t *testing.T) {
 		}
 	}
 }
-
