@@ -26,8 +26,7 @@ var errMalformed = errors.New("malformed JSON")
 type edit struct {
 	op          EditOp
 	path        memberPath
-	parent      memberPath // for Prune
-	value       []byte     // compact
+	value       []byte // compact
 	fromSession SessionField
 	ifEquals    *jsonValue
 	prune       bool
@@ -63,9 +62,6 @@ func compileEdit(e Edit) (edit, error) {
 				return out, fmt.Errorf("if-equals: %w", err)
 			}
 		}
-		if e.Prune && len(out.path.keys) > 1 {
-			out.parent = memberPath{raw: out.path.raw, keys: out.path.keys[:len(out.path.keys)-1]}
-		}
 	case EditSet, EditAdd:
 		switch {
 		case e.FromSession > SessionLogLevel || e.FromSession < NoSessionField:
@@ -97,43 +93,50 @@ func (e *edit) apply(m *buffer, sess *sessionOnce) error {
 		return err
 	}
 	if value == nil {
-		_, err := deleteMember(m, &e.path, nil)
-		return err
+		return deleteMember(m, &e.path)
 	}
 	return e.set(m, value, true)
 }
 
 func (e *edit) delete(m *buffer) error {
-	deleted, err := deleteMember(m, &e.path, e.ifEquals)
-	if err != nil || !deleted || !e.prune || len(e.parent.keys) == 0 {
+	at, err := locate(m.b, &e.path)
+	if err != nil || !at.found {
 		return err
 	}
-	at, err := locate(m.b, &e.parent)
-	if err != nil || !at.found || !emptyObject(m.b[at.value.start:at.value.end]) {
-		return err
+	if e.ifEquals != nil && !e.ifEquals.matches(view(m.b[at.value.start:at.value.end])) {
+		return nil
 	}
-	_, err = deleteMember(m, &e.parent, nil)
+	removeMember(m, at.key, at.value.end)
+	if !e.prune || at.parentKey < 0 {
+		return nil
+	}
+	// The deletion was inside the parent, so the parent and its name are
+	// where they were.
+	if obj := at.parent.start; emptyObject(m.b[obj:]) {
+		removeMember(m, at.parentKey, skipSpace(m.b, obj+1)+1)
+	}
+	return nil
+}
+
+// deleteMember deletes the member at p.
+func deleteMember(m *buffer, p *memberPath) error {
+	at, err := locate(m.b, p)
+	if err == nil && at.found {
+		removeMember(m, at.key, at.value.end)
+	}
 	return err
 }
 
-// deleteMember deletes the member at p (if it equals want, when want is
-// set), with the comma that separated it from its neighbours.
-func deleteMember(m *buffer, p *memberPath, want *jsonValue) (bool, error) {
-	at, err := locate(m.b, p)
-	if err != nil || !at.found {
-		return false, err
-	}
-	if want != nil && !want.matches(view(m.b[at.value.start:at.value.end])) {
-		return false, nil
-	}
-	start, end := at.key, at.value.end
+// removeMember removes the member spanning m.b[start:end], from its name
+// to the end of its value, with the comma that separated it from its
+// neighbours.
+func removeMember(m *buffer, start, end int) {
 	if j := skipSpaceBack(m.b, start-1); m.b[j] == ',' {
 		start = j
 	} else if j := skipSpace(m.b, end); j < len(m.b) && m.b[j] == ',' {
 		end = j + 1 // the first member takes the comma after it
 	}
 	m.splice(start, end, nil)
-	return true, nil
 }
 
 // set puts value at the edit's path: in place of the member there when
@@ -269,10 +272,13 @@ type location struct {
 	found bool
 	value span
 	key   int
-	// parent is, when the member is absent, the deepest object on the
-	// path, and depth how many names lead to it.
-	parent span
-	depth  int
+	// parent is the object holding the member (only its start is known
+	// then) or, when the member is absent, the deepest object on the path,
+	// and depth how many names lead to it. parentKey is where the parent's
+	// own name starts, -1 for the message itself.
+	parent    span
+	parentKey int
+	depth     int
 	// blocked: a member on the way exists but is not an object.
 	blocked bool
 }
@@ -286,20 +292,20 @@ func locate(msg []byte, p *memberPath) (location, error) {
 	if start >= len(msg) || msg[start] != '{' {
 		return location{blocked: true}, nil
 	}
-	obj := start
+	obj, objKey := start, -1
 	for d, key := range p.keys {
 		m, err := findMember(msg, obj, key)
 		switch {
 		case err != nil:
 			return location{}, err
 		case !m.found:
-			return location{parent: span{obj, m.objectEnd}, depth: d}, nil
+			return location{parent: span{obj, m.objectEnd}, parentKey: objKey, depth: d}, nil
 		case d == len(p.keys)-1:
-			return location{found: true, value: m.value, key: m.key}, nil
+			return location{found: true, value: m.value, key: m.key, parent: span{obj, -1}, parentKey: objKey}, nil
 		case msg[m.value.start] != '{':
 			return location{blocked: true}, nil
 		}
-		obj = m.value.start
+		obj, objKey = m.value.start, m.key
 	}
 	return location{blocked: true}, nil // an empty path; parseMemberPath refuses it
 }
