@@ -49,8 +49,9 @@ func kindOf(k string) kinds {
 }
 
 // step is one rewrite: which messages it applies to and what it does.
-// Rules are derived from the same table, so the host calls Translate for
-// exactly the messages some step may change.
+// Rules are derived from the same table, so the host sees the rules of
+// exactly the steps that apply, and calls Translate only for the messages
+// their conditions say a step may change.
 type step struct {
 	dir   translator.Direction
 	kinds kinds

@@ -3,6 +3,7 @@ package translator
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -290,21 +291,21 @@ var typeBits = map[string]typeSet{
 	TypeNumber: 1 << 3, TypeBoolean: 1 << 4, TypeNull: 1 << 5,
 }
 
-func typeOf(v gjson.Result) typeSet {
-	switch v.Type {
-	case gjson.Null:
-		return typeBits[TypeNull]
-	case gjson.False, gjson.True:
-		return typeBits[TypeBoolean]
-	case gjson.Number:
-		return typeBits[TypeNumber]
-	case gjson.String:
-		return typeBits[TypeString]
-	}
-	if v.IsArray() {
+// typeOfRaw is the type of raw, a JSON value, by its first byte.
+func typeOfRaw(raw string) typeSet {
+	switch raw[0] {
+	case '{':
+		return typeBits[TypeObject]
+	case '[':
 		return typeBits[TypeArray]
+	case '"':
+		return typeBits[TypeString]
+	case 't', 'f':
+		return typeBits[TypeBoolean]
+	case 'n':
+		return typeBits[TypeNull]
 	}
-	return typeBits[TypeObject]
+	return typeBits[TypeNumber]
 }
 
 func compileTypes(names []string) (typeSet, error) {
@@ -320,8 +321,12 @@ func compileTypes(names []string) (typeSet, error) {
 }
 
 type condition struct {
-	contains  needle
-	path      string
+	contains needle
+	path     string
+	// member is path when it is a plain member path gjson would follow
+	// through objects only (no name of digits, which gjson takes as an
+	// array index): such a path is looked up by the edits' own reader.
+	member    *memberPath
 	is, isNot typeSet
 	equals    *jsonValue
 }
@@ -335,6 +340,9 @@ func compileCondition(c Condition) (condition, error) {
 		return out, errors.New("a condition with Is, IsNot or Equals needs a Path")
 	}
 	out.contains = newNeedle(c.Contains)
+	if p, err := parseMemberPath(c.Path); c.Path != "" && err == nil && !slices.ContainsFunc(p.keys, allDigits) {
+		out.member = &p
+	}
 	var err error
 	if out.is, err = compileTypes(c.Is); err != nil {
 		return out, err
@@ -357,15 +365,48 @@ func (c *condition) holds(msg []byte) bool {
 	if c.path == "" {
 		return true
 	}
-	v := gjson.Get(view(msg), c.path)
-	if !v.Exists() {
+	raw, ok := c.member.find(msg)
+	if !ok {
+		v := gjson.Get(view(msg), c.path)
+		if !v.Exists() {
+			return false
+		}
+		raw = v.Raw
+	}
+	if raw == "" {
 		return false
 	}
-	t := typeOf(v)
+	t := typeOfRaw(raw)
 	if c.is != 0 && c.is&t == 0 || c.isNot&t != 0 {
 		return false
 	}
-	return c.equals == nil || c.equals.matches(v.Raw)
+	return c.equals == nil || c.equals.matches(raw)
+}
+
+// find looks p up in msg with the edits' reader: the member's raw JSON,
+// "" when absent; ok is false when p is nil or msg could not be read, for
+// gjson to look instead.
+func (p *memberPath) find(msg []byte) (raw string, ok bool) {
+	if p == nil {
+		return "", false
+	}
+	at, err := locate(msg, p)
+	if err != nil {
+		return "", false
+	}
+	if !at.found {
+		return "", true
+	}
+	return view(msg[at.value.start:at.value.end]), true
+}
+
+func allDigits(s string) bool {
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // jsonValue is a JSON value to compare members with.

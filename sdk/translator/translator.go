@@ -25,9 +25,15 @@
 // translator stays a replaceable process that owns the knowledge of what
 // changed between revisions: it declares that knowledge up front instead of
 // being asked about every message. Whatever needs code (rewriting content
-// blocks, mapping error codes) still goes to Translate.
+// blocks, mapping error codes) still goes to Translate. The alternatives
+// were worse: running translators in the host would run third-party code
+// there, and a rule language rich enough for every rewrite would be a
+// second implementation of each translator, in a language of its own.
+// Conditions and edits stay small: substring and member tests, and
+// delete, set, add and drop of one member, which the host runs on the raw
+// bytes with no decoding.
 //
-// The declarative parts are an optimisation, never a requirement: a host of
+// The declarative parts are an optimization, never a requirement: a host of
 // API minor 1 ignores them, and a host that cannot compile a rule uses it
 // the same way, calling Translate for every message the rule matches. So
 // Translate must produce the whole translation on its own, and, because the
@@ -54,8 +60,9 @@ const APIMinor = 2
 // Translator rewrites messages between MCP protocol versions.
 type Translator interface {
 	base.Plugin
-	// Rules declares which messages the translator wants to see. The host
-	// asks once, after Configure.
+	// Rules declares which messages the translator wants to see, and what
+	// the host can do about them itself. The host asks once, after
+	// Configure, and again when the plugin was restarted after a failure.
 	Rules(ctx context.Context, req RulesRequest) (RulesResponse, error)
 	// Translate rewrites one message. It is called concurrently, for
 	// messages of many sessions.
