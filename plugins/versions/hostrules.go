@@ -132,7 +132,8 @@ func toolResultRules(from, to string) []translator.Rule {
 			translator.Condition{Contains: `"lastModified"`},
 			translator.Condition{Contains: `"structuredContent"`, Path: "result.structuredContent"})
 	case before(to, V20251125):
-		when = append(when, translator.Condition{Contains: `"icons"`, Path: link})
+		// A link with icons: the links' icons, of which the first exists.
+		when = append(when, translator.Condition{Contains: `"resource_link"`, Path: link + `#.icons|0`})
 	}
 	if IsModern(from) && !before(to, V20250618) {
 		when = append(when, translator.Condition{Contains: `"structuredContent"`, Path: "result.structuredContent", IsNot: []string{translator.TypeObject}})
@@ -153,7 +154,7 @@ func promptMessagesRules(_, to string) []translator.Rule {
 	case before(to, V20250618):
 		when = append(when, translator.Condition{Contains: `"resource_link"`}, translator.Condition{Contains: `"lastModified"`})
 	case before(to, V20251125):
-		when = append(when, translator.Condition{Contains: `"icons"`})
+		when = append(when, translator.Condition{Contains: `"resource_link"`})
 	}
 	return translateWhen(when)
 }

@@ -149,6 +149,7 @@ var noCall = []struct {
 	{"modern meta stripped for a legacy backend", V20260728, V20251125, toBackend},
 	{"an emptied _meta goes", V20260728, V20250618, toBackend},
 	{"a modern notification for a legacy backend", V20260728, V20251125, toBackend},
+	{"a link without icons is fine for 2025-06-18", V20251125, V20250618, toClient},
 	{"progress between 2025-06-18 and 2025-11-25", V20251125, V20250618, toClient},
 	{"progress between 2025-06-18 and 2025-11-25", V20250618, V20251125, toClient},
 	{"progress message stripped", V20250618, V20241105, toClient},

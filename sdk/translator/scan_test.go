@@ -63,3 +63,28 @@ func TestLocateAgreesWithGJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestNeedle checks the rare-byte search against bytes.Contains, for
+// needles searched both ways, on texts where the rare byte is rare and
+// where it is everywhere.
+func TestNeedle(t *testing.T) {
+	t.Parallel()
+	texts := []string{
+		`{"a":"x"}`,
+		strings.Repeat(`_C"resource_lin \"resource_link\"`, 40) + `"resource_link"`,
+		strings.Repeat(`Content "structuredConten `, 50),
+		strings.Repeat("error errors \"error\" ", 30) + `"error"`,
+		`"resource_link`, `esource_link"`, "",
+	}
+	for _, n := range []string{`"resource_link"`, `"structuredContent"`, `"error"`, `_`, `"`, ``, `io.modelcontextprotocol/`} {
+		nd := newNeedle(n)
+		for i, text := range texts {
+			if got, want := nd.in([]byte(text)), strings.Contains(text, n); got != want {
+				t.Errorf("needle %q in text %d: %t, want %t", n, i, got, want)
+			}
+		}
+	}
+	if newNeedle(`"error"`).rare >= 0 || newNeedle(`"resource_link"`).rare < 0 {
+		t.Error("needles of common bytes should go to bytes.Index, and only those")
+	}
+}
