@@ -99,51 +99,60 @@ func (e *edit) apply(m *buffer, sess *sessionOnce) error {
 }
 
 func (e *edit) delete(m *buffer) error {
-	at, err := locate(m.b, &e.path)
+	at, err := locate(m.b, &e.path, &m.hint)
 	if err != nil || !at.found {
 		return err
 	}
 	if e.ifEquals != nil && !e.ifEquals.matches(view(m.b[at.value.start:at.value.end])) {
 		return nil
 	}
-	removeMember(m, at.key, at.value.end)
+	removeMember(m, &e.path, at)
 	if !e.prune || at.parentKey < 0 {
 		return nil
 	}
 	// The deletion was inside the parent, so the parent and its name are
 	// where they were.
 	if obj := at.parent.start; emptyObject(m.b[obj:]) {
-		removeMember(m, at.parentKey, skipSpace(m.b, obj+1)+1)
+		start, end := memberSpan(m.b, at.parentKey, skipSpace(m.b, obj+1)+1)
+		m.splice(start, end, nil)
 	}
 	return nil
 }
 
 // deleteMember deletes the member at p.
 func deleteMember(m *buffer, p *memberPath) error {
-	at, err := locate(m.b, p)
+	at, err := locate(m.b, p, &m.hint)
 	if err == nil && at.found {
-		removeMember(m, at.key, at.value.end)
+		removeMember(m, p, at)
 	}
 	return err
 }
 
-// removeMember removes the member spanning m.b[start:end], from its name
-// to the end of its value, with the comma that separated it from its
+// removeMember removes the member at, found at p, and leaves a hint of
+// where it was.
+func removeMember(m *buffer, p *memberPath, at location) {
+	start, end := memberSpan(m.b, at.key, at.value.end)
+	m.splice(start, end, nil)
+	m.hint = resumeHint{object: at.parent.start, path: p.objects[len(p.objects)-1], at: start}
+}
+
+// memberSpan is the span of the member from its name at start to the end
+// of its value at end, with the comma that separated it from its
 // neighbours.
-func removeMember(m *buffer, start, end int) {
-	if j := skipSpaceBack(m.b, start-1); m.b[j] == ',' {
+func memberSpan(msg []byte, start, end int) (int, int) {
+	if j := skipSpaceBack(msg, start-1); msg[j] == ',' {
 		start = j
-	} else if j := skipSpace(m.b, end); j < len(m.b) && m.b[j] == ',' {
+	} else if j := skipSpace(msg, end); j < len(msg) && msg[j] == ',' {
 		end = j + 1 // the first member takes the comma after it
 	}
-	m.splice(start, end, nil)
+	return start, end
 }
 
 // set puts value at the edit's path: in place of the member there when
 // replace is set (EditSet), or, when there is none, at the end of the
 // deepest object on the path, with the objects missing in between.
 func (e *edit) set(m *buffer, value []byte, replace bool) error {
-	at, err := locate(m.b, &e.path)
+	at, err := locate(m.b, &e.path, &m.hint)
 	switch {
 	case err != nil || at.blocked:
 		return err
@@ -184,6 +193,8 @@ func (e *edit) set(m *buffer, value []byte, replace bool) error {
 type buffer struct {
 	b     []byte
 	owned bool
+	// hint is valid until the next splice (hint.at 0: none).
+	hint resumeHint
 }
 
 // editSlack is room left at the end of the copy for later edits to grow
@@ -192,6 +203,7 @@ const editSlack = 256
 
 // splice replaces m.b[start:end] with repl.
 func (m *buffer) splice(start, end int, repl []byte) {
+	m.hint = resumeHint{}
 	size := len(m.b) - (end - start) + len(repl)
 	if m.owned && size <= cap(m.b) {
 		old := len(m.b)
@@ -212,6 +224,9 @@ type memberPath struct {
 	raw    string
 	keys   []string // the names
 	quoted []string // each name as a JSON string
+	// objects[d] identifies the object the d-th name is looked up in: the
+	// names before it.
+	objects []string
 }
 
 // parseMemberPath splits a plain gjson path into member names, refusing
@@ -259,7 +274,13 @@ func parseMemberPath(path string) (memberPath, error) {
 			key.WriteByte(c)
 		}
 	}
-	return p, flush()
+	if err := flush(); err != nil {
+		return p, err
+	}
+	for d := range p.keys {
+		p.objects = append(p.objects, strings.Join(p.keys[:d], "\x00"))
+	}
+	return p, nil
 }
 
 // span is where a JSON value sits in a message: msg[start:end].
@@ -287,20 +308,27 @@ type location struct {
 // objects only. It reads the message itself rather than through gjson:
 // it skips a string with IndexByte, which on a large text (the usual bulk
 // of a message) is several times faster than gjson's byte by byte scan.
-func locate(msg []byte, p *memberPath) (location, error) {
+// hint, when set and about the object holding the member, says where to
+// start reading it.
+func locate(msg []byte, p *memberPath, hint *resumeHint) (location, error) {
 	start := skipSpace(msg, 0)
 	if start >= len(msg) || msg[start] != '{' {
 		return location{blocked: true}, nil
 	}
 	obj, objKey := start, -1
 	for d, key := range p.keys {
-		m, err := findMember(msg, obj, key)
+		resume := -1
+		if hint.about(p.objects[d], obj) {
+			resume = hint.at
+		}
+		last := d == len(p.keys)-1
+		m, err := findMember(msg, obj, key, resume, last)
 		switch {
 		case err != nil:
 			return location{}, err
 		case !m.found:
 			return location{parent: span{obj, m.objectEnd}, parentKey: objKey, depth: d}, nil
-		case d == len(p.keys)-1:
+		case last:
 			return location{found: true, value: m.value, key: m.key, parent: span{obj, -1}, parentKey: objKey}, nil
 		case msg[m.value.start] != '{':
 			return location{blocked: true}, nil
@@ -308,6 +336,23 @@ func locate(msg []byte, p *memberPath) (location, error) {
 		obj, objKey = m.value.start, m.key
 	}
 	return location{blocked: true}, nil // an empty path; parseMemberPath refuses it
+}
+
+// resumeHint is where the last deletion left off in its object. Edits
+// tend to come in the order of the members (a 2026-07-28 result's ttlMs,
+// cacheScope and _meta all follow its content, which is most of it), so
+// the next edit of the same object starts reading there instead of
+// skipping the content again.
+type resumeHint struct {
+	object int    // where the object opens
+	path   string // its path, as in memberPath.objects
+	at     int    // where the deleted member was: a member boundary now
+}
+
+// about reports whether h is about the object at path, which opens at
+// obj.
+func (h *resumeHint) about(path string, obj int) bool {
+	return h != nil && h.at > obj && h.object == obj && h.path == path
 }
 
 // foundMember is what findMember found.
@@ -321,12 +366,39 @@ type foundMember struct {
 
 // findMember looks for the member named key in the object opening at
 // msg[open]. A name written with escapes is decoded to be compared.
-func findMember(msg []byte, open int, key string) (foundMember, error) {
-	i := skipSpace(msg, open+1)
+//
+// resume, when after open, is a member boundary in the object (where a
+// deletion left off): the members from there on are read first, and those
+// before it only when the member is not among them. Without end, the end
+// of the member's value is not looked for (value.end is -1): a path goes
+// into a member through its start, and the end of a large one costs a
+// scan.
+func findMember(msg []byte, open int, key string, resume int, end bool) (foundMember, error) {
+	if resume <= open {
+		return scanMembers(msg, skipSpace(msg, open+1), key, len(msg), end)
+	}
+	i := skipSpace(msg, resume)
+	if i < len(msg) && msg[i] == ',' {
+		i = skipSpace(msg, i+1)
+	}
+	after, err := scanMembers(msg, i, key, len(msg), end)
+	if err != nil || after.found {
+		return after, err
+	}
+	before, err := scanMembers(msg, skipSpace(msg, open+1), key, resume, end)
+	if err != nil || before.found {
+		return before, err
+	}
+	return after, nil // not found; after knows where the object ends
+}
+
+// scanMembers reads members from msg[i] on, to the end of the object or
+// to the first member starting at or after stop, looking for key.
+func scanMembers(msg []byte, i int, key string, stop int, end bool) (foundMember, error) {
 	if i < len(msg) && msg[i] == '}' {
 		return foundMember{objectEnd: i + 1}, nil
 	}
-	for {
+	for i < stop {
 		if i >= len(msg) || msg[i] != '"' {
 			return foundMember{}, errMalformed
 		}
@@ -340,11 +412,18 @@ func findMember(msg []byte, open int, key string) (foundMember, error) {
 			return foundMember{}, errMalformed
 		}
 		valueStart := skipSpace(msg, i+1)
+		found := nameIs(msg[keyStart:keyEnd], key)
+		if found && !end {
+			if valueStart >= len(msg) {
+				return foundMember{}, errMalformed
+			}
+			return foundMember{found: true, key: keyStart, value: span{valueStart, -1}}, nil
+		}
 		valueEnd, err := valueEnd(msg, valueStart)
 		if err != nil {
 			return foundMember{}, err
 		}
-		if nameIs(msg[keyStart:keyEnd], key) {
+		if found {
 			return foundMember{found: true, key: keyStart, value: span{valueStart, valueEnd}}, nil
 		}
 		i = skipSpace(msg, valueEnd)
@@ -358,6 +437,7 @@ func findMember(msg []byte, open int, key string) (foundMember, error) {
 		}
 		i = skipSpace(msg, i+1)
 	}
+	return foundMember{}, nil
 }
 
 // nameIs reports whether quoted, a JSON string, is name.
@@ -542,6 +622,16 @@ var errInvalidJSON = errors.New("invalid JSON")
 // quote is s as a JSON string; unlike json.Marshal it leaves <, > and &
 // as they are.
 func quote(s string) []byte {
+	plain := true
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return append(append(append(make([]byte, 0, len(s)+2), '"'), s...), '"')
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

@@ -390,7 +390,7 @@ func (p *memberPath) find(msg []byte) (raw string, ok bool) {
 	if p == nil {
 		return "", false
 	}
-	at, err := locate(msg, p)
+	at, err := locate(msg, p, nil)
 	if err != nil {
 		return "", false
 	}

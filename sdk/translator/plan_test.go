@@ -486,3 +486,37 @@ func TestCompileNamesEveryBadRule(t *testing.T) {
 		t.Errorf("Compile error = %v, want rules 0 and 2 named", err)
 	}
 }
+
+// TestEditsInAnyOrder applies the same deletes (and a set) in every order:
+// each edit reads the object where the previous deletion left off first,
+// so the members before and after that point must both be found.
+func TestEditsInAnyOrder(t *testing.T) {
+	t.Parallel()
+	const in = `{"a":1, "big":"` + `x\"y` + `", "b":[2,{"b":3}],"c":{"x":1},"d":"d"}`
+	const want = `{ "big":"x\"y","e":{"f":true}}`
+	edits := []translator.Edit{
+		del("a"), del("b"), del("d"),
+		{Op: translator.EditDelete, Path: "c.x", Prune: true},
+		set("e.f", "true"),
+	}
+	var permute func(k int)
+	permute = func(k int) {
+		if k == len(edits) {
+			order := make([]string, len(edits))
+			for i, e := range edits {
+				order[i] = e.Path
+			}
+			got, err := planFor(t, rule(true, nil, edits...)).Apply([]byte(in), nil)
+			if err != nil || string(got.Message) != want {
+				t.Errorf("edits %v: %s, %v; want %s", order, got.Message, err, want)
+			}
+			return
+		}
+		for i := k; i < len(edits); i++ {
+			edits[k], edits[i] = edits[i], edits[k]
+			permute(k + 1)
+			edits[k], edits[i] = edits[i], edits[k]
+		}
+	}
+	permute(0)
+}

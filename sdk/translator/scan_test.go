@@ -47,7 +47,7 @@ func TestLocateAgreesWithGJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		at, err := locate(msg, &p)
+		at, err := locate(msg, &p, nil)
 		if err != nil {
 			t.Fatalf("locate(%s): %v", path, err)
 		}
@@ -86,5 +86,14 @@ func TestNeedle(t *testing.T) {
 	}
 	if newNeedle(`"error"`).rare >= 0 || newNeedle(`"resource_link"`).rare < 0 {
 		t.Error("needles of common bytes should go to bytes.Index, and only those")
+	}
+}
+
+func TestQuote(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{`debug`: `"debug"`, `<a&b>`: `"<a&b>"`, "a\"\\é\n": `"a\"\\é\n"`, ``: `""`} {
+		if got := string(quote(in)); got != want {
+			t.Errorf("quote(%q) = %s, want %s", in, got, want)
+		}
 	}
 }
