@@ -27,7 +27,7 @@ type RuleSet struct {
 // maxCachedPlans bounds the plan cache: methods come from peers, and a
 // peer inventing method names must not grow it without end. Plans beyond
 // it are built on every lookup.
-const maxCachedPlans = 4096
+const maxCachedPlans = 1024
 
 type planKey struct {
 	from, to, method, kind string

@@ -2,6 +2,8 @@ package translator_test
 
 import (
 	"bytes"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -519,4 +521,43 @@ func TestEditsInAnyOrder(t *testing.T) {
 		}
 	}
 	permute(0)
+}
+
+// TestPlansConcurrently shares one RuleSet between goroutines, as the
+// host does between sessions, past the plan cache's bound: every plan must
+// still be right.
+func TestPlansConcurrently(t *testing.T) {
+	t.Parallel()
+	rs, err := translator.Compile([]translator.Rule{
+		{From: "*", To: "*", Direction: translator.ToClient, Methods: []string{"*"}, HostOnly: true,
+			When: when(translator.Condition{Contains: `"x"`}), Edits: []translator.Edit{del("x")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	for g := range 4 {
+		go func() {
+			for i := range 400 {
+				method := "m/" + strconv.Itoa(g) + "/" + strconv.Itoa(i)
+				out, err := rs.Plan(v1, v2, translator.ToClient, method, translator.KindNotification).Apply([]byte(`{"x":1,"y":2}`), nil)
+				if err == nil && string(out.Message) != `{"y":2}` {
+					err = fmt.Errorf("%s: %s", method, out.Message)
+				}
+				if err == nil && rs.Plan(v1, v2, translator.ToBackend, method, translator.KindNotification) != nil {
+					err = fmt.Errorf("%s: a plan toward the backend", method)
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
 }
