@@ -6,7 +6,8 @@
 //   - [transport.Transport] connects the host to one kind of backend and
 //     carries raw JSON-RPC both ways;
 //   - [translator.Translator] rewrites messages between two MCP protocol
-//     versions, for the methods its rules declare;
+//     versions, for the messages its rules declare (the host tests the
+//     rules' conditions and makes their simple edits itself);
 //   - [weighting.Weighting] turns the features of the context units behind
 //     a response into their weights;
 //   - [tracing.Tracing] records what was delivered to clients and serves

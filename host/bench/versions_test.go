@@ -177,7 +177,8 @@ func measurePairs(t *testing.T, pairs []versionPair) map[string]latencyStats {
 // 2026-07-28 pair is shown for reference. The pairs are measured in
 // interleaved rounds, after a warm-up, and the report prints p50 and p99 and
 // the µs each translated pair adds per call, with the translator as a
-// subprocess (the default, one gRPC call per translated message) and
+// subprocess (the default: a gRPC call for each message the rules send to
+// the plugin, none for this echo, whose edits the host makes) and
 // in-process. Skipped unless MCPHOST_BENCH=1:
 //
 //	MCPHOST_BENCH=1 go test -run TestTranslationCostReport -v -count=1 ./host/bench/

@@ -540,7 +540,7 @@ func TestInvalidSession(t *testing.T) {
 
 // allGolden is every case above.
 func allGolden() []golden {
-	return slices.Concat(to20241105Cases, to20250326Cases, to20250618Cases, samplingBetweenLegacyCases, from20260728Cases, to20260728ClientsCases, toBackendCases)
+	return slices.Concat(to20241105Cases, to20250326Cases, to20250618Cases, samplingBetweenLegacyCases, from20260728Cases, to20260728ClientsCases, toBackendCases, editCases)
 }
 
 // TestUntouchedBytes checks that everything but the edited member passes

@@ -49,8 +49,9 @@ func kindOf(k string) kinds {
 }
 
 // step is one rewrite: which messages it applies to and what it does.
-// Rules are derived from the same table, so the host calls Translate for
-// exactly the messages some step may change.
+// Rules are derived from the same table, so the host sees the rules of
+// exactly the steps that apply, and calls Translate only for the messages
+// their conditions say a step may change.
 type step struct {
 	dir   translator.Direction
 	kinds kinds
@@ -60,6 +61,12 @@ type step struct {
 	// another.
 	when  func(from, to string) bool
 	apply func(e *edit) error
+	// host, when set, says what the host can test and do itself for the
+	// step between two (normalized) versions: rules without From, To and
+	// Direction, and without Methods and Kinds when they are the step's.
+	// It returns no rule when nothing can need the step. Unset: one rule
+	// that sends every message the step applies to to Translate.
+	host func(from, to string) []translator.Rule
 }
 
 func (s *step) applies(dir translator.Direction, e *edit) bool {
@@ -125,30 +132,30 @@ func drop(e *edit) error {
 // the revision that brought the change it undoes (or adds).
 var steps = []step{
 	// 2026-07-28 backend → legacy client.
-	{translator.ToClient, response, allMethods, down(V20260728), stripModernResult},
-	{translator.ToClient, notification, allMethods, down(V20260728), stripSubscriptionID},
+	{translator.ToClient, response, allMethods, down(V20260728), stripModernResult, stripModernResultRules},
+	{translator.ToClient, notification, allMethods, down(V20260728), stripSubscriptionID, stripSubscriptionIDRules},
 	// Legacy backend → 2026-07-28 client.
-	{translator.ToClient, response, allMethods, up(V20260728), completeLegacyResult},
-	{translator.ToClient, notification, []string{"notifications/elicitation/complete"}, onlyIn(V20251125), drop},
+	{translator.ToClient, response, allMethods, up(V20260728), completeLegacyResult, completeLegacyResultRules},
+	{translator.ToClient, notification, []string{"notifications/elicitation/complete"}, onlyIn(V20251125), drop, dropRules},
 
 	// Legacy downgrades toward older clients.
-	{translator.ToClient, response, []string{"tools/list"}, anyDown(V20250326, V20250618, V20251125, V20260728), downgradeTools},
-	{translator.ToClient, response, []string{"tools/call"}, anyDown(V20250326, V20250618, V20251125, V20260728), downgradeToolResult},
-	{translator.ToClient, response, []string{"prompts/list"}, anyDown(V20250618, V20251125), downgradePrompts},
-	{translator.ToClient, response, []string{"prompts/get"}, anyDown(V20250326, V20250618, V20251125), downgradePromptMessages},
-	{translator.ToClient, response, []string{"resources/list"}, anyDown(V20250618, V20251125), downgradeResources("resources")},
-	{translator.ToClient, response, []string{"resources/templates/list"}, anyDown(V20250618, V20251125), downgradeResources("resourceTemplates")},
-	{translator.ToClient, notification, []string{"notifications/progress"}, down(V20250326), stripProgressMessage},
-	{translator.ToClient, request, []string{"elicitation/create"}, down(V20251125), downgradeElicitation},
-	{translator.ToClient, request, []string{"sampling/createMessage"}, legacyPair, downgradeSampling},
+	{translator.ToClient, response, []string{"tools/list"}, anyDown(V20250326, V20250618, V20251125, V20260728), downgradeTools, nil},
+	{translator.ToClient, response, []string{"tools/call"}, anyDown(V20250326, V20250618, V20251125, V20260728), downgradeToolResult, toolResultRules},
+	{translator.ToClient, response, []string{"prompts/list"}, anyDown(V20250618, V20251125), downgradePrompts, nil},
+	{translator.ToClient, response, []string{"prompts/get"}, anyDown(V20250326, V20250618, V20251125), downgradePromptMessages, promptMessagesRules},
+	{translator.ToClient, response, []string{"resources/list"}, anyDown(V20250618, V20251125), downgradeResources("resources"), nil},
+	{translator.ToClient, response, []string{"resources/templates/list"}, anyDown(V20250618, V20251125), downgradeResources("resourceTemplates"), nil},
+	{translator.ToClient, notification, []string{"notifications/progress"}, down(V20250326), stripProgressMessage, deleteRules("params.message")},
+	{translator.ToClient, request, []string{"elicitation/create"}, down(V20251125), downgradeElicitation, nil},
+	{translator.ToClient, request, []string{"sampling/createMessage"}, legacyPair, downgradeSampling, nil},
 
 	// Client → 2026-07-28 backend.
-	{translator.ToBackend, request, allMethods, up(V20260728), addRequestMeta},
-	{translator.ToBackend, notification, []string{"notifications/initialized", "notifications/roots/list_changed"}, up(V20260728), drop},
+	{translator.ToBackend, request, allMethods, up(V20260728), addRequestMeta, addRequestMetaRules},
+	{translator.ToBackend, notification, []string{"notifications/initialized", "notifications/roots/list_changed"}, up(V20260728), drop, dropRules},
 	// 2026-07-28 client → legacy backend.
-	{translator.ToBackend, request | notification, allMethods, down(V20260728), stripRequestMeta},
-	{translator.ToBackend, request, []string{"completion/complete"}, toOlder(V20250618), dropCompletionContext},
-	{translator.ToBackend, response, []string{"sampling/createMessage"}, anyDown(V20250326, V20250618), downgradeSamplingResult},
+	{translator.ToBackend, request | notification, allMethods, down(V20260728), stripRequestMeta, stripRequestMetaRules},
+	{translator.ToBackend, request, []string{"completion/complete"}, toOlder(V20250618), dropCompletionContext, deleteRules("params.context")},
+	{translator.ToBackend, response, []string{"sampling/createMessage"}, anyDown(V20250326, V20250618), downgradeSamplingResult, nil},
 }
 
 // allMethods matches every method.
@@ -159,9 +166,9 @@ var allMethods = []string{translator.Wildcard}
 var ruleVersions = append(slices.Clone(Supported), V20241007)
 
 // buildRules derives the rules from steps: for each ordered pair of
-// distinct revisions and each direction, one rule listing the methods of
-// the steps that apply, or the wildcard when one of them takes every
-// method.
+// distinct revisions and each direction, the rules of each step that
+// applies, in the steps' order (the order the host applies their edits
+// in, as Translate runs the steps).
 func buildRules() []translator.Rule {
 	var rules []translator.Rule
 	for _, from := range ruleVersions {
@@ -170,8 +177,10 @@ func buildRules() []translator.Rule {
 				continue
 			}
 			for _, dir := range []translator.Direction{translator.ToClient, translator.ToBackend} {
-				if methods := methodsFor(dir, Normalize(from), Normalize(to)); len(methods) > 0 {
-					rules = append(rules, translator.Rule{From: from, To: to, Direction: dir, Methods: methods})
+				for _, s := range steps {
+					if s.dir == dir && s.when(Normalize(from), Normalize(to)) {
+						rules = append(rules, s.rulesFor(from, to)...)
+					}
 				}
 			}
 		}
@@ -179,22 +188,35 @@ func buildRules() []translator.Rule {
 	return rules
 }
 
-// methodsFor lists the methods the steps may change in one direction
-// between two normalized versions.
-func methodsFor(dir translator.Direction, from, to string) []string {
-	var methods []string
-	for _, s := range steps {
-		if s.dir != dir || !s.when(from, to) {
-			continue
+// rulesFor is the step's rules between two versions, as declared.
+func (s *step) rulesFor(from, to string) []translator.Rule {
+	rules := []translator.Rule{{}}
+	if s.host != nil {
+		rules = s.host(Normalize(from), Normalize(to))
+	}
+	for i := range rules {
+		r := &rules[i]
+		r.From, r.To, r.Direction = from, to, s.dir
+		if r.Methods == nil {
+			r.Methods = s.methods
 		}
-		if slices.Contains(s.methods, translator.Wildcard) {
-			return []string{translator.Wildcard}
-		}
-		for _, m := range s.methods {
-			if !slices.Contains(methods, m) {
-				methods = append(methods, m)
-			}
+		if r.Kinds == nil {
+			r.Kinds = s.kinds.names()
 		}
 	}
-	return methods
+	return rules
+}
+
+// names are the translator kinds in k.
+func (k kinds) names() []string {
+	var out []string
+	for _, kn := range []struct {
+		bit  kinds
+		name string
+	}{{request, translator.KindRequest}, {notification, translator.KindNotification}, {response, translator.KindResponse}} {
+		if k&kn.bit != 0 {
+			out = append(out, kn.name)
+		}
+	}
+	return out
 }

@@ -15,6 +15,29 @@
 // Every edit is a targeted rewrite of raw bytes: members the translator does
 // not touch, schemas and unknown fields included, pass through byte for
 // byte.
+//
+// The translation is a table of steps (steps.go), and the plugin's rules
+// are derived from it: for each ordered pair of revisions and each
+// direction, the rules of every step that applies, in order. Each step
+// tells the host what it can settle without a call into the plugin
+// (hostrules.go): the fixed edits (resultType, the cache fields and
+// serverInfo stripped from a 2026-07-28 result, resultType and the cache
+// fields added for a 2026-07-28 client, the request _meta added or
+// stripped, a progress message or completion context deleted, the
+// notifications that have no counterpart dropped) are host edits, and the
+// rewrites that need code (content blocks, structured content, error
+// codes, lists, elicitation, sampling) go to Translate only when the raw
+// message holds what the client's revision lacks, such as an "audio" or
+// "resource_link" block or a structuredContent that is not an object. So a
+// plain text tool result between 2025-11-25 and 2025-06-18, or from a
+// 2026-07-28 backend to a 2025-06-18 client, costs no plugin call.
+//
+// Translate on its own still does the whole translation, and doing it
+// again on a message the host already edited changes nothing more: a host
+// of translator API minor 1 calls it for every message the rules name,
+// and the host calls it with the edited message when some rule asks.
+// TestHostRulesAgreeWithTranslate checks both on every golden case between
+// every pair of revisions.
 package versions
 
 import (

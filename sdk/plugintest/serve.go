@@ -1,7 +1,8 @@
 // Package plugintest helps plugin authors test their plugins: it serves an
 // implementation of any kind over real gRPC in-process (ServeTransport,
-// ServeTranslator, ServeWeighting, ServeTracing), and runs a conformance
-// suite that every transport should pass.
+// ServeTranslator, ServeWeighting, ServeTracing), runs a conformance suite
+// that every transport should pass (TestTransport), and checks that a
+// translator's rules agree with its Translate (CheckTranslatorRules).
 package plugintest
 
 import (

@@ -46,9 +46,7 @@ func (s *GRPCServer) Rules(ctx context.Context, _ *pluginv1.RulesRequest) (*plug
 	}
 	out := &pluginv1.RulesResponse{Rules: make([]*pluginv1.TranslationRule, 0, len(r.Rules))}
 	for _, rule := range r.Rules {
-		out.Rules = append(out.Rules, &pluginv1.TranslationRule{
-			From: rule.From, To: rule.To, Direction: pluginv1.Direction(rule.Direction), Methods: rule.Methods,
-		})
+		out.Rules = append(out.Rules, ruleToProto(rule))
 	}
 	return out, nil
 }
@@ -89,9 +87,7 @@ func (c *GRPCClient) Rules(ctx context.Context, _ RulesRequest) (RulesResponse, 
 	}
 	var out RulesResponse
 	for _, rule := range r.GetRules() {
-		out.Rules = append(out.Rules, Rule{
-			From: rule.GetFrom(), To: rule.GetTo(), Direction: Direction(rule.GetDirection()), Methods: rule.GetMethods(),
-		})
+		out.Rules = append(out.Rules, ruleFromProto(rule))
 	}
 	return out, nil
 }
@@ -110,4 +106,53 @@ func (c *GRPCClient) Translate(ctx context.Context, req TranslateRequest) (Trans
 		return TranslateResponse{}, fmt.Errorf("translate %s %s: %w", req.Kind, req.Method, err)
 	}
 	return TranslateResponse{Message: r.GetMessage(), Drop: r.GetDrop(), Extra: r.GetExtra()}, nil
+}
+
+// ruleToProto and ruleFromProto carry a rule across gRPC. Empty lists and
+// strings travel as absent fields and come back as nil and "", which mean
+// the same.
+func ruleToProto(r Rule) *pluginv1.TranslationRule {
+	out := &pluginv1.TranslationRule{
+		From: r.From, To: r.To, Direction: pluginv1.Direction(r.Direction), Methods: r.Methods,
+		Kinds: r.Kinds, HostOnly: r.HostOnly,
+	}
+	for _, c := range r.When {
+		out.When = append(out.When, &pluginv1.TranslationCondition{
+			Contains: bytesOf(c.Contains), Path: c.Path, Is: c.Is, IsNot: c.IsNot, Equals: bytesOf(c.Equals),
+		})
+	}
+	for _, e := range r.Edits {
+		out.Edits = append(out.Edits, &pluginv1.TranslationEdit{
+			Op: pluginv1.EditOp(e.Op), Path: e.Path, Value: bytesOf(e.Value),
+			FromSession: pluginv1.SessionField(e.FromSession), IfEquals: bytesOf(e.IfEquals), Prune: e.Prune,
+		})
+	}
+	return out
+}
+
+func ruleFromProto(r *pluginv1.TranslationRule) Rule {
+	out := Rule{
+		From: r.GetFrom(), To: r.GetTo(), Direction: Direction(r.GetDirection()), Methods: r.GetMethods(),
+		Kinds: r.GetKinds(), HostOnly: r.GetHostOnly(),
+	}
+	for _, c := range r.GetWhen() {
+		out.When = append(out.When, Condition{
+			Contains: string(c.GetContains()), Path: c.GetPath(), Is: c.GetIs(), IsNot: c.GetIsNot(), Equals: string(c.GetEquals()),
+		})
+	}
+	for _, e := range r.GetEdits() {
+		out.Edits = append(out.Edits, Edit{
+			Op: EditOp(e.GetOp()), Path: e.GetPath(), Value: string(e.GetValue()),
+			FromSession: SessionField(e.GetFromSession()), IfEquals: string(e.GetIfEquals()), Prune: e.GetPrune(),
+		})
+	}
+	return out
+}
+
+// bytesOf is s as bytes, nil when empty.
+func bytesOf(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return []byte(s)
 }

@@ -212,6 +212,22 @@ func TestInfoAndRules(t *testing.T) {
 	odd := []translator.Rule{
 		{From: "a", To: "b", Direction: translator.AnyDirection, Methods: []string{"x", "y/*"}},
 		{From: "", To: "", Direction: translator.ToBackend},
+		// Every field of API minor 2, with bytes that are not UTF-8.
+		{
+			From: "*", To: "2025-06-18", Direction: translator.ToClient, Methods: []string{"*"},
+			Kinds: []string{translator.KindResponse, translator.KindNotification},
+			When: []translator.Condition{
+				{Contains: "\xff\"audio\""},
+				{Path: `result.content.#(type=="audio")`, Is: []string{"object"}, IsNot: []string{"null", "array"}, Equals: `{"type":"audio"}`},
+			},
+			Edits: []translator.Edit{
+				{Op: translator.EditDelete, Path: `result._meta.io\.x/y`, IfEquals: `"complete"`, Prune: true},
+				{Op: translator.EditSet, Path: "params._meta.caps", FromSession: translator.SessionClientCapabilities},
+				{Op: translator.EditAdd, Path: "result.ttlMs", Value: "0"},
+				{Op: translator.EditDrop},
+			},
+			HostOnly: true,
+		},
 	}
 	for _, tt := range []struct {
 		name  string

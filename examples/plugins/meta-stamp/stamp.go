@@ -18,10 +18,15 @@ import (
 const MetaKey = "com.example/translated"
 
 // rules asks for tools/call responses toward clients, for every pair of
-// versions; the host still calls only when the two differ.
-var rules = []translator.Rule{
-	{From: translator.Wildcard, To: translator.Wildcard, Direction: translator.ToClient, Methods: []string{"tools/call"}},
-}
+// versions; the host still calls only when the two differ. Kinds and the
+// condition (API minor 2) let the host keep requests and error responses,
+// which Translate leaves alone, from reaching the plugin; a host of minor
+// 1 ignores them and calls for every tools/call message.
+var rules = []translator.Rule{{
+	From: translator.Wildcard, To: translator.Wildcard, Direction: translator.ToClient, Methods: []string{"tools/call"},
+	Kinds: []string{translator.KindResponse},
+	When:  []translator.Condition{{Path: "result", Is: []string{translator.TypeObject}}},
+}}
 
 // Translator stamps tools/call results.
 type Translator struct {

@@ -99,3 +99,27 @@ func TestTranslate(t *testing.T) {
 		})
 	}
 }
+
+// TestRulesAgreeWithTranslate checks that the rules' kinds and condition
+// keep from the plugin only messages its Translate leaves alone.
+func TestRulesAgreeWithTranslate(t *testing.T) {
+	t.Parallel()
+	var cases []plugintest.TranslationCase
+	for _, c := range []struct {
+		name, kind, in string
+		noCall         bool
+	}{
+		{"result", translator.KindResponse, `{"jsonrpc":"2.0","id":1,"result":{"content":[]}}`, false},
+		{"error", translator.KindResponse, `{"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"bad"}}`, true},
+		{"null result", translator.KindResponse, `{"jsonrpc":"2.0","id":3,"result":null}`, true},
+		{"non-object _meta", translator.KindResponse, `{"jsonrpc":"2.0","id":4,"result":{"_meta":[]}}`, false},
+		{"request", translator.KindRequest, `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"t"}}`, true},
+	} {
+		cases = append(cases, plugintest.TranslationCase{
+			Name: c.name, NoCall: c.noCall,
+			Request: translator.TranslateRequest{From: "2025-11-25", To: "2025-06-18", Direction: translator.ToClient,
+				Method: "tools/call", Kind: c.kind, Message: []byte(c.in)},
+		})
+	}
+	plugintest.CheckTranslatorRules(t, &Translator{}, cases)
+}

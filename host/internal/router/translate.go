@@ -2,9 +2,10 @@ package router
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/translator"
@@ -59,22 +60,25 @@ func (r *Router) SetTranslators(refs []TranslatorRef) {
 }
 
 func newTranslators(refs []TranslatorRef) *translators {
-	return &translators{refs: refs, loaded: make([]loadedTranslator, len(refs))}
+	return &translators{refs: refs, loaded: make([]atomic.Pointer[loadedTranslator], len(refs))}
 }
 
 // translators applies the configured translator plugins in order. Each
-// one's rules are read once per plugin instance; a message is sent to a
-// plugin only when one of its rules matches.
+// one's rules are read and compiled once per plugin instance; the compiled
+// rules hold a plan per kind of message, so a message costs a map lookup
+// when no rule matches it, the rules' conditions and edits (run here, on
+// the raw bytes) when one does, and a call into the plugin only when a
+// rule asks for one.
 type translators struct {
 	refs []TranslatorRef
-
-	mu     sync.Mutex
-	loaded []loadedTranslator
+	// loaded[i] is translator i with its compiled rules, nil until first
+	// used and again after it failed.
+	loaded []atomic.Pointer[loadedTranslator]
 }
 
 type loadedTranslator struct {
 	impl  translator.Translator
-	rules []translator.Rule
+	rules *translator.RuleSet
 }
 
 // translateTimeout bounds one call into a translator plugin.
@@ -88,33 +92,46 @@ func (r *Router) translate(s *Session, from, to string, dir translator.Direction
 	if from == to || from == "" || to == "" || len(t.refs) == 0 {
 		return msg, nil
 	}
+	sess := lazySession{s: s}
 	var extra [][]byte
 	for i, ref := range t.refs {
-		impl, rules, err := t.get(i)
+		lt, err := t.get(i, r.log)
 		if err != nil {
 			r.log.Warn("translator unavailable; message passed on untranslated", "translator", ref.Name, "error", err)
 			continue
 		}
-		if !anyRuleMatches(rules, from, to, dir, method) {
+		plan := lt.rules.Plan(from, to, dir, method, kind)
+		if plan == nil {
 			continue
 		}
-		req := translator.TranslateRequest{From: from, To: to, Direction: dir, Method: method, Kind: kind, Message: msg}
-		if s != nil {
-			req.Session = s.translatorSession()
+		out, err := plan.Apply(msg, sess.get)
+		if err != nil {
+			r.log.Warn("translation rules failed; message passed on untranslated", "translator", ref.Name,
+				"method", method, "from", from, "to", to, "error", err)
+			continue
 		}
+		if out.Drop {
+			return nil, extra
+		}
+		if !out.Translate {
+			msg = out.Message
+			continue
+		}
+		req := translator.TranslateRequest{From: from, To: to, Direction: dir, Method: method, Kind: kind, Message: out.Message, Session: sess.get()}
 		ctx, cancel := context.WithTimeout(r.ctx, translateTimeout)
-		resp, err := impl.Translate(ctx, req)
+		resp, err := lt.impl.Translate(ctx, req)
 		cancel()
 		if err != nil {
 			r.log.Warn("translation failed; message passed on untranslated", "translator", ref.Name,
 				"method", method, "from", from, "to", to, "error", err)
-			t.forget(i, impl)
+			t.forget(i, lt)
 			continue
 		}
 		extra = append(extra, resp.Extra...)
 		if resp.Drop {
 			return nil, extra
 		}
+		msg = out.Message
 		if resp.Message != nil {
 			msg = resp.Message
 		}
@@ -122,48 +139,60 @@ func (r *Router) translate(s *Session, from, to string, dir translator.Direction
 	return msg, extra
 }
 
-func anyRuleMatches(rules []translator.Rule, from, to string, dir translator.Direction, method string) bool {
-	for _, rule := range rules {
-		if rule.Matches(from, to, dir, method) {
-			return true
-		}
-	}
-	return false
+// lazySession reads the session's data for a translator on first use
+// (it takes the session's lock), once per message.
+type lazySession struct {
+	s      *Session
+	data   translator.Session
+	loaded bool
 }
 
-// get returns translator i and its rules, loading them on first use or
-// after the plugin was restarted.
-func (t *translators) get(i int) (translator.Translator, []translator.Rule, error) {
-	t.mu.Lock()
-	cached := t.loaded[i]
-	t.mu.Unlock()
-	if cached.impl != nil {
-		return cached.impl, cached.rules, nil
+func (l *lazySession) get() translator.Session {
+	if !l.loaded {
+		l.loaded = true
+		if l.s != nil {
+			l.data = l.s.translatorSession()
+		}
+	}
+	return l.data
+}
+
+// get returns translator i with its compiled rules, loading them on first
+// use or after the plugin failed (and go-plugin restarted it).
+func (t *translators) get(i int, log hclog.Logger) (*loadedTranslator, error) {
+	if lt := t.loaded[i].Load(); lt != nil {
+		return lt, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), translateTimeout)
 	defer cancel()
 	impl, err := t.refs[i].Get(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	resp, err := impl.Rules(ctx, translator.RulesRequest{})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	t.mu.Lock()
-	t.loaded[i] = loadedTranslator{impl: impl, rules: resp.Rules}
-	t.mu.Unlock()
-	return impl, resp.Rules, nil
+	rules, err := translator.Compile(resp.Rules)
+	if err != nil {
+		// Compile keeps such rules as API minor 1 reads them: the plugin
+		// sees every message they match.
+		log.Warn("translator rules not understood; the plugin is called for every message they match",
+			"translator", t.refs[i].Name, "error", err)
+	}
+	lt := &loadedTranslator{impl: impl, rules: rules}
+	if !t.loaded[i].CompareAndSwap(nil, lt) {
+		if other := t.loaded[i].Load(); other != nil {
+			return other, nil // loaded meanwhile by another message
+		}
+	}
+	return lt, nil
 }
 
 // forget drops a translator that failed, so that the next message fetches
 // it again (and go-plugin restarts a dead process).
-func (t *translators) forget(i int, impl translator.Translator) {
-	t.mu.Lock()
-	if t.loaded[i].impl == impl {
-		t.loaded[i] = loadedTranslator{}
-	}
-	t.mu.Unlock()
+func (t *translators) forget(i int, lt *loadedTranslator) {
+	t.loaded[i].CompareAndSwap(lt, nil)
 }
 
 // translatorSession is what a translator is told about the session.

@@ -75,6 +75,119 @@ func (Direction) EnumDescriptor() ([]byte, []int) {
 	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{0}
 }
 
+// EditOp is what a TranslationEdit does.
+type EditOp int32
+
+const (
+	EditOp_EDIT_OP_UNSPECIFIED EditOp = 0
+	// Delete the member at path.
+	EditOp_EDIT_OP_DELETE EditOp = 1
+	// Set the member at path to value (or to the session field).
+	EditOp_EDIT_OP_SET EditOp = 2
+	// Set the member at path only when it is absent.
+	EditOp_EDIT_OP_ADD EditOp = 3
+	// Drop the whole message.
+	EditOp_EDIT_OP_DROP EditOp = 4
+)
+
+// Enum value maps for EditOp.
+var (
+	EditOp_name = map[int32]string{
+		0: "EDIT_OP_UNSPECIFIED",
+		1: "EDIT_OP_DELETE",
+		2: "EDIT_OP_SET",
+		3: "EDIT_OP_ADD",
+		4: "EDIT_OP_DROP",
+	}
+	EditOp_value = map[string]int32{
+		"EDIT_OP_UNSPECIFIED": 0,
+		"EDIT_OP_DELETE":      1,
+		"EDIT_OP_SET":         2,
+		"EDIT_OP_ADD":         3,
+		"EDIT_OP_DROP":        4,
+	}
+)
+
+func (x EditOp) Enum() *EditOp {
+	p := new(EditOp)
+	*p = x
+	return p
+}
+
+func (x EditOp) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EditOp) Descriptor() protoreflect.EnumDescriptor {
+	return file_sdk_proto_pluginv1_plugin_proto_enumTypes[1].Descriptor()
+}
+
+func (EditOp) Type() protoreflect.EnumType {
+	return &file_sdk_proto_pluginv1_plugin_proto_enumTypes[1]
+}
+
+func (x EditOp) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EditOp.Descriptor instead.
+func (EditOp) EnumDescriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{1}
+}
+
+// SessionField names the session data a set edit may take its value from.
+type SessionField int32
+
+const (
+	SessionField_SESSION_FIELD_NONE                SessionField = 0
+	SessionField_SESSION_FIELD_CLIENT_CAPABILITIES SessionField = 1
+	SessionField_SESSION_FIELD_CLIENT_INFO         SessionField = 2
+	SessionField_SESSION_FIELD_LOG_LEVEL           SessionField = 3
+)
+
+// Enum value maps for SessionField.
+var (
+	SessionField_name = map[int32]string{
+		0: "SESSION_FIELD_NONE",
+		1: "SESSION_FIELD_CLIENT_CAPABILITIES",
+		2: "SESSION_FIELD_CLIENT_INFO",
+		3: "SESSION_FIELD_LOG_LEVEL",
+	}
+	SessionField_value = map[string]int32{
+		"SESSION_FIELD_NONE":                0,
+		"SESSION_FIELD_CLIENT_CAPABILITIES": 1,
+		"SESSION_FIELD_CLIENT_INFO":         2,
+		"SESSION_FIELD_LOG_LEVEL":           3,
+	}
+)
+
+func (x SessionField) Enum() *SessionField {
+	p := new(SessionField)
+	*p = x
+	return p
+}
+
+func (x SessionField) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SessionField) Descriptor() protoreflect.EnumDescriptor {
+	return file_sdk_proto_pluginv1_plugin_proto_enumTypes[2].Descriptor()
+}
+
+func (SessionField) Type() protoreflect.EnumType {
+	return &file_sdk_proto_pluginv1_plugin_proto_enumTypes[2]
+}
+
+func (x SessionField) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SessionField.Descriptor instead.
+func (SessionField) EnumDescriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{2}
+}
+
 type InfoRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1178,7 +1291,17 @@ type TranslationRule struct {
 	Direction Direction `protobuf:"varint,3,opt,name=direction,proto3,enum=mcphost.plugin.v1.Direction" json:"direction,omitempty"`
 	// methods are JSON-RPC method names, "prefix/*" or "*". A response is
 	// matched by the method of the request it answers.
-	Methods       []string `protobuf:"bytes,4,rep,name=methods,proto3" json:"methods,omitempty"`
+	Methods []string `protobuf:"bytes,4,rep,name=methods,proto3" json:"methods,omitempty"`
+	// kinds limits the rule to "request", "notification" and/or "response";
+	// none: all kinds.
+	Kinds []string `protobuf:"bytes,5,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	// when, if not empty, limits the rule to messages meeting at least one
+	// condition, tested by the host on the raw message.
+	When []*TranslationCondition `protobuf:"bytes,6,rep,name=when,proto3" json:"when,omitempty"`
+	// edits the host applies itself, in order, to each message the rule covers.
+	Edits []*TranslationEdit `protobuf:"bytes,7,rep,name=edits,proto3" json:"edits,omitempty"`
+	// host_only: the host does not call Translate for this rule.
+	HostOnly      bool `protobuf:"varint,8,opt,name=host_only,json=hostOnly,proto3" json:"host_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1241,6 +1364,204 @@ func (x *TranslationRule) GetMethods() []string {
 	return nil
 }
 
+func (x *TranslationRule) GetKinds() []string {
+	if x != nil {
+		return x.Kinds
+	}
+	return nil
+}
+
+func (x *TranslationRule) GetWhen() []*TranslationCondition {
+	if x != nil {
+		return x.When
+	}
+	return nil
+}
+
+func (x *TranslationRule) GetEdits() []*TranslationEdit {
+	if x != nil {
+		return x.Edits
+	}
+	return nil
+}
+
+func (x *TranslationRule) GetHostOnly() bool {
+	if x != nil {
+		return x.HostOnly
+	}
+	return false
+}
+
+// TranslationCondition is a test on a raw message: contains (bytes that
+// must occur in it) and/or path (a gjson path where a member must exist),
+// with the member's JSON type in is and not in is_not, and equal to the
+// raw JSON equals when set.
+type TranslationCondition struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Contains      []byte                 `protobuf:"bytes,1,opt,name=contains,proto3" json:"contains,omitempty"`
+	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	Is            []string               `protobuf:"bytes,3,rep,name=is,proto3" json:"is,omitempty"`
+	IsNot         []string               `protobuf:"bytes,4,rep,name=is_not,json=isNot,proto3" json:"is_not,omitempty"`
+	Equals        []byte                 `protobuf:"bytes,5,opt,name=equals,proto3" json:"equals,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TranslationCondition) Reset() {
+	*x = TranslationCondition{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TranslationCondition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TranslationCondition) ProtoMessage() {}
+
+func (x *TranslationCondition) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TranslationCondition.ProtoReflect.Descriptor instead.
+func (*TranslationCondition) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *TranslationCondition) GetContains() []byte {
+	if x != nil {
+		return x.Contains
+	}
+	return nil
+}
+
+func (x *TranslationCondition) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *TranslationCondition) GetIs() []string {
+	if x != nil {
+		return x.Is
+	}
+	return nil
+}
+
+func (x *TranslationCondition) GetIsNot() []string {
+	if x != nil {
+		return x.IsNot
+	}
+	return nil
+}
+
+func (x *TranslationCondition) GetEquals() []byte {
+	if x != nil {
+		return x.Equals
+	}
+	return nil
+}
+
+// TranslationEdit is one edit the host applies to a raw message.
+type TranslationEdit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Op    EditOp                 `protobuf:"varint,1,opt,name=op,proto3,enum=mcphost.plugin.v1.EditOp" json:"op,omitempty"`
+	// path is a member path (gjson/sjson syntax without wildcards or queries).
+	Path string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	// value is raw JSON, for set and add.
+	Value []byte `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	// from_session takes a set's value from the session instead.
+	FromSession SessionField `protobuf:"varint,4,opt,name=from_session,json=fromSession,proto3,enum=mcphost.plugin.v1.SessionField" json:"from_session,omitempty"`
+	// if_equals: delete only when the member is this raw JSON.
+	IfEquals []byte `protobuf:"bytes,5,opt,name=if_equals,json=ifEquals,proto3" json:"if_equals,omitempty"`
+	// prune: after a delete, also delete the parent object it left empty.
+	Prune         bool `protobuf:"varint,6,opt,name=prune,proto3" json:"prune,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TranslationEdit) Reset() {
+	*x = TranslationEdit{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TranslationEdit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TranslationEdit) ProtoMessage() {}
+
+func (x *TranslationEdit) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TranslationEdit.ProtoReflect.Descriptor instead.
+func (*TranslationEdit) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *TranslationEdit) GetOp() EditOp {
+	if x != nil {
+		return x.Op
+	}
+	return EditOp_EDIT_OP_UNSPECIFIED
+}
+
+func (x *TranslationEdit) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *TranslationEdit) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *TranslationEdit) GetFromSession() SessionField {
+	if x != nil {
+		return x.FromSession
+	}
+	return SessionField_SESSION_FIELD_NONE
+}
+
+func (x *TranslationEdit) GetIfEquals() []byte {
+	if x != nil {
+		return x.IfEquals
+	}
+	return nil
+}
+
+func (x *TranslationEdit) GetPrune() bool {
+	if x != nil {
+		return x.Prune
+	}
+	return false
+}
+
 type RulesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Rules         []*TranslationRule     `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
@@ -1250,7 +1571,7 @@ type RulesResponse struct {
 
 func (x *RulesResponse) Reset() {
 	*x = RulesResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[22]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1262,7 +1583,7 @@ func (x *RulesResponse) String() string {
 func (*RulesResponse) ProtoMessage() {}
 
 func (x *RulesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[22]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1275,7 +1596,7 @@ func (x *RulesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RulesResponse.ProtoReflect.Descriptor instead.
 func (*RulesResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{22}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RulesResponse) GetRules() []*TranslationRule {
@@ -1305,7 +1626,7 @@ type TranslateRequest struct {
 
 func (x *TranslateRequest) Reset() {
 	*x = TranslateRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[23]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1317,7 +1638,7 @@ func (x *TranslateRequest) String() string {
 func (*TranslateRequest) ProtoMessage() {}
 
 func (x *TranslateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[23]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1330,7 +1651,7 @@ func (x *TranslateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranslateRequest.ProtoReflect.Descriptor instead.
 func (*TranslateRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{23}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TranslateRequest) GetFrom() string {
@@ -1397,7 +1718,7 @@ type SessionInfo struct {
 
 func (x *SessionInfo) Reset() {
 	*x = SessionInfo{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[24]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1409,7 +1730,7 @@ func (x *SessionInfo) String() string {
 func (*SessionInfo) ProtoMessage() {}
 
 func (x *SessionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[24]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1422,7 +1743,7 @@ func (x *SessionInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionInfo.ProtoReflect.Descriptor instead.
 func (*SessionInfo) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{24}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SessionInfo) GetClientCapabilities() []byte {
@@ -1460,7 +1781,7 @@ type TranslateResponse struct {
 
 func (x *TranslateResponse) Reset() {
 	*x = TranslateResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[25]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1472,7 +1793,7 @@ func (x *TranslateResponse) String() string {
 func (*TranslateResponse) ProtoMessage() {}
 
 func (x *TranslateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[25]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1485,7 +1806,7 @@ func (x *TranslateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TranslateResponse.ProtoReflect.Descriptor instead.
 func (*TranslateResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{25}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *TranslateResponse) GetMessage() []byte {
@@ -1527,7 +1848,7 @@ type ContextUnit struct {
 
 func (x *ContextUnit) Reset() {
 	*x = ContextUnit{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[26]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1539,7 +1860,7 @@ func (x *ContextUnit) String() string {
 func (*ContextUnit) ProtoMessage() {}
 
 func (x *ContextUnit) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[26]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1552,7 +1873,7 @@ func (x *ContextUnit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContextUnit.ProtoReflect.Descriptor instead.
 func (*ContextUnit) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{26}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ContextUnit) GetId() string {
@@ -1614,7 +1935,7 @@ type WeighRequest struct {
 
 func (x *WeighRequest) Reset() {
 	*x = WeighRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[27]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1626,7 +1947,7 @@ func (x *WeighRequest) String() string {
 func (*WeighRequest) ProtoMessage() {}
 
 func (x *WeighRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[27]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1639,7 +1960,7 @@ func (x *WeighRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeighRequest.ProtoReflect.Descriptor instead.
 func (*WeighRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{27}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *WeighRequest) GetNowUnixNano() int64 {
@@ -1666,7 +1987,7 @@ type WeighResponse struct {
 
 func (x *WeighResponse) Reset() {
 	*x = WeighResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[28]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1678,7 +1999,7 @@ func (x *WeighResponse) String() string {
 func (*WeighResponse) ProtoMessage() {}
 
 func (x *WeighResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[28]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1691,7 +2012,7 @@ func (x *WeighResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeighResponse.ProtoReflect.Descriptor instead.
 func (*WeighResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{28}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *WeighResponse) GetWeights() []float64 {
@@ -1742,7 +2063,7 @@ type TraceEvent struct {
 
 func (x *TraceEvent) Reset() {
 	*x = TraceEvent{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[29]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1754,7 +2075,7 @@ func (x *TraceEvent) String() string {
 func (*TraceEvent) ProtoMessage() {}
 
 func (x *TraceEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[29]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1767,7 +2088,7 @@ func (x *TraceEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TraceEvent.ProtoReflect.Descriptor instead.
 func (*TraceEvent) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{29}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *TraceEvent) GetKind() string {
@@ -1922,7 +2243,7 @@ type ResponseUnit struct {
 
 func (x *ResponseUnit) Reset() {
 	*x = ResponseUnit{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[30]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1934,7 +2255,7 @@ func (x *ResponseUnit) String() string {
 func (*ResponseUnit) ProtoMessage() {}
 
 func (x *ResponseUnit) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[30]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1947,7 +2268,7 @@ func (x *ResponseUnit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResponseUnit.ProtoReflect.Descriptor instead.
 func (*ResponseUnit) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{30}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ResponseUnit) GetContextId() string {
@@ -1980,7 +2301,7 @@ type RecordRequest struct {
 
 func (x *RecordRequest) Reset() {
 	*x = RecordRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[31]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1992,7 +2313,7 @@ func (x *RecordRequest) String() string {
 func (*RecordRequest) ProtoMessage() {}
 
 func (x *RecordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[31]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2005,7 +2326,7 @@ func (x *RecordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRequest.ProtoReflect.Descriptor instead.
 func (*RecordRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{31}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RecordRequest) GetEvents() []*TraceEvent {
@@ -2026,7 +2347,7 @@ type RecordResponse struct {
 
 func (x *RecordResponse) Reset() {
 	*x = RecordResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[32]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2038,7 +2359,7 @@ func (x *RecordResponse) String() string {
 func (*RecordResponse) ProtoMessage() {}
 
 func (x *RecordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[32]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2051,7 +2372,7 @@ func (x *RecordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordResponse.ProtoReflect.Descriptor instead.
 func (*RecordResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{32}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RecordResponse) GetChangedUris() []string {
@@ -2070,7 +2391,7 @@ type ListToolsRequest struct {
 
 func (x *ListToolsRequest) Reset() {
 	*x = ListToolsRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[33]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2082,7 +2403,7 @@ func (x *ListToolsRequest) String() string {
 func (*ListToolsRequest) ProtoMessage() {}
 
 func (x *ListToolsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[33]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2095,7 +2416,7 @@ func (x *ListToolsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListToolsRequest.ProtoReflect.Descriptor instead.
 func (*ListToolsRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{33}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListToolsRequest) GetSession() string {
@@ -2115,7 +2436,7 @@ type ListToolsResponse struct {
 
 func (x *ListToolsResponse) Reset() {
 	*x = ListToolsResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[34]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2127,7 +2448,7 @@ func (x *ListToolsResponse) String() string {
 func (*ListToolsResponse) ProtoMessage() {}
 
 func (x *ListToolsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[34]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2140,7 +2461,7 @@ func (x *ListToolsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListToolsResponse.ProtoReflect.Descriptor instead.
 func (*ListToolsResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{34}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListToolsResponse) GetToolsJson() [][]byte {
@@ -2161,7 +2482,7 @@ type CallToolRequest struct {
 
 func (x *CallToolRequest) Reset() {
 	*x = CallToolRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[35]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2173,7 +2494,7 @@ func (x *CallToolRequest) String() string {
 func (*CallToolRequest) ProtoMessage() {}
 
 func (x *CallToolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[35]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2186,7 +2507,7 @@ func (x *CallToolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallToolRequest.ProtoReflect.Descriptor instead.
 func (*CallToolRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{35}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CallToolRequest) GetSession() string {
@@ -2222,7 +2543,7 @@ type CallToolResponse struct {
 
 func (x *CallToolResponse) Reset() {
 	*x = CallToolResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[36]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2234,7 +2555,7 @@ func (x *CallToolResponse) String() string {
 func (*CallToolResponse) ProtoMessage() {}
 
 func (x *CallToolResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[36]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2247,7 +2568,7 @@ func (x *CallToolResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallToolResponse.ProtoReflect.Descriptor instead.
 func (*CallToolResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{36}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CallToolResponse) GetResultJson() []byte {
@@ -2273,7 +2594,7 @@ type ListResourcesRequest struct {
 
 func (x *ListResourcesRequest) Reset() {
 	*x = ListResourcesRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[37]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2285,7 +2606,7 @@ func (x *ListResourcesRequest) String() string {
 func (*ListResourcesRequest) ProtoMessage() {}
 
 func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[37]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2298,7 +2619,7 @@ func (x *ListResourcesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesRequest.ProtoReflect.Descriptor instead.
 func (*ListResourcesRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{37}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListResourcesRequest) GetSession() string {
@@ -2320,7 +2641,7 @@ type ListResourcesResponse struct {
 
 func (x *ListResourcesResponse) Reset() {
 	*x = ListResourcesResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[38]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2332,7 +2653,7 @@ func (x *ListResourcesResponse) String() string {
 func (*ListResourcesResponse) ProtoMessage() {}
 
 func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[38]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2345,7 +2666,7 @@ func (x *ListResourcesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResourcesResponse.ProtoReflect.Descriptor instead.
 func (*ListResourcesResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{38}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListResourcesResponse) GetResourcesJson() [][]byte {
@@ -2372,7 +2693,7 @@ type ReadResourceRequest struct {
 
 func (x *ReadResourceRequest) Reset() {
 	*x = ReadResourceRequest{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[39]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2384,7 +2705,7 @@ func (x *ReadResourceRequest) String() string {
 func (*ReadResourceRequest) ProtoMessage() {}
 
 func (x *ReadResourceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[39]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2397,7 +2718,7 @@ func (x *ReadResourceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResourceRequest.ProtoReflect.Descriptor instead.
 func (*ReadResourceRequest) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{39}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ReadResourceRequest) GetSession() string {
@@ -2424,7 +2745,7 @@ type ReadResourceResponse struct {
 
 func (x *ReadResourceResponse) Reset() {
 	*x = ReadResourceResponse{}
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[40]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2436,7 +2757,7 @@ func (x *ReadResourceResponse) String() string {
 func (*ReadResourceResponse) ProtoMessage() {}
 
 func (x *ReadResourceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[40]
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2449,7 +2770,7 @@ func (x *ReadResourceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadResourceResponse.ProtoReflect.Descriptor instead.
 func (*ReadResourceResponse) Descriptor() ([]byte, []int) {
-	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{40}
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ReadResourceResponse) GetResultJson() []byte {
@@ -2533,12 +2854,29 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\aconn_id\x18\x01 \x01(\tR\x06connId\x12,\n" +
 	"\x12deadline_unix_nano\x18\x02 \x01(\x03R\x10deadlineUnixNano\"\x0f\n" +
 	"\rCloseResponse\"\x0e\n" +
-	"\fRulesRequest\"\x8b\x01\n" +
+	"\fRulesRequest\"\xb5\x02\n" +
 	"\x0fTranslationRule\x12\x12\n" +
 	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12:\n" +
 	"\tdirection\x18\x03 \x01(\x0e2\x1c.mcphost.plugin.v1.DirectionR\tdirection\x12\x18\n" +
-	"\amethods\x18\x04 \x03(\tR\amethods\"I\n" +
+	"\amethods\x18\x04 \x03(\tR\amethods\x12\x14\n" +
+	"\x05kinds\x18\x05 \x03(\tR\x05kinds\x12;\n" +
+	"\x04when\x18\x06 \x03(\v2'.mcphost.plugin.v1.TranslationConditionR\x04when\x128\n" +
+	"\x05edits\x18\a \x03(\v2\".mcphost.plugin.v1.TranslationEditR\x05edits\x12\x1b\n" +
+	"\thost_only\x18\b \x01(\bR\bhostOnly\"\x85\x01\n" +
+	"\x14TranslationCondition\x12\x1a\n" +
+	"\bcontains\x18\x01 \x01(\fR\bcontains\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x0e\n" +
+	"\x02is\x18\x03 \x03(\tR\x02is\x12\x15\n" +
+	"\x06is_not\x18\x04 \x03(\tR\x05isNot\x12\x16\n" +
+	"\x06equals\x18\x05 \x01(\fR\x06equals\"\xdd\x01\n" +
+	"\x0fTranslationEdit\x12)\n" +
+	"\x02op\x18\x01 \x01(\x0e2\x19.mcphost.plugin.v1.EditOpR\x02op\x12\x12\n" +
+	"\x04path\x18\x02 \x01(\tR\x04path\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\fR\x05value\x12B\n" +
+	"\ffrom_session\x18\x04 \x01(\x0e2\x1f.mcphost.plugin.v1.SessionFieldR\vfromSession\x12\x1b\n" +
+	"\tif_equals\x18\x05 \x01(\fR\bifEquals\x12\x14\n" +
+	"\x05prune\x18\x06 \x01(\bR\x05prune\"I\n" +
 	"\rRulesResponse\x128\n" +
 	"\x05rules\x18\x01 \x03(\v2\".mcphost.plugin.v1.TranslationRuleR\x05rules\"\xf2\x01\n" +
 	"\x10TranslateRequest\x12\x12\n" +
@@ -2636,7 +2974,18 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\tDirection\x12\x11\n" +
 	"\rDIRECTION_ANY\x10\x00\x12\x18\n" +
 	"\x14DIRECTION_TO_BACKEND\x10\x01\x12\x17\n" +
-	"\x13DIRECTION_TO_CLIENT\x10\x022\xe6\x03\n" +
+	"\x13DIRECTION_TO_CLIENT\x10\x02*i\n" +
+	"\x06EditOp\x12\x17\n" +
+	"\x13EDIT_OP_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eEDIT_OP_DELETE\x10\x01\x12\x0f\n" +
+	"\vEDIT_OP_SET\x10\x02\x12\x0f\n" +
+	"\vEDIT_OP_ADD\x10\x03\x12\x10\n" +
+	"\fEDIT_OP_DROP\x10\x04*\x89\x01\n" +
+	"\fSessionField\x12\x16\n" +
+	"\x12SESSION_FIELD_NONE\x10\x00\x12%\n" +
+	"!SESSION_FIELD_CLIENT_CAPABILITIES\x10\x01\x12\x1d\n" +
+	"\x19SESSION_FIELD_CLIENT_INFO\x10\x02\x12\x1b\n" +
+	"\x17SESSION_FIELD_LOG_LEVEL\x10\x032\xe6\x03\n" +
 	"\x04Base\x12G\n" +
 	"\x04Info\x12\x1e.mcphost.plugin.v1.InfoRequest\x1a\x1f.mcphost.plugin.v1.InfoResponse\x12M\n" +
 	"\x06Schema\x12 .mcphost.plugin.v1.SchemaRequest\x1a!.mcphost.plugin.v1.SchemaResponse\x12S\n" +
@@ -2673,104 +3022,112 @@ func file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP() []byte {
 	return file_sdk_proto_pluginv1_plugin_proto_rawDescData
 }
 
-var file_sdk_proto_pluginv1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_sdk_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_sdk_proto_pluginv1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_sdk_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_sdk_proto_pluginv1_plugin_proto_goTypes = []any{
 	(Direction)(0),                // 0: mcphost.plugin.v1.Direction
-	(*InfoRequest)(nil),           // 1: mcphost.plugin.v1.InfoRequest
-	(*InfoResponse)(nil),          // 2: mcphost.plugin.v1.InfoResponse
-	(*Attribute)(nil),             // 3: mcphost.plugin.v1.Attribute
-	(*Schema)(nil),                // 4: mcphost.plugin.v1.Schema
-	(*SchemaRequest)(nil),         // 5: mcphost.plugin.v1.SchemaRequest
-	(*SchemaResponse)(nil),        // 6: mcphost.plugin.v1.SchemaResponse
-	(*Diagnostic)(nil),            // 7: mcphost.plugin.v1.Diagnostic
-	(*ValidateRequest)(nil),       // 8: mcphost.plugin.v1.ValidateRequest
-	(*ValidateResponse)(nil),      // 9: mcphost.plugin.v1.ValidateResponse
-	(*ConfigureRequest)(nil),      // 10: mcphost.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),     // 11: mcphost.plugin.v1.ConfigureResponse
-	(*StopRequest)(nil),           // 12: mcphost.plugin.v1.StopRequest
-	(*StopResponse)(nil),          // 13: mcphost.plugin.v1.StopResponse
-	(*MetricsRequest)(nil),        // 14: mcphost.plugin.v1.MetricsRequest
-	(*MetricsResponse)(nil),       // 15: mcphost.plugin.v1.MetricsResponse
-	(*OpenRequest)(nil),           // 16: mcphost.plugin.v1.OpenRequest
-	(*OpenResponse)(nil),          // 17: mcphost.plugin.v1.OpenResponse
-	(*Frame)(nil),                 // 18: mcphost.plugin.v1.Frame
-	(*CloseRequest)(nil),          // 19: mcphost.plugin.v1.CloseRequest
-	(*CloseResponse)(nil),         // 20: mcphost.plugin.v1.CloseResponse
-	(*RulesRequest)(nil),          // 21: mcphost.plugin.v1.RulesRequest
-	(*TranslationRule)(nil),       // 22: mcphost.plugin.v1.TranslationRule
-	(*RulesResponse)(nil),         // 23: mcphost.plugin.v1.RulesResponse
-	(*TranslateRequest)(nil),      // 24: mcphost.plugin.v1.TranslateRequest
-	(*SessionInfo)(nil),           // 25: mcphost.plugin.v1.SessionInfo
-	(*TranslateResponse)(nil),     // 26: mcphost.plugin.v1.TranslateResponse
-	(*ContextUnit)(nil),           // 27: mcphost.plugin.v1.ContextUnit
-	(*WeighRequest)(nil),          // 28: mcphost.plugin.v1.WeighRequest
-	(*WeighResponse)(nil),         // 29: mcphost.plugin.v1.WeighResponse
-	(*TraceEvent)(nil),            // 30: mcphost.plugin.v1.TraceEvent
-	(*ResponseUnit)(nil),          // 31: mcphost.plugin.v1.ResponseUnit
-	(*RecordRequest)(nil),         // 32: mcphost.plugin.v1.RecordRequest
-	(*RecordResponse)(nil),        // 33: mcphost.plugin.v1.RecordResponse
-	(*ListToolsRequest)(nil),      // 34: mcphost.plugin.v1.ListToolsRequest
-	(*ListToolsResponse)(nil),     // 35: mcphost.plugin.v1.ListToolsResponse
-	(*CallToolRequest)(nil),       // 36: mcphost.plugin.v1.CallToolRequest
-	(*CallToolResponse)(nil),      // 37: mcphost.plugin.v1.CallToolResponse
-	(*ListResourcesRequest)(nil),  // 38: mcphost.plugin.v1.ListResourcesRequest
-	(*ListResourcesResponse)(nil), // 39: mcphost.plugin.v1.ListResourcesResponse
-	(*ReadResourceRequest)(nil),   // 40: mcphost.plugin.v1.ReadResourceRequest
-	(*ReadResourceResponse)(nil),  // 41: mcphost.plugin.v1.ReadResourceResponse
+	(EditOp)(0),                   // 1: mcphost.plugin.v1.EditOp
+	(SessionField)(0),             // 2: mcphost.plugin.v1.SessionField
+	(*InfoRequest)(nil),           // 3: mcphost.plugin.v1.InfoRequest
+	(*InfoResponse)(nil),          // 4: mcphost.plugin.v1.InfoResponse
+	(*Attribute)(nil),             // 5: mcphost.plugin.v1.Attribute
+	(*Schema)(nil),                // 6: mcphost.plugin.v1.Schema
+	(*SchemaRequest)(nil),         // 7: mcphost.plugin.v1.SchemaRequest
+	(*SchemaResponse)(nil),        // 8: mcphost.plugin.v1.SchemaResponse
+	(*Diagnostic)(nil),            // 9: mcphost.plugin.v1.Diagnostic
+	(*ValidateRequest)(nil),       // 10: mcphost.plugin.v1.ValidateRequest
+	(*ValidateResponse)(nil),      // 11: mcphost.plugin.v1.ValidateResponse
+	(*ConfigureRequest)(nil),      // 12: mcphost.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),     // 13: mcphost.plugin.v1.ConfigureResponse
+	(*StopRequest)(nil),           // 14: mcphost.plugin.v1.StopRequest
+	(*StopResponse)(nil),          // 15: mcphost.plugin.v1.StopResponse
+	(*MetricsRequest)(nil),        // 16: mcphost.plugin.v1.MetricsRequest
+	(*MetricsResponse)(nil),       // 17: mcphost.plugin.v1.MetricsResponse
+	(*OpenRequest)(nil),           // 18: mcphost.plugin.v1.OpenRequest
+	(*OpenResponse)(nil),          // 19: mcphost.plugin.v1.OpenResponse
+	(*Frame)(nil),                 // 20: mcphost.plugin.v1.Frame
+	(*CloseRequest)(nil),          // 21: mcphost.plugin.v1.CloseRequest
+	(*CloseResponse)(nil),         // 22: mcphost.plugin.v1.CloseResponse
+	(*RulesRequest)(nil),          // 23: mcphost.plugin.v1.RulesRequest
+	(*TranslationRule)(nil),       // 24: mcphost.plugin.v1.TranslationRule
+	(*TranslationCondition)(nil),  // 25: mcphost.plugin.v1.TranslationCondition
+	(*TranslationEdit)(nil),       // 26: mcphost.plugin.v1.TranslationEdit
+	(*RulesResponse)(nil),         // 27: mcphost.plugin.v1.RulesResponse
+	(*TranslateRequest)(nil),      // 28: mcphost.plugin.v1.TranslateRequest
+	(*SessionInfo)(nil),           // 29: mcphost.plugin.v1.SessionInfo
+	(*TranslateResponse)(nil),     // 30: mcphost.plugin.v1.TranslateResponse
+	(*ContextUnit)(nil),           // 31: mcphost.plugin.v1.ContextUnit
+	(*WeighRequest)(nil),          // 32: mcphost.plugin.v1.WeighRequest
+	(*WeighResponse)(nil),         // 33: mcphost.plugin.v1.WeighResponse
+	(*TraceEvent)(nil),            // 34: mcphost.plugin.v1.TraceEvent
+	(*ResponseUnit)(nil),          // 35: mcphost.plugin.v1.ResponseUnit
+	(*RecordRequest)(nil),         // 36: mcphost.plugin.v1.RecordRequest
+	(*RecordResponse)(nil),        // 37: mcphost.plugin.v1.RecordResponse
+	(*ListToolsRequest)(nil),      // 38: mcphost.plugin.v1.ListToolsRequest
+	(*ListToolsResponse)(nil),     // 39: mcphost.plugin.v1.ListToolsResponse
+	(*CallToolRequest)(nil),       // 40: mcphost.plugin.v1.CallToolRequest
+	(*CallToolResponse)(nil),      // 41: mcphost.plugin.v1.CallToolResponse
+	(*ListResourcesRequest)(nil),  // 42: mcphost.plugin.v1.ListResourcesRequest
+	(*ListResourcesResponse)(nil), // 43: mcphost.plugin.v1.ListResourcesResponse
+	(*ReadResourceRequest)(nil),   // 44: mcphost.plugin.v1.ReadResourceRequest
+	(*ReadResourceResponse)(nil),  // 45: mcphost.plugin.v1.ReadResourceResponse
 }
 var file_sdk_proto_pluginv1_plugin_proto_depIdxs = []int32{
-	3,  // 0: mcphost.plugin.v1.Schema.attributes:type_name -> mcphost.plugin.v1.Attribute
-	4,  // 1: mcphost.plugin.v1.SchemaResponse.plugin:type_name -> mcphost.plugin.v1.Schema
-	4,  // 2: mcphost.plugin.v1.SchemaResponse.instance:type_name -> mcphost.plugin.v1.Schema
-	7,  // 3: mcphost.plugin.v1.ValidateResponse.diagnostics:type_name -> mcphost.plugin.v1.Diagnostic
-	7,  // 4: mcphost.plugin.v1.ConfigureResponse.diagnostics:type_name -> mcphost.plugin.v1.Diagnostic
+	5,  // 0: mcphost.plugin.v1.Schema.attributes:type_name -> mcphost.plugin.v1.Attribute
+	6,  // 1: mcphost.plugin.v1.SchemaResponse.plugin:type_name -> mcphost.plugin.v1.Schema
+	6,  // 2: mcphost.plugin.v1.SchemaResponse.instance:type_name -> mcphost.plugin.v1.Schema
+	9,  // 3: mcphost.plugin.v1.ValidateResponse.diagnostics:type_name -> mcphost.plugin.v1.Diagnostic
+	9,  // 4: mcphost.plugin.v1.ConfigureResponse.diagnostics:type_name -> mcphost.plugin.v1.Diagnostic
 	0,  // 5: mcphost.plugin.v1.TranslationRule.direction:type_name -> mcphost.plugin.v1.Direction
-	22, // 6: mcphost.plugin.v1.RulesResponse.rules:type_name -> mcphost.plugin.v1.TranslationRule
-	0,  // 7: mcphost.plugin.v1.TranslateRequest.direction:type_name -> mcphost.plugin.v1.Direction
-	25, // 8: mcphost.plugin.v1.TranslateRequest.session:type_name -> mcphost.plugin.v1.SessionInfo
-	27, // 9: mcphost.plugin.v1.WeighRequest.units:type_name -> mcphost.plugin.v1.ContextUnit
-	31, // 10: mcphost.plugin.v1.TraceEvent.units:type_name -> mcphost.plugin.v1.ResponseUnit
-	30, // 11: mcphost.plugin.v1.RecordRequest.events:type_name -> mcphost.plugin.v1.TraceEvent
-	1,  // 12: mcphost.plugin.v1.Base.Info:input_type -> mcphost.plugin.v1.InfoRequest
-	5,  // 13: mcphost.plugin.v1.Base.Schema:input_type -> mcphost.plugin.v1.SchemaRequest
-	8,  // 14: mcphost.plugin.v1.Base.Validate:input_type -> mcphost.plugin.v1.ValidateRequest
-	10, // 15: mcphost.plugin.v1.Base.Configure:input_type -> mcphost.plugin.v1.ConfigureRequest
-	12, // 16: mcphost.plugin.v1.Base.Stop:input_type -> mcphost.plugin.v1.StopRequest
-	14, // 17: mcphost.plugin.v1.Base.Metrics:input_type -> mcphost.plugin.v1.MetricsRequest
-	16, // 18: mcphost.plugin.v1.Transport.Open:input_type -> mcphost.plugin.v1.OpenRequest
-	18, // 19: mcphost.plugin.v1.Transport.Stream:input_type -> mcphost.plugin.v1.Frame
-	19, // 20: mcphost.plugin.v1.Transport.Close:input_type -> mcphost.plugin.v1.CloseRequest
-	21, // 21: mcphost.plugin.v1.Translator.Rules:input_type -> mcphost.plugin.v1.RulesRequest
-	24, // 22: mcphost.plugin.v1.Translator.Translate:input_type -> mcphost.plugin.v1.TranslateRequest
-	28, // 23: mcphost.plugin.v1.Weighting.Weigh:input_type -> mcphost.plugin.v1.WeighRequest
-	32, // 24: mcphost.plugin.v1.Tracing.Record:input_type -> mcphost.plugin.v1.RecordRequest
-	34, // 25: mcphost.plugin.v1.Tracing.ListTools:input_type -> mcphost.plugin.v1.ListToolsRequest
-	36, // 26: mcphost.plugin.v1.Tracing.CallTool:input_type -> mcphost.plugin.v1.CallToolRequest
-	38, // 27: mcphost.plugin.v1.Tracing.ListResources:input_type -> mcphost.plugin.v1.ListResourcesRequest
-	40, // 28: mcphost.plugin.v1.Tracing.ReadResource:input_type -> mcphost.plugin.v1.ReadResourceRequest
-	2,  // 29: mcphost.plugin.v1.Base.Info:output_type -> mcphost.plugin.v1.InfoResponse
-	6,  // 30: mcphost.plugin.v1.Base.Schema:output_type -> mcphost.plugin.v1.SchemaResponse
-	9,  // 31: mcphost.plugin.v1.Base.Validate:output_type -> mcphost.plugin.v1.ValidateResponse
-	11, // 32: mcphost.plugin.v1.Base.Configure:output_type -> mcphost.plugin.v1.ConfigureResponse
-	13, // 33: mcphost.plugin.v1.Base.Stop:output_type -> mcphost.plugin.v1.StopResponse
-	15, // 34: mcphost.plugin.v1.Base.Metrics:output_type -> mcphost.plugin.v1.MetricsResponse
-	17, // 35: mcphost.plugin.v1.Transport.Open:output_type -> mcphost.plugin.v1.OpenResponse
-	18, // 36: mcphost.plugin.v1.Transport.Stream:output_type -> mcphost.plugin.v1.Frame
-	20, // 37: mcphost.plugin.v1.Transport.Close:output_type -> mcphost.plugin.v1.CloseResponse
-	23, // 38: mcphost.plugin.v1.Translator.Rules:output_type -> mcphost.plugin.v1.RulesResponse
-	26, // 39: mcphost.plugin.v1.Translator.Translate:output_type -> mcphost.plugin.v1.TranslateResponse
-	29, // 40: mcphost.plugin.v1.Weighting.Weigh:output_type -> mcphost.plugin.v1.WeighResponse
-	33, // 41: mcphost.plugin.v1.Tracing.Record:output_type -> mcphost.plugin.v1.RecordResponse
-	35, // 42: mcphost.plugin.v1.Tracing.ListTools:output_type -> mcphost.plugin.v1.ListToolsResponse
-	37, // 43: mcphost.plugin.v1.Tracing.CallTool:output_type -> mcphost.plugin.v1.CallToolResponse
-	39, // 44: mcphost.plugin.v1.Tracing.ListResources:output_type -> mcphost.plugin.v1.ListResourcesResponse
-	41, // 45: mcphost.plugin.v1.Tracing.ReadResource:output_type -> mcphost.plugin.v1.ReadResourceResponse
-	29, // [29:46] is the sub-list for method output_type
-	12, // [12:29] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	25, // 6: mcphost.plugin.v1.TranslationRule.when:type_name -> mcphost.plugin.v1.TranslationCondition
+	26, // 7: mcphost.plugin.v1.TranslationRule.edits:type_name -> mcphost.plugin.v1.TranslationEdit
+	1,  // 8: mcphost.plugin.v1.TranslationEdit.op:type_name -> mcphost.plugin.v1.EditOp
+	2,  // 9: mcphost.plugin.v1.TranslationEdit.from_session:type_name -> mcphost.plugin.v1.SessionField
+	24, // 10: mcphost.plugin.v1.RulesResponse.rules:type_name -> mcphost.plugin.v1.TranslationRule
+	0,  // 11: mcphost.plugin.v1.TranslateRequest.direction:type_name -> mcphost.plugin.v1.Direction
+	29, // 12: mcphost.plugin.v1.TranslateRequest.session:type_name -> mcphost.plugin.v1.SessionInfo
+	31, // 13: mcphost.plugin.v1.WeighRequest.units:type_name -> mcphost.plugin.v1.ContextUnit
+	35, // 14: mcphost.plugin.v1.TraceEvent.units:type_name -> mcphost.plugin.v1.ResponseUnit
+	34, // 15: mcphost.plugin.v1.RecordRequest.events:type_name -> mcphost.plugin.v1.TraceEvent
+	3,  // 16: mcphost.plugin.v1.Base.Info:input_type -> mcphost.plugin.v1.InfoRequest
+	7,  // 17: mcphost.plugin.v1.Base.Schema:input_type -> mcphost.plugin.v1.SchemaRequest
+	10, // 18: mcphost.plugin.v1.Base.Validate:input_type -> mcphost.plugin.v1.ValidateRequest
+	12, // 19: mcphost.plugin.v1.Base.Configure:input_type -> mcphost.plugin.v1.ConfigureRequest
+	14, // 20: mcphost.plugin.v1.Base.Stop:input_type -> mcphost.plugin.v1.StopRequest
+	16, // 21: mcphost.plugin.v1.Base.Metrics:input_type -> mcphost.plugin.v1.MetricsRequest
+	18, // 22: mcphost.plugin.v1.Transport.Open:input_type -> mcphost.plugin.v1.OpenRequest
+	20, // 23: mcphost.plugin.v1.Transport.Stream:input_type -> mcphost.plugin.v1.Frame
+	21, // 24: mcphost.plugin.v1.Transport.Close:input_type -> mcphost.plugin.v1.CloseRequest
+	23, // 25: mcphost.plugin.v1.Translator.Rules:input_type -> mcphost.plugin.v1.RulesRequest
+	28, // 26: mcphost.plugin.v1.Translator.Translate:input_type -> mcphost.plugin.v1.TranslateRequest
+	32, // 27: mcphost.plugin.v1.Weighting.Weigh:input_type -> mcphost.plugin.v1.WeighRequest
+	36, // 28: mcphost.plugin.v1.Tracing.Record:input_type -> mcphost.plugin.v1.RecordRequest
+	38, // 29: mcphost.plugin.v1.Tracing.ListTools:input_type -> mcphost.plugin.v1.ListToolsRequest
+	40, // 30: mcphost.plugin.v1.Tracing.CallTool:input_type -> mcphost.plugin.v1.CallToolRequest
+	42, // 31: mcphost.plugin.v1.Tracing.ListResources:input_type -> mcphost.plugin.v1.ListResourcesRequest
+	44, // 32: mcphost.plugin.v1.Tracing.ReadResource:input_type -> mcphost.plugin.v1.ReadResourceRequest
+	4,  // 33: mcphost.plugin.v1.Base.Info:output_type -> mcphost.plugin.v1.InfoResponse
+	8,  // 34: mcphost.plugin.v1.Base.Schema:output_type -> mcphost.plugin.v1.SchemaResponse
+	11, // 35: mcphost.plugin.v1.Base.Validate:output_type -> mcphost.plugin.v1.ValidateResponse
+	13, // 36: mcphost.plugin.v1.Base.Configure:output_type -> mcphost.plugin.v1.ConfigureResponse
+	15, // 37: mcphost.plugin.v1.Base.Stop:output_type -> mcphost.plugin.v1.StopResponse
+	17, // 38: mcphost.plugin.v1.Base.Metrics:output_type -> mcphost.plugin.v1.MetricsResponse
+	19, // 39: mcphost.plugin.v1.Transport.Open:output_type -> mcphost.plugin.v1.OpenResponse
+	20, // 40: mcphost.plugin.v1.Transport.Stream:output_type -> mcphost.plugin.v1.Frame
+	22, // 41: mcphost.plugin.v1.Transport.Close:output_type -> mcphost.plugin.v1.CloseResponse
+	27, // 42: mcphost.plugin.v1.Translator.Rules:output_type -> mcphost.plugin.v1.RulesResponse
+	30, // 43: mcphost.plugin.v1.Translator.Translate:output_type -> mcphost.plugin.v1.TranslateResponse
+	33, // 44: mcphost.plugin.v1.Weighting.Weigh:output_type -> mcphost.plugin.v1.WeighResponse
+	37, // 45: mcphost.plugin.v1.Tracing.Record:output_type -> mcphost.plugin.v1.RecordResponse
+	39, // 46: mcphost.plugin.v1.Tracing.ListTools:output_type -> mcphost.plugin.v1.ListToolsResponse
+	41, // 47: mcphost.plugin.v1.Tracing.CallTool:output_type -> mcphost.plugin.v1.CallToolResponse
+	43, // 48: mcphost.plugin.v1.Tracing.ListResources:output_type -> mcphost.plugin.v1.ListResourcesResponse
+	45, // 49: mcphost.plugin.v1.Tracing.ReadResource:output_type -> mcphost.plugin.v1.ReadResourceResponse
+	33, // [33:50] is the sub-list for method output_type
+	16, // [16:33] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_sdk_proto_pluginv1_plugin_proto_init() }
@@ -2778,14 +3135,14 @@ func file_sdk_proto_pluginv1_plugin_proto_init() {
 	if File_sdk_proto_pluginv1_plugin_proto != nil {
 		return
 	}
-	file_sdk_proto_pluginv1_plugin_proto_msgTypes[25].OneofWrappers = []any{}
+	file_sdk_proto_pluginv1_plugin_proto_msgTypes[27].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sdk_proto_pluginv1_plugin_proto_rawDesc), len(file_sdk_proto_pluginv1_plugin_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   41,
+			NumEnums:      3,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   5,
 		},
