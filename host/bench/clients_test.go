@@ -182,7 +182,12 @@ func (p *stdioPipe) demux() {
 		if err != nil {
 			continue
 		}
-		p.waiters[id%maxWorkers] <- bytes.Clone(line)
+		select {
+		case p.waiters[id%maxWorkers] <- bytes.Clone(line):
+		default:
+			// Nobody waits for it (a worker gave up after an error): a
+			// blocked demultiplexer would never see the pipe end.
+		}
 	}
 }
 
@@ -343,7 +348,7 @@ type streamableSession struct {
 // openStreamable opens a session at endpoint for a client at version.
 // sse asks for replies as SSE streams (Accept names only
 // text/event-stream); otherwise the client takes JSON.
-func openStreamable(endpoint, version string, sse bool, spec *callSpec) (*streamableSession, error) {
+func openStreamable(endpoint, version string, sse bool, spec *callSpec) (_ *streamableSession, err error) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
 		return nil, err
@@ -354,8 +359,16 @@ func openStreamable(endpoint, version string, sse bool, spec *callSpec) (*stream
 		accept.value, s.replies = "text/event-stream", "text/event-stream"
 	}
 	base := []header{{"Content-Type", "application/json"}, accept}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
 	if version == v20260728 {
-		return s, s.openModern(base, spec)
+		if err := s.openModern(base, spec); err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	r, err := s.c.do(http.MethodPost, s.path, base, initializeRequest(1, version))
 	if err != nil {

@@ -134,19 +134,15 @@ func smallStdioCells() []cell {
 }
 
 // tracingGroup: the HTTP front with tracing on against off, 100 B and
-// 100 KB, c=1 and c=32.
-var tracingGroup = group{
-	name:  "tracing",
-	title: "tracing on (tracing {} with its store in a temp dir) vs off, HTTP front, echo backend at 2025-11-25, 2025-11-25 client, plugins as subprocesses",
-	systems: []systemSpec{
-		{name: "off", kind: proxyHTTPSystem, backend: echo1125},
-		{name: "on", kind: proxyHTTPSystem, backend: echo1125, tracing: true},
-	},
-	cells: tracingCells(),
-}
-
-func tracingCells() []cell {
-	var cells []cell
+// 100 KB, c=1 and c=32. Each workload has its own pair of systems: what a
+// tracer holds and does depends on what it was fed, so a cell must not
+// inherit another's units.
+var tracingGroup = func() group {
+	g := group{
+		name: "tracing",
+		title: "tracing on (tracing {} with its store in a temp dir) vs off, HTTP front, echo backend at 2025-11-25, 2025-11-25 client, " +
+			"plugins as subprocesses, a fresh pair of systems per workload",
+	}
 	for _, w := range []struct {
 		payload, workers int
 		targets          []target
@@ -156,15 +152,18 @@ func tracingCells() []cell {
 		{large, 1, []target{addedPercentAtMost(targetTracingAdded)}},
 		{large, 32, []target{rssAtMost(targetTracingRSS)}},
 	} {
-		off := fmt.Sprintf("%s c=%d off", formatPayload(w.payload), w.workers)
-		cells = append(cells,
-			cell{name: off, system: "off", client: streamableJSON, version: v20251125, payload: w.payload, workers: w.workers},
-			cell{name: fmt.Sprintf("%s c=%d on", formatPayload(w.payload), w.workers), system: "on", client: streamableJSON,
-				version: v20251125, payload: w.payload, workers: w.workers, baseline: off, targets: w.targets},
-		)
+		name := fmt.Sprintf("%s c=%d", formatPayload(w.payload), w.workers)
+		off, on := name+" off", name+" on"
+		g.systems = append(g.systems,
+			systemSpec{name: off, kind: proxyHTTPSystem, backend: echo1125},
+			systemSpec{name: on, kind: proxyHTTPSystem, backend: echo1125, tracing: true})
+		g.cells = append(g.cells,
+			cell{name: off, system: off, client: streamableJSON, version: v20251125, payload: w.payload, workers: w.workers},
+			cell{name: on, system: on, client: streamableJSON, version: v20251125, payload: w.payload, workers: w.workers,
+				baseline: off, targets: w.targets})
 	}
-	return cells
-}
+	return g
+}()
 
 // translationGroup: initialize-era clients against a 2026-07-28 client,
 // through the HTTP front, with the example server (the default
