@@ -48,8 +48,11 @@
 // calls, a cell's added p50 over its baseline is the median of the
 // per-round differences, CPU per call is utime+stime of the system's
 // process tree (the process and all its live descendants, from
-// /proc/PID/stat, before and after each round) over the calls, and RSS
-// is the largest VmRSS of the root process, sampled during each round.
+// /proc/PID/stat, before each round and after it once the tree is idle,
+// so that work the calls queued counts too) over the calls, and RSS is
+// the largest VmRSS of the root process, sampled during each round. The
+// tracing group gives each workload systems of its own, as a tracer's
+// state depends on what it was fed.
 //
 // TestReport prints one table per group with every cell's figures and the
 // issue's targets, met or missed. It takes a few minutes and runs only
