@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -154,12 +155,15 @@ var tracingGroup = func() group {
 	} {
 		name := fmt.Sprintf("%s c=%d", formatPayload(w.payload), w.workers)
 		off, on := name+" off", name+" on"
+		// System names go into benchmark names: no spaces.
+		sysOff := fmt.Sprintf("off-%s-c%d", strings.ReplaceAll(formatPayload(w.payload), " ", ""), w.workers)
+		sysOn := "on" + strings.TrimPrefix(sysOff, "off")
 		g.systems = append(g.systems,
-			systemSpec{name: off, kind: proxyHTTPSystem, backend: echo1125},
-			systemSpec{name: on, kind: proxyHTTPSystem, backend: echo1125, tracing: true})
+			systemSpec{name: sysOff, kind: proxyHTTPSystem, backend: echo1125},
+			systemSpec{name: sysOn, kind: proxyHTTPSystem, backend: echo1125, tracing: true})
 		g.cells = append(g.cells,
-			cell{name: off, system: off, client: streamableJSON, version: v20251125, payload: w.payload, workers: w.workers},
-			cell{name: on, system: on, client: streamableJSON, version: v20251125, payload: w.payload, workers: w.workers,
+			cell{name: off, system: sysOff, client: streamableJSON, version: v20251125, payload: w.payload, workers: w.workers},
+			cell{name: on, system: sysOn, client: streamableJSON, version: v20251125, payload: w.payload, workers: w.workers,
 				baseline: off, targets: w.targets})
 	}
 	return g

@@ -98,7 +98,7 @@ func TestEchoServer(t *testing.T) {
 }
 
 func TestCheckResult(t *testing.T) {
-	spec := &callSpec{tool: "echo", argKey: "message", payload: payloadOf(50)}
+	spec := newCallSpec("echo", "message", payloadOf(50), false)
 	req := spec.appendCall(nil, 258)
 	e, err := parseEnvelope(req)
 	if err != nil {
@@ -111,14 +111,14 @@ func TestCheckResult(t *testing.T) {
 	if err := spec.checkResult(resp, 259); err == nil {
 		t.Error("an answer to another id passed")
 	}
-	short := &callSpec{tool: "echo", argKey: "message", payload: payloadOf(51)}
+	short := newCallSpec("echo", "message", payloadOf(51), false)
 	if err := short.checkResult(resp, 258); err == nil {
 		t.Error("an answer without the payload passed")
 	}
 	if err := spec.checkResult([]byte(`{"jsonrpc":"2.0","id":258,"error":{"code":1,"message":"`+string(spec.payload)+`"}}`), 258); err == nil {
 		t.Error("an error passed")
 	}
-	modern := &callSpec{tool: "mcp__proxy__bench__echo", argKey: "text", payload: []byte("x"), modern: true}
+	modern := newCallSpec("mcp__proxy__bench__echo", "text", []byte("x"), true)
 	if got := string(modern.appendCall(nil, 1)); !strings.Contains(got, `"io.modelcontextprotocol/protocolVersion":"2026-07-28"`) {
 		t.Errorf("a 2026-07-28 request without its _meta: %s", got)
 	}

@@ -81,10 +81,10 @@ func BenchmarkHostInTestProcess(b *testing.B) {
 				b.Fatal(err)
 			}
 			w := &worker{s: &stdioSession{p: pipe}}
-			callSpec := &callSpec{tool: "mcp__proxy__bench__echo", argKey: "message", payload: payloadOf(small)}
+			call := newCallSpec("mcp__proxy__bench__echo", "message", payloadOf(small), false)
 			var lat []time.Duration
 			for b.Loop() {
-				d, err := w.call(callSpec)
+				d, err := w.call(call)
 				if err != nil {
 					b.Fatal(err)
 				}

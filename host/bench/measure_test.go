@@ -113,7 +113,7 @@ func (noStopwatch) StopTimer()  {}
 type cellRun struct {
 	cell     *cell
 	sys      *system
-	spec     callSpec
+	spec     *callSpec
 	workers  []*worker
 	perRound int // calls per round, from the warm-up
 	rounds   []roundResult
@@ -122,27 +122,23 @@ type cellRun struct {
 // openCell opens a session for each of the cell's workers and checks that
 // one call goes through.
 func openCell(c *cell, sys *system) (*cellRun, error) {
-	r := &cellRun{cell: c, sys: sys, spec: callSpec{
-		tool:    "echo",
-		argKey:  sys.spec.backend.argKey(),
-		payload: payloadOf(c.payload),
-		modern:  c.version == v20260728,
-	}}
+	tool := "echo"
 	if sys.spec.isProxy() {
-		r.spec.tool = "mcp__proxy__bench__echo"
+		tool = "mcp__proxy__bench__echo"
 	}
+	r := &cellRun{cell: c, sys: sys, spec: newCallSpec(tool, sys.spec.backend.argKey(), payloadOf(c.payload), c.version == v20260728)}
 	if c.workers > maxWorkers {
 		return nil, fmt.Errorf("%d workers; at most %d", c.workers, maxWorkers)
 	}
 	for i := range c.workers {
-		s, err := openSession(sys, c, &r.spec)
+		s, err := openSession(sys, c, r.spec)
 		if err != nil {
 			r.close()
 			return nil, fmt.Errorf("opening session %d: %w", i, err)
 		}
 		r.workers = append(r.workers, &worker{idx: i, s: s})
 	}
-	if _, err := r.workers[0].call(&r.spec); err != nil {
+	if _, err := r.workers[0].call(r.spec); err != nil {
 		r.close()
 		return nil, fmt.Errorf("first call: %w", err)
 	}
@@ -219,7 +215,7 @@ func (r *cellRun) round(calls int, sw stopwatch) (roundResult, error) {
 			defer wg.Done()
 			<-start
 			for budget.Add(1) <= int64(calls) {
-				d, err := w.call(&r.spec)
+				d, err := w.call(r.spec)
 				if err != nil {
 					errs[i] = err
 					budget.Store(int64(calls)) // stop the others too

@@ -184,6 +184,13 @@ type callSpec struct {
 	argKey  string // "message" for the echo backend, "text" for the example server
 	payload []byte // plain ASCII, nothing to escape
 	modern  bool
+	quoted  []byte // the payload as a JSON string, what a result must carry
+}
+
+func newCallSpec(tool, argKey string, payload []byte, modern bool) *callSpec {
+	quoted := make([]byte, 0, len(payload)+2)
+	quoted = append(append(append(quoted, '"'), payload...), '"')
+	return &callSpec{tool: tool, argKey: argKey, payload: payload, modern: modern, quoted: quoted}
 }
 
 // modernMeta is the _meta every 2026-07-28 request carries.
@@ -226,9 +233,7 @@ func (c *callSpec) checkResult(resp []byte, id int64) error {
 	if e.result == nil {
 		return errors.New("response without result: " + clip(resp))
 	}
-	needle := make([]byte, 0, len(c.payload)+2)
-	needle = append(append(append(needle, '"'), c.payload...), '"')
-	if !bytes.Contains(e.result, needle) {
+	if !bytes.Contains(e.result, c.quoted) {
 		return errors.New("the result does not carry the payload: " + clip(e.result))
 	}
 	return nil
