@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -31,6 +32,9 @@ func BenchmarkTracing(b *testing.B)     { benchGroup(b, &tracingGroup) }
 func BenchmarkTranslation(b *testing.B) { benchGroup(b, &translationGroup) }
 
 func benchGroup(b *testing.B, g *group) {
+	if runtime.GOOS != "linux" {
+		b.Skipf("skipping: the harness reads /proc (GOOS=%s)", runtime.GOOS)
+	}
 	gr := startGroup(b, g)
 	for _, r := range gr.cells {
 		b.Run(benchName(r), func(b *testing.B) { benchCell(b, gr, r) })

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -190,9 +189,7 @@ func startSystem(tb testing.TB, spec systemSpec) *system {
 	s.cmd = exec.Command(argv[0], argv[1:]...)
 	s.cmd.Env = append(os.Environ(), env...)
 	s.cmd.Stderr = s.stderr
-	// Nothing outlives a test binary that is killed (a plugin or backend
-	// exits by itself when its host dies).
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	s.cmd.SysProcAttr = deathSignal()
 	var childIn, childOut *os.File
 	if spec.kind == directSystem || spec.kind == proxyStdioSystem {
 		var stdin *os.File
