@@ -18,6 +18,7 @@ import (
 //	p50-µs, p99-µs   the cell's latency
 //	calls/s          its throughput
 //	cpu-µs/call      CPU time of the system's process tree per call (/proc)
+//	host-cpu-µs/call the same for its root process alone
 //	rss-MiB          the largest VmRSS of the system's root process
 //	added-p50-µs     p50 over the baseline's (cells that have one)
 //	p50-ratio        p50 over the baseline's
@@ -78,6 +79,7 @@ func benchCell(b *testing.B, gr *groupRun, r *cellRun) {
 	b.ReportMetric(micros(s.p99), "p99-µs")
 	b.ReportMetric(s.rate, "calls/s")
 	b.ReportMetric(micros(s.cpuPerCall), "cpu-µs/call")
+	b.ReportMetric(micros(s.hostPerCall), "host-cpu-µs/call")
 	b.ReportMetric(mib(s.rss), "rss-MiB")
 	if base != nil {
 		added, ratio := pairedP50(cell, paired)

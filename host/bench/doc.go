@@ -49,10 +49,13 @@
 // per-round differences, CPU per call is utime+stime of the system's
 // process tree (the process and all its live descendants, from
 // /proc/PID/stat, before each round and after it once the tree is idle,
-// so that work the calls queued counts too) over the calls, and RSS is
-// the largest VmRSS of the root process, sampled during each round. The
-// tracing group gives each workload systems of its own, as a tracer's
-// state depends on what it was fed.
+// so that work the calls queued counts too) over the calls, host CPU the
+// same for the root process alone (mcphost without its plugins and
+// backend), and RSS is the largest VmRSS of the root process, sampled
+// during each round. The tracing group gives each workload systems of
+// its own, as a tracer's state depends on what it was fed, and reads
+// from the proxy's /metrics how many tool results the tracing plugin
+// recorded and the tracer dropped.
 //
 // TestReport prints one table per group with every cell's figures and the
 // issue's targets, met or missed. It takes a few minutes and runs only
@@ -64,8 +67,8 @@
 //	MCPHOST_BENCH=1 go test -run TestReport/fronts -v -count=1 ./host/bench/
 //
 // The same cells are Go benchmarks, one sub-benchmark per cell, reporting
-// p50-µs, p99-µs, calls/s, cpu-µs/call, rss-MiB, and for a cell with a
-// baseline added-p50-µs and p50-ratio:
+// p50-µs, p99-µs, calls/s, cpu-µs/call, host-cpu-µs/call, rss-MiB, and
+// for a cell with a baseline added-p50-µs and p50-ratio:
 //
 //	go test -run '^$' -bench . ./host/bench/
 //	go test -run '^$' -bench 'HTTP/mcphost' -count 5 ./host/bench/ | benchstat -

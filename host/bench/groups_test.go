@@ -149,7 +149,7 @@ var tracingGroup = func() group {
 		targets          []target
 	}{
 		{small, 1, []target{addedPercentAtMost(targetTracingAdded)}},
-		{small, 32, []target{addedCPUAtMost(targetTracingCPU)}},
+		{small, 32, []target{addedHostCPUAtMost(targetTracingCPU)}},
 		{large, 1, []target{addedPercentAtMost(targetTracingAdded)}},
 		{large, 32, []target{rssAtMost(targetTracingRSS)}},
 	} {

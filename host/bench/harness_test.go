@@ -188,8 +188,8 @@ func TestClients(t *testing.T) {
 }
 
 // TestReportTable checks what the report prints for made-up rounds: the
-// figures, the added p50 against the baseline, and each target's verdict
-// on a line of its own.
+// figures, the added p50 against the baseline, each target's verdict on
+// a line of its own, and what the tracing plugin recorded.
 func TestReportTable(t *testing.T) {
 	g := &group{name: "demo", title: "made-up rounds", cells: []cell{
 		{name: "base", client: stdioClient, version: v20251125, payload: small, workers: 1},
@@ -200,13 +200,15 @@ func TestReportTable(t *testing.T) {
 		var rs []roundResult
 		for i := range 3 {
 			d := p50 + time.Duration(i)*time.Microsecond
-			rs = append(rs, roundResult{calls: 3, wall: 3 * d, lat: []time.Duration{d - time.Microsecond, d, d + time.Microsecond}, cpu: 3 * d, rss: 10 << 20})
+			rs = append(rs, roundResult{calls: 3, wall: 3 * d, lat: []time.Duration{d - time.Microsecond, d, d + time.Microsecond},
+				cpu: 3 * d, hostCPU: 3 * d / 2, rss: 10 << 20, traced: 3})
 		}
 		return rs
 	}
 	gr := &groupRun{g: g, settings: settings{rounds: 3, roundTime: time.Second}, byName: map[string]*cellRun{}}
+	systems := []*system{{spec: systemSpec{kind: directSystem}}, {spec: systemSpec{kind: proxyHTTPSystem, tracing: true}}}
 	for i, p50 := range []time.Duration{100 * time.Microsecond, 180 * time.Microsecond} {
-		r := &cellRun{cell: &g.cells[i], rounds: rounds(p50)}
+		r := &cellRun{cell: &g.cells[i], sys: systems[i], rounds: rounds(p50)}
 		gr.cells = append(gr.cells, r)
 		gr.byName[r.cell.name] = r
 	}
@@ -218,12 +220,13 @@ func TestReportTable(t *testing.T) {
 		"p50 ≤ 150 µs", "missed (181 µs)",
 		"added p50 ≤ 90%", "met (+79.2%)",
 		"+80.0", "1.79",
+		"proxy: the tracing plugin recorded 1.00 tool results per call",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the report lacks %q:\n%s", want, text)
 		}
 	}
-	if lines := strings.Count(text, "\n"); lines != 9 {
-		t.Errorf("the report has %d lines, want 9 (title, load, legend, blank, header, 2 rows, 1 more target):\n%s", lines, text)
+	if lines := strings.Count(text, "\n"); lines != 10 {
+		t.Errorf("the report has %d lines, want 10 (title, load, legend, blank, header, 2 rows, 1 more target, tracing):\n%s", lines, text)
 	}
 }

@@ -87,11 +87,15 @@ func (w *worker) call(spec *callSpec) (time.Duration, error) {
 
 // roundResult is one cell's share of one round.
 type roundResult struct {
-	calls int
-	wall  time.Duration
-	lat   []time.Duration // sorted
-	cpu   time.Duration   // the system's process tree
-	rss   int64           // the largest VmRSS of the system's root process, bytes
+	calls   int
+	wall    time.Duration
+	lat     []time.Duration // sorted
+	cpu     time.Duration   // the system's process tree
+	hostCPU time.Duration   // its root process alone
+	rss     int64           // the largest VmRSS of the system's root process, bytes
+	// traced and dropped count the tool results the tracing plugin
+	// recorded and the host's tracer dropped, for a system with tracing.
+	traced, dropped float64
 }
 
 func (r roundResult) p50() time.Duration { return quantile(r.lat, 0.50) }
@@ -201,7 +205,8 @@ func (r *cellRun) warm(roundTime time.Duration) error {
 // and its root's VmRSS throughout.
 func (r *cellRun) round(calls int, sw stopwatch) (roundResult, error) {
 	pid := r.sys.pid()
-	cpu0 := treeCPU(pid)
+	traced0, dropped0 := r.sys.tracingCounts()
+	cpu0 := sampleCPU(pid)
 	rss := sampleRSS(pid)
 	watchdog := time.AfterFunc(roundTimeout, r.abort)
 	var budget atomic.Int64
@@ -233,7 +238,9 @@ func (r *cellRun) round(calls int, sw stopwatch) (roundResult, error) {
 	sw.StopTimer()
 	stuck := !watchdog.Stop()
 	cpu1 := settle(pid)
-	res := roundResult{calls: calls, wall: wall, rss: rss.stop(), cpu: cpu1 - cpu0}
+	res := roundResult{calls: calls, wall: wall, rss: rss.stop(), cpu: cpu1.tree - cpu0.tree, hostCPU: cpu1.host - cpu0.host}
+	traced1, dropped1 := r.sys.tracingCounts()
+	res.traced, res.dropped = traced1-traced0, dropped1-dropped0
 	if err := errors.Join(errs...); err != nil {
 		if stuck {
 			err = fmt.Errorf("round stuck for %v: %w", roundTimeout, err)
@@ -252,14 +259,14 @@ func (r *cellRun) round(calls int, sw stopwatch) (roundResult, error) {
 // collection) is so counted in the round that caused it, and does not
 // slow the next cell. Idleness can only be seen over a window of time,
 // hence the ticker.
-func settle(pid int) time.Duration {
-	cpu := treeCPU(pid)
+func settle(pid int) cpuSample {
+	cpu := sampleCPU(pid)
 	tick := time.NewTicker(settleWindow)
 	defer tick.Stop()
 	deadline := time.Now().Add(settleMax)
 	for range tick.C {
-		next := treeCPU(pid)
-		if next-cpu <= clockTick || time.Now().After(deadline) {
+		next := sampleCPU(pid)
+		if next.tree-cpu.tree <= clockTick || time.Now().After(deadline) {
 			return next
 		}
 		cpu = next
@@ -301,26 +308,33 @@ func median(xs []float64) float64 {
 
 // summary is what a cell's rounds come to.
 type summary struct {
-	calls      int
-	p50        time.Duration // median of the rounds' p50
-	p99        time.Duration // over every call of every round
-	rate       float64       // median of the rounds' calls/s
-	cpuPerCall time.Duration // the rounds' CPU time over their calls
-	rss        int64         // the largest VmRSS seen, bytes
+	calls           int
+	p50             time.Duration // median of the rounds' p50
+	p99             time.Duration // over every call of every round
+	rate            float64       // median of the rounds' calls/s
+	cpuPerCall      time.Duration // the rounds' CPU time over their calls
+	hostPerCall     time.Duration // the same for the root process alone
+	rss             int64         // the largest VmRSS seen, bytes
+	traced, dropped float64       // tracing: tool results recorded and dropped, all rounds
+	busy            time.Duration // tracing: the rounds' wall time
 }
 
 func summarize(rounds []roundResult) summary {
 	var s summary
 	var p50s, rates []float64
 	var all []time.Duration
-	var cpu time.Duration
+	var cpu, host time.Duration
 	for _, r := range rounds {
 		s.calls += r.calls
 		p50s = append(p50s, float64(r.p50()))
 		rates = append(rates, r.rate())
 		all = append(all, r.lat...)
 		cpu += r.cpu
+		host += r.hostCPU
 		s.rss = max(s.rss, r.rss)
+		s.traced += r.traced
+		s.dropped += r.dropped
+		s.busy += r.wall
 	}
 	slices.Sort(all)
 	s.p50 = time.Duration(median(p50s))
@@ -328,6 +342,7 @@ func summarize(rounds []roundResult) summary {
 	s.rate = median(rates)
 	if s.calls > 0 {
 		s.cpuPerCall = cpu / time.Duration(s.calls)
+		s.hostPerCall = host / time.Duration(s.calls)
 	}
 	return s
 }

@@ -27,6 +27,7 @@ const clockTick = 10 * time.Millisecond
 type procStat struct {
 	state     byte
 	ppid      int
+	own       time.Duration // utime+stime
 	cpu       time.Duration // utime+stime+cutime+cstime
 	startTime uint64        // clock ticks after boot, to tell a reused pid apart
 }
@@ -55,22 +56,34 @@ func parseProcStat(stat string) (procStat, error) {
 		n, _ := strconv.ParseUint(f[k], 10, 64)
 		return n
 	}
-	ticks := num(11) + num(12) + num(13) + num(14)
+	own := num(11) + num(12)
+	all := own + num(13) + num(14)
 	ppid, _ := strconv.Atoi(f[1])
-	return procStat{state: f[0][0], ppid: ppid, cpu: time.Duration(ticks) * clockTick, startTime: num(19)}, nil
+	return procStat{state: f[0][0], ppid: ppid, own: time.Duration(own) * clockTick, cpu: time.Duration(all) * clockTick, startTime: num(19)}, nil
 }
 
-// treeCPU is the CPU time of pid and its live descendants, each one's
-// reaped children included (so a child that exits between two samples
-// moves its time to its parent instead of losing it).
-func treeCPU(pid int) time.Duration {
-	var total time.Duration
-	for _, p := range append([]int{pid}, testenv.Descendants(pid)...) {
+// cpuSample is the CPU time a system has used so far.
+type cpuSample struct {
+	// tree is the root and its live descendants, each one's reaped
+	// children included (so a child that exits between two samples moves
+	// its time to its parent instead of losing it).
+	tree time.Duration
+	// host is the root process's own time: for a proxy, mcphost without
+	// its plugins and backend.
+	host time.Duration
+}
+
+func sampleCPU(pid int) cpuSample {
+	var s cpuSample
+	if st, err := readProcStat(pid); err == nil {
+		s.tree, s.host = st.cpu, st.own
+	}
+	for _, p := range testenv.Descendants(pid) {
 		if st, err := readProcStat(p); err == nil {
-			total += st.cpu
+			s.tree += st.cpu
 		}
 	}
-	return total
+	return s
 }
 
 // vmRSS returns VmRSS of pid in bytes, or -1.

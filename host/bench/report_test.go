@@ -61,13 +61,28 @@ func (gr *groupRun) report(w io.Writer, load string) {
 	fmt.Fprintf(w, "   %s %s/%s, %d CPUs; %d rounds, cells interleaved, about %v per cell per round; load average %s\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), gr.settings.rounds, gr.settings.roundTime, load)
 	fmt.Fprintf(w, "   p50, calls/s: median of the rounds; p99: over all calls; CPU: the system's process tree (utime+stime, /proc), per call; "+
-		"RSS: largest VmRSS of its root; added and ×: against the baseline cell, round by round\n\n")
+		"host: its root process alone; RSS: largest VmRSS of the root; added and ×: against the baseline cell, round by round\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "cell\tclient\tc\tpayload\tcalls\tp50 µs\tp99 µs\tcalls/s\tCPU µs/call\tRSS MiB\tadded p50 µs\tp50 ×\ttarget\tverdict\t")
+	fmt.Fprintln(tw, "cell\tclient\tc\tpayload\tcalls\tp50 µs\tp99 µs\tcalls/s\tCPU µs/call\thost µs/call\tRSS MiB\tadded p50 µs\tp50 ×\ttarget\tverdict\t")
 	for _, r := range gr.cells {
 		gr.writeRow(tw, r)
 	}
 	tw.Flush()
+	gr.writeTracing(w)
+}
+
+// writeTracing says, for each traced cell, how much the tracing plugin
+// stored and whether the host's tracer dropped anything: a tracer that
+// drops would look cheap.
+func (gr *groupRun) writeTracing(w io.Writer) {
+	for _, r := range gr.cells {
+		if !r.sys.spec.tracing {
+			continue
+		}
+		s := summarize(r.rounds)
+		fmt.Fprintf(w, "   %s: the tracing plugin recorded %.2f tool results per call, %.0f/s over the rounds (a unit is recorded when its response ends); the tracer dropped %.0f\n",
+			r.cell.name, s.traced/float64(max(s.calls, 1)), s.traced/max(s.busy.Seconds(), 1e-9), s.dropped)
+	}
 }
 
 // writeRow writes a cell's figures and its first target, and one more
@@ -81,15 +96,15 @@ func (gr *groupRun) writeRow(w io.Writer, r *cellRun) {
 		added, ratio = fmt.Sprintf("%+.1f", micros(a)), fmt.Sprintf("%.2f", x)
 	}
 	client := c.client.short() + " " + c.version
-	fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%d\t%.1f\t%.1f\t%.0f\t%.1f\t%.1f\t%s\t%s\t", c.name, client, c.workers, formatPayload(c.payload),
-		s.calls, micros(s.p50), micros(s.p99), s.rate, micros(s.cpuPerCall), mib(s.rss), added, ratio)
+	fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%d\t%.1f\t%.1f\t%.0f\t%.1f\t%.1f\t%.1f\t%s\t%s\t", c.name, client, c.workers, formatPayload(c.payload),
+		s.calls, micros(s.p50), micros(s.p99), s.rate, micros(s.cpuPerCall), micros(s.hostPerCall), mib(s.rss), added, ratio)
 	if len(c.targets) == 0 {
 		fmt.Fprintln(w, "\t\t")
 		return
 	}
 	for i, t := range c.targets {
 		if i > 0 {
-			fmt.Fprint(w, strings.Repeat("\t", 12))
+			fmt.Fprint(w, strings.Repeat("\t", 13))
 		}
 		got, met := t.eval(gr, r)
 		fmt.Fprintf(w, "%s\t%s (%s)\t\n", t.desc, verdict(met), got)

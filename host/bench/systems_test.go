@@ -2,10 +2,13 @@ package bench
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -164,6 +167,8 @@ type system struct {
 	stdout *os.File
 	// urls are an HTTP system's endpoints by client kind.
 	urls map[clientKind]string
+	// metricsURL is a proxy's Prometheus endpoint.
+	metricsURL string
 	// dataPathInHost says whether the host holds the backend's stdio
 	// itself (the stdio plugin in-process, or a subprocess plugin that
 	// handed the descriptors over).
@@ -178,6 +183,7 @@ var (
 	nullURLLine   = regexp.MustCompile(`listening on (\S+)`)
 	urlLines      = map[clientKind]*regexp.Regexp{streamableJSON: regexp.MustCompile(`serving MCP over streamable HTTP: url=(\S+)`), legacySSEClient: regexp.MustCompile(`serving MCP over HTTP\+SSE \(2024-11-05 clients\): url=(\S+)`), webSocketClient: regexp.MustCompile(`serving MCP over WebSocket: url=(\S+)`)}
 	proxyURLKinds = []clientKind{streamableJSON, legacySSEClient, webSocketClient}
+	metricsLine   = regexp.MustCompile(`serving Prometheus metrics: url=(\S+)`)
 )
 
 // startSystem starts s and waits until it serves. It is stopped at the
@@ -295,6 +301,9 @@ func (s *system) ready(text string) bool {
 		if len(s.urls) < len(proxyURLKinds) {
 			return false
 		}
+		if m := metricsLine.FindStringSubmatch(text); m != nil {
+			s.metricsURL = m[1]
+		}
 	}
 	return readyLine.MatchString(text)
 }
@@ -305,6 +314,52 @@ func (s *system) url(k clientKind) string {
 		k = streamableJSON
 	}
 	return s.urls[k]
+}
+
+// tracingCounts reads from a traced proxy's metrics how many tool results
+// the tracing plugin has recorded and how many the host's tracer has
+// dropped; zeros for any other system. A tracer that drops would look
+// cheap: the report shows both.
+func (s *system) tracingCounts() (traced, dropped float64) {
+	if !s.spec.tracing || s.metricsURL == "" {
+		return 0, 0
+	}
+	resp, err := metricsClient.Get(s.metricsURL)
+	if err != nil {
+		return 0, 0
+	}
+	defer resp.Body.Close()
+	text, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0
+	}
+	for line := range strings.Lines(string(text)) {
+		name, value, ok := metricSample(line)
+		switch {
+		case !ok:
+		case strings.HasPrefix(name, "mcphost_tracing_events_recorded_total{") && strings.Contains(name, `kind="tool_result"`):
+			traced += value
+		case name == "mcphost_tracing_dropped_total" || strings.HasPrefix(name, "mcphost_tracing_dropped_total{"):
+			dropped += value
+		}
+	}
+	return traced, dropped
+}
+
+var metricsClient = &http.Client{Timeout: dialTimeout}
+
+// metricSample splits a Prometheus text line into series and value.
+func metricSample(line string) (string, float64, bool) {
+	line = strings.TrimSpace(line)
+	if line == "" || line[0] == '#' {
+		return "", 0, false
+	}
+	i := strings.LastIndexByte(line, ' ')
+	if i < 0 {
+		return "", 0, false
+	}
+	v, err := strconv.ParseFloat(line[i+1:], 64)
+	return line[:i], v, err == nil
 }
 
 // abort unblocks whoever waits on the system's stdout.
