@@ -50,6 +50,9 @@ func (gr *groupRun) report(w io.Writer, load string) {
 	for _, spec := range g.systems {
 		line := fmt.Sprintf("   %-14s %s", spec.name, spec.describe())
 		if sys := gr.systems[spec.name]; sys != nil && spec.isProxy() {
+			if sys.backendVersion != "" {
+				line += "; negotiated " + sys.backendVersion + " with the backend"
+			}
 			if sys.dataPathInHost {
 				line += "; the host holds the backend's pipes"
 			} else {

@@ -169,6 +169,8 @@ type system struct {
 	urls map[clientKind]string
 	// metricsURL is a proxy's Prometheus endpoint.
 	metricsURL string
+	// backendVersion is what a proxy negotiated with its backend.
+	backendVersion string
 	// dataPathInHost says whether the host holds the backend's stdio
 	// itself (the stdio plugin in-process, or a subprocess plugin that
 	// handed the descriptors over).
@@ -179,7 +181,7 @@ func (s *system) pid() int { return s.cmd.Process.Pid }
 
 // Lines the harness waits for on a system's stderr.
 var (
-	readyLine     = regexp.MustCompile(`server ready: server=bench\b`)
+	readyLine     = regexp.MustCompile(`server ready: server=bench\b(?: protocol=(\S+))?`)
 	nullURLLine   = regexp.MustCompile(`listening on (\S+)`)
 	urlLines      = map[clientKind]*regexp.Regexp{streamableJSON: regexp.MustCompile(`serving MCP over streamable HTTP: url=(\S+)`), legacySSEClient: regexp.MustCompile(`serving MCP over HTTP\+SSE \(2024-11-05 clients\): url=(\S+)`), webSocketClient: regexp.MustCompile(`serving MCP over WebSocket: url=(\S+)`)}
 	proxyURLKinds = []clientKind{streamableJSON, legacySSEClient, webSocketClient}
@@ -305,7 +307,12 @@ func (s *system) ready(text string) bool {
 			s.metricsURL = m[1]
 		}
 	}
-	return readyLine.MatchString(text)
+	m := readyLine.FindStringSubmatch(text)
+	if m == nil {
+		return false
+	}
+	s.backendVersion = m[1]
+	return true
 }
 
 // url is the endpoint a client of kind k uses.
