@@ -4,26 +4,24 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/client/transport"
-	"github.com/mark3labs/mcp-go/mcp"
-
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/proxy"
+	"github.com/mcphost/mcphost/host/internal/router"
 )
 
-// startHostInTest runs the proxy for s inside the test process, serving
-// stdio over pipes to an mcp-go client, so that -cpuprofile and friends see
-// the host (and an in-process plugin). Backends, and a subprocess plugin,
-// are still separate processes of the built mcphost binary.
-func startHostInTest(tb testing.TB, s setup) *target {
+// startHostInTest runs the proxy of spec inside the test process, serving
+// stdio over in-memory pipes, so that -cpuprofile and friends see the host
+// (and an in-process plugin). The backend, and a subprocess plugin, are
+// still processes of their own.
+func startHostInTest(tb testing.TB, spec systemSpec) *stdioPipe {
 	tb.Helper()
 	exe := mcphost(tb)
-	loader := config.NewLoader()
-	cfg, diags := loader.Parse([]byte(hclConfig(s)), filepath.Join(tb.TempDir(), "proxy.hcl"), config.LoadOptions{Executable: exe})
+	dir := tb.TempDir()
+	cfg, diags := config.NewLoader().Parse([]byte(proxyConfig(tb, spec, dir)), filepath.Join(dir, "proxy.hcl"), config.LoadOptions{Executable: exe})
 	if diags.HasErrors() {
 		tb.Fatalf("config: %v", diags)
 	}
@@ -37,6 +35,12 @@ func startHostInTest(tb testing.TB, s setup) *target {
 		cancel()
 		tb.Fatalf("start: %v", err)
 	}
+	// Start returns once the backend's first start has been tried.
+	for _, b := range p.Router().Backends() {
+		if b.State != router.StateRunning {
+			tb.Errorf("server %s is %s: %s", b.Name, b.State, b.Reason)
+		}
+	}
 	hostIn, clientOut := io.Pipe()
 	clientIn, hostOut := io.Pipe()
 	served := make(chan error, 1)
@@ -45,58 +49,50 @@ func startHostInTest(tb testing.TB, s setup) *target {
 		clientOut.Close()
 		select {
 		case <-served:
-		case <-time.After(10 * time.Second):
+		case <-time.After(stopGrace):
 			tb.Errorf("ServeStdio did not return after stdin closed")
 		}
 		cancel()
-		shutdownCtx, stop := context.WithTimeout(context.Background(), 20*time.Second)
+		shutdownCtx, stop := context.WithTimeout(context.Background(), 2*stopGrace)
 		defer stop()
 		if err := p.Shutdown(shutdownCtx); err != nil {
 			tb.Errorf("shutdown: %v", err)
 		}
 		hostOut.Close()
 	})
-
-	t := &target{setup: s, stderr: &tailBuffer{}}
-	for i := range s.backends {
-		req := mcp.CallToolRequest{}
-		req.Params.Name = "mcp__proxy__" + backendName(s, i) + "__echo"
-		req.Params.Arguments = map[string]any{"text": "x"}
-		t.calls = append(t.calls, req)
-	}
-	t.c = client.NewClient(transport.NewIO(clientIn, clientOut, nil))
-	if err := t.c.Start(context.Background()); err != nil {
-		tb.Fatalf("start client: %v", err)
-	}
-	initCtx, initCancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer initCancel()
-	ireq := mcp.InitializeRequest{}
-	ireq.Params.ProtocolVersion = "2025-06-18"
-	ireq.Params.ClientInfo = mcp.Implementation{Name: "mcphost-bench", Version: "1"}
-	if _, err := t.c.Initialize(initCtx, ireq); err != nil {
-		tb.Fatalf("initialize: %v", err)
-	}
-	return t
+	return newStdioPipe(clientOut, clientIn)
 }
 
-// BenchmarkHostInTestProcess is BenchmarkToolCall's proxy setups with the
-// host running inside the test binary: run it with -cpuprofile to see where
-// the host spends its time. Its figures exclude one stdio hop (client to
-// host goes over in-memory pipes), so compare them with each other, not
-// with BenchmarkToolCall.
+// BenchmarkHostInTestProcess is the stdio front's 100 B call with the host
+// running inside the test binary: run it with -cpuprofile to see where
+// the host spends its time. Its figures lack one process hop (client and
+// host talk over in-memory pipes), so compare them with each other, not
+// with BenchmarkFronts:
+//
+//	go test -run '^$' -bench HostInTestProcess -benchtime 10000x -cpuprofile cpu.out ./host/bench/
 func BenchmarkHostInTestProcess(b *testing.B) {
-	for _, s := range []setup{proxySubprocess, proxyInprocess} {
-		b.Run(s.name, func(b *testing.B) {
-			t := startHostInTest(b, s)
-			ctx := context.Background()
-			t.warm(b, ctx, warmupCalls)
-			lat := make([]time.Duration, 0, 4096)
-			for b.Loop() {
-				lat = t.measure(b, ctx, 1, lat)
+	for _, spec := range []systemSpec{
+		{name: "subprocess", kind: proxyStdioSystem, backend: echo1125},
+		{name: "inprocess", kind: proxyStdioSystem, backend: echo1125, inprocess: true},
+	} {
+		b.Run(spec.name, func(b *testing.B) {
+			pipe := startHostInTest(b, spec)
+			if err := pipe.initialize(v20251125); err != nil {
+				b.Fatal(err)
 			}
-			st := summarize(lat)
-			b.ReportMetric(micros(st.p50), "p50-µs")
-			b.ReportMetric(micros(st.p99), "p99-µs")
+			w := &worker{s: &stdioSession{p: pipe}}
+			call := newCallSpec("mcp__proxy__bench__echo", "message", payloadOf(small), false)
+			var lat []time.Duration
+			for b.Loop() {
+				d, err := w.call(call)
+				if err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, d)
+			}
+			slices.Sort(lat)
+			b.ReportMetric(micros(quantile(lat, 0.50)), "p50-µs")
+			b.ReportMetric(micros(quantile(lat, 0.99)), "p99-µs")
 		})
 	}
 }

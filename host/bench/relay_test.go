@@ -5,30 +5,20 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"testing"
 	"time"
 )
-
-// relayEnv, when set, makes the test binary a relay instead of running
-// tests (see TestMain and runRelay).
-const relayEnv = "MCPHOST_BENCH_RELAY"
 
 // relayExitGrace is how long a relay whose stdin ended waits for its child
 // to finish writing before killing it.
 const relayExitGrace = 5 * time.Second
 
-func TestMain(m *testing.M) {
-	if os.Getenv(relayEnv) != "" {
-		os.Exit(runRelay(os.Args[1:]))
-	}
-	testMain(m)
-}
-
 // runRelay is a do-nothing process hop: it starts argv with pipes and
 // copies bytes both ways (stdin to the child's stdin, the child's stdout to
 // stdout; the child's stderr is stderr) until either side ends. The relay
-// setups measure it so that the proxy setups can be compared with a floor
-// that has the same number of processes between client and server.
+// cells put one and two of them between the client and the echo backend:
+// the same number of processes as the stdio front with the stdio plugin
+// in-process and as a subprocess, so the proxy can be compared with the
+// floor that many hops cost on this machine.
 func runRelay(argv []string) int {
 	if len(argv) == 0 {
 		fmt.Fprintln(os.Stderr, "relay: no command")
@@ -54,12 +44,12 @@ func runRelay(argv []string) int {
 	outDone := make(chan struct{})
 	go func() {
 		defer close(inDone)
-		io.Copy(childIn, os.Stdin)
+		_, _ = io.Copy(childIn, os.Stdin)
 		childIn.Close()
 	}()
 	go func() {
 		defer close(outDone)
-		io.Copy(os.Stdout, childOut)
+		_, _ = io.Copy(os.Stdout, childOut)
 	}()
 	select {
 	case <-outDone:
@@ -70,7 +60,7 @@ func runRelay(argv []string) int {
 		case <-time.After(relayExitGrace):
 		}
 	}
-	cmd.Process.Kill()
-	cmd.Wait()
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
 	return 0
 }
