@@ -5,7 +5,9 @@
 //
 // Record is off the hot path: the host queues events and sends them in
 // batches, dropping (and counting) what does not fit rather than blocking a
-// client. Every JSON value crosses raw and byte for byte.
+// client. A response's unit events usually come in the same batch as the
+// response event, but may come in earlier ones (when they hold too much
+// to wait for it). Every JSON value crosses raw and byte for byte.
 package tracing
 
 import (
@@ -76,7 +78,8 @@ type Event struct {
 	// Content is the result delivered, raw JSON.
 	Content json.RawMessage
 	// ContentHash identifies Content, so that versions can be told apart
-	// without comparing it.
+	// without comparing it: the host sends ContentHash(Content), computed
+	// over the whole result even when Content itself is not sent.
 	ContentHash string
 	SizeBytes   int64
 	// Meta is the result's _meta, raw JSON.
