@@ -55,6 +55,9 @@
 //
 // A response (one client turn) is finalized by the host's response event,
 // which lists the units it was built from and their weights (summing to 1).
+// Weighed through the host, a unit's features come from its event in the
+// same batch, or, for a unit the host sent ahead in an earlier batch, from
+// its recorded context and version.
 // The plugin resolves each unit to the version whose content hash the host
 // sent, stores the response, and indexes the lineage both ways: response ->
 // contexts (in the response record) and context -> responses (an index keyed
