@@ -9,12 +9,10 @@
 package tracer
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -512,37 +510,6 @@ func summarize(text string) string {
 	return text
 }
 
-// ContextID is a unit's stable identity: the server, the method, the tool,
-// prompt or resource, and the arguments in canonical form (keys sorted),
-// so that the same call is the same context whatever the key order.
-func ContextID(server, method, name, uri string, args []byte) string {
-	h := sha256.New()
-	for _, part := range []string{server, method, name, uri} {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
-	}
-	h.Write(canonical(args))
-	return "ctx_" + hex.EncodeToString(h.Sum(nil))[:24]
-}
-
-func canonical(raw []byte) []byte {
-	if len(raw) == 0 {
-		return nil
-	}
-	if simpleObject(raw) {
-		return raw // one member of a plain value: there is no order to fix
-	}
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return raw
-	}
-	out, err := json.Marshal(v) // map keys come out sorted
-	if err != nil {
-		return raw
-	}
-	return out
-}
-
 func newResponseID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
@@ -555,21 +522,4 @@ func (t *Tracer) Traced(session, server, method, name, uri string, args, result 
 		Session: session, Server: server, Method: method, Name: name, URI: uri,
 		Arguments: args, Result: result, Time: time.Now(),
 	})
-}
-
-// simpleObject says whether raw is an object of at most one member whose
-// value is not an object or array (so its bytes are already canonical up
-// to whitespace, which compact clients do not send).
-func simpleObject(raw []byte) bool {
-	r := gjson.ParseBytes(raw)
-	if !r.IsObject() {
-		return false
-	}
-	n, simple := 0, true
-	r.ForEach(func(_, v gjson.Result) bool {
-		n++
-		simple = simple && !v.IsObject() && !v.IsArray()
-		return simple && n <= 1
-	})
-	return simple && n <= 1 && !bytes.ContainsAny(raw, " \t\n\r")
 }

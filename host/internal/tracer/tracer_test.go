@@ -197,16 +197,6 @@ func TestFullQueueDropsAndNeverBlocks(t *testing.T) {
 	close(f.block)
 }
 
-func TestContextIDIsCanonical(t *testing.T) {
-	t.Parallel()
-	a := ContextID("s", "tools/call", "t", "", []byte(`{"b":1,"a":[1,2]}`))
-	b := ContextID("s", "tools/call", "t", "", []byte(`{ "a": [1,2], "b": 1 }`))
-	c := ContextID("s", "tools/call", "t", "", []byte(`{"a":[2,1],"b":1}`))
-	if a != b || a == c {
-		t.Fatalf("ContextID: %s %s %s", a, b, c)
-	}
-}
-
 func TestRetrievalScore(t *testing.T) {
 	t.Parallel()
 	tr := &Tracer{opts: Options{DefaultScore: 0.5}}
