@@ -447,36 +447,34 @@ func isHex(b byte) bool {
 
 // plainRun returns the index of the first byte at or after j that a JSON
 // string cannot hold as it is for encoding/json: a quote, a backslash, a
-// control character, <, >, &, or a non-ASCII byte. It looks at eight
-// bytes at a time, since arguments can be large and this is on the
-// message path.
+// control character, <, >, &, or a non-ASCII byte. Arguments can be large
+// and this is on the message path, so it finds the ASCII ones with
+// IndexByte (vectorized) within the run up to the next quote, and checks
+// the rest eight bytes at a time.
 func plainRun(b []byte, j int) int {
-	for ; j+8 <= len(b); j += 8 {
-		w := binary.LittleEndian.Uint64(b[j:])
-		// '"' (0x22) and '&' (0x26) differ only in bit 2, '<' (0x3c) and
-		// '>' (0x3e) only in bit 1: one comparison finds each pair.
-		special := hasByte(w|ones*0x04, '&') | hasByte(w|ones*0x02, '>') | hasByte(w, '\\') |
-			(w-ones*0x20)&^w&highs | w&highs
-		if special != 0 {
+	seg := b[j:]
+	if k := bytes.IndexByte(seg, '"'); k >= 0 {
+		seg = seg[:k]
+	}
+	for _, c := range [...]byte{'\\', '<', '>', '&'} {
+		if k := bytes.IndexByte(seg, c); k >= 0 {
+			seg = seg[:k]
+		}
+	}
+	i := 0
+	for ; i+8 <= len(seg); i += 8 {
+		// A byte below 0x20 borrows into its high bit; one at or above
+		// 0x80 has it set.
+		if w := binary.LittleEndian.Uint64(seg[i:]); (w-ones*0x20|w)&highs != 0 {
 			break
 		}
 	}
-	for ; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"', c == '\\', c < 0x20, c == '<', c == '>', c == '&', c >= utf8.RuneSelf:
-			return j
-		}
+	for ; i < len(seg) && seg[i] >= 0x20 && seg[i] < utf8.RuneSelf; i++ {
 	}
-	return j
+	return j + i
 }
 
 const ones, highs = 0x0101010101010101, 0x8080808080808080
-
-// hasByte is nonzero when one of the eight bytes of w is v.
-func hasByte(w uint64, v byte) uint64 {
-	x := w ^ (ones * uint64(v))
-	return (x - ones) &^ x & highs
-}
 
 // number validates the number at raw[i] and appends it as encoding/json
 // writes the float64 it decodes to.

@@ -88,3 +88,21 @@ func TestContextIDLeavesArgumentsAlone(t *testing.T) {
 		t.Fatalf("arguments changed: %s", args)
 	}
 }
+
+// plainRun stops at the first byte a string cannot hold as it is, at any
+// offset from the eight-byte steps.
+func TestPlainRun(t *testing.T) {
+	t.Parallel()
+	for _, stop := range []byte{'"', '\\', '<', '>', '&', 0x00, 0x1f, 0x80, 0xff} {
+		for at := range 20 {
+			b := append(bytes.Repeat([]byte("a~ "), 10)[:at], stop)
+			b = append(b, "tail\""...)
+			if got := plainRun(b, 0); got != at {
+				t.Errorf("stop %#x at %d: plainRun = %d", stop, at, got)
+			}
+		}
+	}
+	if got := plainRun([]byte("plain text, no end"), 0); got != len("plain text, no end") {
+		t.Errorf("unterminated: %d", got)
+	}
+}
