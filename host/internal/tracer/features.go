@@ -14,12 +14,12 @@ import (
 // Bounds on the worker's work per unit, whatever the unit's size. Only
 // the content hash reads all of a result (at memory speed).
 const (
-	// TextPrefixBytes of the content's text make its summary and the
+	// textPrefixBytes of the content's text make its summary and the
 	// content side of the lexical retrieval score.
-	TextPrefixBytes = 8 << 10
-	// ArgsPrefixBytes of the text of the arguments' string values (and
+	textPrefixBytes = 8 << 10
+	// argsPrefixBytes of the text of the arguments' string values (and
 	// the resource URI) make the request side of the lexical score.
-	ArgsPrefixBytes = 8 << 10
+	argsPrefixBytes = 8 << 10
 	// walkBytes: members of a result are looked for in its first walkBytes
 	// (and a _meta in its last maxMetaBytes); beyond, the token estimate
 	// comes from the result's size.
@@ -54,7 +54,7 @@ func (s *scratch) features(d *Delivery, defaultScore float64) features {
 	switch {
 	case w.texts == 0:
 		// Nothing readable: the raw JSON stands for the text.
-		text = d.Result[:min(len(d.Result), TextPrefixBytes)]
+		text = d.Result[:min(len(d.Result), textPrefixBytes)]
 		tokens = int64(len(d.Result)+3) / 4
 	case w.textRead:
 		tokens = int64(len(w.text)+3) / 4
@@ -99,7 +99,7 @@ func metaScore(meta []byte) (float64, bool) {
 func (s *scratch) lexicalScore(args []byte, uri string, text []byte) (float64, bool) {
 	s.args = argumentText(s.args[:0], args)
 	s.args = append(s.args, ' ')
-	s.args = append(s.args, uri[:min(len(uri), ArgsPrefixBytes)]...)
+	s.args = append(s.args, uri[:min(len(uri), argsPrefixBytes)]...)
 	s.argWords = appendWordHashes(s.argWords[:0], s.args)
 	slices.Sort(s.argWords)
 	s.argWords = slices.Compact(s.argWords)
@@ -122,7 +122,7 @@ func (s *scratch) lexicalScore(args []byte, uri string, text []byte) (float64, b
 // resultWalk is what walkResult finds in a result.
 type resultWalk struct {
 	// text is a prefix of the result's text (each text followed by a
-	// newline), at most TextPrefixBytes.
+	// newline), at most textPrefixBytes.
 	text []byte
 	// texts is how many texts there are, textBytes their total size (raw,
 	// with a newline each); textRead: text holds all of them.
@@ -156,10 +156,10 @@ func walkResult(method string, result, text []byte) resultWalk {
 		} else {
 			w.textBytes += ve - vs - 2 + 1
 		}
-		if len(w.text) < TextPrefixBytes {
-			w.text = append(appendStringPrefix(w.text, b, vs, TextPrefixBytes), '\n')
+		if len(w.text) < textPrefixBytes {
+			w.text = append(appendStringPrefix(w.text, b, vs, textPrefixBytes), '\n')
 		}
-		w.textRead = w.textRead && len(w.text) < TextPrefixBytes
+		w.textRead = w.textRead && len(w.text) < textPrefixBytes
 	}
 	// textOf adds the "text" member of the object at b[vs].
 	textOf := func(b []byte, vs int) {
@@ -209,7 +209,7 @@ func walkResult(method string, result, text []byte) resultWalk {
 }
 
 // argumentText appends the text of the string values in args, each
-// followed by a space, up to ArgsPrefixBytes.
+// followed by a space, up to argsPrefixBytes.
 func argumentText(dst, args []byte) []byte {
 	b := args[:min(len(args), walkBytes)]
 	if i := skipWS(b, 0); i < len(b) {
@@ -222,12 +222,12 @@ func argumentText(dst, args []byte) []byte {
 // b[i] to *dst and returns the index after it; -1 once *dst is full, or
 // if the value is malformed, runs past b or nests too deep.
 func appendValueTexts(dst *[]byte, b []byte, i, depth int) int {
-	if i >= len(b) || len(*dst) >= ArgsPrefixBytes || depth > maxCanonicalDepth {
+	if i >= len(b) || len(*dst) >= argsPrefixBytes || depth > maxCanonicalDepth {
 		return -1
 	}
 	switch b[i] {
 	case '"':
-		*dst = append(appendStringPrefix(*dst, b, i, ArgsPrefixBytes), ' ')
+		*dst = append(appendStringPrefix(*dst, b, i, argsPrefixBytes), ' ')
 		return stringEnd(b, i)
 	case '{', '[':
 		closing := byte('}')

@@ -18,7 +18,7 @@ func toolResult(text string) string {
 // arguments; only the content hash reads it all.
 func TestLargeUnitFeaturesUseBoundedPrefixes(t *testing.T) {
 	t.Parallel()
-	filler := strings.Repeat("haystack ", 2000) // 18 KB, past TextPrefixBytes
+	filler := strings.Repeat("haystack ", 2000) // 18 KB, past textPrefixBytes
 	huge := strings.Repeat("y", walkBytes)      // past what is walked
 	tests := []struct {
 		name, method, args, result string
@@ -56,7 +56,7 @@ func TestLargeUnitFeaturesUseBoundedPrefixes(t *testing.T) {
 			if !strings.HasPrefix(f.summary, tc.summaryPrefix) || len([]rune(f.summary)) > summaryRunes {
 				t.Errorf("summary %q", f.summary)
 			}
-			if len(s.text) > TextPrefixBytes+1 || len(s.args) > ArgsPrefixBytes+2 {
+			if len(s.text) > textPrefixBytes+1 || len(s.args) > argsPrefixBytes+2 {
 				t.Errorf("read %d bytes of text and %d of arguments", len(s.text), len(s.args))
 			}
 			if f.contentHash != tracing.ContentHash(d.Result) {

@@ -98,7 +98,9 @@ func (w *worker) handle(it item) {
 	case it.isUnit:
 		p := w.open[it.response]
 		if p == nil {
-			p = &openResponse{session: it.session}
+			n := min(t.opts.MaxUnits, t.opts.Batch) // a response's units, usually
+			p = &openResponse{session: it.session, units: make([]weighting.Unit, 0, n), hashes: make([]string, 0, n),
+				events: make([]tracing.Event, 0, n)}
 			w.open[it.response] = p
 		}
 		ev, u := w.unitEvent(&it)
