@@ -57,9 +57,10 @@ func (w *writer) recordUnit(ev *tracing.Event) (bool, error) {
 	setIf(&head.Method, ev.Method)
 	setIf(&head.Name, ev.Name)
 	setIf(&head.URI, ev.URI)
-	if len(ev.Arguments) > 0 {
+	if n := max(len(ev.Arguments), int(ev.ArgumentsBytes)); n > 0 {
+		// The host leaves out large arguments but always says their size.
 		head.Arguments = boundedJSON(ev.Arguments, maxArgumentsBytes)
-		head.ArgumentsBytes = len(ev.Arguments)
+		head.ArgumentsBytes = n
 	}
 	head.LastSeen = max(head.LastSeen, now)
 

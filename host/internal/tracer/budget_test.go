@@ -173,3 +173,34 @@ func TestConcurrentDeliveries(t *testing.T) {
 		t.Fatalf("stats %+v, %d units recorded", st, len(f.units()))
 	}
 }
+
+// Arguments larger than the host sends are left out of the event, and let
+// go at once, but their size is sent.
+func TestLargeArgumentsAreLeftOut(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     string
+		wantSent bool
+	}{
+		{"small", `{"q":"x"}`, true},
+		{"at the bound", `{"q":"` + strings.Repeat("x", tracing.MaxEventArgumentsBytes-8) + `"}`, true},
+		{"past the bound", `{"q":"` + strings.Repeat("x", tracing.MaxEventArgumentsBytes) + `"}`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := &fakeTracing{}
+			tr := newTestTracer(t, f, Options{})
+			tr.Traced("a", "srv", "tools/call", "x", "", []byte(tc.args), bigResult(10))
+			tr.Flush(context.Background(), "a")
+			u := f.units()
+			if len(u) != 1 || (u[0].Arguments != nil) != tc.wantSent || u[0].ArgumentsBytes != int64(len(tc.args)) {
+				t.Fatalf("units %+v", u)
+			}
+			if st := tr.Stats(); st.QueueBytes != 0 {
+				t.Fatalf("still holding %d bytes", st.QueueBytes)
+			}
+		})
+	}
+}

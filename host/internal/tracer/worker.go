@@ -128,8 +128,9 @@ func (w *worker) handle(it item) {
 	}
 }
 
-// unitEvent works out a unit's features and lets go of its result,
-// unless the result is sent as content.
+// unitEvent works out a unit's features and lets go of what it does not
+// send: the result, unless sent as content, and arguments too large to
+// send.
 func (w *worker) unitEvent(it *item) (tracing.Event, weighting.Unit) {
 	t, d := w.t, &it.unit
 	f := w.scratch.features(d, t.opts.DefaultScore)
@@ -150,6 +151,11 @@ func (w *worker) unitEvent(it *item) (tracing.Event, weighting.Unit) {
 		ev.Content = d.Result
 	} else {
 		t.release(int64(len(d.Result)))
+	}
+	ev.ArgumentsBytes = int64(len(d.Arguments))
+	if len(d.Arguments) > tracing.MaxEventArgumentsBytes {
+		ev.Arguments = nil
+		t.release(int64(len(d.Arguments)))
 	}
 	u := weighting.Unit{
 		ID: ev.ContextID, Type: typ, RetrievalScore: ev.RetrievalScore, CreatedUnixNano: ev.TimeUnixNano,
