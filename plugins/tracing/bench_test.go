@@ -91,25 +91,46 @@ func (g *loadGen) batch(n int) []tracing.Event {
 
 // BenchmarkRecord measures ingestion into Badger: unit events (with their
 // response events) per second, in batches of 10 responses as the host
-// sends them.
+// sends them; weighed through a host (which answers at once), with the
+// units in the batch or, as the host sends them when they hold too much
+// to wait, in the batch before.
 func BenchmarkRecord(b *testing.B) {
 	for _, tc := range []struct {
-		name string
-		cfg  map[string]any
+		name         string
+		cfg          map[string]any
+		weigh, ahead bool
 	}{
-		{"default", nil},
-		{"store_content", map[string]any{"store_content": true}},
-		{"sync_writes", map[string]any{"sync_writes": true}},
+		{"default", nil, false, false},
+		{"store_content", map[string]any{"store_content": true}, false, false},
+		{"sync_writes", map[string]any{"sync_writes": true}, false, false},
+		{"weighed", nil, true, false},
+		{"weighed_units_ahead", nil, true, true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			p := configure(b, b.TempDir(), tc.cfg)
+			if tc.weigh {
+				p.UseHost(&weighHost{})
+			}
 			g := newLoadGen(1, 100_000)
 			b.ResetTimer()
 			for g.units < b.N {
 				b.StopTimer()
 				evs := g.batch(10)
+				var units, responses []tracing.Event
+				for _, ev := range evs {
+					if ev.Kind == tracing.EventResponse {
+						responses = append(responses, ev)
+					} else {
+						units = append(units, ev)
+					}
+				}
 				b.StartTimer()
-				record(b, p, evs...)
+				if tc.ahead {
+					record(b, p, units...)
+					record(b, p, responses...)
+				} else {
+					record(b, p, evs...)
+				}
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(g.units)/b.Elapsed().Seconds(), "units/s")

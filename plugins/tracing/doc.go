@@ -42,12 +42,22 @@
 // unit event carries a ContentHash that differs from the unit's current head,
 // a new version is stored, numbered 1, 2, ... and linked to the version before
 // it; seeing the head's content again only refreshes the head version's
-// last-seen time and count. A version keeps type, source server, name or URI,
+// last-seen time and count.
+//
+// The host's ContentHash is "xxh64:" and 16 hex digits (tracing.ContentHash);
+// hosts before it sent the hex SHA-256. Hashes are compared, never
+// recomputed, so a store written by an older host sees every context change
+// once after the upgrade: the first sighting of each context starts a new
+// version, with the same size and summary as the one before. Context ids,
+// and so quality scores and lineage, are unaffected. A version keeps type, source server, name or URI,
 // summary, size, token estimate, content hash, retrieval score and source,
 // and times; the content itself only when store_content is true.
 //
 // A response (one client turn) is finalized by the host's response event,
 // which lists the units it was built from and their weights (summing to 1).
+// Weighed through the host, a unit's features come from its event in the
+// same batch, or, for a unit the host sent ahead in an earlier batch, from
+// its recorded context and version.
 // The plugin resolves each unit to the version whose content hash the host
 // sent, stores the response, and indexes the lineage both ways: response ->
 // contexts (in the response record) and context -> responses (an index keyed

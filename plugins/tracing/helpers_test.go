@@ -2,8 +2,6 @@ package tracing
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"strings"
@@ -59,10 +57,7 @@ func stop(t testing.TB, p *Plugin) {
 	}
 }
 
-func hashOf(content []byte) string {
-	sum := sha256.Sum256(content)
-	return hex.EncodeToString(sum[:])
-}
+func hashOf(content []byte) string { return tracing.ContentHash(content) }
 
 // toolContent is a CallToolResult with one text block, as a backend
 // would return.

@@ -1,9 +1,7 @@
 package tracing
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -36,10 +34,9 @@ func (w *writer) recordUnit(ev *tracing.Event) (bool, error) {
 	now := eventTime(ev)
 	hash := ev.ContentHash
 	if hash == "" {
-		// The host always hashes; hashing here keeps versioning right for
-		// an event that reached us without one.
-		sum := sha256.Sum256(ev.Content)
-		hash = hex.EncodeToString(sum[:])
+		// The host always hashes; hashing here (as the host does) keeps
+		// versioning right for an event that reached us without one.
+		hash = tracing.ContentHash(ev.Content)
 	}
 	id := ev.ContextID
 	old, err := load[contextHead](&w.reader, contextKey(id))
@@ -60,9 +57,10 @@ func (w *writer) recordUnit(ev *tracing.Event) (bool, error) {
 	setIf(&head.Method, ev.Method)
 	setIf(&head.Name, ev.Name)
 	setIf(&head.URI, ev.URI)
-	if len(ev.Arguments) > 0 {
+	if n := max(len(ev.Arguments), int(ev.ArgumentsBytes)); n > 0 {
+		// The host leaves out large arguments but always says their size.
 		head.Arguments = boundedJSON(ev.Arguments, maxArgumentsBytes)
-		head.ArgumentsBytes = len(ev.Arguments)
+		head.ArgumentsBytes = n
 	}
 	head.LastSeen = max(head.LastSeen, now)
 
@@ -201,8 +199,15 @@ func (w *writer) resolveVersion(ctx, contentHash string) (uint32, error) {
 	if v, ok := w.versions[versionRef{ctx, contentHash}]; ok {
 		return v, nil
 	}
+	return w.reader.versionOf(ctx, contentHash)
+}
+
+// versionOf finds the version of ctx recorded with contentHash through the
+// hash index, else the head version if the hash is its own (or not
+// given); 0 if there is none.
+func (r *reader) versionOf(ctx, contentHash string) (uint32, error) {
 	if contentHash != "" {
-		item, err := w.txn.Get(hashKey(ctx, contentHash))
+		item, err := r.txn.Get(hashKey(ctx, contentHash))
 		if err == nil {
 			var v uint32
 			err = item.Value(func(b []byte) error {
@@ -218,7 +223,7 @@ func (w *writer) resolveVersion(ctx, contentHash string) (uint32, error) {
 			return v, nil
 		}
 	}
-	head, err := load[contextHead](&w.reader, contextKey(ctx))
+	head, err := load[contextHead](r, contextKey(ctx))
 	if err != nil || head == nil || head.ID != ctx {
 		return 0, err
 	}

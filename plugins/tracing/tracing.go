@@ -48,9 +48,10 @@ type Plugin struct {
 func (p *Plugin) UseHost(h tracing.Host) { p.host.Store(&h) }
 
 // weigh asks the host for the weights of each response in the batch,
-// from the features of its units in the same batch (the host sends a
-// response's units with it). A response whose weighing fails keeps the
-// weights it came with.
+// from the features of its units: those in the same batch (the host sends
+// a response's units with it, unless they hold too much to wait), else as
+// recorded in the store. A response whose weighing fails keeps the weights
+// it came with.
 func (p *Plugin) weigh(ctx context.Context, events []tracing.Event) {
 	hp := p.host.Load()
 	if hp == nil {
@@ -68,13 +69,19 @@ func (p *Plugin) weigh(ctx context.Context, events []tracing.Event) {
 			continue
 		}
 		req := weighting.WeighRequest{NowUnixNano: e.TimeUnixNano}
-		for _, u := range e.Units {
+		var recorded []int // units sent in an earlier batch
+		for j, u := range e.Units {
 			wu := weighting.Unit{ID: u.ContextID}
 			if f := units[u.ContextID+"\x00"+u.ContentHash]; f != nil {
 				wu.Type, wu.RetrievalScore, wu.CreatedUnixNano = f.ContextType, f.RetrievalScore, f.TimeUnixNano
 				wu.SizeBytes, wu.TokenEstimate, wu.Source = f.SizeBytes, f.TokenEstimate, f.Server
+			} else {
+				recorded = append(recorded, j)
 			}
 			req.Units = append(req.Units, wu)
+		}
+		if len(recorded) > 0 {
+			p.recordedFeatures(e.Units, recorded, req.Units)
 		}
 		r, err := (*hp).Weigh(ctx, req)
 		if err == nil && len(r.Weights) != len(e.Units) {
@@ -88,6 +95,50 @@ func (p *Plugin) weigh(ctx context.Context, events []tracing.Event) {
 		for j, w := range weighting.Normalize(r.Weights) {
 			e.Units[j].Weight = w
 		}
+	}
+}
+
+// recordedFeatures fills in out[j], for each j in which, with the features
+// recorded for units[j]: its context's type and server, and the size,
+// token estimate and retrieval score of the version with its content hash,
+// last seen when it was delivered. A unit with nothing recorded keeps no
+// features.
+func (p *Plugin) recordedFeatures(units []tracing.ResponseUnit, which []int, out []weighting.Unit) {
+	err := p.withStore(func(st *store) error {
+		return st.view(func(r *reader) error {
+			for _, j := range which {
+				id := units[j].ContextID
+				head, err := load[contextHead](r, contextKey(id))
+				if err != nil {
+					return err
+				}
+				if head == nil || head.ID != id {
+					continue
+				}
+				v, err := r.versionOf(id, units[j].ContentHash)
+				if err != nil {
+					return err
+				}
+				if v == 0 {
+					continue
+				}
+				ver, err := load[versionRec](r, versionKey(id, v))
+				if err != nil {
+					return err
+				}
+				if ver == nil {
+					continue
+				}
+				u := &out[j]
+				u.Type, u.Source = head.Type, head.Server
+				u.RetrievalScore, u.CreatedUnixNano = ver.RetrievalScore, ver.LastSeen
+				u.SizeBytes, u.TokenEstimate = ver.SizeBytes, ver.TokenEstimate
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		p.logger.Warn("reading the features of units recorded earlier failed; weighing without them", "error", err)
 	}
 }
 

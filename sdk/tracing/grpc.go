@@ -51,7 +51,7 @@ func (s *GRPCServer) Record(ctx context.Context, req *pluginv1.RecordRequest) (*
 			Content: e.GetContentJson(), ContentHash: e.GetContentHash(), SizeBytes: e.GetSizeBytes(), Meta: e.GetMetaJson(),
 			ResponseID: e.GetResponseId(), ContextID: e.GetContextId(), ContextType: e.GetContextType(),
 			RetrievalScore: e.GetRetrievalScore(), RetrievalSource: e.GetRetrievalSource(),
-			TokenEstimate: e.GetTokenEstimate(), Summary: e.GetSummary(),
+			TokenEstimate: e.GetTokenEstimate(), Summary: e.GetSummary(), ArgumentsBytes: e.GetArgumentsBytes(),
 		}
 		for _, u := range e.GetUnits() {
 			ev.Units = append(ev.Units, ResponseUnit{ContextID: u.GetContextId(), ContentHash: u.GetContentHash(), Weight: u.GetWeight()})
@@ -119,7 +119,7 @@ func (c *GRPCClient) Record(ctx context.Context, req RecordRequest) (RecordRespo
 			ContentJson: e.Content, ContentHash: e.ContentHash, SizeBytes: e.SizeBytes, MetaJson: e.Meta,
 			ResponseId: e.ResponseID, ContextId: e.ContextID, ContextType: e.ContextType,
 			RetrievalScore: e.RetrievalScore, RetrievalSource: e.RetrievalSource,
-			TokenEstimate: e.TokenEstimate, Summary: e.Summary,
+			TokenEstimate: e.TokenEstimate, Summary: e.Summary, ArgumentsBytes: e.ArgumentsBytes,
 		}
 		for _, u := range e.Units {
 			pe.Units = append(pe.Units, &pluginv1.ResponseUnit{ContextId: u.ContextID, ContentHash: u.ContentHash, Weight: u.Weight})

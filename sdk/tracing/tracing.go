@@ -5,7 +5,9 @@
 //
 // Record is off the hot path: the host queues events and sends them in
 // batches, dropping (and counting) what does not fit rather than blocking a
-// client. Every JSON value crosses raw and byte for byte.
+// client. A response's unit events usually come in the same batch as the
+// response event, but may come in earlier ones (when they hold too much
+// to wait for it). Every JSON value crosses raw and byte for byte.
 package tracing
 
 import (
@@ -17,7 +19,7 @@ import (
 
 // APIMinor is the minor version of this API; bump it when adding optional
 // fields or capabilities.
-const APIMinor = 1
+const APIMinor = 2
 
 // Tracing records deliveries and serves the tracing tools and resources.
 type Tracing interface {
@@ -35,6 +37,11 @@ type Tracing interface {
 	// ReadResource reads one of the plugin's resources.
 	ReadResource(ctx context.Context, req ReadResourceRequest) (ReadResourceResponse, error)
 }
+
+// MaxEventArgumentsBytes is the largest Arguments the host sends in an
+// event. Arguments that large are data more than an identity (which the
+// context id already is), and a unit holds on to them until recorded.
+const MaxEventArgumentsBytes = 64 << 10
 
 // Kinds of event, as in Event.Kind.
 const (
@@ -71,12 +78,17 @@ type Event struct {
 	Name string
 	// URI is the resource URI, as the backend knows it.
 	URI string
-	// Arguments are the request's arguments, raw JSON.
+	// Arguments are the request's arguments, raw JSON; left out when
+	// larger than MaxEventArgumentsBytes.
 	Arguments json.RawMessage
+	// ArgumentsBytes is the size of the request's arguments, sent or not
+	// (API minor 2; 0 from older hosts, which always sent them).
+	ArgumentsBytes int64
 	// Content is the result delivered, raw JSON.
 	Content json.RawMessage
 	// ContentHash identifies Content, so that versions can be told apart
-	// without comparing it.
+	// without comparing it: the host sends ContentHash(Content), computed
+	// over the whole result even when Content itself is not sent.
 	ContentHash string
 	SizeBytes   int64
 	// Meta is the result's _meta, raw JSON.

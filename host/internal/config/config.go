@@ -457,9 +457,11 @@ type Tracing struct {
 	// MaxUnits units, or on feedback.
 	IdleGap  time.Duration
 	MaxUnits int
-	// Queue bounds the events waiting for the plugin (beyond: dropped and
-	// counted); Batch is how many go in one call.
+	// Queue bounds the events waiting for the plugin, and QueueBytes the
+	// bytes of delivered messages the tracer holds for them (beyond
+	// either: dropped and counted); Batch is how many go in one call.
 	Queue, Batch int
+	QueueBytes   int64
 	// DefaultRetrievalScore is used when neither the backend's _meta nor
 	// the request's arguments give one.
 	DefaultRetrievalScore float64
@@ -477,6 +479,8 @@ const (
 	DefaultTraceIdleGap    = 30 * time.Second
 	DefaultTraceMaxUnits   = 50
 	DefaultTraceQueue      = 10000
+	DefaultTraceQueueBytes = 16 << 20
+	MinTraceQueueBytes     = 1 << 20
 	DefaultTraceBatch      = 256
 	DefaultRetrievalScore  = 0.5
 )
@@ -484,7 +488,8 @@ const (
 var tracingSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "enabled"}, {Name: "plugin"}, {Name: "weighting"}, {Name: "store_dir"}, {Name: "idle_gap"},
-		{Name: "max_units"}, {Name: "queue"}, {Name: "batch"}, {Name: "default_retrieval_score"}, {Name: "store_content"},
+		{Name: "max_units"}, {Name: "queue"}, {Name: "queue_bytes"}, {Name: "batch"}, {Name: "default_retrieval_score"},
+		{Name: "store_content"},
 	},
 }
 
@@ -516,6 +521,16 @@ func (d *decoder) decodeTracing(b *hcl.Block, t *Tracing) {
 	decodeAttr(attrs, "idle_gap", d.evalDuration, &t.IdleGap)
 	decodeAttr(attrs, "max_units", d.evalCount, &t.MaxUnits)
 	decodeAttr(attrs, "queue", d.evalCount, &t.Queue)
+	if attr, ok := attrs["queue_bytes"]; ok {
+		if n, ok := d.evalInt(attr); ok {
+			if n < MinTraceQueueBytes {
+				d.errorf(attr.Expr.Range(), "Invalid queue_bytes",
+					"queue_bytes must be at least %d (1 MiB); got %d.", MinTraceQueueBytes, n)
+			} else {
+				t.QueueBytes = n
+			}
+		}
+	}
 	decodeAttr(attrs, "batch", d.evalCount, &t.Batch)
 	if attr, ok := attrs["default_retrieval_score"]; ok {
 		if v, ok := d.eval(attr, cty.Number); ok && !v.IsNull() {
@@ -627,8 +642,8 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 
 	cfg.Tracing = Tracing{
 		Plugin: DefaultTracingPlugin, Weighting: DefaultWeightingPlugin, StoreDir: filepath.Join(d.dir, DefaultTraceDir),
-		IdleGap: DefaultTraceIdleGap, MaxUnits: DefaultTraceMaxUnits, Queue: DefaultTraceQueue, Batch: DefaultTraceBatch,
-		DefaultRetrievalScore: DefaultRetrievalScore,
+		IdleGap: DefaultTraceIdleGap, MaxUnits: DefaultTraceMaxUnits, Queue: DefaultTraceQueue, QueueBytes: DefaultTraceQueueBytes,
+		Batch: DefaultTraceBatch, DefaultRetrievalScore: DefaultRetrievalScore,
 	}
 	for i, b := range blocks["tracing"] {
 		if i > 0 {

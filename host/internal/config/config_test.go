@@ -394,6 +394,11 @@ func TestErrors(t *testing.T) {
 		{"negative failure_threshold", "proxy {\n  health {\n    failure_threshold = -1\n  }\n}\n", "Invalid failure_threshold", "proxy.hcl:3:25"},
 		{"duplicate health", "server \"s\" {\n  transport \"stdio\" {}\n  health {}\n  health {}\n}\n", "Duplicate health block", "proxy.hcl:4:3"},
 		{"missing file", "listen \"http\" {\n  auth_token = file(\"token.txt\")\n}\n", "Error in function call", "proxy.hcl:2:16"},
+		{"small queue_bytes", "tracing {\n  queue_bytes = 4096\n}\n", "Invalid queue_bytes", "proxy.hcl:2:17"},
+		{"fractional queue_bytes", "tracing {\n  queue_bytes = 2097152.5\n}\n", "Invalid queue_bytes", "proxy.hcl:2:17"},
+		{"queue_bytes not a number", "tracing {\n  queue_bytes = \"16MiB\"\n}\n", "Incorrect attribute value type", "proxy.hcl:2:17"},
+		{"zero queue", "tracing {\n  queue = 0\n}\n", "Invalid queue", "proxy.hcl:2:11"},
+		{"unknown tracing attribute", "tracing {\n  queue_size = 10\n}\n", "Unsupported argument", "proxy.hcl:2:3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -421,6 +426,51 @@ func TestErrors(t *testing.T) {
 				}
 			}
 			t.Errorf("no error with summary %q; got:\n%s", tt.summary, diagString(diags))
+		})
+	}
+}
+
+func TestTracingSettings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, block string
+		want        func(dir string) Tracing
+	}{
+		{"absent", "", func(dir string) Tracing {
+			return Tracing{Plugin: "tracing", Weighting: "composite", StoreDir: filepath.Join(dir, ".mcphost/trace"),
+				IdleGap: 30 * time.Second, MaxUnits: 50, Queue: 10000, QueueBytes: 16 << 20, Batch: 256, DefaultRetrievalScore: 0.5}
+		}},
+		{"defaults", "tracing {}\n", func(dir string) Tracing {
+			return Tracing{Enabled: true, Plugin: "tracing", Weighting: "composite", StoreDir: filepath.Join(dir, ".mcphost/trace"),
+				IdleGap: 30 * time.Second, MaxUnits: 50, Queue: 10000, QueueBytes: 16 << 20, Batch: 256, DefaultRetrievalScore: 0.5}
+		}},
+		{"every attribute", `tracing {
+  plugin = "pg"
+  weighting = "recency"
+  store_dir = "/var/trace"
+  store_content = true
+  idle_gap = "5s"
+  max_units = 10
+  queue = 500
+  queue_bytes = 64 * 1024 * 1024
+  batch = 32
+  default_retrieval_score = 0.25
+}
+`, func(string) Tracing {
+			return Tracing{Enabled: true, Plugin: "pg", Weighting: "recency", StoreDir: "/var/trace", StoreContent: true,
+				IdleGap: 5 * time.Second, MaxUnits: 10, Queue: 500, QueueBytes: 64 << 20, Batch: 32, DefaultRetrievalScore: 0.25}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			path := writeConfig(t, tc.block, nil)
+			cfg := mustLoad(t, path, LoadOptions{LookupEnv: noEnv})
+			got := cfg.Tracing
+			got.DeclRange = hcl.Range{}
+			if want := tc.want(filepath.Dir(path)); got != want {
+				t.Errorf("Tracing = %+v\nwant %+v", got, want)
+			}
 		})
 	}
 }

@@ -68,6 +68,7 @@ func TestScrapeParsesWithPrometheus(t *testing.T) {
 		Backends: func() []router.BackendStatus { return []router.BackendStatus{status} },
 		Sessions: func() SessionCounts { return SessionCounts{HTTP: 1} },
 		Plugins:  fakePlugins{"a": "# TYPE x counter\nx 1\n", "b": "x{k=\"v\"} 2\n"},
+		Tracing:  func() TracingStats { return TracingStats{Dropped: 3, QueueBytes: 4096} },
 	})
 	f := scrapeFamilies(t, r)
 	srv := map[string]string{"server": "srv"}
@@ -87,6 +88,8 @@ func TestScrapeParsesWithPrometheus(t *testing.T) {
 		{"mcphost_plugin_up", map[string]string{"plugin": "dead"}, 0},
 		{"mcphost_plugin_restarts_total", map[string]string{"plugin": "dead"}, 3},
 		{"x", map[string]string{"plugin": "a"}, 1},
+		{"mcphost_tracing_dropped_total", nil, 3},
+		{"mcphost_tracing_queue_bytes", nil, 4096},
 	}
 	for _, c := range checks {
 		if got := sample(t, f, c.name, c.labels); got != c.want {

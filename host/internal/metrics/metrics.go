@@ -77,6 +77,8 @@ type Sources struct {
 type TracingStats struct {
 	Events, Dropped, Responses, RecordErrors uint64
 	QueueDepth                               int
+	// QueueBytes are the bytes of delivered messages the tracer holds.
+	QueueBytes int64
 }
 
 // Registry holds mcphost's metrics. It is a router.Observer.
@@ -263,6 +265,7 @@ func (r *Registry) WritePrometheus(ctx context.Context, w io.Writer) {
 		metrics.WriteCounterUint64(w, "mcphost_tracing_responses_total", s.Responses)
 		metrics.WriteCounterUint64(w, "mcphost_tracing_record_errors_total", s.RecordErrors)
 		metrics.WriteGaugeUint64(w, "mcphost_tracing_queue_depth", uint64(max(s.QueueDepth, 0)))
+		metrics.WriteGaugeUint64(w, "mcphost_tracing_queue_bytes", uint64(max(s.QueueBytes, 0)))
 	}
 	if src.Plugins != nil {
 		states := src.Plugins.States()

@@ -49,6 +49,9 @@ func TestRegistry(t *testing.T) {
 		},
 		Sessions: func() SessionCounts { return SessionCounts{Stdio: 1, HTTP: 2, WebSocket: 3} },
 		Plugins:  fakePlugins{"a": "# TYPE x counter\nx 1\n", "b": "x{k=\"v\"} 2\n"},
+		Tracing: func() TracingStats {
+			return TracingStats{Events: 7, Dropped: 3, Responses: 2, RecordErrors: 1, QueueDepth: 4, QueueBytes: 4096}
+		},
 	})
 	m := scrape(t, r)
 	for key, want := range map[string]float64{
@@ -66,6 +69,12 @@ func TestRegistry(t *testing.T) {
 		`mcphost_request_bytes_total{server="up"}`:      0,
 		`mcphost_response_bytes_total{server="up"}`:     0,
 		`mcphost_backend_restarts_total{server="down"}`: 0,
+		`mcphost_tracing_events_total{}`:                7,
+		`mcphost_tracing_dropped_total{}`:               3,
+		`mcphost_tracing_responses_total{}`:             2,
+		`mcphost_tracing_record_errors_total{}`:         1,
+		`mcphost_tracing_queue_depth{}`:                 4,
+		`mcphost_tracing_queue_bytes{}`:                 4096,
 	} {
 		if got, ok := m[key]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)

@@ -158,7 +158,10 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 	if p.tracer != nil {
 		sources.Tracing = func() metrics.TracingStats {
 			s := p.tracer.Stats()
-			return metrics.TracingStats{Events: s.Events, Dropped: s.Dropped, Responses: s.Responses, RecordErrors: s.RecordErrors, QueueDepth: s.QueueDepth}
+			return metrics.TracingStats{
+				Events: s.Events, Dropped: s.Dropped, Responses: s.Responses, RecordErrors: s.RecordErrors,
+				QueueDepth: s.QueueDepth, QueueBytes: s.QueueBytes,
+			}
 		}
 	}
 	p.metrics.SetSources(sources)

@@ -156,7 +156,7 @@ func restartWarnings(old, next *config.Config) []string {
 	}
 	ot, nt := old.Tracing, next.Tracing
 	if ot.Enabled != nt.Enabled || ot.Plugin != nt.Plugin || ot.StoreDir != nt.StoreDir || ot.IdleGap != nt.IdleGap ||
-		ot.MaxUnits != nt.MaxUnits || ot.Queue != nt.Queue {
+		ot.MaxUnits != nt.MaxUnits || ot.Queue != nt.Queue || ot.QueueBytes != nt.QueueBytes || ot.Batch != nt.Batch {
 		out = append(out, "tracing settings other than weighting changed; restart mcphost to apply them")
 	}
 	oldL, _ := json.Marshal(old.Listeners)

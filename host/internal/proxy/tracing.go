@@ -72,7 +72,8 @@ func (p *Proxy) setupTracing(ctx context.Context) (*router.BackendSpec, hcl.Diag
 			return p.plugins.Tracing(ctx, p.config().Tracing.Plugin)
 		},
 		Weighting: weigh,
-		IdleGap:   t.IdleGap, MaxUnits: t.MaxUnits, Queue: t.Queue, DefaultScore: t.DefaultRetrievalScore, SendContent: t.StoreContent,
+		IdleGap:   t.IdleGap, MaxUnits: t.MaxUnits, Queue: t.Queue, QueueBytes: t.QueueBytes, Batch: t.Batch,
+		DefaultScore: t.DefaultRetrievalScore, SendContent: t.StoreContent,
 		Logger: p.log.Named("tracer"),
 	})
 	return &router.BackendSpec{Name: tracer.ServerName, Prefix: false, Internal: true, Open: p.tracer.Open}, diags

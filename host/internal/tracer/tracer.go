@@ -1,29 +1,28 @@
 // Package tracer is the host's side of context tracing. The router tells
 // it about every tool result, resource and prompt it delivers; the tracer
 // groups them per client session into responses (turns), tags each result
-// with its response id, and — off the message path, through a bounded
-// queue — works out each unit's features, asks the weighting plugin for
-// weights when a response ends, and records units and responses with the
-// tracing plugin. A full queue drops events (counted), never blocks a
-// client.
+// with its response id, and — off the message path, through a queue
+// bounded in events and in bytes — works out each unit's features, asks
+// the weighting plugin for weights when a response ends, and records units
+// and responses with the tracing plugin. A full queue drops units
+// (counted), never blocks a client.
+//
+// The message path hands over references, not copies: a queued unit keeps
+// the delivered message alive, so the byte bound counts every byte the
+// tracer references (arguments and result) from Delivered until the worker
+// lets go of them: the result once its features are worked out (or, when
+// content is sent, once recorded), the arguments once recorded.
 package tracer
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/tidwall/gjson"
 
 	"github.com/mcphost/mcphost/sdk/tracing"
 	"github.com/mcphost/mcphost/sdk/weighting"
@@ -32,14 +31,23 @@ import (
 // Options configure a Tracer.
 type Options struct {
 	// Tracing and Weighting return the plugins, starting them if needed.
+	// Without Weighting the tracing plugin weighs (or every unit of a
+	// response weighs the same).
 	Tracing   func(ctx context.Context) (tracing.Tracing, error)
 	Weighting func(ctx context.Context) (weighting.Weighting, error)
 	// A response ends after IdleGap without a unit, after MaxUnits units,
 	// or on Flush (feedback).
 	IdleGap  time.Duration
 	MaxUnits int
-	// Queue bounds the events waiting for the worker.
-	Queue int
+	// Queue bounds the events waiting for the worker (default 10000), and
+	// QueueBytes the bytes of delivered messages the tracer holds on to
+	// (default 16 MiB); a unit past either bound is dropped and counted,
+	// and so is a unit larger than QueueBytes.
+	Queue      int
+	QueueBytes int64
+	// Batch is the most events sent to the tracing plugin in one call
+	// (default 256).
+	Batch int
 	// DefaultScore is the retrieval score when nothing gives one.
 	DefaultScore float64
 	// SendContent sends each unit's content to the tracing plugin (to
@@ -50,10 +58,19 @@ type Options struct {
 	Changed func(uris []string)
 }
 
+// Defaults of Options.
+const (
+	DefaultQueue      = 10000
+	DefaultQueueBytes = 16 << 20
+	DefaultBatch      = 256
+)
+
 // Stats are the tracer's counters, for metrics.
 type Stats struct {
 	Events, Dropped, Responses, RecordErrors uint64
 	QueueDepth                               int
+	// QueueBytes are the bytes of delivered messages the tracer holds.
+	QueueBytes int64
 }
 
 // Tracer is safe for concurrent use.
@@ -62,6 +79,11 @@ type Tracer struct {
 	log  hclog.Logger
 
 	queue chan item
+	// held is the bytes of delivered messages referenced by queued items
+	// and by events the worker has not yet recorded (QueueBytes bounds it).
+	held atomic.Int64
+	// hurry wakes the worker before its pause ends.
+	hurry chan struct{}
 	done  chan struct{}
 	wg    sync.WaitGroup
 
@@ -89,10 +111,13 @@ type turn struct {
 	last  time.Time
 }
 
-// item is what goes through the queue: a delivered unit, or the end of a
-// response (with ack, when someone waits for it to be recorded).
+// item is what goes through the queue: a delivered unit (with the bytes
+// it holds), or the end of a response (with ack, when someone waits for
+// it to be recorded).
 type item struct {
-	unit     *Delivery
+	unit     Delivery
+	isUnit   bool
+	size     int64
 	end      string // response id to finalize
 	session  string
 	ack      chan struct{}
@@ -106,6 +131,8 @@ type Delivery struct {
 	// Name is the tool or prompt name, URI the resource, as the backend
 	// knows them.
 	Name, URI string
+	// Arguments and Result are referenced, not copied, and never
+	// modified: they are slices of the messages being delivered.
 	Arguments []byte
 	// Result is the JSON-RPC result member delivered.
 	Result []byte
@@ -118,7 +145,13 @@ func New(opts Options) *Tracer {
 		opts.Logger = hclog.NewNullLogger()
 	}
 	if opts.Queue <= 0 {
-		opts.Queue = 10000
+		opts.Queue = DefaultQueue
+	}
+	if opts.QueueBytes <= 0 {
+		opts.QueueBytes = DefaultQueueBytes
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = DefaultBatch
 	}
 	if opts.MaxUnits <= 0 {
 		opts.MaxUnits = 50
@@ -126,7 +159,10 @@ func New(opts Options) *Tracer {
 	if opts.IdleGap <= 0 {
 		opts.IdleGap = 30 * time.Second
 	}
-	t := &Tracer{opts: opts, log: opts.Logger, queue: make(chan item, opts.Queue), done: make(chan struct{}), turns: map[string]*turn{}}
+	t := &Tracer{
+		opts: opts, log: opts.Logger, queue: make(chan item, opts.Queue), hurry: make(chan struct{}, 1),
+		done: make(chan struct{}), turns: map[string]*turn{},
+	}
 	t.wg.Add(2)
 	go t.work()
 	go t.watchIdle()
@@ -137,7 +173,7 @@ func New(opts Options) *Tracer {
 func (t *Tracer) Stats() Stats {
 	return Stats{
 		Events: t.events.Load(), Dropped: t.dropped.Load(), Responses: t.responses.Load(),
-		RecordErrors: t.recordErrors.Load(), QueueDepth: len(t.queue),
+		RecordErrors: t.recordErrors.Load(), QueueDepth: len(t.queue), QueueBytes: t.held.Load(),
 	}
 }
 
@@ -146,7 +182,8 @@ const MetaKey = "mcphost/trace"
 
 // Delivered notes a result about to go to a client and returns the value
 // for its _meta[MetaKey]: the response id and the unit's context id. It
-// never blocks: when the queue is full the unit is dropped and counted.
+// never blocks: when the queue is full, in events or in bytes, the unit is
+// dropped and counted.
 func (t *Tracer) Delivered(d Delivery) []byte {
 	contextID := ContextID(d.Server, d.Method, d.Name, d.URI, d.Arguments)
 	now := d.Time
@@ -171,21 +208,61 @@ func (t *Tracer) Delivered(d Delivery) []byte {
 	if ended != "" {
 		t.enqueue(item{end: ended, session: d.Session})
 	}
-	t.enqueue(item{unit: &d, response: responseID, context: contextID, session: d.Session})
-	return []byte(`{"response_id":"` + responseID + `","context_id":"` + contextID + `"}`)
+	t.enqueueUnit(item{
+		unit: d, isUnit: true, size: int64(len(d.Arguments) + len(d.Result)),
+		response: responseID, context: contextID, session: d.Session,
+	})
+	meta := make([]byte, 0, len(`{"response_id":"","context_id":""}`)+len(responseID)+len(contextID))
+	meta = append(meta, `{"response_id":"`...)
+	meta = append(meta, responseID...)
+	meta = append(meta, `","context_id":"`...)
+	meta = append(meta, contextID...)
+	return append(meta, `"}`...)
 }
 
+// enqueueUnit queues a unit if it fits both bounds. The bytes are
+// reserved before the send, so that concurrent deliveries never hold more
+// than QueueBytes between them.
+func (t *Tracer) enqueueUnit(it item) {
+	if t.held.Add(it.size) > t.opts.QueueBytes {
+		t.release(it.size)
+		t.dropped.Add(1)
+		return
+	}
+	select {
+	case t.queue <- it:
+		t.events.Add(1)
+	default:
+		t.release(it.size)
+		t.dropped.Add(1)
+		return
+	}
+	// The worker gathers units for a while between drains; it is woken
+	// early once the queue is half full either way.
+	if t.held.Load() > t.opts.QueueBytes/2 || len(t.queue) > cap(t.queue)/2 {
+		t.wake()
+	}
+}
+
+// enqueue queues the end of a response (no bytes held).
 func (t *Tracer) enqueue(it item) {
 	select {
 	case t.queue <- it:
-		if it.unit != nil {
-			t.events.Add(1)
-		}
 	default:
 		t.dropped.Add(1)
 		if it.ack != nil {
 			close(it.ack)
 		}
+	}
+}
+
+func (t *Tracer) release(n int64) { t.held.Add(-n) }
+
+// wake ends the worker's pause.
+func (t *Tracer) wake() {
+	select {
+	case t.hurry <- struct{}{}:
+	default:
 	}
 }
 
@@ -204,6 +281,7 @@ func (t *Tracer) Flush(ctx context.Context, session string) {
 	// An item even without a turn: it waits for the session's earlier
 	// units to be recorded.
 	t.enqueue(item{end: end, session: session, ack: ack})
+	t.wake()
 	select {
 	case <-ack:
 	case <-ctx.Done():
@@ -278,277 +356,6 @@ func (t *Tracer) watchIdle() {
 	}
 }
 
-// pendingResponse is a response being assembled by the worker.
-type pendingResponse struct {
-	session string
-	units   []tracing.Event
-}
-
-// work turns queued items into Record calls: units wait with their
-// response until it ends, then go with it, weighed, in one batch.
-func (t *Tracer) work() {
-	defer t.wg.Done()
-	open := map[string]*pendingResponse{}
-	handle := func(it item) {
-		switch {
-		case it.unit != nil:
-			p := open[it.response]
-			if p == nil {
-				p = &pendingResponse{session: it.session}
-				open[it.response] = p
-			}
-			p.units = append(p.units, t.unitEvent(it))
-		case it.end != "":
-			if p := open[it.end]; p != nil {
-				delete(open, it.end)
-				t.record(it.end, p)
-			}
-		}
-		if it.ack != nil {
-			close(it.ack)
-		}
-	}
-	// A response whose end was dropped (full queue) is still recorded
-	// once it has been quiet for twice the idle gap.
-	sweep := time.NewTicker(t.opts.IdleGap)
-	defer sweep.Stop()
-	for {
-		select {
-		case it := <-t.queue:
-			handle(it)
-		case now := <-sweep.C:
-			for id, p := range open {
-				last := p.units[len(p.units)-1].TimeUnixNano
-				if now.UnixNano()-last > 2*int64(t.opts.IdleGap) {
-					delete(open, id)
-					t.record(id, p)
-				}
-			}
-		case <-t.done:
-			for {
-				select {
-				case it := <-t.queue:
-					handle(it)
-				default:
-					for id, p := range open {
-						t.record(id, p)
-					}
-					return
-				}
-			}
-		}
-	}
-}
-
-// record weighs a response's units and sends them with the response.
-func (t *Tracer) record(id string, p *pendingResponse) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	now := time.Now()
-	units := make([]weighting.Unit, len(p.units))
-	for i, u := range p.units {
-		units[i] = weighting.Unit{
-			ID: u.ContextID, Type: u.ContextType, RetrievalScore: u.RetrievalScore, CreatedUnixNano: u.TimeUnixNano,
-			SizeBytes: u.SizeBytes, TokenEstimate: u.TokenEstimate, Source: u.Server,
-		}
-	}
-	weights := t.weigh(ctx, now, units)
-	resp := tracing.Event{Kind: tracing.EventResponse, TimeUnixNano: now.UnixNano(), Session: p.session, ResponseID: id}
-	for i, u := range p.units {
-		resp.Units = append(resp.Units, tracing.ResponseUnit{ContextID: u.ContextID, ContentHash: u.ContentHash, Weight: weights[i]})
-	}
-	events := append(p.units, resp)
-	plugin, err := t.opts.Tracing(ctx)
-	if err == nil {
-		var r tracing.RecordResponse
-		if r, err = plugin.Record(ctx, tracing.RecordRequest{Events: events}); err == nil {
-			t.responses.Add(1)
-			t.last.Store(id)
-			t.NotifyChanged(r.ChangedURIs)
-			return
-		}
-	}
-	t.recordErrors.Add(1)
-	t.log.Warn("tracing: recording a response failed", "response", id, "units", len(p.units), "error", err)
-}
-
-// weigh asks the weighting plugin; without it every unit weighs the same.
-func (t *Tracer) weigh(ctx context.Context, now time.Time, units []weighting.Unit) []float64 {
-	uniform := weighting.Normalize(make([]float64, len(units)))
-	if t.opts.Weighting == nil {
-		return uniform
-	}
-	w, err := t.opts.Weighting(ctx)
-	if err == nil {
-		var r weighting.WeighResponse
-		if r, err = w.Weigh(ctx, weighting.WeighRequest{NowUnixNano: now.UnixNano(), Units: units}); err == nil {
-			if len(r.Weights) == len(units) {
-				return weighting.Normalize(r.Weights)
-			}
-			err = fmt.Errorf("%d weights for %d units", len(r.Weights), len(units))
-		}
-	}
-	t.log.Warn("tracing: weighting failed; using equal weights", "error", err)
-	return uniform
-}
-
-// unitEvent works out a delivered unit's features.
-func (t *Tracer) unitEvent(it item) tracing.Event {
-	d := it.unit
-	sum := sha256.Sum256(d.Result)
-	text := resultText(d.Method, d.Result)
-	score, source := t.retrievalScore(d.Result, d.Arguments, d.URI, text)
-	kind, typ := tracing.EventToolResult, tracing.TypeExternal
-	switch d.Method {
-	case "resources/read":
-		kind, typ = tracing.EventResource, tracing.TypeSystem
-	case "prompts/get":
-		kind, typ = tracing.EventPrompt, tracing.TypeUser
-	}
-	var content []byte
-	if t.opts.SendContent {
-		content = d.Result
-	}
-	return tracing.Event{
-		Kind: kind, TimeUnixNano: d.Time.UnixNano(), Session: d.Session, Server: d.Server, Method: d.Method,
-		Name: d.Name, URI: d.URI, Arguments: d.Arguments, Content: content, ContentHash: hex.EncodeToString(sum[:]),
-		SizeBytes: int64(len(d.Result)), Meta: []byte(gjson.GetBytes(d.Result, "_meta").Raw),
-		ResponseID: it.response, ContextID: it.context, ContextType: typ,
-		RetrievalScore: score, RetrievalSource: source, TokenEstimate: int64((len(text) + 3) / 4), Summary: summarize(text),
-	}
-}
-
-// retrievalScore takes the backend's own score from the result's _meta,
-// else measures how many of the request's words the content contains,
-// else falls back to the configured default.
-func (t *Tracer) retrievalScore(result, args []byte, uri, text string) (float64, string) {
-	meta := gjson.GetBytes(result, "_meta")
-	for _, k := range []string{"retrieval_score", "relevance", "score", `mcphost/retrieval_score`} {
-		if v := meta.Get(strings.ReplaceAll(k, ".", `\.`)); v.Type == gjson.Number && v.Num >= 0 && v.Num <= 1 {
-			return v.Num, "meta"
-		}
-	}
-	words := wordsOf(string(argumentText(args)) + " " + uri)
-	if len(words) == 0 {
-		return t.opts.DefaultScore, "default"
-	}
-	have := map[string]bool{}
-	for _, w := range wordsOf(text) {
-		have[w] = true
-	}
-	hits := 0
-	for _, w := range words {
-		if have[w] {
-			hits++
-		}
-	}
-	return float64(hits) / float64(len(words)), "lexical"
-}
-
-// argumentText is the string values of the arguments, space separated.
-func argumentText(args []byte) []byte {
-	var out []byte
-	var walk func(v gjson.Result)
-	walk = func(v gjson.Result) {
-		switch {
-		case v.Type == gjson.String:
-			out = append(append(out, v.Str...), ' ')
-		case v.IsObject() || v.IsArray():
-			v.ForEach(func(_, c gjson.Result) bool { walk(c); return true })
-		}
-	}
-	walk(gjson.ParseBytes(args))
-	return out
-}
-
-// wordsOf splits text into lowercase words of three or more letters or
-// digits, each once.
-func wordsOf(text string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-		if len(w) >= 3 && !seen[w] {
-			seen[w] = true
-			out = append(out, w)
-		}
-	}
-	return out
-}
-
-// resultText is the human-readable text of a result: text contents,
-// resource texts, prompt message texts; the raw JSON when it has none.
-func resultText(method string, result []byte) string {
-	var b strings.Builder
-	add := func(v gjson.Result) bool {
-		if s := v.Get("text"); s.Type == gjson.String {
-			b.WriteString(s.Str)
-			b.WriteByte('\n')
-		}
-		return true
-	}
-	r := gjson.ParseBytes(result)
-	switch method {
-	case "resources/read":
-		r.Get("contents").ForEach(func(_, c gjson.Result) bool { return add(c) })
-	case "prompts/get":
-		r.Get("messages").ForEach(func(_, m gjson.Result) bool { return add(m.Get("content")) })
-	default:
-		r.Get("content").ForEach(func(_, c gjson.Result) bool { return add(c) })
-	}
-	if b.Len() == 0 {
-		return string(result)
-	}
-	return b.String()
-}
-
-// summaryRunes bounds a unit's summary.
-const summaryRunes = 240
-
-func summarize(text string) string {
-	text = strings.Join(strings.Fields(text), " ")
-	if r := []rune(text); len(r) > summaryRunes {
-		return string(r[:summaryRunes-1]) + "…"
-	}
-	return text
-}
-
-// ContextID is a unit's stable identity: the server, the method, the tool,
-// prompt or resource, and the arguments in canonical form (keys sorted),
-// so that the same call is the same context whatever the key order.
-func ContextID(server, method, name, uri string, args []byte) string {
-	h := sha256.New()
-	for _, part := range []string{server, method, name, uri} {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
-	}
-	h.Write(canonical(args))
-	return "ctx_" + hex.EncodeToString(h.Sum(nil))[:24]
-}
-
-func canonical(raw []byte) []byte {
-	if len(raw) == 0 {
-		return nil
-	}
-	if simpleObject(raw) {
-		return raw // one member of a plain value: there is no order to fix
-	}
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return raw
-	}
-	out, err := json.Marshal(v) // map keys come out sorted
-	if err != nil {
-		return raw
-	}
-	return out
-}
-
-func newResponseID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return "resp_" + hex.EncodeToString(b[:])
-}
-
 // Traced is Delivered in the router's terms (router.Tracer).
 func (t *Tracer) Traced(session, server, method, name, uri string, args, result []byte) []byte {
 	return t.Delivered(Delivery{
@@ -557,19 +364,8 @@ func (t *Tracer) Traced(session, server, method, name, uri string, args, result 
 	})
 }
 
-// simpleObject says whether raw is an object of at most one member whose
-// value is not an object or array (so its bytes are already canonical up
-// to whitespace, which compact clients do not send).
-func simpleObject(raw []byte) bool {
-	r := gjson.ParseBytes(raw)
-	if !r.IsObject() {
-		return false
-	}
-	n, simple := 0, true
-	r.ForEach(func(_, v gjson.Result) bool {
-		n++
-		simple = simple && !v.IsObject() && !v.IsArray()
-		return simple && n <= 1
-	})
-	return simple && n <= 1 && !bytes.ContainsAny(raw, " \t\n\r")
+func newResponseID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "resp_" + hex.EncodeToString(b[:])
 }

@@ -197,33 +197,36 @@ func TestFullQueueDropsAndNeverBlocks(t *testing.T) {
 	close(f.block)
 }
 
-func TestContextIDIsCanonical(t *testing.T) {
-	t.Parallel()
-	a := ContextID("s", "tools/call", "t", "", []byte(`{"b":1,"a":[1,2]}`))
-	b := ContextID("s", "tools/call", "t", "", []byte(`{ "a": [1,2], "b": 1 }`))
-	c := ContextID("s", "tools/call", "t", "", []byte(`{"a":[2,1],"b":1}`))
-	if a != b || a == c {
-		t.Fatalf("ContextID: %s %s %s", a, b, c)
-	}
-}
-
 func TestRetrievalScore(t *testing.T) {
 	t.Parallel()
-	tr := &Tracer{opts: Options{DefaultScore: 0.5}}
 	tests := []struct {
-		name, result, args, text string
-		score                    float64
-		source                   string
+		name, result, args, uri string
+		score                   float64
+		source                  string
 	}{
-		{"meta", `{"_meta":{"retrieval_score":0.9}}`, `{"q":"a"}`, "a", 0.9, "meta"},
-		{"lexical half", `{}`, `{"q":"alpha beta"}`, "alpha gamma", 0.5, "lexical"},
-		{"no words", `{}`, `{"n":3}`, "anything", 0.5, "default"},
+		{"meta", `{"content":[{"type":"text","text":"a"}],"_meta":{"retrieval_score":0.9}}`, `{"q":"a"}`, "", 0.9, "meta"},
+		{"meta relevance", `{"_meta":{"relevance":0.25},"content":[]}`, `{"q":"alpha"}`, "", 0.25, "meta"},
+		{"meta out of range", `{"_meta":{"score":7},"content":[{"type":"text","text":"alpha"}]}`, `{"q":"alpha"}`, "", 1, "lexical"},
+		{"lexical half", `{"content":[{"type":"text","text":"alpha gamma"}]}`, `{"q":"alpha beta"}`, "", 0.5, "lexical"},
+		{"lexical case and repeats", `{"content":[{"type":"text","text":"ALPHA"}]}`, `{"q":"alpha Alpha beta"}`, "", 0.5, "lexical"},
+		{"lexical nested", `{"content":[{"type":"text","text":"golang plugins"}]}`, `{"a":{"b":["golang",{"c":"plugins"}]},"n":3}`, "", 1, "lexical"},
+		{"lexical uri", `{"contents":[{"uri":"file:///notes/golang","text":"notes about golang"}]}`, ``, "file:///notes/golang", 2.0 / 3, "lexical"},
+		{"short words ignored", `{"content":[{"type":"text","text":"go is ok"}]}`, `{"q":"go ok alpha"}`, "", 0, "lexical"},
+		{"no words", `{"content":[{"type":"text","text":"anything"}]}`, `{"n":3}`, "", 0.5, "default"},
 	}
 	for _, tc := range tests {
-		score, source := tr.retrievalScore([]byte(tc.result), []byte(tc.args), "", tc.text)
-		if score != tc.score || source != tc.source {
-			t.Errorf("%s: %v %s, want %v %s", tc.name, score, source, tc.score, tc.source)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			method := "tools/call"
+			if tc.uri != "" {
+				method = "resources/read"
+			}
+			var s scratch
+			f := s.features(&Delivery{Method: method, URI: tc.uri, Arguments: []byte(tc.args), Result: []byte(tc.result)}, 0.5)
+			if f.retrievalScore != tc.score || f.retrievalSource != tc.source {
+				t.Errorf("got %v %s, want %v %s", f.retrievalScore, f.retrievalSource, tc.score, tc.source)
+			}
+		})
 	}
 }
 

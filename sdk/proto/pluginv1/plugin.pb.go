@@ -2056,9 +2056,13 @@ type TraceEvent struct {
 	Summary string `protobuf:"bytes,19,opt,name=summary,proto3" json:"summary,omitempty"`
 	// units are, for a "response" event, the units of the response with the
 	// weights the weighting plugin gave them.
-	Units         []*ResponseUnit `protobuf:"bytes,20,rep,name=units,proto3" json:"units,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Units []*ResponseUnit `protobuf:"bytes,20,rep,name=units,proto3" json:"units,omitempty"`
+	// arguments_bytes is the size of the request's arguments, also when the
+	// host leaves arguments_json out for being larger than it sends (API
+	// minor 2).
+	ArgumentsBytes int64 `protobuf:"varint,21,opt,name=arguments_bytes,json=argumentsBytes,proto3" json:"arguments_bytes,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *TraceEvent) Reset() {
@@ -2229,6 +2233,13 @@ func (x *TraceEvent) GetUnits() []*ResponseUnit {
 		return x.Units
 	}
 	return nil
+}
+
+func (x *TraceEvent) GetArgumentsBytes() int64 {
+	if x != nil {
+		return x.ArgumentsBytes
+	}
+	return 0
 }
 
 // ResponseUnit is one context unit of a finalized response.
@@ -2911,7 +2922,7 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x124\n" +
 	"\x05units\x18\x02 \x03(\v2\x1e.mcphost.plugin.v1.ContextUnitR\x05units\")\n" +
 	"\rWeighResponse\x12\x18\n" +
-	"\aweights\x18\x01 \x03(\x01R\aweights\"\x8e\x05\n" +
+	"\aweights\x18\x01 \x03(\x01R\aweights\"\xb7\x05\n" +
 	"\n" +
 	"TraceEvent\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12$\n" +
@@ -2937,7 +2948,8 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x10retrieval_source\x18\x11 \x01(\tR\x0fretrievalSource\x12%\n" +
 	"\x0etoken_estimate\x18\x12 \x01(\x03R\rtokenEstimate\x12\x18\n" +
 	"\asummary\x18\x13 \x01(\tR\asummary\x125\n" +
-	"\x05units\x18\x14 \x03(\v2\x1f.mcphost.plugin.v1.ResponseUnitR\x05units\"h\n" +
+	"\x05units\x18\x14 \x03(\v2\x1f.mcphost.plugin.v1.ResponseUnitR\x05units\x12'\n" +
+	"\x0farguments_bytes\x18\x15 \x01(\x03R\x0eargumentsBytes\"h\n" +
 	"\fResponseUnit\x12\x1d\n" +
 	"\n" +
 	"context_id\x18\x01 \x01(\tR\tcontextId\x12!\n" +
