@@ -225,6 +225,9 @@ func Set(msg []byte, path string, raw []byte) ([]byte, error) {
 		out = append(out, raw...)
 		return append(out, msg[e:]...), nil
 	}
+	if out, ok := addMember(msg, path, raw); ok {
+		return out, nil
+	}
 	out, err := sjson.SetRawBytes(msg, path, raw)
 	if err != nil {
 		return nil, fmt.Errorf("set %s: %w", path, err)

@@ -320,3 +320,61 @@ func Splice(head, msg []byte, patches []Patch, tail []byte) []byte {
 	out = append(out, msg[at:]...)
 	return append(out, tail...)
 }
+
+// addMember adds the member at a simple path that msg lacks, creating the
+// objects on the way, in one copy; ok is false when the path is not simple,
+// a missing step is an array index, or the deepest existing step is not an
+// object (the caller leaves those to sjson).
+func addMember(msg []byte, path string, raw []byte) ([]byte, bool) {
+	if !simplePath(path) {
+		return nil, false
+	}
+	var buf [64]byte
+	var segs []string
+	for rest := path; rest != ""; {
+		var seg string
+		seg, rest = nextSegment(rest, buf[:0])
+		segs = append(segs, seg)
+	}
+	// Find the deepest object on the path that exists.
+	lo, hi, have := 0, len(msg), 0
+	for have < len(segs) {
+		s, e, ok := member(msg[lo:hi], segs[have])
+		if !ok {
+			break
+		}
+		lo, hi, have = lo+s, lo+e, have+1
+	}
+	if have == len(segs) {
+		return nil, false // it exists after all
+	}
+	obj := msg[lo:hi]
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return nil, false
+	}
+	value := raw
+	for k := len(segs) - 1; k > have; k-- {
+		if isIndex(segs[k]) {
+			return nil, false
+		}
+		value = append(append(append(append([]byte(`{`), String(segs[k])...), ':'), value...), '}')
+	}
+	if isIndex(segs[have]) {
+		return nil, false
+	}
+	// The new member goes just before the object's closing brace.
+	end := lo + len(bytes.TrimRight(obj, " \t\r\n")) - 1
+	inner := bytes.TrimSpace(obj[i+1 : len(bytes.TrimRight(obj, " \t\r\n"))-1])
+	var add []byte
+	if len(inner) > 0 {
+		add = append(add, ',')
+	}
+	add = append(add, String(segs[have])...)
+	add = append(add, ':')
+	add = append(add, value...)
+	out := make([]byte, 0, len(msg)+len(add))
+	out = append(out, msg[:end]...)
+	out = append(out, add...)
+	return append(out, msg[end:]...), true
+}
