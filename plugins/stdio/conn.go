@@ -263,6 +263,35 @@ func (c *conn) Recv(ctx context.Context) ([]byte, error) {
 	return msg, err
 }
 
+// HandOver gives the host the child's stdin and stdout (it gets
+// duplicates): from then on messages no longer pass through this process.
+// The child's stderr, its lifecycle and Close stay here.
+func (c *conn) HandOver(context.Context, transport.HandOverRequest) (transport.HandOverResponse, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.received {
+		return transport.HandOverResponse{}, errors.New("hand over: stdout has been read already")
+	}
+	select {
+	case <-c.closing:
+		return transport.HandOverResponse{}, fmt.Errorf("hand over: %w: %v", transport.ErrClosed, errStopped)
+	default:
+	}
+	c.handedOver.Store(true)
+	c.logger.Debug("pipes handed over to the host", "pid", c.pid)
+	return transport.HandOverResponse{In: c.stdin, Out: c.stdout}, nil
+}
+
+// Wait returns once the child has exited, with its exit status.
+func (c *conn) Wait(ctx context.Context) error {
+	select {
+	case <-c.exited:
+		return fmt.Errorf("%w: %s", transport.ErrClosed, c.state)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // wakeOnDone lets ctx's end (deadline or cancellation) interrupt one
 // blocking read or write on a pipe, which cannot see ctx itself: a deadline
 // in the past wakes it. Call the returned function once the operation has

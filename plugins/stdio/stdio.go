@@ -48,7 +48,10 @@ type Transport struct {
 	transport.Kit[*conn]
 }
 
-var _ transport.Transport = (*Transport)(nil)
+var (
+	_ transport.Transport = (*Transport)(nil)
+	_ transport.PipeConn  = (*conn)(nil)
+)
 
 // New returns the stdio transport. A nil logger logs JSON to stderr, which
 // is what the host collects from a plugin process.

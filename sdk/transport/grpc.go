@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
@@ -60,8 +61,15 @@ func (s *GRPCServer) Open(ctx context.Context, req *pluginv1.OpenRequest) (*plug
 	resp := &pluginv1.OpenResponse{ConnId: id}
 	if !req.GetStreamOnly() {
 		// Where a Unix socket can't be made, the host falls back to Stream.
+		// The socket carries the messages, or, where the host can take
+		// them and the connection can give them, the backend's pipes.
 		if ln, path, token, cleanup, err := listenData(); err == nil {
-			go serveData(ln, cleanup, token, r.Conn, int(req.GetMaxMessageBytes()))
+			if pc, pipes, ok := handOver(ctx, req, r.Conn); ok {
+				go servePipes(ln, cleanup, token, pc, pipes)
+				resp.Pipes = true
+			} else {
+				go serveData(ln, cleanup, token, r.Conn, int(req.GetMaxMessageBytes()))
+			}
 			resp.DataSocket, resp.DataToken = path, token
 		}
 	}
@@ -138,6 +146,12 @@ type GRPCClient struct {
 	// StreamOnly carries messages on the Stream RPC even when the plugin
 	// offers a data socket (for tests of that path).
 	StreamOnly bool
+	// NoPipes carries messages on the data socket even when the plugin
+	// could hand the backend's pipes over (for tests of that path).
+	NoPipes bool
+	// Logger gets the warnings of connections whose pipes the host reads
+	// itself (an oversized message dropped); nil discards them.
+	Logger hclog.Logger
 }
 
 // NewGRPCClient returns a Transport that calls the plugin on conn.
@@ -148,12 +162,22 @@ func NewGRPCClient(conn grpc.ClientConnInterface) *GRPCClient {
 func (c *GRPCClient) Open(ctx context.Context, req OpenRequest) (OpenResponse, error) {
 	r, err := c.client.Open(ctx, &pluginv1.OpenRequest{
 		Name: req.Name, ConfigJson: req.Config, MaxMessageBytes: uint64(max(req.MaxMessageBytes, 0)), StreamOnly: c.StreamOnly,
+		AcceptPipes: canPassPipes && !c.StreamOnly && !c.NoPipes,
 	})
 	if err != nil {
 		return OpenResponse{}, fmt.Errorf("open %s: %w", req.Name, err)
 	}
 	if r.GetDataSocket() != "" {
-		conn, err := dialData(ctx, r.GetConnId(), c.client, r.GetDataSocket(), r.GetDataToken(), req.MaxMessageBytes)
+		var conn Conn
+		if r.GetPipes() {
+			logger := c.Logger
+			if logger == nil {
+				logger = hclog.NewNullLogger()
+			}
+			conn, err = dialPipes(ctx, r.GetConnId(), c.client, r.GetDataSocket(), r.GetDataToken(), req.MaxMessageBytes, logger.With("server", req.Name))
+		} else {
+			conn, err = dialData(ctx, r.GetConnId(), c.client, r.GetDataSocket(), r.GetDataToken(), req.MaxMessageBytes)
+		}
 		if err != nil {
 			_, _ = c.client.Close(context.Background(), &pluginv1.CloseRequest{ConnId: r.GetConnId()})
 			return OpenResponse{}, fmt.Errorf("open %s: %w", req.Name, err)
