@@ -169,21 +169,31 @@ func serveData(ln *net.UnixListener, cleanup func(), token []byte, conn Conn, ma
 	defer cancel()
 	hostDone := make(chan struct{})
 	defer func() { <-hostDone }()
+	// hostGone is set when the host's side of the socket has ended;
+	// sendFailure holds why the backend refused a message.
+	var hostGone atomic.Bool
+	var sendFailure atomic.Pointer[error]
 	// Host → backend. When the host goes away, Recv below is cancelled.
 	// Once a send has failed with ErrClosed the backend is gone or going,
-	// and Recv will say so: later messages are dropped rather than left to
-	// block the host. Any other failure refused that one message only.
+	// and Recv will say why (an exit status, say) within goneWait, or be
+	// cancelled; later messages are dropped rather than left to block the
+	// host. Any other failure refused that one message only.
 	go func() {
 		defer close(hostDone)
 		defer cancel()
-		backendGone := false
 		for {
 			kind, msg, err := frames.next()
 			if err != nil || kind != frameMessage {
+				hostGone.Store(true)
 				return
 			}
-			if !backendGone {
-				backendGone = errors.Is(conn.Send(ctx, msg), ErrClosed)
+			if sendFailure.Load() != nil {
+				continue
+			}
+			if err := conn.Send(ctx, msg); errors.Is(err, ErrClosed) {
+				sendFailure.Store(&err)
+				giveUp := time.AfterFunc(goneWait, cancel)
+				defer giveUp.Stop()
 			}
 		}
 	}()
@@ -191,7 +201,10 @@ func serveData(ln *net.UnixListener, cleanup func(), token []byte, conn Conn, ma
 	for {
 		msg, err := conn.Recv(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
+			if !hostGone.Load() {
+				if failure := sendFailure.Load(); ctx.Err() != nil && failure != nil {
+					err = *failure
+				}
 				_, _ = writeFrame(sock, frameClosed, []byte(closedDetail(err)))
 			}
 			// The host → backend goroutine may be blocked reading the
