@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -606,4 +607,75 @@ func TestHandOver(t *testing.T) {
 	if err := c.Wait(ctx); !errors.Is(err, transport.ErrClosed) || !strings.Contains(err.Error(), "exit status 0") {
 		t.Errorf("Wait after Close = %v, want ErrClosed with exit status 0", err)
 	}
+}
+
+// TestHandedOverConnectionsLeakNothing opens, uses and closes connections
+// whose pipes are handed over, ending each in a different way: the
+// process is left with no more descriptors or goroutines than before. Not
+// parallel: it counts the whole process's.
+func TestHandedOverConnectionsLeakNothing(t *testing.T) {
+	client := plugintest.ServeTransport(t, New(quiet()))
+	// One connection first, so that lazily started parts (gRPC's
+	// connection, the poller) are in the baseline.
+	warm := plugintest.Open(t, client, config(t, "echo", nil), 0)
+	closeWithin(t, warm)
+	fds, goroutines := countFDs(t), runtime.NumGoroutine()
+	for _, mode := range []string{"echo", "exit3"} {
+		for range 3 {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			// A minute's stop_timeout: the echo child exits at the end of
+			// its input at once, provided the host closed its copy first.
+			r, err := client.Open(ctx, transport.OpenRequest{Name: "leak", Config: config(t, mode, map[string]any{"stop_timeout": "1m"})})
+			if err != nil {
+				cancel()
+				t.Fatal(err)
+			}
+			if mode == "echo" {
+				if err := r.Conn.Send(ctx, jsonrpc.Request(jsonrpc.Int(1), "echo", []byte(`{}`))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			recvWithin(t, r.Conn)
+			if mode == "exit3" {
+				if _, err := recvErr(r.Conn); !errors.Is(err, transport.ErrClosed) {
+					t.Fatalf("Recv = %v, want ErrClosed", err)
+				}
+			}
+			start := time.Now()
+			closeWithin(t, r.Conn)
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("Close took %v: the child did not see the end of its input", d)
+			}
+			cancel()
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		nowFDs, nowGoroutines := countFDs(t), runtime.NumGoroutine()
+		if nowFDs <= fds && nowGoroutines <= goroutines {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("descriptors %d → %d, goroutines %d → %d", fds, nowFDs, goroutines, nowGoroutines)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func closeWithin(t *testing.T, c transport.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func countFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return len(entries)
 }
