@@ -240,7 +240,10 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 	case n > 0:
 		c.broken = true
 		_ = c.stdin.Close()
-		return fmt.Errorf("send: %w: cut short mid-message: %v", transport.ErrClosed, err)
+		if woke {
+			err = ctx.Err() // the deadline that cut the write short was ctx's
+		}
+		return fmt.Errorf("send: %w: cut short mid-message: %w", transport.ErrClosed, err)
 	}
 	return fmt.Errorf("send: %w: %v", transport.ErrClosed, err)
 }

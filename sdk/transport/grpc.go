@@ -255,7 +255,7 @@ func (c *grpcConn) Send(ctx context.Context, msg []byte) error {
 	mu.Unlock()
 	if err != nil {
 		if c.broken.Load() {
-			return fmt.Errorf("send: %w: abandoned when %v", ErrClosed, ctx.Err())
+			return fmt.Errorf("send: %w: abandoned mid-message: %w", ErrClosed, ctx.Err())
 		}
 		return fmt.Errorf("send: %w", closedErr(err))
 	}

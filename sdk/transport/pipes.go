@@ -223,7 +223,10 @@ func (c *pipeConn) Send(ctx context.Context, msg []byte) error {
 		// Recv ends too and the host reconnects.
 		c.broken.Store(true)
 		c.closePipes()
-		return fmt.Errorf("send: %w: cut short mid-message: %v", ErrClosed, err)
+		if woke {
+			err = ctx.Err() // the deadline that cut the write short was ctx's
+		}
+		return fmt.Errorf("send: %w: cut short mid-message: %w", ErrClosed, err)
 	}
 	return fmt.Errorf("send: %w: %v", ErrClosed, err)
 }
