@@ -48,6 +48,12 @@ const Timeout = 60 * time.Second
 // gRPC layer too); backend returns the instance config JSON of a backend that
 // answers newline-delimited JSON-RPC as Echo does. Each subtest opens its own
 // connection(s) and runs in parallel with the others.
+//
+// Besides round trips it checks the Conn contract on ctx: Send returns
+// once its ctx ends (deadline or cancellation) while the backend has
+// stopped reading (a backend answering in order stops once its answers go
+// unread), and Recv returns once its ctx ends, without losing what it had
+// read of a message.
 func TestTransport(t *testing.T, newTransport func(t *testing.T) transport.Transport, backend func(t *testing.T) json.RawMessage) {
 	t.Run("Info", func(t *testing.T) {
 		t.Parallel()
