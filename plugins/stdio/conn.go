@@ -56,6 +56,14 @@ type conn struct {
 	// them, and Send and Recv refuse.
 	received   bool
 	handedOver atomic.Bool
+	// keptIn and keptOut are this process's own copies of stdin and stdout
+	// once they are handed over: bare descriptors, so that the runtime's
+	// poller does not watch them and wake this process for every message
+	// the host passes through the pipes. Close takes them back. handMu
+	// orders a hand-over and the start of Close, so that Close sees the
+	// hand-over or the hand-over sees Close.
+	handMu          sync.Mutex
+	keptIn, keptOut int
 
 	// exited is closed once the process is reaped; state is set before.
 	exited chan struct{}
@@ -272,6 +280,8 @@ func (c *conn) Recv(ctx context.Context) ([]byte, error) {
 func (c *conn) HandOver(context.Context, transport.HandOverRequest) (transport.HandOverResponse, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
+	c.handMu.Lock()
+	defer c.handMu.Unlock()
 	if c.received {
 		return transport.HandOverResponse{}, errors.New("hand over: stdout has been read already")
 	}
@@ -280,9 +290,34 @@ func (c *conn) HandOver(context.Context, transport.HandOverRequest) (transport.H
 		return transport.HandOverResponse{}, fmt.Errorf("hand over: %w: %v", transport.ErrClosed, errStopped)
 	default:
 	}
+	in, err := dupFD(c.stdin)
+	if err != nil {
+		return transport.HandOverResponse{}, fmt.Errorf("hand over: %w", err)
+	}
+	out, err := dupFD(c.stdout)
+	if err != nil {
+		_ = syscall.Close(in)
+		return transport.HandOverResponse{}, fmt.Errorf("hand over: %w", err)
+	}
+	c.keptIn, c.keptOut = in, out
 	c.handedOver.Store(true)
 	c.logger.Debug("pipes handed over to the host", "pid", c.pid)
+	// The SDK closes these once it has passed them on.
 	return transport.HandOverResponse{In: c.stdin, Out: c.stdout}, nil
+}
+
+// takeBack makes the kept copies of handed-over pipes the conn's stdin
+// and stdout again, for Close to close the one and drain the other.
+// Recv refuses once the pipes are handed over, so nothing else uses them.
+func (c *conn) takeBack() {
+	c.handMu.Lock()
+	defer c.handMu.Unlock()
+	if !c.handedOver.Load() {
+		return
+	}
+	c.stdin = os.NewFile(uintptr(c.keptIn), "stdin")
+	c.stdout = os.NewFile(uintptr(c.keptOut), "stdout")
+	c.lines = jsonrpc.NewLineReader(c.stdout, c.limit)
 }
 
 // Wait returns once the child has exited, with its exit status.
@@ -357,6 +392,7 @@ func (c *conn) Close(ctx context.Context) error {
 
 func (c *conn) shutdown(ctx context.Context) {
 	close(c.closing)
+	c.takeBack()
 	c.readers.Add(1)
 	go c.drain()
 	// Closing stdin also unblocks a Send stuck on a child that stopped

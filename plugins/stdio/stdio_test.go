@@ -590,6 +590,9 @@ func TestHandOver(t *testing.T) {
 	if err != nil || pipes.In == nil || pipes.Out == nil {
 		t.Fatalf("HandOver = %+v, %v", pipes, err)
 	}
+	// As the SDK does once it has passed them on: the conn keeps copies.
+	pipes.In.Close()
+	pipes.Out.Close()
 	if err := c.Send(ctx, []byte(`{}`)); err == nil {
 		t.Error("Send after HandOver succeeded")
 	}
@@ -604,6 +607,8 @@ func TestHandOver(t *testing.T) {
 	if err := c.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Exit status 0: closing the kept copy of stdin ended the child, with
+	// no signal needed.
 	if err := c.Wait(ctx); !errors.Is(err, transport.ErrClosed) || !strings.Contains(err.Error(), "exit status 0") {
 		t.Errorf("Wait after Close = %v, want ErrClosed with exit status 0", err)
 	}

@@ -31,8 +31,7 @@ type PipeConn interface {
 	// calls neither Send nor Recv, and must not read or write the pipes
 	// until Close. The host closes its copies before it calls Close, so
 	// the backend sees the end of its input when the plugin closes its
-	// own copy. An error leaves the Conn as it was, to be used as a plain
-	// Conn.
+	// own. An error leaves the Conn as it was, to be used as a plain Conn.
 	HandOver(ctx context.Context, req HandOverRequest) (HandOverResponse, error)
 	// Wait returns once the backend has gone, with why: an error wrapping
 	// ErrClosed, as Recv would have returned (with an exit status, say).
@@ -43,10 +42,14 @@ type PipeConn interface {
 // HandOverRequest asks a PipeConn for its pipes.
 type HandOverRequest struct{}
 
-// HandOverResponse carries a PipeConn's pipes. The plugin keeps them open
-// (it needs them to close the backend, and to drain its output after
-// Close); the host gets duplicates. They must be non-blocking, as os.Pipe's
-// are: the host's copies share that mode with them.
+// HandOverResponse carries a PipeConn's pipes, which the host gets
+// duplicates of. They must be non-blocking, as os.Pipe's are: the host's
+// copies share that mode. The SDK closes these files once it has passed
+// them on (or failed to), so a PipeConn keeps duplicates of its own for
+// Close (closing the backend's input, draining its output): best bare
+// descriptors, not *os.File, since the runtime's poller would watch a
+// non-blocking file and wake the plugin for every message the host passes
+// through the pipes.
 type HandOverResponse struct {
 	// In is the write end of the pipe the backend reads its messages from.
 	In *os.File
@@ -79,13 +82,20 @@ func handOver(ctx context.Context, req *pluginv1.OpenRequest, conn Conn) (PipeCo
 // when the backend has gone.
 func servePipes(ln *net.UnixListener, cleanup func(), token []byte, conn PipeConn, pipes HandOverResponse) {
 	sock, frames, err := acceptHost(ln, cleanup, token, 0)
+	if err == nil {
+		err = sendPipes(sock, pipes.In, pipes.Out)
+	}
+	// Sent (the socket holds its own references) or not, these copies
+	// are done with: closed, they stop the poller watching the pipes.
+	_ = pipes.In.Close()
+	_ = pipes.Out.Close()
 	if err != nil {
+		if sock != nil {
+			sock.Close()
+		}
 		return
 	}
 	defer sock.Close()
-	if err := sendPipes(sock, pipes.In, pipes.Out); err != nil {
-		return
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	// The host sends nothing more: its end of the socket closing (Close,

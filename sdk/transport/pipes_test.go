@@ -215,6 +215,11 @@ func TestOpenNegotiatesThePath(t *testing.T) {
 			if got := fmt.Sprintf("%T", r.Conn); got != tt.want {
 				t.Errorf("connection is a %s, want a %s", got, tt.want)
 			}
+			if tt.want == "*transport.pipeConn" {
+				// Passed on, the handed-over files are closed, so that the
+				// plugin's poller no longer watches the pipes.
+				waitFor(t, func() bool { return isClosed(b.in) && isClosed(b.out) })
+			}
 			for i := range 3 {
 				msg := []byte(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"x"}`, i))
 				if err := r.Conn.Send(ctx, msg); err != nil {
@@ -237,6 +242,15 @@ func TestOpenNegotiatesThePath(t *testing.T) {
 			}
 		})
 	}
+}
+
+// isClosed reports whether f has been closed.
+func isClosed(f *os.File) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return true
+	}
+	return rc.Control(func(uintptr) {}) != nil
 }
 
 // pluginSide plays the plugin's end of a data socket that hands pipes
