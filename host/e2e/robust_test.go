@@ -802,6 +802,73 @@ func TestCrashedPluginIsRestarted(t *testing.T) {
 	})
 }
 
+// TestCrashedPluginReleasesBackendPipes SIGKILLs the stdio plugin while a
+// backend's pipes are handed over to the host, with the backend server
+// running under a shell: the kernel kills the shell with the plugin, but
+// not the server, which still holds the pipes. The host must let go of
+// its copies, so that its reads end (and the backend comes back through a
+// new plugin) and the orphaned server sees the end of its input and exits.
+func TestCrashedPluginReleasesBackendPipes(t *testing.T) {
+	t.Parallel()
+	marker := uniqueMarker("orphan")
+	// Not the last command of the script, so the shell forks rather than
+	// execs the server.
+	block := fmt.Sprintf(`
+server "a" {
+  transport "stdio" {
+    command = "sh"
+    args    = ["-c", "\"$0\" example-server -name %s; exit $?", mcphost.executable]
+  }
+}
+`, marker)
+	p := startHTTPProxy(t, block)
+	c := httpClient(t, p.URL, clientOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if got := callText(ctx, t, c, "mcp__proxy__a__whoami", nil); got != marker {
+		t.Fatalf("whoami = %q", got)
+	}
+	plugins := pluginProcesses(p.cmd.Process.Pid)
+	if len(plugins) != 1 {
+		t.Fatalf("plugin processes of the proxy: %v, want exactly one", plugins)
+	}
+	old := liveDescendants(plugins[0], marker)
+	if len(old) != 2 {
+		t.Fatalf("shell and server under the plugin: %v, want 2", old)
+	}
+	hostFDs := openFDs(t, p.cmd.Process.Pid)
+
+	if err := syscall.Kill(plugins[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the orphaned shell and server gone", func() error {
+		for _, d := range old {
+			if !processDead(d) {
+				return fmt.Errorf("%d (%s) of the killed plugin still runs", d, procCmdline(d))
+			}
+		}
+		return nil
+	})
+	waitFor(t, 30*time.Second, "the backend answers again", func() error {
+		got, err := tryCall(ctx, c, "mcp__proxy__a__whoami", nil)
+		if err == nil && got != marker {
+			return fmt.Errorf("whoami = %q", got)
+		}
+		return err
+	})
+	if n := testenv.CountProcesses(t, marker); n != 2 {
+		t.Errorf("%d processes match %q, want the new shell and server", n, marker)
+	}
+	// The dead connection's descriptors went with it: the new one holds
+	// as many (its pipes, its data socket, the new plugin's).
+	waitFor(t, 10*time.Second, "host descriptors back to their level", func() error {
+		if now := openFDs(t, p.cmd.Process.Pid); now > hostFDs {
+			return fmt.Errorf("the host had %d open fds before the crash and %d after", hostFDs, now)
+		}
+		return nil
+	})
+}
+
 // openFDs is the number of open file descriptors of pid.
 func openFDs(t *testing.T, pid int) int {
 	t.Helper()

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -36,7 +37,11 @@ type conn struct {
 	// that inherited them.
 	stdin, stdout, stderr *os.File
 
-	sendMu sync.Mutex
+	// sendSem lets one Send write at a time; a Send waiting for it gives
+	// up when its ctx ends. broken is set once a Send was cut short
+	// mid-line: the child's input is out of step, so it is closed.
+	sendSem chan struct{}
+	broken  bool
 
 	// Recv reads stdout itself, with no goroutine hand-off per message:
 	// that hop cost a thread wake-up on every response. rmu keeps one
@@ -45,6 +50,20 @@ type conn struct {
 	rmu     sync.Mutex
 	lines   *jsonrpc.LineReader
 	recvErr error
+	// received is set by the first Recv: the reader may hold buffered
+	// output from then on, so the pipes can no longer be handed over.
+	// handedOver is set once they have been: the host reads and writes
+	// them, and Send and Recv refuse.
+	received   bool
+	handedOver atomic.Bool
+	// keptIn and keptOut are this process's own copies of stdin and stdout
+	// once they are handed over: bare descriptors, so that the runtime's
+	// poller does not watch them and wake this process for every message
+	// the host passes through the pipes. Close takes them back. handMu
+	// orders a hand-over and the start of Close, so that Close sees the
+	// hand-over or the hand-over sees Close.
+	handMu          sync.Mutex
+	keptIn, keptOut int
 
 	// exited is closed once the process is reaped; state is set before.
 	exited chan struct{}
@@ -101,6 +120,7 @@ func start(o options, name string, limit int, logger hclog.Logger, m connMetrics
 		name: name, logger: logger, m: m, forget: forget, limit: limit, stopTimeout: o.stopTimeout,
 		cmd: cmd, pid: cmd.Process.Pid, stdin: inW, stdout: outR, stderr: errR,
 		lines: jsonrpc.NewLineReader(outR, limit), exited: make(chan struct{}), closing: make(chan struct{}),
+		sendSem: make(chan struct{}, 1),
 	}
 	m.Open.Inc()
 	logger.Debug("backend started", "pid", c.pid, "command", o.Command)
@@ -181,7 +201,13 @@ func (c *conn) logStderr() {
 	}
 }
 
-// Send writes msg as one line.
+// errHandedOver is returned by Send and Recv once the host reads and
+// writes the pipes itself.
+var errHandedOver = errors.New("the pipes are handed over to the host")
+
+// Send writes msg as one line. It returns when ctx ends, even if the child
+// has stopped reading; a line cut short closes the child's stdin, since
+// the rest cannot follow.
 func (c *conn) Send(ctx context.Context, msg []byte) error {
 	if len(msg) > c.limit {
 		return fmt.Errorf("send: message of %d bytes exceeds the %d byte limit", len(msg), c.limit)
@@ -190,24 +216,44 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 	if err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
-	c.sendMu.Lock()
-	defer c.sendMu.Unlock()
+	select {
+	case c.sendSem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("send: waiting for another send: %w", ctx.Err())
+	}
+	defer func() { <-c.sendSem }()
 	select {
 	case <-c.closing:
 		return fmt.Errorf("send: %w: %v", transport.ErrClosed, errStopped)
 	default:
 	}
-	if d, ok := ctx.Deadline(); ok {
-		// A child that stops reading must not block the sender forever.
-		_ = c.stdin.SetWriteDeadline(d)
-		defer func() { _ = c.stdin.SetWriteDeadline(time.Time{}) }()
+	switch {
+	case c.handedOver.Load():
+		return fmt.Errorf("send: %w", errHandedOver)
+	case c.broken:
+		return fmt.Errorf("send: %w: an earlier send was cut short mid-message", transport.ErrClosed)
+	case ctx.Err() != nil:
+		return fmt.Errorf("send: %w", ctx.Err())
 	}
-	if err := writeLine(c.stdin, msg); err != nil {
-		return fmt.Errorf("send: %w: %v", transport.ErrClosed, err)
+	finish := wakeOnDone(ctx, c.stdin.SetWriteDeadline)
+	n, err := writeLine(c.stdin, msg)
+	woke := finish()
+	switch {
+	case err == nil:
+		c.m.MsgsOut.Inc()
+		c.m.BytesOut.Add(len(msg))
+		return nil
+	case n == 0 && woke:
+		return fmt.Errorf("send: %w", ctx.Err())
+	case n > 0:
+		c.broken = true
+		_ = c.stdin.Close()
+		if woke {
+			err = ctx.Err() // the deadline that cut the write short was ctx's
+		}
+		return fmt.Errorf("send: %w: cut short mid-message: %w", transport.ErrClosed, err)
 	}
-	c.m.MsgsOut.Inc()
-	c.m.BytesOut.Add(len(msg))
-	return nil
+	return fmt.Errorf("send: %w: %v", transport.ErrClosed, err)
 }
 
 // Recv returns the next message, or once stdout has ended and the child has
@@ -215,11 +261,84 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 func (c *conn) Recv(ctx context.Context) ([]byte, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
-	if ctx.Done() == nil {
-		return c.next()
+	if c.handedOver.Load() {
+		return nil, fmt.Errorf("recv: %w", errHandedOver)
 	}
-	// A read blocked in the kernel can't see ctx: a deadline wakes it. The
-	// flag makes sure no deadline set by a late wake-up outlives this call.
+	c.received = true
+	finish := wakeOnDone(ctx, c.stdout.SetReadDeadline)
+	msg, err := c.next()
+	woke := finish()
+	if woke && errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, fmt.Errorf("recv: %w", ctx.Err())
+	}
+	return msg, err
+}
+
+// HandOver gives the host the child's stdin and stdout (it gets
+// duplicates): from then on messages no longer pass through this process.
+// The child's stderr, its lifecycle and Close stay here.
+func (c *conn) HandOver(context.Context, transport.HandOverRequest) (transport.HandOverResponse, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	c.handMu.Lock()
+	defer c.handMu.Unlock()
+	if c.received {
+		return transport.HandOverResponse{}, errors.New("hand over: stdout has been read already")
+	}
+	select {
+	case <-c.closing:
+		return transport.HandOverResponse{}, fmt.Errorf("hand over: %w: %v", transport.ErrClosed, errStopped)
+	default:
+	}
+	in, err := dupFD(c.stdin)
+	if err != nil {
+		return transport.HandOverResponse{}, fmt.Errorf("hand over: %w", err)
+	}
+	out, err := dupFD(c.stdout)
+	if err != nil {
+		_ = syscall.Close(in)
+		return transport.HandOverResponse{}, fmt.Errorf("hand over: %w", err)
+	}
+	c.keptIn, c.keptOut = in, out
+	c.handedOver.Store(true)
+	c.logger.Debug("pipes handed over to the host", "pid", c.pid)
+	// The SDK closes these once it has passed them on.
+	return transport.HandOverResponse{In: c.stdin, Out: c.stdout}, nil
+}
+
+// takeBack makes the kept copies of handed-over pipes the conn's stdin
+// and stdout again, for Close to close the one and drain the other.
+// Recv refuses once the pipes are handed over, so nothing else uses them.
+func (c *conn) takeBack() {
+	c.handMu.Lock()
+	defer c.handMu.Unlock()
+	if !c.handedOver.Load() {
+		return
+	}
+	c.stdin = os.NewFile(uintptr(c.keptIn), "stdin")
+	c.stdout = os.NewFile(uintptr(c.keptOut), "stdout")
+	c.lines = jsonrpc.NewLineReader(c.stdout, c.limit)
+}
+
+// Wait returns once the child has exited, with its exit status.
+func (c *conn) Wait(ctx context.Context) error {
+	select {
+	case <-c.exited:
+		return fmt.Errorf("%w: %s", transport.ErrClosed, c.state)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// wakeOnDone lets ctx's end (deadline or cancellation) interrupt one
+// blocking read or write on a pipe, which cannot see ctx itself: a deadline
+// in the past wakes it. Call the returned function once the operation has
+// returned; it reports whether ctx's end may have cut the operation short,
+// and leaves no deadline behind for the next one.
+func wakeOnDone(ctx context.Context, setDeadline func(time.Time) error) (finish func() (woke bool)) {
+	if ctx.Done() == nil {
+		return func() bool { return false }
+	}
 	var mu sync.Mutex
 	finished, woke := false, false
 	stop := context.AfterFunc(ctx, func() {
@@ -227,40 +346,40 @@ func (c *conn) Recv(ctx context.Context) ([]byte, error) {
 		defer mu.Unlock()
 		if !finished {
 			woke = true
-			_ = c.stdout.SetReadDeadline(time.Now())
+			_ = setDeadline(time.Now())
 		}
 	})
-	msg, err := c.next()
-	stop()
-	mu.Lock()
-	finished = true
-	if woke {
-		_ = c.stdout.SetReadDeadline(time.Time{})
+	return func() bool {
+		stop()
+		mu.Lock()
+		defer mu.Unlock()
+		finished = true
+		if woke {
+			_ = setDeadline(time.Time{})
+		}
+		return woke
 	}
-	mu.Unlock()
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return nil, ctx.Err()
-	}
-	return msg, err
 }
 
 // smallMessage is the size below which a message is copied to add its
 // newline, so that it goes to the child in one write syscall.
 const smallMessage = 64 << 10
 
-func writeLine(w io.Writer, msg []byte) error {
+// writeLine writes msg and a newline, returning how much of the line went
+// out.
+func writeLine(w io.Writer, msg []byte) (int, error) {
 	if len(msg) < smallMessage {
 		line := make([]byte, len(msg)+1)
 		copy(line, msg)
 		line[len(msg)] = '\n'
-		_, err := w.Write(line)
-		return err
+		return w.Write(line)
 	}
-	if _, err := w.Write(msg); err != nil {
-		return err
+	n, err := w.Write(msg)
+	if err != nil {
+		return n, err
 	}
-	_, err := w.Write([]byte{'\n'})
-	return err
+	m, err := w.Write([]byte{'\n'})
+	return n + m, err
 }
 
 // Close closes the child's stdin and gives it until stop_timeout (or ctx's
@@ -273,10 +392,11 @@ func (c *conn) Close(ctx context.Context) error {
 
 func (c *conn) shutdown(ctx context.Context) {
 	close(c.closing)
+	c.takeBack()
 	c.readers.Add(1)
 	go c.drain()
 	// Closing stdin also unblocks a Send stuck on a child that stopped
-	// reading, so taking sendMu here is unnecessary and could deadlock.
+	// reading, so taking sendSem here is unnecessary and could deadlock.
 	_ = c.stdin.Close()
 	timer := time.NewTimer(c.stopTimeout)
 	defer timer.Stop()

@@ -1,6 +1,12 @@
 // Package stdio is the built-in stdio transport: each backend MCP server is a
 // child process speaking newline-delimited JSON-RPC on its stdin and stdout,
 // with stderr collected as logs.
+//
+// A host in another process takes the child's stdin and stdout over
+// (transport.PipeConn) and reads and writes them itself; the plugin keeps
+// the process, its stderr and Close. The message and byte counters count
+// only what passes through the plugin, so they stay at 0 for those
+// connections: the host counts the traffic.
 package stdio
 
 import (
@@ -48,7 +54,10 @@ type Transport struct {
 	transport.Kit[*conn]
 }
 
-var _ transport.Transport = (*Transport)(nil)
+var (
+	_ transport.Transport = (*Transport)(nil)
+	_ transport.PipeConn  = (*conn)(nil)
+)
 
 // New returns the stdio transport. A nil logger logs JSON to stderr, which
 // is what the host collects from a plugin process.

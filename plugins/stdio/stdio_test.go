@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -117,6 +118,14 @@ func TestConformance(t *testing.T) {
 	t.Run("GRPC", func(t *testing.T) {
 		t.Parallel()
 		plugintest.TestTransport(t, func(t *testing.T) transport.Transport { return plugintest.ServeTransport(t, New(quiet())) }, backend)
+	})
+	t.Run("GRPCNoPipes", func(t *testing.T) {
+		t.Parallel()
+		plugintest.TestTransport(t, func(t *testing.T) transport.Transport {
+			c := plugintest.ServeTransport(t, New(quiet())).(*transport.GRPCClient)
+			c.NoPipes = true
+			return c
+		}, backend)
 	})
 	t.Run("GRPCStreamOnly", func(t *testing.T) {
 		t.Parallel()
@@ -513,4 +522,165 @@ func TestStopAndMetrics(t *testing.T) {
 	if !strings.Contains(m.PrometheusText, `mcphost_stdio_open_connections{server="one"} 0`) {
 		t.Errorf("open connections not back to 0:\n%s", m.PrometheusText)
 	}
+}
+
+// TestPipesHandedOver runs backends behind the plugin's gRPC server, as a
+// host in another process does: the host gets the child's pipes, so the
+// messages never pass through the plugin, while the exit status still
+// comes from it.
+func TestPipesHandedOver(t *testing.T) {
+	t.Parallel()
+	tr := New(quiet())
+	client := plugintest.ServeTransport(t, tr)
+
+	echo := plugintest.Open(t, client, config(t, "echo", nil), 0)
+	for i := range 3 {
+		msg := jsonrpc.Request(jsonrpc.Int(int64(i)), "echo", []byte(`{}`))
+		if err := echo.Send(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+		recvWithin(t, echo)
+	}
+	m, err := tr.Metrics(context.Background(), base.MetricsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := strings.NewReplacer("/", "_").Replace(t.Name())
+	for _, want := range []string{
+		`mcphost_stdio_messages_sent_total{server="` + server + `"} 0`,
+		`mcphost_stdio_messages_received_total{server="` + server + `"} 0`,
+		`mcphost_stdio_open_connections{server="` + server + `"} 1`,
+	} {
+		if !strings.Contains(m.PrometheusText, want+"\n") {
+			t.Errorf("metrics lack %q: the messages should bypass the plugin\n%s", want, m.PrometheusText)
+		}
+	}
+
+	exit3 := plugintest.Open(t, client, config(t, "exit3", nil), 0)
+	if msg := recvWithin(t, exit3); !bytes.Contains(msg, []byte(`"bye"`)) {
+		t.Fatalf("got %s, want the message written before exiting", msg)
+	}
+	if _, err := recvErr(exit3); !errors.Is(err, transport.ErrClosed) || !strings.Contains(fmt.Sprint(err), "exit status 3") {
+		t.Fatalf("Recv = %v, want ErrClosed with exit status 3", err)
+	}
+}
+
+func TestHandOver(t *testing.T) {
+	t.Parallel()
+	tr := New(quiet())
+	ctx := context.Background()
+
+	r, err := tr.Open(ctx, transport.OpenRequest{Name: "read", Config: config(t, "exit3", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Conn.Close(ctx) })
+	recvWithin(t, r.Conn)
+	if _, err := r.Conn.(*conn).HandOver(ctx, transport.HandOverRequest{}); err == nil {
+		t.Error("HandOver after Recv succeeded; the reader may hold buffered output")
+	}
+
+	r, err = tr.Open(ctx, transport.OpenRequest{Name: "fresh", Config: config(t, "echo", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.Conn.(*conn)
+	t.Cleanup(func() { _ = c.Close(ctx) })
+	pipes, err := c.HandOver(ctx, transport.HandOverRequest{})
+	if err != nil || pipes.In == nil || pipes.Out == nil {
+		t.Fatalf("HandOver = %+v, %v", pipes, err)
+	}
+	// As the SDK does once it has passed them on: the conn keeps copies.
+	pipes.In.Close()
+	pipes.Out.Close()
+	if err := c.Send(ctx, []byte(`{}`)); err == nil {
+		t.Error("Send after HandOver succeeded")
+	}
+	if _, err := c.Recv(ctx); err == nil {
+		t.Error("Recv after HandOver succeeded")
+	}
+	waitCtx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := c.Wait(waitCtx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Wait with a cancelled ctx = %v", err)
+	}
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Exit status 0: closing the kept copy of stdin ended the child, with
+	// no signal needed.
+	if err := c.Wait(ctx); !errors.Is(err, transport.ErrClosed) || !strings.Contains(err.Error(), "exit status 0") {
+		t.Errorf("Wait after Close = %v, want ErrClosed with exit status 0", err)
+	}
+}
+
+// TestHandedOverConnectionsLeakNothing opens, uses and closes connections
+// whose pipes are handed over, ending each in a different way: the
+// process is left with no more descriptors or goroutines than before. Not
+// parallel: it counts the whole process's.
+func TestHandedOverConnectionsLeakNothing(t *testing.T) {
+	client := plugintest.ServeTransport(t, New(quiet()))
+	// One connection first, so that lazily started parts (gRPC's
+	// connection, the poller) are in the baseline.
+	warm := plugintest.Open(t, client, config(t, "echo", nil), 0)
+	closeWithin(t, warm)
+	fds, goroutines := countFDs(t), runtime.NumGoroutine()
+	for _, mode := range []string{"echo", "exit3"} {
+		for range 3 {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			// A minute's stop_timeout: the echo child exits at the end of
+			// its input at once, provided the host closed its copy first.
+			r, err := client.Open(ctx, transport.OpenRequest{Name: "leak", Config: config(t, mode, map[string]any{"stop_timeout": "1m"})})
+			if err != nil {
+				cancel()
+				t.Fatal(err)
+			}
+			if mode == "echo" {
+				if err := r.Conn.Send(ctx, jsonrpc.Request(jsonrpc.Int(1), "echo", []byte(`{}`))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			recvWithin(t, r.Conn)
+			if mode == "exit3" {
+				if _, err := recvErr(r.Conn); !errors.Is(err, transport.ErrClosed) {
+					t.Fatalf("Recv = %v, want ErrClosed", err)
+				}
+			}
+			start := time.Now()
+			closeWithin(t, r.Conn)
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("Close took %v: the child did not see the end of its input", d)
+			}
+			cancel()
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		nowFDs, nowGoroutines := countFDs(t), runtime.NumGoroutine()
+		if nowFDs <= fds && nowGoroutines <= goroutines {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("descriptors %d → %d, goroutines %d → %d", fds, nowFDs, goroutines, nowGoroutines)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func closeWithin(t *testing.T, c transport.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func countFDs(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return len(entries)
 }

@@ -25,9 +25,18 @@ func (e *TooLargeError) Unwrap() error { return ErrTooLarge }
 
 // LineReader reads newline-delimited messages (the stdio framing) with no
 // limit but the one it is given: no 64 KiB scanner cap.
+//
+// A read that fails mid-line (a deadline set on the underlying file to
+// cancel a wait, say) keeps what it has read: the next call to Next resumes
+// the same line, so a cancelled read loses nothing.
 type LineReader struct {
 	r   *bufio.Reader
 	max int
+	// The line being read: its bytes so far (nil once it is over the
+	// limit), its full length so far, and whether it is over the limit.
+	buf  []byte
+	n    int
+	over bool
 }
 
 // NewLineReader reads lines of at most max bytes (line ending excluded) from r.
@@ -37,7 +46,8 @@ func NewLineReader(r io.Reader, max int) *LineReader {
 
 // Next returns the next non-blank line without its line ending, in a fresh
 // slice; a last line without a newline is returned at EOF. A line over the
-// limit is skipped whole and reported as a *TooLargeError.
+// limit is skipped whole and reported as a *TooLargeError. On any other
+// error the line read so far is kept for the next call.
 func (l *LineReader) Next() ([]byte, error) {
 	for {
 		line, err := l.line()
@@ -51,25 +61,24 @@ func (l *LineReader) Next() ([]byte, error) {
 }
 
 func (l *LineReader) line() ([]byte, error) {
-	var buf []byte
-	n := 0
-	over := false
 	for {
 		chunk, err := l.r.ReadSlice('\n')
-		n += len(chunk)
-		if !over {
-			if n > l.max+2 { // +2 for a "\r\n" ending
-				over, buf = true, nil
+		l.n += len(chunk)
+		if !l.over {
+			if l.n > l.max+2 { // +2 for a "\r\n" ending
+				l.over, l.buf = true, nil
 			} else {
-				buf = append(buf, chunk...)
+				l.buf = append(l.buf, chunk...)
 			}
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
-		if err != nil && (!errors.Is(err, io.EOF) || n == 0) {
+		if err != nil && (!errors.Is(err, io.EOF) || l.n == 0) {
 			return nil, err
 		}
+		buf, n, over := l.buf, l.n, l.over
+		l.buf, l.n, l.over = nil, 0, false
 		buf = bytes.TrimSuffix(buf, []byte{'\n'})
 		buf = bytes.TrimSuffix(buf, []byte{'\r'})
 		if over || len(buf) > l.max {

@@ -48,6 +48,12 @@ const Timeout = 60 * time.Second
 // gRPC layer too); backend returns the instance config JSON of a backend that
 // answers newline-delimited JSON-RPC as Echo does. Each subtest opens its own
 // connection(s) and runs in parallel with the others.
+//
+// Besides round trips it checks the Conn contract on ctx: Send returns
+// once its ctx ends (deadline or cancellation) while the backend has
+// stopped reading (a backend answering in order stops once its answers go
+// unread), and Recv returns once its ctx ends, without losing what it had
+// read of a message.
 func TestTransport(t *testing.T, newTransport func(t *testing.T) transport.Transport, backend func(t *testing.T) json.RawMessage) {
 	t.Run("Info", func(t *testing.T) {
 		t.Parallel()
@@ -188,6 +194,74 @@ func TestTransport(t *testing.T, newTransport func(t *testing.T) transport.Trans
 		checkEcho(t, recv(t, c), `"big"`, params)
 	})
 
+	t.Run("SendReturnsWhenContextEnds", func(t *testing.T) {
+		t.Parallel()
+		for _, end := range contextEnds {
+			t.Run(end.name, func(t *testing.T) {
+				t.Parallel()
+				testSendGivesUp(t, Open(t, newTransport(t), backend(t), 2<<20), end.start)
+			})
+		}
+	})
+
+	t.Run("RecvReturnsWhenContextEnds", func(t *testing.T) {
+		t.Parallel()
+		for _, end := range contextEnds {
+			t.Run(end.name, func(t *testing.T) {
+				t.Parallel()
+				c := Open(t, newTransport(t), backend(t), 0)
+				// Nothing is coming: Recv must give up, and the
+				// connection must go on as before.
+				for i := range 3 {
+					ctx, cancel := end.start()
+					msg, err := recvWithin(t, c, ctx)
+					cancel()
+					if err == nil || ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
+						t.Fatalf("Recv %d with nothing to read = %.100q, %v; want ctx's error", i, msg, err)
+					}
+				}
+				send(t, c, request("after", []byte(`{"n":1}`)))
+				checkEcho(t, recv(t, c), "after", []byte(`{"n":1}`))
+			})
+		}
+	})
+
+	t.Run("RecvGivingUpMidMessageLosesNothing", func(t *testing.T) {
+		t.Parallel()
+		c := Open(t, newTransport(t), backend(t), 16<<20)
+		blob := bytes.Repeat([]byte("0123456789abcdef"), (8<<20)/16)
+		params := append(append([]byte(`{"blob":"`), blob...), `"}`...)
+		send(t, c, request("big", params))
+		send(t, c, request("next", []byte(`{"n":2}`)))
+		// Recv after Recv gives up after a moment, many of them in the
+		// middle of the large answer; together they must deliver both
+		// answers whole (in either order: some transports run requests
+		// side by side).
+		want := map[string][]byte{"big": params, "next": []byte(`{"n":2}`)}
+		deadline := time.Now().Add(Timeout)
+		for len(want) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+			msg, err := recvWithin(t, c, ctx)
+			cancel()
+			if err == nil {
+				id, _ := jsonrpc.GetString(msg, "id")
+				p, ok := want[id]
+				if !ok {
+					t.Fatalf("unexpected or repeated answer: %.200s", msg)
+				}
+				checkEcho(t, msg, id, p)
+				delete(want, id)
+				continue
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Recv: %v, want an answer or a deadline error", err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("answers missing after %v: %d", Timeout, len(want))
+			}
+		}
+	})
+
 	t.Run("CloseEndsRecv", func(t *testing.T) {
 		t.Parallel()
 		c := Open(t, newTransport(t), backend(t), 0)
@@ -285,5 +359,76 @@ func checkEcho(t testing.TB, msg []byte, id string, params []byte) {
 	}
 	if got := jsonrpc.Get(msg, "result.echo"); !bytes.Equal(got, params) {
 		t.Fatalf("echoed params differ: got %d bytes %.100q, want %d bytes %.100q", len(got), got, len(params), params)
+	}
+}
+
+// contextEnds are the two ways a ctx ends: its deadline passes, or it is
+// cancelled. start returns a ctx that ends in a moment.
+var contextEnds = []struct {
+	name  string
+	start func() (context.Context, context.CancelFunc)
+}{
+	{"Deadline", func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), 50*time.Millisecond)
+	}},
+	{"Cancel", func() (context.Context, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(context.Background())
+		stop := time.AfterFunc(50*time.Millisecond, cancel)
+		return ctx, func() { stop.Stop(); cancel() }
+	}},
+}
+
+// testSendGivesUp sends large requests without reading the answers, so
+// that a backend which answers in order soon stops reading, until a Send
+// blocks: it must return once its ctx has ended. A transport that never
+// blocks (each message its own HTTP request, say) passes.
+func testSendGivesUp(t *testing.T, c transport.Conn, start func() (context.Context, context.CancelFunc)) {
+	t.Helper()
+	blob := bytes.Repeat([]byte("0123456789abcdef"), (1<<20)/16)
+	params := append(append([]byte(`{"blob":"`), blob...), `"}`...)
+	for i := range 64 {
+		ctx, cancel := start()
+		returned := make(chan error, 1)
+		go func() { returned <- c.Send(ctx, request(strconv.Itoa(i), params)) }()
+		var err error
+		select {
+		case err = <-returned:
+		case <-time.After(Timeout):
+			t.Fatalf("Send %d did not return within %v, though its ctx ended after 50ms", i, Timeout)
+		}
+		cancel()
+		if err == nil {
+			continue
+		}
+		if ctx.Err() == nil {
+			t.Fatalf("Send %d failed before its ctx ended: %v", i, err)
+		}
+		if !errors.Is(err, ctx.Err()) && !errors.Is(err, transport.ErrClosed) {
+			t.Fatalf("Send %d: %v, want ctx's error, or ErrClosed for a message cut short", i, err)
+		}
+		return
+	}
+	t.Log("no Send blocked: the transport took 64 MiB without the backend reading")
+}
+
+// recvWithin calls Recv with ctx, failing the test if it does not return
+// within Timeout.
+func recvWithin(t testing.TB, c transport.Conn, ctx context.Context) ([]byte, error) {
+	t.Helper()
+	type result struct {
+		msg []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		msg, err := c.Recv(ctx)
+		done <- result{msg, err}
+	}()
+	select {
+	case r := <-done:
+		return r.msg, r.err
+	case <-time.After(Timeout):
+		t.Fatalf("Recv did not return within %v", Timeout)
+		return nil, nil
 	}
 }

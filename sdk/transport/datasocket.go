@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcphost/mcphost/sdk/proto/pluginv1"
@@ -32,39 +33,78 @@ const (
 	acceptTimeout = 30 * time.Second
 )
 
-// writeFrame writes one frame; small frames go out in one write.
-func writeFrame(w io.Writer, kind byte, payload []byte) error {
+// writeFrame writes one frame; small frames go out in one write. It
+// returns how many bytes of the frame were written: a frame cut short
+// leaves the stream unusable.
+func writeFrame(w io.Writer, kind byte, payload []byte) (int, error) {
 	var hdr [frameHeader]byte
 	hdr[0] = kind
 	binary.BigEndian.PutUint32(hdr[1:], uint32(len(payload)))
 	if len(payload) < 64<<10 {
 		buf := make([]byte, 0, frameHeader+len(payload))
 		buf = append(append(buf, hdr[:]...), payload...)
-		_, err := w.Write(buf)
-		return err
+		return w.Write(buf)
 	}
-	if _, err := w.Write(hdr[:]); err != nil {
-		return err
+	n, err := w.Write(hdr[:])
+	if err != nil {
+		return n, err
 	}
-	_, err := w.Write(payload)
-	return err
+	m, err := w.Write(payload)
+	return n + m, err
 }
 
-// readFrame reads one frame of at most limit bytes.
-func readFrame(r *bufio.Reader, limit int) (byte, []byte, error) {
-	var hdr [frameHeader]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return 0, nil, err
+// frameReader reads frames of at most limit bytes. A read that fails
+// mid-frame (a deadline that cancels a wait) keeps what it has read, and
+// the next call resumes the same frame.
+type frameReader struct {
+	r     *bufio.Reader
+	limit int
+	hdr   [frameHeader]byte
+	hdrN  int
+	// payload is allocated once the header is complete; payN bytes of it
+	// are read.
+	payload []byte
+	payN    int
+}
+
+func newFrameReader(r io.Reader, limit int) *frameReader {
+	return &frameReader{r: bufio.NewReaderSize(r, 64<<10), limit: limit}
+}
+
+// next returns the next frame's kind and payload.
+func (f *frameReader) next() (byte, []byte, error) {
+	for f.hdrN < frameHeader {
+		n, err := f.r.Read(f.hdr[f.hdrN:])
+		f.hdrN += n
+		if err != nil && f.hdrN < frameHeader {
+			return 0, nil, midFrame(err, f.hdrN > 0)
+		}
 	}
-	n := binary.BigEndian.Uint32(hdr[1:])
-	if int64(n) > int64(limit) {
-		return 0, nil, fmt.Errorf("frame of %d bytes exceeds the limit of %d", n, limit)
+	if f.payload == nil {
+		n := binary.BigEndian.Uint32(f.hdr[1:])
+		if int64(n) > int64(f.limit) {
+			return 0, nil, fmt.Errorf("frame of %d bytes exceeds the limit of %d", n, f.limit)
+		}
+		f.payload = make([]byte, n)
 	}
-	payload := make([]byte, n)
-	if _, err := io.ReadFull(r, payload); err != nil {
-		return 0, nil, err
+	for f.payN < len(f.payload) {
+		n, err := f.r.Read(f.payload[f.payN:])
+		f.payN += n
+		if err != nil && f.payN < len(f.payload) {
+			return 0, nil, midFrame(err, true)
+		}
 	}
-	return hdr[0], payload, nil
+	kind, payload := f.hdr[0], f.payload
+	f.hdrN, f.payload, f.payN = 0, nil, 0
+	return kind, payload, nil
+}
+
+// midFrame turns EOF inside a frame into ErrUnexpectedEOF.
+func midFrame(err error, inFrame bool) error {
+	if inFrame && errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // frameLimit is the largest frame accepted for messages of up to max bytes.
@@ -97,34 +137,63 @@ func listenData() (ln *net.UnixListener, path string, token []byte, cleanup func
 	return ln, path, token, cleanup, nil
 }
 
-// serveData accepts the host on ln and pumps conn's messages both ways
-// until the backend connection ends.
-func serveData(ln *net.UnixListener, cleanup func(), token []byte, conn Conn, maxBytes int) {
+// acceptHost accepts the host on ln, once, and checks its token. The
+// returned reader reads the frames that follow.
+func acceptHost(ln *net.UnixListener, cleanup func(), token []byte, maxBytes int) (*net.UnixConn, *frameReader, error) {
 	_ = ln.SetDeadline(time.Now().Add(acceptTimeout))
 	sock, err := ln.AcceptUnix()
 	ln.Close()
 	cleanup()
 	if err != nil {
+		return nil, nil, err
+	}
+	frames := newFrameReader(sock, 1024)
+	kind, got, err := frames.next()
+	if err != nil || kind != frameToken || subtle.ConstantTimeCompare(got, token) != 1 {
+		sock.Close()
+		return nil, nil, errors.New("data socket: bad token")
+	}
+	frames.limit = frameLimit(maxBytes)
+	return sock, frames, nil
+}
+
+// serveData accepts the host on ln and pumps conn's messages both ways
+// until the backend connection ends.
+func serveData(ln *net.UnixListener, cleanup func(), token []byte, conn Conn, maxBytes int) {
+	sock, frames, err := acceptHost(ln, cleanup, token, maxBytes)
+	if err != nil {
 		return
 	}
 	defer sock.Close()
-	r := bufio.NewReaderSize(sock, 64<<10)
-	kind, got, err := readFrame(r, 1024)
-	if err != nil || kind != frameToken || subtle.ConstantTimeCompare(got, token) != 1 {
-		return
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	hostDone := make(chan struct{})
+	defer func() { <-hostDone }()
+	// hostGone is set when the host's side of the socket has ended;
+	// sendFailure holds why the backend refused a message.
+	var hostGone atomic.Bool
+	var sendFailure atomic.Pointer[error]
 	// Host → backend. When the host goes away, Recv below is cancelled.
+	// Once a send has failed with ErrClosed the backend is gone or going,
+	// and Recv will say why (an exit status, say) within goneWait, or be
+	// cancelled; later messages are dropped rather than left to block the
+	// host. Any other failure refused that one message only.
 	go func() {
+		defer close(hostDone)
 		defer cancel()
 		for {
-			kind, msg, err := readFrame(r, frameLimit(maxBytes))
+			kind, msg, err := frames.next()
 			if err != nil || kind != frameMessage {
+				hostGone.Store(true)
 				return
 			}
-			if err := conn.Send(ctx, msg); err != nil {
-				return
+			if sendFailure.Load() != nil {
+				continue
+			}
+			if err := conn.Send(ctx, msg); errors.Is(err, ErrClosed) {
+				sendFailure.Store(&err)
+				giveUp := time.AfterFunc(goneWait, cancel)
+				defer giveUp.Stop()
 			}
 		}
 	}()
@@ -132,10 +201,20 @@ func serveData(ln *net.UnixListener, cleanup func(), token []byte, conn Conn, ma
 	for {
 		msg, err := conn.Recv(ctx)
 		if err != nil {
-			_ = writeFrame(sock, frameClosed, []byte(closedDetail(err)))
+			if !hostGone.Load() {
+				if failure := sendFailure.Load(); ctx.Err() != nil && failure != nil {
+					err = *failure
+				}
+				_, _ = writeFrame(sock, frameClosed, []byte(closedDetail(err)))
+			}
+			// The host → backend goroutine may be blocked reading the
+			// socket or sending to a backend that stopped reading: both
+			// end now.
+			cancel()
+			sock.Close()
 			return
 		}
-		if err := writeFrame(sock, frameMessage, msg); err != nil {
+		if _, err := writeFrame(sock, frameMessage, msg); err != nil {
 			return
 		}
 	}
@@ -147,46 +226,95 @@ type socketConn struct {
 	id     string
 	client pluginv1.TransportClient
 	sock   net.Conn
-	r      *bufio.Reader
-	limit  int
-	sendMu sync.Mutex
+	// frames is Recv's alone.
+	frames *frameReader
+	send   sendLock
+	// broken is set once a send was cut short mid-frame: the stream is
+	// out of step and the socket closed.
+	broken atomic.Bool
 	once   sync.Once
 }
 
 func dialData(ctx context.Context, id string, client pluginv1.TransportClient, path string, token []byte, maxBytes int) (*socketConn, error) {
+	sock, err := dialHost(ctx, path, token)
+	if err != nil {
+		return nil, err
+	}
+	return &socketConn{id: id, client: client, sock: sock, frames: newFrameReader(sock, frameLimit(maxBytes)), send: newSendLock()}, nil
+}
+
+// dialHost connects to a plugin's data socket and presents the token.
+func dialHost(ctx context.Context, path string, token []byte) (*net.UnixConn, error) {
 	var d net.Dialer
-	sock, err := d.DialContext(ctx, "unix", path)
+	c, err := d.DialContext(ctx, "unix", path)
 	if err != nil {
 		return nil, fmt.Errorf("dial data socket: %w", err)
 	}
-	if err := writeFrame(sock, frameToken, token); err != nil {
+	sock := c.(*net.UnixConn)
+	if _, err := writeFrame(sock, frameToken, token); err != nil {
 		sock.Close()
 		return nil, fmt.Errorf("data socket: %w", err)
 	}
-	return &socketConn{id: id, client: client, sock: sock, r: bufio.NewReaderSize(sock, 64<<10), limit: frameLimit(maxBytes)}, nil
+	return sock, nil
 }
 
-func (c *socketConn) Send(_ context.Context, msg []byte) error {
-	c.sendMu.Lock()
-	defer c.sendMu.Unlock()
-	if err := writeFrame(c.sock, frameMessage, msg); err != nil {
-		return fmt.Errorf("send: %w: %v", ErrClosed, err)
+// errBroken is why a connection whose send was cut short mid-message
+// refuses to go on.
+var errBroken = errors.New("an earlier send was cut short mid-message")
+
+func (c *socketConn) Send(ctx context.Context, msg []byte) error {
+	if err := c.send.lock(ctx); err != nil {
+		return fmt.Errorf("send: %w", err)
 	}
-	return nil
-}
-
-func (c *socketConn) Recv(context.Context) ([]byte, error) {
-	kind, msg, err := readFrame(c.r, c.limit)
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: plugin data socket closed", ErrClosed)
+	defer c.send.unlock()
+	if c.broken.Load() {
+		return fmt.Errorf("send: %w: %v", ErrClosed, errBroken)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	finish := wakeOnDone(ctx, c.sock.SetWriteDeadline)
+	n, err := writeFrame(c.sock, frameMessage, msg)
+	woke := finish()
+	switch {
+	case err == nil:
+		return nil
+	case n == 0 && woke:
+		return fmt.Errorf("send: %w", ctx.Err())
+	case n > 0:
+		// Half a frame cannot be taken back: end the connection, so that
+		// Recv ends too and the host reconnects.
+		c.broken.Store(true)
+		c.sock.Close()
+		if woke {
+			err = ctx.Err() // the deadline that cut the write short was ctx's
 		}
-		return nil, fmt.Errorf("%w: %v", ErrClosed, err)
+		return fmt.Errorf("send: %w: cut short mid-message: %w", ErrClosed, err)
 	}
-	if kind == frameClosed {
+	return fmt.Errorf("send: %w: %v", ErrClosed, err)
+}
+
+func (c *socketConn) Recv(ctx context.Context) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("recv: %w", err)
+	}
+	finish := wakeOnDone(ctx, c.sock.SetReadDeadline)
+	kind, msg, err := c.frames.next()
+	woke := finish()
+	switch {
+	case err == nil && kind == frameClosed:
 		return nil, fmt.Errorf("%w: %s", ErrClosed, msg)
+	case err == nil:
+		return msg, nil
+	case woke && errors.Is(err, os.ErrDeadlineExceeded):
+		// What was read of the frame stays with the reader.
+		return nil, fmt.Errorf("recv: %w", ctx.Err())
+	case c.broken.Load():
+		return nil, fmt.Errorf("%w: %v", ErrClosed, errBroken)
+	case errors.Is(err, io.EOF):
+		return nil, fmt.Errorf("%w: plugin data socket closed", ErrClosed)
 	}
-	return msg, nil
+	return nil, fmt.Errorf("%w: %v", ErrClosed, err)
 }
 
 func (c *socketConn) Close(ctx context.Context) error {

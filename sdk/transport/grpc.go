@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
@@ -60,8 +61,15 @@ func (s *GRPCServer) Open(ctx context.Context, req *pluginv1.OpenRequest) (*plug
 	resp := &pluginv1.OpenResponse{ConnId: id}
 	if !req.GetStreamOnly() {
 		// Where a Unix socket can't be made, the host falls back to Stream.
+		// The socket carries the messages, or, where the host can take
+		// them and the connection can give them, the backend's pipes.
 		if ln, path, token, cleanup, err := listenData(); err == nil {
-			go serveData(ln, cleanup, token, r.Conn, int(req.GetMaxMessageBytes()))
+			if pc, pipes, ok := handOver(ctx, req, r.Conn); ok {
+				go servePipes(ln, cleanup, token, pc, pipes)
+				resp.Pipes = true
+			} else {
+				go serveData(ln, cleanup, token, r.Conn, int(req.GetMaxMessageBytes()))
+			}
 			resp.DataSocket, resp.DataToken = path, token
 		}
 	}
@@ -138,6 +146,12 @@ type GRPCClient struct {
 	// StreamOnly carries messages on the Stream RPC even when the plugin
 	// offers a data socket (for tests of that path).
 	StreamOnly bool
+	// NoPipes carries messages on the data socket even when the plugin
+	// could hand the backend's pipes over (for tests of that path).
+	NoPipes bool
+	// Logger gets the warnings of connections whose pipes the host reads
+	// itself (an oversized message dropped); nil discards them.
+	Logger hclog.Logger
 }
 
 // NewGRPCClient returns a Transport that calls the plugin on conn.
@@ -148,12 +162,22 @@ func NewGRPCClient(conn grpc.ClientConnInterface) *GRPCClient {
 func (c *GRPCClient) Open(ctx context.Context, req OpenRequest) (OpenResponse, error) {
 	r, err := c.client.Open(ctx, &pluginv1.OpenRequest{
 		Name: req.Name, ConfigJson: req.Config, MaxMessageBytes: uint64(max(req.MaxMessageBytes, 0)), StreamOnly: c.StreamOnly,
+		AcceptPipes: canPassPipes && !c.StreamOnly && !c.NoPipes,
 	})
 	if err != nil {
 		return OpenResponse{}, fmt.Errorf("open %s: %w", req.Name, err)
 	}
 	if r.GetDataSocket() != "" {
-		conn, err := dialData(ctx, r.GetConnId(), c.client, r.GetDataSocket(), r.GetDataToken(), req.MaxMessageBytes)
+		var conn Conn
+		if r.GetPipes() {
+			logger := c.Logger
+			if logger == nil {
+				logger = hclog.NewNullLogger()
+			}
+			conn, err = dialPipes(ctx, r.GetConnId(), c.client, r.GetDataSocket(), r.GetDataToken(), req.MaxMessageBytes, logger.With("server", req.Name))
+		} else {
+			conn, err = dialData(ctx, r.GetConnId(), c.client, r.GetDataSocket(), r.GetDataToken(), req.MaxMessageBytes)
+		}
 		if err != nil {
 			_, _ = c.client.Close(context.Background(), &pluginv1.CloseRequest{ConnId: r.GetConnId()})
 			return OpenResponse{}, fmt.Errorf("open %s: %w", req.Name, err)
@@ -171,29 +195,102 @@ func (c *GRPCClient) Open(ctx context.Context, req OpenRequest) (OpenResponse, e
 		cancel()
 		return OpenResponse{}, fmt.Errorf("open %s stream: %w", req.Name, err)
 	}
-	return OpenResponse{Conn: &grpcConn{id: r.GetConnId(), client: c.client, stream: stream, cancel: cancel}}, nil
+	return OpenResponse{Conn: newGRPCConn(r.GetConnId(), c.client, stream, cancel)}, nil
 }
 
+// grpcConn is the host's side of a connection whose messages travel on the
+// Stream RPC (the fallback when the plugin offers no data socket).
 type grpcConn struct {
 	id     string
 	client pluginv1.TransportClient
 	stream pluginv1.Transport_StreamClient
+	// cancel ends the stream: on Close, and when a send is abandoned
+	// mid-message, which leaves the stream unusable.
 	cancel context.CancelFunc
-	sendMu sync.Mutex
+	send   sendLock
+	broken atomic.Bool
+	// pending is the result of a stream read that a Recv gave up on when
+	// its ctx ended; the next Recv takes it. Recv's alone. The goroutine
+	// that fills it ends with the stream, which Close cancels.
+	pending chan recvResult
 }
 
-func (c *grpcConn) Send(_ context.Context, msg []byte) error {
-	c.sendMu.Lock()
-	defer c.sendMu.Unlock()
-	if err := c.stream.Send(&pluginv1.Frame{Data: msg}); err != nil {
+type recvResult struct {
+	frame *pluginv1.Frame
+	err   error
+}
+
+func newGRPCConn(id string, client pluginv1.TransportClient, stream pluginv1.Transport_StreamClient, cancel context.CancelFunc) *grpcConn {
+	return &grpcConn{id: id, client: client, stream: stream, cancel: cancel, send: newSendLock()}
+}
+
+func (c *grpcConn) Send(ctx context.Context, msg []byte) error {
+	if err := c.send.lock(ctx); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	defer c.send.unlock()
+	if c.broken.Load() {
+		return fmt.Errorf("send: %w: %v", ErrClosed, errBroken)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	// A stream send blocked on flow control cannot see ctx: cancelling
+	// the stream wakes it, and ends the connection, since the message may
+	// have gone out in part.
+	var mu sync.Mutex
+	finished := false
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !finished {
+			c.broken.Store(true)
+			c.cancel()
+		}
+	})
+	err := c.stream.Send(&pluginv1.Frame{Data: msg})
+	stop()
+	mu.Lock()
+	finished = true
+	mu.Unlock()
+	if err != nil {
+		if c.broken.Load() {
+			return fmt.Errorf("send: %w: abandoned mid-message: %w", ErrClosed, ctx.Err())
+		}
 		return fmt.Errorf("send: %w", closedErr(err))
 	}
 	return nil
 }
 
-func (c *grpcConn) Recv(context.Context) ([]byte, error) {
-	f, err := c.stream.Recv()
+func (c *grpcConn) Recv(ctx context.Context) ([]byte, error) {
+	if c.pending == nil {
+		if ctx.Done() == nil {
+			return c.frame(c.stream.Recv())
+		}
+		// A stream read cannot see ctx, and cancelling the stream would
+		// end the connection: the read goes on in a goroutine whose
+		// result the next Recv takes if this one gives up.
+		pending := make(chan recvResult, 1)
+		go func() {
+			f, err := c.stream.Recv()
+			pending <- recvResult{f, err}
+		}()
+		c.pending = pending
+	}
+	select {
+	case r := <-c.pending:
+		c.pending = nil
+		return c.frame(r.frame, r.err)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("recv: %w", ctx.Err())
+	}
+}
+
+func (c *grpcConn) frame(f *pluginv1.Frame, err error) ([]byte, error) {
 	if err != nil {
+		if c.broken.Load() {
+			return nil, fmt.Errorf("%w: %v", ErrClosed, errBroken)
+		}
 		return nil, closedErr(err)
 	}
 	if f.GetEvent() != "" {

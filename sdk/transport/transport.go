@@ -44,12 +44,19 @@ type OpenResponse struct {
 
 // Conn is one backend connection. Send and Recv may be called concurrently
 // with each other, but each from one goroutine at a time.
+//
+// Both return when ctx is done, deadline or cancellation alike, with an
+// error wrapping ctx's error, even when the backend has stopped reading or
+// writing. A Recv that gives up loses nothing: the next Recv returns the
+// next message whole. A Send that gives up before any of the message went
+// out leaves the connection as it was; one cut short mid-message cannot be
+// taken back, so the connection is ended and from then on Send and Recv
+// return errors wrapping ErrClosed.
 type Conn interface {
 	// Send writes one complete JSON-RPC message to the backend.
 	Send(ctx context.Context, msg []byte) error
-	// Recv returns the next complete JSON-RPC message from the backend. After
-	// the backend has gone it returns an error wrapping ErrClosed. It must
-	// return when ctx is done.
+	// Recv returns the next complete JSON-RPC message from the backend.
+	// After the backend has gone it returns an error wrapping ErrClosed.
 	Recv(ctx context.Context) ([]byte, error)
 	// Close ends the connection, giving the backend until ctx's deadline to
 	// exit on its own before it is killed.

@@ -94,7 +94,7 @@ func (*Transport) Open(ctx context.Context, req transport.OpenRequest) (transpor
 	if err != nil {
 		return transport.OpenResponse{}, fmt.Errorf("tcp %s: %w", req.Name, err)
 	}
-	c := &conn{nc: nc, limit: limit, msgs: make(chan []byte), closing: make(chan struct{})}
+	c := &conn{nc: nc, limit: limit, sendSem: make(chan struct{}, 1), msgs: make(chan []byte), closing: make(chan struct{})}
 	go c.read()
 	return transport.OpenResponse{Conn: c}, nil
 }
@@ -102,9 +102,10 @@ func (*Transport) Open(ctx context.Context, req transport.OpenRequest) (transpor
 // conn is one socket. A single reader goroutine owns the read side, so that
 // a Recv abandoned through its ctx never leaves half a message consumed.
 type conn struct {
-	nc     net.Conn
-	limit  int
-	sendMu sync.Mutex
+	nc    net.Conn
+	limit int
+	// sendSem lets one Send write at a time.
+	sendSem chan struct{}
 
 	// msgs is closed after recvErr is set, when the socket's read side ends.
 	msgs    chan []byte
@@ -146,17 +147,48 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 	if err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
-	c.sendMu.Lock()
-	defer c.sendMu.Unlock()
-	if d, ok := ctx.Deadline(); ok {
-		_ = c.nc.SetWriteDeadline(d)
-		defer func() { _ = c.nc.SetWriteDeadline(time.Time{}) }()
+	// One Send at a time; one waiting for its turn gives up with its ctx.
+	select {
+	case c.sendSem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("send: %w", ctx.Err())
 	}
+	defer func() { <-c.sendSem }()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	// A write blocked on a server that stopped reading cannot see ctx: a
+	// deadline in the past wakes it. The flag keeps a late wake-up from
+	// leaving that deadline behind for the next Send.
+	var mu sync.Mutex
+	finished, woke := false, false
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !finished {
+			woke = true
+			_ = c.nc.SetWriteDeadline(time.Now())
+		}
+	})
 	bufs := net.Buffers{msg, []byte{'\n'}} // one writev, no copy of msg
-	if _, err := bufs.WriteTo(c.nc); err != nil {
-		return fmt.Errorf("send: %w: %v", transport.ErrClosed, err)
+	n, err := bufs.WriteTo(c.nc)
+	stop()
+	mu.Lock()
+	finished = true
+	if woke {
+		_ = c.nc.SetWriteDeadline(time.Time{})
 	}
-	return nil
+	mu.Unlock()
+	switch {
+	case err == nil:
+		return nil
+	case n == 0 && woke:
+		return fmt.Errorf("send: %w", ctx.Err())
+	case n > 0:
+		// Half a line cannot be taken back: end the connection.
+		_ = c.nc.Close()
+	}
+	return fmt.Errorf("send: %w: %v", transport.ErrClosed, err)
 }
 
 func (c *conn) Recv(ctx context.Context) ([]byte, error) {

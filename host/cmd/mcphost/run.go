@@ -257,7 +257,9 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		go p.WatchConfig(ctx, time.Second)
 	}
 	if *stdio {
-		return p.ServeStdio(ctx, stdin, stdout)
+		in, out, restore := pollableStdio(stdin, stdout)
+		defer restore()
+		return p.ServeStdio(ctx, in, out)
 	}
 	if len(p.HTTPURLs()) == 0 {
 		return errors.New("no listener is configured: add a listen \"http\" block, or use --stdio")

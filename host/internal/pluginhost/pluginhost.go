@@ -326,6 +326,11 @@ func (m *Manager) launch(spec Spec, kind string) (*plugin.Client, base.Plugin, e
 		client.Kill()
 		return nil, nil, fmt.Errorf("plugin %q does not serve the %s kind", spec.Name, kind)
 	}
+	if tc, ok := p.(*transport.GRPCClient); ok {
+		// The host reads a stdio backend's output itself once the plugin
+		// hands its pipes over, so it logs what it drops.
+		tc.Logger = m.log.Named(spec.Name)
+	}
 	return client, p, nil
 }
 

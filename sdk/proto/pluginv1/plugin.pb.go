@@ -959,7 +959,11 @@ type OpenRequest struct {
 	ConfigJson      []byte `protobuf:"bytes,2,opt,name=config_json,json=configJson,proto3" json:"config_json,omitempty"`
 	MaxMessageBytes uint64 `protobuf:"varint,3,opt,name=max_message_bytes,json=maxMessageBytes,proto3" json:"max_message_bytes,omitempty"`
 	// stream_only asks for messages over the Stream RPC instead of a data socket.
-	StreamOnly    bool `protobuf:"varint,4,opt,name=stream_only,json=streamOnly,proto3" json:"stream_only,omitempty"`
+	StreamOnly bool `protobuf:"varint,4,opt,name=stream_only,json=streamOnly,proto3" json:"stream_only,omitempty"`
+	// accept_pipes says the host can take a backend's pipe descriptors on the
+	// data socket (SCM_RIGHTS), for a backend speaking newline-delimited JSON
+	// on two pipes.
+	AcceptPipes   bool `protobuf:"varint,5,opt,name=accept_pipes,json=acceptPipes,proto3" json:"accept_pipes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1022,6 +1026,13 @@ func (x *OpenRequest) GetStreamOnly() bool {
 	return false
 }
 
+func (x *OpenRequest) GetAcceptPipes() bool {
+	if x != nil {
+		return x.AcceptPipes
+	}
+	return false
+}
+
 type OpenResponse struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	ConnId string                 `protobuf:"bytes,1,opt,name=conn_id,json=connId,proto3" json:"conn_id,omitempty"`
@@ -1029,8 +1040,15 @@ type OpenResponse struct {
 	// as a 1-byte type ('M' message, 'C' closed), a 4-byte big-endian length and
 	// the payload. The host's first frame is 'T' with data_token. Empty when the
 	// plugin offers only the Stream RPC.
-	DataSocket    string `protobuf:"bytes,2,opt,name=data_socket,json=dataSocket,proto3" json:"data_socket,omitempty"`
-	DataToken     []byte `protobuf:"bytes,3,opt,name=data_token,json=dataToken,proto3" json:"data_token,omitempty"`
+	DataSocket string `protobuf:"bytes,2,opt,name=data_socket,json=dataSocket,proto3" json:"data_socket,omitempty"`
+	DataToken  []byte `protobuf:"bytes,3,opt,name=data_token,json=dataToken,proto3" json:"data_token,omitempty"`
+	// pipes says the data socket hands over the backend's pipes instead of
+	// carrying messages: after the token the plugin sends one 'P' frame, empty,
+	// whose first byte carries the write end of the backend's input and the
+	// read end of its output (SCM_RIGHTS, in that order); the host then reads
+	// and writes them itself. The socket's only other frame is a last 'C',
+	// once the backend has gone. Set only when the host sent accept_pipes.
+	Pipes         bool `protobuf:"varint,4,opt,name=pipes,proto3" json:"pipes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1084,6 +1102,13 @@ func (x *OpenResponse) GetDataToken() []byte {
 		return x.DataToken
 	}
 	return nil
+}
+
+func (x *OpenResponse) GetPipes() bool {
+	if x != nil {
+		return x.Pipes
+	}
+	return false
 }
 
 type Frame struct {
@@ -2842,20 +2867,22 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\fStopResponse\"\x10\n" +
 	"\x0eMetricsRequest\":\n" +
 	"\x0fMetricsResponse\x12'\n" +
-	"\x0fprometheus_text\x18\x01 \x01(\tR\x0eprometheusText\"\x8f\x01\n" +
+	"\x0fprometheus_text\x18\x01 \x01(\tR\x0eprometheusText\"\xb2\x01\n" +
 	"\vOpenRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
 	"\vconfig_json\x18\x02 \x01(\fR\n" +
 	"configJson\x12*\n" +
 	"\x11max_message_bytes\x18\x03 \x01(\x04R\x0fmaxMessageBytes\x12\x1f\n" +
 	"\vstream_only\x18\x04 \x01(\bR\n" +
-	"streamOnly\"g\n" +
+	"streamOnly\x12!\n" +
+	"\faccept_pipes\x18\x05 \x01(\bR\vacceptPipes\"}\n" +
 	"\fOpenResponse\x12\x17\n" +
 	"\aconn_id\x18\x01 \x01(\tR\x06connId\x12\x1f\n" +
 	"\vdata_socket\x18\x02 \x01(\tR\n" +
 	"dataSocket\x12\x1d\n" +
 	"\n" +
-	"data_token\x18\x03 \x01(\fR\tdataToken\"b\n" +
+	"data_token\x18\x03 \x01(\fR\tdataToken\x12\x14\n" +
+	"\x05pipes\x18\x04 \x01(\bR\x05pipes\"b\n" +
 	"\x05Frame\x12\x17\n" +
 	"\aconn_id\x18\x01 \x01(\tR\x06connId\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\x12\x14\n" +
