@@ -64,9 +64,14 @@ func (l *LineReader) line() ([]byte, error) {
 	for {
 		chunk, err := l.r.ReadSlice('\n')
 		l.n += len(chunk)
+		if err == nil && len(l.buf) == 0 && !l.over && l.n <= l.max+2 {
+			// The whole line is in the reader's buffer: one exact copy.
+			l.n = 0
+			return finishLine(chunk, len(chunk), l.max)
+		}
 		if !l.over {
 			if l.n > l.max+2 { // +2 for a "\r\n" ending
-				l.over, l.buf = true, nil
+				l.over, l.buf = true, l.buf[:0]
 			} else {
 				l.buf = append(l.buf, chunk...)
 			}
@@ -77,16 +82,36 @@ func (l *LineReader) line() ([]byte, error) {
 		if err != nil && (!errors.Is(err, io.EOF) || l.n == 0) {
 			return nil, err
 		}
-		buf, n, over := l.buf, l.n, l.over
-		l.buf, l.n, l.over = nil, 0, false
-		buf = bytes.TrimSuffix(buf, []byte{'\n'})
-		buf = bytes.TrimSuffix(buf, []byte{'\r'})
-		if over || len(buf) > l.max {
+		n, over := l.n, l.over
+		l.n, l.over = 0, false
+		if over {
+			l.buf = l.buf[:0]
 			return nil, &TooLargeError{Size: n, Limit: l.max}
 		}
-		if buf == nil {
-			buf = []byte{}
+		line, lerr := finishLine(l.buf, n, l.max)
+		// The buffer a long line was gathered in is kept for the next one,
+		// unless it has grown beyond what is worth holding on to.
+		if cap(l.buf) > keepLineBuffer {
+			l.buf = nil
+		} else {
+			l.buf = l.buf[:0]
 		}
-		return buf, nil
+		return line, lerr
 	}
+}
+
+// keepLineBuffer bounds the buffer a LineReader keeps between lines.
+const keepLineBuffer = 1 << 20
+
+// finishLine copies a line without its ending into a slice of its own;
+// size is the line's length as read, ending included.
+func finishLine(raw []byte, size, max int) ([]byte, error) {
+	raw = bytes.TrimSuffix(raw, []byte{'\n'})
+	raw = bytes.TrimSuffix(raw, []byte{'\r'})
+	if len(raw) > max {
+		return nil, &TooLargeError{Size: size, Limit: max}
+	}
+	out := make([]byte, len(raw))
+	copy(out, raw)
+	return out, nil
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"strings"
 )
@@ -13,24 +15,47 @@ import (
 // since the host, its plugins and example backends all read it.
 const envCPUProfile = "MCPHOST_CPUPROFILE"
 
-// startCPUProfile starts profiling when envCPUProfile is set; the returned
-// function stops it and writes the file.
+// envExecTrace names a file to write a Go execution trace to (`go tool
+// trace`): where the time between a message's events goes, scheduling
+// included. "%p" as for envCPUProfile.
+const envExecTrace = "MCPHOST_EXECTRACE"
+
+// startCPUProfile starts profiling when envCPUProfile is set, and tracing
+// when envExecTrace is; the returned function stops both and writes the
+// files.
 func startCPUProfile() (stop func(), err error) {
-	path := os.Getenv(envCPUProfile)
+	stopProfile, err := startRecording(envCPUProfile, pprof.StartCPUProfile, pprof.StopCPUProfile)
+	if err != nil {
+		return nil, err
+	}
+	stopTrace, err := startRecording(envExecTrace, trace.Start, trace.Stop)
+	if err != nil {
+		stopProfile()
+		return nil, err
+	}
+	return func() {
+		stopTrace()
+		stopProfile()
+	}, nil
+}
+
+// startRecording starts a recording into the file env names, if any.
+func startRecording(env string, start func(io.Writer) error, stop func()) (func(), error) {
+	path := os.Getenv(env)
 	if path == "" {
 		return func() {}, nil
 	}
 	path = strings.ReplaceAll(path, "%p", strconv.Itoa(os.Getpid()))
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", envCPUProfile, err)
+		return nil, fmt.Errorf("%s: %w", env, err)
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
+	if err := start(f); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("%s: %w", envCPUProfile, err)
+		return nil, fmt.Errorf("%s: %w", env, err)
 	}
 	return func() {
-		pprof.StopCPUProfile()
+		stop()
 		f.Close()
 	}, nil
 }

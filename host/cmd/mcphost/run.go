@@ -19,6 +19,7 @@ import (
 	"github.com/mcphost/mcphost/examples/mcpserver"
 	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/config"
+	"github.com/mcphost/mcphost/host/internal/gcfloor"
 	"github.com/mcphost/mcphost/host/internal/importer"
 	"github.com/mcphost/mcphost/host/internal/logs"
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
@@ -212,6 +213,7 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
+	defer gcfloor.Start(gcfloor.DefaultFloor)()
 	// In stdio mode stdout carries MCP only: every log goes to stderr,
 	// and to the log files (one per server, one for mcphost).
 	log := newLogger(cfg, stderr)
