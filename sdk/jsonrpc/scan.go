@@ -89,6 +89,12 @@ func skipValue(data []byte, i int) int {
 // bounds of its value; ok is false when obj is not an object or has no
 // such member.
 func member(obj []byte, key string) (start, end int, ok bool) {
+	return memberOf(obj, key, true)
+}
+
+// memberOf is member; without needEnd the matched value is not crossed and
+// end is -1: a lookup that goes on into the value needs only its start.
+func memberOf(obj []byte, key string, needEnd bool) (start, end int, ok bool) {
 	i := skipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return 0, 0, false
@@ -108,6 +114,9 @@ func member(obj []byte, key string) (start, end int, ok bool) {
 			return 0, 0, false
 		}
 		vs := skipSpace(obj, i+1)
+		if match && !needEnd {
+			return vs, -1, vs < len(obj)
+		}
 		ve := skipValue(obj, vs)
 		if ve < 0 {
 			return 0, 0, false
@@ -136,14 +145,18 @@ func keyEquals(raw []byte, key string) bool {
 	return s == key
 }
 
-// element returns the bounds of the n-th element of the array arr.
-func element(arr []byte, n int) (start, end int, ok bool) {
+// element returns the bounds of the n-th element of the array arr; without
+// needEnd, as memberOf.
+func element(arr []byte, n int, needEnd bool) (start, end int, ok bool) {
 	i := skipSpace(arr, 0)
 	if i >= len(arr) || arr[i] != '[' {
 		return 0, 0, false
 	}
 	i = skipSpace(arr, i+1)
 	for k := 0; i < len(arr) && arr[i] != ']'; k++ {
+		if k == n && !needEnd {
+			return i, -1, true
+		}
 		ve := skipValue(arr, i)
 		if ve < 0 {
 			return 0, 0, false
@@ -229,19 +242,25 @@ func lookup(msg []byte, path string) (start, end int, found, handled bool) {
 	for rest := path; rest != ""; {
 		var seg string
 		seg, rest = nextSegment(rest, buf[:0])
+		// A value the lookup goes on into is not crossed to find its end:
+		// the next step stops at its closing bracket anyway.
+		last := rest == ""
 		v := msg[lo:hi]
 		i := skipSpace(v, 0)
 		var s, e int
 		var ok bool
 		if i < len(v) && v[i] == '[' && isIndex(seg) {
-			s, e, ok = element(v, atoi(seg))
+			s, e, ok = element(v, atoi(seg), last)
 		} else {
-			s, e, ok = member(v, seg)
+			s, e, ok = memberOf(v, seg, last)
 		}
 		if !ok {
 			return 0, 0, false, true
 		}
-		lo, hi = lo+s, lo+e
+		if last {
+			return lo + s, lo + e, true, true
+		}
+		lo = lo + s
 	}
 	return lo, hi, true, true
 }
@@ -256,6 +275,15 @@ func isIndex(s string) bool {
 		}
 	}
 	return true
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return len(s) > 0
 }
 
 func atoi(s string) int {
@@ -355,12 +383,12 @@ func addMember(msg []byte, path string, raw []byte) ([]byte, bool) {
 	}
 	value := raw
 	for k := len(segs) - 1; k > have; k-- {
-		if isIndex(segs[k]) {
-			return nil, false
+		if allDigits(segs[k]) {
+			return nil, false // sjson makes arrays of those
 		}
 		value = append(append(append(append([]byte(`{`), String(segs[k])...), ':'), value...), '}')
 	}
-	if isIndex(segs[have]) {
+	if allDigits(segs[have]) {
 		return nil, false
 	}
 	// The new member goes just before the object's closing brace.
