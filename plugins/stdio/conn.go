@@ -106,6 +106,10 @@ func start(o options, name string, limit int, logger hclog.Logger, m connMetrics
 	if err != nil {
 		return fail(err)
 	}
+	// Roomier pipes let a large message cross in one write instead of a
+	// write, a wait for the other side to read, and another write.
+	growPipe(inW)
+	growPipe(outR)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	if err := cmd.Start(); err != nil {
 		return fail(fmt.Errorf("start %s: %w", o.Command, err))

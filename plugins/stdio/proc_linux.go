@@ -1,6 +1,7 @@
 package stdio
 
 import (
+	"os"
 	"os/exec"
 	"syscall"
 
@@ -36,4 +37,19 @@ func reap(cmd *exec.Cmd) error {
 // the group is already gone) are deliberately ignored.
 func killGroup(pid int, sig syscall.Signal) {
 	_ = syscall.Kill(-pid, sig)
+}
+
+// pipeSize is the capacity asked for the child's stdin and stdout: room for
+// a large message in one write. 1 MiB is the default most systems allow
+// without privileges (/proc/sys/fs/pipe-max-size).
+const pipeSize = 1 << 20
+
+// growPipe asks for a bigger pipe buffer; where the kernel refuses, the
+// default (64 KiB) stays.
+func growPipe(f *os.File) {
+	if rc, err := f.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) {
+			_, _ = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize)
+		})
+	}
 }

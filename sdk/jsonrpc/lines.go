@@ -39,9 +39,13 @@ type LineReader struct {
 	over bool
 }
 
+// lineBuffer is a LineReader's read buffer: a line that fits in it is
+// copied once, straight into the slice Next returns.
+const lineBuffer = 256 << 10
+
 // NewLineReader reads lines of at most max bytes (line ending excluded) from r.
 func NewLineReader(r io.Reader, max int) *LineReader {
-	return &LineReader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+	return &LineReader{r: bufio.NewReaderSize(r, lineBuffer), max: max}
 }
 
 // Next returns the next non-blank line without its line ending, in a fresh

@@ -406,3 +406,24 @@ func addMember(msg []byte, path string, raw []byte) ([]byte, bool) {
 	out = append(out, add...)
 	return append(out, msg[end:]...), true
 }
+
+// Elements calls fn with each element of the JSON array arr, in order,
+// until fn returns false. An element shares arr's memory.
+func Elements(arr []byte, fn func(elem []byte) bool) {
+	i := skipSpace(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return
+	}
+	i = skipSpace(arr, i+1)
+	for i < len(arr) && arr[i] != ']' {
+		e := skipValue(arr, i)
+		if e < 0 || !fn(arr[i:e:e]) {
+			return
+		}
+		i = skipSpace(arr, e)
+		if i >= len(arr) || arr[i] != ',' {
+			return
+		}
+		i = skipSpace(arr, i+1)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -435,8 +436,16 @@ func (h *HTTP) writeFinalJSON(w http.ResponseWriter, sess *httpSession, m router
 		}
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(m.Data)
+	writeJSON(w, m.Data)
+}
+
+// writeJSON answers with one JSON message. Its length goes in the header,
+// so that net/http writes it as it is rather than in chunks.
+func writeJSON(w http.ResponseWriter, msg []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(msg)))
+	_, _ = w.Write(msg)
 }
 
 // sessionEnded answers a request whose session closed while it was open.
@@ -486,8 +495,7 @@ func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSes
 			return true
 		}
 		if m.Final && !started && jsonOK {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(m.Data)
+			writeJSON(w, m.Data)
 			return true
 		}
 		start()

@@ -107,6 +107,7 @@ type backend struct {
 	router *Router
 	log    hclog.Logger
 
+	// nextID numbers the requests sent to the backend, from firstID.
 	nextID atomic.Int64
 
 	mu         sync.Mutex
@@ -158,10 +159,12 @@ func newBackend(r *Router, spec BackendSpec) *backend {
 	}
 	spec.Restart.defaults(r.opts)
 	spec.Health.defaults()
-	return &backend{
+	b := &backend{
 		spec: spec, router: r, log: r.log.Named(spec.Name), state: StateStarting, pending: map[int64]*pending{},
 		healthMethod: "ping", wake: make(chan struct{}, 1),
 	}
+	b.nextID.Store(firstID - 1)
+	return b
 }
 
 func (b *backend) snapshot() ([numLists][][]byte, bool) {
@@ -365,7 +368,7 @@ func (b *backend) render(p *pending, msg []byte, answer bool) []byte {
 			msg = b.traceResult(p, msg)
 		}
 		var err error
-		if msg, err = jsonrpc.Set(msg, "id", p.clientID); err != nil {
+		if msg, err = withID(msg, p.clientID); err != nil {
 			msg = jsonrpc.Error(p.clientID, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil)
 		}
 	}
@@ -750,4 +753,25 @@ func buildRequestSlowly(id []byte, method string, params []byte, edits []memberE
 		params = edited
 	}
 	return jsonrpc.Request(id, method, params), nil
+}
+
+// firstID is the first id the proxy gives a request to a backend. Ten
+// digits from the start leave room for most clients' ids in place of the
+// backend's in its answer (see withID).
+const firstID = 1_000_000_000
+
+// withID puts the client's id in place of the backend's in an answer that
+// is the proxy's own to change (read off the backend's connection). An id
+// no longer than the one it replaces is written where that one ended and
+// the few bytes before it are moved up to meet it: a large answer is not
+// copied for the sake of its id.
+func withID(msg, id []byte) ([]byte, error) {
+	s, e, ok := jsonrpc.Locate(msg, "id")
+	if !ok || len(id) > e-s {
+		return jsonrpc.Set(msg, "id", id)
+	}
+	copy(msg[e-len(id):e], id)
+	start := e - len(id) - s
+	copy(msg[start:], msg[:s])
+	return msg[start:], nil
 }

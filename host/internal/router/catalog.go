@@ -219,12 +219,17 @@ func exposeResultURIs(opts Options, b *backend, method string, msg []byte) []byt
 	case "resources/read":
 		paths = itemPaths(msg, "result.contents", func(string) []string { return []string{"uri"} })
 	case "tools/call", "tasks/result":
-		if !bytes.Contains(msg, []byte(`"resource`)) {
-			return msg // no resource content: skip the walk over a large result
+		if !anyResourceBlock(jsonrpc.Get(msg, "result.content")) {
+			return msg // the usual result: no paths to build
 		}
 		paths = itemPaths(msg, "result.content", contentURIPaths(msg))
 	case "prompts/get":
-		if !bytes.Contains(msg, []byte(`"resource`)) {
+		found := false
+		jsonrpc.Elements(jsonrpc.Get(msg, "result.messages"), func(m []byte) bool {
+			found = anyResourceBlock(jsonrpc.Get(m, "content"))
+			return !found
+		})
+		if !found {
 			return msg
 		}
 		paths = itemPaths(msg, "result.messages", func(item string) []string {
@@ -245,6 +250,25 @@ func exposeResultURIs(opts Options, b *backend, method string, msg []byte) []byt
 		}
 	}
 	return msg
+}
+
+// anyResourceBlock says whether content (one block, or an array of them)
+// holds a resource or a resource link, the blocks that carry URIs. Text
+// blocks are crossed at memchr speed.
+func anyResourceBlock(content []byte) bool {
+	isResource := func(block []byte) bool {
+		t, _ := jsonrpc.GetString(block, "type")
+		return t == "resource" || t == "resource_link"
+	}
+	if len(content) == 0 || content[0] != '[' {
+		return len(content) > 0 && isResource(content)
+	}
+	found := false
+	jsonrpc.Elements(content, func(block []byte) bool {
+		found = isResource(block)
+		return !found
+	})
+	return found
 }
 
 // itemPaths lists, for each element of the array at path, the paths that
