@@ -24,9 +24,9 @@ const DefaultFloor = 64 << 20
 const maxPercent = 1000
 
 // Start keeps the heap goal at floor bytes or more until stop is called.
-// It does nothing when GOGC is set, which says the operator chose.
+// It does nothing when GOGC or GOMEMLIMIT is set: the operator chose.
 func Start(floor uint64) (stop func()) {
-	if os.Getenv("GOGC") != "" || floor == 0 {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" || floor == 0 {
 		return func() {}
 	}
 	t := &tuner{floor: floor, percent: 100, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}

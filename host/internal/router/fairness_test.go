@@ -132,19 +132,19 @@ func TestClientThatStopsReadingIsEndedAlone(t *testing.T) {
 func TestOverTheTotalBudgetTheLargestSessionIsEnded(t *testing.T) {
 	t.Parallel()
 	srv := newFakeServer([]string{tool("echo")})
-	r := startRouter(t, Options{SessionOutboxBytes: 1 << 20, OutboxBytes: 3 << 19}, srv.spec("srv", true, 0))
+	r := startRouter(t, Options{SessionOutboxBytes: 4 << 20, OutboxBytes: 4 << 20}, srv.spec("srv", true, 0))
 	big, bigSink := stallingClient(t, r)
 	small, smallSink := stallingClient(t, r)
 	bigSink.stall()
 	smallSink.stall()
-	// One answer is being written; the four behind it (~1000 KB) wait,
-	// under big's own budget.
-	for i := range 5 {
+	// ~3 MB for big, under its own budget however many its writer took.
+	for i := range 12 {
 		big.Handle(callMsg(strconv.Itoa(i), "mcp__proxy__srv__echo", bigArgs(250<<10)), nil)
 	}
-	eventually(t, "big's answers to wait", func() bool { return big.QueuedBytes() > 1000<<10 })
-	// small's answers (~100 KB each) take the total over 1.5 MiB.
-	for i := range 8 {
+	eventually(t, "big's answers to wait", func() bool { return big.QueuedBytes() > 2700<<10 })
+	// small's answers (~100 KB each) take the total over 4 MiB long before
+	// small holds as much as big.
+	for i := range 20 {
 		small.Handle(callMsg(strconv.Itoa(i), "mcp__proxy__srv__echo", bigArgs(100<<10)), nil)
 	}
 	select {
