@@ -579,6 +579,10 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 		}
 	}
 	cancel()
+	if err == nil && p.trace != nil {
+		// While the backend works on the call.
+		p.trace.id(b.router.opts.Tracer, b.spec.Name, method)
+	}
 	if err != nil {
 		if p := b.drop(id); p != nil {
 			outcome, code := OutcomeUnavailable, jsonrpc.CodeBackendUnavailable

@@ -1,15 +1,22 @@
 package router
 
 import (
+	"sync"
+
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 )
 
 // Tracer is told about the content the router delivers (context tracing).
-// Traced runs on the message path: it must be cheap and never block.
+// Its methods run on the message path: they must be cheap and never block.
 type Tracer interface {
-	// Traced notes a result about to be delivered and returns the value
-	// for the result's _meta["mcphost/trace"], or nil.
-	Traced(session, server, method, name, uri string, args, result []byte) []byte
+	// ContextID is the stable identity of the context a request's result
+	// will be. The router asks while the backend works on the request, so
+	// that hashing large arguments adds nothing to the wait.
+	ContextID(server, method, name, uri string, args []byte) string
+	// Traced notes a result about to be delivered, for a request whose
+	// ContextID was contextID, and returns the value for the result's
+	// _meta["mcphost/trace"], or nil.
+	Traced(session, server, method, name, uri, contextID string, args, result []byte) []byte
 	// SessionClosed ends the session's open response.
 	SessionClosed(session string)
 }
@@ -18,10 +25,20 @@ type Tracer interface {
 var tracedMethods = map[string]bool{"tools/call": true, "resources/read": true, "prompts/get": true}
 
 // traceInfo is what the tracer needs of a request: the names the backend
-// knows, and the arguments.
+// knows, the arguments, and the context id worked out from them once.
 type traceInfo struct {
 	name, uri string
 	args      []byte
+	once      sync.Once
+	contextID string
+}
+
+// id works out the request's context id the first time it is asked: on
+// the client's side once the request is sent, or, should the answer come
+// first, on the writer's (which then waits for the other to finish).
+func (t *traceInfo) id(tr Tracer, server, method string) string {
+	t.once.Do(func() { t.contextID = tr.ContextID(server, method, t.name, t.uri, t.args) })
+	return t.contextID
 }
 
 // newTraceInfo takes what tracing needs of a request whose name (or URI)
@@ -46,7 +63,8 @@ func (b *backend) traceResult(p *pending, msg []byte) []byte {
 	if t, _ := jsonrpc.GetString(raw, "resultType"); t == "input_required" {
 		return msg
 	}
-	meta := b.router.opts.Tracer.Traced(p.session.id, b.spec.Name, p.method, p.trace.name, p.trace.uri, p.trace.args, raw)
+	tr := b.router.opts.Tracer
+	meta := tr.Traced(p.session.id, b.spec.Name, p.method, p.trace.name, p.trace.uri, p.trace.id(tr, b.spec.Name, p.method), p.trace.args, raw)
 	if meta == nil {
 		return msg
 	}

@@ -131,6 +131,9 @@ type Delivery struct {
 	// Name is the tool or prompt name, URI the resource, as the backend
 	// knows them.
 	Name, URI string
+	// ContextID is the unit's context id when already worked out (see
+	// ContextID); empty, Delivered works it out.
+	ContextID string
 	// Arguments and Result are referenced, not copied, and never
 	// modified: they are slices of the messages being delivered.
 	Arguments []byte
@@ -185,7 +188,10 @@ const MetaKey = "mcphost/trace"
 // never blocks: when the queue is full, in events or in bytes, the unit is
 // dropped and counted.
 func (t *Tracer) Delivered(d Delivery) []byte {
-	contextID := ContextID(d.Server, d.Method, d.Name, d.URI, d.Arguments)
+	contextID := d.ContextID
+	if contextID == "" {
+		contextID = ContextID(d.Server, d.Method, d.Name, d.URI, d.Arguments)
+	}
 	now := d.Time
 	t.mu.Lock()
 	if t.closed {
@@ -356,12 +362,18 @@ func (t *Tracer) watchIdle() {
 	}
 }
 
-// Traced is Delivered in the router's terms (router.Tracer).
-func (t *Tracer) Traced(session, server, method, name, uri string, args, result []byte) []byte {
+// Traced is Delivered in the router's terms (router.Tracer); an empty
+// contextID is worked out here.
+func (t *Tracer) Traced(session, server, method, name, uri, contextID string, args, result []byte) []byte {
 	return t.Delivered(Delivery{
-		Session: session, Server: server, Method: method, Name: name, URI: uri,
+		Session: session, Server: server, Method: method, Name: name, URI: uri, ContextID: contextID,
 		Arguments: args, Result: result, Time: time.Now(),
 	})
+}
+
+// ContextID is the package's ContextID, for the router (router.Tracer).
+func (t *Tracer) ContextID(server, method, name, uri string, args []byte) string {
+	return ContextID(server, method, name, uri, args)
 }
 
 func newResponseID() string {

@@ -130,7 +130,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func deliver(tr *Tracer, session, tool, args, text string) []byte {
-	return tr.Traced(session, "srv", "tools/call", tool, "", []byte(args), []byte(`{"content":[{"type":"text","text":"`+text+`"}]}`))
+	return tr.Traced(session, "srv", "tools/call", tool, "", "", []byte(args), []byte(`{"content":[{"type":"text","text":"`+text+`"}]}`))
 }
 
 func TestResponsesGroupUnitsPerSessionAndCarryWeights(t *testing.T) {
