@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -239,8 +238,8 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 	case ctx.Err() != nil:
 		return fmt.Errorf("send: %w", ctx.Err())
 	}
-	finish := wakeOnDone(ctx, c.stdin.SetWriteDeadline)
-	n, err := writeLine(c.stdin, msg)
+	finish := transport.WakeOnDone(ctx, c.stdin.SetWriteDeadline)
+	n, err := transport.WriteLine(c.stdin, msg)
 	woke := finish()
 	switch {
 	case err == nil:
@@ -269,7 +268,7 @@ func (c *conn) Recv(ctx context.Context) ([]byte, error) {
 		return nil, fmt.Errorf("recv: %w", errHandedOver)
 	}
 	c.received = true
-	finish := wakeOnDone(ctx, c.stdout.SetReadDeadline)
+	finish := transport.WakeOnDone(ctx, c.stdout.SetReadDeadline)
 	msg, err := c.next()
 	woke := finish()
 	if woke && errors.Is(err, os.ErrDeadlineExceeded) {
@@ -334,57 +333,6 @@ func (c *conn) Wait(ctx context.Context) error {
 	}
 }
 
-// wakeOnDone lets ctx's end (deadline or cancellation) interrupt one
-// blocking read or write on a pipe, which cannot see ctx itself: a deadline
-// in the past wakes it. Call the returned function once the operation has
-// returned; it reports whether ctx's end may have cut the operation short,
-// and leaves no deadline behind for the next one.
-func wakeOnDone(ctx context.Context, setDeadline func(time.Time) error) (finish func() (woke bool)) {
-	if ctx.Done() == nil {
-		return func() bool { return false }
-	}
-	var mu sync.Mutex
-	finished, woke := false, false
-	stop := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if !finished {
-			woke = true
-			_ = setDeadline(time.Now())
-		}
-	})
-	return func() bool {
-		stop()
-		mu.Lock()
-		defer mu.Unlock()
-		finished = true
-		if woke {
-			_ = setDeadline(time.Time{})
-		}
-		return woke
-	}
-}
-
-// smallMessage is the size below which a message is copied to add its
-// newline, so that it goes to the child in one write syscall.
-const smallMessage = 64 << 10
-
-// writeLine writes msg and a newline, returning how much of the line went
-// out.
-func writeLine(w io.Writer, msg []byte) (int, error) {
-	if len(msg) < smallMessage {
-		line := make([]byte, len(msg)+1)
-		copy(line, msg)
-		line[len(msg)] = '\n'
-		return w.Write(line)
-	}
-	n, err := w.Write(msg)
-	if err != nil {
-		return n, err
-	}
-	m, err := w.Write([]byte{'\n'})
-	return n + m, err
-}
 
 // Close closes the child's stdin and gives it until stop_timeout (or ctx's
 // deadline, if sooner) to exit, then SIGTERMs its process group, then a

@@ -273,7 +273,7 @@ func (c *socketConn) Send(ctx context.Context, msg []byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
-	finish := wakeOnDone(ctx, c.sock.SetWriteDeadline)
+	finish := WakeOnDone(ctx, c.sock.SetWriteDeadline)
 	n, err := writeFrame(c.sock, frameMessage, msg)
 	woke := finish()
 	switch {
@@ -298,7 +298,7 @@ func (c *socketConn) Recv(ctx context.Context) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("recv: %w", err)
 	}
-	finish := wakeOnDone(ctx, c.sock.SetReadDeadline)
+	finish := WakeOnDone(ctx, c.sock.SetReadDeadline)
 	kind, msg, err := c.frames.next()
 	woke := finish()
 	switch {

@@ -156,7 +156,7 @@ func dialPipes(ctx context.Context, id string, client pluginv1.TransportClient, 
 	if err != nil {
 		return nil, err
 	}
-	finish := wakeOnDone(ctx, sock.SetReadDeadline)
+	finish := WakeOnDone(ctx, sock.SetReadDeadline)
 	in, out, err := recvPipes(sock)
 	finish()
 	if err != nil {
@@ -220,8 +220,8 @@ func (c *pipeConn) Send(ctx context.Context, msg []byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
-	finish := wakeOnDone(ctx, c.in.SetWriteDeadline)
-	n, err := writeLine(c.in, msg)
+	finish := WakeOnDone(ctx, c.in.SetWriteDeadline)
+	n, err := WriteLine(c.in, msg)
 	woke := finish()
 	switch {
 	case err == nil:
@@ -248,7 +248,7 @@ func (c *pipeConn) Recv(ctx context.Context) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("recv: %w", err)
 	}
-	finish := wakeOnDone(ctx, c.out.SetReadDeadline)
+	finish := WakeOnDone(ctx, c.out.SetReadDeadline)
 	line, err := c.nextLine()
 	woke := finish()
 	switch {
@@ -329,19 +329,3 @@ func (c *pipeConn) Close(ctx context.Context) error {
 	return nil
 }
 
-// writeLine writes msg and a newline, a small message in one write; it
-// returns how much of the line went out.
-func writeLine(w io.Writer, msg []byte) (int, error) {
-	if len(msg) < 64<<10 {
-		line := make([]byte, len(msg)+1)
-		copy(line, msg)
-		line[len(msg)] = '\n'
-		return w.Write(line)
-	}
-	n, err := w.Write(msg)
-	if err != nil {
-		return n, err
-	}
-	m, err := w.Write([]byte{'\n'})
-	return n + m, err
-}

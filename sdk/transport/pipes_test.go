@@ -92,7 +92,7 @@ func newFakePipeConn(b *echoBackend) *fakePipeConn {
 }
 
 func (c *fakePipeConn) Send(_ context.Context, msg []byte) error {
-	_, err := writeLine(c.b.in, msg)
+	_, err := WriteLine(c.b.in, msg)
 	return err
 }
 
@@ -398,7 +398,7 @@ func TestPipeConnDropsAnOversizedMessage(t *testing.T) {
 	ctx := ctxTimeout(t)
 	// Sent raw, past Send's own limit: the backend echoes it back.
 	big := []byte(`{"jsonrpc":"2.0","method":"big","params":"` + strings.Repeat("x", 5000) + `"}`)
-	if _, err := writeLine(c.in, big); err != nil {
+	if _, err := WriteLine(c.in, big); err != nil {
 		t.Fatal(err)
 	}
 	small := []byte(`{"jsonrpc":"2.0","method":"small"}`)

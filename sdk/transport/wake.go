@@ -3,16 +3,20 @@ package transport
 import (
 	"context"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 )
 
-// wakeOnDone lets ctx's end (deadline or cancellation) interrupt one
+// WakeOnDone lets ctx's end (deadline or cancellation) interrupt one
 // blocking read or write on a file or socket, which cannot see ctx itself: a
 // deadline in the past wakes it. Call the returned function once the
 // operation has returned; it reports whether ctx's end may have cut the
-// operation short, and leaves no deadline behind for the next one.
-func wakeOnDone(ctx context.Context, setDeadline func(time.Time) error) (finish func() (woke bool)) {
+// operation short, and leaves no deadline behind for the next one. A Conn's
+// Send and Recv use it to return when their ctx ends, as the Conn contract
+// says. setDeadline is the file's or socket's SetWriteDeadline or
+// SetReadDeadline (an *os.File must be pollable: opened non-blocking).
+func WakeOnDone(ctx context.Context, setDeadline func(time.Time) error) (finish func() (woke bool)) {
 	if ctx.Done() == nil {
 		return func() bool { return false }
 	}
@@ -61,3 +65,25 @@ func (l sendLock) lock(ctx context.Context) error {
 }
 
 func (l sendLock) unlock() { <-l }
+
+// lineBatch is the size below which WriteLine copies a message to add its
+// newline, so that it goes out in one write.
+const lineBatch = 64 << 10
+
+// WriteLine writes msg and a newline (the stdio framing), a small message
+// in one write, and returns how much of the line went out: a Send cut short
+// with some of it written has broken the stream.
+func WriteLine(w io.Writer, msg []byte) (int, error) {
+	if len(msg) < lineBatch {
+		line := make([]byte, len(msg)+1)
+		copy(line, msg)
+		line[len(msg)] = '\n'
+		return w.Write(line)
+	}
+	n, err := w.Write(msg)
+	if err != nil {
+		return n, err
+	}
+	m, err := w.Write([]byte{'\n'})
+	return n + m, err
+}

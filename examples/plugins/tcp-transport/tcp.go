@@ -157,28 +157,11 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
-	// A write blocked on a server that stopped reading cannot see ctx: a
-	// deadline in the past wakes it. The flag keeps a late wake-up from
-	// leaving that deadline behind for the next Send.
-	var mu sync.Mutex
-	finished, woke := false, false
-	stop := context.AfterFunc(ctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if !finished {
-			woke = true
-			_ = c.nc.SetWriteDeadline(time.Now())
-		}
-	})
+	// A write blocked on a server that stopped reading cannot see ctx.
+	finish := transport.WakeOnDone(ctx, c.nc.SetWriteDeadline)
 	bufs := net.Buffers{msg, []byte{'\n'}} // one writev, no copy of msg
 	n, err := bufs.WriteTo(c.nc)
-	stop()
-	mu.Lock()
-	finished = true
-	if woke {
-		_ = c.nc.SetWriteDeadline(time.Time{})
-	}
-	mu.Unlock()
+	woke := finish()
 	switch {
 	case err == nil:
 		return nil

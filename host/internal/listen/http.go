@@ -576,17 +576,8 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-out.Ready():
-			for {
-				m, ok := out.TryNext()
-				if !ok {
-					break
-				}
-				if m.Abandoned {
-					continue
-				}
-				if err := writeEvent(w, m.Data); err != nil {
-					return
-				}
+			if writeWaiting(w, out) != nil {
+				return
 			}
 		case <-keepalive.C:
 			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil {
@@ -746,6 +737,22 @@ func acceptsSSE(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// writeWaiting writes every message waiting in out as an SSE event.
+func writeWaiting(w io.Writer, out *router.Outbox) error {
+	for {
+		m, ok := out.TryNext()
+		if !ok {
+			return nil
+		}
+		if m.Abandoned {
+			continue
+		}
+		if err := writeEvent(w, m.Data); err != nil {
+			return err
+		}
+	}
 }
 
 func writeEvent(w io.Writer, msg []byte) error {

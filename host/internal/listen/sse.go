@@ -73,17 +73,8 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-out.Ready():
-			for {
-				m, ok := out.TryNext()
-				if !ok {
-					break
-				}
-				if m.Abandoned {
-					continue
-				}
-				if err := writeEvent(w, m.Data); err != nil {
-					return
-				}
+			if writeWaiting(w, out) != nil {
+				return
 			}
 		case <-sess.s.Done():
 			// Ended by the router (the client stopped reading) or shut down.
