@@ -333,7 +333,6 @@ func (c *conn) Wait(ctx context.Context) error {
 	}
 }
 
-
 // Close closes the child's stdin and gives it until stop_timeout (or ctx's
 // deadline, if sooner) to exit, then SIGTERMs its process group, then a
 // second later SIGKILLs it. The child is always reaped.

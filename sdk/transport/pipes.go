@@ -328,4 +328,3 @@ func (c *pipeConn) Close(ctx context.Context) error {
 	}
 	return nil
 }
-
