@@ -66,6 +66,9 @@ type HTTP struct {
 	// stopCtx ends with stop.
 	stopCtx    context.Context
 	stopCancel context.CancelFunc
+	// tick is closed and renewed by ticks (see slowTick).
+	tickMu sync.Mutex
+	tick   chan struct{}
 	// conns counts the open WebSocket connections, which Shutdown waits
 	// for: the server forgets a connection once it is hijacked.
 	conns sync.WaitGroup
@@ -93,6 +96,7 @@ func NewHTTP(r *router.Router, opts HTTPOptions) *HTTP {
 		sessions: map[string]*httpSession{}, legacy: map[string]*legacySession{}, stop: make(chan struct{}),
 	}
 	h.stopCtx, h.stopCancel = context.WithCancel(context.Background())
+	h.tick = make(chan struct{})
 	// The config rejects empty and shared paths; here a path that is taken
 	// disables its endpoint rather than make ServeMux panic.
 	mux := http.NewServeMux()
@@ -164,6 +168,7 @@ func (h *HTTP) WebSocketURL() string {
 // Serve answers requests until Shutdown.
 func (h *HTTP) Serve() error {
 	go h.expireIdle()
+	go h.ticks()
 	if err := h.srv.Serve(h.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve http: %w", err)
 	}
@@ -520,17 +525,20 @@ func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSes
 		}
 	}
 	// A slow answer still gets its headers soon, so that nothing between
-	// client and proxy mistakes the wait for a dead connection.
-	slow := time.NewTimer(sseAfter)
-	defer slow.Stop()
+	// client and proxy mistakes the wait for a dead connection. The
+	// listener's shared tick tells; a timer per request would be the
+	// earliest in the runtime's heap and wake its poller on every call.
+	since := time.Now()
 	for {
 		select {
 		case <-reply.Ready():
 			if drain() {
 				return
 			}
-		case <-slow.C:
-			start()
+		case <-h.slowTick():
+			if time.Since(since) >= sseAfter {
+				start()
+			}
 		case <-sess.done():
 			// The session's open requests were cancelled with it: write
 			// what already came, then end.
@@ -540,6 +548,32 @@ func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSes
 			return
 		case <-r.Context().Done():
 			return
+		}
+	}
+}
+
+// slowTick is closed at the listener's next tick (every sseAfter/2): a
+// waiting reply rereads it after each.
+func (h *HTTP) slowTick() <-chan struct{} {
+	h.tickMu.Lock()
+	defer h.tickMu.Unlock()
+	return h.tick
+}
+
+// ticks closes and renews the slow tick every sseAfter/2 until the listener
+// stops.
+func (h *HTTP) ticks() {
+	t := time.NewTicker(sseAfter / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+			h.tickMu.Lock()
+			close(h.tick)
+			h.tick = make(chan struct{})
+			h.tickMu.Unlock()
 		}
 	}
 }

@@ -300,3 +300,21 @@ func TestHTTPDeleteAndShutdown(t *testing.T) {
 		t.Fatalf("POST after Shutdown answered %d", resp.StatusCode)
 	}
 }
+
+// A request whose answer is slow still gets its SSE stream's headers within
+// about sseAfter (the listener's shared tick), so that nothing between
+// client and proxy takes the wait for a dead connection.
+func TestHTTPSlowAnswerOpensItsStream(t *testing.T) {
+	t.Parallel()
+	h, _ := startHTTP(t, "hang")
+	session := initSession(t, h)
+	start := time.Now()
+	resp := do(t, http.MethodPost, h.URL(), session, acceptBoth, callMsg(`"slow"`, "mcp__proxy__srv__hang", `{}`, `{}`))
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || ct != "text/event-stream" {
+		t.Fatalf("status %d, Content-Type %q", resp.StatusCode, ct)
+	}
+	if waited := time.Since(start); waited < sseAfter {
+		t.Fatalf("the stream opened after %s, before anything came and before %s", waited, sseAfter)
+	}
+}
