@@ -79,11 +79,24 @@ func benchToolResult(size int, modern bool) []byte {
 	return []byte(head + body + tail)
 }
 
+// benchEchoResult is the example server's echo result from a 2026-07-28
+// backend, of about size bytes: a text and the same text as
+// structuredContent.
+func benchEchoResult(size int) []byte {
+	text := benchToolResult(size/2, false)
+	text = text[len(`{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"`) : len(text)-len(`"}],"isError":false}}`)]
+	return []byte(`{"jsonrpc":"2.0","id":7,"result":{"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"example","version":"1.0.0"}},` +
+		`"content":[{"type":"text","text":"` + string(text) + `"}],"resultType":"complete","structuredContent":{"text":"` + string(text) + `"}}}`)
+}
+
 // hostBenches are the messages of BenchmarkHostRules and
 // BenchmarkTranslateOverGRPC: a plain text result between legacy
 // revisions (nothing to do), a 2026-07-28 result for a legacy client (the
-// host strips four members) and a legacy client's request for a
-// 2026-07-28 backend (the host adds request metadata).
+// host strips four members), the example server's echo from a 2026-07-28
+// backend for a 2024-11-05 client (the host strips its 2026-07-28 members
+// and moves its structuredContent into a text block) and a legacy
+// client's request for a 2026-07-28 backend (the host adds request
+// metadata).
 func hostBenches() []struct {
 	name string
 	req  translator.TranslateRequest
@@ -102,6 +115,8 @@ func hostBenches() []struct {
 				Kind: translator.KindResponse, Method: "tools/call", Message: benchToolResult(size.n, false)}},
 			bench{"edit/" + size.name, translator.TranslateRequest{From: V20260728, To: V20250618, Direction: translator.ToClient,
 				Kind: translator.KindResponse, Method: "tools/call", Message: benchToolResult(size.n, true)}},
+			bench{"structured/" + size.name, translator.TranslateRequest{From: V20260728, To: V20241105, Direction: translator.ToClient,
+				Kind: translator.KindResponse, Method: "tools/call", Message: benchEchoResult(size.n)}},
 		)
 	}
 	return append(out, bench{"request-meta", translator.TranslateRequest{From: V20250618, To: V20260728, Direction: translator.ToBackend,

@@ -224,6 +224,87 @@ var to20250326Cases = []golden{
 	},
 }
 
+// TestStructuredContent covers structuredContent for clients that cannot
+// read it: dropped, and kept as JSON text in a text block unless one
+// already holds it (which the host does itself, with
+// translator.EditMoveToTextBlock).
+func TestStructuredContent(t *testing.T) {
+	t.Parallel()
+	runGolden(t, structuredCases)
+}
+
+// exampleEcho is the example server's echo result as a 2026-07-28
+// backend sends it, and echoText the text block it becomes.
+const (
+	exampleEcho = `{"jsonrpc":"2.0","id":1,"result":{"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"example","version":"1.0.0"}},` +
+		`"content":[{"type":"text","text":"hi"}],"resultType":"complete","structuredContent":{"text":"hi"}}}`
+	echoText = `{"type":"text","text":"{\"text\":\"hi\"}"}`
+)
+
+var structuredCases = []golden{
+	{
+		name: "the example server's echo from a 2026-07-28 backend", from: V20260728, to: V20241105, dir: toClient, kind: resp, method: "tools/call",
+		in:   exampleEcho,
+		want: `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hi"},` + echoText + `]}}`,
+	},
+	{
+		name: "the example server's echo from a 2025-11-25 backend", from: V20251125, to: V20250326, dir: toClient, kind: resp, method: "tools/call",
+		in:   `{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"hi"}],"structuredContent":{"text":"hi"}}}`,
+		want: `{"jsonrpc":"2.0","id":2,"result":{"content":[{"type":"text","text":"hi"},` + echoText + `]}}`,
+	},
+	{
+		name: "a text block holds the structured content as written", from: V20251125, to: V20241105, dir: toClient, kind: resp, method: "tools/call",
+		in:   `{"jsonrpc":"2.0","id":3,"result":{"content":[` + echoText + `],"structuredContent":{"text":"hi"},"isError":false}}`,
+		want: `{"jsonrpc":"2.0","id":3,"result":{"content":[` + echoText + `],"isError":false}}`,
+	},
+	{
+		name: "a text block holds it pretty-printed, members reordered", from: V20260728, to: V20250326, dir: toClient, kind: resp, method: "tools/call",
+		in: `{"jsonrpc":"2.0","id":4,"result":{"resultType":"complete","structuredContent":{"b":{"y":[1,2.50,"\u00e9"],"x":null},"a":"x"},` +
+			`"content":[{"type":"image","data":"AA==","mimeType":"image/png"},{"type":"text","text":"{\n  \"a\": \"x\",\n  \"b\": {\"x\": null, \"y\": [1, 2.50, \"é\"]}\n}"}]}}`,
+		want: `{"jsonrpc":"2.0","id":4,"result":{"content":[{"type":"image","data":"AA==","mimeType":"image/png"},` +
+			`{"type":"text","text":"{\n  \"a\": \"x\",\n  \"b\": {\"x\": null, \"y\": [1, 2.50, \"é\"]}\n}"}]}}`,
+	},
+	{
+		name: "numbers spelt otherwise are another document", from: V20251125, to: V20250326, dir: toClient, kind: resp, method: "tools/call",
+		in:   `{"jsonrpc":"2.0","id":5,"result":{"content":[{"type":"text","text":"{\"n\":1.0}"}],"structuredContent":{"n":1}}}`,
+		want: `{"jsonrpc":"2.0","id":5,"result":{"content":[{"type":"text","text":"{\"n\":1.0}"},{"type":"text","text":"{\"n\":1}"}]}}`,
+	},
+	{
+		name: "structured content without content, after it", from: V20250618, to: V20241105, dir: toClient, kind: resp, method: "tools/call",
+		in:   "{\"jsonrpc\":\"2.0\",\"id\":6,\"result\":{\"isError\":true ,\n  \"structuredContent\" : [ ]\n}}",
+		want: `{"jsonrpc":"2.0","id":6,"result":{"isError":true,"content":[{"type":"text","text":"[]"}]}}`,
+	},
+	{
+		name: "nested and non-ASCII structured content", from: V20260728, to: V20241105, dir: toClient, kind: resp, method: "tools/call",
+		in: `{"jsonrpc":"2.0","id":7,"result":{"content":[],"structuredContent":{ "s" : "café \u00e9 ✓ <&> \"q\" \\", "deep": [{"a":{"b":[true,false,null,-0.5e-3]}}],` +
+			`"\u2028":"` + "\u2028" + `"},"resultType":"complete","ttlMs":0}}`,
+		want: `{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"{\"s\":\"café \\u00e9 ✓ <&> \\\"q\\\" \\\\\",\"deep\":[{\"a\":{\"b\":[true,false,null,-0.5e-3]}}],` +
+			`\"\\u2028\":\"\u2028\"}"}]}}`,
+	},
+	{
+		name: "content that is not an array", from: V20251125, to: V20250326, dir: toClient, kind: resp, method: "tools/call",
+		in:   `{"jsonrpc":"2.0","id":8,"result":{"content":{"type":"text","text":"x"},"structuredContent":{"a":1}}}`,
+		want: `{"jsonrpc":"2.0","id":8,"result":{"content":{"type":"text","text":"x"}}}`,
+	},
+	{
+		name: "a non-object structuredContent a text block holds", from: V20260728, to: V20251125, dir: toClient, kind: resp, method: "tools/call",
+		in:   `{"jsonrpc":"2.0","id":9,"result":{"resultType":"complete","content":[{"type":"text","text":" \"ok\" "}],"structuredContent":"ok"}}`,
+		want: `{"jsonrpc":"2.0","id":9,"result":{"content":[{"type":"text","text":" \"ok\" "}]}}`,
+	},
+	{
+		name: "a null structuredContent", from: V20260728, to: V20250618, dir: toClient, kind: resp, method: "tools/call",
+		in:   `{"jsonrpc":"2.0","id":10,"result":{"content":[{"type":"text","text":"none"}],"structuredContent":null}}`,
+		want: `{"jsonrpc":"2.0","id":10,"result":{"content":[{"type":"text","text":"none"},{"type":"text","text":"null"}]}}`,
+	},
+	{
+		name: "structured content with audio and a dated resource", from: V20251125, to: V20241105, dir: toClient, kind: resp, method: "tools/call",
+		in: `{"jsonrpc":"2.0","id":11,"result":{"content":[{"type":"audio","data":"AAAA","mimeType":"audio/wav"},` +
+			`{"type":"resource","resource":{"uri":"a","text":"t"},"annotations":{"lastModified":"2025-01-01T00:00:00Z"}}],"structuredContent":{"ok":true}}}`,
+		want: `{"jsonrpc":"2.0","id":11,"result":{"content":[{"type":"text","text":"[audio content, mimeType audio/wav, 3 bytes omitted]"},` +
+			`{"type":"resource","resource":{"uri":"a","text":"t"}},{"type":"text","text":"{\"ok\":true}"}]}}`,
+	},
+}
+
 // TestTo20250618 covers what 2025-11-25 added: icons, execution, the
 // elicitation rework, URL elicitation, sampling with tools.
 func TestTo20250618(t *testing.T) {
@@ -540,7 +621,7 @@ func TestInvalidSession(t *testing.T) {
 
 // allGolden is every case above.
 func allGolden() []golden {
-	return slices.Concat(to20241105Cases, to20250326Cases, to20250618Cases, samplingBetweenLegacyCases, from20260728Cases, to20260728ClientsCases, toBackendCases, editCases)
+	return slices.Concat(to20241105Cases, to20250326Cases, structuredCases, to20250618Cases, samplingBetweenLegacyCases, from20260728Cases, to20260728ClientsCases, toBackendCases, editCases)
 }
 
 // TestUntouchedBytes checks that everything but the edited member passes

@@ -113,32 +113,43 @@ func stripRequestMetaRules(_, _ string) []translator.Rule {
 	}
 }
 
-// toolResultRules: a tools/call result goes to Translate only when it
-// holds what the client's revision lacks (see downgradeToolResult and
-// downgradeBlock): audio before 2025-03-26; a resource link before
-// 2025-06-18, or one with icons before 2025-11-25; lastModified and
-// structuredContent before 2025-06-18; and from a 2026-07-28 backend a
-// structuredContent that is not an object.
+// toolResultRules: the host moves a structuredContent the client cannot
+// read into a text block itself (translator.EditMoveToTextBlock is what
+// downgradeToolResult does with it: drop it, and keep it as JSON text
+// unless a text block already holds it); that is one before 2025-06-18,
+// and from a 2026-07-28 backend one that is not an object. A tools/call
+// result goes to Translate only when it holds something else the client's
+// revision lacks (see downgradeBlock): audio before 2025-03-26; a resource
+// link before 2025-06-18, or one with icons before 2025-11-25; lastModified
+// before 2025-06-18; or a structuredContent next to a content that is not
+// an array, which the move leaves alone.
 func toolResultRules(from, to string) []translator.Rule {
 	var when []translator.Condition
 	if before(to, V20250326) {
 		when = append(when, translator.Condition{Contains: `"audio"`, Path: `result.content.#(type=="audio")`})
 	}
 	link := `result.content.#(type=="resource_link")`
+	structured := translator.Condition{Contains: `"structuredContent"`, Path: "result.structuredContent"}
 	switch {
 	case before(to, V20250618):
 		when = append(when,
 			translator.Condition{Contains: `"resource_link"`, Path: link},
-			translator.Condition{Contains: `"lastModified"`},
-			translator.Condition{Contains: `"structuredContent"`, Path: "result.structuredContent"})
+			translator.Condition{Contains: `"lastModified"`})
 	case before(to, V20251125):
 		// A link with icons: the links' icons, of which the first exists.
 		when = append(when, translator.Condition{Contains: `"resource_link"`, Path: link + `#.icons|0`})
 	}
-	if IsModern(from) && !before(to, V20250618) {
-		when = append(when, translator.Condition{Contains: `"structuredContent"`, Path: "result.structuredContent", IsNot: []string{translator.TypeObject}})
+	if !before(to, V20250618) {
+		if !IsModern(from) {
+			return translateWhen(when)
+		}
+		structured.IsNot = []string{translator.TypeObject}
 	}
-	return translateWhen(when)
+	when = append(when, translator.Condition{Contains: `"structuredContent"`, Path: "result.content", IsNot: []string{translator.TypeArray}})
+	return append(translateWhen(when), translator.Rule{
+		When: []translator.Condition{structured}, HostOnly: true,
+		Edits: []translator.Edit{{Op: translator.EditMoveToTextBlock, From: "result.structuredContent", Path: "result.content"}},
+	})
 }
 
 // promptMessagesRules: a prompts/get result goes to Translate only when

@@ -159,6 +159,24 @@ var noCall = []struct {
 	{"initialized dropped", V20250618, V20260728, toBackend},
 	{"elicitation complete dropped", V20251125, V20250618, toClient},
 	{"completion context dropped", V20251125, V20250326, toBackend},
+	// Structured content for clients before 2025-06-18, and a
+	// non-object one from a 2026-07-28 backend, moved by the host.
+	{"the example server's echo from a 2026-07-28 backend", V20260728, V20241105, toClient},
+	{"the example server's echo from a 2026-07-28 backend", V20260728, V20250326, toClient},
+	{"the example server's echo from a 2026-07-28 backend", V20260728, V20241007, toClient},
+	{"the example server's echo from a 2025-11-25 backend", V20251125, V20241105, toClient},
+	{"the example server's echo from a 2025-11-25 backend", V20251125, V20250326, toClient},
+	{"the example server's echo from a 2025-11-25 backend", V20250618, V20241105, toClient},
+	{"a text block holds the structured content as written", V20251125, V20241105, toClient},
+	{"a text block holds it pretty-printed, members reordered", V20260728, V20250326, toClient},
+	{"numbers spelt otherwise are another document", V20251125, V20250326, toClient},
+	{"structured content without content, after it", V20250618, V20241105, toClient},
+	{"nested and non-ASCII structured content", V20260728, V20241105, toClient},
+	{"a non-object structuredContent a text block holds", V20260728, V20251125, toClient},
+	{"a null structuredContent", V20260728, V20250618, toClient},
+	{"non-object structuredContent kept as text", V20260728, V20251125, toClient},
+	{"structuredContent without content gets a text block", V20250618, V20250326, toClient},
+	{"structuredContent dropped when a text block already carries it", V20250618, V20250326, toClient},
 }
 
 // TestHostRulesAgreeWithTranslate runs every golden message between every

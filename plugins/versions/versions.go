@@ -24,13 +24,18 @@
 // serverInfo stripped from a 2026-07-28 result, resultType and the cache
 // fields added for a 2026-07-28 client, the request _meta added or
 // stripped, a progress message or completion context deleted, the
-// notifications that have no counterpart dropped) are host edits, and the
-// rewrites that need code (content blocks, structured content, error
-// codes, lists, elicitation, sampling) go to Translate only when the raw
-// message holds what the client's revision lacks, such as an "audio" or
-// "resource_link" block or a structuredContent that is not an object. So a
-// plain text tool result between 2025-11-25 and 2025-06-18, or from a
-// 2026-07-28 backend to a 2025-06-18 client, costs no plugin call.
+// notifications that have no counterpart dropped) are host edits, and so
+// is a tool result's structuredContent for a client that cannot read it
+// (before 2025-06-18, or not an object from a 2026-07-28 backend), moved
+// into a text block of its JSON unless one already holds it
+// (translator.EditMoveToTextBlock). The rewrites that need code (content
+// blocks, error codes, lists, elicitation, sampling) go to Translate only
+// when the raw message holds what the client's revision lacks, such as an
+// "audio" or "resource_link" block. So a plain text tool result between
+// 2025-11-25 and 2025-06-18, or from a 2026-07-28 backend to a 2025-06-18
+// client, and a result with text and structured content (the example
+// server's echo) for a 2024-11-05 or 2025-03-26 client, cost no plugin
+// call.
 //
 // Translate on its own still does the whole translation, and doing it
 // again on a message the host already edited changes nothing more: a host

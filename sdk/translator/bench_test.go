@@ -1,6 +1,7 @@
 package translator_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -74,6 +75,58 @@ func BenchmarkApply(b *testing.B) {
 				for b.Loop() {
 					out, err := c.rs.Plan(v2, v1, translator.ToClient, "tools/call", translator.KindResponse).Apply(msg, nil)
 					if err != nil || out.Translate || (len(out.Message) == len(msg)) != c.unedited {
+						b.Fatalf("Apply = %+v, %v", out.Translate, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// structuredResult is a tools/call result of about size bytes shaped as
+// the example server's echo: a text block and the same text in
+// structuredContent ("append": the block holds the text, not the JSON), or
+// a text block holding structuredContent as JSON, as the spec recommends
+// ("held"; "held-reordered" with its members in another order, which
+// takes a decoding to compare).
+func structuredResult(size int, shape string) []byte {
+	body := string(toolResult(size / 2))
+	body = body[strings.Index(body, `"text":"`)+8 : strings.Index(body, `"}],`)]
+	structured := `{"text":"` + body + `","n":1}`
+	text := body
+	switch shape {
+	case "held":
+		text = strings.Trim(strconv.Quote(structured), `"`)
+	case "held-reordered":
+		text = strings.Trim(strconv.Quote(`{"n":1,"text":"`+body+`"}`), `"`)
+	}
+	return []byte(`{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"` + text + `"}],"structuredContent":` + structured + `,"isError":false}}`)
+}
+
+// BenchmarkMoveToTextBlock measures EditMoveToTextBlock as the versions
+// translator uses it for a client before 2025-06-18.
+func BenchmarkMoveToTextBlock(b *testing.B) {
+	rs, err := translator.Compile([]translator.Rule{{
+		From: v2, To: v1, Direction: translator.ToClient, Methods: []string{"tools/call"}, Kinds: []string{translator.KindResponse}, HostOnly: true,
+		When:  []translator.Condition{{Contains: `"structuredContent"`, Path: "result.structuredContent"}},
+		Edits: []translator.Edit{{Op: translator.EditMoveToTextBlock, From: "result.structuredContent", Path: "result.content"}},
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	plan := rs.Plan(v2, v1, translator.ToClient, "tools/call", translator.KindResponse)
+	for _, shape := range []string{"append", "held", "held-reordered"} {
+		for _, size := range []struct {
+			name string
+			n    int
+		}{{"100B", 100}, {"100KB", 100 << 10}} {
+			msg := structuredResult(size.n, shape)
+			b.Run(shape+"/"+size.name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(msg)))
+				for b.Loop() {
+					out, err := plan.Apply(msg, nil)
+					if err != nil || out.Translate || len(out.Message) == len(msg) {
 						b.Fatalf("Apply = %+v, %v", out.Translate, err)
 					}
 				}

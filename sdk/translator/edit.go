@@ -26,7 +26,8 @@ var errMalformed = errors.New("malformed JSON")
 type edit struct {
 	op          EditOp
 	path        memberPath
-	value       []byte // compact
+	from        memberPath // EditMoveToTextBlock's member
+	value       []byte     // compact
 	fromSession SessionField
 	ifEquals    *jsonValue
 	prune       bool
@@ -39,8 +40,13 @@ func compileEdit(e Edit) (edit, error) {
 	}
 	switch e.Op {
 	case EditDelete, EditSet, EditAdd:
+	case EditMoveToTextBlock:
+		return compileMove(e)
 	default:
 		return out, fmt.Errorf("unknown operation %d", e.Op)
+	}
+	if e.From != "" {
+		return out, errors.New("only a move takes a From")
 	}
 	var err error
 	if out.path, err = parseMemberPath(e.Path); err != nil {
@@ -84,6 +90,8 @@ func (e *edit) apply(m *buffer, sess *sessionOnce) error {
 		return e.delete(m)
 	case EditAdd:
 		return e.set(m, e.value, false)
+	case EditMoveToTextBlock:
+		return e.moveToTextBlock(m)
 	}
 	if e.fromSession == NoSessionField {
 		return e.set(m, e.value, true)
@@ -162,29 +170,43 @@ func (e *edit) set(m *buffer, value []byte, replace bool) error {
 		}
 		return nil
 	}
-	missing := e.path.quoted[at.depth:]
-	n := len(value) + 1
-	for _, k := range missing {
-		n += len(k) + 3
-	}
-	members := make([]byte, 0, n)
-	if !emptyObject(m.b[at.parent.start:at.parent.end]) {
-		members = append(members, ',')
-	}
-	for i, k := range missing {
-		if i > 0 {
-			members = append(members, '{')
-		}
-		members = append(members, k...)
-		members = append(members, ':')
-	}
-	members = append(members, value...)
-	for range len(missing) - 1 {
-		members = append(members, '}')
-	}
+	head, closers := newMember(e.path.quoted[at.depth:], !emptyObject(m.b[at.parent.start:at.parent.end]), len(value))
+	members := appendBraces(append(head, value...), closers)
 	closing := at.parent.end - 1
 	m.splice(closing, closing, members)
 	return nil
+}
+
+// newMember is what adds a value to an object as the member the names
+// lead to, with the objects missing in between: head, the names up to the
+// value (after a comma when the object has members), with room for the
+// value's valueLen bytes and the closing braces, and how many braces must
+// close after the value.
+func newMember(missing []string, comma bool, valueLen int) (head []byte, closers int) {
+	n := valueLen + 1
+	for _, k := range missing {
+		n += len(k) + 3 // its name, ':', and a brace on each side of its object
+	}
+	head = make([]byte, 0, n)
+	if comma {
+		head = append(head, ',')
+	}
+	for i, k := range missing {
+		if i > 0 {
+			head = append(head, '{')
+		}
+		head = append(head, k...)
+		head = append(head, ':')
+	}
+	return head, len(missing) - 1
+}
+
+// appendBraces appends n closing braces to b.
+func appendBraces(b []byte, n int) []byte {
+	for range n {
+		b = append(b, '}')
+	}
+	return b
 }
 
 // buffer is a message being edited: the bytes the host gave until the
@@ -311,6 +333,12 @@ type location struct {
 // hint, when set and about the object holding the member, says where to
 // start reading it.
 func locate(msg []byte, p *memberPath, hint *resumeHint) (location, error) {
+	return locateMember(msg, p, hint, true)
+}
+
+// locateMember is locate, which finds the end of the member's value
+// only with end (value.end is -1 otherwise).
+func locateMember(msg []byte, p *memberPath, hint *resumeHint, end bool) (location, error) {
 	start := skipSpace(msg, 0)
 	if start >= len(msg) || msg[start] != '{' {
 		return location{blocked: true}, nil
@@ -322,7 +350,7 @@ func locate(msg []byte, p *memberPath, hint *resumeHint) (location, error) {
 			resume = hint.at
 		}
 		last := d == len(p.keys)-1
-		m, err := findMember(msg, obj, key, resume, last)
+		m, err := findMember(msg, obj, key, resume, last && end)
 		switch {
 		case err != nil:
 			return location{}, err

@@ -125,6 +125,7 @@ func ruleToProto(r Rule) *pluginv1.TranslationRule {
 		out.Edits = append(out.Edits, &pluginv1.TranslationEdit{
 			Op: pluginv1.EditOp(e.Op), Path: e.Path, Value: bytesOf(e.Value),
 			FromSession: pluginv1.SessionField(e.FromSession), IfEquals: bytesOf(e.IfEquals), Prune: e.Prune,
+			From: e.From,
 		})
 	}
 	return out
@@ -144,6 +145,7 @@ func ruleFromProto(r *pluginv1.TranslationRule) Rule {
 		out.Edits = append(out.Edits, Edit{
 			Op: EditOp(e.GetOp()), Path: e.GetPath(), Value: string(e.GetValue()),
 			FromSession: SessionField(e.GetFromSession()), IfEquals: string(e.GetIfEquals()), Prune: e.GetPrune(),
+			From: e.GetFrom(),
 		})
 	}
 	return out

@@ -408,6 +408,12 @@ func TestCompileDegradesWhatItCannotRead(t *testing.T) {
 		{"prune on a set", translator.Rule{Edits: []translator.Edit{{Op: translator.EditSet, Path: "x", Value: "1", Prune: true}}}, "for deletes"},
 		{"delete with a value", translator.Rule{Edits: []translator.Edit{{Op: translator.EditDelete, Path: "x", Value: "1"}}}, "a delete has no Value"},
 		{"unknown direction", translator.Rule{Direction: 5}, "unknown direction 5"},
+		{"move without From", translator.Rule{Edits: []translator.Edit{{Op: translator.EditMoveToTextBlock, Path: "result.content"}}}, "from: empty path"},
+		{"move with a query", translator.Rule{Edits: []translator.Edit{{Op: translator.EditMoveToTextBlock, From: "result.structuredContent", Path: "result.content.#"}}}, "pattern, a query or a modifier"},
+		{"move into itself", translator.Rule{Edits: []translator.Edit{{Op: translator.EditMoveToTextBlock, From: "result", Path: "result.content"}}}, "lead into one another"},
+		{"move out of its target", translator.Rule{Edits: []translator.Edit{{Op: translator.EditMoveToTextBlock, From: "result.content.x", Path: "result.content"}}}, "lead into one another"},
+		{"move with a value", translator.Rule{Edits: []translator.Edit{{Op: translator.EditMoveToTextBlock, From: "a", Path: "b", Value: "1"}}}, "only From and Path"},
+		{"From on a delete", translator.Rule{Edits: []translator.Edit{{Op: translator.EditDelete, Path: "a", From: "b"}}}, "only a move takes a From"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -436,7 +442,8 @@ func TestCompileDegradesWhatItCannotRead(t *testing.T) {
 func TestEditOpString(t *testing.T) {
 	t.Parallel()
 	for op, want := range map[translator.EditOp]string{
-		translator.EditDelete: "delete", translator.EditSet: "set", translator.EditAdd: "add", translator.EditDrop: "drop", 0: "EditOp(0)",
+		translator.EditDelete: "delete", translator.EditSet: "set", translator.EditAdd: "add", translator.EditDrop: "drop",
+		translator.EditMoveToTextBlock: "move-to-text-block", 0: "EditOp(0)",
 	} {
 		if got := op.String(); got != want {
 			t.Errorf("EditOp(%d).String() = %q, want %q", int(op), got, want)
@@ -558,6 +565,174 @@ func TestPlansConcurrently(t *testing.T) {
 	for range 4 {
 		if err := <-done; err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// TestMoveToTextBlock covers EditMoveToTextBlock as its documentation
+// defines it, on a tool result's structuredContent and content.
+func TestMoveToTextBlock(t *testing.T) {
+	t.Parallel()
+	move := translator.Edit{Op: translator.EditMoveToTextBlock, From: "result.structuredContent", Path: "result.content"}
+	tests := []struct {
+		name string
+		in   string
+		// want is the message after the edit; "" means the very input.
+		want  string
+		edits []translator.Edit // before the move
+	}{
+		{
+			name: "the example server's echo",
+			in:   `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hi"}],"structuredContent":{"text":"hi"}}}`,
+			want: `{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hi"},{"type":"text","text":"{\"text\":\"hi\"}"}]}}`,
+		},
+		{
+			name: "a text block holds it already",
+			in:   `{"id":1,"result":{"content":[{"type":"text","text":"{\"text\":\"hi\"}"}],"structuredContent":{"text":"hi"},"isError":false}}`,
+			want: `{"id":1,"result":{"content":[{"type":"text","text":"{\"text\":\"hi\"}"}],"isError":false}}`,
+		},
+		{
+			name: "held with other whitespace and member order",
+			in:   `{"result":{"content":[{"type":"image","data":"AA=="},{"type":"text","text":"{\n  \"b\": [1, 2],\n  \"a\": \"x\"\n}"}],"structuredContent":{"a":"x","b":[1,2]}}}`,
+			want: `{"result":{"content":[{"type":"image","data":"AA=="},{"type":"text","text":"{\n  \"b\": [1, 2],\n  \"a\": \"x\"\n}"}]}}`,
+		},
+		{
+			name: "held, pretty-printed on both sides",
+			in:   "{\"result\":{\"structuredContent\" : { \"a\" : [ 1 , { \"b\" : null } ] } , \"content\":[{\"type\":\"text\",\"text\":\"\\t{\\\"a\\\":[1,{\\\"b\\\":null}]}\\n\"}]}}",
+			want: `{"result":{ "content":[{"type":"text","text":"\t{\"a\":[1,{\"b\":null}]}\n"}]}}`,
+		},
+		{
+			name: "held by a block whose names and type are escaped",
+			in:   `{"result":{"content":[{"t\u0079pe":"te\u0078t","\u0074ext":"[1]"}],"structuredContent":[1]}}`,
+			want: `{"result":{"content":[{"t\u0079pe":"te\u0078t","\u0074ext":"[1]"}]}}`,
+		},
+		{
+			name: "a name given twice: the last value counts in the text",
+			in:   `{"result":{"content":[{"type":"text","text":"{\"a\":1,\"a\":2}"}],"structuredContent":{"a":2}}}`,
+			want: `{"result":{"content":[{"type":"text","text":"{\"a\":1,\"a\":2}"}]}}`,
+		},
+		{
+			name: "numbers by their spelling",
+			in:   `{"result":{"content":[{"type":"text","text":"{\"n\":1.0}"}],"structuredContent":{"n":1}}}`,
+			want: `{"result":{"content":[{"type":"text","text":"{\"n\":1.0}"},{"type":"text","text":"{\"n\":1}"}]}}`,
+		},
+		{
+			name: "space inside a literal is no JSON",
+			in:   `{"result":{"content":[{"type":"text","text":"[tr ue]"}],"structuredContent":[true]}}`,
+			want: `{"result":{"content":[{"type":"text","text":"[tr ue]"},{"type":"text","text":"[true]"}]}}`,
+		},
+		{
+			name: "only a text block counts",
+			in:   `{"result":{"content":["[1]",{"type":"texts","text":"[1]"},{"text":"[1]"},{"type":"text","text":["[1]"]},{"type":"image","type":"text","text":"[1]"}],"structuredContent":[1]}}`,
+			want: `{"result":{"content":["[1]",{"type":"texts","text":"[1]"},{"text":"[1]"},{"type":"text","text":["[1]"]},{"type":"image","type":"text","text":"[1]"},{"type":"text","text":"[1]"}]}}`,
+		},
+		{
+			name: "a string value is held as JSON text",
+			in:   `{"result":{"content":[{"type":"text","text":"hi"},{"type":"text","text":" \"hi\""}],"structuredContent":"hi"}}`,
+			want: `{"result":{"content":[{"type":"text","text":"hi"},{"type":"text","text":" \"hi\""}]}}`,
+		},
+		{
+			name: "no content: the array is created",
+			in:   `{"result":{"structuredContent":{ "n" : 1 },"isError":false}}`,
+			want: `{"result":{"isError":false,"content":[{"type":"text","text":"{\"n\":1}"}]}}`,
+		},
+		{
+			name: "the only member",
+			in:   `{"result":{"structuredContent":[1, 2]}}`,
+			want: `{"result":{"content":[{"type":"text","text":"[1,2]"}]}}`,
+		},
+		{
+			name: "before its content, spaced",
+			in:   `{"result":{ "structuredContent" : 5 , "content" : [ ] }}`,
+			want: `{"result":{  "content" : [ {"type":"text","text":"5"}] }}`,
+		},
+		{
+			name: "after its content, spaced",
+			in:   `{"result":{ "content" : [ ] , "structuredContent" : null }}`,
+			want: `{"result":{ "content" : [ {"type":"text","text":"null"}]  }}`,
+		},
+		{
+			name: "nested, escaped and non-ASCII values",
+			in:   `{"result":{"content":[],"structuredContent":{"s":"café \u00e9 \"q\" \\ ` + "\u2028" + ` \n","a":[{"b":{"c":[]}}, -1.5e3]}}}`,
+			want: `{"result":{"content":[{"type":"text","text":"{\"s\":\"café \\u00e9 \\\"q\\\" \\\\ \u2028 \\n\",\"a\":[{\"b\":{\"c\":[]}},-1.5e3]}"}]}}`,
+		},
+		{
+			name: "invalid UTF-8 is written as encoding/json writes it",
+			in:   "{\"result\":{\"content\":[],\"structuredContent\":\"\xff<&>\"}}",
+			want: `{"result":{"content":[{"type":"text","text":"\"\ufffd<&>\""}]}}`,
+		},
+		{
+			name: "nothing to move",
+			in:   `{"result":{"content":[{"type":"text","text":"hi"}]}}`,
+		},
+		{
+			name: "content that is not an array is left to the plugin",
+			in:   `{"result":{"content":{"type":"text","text":"1"},"structuredContent":1}}`,
+		},
+		{
+			name: "a result that is not an object",
+			in:   `{"result":[{"structuredContent":1}]}`,
+		},
+		{
+			name:  "after edits that copied the message, member first",
+			edits: []translator.Edit{del("result.resultType"), del("result.ttlMs")},
+			in:    `{"result":{"resultType":"complete","structuredContent":{"k":"v"},"content":[{"type":"text","text":"x"}],"ttlMs":0}}`,
+			want:  `{"result":{"content":[{"type":"text","text":"x"},{"type":"text","text":"{\"k\":\"v\"}"}]}}`,
+		},
+		{
+			name:  "after edits that copied the message, member last",
+			edits: []translator.Edit{del("result.resultType")},
+			in:    `{"result":{"resultType":"complete","content":[{"type":"text","text":"x"}],"structuredContent":{"k":"v"},"_meta":{}}}`,
+			want:  `{"result":{"content":[{"type":"text","text":"x"},{"type":"text","text":"{\"k\":\"v\"}"}],"_meta":{}}}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			in := []byte(tt.in)
+			got, err := planFor(t, rule(true, nil, append(tt.edits, move)...)).Apply(in, nil)
+			if err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+			if string(in) != tt.in {
+				t.Fatalf("the input was written to: %s", in)
+			}
+			if tt.want == "" {
+				if &got.Message[0] != &in[0] || len(got.Message) != len(in) {
+					t.Errorf("message changed to %s, want the input itself", got.Message)
+				}
+				return
+			}
+			if string(got.Message) != tt.want {
+				t.Errorf("got  %s\nwant %s", got.Message, tt.want)
+			}
+		})
+	}
+}
+
+// TestMoveToTextBlockPaths moves between other paths than a tool
+// result's: the array and the objects on the way are created, and a
+// member on the way that is not an object stops the edit.
+func TestMoveToTextBlockPaths(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		from, path, in, want string
+	}{
+		{"a", "b.c.content", `{"a":1,"b":{}}`, `{"b":{"c":{"content":[{"type":"text","text":"1"}]}}}`},
+		{"a", "b.c.content", `{"a":1,"b":{"x":2}}`, `{"b":{"x":2,"c":{"content":[{"type":"text","text":"1"}]}}}`},
+		{`x\.y`, "list", `{"list":[],"x.y":true}`, `{"list":[{"type":"text","text":"true"}]}`},
+		{"a", "b.content", `{"a":1,"b":"x"}`, ""},
+		{"a.b", "c", `{"a":[{"b":1}],"c":[]}`, ""},
+	}
+	for _, tt := range tests {
+		in := []byte(tt.in)
+		got, err := planFor(t, rule(true, nil, translator.Edit{Op: translator.EditMoveToTextBlock, From: tt.from, Path: tt.path})).Apply(in, nil)
+		want := tt.want
+		if want == "" {
+			want = tt.in
+		}
+		if err != nil || string(got.Message) != want {
+			t.Errorf("move %s to %s in %s: %s, %v; want %s", tt.from, tt.path, tt.in, got.Message, err, want)
 		}
 	}
 }

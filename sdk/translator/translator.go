@@ -29,9 +29,11 @@
 // were worse: running translators in the host would run third-party code
 // there, and a rule language rich enough for every rewrite would be a
 // second implementation of each translator, in a language of its own.
-// Conditions and edits stay small: substring and member tests, and
-// delete, set, add and drop of one member, which the host runs on the raw
-// bytes with no decoding.
+// Conditions and edits stay small: substring and member tests; delete,
+// set, add and drop of one member; and one compound edit, moving a member
+// into a text content block ([EditMoveToTextBlock]), because that is how
+// every tool result with structured content reaches a client that
+// predates it. The host runs them on the raw bytes with no decoding.
 //
 // The declarative parts are an optimization, never a requirement: a host of
 // API minor 1 ignores them, and a host that cannot compile a rule uses it
@@ -54,8 +56,16 @@ import (
 )
 
 // APIMinor is the minor version of this API; bump it when adding optional
-// fields or capabilities. 2 added Rule.Kinds, When, Edits and HostOnly.
-const APIMinor = 2
+// fields or capabilities. 2 added Rule.Kinds, When, Edits and HostOnly; 3
+// added EditMoveToTextBlock and Edit.From.
+//
+// A host compiles what it knows: one of minor 2 cannot compile a rule with
+// an operation it does not know and keeps that rule as minor 1 reads it
+// ([Compile]), calling Translate for every message the rule matches, its
+// Kinds and When ignored. The translation stays right, only slower; so
+// give such an edit a rule of its own, which costs no more than calling
+// Translate for the messages its From, To, Direction and Methods match.
+const APIMinor = 3
 
 // Translator rewrites messages between MCP protocol versions.
 type Translator interface {
@@ -237,6 +247,49 @@ const (
 	// EditDrop drops the whole message: nothing is sent in its place, and
 	// no later edit or rule, nor Translate, runs.
 	EditDrop
+	// EditMoveToTextBlock moves the member at From into a text block of
+	// the content array at Path: it deletes the member and, unless a text
+	// block of the array already holds the same JSON, appends
+	// {"type":"text","text":T} to the array, T being the member's value as
+	// compact JSON text, in a JSON string. With no member at Path, it
+	// creates the array there holding the block, as EditAdd creates a
+	// member (API minor 3).
+	//
+	// It exists for MCP's structured tool output: a tool that returns
+	// structuredContent should also return it serialized in a text block,
+	// so a client whose revision has no structuredContent (before
+	// 2025-06-18) is given that text instead. The edit is that downgrade,
+	// settled by the host without a plugin call:
+	//
+	//	{Op: EditMoveToTextBlock, From: "result.structuredContent", Path: "result.content"}
+	//
+	// Exactly:
+	//
+	//   - It changes nothing when no member is at From, when the member at
+	//     Path exists but is not an array, or when one on the way to Path
+	//     is not an object. Such a message is left whole for the plugin: if
+	//     its Translate rewrites it, a rule that calls Translate must cover
+	//     it.
+	//   - A text block is an element of the array that is an object whose
+	//     "type" member is the string "text" and whose "text" member is a
+	//     string. It holds the same JSON when that string's text is a JSON
+	//     document equal to the value: the same once the whitespace between
+	//     tokens is removed, or decoding to the same value, with member
+	//     order ignored, a name given twice counting with its last value,
+	//     strings compared by their text and numbers by their spelling (1
+	//     and 1.0 differ).
+	//   - T is the value with the whitespace between its tokens removed,
+	//     and every other byte as written (escapes in its strings stay
+	//     escapes), as a JSON string the way encoding/json writes one
+	//     without HTML escaping: quotes and backslashes escaped, invalid
+	//     UTF-8 as \ufffd, U+2028 and U+2029 as \u2028 and \u2029.
+	//   - The block goes after the array's last element. The deleted
+	//     member's place closes up as with EditDelete.
+	//
+	// From and Path are member paths as Path is for the other operations,
+	// and neither may lead into the other. Value, IfEquals, Prune and
+	// FromSession are not used.
+	EditMoveToTextBlock
 )
 
 func (o EditOp) String() string {
@@ -249,6 +302,8 @@ func (o EditOp) String() string {
 		return "add"
 	case EditDrop:
 		return "drop"
+	case EditMoveToTextBlock:
+		return "move-to-text-block"
 	}
 	return "EditOp(" + strconv.Itoa(int(o)) + ")"
 }
@@ -277,15 +332,19 @@ const (
 // Every name on the path is an object member name, digits included: edits
 // do not index arrays.
 //
-// EditSet and EditAdd create the objects missing on the way to Path, and
-// do nothing when a member on the way exists but is not an object. Values
+// EditSet, EditAdd and EditMoveToTextBlock create the objects missing on
+// the way to Path, and do nothing when a member on the way exists but is
+// not an object. From, for EditMoveToTextBlock, is a path of the same kind. Values
 // are compacted to one line, those from the session included. A name
 // that occurs twice in one object is edited where gjson finds it, the
 // first time.
 type Edit struct {
 	Op EditOp
-	// Path is the member; ignored for EditDrop.
+	// Path is the member; ignored for EditDrop. For EditMoveToTextBlock,
+	// the content array.
 	Path string
+	// From is the member an EditMoveToTextBlock moves; only for it.
+	From string
 	// Value is the raw JSON EditSet and EditAdd put at Path.
 	Value string
 	// FromSession makes an EditSet take its value from the session of the

@@ -212,7 +212,7 @@ func TestInfoAndRules(t *testing.T) {
 	odd := []translator.Rule{
 		{From: "a", To: "b", Direction: translator.AnyDirection, Methods: []string{"x", "y/*"}},
 		{From: "", To: "", Direction: translator.ToBackend},
-		// Every field of API minor 2, with bytes that are not UTF-8.
+		// Every field of API minor 3, with bytes that are not UTF-8.
 		{
 			From: "*", To: "2025-06-18", Direction: translator.ToClient, Methods: []string{"*"},
 			Kinds: []string{translator.KindResponse, translator.KindNotification},
@@ -225,9 +225,13 @@ func TestInfoAndRules(t *testing.T) {
 				{Op: translator.EditSet, Path: "params._meta.caps", FromSession: translator.SessionClientCapabilities},
 				{Op: translator.EditAdd, Path: "result.ttlMs", Value: "0"},
 				{Op: translator.EditDrop},
+				{Op: translator.EditMoveToTextBlock, From: "result.structuredContent", Path: "result.content"},
 			},
 			HostOnly: true,
 		},
+		// An operation this SDK does not know crosses as it is, for
+		// Compile to refuse and the host to call Translate instead.
+		{From: "*", To: "*", Methods: []string{"*"}, Edits: []translator.Edit{{Op: 99, Path: "x", From: "y"}}},
 	}
 	for _, tt := range []struct {
 		name  string

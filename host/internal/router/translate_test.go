@@ -189,6 +189,42 @@ func TestModernResultIsStrippedByTheHost(t *testing.T) {
 	}
 }
 
+// TestStructuredResultIsMovedByTheHost: the example server's echo result
+// reaches a client before 2025-06-18 with its structuredContent as a text
+// block of JSON, from a 2026-07-28 backend and from a 2025-11-25 one,
+// without a call into the plugin (the host's EditMoveToTextBlock).
+func TestStructuredResultIsMovedByTheHost(t *testing.T) {
+	t.Parallel()
+	echo := `"content":[{"type":"text","text":"hi"}],"structuredContent":{"text":"hi"}`
+	backends := []struct {
+		name, result string
+		modern       bool
+	}{
+		{"2026-07-28", `{"_meta":{"io.modelcontextprotocol/serverInfo":{"name":"example","version":"1.0.0"}},` + echo + `,"resultType":"complete"}`, true},
+		{"2025-11-25", `{` + echo + `}`, false},
+	}
+	for _, b := range backends {
+		for _, client := range []string{"2024-11-05", "2025-03-26"} {
+			t.Run(b.name+"→"+client, func(t *testing.T) {
+				t.Parallel()
+				tr := &countedVersions{Translator: versions.New(nil)}
+				srv := newRevisionServer(b.modern, map[string]string{"echo": b.result})
+				r := startRouter(t, withVersions(tr), srv.spec("e"))
+				s, sink := newClient(t, r, client, `{}`)
+
+				resp, calls := callCounting(t, s, sink, tr, "1", "mcp__proxy__e__echo")
+				if calls != 0 {
+					t.Errorf("%d Translate calls for the echo result and its request, want none", calls)
+				}
+				want := `{"content":[{"type":"text","text":"hi"},{"type":"text","text":"{\"text\":\"hi\"}"}]}`
+				if got := string(jsonrpc.Get(resp, "result")); got != want {
+					t.Errorf("result %s, want %s", got, want)
+				}
+			})
+		}
+	}
+}
+
 // flakyTranslator fails its first Translate, then marks results; it
 // counts how often its rules are read.
 type flakyTranslator struct {

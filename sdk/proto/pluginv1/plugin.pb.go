@@ -88,6 +88,13 @@ const (
 	EditOp_EDIT_OP_ADD EditOp = 3
 	// Drop the whole message.
 	EditOp_EDIT_OP_DROP EditOp = 4
+	// Move the member at from into a text block of the content array at
+	// path: delete it and, unless a text block already holds the same JSON,
+	// append {"type":"text","text":<its compact JSON text>} (API minor 3;
+	// translator.EditMoveToTextBlock says exactly what it does). A host that
+	// predates it cannot compile the rule and calls Translate for every
+	// message the rule matches.
+	EditOp_EDIT_OP_MOVE_TO_TEXT_BLOCK EditOp = 5
 )
 
 // Enum value maps for EditOp.
@@ -98,13 +105,15 @@ var (
 		2: "EDIT_OP_SET",
 		3: "EDIT_OP_ADD",
 		4: "EDIT_OP_DROP",
+		5: "EDIT_OP_MOVE_TO_TEXT_BLOCK",
 	}
 	EditOp_value = map[string]int32{
-		"EDIT_OP_UNSPECIFIED": 0,
-		"EDIT_OP_DELETE":      1,
-		"EDIT_OP_SET":         2,
-		"EDIT_OP_ADD":         3,
-		"EDIT_OP_DROP":        4,
+		"EDIT_OP_UNSPECIFIED":        0,
+		"EDIT_OP_DELETE":             1,
+		"EDIT_OP_SET":                2,
+		"EDIT_OP_ADD":                3,
+		"EDIT_OP_DROP":               4,
+		"EDIT_OP_MOVE_TO_TEXT_BLOCK": 5,
 	}
 )
 
@@ -1510,7 +1519,9 @@ type TranslationEdit struct {
 	// if_equals: delete only when the member is this raw JSON.
 	IfEquals []byte `protobuf:"bytes,5,opt,name=if_equals,json=ifEquals,proto3" json:"if_equals,omitempty"`
 	// prune: after a delete, also delete the parent object it left empty.
-	Prune         bool `protobuf:"varint,6,opt,name=prune,proto3" json:"prune,omitempty"`
+	Prune bool `protobuf:"varint,6,opt,name=prune,proto3" json:"prune,omitempty"`
+	// from: the member a move_to_text_block edit moves (API minor 3).
+	From          string `protobuf:"bytes,7,opt,name=from,proto3" json:"from,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1585,6 +1596,13 @@ func (x *TranslationEdit) GetPrune() bool {
 		return x.Prune
 	}
 	return false
+}
+
+func (x *TranslationEdit) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
 }
 
 type RulesResponse struct {
@@ -2907,14 +2925,15 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x0e\n" +
 	"\x02is\x18\x03 \x03(\tR\x02is\x12\x15\n" +
 	"\x06is_not\x18\x04 \x03(\tR\x05isNot\x12\x16\n" +
-	"\x06equals\x18\x05 \x01(\fR\x06equals\"\xdd\x01\n" +
+	"\x06equals\x18\x05 \x01(\fR\x06equals\"\xf1\x01\n" +
 	"\x0fTranslationEdit\x12)\n" +
 	"\x02op\x18\x01 \x01(\x0e2\x19.mcphost.plugin.v1.EditOpR\x02op\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\fR\x05value\x12B\n" +
 	"\ffrom_session\x18\x04 \x01(\x0e2\x1f.mcphost.plugin.v1.SessionFieldR\vfromSession\x12\x1b\n" +
 	"\tif_equals\x18\x05 \x01(\fR\bifEquals\x12\x14\n" +
-	"\x05prune\x18\x06 \x01(\bR\x05prune\"I\n" +
+	"\x05prune\x18\x06 \x01(\bR\x05prune\x12\x12\n" +
+	"\x04from\x18\a \x01(\tR\x04from\"I\n" +
 	"\rRulesResponse\x128\n" +
 	"\x05rules\x18\x01 \x03(\v2\".mcphost.plugin.v1.TranslationRuleR\x05rules\"\xf2\x01\n" +
 	"\x10TranslateRequest\x12\x12\n" +
@@ -3013,13 +3032,14 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\tDirection\x12\x11\n" +
 	"\rDIRECTION_ANY\x10\x00\x12\x18\n" +
 	"\x14DIRECTION_TO_BACKEND\x10\x01\x12\x17\n" +
-	"\x13DIRECTION_TO_CLIENT\x10\x02*i\n" +
+	"\x13DIRECTION_TO_CLIENT\x10\x02*\x89\x01\n" +
 	"\x06EditOp\x12\x17\n" +
 	"\x13EDIT_OP_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eEDIT_OP_DELETE\x10\x01\x12\x0f\n" +
 	"\vEDIT_OP_SET\x10\x02\x12\x0f\n" +
 	"\vEDIT_OP_ADD\x10\x03\x12\x10\n" +
-	"\fEDIT_OP_DROP\x10\x04*\x89\x01\n" +
+	"\fEDIT_OP_DROP\x10\x04\x12\x1e\n" +
+	"\x1aEDIT_OP_MOVE_TO_TEXT_BLOCK\x10\x05*\x89\x01\n" +
 	"\fSessionField\x12\x16\n" +
 	"\x12SESSION_FIELD_NONE\x10\x00\x12%\n" +
 	"!SESSION_FIELD_CLIENT_CAPABILITIES\x10\x01\x12\x1d\n" +
