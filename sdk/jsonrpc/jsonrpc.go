@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	segjson "github.com/segmentio/encoding/json"
@@ -143,33 +144,18 @@ func Valid(msg []byte) bool {
 // order (a duplicated key is seen twice). key is unquoted (escapes
 // resolved); value shares obj's memory.
 func eachMember(obj []byte, fn func(key, value []byte)) {
-	i := skipSpace(obj, 1)
-	for i < len(obj) && obj[i] == '"' {
-		ke := skipString(obj, i)
-		if ke < 0 {
-			return
+	EachMember(obj, 0, func(key []byte, vs int) int {
+		ve := SkipValue(obj, vs)
+		if ve < 0 {
+			return -1
 		}
-		key := obj[i+1 : ke-1]
 		if bytes.IndexByte(key, '\\') >= 0 {
-			s, _ := stringValue(obj[i:ke])
+			s, _ := unescapeKey(key)
 			key = []byte(s)
 		}
-		i = skipSpace(obj, ke)
-		if i >= len(obj) || obj[i] != ':' {
-			return
-		}
-		vs := skipSpace(obj, i+1)
-		ve := skipValue(obj, vs)
-		if ve < 0 {
-			return
-		}
 		fn(key, obj[vs:ve:ve])
-		i = skipSpace(obj, ve)
-		if i >= len(obj) || obj[i] != ',' {
-			return
-		}
-		i = skipSpace(obj, i+1)
-	}
+		return ve
+	})
 }
 
 func validID(raw []byte) bool {
@@ -218,16 +204,31 @@ func GetString(msg []byte, path string) (string, bool) {
 
 // Set replaces (or adds) the member at path with raw JSON. msg itself is
 // never changed.
+//
+// A simple path is walked once: the message is crossed up to the value it
+// replaces or the object it adds to (with the objects on the way), then
+// copied once. Anything else goes to sjson, and so does a path with a
+// segment that starts with ':', which sjson reads as a key however it
+// looks (":1" is the key "1", not an index).
 func Set(msg []byte, path string, raw []byte) ([]byte, error) {
-	if s, e, found, _ := lookup(msg, path); found {
-		out := make([]byte, 0, len(msg)-(e-s)+len(raw))
-		out = append(out, msg[:s]...)
-		out = append(out, raw...)
-		return append(out, msg[e:]...), nil
+	if strings.HasPrefix(path, ":") || strings.Contains(path, ".:") {
+		return setSlow(msg, path, raw)
 	}
-	if out, ok := addMember(msg, path, raw); ok {
-		return out, nil
+	if s, rest, ok := walk(msg, path); ok {
+		if s.start >= 0 {
+			return join(msg[:s.start], raw, msg[s.end:]), nil
+		}
+		if s.after > 0 {
+			if add, ok := newMembers(rest, raw, s.empty); ok {
+				brace := s.after - 1 // the new member goes just before it
+				return join(msg[:brace], add, msg[brace:]), nil
+			}
+		}
 	}
+	return setSlow(msg, path, raw)
+}
+
+func setSlow(msg []byte, path string, raw []byte) ([]byte, error) {
 	out, err := sjson.SetRawBytes(msg, path, raw)
 	if err != nil {
 		return nil, fmt.Errorf("set %s: %w", path, err)
@@ -259,16 +260,20 @@ func EscapePath(key string) string {
 
 // String returns s as a JSON string (as encoding/json writes it).
 func String(s string) []byte {
+	return appendString(make([]byte, 0, len(s)+2), s)
+}
+
+// appendString appends s as a JSON string (as encoding/json writes it).
+func appendString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 			b, _ := json.Marshal(s)
-			return b
+			return append(dst, b...)
 		}
 	}
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // Int returns n as a JSON number.

@@ -16,7 +16,9 @@ import (
 // isSpace reports JSON whitespace.
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
 
-func skipSpace(data []byte, i int) int {
+// SkipSpace returns the index of the first byte at or after i in data that
+// is not JSON white space (len(data) if there is none).
+func SkipSpace(data []byte, i int) int {
 	for i < len(data) && isSpace(data[i]) {
 		i++
 	}
@@ -44,9 +46,12 @@ func skipString(data []byte, i int) int {
 	}
 }
 
-// skipValue returns the index just past the value starting at i (no
-// leading whitespace), or -1.
-func skipValue(data []byte, i int) int {
+// SkipValue returns the index just past the value that starts at data[i]
+// (no white space before it), or -1 when data ends first. It finds the
+// end of valid JSON, or of a prefix of it, without validating: a number or
+// literal cut by the end of data ends there, and the caller that cares
+// sees that nothing follows it.
+func SkipValue(data []byte, i int) int {
 	if i >= len(data) {
 		return -1
 	}
@@ -85,52 +90,82 @@ func skipValue(data []byte, i int) int {
 	}
 }
 
-// member finds key at the top level of the object obj and returns the
-// bounds of its value; ok is false when obj is not an object or has no
-// such member.
-func member(obj []byte, key string) (start, end int, ok bool) {
-	return memberOf(obj, key, true)
+// EachMember calls fn with each member of the object that starts at
+// data[i], in order: its key, raw (the bytes between its quotes, escapes
+// as written), and the index its value starts at. fn returns the index
+// just past the value, or -1 to stop: SkipValue(data, value), or where its
+// own reading of the value ended, so that a value looked into is crossed
+// once, not once to find its end and again to read it.
+//
+// EachMember returns the index just past the object; -1 if fn stopped, or
+// the object is not one or runs past data (a prefix of a document: the
+// members before the cut are seen).
+func EachMember(data []byte, i int, fn func(key []byte, value int) int) int {
+	if i >= len(data) || data[i] != '{' {
+		return -1
+	}
+	i = SkipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return i + 1
+	}
+	for i < len(data) && data[i] == '"' {
+		ke := skipString(data, i)
+		if ke < 0 {
+			return -1
+		}
+		key := data[i+1 : ke-1]
+		if i = SkipSpace(data, ke); i >= len(data) || data[i] != ':' {
+			return -1
+		}
+		vs := SkipSpace(data, i+1)
+		if vs >= len(data) {
+			return -1
+		}
+		if i = fn(key, vs); i < 0 {
+			return -1
+		}
+		if i = SkipSpace(data, i); i >= len(data) {
+			return -1
+		}
+		switch data[i] {
+		case '}':
+			return i + 1
+		case ',':
+			i = SkipSpace(data, i+1)
+		default:
+			return -1
+		}
+	}
+	return -1
 }
 
-// memberOf is member; without needEnd the matched value is not crossed and
-// end is -1: a lookup that goes on into the value needs only its start.
-func memberOf(obj []byte, key string, needEnd bool) (start, end int, ok bool) {
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
-		return 0, 0, false
+// EachElement is EachMember for the array that starts at data[i]: fn gets
+// the index each element starts at.
+func EachElement(data []byte, i int, fn func(value int) int) int {
+	if i >= len(data) || data[i] != '[' {
+		return -1
 	}
-	i = skipSpace(obj, i+1)
-	if i < len(obj) && obj[i] == '}' {
-		return 0, 0, false
+	i = SkipSpace(data, i+1)
+	if i < len(data) && data[i] == ']' {
+		return i + 1
 	}
-	for i < len(obj) && obj[i] == '"' {
-		ke := skipString(obj, i)
-		if ke < 0 {
-			return 0, 0, false
+	for i < len(data) {
+		if i = fn(i); i < 0 {
+			return -1
 		}
-		match := keyEquals(obj[i+1:ke-1], key)
-		i = skipSpace(obj, ke)
-		if i >= len(obj) || obj[i] != ':' {
-			return 0, 0, false
+		if i = SkipSpace(data, i); i >= len(data) {
+			return -1
 		}
-		vs := skipSpace(obj, i+1)
-		if match && !needEnd {
-			return vs, -1, vs < len(obj)
+		switch data[i] {
+		case ']':
+			return i + 1
+		case ',':
+			i = SkipSpace(data, i+1)
+		default:
+			return -1
 		}
-		ve := skipValue(obj, vs)
-		if ve < 0 {
-			return 0, 0, false
-		}
-		if match {
-			return vs, ve, true
-		}
-		i = skipSpace(obj, ve)
-		if i >= len(obj) || obj[i] != ',' {
-			return 0, 0, false
-		}
-		i = skipSpace(obj, i+1)
 	}
-	return 0, 0, false
+	return -1
 }
 
 // keyEquals compares a raw (still escaped) JSON key with key.
@@ -138,39 +173,71 @@ func keyEquals(raw []byte, key string) bool {
 	if bytes.IndexByte(raw, '\\') < 0 {
 		return string(raw) == key
 	}
-	var s string
-	if json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &s) != nil {
-		return false
-	}
-	return s == key
+	s, ok := unescapeKey(raw)
+	return ok && s == key
 }
 
-// element returns the bounds of the n-th element of the array arr; without
-// needEnd, as memberOf.
-func element(arr []byte, n int, needEnd bool) (start, end int, ok bool) {
-	i := skipSpace(arr, 0)
-	if i >= len(arr) || arr[i] != '[' {
-		return 0, 0, false
+// unescapeKey returns the string a raw (still escaped) JSON key stands for.
+func unescapeKey(raw []byte) (string, bool) {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw), true
 	}
-	i = skipSpace(arr, i+1)
-	for k := 0; i < len(arr) && arr[i] != ']'; k++ {
-		if k == n && !needEnd {
-			return i, -1, true
-		}
-		ve := skipValue(arr, i)
-		if ve < 0 {
-			return 0, 0, false
-		}
-		if k == n {
-			return i, ve, true
-		}
-		i = skipSpace(arr, ve)
-		if i >= len(arr) || arr[i] != ',' {
-			return 0, 0, false
-		}
-		i = skipSpace(arr, i+1)
+	var s string
+	if json.Unmarshal(append(append([]byte{'"'}, raw...), '"'), &s) != nil {
+		return "", false
 	}
-	return 0, 0, false
+	return s, true
+}
+
+// step is what one step of a simple path finds in a value.
+type step struct {
+	// start and end bound the value found: end is -1 unless asked for, and
+	// start is -1 when there is no such value.
+	start, end int
+	// after, when an object lacks the member, is the index just past the
+	// object (else -1); empty says the object has no members at all.
+	after int
+	empty bool
+}
+
+// stepInto finds seg in the value at data[i]: the element at that index of
+// an array, else the member of an object. Without needEnd the value found
+// is not crossed: a lookup that goes on into it needs only its start, and
+// the next step stops at its closing bracket anyway.
+func stepInto(data []byte, i int, seg string, needEnd bool) step {
+	s := step{start: -1, end: -1, after: -1}
+	found := func(v int) int {
+		s.start = v
+		if needEnd {
+			if s.end = SkipValue(data, v); s.end < 0 {
+				s.start = -1
+			}
+		}
+		return -1
+	}
+	if i < len(data) && data[i] == '[' && isIndex(seg) {
+		n := atoi(seg)
+		EachElement(data, i, func(v int) int {
+			if n == 0 {
+				return found(v)
+			}
+			n--
+			return SkipValue(data, v)
+		})
+		return s
+	}
+	s.empty = true
+	after := EachMember(data, i, func(key []byte, v int) int {
+		s.empty = false
+		if keyEquals(key, seg) {
+			return found(v)
+		}
+		return SkipValue(data, v)
+	})
+	if s.start < 0 {
+		s.after = after // -1 too when a value runs past data
+	}
+	return s
 }
 
 // simplePath reports whether path is made only of plain keys (with `\.`
@@ -231,38 +298,37 @@ func nextSegment(path string, buf []byte) (seg string, rest string) {
 	return seg, rest
 }
 
+// walk follows a simple path into msg as far as it leads: last is the last
+// step taken, which found the value at the path (crossed, to find its
+// end) or did not find the segment that starts rest. ok is false when the
+// path is not simple (the caller asks gjson or sjson).
+func walk(msg []byte, path string) (last step, rest string, ok bool) {
+	if !simplePath(path) {
+		return step{}, "", false
+	}
+	var buf [64]byte
+	at := 0
+	for rest = path; ; {
+		seg, next := nextSegment(rest, buf[:0])
+		last = stepInto(msg, SkipSpace(msg, at), seg, next == "")
+		if last.start < 0 || next == "" {
+			return last, rest, true
+		}
+		at, rest = last.start, next
+	}
+}
+
 // lookup finds the value at a simple path in msg; handled is false when
 // the path is not simple (the caller asks gjson).
 func lookup(msg []byte, path string) (start, end int, found, handled bool) {
-	if !simplePath(path) {
+	s, _, ok := walk(msg, path)
+	if !ok {
 		return 0, 0, false, false
 	}
-	var buf [64]byte
-	lo, hi := 0, len(msg)
-	for rest := path; rest != ""; {
-		var seg string
-		seg, rest = nextSegment(rest, buf[:0])
-		// A value the lookup goes on into is not crossed to find its end:
-		// the next step stops at its closing bracket anyway.
-		last := rest == ""
-		v := msg[lo:hi]
-		i := skipSpace(v, 0)
-		var s, e int
-		var ok bool
-		if i < len(v) && v[i] == '[' && isIndex(seg) {
-			s, e, ok = element(v, atoi(seg), last)
-		} else {
-			s, e, ok = memberOf(v, seg, last)
-		}
-		if !ok {
-			return 0, 0, false, true
-		}
-		if last {
-			return lo + s, lo + e, true, true
-		}
-		lo = lo + s
+	if s.start < 0 {
+		return 0, 0, false, true
 	}
-	return lo, hi, true, true
+	return s.start, s.end, true, true
 }
 
 func isIndex(s string) bool {
@@ -333,97 +399,60 @@ type Patch struct {
 // Splice returns head, then msg with the patches applied, then tail, in
 // one allocation. The patches must be in order and must not overlap.
 func Splice(head, msg []byte, patches []Patch, tail []byte) []byte {
-	n := len(head) + len(msg) + len(tail)
-	for _, p := range patches {
-		n += len(p.With) - (p.End - p.Start)
-	}
-	out := make([]byte, 0, n)
-	out = append(out, head...)
+	var small [8][]byte
+	parts := append(small[:0], head)
 	at := 0
 	for _, p := range patches {
-		out = append(out, msg[at:p.Start]...)
-		out = append(out, p.With...)
+		parts = append(parts, msg[at:p.Start], p.With)
 		at = p.End
 	}
-	out = append(out, msg[at:]...)
-	return append(out, tail...)
+	return join(append(parts, msg[at:], tail)...)
 }
 
-// addMember adds the member at a simple path that msg lacks, creating the
-// objects on the way, in one copy; ok is false when the path is not simple,
-// a missing step is an array index, or the deepest existing step is not an
-// object (the caller leaves those to sjson).
-func addMember(msg []byte, path string, raw []byte) ([]byte, bool) {
-	if !simplePath(path) {
-		return nil, false
-	}
+// join concatenates parts in one allocation that is not cleared first:
+// bytes.Join allocates that way, where make would zero a 100 KB message
+// only for the copy to write over it.
+func join(parts ...[]byte) []byte {
+	return bytes.Join(parts, nil)
+}
+
+// newMembers is the member that adds the rest of a simple path with the
+// value raw to an object (empty: one without members): `,"a":{"b":raw}`.
+// ok is false when a key to create is all digits: sjson makes arrays of
+// those.
+func newMembers(rest string, raw []byte, empty bool) (add []byte, ok bool) {
 	var buf [64]byte
-	var segs []string
-	for rest := path; rest != ""; {
-		var seg string
-		seg, rest = nextSegment(rest, buf[:0])
-		segs = append(segs, seg)
-	}
-	// Find the deepest object on the path that exists.
-	lo, hi, have := 0, len(msg), 0
-	for have < len(segs) {
-		s, e, ok := member(msg[lo:hi], segs[have])
-		if !ok {
-			break
-		}
-		lo, hi, have = lo+s, lo+e, have+1
-	}
-	if have == len(segs) {
-		return nil, false // it exists after all
-	}
-	obj := msg[lo:hi]
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
-		return nil, false
-	}
-	value := raw
-	for k := len(segs) - 1; k > have; k-- {
-		if allDigits(segs[k]) {
-			return nil, false // sjson makes arrays of those
-		}
-		value = append(append(append(append([]byte(`{`), String(segs[k])...), ':'), value...), '}')
-	}
-	if allDigits(segs[have]) {
-		return nil, false
-	}
-	// The new member goes just before the object's closing brace.
-	end := lo + len(bytes.TrimRight(obj, " \t\r\n")) - 1
-	inner := bytes.TrimSpace(obj[i+1 : len(bytes.TrimRight(obj, " \t\r\n"))-1])
-	var add []byte
-	if len(inner) > 0 {
+	add = make([]byte, 0, len(rest)+len(raw)+16)
+	if !empty {
 		add = append(add, ',')
 	}
-	add = append(add, String(segs[have])...)
-	add = append(add, ':')
-	add = append(add, value...)
-	out := make([]byte, 0, len(msg)+len(add))
-	out = append(out, msg[:end]...)
-	out = append(out, add...)
-	return append(out, msg[end:]...), true
+	depth := 0
+	for ; rest != ""; depth++ {
+		var key string
+		key, rest = nextSegment(rest, buf[:0])
+		if allDigits(key) {
+			return nil, false
+		}
+		if depth > 0 {
+			add = append(add, '{')
+		}
+		add = append(appendString(add, key), ':')
+	}
+	add = append(add, raw...)
+	for ; depth > 1; depth-- {
+		add = append(add, '}')
+	}
+	return add, true
 }
 
 // Elements calls fn with each element of the JSON array arr, in order,
 // until fn returns false. An element shares arr's memory.
 func Elements(arr []byte, fn func(elem []byte) bool) {
-	i := skipSpace(arr, 0)
-	if i >= len(arr) || arr[i] != '[' {
-		return
-	}
-	i = skipSpace(arr, i+1)
-	for i < len(arr) && arr[i] != ']' {
-		e := skipValue(arr, i)
-		if e < 0 || !fn(arr[i:e:e]) {
-			return
+	EachElement(arr, SkipSpace(arr, 0), func(v int) int {
+		e := SkipValue(arr, v)
+		if e < 0 || !fn(arr[v:e:e]) {
+			return -1
 		}
-		i = skipSpace(arr, e)
-		if i >= len(arr) || arr[i] != ',' {
-			return
-		}
-		i = skipSpace(arr, i+1)
-	}
+		return e
+	})
 }

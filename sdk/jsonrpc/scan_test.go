@@ -56,7 +56,7 @@ func TestSetMatchesSjson(t *testing.T) {
 	for _, doc := range scanDocs {
 		msg := []byte(doc)
 		orig := bytes.Clone(msg)
-		for _, path := range append(scanPaths, "params._meta.new", "result._meta.mcphost/trace", "brand.new.path", "a.new", "params.arguments.n.new") {
+		for _, path := range append(scanPaths, "params._meta.new", "result._meta.mcphost/trace", "brand.new.path", "a.new", "params.arguments.n.new", ":", ":1", "a.:b", "a.0.new") {
 			want, werr := sjson.SetRawBytes(bytes.Clone(msg), path, []byte(`{"new":true}`))
 			got, err := Set(msg, path, []byte(`{"new":true}`))
 			if (err != nil) != (werr != nil) || (err == nil && !sameJSON(got, want)) {
@@ -122,6 +122,17 @@ func BenchmarkPeek(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := Set(bb.msg, "id", []byte(`"client-7"`)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		// What the router does to tag a traced result.
+		b.Run(bb.name+"/set-trace", func(b *testing.B) {
+			tag := []byte(`{"response_id":"resp_0123456789abcdef01234567","context_id":"ctx_0123456789abcdef01234567"}`)
+			b.SetBytes(int64(len(bb.msg)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Set(bb.msg, "result._meta.mcphost/trace", tag); err != nil {
 					b.Fatal(err)
 				}
 			}

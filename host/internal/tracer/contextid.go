@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
 )
 
 // ContextID is a unit's stable identity: the server, the method, the tool,
@@ -176,7 +178,7 @@ func (c *canonicalizer) emit(b ...byte) {
 
 // ws skips whitespace at raw[i], which the canonical form has none of.
 func (c *canonicalizer) ws(i int) int {
-	j := skipWS(c.raw, i)
+	j := jsonrpc.SkipSpace(c.raw, i)
 	if j != i {
 		c.changed = true
 	}
@@ -542,13 +544,4 @@ func digits(b []byte, j int) int {
 		j++
 	}
 	return j
-}
-
-// skipWS returns the index of the first byte at or after i that is not
-// JSON whitespace.
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
 }

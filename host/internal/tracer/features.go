@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/tracing"
 )
 
@@ -40,7 +41,7 @@ type features struct {
 
 // scratch is the worker's reusable memory for features.
 type scratch struct {
-	text, args            []byte
+	text, args, summary   []byte
 	argWords, contentWord []uint64
 	hit                   []bool
 }
@@ -63,8 +64,9 @@ func (s *scratch) features(d *Delivery, defaultScore float64) features {
 	default:
 		tokens = int64(len(d.Result)+3) / 4
 	}
+	s.summary = appendSummary(s.summary[:0], text)
 	f := features{
-		contentHash: tracing.ContentHash(d.Result), tokenEstimate: tokens, summary: summarize(text),
+		contentHash: tracing.ContentHash(d.Result), tokenEstimate: tokens, summary: string(s.summary),
 		retrievalSource: "default", retrievalScore: defaultScore,
 	}
 	if len(w.meta) > 0 && len(w.meta) <= maxMetaBytes {
@@ -135,9 +137,11 @@ type resultWalk struct {
 }
 
 // walkResult finds a result's texts (content texts, resource texts,
-// prompt message texts) and its _meta, looking at its first walkBytes.
+// prompt message texts) and its _meta, looking at its first walkBytes. It
+// crosses them once: each list is read as it is crossed, not crossed to
+// find its end and then read.
 func walkResult(method string, result, text []byte) resultWalk {
-	w := resultWalk{text: text}
+	w := resultWalk{text: text, textRead: true}
 	list := "content"
 	switch method {
 	case "resources/read":
@@ -145,61 +149,26 @@ func walkResult(method string, result, text []byte) resultWalk {
 	case "prompts/get":
 		list = "messages"
 	}
-	w.textRead = true
-	addText := func(b []byte, vs, ve int) {
-		if b[vs] != '"' {
-			return
-		}
-		w.texts++
-		if ve < 0 {
-			w.textRead = false // runs past the walk: the estimate comes from the size
-		} else {
-			w.textBytes += ve - vs - 2 + 1
-		}
-		if len(w.text) < textPrefixBytes {
-			w.text = append(appendStringPrefix(w.text, b, vs, textPrefixBytes), '\n')
-		}
-		w.textRead = w.textRead && len(w.text) < textPrefixBytes
-	}
-	// textOf adds the "text" member of the object at b[vs].
-	textOf := func(b []byte, vs int) {
-		eachMember(b, vs, func(key []byte, vs, ve int) bool {
-			if string(key) == "text" {
-				addText(b, vs, ve)
-				return false
-			}
-			return true
-		})
-	}
 	b := result[:min(len(result), walkBytes)]
 	seenList, seenMeta := false, false
-	w.complete = eachMember(b, skipWS(b, 0), func(key []byte, vs, ve int) bool {
+	end := jsonrpc.EachMember(b, jsonrpc.SkipSpace(b, 0), func(key []byte, v int) int {
 		switch {
-		case string(key) == "_meta" && !seenMeta && ve > 0:
-			seenMeta = true
-			w.meta = b[vs:ve]
-		case string(key) == list && !seenList && b[vs] == '[':
+		case string(key) == "_meta" && !seenMeta:
+			ve := jsonrpc.SkipValue(b, v)
+			if ve > 0 {
+				seenMeta = true
+				w.meta = b[v:ve]
+			}
+			return ve
+		case string(key) == list && !seenList && b[v] == '[':
 			seenList = true
-			w.textRead = eachElement(b, vs, func(es, _ int) bool {
-				if b[es] != '{' {
-					return true
-				}
-				if method != "prompts/get" {
-					textOf(b, es)
-					return true
-				}
-				eachMember(b, es, func(key []byte, cs, _ int) bool {
-					if string(key) == "content" && b[cs] == '{' {
-						textOf(b, cs)
-						return false
-					}
-					return true
-				})
-				return true
-			}) && w.textRead
+			end := w.walkList(b, v, method == "prompts/get")
+			w.textRead = w.textRead && end > 0
+			return end
 		}
-		return true
-	}) && len(b) == len(result)
+		return jsonrpc.SkipValue(b, v)
+	})
+	w.complete = end > 0 && len(b) == len(result)
 	if !w.complete && !seenMeta {
 		if key, vs, ve, ok := trailingMember(result, maxMetaBytes); ok && string(key) == "_meta" {
 			w.meta = result[vs:ve]
@@ -208,19 +177,75 @@ func walkResult(method string, result, text []byte) resultWalk {
 	return w
 }
 
+// walkList adds the texts of the list at b[i]: the "text" of each object
+// in it, or for prompt messages, of each one's "content" object. It
+// returns the index after the list, or -1.
+func (w *resultWalk) walkList(b []byte, i int, messages bool) int {
+	return jsonrpc.EachElement(b, i, func(e int) int {
+		switch {
+		case b[e] != '{':
+			return jsonrpc.SkipValue(b, e)
+		case !messages:
+			return w.textOf(b, e)
+		}
+		seen := false
+		return jsonrpc.EachMember(b, e, func(key []byte, c int) int {
+			if string(key) == "content" && b[c] == '{' && !seen {
+				seen = true
+				return w.textOf(b, c)
+			}
+			return jsonrpc.SkipValue(b, c)
+		})
+	})
+}
+
+// textOf adds the first "text" member of the object at b[i], if it is a
+// string, and returns the index after the object, or -1.
+func (w *resultWalk) textOf(b []byte, i int) int {
+	seen := false
+	return jsonrpc.EachMember(b, i, func(key []byte, v int) int {
+		if string(key) != "text" || seen {
+			return jsonrpc.SkipValue(b, v)
+		}
+		seen = true
+		return w.addText(b, v)
+	})
+}
+
+// addText adds the value at b[vs], if it is a string, and returns the
+// index after it, or -1.
+func (w *resultWalk) addText(b []byte, vs int) int {
+	ve := jsonrpc.SkipValue(b, vs)
+	if b[vs] != '"' {
+		return ve
+	}
+	w.texts++
+	if ve < 0 {
+		w.textRead = false // runs past the walk: the estimate comes from the size
+	} else {
+		w.textBytes += ve - vs - 2 + 1
+	}
+	if len(w.text) < textPrefixBytes {
+		w.text = append(appendStringPrefix(w.text, b, vs, textPrefixBytes), '\n')
+	}
+	w.textRead = w.textRead && len(w.text) < textPrefixBytes
+	return ve
+}
+
 // argumentText appends the text of the string values in args, each
 // followed by a space, up to argsPrefixBytes.
 func argumentText(dst, args []byte) []byte {
 	b := args[:min(len(args), walkBytes)]
-	if i := skipWS(b, 0); i < len(b) {
+	if i := jsonrpc.SkipSpace(b, 0); i < len(b) {
 		appendValueTexts(&dst, b, i, 0)
 	}
 	return dst
 }
 
 // appendValueTexts appends the text of the string values in the value at
-// b[i] to *dst and returns the index after it; -1 once *dst is full, or
-// if the value is malformed, runs past b or nests too deep.
+// b[i] to *dst and returns the index after it; -1 once *dst is full (what
+// follows is not read, nor crossed), or if the value is malformed, runs
+// past b or nests too deep.
 func appendValueTexts(dst *[]byte, b []byte, i, depth int) int {
 	if i >= len(b) || len(*dst) >= argsPrefixBytes || depth > maxCanonicalDepth {
 		return -1
@@ -228,47 +253,15 @@ func appendValueTexts(dst *[]byte, b []byte, i, depth int) int {
 	switch b[i] {
 	case '"':
 		*dst = append(appendStringPrefix(*dst, b, i, argsPrefixBytes), ' ')
-		return stringEnd(b, i)
-	case '{', '[':
-		closing := byte('}')
-		if b[i] == '[' {
-			closing = ']'
+		if len(*dst) >= argsPrefixBytes {
+			return -1
 		}
-		i = skipWS(b, i+1)
-		if i < len(b) && b[i] == closing {
-			return i + 1
-		}
-		for {
-			if closing == '}' {
-				ke := -1
-				if i < len(b) && b[i] == '"' {
-					ke = stringEnd(b, i)
-				}
-				if ke < 0 {
-					return -1
-				}
-				if i = skipWS(b, ke); i >= len(b) || b[i] != ':' {
-					return -1
-				}
-				i = skipWS(b, i+1)
-			}
-			if i = appendValueTexts(dst, b, i, depth+1); i < 0 {
-				return -1
-			}
-			if i = skipWS(b, i); i >= len(b) {
-				return -1
-			}
-			switch b[i] {
-			case closing:
-				return i + 1
-			case ',':
-				i = skipWS(b, i+1)
-			default:
-				return -1
-			}
-		}
+	case '{':
+		return jsonrpc.EachMember(b, i, func(_ []byte, v int) int { return appendValueTexts(dst, b, v, depth+1) })
+	case '[':
+		return jsonrpc.EachElement(b, i, func(v int) int { return appendValueTexts(dst, b, v, depth+1) })
 	}
-	return skipValue(b, i)
+	return jsonrpc.SkipValue(b, i)
 }
 
 // appendWordHashes appends a hash of each word of text: a lowercase run of
@@ -316,11 +309,11 @@ func appendWordHashes(dst []uint64, text []byte) []uint64 {
 // summaryRunes bounds a unit's summary.
 const summaryRunes = 240
 
-// summarize is text with runs of white space made one space, cut to
-// summaryRunes runes (the cut marked with "…"). It reads only as much of
-// text as the summary needs.
-func summarize(text []byte) string {
-	out := make([]byte, 0, min(len(text), 4*summaryRunes))
+// appendSummary appends text with runs of white space made one space, cut
+// to summaryRunes runes (the cut marked with "…"). It reads only as much
+// of text as the summary needs.
+func appendSummary(out, text []byte) []byte {
+	base := len(out)
 	runes, cut := 0, 0
 	space := false
 	for i := 0; i < len(text); {
@@ -331,21 +324,21 @@ func summarize(text []byte) string {
 			continue
 		}
 		if add := 1 + btoi(space); runes+add > summaryRunes {
-			return string(append(out[:cut], "…"...))
+			return append(out[:base+cut], "…"...)
 		}
 		if space {
 			out = append(out, ' ')
 			if runes++; runes == summaryRunes-1 {
-				cut = len(out)
+				cut = len(out) - base
 			}
 			space = false
 		}
 		out = utf8.AppendRune(out, r)
 		if runes++; runes == summaryRunes-1 {
-			cut = len(out)
+			cut = len(out) - base
 		}
 	}
-	return string(out)
+	return out
 }
 
 func btoi(b bool) int {

@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode"
@@ -104,6 +105,45 @@ func TestSmallUnitFeaturesAreUnchanged(t *testing.T) {
 	}
 }
 
+// Any small unit, of any method, with any text and arguments, has the
+// features the reference gives it.
+func FuzzSmallUnitFeaturesMatchTheReference(f *testing.F) {
+	f.Add(0, "Plugins for Golang, the best été 😀", "golang plugins", "", "x")
+	f.Add(1, "# Notes\n\ngolang NOTES", "", "file:///notes/Golang.md", "")
+	f.Add(2, "Please review this code", "review CODE", "", "ok")
+	f.Add(0, strings.Repeat("abcdefgh", 40), strings.Repeat("abcdefgh", 40)+" ABCDEFGH", "", "İstanbul ǅ ß")
+	f.Fuzz(func(t *testing.T, kind int, text, arg, uri, other string) {
+		if len(text)+len(arg)+len(uri)+len(other) > 2000 {
+			return
+		}
+		method := [...]string{"tools/call", "resources/read", "prompts/get"}[uint(kind)%3]
+		var result any
+		switch method {
+		case "tools/call":
+			result = map[string]any{"content": []any{map[string]any{"type": "text", "text": text}, map[string]any{"type": "text", "text": other}}}
+		case "resources/read":
+			result = map[string]any{"contents": []any{map[string]any{"uri": uri, "text": text}, map[string]any{"text": 1}}}
+		default:
+			result = map[string]any{"messages": []any{map[string]any{"role": "user", "content": map[string]any{"type": "text", "text": text}},
+				map[string]any{"content": other}}}
+		}
+		raw, err := json.Marshal(result)
+		if err != nil {
+			t.Skip()
+		}
+		args, _ := json.Marshal(map[string]any{"q": arg, "n": []any{1, map[string]any{"o": other}}})
+		var s scratch
+		got := s.features(&Delivery{Method: method, URI: uri, Arguments: args, Result: raw}, 0.5)
+		ref := refResultText(method, raw)
+		score, source := refRetrievalScore(raw, args, uri, ref, 0.5)
+		if got.summary != refSummarize(ref) || got.tokenEstimate != int64((len(ref)+3)/4) ||
+			got.retrievalScore != score || got.retrievalSource != source {
+			t.Fatalf("%s %s %s:\n got %q %d %v %s\nwant %q %d %v %s", method, raw, args,
+				got.summary, got.tokenEstimate, got.retrievalScore, got.retrievalSource, refSummarize(ref), (len(ref)+3)/4, score, source)
+		}
+	})
+}
+
 func TestSummarize(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("ab ", 200)
@@ -116,7 +156,7 @@ func TestSummarize(t *testing.T) {
 		{strings.Repeat("é", 300), strings.Repeat("é", summaryRunes-1) + "…"},
 	}
 	for _, tc := range tests {
-		if got := summarize([]byte(tc.text)); got != tc.want {
+		if got := string(appendSummary(nil, []byte(tc.text))); got != tc.want {
 			t.Errorf("summarize(%.40q) = %.60q, want %.60q", tc.text, got, tc.want)
 		}
 	}

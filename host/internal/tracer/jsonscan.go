@@ -6,29 +6,13 @@ import (
 	"unicode/utf8"
 )
 
-// The worker reads results and arguments with the small scanner below
-// rather than a JSON library: it needs only a few members, the text of a
-// few strings up to a bound, and the sizes of others, and it must not
-// decode or copy what it skips (a 50 MB result is skipped at memchr
-// speed). Every function takes the bytes it may look at; a value that
-// runs past them counts as malformed (-1), which is how callers bound
-// their work: they pass a prefix.
-
-// stringEnd returns the index after the string whose opening quote is at
-// b[i], or -1.
-func stringEnd(b []byte, i int) int {
-	for j := i + 1; ; {
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
-			return -1
-		}
-		j += k
-		if !escapedQuote(b, j, i+1) {
-			return j + 1
-		}
-		j++
-	}
-}
+// The worker reads results and arguments with sdk/jsonrpc's scanner
+// (jsonrpc.EachMember and friends), not a JSON library: it needs only a
+// few members, the text of a few strings up to a bound, and the sizes of
+// others, and it must not decode or copy what it skips (a 50 MB result is
+// skipped at memchr speed). Callers bound their work by passing a prefix:
+// a value that runs past it counts as malformed. What is here decodes a
+// string's prefix, and finds a member from the end of an object.
 
 // escapedQuote says whether the quote at b[q] is escaped: preceded by an
 // odd number of backslashes (none before b[from] counts).
@@ -40,133 +24,8 @@ func escapedQuote(b []byte, q, from int) bool {
 	return n%2 == 1
 }
 
-// skipValue returns the index after the value at b[i], or -1.
-func skipValue(b []byte, i int) int {
-	if i >= len(b) {
-		return -1
-	}
-	switch b[i] {
-	case '"':
-		return stringEnd(b, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				e := stringEnd(b, j)
-				if e < 0 {
-					return -1
-				}
-				j = e - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return -1
-	}
-	j := i
-	for j < len(b) && !endsScalar(b[j]) {
-		j++
-	}
-	if j == i || j == len(b) {
-		return -1 // a scalar must be followed by something in a member or element
-	}
-	return j
-}
-
 func endsScalar(c byte) bool {
 	return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r'
-}
-
-// eachMember calls fn with the raw key (without quotes) and the value span
-// of each member of the object at b[i], until fn returns false. A value
-// that runs past b is passed with ve -1, last. It returns false if the
-// object is malformed or runs past b.
-func eachMember(b []byte, i int, fn func(key []byte, vs, ve int) bool) bool {
-	if i >= len(b) || b[i] != '{' {
-		return false
-	}
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return true
-	}
-	for {
-		if i >= len(b) || b[i] != '"' {
-			return false
-		}
-		ke := stringEnd(b, i)
-		if ke < 0 {
-			return false
-		}
-		key := b[i+1 : ke-1]
-		if i = skipWS(b, ke); i >= len(b) || b[i] != ':' {
-			return false
-		}
-		vs := skipWS(b, i+1)
-		if vs >= len(b) {
-			return false
-		}
-		ve := skipValue(b, vs)
-		if ve < 0 {
-			fn(key, vs, -1)
-			return false
-		}
-		if !fn(key, vs, ve) {
-			return true
-		}
-		if i = skipWS(b, ve); i >= len(b) {
-			return false
-		}
-		switch b[i] {
-		case '}':
-			return true
-		case ',':
-			i = skipWS(b, i+1)
-		default:
-			return false
-		}
-	}
-}
-
-// eachElement calls fn with the span of each element of the array at b[i],
-// until fn returns false. An element that runs past b is passed with ve
-// -1, last. It returns false if the array is malformed or runs past b.
-func eachElement(b []byte, i int, fn func(vs, ve int) bool) bool {
-	if i >= len(b) || b[i] != '[' {
-		return false
-	}
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return true
-	}
-	for {
-		if i >= len(b) {
-			return false
-		}
-		ve := skipValue(b, i)
-		if ve < 0 {
-			fn(i, -1)
-			return false
-		}
-		if !fn(i, ve) {
-			return true
-		}
-		if i = skipWS(b, ve); i >= len(b) {
-			return false
-		}
-		switch b[i] {
-		case ']':
-			return true
-		case ',':
-			i = skipWS(b, i+1)
-		default:
-			return false
-		}
-	}
 }
 
 // appendStringPrefix appends the decoded text of the string at b[i] to dst
