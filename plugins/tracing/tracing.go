@@ -68,6 +68,10 @@ func (p *Plugin) weigh(ctx context.Context, events []tracing.Event) {
 		if e.Kind != tracing.EventResponse || len(e.Units) == 0 {
 			continue
 		}
+		if len(e.Units) == 1 {
+			e.Units[0].Weight = 1 // what Normalize makes of any one weight: no call
+			continue
+		}
 		req := weighting.WeighRequest{NowUnixNano: e.TimeUnixNano}
 		var recorded []int // units sent in an earlier batch
 		for j, u := range e.Units {

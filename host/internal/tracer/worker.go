@@ -265,7 +265,9 @@ func (w *worker) record(events []tracing.Event) {
 // weigh asks the weighting plugin; without it every unit weighs the same.
 func (t *Tracer) weigh(ctx context.Context, now time.Time, units []weighting.Unit) []float64 {
 	uniform := weighting.Normalize(make([]float64, len(units)))
-	if t.opts.Weighting == nil {
+	if t.opts.Weighting == nil || len(units) == 1 {
+		// One unit weighs 1 whatever a plugin says (Normalize), and most
+		// responses are one tool result: no call for them.
 		return uniform
 	}
 	w, err := t.opts.Weighting(ctx)
