@@ -1,8 +1,8 @@
 package listen
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -22,22 +22,25 @@ const (
 	// does not answer within wsPingTimeout is disconnected.
 	wsPingInterval = 30 * time.Second
 	wsPingTimeout  = 15 * time.Second
-	// wsWriteTimeout bounds one frame's write: a connection that takes no
-	// data for that long is dead.
-	wsWriteTimeout = 30 * time.Second
+	// wsKeptReadBuffer bounds the read buffer a connection keeps between
+	// messages; one larger message gets a buffer of its own.
+	wsKeptReadBuffer = 1 << 20
 )
 
 // wsSink writes each message as one text frame. The websocket.Conn
 // serializes concurrent writers itself, so frames never interleave.
+//
+// Reads and writes take a context that is never done: a cancellable one
+// costs the library a hand-off to its timeout goroutine on every frame. A
+// write or read that must end is ended by closing the connection, which
+// watchSocket does when a ping goes unanswered (a dead peer), the session
+// is shed (a client that stopped reading) or the listener stops.
 type wsSink struct {
-	ctx context.Context // ends with the connection
-	c   *websocket.Conn
+	c *websocket.Conn
 }
 
 func (s wsSink) write(msg []byte) error {
-	ctx, cancel := context.WithTimeout(s.ctx, wsWriteTimeout)
-	defer cancel()
-	return s.c.Write(ctx, websocket.MessageText, msg)
+	return s.c.Write(context.Background(), websocket.MessageText, msg)
 }
 
 func (s wsSink) Send(msg []byte) error    { return s.write(msg) }
@@ -92,17 +95,18 @@ func (h *HTTP) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	// The session writes to the socket from a goroutine of its own: a client
 	// that stops reading fills its outbox and is ended alone.
-	s := h.router.NewSession(wsSink{ctx: ctx, c: c})
+	s := h.router.NewSession(wsSink{c: c})
 	s.SetListener("websocket")
 	defer s.Close()
 	go h.watchSocket(ctx, c, s)
 
+	var buf bytes.Buffer
 	for {
-		typ, msg, err := c.Read(ctx)
+		typ, msg, err := readWebSocket(c, &buf)
 		if err != nil {
 			// The peer closed, the read limit was hit (the library closes
 			// with StatusMessageTooBig), a ping failed, or we are stopping.
-			if !errors.Is(err, context.Canceled) && websocket.CloseStatus(err) == -1 {
+			if websocket.CloseStatus(err) == -1 {
 				h.log.Debug("WebSocket closed", "error", err)
 			}
 			return
@@ -113,6 +117,24 @@ func (h *HTTP) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		}
 		s.Handle(msg, nil)
 	}
+}
+
+// readWebSocket reads one whole message from c through buf, which it
+// keeps for the next one unless it grew past wsKeptReadBuffer. The library's
+// Read starts every message in a new 512-byte slice and doubles it: for
+// 100 KB that is eight copies and as many short reads.
+func readWebSocket(c *websocket.Conn, buf *bytes.Buffer) (websocket.MessageType, []byte, error) {
+	typ, r, err := c.Reader(context.Background())
+	if err != nil {
+		return 0, nil, err
+	}
+	buf.Reset()
+	_, err = buf.ReadFrom(r)
+	msg := bytes.Clone(buf.Bytes())
+	if buf.Cap() > wsKeptReadBuffer {
+		*buf = bytes.Buffer{}
+	}
+	return typ, msg, err
 }
 
 // watchSocket pings c until ctx ends, and closes it when a ping goes
