@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,7 +148,6 @@ type Router struct {
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
-	nextSess atomic.Int64
 	// queued is what waits in every session's outboxes.
 	queued atomic.Int64
 }
@@ -475,10 +473,6 @@ func (r *Router) onBackendBroadcast(b *backend, msg []byte) {
 			s.deliverFrom(b, nil, method, translator.KindNotification, msg)
 		}
 	}
-}
-
-func (r *Router) newSessionID() string {
-	return strconv.FormatInt(r.nextSess.Add(1), 10)
 }
 
 // SessionCount is the number of open client sessions.

@@ -93,7 +93,7 @@ type serverRequest struct {
 // messages off its Outbox (and off the replies it gives Handle) itself.
 func (r *Router) OpenSession(listener string) *Session {
 	s := &Session{
-		router: r, id: r.newSessionID(), listener: listener,
+		router: r, id: NewSessionID(), listener: listener,
 		inflight: map[string]inflight{}, perBackend: map[*backend]int{}, replies: map[*Outbox]struct{}{},
 		serverReqs: map[int64]serverRequest{}, subs: map[string]bool{},
 		elicits: map[elicitKey]bool{}, started: time.Now(),
@@ -116,7 +116,8 @@ func (r *Router) NewSession(out Sink) *Session {
 	return s
 }
 
-// ID is the session's identifier, unique within this router.
+// ID is the session's identifier (see NewSessionID): unique across
+// routers, copies and restarts, and unguessable.
 func (s *Session) ID() string { return s.id }
 
 // ProtocolVersion is the revision negotiated with the client, if any.
