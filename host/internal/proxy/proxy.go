@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
@@ -33,9 +32,6 @@ import (
 
 // Version is the host's version, set by the build.
 var Version = "0.1.0-dev"
-
-// startupWait bounds how long Start waits for the backends' first attempt.
-const startupWait = 10 * time.Second
 
 // Options are what the command line adds to the config.
 type Options struct {
@@ -71,6 +67,10 @@ type Proxy struct {
 	// admin API's (redacted) config.
 	transportConfigs map[string]json.RawMessage
 	events           eventHub
+
+	// started is closed when the backends have made their first attempt
+	// or the start-up wait is over (nil before Start).
+	started <-chan struct{}
 
 	mu          sync.Mutex
 	http        []*listen.HTTP
@@ -298,8 +298,8 @@ func (p *Proxy) Router() *router.Router { return p.router }
 // Plugins is the proxy's plugin manager.
 func (p *Proxy) Plugins() *pluginhost.Manager { return p.plugins }
 
-// Start connects the backends (in parallel; a slow one delays nothing but
-// itself beyond the start timeout) and opens the HTTP listeners. With
+// Start opens the HTTP listeners and starts connecting the backends (in
+// parallel; it does not wait for them: see WaitStarted). With
 // lenient set, a listener that cannot bind is logged and skipped: several
 // stdio clients may each start a proxy from the same config.
 func (p *Proxy) Start(ctx context.Context, lenient bool) error {
@@ -337,14 +337,32 @@ func (p *Proxy) Start(ctx context.Context, lenient bool) error {
 			p.log.Info("serving Prometheus metrics", "url", u)
 		}
 	}
-	// Wait a little for the backends, so that a client's first tools/list is
-	// complete, but never long: clients time out their server's start (a
-	// backend that comes up later is announced with list_changed).
-	startCtx, cancel := context.WithTimeout(ctx, startupWait)
-	defer cancel()
-	p.router.Start(startCtx)
+	// Clients are served at once: their initialize is answered whatever
+	// the backends are doing (clients time out their server's start), and
+	// only their first list requests wait for backends still starting, up
+	// to startup_wait (a backend that comes up later is announced with
+	// list_changed).
+	p.started = p.router.Launch(p.cfg.Proxy.StartupWait)
+	return nil
+}
+
+// WaitStarted waits until every backend has made its first attempt or the
+// start-up wait is over (or ctx ends), logs each server's state, and then
+// refuses, with diagnostics, a config where two servers with prefix =
+// false expose the same name: the caller should stop the proxy then. A
+// clash that appears only later (a server slower than the wait, a list
+// that changes) is logged as an error by the router, and the server
+// declared first keeps the name.
+func (p *Proxy) WaitStarted(ctx context.Context) error {
+	if p.started == nil {
+		return errors.New("the proxy was not started")
+	}
+	select {
+	case <-p.started:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	if diags := p.unprefixedCollisions(); diags.HasErrors() {
-		_ = p.closeListeners(ctx)
 		return diags
 	}
 	for _, b := range p.router.Backends() {
@@ -354,6 +372,9 @@ func (p *Proxy) Start(ctx context.Context, lenient bool) error {
 				"tools", b.Tools, "prompts", b.Prompts, "resources", b.Resources)
 		case b.Reason == router.DisabledReason:
 			p.log.Info("server disabled", "server", b.Name)
+		case b.State == router.StateStarting:
+			p.log.Warn("server still starting after startup_wait; it will be announced with list_changed when ready",
+				"server", b.Name, "startup_wait", p.cfg.Proxy.StartupWait)
 		default:
 			p.log.Warn("server not ready", "server", b.Name, "state", b.State, "reason", b.Reason)
 		}

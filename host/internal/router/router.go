@@ -148,6 +148,8 @@ type Router struct {
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
+	// startup is the latest start of the backends (Launch or Start).
+	startup atomic.Pointer[startup]
 	// queued is what waits in every session's outboxes.
 	queued atomic.Int64
 }
@@ -231,27 +233,6 @@ func (r *Router) RemoveBackend(name string) error {
 	}
 	r.rebuild(true)
 	return nil
-}
-
-// Start connects every backend in parallel and returns once each has
-// either become ready or failed its first attempt (or ctx ends). Backends
-// that failed keep retrying in the background.
-func (r *Router) Start(ctx context.Context) {
-	var firsts []chan struct{}
-	r.backendsMu.Lock()
-	for _, b := range r.backendList() {
-		first := make(chan struct{})
-		firsts = append(firsts, first)
-		r.launch(b, first)
-	}
-	r.backendsMu.Unlock()
-	for _, f := range firsts {
-		select {
-		case <-f:
-		case <-ctx.Done():
-			return
-		}
-	}
 }
 
 // Close stops every backend and ends every session's open requests.
