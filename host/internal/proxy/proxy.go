@@ -63,6 +63,12 @@ type Proxy struct {
 	reloadMu     sync.Mutex
 	// tracer records context units (nil when tracing is off).
 	tracer *tracer.Tracer
+	// tracingHealth says whether tracing can be used; when it cannot,
+	// superviseTracing retries it, on a goroutine Start starts and
+	// Shutdown stops (stopTracing, tracingDone).
+	tracingHealth *tracingHealth
+	stopTracing   context.CancelFunc
+	tracingDone   chan struct{}
 	// transportConfigs are the servers' decoded transport blocks, for the
 	// admin API's (redacted) config.
 	transportConfigs map[string]json.RawMessage
@@ -83,7 +89,10 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}
-	p := &Proxy{cfg: cfg, opts: opts, log: opts.Logger, fingerprints: map[string]string{}, transportConfigs: map[string]json.RawMessage{}}
+	p := &Proxy{
+		cfg: cfg, opts: opts, log: opts.Logger, fingerprints: map[string]string{}, transportConfigs: map[string]json.RawMessage{},
+		tracingHealth: newTracingHealth(),
+	}
 	specs := p.pluginSpecs(cfg)
 	if opts.CheckOnly {
 		for _, s := range cfg.Servers {
@@ -160,7 +169,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 			s := p.tracer.Stats()
 			return metrics.TracingStats{
 				Events: s.Events, Dropped: s.Dropped, Responses: s.Responses, RecordErrors: s.RecordErrors,
-				QueueDepth: s.QueueDepth, QueueBytes: s.QueueBytes,
+				QueueDepth: s.QueueDepth, QueueBytes: s.QueueBytes, Up: p.tracingHealth.isUp(),
 			}
 		}
 	}
@@ -343,6 +352,14 @@ func (p *Proxy) Start(ctx context.Context, lenient bool) error {
 	// to startup_wait (a backend that comes up later is announced with
 	// list_changed).
 	p.started = p.router.Launch(p.cfg.Proxy.StartupWait)
+	if p.tracer != nil && p.stopTracing == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		p.stopTracing, p.tracingDone = cancel, make(chan struct{})
+		go func() {
+			defer close(p.tracingDone)
+			p.superviseTracing(ctx)
+		}()
+	}
 	return nil
 }
 
@@ -466,6 +483,10 @@ func (p *Proxy) closeListeners(ctx context.Context) error {
 // plugins.
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	err := p.closeListeners(ctx)
+	if p.stopTracing != nil {
+		p.stopTracing()
+		<-p.tracingDone
+	}
 	if p.tracer != nil {
 		p.tracer.Close(ctx)
 	}
