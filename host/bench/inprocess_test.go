@@ -35,7 +35,11 @@ func startHostInTest(tb testing.TB, spec systemSpec) *stdioPipe {
 		cancel()
 		tb.Fatalf("start: %v", err)
 	}
-	// Start returns once the backend's first start has been tried.
+	if err := p.WaitStarted(ctx); err != nil {
+		cancel()
+		tb.Fatalf("start: %v", err)
+	}
+	// WaitStarted returns once the backend's first start has been tried.
 	for _, b := range p.Router().Backends() {
 		if b.State != router.StateRunning {
 			tb.Errorf("server %s is %s: %s", b.Name, b.State, b.Reason)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -28,9 +29,16 @@ type cliRun struct {
 // runCLI runs mcphost with args and no stdin, within timeout.
 func runCLI(t *testing.T, timeout time.Duration, args ...string) cliRun {
 	t.Helper()
+	return runCLIStdin(t, timeout, nil, args...)
+}
+
+// runCLIStdin is runCLI with stdin (nil: empty).
+func runCLIStdin(t *testing.T, timeout time.Duration, stdin io.Reader, args ...string) cliRun {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, mcphost(t), args...)
+	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = 5 * time.Second
@@ -317,7 +325,15 @@ func TestUnprefixedCollisionRefused(t *testing.T) {
 		return fmt.Sprintf("server %q {\n  prefix = false\n  transport \"stdio\" {\n    command = mcphost.executable\n    args    = [\"example-server\", \"-name\", %q]\n  }\n}\n", name, name)
 	}
 	cfg := writeConfig(t, server("one")+server("two"))
-	r := runCLI(t, 60*time.Second, "run", "--stdio", cfg)
+	// A stdio client keeps stdin open: the proxy serves it at once and ends
+	// when the servers' first attempts show the clash.
+	stdin, keepOpen, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	defer keepOpen.Close()
+	r := runCLIStdin(t, 60*time.Second, stdin, "run", "--stdio", cfg)
 	if r.code == 0 {
 		t.Fatalf("run succeeded; stderr:\n%s", r.stderr)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/host/internal/testenv"
 )
 
@@ -78,6 +79,7 @@ type tracedContext struct {
 
 type tracedResponse struct {
 	ResponseID string          `json:"response_id"`
+	Session    string          `json:"session"`
 	Contexts   []tracedContext `json:"contexts"`
 }
 
@@ -212,6 +214,12 @@ plugin "recency" {
 	if trace.ResponseID != responseID || len(trace.Contexts) != 4 {
 		t.Fatalf("get_trace latest: want response %s with 4 contexts, got %+v", responseID, trace)
 	}
+	// The response is recorded under the session's one id, the client's
+	// Mcp-Session-Id, which the view shows only the start of: any client
+	// may read it, and the whole id lets a request into the session.
+	if sid := c.GetSessionId(); !router.ValidSessionID(sid) || trace.Session != sid[:14] {
+		t.Fatalf("response shown for session %q; the client's Mcp-Session-Id is %q, of which the view shows 14 characters", trace.Session, sid)
+	}
 	want := compositeWeights(trace.Contexts)
 	var total float64
 	distinct := map[string]bool{}
@@ -313,6 +321,7 @@ plugin "recency" {
 	}
 
 	// Everything survives a restart.
+	firstSession := c.GetSessionId()
 	c.Close()
 	p.stop(t)
 	p2 := startProxyAt(t, path, "http://"+addr+"/mcp")
@@ -323,5 +332,17 @@ plugin "recency" {
 	}
 	if text := readResourceText(ctx, t, c2, "trace://quality/deprecated-contexts"); !strings.Contains(text, badID) {
 		t.Fatalf("after a restart %s is no longer deprecated:\n%s", badID, text)
+	}
+	// A session of the restarted proxy has an id of its own: latest is
+	// not the previous run's session's (with ids counted per process, both
+	// were "1").
+	if c2.GetSessionId() == firstSession {
+		t.Fatalf("the restarted proxy reused session id %q", firstSession)
+	}
+	req := mcp.CallToolRequest{}
+	req.Params.Name = "mcp__proxy__tracing__get_trace"
+	req.Params.Arguments = map[string]any{"response_id": "latest"}
+	if res, err := c2.CallTool(ctx, req); err == nil && !res.IsError {
+		t.Fatalf("a new session's get_trace latest found another session's response: %+v", res.StructuredContent)
 	}
 }

@@ -112,7 +112,7 @@ func (r *reader) trace(id, session string) (*traceView, error) {
 	}
 	o := r.s.opts
 	tv := &traceView{
-		ResponseID: resp.ID, Session: resp.Session, CreatedAt: timeString(resp.Created), FinalizedAt: timeString(resp.Finalized),
+		ResponseID: resp.ID, Session: shownSession(resp.Session), CreatedAt: timeString(resp.Created), FinalizedAt: timeString(resp.Finalized),
 		UnitsDelivered: resp.Delivered, Contexts: make([]traceContext, 0, len(resp.Units)), Feedback: []feedbackBrief{},
 		ResourceURI: responseURI(resp.ID),
 	}
@@ -275,7 +275,7 @@ func newVersionView(v *versionRec, head uint32) versionView {
 		CreatedAt: timeString(v.Created), LastSeenAt: timeString(v.LastSeen), SeenCount: v.SeenCount,
 		Summary: v.Summary, SizeBytes: v.SizeBytes, TokenEstimate: v.TokenEstimate,
 		RetrievalScore: v.RetrievalScore, RetrievalSource: v.RetrievalSource, Meta: v.Meta,
-		FirstResponseID: v.FirstResponse, FirstSession: v.FirstSession, ContentStored: v.ContentStored,
+		FirstResponseID: v.FirstResponse, FirstSession: shownSession(v.FirstSession), ContentStored: v.ContentStored,
 	}
 }
 
@@ -550,7 +550,7 @@ func (r *reader) recentFeedback() (*recentFeedbackView, error) {
 			return false, fmt.Errorf("decode feedback: %w", err)
 		}
 		fv := feedbackView{
-			ID: f.ID, ResponseID: f.ResponseID, Session: f.Session, Score: f.Score, Text: f.Text, User: f.User,
+			ID: f.ID, ResponseID: f.ResponseID, Session: shownSession(f.Session), Score: f.Score, Text: f.Text, User: f.User,
 			Time: timeString(f.Time), LearningRate: f.LearningRate, Updates: make([]feedbackUpdateView, 0, len(f.Updates)),
 		}
 		for _, u := range f.Updates {
@@ -567,4 +567,19 @@ func (r *reader) recentFeedback() (*recentFeedbackView, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// shownSessionLen is how much of a session id the views show. On HTTP a
+// session's id is what lets a request into it, and any client may read
+// these views, so they show the id's time prefix and a few random
+// characters: enough to tell sessions apart, far too little to join one.
+// Operators see whole ids in the admin API.
+const shownSessionLen = 14
+
+// shownSession is a session id as the views show it.
+func shownSession(id string) string {
+	if len(id) <= shownSessionLen {
+		return id
+	}
+	return id[:shownSessionLen]
 }

@@ -274,7 +274,20 @@ func (c *ctlClient) status(ctx context.Context, stdout io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", s.Name, s.State, dash(s.Transport),
 			dash(s.ProtocolVersion), s.Tools, s.Prompts, s.Resources, s.Templates, s.InFlight, s.Restarts, detail(s))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Context tracing, when it is down (a proxy without the endpoint
+	// says nothing).
+	var tr admin.TracingStatus
+	if c.call(ctx, http.MethodGet, "/tracing", &tr) == nil && tr.Enabled && !tr.Up {
+		d := "tracing: down: " + tr.Reason
+		if !tr.NextAttempt.IsZero() {
+			d += fmt.Sprintf(" (%d failed attempts; retry in %s)", tr.Failures, max(time.Until(tr.NextAttempt).Round(time.Second), 0))
+		}
+		fmt.Fprintln(stdout, d)
+	}
+	return nil
 }
 
 func dash(s string) string {

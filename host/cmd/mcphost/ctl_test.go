@@ -498,3 +498,5 @@ func TestTraceCommand(t *testing.T) {
 		t.Fatal("a score outside [-1, 1] was accepted")
 	}
 }
+
+func (f *ctlFake) Tracing() admin.TracingStatus { return admin.TracingStatus{Enabled: true, Up: true} }

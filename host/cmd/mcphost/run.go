@@ -235,13 +235,23 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			log.Warn("shutdown", "error", err)
 		}
 	}()
-	if err := p.Start(ctx, *stdio); err != nil {
+	startFailed := func(err error) error {
 		var diags hcl.Diagnostics
 		if errors.As(err, &diags) {
 			_ = config.WriteDiagnostics(stderr, diags, cfg.Files)
 			return fmt.Errorf("%s has %d error(s)", cfg.Filename, len(diags.Errs()))
 		}
 		return err
+	}
+	if err := p.Start(ctx, *stdio); err != nil {
+		return startFailed(err)
+	}
+	if !*stdio {
+		// No client waits on this copy's start: check the servers'
+		// names before serving the admin API, as ever.
+		if err := p.WaitStarted(ctx); err != nil {
+			return startFailed(err)
+		}
 	}
 	adminServer, err := startAdminAPI(cfg, p, log)
 	if err != nil {
@@ -259,9 +269,7 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		go p.WatchConfig(ctx, time.Second)
 	}
 	if *stdio {
-		in, out, restore := pollableStdio(stdin, stdout)
-		defer restore()
-		return p.ServeStdio(ctx, in, out)
+		return serveStdio(ctx, p, stdin, stdout, startFailed)
 	}
 	if len(p.HTTPURLs()) == 0 {
 		return errors.New("no listener is configured: add a listen \"http\" block, or use --stdio")
@@ -269,6 +277,33 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	<-ctx.Done()
 	log.Info("shutting down")
 	return nil
+}
+
+// serveStdio speaks MCP on stdin/stdout from the start, while the backends
+// are still starting (the client's initialize is answered at once); once
+// they have made their first attempt (or startup_wait is over), a config
+// whose unprefixed servers clash ends the proxy with its diagnostics.
+func serveStdio(ctx context.Context, p *proxy.Proxy, stdin io.Reader, stdout io.Writer, startFailed func(error) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var startErr error
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		if err := p.WaitStarted(ctx); err != nil && ctx.Err() == nil {
+			startErr = err
+			cancel()
+		}
+	}()
+	in, out, restore := pollableStdio(stdin, stdout)
+	err := p.ServeStdio(ctx, in, out)
+	restore()
+	cancel()
+	<-checked
+	if startErr != nil {
+		return startFailed(startErr)
+	}
+	return err
 }
 
 // reloadOnSignal reloads the config on every SIGHUP until ctx ends.

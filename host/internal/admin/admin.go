@@ -85,6 +85,22 @@ type Control interface {
 	TraceTool(ctx context.Context, name string, args json.RawMessage) (json.RawMessage, error)
 	// TraceResource reads one of context tracing's trace:// resources.
 	TraceResource(ctx context.Context, uri string) (json.RawMessage, error)
+	// Tracing is context tracing's state.
+	Tracing() TracingStatus
+}
+
+// TracingStatus is context tracing's state: GET /api/v1/tracing. When its
+// plugins cannot be used (its store unusable, say) the proxy serves MCP
+// without tracing, reports it down with the reason, and retries.
+type TracingStatus struct {
+	Enabled bool   `json:"enabled"`
+	Up      bool   `json:"up"`
+	Reason  string `json:"reason,omitempty"` // why it is down
+	// Since is when it last came up or went down.
+	Since time.Time `json:"since,omitzero"`
+	// Failures counts the attempts that failed since it was last up.
+	Failures    int       `json:"failures,omitempty"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
 }
 
 // Server states.

@@ -182,6 +182,8 @@ func TestEndpoints(t *testing.T) {
 			wantBody: []string{`"name": "alpha__echo"`, `"original_name": "echo"`, `"server": "alpha"`}},
 		{name: "sessions", req: request{method: "GET", path: "/api/v1/sessions"}, wantStatus: 200,
 			wantBody: []string{`"listener": "http"`, `"client_name": "claude-code"`, `"started": "2026-01-01T00:00:00Z"`}},
+		{name: "tracing", req: request{method: "GET", path: "/api/v1/tracing"}, wantStatus: 200,
+			wantBody: []string{`"enabled": true`, `"up": false`, `"reason": "store unusable"`, `"failures": 2`}},
 		{name: "logs", req: request{method: "GET", path: "/api/v1/logs/alpha?tail=2"}, wantStatus: 200,
 			check: func(t *testing.T, r response) {
 				var got LogLines

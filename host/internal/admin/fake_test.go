@@ -209,3 +209,7 @@ func (f *fakeControl) TraceTool(_ context.Context, name string, args json.RawMes
 func (f *fakeControl) TraceResource(_ context.Context, uri string) (json.RawMessage, error) {
 	return json.RawMessage(`{"contents":[{"uri":"` + uri + `","text":"{}"}]}`), nil
 }
+
+func (f *fakeControl) Tracing() TracingStatus {
+	return TracingStatus{Enabled: true, Reason: "store unusable", Failures: 2}
+}

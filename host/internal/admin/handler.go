@@ -68,6 +68,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/servers/{name}/restart", s.action("restart", s.ctl.RestartServer))
 	mux.HandleFunc("GET /api/v1/tools", s.listTools)
 	mux.HandleFunc("GET /api/v1/sessions", s.listSessions)
+	mux.HandleFunc("GET /api/v1/tracing", s.tracing)
 	mux.HandleFunc("GET /api/v1/logs/{name}", s.logs)
 	mux.HandleFunc("GET /api/v1/logs/{name}/stream", s.logStream)
 	mux.HandleFunc("GET /api/v1/metrics", s.metrics)
@@ -192,6 +193,10 @@ func (s *Server) listTools(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, SessionList{Sessions: nonNil(s.ctl.Sessions())})
+}
+
+func (s *Server) tracing(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.ctl.Tracing())
 }
 
 func parseTail(r *http.Request) (int, error) {

@@ -57,6 +57,7 @@ const (
 	DefaultSessionMaxInFlight = 64
 	DefaultRequestTimeout     = 60 * time.Second
 	DefaultShutdownTimeout    = 10 * time.Second
+	DefaultStartupWait        = 10 * time.Second
 	DefaultLogLevel           = "info"
 	DefaultLogFormat          = "text"
 	DefaultListenAddress      = "127.0.0.1:3000"
@@ -149,8 +150,11 @@ type Proxy struct {
 	SessionMaxInFlight int
 	RequestTimeout     time.Duration
 	ShutdownTimeout    time.Duration
-	LogLevel           string
-	LogFormat          string
+	// StartupWait bounds how long the first list requests wait for
+	// servers still making their first attempt (0: they do not wait).
+	StartupWait time.Duration
+	LogLevel    string
+	LogFormat   string
 	// Restart and Health are the defaults for every server.
 	Restart Restart
 	Health  Health
@@ -725,6 +729,7 @@ func defaultProxy() Proxy {
 		SessionMaxInFlight:  DefaultSessionMaxInFlight,
 		RequestTimeout:      DefaultRequestTimeout,
 		ShutdownTimeout:     DefaultShutdownTimeout,
+		StartupWait:         DefaultStartupWait,
 		LogLevel:            DefaultLogLevel,
 		LogFormat:           DefaultLogFormat,
 		Restart:             DefaultRestart(),
@@ -807,6 +812,7 @@ var proxySchema = &hcl.BodySchema{
 		{Name: "session_max_in_flight"},
 		{Name: "request_timeout"},
 		{Name: "shutdown_timeout"},
+		{Name: "startup_wait"},
 		{Name: "log_level"},
 		{Name: "log_format"},
 		{Name: "translators"},
@@ -855,6 +861,7 @@ func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
 	d.decodeOutboxes(attrs, p)
 	decodeAttr(attrs, "request_timeout", d.evalDuration, &p.RequestTimeout)
 	decodeAttr(attrs, "shutdown_timeout", d.evalDuration, &p.ShutdownTimeout)
+	decodeAttr(attrs, "startup_wait", d.evalDurationOrZero, &p.StartupWait)
 	decodeAttr(attrs, "log_level", d.enum(logLevels), &p.LogLevel)
 	decodeAttr(attrs, "log_format", d.enum(logFormats), &p.LogFormat)
 	if attr, ok := attrs["log_dir"]; ok {

@@ -150,6 +150,7 @@ server "remote" {
 		SessionMaxInFlight:  8,
 		RequestTimeout:      90 * time.Second,
 		ShutdownTimeout:     5 * time.Second,
+		StartupWait:         DefaultStartupWait,
 		LogLevel:            "debug",
 		LogFormat:           "json",
 		Restart:             DefaultRestart(),
@@ -276,7 +277,7 @@ server "a" {
 	p := cfg.Proxy
 	if p.ToolNameTemplate != "mcp__proxy__{server}__{tool}" || p.PromptNameTemplate != "mcp__proxy__{server}__{prompt}" ||
 		p.ResourceURITemplate != "mcp+proxy://{server}/{uri}" || p.MaxMessageBytes != 64<<20 ||
-		p.RequestTimeout != 60*time.Second || p.ShutdownTimeout != 10*time.Second ||
+		p.RequestTimeout != 60*time.Second || p.ShutdownTimeout != 10*time.Second || p.StartupWait != 10*time.Second ||
 		p.LogLevel != "info" || p.LogFormat != "text" || p.DeclRange != (hcl.Range{}) {
 		t.Errorf("Proxy = %+v", p)
 	}
@@ -331,6 +332,7 @@ func TestErrors(t *testing.T) {
 		{"server name too long", "server \"" + strings.Repeat("a", 33) + "\" {\n  transport \"stdio\" {}\n}\n", "Invalid server name", "proxy.hcl:1:8"},
 		{"bad proxy duration", "proxy {\n  request_timeout = \"soon\"\n}\n", "Invalid duration", "proxy.hcl:2:21"},
 		{"negative duration", "proxy {\n  shutdown_timeout = \"-1s\"\n}\n", "Invalid duration", "proxy.hcl:2:22"},
+		{"negative startup wait", "proxy {\n  startup_wait = \"-1s\"\n}\n", "Invalid duration", "proxy.hcl:2:18"},
 		{"bad server duration", "server \"s\" {\n  request_timeout = 30\n  transport \"stdio\" {}\n}\n", "Invalid duration", "proxy.hcl:2:21"},
 		{"template without tool", "proxy {\n  tool_name_template = \"{server}\"\n}\n", "Invalid name template", "proxy.hcl:2:24"},
 		{"template without prompt", "proxy {\n  prompt_name_template = \"x_{tool}\"\n}\n", "Invalid name template", "proxy.hcl:2:26"},
@@ -927,6 +929,30 @@ func TestListenerEndpointPaths(t *testing.T) {
 			if l.SSEPath != tt.sse || l.MessagePath != tt.message || l.WebSocketPath != tt.ws {
 				t.Errorf("sse_path %q, message_path %q, websocket_path %q; want %q, %q, %q",
 					l.SSEPath, l.MessagePath, l.WebSocketPath, tt.sse, tt.message, tt.ws)
+			}
+		})
+	}
+}
+
+func TestStartupWait(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, src string
+		want      time.Duration
+	}{
+		{"default", "", DefaultStartupWait},
+		{"set", "proxy {\n  startup_wait = \"2s\"\n}\n", 2 * time.Second},
+		{"off", "proxy {\n  startup_wait = \"0s\"\n}\n", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, diags := Parse([]byte(tt.src), "proxy.hcl", LoadOptions{LookupEnv: noEnv})
+			if diags.HasErrors() {
+				t.Fatal(diagString(diags))
+			}
+			if cfg.Proxy.StartupWait != tt.want {
+				t.Errorf("StartupWait = %v, want %v", cfg.Proxy.StartupWait, tt.want)
 			}
 		})
 	}

@@ -644,7 +644,11 @@ func (h *HTTP) delete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *HTTP) newSession() *httpSession {
-	sess := &httpSession{id: newSessionID(), s: h.router.OpenSession("http")}
+	rs := h.router.OpenSession("http")
+	// The router's session id is the Mcp-Session-Id: one id names the
+	// session everywhere (logs, tracing, the admin API), and it is
+	// unguessable, as the header must be.
+	sess := &httpSession{id: rs.ID(), s: rs}
 	sess.s.KeepWhileDetached(detachedStreamBytes)
 	sess.touch()
 	h.mu.Lock()

@@ -2,8 +2,6 @@ package listen
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -47,10 +45,4 @@ func abortWritesOnShed(w http.ResponseWriter, s *router.Session) (stop func() bo
 			_ = rc.SetWriteDeadline(time.Now())
 		}
 	})
-}
-
-func newSessionID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

@@ -38,7 +38,10 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusMethodNotAllowed, jsonrpc.CodeInvalidRequest, "Method not allowed: open the event stream with GET")
 		return
 	}
-	sess := &legacySession{id: newSessionID(), s: h.router.OpenSession("sse")}
+	rs := h.router.OpenSession("sse")
+	// The router's session id is the sessionId clients POST with (as for
+	// streamable HTTP's Mcp-Session-Id).
+	sess := &legacySession{id: rs.ID(), s: rs}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()

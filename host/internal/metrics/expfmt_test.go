@@ -90,6 +90,7 @@ func TestScrapeParsesWithPrometheus(t *testing.T) {
 		{"x", map[string]string{"plugin": "a"}, 1},
 		{"mcphost_tracing_dropped_total", nil, 3},
 		{"mcphost_tracing_queue_bytes", nil, 4096},
+		{"mcphost_tracing_up", nil, 0},
 	}
 	for _, c := range checks {
 		if got := sample(t, f, c.name, c.labels); got != c.want {

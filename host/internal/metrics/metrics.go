@@ -79,6 +79,8 @@ type TracingStats struct {
 	QueueDepth                               int
 	// QueueBytes are the bytes of delivered messages the tracer holds.
 	QueueBytes int64
+	// Up: the tracing plugin can be used (false while it is retried).
+	Up bool
 }
 
 // Registry holds mcphost's metrics. It is a router.Observer.
@@ -266,6 +268,11 @@ func (r *Registry) WritePrometheus(ctx context.Context, w io.Writer) {
 		metrics.WriteCounterUint64(w, "mcphost_tracing_record_errors_total", s.RecordErrors)
 		metrics.WriteGaugeUint64(w, "mcphost_tracing_queue_depth", uint64(max(s.QueueDepth, 0)))
 		metrics.WriteGaugeUint64(w, "mcphost_tracing_queue_bytes", uint64(max(s.QueueBytes, 0)))
+		up := uint64(0)
+		if s.Up {
+			up = 1
+		}
+		metrics.WriteGaugeUint64(w, "mcphost_tracing_up", up)
 	}
 	if src.Plugins != nil {
 		states := src.Plugins.States()

@@ -50,7 +50,7 @@ func TestRegistry(t *testing.T) {
 		Sessions: func() SessionCounts { return SessionCounts{Stdio: 1, HTTP: 2, WebSocket: 3} },
 		Plugins:  fakePlugins{"a": "# TYPE x counter\nx 1\n", "b": "x{k=\"v\"} 2\n"},
 		Tracing: func() TracingStats {
-			return TracingStats{Events: 7, Dropped: 3, Responses: 2, RecordErrors: 1, QueueDepth: 4, QueueBytes: 4096}
+			return TracingStats{Events: 7, Dropped: 3, Responses: 2, RecordErrors: 1, QueueDepth: 4, QueueBytes: 4096, Up: true}
 		},
 	})
 	m := scrape(t, r)
@@ -75,6 +75,7 @@ func TestRegistry(t *testing.T) {
 		`mcphost_tracing_record_errors_total{}`:         1,
 		`mcphost_tracing_queue_depth{}`:                 4,
 		`mcphost_tracing_queue_bytes{}`:                 4096,
+		`mcphost_tracing_up{}`:                          1,
 	} {
 		if got, ok := m[key]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)

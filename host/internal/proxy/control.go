@@ -144,6 +144,16 @@ func (c control) Events(ctx context.Context) <-chan admin.Event { return c.p.Eve
 // adminSession is the session name the admin API's tracing calls use.
 const adminSession = "admin"
 
+func (c control) Tracing() admin.TracingStatus {
+	if c.p.tracer == nil {
+		return admin.TracingStatus{}
+	}
+	st := c.p.tracingHealth.status()
+	return admin.TracingStatus{
+		Enabled: true, Up: st.Up, Reason: st.Reason, Since: st.Since, Failures: st.Failures, NextAttempt: st.NextAttempt,
+	}
+}
+
 func (c control) TraceTool(ctx context.Context, name string, args json.RawMessage) (json.RawMessage, error) {
 	t := c.p.tracer
 	if t == nil {
@@ -157,7 +167,7 @@ func (c control) TraceTool(ctx context.Context, name string, args json.RawMessag
 		}
 		args, _ = sjson.SetBytes(args, "response_id", last)
 	}
-	plugin, err := c.p.plugins.Tracing(ctx, c.p.config().Tracing.Plugin)
+	plugin, err := c.p.tracingPlugin(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +183,7 @@ func (c control) TraceResource(ctx context.Context, uri string) (json.RawMessage
 	if c.p.tracer == nil {
 		return nil, admin.ErrTracingOff
 	}
-	plugin, err := c.p.plugins.Tracing(ctx, c.p.config().Tracing.Plugin)
+	plugin, err := c.p.tracingPlugin(ctx)
 	if err != nil {
 		return nil, err
 	}

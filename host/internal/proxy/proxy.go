@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
@@ -33,9 +32,6 @@ import (
 
 // Version is the host's version, set by the build.
 var Version = "0.1.0-dev"
-
-// startupWait bounds how long Start waits for the backends' first attempt.
-const startupWait = 10 * time.Second
 
 // Options are what the command line adds to the config.
 type Options struct {
@@ -67,10 +63,20 @@ type Proxy struct {
 	reloadMu     sync.Mutex
 	// tracer records context units (nil when tracing is off).
 	tracer *tracer.Tracer
+	// tracingHealth says whether tracing can be used; when it cannot,
+	// superviseTracing retries it, on a goroutine Start starts and
+	// Shutdown stops (stopTracing, tracingDone).
+	tracingHealth *tracingHealth
+	stopTracing   context.CancelFunc
+	tracingDone   chan struct{}
 	// transportConfigs are the servers' decoded transport blocks, for the
 	// admin API's (redacted) config.
 	transportConfigs map[string]json.RawMessage
 	events           eventHub
+
+	// started is closed when the backends have made their first attempt
+	// or the start-up wait is over (nil before Start).
+	started <-chan struct{}
 
 	mu          sync.Mutex
 	http        []*listen.HTTP
@@ -83,7 +89,10 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
 	}
-	p := &Proxy{cfg: cfg, opts: opts, log: opts.Logger, fingerprints: map[string]string{}, transportConfigs: map[string]json.RawMessage{}}
+	p := &Proxy{
+		cfg: cfg, opts: opts, log: opts.Logger, fingerprints: map[string]string{}, transportConfigs: map[string]json.RawMessage{},
+		tracingHealth: newTracingHealth(),
+	}
 	specs := p.pluginSpecs(cfg)
 	if opts.CheckOnly {
 		for _, s := range cfg.Servers {
@@ -160,7 +169,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 			s := p.tracer.Stats()
 			return metrics.TracingStats{
 				Events: s.Events, Dropped: s.Dropped, Responses: s.Responses, RecordErrors: s.RecordErrors,
-				QueueDepth: s.QueueDepth, QueueBytes: s.QueueBytes,
+				QueueDepth: s.QueueDepth, QueueBytes: s.QueueBytes, Up: p.tracingHealth.isUp(),
 			}
 		}
 	}
@@ -298,8 +307,8 @@ func (p *Proxy) Router() *router.Router { return p.router }
 // Plugins is the proxy's plugin manager.
 func (p *Proxy) Plugins() *pluginhost.Manager { return p.plugins }
 
-// Start connects the backends (in parallel; a slow one delays nothing but
-// itself beyond the start timeout) and opens the HTTP listeners. With
+// Start opens the HTTP listeners and starts connecting the backends (in
+// parallel; it does not wait for them: see WaitStarted). With
 // lenient set, a listener that cannot bind is logged and skipped: several
 // stdio clients may each start a proxy from the same config.
 func (p *Proxy) Start(ctx context.Context, lenient bool) error {
@@ -337,14 +346,40 @@ func (p *Proxy) Start(ctx context.Context, lenient bool) error {
 			p.log.Info("serving Prometheus metrics", "url", u)
 		}
 	}
-	// Wait a little for the backends, so that a client's first tools/list is
-	// complete, but never long: clients time out their server's start (a
-	// backend that comes up later is announced with list_changed).
-	startCtx, cancel := context.WithTimeout(ctx, startupWait)
-	defer cancel()
-	p.router.Start(startCtx)
+	// Clients are served at once: their initialize is answered whatever
+	// the backends are doing (clients time out their server's start), and
+	// only their first list requests wait for backends still starting, up
+	// to startup_wait (a backend that comes up later is announced with
+	// list_changed).
+	p.started = p.router.Launch(p.cfg.Proxy.StartupWait)
+	if p.tracer != nil && p.stopTracing == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		p.stopTracing, p.tracingDone = cancel, make(chan struct{})
+		go func() {
+			defer close(p.tracingDone)
+			p.superviseTracing(ctx)
+		}()
+	}
+	return nil
+}
+
+// WaitStarted waits until every backend has made its first attempt or the
+// start-up wait is over (or ctx ends), logs each server's state, and then
+// refuses, with diagnostics, a config where two servers with prefix =
+// false expose the same name: the caller should stop the proxy then. A
+// clash that appears only later (a server slower than the wait, a list
+// that changes) is logged as an error by the router, and the server
+// declared first keeps the name.
+func (p *Proxy) WaitStarted(ctx context.Context) error {
+	if p.started == nil {
+		return errors.New("the proxy was not started")
+	}
+	select {
+	case <-p.started:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	if diags := p.unprefixedCollisions(); diags.HasErrors() {
-		_ = p.closeListeners(ctx)
 		return diags
 	}
 	for _, b := range p.router.Backends() {
@@ -354,6 +389,9 @@ func (p *Proxy) Start(ctx context.Context, lenient bool) error {
 				"tools", b.Tools, "prompts", b.Prompts, "resources", b.Resources)
 		case b.Reason == router.DisabledReason:
 			p.log.Info("server disabled", "server", b.Name)
+		case b.State == router.StateStarting:
+			p.log.Warn("server still starting after startup_wait; it will be announced with list_changed when ready",
+				"server", b.Name, "startup_wait", p.cfg.Proxy.StartupWait)
 		default:
 			p.log.Warn("server not ready", "server", b.Name, "state", b.State, "reason", b.Reason)
 		}
@@ -445,6 +483,10 @@ func (p *Proxy) closeListeners(ctx context.Context) error {
 // plugins.
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	err := p.closeListeners(ctx)
+	if p.stopTracing != nil {
+		p.stopTracing()
+		<-p.tracingDone
+	}
 	if p.tracer != nil {
 		p.tracer.Close(ctx)
 	}

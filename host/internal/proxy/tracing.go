@@ -45,11 +45,32 @@ func (p *Proxy) setupTracing(ctx context.Context) (*router.BackendSpec, hcl.Diag
 	if diags.HasErrors() || p.opts.CheckOnly {
 		return nil, diags
 	}
+	p.tracer = tracer.New(tracer.Options{
+		// The names are read at each use, so that a reload can swap them.
+		Tracing:   p.tracingPlugin,
+		Weighting: p.tracingWeighting,
+		IdleGap:   t.IdleGap, MaxUnits: t.MaxUnits, Queue: t.Queue, QueueBytes: t.QueueBytes, Batch: t.Batch,
+		DefaultScore: t.DefaultRetrievalScore, SendContent: t.StoreContent,
+		Logger: p.log.Named("tracer"), Up: p.tracingHealth.isUp,
+	})
+	// Tracing never stops the proxy from starting: when its plugins cannot
+	// be used (the store unusable, say), MCP is served without it and the
+	// plugins are retried in the background (see superviseTracing).
+	if err := p.connectTracing(ctx); err != nil {
+		p.tracingFailed(err)
+	} else {
+		p.tracingHealth.setUp()
+	}
+	return &router.BackendSpec{Name: tracer.ServerName, Prefix: false, Internal: true, Open: p.tracer.Open}, diags
+}
+
+// connectTracing starts (or finds running) the tracing and weighting
+// plugins, and learns whether the tracing plugin weighs through the host.
+func (p *Proxy) connectTracing(ctx context.Context) error {
+	t := p.config().Tracing
 	tp, err := p.plugins.Tracing(ctx, t.Plugin)
 	if err != nil {
-		return nil, append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError, Summary: "Tracing plugin unavailable", Detail: err.Error(), Subject: subject,
-		})
+		return fmt.Errorf("tracing plugin %q: %w", t.Plugin, err)
 	}
 	// A tracing plugin that weighs through the host (the built-in does)
 	// gets responses unweighed; for any other the host weighs them.
@@ -58,25 +79,34 @@ func (p *Proxy) setupTracing(ctx context.Context) (*router.BackendSpec, hcl.Diag
 		weighsItself = slices.Contains(info.Capabilities, tracing.CapabilityWeighsThroughHost)
 	}
 	if _, err := p.plugins.Weighting(ctx, t.Weighting); err != nil {
-		return nil, append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError, Summary: "Weighting plugin unavailable", Detail: err.Error(), Subject: subject,
-		})
+		return fmt.Errorf("weighting plugin %q: %w", t.Weighting, err)
 	}
-	var weigh func(ctx context.Context) (weighting.Weighting, error)
-	if !weighsItself {
-		weigh = p.weighting
+	p.tracingHealth.weighsItself.Store(weighsItself)
+	return nil
+}
+
+// tracingPlugin is the tracing plugin for the tracer: at once ErrDown
+// while tracing is down (the supervisor retries it, not every caller).
+func (p *Proxy) tracingPlugin(ctx context.Context) (tracing.Tracing, error) {
+	if up, reason := p.tracingHealth.state(); !up {
+		return nil, fmt.Errorf("%w (%s); mcphost retries it in the background", tracer.ErrDown, reason)
 	}
-	p.tracer = tracer.New(tracer.Options{
-		// The names are read at each use, so that a reload can swap them.
-		Tracing: func(ctx context.Context) (tracing.Tracing, error) {
-			return p.plugins.Tracing(ctx, p.config().Tracing.Plugin)
-		},
-		Weighting: weigh,
-		IdleGap:   t.IdleGap, MaxUnits: t.MaxUnits, Queue: t.Queue, QueueBytes: t.QueueBytes, Batch: t.Batch,
-		DefaultScore: t.DefaultRetrievalScore, SendContent: t.StoreContent,
-		Logger: p.log.Named("tracer"),
-	})
-	return &router.BackendSpec{Name: tracer.ServerName, Prefix: false, Internal: true, Open: p.tracer.Open}, diags
+	tp, err := p.plugins.Tracing(ctx, p.config().Tracing.Plugin)
+	if err != nil {
+		// The plugin died and could not be started again.
+		p.tracingFailed(err)
+		return nil, fmt.Errorf("%w: %w", tracer.ErrDown, err)
+	}
+	return tp, nil
+}
+
+// tracingWeighting is the weighting plugin for the tracer, or nil when
+// the tracing plugin weighs through the host itself.
+func (p *Proxy) tracingWeighting(ctx context.Context) (weighting.Weighting, error) {
+	if p.tracingHealth.weighsItself.Load() {
+		return nil, nil
+	}
+	return p.weighting(ctx)
 }
 
 // weighting is the configured weighting plugin (read at each use, so that

@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,7 +148,8 @@ type Router struct {
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
-	nextSess atomic.Int64
+	// startup is the latest start of the backends (Launch or Start).
+	startup atomic.Pointer[startup]
 	// queued is what waits in every session's outboxes.
 	queued atomic.Int64
 }
@@ -233,27 +233,6 @@ func (r *Router) RemoveBackend(name string) error {
 	}
 	r.rebuild(true)
 	return nil
-}
-
-// Start connects every backend in parallel and returns once each has
-// either become ready or failed its first attempt (or ctx ends). Backends
-// that failed keep retrying in the background.
-func (r *Router) Start(ctx context.Context) {
-	var firsts []chan struct{}
-	r.backendsMu.Lock()
-	for _, b := range r.backendList() {
-		first := make(chan struct{})
-		firsts = append(firsts, first)
-		r.launch(b, first)
-	}
-	r.backendsMu.Unlock()
-	for _, f := range firsts {
-		select {
-		case <-f:
-		case <-ctx.Done():
-			return
-		}
-	}
 }
 
 // Close stops every backend and ends every session's open requests.
@@ -475,10 +454,6 @@ func (r *Router) onBackendBroadcast(b *backend, msg []byte) {
 			s.deliverFrom(b, nil, method, translator.KindNotification, msg)
 		}
 	}
-}
-
-func (r *Router) newSessionID() string {
-	return strconv.FormatInt(r.nextSess.Add(1), 10)
 }
 
 // SessionCount is the number of open client sessions.

@@ -93,7 +93,7 @@ type serverRequest struct {
 // messages off its Outbox (and off the replies it gives Handle) itself.
 func (r *Router) OpenSession(listener string) *Session {
 	s := &Session{
-		router: r, id: r.newSessionID(), listener: listener,
+		router: r, id: NewSessionID(), listener: listener,
 		inflight: map[string]inflight{}, perBackend: map[*backend]int{}, replies: map[*Outbox]struct{}{},
 		serverReqs: map[int64]serverRequest{}, subs: map[string]bool{},
 		elicits: map[elicitKey]bool{}, started: time.Now(),
@@ -116,7 +116,8 @@ func (r *Router) NewSession(out Sink) *Session {
 	return s
 }
 
-// ID is the session's identifier, unique within this router.
+// ID is the session's identifier (see NewSessionID): unique across
+// routers, copies and restarts, and unguessable.
 func (s *Session) ID() string { return s.id }
 
 // ProtocolVersion is the revision negotiated with the client, if any.
@@ -384,7 +385,16 @@ func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply replyStr
 		}
 	}
 	cat := s.router.catalog.Load()
-	switch env.Method {
+	if starting := s.router.starting(); starting != nil && waitsForStartup(env.Method, params, cat) {
+		s.afterStartup(starting, func() { s.dispatch(reply, env.Method, id, params, s.router.catalog.Load()) })
+		return
+	}
+	s.dispatch(reply, env.Method, id, params, cat)
+}
+
+// dispatch answers or forwards a request the session has accepted.
+func (s *Session) dispatch(reply replyStream, method string, id, params []byte, cat *catalog) {
+	switch method {
 	case "server/discover":
 		s.respond(reply, jsonrpc.Result(id, s.router.discoverResult()))
 	case "subscriptions/listen":
@@ -394,29 +404,29 @@ func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply replyStr
 	case "ping":
 		s.respond(reply, jsonrpc.Result(id, []byte(`{}`)))
 	case "tools/list":
-		s.respondList(reply, cat, env.Method, id, params, cat.toolsResult)
+		s.respondList(reply, cat, method, id, params, cat.toolsResult)
 	case "prompts/list":
-		s.respondList(reply, cat, env.Method, id, params, cat.promptsResult)
+		s.respondList(reply, cat, method, id, params, cat.promptsResult)
 	case "resources/list":
-		s.respondList(reply, cat, env.Method, id, params, cat.resourcesResult)
+		s.respondList(reply, cat, method, id, params, cat.resourcesResult)
 	case "resources/templates/list":
-		s.respondList(reply, cat, env.Method, id, params, cat.templResult)
+		s.respondList(reply, cat, method, id, params, cat.templResult)
 	case "tools/call":
-		s.forwardByName(reply, id, env.Method, params, "name", cat.tools, "tool")
+		s.forwardByName(reply, id, method, params, "name", cat.tools, "tool")
 	case "prompts/get":
-		s.forwardByName(reply, id, env.Method, params, "name", cat.prompts, "prompt")
+		s.forwardByName(reply, id, method, params, "name", cat.prompts, "prompt")
 	case "resources/read", "resources/subscribe", "resources/unsubscribe":
-		s.forwardResource(reply, id, env.Method, params, cat)
+		s.forwardResource(reply, id, method, params, cat)
 	case "completion/complete":
 		s.forwardCompletion(reply, id, params, cat)
 	case "logging/setLevel":
 		s.setLevel(reply, id, params)
 	case "tasks/get", "tasks/result", "tasks/cancel":
-		s.forwardTask(reply, id, env.Method, params)
+		s.forwardTask(reply, id, method, params)
 	case "tasks/list":
 		s.listTasks(reply, id, params)
 	default:
-		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeMethodNotFound, "Method not found: "+env.Method, nil))
+		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeMethodNotFound, "Method not found: "+method, nil))
 	}
 }
 

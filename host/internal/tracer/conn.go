@@ -3,6 +3,7 @@ package tracer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -150,13 +151,13 @@ func (c *Conn) answer(ctx context.Context, method string, params gjson.Result) (
 	case "tools/list":
 		p, err := c.t.opts.Tracing(ctx)
 		if err != nil {
-			return nil, err
+			return c.t.lastList(method, err)
 		}
 		r, err := p.ListTools(ctx, tracing.ListToolsRequest{Session: session})
 		if err != nil {
 			return nil, err
 		}
-		return listJSON("tools", r.Tools), nil
+		return c.t.keepList(method, listJSON("tools", r.Tools)), nil
 	case "tools/call":
 		// A call on the tracing tools ends the session's turn first, so
 		// that "latest" and feedback see the response just delivered.
@@ -176,16 +177,16 @@ func (c *Conn) answer(ctx context.Context, method string, params gjson.Result) (
 	case "resources/list", "resources/templates/list":
 		p, err := c.t.opts.Tracing(ctx)
 		if err != nil {
-			return nil, err
+			return c.t.lastList(method, err)
 		}
 		r, err := p.ListResources(ctx, tracing.ListResourcesRequest{Session: session})
 		if err != nil {
 			return nil, err
 		}
 		if method == "resources/list" {
-			return listJSON("resources", r.Resources), nil
+			return c.t.keepList(method, listJSON("resources", r.Resources)), nil
 		}
-		return listJSON("resourceTemplates", r.Templates), nil
+		return c.t.keepList(method, listJSON("resourceTemplates", r.Templates)), nil
 	case "resources/read":
 		p, err := c.t.opts.Tracing(ctx)
 		if err != nil {
@@ -203,6 +204,51 @@ func (c *Conn) answer(ctx context.Context, method string, params gjson.Result) (
 		return []byte(`{}`), nil
 	}
 	return nil, &requestError{code: jsonrpc.CodeMethodNotFound, msg: fmt.Sprintf("Method not found: %s", method)}
+}
+
+// emptyLists are the lists served while tracing is down, before the
+// plugin ever listed anything.
+var emptyLists = map[string][]byte{
+	"tools/list": []byte(`{"tools":[]}`), "resources/list": []byte(`{"resources":[]}`),
+	"resources/templates/list": []byte(`{"resourceTemplates":[]}`),
+}
+
+// keepList remembers a list result, to serve while tracing is down.
+func (t *Tracer) keepList(method string, result []byte) []byte {
+	t.mu.Lock()
+	t.lists[method] = result
+	t.mu.Unlock()
+	return result
+}
+
+// lastList answers a list request the plugin could not: while tracing is
+// down (ErrDown), with what the plugin last listed (nothing, before it
+// ever did), so that the proxy keeps the tracing backend and its tools,
+// whose calls then say tracing is down. Any other failure is the answer.
+func (t *Tracer) lastList(method string, err error) ([]byte, error) {
+	if !errors.Is(err, ErrDown) {
+		return nil, err
+	}
+	t.mu.Lock()
+	last, ok := t.lists[method]
+	t.mu.Unlock()
+	if !ok {
+		last = emptyLists[method]
+	}
+	return last, nil
+}
+
+// ListsChanged tells every open connection that the tracing tools and
+// resources may have changed (tracing came up): the router lists them
+// again, and tells its clients.
+func (t *Tracer) ListsChanged() {
+	t.mu.Lock()
+	conns := append([]*Conn(nil), t.conns...)
+	t.mu.Unlock()
+	for _, c := range conns {
+		c.emit(jsonrpc.Notification("notifications/tools/list_changed", nil))
+		c.emit(jsonrpc.Notification("notifications/resources/list_changed", nil))
+	}
 }
 
 func listJSON(field string, items []json.RawMessage) []byte {

@@ -18,6 +18,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,7 +57,17 @@ type Options struct {
 	Logger      hclog.Logger
 	// Changed, when set, is told the plugin's resources that changed.
 	Changed func(uris []string)
+	// Up, when set, says whether the tracing plugin can be used. While it
+	// cannot, results are delivered untagged (nothing would record them)
+	// and Tracing is expected to fail at once with ErrDown.
+	Up func() bool
 }
+
+// ErrDown is what Options.Tracing returns, wrapped with the reason, while
+// the tracing plugin cannot be used (its store unusable, say) and the
+// host retries it: the tracing backend then lists what it last listed and
+// answers calls with that error, never waiting for the plugin.
+var ErrDown = errors.New("context tracing is down")
 
 // Defaults of Options.
 const (
@@ -87,9 +98,12 @@ type Tracer struct {
 	done  chan struct{}
 	wg    sync.WaitGroup
 
-	mu     sync.Mutex
-	turns  map[string]*turn // open turn by session
-	conns  []*Conn          // open connections of the tracing backend
+	mu    sync.Mutex
+	turns map[string]*turn // open turn by session
+	conns []*Conn          // open connections of the tracing backend
+	// lists are the plugin's last list results by method, served while
+	// tracing is down.
+	lists  map[string][]byte
 	closed bool
 
 	events, dropped, responses, recordErrors atomic.Uint64
@@ -164,7 +178,7 @@ func New(opts Options) *Tracer {
 	}
 	t := &Tracer{
 		opts: opts, log: opts.Logger, queue: make(chan item, opts.Queue), hurry: make(chan struct{}, 1),
-		done: make(chan struct{}), turns: map[string]*turn{},
+		done: make(chan struct{}), turns: map[string]*turn{}, lists: map[string][]byte{},
 	}
 	t.wg.Add(2)
 	go t.work()
@@ -365,6 +379,9 @@ func (t *Tracer) watchIdle() {
 // Traced is Delivered in the router's terms (router.Tracer); an empty
 // contextID is worked out here.
 func (t *Tracer) Traced(session, server, method, name, uri, contextID string, args, result []byte) []byte {
+	if t.opts.Up != nil && !t.opts.Up() {
+		return nil
+	}
 	return t.Delivered(Delivery{
 		Session: session, Server: server, Method: method, Name: name, URI: uri, ContextID: contextID,
 		Arguments: args, Result: result, Time: time.Now(),

@@ -271,6 +271,9 @@ func (t *Tracer) weigh(ctx context.Context, now time.Time, units []weighting.Uni
 		return uniform
 	}
 	w, err := t.opts.Weighting(ctx)
+	if err == nil && w == nil {
+		return uniform // the tracing plugin weighs (through the host)
+	}
 	if err == nil {
 		var r weighting.WeighResponse
 		if r, err = w.Weigh(ctx, weighting.WeighRequest{NowUnixNano: now.UnixNano(), Units: units}); err == nil {
