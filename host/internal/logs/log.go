@@ -34,8 +34,10 @@ type Log struct {
 	path string
 
 	mu        sync.Mutex
-	f         *os.File // nil only after a failed reopen; the next write retries
-	size      int64    // bytes in the current file
+	f         *os.File    // nil only after a failed reopen; the next write retries
+	fi        os.FileInfo // f's identity, to notice another process's rotation
+	lock      *os.File    // <name>.log.lock, flocked to coordinate with other processes
+	size      int64       // bytes in the current file, as of our last write
 	closed    bool
 	pending   []byte   // whole lines of the current call not yet written
 	lines     []string // the same lines for followers, kept only when there are any
@@ -157,7 +159,7 @@ func (l *Log) emit(line []byte) error {
 	var err error
 	need := int64(len(line)) + 1
 	if cur := l.size + int64(len(l.pending)); cur > 0 && cur+need > l.m.opts.MaxBytes {
-		err = errors.Join(l.flush(), l.rotate())
+		err = errors.Join(l.flush(), l.rotate(need))
 	}
 	l.pending = append(l.pending, line...)
 	l.pending = append(l.pending, '\n')
@@ -167,21 +169,27 @@ func (l *Log) emit(line []byte) error {
 	return err
 }
 
-// flush writes the queued lines to the file with one write, so that even
-// another process appending to the file could not split a line, and hands
+// flush writes the queued lines to the file with one O_APPEND write, so
+// that another process appending to the file cannot split a line, and hands
 // them to the followers. Followers get the lines even if the file write
 // fails: a full disk should not also blind the live view. Called with l.mu
 // held.
+//
+// Several mcphost processes may write one log (copies of one config). The
+// write happens under a shared flock of the log's lock file, after checking
+// that the path still names the file we hold open: a process that rotates
+// takes the lock exclusively, so no line is ever written to a file after it
+// was renamed away (where a later rotation could delete it).
 func (l *Log) flush() error {
 	var err error
 	if len(l.pending) > 0 {
-		if l.f == nil {
-			err = l.open()
-		}
-		if l.f != nil {
-			var n int
-			n, err = l.f.Write(l.pending)
-			l.size += int64(n)
+		err = l.withLock(lockShared, func() error { return l.write(true) })
+		if errors.Is(err, errNoRoom) {
+			// Another process filled the file since we last looked: rotate
+			// (or find it rotated) first. Whatever happens meanwhile, the
+			// lines go out on the second try.
+			err = errors.Join(l.rotate(int64(len(l.pending))),
+				l.withLock(lockShared, func() error { return l.write(false) }))
 		}
 		l.pending = l.pending[:0]
 		if cap(l.pending) > maxIdleBuffer {
@@ -194,6 +202,67 @@ func (l *Log) flush() error {
 		}
 		clear(l.lines)
 		l.lines = l.lines[:0]
+	}
+	return err
+}
+
+// errNoRoom says that the queued lines would take the file past MaxBytes.
+var errNoRoom = errors.New("no room left in the file")
+
+// write appends the queued lines to the current file; with checkRoom, it
+// returns errNoRoom instead when they would take a non-empty file past
+// MaxBytes. Called with l.mu and the lock file held.
+func (l *Log) write(checkRoom bool) error {
+	if err := l.current(); err != nil {
+		return err
+	}
+	if checkRoom && l.size > 0 && l.size+int64(len(l.pending)) > l.m.opts.MaxBytes {
+		return errNoRoom
+	}
+	n, err := l.f.Write(l.pending)
+	l.size += int64(n)
+	return err
+}
+
+// current makes l.f the file at l.path (re-opening it when another process
+// rotated it away, or when an earlier open failed) and l.size its size.
+// Called with l.mu and the lock file held.
+func (l *Log) current() error {
+	if l.f != nil {
+		fi, err := os.Stat(l.path)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil // cannot tell: keep appending where we were
+		}
+		if err == nil && os.SameFile(fi, l.fi) {
+			if fi, err := l.f.Stat(); err == nil {
+				l.size = fi.Size()
+			}
+			return nil
+		}
+		l.f.Close()
+		l.f, l.fi = nil, nil
+	}
+	return l.open()
+}
+
+// withLock runs fn holding the log's lock file in mode how. The lock file
+// is opened on first use; when it cannot be, fn runs unlocked (a single
+// process needs no lock) and the error is returned with fn's. Called with
+// l.mu held.
+func (l *Log) withLock(how lockMode, fn func() error) error {
+	if l.lock == nil {
+		f, err := os.OpenFile(l.path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return errors.Join(fmt.Errorf("logs: lock %s: %w", l.name, err), fn())
+		}
+		l.lock = f
+	}
+	if err := flock(l.lock, how); err != nil {
+		return errors.Join(fmt.Errorf("logs: lock %s: %w", l.name, err), fn())
+	}
+	err := fn()
+	if uerr := flock(l.lock, unlock); uerr != nil {
+		err = errors.Join(err, fmt.Errorf("logs: unlock %s: %w", l.name, uerr))
 	}
 	return err
 }
@@ -215,38 +284,48 @@ func (l *Log) open() error {
 		f.Close()
 		return fmt.Errorf("logs: open %s: %w", l.name, err)
 	}
-	l.f, l.size = f, fi.Size()
+	l.f, l.fi, l.size = f, fi, fi.Size()
 	return nil
 }
 
 // rotate shifts <name>.log.i to .i+1 (the last one falls off), renames the
-// current file to .1, opens a fresh current file and applies MaxAge. If the
-// current file could not be renamed away, writing goes on appending to it,
-// so nothing is lost, and the next line retries the rotation. Called with
-// l.mu held.
-func (l *Log) rotate() error {
-	var errs []error
-	if l.f != nil {
-		errs = append(errs, l.f.Close())
-		l.f = nil
-	}
-	dir, keep := l.m.opts.Dir, l.m.opts.MaxFiles
-	if keep == 0 {
-		errs = append(errs, ignoreNotExist(os.Remove(l.path)))
-	} else {
-		errs = append(errs, ignoreNotExist(os.Remove(filepath.Join(dir, rotatedName(l.name, keep)))))
-		for i := keep - 1; i >= 1; i-- {
-			errs = append(errs, ignoreNotExist(os.Rename(
-				filepath.Join(dir, rotatedName(l.name, i)),
-				filepath.Join(dir, rotatedName(l.name, i+1)))))
+// current file to .1, opens a fresh current file and applies MaxAge; need is
+// the size of the line that is to go into the fresh file. It holds the lock
+// file exclusively, and first checks whether another process has rotated
+// already (the path names another file, or the file has room for need after
+// all): then it only re-opens. If the current file could not be renamed
+// away, writing goes on appending to it, so nothing is lost, and the next
+// line retries the rotation. Called with l.mu held.
+func (l *Log) rotate(need int64) error {
+	err := l.withLock(lockExclusive, func() error {
+		if err := l.current(); err != nil {
+			return err
 		}
-		errs = append(errs, ignoreNotExist(os.Rename(l.path, filepath.Join(dir, rotatedName(l.name, 1)))))
-	}
-	errs = append(errs, l.open())
-	if l.m.opts.MaxAge > 0 {
-		errs = append(errs, l.m.prune(l.name))
-	}
-	if err := errors.Join(errs...); err != nil {
+		if l.size == 0 || l.size+need <= l.m.opts.MaxBytes {
+			return nil
+		}
+		var errs []error
+		errs = append(errs, l.f.Close())
+		l.f, l.fi = nil, nil
+		dir, keep := l.m.opts.Dir, l.m.opts.MaxFiles
+		if keep == 0 {
+			errs = append(errs, ignoreNotExist(os.Remove(l.path)))
+		} else {
+			errs = append(errs, ignoreNotExist(os.Remove(filepath.Join(dir, rotatedName(l.name, keep)))))
+			for i := keep - 1; i >= 1; i-- {
+				errs = append(errs, ignoreNotExist(os.Rename(
+					filepath.Join(dir, rotatedName(l.name, i)),
+					filepath.Join(dir, rotatedName(l.name, i+1)))))
+			}
+			errs = append(errs, ignoreNotExist(os.Rename(l.path, filepath.Join(dir, rotatedName(l.name, 1)))))
+		}
+		errs = append(errs, l.open())
+		if l.m.opts.MaxAge > 0 {
+			errs = append(errs, l.m.prune(l.name))
+		}
+		return errors.Join(errs...)
+	})
+	if err != nil {
 		return fmt.Errorf("rotate: %w", err)
 	}
 	return nil
@@ -269,7 +348,11 @@ func (l *Log) close() error {
 	l.closed = true
 	if l.f != nil {
 		errs = append(errs, l.f.Close())
-		l.f = nil
+		l.f, l.fi = nil, nil
+	}
+	if l.lock != nil {
+		errs = append(errs, l.lock.Close())
+		l.lock = nil
 	}
 	for f := range l.followers {
 		close(f.done)

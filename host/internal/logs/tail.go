@@ -53,8 +53,14 @@ func (l *Log) snapshot() (*snapshot, error) {
 	switch {
 	case err == nil:
 		// Only what has been written so far: lines written after this
-		// point reach a follower through the fan-out instead.
-		s.files, s.sizes = append(s.files, f), append(s.sizes, l.size)
+		// point reach a follower through the fan-out instead. Other
+		// processes writing this log (copies of one config) may have
+		// added lines since our last write, so the file's own size counts.
+		size := l.size
+		if fi, err := f.Stat(); err == nil {
+			size = max(size, fi.Size())
+		}
+		s.files, s.sizes = append(s.files, f), append(s.sizes, size)
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("logs: tail %s: %w", l.name, err)
 	}
