@@ -12,10 +12,14 @@ import (
 // realm is sent in WWW-Authenticate on every 401.
 const realm = `Bearer realm="mcphost-admin"`
 
-// authRequired says whether r needs the bearer token: every request that is
-// not a read (GET or HEAD), and every request when the listener is not
-// loopback-only.
+// authRequired says whether r needs the bearer token: none over the copy's
+// Unix socket from the current user (see StartSocket); otherwise every
+// request that is not a read (GET or HEAD), and every request when the
+// listener is not loopback-only.
 func (s *Server) authRequired(r *http.Request) bool {
+	if localPeer(r) {
+		return false // the copy's Unix socket, from the current user
+	}
 	if s.requireAll.Load() {
 		return true
 	}

@@ -78,6 +78,12 @@ type Server struct {
 	writtenFile string
 	started     bool
 	closed      bool
+
+	// The copy's own Unix socket (StartSocket).
+	sockLn     net.Listener
+	sockSrv    *http.Server
+	sockServed chan struct{}
+	sockPath   string
 }
 
 // New checks opts and builds a Server; it does not listen yet.
@@ -217,21 +223,35 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	s.closed = true
 	srv, served, file := s.srv, s.served, s.writtenFile
+	sockSrv, sockServed, sockPath := s.sockSrv, s.sockServed, s.sockPath
 	s.mu.Unlock()
 
 	s.cancel()
 	var errs []error
 	if file != "" {
-		if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := removeTokenFile(file, s.token); err != nil {
 			errs = append(errs, fmt.Errorf("admin: remove token file: %w", err))
 		}
 	}
-	if srv != nil {
-		if err := srv.Shutdown(ctx); err != nil {
-			_ = srv.Close()
+	for _, h := range []struct {
+		srv    *http.Server
+		served chan struct{}
+	}{{srv, served}, {sockSrv, sockServed}} {
+		if h.srv == nil {
+			continue
+		}
+		if err := h.srv.Shutdown(ctx); err != nil {
+			_ = h.srv.Close()
 			errs = append(errs, fmt.Errorf("admin: shutdown: %w", err))
 		}
-		<-served
+		<-h.served
+	}
+	if sockPath != "" {
+		// Shutdown closed the listener, which removes the file; a copy
+		// that was killed leaves it for the next owner of the pid.
+		if err := os.Remove(sockPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("admin: remove socket: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

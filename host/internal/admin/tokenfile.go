@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // DefaultTokenFile is where a generated admin token for the listener on
@@ -93,6 +94,26 @@ func checkPrivateDir(dir string, tighten bool) error {
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return errors.Join(fmt.Errorf("make %s private", dir), err)
+	}
+	return nil
+}
+
+// removeTokenFile removes the token file at path only if it still holds
+// token: never another process's token (one that took the port over after
+// this one, or wrote the same path).
+func removeTokenFile(path, token string) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(string(b)) != token {
+		return nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
 	}
 	return nil
 }
