@@ -31,7 +31,7 @@ func startHostInTest(tb testing.TB, spec systemSpec) *stdioPipe {
 		cancel()
 		tb.Fatalf("build: %v", diags)
 	}
-	if err := p.Start(ctx, true); err != nil {
+	if err := p.Start(ctx, proxy.StartOptions{Lenient: true}); err != nil {
 		cancel()
 		tb.Fatalf("start: %v", err)
 	}

@@ -13,26 +13,34 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/mcphost/mcphost/host/internal/admin"
+	"github.com/mcphost/mcphost/host/internal/copies"
 )
 
-const ctlUsage = `usage: mcphost ctl [-admin URL] [-token T] [-token-file FILE] COMMAND [ARGS]
+const ctlUsage = `usage: mcphost ctl [-admin URL | -copy PID] [-config FILE] [-token T] [-token-file FILE] COMMAND [ARGS]
 
 Controls a running mcphost through its admin API.
 
 commands:
-  status                  list the backend servers and their state
+  status                  list the copies of mcphost running from the config (-config, default
+                          proxy.hcl), then the backend servers of the one addressed and their state
   start NAME              start a server
   stop NAME               stop a server
   restart NAME            restart a server
   reload                  re-read the configuration and apply it
   logs NAME [-n N] [-f]   print the last N lines (default 100) of a server's log ("mcphost": the
                           host's own); -f keeps printing new lines until interrupted
+
+Which copy: -copy PID talks to that copy of mcphost (one listed by status) over its own Unix
+socket; -admin URL to the admin API at URL (http://HOST:PORT, or unix:PATH for a socket);
+by default the admin address of proxy.hcl's defaults, http://127.0.0.1:3001, which the copy
+run as "mcphost run" (or "run --stdio --serve") holds. Over a copy's socket no token is needed.
 
 The admin token is, in this order: -token; $MCPHOST_ADMIN_TOKEN; the file mcphost writes when
 it generates a token: $XDG_RUNTIME_DIR/mcphost/admin-PORT.token, or, without XDG_RUNTIME_DIR,
@@ -85,8 +93,8 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 }
 
 // adminCommand parses the flags that every admin API command shares
-// (-admin, -token, -token-file) and returns the client; the command and
-// its arguments are fs.Args().
+// (-admin, -copy, -config, -token, -token-file) and returns the client; the
+// command and its arguments are fs.Args().
 func adminCommand(name, usageText string, args []string, getenv func(string) string, stderr io.Writer) (*flag.FlagSet, *ctlClient, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -94,7 +102,9 @@ func adminCommand(name, usageText string, args []string, getenv func(string) str
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
 	}
-	adminURL := fs.String("admin", "http://"+admin.DefaultAddr, "the admin API's URL")
+	adminURL := fs.String("admin", "http://"+admin.DefaultAddr, "the admin API's URL (unix:PATH: a copy's socket)")
+	copyPID := fs.Int("copy", 0, "talk to the copy of mcphost with this process id (see status), over its socket")
+	configFile := fs.String("config", "proxy.hcl", "the config file whose running copies to list and pick from")
 	token := fs.String("token", "", "the admin token (default: $MCPHOST_ADMIN_TOKEN, then the token file)")
 	tokenFile := fs.String("token-file", "", "read the admin token from this file (default: the file for the admin URL's port)")
 	if err := fs.Parse(args); err != nil {
@@ -104,8 +114,44 @@ func adminCommand(name, usageText string, args []string, getenv func(string) str
 		fs.Usage()
 		return nil, nil, errUsage
 	}
-	c, err := newCtlClient(*adminURL, *token, *tokenFile, getenv, stderr)
-	return fs, c, err
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	if explicit["admin"] && explicit["copy"] {
+		fmt.Fprintf(stderr, "mcphost %s: -admin and -copy name the copy two ways; give one\n", name)
+		return nil, nil, errUsage
+	}
+	reg, err := registryOf(*configFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	target := *adminURL
+	if explicit["copy"] {
+		ctx, cancel := context.WithTimeout(context.Background(), ctlTimeout)
+		defer cancel()
+		e, ok, err := reg.Lookup(ctx, *copyPID)
+		switch {
+		case err != nil:
+			return nil, nil, fmt.Errorf("find copy %d: %w", *copyPID, err)
+		case !ok:
+			return nil, nil, fmt.Errorf("no copy of mcphost with pid %d is running from the configs in %s (mcphost ctl status lists them; -config picks another config)",
+				*copyPID, filepath.Dir(filepath.Dir(reg.Dir())))
+		case e.AdminSocket != "":
+			target = "unix:" + e.AdminSocket
+		case e.AdminURL != "":
+			target = e.AdminURL
+		default:
+			return nil, nil, fmt.Errorf("copy %d serves no admin API (admin is off in its config)", *copyPID)
+		}
+	}
+	c, err := newCtlClient(target, *token, *tokenFile, getenv, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.registry, c.defaultTarget = reg, !explicit["admin"] && !explicit["copy"]
+	if abs, err := filepath.Abs(*configFile); err == nil {
+		c.config = abs
+	}
+	return fs, c, nil
 }
 
 func ctlUsageError(stderr io.Writer, msg string) error {
@@ -115,13 +161,26 @@ func ctlUsageError(stderr io.Writer, msg string) error {
 
 type ctlClient struct {
 	base        string // scheme://host[:port], no trailing slash
+	socket      string // the Unix socket dialled instead of base's host, or ""
 	token       string
 	tokenSource string // where the token came from, for error messages
 	tokenFile   string // where it was (or would have been) read from
 	http        *http.Client
+
+	// registry lists the copies of config (an absolute path);
+	// defaultTarget is set when neither -admin nor -copy chose the copy.
+	registry      *copies.Registry
+	config        string
+	defaultTarget bool
 }
 
+// errUnreachable says that nothing answers at the admin endpoint.
+var errUnreachable = errors.New("admin API unreachable")
+
 func newCtlClient(rawURL, token, tokenFile string, getenv func(string) string, stderr io.Writer) (*ctlClient, error) {
+	if path, ok := strings.CutPrefix(rawURL, "unix:"); ok {
+		return newSocketClient(strings.TrimPrefix(path, "//"), token, getenv)
+	}
 	if !strings.Contains(rawURL, "://") {
 		rawURL = "http://" + rawURL
 	}
@@ -164,6 +223,44 @@ func newCtlClient(rawURL, token, tokenFile string, getenv func(string) string, s
 	return c, nil
 }
 
+// newSocketClient talks HTTP to the admin API over a copy's Unix socket,
+// which needs no token (one given by -token or $MCPHOST_ADMIN_TOKEN is sent
+// all the same).
+func newSocketClient(path, token string, getenv func(string) string) (*ctlClient, error) {
+	if path == "" {
+		return nil, errors.New("-admin unix: names no socket")
+	}
+	c := &ctlClient{
+		// The API checks Host like on a loopback listener.
+		base:   "http://localhost",
+		socket: path,
+		http: &http.Client{
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			Transport: &http.Transport{
+				DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+					var d net.Dialer
+					return d.DialContext(ctx, "unix", path)
+				},
+			},
+		},
+	}
+	switch {
+	case token != "":
+		c.token, c.tokenSource = token, "-token"
+	case getenv("MCPHOST_ADMIN_TOKEN") != "":
+		c.token, c.tokenSource = strings.TrimSpace(getenv("MCPHOST_ADMIN_TOKEN")), "$MCPHOST_ADMIN_TOKEN"
+	}
+	return c, nil
+}
+
+// where names the endpoint in messages.
+func (c *ctlClient) where() string {
+	if c.socket != "" {
+		return "unix:" + c.socket
+	}
+	return c.base
+}
+
 func isLoopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
@@ -201,7 +298,8 @@ func (c *ctlClient) doBody(ctx context.Context, method, path string, body []byte
 		}
 		var opErr *net.OpError
 		if errors.As(err, &opErr) && opErr.Op == "dial" {
-			return nil, fmt.Errorf("cannot connect to %s (%v): is mcphost running with an admin listener at %s?", c.base, opErr.Err, c.base)
+			return nil, fmt.Errorf("%w: cannot connect to %s (%v): is mcphost running with an admin listener at %s?",
+				errUnreachable, c.where(), opErr.Err, c.where())
 		}
 		return nil, fmt.Errorf("%s %s: %w", method, req.URL, err)
 	}
@@ -224,7 +322,7 @@ func (c *ctlClient) statusError(resp *http.Response) error {
 	}
 	if json.Unmarshal(body, &e) != nil || e.Error == "" {
 		return fmt.Errorf("%s answered %s, and not in the mcphost admin API's form: is %s an mcphost admin listener?",
-			c.base, resp.Status, c.base)
+			c.where(), resp.Status, c.where())
 	}
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
@@ -233,11 +331,11 @@ func (c *ctlClient) statusError(resp *http.Response) error {
 			if c.tokenFile != "" {
 				where = fmt.Sprintf("no token file at %s, no -token and no $MCPHOST_ADMIN_TOKEN", c.tokenFile)
 			}
-			return fmt.Errorf("%s refused the request (401 unauthorized): no admin token was sent (%s)", c.base, where)
+			return fmt.Errorf("%s refused the request (401 unauthorized): no admin token was sent (%s)", c.where(), where)
 		}
-		return fmt.Errorf("%s refused the admin token from %s (401 unauthorized): it does not match the running mcphost's", c.base, c.tokenSource)
+		return fmt.Errorf("%s refused the admin token from %s (401 unauthorized): it does not match the running mcphost's", c.where(), c.tokenSource)
 	case http.StatusForbidden:
-		return fmt.Errorf("%s refused the request (403 forbidden): %s", c.base, e.Error)
+		return fmt.Errorf("%s refused the request (403 forbidden): %s", c.where(), e.Error)
 	case http.StatusNotFound:
 		return fmt.Errorf("not found: %s", e.Error)
 	}
@@ -260,9 +358,20 @@ func (c *ctlClient) call(ctx context.Context, method, path string, v any) error 
 }
 
 func (c *ctlClient) status(ctx context.Context, stdout io.Writer) error {
+	listed, err := c.listCopies(ctx, stdout)
+	if err != nil {
+		return err
+	}
 	var list admin.ServerList
 	if err := c.call(ctx, http.MethodGet, "/servers", &list); err != nil {
+		if listed > 0 && c.defaultTarget && errors.Is(err, errUnreachable) {
+			fmt.Fprintf(stdout, "\nno copy serves the admin API at %s; mcphost ctl -copy PID status shows one copy's servers\n", c.where())
+			return nil
+		}
 		return err
+	}
+	if listed > 0 {
+		fmt.Fprintf(stdout, "\nservers of the copy at %s:\n", c.where())
 	}
 	if len(list.Servers) == 0 {
 		fmt.Fprintln(stdout, "no servers are configured")
@@ -288,6 +397,34 @@ func (c *ctlClient) status(ctx context.Context, stdout io.Writer) error {
 		fmt.Fprintln(stdout, d)
 	}
 	return nil
+}
+
+// listCopies prints the copies of mcphost running from c.config, from the
+// registry beside it, and returns how many there are (none: nothing is
+// printed).
+func (c *ctlClient) listCopies(ctx context.Context, stdout io.Writer) (int, error) {
+	if c.registry == nil {
+		return 0, nil
+	}
+	res, err := c.registry.List(ctx, copies.ListRequest{Config: c.config})
+	if err != nil {
+		return 0, fmt.Errorf("list the copies of %s: %w", c.config, err)
+	}
+	if len(res.Copies) == 0 {
+		return 0, nil
+	}
+	fmt.Fprintf(stdout, "copies of mcphost running from %s:\n", c.config)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PID\tMODE\tCLIENTS\tSTARTED\tADMIN\tLISTENERS")
+	for _, e := range res.Copies {
+		adm := e.AdminURL
+		if adm == "" && e.AdminSocket != "" {
+			adm = "unix:" + e.AdminSocket
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\n", e.PID, e.Mode, e.Clients, e.Started.Local().Format(time.DateTime),
+			dash(adm), dash(strings.Join(e.Listeners, " ")))
+	}
+	return len(res.Copies), tw.Flush()
 }
 
 func dash(s string) string {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mcphost/mcphost/host/internal/admin"
+	"github.com/mcphost/mcphost/host/internal/copies"
 )
 
 const ctlToken = "ctl-test-token-9f8e7d6c5b4a"
@@ -500,3 +501,63 @@ func TestTraceCommand(t *testing.T) {
 }
 
 func (f *ctlFake) Tracing() admin.TracingStatus { return admin.TracingStatus{Enabled: true, Up: true} }
+
+// TestCtlCopies: status lists the copies registered beside the config, and
+// -copy PID (or -admin unix:PATH) talks to one over its socket, with no
+// token.
+func TestCtlCopies(t *testing.T) {
+	t.Parallel()
+	fake := newCtlFake()
+	srv, _, _ := startAdmin(t, fake, admin.Options{Token: ctlToken})
+	sock := filepath.Join(t.TempDir(), "copy.sock")
+	if err := srv.StartSocket(sock); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(t.TempDir(), "proxy.hcl")
+	reg, err := registryOf(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := reg.Register(copies.Entry{Mode: copies.ModeStdio, Config: cfg, AdminSocket: sock, Clients: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.Remove() })
+	pid := fmt.Sprint(os.Getpid())
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string
+		wantErr string
+	}{
+		{"status of a copy", []string{"-config", cfg, "-copy", pid, "status"},
+			[]string{"copies of mcphost running from " + cfg, pid + "  stdio", "unix:" + sock, "servers of the copy at unix:" + sock, "alpha"}, ""},
+		{"restart through the socket, no token", []string{"-config", cfg, "-copy", pid, "restart", "alpha"},
+			[]string{"restarted alpha"}, ""},
+		{"-admin unix:PATH", []string{"-admin", "unix:" + sock, "status"}, []string{"alpha", "beta"}, ""},
+		{"unknown copy", []string{"-config", cfg, "-copy", "999999999", "status"}, nil, "no copy of mcphost with pid 999999999"},
+		{"another config has no copies", []string{"-config", filepath.Join(t.TempDir(), "proxy.hcl"), "-copy", pid, "status"}, nil, "no copy of mcphost with pid"},
+		{"-admin and -copy", []string{"-admin", "unix:" + sock, "-copy", pid, "status"}, nil, "invalid usage"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			err := ctlMain(t.Context(), tc.args, &stdout, &stderr, envOf(nil))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q\n%s", err, tc.wantErr, stderr.String())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stdout.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, stdout.String())
+				}
+			}
+		})
+	}
+}

@@ -17,8 +17,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/mcphost/mcphost/examples/mcpserver"
-	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/config"
+	"github.com/mcphost/mcphost/host/internal/copies"
 	"github.com/mcphost/mcphost/host/internal/gcfloor"
 	"github.com/mcphost/mcphost/host/internal/importer"
 	"github.com/mcphost/mcphost/host/internal/logs"
@@ -29,7 +29,9 @@ import (
 const usage = `usage: mcphost <command> [arguments]
 
 commands:
-  run [--stdio] [FILE]      run the proxy (default FILE: proxy.hcl); --stdio speaks MCP on stdin/stdout
+  run [--stdio [--serve]] [FILE]
+                            run the proxy (default FILE: proxy.hcl); --stdio speaks MCP on stdin/stdout
+                            and leaves the configured HTTP and admin ports alone unless --serve
   validate [FILE]           check a config without starting anything
   import FILE [-o OUT]      turn a Claude Desktop / Claude Code mcpServers JSON into a proxy.hcl
   plugins list [FILE]       list plugins: name, kind, version, source, checksum
@@ -156,32 +158,6 @@ func (s levelSink) Accept(name string, level hclog.Level, msg string, args ...in
 	}
 }
 
-// startAdminAPI starts the admin API unless it is off. The default address
-// being taken (another mcphost) only costs a warning; a configured one
-// must work.
-func startAdminAPI(cfg *config.Config, p *proxy.Proxy, log hclog.Logger) (*admin.Server, error) {
-	if cfg.Admin.Address == "" {
-		return nil, nil
-	}
-	s, err := admin.New(admin.Options{Addr: cfg.Admin.Address, Token: cfg.Admin.AuthToken, Control: p.Control(), Logger: log.Named("admin")})
-	if err == nil {
-		err = s.Start()
-	}
-	if err != nil {
-		if cfg.Admin.Explicit {
-			return nil, fmt.Errorf("admin API: %w", err)
-		}
-		log.Warn("admin API not started", "address", cfg.Admin.Address, "error", err)
-		return nil, nil
-	}
-	if f := s.TokenFile(); f != "" {
-		log.Info("serving the admin API", "url", "http://"+s.Addr()+"/api/v1", "token_file", f)
-	} else {
-		log.Info("serving the admin API", "url", "http://"+s.Addr()+"/api/v1")
-	}
-	return s, nil
-}
-
 func build(ctx context.Context, cfg *config.Config, log hclog.Logger, checkOnly bool, stderr io.Writer) (*proxy.Proxy, error) {
 	return buildWith(ctx, cfg, log, proxy.Options{CheckOnly: checkOnly}, stderr)
 }
@@ -206,8 +182,22 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	stdio := fs.Bool("stdio", false, "speak MCP on stdin/stdout (for Claude Code, Claude Desktop, ...)")
+	serve := fs.Bool("serve", false, "with --stdio: also serve the configured HTTP listeners and admin address "+
+		"(skipped with a warning when taken); without it they are left to `mcphost run`")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if *serve && !*stdio {
+		fmt.Fprintln(stderr, "mcphost run: --serve goes with --stdio (without --stdio the listeners are always served)")
+		return errUsage
+	}
+	// A stdio copy (one per client window) takes the configured ports only
+	// when asked, so that `mcphost run` started after any number of them
+	// gets its ports.
+	servePorts := !*stdio || *serve
+	mode := copies.ModeHTTP
+	if *stdio {
+		mode = copies.ModeStdio
 	}
 	cfg, err := load(configPath(fs), stderr)
 	if err != nil {
@@ -243,8 +233,12 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		return err
 	}
-	if err := p.Start(ctx, *stdio); err != nil {
-		return startFailed(err)
+	reg, err := registryOf(cfg.Filename)
+	if err != nil {
+		return err
+	}
+	if err := p.Start(ctx, proxy.StartOptions{SkipListeners: !servePorts, Lenient: *stdio}); err != nil {
+		return startFailed(bindError(ctx, reg, err))
 	}
 	if !*stdio {
 		// No client waits on this copy's start: check the servers'
@@ -253,17 +247,14 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return startFailed(err)
 		}
 	}
-	adminServer, err := startAdminAPI(cfg, p, log)
+	adminServer, err := adminEndpoints(ctx, cfg, p, reg, servePorts, !*stdio, log)
 	if err != nil {
 		return err
 	}
 	if adminServer != nil {
-		defer func() {
-			closeCtx, cancel := context.WithTimeout(context.Background(), cfg.Proxy.ShutdownTimeout)
-			defer cancel()
-			_ = adminServer.Close(closeCtx)
-		}()
+		defer closeAdmin(adminServer, cfg)
 	}
+	defer register(cfg, p, reg, mode, adminServer, log)()
 	go reloadOnSignal(ctx, p, log)
 	if cfg.Proxy.WatchConfig {
 		go p.WatchConfig(ctx, time.Second)

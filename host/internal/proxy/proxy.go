@@ -307,12 +307,25 @@ func (p *Proxy) Router() *router.Router { return p.router }
 // Plugins is the proxy's plugin manager.
 func (p *Proxy) Plugins() *pluginhost.Manager { return p.plugins }
 
-// Start opens the HTTP listeners and starts connecting the backends (in
-// parallel; it does not wait for them: see WaitStarted). With
-// lenient set, a listener that cannot bind is logged and skipped: several
-// stdio clients may each start a proxy from the same config.
-func (p *Proxy) Start(ctx context.Context, lenient bool) error {
+// StartOptions say what Start opens besides the backends.
+type StartOptions struct {
+	// SkipListeners leaves the configured HTTP listeners closed: a stdio
+	// copy not asked to serve them leaves their ports to `mcphost run`.
+	SkipListeners bool
+	// Lenient logs and skips a listener that cannot bind (its port is
+	// taken, by another copy say) instead of failing.
+	Lenient bool
+}
+
+// Start opens the HTTP listeners (unless opts.SkipListeners) and starts
+// connecting the backends (in parallel; it does not wait for them: see
+// WaitStarted). A listener that cannot bind fails Start, with the
+// *net.OpError of the bind in the chain, unless opts.Lenient.
+func (p *Proxy) Start(ctx context.Context, opts StartOptions) error {
 	for _, l := range p.cfg.Listeners {
+		if opts.SkipListeners {
+			break
+		}
 		h := listen.NewHTTP(p.router, listen.HTTPOptions{
 			Address: l.Address, Path: l.Path, AllowedOrigins: l.AllowedOrigins, AuthToken: l.AuthToken,
 			SSEPath: l.SSEPath, MessagePath: l.MessagePath, WebSocketPath: l.WebSocketPath,
@@ -320,7 +333,7 @@ func (p *Proxy) Start(ctx context.Context, lenient bool) error {
 			MaxBytes: int(p.cfg.Proxy.MaxMessageBytes), Logger: p.log.Named("http"),
 		})
 		if err := h.Listen(); err != nil {
-			if lenient {
+			if opts.Lenient {
 				p.log.Warn("HTTP listener not started", "error", err)
 				continue
 			}
@@ -444,6 +457,12 @@ func (p *Proxy) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) err
 	p.stdio.Add(1)
 	defer p.stdio.Add(-1)
 	return listen.ServeStdio(ctx, p.router, in, out, int(p.cfg.Proxy.MaxMessageBytes), p.cfg.Proxy.ShutdownTimeout)
+}
+
+// Clients is the number of client sessions open, on every listener.
+func (p *Proxy) Clients() int {
+	c := p.sessionCounts()
+	return c.Stdio + c.HTTP + c.SSE + c.WebSocket
 }
 
 // Metrics is the proxy's metrics registry.
