@@ -1,0 +1,187 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcphost/mcphost/host/internal/copies"
+)
+
+// waitCopies polls the registry beside cfg until ok holds for the copies
+// listed, and returns them.
+func waitCopies(t *testing.T, cfg string, what string, ok func([]copies.Entry) bool, exited <-chan error) []copies.Entry {
+	t.Helper()
+	dir, err := copies.Dir(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := copies.New(dir)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		res, err := reg.List(context.Background(), copies.ListRequest{Config: cfg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(res.Copies) {
+			return res.Copies
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("copies registry never showed %s; it lists %+v", what, res.Copies)
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("mcphost exited while waiting for %s: %v", what, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func byMode(es []copies.Entry, mode string) []copies.Entry {
+	var out []copies.Entry
+	for _, e := range es {
+		if e.Mode == mode {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// TestCopiesStdioThenHTTP: two stdio copies of one config start first and
+// leave the configured HTTP and admin ports alone, so `mcphost run` started
+// after them gets both; all three serve and are listed by `ctl status`,
+// each can be controlled with `ctl -copy PID`, and a second HTTP copy
+// exits at once naming the copy that holds the port. Each copy's entry
+// goes when it exits.
+func TestCopiesStdioThenHTTP(t *testing.T) {
+	t.Parallel()
+	mcpAddr, adminAddr := freeAddr(t), freeAddr(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+listen "http" {
+  address = %q
+}
+admin {
+  address = %q
+}
+%s`, mcpAddr, adminAddr, exampleServer("ex")))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	// Two stdio copies, each with its client making a call.
+	for i := range 2 {
+		c := stdioClient(t, cfg, clientOptions{})
+		if got := callText(ctx, t, c, "mcp__proxy__ex__echo", map[string]any{"text": "stdio-" + strconv.Itoa(i)}); !strings.Contains(got, "stdio-"+strconv.Itoa(i)) {
+			t.Fatalf("stdio copy %d echoed %q", i, got)
+		}
+	}
+	stdios := waitCopies(t, cfg, "two stdio copies with a client each", func(es []copies.Entry) bool {
+		s := byMode(es, copies.ModeStdio)
+		return len(s) == 2 && s[0].Clients == 1 && s[1].Clients == 1
+	}, nil)
+	for _, e := range stdios {
+		if len(e.Listeners) != 0 || e.AdminURL != "" || e.AdminSocket == "" {
+			t.Errorf("stdio copy %d took ports or has no socket: %+v", e.PID, e)
+		}
+		if fi, err := os.Stat(e.AdminSocket); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("copy %d's socket: %v %v", e.PID, fi, err)
+		}
+	}
+
+	// `mcphost run` after them gets the configured ports.
+	stderr := &syncBuffer{}
+	cmd := exec.Command(mcphost(t), "run", cfg)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stopHTTP := func() {
+		if cmd.ProcessState != nil {
+			return
+		}
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("mcphost run exited with %v\n%s", err, stderr.String())
+			}
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("mcphost run did not stop\n%s", stderr.String())
+		}
+	}
+	t.Cleanup(stopHTTP)
+	all := waitCopies(t, cfg, "the HTTP copy", func(es []copies.Entry) bool {
+		return len(byMode(es, copies.ModeHTTP)) == 1 && len(byMode(es, copies.ModeStdio)) == 2
+	}, exited)
+	httpCopy := byMode(all, copies.ModeHTTP)[0]
+	if httpCopy.PID != cmd.Process.Pid || httpCopy.AdminURL != "http://"+adminAddr ||
+		len(httpCopy.Listeners) != 1 || httpCopy.Listeners[0] != "http://"+mcpAddr+"/mcp" {
+		t.Errorf("HTTP copy entry: %+v (pid %d)", httpCopy, cmd.Process.Pid)
+	}
+	hc := httpClient(t, "http://"+mcpAddr+"/mcp", clientOptions{})
+	if got := callText(ctx, t, hc, "mcp__proxy__ex__echo", map[string]any{"text": "over-http"}); !strings.Contains(got, "over-http") {
+		t.Fatalf("HTTP copy echoed %q", got)
+	}
+	resp, err := http.Get("http://" + adminAddr + "/api/v1/servers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("admin API of the HTTP copy: %s", resp.Status)
+	}
+
+	// ctl status lists the three copies; -copy reaches a stdio copy and
+	// acts on it without a token.
+	status := runCLI(t, time.Minute, "ctl", "-config", cfg, "-admin", "http://"+adminAddr, "status")
+	if status.code != 0 {
+		t.Fatalf("ctl status: %d\n%s%s", status.code, status.stdout, status.stderr)
+	}
+	for _, e := range all {
+		if !strings.Contains(status.stdout, fmt.Sprintf("%d  %s", e.PID, e.Mode)) {
+			t.Errorf("ctl status does not list copy %d (%s):\n%s", e.PID, e.Mode, status.stdout)
+		}
+	}
+	stdioPID := strconv.Itoa(stdios[0].PID)
+	one := runCLI(t, time.Minute, "ctl", "-config", cfg, "-copy", stdioPID, "status")
+	if one.code != 0 || !strings.Contains(one.stdout, "servers of the copy at unix:"+stdios[0].AdminSocket) ||
+		!regexp.MustCompile(`(?m)^ex\s+running\s`).MatchString(one.stdout) {
+		t.Errorf("ctl -copy %s status: %d\n%s%s", stdioPID, one.code, one.stdout, one.stderr)
+	}
+	restart := runCLI(t, time.Minute, "ctl", "-config", cfg, "-copy", stdioPID, "restart", "ex")
+	if restart.code != 0 || !strings.Contains(restart.stdout, "restarted ex") {
+		t.Errorf("ctl -copy %s restart ex: %d\n%s%s", stdioPID, restart.code, restart.stdout, restart.stderr)
+	}
+
+	// A second HTTP copy exits at once, naming the holder.
+	second := runCLI(t, time.Minute, "run", cfg)
+	want := fmt.Sprintf("%s is taken by mcphost pid %d (http mode, config %s", mcpAddr, cmd.Process.Pid, cfg)
+	if second.code == 0 || !strings.Contains(second.stderr, want) {
+		t.Errorf("second HTTP copy: exit %d, stderr lacks %q:\n%s", second.code, want, second.stderr)
+	}
+
+	// A copy that exits takes its entry and socket with it.
+	stopHTTP()
+	left := waitCopies(t, cfg, "the HTTP copy gone", func(es []copies.Entry) bool {
+		return len(byMode(es, copies.ModeHTTP)) == 0
+	}, nil)
+	if len(left) != 2 {
+		t.Errorf("after the HTTP copy exited: %+v", left)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg), ".mcphost", "copies", strconv.Itoa(httpCopy.PID)+".json")); !os.IsNotExist(err) {
+		t.Errorf("the HTTP copy's entry file: %v", err)
+	}
+	if _, err := os.Lstat(httpCopy.AdminSocket); !os.IsNotExist(err) {
+		t.Errorf("the HTTP copy's socket: %v", err)
+	}
+}
