@@ -36,7 +36,7 @@ type Log struct {
 	mu        sync.Mutex
 	f         *os.File    // nil only after a failed reopen; the next write retries
 	fi        os.FileInfo // f's identity, to notice another process's rotation
-	lock      *os.File    // <name>.log.lock, flocked to coordinate with other processes
+	lock      *os.File    // .<name>.lock, flocked to coordinate with other processes
 	size      int64       // bytes in the current file, as of our last write
 	closed    bool
 	pending   []byte   // whole lines of the current call not yet written
@@ -251,7 +251,7 @@ func (l *Log) current() error {
 // l.mu held.
 func (l *Log) withLock(how lockMode, fn func() error) error {
 	if l.lock == nil {
-		f, err := os.OpenFile(l.path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+		f, err := os.OpenFile(filepath.Join(l.m.opts.Dir, "."+l.name+".lock"), os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
 			return errors.Join(fmt.Errorf("logs: lock %s: %w", l.name, err), fn())
 		}

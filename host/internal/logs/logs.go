@@ -7,6 +7,8 @@
 //	<name>.log     the current file
 //	<name>.log.1   the most recent rotated file
 //	<name>.log.N   older ones, up to Options.MaxFiles
+//	.<name>.lock   flocked by writers, so that several processes (copies of
+//	               one config) can write and rotate one log
 //
 // Numbered names rather than timestamped ones, so that the set of files for a
 // log is bounded by construction and "older" is simply "higher number".
