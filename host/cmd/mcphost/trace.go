@@ -16,7 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-const traceUsage = `usage: mcphost trace [-admin URL] [-token T] [-token-file FILE] COMMAND [ARGS]
+const traceUsage = `usage: mcphost trace [-admin URL | -copy PID] [-config FILE] [-token T] [-token-file FILE] COMMAND [ARGS]
 
 Context tracing of a running mcphost, for a person, through its admin API:
 
@@ -26,7 +26,8 @@ Context tracing of a running mcphost, for a person, through its admin API:
   deprecated                                           the contexts feedback has deprecated
   feedback ID|latest SCORE [TEXT]                      rate a response (SCORE in [-1, 1])
 
-"latest" is the newest response of any client session. The token is found as for mcphost ctl.
+"latest" is the newest response of any client session. The copy and the token are found as for
+mcphost ctl.
 `
 
 func runTrace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
