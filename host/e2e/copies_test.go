@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+
 	"github.com/mcphost/mcphost/host/internal/copies"
 )
 
@@ -183,5 +186,39 @@ admin {
 	}
 	if _, err := os.Lstat(httpCopy.AdminSocket); !os.IsNotExist(err) {
 		t.Errorf("the HTTP copy's socket: %v", err)
+	}
+}
+
+// TestCopiesStdioServe: a stdio copy run with --serve takes the configured
+// ports, and `mcphost run` then exits naming it; --serve without --stdio
+// is a usage error.
+func TestCopiesStdioServe(t *testing.T) {
+	t.Parallel()
+	mcpAddr, adminAddr := freeAddr(t), freeAddr(t)
+	cfg := writeConfig(t, fmt.Sprintf("listen \"http\" {\n  address = %q\n}\nadmin {\n  address = %q\n}\n%s", mcpAddr, adminAddr, exampleServer("ex")))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tr := transport.NewStdio(mcphost(t), nil, "run", "--stdio", "--serve", cfg)
+	c := connect(t, client.NewClient(tr), clientOptions{})
+	if got := callText(ctx, t, c, "mcp__proxy__ex__echo", map[string]any{"text": "served"}); !strings.Contains(got, "served") {
+		t.Fatalf("echoed %q", got)
+	}
+	es := waitCopies(t, cfg, "the stdio copy with its ports", func(es []copies.Entry) bool {
+		return len(es) == 1 && len(es[0].Listeners) == 1
+	}, nil)
+	if es[0].Mode != copies.ModeStdio || es[0].AdminURL != "http://"+adminAddr || es[0].AdminSocket == "" {
+		t.Errorf("entry: %+v", es[0])
+	}
+	hc := httpClient(t, "http://"+mcpAddr+"/mcp", clientOptions{})
+	if got := callText(ctx, t, hc, "mcp__proxy__ex__echo", map[string]any{"text": "via-http"}); !strings.Contains(got, "via-http") {
+		t.Fatalf("echoed %q over the stdio copy's HTTP listener", got)
+	}
+	run := runCLI(t, time.Minute, "run", cfg)
+	want := fmt.Sprintf("%s is taken by mcphost pid %d (stdio mode, config %s", mcpAddr, es[0].PID, cfg)
+	if run.code == 0 || !strings.Contains(run.stderr, want) {
+		t.Errorf("mcphost run: exit %d, stderr lacks %q:\n%s", run.code, want, run.stderr)
+	}
+	if bad := runCLI(t, time.Minute, "run", "--serve", cfg); bad.code == 0 || !strings.Contains(bad.stderr, "--serve goes with --stdio") {
+		t.Errorf("run --serve without --stdio: exit %d\n%s", bad.code, bad.stderr)
 	}
 }
