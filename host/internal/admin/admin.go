@@ -16,6 +16,12 @@
 //     Start and written to a file only the owner can read (see
 //     DefaultTokenFile for where); the file is removed on Close. `mcphost
 //     ctl` reads it from there.
+//   - Each copy of mcphost also serves the API on its own Unix socket
+//     (StartSocket, DefaultSocketPath: mode 0600 in a 0700 directory).
+//     Requests over it need no token when the peer is the current user or
+//     root (checked with SO_PEERCRED on Linux): they are the ones who can
+//     read the token file anyway. A peer of another uid is treated like a
+//     TCP client.
 //   - DNS-rebinding and cross-site defence: on a loopback listener the Host
 //     header must name a loopback host (localhost, 127.0.0.0/8, ::1); on a
 //     listener bound to a specific non-loopback host, that host is accepted
