@@ -28,6 +28,7 @@ type sharedCopy struct {
 	name    string
 	stdio   bool
 	metrics string // the copy's /metrics (every copy has an HTTP listener)
+	admin   string // the copy's admin API address
 	stderr  *syncBuffer
 
 	mu     sync.Mutex
@@ -49,20 +50,21 @@ func (c *sharedCopy) kill(t *testing.T) {
 	}
 }
 
-// startSharedCopy runs `mcphost run [--stdio] cfg` with its HTTP listener on
-// a free port (E2E_HTTP_ADDR, so that the copies do not compete for one
-// port, which is not what this test is about) and connects a client.
+// startSharedCopy runs `mcphost run [--stdio] cfg` with its HTTP listener and
+// admin API on free ports (E2E_HTTP_ADDR and E2E_ADMIN_ADDR, so that the
+// copies do not compete for ports, which is not what this test is about)
+// and connects a client.
 func startSharedCopy(t *testing.T, cfg, name string, stdio bool) *sharedCopy {
 	t.Helper()
-	addr := freeAddr(t)
-	c := &sharedCopy{name: name, stdio: stdio, metrics: "http://" + addr + "/metrics", stderr: &syncBuffer{}}
+	addr, adminAddr := freeAddr(t), freeAddr(t)
+	c := &sharedCopy{name: name, stdio: stdio, metrics: "http://" + addr + "/metrics", admin: adminAddr, stderr: &syncBuffer{}}
 	args := []string{"run", cfg}
 	if stdio {
 		args = []string{"run", "--stdio", cfg}
 	}
 	newCmd := func(ctx context.Context) *exec.Cmd {
 		cmd := exec.CommandContext(ctx, mcphost(t), args...)
-		cmd.Env = append(os.Environ(), "E2E_HTTP_ADDR="+addr)
+		cmd.Env = append(os.Environ(), "E2E_HTTP_ADDR="+addr, "E2E_ADMIN_ADDR="+adminAddr)
 		cmd.Stderr = c.stderr
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		c.mu.Lock()
@@ -177,6 +179,8 @@ func eventually(ctx context.Context, t *testing.T, what string, cond func() (boo
 // and the others keep serving and tracing, one of them owning the store,
 // with everything get_trace returned before the kill; a copy started after
 // that joins them.
+const sharedAdminToken = "shared-store-token"
+
 func TestCopiesShareTheTraceStore(t *testing.T) {
 	t.Parallel()
 	for _, atOnce := range []bool{true, false} {
@@ -199,6 +203,10 @@ func testCopiesShareTheTraceStore(t *testing.T, atOnce bool) {
 	body := `
 listen "http" {
   address = env("E2E_HTTP_ADDR", "127.0.0.1:3000")
+}
+admin {
+  address    = env("E2E_ADMIN_ADDR", "127.0.0.1:3001")
+  auth_token = "` + sharedAdminToken + `"
 }
 tracing {
   weighting = "composite"
@@ -266,6 +274,16 @@ tracing {
 			if !strings.Contains(text, "from "+o.name) {
 				t.Fatalf("%s's trace://quality/recent-feedback lacks the feedback from %s:\n%s", c.name, o.name, text)
 			}
+		}
+	}
+
+	// `mcphost trace response latest`, the newest response of any session,
+	// is the last copy's, through each copy's admin API.
+	last := calls[len(calls)-1]
+	for _, c := range copies {
+		out, err := traceCLIRun(t, c.admin, sharedAdminToken, "response", "latest")
+		if err != nil || !strings.Contains(out, last.response) {
+			t.Fatalf("mcphost trace response latest through %s: %v, want %s's %s:\n%s", c.name, err, last.copy, last.response, out)
 		}
 	}
 

@@ -75,6 +75,7 @@ func TestSharedStoreInProcess(t *testing.T) {
 		{"s2 latest through the owner", p1, "s2", "latest", "resp_b", 2, 2.0 / 3},
 		{"s2 latest through the forwarder", p2, "s2", "latest", "resp_b", 2, 2.0 / 3},
 		{"by id through the owner", p1, "other", "resp_b", "resp_b", 2, 2.0 / 3},
+		{"the operator's latest is the newest of any session", p2, tracing.OperatorSession, "latest", "resp_b", 2, 2.0 / 3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,6 +119,9 @@ func TestSharedStoreInProcess(t *testing.T) {
 	record(t, p3, c.events(t0.Add(2*time.Minute))...)
 	if tv := traceOf(t, p2, "s3", "latest"); tv.ResponseID != "resp_c" {
 		t.Errorf("s3 latest through the new owner: %+v", tv)
+	}
+	if tv := traceOf(t, p3, tracing.OperatorSession, "latest"); tv.ResponseID != "resp_c" {
+		t.Errorf("the operator's latest through the third: %+v", tv)
 	}
 }
 
@@ -192,6 +196,10 @@ func TestTakeoverAfterOwnerKilled(t *testing.T) {
 		t.Fatalf("helper said %q, %v", line, err)
 	}
 
+	_, err = openStore(options{dir: dir, cacheEntries: 1}, hclog.NewNullLogger(), newTestLRU(0).stats())
+	if !errors.Is(err, ErrStoreInUse) || !strings.Contains(err.Error(), "locked by another process (one owner per directory)") {
+		t.Fatalf("open while another process holds the store: %v", err)
+	}
 	p := configure(t, dir, nil)
 	if p.owns() {
 		t.Fatal("the plugin owns a store another process holds")

@@ -274,7 +274,7 @@ func (p *Plugin) Info(context.Context, base.InfoRequest) (base.InfoResponse, err
 		Kind:         base.KindTracing,
 		Version:      Version,
 		APIMinor:     tracing.APIMinor,
-		Capabilities: []string{tracing.CapabilityWeighsThroughHost},
+		Capabilities: []string{tracing.CapabilityWeighsThroughHost, tracing.CapabilityOperatorLatest},
 		Description: "Records the context units delivered to clients in Badger, with versions, response lineage and " +
 			"feedback-driven quality scores, and serves the mcp__proxy__tracing__* tools and trace:// resources.",
 	}, nil
