@@ -106,7 +106,9 @@
 // path would be too long for a socket (108 bytes on Linux, NUL included),
 // tracing-<hash of the directory>.sock in $XDG_RUNTIME_DIR/mcphost, else in
 // $TMPDIR/mcphost-<uid>, directories the owner creates with mode 0700 and
-// refuses to use if they are open to others or belong to another user. The
+// refuses to use if they are open to others or belong to another user (a
+// forwarder looks in both, for an owner started with or without
+// $XDG_RUNTIME_DIR when it was not). The
 // socket is made 0600 under a temporary name and renamed into place, and
 // both ends check the other's uid (SO_PEERCRED on Linux): only the same
 // user gets in.

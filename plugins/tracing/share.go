@@ -159,18 +159,24 @@ func dialOwner(ctx, parent context.Context, place sockPlace) (*forwarder, error)
 	limit := sdk.GRPCLimit(sdk.MaxMessageBytes())
 	uid := os.Getuid()
 	dial := func(ctx context.Context, _ string) (net.Conn, error) {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, "unix", place.path)
-		if err != nil {
-			return nil, err
+		var errs []error
+		for _, path := range place.paths() {
+			var d net.Dialer
+			c, err := d.DialContext(ctx, "unix", path)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			// The owner must be this user too: a socket put there by
+			// another would see every trace.
+			if err := checkPeer(c.(*net.UnixConn), uid); err != nil {
+				_ = c.Close()
+				errs = append(errs, fmt.Errorf("tracing store socket %s: %w", path, err))
+				continue
+			}
+			return c, nil
 		}
-		// The owner must be this user too: a socket put there by another
-		// would see every trace.
-		if err := checkPeer(c.(*net.UnixConn), uid); err != nil {
-			_ = c.Close()
-			return nil, fmt.Errorf("tracing store socket %s: %w", place.path, err)
-		}
-		return c, nil
+		return nil, errors.Join(errs...)
 	}
 	conn, err := grpc.NewClient("passthrough:///tracing-store-owner",
 		grpc.WithTransportCredentials(insecure.NewCredentials()),

@@ -267,12 +267,15 @@ func TestSocketPlace(t *testing.T) {
 	tests := []struct {
 		name, dir, runtime, tmp string
 		wantPath, wantPrivate   string
+		wantOthers              int
 		wantErr                 bool
 	}{
 		{name: "in the store", dir: short, runtime: "/run/user/7", tmp: "/tmp",
 			wantPath: short + "/" + sockName},
-		{name: "runtime dir", dir: long, runtime: "/run/user/7", tmp: "/tmp",
-			wantPrivate: "/run/user/7/mcphost"},
+		{name: "runtime dir, temp dir for an owner without it", dir: long, runtime: "/run/user/7", tmp: "/tmp",
+			wantPrivate: "/run/user/7/mcphost", wantOthers: 1},
+		{name: "runtime dir too long", dir: long, runtime: "/" + strings.Repeat("r", 100), tmp: "/tmp",
+			wantPrivate: "/tmp/mcphost-7"},
 		{name: "temp dir without XDG_RUNTIME_DIR", dir: long, runtime: "", tmp: "/tmp",
 			wantPrivate: "/tmp/mcphost-7"},
 		{name: "relative XDG_RUNTIME_DIR is ignored", dir: long, runtime: "run", tmp: "/tmp",
@@ -292,7 +295,7 @@ func TestSocketPlace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(tmpSocket(got.path)) > maxSockPath || got.private != tc.wantPrivate {
+			if len(tmpSocket(got.path)) > maxSockPath || got.private != tc.wantPrivate || len(got.others) != tc.wantOthers {
 				t.Fatalf("got %+v", got)
 			}
 			if tc.wantPath != "" && got.path != tc.wantPath {
@@ -301,7 +304,7 @@ func TestSocketPlace(t *testing.T) {
 			if tc.wantPrivate != "" {
 				again, _ := socketPlace(tc.dir, tc.runtime, tc.tmp, 7)
 				other, _ := socketPlace(tc.dir+"2", tc.runtime, tc.tmp, 7)
-				if filepath.Dir(got.path) != tc.wantPrivate || again != got || other.path == got.path {
+				if filepath.Dir(got.path) != tc.wantPrivate || again.path != got.path || other.path == got.path {
 					t.Errorf("path %s (again %s, other store %s)", got.path, again.path, other.path)
 				}
 			}
@@ -454,5 +457,32 @@ func TestForwarderLeaksNothing(t *testing.T) {
 	waitFor(t, 5*time.Second, "goroutines back to where they were", func() bool { return runtime.NumGoroutine() <= base })
 	if _, err := p.Record(context.Background(), tracing.RecordRequest{Events: tr.events(t0)}); !errors.Is(err, errNotConfigured) {
 		t.Errorf("Record after Stop: %v", err)
+	}
+}
+
+// TestDialOwnerTriesOtherPlaces: an owner started with another environment
+// listens where this plugin would not; the forwarder finds it there.
+func TestDialOwnerTriesOtherPlaces(t *testing.T) {
+	t.Parallel()
+	p := configure(t, t.TempDir(), nil)
+	elsewhere := sockPlace{path: filepath.Join(t.TempDir(), "owner.sock")}
+	srv, err := serveStore(p, elsewhere)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.close(context.Background())
+	here := sockPlace{path: filepath.Join(t.TempDir(), "missing.sock"), others: []string{elsewhere.path}}
+	f, err := dialOwner(context.Background(), context.Background(), here)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.close()
+	tr := turn{session: "s", resp: "r", ctxs: []string{"a/b"}, texts: []string{"x"}, weights: []float64{1}}
+	record(t, f.client, tr.events(t0)...)
+	if tv := traceOf(t, p, "s", "latest"); tv.ResponseID != "r" {
+		t.Errorf("latest: %+v", tv)
+	}
+	if _, err := dialOwner(context.Background(), context.Background(), sockPlace{path: here.path}); err == nil {
+		t.Error("dialed a socket nobody listens on")
 	}
 }

@@ -39,7 +39,13 @@ type sockPlace struct {
 	// private is the directory the owner creates (0700) and checks before
 	// listening in it, when the socket is not in the store directory.
 	private string
+	// others are where an owner started with another environment (with or
+	// without $XDG_RUNTIME_DIR) listens; a forwarder tries them after path.
+	others []string
 }
+
+// paths are the places a forwarder looks for the owner's socket, in order.
+func (p sockPlace) paths() []string { return append([]string{p.path}, p.others...) }
 
 // socketPlace returns where the socket of the store in dir (absolute,
 // symlinks resolved, so that every copy agrees) lives: in dir, or, when
@@ -51,15 +57,27 @@ func socketPlace(dir, runtimeDir, tmpDir string, uid int) (sockPlace, error) {
 	}
 	sum := sha256.Sum256([]byte(dir))
 	name := "tracing-" + hex.EncodeToString(sum[:8]) + ".sock"
-	private := filepath.Join(tmpDir, "mcphost-"+strconv.Itoa(uid))
+	var privates []string
 	if runtimeDir != "" && filepath.IsAbs(runtimeDir) {
-		private = filepath.Join(runtimeDir, "mcphost")
+		privates = append(privates, filepath.Join(runtimeDir, "mcphost"))
 	}
-	p := filepath.Join(private, name)
-	if len(p)+maxTmpSuffix > maxSockPath {
-		return sockPlace{}, fmt.Errorf("no socket path for tracing store %s short enough (%d bytes at most): %s is too long too", dir, maxSockPath, p)
+	privates = append(privates, filepath.Join(tmpDir, "mcphost-"+strconv.Itoa(uid)))
+	var place sockPlace
+	for _, private := range privates {
+		p := filepath.Join(private, name)
+		switch {
+		case len(p)+maxTmpSuffix > maxSockPath:
+		case place.path == "":
+			place.path, place.private = p, private
+		default:
+			place.others = append(place.others, p)
+		}
 	}
-	return sockPlace{path: p, private: private}, nil
+	if place.path == "" {
+		return sockPlace{}, fmt.Errorf("no socket path for tracing store %s short enough (%d bytes at most): %s is too long too",
+			dir, maxSockPath, filepath.Join(privates[len(privates)-1], name))
+	}
+	return place, nil
 }
 
 // socketPlaceFor is socketPlace for this process's environment.
