@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -370,6 +371,58 @@ tracing {
 	for _, tc := range calls {
 		if tr := getTrace(ctx, t, rest[0].client, tc.response); tr.ResponseID != tc.response {
 			t.Fatalf("%s's response %s through %s: %+v", tc.copy, tc.response, rest[0].name, tr)
+		}
+	}
+}
+
+// TestSharedStoreFigures measures get_trace through MCP, end to end, on a
+// copy that owns the trace store and on one that forwards to it. It only
+// runs with MCPHOST_BENCH=1.
+func TestSharedStoreFigures(t *testing.T) {
+	if os.Getenv("MCPHOST_BENCH") != "1" {
+		t.Skip("set MCPHOST_BENCH=1 to measure")
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "proxy.hcl")
+	body := `
+listen "http" {
+  address = env("E2E_HTTP_ADDR", "127.0.0.1:3000")
+}
+tracing {
+  weighting = "composite"
+}
+` + exampleServer("ex")
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	owner := startSharedCopy(t, cfg, "owner", true)
+	eventually(ctx, t, "the first copy owns the store", func() (bool, string) {
+		v, ok := storeOwner(owner.metrics)
+		return ok && v == 1, "not yet"
+	})
+	fwd := startSharedCopy(t, cfg, "forwarder", true)
+	var ids []string
+	for i := range 200 {
+		for _, c := range []*sharedCopy{owner, fwd} {
+			res := traceCall(ctx, t, c.client, "mcp__proxy__ex__echo", map[string]any{"text": fmt.Sprintf("call %d", i)})
+			id, _ := traceIDs(t, res)
+			getTrace(ctx, t, c.client, "latest") // ends the turn
+			ids = append(ids, id)
+		}
+	}
+	for round := range 2 {
+		for _, c := range []*sharedCopy{owner, fwd} {
+			lat := make([]time.Duration, 0, 1000)
+			for i := range 1000 {
+				start := time.Now()
+				getTrace(ctx, t, c.client, ids[(i*7)%len(ids)])
+				lat = append(lat, time.Since(start))
+			}
+			slices.Sort(lat)
+			t.Logf("round %d, get_trace through the %s copy (stdio, MCP end to end): p50 %v p99 %v",
+				round, c.name, lat[len(lat)/2], lat[len(lat)*99/100])
 		}
 	}
 }

@@ -106,7 +106,7 @@ func TestSharedFigures(t *testing.T) {
 	// Takeover after SIGKILL: an owner in another process, a forwarder
 	// here, over the loaded store.
 	var took []time.Duration
-	for range 5 {
+	for run := range 5 {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestTakeoverAfterOwnerKilled$")
 		cmd.Env = append(os.Environ(), envOwner+"="+dir)
 		stdout, err := cmd.StdoutPipe()
@@ -121,12 +121,23 @@ func TestSharedFigures(t *testing.T) {
 		}
 		p := New(hclog.NewNullLogger())
 		configureOn(t, p, dir, nil)
+		if run == 0 {
+			// The owner in another process, as between copies.
+			p50, p99 := getTrace(p, 2000)
+			rate := ingest(p, 50_000)
+			t.Logf("through a forwarder to an owner process: get_trace p50 %v p99 %v; Record %.0f units/s", p50, p99, rate)
+		}
 		record(t, p, g.batch(10)...)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		start := time.Now()
 		waitFor(t, 30*time.Second, "took the store over", p.owns)
 		took = append(took, time.Since(start))
 		_ = cmd.Wait()
+		if run == 0 {
+			p50, p99 := getTrace(p, 2000)
+			rate := ingest(p, 50_000)
+			t.Logf("through the same plugin once it owns the store: get_trace p50 %v p99 %v; Record %.0f units/s", p50, p99, rate)
+		}
 		if tv := traceOf(t, p, "", responseID(g.next-1)); tv.ResponseID != responseID(g.next-1) {
 			t.Fatalf("the last response before the kill: %+v", tv)
 		}
