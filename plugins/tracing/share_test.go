@@ -486,3 +486,41 @@ func TestDialOwnerTriesOtherPlaces(t *testing.T) {
 		t.Error("dialed a socket nobody listens on")
 	}
 }
+
+// TestReconfigureOtherDirWhileShared: an owner reloaded onto a directory
+// it cannot join keeps serving the old store; onto a good one, it leaves the old
+// store to the copy forwarding to it, which takes it over.
+func TestReconfigureOtherDirWhileShared(t *testing.T) {
+	t.Parallel()
+	dirA, dirB := t.TempDir(), t.TempDir()
+	p1 := configure(t, dirA, nil)
+	p2 := configure(t, dirA, nil)
+	tr := turn{session: "s", resp: "r", ctxs: []string{"a/b"}, texts: []string{"x"}, weights: []float64{1}}
+	record(t, p2, tr.events(t0)...)
+
+	// A directory held by a process that does not serve it: p1 cannot
+	// join it, and keeps the store it has.
+	held := t.TempDir()
+	st, err := openStore(options{dir: held, cacheEntries: 1}, hclog.NewNullLogger(), newTestLRU(0).stats())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.close() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if diags := configureDiagsCtx(ctx, t, p1, held, nil); !hasErrors(diags) {
+		t.Fatalf("Configure onto a held store: %+v", diags)
+	}
+	if tv := traceOf(t, p2, "s", "latest"); tv.ResponseID != "r" || !p1.owns() {
+		t.Fatalf("after a failed reload: %+v, p1 owns %v", tv, p1.owns())
+	}
+
+	configureOn(t, p1, dirB, nil)
+	waitFor(t, 10*time.Second, "p2 took the first store over", p2.owns)
+	if tv := traceOf(t, p2, "s", "latest"); tv.ResponseID != "r" {
+		t.Errorf("the first store after p1 left it: %+v", tv)
+	}
+	if res := call(t, p1, "s", toolGetTrace, map[string]any{"response_id": "r"}); !res.IsError {
+		t.Errorf("p1's new store has the first store's response: %+v", res)
+	}
+}

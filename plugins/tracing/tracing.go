@@ -314,8 +314,10 @@ func (p *Plugin) Configure(ctx context.Context, req base.ConfigureRequest) (base
 	defer p.mu.Unlock()
 	p.sup.stop()
 	p.sup = nil
-	old := p.takeRole()
+	// Nothing else changes the role now that the supervisor has stopped.
+	old := p.role()
 	if old.fwd != nil || (p.link != nil && sameDir(p.link.dir, dir)) {
+		p.install(role{})
 		leaveCtx, cancel := context.WithTimeout(ctx, defaultStopWait)
 		if err := p.leave(leaveCtx, old); err != nil {
 			p.logger.Error("leave tracing store for reconfiguration", "dir", p.link.dir, "error", err)
@@ -323,15 +325,14 @@ func (p *Plugin) Configure(ctx context.Context, req base.ConfigureRequest) (base
 		cancel()
 		old = role{}
 	}
+	// An owned store of another directory serves until the new one is
+	// joined.
 	joinCtx, cancel := context.WithTimeout(ctx, configureJoinWait)
 	defer cancel()
 	supCtx, supCancel := context.WithCancel(context.Background())
 	r, err := p.joinRetry(joinCtx, supCtx, l, false)
 	if err != nil {
 		supCancel()
-		if old.st != nil {
-			p.install(old) // keep the previous store serving
-		}
 		summary := "Cannot open tracing store"
 		if errors.Is(err, ErrStoreInUse) {
 			summary = "Tracing store directory already in use"
@@ -361,11 +362,16 @@ func (p *Plugin) Configure(ctx context.Context, req base.ConfigureRequest) (base
 	return base.ConfigureResponse{Diagnostics: diags}, nil
 }
 
+// role is the plugin's current role.
+func (p *Plugin) role() role {
+	p.stMu.RLock()
+	defer p.stMu.RUnlock()
+	return role{st: p.st, srv: p.srv, fwd: p.fwd}
+}
+
 // takeRole empties the plugin's role and returns what it was.
 func (p *Plugin) takeRole() role {
-	p.stMu.RLock()
-	r := role{st: p.st, srv: p.srv, fwd: p.fwd}
-	p.stMu.RUnlock()
+	r := p.role()
 	if r != (role{}) {
 		p.install(role{})
 	}
