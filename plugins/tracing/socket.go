@@ -20,7 +20,7 @@ const sockName = "mcphost-tracing.sock"
 
 // maxSockPath is the longest Unix socket path: sun_path is 108 bytes on
 // Linux and 104 on the BSDs and macOS, both counting the NUL.
-var maxSockPath = sockPathLimit - 1
+const maxSockPath = sockPathLimit - 1
 
 // maxTmpSuffix is the longest suffix of the name the socket is made under
 // before it is renamed into place (tmpSocket).
