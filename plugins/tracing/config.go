@@ -54,7 +54,7 @@ type options struct {
 func schema() base.Schema {
 	return base.Schema{Attributes: []base.Attribute{
 		{Name: "dir", Type: base.TypeString, Required: true,
-			Description: "Badger directory holding the traces; created if missing. Only one process may open it."},
+			Description: "Badger directory holding the traces; created if missing. One process owns it and serves it to the tracing plugins of other copies of mcphost on the same machine, which take it over when it goes."},
 		{Name: "store_content", Type: base.TypeBool,
 			Description: "Also store each version's raw content, not only its hash, summary and size (default false)."},
 		{Name: "retention", Type: base.TypeString,

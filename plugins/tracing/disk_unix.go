@@ -15,3 +15,11 @@ func allocatedBytes(fi os.FileInfo) int64 {
 	}
 	return fi.Size()
 }
+
+// fileOwner is the uid owning the file.
+func fileOwner(fi os.FileInfo) (int, bool) {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid), true
+	}
+	return 0, false
+}

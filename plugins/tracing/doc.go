@@ -8,7 +8,7 @@
 //
 //	plugin "tracing" {
 //	  config {
-//	    dir             = "/var/lib/mcphost/tracing" # required; one owner per directory
+//	    dir             = "/var/lib/mcphost/tracing" # required; shared by the copies of mcphost on a machine
 //	    store_content   = false                      # keep raw content, not only hash and summary
 //	    retention       = "720h"                     # entry TTL from last write; "0" keeps forever
 //	    sync_writes     = false                      # fsync each write
@@ -62,7 +62,8 @@
 // sent, stores the response, and indexes the lineage both ways: response ->
 // contexts (in the response record) and context -> responses (an index keyed
 // by context and time). "latest" means the calling session's most recently
-// finalized response.
+// finalized response; for the operator's session (tracing.OperatorSession:
+// the admin API, mcphost trace) the most recent of any session.
 //
 // # Feedback
 //
@@ -85,10 +86,53 @@
 // later feedback lifts q above the threshold. Deprecation is computed when
 // read, so changing the thresholds applies to existing scores at once.
 //
+// # Several copies
+//
+// Badger lets one process hold a directory, yet every copy of mcphost run
+// from one proxy.hcl (each editor window starts its own) traces into the
+// same store. The plugin that holds the store's lock is its owner: it also
+// listens on a Unix socket and serves the sdk's Tracing gRPC service there
+// (tracing.NewGRPCServer over its own store, never forwarded further). The
+// plugin of any other copy finds the directory locked, connects to the
+// socket (tracing.NewGRPCClient) and forwards Record, CallTool and
+// ReadResource unchanged; each request carries its session, so "latest" is
+// still the calling session's newest response, and session ids are random,
+// so sessions of different copies never meet. The owner weighs the
+// responses others forward through its own host (its weighting plugin),
+// and its options (retention, learning rate, thresholds) apply to all.
+// The host sees the same plugin either way.
+//
+// The socket is mcphost-tracing.sock in the store directory, or, when that
+// path would be too long for a socket (108 bytes on Linux, NUL included),
+// tracing-<hash of the directory>.sock in $XDG_RUNTIME_DIR/mcphost, else in
+// $TMPDIR/mcphost-<uid>, directories the owner creates with mode 0700 and
+// refuses to use if they are open to others or belong to another user (a
+// forwarder looks in both, for an owner started with or without
+// $XDG_RUNTIME_DIR when it was not). The
+// socket is made 0600 under a temporary name and renamed into place, and
+// both ends check the other's uid (SO_PEERCRED on Linux): only the same
+// user gets in.
+//
+// Takeover: a forwarder's supervisor goroutine watches its connection.
+// When the owner goes (exits, is killed, or stops serving), the supervisor
+// tries to open the store; the one that gets Badger's lock removes the
+// stale socket, listens and becomes the owner; the others connect to it,
+// retrying with backoff (5 ms doubling to 200 ms) while it opens. A call
+// that finds the owner gone is made once more after the takeover, waiting
+// at most its deadline and 5 s; so a Record in the gap is retried once, not
+// dropped. Nothing acknowledged is lost: a Record returns after Badger
+// committed it, and a commit is in Badger's memory-mapped write-ahead log,
+// which the kernel keeps when the owner is killed (sync_writes is for power
+// loss). Configure joins the same way, for at most 5 s; a store held by a
+// process that does not serve it (an older mcphost) is refused as in use,
+// and the host retries. Stop closes a forwarder's connection and ends its
+// supervisor; an owner stops listening, lets forwarded calls finish, and
+// closes the store, which another copy then takes over.
+//
 // # Storage
 //
 // Everything lives in one Badger v4 directory, which only one process (and
-// one Plugin) may hold open. Keys start with a one-byte tag; every
+// one Plugin) may hold open; the other copies reach it through its owner. Keys start with a one-byte tag; every
 // identifier in a key is replaced by H(id), the first 16 bytes of its
 // SHA-256, so that keys have a fixed width whatever the host's identifiers
 // contain (a '/' or a very long canonical argument list cannot break prefix
@@ -102,6 +146,7 @@
 //	r H(resp)                    a finalized response and its units (context, version, hash, weight)
 //	i H(ctx) BE64(t) H(resp)     reverse lineage: a response the context fed, with weight and version
 //	l H(session)                 the session's latest finalized response
+//	m "latest"                   the latest finalized response of any session (an operator's "latest")
 //	g H(resp) BE64(t) fbID       a feedback on a response (score, time, user)
 //	f BE64(t) fbID               a feedback record, with the quality updates it made
 //	q S(q) H(ctx)                quality index of rated contexts, S = order-preserving float encoding

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/mcphost/mcphost/sdk/tracing"
 )
 
 // applyFeedback is the quality update of the package doc:
@@ -49,12 +51,17 @@ func (e *notFoundError) Error() string { return e.msg }
 func notFound(format string, a ...any) error { return &notFoundError{msg: fmt.Sprintf(format, a...)} }
 
 // resolveResponse turns "latest" into the session's latest finalized
-// response id.
+// response id; for the operator (tracing.OperatorSession), the newest of
+// any session.
 func (r *reader) resolveResponse(id, session string) (string, error) {
 	if id != latestAlias && id != "" {
 		return id, nil
 	}
-	l, err := loadJSON[latestRec](r, latestKey(session))
+	key := latestKey(session)
+	if session == tracing.OperatorSession {
+		key = metaLatestKey
+	}
+	l, err := loadJSON[latestRec](r, key)
 	if err != nil {
 		return "", err
 	}

@@ -34,6 +34,11 @@ func configureOn(t testing.TB, p *Plugin, dir string, cfg map[string]any) {
 
 func configureDiags(t testing.TB, p *Plugin, dir string, cfg map[string]any) []base.Diagnostic {
 	t.Helper()
+	return configureDiagsCtx(context.Background(), t, p, dir, cfg)
+}
+
+func configureDiagsCtx(ctx context.Context, t testing.TB, p *Plugin, dir string, cfg map[string]any) []base.Diagnostic {
+	t.Helper()
 	c := map[string]any{"dir": dir}
 	for k, v := range cfg {
 		c[k] = v
@@ -42,7 +47,7 @@ func configureDiags(t testing.TB, p *Plugin, dir string, cfg map[string]any) []b
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := p.Configure(context.Background(), base.ConfigureRequest{Config: raw})
+	res, err := p.Configure(ctx, base.ConfigureRequest{Config: raw})
 	if err != nil {
 		t.Fatalf("Configure: %v", err)
 	}

@@ -313,5 +313,14 @@ func (w *writer) finalize(ev *tracing.Event) error {
 			return err
 		}
 	}
+	newest, err := loadJSON[latestRec](&w.reader, metaLatestKey)
+	if err != nil {
+		return err
+	}
+	if newest == nil || newest.Time <= now {
+		if err := w.put(metaLatestKey, latestRec{ResponseID: id, Time: now}, false); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -28,6 +28,10 @@ const layoutVersion = "1"
 
 var metaLayoutKey = []byte{tagMeta, 'l', 'a', 'y', 'o', 'u', 't'}
 
+// metaLatestKey holds the newest finalized response of any session (a
+// latestRec), which is what "latest" means for an operator.
+var metaLatestKey = []byte{tagMeta, 'l', 'a', 't', 'e', 's', 't'}
+
 // idLen is the width of H(id) in keys.
 const idLen = 16
 

@@ -61,7 +61,13 @@ func (p *Plugin) ListResources(context.Context, tracing.ListResourcesRequest) (t
 
 // ReadResource reads one of the plugin's resources. An unknown URI or id is
 // an error, which the host returns as a JSON-RPC error.
-func (p *Plugin) ReadResource(_ context.Context, req tracing.ReadResourceRequest) (tracing.ReadResourceResponse, error) {
+func (p *Plugin) ReadResource(ctx context.Context, req tracing.ReadResourceRequest) (tracing.ReadResourceResponse, error) {
+	return forward(ctx, p,
+		func(t tracing.Tracing) (tracing.ReadResourceResponse, error) { return t.ReadResource(ctx, req) },
+		func() (tracing.ReadResourceResponse, error) { return p.readResourceLocal(ctx, req) })
+}
+
+func (p *Plugin) readResourceLocal(_ context.Context, req tracing.ReadResourceRequest) (tracing.ReadResourceResponse, error) {
 	var v any
 	err := p.withStore(func(st *store) error {
 		var err error

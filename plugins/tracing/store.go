@@ -118,15 +118,9 @@ func (b badgerLogger) Debugf(f string, a ...any)     { b.l.Trace(b.line(f, a)) }
 
 // openStore opens (creating if needed) the Badger directory of o.
 func openStore(o options, logger hclog.Logger, cs cacheStats) (*store, error) {
-	if err := os.MkdirAll(o.dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create tracing store directory %s: %w", o.dir, err)
-	}
-	dir, err := filepath.Abs(o.dir)
-	if err == nil {
-		dir, err = filepath.EvalSymlinks(dir)
-	}
+	dir, err := storeDir(o.dir)
 	if err != nil {
-		return nil, fmt.Errorf("resolve tracing store directory %s: %w", o.dir, err)
+		return nil, err
 	}
 	openDirs.Lock()
 	if openDirs.m[dir] {
@@ -171,6 +165,22 @@ func openStore(o options, logger hclog.Logger, cs cacheStats) (*store, error) {
 	}
 	go s.gcLoop()
 	return s, nil
+}
+
+// storeDir creates the store directory if missing and returns it absolute,
+// with symlinks resolved: the name every process opening it agrees on.
+func storeDir(d string) (string, error) {
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return "", fmt.Errorf("create tracing store directory %s: %w", d, err)
+	}
+	dir, err := filepath.Abs(d)
+	if err == nil {
+		dir, err = filepath.EvalSymlinks(dir)
+	}
+	if err != nil {
+		return "", fmt.Errorf("resolve tracing store directory %s: %w", d, err)
+	}
+	return dir, nil
 }
 
 // checkLayout stamps a new store with the key layout version and refuses a

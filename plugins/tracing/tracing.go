@@ -33,12 +33,21 @@ type Plugin struct {
 	m      pluginMetrics
 	tools  []json.RawMessage
 
-	// mu serializes Configure and Stop; st is the open store, nil before
-	// Configure and after Stop.
-	mu sync.Mutex
-	st *store
-	// stMu guards reads of st by operations.
-	stMu sync.RWMutex
+	// mu serializes Configure and Stop, and guards link and sup: the store
+	// configured, and the supervisor of a forwarding plugin (share.go).
+	mu   sync.Mutex
+	link *link
+	sup  *supervisor
+	// The plugin's role (share.go), changed by Configure, Stop and the
+	// supervisor under stMu: it owns the store (st, served to the other
+	// copies by srv), or forwards to the copy that does (fwd); all nil
+	// before Configure and after Stop. roleChanged is closed at each
+	// change.
+	stMu        sync.RWMutex
+	st          *store
+	srv         *ownerServer
+	fwd         *forwarder
+	roleChanged chan struct{}
 	// host weighs responses: the weighting plugin, through the host.
 	host atomic.Pointer[tracing.Host]
 }
@@ -159,6 +168,11 @@ type pluginMetrics struct {
 	recordDuration  *metrics.Histogram
 	getTraceLatency *metrics.Histogram
 	cache           cacheStats
+	// takeovers counts the times this plugin took the store over from
+	// the copy that owned it; ownerLost the forwarded calls that found
+	// the owner gone.
+	takeovers *metrics.Counter
+	ownerLost *metrics.Counter
 }
 
 // Reasons an event is skipped, as in mcphost_tracing_events_skipped_total.
@@ -178,7 +192,7 @@ func New(logger hclog.Logger) *Plugin {
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{Name: "tracing", Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
 	}
-	p := &Plugin{logger: logger, set: metrics.NewSet()}
+	p := &Plugin{logger: logger, set: metrics.NewSet(), roleChanged: make(chan struct{})}
 	p.m = pluginMetrics{
 		recorded:        map[string]*metrics.Counter{},
 		skipped:         map[string]*metrics.Counter{},
@@ -189,6 +203,8 @@ func New(logger hclog.Logger) *Plugin {
 		toolErrors:      p.set.NewCounter("mcphost_tracing_tool_errors_total"),
 		recordDuration:  p.set.NewHistogram("mcphost_tracing_record_batch_duration_seconds"),
 		getTraceLatency: p.set.NewHistogram("mcphost_tracing_get_trace_duration_seconds"),
+		takeovers:       p.set.NewCounter("mcphost_tracing_store_takeovers_total"),
+		ownerLost:       p.set.NewCounter("mcphost_tracing_store_owner_lost_total"),
 		cache: cacheStats{
 			hits:      p.set.NewCounter("mcphost_tracing_cache_hits_total"),
 			misses:    p.set.NewCounter("mcphost_tracing_cache_misses_total"),
@@ -202,6 +218,12 @@ func New(logger hclog.Logger) *Plugin {
 	for _, r := range []string{skipNoContextID, skipNoResponseID, skipFeedbackEvent, skipUnknownKind} {
 		p.m.skipped[r] = p.set.NewCounter(`mcphost_tracing_events_skipped_total{reason="` + base.LabelValue(r) + `"}`)
 	}
+	p.set.NewGauge("mcphost_tracing_store_owner", func() float64 {
+		if p.owns() {
+			return 1
+		}
+		return 0
+	})
 	p.set.NewGauge("mcphost_tracing_cache_entries", func() float64 {
 		var n int
 		_ = p.withStore(func(st *store) error { n = st.cache.len(); return nil })
@@ -252,7 +274,7 @@ func (p *Plugin) Info(context.Context, base.InfoRequest) (base.InfoResponse, err
 		Kind:         base.KindTracing,
 		Version:      Version,
 		APIMinor:     tracing.APIMinor,
-		Capabilities: []string{tracing.CapabilityWeighsThroughHost},
+		Capabilities: []string{tracing.CapabilityWeighsThroughHost, tracing.CapabilityOperatorLatest},
 		Description: "Records the context units delivered to clients in Badger, with versions, response lineage and " +
 			"feedback-driven quality scores, and serves the mcp__proxy__tracing__* tools and trace:// resources.",
 	}, nil
@@ -268,80 +290,119 @@ func (p *Plugin) Validate(_ context.Context, req base.ValidateRequest) (base.Val
 	return base.ValidateResponse{Diagnostics: diags}, nil
 }
 
-// Configure opens the store of the config. Configuring again (a reload)
-// replaces the store: the same directory is closed and reopened with the
-// new settings, a different one is opened before the old one is closed so
+// Configure opens the store of the config and serves it to the other
+// copies of mcphost, or, when another copy holds it, connects to that copy
+// and forwards to it (share.go). Configuring again (a reload) replaces
+// the store: the same directory is left and joined again with the new
+// settings; a different one is joined before an owned store is closed, so
 // that a bad new directory leaves the old store serving.
-func (p *Plugin) Configure(_ context.Context, req base.ConfigureRequest) (base.ConfigureResponse, error) {
+func (p *Plugin) Configure(ctx context.Context, req base.ConfigureRequest) (base.ConfigureResponse, error) {
 	o, diags := parseConfig(req.Config)
 	if hasErrors(diags) {
 		return base.ConfigureResponse{Diagnostics: diags}, nil
 	}
+	dir, err := storeDir(o.dir)
+	var place sockPlace
+	if err == nil {
+		place, err = socketPlaceFor(dir)
+	}
+	if err != nil {
+		return base.ConfigureResponse{Diagnostics: append(diags, base.Error("dir", "Cannot open tracing store", err.Error()))}, nil
+	}
+	l := &link{o: o, dir: dir, place: place}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	old := p.st
-	if old != nil && sameDir(old.dir, o.dir) {
-		p.swap(nil)
-		if err := old.close(); err != nil {
-			p.logger.Error("close tracing store for reconfiguration", "dir", old.dir, "error", err)
+	p.sup.stop()
+	p.sup = nil
+	// Nothing else changes the role now that the supervisor has stopped.
+	old := p.role()
+	if old.fwd != nil || (p.link != nil && sameDir(p.link.dir, dir)) {
+		p.install(role{})
+		leaveCtx, cancel := context.WithTimeout(ctx, defaultStopWait)
+		if err := p.leave(leaveCtx, old); err != nil {
+			p.logger.Error("leave tracing store for reconfiguration", "dir", p.link.dir, "error", err)
 		}
-		old = nil
+		cancel()
+		old = role{}
 	}
-	st, err := openStore(o, p.logger, p.m.cache)
+	// An owned store of another directory serves until the new one is
+	// joined.
+	joinCtx, cancel := context.WithTimeout(ctx, configureJoinWait)
+	defer cancel()
+	supCtx, supCancel := context.WithCancel(context.Background())
+	r, err := p.joinRetry(joinCtx, supCtx, l, false)
 	if err != nil {
+		supCancel()
 		summary := "Cannot open tracing store"
 		if errors.Is(err, ErrStoreInUse) {
 			summary = "Tracing store directory already in use"
 		}
 		return base.ConfigureResponse{Diagnostics: append(diags, base.Error("dir", summary, err.Error()))}, nil
 	}
-	p.swap(st)
-	if old != nil {
-		if err := old.close(); err != nil {
-			p.logger.Error("close previous tracing store", "dir", old.dir, "error", err)
-		}
+	p.install(r)
+	prev := p.link
+	p.link = l
+	if r.fwd != nil {
+		done := make(chan struct{})
+		p.sup = &supervisor{cancel: supCancel, done: done}
+		go p.supervise(supCtx, l, done)
+		p.logger.Info("tracing store is owned by another copy of mcphost; forwarding to it", "dir", dir, "socket", place.path)
+	} else {
+		supCancel()
+		p.logger.Info("tracing store open", "dir", dir, "socket", place.path, "retention", o.retention, "store_content", o.storeContent,
+			"sync_writes", o.syncWrites, "cache_entries", o.cacheEntries)
 	}
-	p.logger.Info("tracing store open", "dir", st.dir, "retention", o.retention, "store_content", o.storeContent,
-		"sync_writes", o.syncWrites, "cache_entries", o.cacheEntries)
+	if old.st != nil {
+		leaveCtx, cancel := context.WithTimeout(context.Background(), defaultStopWait)
+		if err := p.leave(leaveCtx, old); err != nil {
+			p.logger.Error("close previous tracing store", "dir", prev.dir, "error", err)
+		}
+		cancel()
+	}
 	return base.ConfigureResponse{Diagnostics: diags}, nil
 }
 
-func (p *Plugin) swap(st *store) {
-	p.stMu.Lock()
-	p.st = st
-	p.stMu.Unlock()
+// role is the plugin's current role.
+func (p *Plugin) role() role {
+	p.stMu.RLock()
+	defer p.stMu.RUnlock()
+	return role{st: p.st, srv: p.srv, fwd: p.fwd}
 }
 
-// Stop closes the store, which flushes it, waiting for running operations.
-// If the deadline passes first, Stop returns an error and the close goes
-// on in the background.
+// takeRole empties the plugin's role and returns what it was.
+func (p *Plugin) takeRole() role {
+	r := p.role()
+	if r != (role{}) {
+		p.install(role{})
+	}
+	return r
+}
+
+// Stop stops serving the store to other copies and closes it, which
+// flushes it, waiting for running operations; or closes the connection to
+// the copy that owns it. If the deadline passes first, Stop returns an
+// error and the close goes on in the background.
 func (p *Plugin) Stop(_ context.Context, req base.StopRequest) (base.StopResponse, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	st := p.st
-	if st == nil {
+	p.sup.stop()
+	p.sup = nil
+	r := p.takeRole()
+	if r == (role{}) {
 		return base.StopResponse{}, nil
 	}
-	p.swap(nil)
-	done := make(chan error, 1)
-	go func() { done <- st.close() }()
 	wait := defaultStopWait
 	if req.DeadlineUnixNano > 0 {
 		if d := time.Until(time.Unix(0, req.DeadlineUnixNano)); d > 0 {
 			wait = d
 		}
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case err := <-done:
-		if err != nil {
-			return base.StopResponse{}, fmt.Errorf("stop tracing: %w", err)
-		}
-		return base.StopResponse{}, nil
-	case <-t.C:
-		return base.StopResponse{}, fmt.Errorf("stop tracing: store %s still closing after %v", st.dir, wait)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := p.leave(ctx, r); err != nil {
+		return base.StopResponse{}, fmt.Errorf("stop tracing: %w", err)
 	}
+	return base.StopResponse{}, nil
 }
 
 func (p *Plugin) Metrics(context.Context, base.MetricsRequest) (base.MetricsResponse, error) {
@@ -349,8 +410,16 @@ func (p *Plugin) Metrics(context.Context, base.MetricsRequest) (base.MetricsResp
 }
 
 // Record stores a batch of events, in order, in as few Badger
-// transactions as fit.
+// transactions as fit: in the plugin's store, or in the owner's.
 func (p *Plugin) Record(ctx context.Context, req tracing.RecordRequest) (tracing.RecordResponse, error) {
+	return forward(ctx, p,
+		func(t tracing.Tracing) (tracing.RecordResponse, error) { return t.Record(ctx, req) },
+		func() (tracing.RecordResponse, error) { return p.recordLocal(ctx, req) })
+}
+
+// recordLocal records in the plugin's own store, weighing the responses
+// through its host.
+func (p *Plugin) recordLocal(ctx context.Context, req tracing.RecordRequest) (tracing.RecordResponse, error) {
 	if err := ctx.Err(); err != nil {
 		return tracing.RecordResponse{}, fmt.Errorf("record: %w", err)
 	}
@@ -419,10 +488,17 @@ func (p *Plugin) ListTools(context.Context, tracing.ListToolsRequest) (tracing.L
 	return tracing.ListToolsResponse{Tools: p.tools}, nil
 }
 
-// CallTool runs a tracing tool. Bad arguments, unknown ids and store
-// failures are tool errors (isError) with a message for the model; only a
-// tool name the plugin does not serve is a JSON-RPC error.
-func (p *Plugin) CallTool(_ context.Context, req tracing.CallToolRequest) (tracing.CallToolResponse, error) {
+// CallTool runs a tracing tool, on the plugin's store or the owner's.
+// Bad arguments, unknown ids and store failures are tool errors (isError)
+// with a message for the model; only a tool name the plugin does not serve
+// is a JSON-RPC error.
+func (p *Plugin) CallTool(ctx context.Context, req tracing.CallToolRequest) (tracing.CallToolResponse, error) {
+	return forward(ctx, p,
+		func(t tracing.Tracing) (tracing.CallToolResponse, error) { return t.CallTool(ctx, req) },
+		func() (tracing.CallToolResponse, error) { return p.callToolLocal(ctx, req) })
+}
+
+func (p *Plugin) callToolLocal(_ context.Context, req tracing.CallToolRequest) (tracing.CallToolResponse, error) {
 	h, ok := toolHandlers[req.Name]
 	if !ok {
 		return tracing.CallToolResponse{}, fmt.Errorf("unknown tool %q", req.Name)

@@ -402,14 +402,24 @@ func TestPersistsAcrossRestart(t *testing.T) {
 	}
 }
 
+// TestSecondOpenFails holds a store without serving it (as a process
+// that is not a sharing tracing plugin would): Configure gives up at its
+// deadline with a clear diagnostic, and the plugin serves nothing.
 func TestSecondOpenFails(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	configure(t, dir, nil)
+	st, err := openStore(options{dir: dir, cacheEntries: 1}, hclog.NewNullLogger(), newTestLRU(0).stats())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.close() })
 	p2 := New(hclog.NewNullLogger())
-	diags := configureDiags(t, p2, dir, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	diags := configureDiagsCtx(ctx, t, p2, dir, nil)
 	if len(diags) != 1 || diags[0].Attribute != "dir" || diags[0].Severity != base.SeverityError ||
-		diags[0].Summary != "Tracing store directory already in use" || !strings.Contains(diags[0].Detail, "one owner per directory") {
+		diags[0].Summary != "Tracing store directory already in use" || !strings.Contains(diags[0].Detail, "one owner per directory") ||
+		!strings.Contains(diags[0].Detail, "does not answer on the store's socket") {
 		t.Fatalf("second Configure diagnostics = %+v", diags)
 	}
 	if res := call(t, p2, "s", toolGetTrace, map[string]any{}); !res.IsError {

@@ -24,6 +24,18 @@ type Host interface {
 // sends responses unweighed. Without it the host weighs them.
 const CapabilityWeighsThroughHost = "weighs_through_host"
 
+// CapabilityOperatorLatest, in a tracing plugin's Info capabilities, says
+// that for OperatorSession it resolves the response id "latest" itself, as
+// the newest response of any session recorded in its store (by any host
+// sharing it). Without it the host resolves "latest" for an operator to
+// the newest response it recorded itself. (API minor 3.)
+const CapabilityOperatorLatest = "operator_latest"
+
+// OperatorSession is the session of the tool calls and resource reads the
+// host makes for an operator (the admin API, `mcphost trace`) rather than
+// for a client. Client session ids are random and never equal it.
+const OperatorSession = "admin"
+
 // HostUser is implemented by a Tracing that calls back into the host. The
 // host hands it the Host before Configure: over the go-plugin broker for a
 // plugin process (ConfigureRequest.BrokerID), directly in-process.

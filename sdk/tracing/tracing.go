@@ -19,7 +19,7 @@ import (
 
 // APIMinor is the minor version of this API; bump it when adding optional
 // fields or capabilities.
-const APIMinor = 2
+const APIMinor = 3
 
 // Tracing records deliveries and serves the tracing tools and resources.
 type Tracing interface {

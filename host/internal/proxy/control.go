@@ -142,7 +142,7 @@ func adminReload(r ReloadResult) admin.ReloadResult {
 func (c control) Events(ctx context.Context) <-chan admin.Event { return c.p.Events(ctx) }
 
 // adminSession is the session name the admin API's tracing calls use.
-const adminSession = "admin"
+const adminSession = tracing.OperatorSession
 
 func (c control) Tracing() admin.TracingStatus {
 	if c.p.tracer == nil {
@@ -159,8 +159,10 @@ func (c control) TraceTool(ctx context.Context, name string, args json.RawMessag
 	if t == nil {
 		return nil, admin.ErrTracingOff
 	}
-	// "latest" from an operator means the newest response of any session.
-	if id := gjson.GetBytes(args, "response_id"); id.Str == "latest" {
+	// "latest" from an operator means the newest response of any session:
+	// of every copy sharing the store, when the plugin resolves it (the
+	// built-in does), else of this copy.
+	if id := gjson.GetBytes(args, "response_id"); id.Str == "latest" && !c.p.tracingHealth.operatorLatest.Load() {
 		last := t.LastResponse()
 		if last == "" {
 			return nil, errors.New("no response has been recorded yet")

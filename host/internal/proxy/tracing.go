@@ -74,14 +74,16 @@ func (p *Proxy) connectTracing(ctx context.Context) error {
 	}
 	// A tracing plugin that weighs through the host (the built-in does)
 	// gets responses unweighed; for any other the host weighs them.
-	weighsItself := false
+	weighsItself, operatorLatest := false, false
 	if info, err := tp.Info(ctx, base.InfoRequest{}); err == nil {
 		weighsItself = slices.Contains(info.Capabilities, tracing.CapabilityWeighsThroughHost)
+		operatorLatest = slices.Contains(info.Capabilities, tracing.CapabilityOperatorLatest)
 	}
 	if _, err := p.plugins.Weighting(ctx, t.Weighting); err != nil {
 		return fmt.Errorf("weighting plugin %q: %w", t.Weighting, err)
 	}
 	p.tracingHealth.weighsItself.Store(weighsItself)
+	p.tracingHealth.operatorLatest.Store(operatorLatest)
 	return nil
 }
 

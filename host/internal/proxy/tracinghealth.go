@@ -28,6 +28,9 @@ type tracingHealth struct {
 	upFlag atomic.Bool
 	// weighsItself: the tracing plugin weighs through the host.
 	weighsItself atomic.Bool
+	// operatorLatest: the tracing plugin resolves an operator's "latest"
+	// itself, over every copy sharing its store.
+	operatorLatest atomic.Bool
 	// retry wakes the supervisor (one pending wake is enough).
 	retry chan struct{}
 }
