@@ -367,9 +367,13 @@ func TestConcurrentCallsNoLossNoCrossing(t *testing.T) {
 					}
 				}
 			}
-			if n := testenv.CountProcesses(t, marker); n != 1 {
-				t.Fatalf("before the load: %d backend processes match %q, want 1", n, marker)
-			}
+			// initialize is answered while the backends start: wait for it.
+			waitFor(t, 30*time.Second, "the backend process", func() error {
+				if n := testenv.CountProcesses(t, marker); n != 1 {
+					return fmt.Errorf("%d backend processes match %q, want 1", n, marker)
+				}
+				return nil
+			})
 
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
