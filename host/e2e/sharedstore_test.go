@@ -61,7 +61,9 @@ func startSharedCopy(t *testing.T, cfg, name string, stdio bool) *sharedCopy {
 	c := &sharedCopy{name: name, stdio: stdio, metrics: "http://" + addr + "/metrics", admin: adminAddr, stderr: &syncBuffer{}}
 	args := []string{"run", cfg}
 	if stdio {
-		args = []string{"run", "--stdio", cfg}
+		// --serve: a stdio copy takes its configured ports only when asked,
+		// and this test reads each copy's metrics and admin API there.
+		args = []string{"run", "--stdio", "--serve", cfg}
 	}
 	newCmd := func(ctx context.Context) *exec.Cmd {
 		cmd := exec.CommandContext(ctx, mcphost(t), args...)
