@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,9 +107,14 @@ admin {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	var waited atomic.Bool // cmd.ProcessState is written by the Wait below
+	go func() {
+		err := cmd.Wait()
+		waited.Store(true)
+		exited <- err
+	}()
 	stopHTTP := func() {
-		if cmd.ProcessState != nil {
+		if waited.Load() {
 			return
 		}
 		_ = cmd.Process.Signal(os.Interrupt)

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -91,6 +92,16 @@ type proxyProcess struct {
 	URL    string
 	Stderr *syncBuffer
 	done   chan error
+	// exited is set once the process has been waited for (cmd.ProcessState
+	// is written by that wait, so it cannot be read to tell).
+	exited atomic.Bool
+}
+
+// wait waits for the process and hands its end to done.
+func (p *proxyProcess) wait() {
+	err := p.cmd.Wait()
+	p.exited.Store(true)
+	p.done <- err
 }
 
 // startHTTPProxy runs mcphost with servers (HCL) plus an HTTP listener on a
@@ -105,7 +116,7 @@ func startHTTPProxy(t testing.TB, servers string) *proxyProcess {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.done <- p.cmd.Wait() }()
+	go p.wait()
 	t.Cleanup(func() { p.stop(t) })
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -127,7 +138,7 @@ func startHTTPProxy(t testing.TB, servers string) *proxyProcess {
 
 // stop sends SIGTERM and waits for a clean exit.
 func (p *proxyProcess) stop(t testing.TB) {
-	if p.cmd.ProcessState != nil {
+	if p.exited.Load() {
 		return
 	}
 	_ = p.cmd.Process.Signal(os.Interrupt)

@@ -25,7 +25,7 @@ func startHTTPProxyConfig(t *testing.T, url, cfg string) *proxyProcess {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.done <- p.cmd.Wait() }()
+	go p.wait()
 	t.Cleanup(func() { p.stop(t) })
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {

@@ -36,7 +36,7 @@ func startProxyAt(t *testing.T, path, url string) *proxyProcess {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.done <- p.cmd.Wait() }()
+	go p.wait()
 	t.Cleanup(func() { p.stop(t) })
 	deadline := time.Now().Add(60 * time.Second)
 	for !strings.Contains(p.Stderr.String(), "server ready") {

@@ -237,6 +237,9 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if err := p.Start(ctx, proxy.StartOptions{SkipListeners: !servePorts, Lenient: *stdio}); err != nil {
 		return startFailed(bindError(ctx, reg, err))
 	}
@@ -255,7 +258,7 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		defer closeAdmin(adminServer, cfg)
 	}
 	defer register(cfg, p, reg, mode, adminServer, log)()
-	go reloadOnSignal(ctx, p, log)
+	go reloadOnSignal(ctx, p, log, hup)
 	if cfg.Proxy.WatchConfig {
 		go p.WatchConfig(ctx, time.Second)
 	}
@@ -297,11 +300,10 @@ func serveStdio(ctx context.Context, p *proxy.Proxy, stdin io.Reader, stdout io.
 	return err
 }
 
-// reloadOnSignal reloads the config on every SIGHUP until ctx ends.
-func reloadOnSignal(ctx context.Context, p *proxy.Proxy, log hclog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+// reloadOnSignal reloads the config on every SIGHUP on hup until ctx
+// ends. hup is subscribed before the proxy starts, so that a SIGHUP during
+// start-up waits for it instead of ending the process (its default).
+func reloadOnSignal(ctx context.Context, p *proxy.Proxy, log hclog.Logger, hup <-chan os.Signal) {
 	for {
 		select {
 		case <-ctx.Done():
