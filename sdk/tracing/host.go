@@ -3,6 +3,7 @@ package tracing
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -35,6 +36,19 @@ const CapabilityOperatorLatest = "operator_latest"
 // host makes for an operator (the admin API, `mcphost trace`) rather than
 // for a client. Client session ids are random and never equal it.
 const OperatorSession = "admin"
+
+// OperatorCallPrefix starts the session id of every request an operator
+// makes through the router as if it were a client (the admin API's
+// POST /api/v1/tools/{name}/call, prompts/{name}/get and resources/read):
+// those requests reach backends and are traced like a client's, and a
+// tracing plugin tells them apart by this prefix (the built-in shows them
+// with origin "admin"). Client session ids are base32hex (0-9, a-v) and
+// never contain '-', so they never start with it.
+const OperatorCallPrefix = "admin-"
+
+// IsOperatorCall reports whether session is that of a request an operator
+// made through the router (see OperatorCallPrefix).
+func IsOperatorCall(session string) bool { return strings.HasPrefix(session, OperatorCallPrefix) }
 
 // HostUser is implemented by a Tracing that calls back into the host. The
 // host hands it the Host before Configure: over the go-plugin broker for a

@@ -138,12 +138,17 @@ type ServerStatus struct {
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
 }
 
-// Tool is one entry of the aggregated catalogue.
+// Tool is one entry of the aggregated catalogue. The schemas and
+// annotations are the JSON the backend gave, as it gave them.
 type Tool struct {
-	Name         string `json:"name"` // as exposed to clients
-	Server       string `json:"server"`
-	OriginalName string `json:"original_name"`
-	Description  string `json:"description,omitempty"`
+	Name         string          `json:"name"` // as exposed to clients
+	Server       string          `json:"server"`
+	OriginalName string          `json:"original_name"`
+	Title        string          `json:"title,omitempty"`
+	Description  string          `json:"description,omitempty"`
+	Annotations  json.RawMessage `json:"annotations,omitempty"`
+	InputSchema  json.RawMessage `json:"input_schema,omitempty"`
+	OutputSchema json.RawMessage `json:"output_schema,omitempty"`
 }
 
 // Session is one connected downstream client.

@@ -79,6 +79,14 @@ func (s *Server) routes() http.Handler {
 	// feedback, which goes the same way.
 	mux.HandleFunc("POST /api/v1/trace/tools/{name}", s.traceTool)
 	mux.HandleFunc("GET /api/v1/trace/resource", s.traceResource)
+	// The catalogue's prompts and resources, the plugins, and requests
+	// through the router as an admin session (operate.go, plugins.go).
+	mux.HandleFunc("GET /api/v1/prompts", s.listPrompts)
+	mux.HandleFunc("GET /api/v1/resources", s.listResources)
+	mux.HandleFunc("GET /api/v1/plugins", s.listPlugins)
+	mux.HandleFunc("POST /api/v1/tools/{name}/call", s.callByName("tools/call"))
+	mux.HandleFunc("POST /api/v1/prompts/{name}/get", s.callByName("prompts/get"))
+	mux.HandleFunc("POST /api/v1/resources/read", s.readResource)
 	return s.guard(mux)
 }
 

@@ -471,6 +471,8 @@ type Status struct {
 	Mode     string
 	Checksum string // "builtin", "pinned", "mismatch", "missing"
 	Running  bool
+	// Pid is the plugin process's while it runs as a subprocess, else 0.
+	Pid      int
 	Restarts int
 }
 
@@ -485,6 +487,11 @@ func (m *Manager) List(ctx context.Context) []Status {
 		if in, ok := m.running[name]; ok {
 			st.Running = in.client == nil || !in.client.Exited()
 			st.Version, st.Kind, st.Restarts = in.info.Version, in.info.Kind, in.restarts
+			if st.Running && in.client != nil {
+				if rc := in.client.ReattachConfig(); rc != nil {
+					st.Pid = rc.Pid
+				}
+			}
 		} else if b, ok := builtins[name]; ok && spec.Source == SourceBuiltin {
 			st.Kind = b.kind
 			if info, err := b.new(hclog.NewNullLogger()).Info(ctx, base.InfoRequest{}); err == nil {

@@ -64,7 +64,10 @@ func (c control) RestartServer(_ context.Context, name string) error {
 func (c control) Tools() []admin.Tool {
 	var out []admin.Tool
 	for _, t := range c.p.router.Tools() {
-		out = append(out, admin.Tool{Name: t.Name, Server: t.Server, OriginalName: t.Original, Description: t.Description})
+		out = append(out, admin.Tool{
+			Name: t.Name, Server: t.Server, OriginalName: t.Original, Title: t.Title, Description: t.Description,
+			Annotations: t.Annotations, InputSchema: t.InputSchema, OutputSchema: t.OutputSchema,
+		})
 	}
 	return out
 }

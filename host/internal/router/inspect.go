@@ -7,9 +7,11 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// ToolInfo is one tool of the merged catalog.
+// ToolInfo is one tool of the merged catalog. The raw members are the JSON
+// the backend gave (nil when absent).
 type ToolInfo struct {
-	Name, Server, Original, Description string
+	Name, Server, Original, Description, Title string
+	InputSchema, OutputSchema, Annotations     []byte
 }
 
 // Tools lists the catalog's tools by exposed name.
@@ -19,12 +21,74 @@ func (r *Router) Tools() []ToolInfo {
 	gjson.GetBytes(cat.toolsResult, "tools").ForEach(func(_, t gjson.Result) bool {
 		name := t.Get("name").Str
 		if rt, ok := cat.tools[name]; ok {
-			out = append(out, ToolInfo{Name: name, Server: rt.backend.spec.Name, Original: rt.original, Description: t.Get("description").Str})
+			out = append(out, ToolInfo{
+				Name: name, Server: rt.backend.spec.Name, Original: rt.original, Description: t.Get("description").Str,
+				Title: t.Get("title").Str, InputSchema: rawMember(t, "inputSchema"), OutputSchema: rawMember(t, "outputSchema"),
+				Annotations: rawMember(t, "annotations"),
+			})
 		}
 		return true
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// PromptInfo is one prompt of the merged catalog; Arguments is the
+// backend's JSON array (nil when absent).
+type PromptInfo struct {
+	Name, Server, Original, Description, Title string
+	Arguments                                  []byte
+}
+
+// Prompts lists the catalog's prompts by exposed name.
+func (r *Router) Prompts() []PromptInfo {
+	cat := r.catalog.Load()
+	var out []PromptInfo
+	gjson.GetBytes(cat.promptsResult, "prompts").ForEach(func(_, p gjson.Result) bool {
+		name := p.Get("name").Str
+		if rt, ok := cat.prompts[name]; ok {
+			out = append(out, PromptInfo{
+				Name: name, Server: rt.backend.spec.Name, Original: rt.original, Description: p.Get("description").Str,
+				Title: p.Get("title").Str, Arguments: rawMember(p, "arguments"),
+			})
+		}
+		return true
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// ResourceInfo is one resource of the merged catalog: URI as exposed,
+// Original as the backend knows it.
+type ResourceInfo struct {
+	URI, Server, Original, Name, Title, Description, MimeType string
+}
+
+// Resources lists the catalog's resources by exposed URI.
+func (r *Router) Resources() []ResourceInfo {
+	cat := r.catalog.Load()
+	var out []ResourceInfo
+	gjson.GetBytes(cat.resourcesResult, "resources").ForEach(func(_, res gjson.Result) bool {
+		uri := res.Get("uri").Str
+		if rt, ok := cat.resources[uri]; ok {
+			out = append(out, ResourceInfo{
+				URI: uri, Server: rt.backend.spec.Name, Original: rt.original, Name: res.Get("name").Str,
+				Title: res.Get("title").Str, Description: res.Get("description").Str, MimeType: res.Get("mimeType").Str,
+			})
+		}
+		return true
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].URI < out[j].URI })
+	return out
+}
+
+// rawMember is a member's JSON as given, copied, or nil when absent.
+func rawMember(obj gjson.Result, key string) []byte {
+	v := obj.Get(key)
+	if !v.Exists() {
+		return nil
+	}
+	return []byte(v.Raw)
 }
 
 // SessionInfo describes one client session.

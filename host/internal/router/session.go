@@ -92,8 +92,12 @@ type serverRequest struct {
 // OpenSession opens a client session whose listener takes the session's
 // messages off its Outbox (and off the replies it gives Handle) itself.
 func (r *Router) OpenSession(listener string) *Session {
+	return r.openSession(listener, NewSessionID())
+}
+
+func (r *Router) openSession(listener, id string) *Session {
 	s := &Session{
-		router: r, id: NewSessionID(), listener: listener,
+		router: r, id: id, listener: listener,
 		inflight: map[string]inflight{}, perBackend: map[*backend]int{}, replies: map[*Outbox]struct{}{},
 		serverReqs: map[int64]serverRequest{}, subs: map[string]bool{},
 		elicits: map[elicitKey]bool{}, started: time.Now(),

@@ -1,0 +1,190 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// adminPost POSTs body to an admin API path with the token and decodes
+// the answer into out; it returns the status.
+func adminPost(t *testing.T, base, token, path, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(buf.Bytes(), out); err != nil {
+			t.Fatalf("POST %s: %v: %s", path, err, buf.String())
+		}
+	}
+	return resp.StatusCode
+}
+
+// adminCallAnswer is what POST /api/v1/tools/{name}/call answers.
+type adminCallAnswer struct {
+	Result *struct {
+		Content []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"content"`
+		StructuredContent map[string]any `json:"structuredContent"`
+		IsError           bool           `json:"isError"`
+	} `json:"result"`
+	RPCError *struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	} `json:"rpc_error"`
+	LatencyMs *float64 `json:"latency_ms"`
+	Error     string   `json:"error"`
+}
+
+// startAdminProxy runs mcphost with the example server "ex", an HTTP
+// listener, the admin API (token adminToken) and tracing; it returns the
+// proxy and the admin API's base URL.
+func startAdminProxy(t *testing.T, adminToken string) (*proxyProcess, string) {
+	t.Helper()
+	mcpAddr, adminAddr := freeAddr(t), freeAddr(t)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`
+listen "http" {
+  address = %q
+}
+admin {
+  address    = %q
+  auth_token = %q
+}
+tracing {
+  store_dir = %q
+  idle_gap  = "1h"
+}
+%s`, mcpAddr, adminAddr, adminToken, filepath.Join(dir, "trace"), exampleServer("ex"))
+	path := filepath.Join(dir, "proxy.hcl")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return startProxyAt(t, path, "http://"+mcpAddr+"/mcp"), "http://" + adminAddr
+}
+
+// TestAdminCalls: the admin API lists the tools with their schemas, calls
+// the example server's echo tool through the router (result and latency),
+// passes a wrong-typed argument's failure on as the backend gave it,
+// refuses a call without the token, and lists the plugins with the pids
+// of those running.
+func TestAdminCalls(t *testing.T) {
+	t.Parallel()
+	const token = "admin-calls-e2e-token"
+	_, base := startAdminProxy(t, token)
+
+	var tools struct {
+		Tools []struct {
+			Name        string          `json:"name"`
+			InputSchema json.RawMessage `json:"input_schema"`
+		} `json:"tools"`
+	}
+	adminGet(t, base, token, "/api/v1/tools", &tools)
+	var echoSchema string
+	for _, tool := range tools.Tools {
+		if tool.Name == "mcp__proxy__ex__echo" {
+			echoSchema = string(tool.InputSchema)
+		}
+	}
+	if !strings.Contains(echoSchema, `"text"`) || !strings.Contains(echoSchema, `"required"`) {
+		t.Fatalf("echo's input_schema: %q", echoSchema)
+	}
+
+	tests := []struct {
+		name, tool, body string
+		wantStatus       int
+		check            func(t *testing.T, a adminCallAnswer)
+	}{
+		{name: "echo", tool: "mcp__proxy__ex__echo", body: `{"arguments":{"text":"hello admin"}}`, wantStatus: 200,
+			check: func(t *testing.T, a adminCallAnswer) {
+				if a.Result == nil || a.Result.IsError || len(a.Result.Content) == 0 || a.Result.Content[0].Text != "hello admin" {
+					t.Fatalf("result: %+v", a.Result)
+				}
+				if a.LatencyMs == nil || *a.LatencyMs <= 0 {
+					t.Fatalf("latency_ms: %v", a.LatencyMs)
+				}
+			}},
+		{name: "wrong-typed argument", tool: "mcp__proxy__ex__echo", body: `{"arguments":{"text":42}}`, wantStatus: 200,
+			check: func(t *testing.T, a adminCallAnswer) {
+				if a.Result == nil || !a.Result.IsError || len(a.Result.Content) == 0 || !strings.Contains(a.Result.Content[0].Text, "text") {
+					t.Fatalf("result: %+v (rpc error %+v)", a.Result, a.RPCError)
+				}
+			}},
+		{name: "unknown tool", tool: "mcp__proxy__ex__nope", body: `{}`, wantStatus: 200,
+			check: func(t *testing.T, a adminCallAnswer) {
+				if a.RPCError == nil || a.RPCError.Code != -32602 || a.Result != nil {
+					t.Fatalf("answer: %+v", a)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var a adminCallAnswer
+			if code := adminPost(t, base, token, "/api/v1/tools/"+tt.tool+"/call", tt.body, &a); code != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %+v", code, tt.wantStatus, a)
+			}
+			tt.check(t, a)
+		})
+	}
+	if code := adminPost(t, base, "", "/api/v1/tools/mcp__proxy__ex__echo/call", `{"arguments":{"text":"x"}}`, nil); code != http.StatusUnauthorized {
+		t.Fatalf("call without the token: %d, want 401", code)
+	}
+
+	// The stdio transport and the tracing plugin run as processes of their
+	// own; the list shows their pids, which exist.
+	waitFor(t, 30*time.Second, "plugins with pids", func() error {
+		var list struct {
+			Plugins []struct {
+				Name     string `json:"name"`
+				Kind     string `json:"kind"`
+				Version  string `json:"version"`
+				Mode     string `json:"mode"`
+				Running  bool   `json:"running"`
+				Pid      int    `json:"pid"`
+				Checksum string `json:"checksum"`
+				Restarts *int   `json:"restarts"`
+			} `json:"plugins"`
+		}
+		if code := adminGet(t, base, token, "/api/v1/plugins", &list); code != http.StatusOK {
+			return fmt.Errorf("status %d", code)
+		}
+		seen := map[string]bool{}
+		for _, p := range list.Plugins {
+			if p.Checksum != "builtin" || p.Kind == "" || p.Version == "" || p.Restarts == nil {
+				return fmt.Errorf("plugin %+v", p)
+			}
+			if !p.Running {
+				continue
+			}
+			if p.Mode != "subprocess" || p.Pid <= 0 {
+				return fmt.Errorf("running plugin without a pid: %+v", p)
+			}
+			if _, err := os.Stat(fmt.Sprintf("/proc/%d", p.Pid)); err != nil {
+				return fmt.Errorf("plugin %s: pid %d: %v", p.Name, p.Pid, err)
+			}
+			seen[p.Name] = true
+		}
+		if !seen["stdio"] || !seen["tracing"] {
+			return fmt.Errorf("running plugins: %v, want stdio and tracing", seen)
+		}
+		return nil
+	})
+}
