@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -184,6 +185,91 @@ func TestAdminCalls(t *testing.T) {
 		}
 		if !seen["stdio"] || !seen["tracing"] {
 			return fmt.Errorf("running plugins: %v, want stdio and tracing", seen)
+		}
+		return nil
+	})
+}
+
+// TestAdminCallTraced: after an admin API call and an MCP client's call,
+// trace://responses/recent lists both responses, the admin one marked
+// with origin "admin" and a session of its own, the client's with
+// origin "client" and its session's id.
+func TestAdminCallTraced(t *testing.T) {
+	t.Parallel()
+	const token = "admin-traced-e2e-token"
+	p, base := startAdminProxy(t, token)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	var a adminCallAnswer
+	if code := adminPost(t, base, token, "/api/v1/tools/mcp__proxy__ex__echo/call", `{"arguments":{"text":"from the admin API"}}`, &a); code != 200 ||
+		a.Result == nil || a.Result.IsError {
+		t.Fatalf("admin call: %d %+v", code, a)
+	}
+	c := httpClient(t, p.URL, clientOptions{})
+	if got := callText(ctx, t, c, "mcp__proxy__ex__echo", map[string]any{"text": "from a client"}); got != "from a client" {
+		t.Fatalf("client call: %q", got)
+	}
+	var sessions struct {
+		Sessions []struct {
+			ID       string `json:"id"`
+			Listener string `json:"listener"`
+		} `json:"sessions"`
+	}
+	adminGet(t, base, token, "/api/v1/sessions", &sessions)
+	var clientSession string
+	for _, s := range sessions.Sessions {
+		if s.Listener == "http" {
+			clientSession = s.ID
+		}
+	}
+	if clientSession == "" {
+		t.Fatalf("no http session among %+v", sessions.Sessions)
+	}
+	// Ending the client's session finalizes its response (the admin
+	// call's session ended with the call).
+	if err := c.Close(); err != nil {
+		t.Fatalf("close the client: %v", err)
+	}
+
+	waitFor(t, 30*time.Second, "both responses in trace://responses/recent", func() error {
+		var read struct {
+			Contents []struct {
+				Text string `json:"text"`
+			} `json:"contents"`
+		}
+		if code := adminGet(t, base, token, "/api/v1/trace/resource?uri=trace://responses/recent", &read); code != http.StatusOK || len(read.Contents) != 1 {
+			return fmt.Errorf("status %d, %+v", code, read)
+		}
+		var view struct {
+			Responses []struct {
+				ResponseID  string `json:"response_id"`
+				Session     string `json:"session"`
+				Origin      string `json:"origin"`
+				TopContexts []struct {
+					ContextID string  `json:"context_id"`
+					Weight    float64 `json:"weight"`
+					Name      string  `json:"name"`
+				} `json:"top_contexts"`
+			} `json:"responses"`
+		}
+		if err := json.Unmarshal([]byte(read.Contents[0].Text), &view); err != nil {
+			return err
+		}
+		var admin, client bool
+		for _, r := range view.Responses {
+			if len(r.TopContexts) == 0 || r.TopContexts[0].Name != "echo" || r.TopContexts[0].Weight <= 0 {
+				return fmt.Errorf("response %+v", r)
+			}
+			switch {
+			case r.Origin == "admin" && strings.HasPrefix(r.Session, "admin-"):
+				admin = true
+			case r.Origin == "client" && r.Session != "" && strings.HasPrefix(clientSession, r.Session):
+				client = true
+			}
+		}
+		if !admin || !client {
+			return fmt.Errorf("admin %v, client %v in %s", admin, client, read.Contents[0].Text)
 		}
 		return nil
 	})

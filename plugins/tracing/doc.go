@@ -146,6 +146,7 @@
 //	r H(resp)                    a finalized response and its units (context, version, hash, weight)
 //	i H(ctx) BE64(t) H(resp)     reverse lineage: a response the context fed, with weight and version
 //	l H(session)                 the session's latest finalized response
+//	n BE64(t) H(resp)            finalized responses by time -> response id (trace://responses/recent)
 //	m "latest"                   the latest finalized response of any session (an operator's "latest")
 //	g H(resp) BE64(t) fbID       a feedback on a response (score, time, user)
 //	f BE64(t) fbID               a feedback record, with the quality updates it made

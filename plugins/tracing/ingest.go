@@ -244,6 +244,9 @@ func (w *writer) finalize(ev *tracing.Event) error {
 		return err
 	}
 	if old != nil && old.ID == id {
+		if err := w.del(recentKey(old.Finalized, id)); err != nil {
+			return err
+		}
 		for _, u := range old.Units {
 			if err := w.del(impactKey(u.ContextID, old.Finalized, id)); err != nil {
 				return err
@@ -302,6 +305,9 @@ func (w *writer) finalize(ev *tracing.Event) error {
 		}
 	}
 	if err := w.put(responseKey(id), rec, true); err != nil {
+		return err
+	}
+	if err := w.put(recentKey(now, id), latestRec{ResponseID: id, Time: now}, false); err != nil {
 		return err
 	}
 	latest, err := loadJSON[latestRec](&w.reader, latestKey(rec.Session))

@@ -20,6 +20,7 @@ const (
 	tagFeedback = 'f'
 	tagQuality  = 'q'
 	tagMeta     = 'm'
+	tagRecent   = 'n'
 )
 
 // layoutVersion is stored under metaLayoutKey; a store written with another
@@ -89,6 +90,13 @@ func impactPrefix(ctx string) []byte { c := h(ctx); return tagged(tagImpact, c[:
 func impactKey(ctx string, t int64, resp string) []byte {
 	r := h(resp)
 	return append(append(impactPrefix(ctx), be64(t)...), r[:]...)
+}
+
+// recentKey indexes finalized responses by time, for
+// trace://responses/recent.
+func recentKey(t int64, resp string) []byte {
+	r := h(resp)
+	return tagged(tagRecent, be64(t), r[:])
 }
 
 func latestKey(session string) []byte { s := h(session); return tagged(tagLatest, s[:]) }

@@ -89,6 +89,7 @@ type feedbackBrief struct {
 type traceView struct {
 	ResponseID     string          `json:"response_id"`
 	Session        string          `json:"session,omitempty"`
+	Origin         string          `json:"origin"` // "client", or "admin" for the admin API's calls
 	CreatedAt      string          `json:"created_at"`
 	FinalizedAt    string          `json:"finalized_at"`
 	UnitsDelivered uint32          `json:"units_delivered"`
@@ -112,7 +113,7 @@ func (r *reader) trace(id, session string) (*traceView, error) {
 	}
 	o := r.s.opts
 	tv := &traceView{
-		ResponseID: resp.ID, Session: shownSession(resp.Session), CreatedAt: timeString(resp.Created), FinalizedAt: timeString(resp.Finalized),
+		ResponseID: resp.ID, Session: shownSession(resp.Session), Origin: origin(resp.Session), CreatedAt: timeString(resp.Created), FinalizedAt: timeString(resp.Finalized),
 		UnitsDelivered: resp.Delivered, Contexts: make([]traceContext, 0, len(resp.Units)), Feedback: []feedbackBrief{},
 		ResourceURI: responseURI(resp.ID),
 	}

@@ -22,6 +22,8 @@ var (
 			"description": "Context units whose quality fell to the deprecation threshold after repeated feedback: sources to avoid or double-check."},
 		{"uri": uriRecentFeedback, "name": "recent-feedback", "title": "Recent feedback", "mimeType": mimeJSON,
 			"description": "The latest feedback on responses, newest first, with the quality change each made."},
+		{"uri": uriRecentResponses, "name": "recent-responses", "title": "Recent responses", "mimeType": mimeJSON,
+			"description": "The latest finalized responses, newest first (at most 50; ?limit=N for 1 to 200), each with its session, origin (client, or admin for the admin API's calls), times, units delivered, token estimate and heaviest contexts with their weights."},
 		{"uri": uriStatsCache, "name": "cache-stats", "title": "Cache and store statistics", "mimeType": mimeJSON,
 			"description": "Hits, misses, entries and evictions of the in-memory cache; Badger LSM and value log sizes; counts of contexts, versions, responses and feedback."},
 	}
@@ -100,6 +102,12 @@ func (p *Plugin) resource(st *store, req tracing.ReadResourceRequest) (any, erro
 	case uriRecentFeedback:
 		return viewOf(st, (*reader).recentFeedback)
 	}
+	if limit, ok, err := recentLimit(req.URI); ok {
+		if err != nil {
+			return nil, err
+		}
+		return viewOf(st, func(r *reader) (*recentResponsesView, error) { return r.recentResponses(limit) })
+	}
 	for _, t := range []struct {
 		prefix string
 		read   func(r *reader, id string) (any, error)
@@ -123,8 +131,8 @@ func (p *Plugin) resource(st *store, req tracing.ReadResourceRequest) (any, erro
 		})
 		return v, err
 	}
-	return nil, notFound("resource %q not found: the tracing plugin serves %s, %s, %s, %s and %s{id}, %s{id}, %s{id}",
-		req.URI, uriTopContexts, uriDeprecatedContexts, uriRecentFeedback, uriStatsCache, prefixResponse, prefixContext, prefixEvolution)
+	return nil, notFound("resource %q not found: the tracing plugin serves %s, %s, %s, %s, %s and %s{id}, %s{id}, %s{id}",
+		req.URI, uriTopContexts, uriDeprecatedContexts, uriRecentFeedback, uriRecentResponses, uriStatsCache, prefixResponse, prefixContext, prefixEvolution)
 }
 
 func viewOf[T any](st *store, f func(*reader) (*T, error)) (any, error) {

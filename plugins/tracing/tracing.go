@@ -458,7 +458,7 @@ func (p *Plugin) recordLocal(ctx context.Context, req tracing.RecordRequest) (tr
 					}
 					recorded[ev.Kind]++
 					finalized++
-					changed.add(responseURI(ev.ResponseID))
+					changed.add(responseURI(ev.ResponseID), uriRecentResponses)
 				case tracing.EventFeedback:
 					skipped[skipFeedbackEvent]++
 				default:

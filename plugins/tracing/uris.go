@@ -12,6 +12,9 @@ const (
 	uriDeprecatedContexts = "trace://quality/deprecated-contexts"
 	uriRecentFeedback     = "trace://quality/recent-feedback"
 	uriStatsCache         = "trace://stats/cache"
+	// uriRecentResponses takes an optional ?limit=N (1 to
+	// maxRecentResponses).
+	uriRecentResponses = "trace://responses/recent"
 )
 
 // Prefixes of the templated resources.

@@ -2,7 +2,8 @@
 // implementation of any kind over real gRPC in-process (ServeTransport,
 // ServeTranslator, ServeWeighting, ServeTracing), runs a conformance suite
 // that every transport should pass (TestTransport), and checks that a
-// translator's rules agree with its Translate (CheckTranslatorRules).
+// translator's rules agree with its Translate (CheckTranslatorRules), and
+// checks the resources every tracing plugin serves (CheckTracing).
 package plugintest
 
 import (

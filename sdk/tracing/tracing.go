@@ -18,8 +18,27 @@ import (
 )
 
 // APIMinor is the minor version of this API; bump it when adding optional
-// fields or capabilities.
-const APIMinor = 3
+// fields or capabilities. Minor 4: ResourceRecentResponses, and the
+// sessions of operators' calls (OperatorCallPrefix).
+const APIMinor = 4
+
+// ResourceRecentResponses is a resource every tracing plugin serves (API
+// minor 4; the admin API and dashboard read it): the latest finalized
+// responses, newest first, at most 50 unless the URI ends in ?limit=N
+// (1 to 200). Its contents are one application/json text:
+//
+//	{"responses": [{
+//	    "response_id": "…", "session": "<first 14 characters of the session id>",
+//	    "origin": "client" | "admin",   // admin: tracing.IsOperatorCall(session)
+//	    "created_at": RFC 3339, "finalized_at": RFC 3339,
+//	    "units_delivered": n, "contexts": n, "token_estimate": n,
+//	    "top_contexts": [{"context_id": "…", "weight": 0.5, …}],  // heaviest first
+//	    "resource_uri": "trace://response/…"}, …]}
+//
+// A plugin lists it in ListResources, reports it in ChangedURIs when a
+// response is finalized, and may add members. plugintest.CheckTracing
+// checks it.
+const ResourceRecentResponses = "trace://responses/recent"
 
 // Tracing records deliveries and serves the tracing tools and resources.
 type Tracing interface {
