@@ -274,3 +274,90 @@ func TestAdminCallTraced(t *testing.T) {
 		return nil
 	})
 }
+
+// reloadAnswer is what POST /api/v1/reload answers.
+type reloadAnswer struct {
+	Error       string   `json:"error"`
+	Applied     bool     `json:"applied"`
+	Added       []string `json:"added"`
+	Removed     []string `json:"removed"`
+	Changed     []string `json:"changed"`
+	Unchanged   []string `json:"unchanged"`
+	Plugins     []string `json:"plugins"`
+	Diagnostics []struct {
+		Severity string `json:"severity"`
+		Summary  string `json:"summary"`
+		Detail   string `json:"detail"`
+		File     string `json:"file"`
+		Line     int    `json:"line"`
+		Column   int    `json:"column"`
+	} `json:"diagnostics"`
+	Partial []struct {
+		Kind   string `json:"kind"`
+		Name   string `json:"name"`
+		Reason string `json:"reason"`
+	} `json:"partial"`
+}
+
+// TestAdminReloadShape: POST /api/v1/reload answers what it added and what
+// needs a restart (applied in part), a broken config's diagnostics with
+// their places (refused, 422), and mcphost ctl reload prints both.
+func TestAdminReloadShape(t *testing.T) {
+	t.Parallel()
+	const token = "admin-reload-e2e-token"
+	mcpAddr, adminAddr := freeAddr(t), freeAddr(t)
+	config := func(extra string, servers ...string) string {
+		return fmt.Sprintf("listen \"http\" {\n  address = %q\n}\nadmin {\n  address = %q\n  auth_token = %q\n}\n%s%s",
+			mcpAddr, adminAddr, token, extra, strings.Join(servers, ""))
+	}
+	path := filepath.Join(t.TempDir(), "proxy.hcl")
+	if err := os.WriteFile(path, []byte(config("", exampleServer("one"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startProxyAt(t, path, "http://"+mcpAddr+"/mcp")
+	base := "http://" + adminAddr
+
+	// A new server, and a request timeout (which needs a restart).
+	if err := os.WriteFile(path, []byte(config("proxy {\n  request_timeout = \"42s\"\n}\n", exampleServer("one"), exampleServer("two"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var res reloadAnswer
+	if code := adminPost(t, base, token, "/api/v1/reload", "", &res); code != http.StatusOK {
+		t.Fatalf("reload: %d %+v", code, res)
+	}
+	if !res.Applied || strings.Join(res.Added, ",") != "two" || strings.Join(res.Unchanged, ",") != "one" ||
+		res.Removed == nil || res.Changed == nil || res.Plugins == nil || res.Diagnostics == nil ||
+		len(res.Partial) != 1 || res.Partial[0].Kind != "restart_required" || !strings.Contains(res.Partial[0].Reason, "request_timeout") {
+		t.Fatalf("reload answer: %+v", res)
+	}
+
+	// A typo: refused, with the place of the problem.
+	broken := strings.Replace(config("", exampleServer("one")), "command =", "comand =", 1)
+	if err := os.WriteFile(path, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res = reloadAnswer{}
+	if code := adminPost(t, base, token, "/api/v1/reload", "", &res); code != http.StatusUnprocessableEntity {
+		t.Fatalf("reload of a broken config: %d %+v", code, res)
+	}
+	if res.Applied || len(res.Diagnostics) == 0 || res.Error == "" {
+		t.Fatalf("refused reload answer: %+v", res)
+	}
+	d := res.Diagnostics[0]
+	if d.Severity != "error" || d.Summary == "" || d.File != path || d.Line <= 0 || d.Column <= 0 {
+		t.Fatalf("diagnostic: %+v", d)
+	}
+	out, err := ctl(t, base, token, "reload")
+	if err == nil || !strings.Contains(out, fmt.Sprintf("%s:%d:%d: error: %s", path, d.Line, d.Column, d.Summary)) {
+		t.Fatalf("ctl reload of a broken config: %v\n%s", err, out)
+	}
+
+	if err := os.WriteFile(path, []byte(config("", exampleServer("one"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = ctl(t, base, token, "reload")
+	if err != nil || !strings.Contains(out, "configuration reloaded in part") || !strings.Contains(out, "removed:   two") ||
+		!strings.Contains(out, "needs a restart: ") {
+		t.Fatalf("ctl reload: %v\n%s", err, out)
+	}
+}

@@ -480,7 +480,7 @@ func (c *ctlClient) reload(ctx context.Context, stdout, stderr io.Writer) error 
 		return fmt.Errorf("reload: decode the answer: %w", err)
 	}
 	for _, d := range res.Diagnostics {
-		fmt.Fprintln(stderr, d)
+		fmt.Fprintln(stderr, d.String())
 	}
 	if resp.StatusCode != http.StatusOK {
 		if res.Error == "" {
@@ -494,9 +494,23 @@ func (c *ctlClient) reload(ctx context.Context, stdout, stderr io.Writer) error 
 		}
 		return strings.Join(names, ", ")
 	}
-	fmt.Fprintln(stdout, "configuration reloaded")
-	fmt.Fprintf(stdout, "  added:     %s\n  removed:   %s\n  changed:   %s\n  unchanged: %s\n",
-		list(res.Added), list(res.Removed), list(res.Changed), list(res.Unchanged))
+	if len(res.Partial) > 0 {
+		fmt.Fprintln(stdout, "configuration reloaded in part")
+	} else {
+		fmt.Fprintln(stdout, "configuration reloaded")
+	}
+	fmt.Fprintf(stdout, "  added:     %s\n  removed:   %s\n  changed:   %s\n  unchanged: %s\n  plugins:   %s\n",
+		list(res.Added), list(res.Removed), list(res.Changed), list(res.Unchanged), list(res.Plugins))
+	for _, p := range res.Partial {
+		switch {
+		case p.Kind == admin.PartialRestart:
+			fmt.Fprintf(stdout, "  needs a restart: %s\n", p.Reason)
+		case p.Name != "":
+			fmt.Fprintf(stdout, "  not applied (%s %s): %s\n", p.Kind, p.Name, p.Reason)
+		default:
+			fmt.Fprintf(stdout, "  not applied (%s): %s\n", p.Kind, p.Reason)
+		}
+	}
 	return nil
 }
 

@@ -136,9 +136,12 @@ func (f *ctlFake) Reload(context.Context) (admin.ReloadResult, error) {
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "reload")
 	if f.refuse {
-		return admin.ReloadResult{Diagnostics: []string{`proxy.hcl:7:3: Unsupported argument; An argument named "comand" is not expected here.`}}, nil
+		return admin.ReloadResult{Diagnostics: []admin.Diagnostic{{Severity: "error", Summary: "Unsupported argument",
+			Detail: `An argument named "comand" is not expected here.`, File: "proxy.hcl", Line: 7, Column: 3}}}, nil
 	}
-	return admin.ReloadResult{Applied: true, Added: []string{"gamma"}, Changed: []string{"alpha"}, Unchanged: []string{"beta"}}, nil
+	return admin.ReloadResult{Applied: true, Added: []string{"gamma"}, Changed: []string{"alpha"}, Unchanged: []string{"beta"},
+		Partial: []admin.ReloadPartial{{Kind: admin.PartialServer, Name: "delta", Reason: "not added: Unknown plugin"},
+			{Kind: admin.PartialRestart, Reason: "listeners changed; restart mcphost to apply them"}}}, nil
 }
 
 func (f *ctlFake) Events(ctx context.Context) <-chan admin.Event {
@@ -207,8 +210,9 @@ func TestCtl(t *testing.T) {
 		{name: "wrong token", args: []string{"-token", "wrong", "reload"},
 			wantErr: "refused the admin token from -token (401 unauthorized)"},
 		{name: "reload", args: []string{"reload"}, token: "file",
-			wantStdout: []string{"configuration reloaded", "added:     gamma", "removed:   -", "changed:   alpha", "unchanged: beta"},
-			wantCalls:  []string{"reload"}},
+			wantStdout: []string{"configuration reloaded in part", "added:     gamma", "removed:   -", "changed:   alpha", "unchanged: beta",
+				"plugins:   -", "not applied (server delta): not added: Unknown plugin", "needs a restart: listeners changed"},
+			wantCalls: []string{"reload"}},
 		{name: "logs", args: []string{"logs", "alpha", "-n", "2"}, wantStdout: []string{"a2\na3\n"}},
 		{name: "logs flag first", args: []string{"logs", "-n", "1", "alpha"}, wantStdout: []string{"a3\n"}},
 		{name: "logs unknown server", args: []string{"logs", "nope"}, wantErr: `not found: unknown server "nope"`},
@@ -288,7 +292,7 @@ func TestCtlReloadRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "running configuration is unchanged") {
 		t.Fatalf("err = %v", err)
 	}
-	if !strings.Contains(stderr.String(), `proxy.hcl:7:3: Unsupported argument`) {
+	if !strings.Contains(stderr.String(), `proxy.hcl:7:3: error: Unsupported argument; An argument named "comand"`) {
 		t.Errorf("diagnostics not printed: %q", stderr.String())
 	}
 	if stdout.Len() != 0 {

@@ -37,6 +37,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -184,14 +186,71 @@ type MetricsSummary struct {
 	Totals  Counts          `json:"totals"`
 }
 
-// ReloadResult reports what a reload did, or why it was refused.
+// ReloadResult reports what a reload did, or why it was refused: the body
+// of POST /api/v1/reload and of "reload" events. Applied false means the
+// new configuration was refused as a whole (Diagnostics say why) and the
+// running one is unchanged. Applied true with Partial entries means some
+// of it was not applied (each entry says what and why); Diagnostics then
+// hold the problems behind them. The lists are never null.
 type ReloadResult struct {
-	Applied     bool     `json:"applied"`
-	Added       []string `json:"added"`
-	Removed     []string `json:"removed"`
-	Changed     []string `json:"changed"`
-	Unchanged   []string `json:"unchanged"`
-	Diagnostics []string `json:"diagnostics"`
+	Applied   bool     `json:"applied"`
+	Added     []string `json:"added"`     // servers started
+	Removed   []string `json:"removed"`   // servers stopped
+	Changed   []string `json:"changed"`   // servers restarted with new settings
+	Unchanged []string `json:"unchanged"` // servers left running as they were
+	// Plugins are the plugins whose settings changed: stopped, to start
+	// again with the new settings at their next use.
+	Plugins     []string        `json:"plugins"`
+	Diagnostics []Diagnostic    `json:"diagnostics"`
+	Partial     []ReloadPartial `json:"partial"`
+}
+
+// Diagnostic is one problem found in the configuration. File, Line and
+// Column locate it when it has a place in a file (Line and Column from 1).
+type Diagnostic struct {
+	Severity string `json:"severity"` // "error" or "warning"
+	Summary  string `json:"summary"`
+	Detail   string `json:"detail,omitempty"`
+	File     string `json:"file,omitempty"`
+	Line     int    `json:"line,omitempty"`
+	Column   int    `json:"column,omitempty"`
+}
+
+// String renders d as one line: file:line:column: severity: summary; detail.
+func (d Diagnostic) String() string {
+	var b strings.Builder
+	if d.File != "" {
+		b.WriteString(d.File)
+		if d.Line > 0 {
+			fmt.Fprintf(&b, ":%d:%d", d.Line, d.Column)
+		}
+		b.WriteString(": ")
+	}
+	b.WriteString(d.Severity + ": " + d.Summary)
+	if d.Detail != "" {
+		b.WriteString("; " + d.Detail)
+	}
+	return b.String()
+}
+
+// Kinds of ReloadPartial.
+const (
+	// PartialServer: a server's new settings could not be used; it keeps
+	// running with its previous ones (or, if new, was not added).
+	PartialServer = "server"
+	// PartialTranslators: the translator plugins could not all be started;
+	// the ones that could are used.
+	PartialTranslators = "translators"
+	// PartialRestart: a setting a reload does not apply changed; it takes
+	// effect when mcphost restarts.
+	PartialRestart = "restart_required"
+)
+
+// ReloadPartial is a part of a new configuration a reload did not apply.
+type ReloadPartial struct {
+	Kind   string `json:"kind"`
+	Name   string `json:"name,omitempty"` // the server, for PartialServer
+	Reason string `json:"reason"`
 }
 
 // Event types.

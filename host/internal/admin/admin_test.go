@@ -289,12 +289,18 @@ func TestReload(t *testing.T) {
 		wantBody   []string
 	}{
 		{name: "applied", res: ReloadResult{Applied: true, Changed: []string{"alpha"}}, wantStatus: 200,
-			wantBody: []string{`"applied": true`, `"changed": [`, `"added": []`}},
-		{name: "refused", res: ReloadResult{Diagnostics: []string{`proxy.hcl:3:5: unknown transport "ftp"`}}, wantStatus: 422,
-			wantBody: []string{`"applied": false`, `unknown transport \"ftp\"`, "running configuration is unchanged"}},
+			wantBody: []string{`"applied": true`, `"changed": [`, `"added": []`, `"plugins": []`, `"diagnostics": []`, `"partial": []`}},
+		{name: "applied in part", res: ReloadResult{Applied: true, Unchanged: []string{"alpha"},
+			Diagnostics: []Diagnostic{{Severity: "error", Summary: "Unknown plugin", File: "proxy.hcl", Line: 9, Column: 3}},
+			Partial:     []ReloadPartial{{Kind: PartialServer, Name: "beta", Reason: "not added: Unknown plugin"}}}, wantStatus: 200,
+			wantBody: []string{`"applied": true`, `"kind": "server"`, `"name": "beta"`, `"reason": "not added: Unknown plugin"`,
+				`"severity": "error"`, `"line": 9`, `"column": 3`}},
+		{name: "refused", res: ReloadResult{Diagnostics: []Diagnostic{{Severity: "error", Summary: `unknown transport "ftp"`,
+			File: "proxy.hcl", Line: 3, Column: 5}}}, wantStatus: 422,
+			wantBody: []string{`"applied": false`, `"summary": "unknown transport \"ftp\""`, `"file": "proxy.hcl"`, "running configuration is unchanged"}},
 		{name: "refused with error", err: fmt.Errorf("proxy.hcl: %w", ErrReloadRefused),
-			res: ReloadResult{Applied: true, Diagnostics: []string{"bad"}}, wantStatus: 422,
-			wantBody: []string{`"applied": false`, `"bad"`, "configuration refused"}},
+			res: ReloadResult{Applied: true, Diagnostics: []Diagnostic{{Severity: "error", Summary: "bad"}}}, wantStatus: 422,
+			wantBody: []string{`"applied": false`, `"summary": "bad"`, "configuration refused"}},
 		{name: "failed", err: errors.New("disk on fire"), wantStatus: 500, wantBody: []string{"reload failed: disk on fire"}},
 	}
 	for _, tt := range tests {

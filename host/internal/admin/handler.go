@@ -421,7 +421,9 @@ func normalize(r ReloadResult) ReloadResult {
 	r.Removed = nonNil(r.Removed)
 	r.Changed = nonNil(r.Changed)
 	r.Unchanged = nonNil(r.Unchanged)
+	r.Plugins = nonNil(r.Plugins)
 	r.Diagnostics = nonNil(r.Diagnostics)
+	r.Partial = nonNil(r.Partial)
 	return r
 }
 

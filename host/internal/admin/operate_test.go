@@ -159,3 +159,24 @@ func TestToolSchemasInCatalog(t *testing.T) {
 		}
 	}
 }
+
+func TestDiagnosticString(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		d    Diagnostic
+		want string
+	}{
+		{Diagnostic{Severity: "error", Summary: "Unsupported argument", Detail: "No comand here.", File: "proxy.hcl", Line: 7, Column: 3},
+			"proxy.hcl:7:3: error: Unsupported argument; No comand here."},
+		{Diagnostic{Severity: "warning", Summary: "Deprecated", File: "proxy.hcl"}, "proxy.hcl: warning: Deprecated"},
+		{Diagnostic{Severity: "error", Summary: "No file"}, "error: No file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			t.Parallel()
+			if got := tt.d.String(); got != tt.want {
+				t.Errorf("String() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -135,13 +135,6 @@ func (c control) Reload(ctx context.Context) (admin.ReloadResult, error) {
 	return adminReload(res), err
 }
 
-func adminReload(r ReloadResult) admin.ReloadResult {
-	return admin.ReloadResult{
-		Applied: r.Applied, Added: r.Added, Removed: r.Removed, Changed: r.Changed, Unchanged: r.Unchanged,
-		Diagnostics: append(r.Diagnostics, r.Warnings...),
-	}
-}
-
 func (c control) Events(ctx context.Context) <-chan admin.Event { return c.p.Events(ctx) }
 
 // adminSession is the session name the admin API's tracing calls use.

@@ -25,6 +25,11 @@ type ReloadResult struct {
 	Added, Removed, Changed, Unchanged []string
 	Plugins                            []string // plugins whose settings changed
 	Diagnostics                        []string
+	// Details are the Diagnostics as the admin API reports them.
+	Details []admin.Diagnostic
+	// Partial are the parts of an applied config that were not applied
+	// (servers whose new settings failed, translators), with reasons.
+	Partial []admin.ReloadPartial
 	// Warnings name changes that need a restart of mcphost to take effect.
 	Warnings []string
 }
@@ -57,7 +62,7 @@ func (p *Proxy) Reload(ctx context.Context) (ReloadResult, error) {
 	loader := config.NewLoader()
 	next, diags := loader.Load(old.Filename, config.LoadOptions{Executable: p.opts.Executable})
 	if diags.HasErrors() {
-		return ReloadResult{Diagnostics: formatDiagnostics(diags, loader.Files())}, nil
+		return refused(diags, loader.Files()), nil
 	}
 	// Check everything the new config names before touching what runs.
 	check, diags := Build(ctx, next, Options{Executable: p.opts.Executable, Logger: hclog.NewNullLogger(), CheckOnly: true})
@@ -65,7 +70,7 @@ func (p *Proxy) Reload(ctx context.Context) (ReloadResult, error) {
 		check.plugins.Close(ctx)
 	}
 	if diags.HasErrors() {
-		return ReloadResult{Diagnostics: formatDiagnostics(diags, next.Files)}, nil
+		return refused(diags, next.Files), nil
 	}
 
 	res := ReloadResult{Applied: true, Warnings: restartWarnings(old, next)}
@@ -79,11 +84,12 @@ func (p *Proxy) Reload(ctx context.Context) (ReloadResult, error) {
 	for _, s := range next.Servers {
 		seen[s.Name] = true
 		spec, fingerprint, d := p.backendSpec(ctx, next, s)
+		before, existed := p.fingerprints[s.Name]
 		if d.HasErrors() {
 			failed = append(failed, d...)
+			res.Partial = append(res.Partial, serverPartial(s.Name, existed, d))
 			continue
 		}
-		before, existed := p.fingerprints[s.Name]
 		switch {
 		case !existed:
 			if err := p.router.AddBackend(spec); err != nil {
@@ -125,11 +131,14 @@ func (p *Proxy) Reload(ctx context.Context) (ReloadResult, error) {
 	if translatorsChanged {
 		refs, d := p.translators(ctx)
 		failed = append(failed, d...)
+		if d.HasErrors() {
+			res.Partial = append(res.Partial, admin.ReloadPartial{Kind: admin.PartialTranslators, Reason: reasonOf(d)})
+		}
 		p.router.SetTranslators(refs)
 	}
 	// Checked beforehand, so a failure here is the environment changing
 	// under the reload (a plugin binary replaced meanwhile).
-	res.Diagnostics = formatDiagnostics(failed, next.Files)
+	res.Diagnostics, res.Details = formatDiagnostics(failed, next.Files), diagnosticsOf(failed)
 	p.log.Info("config reloaded", "added", res.Added, "removed", res.Removed, "changed", res.Changed,
 		"plugins", res.Plugins, "warnings", len(res.Warnings))
 	for _, w := range res.Warnings {
