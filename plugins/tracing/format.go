@@ -53,7 +53,10 @@ func (q qualityView) text() string {
 func (tv *traceView) tree() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Response %s", tv.ResponseID)
-	if tv.Session != "" {
+	switch {
+	case tv.Origin == originAdmin:
+		fmt.Fprintf(&b, " (session %s, a call from the admin API)", tv.Session)
+	case tv.Session != "":
 		fmt.Fprintf(&b, " (session %s)", tv.Session)
 	}
 	b.WriteString("\n")
@@ -106,6 +109,9 @@ func (tv *traceView) compact() string {
 	fmt.Fprintf(&b, "response %s", tv.ResponseID)
 	if tv.Session != "" {
 		fmt.Fprintf(&b, " session %s", tv.Session)
+	}
+	if tv.Origin == originAdmin {
+		b.WriteString(" origin admin")
 	}
 	fmt.Fprintf(&b, " finalized %s: %d contexts, %d feedback\n", tv.FinalizedAt, len(tv.Contexts), tv.FeedbackCount)
 	for _, c := range tv.Contexts {

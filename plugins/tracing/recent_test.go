@@ -74,6 +74,11 @@ func TestRecentResponses(t *testing.T) {
 	if tv.Origin != originAdmin || !strings.HasPrefix(tv.Session, tracing.OperatorCallPrefix) {
 		t.Fatalf("trace of the operator's response: origin %q session %q", tv.Origin, tv.Session)
 	}
+	for format, want := range map[string]string{"tree": ", a call from the admin API)", "compact": " origin admin finalized"} {
+		if _, res := callOK[traceView](t, p, "s1", toolGetTrace, map[string]any{"response_id": "resp_3", "format": format}); !strings.Contains(res.text(), want) {
+			t.Errorf("%s trace of the operator's response lacks %q:\n%s", format, want, res.text())
+		}
+	}
 	tv, _ = callOK[traceView](t, p, "s1", toolGetTrace, map[string]any{"response_id": "resp_1", "format": "json"})
 	if tv.Origin != originClient {
 		t.Fatalf("trace of a client's response: origin %q", tv.Origin)

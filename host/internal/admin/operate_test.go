@@ -3,6 +3,8 @@ package admin
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -29,8 +31,12 @@ func (f *operatingFake) Operate(ctx context.Context, req OperateRequest) (Operat
 	}
 	switch {
 	case p.Name == "slow":
-		<-ctx.Done()
-		return OperateResponse{}, ctx.Err()
+		// What the proxy's Operate returns when its bound expires.
+		return OperateResponse{}, fmt.Errorf("tools/call through the router: %w", context.DeadlineExceeded)
+	case p.Name == "gone":
+		return OperateResponse{}, errors.New("tools/call through the router: the session ended before the response")
+	case p.Name == "garbage":
+		return OperateResponse{Message: json.RawMessage(`{"jsonrpc":"2.0","id":1}`)}, nil
 	case p.Name == "nope":
 		return OperateResponse{Message: json.RawMessage(`{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"unknown tool: nope"}}`)}, nil
 	case p.URI != "":
@@ -74,6 +80,12 @@ func TestOperatorEndpoints(t *testing.T) {
 			wantStatus: 200, wantMethod: "tools/call", wantParams: `{"name":"alpha__echo","arguments":{}}`},
 		{name: "call answered with an error", req: request{method: "POST", path: "/api/v1/tools/nope/call", token: testToken, body: `{}`},
 			wantStatus: 200, wantBody: []string{`"rpc_error": {`, `"code": -32602`, `unknown tool: nope`, `"latency_ms"`}},
+		{name: "no answer in time", req: request{method: "POST", path: "/api/v1/tools/slow/call", token: testToken, body: `{}`},
+			wantStatus: 504, wantBody: []string{"no answer within"}},
+		{name: "no answer", req: request{method: "POST", path: "/api/v1/tools/gone/call", token: testToken, body: `{}`},
+			wantStatus: 502, wantBody: []string{"the session ended before the response"}},
+		{name: "not a response", req: request{method: "POST", path: "/api/v1/tools/garbage/call", token: testToken, body: `{}`},
+			wantStatus: 502, wantBody: []string{"not a JSON-RPC response"}},
 		{name: "call needs the token", req: request{method: "POST", path: "/api/v1/tools/alpha__echo/call", body: `{}`}, wantStatus: 401},
 		{name: "call with arguments not an object", req: request{method: "POST", path: "/api/v1/tools/alpha__echo/call", token: testToken, body: `{"arguments":[1]}`},
 			wantStatus: 400, wantBody: []string{"arguments must be a JSON object"}},

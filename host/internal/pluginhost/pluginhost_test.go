@@ -87,6 +87,12 @@ func TestInProcessBuiltin(t *testing.T) {
 	if i < 0 || !list[i].Running || list[i].Kind != "transport" || list[i].Version == "" || list[i].Mode != ModeInProcess {
 		t.Errorf("List = %+v", list)
 	}
+	// In process, a plugin has no process, so no pid, of its own.
+	for _, st := range list {
+		if st.Pid != 0 {
+			t.Errorf("%s has pid %d, want none", st.Name, st.Pid)
+		}
+	}
 }
 
 func TestUnknownPlugin(t *testing.T) {
