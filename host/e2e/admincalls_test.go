@@ -138,6 +138,7 @@ func TestAdminCalls(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var a adminCallAnswer
 			if code := adminPost(t, base, token, "/api/v1/tools/"+tt.tool+"/call", tt.body, &a); code != tt.wantStatus {
 				t.Fatalf("status %d, want %d: %+v", code, tt.wantStatus, a)

@@ -62,9 +62,6 @@ func (f *operatingFake) Plugins(context.Context) []Plugin {
 
 func TestOperatorEndpoints(t *testing.T) {
 	t.Parallel()
-	fake := &operatingFake{fakeControl: newFake(), requests: make(chan OperateRequest, 16)}
-	_, base := start(t, Options{Token: testToken, Control: fake})
-
 	tests := []struct {
 		name       string
 		req        request
@@ -109,10 +106,9 @@ func TestOperatorEndpoints(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// Not parallel: the fake's request channel is shared.
-			for len(fake.requests) > 0 {
-				<-fake.requests
-			}
+			t.Parallel()
+			fake := &operatingFake{fakeControl: newFake(), requests: make(chan OperateRequest, 1)}
+			_, base := start(t, Options{Token: testToken, Control: fake})
 			r := send(t, base, tt.req)
 			if r.status != tt.wantStatus {
 				t.Fatalf("status = %d, want %d: %s", r.status, tt.wantStatus, r.body)
