@@ -329,7 +329,20 @@ func TestSessionCookie(t *testing.T) {
 
 func TestSweeperStopsOnClose(t *testing.T) {
 	t.Parallel()
-	s := NewSessions(SessionOptions{SweepEvery: time.Millisecond})
+	clock := &fakeClock{now: time.Now()}
+	s := NewSessions(SessionOptions{Now: clock.Now, SweepEvery: time.Millisecond})
+	if _, _, err := s.NewCode(); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(DefaultCodeTTL)
+	// The sweeper, started by the first code, forgets it once expired.
+	deadline := time.Now().Add(10 * time.Second)
+	for _, n := s.Len(); n != 0; _, n = s.Len() {
+		if time.Now().After(deadline) {
+			t.Fatal("the sweeper did not forget an expired code")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	s.Close() // returns only once the sweeper has ended
 	select {
 	case <-s.done:
@@ -337,4 +350,10 @@ func TestSweeperStopsOnClose(t *testing.T) {
 		t.Fatal("sweeper still running after Close")
 	}
 	s.Close() // idempotent
+	if _, _, err := s.Create(); err != nil || !s.sweeping {
+		t.Fatal("a closed store stopped answering")
+	}
+
+	unused := NewSessions(SessionOptions{})
+	unused.Close() // no sweeper was started: Close does not wait for one
 }

@@ -37,8 +37,8 @@ type SessionOptions struct {
 
 // Sessions is an in-memory store of browser sessions and single-use login
 // codes, both random 256-bit values. Only their SHA-256 digests are kept,
-// so a lookup's timing says nothing about the secrets. A goroutine forgets
-// expired entries until Close.
+// so a lookup's timing says nothing about the secrets. From the first
+// session or code on, a goroutine forgets expired entries, until Close.
 type Sessions struct {
 	ttl, codeTTL time.Duration
 	now          func() time.Time
@@ -46,13 +46,15 @@ type Sessions struct {
 	mu       sync.Mutex
 	sessions map[[32]byte]time.Time // digest → expiry
 	codes    map[[32]byte]time.Time
+	sweeping bool // the sweeper was started
+	closed   bool
 
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	every time.Duration
+	stop  chan struct{}
+	done  chan struct{}
 }
 
-// NewSessions starts a store; Close stops its sweeper.
+// NewSessions makes a store; Close stops its sweeper.
 func NewSessions(opts SessionOptions) *Sessions {
 	if opts.TTL <= 0 {
 		opts.TTL = DefaultSessionTTL
@@ -69,22 +71,39 @@ func NewSessions(opts SessionOptions) *Sessions {
 	s := &Sessions{
 		ttl: opts.TTL, codeTTL: opts.CodeTTL, now: opts.Now,
 		sessions: map[[32]byte]time.Time{}, codes: map[[32]byte]time.Time{},
-		stop: make(chan struct{}), done: make(chan struct{}),
+		every: opts.SweepEvery, stop: make(chan struct{}), done: make(chan struct{}),
 	}
-	go s.sweep(opts.SweepEvery)
 	return s
 }
 
-// Close stops the sweeper and waits for it; the store keeps answering
-// (without sweeping).
+// Close stops the sweeper and waits for it to end; the store keeps
+// answering (without sweeping).
 func (s *Sessions) Close() {
-	s.once.Do(func() { close(s.stop) })
-	<-s.done
+	s.mu.Lock()
+	first, sweeping := !s.closed, s.sweeping
+	s.closed = true
+	s.mu.Unlock()
+	if first {
+		close(s.stop)
+	}
+	if sweeping {
+		<-s.done
+	}
 }
 
-func (s *Sessions) sweep(every time.Duration) {
+// startSweeperLocked starts the sweeper unless it runs or the store is
+// closed; s.mu is held.
+func (s *Sessions) startSweeperLocked() {
+	if s.sweeping || s.closed {
+		return
+	}
+	s.sweeping = true
+	go s.sweep()
+}
+
+func (s *Sessions) sweep() {
 	defer close(s.done)
-	t := time.NewTicker(every)
+	t := time.NewTicker(s.every)
 	defer t.Stop()
 	for {
 		select {
@@ -130,6 +149,7 @@ func (s *Sessions) Create() (id string, expires time.Time, err error) {
 	expires = s.now().Add(s.ttl)
 	s.mu.Lock()
 	s.sessions[sum] = expires
+	s.startSweeperLocked()
 	s.mu.Unlock()
 	return id, expires, nil
 }
@@ -175,6 +195,7 @@ func (s *Sessions) NewCode() (code string, expires time.Time, err error) {
 		}
 	}
 	s.codes[sum] = expires
+	s.startSweeperLocked()
 	return code, expires, nil
 }
 
@@ -228,7 +249,7 @@ func (s *Sessions) SessionCookie(r *http.Request, id string, expires time.Time) 
 		Value:    id,
 		Path:     "/api/",
 		Expires:  expires.UTC(),
-		MaxAge:   max(int(expires.Sub(s.now()).Seconds()), 1),
+		MaxAge:   max(int(expires.Sub(s.now()).Round(time.Second).Seconds()), 1),
 		HttpOnly: true,
 		Secure:   r.TLS != nil,
 		SameSite: http.SameSiteStrictMode,
