@@ -20,7 +20,7 @@ import (
 // an HTTP status.
 var (
 	// ErrHost: the Host header names none of this listener's hosts.
-	ErrHost = errors.New("Host header not allowed")
+	ErrHost = errors.New("the Host header names another site")
 	// ErrOrigin: the request comes from a page of another origin.
 	ErrOrigin = errors.New("cross-origin requests are not allowed")
 	// ErrUnauthorized: no valid bearer token or session cookie.
