@@ -210,7 +210,7 @@ const (
 
 // Authenticate accepts r with the bearer token, or with a session cookie
 // (when Options.Sessions is set). A cookie-authenticated request that may
-// change something (any method but GET, HEAD and OPTIONS) must also carry
+// change something (any method but GET and HEAD) must also carry
 // Sec-Fetch-Site: same-origin, or ErrCrossSite is returned. Otherwise the
 // error is ErrUnauthorized. Check comes first: Authenticate does not look
 // at Host or Origin.
@@ -226,7 +226,7 @@ func (g *Guard) Authenticate(r *http.Request) (Method, error) {
 		return 0, ErrUnauthorized
 	}
 	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	case http.MethodGet, http.MethodHead:
 	default:
 		if r.Header.Get("Sec-Fetch-Site") != "same-origin" {
 			return 0, ErrCrossSite

@@ -185,6 +185,8 @@ func TestAuthenticate(t *testing.T) {
 		{"cookie POST, same-site", g, req{method: "POST", cookie: live, fetchSite: "same-site"}, 0, 403},
 		{"cookie POST, no Sec-Fetch-Site", g, req{method: "POST", cookie: live}, 0, 403},
 		{"cookie DELETE, no Sec-Fetch-Site", g, req{method: "DELETE", cookie: live}, 0, 403},
+		{"cookie OPTIONS, cross-site", g, req{method: "OPTIONS", cookie: live, fetchSite: "cross-site"}, 0, 403},
+		{"cookie HEAD, cross-site", g, req{method: "HEAD", cookie: live, fetchSite: "cross-site"}, Cookie, 0},
 		{"cookie of another port", g, req{method: "GET", cookieName: "mcphost_session_3002", cookie: live}, 0, 401},
 		{"unknown cookie", g, req{method: "GET", cookie: "made-up"}, 0, 401},
 		{"revoked cookie", g, req{method: "GET", cookie: revoked}, 0, 401},
