@@ -91,8 +91,7 @@ func (s *Server) routes() http.Handler {
 // guard applies the checks every request goes through, in order: Host
 // (403), Origin (403), authentication where required (401; 403 for a
 // cookie-authenticated change without Sec-Fetch-Site: same-origin); then
-// routes, answering unknown
-// paths (404) and methods (405) in JSON too.
+// routes, answering unknown paths (404) and methods (405) in JSON too.
 func (s *Server) guard(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -125,7 +124,7 @@ func (s *Server) guard(mux *http.ServeMux) http.Handler {
 				s.log.Warn("admin request refused: missing or wrong bearer token or session", "method", r.Method,
 					"path", r.URL.Path, "remote", r.RemoteAddr)
 				h.Set("WWW-Authenticate", realm)
-				writeError(sw, http.StatusUnauthorized, "unauthorized: a valid bearer token is required")
+				writeError(sw, http.StatusUnauthorized, "unauthorized: a valid bearer token or session cookie is required")
 				return
 			}
 		}
