@@ -93,8 +93,11 @@ server "ex" {
 	var servers struct {
 		Servers []struct{ Name, State, Transport string }
 	}
-	if code := adminGet(t, base, "", "/api/v1/servers", &servers); code != http.StatusOK {
-		t.Fatalf("GET servers from loopback without a token: %d", code)
+	if code := adminGet(t, base, "", "/api/v1/servers", nil); code != http.StatusUnauthorized {
+		t.Fatalf("GET servers from loopback without a token: %d, want 401", code)
+	}
+	if code := adminGet(t, base, token, "/api/v1/servers", &servers); code != http.StatusOK {
+		t.Fatalf("GET servers with the token: %d", code)
 	}
 	if len(servers.Servers) != 1 || servers.Servers[0].Name != "ex" || servers.Servers[0].State != "running" {
 		t.Fatalf("servers: %+v", servers)
@@ -106,7 +109,7 @@ server "ex" {
 			OriginalName string `json:"original_name"`
 		} `json:"tools"`
 	}
-	adminGet(t, base, "", "/api/v1/tools", &tools)
+	adminGet(t, base, token, "/api/v1/tools", &tools)
 	found := false
 	for _, tool := range tools.Tools {
 		found = found || tool.Name == "mcp__proxy__ex__echo" && tool.Server == "ex" && tool.OriginalName == "echo"
@@ -116,6 +119,7 @@ server "ex" {
 	}
 	for _, path := range []string{"/api/v1/config", "/api/v1/servers", "/api/v1/sessions", "/api/v1/metrics"} {
 		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -149,7 +153,7 @@ server "ex" {
 			Restarts int    `json:"restarts"`
 			State    string `json:"state"`
 		}
-		adminGet(t, base, "", "/api/v1/servers/ex", &st)
+		adminGet(t, base, token, "/api/v1/servers/ex", &st)
 		now := testenv.FindProcesses(t, marker)
 		if st.Restarts < 1 || st.State != "running" || len(now) != 1 || now[0] == before[0] {
 			return fmt.Errorf("ex: %+v, processes %v (before %v)", st, now, before)
@@ -173,6 +177,7 @@ server "ex" {
 	streamCtx, stopStream := context.WithCancel(ctx)
 	defer stopStream()
 	req, _ := http.NewRequestWithContext(streamCtx, http.MethodGet, base+"/api/v1/logs/ex/stream?tail=0", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
 	stream, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +226,7 @@ server "ex" {
 	var tail struct {
 		Lines []string `json:"lines"`
 	}
-	adminGet(t, base, "", "/api/v1/logs/ex?tail=5", &tail)
+	adminGet(t, base, token, "/api/v1/logs/ex?tail=5", &tail)
 	if len(tail.Lines) != 5 || !strings.Contains(tail.Lines[4], fmt.Sprintf("%s #%d", lineMarker, n)) {
 		t.Fatalf("tail of ex's log: %q", tail.Lines)
 	}

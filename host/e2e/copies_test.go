@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 
+	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/copies"
 )
 
@@ -141,13 +143,18 @@ admin {
 	if got := callText(ctx, t, hc, "mcp__proxy__ex__echo", map[string]any{"text": "over-http"}); !strings.Contains(got, "over-http") {
 		t.Fatalf("HTTP copy echoed %q", got)
 	}
-	resp, err := http.Get("http://" + adminAddr + "/api/v1/servers")
+	// Its admin API needs the token it generated, which ctl reads from
+	// the same file.
+	_, adminPort, _ := net.SplitHostPort(adminAddr)
+	tokenBytes, err := os.ReadFile(admin.DefaultTokenFile(adminPort, nil))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the HTTP copy's token file: %v", err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("admin API of the HTTP copy: %s", resp.Status)
+	if code := adminGet(t, "http://"+adminAddr, "", "/api/v1/servers", nil); code != http.StatusUnauthorized {
+		t.Fatalf("admin API of the HTTP copy without the token: %d, want 401", code)
+	}
+	if code := adminGet(t, "http://"+adminAddr, strings.TrimSpace(string(tokenBytes)), "/api/v1/servers", nil); code != http.StatusOK {
+		t.Fatalf("admin API of the HTTP copy: %d", code)
 	}
 
 	// ctl status lists the three copies; -copy reaches a stdio copy and

@@ -36,6 +36,8 @@ commands:
   reload                  re-read the configuration and apply it
   logs NAME [-n N] [-f]   print the last N lines (default 100) of a server's log ("mcphost": the
                           host's own); -f keeps printing new lines until interrupted
+  ui                      print the dashboard's address with a single-use login code (valid 60 s)
+                          for a browser to open; the admin token itself never goes in a URL
 
 Which copy: -copy PID talks to that copy of mcphost (one listed by status) over its own Unix
 socket; -admin URL to the admin API at URL (http://HOST:PORT, or unix:PATH for a socket);
@@ -44,8 +46,8 @@ run as "mcphost run" (or "run --stdio --serve") holds. Over a copy's socket no t
 
 The admin token is, in this order: -token; $MCPHOST_ADMIN_TOKEN; the file mcphost writes when
 it generates a token: $XDG_RUNTIME_DIR/mcphost/admin-PORT.token, or, without XDG_RUNTIME_DIR,
-$TMPDIR/mcphost-UID/admin-PORT.token (PORT: the admin URL's port). Reading needs no token on
-a loopback listener; start, stop, restart and reload always do.
+$TMPDIR/mcphost-UID/admin-PORT.token (PORT: the admin URL's port). Every request over TCP
+needs it, reads included.
 
 flags:
 `
@@ -83,6 +85,11 @@ func ctlMain(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return c.reload(ctx, stdout, stderr)
 	case "logs":
 		return c.logs(ctx, rest, stdout, stderr)
+	case "ui":
+		if len(rest) != 0 {
+			return ctlUsageError(stderr, "ui takes no arguments")
+		}
+		return c.ui(ctx, stdout)
 	case "help":
 		fs.SetOutput(stdout)
 		fmt.Fprint(stdout, ctlUsage)
@@ -512,6 +519,24 @@ func (c *ctlClient) reload(ctx context.Context, stdout, stderr io.Writer) error 
 		}
 	}
 	return nil
+}
+
+// ui prints the dashboard's URL with a fresh single-use login code in its
+// fragment (which browsers never send to a server).
+func (c *ctlClient) ui(ctx context.Context, stdout io.Writer) error {
+	var code admin.LoginCode
+	if err := c.call(ctx, http.MethodPost, "/login-codes", &code); err != nil {
+		return err
+	}
+	u := code.URL // over a socket: the copy's TCP listener, as it knows it
+	if c.socket == "" {
+		u = c.base + "/#login=" + url.QueryEscape(code.Code)
+	}
+	if u == "" {
+		return fmt.Errorf("%s serves no admin listener over TCP for a browser to open", c.where())
+	}
+	_, err := fmt.Fprintln(stdout, u)
+	return err
 }
 
 func (c *ctlClient) logs(ctx context.Context, args []string, stdout, stderr io.Writer) error {

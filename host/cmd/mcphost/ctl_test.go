@@ -191,7 +191,11 @@ func TestCtl(t *testing.T) {
 		{name: "status", args: []string{"status"}, token: "file",
 			wantStdout: []string{"NAME", "STATE", "TRANSPORT", "alpha", "running", "stdio", "2025-06-18", "beta", "failed",
 				"initialize timed out", "retry in "}},
-		{name: "status needs no token on loopback", args: []string{"status"}, wantStdout: []string{"alpha"}},
+		{name: "status needs the token on loopback too", args: []string{"status"},
+			wantErr: "401 unauthorized): no admin token was sent (no token file at "},
+		{name: "ui", args: []string{"ui"}, token: "file", wantStdout: []string{"{url}/#login="}},
+		{name: "ui needs the token", args: []string{"ui"}, wantErr: "401 unauthorized)"},
+		{name: "ui takes no arguments", args: []string{"ui", "x"}, wantErr: "invalid usage", wantStderr: "ui takes no arguments"},
 		{name: "start", args: []string{"start", "beta"}, token: "file",
 			wantStdout: []string{"started beta (now running)"}, wantCalls: []string{"start beta"}},
 		{name: "stop", args: []string{"stop", "alpha"}, token: "env",
@@ -213,9 +217,9 @@ func TestCtl(t *testing.T) {
 			wantStdout: []string{"configuration reloaded in part", "added:     gamma", "removed:   -", "changed:   alpha", "unchanged: beta",
 				"plugins:   -", "not applied (server delta): not added: Unknown plugin", "needs a restart: listeners changed"},
 			wantCalls: []string{"reload"}},
-		{name: "logs", args: []string{"logs", "alpha", "-n", "2"}, wantStdout: []string{"a2\na3\n"}},
-		{name: "logs flag first", args: []string{"logs", "-n", "1", "alpha"}, wantStdout: []string{"a3\n"}},
-		{name: "logs unknown server", args: []string{"logs", "nope"}, wantErr: `not found: unknown server "nope"`},
+		{name: "logs", args: []string{"logs", "alpha", "-n", "2"}, token: "file", wantStdout: []string{"a2\na3\n"}},
+		{name: "logs flag first", args: []string{"logs", "-n", "1", "alpha"}, token: "env", wantStdout: []string{"a3\n"}},
+		{name: "logs unknown server", args: []string{"logs", "nope"}, token: "file", wantErr: `not found: unknown server "nope"`},
 		{name: "logs bad -n", args: []string{"logs", "alpha", "-n", "20000"}, wantErr: "invalid usage", wantStderr: "-n must be from 0 to 10000"},
 		{name: "logs without name", args: []string{"logs", "-n", "3"}, wantErr: "invalid usage"},
 		{name: "start without name", args: []string{"start"}, wantErr: "invalid usage", wantStderr: "start takes one server name"},
@@ -255,6 +259,7 @@ func TestCtl(t *testing.T) {
 				t.Fatalf("err = %v\nstderr: %s", err, stderr.String())
 			}
 			for _, want := range tt.wantStdout {
+				want = strings.ReplaceAll(want, "{url}", url)
 				if !strings.Contains(stdout.String(), want) {
 					t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
 				}
@@ -413,7 +418,7 @@ func TestCtlLogsFollow(t *testing.T) {
 			stdout, stderr := &syncWriter{}, &syncWriter{}
 			done := make(chan error, 1)
 			go func() {
-				done <- ctlMain(ctx, []string{"-admin", url, "logs", "alpha", "-f", "-n", "1"}, stdout, stderr, envOf(nil))
+				done <- ctlMain(ctx, []string{"-admin", url, "-token", ctlToken, "logs", "alpha", "-f", "-n", "1"}, stdout, stderr, envOf(nil))
 			}()
 			waitFor(t, stdout, "a3\n")
 			fake.writeLog("alpha", "live line")

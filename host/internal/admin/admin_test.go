@@ -134,6 +134,7 @@ func TestEndpoints(t *testing.T) {
 		wantBody   []string // substrings of the body
 		wantCall   string   // a call the fake must have recorded
 		check      func(t *testing.T, r response)
+		anon       bool // send no token (otherwise a request without one gets testToken)
 	}{
 		{name: "servers", req: request{method: "GET", path: "/api/v1/servers"}, wantStatus: 200,
 			check: func(t *testing.T, r response) {
@@ -159,7 +160,7 @@ func TestEndpoints(t *testing.T) {
 			wantBody: []string{`unknown server \"nope\"`}},
 		{name: "trace tool", req: request{method: "POST", path: "/api/v1/trace/tools/get_trace", token: testToken, body: `{"response_id":"latest"}`},
 			wantStatus: 200, wantBody: []string{`"tool":"get_trace"`, `"response_id":"latest"`}, wantCall: "trace get_trace"},
-		{name: "trace tool needs the token", req: request{method: "POST", path: "/api/v1/trace/tools/get_trace"}, wantStatus: 401},
+		{name: "trace tool needs the token", req: request{method: "POST", path: "/api/v1/trace/tools/get_trace"}, wantStatus: 401, anon: true},
 		{name: "trace tool, tracing off", req: request{method: "POST", path: "/api/v1/trace/tools/off", token: testToken}, wantStatus: 404,
 			wantBody: []string{"not configured"}},
 		{name: "trace tool, bad body", req: request{method: "POST", path: "/api/v1/trace/tools/x", token: testToken, body: `{nope`}, wantStatus: 400},
@@ -174,7 +175,7 @@ func TestEndpoints(t *testing.T) {
 		{name: "start unknown server", req: request{method: "POST", path: "/api/v1/servers/nope/start", token: testToken}, wantStatus: 404,
 			wantBody: []string{"unknown server"}},
 		{name: "unknown action", req: request{method: "POST", path: "/api/v1/servers/alpha/explode", token: testToken}, wantStatus: 404},
-		{name: "POST without token", req: request{method: "POST", path: "/api/v1/servers/alpha/restart"}, wantStatus: 401},
+		{name: "POST without token", req: request{method: "POST", path: "/api/v1/servers/alpha/restart"}, wantStatus: 401, anon: true},
 		{name: "POST with wrong token", req: request{method: "POST", path: "/api/v1/servers/alpha/stop", token: "wrong"}, wantStatus: 401},
 		{name: "POST with token prefix", req: request{method: "POST", path: "/api/v1/reload", token: testToken[:10]}, wantStatus: 401},
 		{name: "POST with basic auth", req: request{method: "POST", path: "/api/v1/reload", auth: "Basic " + testToken}, wantStatus: 401},
@@ -207,7 +208,7 @@ func TestEndpoints(t *testing.T) {
 		{name: "config", req: request{method: "GET", path: "/api/v1/config"}, wantStatus: 200, wantBody: []string{`"API_KEY": "(redacted)"`}},
 		{name: "reload", req: request{method: "POST", path: "/api/v1/reload", token: testToken}, wantStatus: 200,
 			wantBody: []string{`"applied": true`, `"gamma"`}, wantCall: "reload"},
-		{name: "reload without token", req: request{method: "POST", path: "/api/v1/reload"}, wantStatus: 401},
+		{name: "reload without token", req: request{method: "POST", path: "/api/v1/reload"}, wantStatus: 401, anon: true},
 		{name: "unknown path", req: request{method: "GET", path: "/api/v1/nothing"}, wantStatus: 404, wantBody: []string{"no such endpoint"}},
 		{name: "root", req: request{method: "GET", path: "/"}, wantStatus: 404},
 		{name: "wrong method", req: request{method: "DELETE", path: "/api/v1/servers", token: testToken}, wantStatus: 405,
@@ -222,13 +223,36 @@ func TestEndpoints(t *testing.T) {
 					t.Errorf("Allow = %q", allow)
 				}
 			}},
-		{name: "CORS preflight", req: request{method: "OPTIONS", path: "/api/v1/servers/alpha/stop", origin: "http://localhost:5173"}, wantStatus: 401},
+		{name: "CORS preflight", req: request{method: "OPTIONS", path: "/api/v1/servers/alpha/stop", origin: "http://localhost:5173"}, wantStatus: 403, anon: true},
+		{name: "OPTIONS without a token", req: request{method: "OPTIONS", path: "/api/v1/servers/alpha/stop"}, wantStatus: 401, anon: true},
 		{name: "localhost Host", req: request{method: "GET", path: "/api/v1/servers", host: "localhost:" + port}, wantStatus: 200},
 		{name: "IPv6 loopback Host", req: request{method: "GET", path: "/api/v1/servers", host: "[::1]:" + port}, wantStatus: 200},
 		{name: "foreign Host", req: request{method: "GET", path: "/api/v1/servers", host: "attacker.example:" + port}, wantStatus: 403},
 		{name: "foreign Host with token", req: request{method: "POST", path: "/api/v1/reload", token: testToken, host: "attacker.example"}, wantStatus: 403},
 		{name: "rebinding to a private IP", req: request{method: "GET", path: "/api/v1/config", host: "192.168.1.10:" + port}, wantStatus: 403},
-		{name: "loopback Origin", req: request{method: "GET", path: "/api/v1/servers", origin: "http://127.0.0.1:8080"}, wantStatus: 200},
+		{name: "own Origin", req: request{method: "GET", path: "/api/v1/servers", origin: "http://127.0.0.1:" + port}, wantStatus: 200},
+		{name: "own Origin, POST", req: request{method: "POST", path: "/api/v1/servers/alpha/stop", origin: "http://127.0.0.1:" + port}, wantStatus: 200, wantCall: "stop alpha"},
+		{name: "localhost Origin for 127.0.0.1", req: request{method: "GET", path: "/api/v1/servers", origin: "http://localhost:" + port}, wantStatus: 403},
+		{name: "loopback Origin, other port", req: request{method: "GET", path: "/api/v1/servers", origin: "http://127.0.0.1:8080"}, wantStatus: 403},
+		{name: "localhost Origin, other port", req: request{method: "GET", path: "/api/v1/servers", host: "localhost:" + port, origin: "http://localhost:8080"}, wantStatus: 403},
+		{name: "GET without a token", req: request{method: "GET", path: "/api/v1/servers"}, wantStatus: 401, anon: true},
+		{name: "GET config without a token", req: request{method: "GET", path: "/api/v1/config"}, wantStatus: 401, anon: true},
+		{name: "GET logs without a token", req: request{method: "GET", path: "/api/v1/logs/alpha"}, wantStatus: 401, anon: true},
+		{name: "GET log stream without a token", req: request{method: "GET", path: "/api/v1/logs/alpha/stream"}, wantStatus: 401, anon: true},
+		{name: "GET events without a token", req: request{method: "GET", path: "/api/v1/events"}, wantStatus: 401, anon: true},
+		{name: "GET with a wrong token", req: request{method: "GET", path: "/api/v1/tools", token: "wrong"}, wantStatus: 401},
+		{name: "GET unknown API path without a token", req: request{method: "GET", path: "/api/v1/nothing"}, wantStatus: 401, anon: true},
+		{name: "login code without a token", req: request{method: "POST", path: "/api/v1/login-codes"}, wantStatus: 401, anon: true},
+		{name: "login without credentials", req: request{method: "POST", path: "/api/v1/login", body: `{}`}, wantStatus: 401, anon: true},
+		{name: "login with a wrong token", req: request{method: "POST", path: "/api/v1/login", body: `{"token":"wrong"}`}, wantStatus: 401, anon: true},
+		{name: "login with a made-up code", req: request{method: "POST", path: "/api/v1/login", body: `{"code":"made-up"}`}, wantStatus: 401, anon: true},
+		{name: "login, bad body", req: request{method: "POST", path: "/api/v1/login", body: `{nope`}, wantStatus: 400, anon: true},
+		{name: "root without a token", req: request{method: "GET", path: "/"}, wantStatus: 404, anon: true},
+		{name: "foreign Host on root", req: request{method: "GET", path: "/", host: "attacker.example:" + port}, wantStatus: 403, anon: true},
+		{name: "foreign Host on /metrics", req: request{method: "GET", path: "/metrics", host: "attacker.example:" + port}, wantStatus: 403, anon: true},
+		{name: "foreign Host on login", req: request{method: "POST", path: "/api/v1/login", host: "attacker.example:" + port, body: `{"token":"` + testToken + `"}`}, wantStatus: 403, anon: true},
+		{name: "foreign Host on events", req: request{method: "GET", path: "/api/v1/events", host: "attacker.example:" + port}, wantStatus: 403},
+		{name: "foreign Origin on login", req: request{method: "POST", path: "/api/v1/login", origin: "http://127.0.0.1:8080", body: `{"token":"` + testToken + `"}`}, wantStatus: 403, anon: true},
 		{name: "foreign Origin", req: request{method: "GET", path: "/api/v1/config", origin: "https://attacker.example"}, wantStatus: 403},
 		{name: "foreign Origin with token", req: request{method: "POST", path: "/api/v1/servers/alpha/stop", token: testToken, origin: "https://attacker.example"}, wantStatus: 403},
 		{name: "null Origin", req: request{method: "GET", path: "/api/v1/servers", origin: "null"}, wantStatus: 403},
@@ -236,6 +260,9 @@ func TestEndpoints(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			if !tt.anon && tt.req.token == "" && tt.req.auth == "" {
+				tt.req.token = testToken
+			}
 			r := send(t, base, tt.req)
 			if r.status != tt.wantStatus {
 				t.Fatalf("status = %d, want %d: %s", r.status, tt.wantStatus, r.body)
@@ -267,8 +294,8 @@ func TestEndpoints(t *testing.T) {
 				t.Errorf("unexpected call %q", c)
 			}
 		}
-		if n := len(fake.Calls()); n != 6 {
-			t.Errorf("calls = %q, want 6", fake.Calls())
+		if n := len(fake.Calls()); n != 7 {
+			t.Errorf("calls = %q, want 7", fake.Calls())
 		}
 		if strings.Contains(logs.String(), testToken) {
 			t.Errorf("the token was logged:\n%s", logs.String())
@@ -328,34 +355,53 @@ func TestAuthRequired(t *testing.T) {
 	tests := []struct {
 		addr   string
 		method string
+		path   string
 		want   bool
 	}{
-		{"127.0.0.1:3001", "GET", false},
-		{"127.0.0.1:3001", "HEAD", false},
-		{"127.0.0.1:3001", "POST", true},
-		{"127.0.0.1:3001", "OPTIONS", true},
-		{"localhost:3001", "GET", false},
-		{"[::1]:3001", "GET", false},
-		{"[::1]:3001", "DELETE", true},
-		{"0.0.0.0:3001", "GET", true},
-		{":3001", "GET", true},
-		{"[::]:3001", "GET", true},
-		{"192.0.2.10:3001", "GET", true},
-		{"admin.example:3001", "GET", true},
-		{"0.0.0.0:0", "POST", true},
+		{"127.0.0.1:3001", "GET", "/api/v1/servers", true},
+		{"127.0.0.1:3001", "HEAD", "/api/v1/servers", true},
+		{"127.0.0.1:3001", "GET", "/api/v1/events", true},
+		{"127.0.0.1:3001", "POST", "/api/v1/reload", true},
+		{"127.0.0.1:3001", "OPTIONS", "/api/v1/servers", true},
+		{"127.0.0.1:3001", "POST", "/api/v1/login", false},
+		{"127.0.0.1:3001", "POST", "/api/v1/login-codes", true},
+		{"127.0.0.1:3001", "GET", "/metrics", false},
+		{"127.0.0.1:3001", "GET", "/", false},
+		{"localhost:3001", "GET", "/api/v1/servers", true},
+		{"localhost:3001", "GET", "/metrics", false},
+		{"[::1]:3001", "GET", "/", false},
+		{"[::1]:3001", "DELETE", "/api/v1/servers", true},
+		{"0.0.0.0:3001", "GET", "/metrics", true},
+		{":3001", "GET", "/", true},
+		{"[::]:3001", "GET", "/api/v1/servers", true},
+		{"192.0.2.10:3001", "GET", "/metrics", true},
+		{"admin.example:3001", "GET", "/", true},
+		{"0.0.0.0:0", "POST", "/api/v1/login", false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.addr+" "+tt.method, func(t *testing.T) {
+		t.Run(tt.addr+" "+tt.method+" "+tt.path, func(t *testing.T) {
 			t.Parallel()
-			s, err := New(Options{Addr: tt.addr, Token: testToken, Control: newFake()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := s.authRequired(httptest.NewRequest(tt.method, "/api/v1/servers", nil)); got != tt.want {
+			s := newServer(t, Options{Addr: tt.addr, Token: testToken, Control: newFake()})
+			if got := s.authRequired(httptest.NewRequest(tt.method, tt.path, nil)); got != tt.want {
 				t.Errorf("authRequired = %v, want %v", got, tt.want)
 			}
 		})
 	}
+}
+
+// newServer is New, with the Server closed with the test.
+func newServer(t *testing.T, opts Options) *Server {
+	t.Helper()
+	s, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
 }
 
 // TestNonLoopback serves the handler of a Server configured for a
@@ -380,10 +426,7 @@ func TestNonLoopback(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.addr+" "+tt.host+" "+tt.token, func(t *testing.T) {
 			t.Parallel()
-			s, err := New(Options{Addr: tt.addr, Token: testToken, Control: newFake()})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := newServer(t, Options{Addr: tt.addr, Token: testToken, Control: newFake()})
 			req := httptest.NewRequest("GET", "/api/v1/servers", nil)
 			req.Host = tt.host
 			if tt.token != "" {
@@ -470,7 +513,7 @@ func TestLogStream(t *testing.T) {
 	t.Parallel()
 	fake := newFake()
 	srv, base := start(t, Options{Token: testToken, Control: fake})
-	_, stream := openStream(t, base+"/api/v1/logs/alpha/stream?tail=2", "")
+	_, stream := openStream(t, base+"/api/v1/logs/alpha/stream?tail=2", testToken)
 
 	var got []string
 	read := func(n int) {
@@ -521,7 +564,7 @@ func TestEventStream(t *testing.T) {
 	t.Parallel()
 	fake := newFake()
 	srv, base := start(t, Options{Token: testToken, Control: fake, KeepAlive: 20 * time.Millisecond})
-	_, stream := openStream(t, base+"/api/v1/events", "")
+	_, stream := openStream(t, base+"/api/v1/events", testToken)
 	at := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
 	fake.emit(Event{Time: at, Server: "alpha", State: StateFailed, Reason: "exit status 2"})
 	fake.emit(Event{Time: at, Type: EventReload, ReloadResult: &ReloadResult{Applied: true, Added: []string{"gamma"}}})

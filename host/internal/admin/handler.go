@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/mcphost/mcphost/host/internal/httpguard"
 )
 
 // Log tail limits for GET /api/v1/logs/{name}[/stream].
@@ -87,12 +89,17 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/tools/{name}/call", s.callByName("tools/call"))
 	mux.HandleFunc("POST /api/v1/prompts/{name}/get", s.callByName("prompts/get"))
 	mux.HandleFunc("POST /api/v1/resources/read", s.readResource)
+	// Browser sessions (see login.go).
+	mux.HandleFunc("POST "+loginPath, s.login)
+	mux.HandleFunc("POST /api/v1/logout", s.logout)
+	mux.HandleFunc("POST /api/v1/login-codes", s.loginCode)
 	return s.guard(mux)
 }
 
 // guard applies the checks every request goes through, in order: Host
-// (403), Origin (403), bearer token (401); then routes, answering unknown
-// paths (404) and methods (405) in JSON too.
+// (403), Origin (403), authentication where required (401; 403 for a
+// cookie-authenticated change without Sec-Fetch-Site: same-origin); then
+// routes, answering unknown paths (404) and methods (405) in JSON too.
 func (s *Server) guard(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -105,22 +112,29 @@ func (s *Server) guard(mux *http.ServeMux) http.Handler {
 				"duration", time.Since(start), "remote", r.RemoteAddr)
 		}()
 
-		if !s.hostAllowed(r.Host) {
-			s.log.Warn("admin request refused: Host is not this listener's", "host", r.Host, "remote", r.RemoteAddr)
-			writeError(sw, http.StatusForbidden, "forbidden: Host header not allowed")
+		if err := s.checks.Check(r); err != nil {
+			if errors.Is(err, httpguard.ErrHost) {
+				s.log.Warn("admin request refused: Host is not this listener's", "host", r.Host, "remote", r.RemoteAddr)
+				writeError(sw, http.StatusForbidden, "forbidden: Host header not allowed")
+			} else {
+				s.log.Warn("admin request refused: cross-origin", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+				writeError(sw, http.StatusForbidden, "forbidden: cross-origin requests are not allowed")
+			}
 			return
 		}
-		if !originAllowed(r.Header.Get("Origin")) {
-			s.log.Warn("admin request refused: cross-origin", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
-			writeError(sw, http.StatusForbidden, "forbidden: cross-origin requests are not allowed")
-			return
-		}
-		if s.authRequired(r) && !s.authorized(r) {
-			s.log.Warn("admin request refused: missing or wrong bearer token", "method", r.Method,
-				"path", r.URL.Path, "remote", r.RemoteAddr)
-			h.Set("WWW-Authenticate", realm)
-			writeError(sw, http.StatusUnauthorized, "unauthorized: a valid bearer token is required")
-			return
+		if s.authRequired(r) {
+			if _, err := s.checks.Authenticate(r); errors.Is(err, httpguard.ErrCrossSite) {
+				s.log.Warn("admin request refused: a session cookie without Sec-Fetch-Site: same-origin", "method", r.Method,
+					"path", r.URL.Path, "remote", r.RemoteAddr)
+				writeError(sw, http.StatusForbidden, "forbidden: "+err.Error())
+				return
+			} else if err != nil {
+				s.log.Warn("admin request refused: missing or wrong bearer token or session", "method", r.Method,
+					"path", r.URL.Path, "remote", r.RemoteAddr)
+				h.Set("WWW-Authenticate", realm)
+				writeError(sw, http.StatusUnauthorized, "unauthorized: a valid bearer token or session cookie is required")
+				return
+			}
 		}
 		if handler, pattern := mux.Handler(r); pattern == "" {
 			// No route: let the mux decide between 404 and 405 (and

@@ -97,11 +97,11 @@ func TestOperatorEndpoints(t *testing.T) {
 		{name: "read without uri", req: request{method: "POST", path: "/api/v1/resources/read", token: testToken, body: `{}`},
 			wantStatus: 400, wantBody: []string{"uri is required"}},
 		{name: "read needs the token", req: request{method: "POST", path: "/api/v1/resources/read", body: `{"uri":"alpha://doc"}`}, wantStatus: 401},
-		{name: "prompts", req: request{method: "GET", path: "/api/v1/prompts"}, wantStatus: 200,
+		{name: "prompts", req: request{method: "GET", path: "/api/v1/prompts", token: testToken}, wantStatus: 200,
 			wantBody: []string{`"name": "alpha__greet"`, `"original_name": "greet"`, `"arguments": [`}},
-		{name: "resources", req: request{method: "GET", path: "/api/v1/resources"}, wantStatus: 200,
+		{name: "resources", req: request{method: "GET", path: "/api/v1/resources", token: testToken}, wantStatus: 200,
 			wantBody: []string{`"uri": "alpha://doc"`, `"original_uri": "doc://x"`, `"mime_type": "text/plain"`}},
-		{name: "plugins", req: request{method: "GET", path: "/api/v1/plugins"}, wantStatus: 200,
+		{name: "plugins", req: request{method: "GET", path: "/api/v1/plugins", token: testToken}, wantStatus: 200,
 			wantBody: []string{`"name": "stdio"`, `"pid": 4242`, `"checksum": "builtin"`, `"mode": "inprocess"`, `"restarts": 0`}},
 	}
 	for _, tt := range tests {
@@ -140,8 +140,8 @@ func TestOperatorEndpointsWithoutSupport(t *testing.T) {
 	for _, rq := range []request{
 		{method: "POST", path: "/api/v1/tools/x/call", token: testToken, body: `{}`},
 		{method: "POST", path: "/api/v1/resources/read", token: testToken, body: `{"uri":"a://b"}`},
-		{method: "GET", path: "/api/v1/prompts"},
-		{method: "GET", path: "/api/v1/plugins"},
+		{method: "GET", path: "/api/v1/prompts", token: testToken},
+		{method: "GET", path: "/api/v1/plugins", token: testToken},
 	} {
 		r := send(t, base, rq)
 		if r.status != 501 {

@@ -1,80 +1,52 @@
 package admin
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
+
+	"github.com/mcphost/mcphost/host/internal/httpguard"
 )
 
 // realm is sent in WWW-Authenticate on every 401.
 const realm = `Bearer realm="mcphost-admin"`
 
-// authRequired says whether r needs the bearer token: none over the copy's
-// Unix socket from the current user (see StartSocket); otherwise every
-// request that is not a read (GET or HEAD), and every request when the
-// listener is not loopback-only.
+// loginPath exchanges credentials for a session cookie: it is the one API
+// path that needs no authentication.
+const loginPath = "/api/v1/login"
+
+// authRequired says whether r must be authenticated (bearer token or
+// session cookie): none over the copy's Unix socket from the current user
+// (see StartSocket), nor for the login itself; otherwise every request
+// under /api/, reads included, and every request at all when the listener
+// is not loopback-only. (Other paths, such as /metrics, stay open on
+// loopback.)
 func (s *Server) authRequired(r *http.Request) bool {
 	if localPeer(r) {
 		return false // the copy's Unix socket, from the current user
 	}
-	if s.requireAll.Load() {
-		return true
-	}
-	return r.Method != http.MethodGet && r.Method != http.MethodHead
-}
-
-// authorized checks the Authorization header in constant time (both sides
-// are hashed first, so not even the token's length leaks).
-func (s *Server) authorized(r *http.Request) bool {
-	h := r.Header.Get("Authorization")
-	const prefix = "bearer "
-	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+	if r.URL.Path == loginPath {
 		return false
 	}
-	got := sha256.Sum256([]byte(strings.TrimSpace(h[len(prefix):])))
-	return subtle.ConstantTimeCompare(got[:], s.tokenSum[:]) == 1
-}
-
-// hostAllowed is the DNS-rebinding defence: a browser tricked into sending a
-// request to this listener under an attacker's name carries that name in
-// Host.
-func (s *Server) hostAllowed(hostport string) bool {
-	if s.wildcard {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
 		return true
 	}
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.ToLower(strings.Trim(host, "[]"))
-	if host == "" {
-		return false
-	}
-	return isLoopbackName(host) || (s.extraHost != "" && host == s.extraHost)
+	return s.requireAll.Load()
 }
 
-// originAllowed refuses every cross-site request from a browser: only pages
-// served from a loopback origin may talk to the API (and, with no CORS
-// headers, not even they can read another port's responses).
-func originAllowed(origin string) bool {
-	if origin == "" {
-		return true
+// newGuard is the admin listener's guard for a listen host (without port):
+// any Host when bound to every interface, loopback names and the
+// configured name otherwise; only the API's own origin; the token and the
+// browser sessions.
+func newGuard(host, token string, sessions *httpguard.Sessions) (g *httpguard.Guard, loopback bool) {
+	host = httpguard.CanonicalHost(host)
+	opts := httpguard.Options{SameOrigin: true, Token: token, Sessions: sessions}
+	switch {
+	case host == "" || host == "0.0.0.0" || host == "::":
+		opts.AnyHost = true
+	case httpguard.IsLoopback(host):
+		loopback = true
+	default:
+		opts.Hosts = []string{host}
 	}
-	u, err := url.Parse(origin)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return false // including the opaque origin "null"
-	}
-	return isLoopbackName(u.Hostname())
-}
-
-func isLoopbackName(host string) bool {
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return httpguard.New(opts), loopback
 }

@@ -3,19 +3,19 @@ package admin
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/mcphost/mcphost/host/internal/httpguard"
 )
 
 // DefaultAddr is where the admin API listens unless told otherwise.
@@ -44,6 +44,9 @@ type Options struct {
 	// KeepAlive is the interval of keepalive comments on event streams;
 	// default DefaultKeepAlive.
 	KeepAlive time.Duration
+	// Now is the clock of browser sessions and login codes; default
+	// time.Now.
+	Now func() time.Time
 }
 
 // Server is the admin API server.
@@ -54,14 +57,14 @@ type Server struct {
 	keepAlive time.Duration
 
 	token     string
-	tokenSum  [32]byte // sha256 of token, compared in constant time
 	generated bool
 	tokenFile string // configured; the actual path is resolved at Start
 
-	// Host policy, from the configured address.
-	wildcard   bool   // bound to every interface: any Host header
-	extraHost  string // a specific non-loopback host that Host may name
-	requireAll atomic.Bool
+	// checks tests Host, Origin, the token and session cookies;
+	// sessions holds the browser sessions and login codes.
+	checks     *httpguard.Guard
+	sessions   *httpguard.Sessions
+	requireAll atomic.Bool // every request needs authentication, not only /api/
 
 	handler http.Handler
 	getenv  func(string) string
@@ -121,16 +124,10 @@ func New(opts Options) (*Server, error) {
 		s.token = hex.EncodeToString(b)
 		s.generated = true
 	}
-	s.tokenSum = sha256.Sum256([]byte(s.token))
-	host = strings.Trim(host, "[]")
-	switch {
-	case host == "" || host == "0.0.0.0" || host == "::":
-		s.wildcard = true
-		s.requireAll.Store(true)
-	case !isLoopbackName(host):
-		s.extraHost = strings.ToLower(host)
-		s.requireAll.Store(true)
-	}
+	s.sessions = httpguard.NewSessions(httpguard.SessionOptions{Now: opts.Now})
+	var loopback bool
+	s.checks, loopback = newGuard(host, s.token, s.sessions)
+	s.requireAll.Store(!loopback)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.handler = s.routes()
 	return s, nil
@@ -227,6 +224,7 @@ func (s *Server) Close(ctx context.Context) error {
 	s.mu.Unlock()
 
 	s.cancel()
+	s.sessions.Close()
 	var errs []error
 	if file != "" {
 		if err := removeTokenFile(file, s.token); err != nil {

@@ -2,13 +2,11 @@ package listen
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/mcphost/mcphost/host/internal/httpguard"
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 )
@@ -56,6 +55,9 @@ type HTTP struct {
 	log    hclog.Logger
 	ln     net.Listener
 	srv    *http.Server
+	// guard applies the Host, Origin and token checks; Listen sets its
+	// Host policy from the bound address.
+	guard *httpguard.Guard
 
 	mu       sync.Mutex
 	sessions map[string]*httpSession
@@ -128,8 +130,33 @@ func NewHTTP(r *router.Router, opts HTTPOptions) *HTTP {
 	} else {
 		h.opts.MetricsPath = ""
 	}
-	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	h.guard = h.newGuard(true)
+	h.srv = &http.Server{Handler: h.checkHost(mux), ReadHeaderTimeout: 10 * time.Second}
 	return h
+}
+
+// newGuard builds the listener's guard: any Host when it is not bound to
+// loopback only (anyHost), else loopback names only; Origins that are
+// loopback or listed in AllowedOrigins; the AuthToken.
+func (h *HTTP) newGuard(anyHost bool) *httpguard.Guard {
+	return httpguard.New(httpguard.Options{
+		AnyHost:         anyHost,
+		LoopbackOrigins: true,
+		Origins:         h.opts.AllowedOrigins,
+		Token:           h.opts.AuthToken,
+	})
+}
+
+// checkHost refuses a foreign Host on every path, served or not: the
+// DNS-rebinding defence.
+func (h *HTTP) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.guard.CheckHost(r) != nil {
+			httpError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, "Forbidden: host not allowed")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Listen binds the address, so that a port in use is reported at once.
@@ -139,6 +166,7 @@ func (h *HTTP) Listen() error {
 		return fmt.Errorf("listen %s: %w", h.opts.Address, err)
 	}
 	h.ln = ln
+	h.guard = h.newGuard(!isLoopbackAddr(ln.Addr()))
 	return nil
 }
 
@@ -246,11 +274,11 @@ func (h *HTTP) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if !h.hostAllowed(r.Host) {
-		http.Error(w, "Forbidden: host not allowed", http.StatusForbidden)
+	if h.guard.Check(r) != nil {
+		http.Error(w, "Forbidden: host or origin not allowed", http.StatusForbidden)
 		return
 	}
-	if h.opts.AuthToken != "" && !bearerOK(r.Header.Get("Authorization"), h.opts.AuthToken) {
+	if h.guard.HasToken() && !h.guard.BearerOK(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mcphost"`)
 		http.Error(w, "Unauthorized", http.StatusUnauthorized)
 		return
@@ -262,15 +290,15 @@ func (h *HTTP) serveMetrics(w http.ResponseWriter, r *http.Request) {
 // bearer token, protocol version header), answering the request when it
 // fails one.
 func (h *HTTP) admit(w http.ResponseWriter, r *http.Request) bool {
-	if !h.hostAllowed(r.Host) {
-		httpError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, "Forbidden: host not allowed")
+	if err := h.guard.Check(r); err != nil {
+		msg := "Forbidden: origin not allowed"
+		if errors.Is(err, httpguard.ErrHost) {
+			msg = "Forbidden: host not allowed"
+		}
+		httpError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, msg)
 		return false
 	}
-	if origin := r.Header.Get("Origin"); origin != "" && !h.originAllowed(origin) {
-		httpError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, "Forbidden: origin not allowed")
-		return false
-	}
-	if h.opts.AuthToken != "" && !bearerOK(r.Header.Get("Authorization"), h.opts.AuthToken) {
+	if h.guard.HasToken() && !h.guard.BearerOK(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mcphost"`)
 		httpError(w, http.StatusUnauthorized, jsonrpc.CodeInvalidRequest, "Unauthorized")
 		return false
@@ -713,49 +741,9 @@ func (h *HTTP) expireIdle() {
 	}
 }
 
-// hostAllowed guards against DNS rebinding: a loopback listener answers
-// only requests addressed to a loopback name.
-func (h *HTTP) hostAllowed(hostport string) bool {
-	if h.ln == nil || !isLoopbackAddr(h.ln.Addr()) {
-		return true
-	}
-	host := hostport
-	if hh, _, err := net.SplitHostPort(hostport); err == nil {
-		host = hh
-	}
-	return isLoopbackName(strings.Trim(host, "[]"))
-}
-
-func (h *HTTP) originAllowed(origin string) bool {
-	if slices.Contains(h.opts.AllowedOrigins, origin) {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil {
-		return false
-	}
-	return isLoopbackName(u.Hostname())
-}
-
 func isLoopbackAddr(a net.Addr) bool {
 	tcp, ok := a.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
-}
-
-func isLoopbackName(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func bearerOK(header, token string) bool {
-	const prefix = "Bearer "
-	if len(header) < len(prefix) || !strings.EqualFold(header[:len(prefix)], prefix) {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(header[len(prefix):]), []byte(token)) == 1
 }
 
 // acceptsJSON says whether the client takes a plain JSON response.
