@@ -2,7 +2,8 @@
 // server status and lifecycle (start, stop, restart), the tool catalogue,
 // client sessions, backend logs (a tail and a live Server-Sent Events
 // stream), a metrics summary, the redacted configuration, reload, and a
-// stream of state-change events. `mcphost ctl` is its command-line client.
+// stream of state-change events; and, outside /api/v1, the Prometheus text at
+// /metrics (Options.Metrics). `mcphost ctl` is its command-line client.
 //
 // Unlike the admin API of the system mcphost replaces, it never hands out
 // secrets and never acts on an unauthenticated request:

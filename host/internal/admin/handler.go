@@ -79,6 +79,9 @@ func (s *Server) routes() http.Handler {
 	// feedback, which goes the same way.
 	mux.HandleFunc("POST /api/v1/trace/tools/{name}", s.traceTool)
 	mux.HandleFunc("GET /api/v1/trace/resource", s.traceResource)
+	if s.promText != nil {
+		mux.Handle("GET /metrics", s.promText)
+	}
 	return s.guard(mux)
 }
 

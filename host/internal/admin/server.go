@@ -44,6 +44,12 @@ type Options struct {
 	// KeepAlive is the interval of keepalive comments on event streams;
 	// default DefaultKeepAlive.
 	KeepAlive time.Duration
+	// Metrics, when set, is served at GET /metrics (Prometheus text, the
+	// handler the MCP listener serves), so that a setup with no HTTP
+	// listener can be scraped too. It goes through the same checks as the
+	// API: open to reads on a loopback listener, behind the token
+	// otherwise.
+	Metrics http.Handler
 }
 
 // Server is the admin API server.
@@ -63,8 +69,9 @@ type Server struct {
 	extraHost  string // a specific non-loopback host that Host may name
 	requireAll atomic.Bool
 
-	handler http.Handler
-	getenv  func(string) string
+	handler  http.Handler
+	promText http.Handler
+	getenv   func(string) string
 
 	// ctx ends on Close; every request (event streams especially) is
 	// cancelled with it.
@@ -111,6 +118,7 @@ func New(opts Options) (*Server, error) {
 		keepAlive: opts.KeepAlive,
 		token:     opts.Token,
 		tokenFile: opts.TokenFile,
+		promText:  opts.Metrics,
 		getenv:    os.Getenv,
 	}
 	if s.token == "" {
