@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -13,6 +12,7 @@ import (
 	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/logs"
+	"github.com/mcphost/mcphost/host/internal/redact"
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/tracing"
 )
@@ -249,12 +249,7 @@ func (c control) configView() admin.ConfigView {
 		if s.RequestTimeout > 0 {
 			srv.RequestTimeout = s.RequestTimeout.String()
 		}
-		if raw := transports[s.Name]; raw != nil {
-			var v any
-			if json.Unmarshal(raw, &v) == nil {
-				srv.TransportConfig, _ = json.Marshal(redactSecrets(v, ""))
-			}
-		}
+		srv.TransportConfig = transports[s.Name] // redacted by backendSpec
 		out.Servers = append(out.Servers, srv)
 	}
 	return out
@@ -281,54 +276,5 @@ func redactedIfSet(s string) string {
 	if s == "" {
 		return ""
 	}
-	return config.RedactedValue
-}
-
-// secretKeys are transport settings whose values are secrets, wholly
-// (headers and env hold credentials as often as not).
-var secretKeys = []string{"headers", "env", "bearer_token", "token", "secret", "password", "authorization", "api_key", "apikey", "credential"}
-
-func isSecretKey(k string) bool {
-	k = strings.ToLower(k)
-	for _, s := range secretKeys {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// redactSecrets replaces the values under secret keys; a map under one
-// keeps its keys (useful to see which headers are set) but not values.
-func redactSecrets(v any, key string) any {
-	secret := key != "" && isSecretKey(key)
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, child := range t {
-			if secret {
-				out[k] = config.RedactedValue
-				continue
-			}
-			out[k] = redactSecrets(child, k)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, child := range t {
-			if secret {
-				out[i] = config.RedactedValue
-				continue
-			}
-			out[i] = redactSecrets(child, key)
-		}
-		return out
-	case nil:
-		return nil
-	default:
-		if secret {
-			return config.RedactedValue
-		}
-		return t
-	}
+	return redact.Value
 }
