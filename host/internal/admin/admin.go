@@ -48,6 +48,11 @@ var ErrTracingOff = errors.New("context tracing is not configured (add a tracing
 
 var ErrUnknownServer = errors.New("unknown server")
 
+// ErrNothingRecorded is returned (possibly wrapped) by the tracing calls
+// when context tracing has recorded nothing of what was asked for yet; the
+// API answers 404 with the message, which says so in plain words.
+var ErrNothingRecorded = errors.New("nothing recorded yet")
+
 // ErrReloadRefused may be returned (possibly wrapped) by Control.Reload when
 // the new configuration is not applied; the API answers 422 with the
 // result's diagnostics. A ReloadResult with Applied false and a nil error is

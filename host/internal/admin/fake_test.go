@@ -210,8 +210,11 @@ func (f *fakeControl) TraceTool(_ context.Context, name string, args json.RawMes
 	f.mu.Lock()
 	f.calls = append(f.calls, "trace "+name)
 	f.mu.Unlock()
-	if name == "off" {
+	switch name {
+	case "off":
 		return nil, ErrTracingOff
+	case "empty":
+		return nil, fmt.Errorf("%w: no client response has been traced", ErrNothingRecorded)
 	}
 	return json.RawMessage(`{"tool":"` + name + `","args":` + string(args) + `}`), nil
 }

@@ -327,7 +327,7 @@ func (s *Server) traceResource(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) writeTrace(w http.ResponseWriter, res json.RawMessage, err error) {
 	switch {
-	case errors.Is(err, ErrTracingOff):
+	case errors.Is(err, ErrTracingOff), errors.Is(err, ErrNothingRecorded):
 		writeError(w, http.StatusNotFound, err.Error())
 	case err != nil:
 		writeError(w, http.StatusBadGateway, err.Error())

@@ -165,7 +165,7 @@ func (c control) TraceTool(ctx context.Context, name string, args json.RawMessag
 	if id := gjson.GetBytes(args, "response_id"); id.Str == "latest" && !c.p.tracingHealth.operatorLatest.Load() {
 		last := t.LastResponse()
 		if last == "" {
-			return nil, errors.New("no response has been recorded yet")
+			return nil, fmt.Errorf("%w: no client response has been traced", admin.ErrNothingRecorded)
 		}
 		args, _ = sjson.SetBytes(args, "response_id", last)
 	}
