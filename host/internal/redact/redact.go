@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/transport"
 )
 
 // Value replaces every secret.
@@ -86,16 +87,21 @@ func (sec Secrets) Error(err error) error {
 	if msg == err.Error() {
 		return err
 	}
-	return &redacted{msg: msg, err: err}
+	return &redacted{msg: msg, err: err, sec: sec}
 }
 
 type redacted struct {
 	msg string
 	err error
+	sec Secrets
 }
 
 func (r *redacted) Error() string { return r.msg }
 func (r *redacted) Unwrap() error { return r.err }
+
+// Reason keeps transport.Reason from reaching past the redaction to the
+// wrapped error's words.
+func (r *redacted) Reason() string { return r.sec.Text(transport.Reason(r.err)) }
 
 // Config returns a plugin block's decoded configuration (a JSON object, as
 // config.DecodeBody makes it) with every secret replaced by Value, and the

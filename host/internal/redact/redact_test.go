@@ -3,12 +3,14 @@ package redact
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/transport"
 )
 
 func TestConfig(t *testing.T) {
@@ -84,6 +86,11 @@ func TestSecretsError(t *testing.T) {
 	err := sec.Error(base)
 	if strings.Contains(err.Error(), "s3cr3t") || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Error = %v (is ErrNotExist: %v)", err, errors.Is(err, fs.ErrNotExist))
+	}
+	// The operator's reason of a plugin error stays redacted too.
+	pe := fmt.Errorf("open: %w", &transport.PluginError{Msg: "cannot log in as s3cr3t"})
+	if r := transport.Reason(sec.Error(pe)); r != "cannot log in as (redacted)" {
+		t.Errorf("Reason = %q", r)
 	}
 	plain := errors.New("nothing to hide")
 	if sec.Error(plain) != plain || sec.Error(nil) != nil {
