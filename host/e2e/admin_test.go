@@ -131,6 +131,20 @@ server "ex" {
 			t.Fatalf("%s shows a secret: %s", path, body.String())
 		}
 	}
+	// The config is in snake_case, with durations as strings and no
+	// source ranges.
+	var conf struct {
+		Listeners []map[string]any `json:"listeners"`
+		Servers   []struct {
+			Restart map[string]any `json:"restart"`
+			Health  map[string]any `json:"health"`
+		} `json:"servers"`
+	}
+	adminGet(t, base, "", "/api/v1/config", &conf)
+	if len(conf.Listeners) != 1 || conf.Listeners[0]["metrics_path"] != "/metrics" || conf.Listeners[0]["DeclRange"] != nil ||
+		len(conf.Servers) != 1 || conf.Servers[0].Restart["window"] != "5m0s" || conf.Servers[0].Health["interval"] != "30s" {
+		t.Fatalf("config: %+v", conf)
+	}
 	resp, err := http.Post(base+"/api/v1/servers/ex/restart", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -464,7 +466,34 @@ func (c *conn) requestFailed(s sent, err error) {
 		return
 	}
 	c.logger.Warn("backend unreachable; ending the connection", "error", err)
-	c.end(fmt.Errorf("%w: backend unreachable: %v", transport.ErrClosed, err))
+	c.end(fmt.Errorf("%w: %s", transport.ErrClosed, unreachable(err, c.o.url)))
+}
+
+// unreachable says why a server could not be reached, in plain words,
+// with its URL (scheme, host and path only: user info and query may hold
+// secrets): "connection refused (http://127.0.0.1:9/mcp)".
+func unreachable(err error, u *url.URL) string {
+	where := ""
+	if u != nil {
+		where = " (" + u.Scheme + "://" + u.Host + u.Path + ")"
+	}
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused" + where
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset" + where
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "host unreachable" + where
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return fmt.Sprintf("host %q not found%s", dnsErr.Name, where)
+	case errors.As(err, &opErr) && opErr.Timeout():
+		return "no answer from the server in time" + where
+	case errors.As(err, &opErr) && opErr.Err != nil:
+		return opErr.Err.Error() + where
+	}
+	return "unreachable" + where + ": " + err.Error()
 }
 
 // httpError answers request s after an HTTP error status.

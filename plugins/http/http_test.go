@@ -9,10 +9,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -485,7 +487,35 @@ func TestUnreachableBackendEndsConn(t *testing.T) {
 	if err := c.Send(ctx, []byte(initializeMsg)); err != nil {
 		t.Fatal(err)
 	}
-	if err := recvErr(t, c); !errors.Is(err, transport.ErrClosed) || !strings.Contains(err.Error(), "unreachable") {
-		t.Fatalf("Recv = %v, want ErrClosed: backend unreachable", err)
+	want := "connection refused (http://" + addr + "/mcp)"
+	if err := recvErr(t, c); !errors.Is(err, transport.ErrClosed) || transport.Reason(err) != want {
+		t.Fatalf("Recv = %v, want ErrClosed: %s", err, want)
+	}
+}
+
+// TestUnreachableWords: why a server cannot be reached, in plain words,
+// with the URL but never its user info or query.
+func TestUnreachableWords(t *testing.T) {
+	t.Parallel()
+	u, _ := url.Parse("https://user:pw@mcp.example:8443/mcp?token=s3cret")
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{name: "refused", err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)},
+			want: "connection refused (https://mcp.example:8443/mcp)"},
+		{name: "no such host", err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Name: "mcp.example", IsNotFound: true, Err: "no such host"}},
+			want: `host "mcp.example" not found (https://mcp.example:8443/mcp)`},
+		{name: "reset", err: os.NewSyscallError("read", syscall.ECONNRESET), want: "connection reset (https://mcp.example:8443/mcp)"},
+		{name: "other", err: errors.New("tls: bad certificate"), want: "unreachable (https://mcp.example:8443/mcp): tls: bad certificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := unreachable(tt.err, u); got != tt.want {
+				t.Errorf("unreachable = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -64,9 +65,17 @@ type conn struct {
 	handMu          sync.Mutex
 	keptIn, keptOut int
 
-	// exited is closed once the process is reaped; state is set before.
-	exited chan struct{}
-	state  string
+	// exited is closed once the process is reaped; state is set before:
+	// how it ended in words, with the last lines of its stderr.
+	exited  chan struct{}
+	state   string
+	exitErr *transport.ExitError
+
+	// tail holds the last stderrTail lines of stderr; stderrDone is closed
+	// when stderr has ended.
+	tailMu     sync.Mutex
+	tail       []string
+	stderrDone chan struct{}
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -111,7 +120,7 @@ func start(o options, name string, limit int, logger hclog.Logger, m connMetrics
 	growPipe(outR)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	if err := cmd.Start(); err != nil {
-		return fail(fmt.Errorf("start %s: %w", o.Command, err))
+		return fail(startError(o.Command, err))
 	}
 	// Keep only our ends, so that EOF on stdout means the child (and
 	// anything it passed stdout to) is done with it.
@@ -123,7 +132,7 @@ func start(o options, name string, limit int, logger hclog.Logger, m connMetrics
 		name: name, logger: logger, m: m, forget: forget, limit: limit, stopTimeout: o.stopTimeout,
 		cmd: cmd, pid: cmd.Process.Pid, stdin: inW, stdout: outR, stderr: errR,
 		lines: jsonrpc.NewLineReader(outR, limit), exited: make(chan struct{}), closing: make(chan struct{}),
-		sendSem: make(chan struct{}, 1),
+		sendSem: make(chan struct{}, 1), stderrDone: make(chan struct{}),
 	}
 	m.Open.Inc()
 	logger.Debug("backend started", "pid", c.pid, "command", o.Command)
@@ -138,13 +147,53 @@ func start(o options, name string, limit int, logger hclog.Logger, m connMetrics
 // around, and they would hold stdout open forever.
 func (c *conn) wait() {
 	err := reap(c.cmd)
-	if c.cmd.ProcessState != nil {
-		c.state = c.cmd.ProcessState.String()
-	} else {
-		c.state = err.Error()
+	status := err
+	if ps := c.cmd.ProcessState; ps != nil {
+		status = exitStatus(ps)
 	}
+	// Its last words on stderr, once the pipe has ended (the process group
+	// is gone, so it ends at once unless a stray descendant escaped it).
+	select {
+	case <-c.stderrDone:
+	case <-time.After(stderrGrace):
+	}
+	c.tailMu.Lock()
+	tail := strings.Join(c.tail, " | ")
+	c.tailMu.Unlock()
+	c.exitErr = &transport.ExitError{Status: status.Error(), Stderr: tail}
+	c.state = c.exitErr.Error()
 	c.logger.Debug("backend exited", "pid", c.pid, "status", c.state)
 	close(c.exited)
+}
+
+// stderrTail lines of stderr, each cut at stderrLineMax bytes, go with an
+// exit status; stderrGrace bounds the wait for stderr to end after the
+// exit.
+const (
+	stderrTail    = 3
+	stderrLineMax = 200
+	stderrGrace   = 500 * time.Millisecond
+)
+
+// exitStatus is how a process ended, in words.
+func exitStatus(ps *os.ProcessState) error {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return fmt.Errorf("killed by signal %d (%s)", int(ws.Signal()), ws.Signal())
+	}
+	return fmt.Errorf("exited with status %d", ps.ExitCode())
+}
+
+// startError says why a command could not be started, in plain words.
+func startError(command string, err error) error {
+	switch {
+	case errors.Is(err, exec.ErrNotFound):
+		return fmt.Errorf("command %q not found in PATH", command)
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("command %q not found", command)
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("command %q is not executable (permission denied)", command)
+	}
+	return fmt.Errorf("start %s: %w", command, err)
 }
 
 // next reads the next message from stdout; rmu is held. Once stdout has
@@ -166,7 +215,7 @@ func (c *conn) next() ([]byte, error) {
 		}
 		if err != nil {
 			<-c.exited
-			c.recvErr = fmt.Errorf("%w: %s", transport.ErrClosed, c.state)
+			c.recvErr = fmt.Errorf("%w: %w", transport.ErrClosed, c.exitErr)
 			return nil, c.recvErr
 		}
 		c.m.MsgsIn.Inc()
@@ -192,16 +241,31 @@ func (c *conn) drain() {
 // goes near the protocol stream.
 func (c *conn) logStderr() {
 	defer c.readers.Done()
+	defer close(c.stderrDone)
 	r := bufio.NewReaderSize(c.stderr, 16<<10)
 	for {
 		chunk, err := r.ReadSlice('\n')
 		if s := string(bytes.TrimRight(chunk, "\r\n")); s != "" {
 			c.logger.Info(s, "stream", "stderr")
+			c.keep(s)
 		}
 		if err != nil && err != bufio.ErrBufferFull {
 			return
 		}
 	}
+}
+
+// keep remembers a stderr line among the last stderrTail.
+func (c *conn) keep(line string) {
+	if len(line) > stderrLineMax {
+		line = line[:stderrLineMax] + "…"
+	}
+	c.tailMu.Lock()
+	defer c.tailMu.Unlock()
+	if len(c.tail) == stderrTail {
+		c.tail = append(c.tail[:0], c.tail[1:]...)
+	}
+	c.tail = append(c.tail, line)
 }
 
 // errHandedOver is returned by Send and Recv once the host reads and
@@ -327,7 +391,7 @@ func (c *conn) takeBack() {
 func (c *conn) Wait(ctx context.Context) error {
 	select {
 	case <-c.exited:
-		return fmt.Errorf("%w: %s", transport.ErrClosed, c.state)
+		return fmt.Errorf("%w: %w", transport.ErrClosed, c.exitErr)
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -168,7 +168,9 @@ func (t *Transport) Open(_ context.Context, req transport.OpenRequest) (transpor
 	}
 	c, err := start(o, req.Name, limit, t.Logger.With("server", req.Name), t.newConnMetrics(req.Name), t.forget)
 	if err != nil {
-		return transport.OpenResponse{}, fmt.Errorf("stdio %s: %w", req.Name, err)
+		// Plain words (command "x" not found in PATH): the host shows
+		// them as the server's reason, next to its name.
+		return transport.OpenResponse{}, err
 	}
 	t.Conns.Add(c)
 	return transport.OpenResponse{Conn: c}, nil

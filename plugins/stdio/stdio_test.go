@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -58,6 +59,8 @@ func child(mode string) int {
 		}
 	case "exit3":
 		fmt.Println(`{"jsonrpc":"2.0","method":"bye"}`)
+		fmt.Fprintln(os.Stderr, "first words")
+		fmt.Fprintln(os.Stderr, "oops")
 		return 3
 	case "stubborn":
 		// Ignores both stdin EOF and SIGTERM; only SIGKILL ends it.
@@ -290,8 +293,10 @@ func TestExitStatusEndsRecv(t *testing.T) {
 		t.Fatalf("got %s, want the message written before exiting", msg)
 	}
 	_, err := recvErr(c)
-	if !errors.Is(err, transport.ErrClosed) || !strings.Contains(fmt.Sprint(err), "exit status 3") {
-		t.Fatalf("Recv = %v, want ErrClosed with exit status 3", err)
+	var exit *transport.ExitError
+	if !errors.Is(err, transport.ErrClosed) || !errors.As(err, &exit) ||
+		exit.Error() != "exited with status 3; last stderr: first words | oops" {
+		t.Fatalf("Recv = %v, want ErrClosed with exited with status 3 and its stderr", err)
 	}
 	// The error stays put.
 	if _, again := recvErr(c); fmt.Sprint(again) != fmt.Sprint(err) {
@@ -311,7 +316,7 @@ func TestFraming(t *testing.T) {
 			t.Fatalf("got %q, want method %q on one line", msg, want)
 		}
 	}
-	if _, err := recvErr(c); !errors.Is(err, transport.ErrClosed) || !strings.Contains(err.Error(), "exit status 0") {
+	if _, err := recvErr(c); !errors.Is(err, transport.ErrClosed) || !strings.Contains(err.Error(), "exited with status 0") {
 		t.Fatalf("Recv = %v, want ErrClosed with exit status 0", err)
 	}
 }
@@ -400,7 +405,7 @@ func TestCloseKills(t *testing.T) {
 				return config(t, "stubborn", map[string]any{"stop_timeout": "200ms"})
 			},
 			minDuration: 1200 * time.Millisecond,
-			wantStatus:  "signal: killed",
+			wantStatus:  "killed by signal 9",
 		},
 		{
 			name: "exits on EOF but leaves a grandchild",
@@ -408,7 +413,7 @@ func TestCloseKills(t *testing.T) {
 				return json.RawMessage(fmt.Sprintf(`{"command":"sh","args":["-c",%q]}`, "sleep 300 & "+pidMsg+"; cat"))
 			},
 			grandchild: true,
-			wantStatus: "exit status 0",
+			wantStatus: "exited with status 0",
 		},
 		{
 			name: "ignores everything and has a grandchild",
@@ -418,7 +423,7 @@ func TestCloseKills(t *testing.T) {
 			},
 			grandchild:  true,
 			minDuration: 1200 * time.Millisecond,
-			wantStatus:  "signal: killed",
+			wantStatus:  "killed by signal 9",
 		},
 	}
 	for _, tt := range tests {
@@ -560,8 +565,11 @@ func TestPipesHandedOver(t *testing.T) {
 	if msg := recvWithin(t, exit3); !bytes.Contains(msg, []byte(`"bye"`)) {
 		t.Fatalf("got %s, want the message written before exiting", msg)
 	}
-	if _, err := recvErr(exit3); !errors.Is(err, transport.ErrClosed) || !strings.Contains(fmt.Sprint(err), "exit status 3") {
-		t.Fatalf("Recv = %v, want ErrClosed with exit status 3", err)
+	// The exit status and stderr cross to the host as an ExitError.
+	var exit *transport.ExitError
+	if _, err := recvErr(exit3); !errors.Is(err, transport.ErrClosed) || !errors.As(err, &exit) ||
+		exit.Error() != "exited with status 3; last stderr: first words | oops" {
+		t.Fatalf("Recv = %v, want ErrClosed with exited with status 3 and its stderr", err)
 	}
 }
 
@@ -609,7 +617,7 @@ func TestHandOver(t *testing.T) {
 	}
 	// Exit status 0: closing the kept copy of stdin ended the child, with
 	// no signal needed.
-	if err := c.Wait(ctx); !errors.Is(err, transport.ErrClosed) || !strings.Contains(err.Error(), "exit status 0") {
+	if err := c.Wait(ctx); !errors.Is(err, transport.ErrClosed) || !strings.Contains(err.Error(), "exited with status 0") {
 		t.Errorf("Wait after Close = %v, want ErrClosed with exit status 0", err)
 	}
 }
@@ -683,4 +691,38 @@ func countFDs(t *testing.T) int {
 		t.Skipf("no /proc/self/fd: %v", err)
 	}
 	return len(entries)
+}
+
+// TestStartErrors: a command that cannot be started is said in plain
+// words, in process and across gRPC alike (no gRPC wording).
+func TestStartErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	notExec := filepath.Join(dir, "not-executable")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, command, want string
+	}{
+		{name: "not in PATH", command: "ghost-command-mcphost", want: `command "ghost-command-mcphost" not found in PATH`},
+		{name: "no such file", command: filepath.Join(dir, "nothing"), want: fmt.Sprintf("command %q not found", filepath.Join(dir, "nothing"))},
+		{name: "not executable", command: notExec, want: fmt.Sprintf("command %q is not executable (permission denied)", notExec)},
+	}
+	for _, tt := range tests {
+		for _, mode := range []string{"in process", "grpc"} {
+			t.Run(tt.name+" "+mode, func(t *testing.T) {
+				t.Parallel()
+				var tr transport.Transport = New(quiet())
+				if mode == "grpc" {
+					tr = plugintest.ServeTransport(t, New(quiet()))
+				}
+				cfg, _ := json.Marshal(map[string]any{"command": tt.command})
+				_, err := tr.Open(context.Background(), transport.OpenRequest{Name: "s", Config: cfg})
+				if err == nil || err.Error() != tt.want || transport.Reason(err) != tt.want {
+					t.Fatalf("Open = %v, want %q", err, tt.want)
+				}
+			})
+		}
+	}
 }

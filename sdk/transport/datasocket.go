@@ -303,7 +303,7 @@ func (c *socketConn) Recv(ctx context.Context) ([]byte, error) {
 	woke := finish()
 	switch {
 	case err == nil && kind == frameClosed:
-		return nil, fmt.Errorf("%w: %s", ErrClosed, msg)
+		return nil, closedError(string(msg))
 	case err == nil:
 		return msg, nil
 	case woke && errors.Is(err, os.ErrDeadlineExceeded):

@@ -165,7 +165,7 @@ func (c *GRPCClient) Open(ctx context.Context, req OpenRequest) (OpenResponse, e
 		AcceptPipes: canPassPipes && !c.StreamOnly && !c.NoPipes,
 	})
 	if err != nil {
-		return OpenResponse{}, fmt.Errorf("open %s: %w", req.Name, err)
+		return OpenResponse{}, fromStatus(err)
 	}
 	if r.GetDataSocket() != "" {
 		var conn Conn
@@ -294,7 +294,7 @@ func (c *grpcConn) frame(f *pluginv1.Frame, err error) ([]byte, error) {
 		return nil, closedErr(err)
 	}
 	if f.GetEvent() != "" {
-		return nil, fmt.Errorf("%w: %s", ErrClosed, f.GetDetail())
+		return nil, closedError(f.GetDetail())
 	}
 	return f.GetData(), nil
 }

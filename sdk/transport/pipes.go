@@ -184,7 +184,7 @@ func (c *pipeConn) watch(frames *frameReader) {
 	defer close(c.watched)
 	kind, detail, err := frames.next()
 	if err == nil && kind == frameClosed {
-		c.goneErr = fmt.Errorf("%w: %s", ErrClosed, detail)
+		c.goneErr = closedError(string(detail))
 	} else {
 		c.goneErr = fmt.Errorf("%w: the transport plugin ended the connection", ErrClosed)
 		c.closePipes()

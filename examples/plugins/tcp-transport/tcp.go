@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,10 @@ func (*Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaRespon
 	return base.SchemaResponse{Instance: base.Schema{Attributes: []base.Attribute{
 		{Name: "address", Type: base.TypeString, Required: true, Description: "host:port of the MCP server."},
 		{Name: "dial_timeout", Type: base.TypeString, Description: `How long to wait for the connection, as a duration such as "5s" (default 5s).`},
+		// Sensitive: mcphost never shows it (admin API, logs, errors,
+		// diagnostics).
+		{Name: "preshared_key", Type: base.TypeString, Sensitive: true,
+			Description: "A key sent as the connection's first line, before any message, for a server (or a gateway in front of it) that checks one."},
 	}}}, nil
 }
 
@@ -46,9 +51,10 @@ func (*Transport) Validate(_ context.Context, req base.ValidateRequest) (base.Va
 }
 
 type config struct {
-	Address     string `json:"address"`
-	DialTimeout string `json:"dial_timeout"`
-	dialTimeout time.Duration
+	Address      string `json:"address"`
+	DialTimeout  string `json:"dial_timeout"`
+	PresharedKey string `json:"preshared_key"`
+	dialTimeout  time.Duration
 }
 
 func parseConfig(raw json.RawMessage) (config, []base.Diagnostic) {
@@ -66,6 +72,9 @@ func parseConfig(raw json.RawMessage) (config, []base.Diagnostic) {
 			detail = err.Error()
 		}
 		diags = append(diags, base.Error("address", "Invalid address", detail))
+	}
+	if strings.ContainsAny(c.PresharedKey, "\r\n") {
+		diags = append(diags, base.Error("preshared_key", "Invalid preshared_key", "preshared_key must be one line (it is sent as the connection's first line)."))
 	}
 	c.dialTimeout = defaultDialTimeout
 	if c.DialTimeout != "" {
@@ -93,6 +102,15 @@ func (*Transport) Open(ctx context.Context, req transport.OpenRequest) (transpor
 	nc, err := d.DialContext(ctx, "tcp", cfg.Address)
 	if err != nil {
 		return transport.OpenResponse{}, fmt.Errorf("tcp %s: %w", req.Name, err)
+	}
+	if cfg.PresharedKey != "" {
+		_ = nc.SetWriteDeadline(time.Now().Add(cfg.dialTimeout))
+		_, err := io.WriteString(nc, cfg.PresharedKey+"\n")
+		_ = nc.SetWriteDeadline(time.Time{})
+		if err != nil {
+			_ = nc.Close()
+			return transport.OpenResponse{}, fmt.Errorf("tcp %s: send the preshared key: %w", req.Name, err)
+		}
 	}
 	c := &conn{nc: nc, limit: limit, sendSem: make(chan struct{}, 1), msgs: make(chan []byte), closing: make(chan struct{})}
 	go c.read()

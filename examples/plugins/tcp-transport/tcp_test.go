@@ -19,6 +19,13 @@ import (
 // plugintest.Echo does, until the test ends.
 func echoServer(t *testing.T) string {
 	t.Helper()
+	return tokenEchoServer(t, "")
+}
+
+// tokenEchoServer is echoServer that, when token is set, first reads a
+// line and hangs up unless it is the token.
+func tokenEchoServer(t *testing.T, token string) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +49,11 @@ func echoServer(t *testing.T) string {
 				defer nc.Close()
 				r := bufio.NewReader(nc)
 				w := bufio.NewWriter(nc)
+				if token != "" {
+					if line, err := r.ReadString('\n'); err != nil || line != token+"\n" {
+						return
+					}
+				}
 				for {
 					line, err := r.ReadBytes('\n')
 					if len(bytes.TrimSpace(line)) > 0 {
@@ -90,6 +102,8 @@ func TestValidate(t *testing.T) {
 		{`{"address":"host:"}`, `["address"]`},
 		{`{"address":"h:1","dial_timeout":"later"}`, `["dial_timeout"]`},
 		{`{"address":"h:1","dial_timeout":"0s"}`, `["dial_timeout"]`},
+		{`{"address":"h:1","preshared_key":"one-line"}`, `[]`},
+		{`{"address":"h:1","preshared_key":"two\nlines"}`, `["preshared_key"]`},
 		{`[`, `[""]`},
 	}
 	for _, tt := range tests {
@@ -121,5 +135,38 @@ func TestOpenFailsWithoutServer(t *testing.T) {
 	_, err = (&Transport{}).Open(context.Background(), transport.OpenRequest{Name: "down", Config: json.RawMessage(fmt.Sprintf(`{"address":%q,"dial_timeout":"1s"}`, addr))})
 	if err == nil {
 		t.Fatal("Open succeeded against a closed port")
+	}
+}
+
+// TestToken: the preshared key goes first on the connection; a server checking it
+// answers, and one expecting another hangs up.
+func TestToken(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, serverToken, token string
+		wantAnswer               bool
+	}{
+		{name: "right token", serverToken: "pre-shared", token: "pre-shared", wantAnswer: true},
+		{name: "wrong token", serverToken: "pre-shared", token: "guess"},
+		{name: "no token expected", token: "", wantAnswer: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, _ := json.Marshal(map[string]string{"address": tokenEchoServer(t, tt.serverToken), "preshared_key": tt.token})
+			ctx := context.Background()
+			r, err := (&Transport{}).Open(ctx, transport.OpenRequest{Name: "tok", Config: cfg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Conn.Close(ctx)
+			if err := r.Conn.Send(ctx, []byte(`{"jsonrpc":"2.0","id":1,"method":"ping"}`)); err != nil {
+				t.Fatal(err)
+			}
+			msg, err := r.Conn.Recv(ctx)
+			if got := err == nil; got != tt.wantAnswer {
+				t.Fatalf("answered = %v (%s, %v), want %v", got, msg, err, tt.wantAnswer)
+			}
+		})
 	}
 }

@@ -68,7 +68,7 @@ func adminEndpoints(ctx context.Context, cfg *config.Config, p *proxy.Proxy, reg
 	if cfg.Admin.Address == "" {
 		return nil, nil
 	}
-	s, err := admin.New(admin.Options{Addr: cfg.Admin.Address, Token: cfg.Admin.AuthToken, Control: p.Control(), Logger: log.Named("admin")})
+	s, err := admin.New(admin.Options{Addr: cfg.Admin.Address, Token: cfg.Admin.AuthToken, Control: p.Control(), Metrics: p.Metrics(), Logger: log.Named("admin")})
 	if err != nil {
 		return nil, fmt.Errorf("admin API: %w", err)
 	}

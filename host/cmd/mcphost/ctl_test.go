@@ -469,6 +469,9 @@ func TestCtlCommand(t *testing.T) {
 }
 
 func (f *ctlFake) TraceTool(_ context.Context, name string, args json.RawMessage) (json.RawMessage, error) {
+	if strings.Contains(string(args), `"response_id":"none"`) {
+		return nil, fmt.Errorf("%w: no client response has been traced", admin.ErrNothingRecorded)
+	}
 	return json.RawMessage(`{"content":[{"type":"text","text":"` + name + ` ` + strings.ReplaceAll(string(args), `"`, `'`) + `"}]}`), nil
 }
 
@@ -502,6 +505,12 @@ func TestTraceCommand(t *testing.T) {
 				t.Errorf("trace %v: output lacks %q:\n%s", tc.args, w, stdout.String())
 			}
 		}
+	}
+	// Nothing recorded: a plain message, not an HTTP status.
+	var stdout bytes.Buffer
+	err := runTrace(context.Background(), []string{"-admin", base, "-token", ctlToken, "response", "none"}, &stdout, io.Discard)
+	if err == nil || err.Error() != "nothing recorded yet: no client response has been traced" {
+		t.Errorf("trace response with nothing recorded: %v (stdout %q)", err, stdout.String())
 	}
 	var stderr bytes.Buffer
 	if err := runTrace(context.Background(), []string{"-admin", base, "-token", ctlToken, "feedback", "x", "3"}, io.Discard, &stderr); err == nil {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -84,7 +86,7 @@ func (c *ctlClient) traceTool(ctx context.Context, stdout io.Writer, name string
 	ctx, cancel := context.WithTimeout(ctx, ctlTimeout)
 	defer cancel()
 	body, _ := json.Marshal(args)
-	resp, err := c.doBody(ctx, http.MethodPost, "/trace/tools/"+url.PathEscape(name), body)
+	resp, err := c.doBody(ctx, http.MethodPost, "/trace/tools/"+url.PathEscape(name), body, http.StatusNotFound)
 	if err != nil {
 		return err
 	}
@@ -92,6 +94,13 @@ func (c *ctlClient) traceTool(ctx context.Context, stdout io.Writer, name string
 	out, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err
+	}
+	if resp.StatusCode == http.StatusNotFound {
+		// Tracing is off, or has recorded nothing yet: said plainly.
+		if msg := gjson.GetBytes(out, "error").Str; msg != "" {
+			return errors.New(msg)
+		}
+		return c.statusError(&http.Response{Status: resp.Status, StatusCode: resp.StatusCode, Body: io.NopCloser(bytes.NewReader(out))})
 	}
 	res := gjson.ParseBytes(out)
 	if raw && res.Get("structuredContent").Exists() {

@@ -2,7 +2,8 @@
 // server status and lifecycle (start, stop, restart), the tool catalogue,
 // client sessions, backend logs (a tail and a live Server-Sent Events
 // stream), a metrics summary, the redacted configuration, reload, and a
-// stream of state-change events. `mcphost ctl` is its command-line client.
+// stream of state-change events; and, outside /api/v1, the Prometheus text at
+// /metrics (Options.Metrics). `mcphost ctl` is its command-line client.
 //
 // Unlike the admin API of the system mcphost replaces, it never hands out
 // secrets and never acts on an unauthenticated request:
@@ -48,6 +49,11 @@ import (
 var ErrTracingOff = errors.New("context tracing is not configured (add a tracing block)")
 
 var ErrUnknownServer = errors.New("unknown server")
+
+// ErrNothingRecorded is returned (possibly wrapped) by the tracing calls
+// when context tracing has recorded nothing of what was asked for yet; the
+// API answers 404 with the message, which says so in plain words.
+var ErrNothingRecorded = errors.New("nothing recorded yet")
 
 // ErrReloadRefused may be returned (possibly wrapped) by Control.Reload when
 // the new configuration is not applied; the API answers 422 with the

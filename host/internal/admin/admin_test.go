@@ -163,6 +163,8 @@ func TestEndpoints(t *testing.T) {
 		{name: "trace tool needs the token", req: request{method: "POST", path: "/api/v1/trace/tools/get_trace"}, wantStatus: 401, anon: true},
 		{name: "trace tool, tracing off", req: request{method: "POST", path: "/api/v1/trace/tools/off", token: testToken}, wantStatus: 404,
 			wantBody: []string{"not configured"}},
+		{name: "trace tool, nothing recorded", req: request{method: "POST", path: "/api/v1/trace/tools/empty", token: testToken}, wantStatus: 404,
+			wantBody: []string{`"error": "nothing recorded yet: no client response has been traced"`}},
 		{name: "trace tool, bad body", req: request{method: "POST", path: "/api/v1/trace/tools/x", token: testToken, body: `{nope`}, wantStatus: 400},
 		{name: "trace resource", req: request{method: "GET", path: "/api/v1/trace/resource?uri=trace://stats/cache"}, wantStatus: 200,
 			wantBody: []string{`trace://stats/cache`}},
@@ -289,13 +291,13 @@ func TestEndpoints(t *testing.T) {
 		// and the token was never logged.
 		for _, c := range fake.Calls() {
 			switch c {
-			case "start beta", "stop alpha", "restart alpha", "reload", "trace get_trace", "trace off":
+			case "start beta", "stop alpha", "restart alpha", "reload", "trace get_trace", "trace off", "trace empty":
 			default:
 				t.Errorf("unexpected call %q", c)
 			}
 		}
-		if n := len(fake.Calls()); n != 7 {
-			t.Errorf("calls = %q, want 7", fake.Calls())
+		if n := len(fake.Calls()); n != 8 {
+			t.Errorf("calls = %q, want 8", fake.Calls())
 		}
 		if strings.Contains(logs.String(), testToken) {
 			t.Errorf("the token was logged:\n%s", logs.String())

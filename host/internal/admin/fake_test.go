@@ -146,7 +146,17 @@ func (f *fakeControl) MetricsSummary() MetricsSummary {
 }
 
 func (f *fakeControl) Config() any {
-	return map[string]any{"servers": []map[string]any{{"name": "alpha", "env": map[string]string{"API_KEY": "(redacted)"}}}}
+	return ConfigView{
+		File:      "proxy.hcl",
+		Proxy:     ConfigProxy{RequestTimeout: "1m0s", Translators: []string{"versions"}, Restart: ConfigRestart{Window: "5m0s"}, Health: ConfigHealth{Interval: "30s"}},
+		Listeners: []ConfigListener{{Kind: "http", Address: "127.0.0.1:3000", AllowedOrigins: []string{}, AuthToken: "(redacted)"}},
+		Tracing:   &ConfigTracing{Plugin: "tracing", IdleGap: "30s"},
+		Plugins:   []ConfigPlugin{{Name: "stdio", Source: "builtin", Mode: "subprocess"}},
+		Servers: []ConfigServer{{
+			Name: "alpha", Transport: "stdio", Restart: ConfigRestart{Window: "5m0s"}, Health: ConfigHealth{Interval: "30s"},
+			TransportConfig: json.RawMessage(`{"command":"alpha","env":{"API_KEY":"(redacted)"}}`),
+		}},
+	}
 }
 
 func (f *fakeControl) Reload(context.Context) (ReloadResult, error) {
@@ -200,8 +210,11 @@ func (f *fakeControl) TraceTool(_ context.Context, name string, args json.RawMes
 	f.mu.Lock()
 	f.calls = append(f.calls, "trace "+name)
 	f.mu.Unlock()
-	if name == "off" {
+	switch name {
+	case "off":
 		return nil, ErrTracingOff
+	case "empty":
+		return nil, fmt.Errorf("%w: no client response has been traced", ErrNothingRecorded)
 	}
 	return json.RawMessage(`{"tool":"` + name + `","args":` + string(args) + `}`), nil
 }

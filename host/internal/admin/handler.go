@@ -93,6 +93,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST "+loginPath, s.login)
 	mux.HandleFunc("POST /api/v1/logout", s.logout)
 	mux.HandleFunc("POST /api/v1/login-codes", s.loginCode)
+	if s.promText != nil {
+		mux.Handle("GET /metrics", s.promText)
+	}
 	return s.guard(mux)
 }
 
@@ -346,7 +349,7 @@ func (s *Server) traceResource(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) writeTrace(w http.ResponseWriter, res json.RawMessage, err error) {
 	switch {
-	case errors.Is(err, ErrTracingOff):
+	case errors.Is(err, ErrTracingOff), errors.Is(err, ErrNothingRecorded):
 		writeError(w, http.StatusNotFound, err.Error())
 	case err != nil:
 		writeError(w, http.StatusBadGateway, err.Error())

@@ -47,6 +47,12 @@ type Options struct {
 	// Now is the clock of browser sessions and login codes; default
 	// time.Now.
 	Now func() time.Time
+	// Metrics, when set, is served at GET /metrics (Prometheus text, the
+	// handler the MCP listener serves), so that a setup with no HTTP
+	// listener can be scraped too. It goes through the same checks as the
+	// API: open to reads on a loopback listener, behind the token
+	// otherwise.
+	Metrics http.Handler
 }
 
 // Server is the admin API server.
@@ -66,8 +72,9 @@ type Server struct {
 	sessions   *httpguard.Sessions
 	requireAll atomic.Bool // every request needs authentication, not only /api/
 
-	handler http.Handler
-	getenv  func(string) string
+	handler  http.Handler
+	promText http.Handler
+	getenv   func(string) string
 
 	// ctx ends on Close; every request (event streams especially) is
 	// cancelled with it.
@@ -114,6 +121,7 @@ func New(opts Options) (*Server, error) {
 		keepAlive: opts.KeepAlive,
 		token:     opts.Token,
 		tokenFile: opts.TokenFile,
+		promText:  opts.Metrics,
 		getenv:    os.Getenv,
 	}
 	if s.token == "" {

@@ -804,7 +804,7 @@ func TestPluginDiagnostics(t *testing.T) {
 		{Severity: base.SeverityWarning, Summary: "Odd args", Attribute: "args[0]"},
 		{Severity: base.SeverityError, Summary: "Block problem"},
 		{Summary: "Absent attribute", Attribute: "cwd"},
-	})
+	}, base.Schema{})
 	want := []struct {
 		sev     hcl.DiagnosticSeverity
 		summary string
@@ -826,7 +826,7 @@ func TestPluginDiagnostics(t *testing.T) {
 	if got[0].Detail != `"nope" is not in PATH` || got[0].Context == nil || got[0].Context.Start.Column != 5 {
 		t.Errorf("diag 0 = %+v", got[0])
 	}
-	if d := PluginDiagnostics(nil, tb.DeclRange, []base.Diagnostic{base.Error("x", "S", "")}); loc(d[0]) != "proxy.hcl:2:3" {
+	if d := PluginDiagnostics(nil, tb.DeclRange, []base.Diagnostic{base.Error("x", "S", "")}, base.Schema{}); loc(d[0]) != "proxy.hcl:2:3" {
 		t.Errorf("nil body: %s", loc(d[0]))
 	}
 }

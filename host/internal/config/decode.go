@@ -95,6 +95,7 @@ func DecodeBody(body hcl.Body, schema base.Schema, ctx *hcl.EvalContext) (json.R
 		vals[a.Name] = v
 	}
 	diags = sanitize(diags)
+	hideSecretSources(diags, body, schema)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -121,8 +122,11 @@ func DecodeBody(body hcl.Body, schema base.Schema, ctx *hcl.EvalContext) (json.R
 // empty or absent attribute is positioned at blockRange (the block header,
 // e.g. TransportBlock.DeclRange or Plugin.ConfigRange). An attribute such as
 // "env.FOO" or "args[0]" is located by its leading name. Severity
-// "warning" gives a warning; anything else gives an error.
-func PluginDiagnostics(body hcl.Body, blockRange hcl.Range, diags []base.Diagnostic) hcl.Diagnostics {
+// "warning" gives a warning; anything else gives an error. A diagnostic
+// on an attribute the schema marks sensitive is written without its source
+// snippet (see WriteDiagnostics); the plugin's text is the caller's to
+// redact.
+func PluginDiagnostics(body hcl.Body, blockRange hcl.Range, diags []base.Diagnostic, schema base.Schema) hcl.Diagnostics {
 	var out hcl.Diagnostics
 	for _, pd := range diags {
 		d := &hcl.Diagnostic{
@@ -140,6 +144,7 @@ func PluginDiagnostics(body hcl.Body, blockRange hcl.Range, diags []base.Diagnos
 		}
 		out = append(out, d)
 	}
+	hideSecretSources(out, body, schema)
 	return out
 }
 

@@ -8,6 +8,9 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/mcphost/mcphost/host/internal/redact"
+	"github.com/mcphost/mcphost/sdk/base"
 )
 
 // sanitize clears Expression and EvalContext (the text writer would print
@@ -61,6 +64,9 @@ func severityString(s hcl.DiagnosticSeverity) string {
 // colored.
 func WriteDiagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.File) error {
 	tw := hcl.NewDiagnosticTextWriter(w, files, 0, false)
+	// A diagnostic on a secret's attribute keeps its position but loses
+	// its snippet, which would show the value.
+	noSource := hcl.NewDiagnosticTextWriter(w, nil, 0, false)
 	for _, d := range diags {
 		if d.Subject != nil {
 			if _, err := fmt.Fprintf(w, "%s: ", rangeStart(*d.Subject)); err != nil {
@@ -70,9 +76,47 @@ func WriteDiagnostics(w io.Writer, diags hcl.Diagnostics, files map[string]*hcl.
 		c := *d
 		c.Expression = nil
 		c.EvalContext = nil
-		if err := tw.WriteDiagnostic(&c); err != nil {
+		out := tw
+		if _, secret := hcl.DiagnosticExtra[secretSource](d); secret {
+			out = noSource
+		}
+		if err := out.WriteDiagnostic(&c); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// secretSource marks a diagnostic positioned on an attribute whose value is
+// a secret (redact.Sensitive): WriteDiagnostics leaves its source snippet
+// out. It wraps whatever Extra the diagnostic had.
+type secretSource struct{ inner any }
+
+func (s secretSource) UnwrapDiagnosticExtra() any { return s.inner }
+
+// hideSecretSources marks the diagnostics whose subject or context touches
+// an attribute of body that the schema (or, failing it, the attribute's
+// name) says holds a secret, including attributes the schema does not
+// declare.
+func hideSecretSources(diags hcl.Diagnostics, body hcl.Body, schema base.Schema) {
+	if body == nil || len(diags) == 0 {
+		return
+	}
+	attrs, _ := body.JustAttributes()
+	var secret []hcl.Range
+	for name, a := range attrs {
+		if redact.Sensitive(schema, name) {
+			secret = append(secret, a.Range)
+		}
+	}
+	for _, d := range diags {
+		for _, r := range secret {
+			if (d.Subject != nil && d.Subject.Overlaps(r)) || (d.Context != nil && d.Context.Overlaps(r)) {
+				if _, done := hcl.DiagnosticExtra[secretSource](d); !done {
+					d.Extra = secretSource{inner: d.Extra}
+				}
+				break
+			}
+		}
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	"github.com/mcphost/mcphost/host/internal/redact"
 	"github.com/mcphost/mcphost/sdk"
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/tracing"
@@ -219,10 +220,14 @@ func (m *Manager) start(ctx context.Context, name, kind string) (*instance, erro
 		return nil, fmt.Errorf("plugin %q is a %s plugin, not a %s", name, in.info.Kind, kind)
 	}
 	cfg := spec.Config
+	var secrets redact.Secrets // in the config block, kept out of errors
 	if spec.DecodeConfig != nil {
 		schema, err := in.plugin.Schema(ctx, base.SchemaRequest{})
 		if err == nil {
 			cfg, err = spec.DecodeConfig(schema.Plugin)
+		}
+		if err == nil {
+			_, secrets = redact.Config(schema.Plugin, cfg)
 		}
 		if err != nil {
 			m.kill(in)
@@ -247,7 +252,7 @@ func (m *Manager) start(ctx context.Context, name, kind string) (*instance, erro
 	}
 	if err != nil {
 		m.kill(in)
-		return nil, fmt.Errorf("plugin %q: configure: %w", name, err)
+		return nil, fmt.Errorf("plugin %q: configure: %w", name, secrets.Error(err))
 	}
 	m.running[name] = in
 	m.log.Debug("plugin started", "plugin", name, "kind", kind, "version", in.info.Version, "mode", spec.Mode)

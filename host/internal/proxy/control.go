@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -13,6 +12,7 @@ import (
 	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/logs"
+	"github.com/mcphost/mcphost/host/internal/redact"
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/tracing"
 )
@@ -161,7 +161,7 @@ func (c control) TraceTool(ctx context.Context, name string, args json.RawMessag
 	if id := gjson.GetBytes(args, "response_id"); id.Str == "latest" && !c.p.tracingHealth.operatorLatest.Load() {
 		last := t.LastResponse()
 		if last == "" {
-			return nil, errors.New("no response has been recorded yet")
+			return nil, fmt.Errorf("%w: no client response has been traced", admin.ErrNothingRecorded)
 		}
 		args, _ = sjson.SetBytes(args, "response_id", last)
 	}
@@ -193,7 +193,9 @@ func (c control) TraceResource(ctx context.Context, uri string) (json.RawMessage
 }
 
 // Config is the running configuration with every secret replaced.
-func (c control) Config() any {
+func (c control) Config() any { return c.configView() }
+
+func (c control) configView() admin.ConfigView {
 	c.p.mu.Lock()
 	cfg := c.p.cfg
 	transports := make(map[string]json.RawMessage, len(c.p.transportConfigs))
@@ -201,121 +203,74 @@ func (c control) Config() any {
 		transports[k] = v
 	}
 	c.p.mu.Unlock()
-	type server struct {
-		Name            string         `json:"name"`
-		Enabled         bool           `json:"enabled"`
-		Prefix          bool           `json:"prefix"`
-		ProtocolVersion string         `json:"protocol_version,omitempty"`
-		RequestTimeout  string         `json:"request_timeout,omitempty"`
-		Transport       string         `json:"transport"`
-		TransportConfig any            `json:"transport_config,omitempty"`
-		Restart         config.Restart `json:"restart"`
-		Health          config.Health  `json:"health"`
-	}
-	type plugin struct {
-		Name, Source, SHA256, Mode string
-	}
-	out := struct {
-		File      string            `json:"file"`
-		Proxy     map[string]any    `json:"proxy"`
-		Listeners []config.Listener `json:"listeners"`
-		Admin     map[string]any    `json:"admin"`
-		Tracing   map[string]any    `json:"tracing,omitempty"`
-		Plugins   []plugin          `json:"plugins"`
-		Servers   []server          `json:"servers"`
-	}{File: cfg.Filename}
-	out.Proxy = map[string]any{
-		"tool_name_template": cfg.Proxy.ToolNameTemplate, "prompt_name_template": cfg.Proxy.PromptNameTemplate,
-		"resource_uri_template": cfg.Proxy.ResourceURITemplate, "max_message_bytes": cfg.Proxy.MaxMessageBytes,
-		"request_timeout": cfg.Proxy.RequestTimeout.String(), "shutdown_timeout": cfg.Proxy.ShutdownTimeout.String(),
-		"log_level": cfg.Proxy.LogLevel, "log_format": cfg.Proxy.LogFormat, "log_dir": cfg.Proxy.LogDir,
-		"translators": cfg.Proxy.Translators, "watch_config": cfg.Proxy.WatchConfig,
+	out := admin.ConfigView{
+		File: cfg.Filename,
+		Proxy: admin.ConfigProxy{
+			ToolNameTemplate: cfg.Proxy.ToolNameTemplate, PromptNameTemplate: cfg.Proxy.PromptNameTemplate,
+			ResourceURITemplate: cfg.Proxy.ResourceURITemplate, MaxMessageBytes: cfg.Proxy.MaxMessageBytes,
+			RequestTimeout: cfg.Proxy.RequestTimeout.String(), ShutdownTimeout: cfg.Proxy.ShutdownTimeout.String(),
+			LogLevel: cfg.Proxy.LogLevel, LogFormat: cfg.Proxy.LogFormat, LogDir: cfg.Proxy.LogDir,
+			Translators: nonNil(cfg.Proxy.Translators), WatchConfig: cfg.Proxy.WatchConfig,
+			Restart: configRestart(cfg.Proxy.Restart), Health: configHealth(cfg.Proxy.Health),
+		},
+		Listeners: []admin.ConfigListener{},
+		Admin:     admin.ConfigAdmin{Address: cfg.Admin.Address, AuthToken: redactedIfSet(cfg.Admin.AuthToken)},
+		Plugins:   []admin.ConfigPlugin{},
+		Servers:   []admin.ConfigServer{},
 	}
 	for _, l := range cfg.Listeners {
-		out.Listeners = append(out.Listeners, l.Redacted())
+		out.Listeners = append(out.Listeners, admin.ConfigListener{
+			Kind: l.Kind, Address: l.Address, Path: l.Path, SSEPath: l.SSEPath, MessagePath: l.MessagePath,
+			WebSocketPath: l.WebSocketPath, MetricsPath: l.MetricsPath, AllowedOrigins: nonNil(l.AllowedOrigins),
+			AuthToken: redactedIfSet(l.AuthToken), AllowUnauthenticated: l.AllowUnauthenticated,
+		})
 	}
-	out.Admin = map[string]any{"address": cfg.Admin.Address, "auth_token": redactedIfSet(cfg.Admin.AuthToken)}
 	if t := cfg.Tracing; t.Enabled {
-		out.Tracing = map[string]any{
-			"plugin": t.Plugin, "weighting": t.Weighting, "store_dir": t.StoreDir, "store_content": t.StoreContent,
-			"idle_gap": t.IdleGap.String(), "max_units": t.MaxUnits, "queue": t.Queue,
-			"default_retrieval_score": t.DefaultRetrievalScore,
+		out.Tracing = &admin.ConfigTracing{
+			Plugin: t.Plugin, Weighting: t.Weighting, StoreDir: t.StoreDir, StoreContent: t.StoreContent,
+			IdleGap: t.IdleGap.String(), MaxUnits: t.MaxUnits, Queue: t.Queue,
+			DefaultRetrievalScore: t.DefaultRetrievalScore,
 		}
 	}
 	for _, pl := range cfg.Plugins {
-		out.Plugins = append(out.Plugins, plugin{Name: pl.Name, Source: pl.Source, SHA256: pl.SHA256, Mode: pl.Mode})
+		out.Plugins = append(out.Plugins, admin.ConfigPlugin{
+			Name: pl.Name, Source: pl.Source, SHA256: pl.SHA256, Mode: pl.Mode, Version: pl.Version,
+		})
 	}
 	for _, s := range cfg.Servers {
-		srv := server{
+		srv := admin.ConfigServer{
 			Name: s.Name, Enabled: s.Enabled, Prefix: s.Prefix, ProtocolVersion: s.ProtocolVersion,
-			Transport: s.Transport.Plugin, Restart: s.Restart, Health: s.Health,
+			Transport: s.Transport.Plugin, Restart: configRestart(s.Restart), Health: configHealth(s.Health),
 		}
 		if s.RequestTimeout > 0 {
 			srv.RequestTimeout = s.RequestTimeout.String()
 		}
-		if raw := transports[s.Name]; raw != nil {
-			var v any
-			if json.Unmarshal(raw, &v) == nil {
-				srv.TransportConfig = redactSecrets(v, "")
-			}
-		}
+		srv.TransportConfig = transports[s.Name] // redacted by backendSpec
 		out.Servers = append(out.Servers, srv)
 	}
 	return out
+}
+
+func configRestart(r config.Restart) admin.ConfigRestart {
+	return admin.ConfigRestart{
+		MaxRestarts: r.MaxRestarts, Window: r.Window.String(), InitialDelay: r.InitialDelay.String(), MaxDelay: r.MaxDelay.String(),
+	}
+}
+
+func configHealth(h config.Health) admin.ConfigHealth {
+	return admin.ConfigHealth{Interval: h.Interval.String(), Timeout: h.Timeout.String(), FailureThreshold: h.FailureThreshold}
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 func redactedIfSet(s string) string {
 	if s == "" {
 		return ""
 	}
-	return config.RedactedValue
-}
-
-// secretKeys are transport settings whose values are secrets, wholly
-// (headers and env hold credentials as often as not).
-var secretKeys = []string{"headers", "env", "bearer_token", "token", "secret", "password", "authorization", "api_key", "apikey", "credential"}
-
-func isSecretKey(k string) bool {
-	k = strings.ToLower(k)
-	for _, s := range secretKeys {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// redactSecrets replaces the values under secret keys; a map under one
-// keeps its keys (useful to see which headers are set) but not values.
-func redactSecrets(v any, key string) any {
-	secret := key != "" && isSecretKey(key)
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, child := range t {
-			if secret {
-				out[k] = config.RedactedValue
-				continue
-			}
-			out[k] = redactSecrets(child, k)
-		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, child := range t {
-			if secret {
-				out[i] = config.RedactedValue
-				continue
-			}
-			out[i] = redactSecrets(child, key)
-		}
-		return out
-	case nil:
-		return nil
-	default:
-		if secret {
-			return config.RedactedValue
-		}
-		return t
-	}
+	return redact.Value
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/mcphost/mcphost/host/internal/logs"
 	"github.com/mcphost/mcphost/host/internal/metrics"
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
+	"github.com/mcphost/mcphost/host/internal/redact"
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/host/internal/tracer"
 	"github.com/mcphost/mcphost/sdk/base"
@@ -250,16 +251,23 @@ func (p *Proxy) backendSpec(ctx context.Context, cfg *config.Config, s config.Se
 	if diags.HasErrors() {
 		return router.BackendSpec{}, "", diags
 	}
+	// What an operator reads (the admin API, errors, diagnostics) never
+	// holds what the plugin's schema marks sensitive.
+	shown, secrets := redact.Config(schema.Instance, cfgJSON)
 	v, err := tr.Validate(ctx, base.ValidateRequest{Config: cfgJSON})
 	if err != nil {
 		return router.BackendSpec{}, "", append(diags, &hcl.Diagnostic{
-			Severity: hcl.DiagError, Summary: "Transport plugin failed", Detail: err.Error(), Subject: s.Transport.LabelRange.Ptr(),
+			Severity: hcl.DiagError, Summary: "Transport plugin failed", Detail: secrets.Text(err.Error()), Subject: s.Transport.LabelRange.Ptr(),
 		})
 	}
-	diags = append(diags, config.PluginDiagnostics(s.Transport.Body, s.Transport.DeclRange, v.Diagnostics)...)
+	for i := range v.Diagnostics {
+		v.Diagnostics[i].Summary = secrets.Text(v.Diagnostics[i].Summary)
+		v.Diagnostics[i].Detail = secrets.Text(v.Diagnostics[i].Detail)
+	}
+	diags = append(diags, config.PluginDiagnostics(s.Transport.Body, s.Transport.DeclRange, v.Diagnostics, schema.Instance)...)
 	maxBytes := int(cfg.Proxy.MaxMessageBytes)
 	p.mu.Lock()
-	p.transportConfigs[s.Name] = cfgJSON
+	p.transportConfigs[s.Name] = shown
 	p.mu.Unlock()
 	if p.opts.Logs != nil {
 		if _, err := p.opts.Logs.Log(s.Name); err != nil {
@@ -276,7 +284,7 @@ func (p *Proxy) backendSpec(ctx context.Context, cfg *config.Config, s config.Se
 			}
 			r, err := tr.Open(ctx, transport.OpenRequest{Name: s.Name, Config: cfgJSON, MaxMessageBytes: maxBytes})
 			if err != nil {
-				return nil, err
+				return nil, secrets.Error(err)
 			}
 			return r.Conn, nil
 		},

@@ -261,6 +261,23 @@ func (b *backend) session(ctx context.Context, firstReady chan<- struct{}) error
 	readErr := make(chan error, 1)
 	go func() { readErr <- b.readLoop(conn) }()
 	if err := b.initialize(ctx); err != nil {
+		// A connection that ended before the answer: what ended it (an
+		// exit status, a refused connection) is the cause, not the write
+		// that found it gone. The reader has it, or will in a moment.
+		wait := time.Duration(0)
+		if errors.Is(err, transport.ErrClosed) {
+			wait = closedCauseWait
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case rerr := <-readErr:
+			if errors.Is(rerr, transport.ErrClosed) {
+				err = &initClosedError{cause: rerr}
+			}
+			readErr <- rerr
+		case <-timer.C:
+		}
+		timer.Stop()
 		b.closeConn(conn)
 		<-readErr
 		b.failAll(err)
@@ -293,6 +310,35 @@ func (b *backend) session(ctx context.Context, firstReady chan<- struct{}) error
 	b.failAll(err)
 	return err
 }
+
+// closedCauseWait bounds the wait for why a connection ended once a send
+// found it gone.
+const closedCauseWait = 2 * time.Second
+
+// initClosedError is a connection that ended before the backend answered
+// initialize; cause is the reader's error, which says why.
+type initClosedError struct{ cause error }
+
+func (e *initClosedError) Error() string {
+	var exit *transport.ExitError
+	if errors.As(e.cause, &exit) {
+		s := exit.Status + " before answering initialize"
+		if exit.Stderr != "" {
+			s += "; last stderr: " + exit.Stderr
+		}
+		return s
+	}
+	return transport.Reason(e.cause)
+}
+
+func (e *initClosedError) Unwrap() error { return e.cause }
+
+// Reason is the error as an operator reads it (see transport.Reason).
+func (e *initClosedError) Reason() string { return e.Error() }
+
+// reasonOf is err as the server's state reason, last error and log show
+// it: the cause in plain words, without the chain of wrappers.
+func reasonOf(err error) string { return transport.Reason(err) }
 
 func (b *backend) closeConn(conn transport.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.router.opts.StopTimeout)

@@ -183,7 +183,7 @@ func (b *backend) attempts(ctx context.Context, firstReady chan<- struct{}) {
 			// The health check closed the connection: its reason is the cause.
 			err = errors.New(b.reason)
 		}
-		b.lastError = err.Error()
+		b.lastError = reasonOf(err)
 		now := time.Now()
 		recent := b.restartTimes[:0]
 		for _, t := range b.restartTimes {
@@ -195,7 +195,7 @@ func (b *backend) attempts(ctx context.Context, firstReady chan<- struct{}) {
 		if len(recent) >= pol.MaxRestarts {
 			b.mu.Unlock()
 			reason := fmt.Sprintf(tooManyRestartsReasonForm, len(recent), pol.Window)
-			b.log.Error("backend failed; not restarting until asked to", "reason", reason, "error", err)
+			b.log.Error("backend failed; not restarting until asked to", "reason", reason, "error", reasonOf(err))
 			b.setState(StateFailed, reason)
 			return
 		}
@@ -209,8 +209,8 @@ func (b *backend) attempts(ctx context.Context, firstReady chan<- struct{}) {
 		if b.spec.backoffHook != nil {
 			b.spec.backoffHook(wait)
 		}
-		b.setState(StateRestarting, err.Error())
-		b.log.Warn("backend down; reconnecting", "error", err, "in", wait)
+		b.setState(StateRestarting, reasonOf(err))
+		b.log.Warn("backend down; reconnecting", "error", reasonOf(err), "in", wait)
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

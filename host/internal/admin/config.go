@@ -1,0 +1,104 @@
+package admin
+
+import "encoding/json"
+
+// ConfigView answers GET /api/v1/config: the running configuration with
+// every secret replaced by "(redacted)". Durations are strings ("30s");
+// source positions are left out.
+type ConfigView struct {
+	File      string           `json:"file"`
+	Proxy     ConfigProxy      `json:"proxy"`
+	Listeners []ConfigListener `json:"listeners"`
+	Admin     ConfigAdmin      `json:"admin"`
+	Tracing   *ConfigTracing   `json:"tracing,omitempty"`
+	Plugins   []ConfigPlugin   `json:"plugins"`
+	Servers   []ConfigServer   `json:"servers"`
+}
+
+// ConfigProxy is the proxy block.
+type ConfigProxy struct {
+	ToolNameTemplate    string        `json:"tool_name_template"`
+	PromptNameTemplate  string        `json:"prompt_name_template"`
+	ResourceURITemplate string        `json:"resource_uri_template"`
+	MaxMessageBytes     uint64        `json:"max_message_bytes"`
+	RequestTimeout      string        `json:"request_timeout"`
+	ShutdownTimeout     string        `json:"shutdown_timeout"`
+	LogLevel            string        `json:"log_level"`
+	LogFormat           string        `json:"log_format"`
+	LogDir              string        `json:"log_dir"`
+	Translators         []string      `json:"translators"`
+	WatchConfig         bool          `json:"watch_config"`
+	Restart             ConfigRestart `json:"restart"`
+	Health              ConfigHealth  `json:"health"`
+}
+
+// ConfigListener is one listen block.
+type ConfigListener struct {
+	Kind                 string   `json:"kind"`
+	Address              string   `json:"address"`
+	Path                 string   `json:"path"`
+	SSEPath              string   `json:"sse_path"`
+	MessagePath          string   `json:"message_path"`
+	WebSocketPath        string   `json:"websocket_path"`
+	MetricsPath          string   `json:"metrics_path"`
+	AllowedOrigins       []string `json:"allowed_origins"`
+	AuthToken            string   `json:"auth_token,omitempty"` // "(redacted)" when set
+	AllowUnauthenticated bool     `json:"allow_unauthenticated"`
+}
+
+// ConfigAdmin is the admin block.
+type ConfigAdmin struct {
+	Address   string `json:"address"`
+	AuthToken string `json:"auth_token,omitempty"` // "(redacted)" when set
+}
+
+// ConfigTracing is the tracing block, present when tracing is on.
+type ConfigTracing struct {
+	Plugin                string  `json:"plugin"`
+	Weighting             string  `json:"weighting"`
+	StoreDir              string  `json:"store_dir"`
+	StoreContent          bool    `json:"store_content"`
+	IdleGap               string  `json:"idle_gap"`
+	MaxUnits              int     `json:"max_units"`
+	Queue                 int     `json:"queue"`
+	DefaultRetrievalScore float64 `json:"default_retrieval_score"`
+}
+
+// ConfigPlugin is one plugin block (its config block is not shown).
+type ConfigPlugin struct {
+	Name    string `json:"name"`
+	Source  string `json:"source"`
+	SHA256  string `json:"sha256,omitempty"`
+	Mode    string `json:"mode"`
+	Version string `json:"version,omitempty"`
+}
+
+// ConfigRestart is a restart block; durations are strings.
+type ConfigRestart struct {
+	MaxRestarts  int    `json:"max_restarts"`
+	Window       string `json:"window"`
+	InitialDelay string `json:"initial_delay"`
+	MaxDelay     string `json:"max_delay"`
+}
+
+// ConfigHealth is a health block; an interval of "0s" turns checks off.
+type ConfigHealth struct {
+	Interval         string `json:"interval"`
+	Timeout          string `json:"timeout"`
+	FailureThreshold int    `json:"failure_threshold"`
+}
+
+// ConfigServer is one server block. TransportConfig is the transport
+// block as its plugin decoded it, redacted by the plugin's schema; its
+// member names are the plugin's attribute names.
+type ConfigServer struct {
+	Name            string          `json:"name"`
+	Enabled         bool            `json:"enabled"`
+	Prefix          bool            `json:"prefix"`
+	ProtocolVersion string          `json:"protocol_version,omitempty"`
+	RequestTimeout  string          `json:"request_timeout,omitempty"`
+	Transport       string          `json:"transport"`
+	TransportConfig json.RawMessage `json:"transport_config,omitempty"`
+	Restart         ConfigRestart   `json:"restart"`
+	Health          ConfigHealth    `json:"health"`
+}

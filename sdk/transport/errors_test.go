@@ -1,0 +1,68 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+func TestReason(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{name: "nil", err: nil, want: ""},
+		{name: "plugin error over gRPC", err: fmt.Errorf("open: %w", fromStatus(status.Error(codes.Unknown, `command "ghost" not found in PATH`))),
+			want: `command "ghost" not found in PATH`},
+		{name: "exit detail", err: fmt.Errorf("recv: %w", closedError("exited with status 3; last stderr: oops | again")),
+			want: "exited with status 3; last stderr: oops | again"},
+		{name: "signal without stderr", err: closedError("killed by signal 9 (killed)"), want: "killed by signal 9 (killed)"},
+		{name: "other close detail", err: fmt.Errorf("initialize: send: %w", closedError("connection refused (http://h/mcp)")),
+			want: "connection refused (http://h/mcp)"},
+		{name: "plain", err: errors.New("something else"), want: "something else"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Reason(tt.err); got != tt.want {
+				t.Errorf("Reason = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestClosedErrorParsesExit(t *testing.T) {
+	t.Parallel()
+	err := closedError("exited with status 3; last stderr: oops")
+	var exit *ExitError
+	if !errors.Is(err, ErrClosed) || !errors.As(err, &exit) || exit.Status != "exited with status 3" || exit.Stderr != "oops" {
+		t.Fatalf("closedError = %v (%+v)", err, exit)
+	}
+	if err := closedError("plugin data socket closed"); !errors.Is(err, ErrClosed) || errors.As(err, &exit) {
+		t.Fatalf("closedError = %v, want no ExitError", err)
+	}
+}
+
+func TestFromStatus(t *testing.T) {
+	t.Parallel()
+	if err := fromStatus(status.Error(codes.DeadlineExceeded, "slow")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("DeadlineExceeded = %v", err)
+	}
+	if err := fromStatus(status.Error(codes.Canceled, "gone")); !errors.Is(err, context.Canceled) {
+		t.Errorf("Canceled = %v", err)
+	}
+	var pe *PluginError
+	if err := fromStatus(status.Error(codes.Unknown, "plain words")); !errors.As(err, &pe) || err.Error() != "plain words" {
+		t.Errorf("Unknown = %v", err)
+	}
+	plain := errors.New("not a status")
+	if fromStatus(plain) != plain || fromStatus(nil) != nil {
+		t.Error("a non-status error changed")
+	}
+}
