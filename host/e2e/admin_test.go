@@ -140,7 +140,7 @@ server "ex" {
 			Health  map[string]any `json:"health"`
 		} `json:"servers"`
 	}
-	adminGet(t, base, "", "/api/v1/config", &conf)
+	adminGet(t, base, token, "/api/v1/config", &conf)
 	if len(conf.Listeners) != 1 || conf.Listeners[0]["metrics_path"] != "/metrics" || conf.Listeners[0]["DeclRange"] != nil ||
 		len(conf.Servers) != 1 || conf.Servers[0].Restart["window"] != "5m0s" || conf.Servers[0].Health["interval"] != "30s" {
 		t.Fatalf("config: %+v", conf)

@@ -80,7 +80,7 @@ server "vault" {
 				State     string `json:"state"`
 				LastError string `json:"last_error"`
 			}
-			adminGet(t, base, "", "/api/v1/servers/vault", &st)
+			adminGet(t, base, "admin-token-e2e", "/api/v1/servers/vault", &st)
 			if st.LastError == "" {
 				return fmt.Errorf("vault: %+v", st)
 			}
@@ -91,17 +91,22 @@ server "vault" {
 				TransportConfig map[string]any `json:"transport_config"`
 			} `json:"servers"`
 		}
-		adminGet(t, base, "", "/api/v1/config", &conf)
+		adminGet(t, base, "admin-token-e2e", "/api/v1/config", &conf)
 		if len(conf.Servers) != 1 || conf.Servers[0].TransportConfig["preshared_key"] != "(redacted)" || conf.Servers[0].TransportConfig["address"] != closed {
 			t.Errorf("config: %+v", conf)
 		}
 		for _, path := range []string{"/api/v1/config", "/api/v1/servers", "/api/v1/servers/vault", "/api/v1/logs/vault", "/api/v1/logs/mcphost"} {
-			resp, err := http.Get(base + path)
+			req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+			req.Header.Set("Authorization", "Bearer admin-token-e2e")
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("%s: status %d: %s", path, resp.StatusCode, body)
+			}
 			if strings.Contains(string(body), secret) {
 				t.Errorf("%s shows the token: %s", path, body)
 			}
