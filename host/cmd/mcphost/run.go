@@ -199,6 +199,8 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if *stdio {
 		mode = copies.ModeStdio
 	}
+	// Stamped before it is read: a change saved while starting is noticed.
+	stamp := proxy.ConfigStamp(configPath(fs))
 	cfg, err := load(configPath(fs), stderr)
 	if err != nil {
 		return err
@@ -260,7 +262,7 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	defer register(cfg, p, reg, mode, adminServer, log)()
 	go reloadOnSignal(ctx, p, log, hup)
 	if cfg.Proxy.WatchConfig {
-		go p.WatchConfig(ctx, time.Second)
+		go p.WatchConfig(ctx, time.Second, stamp)
 	}
 	if *stdio {
 		return serveStdio(ctx, p, stdin, stdout, startFailed)

@@ -190,18 +190,15 @@ func formatDiagnostics(diags hcl.Diagnostics, files map[string]*hcl.File) []stri
 // WatchConfig reloads whenever the config file's size or modification
 // time changes, checking every interval until ctx ends. Polling needs no
 // platform support and catches editors that replace the file.
-func (p *Proxy) WatchConfig(ctx context.Context, interval time.Duration) {
+//
+// since is the file's stamp (ConfigStamp) from before it was loaded, so that
+// a change saved while the proxy was starting is not taken as the baseline.
+func (p *Proxy) WatchConfig(ctx context.Context, interval time.Duration, since string) {
 	p.mu.Lock()
 	path := p.cfg.Filename
 	p.mu.Unlock()
-	stamp := func() string {
-		fi, err := os.Stat(path)
-		if err != nil {
-			return ""
-		}
-		return fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
-	}
-	last := stamp()
+	stamp := func() string { return ConfigStamp(path) }
+	last := since
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -224,4 +221,14 @@ func (p *Proxy) WatchConfig(ctx context.Context, interval time.Duration) {
 				"diagnostics", strings.Join(res.Diagnostics, "\n"))
 		}
 	}
+}
+
+// ConfigStamp is what WatchConfig compares to notice that the file at path
+// changed: its size and modification time, or "" when it cannot be read.
+func ConfigStamp(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
 }
