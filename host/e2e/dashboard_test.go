@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +26,9 @@ import (
 func chromium(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("MCPHOST_CHROMIUM"); p != "" {
+		if _, err := exec.LookPath(p); err != nil {
+			testenv.RequireCI(t, "chromium", "$MCPHOST_CHROMIUM: "+err.Error())
+		}
 		return p
 	}
 	p, err := exec.LookPath("chromium")
@@ -55,8 +61,8 @@ async function attempt(path, init) {
 // TestDashboard drives the dashboard in headless Chromium against a real
 // proxy with ten example servers (testdata/dashboard.mjs): sign-in with a
 // `ctl ui` link, the cards following Stop and Start through the event
-// stream, no console error or CSP violation, 401 without the cookie, the
-// login form, a page of another origin refused, logout. It logs the
+// stream, no console error or CSP violation, a refetch after the stream
+// drops and comes back, 401 without the cookie, the login form, a page of another origin refused, logout. It logs the
 // screenshots and the load times.
 func TestDashboard(t *testing.T) {
 	browser := chromium(t)
@@ -87,7 +93,17 @@ admin {
 		t.Fatalf("ctl ui: %v\n%s", err, link)
 	}
 
+	relay := startRelay(t, adminAddr)
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/cut" {
+			// The page behind the relay misses this change: it cannot
+			// reconnect until the server is stopped.
+			relay.cut(func() error {
+				_, err := ctl(t, base, token, "stop", "ex1")
+				return err
+			})
+			return
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, otherOriginPage, base, "ex0")
 	}))
@@ -111,7 +127,9 @@ admin {
 		"DASH_TOKEN="+token,
 		fmt.Sprintf("DASH_SERVERS=%d", servers),
 		"DASH_SERVER=ex0",
+		"DASH_MISSED=ex1",
 		"OTHER_ORIGIN="+other.URL,
+		"RELAY=http://"+relay.addr,
 		"SCREENSHOTS="+shots,
 	)
 	var stdout, stderr bytes.Buffer
@@ -142,4 +160,81 @@ admin {
 	}
 	t.Logf("overview with %d servers: first contentful paint %.0f ms, all cards rendered %.0f ms", servers, res.FCP, res.Cards)
 	t.Logf("embedded dashboard assets: %.1f KB", float64(ui.Size())/1024)
+}
+
+// relay forwards TCP connections to an address until cut.
+type relay struct {
+	t      *testing.T
+	addr   string
+	target string
+	mu     sync.Mutex
+	conns  map[net.Conn]bool
+	closed bool // refusing: new connections are closed at once
+}
+
+func startRelay(t *testing.T, target string) *relay {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &relay{t: t, addr: ln.Addr().String(), target: target, conns: map[net.Conn]bool{}}
+	t.Cleanup(func() {
+		ln.Close()
+		r.cut(nil)
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go r.serve(c)
+		}
+	}()
+	return r
+}
+
+func (r *relay) serve(c net.Conn) {
+	up, err := net.Dial("tcp", r.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		c.Close()
+		up.Close()
+		return
+	}
+	r.conns[c], r.conns[up] = true, true
+	r.mu.Unlock()
+	go func() { _, _ = io.Copy(up, c); up.Close() }()
+	_, _ = io.Copy(c, up)
+	c.Close()
+	r.mu.Lock()
+	delete(r.conns, c)
+	delete(r.conns, up)
+	r.mu.Unlock()
+}
+
+// cut closes every relayed connection and refuses new ones while meanwhile
+// runs, then relays again (for good when meanwhile is nil).
+func (r *relay) cut(meanwhile func() error) {
+	r.mu.Lock()
+	r.closed = true
+	for c := range r.conns {
+		c.Close()
+		delete(r.conns, c)
+	}
+	r.mu.Unlock()
+	if meanwhile == nil {
+		return
+	}
+	if err := meanwhile(); err != nil {
+		r.t.Errorf("while the relay was cut: %v", err)
+	}
+	r.mu.Lock()
+	r.closed = false
+	r.mu.Unlock()
 }

@@ -8,6 +8,11 @@
 //   DASH_TOKEN       the admin token, for the login form
 //   DASH_SERVERS     how many servers the proxy runs
 //   DASH_SERVER      the server to stop and start
+//   DASH_MISSED      the server stopped while the relay is cut
+//   RELAY            the admin listener through a relay that POST
+//                    $OTHER_ORIGIN/cut cuts: it closes every connection,
+//                    refuses new ones while it stops DASH_MISSED, then
+//                    relays again
 //   OTHER_ORIGIN     a page on another 127.0.0.1 port that calls the API
 //   SCREENSHOTS      where to write screenshots
 //
@@ -24,6 +29,7 @@ const { chromium } = createRequire(import.meta.url)(env('PLAYWRIGHT_CORE'));
 const base = env('DASH_BASE');
 const nServers = Number(env('DASH_SERVERS'));
 const target = env('DASH_SERVER');
+const missed = env('DASH_MISSED');
 const shots = env('SCREENSHOTS');
 const result = { screenshots: [] };
 const timeout = 30000;
@@ -48,6 +54,12 @@ async function shot(page, name) {
   const file = path.join(shots, name + '.png');
   await page.screenshot({ path: file, fullPage: true });
   result.screenshots.push(file);
+}
+
+// asAdmin calls the API as `mcphost ctl` would, with the token.
+async function asAdmin(method, path) {
+  const res = await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + env('DASH_TOKEN') } });
+  check(res.ok, `${method} ${path}: ${res.status}`);
 }
 
 const card = (page, name) => page.locator(`.card[data-server="${name}"]`);
@@ -97,7 +109,29 @@ try {
   check(csp.length === 0, 'CSP violations: ' + csp.join('; '));
   check(problems.length === 0, 'console errors: ' + problems.join('; '));
 
-  // 4. Without the cookie: 401, and the login form, which takes the token.
+  // 4. Through a relay that the test can cut: the stream drops, a change
+  // happens while the page cannot reconnect, the relay comes back; the page
+  // reconnects and refetches, with no reload.
+  const relayed = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const rpage = await relayed.newPage();
+  await rpage.goto(env('RELAY') + '/');
+  await rpage.locator('#token').fill(env('DASH_TOKEN'));
+  await rpage.locator('#login-form button[type="submit"]').click();
+  await rpage.locator('#conn.live[data-opens="1"]').waitFor({ timeout });
+  await card(rpage, missed).and(rpage.locator('[data-state="running"]')).waitFor({ timeout });
+  await rpage.evaluate(() => { window.__noReload = true; });
+  const cut = await fetch(env('OTHER_ORIGIN') + '/cut', { method: 'POST' });
+  check(cut.ok, 'cutting the relay: ' + cut.status);
+  await rpage.locator('#conn.live[data-opens="2"]').waitFor({ timeout });
+  await card(rpage, missed).and(rpage.locator('[data-state="stopped"]')).waitFor({ timeout });
+  await rpage.locator('.banner').waitFor({ state: 'detached', timeout });
+  await shot(rpage, 'overview-reconnected');
+  await asAdmin('POST', `/api/v1/servers/${missed}/start`);
+  await card(rpage, missed).and(rpage.locator('[data-state="running"]')).waitFor({ timeout });
+  check(await rpage.evaluate(() => window.__noReload === true), 'the page reloaded');
+  await relayed.close();
+
+  // 5. Without the cookie: 401, and the login form, which takes the token.
   const fresh = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await fresh.addInitScript(cspListener);
   const anon = await fresh.newPage();
@@ -120,7 +154,7 @@ try {
   check((await anon.evaluate(() => window.__csp)).length === 0, 'CSP violations on the login form');
   await fresh.close();
 
-  // 5. A page of another 127.0.0.1 port, in the signed-in browser (the
+  // 6. A page of another 127.0.0.1 port, in the signed-in browser (the
   // cookie is SameSite=Strict, but another port is the same site), cannot
   // read or change anything.
   const other = await ctx.newPage();
@@ -132,7 +166,7 @@ try {
   await other.close();
   await card(page, target).and(page.locator('[data-state="running"]')).waitFor({ timeout });
 
-  // 6. Log out: the form comes back and the cookie no longer works.
+  // 7. Log out: the form comes back and the cookie no longer works.
   await page.locator('#logout').click();
   await page.locator('#login-form').waitFor({ timeout });
   const after = await page.evaluate(async () => (await fetch('/api/v1/servers')).status);

@@ -32,10 +32,11 @@ export const logout = () => api('logout', { method: 'POST' });
 
 // connectEvents follows GET /api/v1/events. It calls onStatus with
 // 'connecting', 'live' or 'down', onOpen each time the stream (re)opens,
-// so that the caller can refetch what it missed, and onEvent with each
-// decoded event. After a drop it reconnects with a growing delay (at most
+// so that the caller can refetch what it missed, onDrop each time it
+// fails (an EventSource cannot tell a 401 from a network error: the caller
+// can find out with a request), and onEvent with each decoded event. After a drop it reconnects with a growing delay (at most
 // 10 s). It returns a function that closes the stream for good.
-export function connectEvents({ onStatus, onOpen, onEvent }) {
+export function connectEvents({ onStatus, onOpen, onDrop, onEvent }) {
   let es = null;
   let timer = null;
   let delay = 500;
@@ -63,6 +64,7 @@ export function connectEvents({ onStatus, onOpen, onEvent }) {
       es.close();
       if (closed) return;
       onStatus('down');
+      onDrop();
       timer = setTimeout(open, delay);
       delay = Math.min(delay * 2, 10000);
     };

@@ -120,6 +120,7 @@ function Overview({ toast, signedOut }) {
   const [sessions, setSessions] = useState([]);
   const [tracing, setTracing] = useState(null);
   const [conn, setConn] = useState('connecting');
+  const [opens, setOpens] = useState(0); // how many times the stream opened
   const [error, setError] = useState('');
   const states = useRef(new Map());
 
@@ -146,7 +147,11 @@ function Overview({ toast, signedOut }) {
     let pending = null;
     const close = connectEvents({
       onStatus: setConn,
-      onOpen: refetch,
+      onOpen: () => {
+        setOpens((n) => n + 1);
+        refetch();
+      },
+      onDrop: refetch, // a 401 means the session ended: back to the login form
       onEvent: (ev) => {
         if (ev.type === 'state' && ev.server) {
           const before = states.current.get(ev.server);
@@ -185,7 +190,7 @@ function Overview({ toast, signedOut }) {
   return html`
     <section class="bar">
       <h1>Overview</h1>
-      <span id="conn" class=${'conn ' + conn} title="event stream">${connLabel[conn]}</span>
+      <span id="conn" class=${'conn ' + conn} data-opens=${opens} title="event stream">${connLabel[conn]}</span>
     </section>
     ${error && html`<p class="error banner">${error}</p>`}
     <section class="totals" id="totals">
