@@ -59,7 +59,8 @@ async function attempt(path, init) {
 </script>`
 
 // TestDashboard drives the dashboard in headless Chromium against a real
-// proxy with ten example servers (testdata/dashboard.mjs): sign-in with a
+// proxy with nine example servers and one that cannot start
+// (testdata/dashboard.mjs): its error, which quotes markup, shown as text; sign-in with a
 // `ctl ui` link, the cards following Stop and Start through the event
 // stream, no console error or CSP violation, a refetch after the stream
 // drops and comes back, 401 without the cookie, the login form, a page of another origin refused, logout. It logs the
@@ -73,9 +74,17 @@ func TestDashboard(t *testing.T) {
 	const token = "dashboard-e2e-token"
 	mcpAddr, adminAddr := freeAddr(t), freeAddr(t)
 	var blocks strings.Builder
-	for i := range servers {
+	for i := range servers - 1 {
 		blocks.WriteString(exampleServer(fmt.Sprintf("ex%d", i)))
 	}
+	// A server whose error quotes markup: the card must show it as text.
+	blocks.WriteString(`
+server "markup" {
+  transport "stdio" {
+    command = "<img src=x onerror=window.__xss=1>"
+  }
+}
+`)
 	cfg := writeConfig(t, fmt.Sprintf(`
 listen "http" {
   address = %q

@@ -94,6 +94,14 @@ try {
   check(/^(up|down|off)$/.test(await page.locator('#total-tracing .value').textContent()), 'tracing total');
   await shot(page, 'overview');
 
+  // The error of the server named "markup" quotes <img ... onerror=...>: it
+  // is text, not an element.
+  const markup = card(page, 'markup').locator('.last-error, .reason').first();
+  await markup.waitFor({ timeout });
+  check((await markup.textContent()).includes('<img src=x onerror='), 'the markup error is not shown as text');
+  check(await page.evaluate(() => document.querySelector('main img') === null && window.__xss === undefined),
+    'a server\'s error became HTML');
+
   // 2. Stop and Start: the card follows the event stream, with no reload.
   await page.evaluate(() => { window.__noReload = true; });
   await card(page, target).locator('button[data-action="stop"]').click();
