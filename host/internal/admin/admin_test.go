@@ -104,6 +104,9 @@ func checkHygiene(t *testing.T, r response, token string) {
 	if strings.Contains(r.body, token) {
 		t.Errorf("response body contains the token: %s", r.body)
 	}
+	if r.status == http.StatusOK && r.header.Get("Content-Security-Policy") != "" {
+		return // the dashboard's page or an asset (see ui/ui_test.go)
+	}
 	if ct := r.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
 		t.Errorf("Content-Type = %q", ct)
 	}
@@ -212,7 +215,17 @@ func TestEndpoints(t *testing.T) {
 			wantBody: []string{`"applied": true`, `"gamma"`}, wantCall: "reload"},
 		{name: "reload without token", req: request{method: "POST", path: "/api/v1/reload"}, wantStatus: 401, anon: true},
 		{name: "unknown path", req: request{method: "GET", path: "/api/v1/nothing"}, wantStatus: 404, wantBody: []string{"no such endpoint"}},
-		{name: "root", req: request{method: "GET", path: "/"}, wantStatus: 404},
+		{name: "root", req: request{method: "GET", path: "/"}, wantStatus: 200, check: func(t *testing.T, r response) {
+			if ct := r.header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+			if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+				t.Errorf("Content-Security-Policy = %q", csp)
+			}
+		}},
+		{name: "unknown page", req: request{method: "GET", path: "/dashboard"}, wantStatus: 404},
+		{name: "dashboard asset", req: request{method: "GET", path: "/ui/app.js"}, wantStatus: 200, anon: true},
+		{name: "unknown asset", req: request{method: "GET", path: "/ui/nope.js"}, wantStatus: 404, anon: true},
 		{name: "wrong method", req: request{method: "DELETE", path: "/api/v1/servers", token: testToken}, wantStatus: 405,
 			check: func(t *testing.T, r response) {
 				if allow := r.header.Get("Allow"); !strings.Contains(allow, "GET") {
@@ -249,7 +262,7 @@ func TestEndpoints(t *testing.T) {
 		{name: "login with a wrong token", req: request{method: "POST", path: "/api/v1/login", body: `{"token":"wrong"}`}, wantStatus: 401, anon: true},
 		{name: "login with a made-up code", req: request{method: "POST", path: "/api/v1/login", body: `{"code":"made-up"}`}, wantStatus: 401, anon: true},
 		{name: "login, bad body", req: request{method: "POST", path: "/api/v1/login", body: `{nope`}, wantStatus: 400, anon: true},
-		{name: "root without a token", req: request{method: "GET", path: "/"}, wantStatus: 404, anon: true},
+		{name: "root without a token", req: request{method: "GET", path: "/"}, wantStatus: 200, anon: true},
 		{name: "foreign Host on root", req: request{method: "GET", path: "/", host: "attacker.example:" + port}, wantStatus: 403, anon: true},
 		{name: "foreign Host on /metrics", req: request{method: "GET", path: "/metrics", host: "attacker.example:" + port}, wantStatus: 403, anon: true},
 		{name: "foreign Host on login", req: request{method: "POST", path: "/api/v1/login", host: "attacker.example:" + port, body: `{"token":"` + testToken + `"}`}, wantStatus: 403, anon: true},
@@ -374,10 +387,15 @@ func TestAuthRequired(t *testing.T) {
 		{"[::1]:3001", "GET", "/", false},
 		{"[::1]:3001", "DELETE", "/api/v1/servers", true},
 		{"0.0.0.0:3001", "GET", "/metrics", true},
-		{":3001", "GET", "/", true},
+		{":3001", "GET", "/", false}, // the dashboard's page and assets: public code
+		{":3001", "GET", "/ui/app.js", false},
+		{":3001", "HEAD", "/ui/style.css", false},
+		{":3001", "POST", "/", true},
+		{":3001", "GET", "/favicon.ico", true},
 		{"[::]:3001", "GET", "/api/v1/servers", true},
 		{"192.0.2.10:3001", "GET", "/metrics", true},
-		{"admin.example:3001", "GET", "/", true},
+		{"admin.example:3001", "GET", "/", false},
+		{"admin.example:3001", "GET", "/uix", true},
 		{"0.0.0.0:0", "POST", "/api/v1/login", false},
 	}
 	for _, tt := range tests {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/mcphost/mcphost/host/internal/admin/ui"
 	"github.com/mcphost/mcphost/host/internal/httpguard"
 )
 
@@ -96,6 +97,12 @@ func (s *Server) routes() http.Handler {
 	if s.promText != nil {
 		mux.Handle("GET /metrics", s.promText)
 	}
+	// The dashboard: the page and its static assets (see ui/).
+	dashboard := ui.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
+	}))
+	mux.Handle("GET /{$}", dashboard)
+	mux.Handle("GET /ui/", dashboard)
 	return s.guard(mux)
 }
 

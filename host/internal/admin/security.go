@@ -24,13 +24,24 @@ func (s *Server) authRequired(r *http.Request) bool {
 	if localPeer(r) {
 		return false // the copy's Unix socket, from the current user
 	}
-	if r.URL.Path == loginPath {
+	if r.URL.Path == loginPath || isDashboard(r) {
 		return false
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		return true
 	}
 	return s.requireAll.Load()
+}
+
+// isDashboard says whether r asks for the dashboard's page or one of its
+// static assets: public code with no data in it, served without
+// authentication even where every other request needs it, so that a
+// browser can load the page and sign in.
+func isDashboard(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	return r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/ui/")
 }
 
 // newGuard is the admin listener's guard for a listen host (without port):

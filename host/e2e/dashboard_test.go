@@ -1,0 +1,249 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcphost/mcphost/host/internal/admin/ui"
+	"github.com/mcphost/mcphost/host/internal/testenv"
+)
+
+// chromium is the Chromium binary for browser tests: $MCPHOST_CHROMIUM, or
+// chromium on PATH (Debian's, from .ci/install-tools --with-chromium).
+func chromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("MCPHOST_CHROMIUM"); p != "" {
+		if _, err := exec.LookPath(p); err != nil {
+			testenv.RequireCI(t, "chromium", "$MCPHOST_CHROMIUM: "+err.Error())
+		}
+		return p
+	}
+	p, err := exec.LookPath("chromium")
+	if err != nil {
+		testenv.RequireCI(t, "chromium", "no $MCPHOST_CHROMIUM and no chromium on PATH (.ci/install-tools --with-chromium)")
+	}
+	return p
+}
+
+// otherOriginPage is a page that, loaded from another port of 127.0.0.1,
+// tries to read the admin API and to stop a server with the browser's
+// cookie, and records what happened in window.__result.
+const otherOriginPage = `<!doctype html><title>other origin</title><script>
+async function attempt(path, init) {
+  try {
+    const r = await fetch(%[1]q + path, Object.assign({ credentials: 'include' }, init));
+    return 'answered ' + r.status;
+  } catch (e) {
+    return 'refused: ' + e.message;
+  }
+}
+(async () => {
+  window.__result = {
+    read: await attempt('/api/v1/servers'),
+    stop: await attempt('/api/v1/servers/%[2]s/stop', { method: 'POST' }),
+  };
+})();
+</script>`
+
+// TestDashboard drives the dashboard in headless Chromium against a real
+// proxy with nine example servers and one that cannot start
+// (testdata/dashboard.mjs): its error, which quotes markup, shown as text; sign-in with a
+// `ctl ui` link, the cards following Stop and Start through the event
+// stream, no console error or CSP violation, a refetch after the stream
+// drops and comes back, 401 without the cookie, the login form, a page of another origin refused, logout. It logs the
+// screenshots and the load times.
+func TestDashboard(t *testing.T) {
+	browser := chromium(t)
+	pw := filepath.Dir(testenv.NPMModule(t, "playwright-core/package.json"))
+	node := testenv.Node(t)
+
+	const servers = 10
+	const token = "dashboard-e2e-token"
+	mcpAddr, adminAddr := freeAddr(t), freeAddr(t)
+	var blocks strings.Builder
+	for i := range servers - 1 {
+		blocks.WriteString(exampleServer(fmt.Sprintf("ex%d", i)))
+	}
+	// A server whose error quotes markup: the card must show it as text.
+	blocks.WriteString(`
+server "markup" {
+  transport "stdio" {
+    command = "<img src=x onerror=window.__xss=1>"
+  }
+}
+`)
+	cfg := writeConfig(t, fmt.Sprintf(`
+listen "http" {
+  address = %q
+}
+admin {
+  address    = %q
+  auth_token = %q
+}
+%s`, mcpAddr, adminAddr, token, blocks.String()))
+	p := startProxyAt(t, cfg, "http://"+mcpAddr+"/mcp")
+	base := "http://" + adminAddr
+
+	link, err := ctl(t, base, token, "ui")
+	if err != nil || !strings.HasPrefix(link, base+"/#login=") {
+		t.Fatalf("ctl ui: %v\n%s", err, link)
+	}
+
+	relay := startRelay(t, adminAddr)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/cut" {
+			// The page behind the relay misses this change: it cannot
+			// reconnect until the server is stopped.
+			relay.cut(func() error {
+				_, err := ctl(t, base, token, "stop", "ex1")
+				return err
+			})
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, otherOriginPage, base, "ex0")
+	}))
+	defer other.Close()
+
+	shots := os.Getenv("MCPHOST_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "dashboard.mjs"))
+	cmd.Env = append(os.Environ(),
+		"PLAYWRIGHT_CORE="+pw,
+		"CHROMIUM="+browser,
+		"DASH_BASE="+base,
+		"DASH_LINK="+strings.TrimSpace(link),
+		"DASH_TOKEN="+token,
+		fmt.Sprintf("DASH_SERVERS=%d", servers),
+		"DASH_SERVER=ex0",
+		"DASH_MISSED=ex1",
+		"OTHER_ORIGIN="+other.URL,
+		"RELAY=http://"+relay.addr,
+		"SCREENSHOTS="+shots,
+	)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("dashboard.mjs: %v\nstdout:\n%s\nstderr:\n%s\nmcphost:\n%s", err, stdout.String(), stderr.String(), p.Stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var res struct {
+		Screenshots []string          `json:"screenshots"`
+		FCP         float64           `json:"first_contentful_paint_ms"`
+		Cards       float64           `json:"cards_ms"`
+		OtherOrigin map[string]string `json:"other_origin"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		t.Fatalf("dashboard.mjs printed %q: %v", stdout.String(), err)
+	}
+	// The page of another origin was refused by the API itself (403), not
+	// only by the browser's reading rules.
+	if !strings.Contains(p.Stderr.String(), "admin request refused: cross-origin") {
+		t.Errorf("mcphost logged no cross-origin refusal; the other page got %v", res.OtherOrigin)
+	}
+	if strings.Contains(stdout.String()+stderr.String(), token) {
+		t.Error("the token appears in the browser script's output")
+	}
+	for _, s := range res.Screenshots {
+		t.Logf("screenshot: %s", s)
+	}
+	t.Logf("overview with %d servers: first contentful paint %.0f ms, all cards rendered %.0f ms", servers, res.FCP, res.Cards)
+	t.Logf("embedded dashboard assets: %.1f KB", float64(ui.Size())/1024)
+}
+
+// relay forwards TCP connections to an address until cut.
+type relay struct {
+	t      *testing.T
+	addr   string
+	target string
+	mu     sync.Mutex
+	conns  map[net.Conn]bool
+	closed bool // refusing: new connections are closed at once
+}
+
+func startRelay(t *testing.T, target string) *relay {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &relay{t: t, addr: ln.Addr().String(), target: target, conns: map[net.Conn]bool{}}
+	t.Cleanup(func() {
+		ln.Close()
+		r.cut(nil)
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go r.serve(c)
+		}
+	}()
+	return r
+}
+
+func (r *relay) serve(c net.Conn) {
+	up, err := net.Dial("tcp", r.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		c.Close()
+		up.Close()
+		return
+	}
+	r.conns[c], r.conns[up] = true, true
+	r.mu.Unlock()
+	go func() { _, _ = io.Copy(up, c); up.Close() }()
+	_, _ = io.Copy(c, up)
+	c.Close()
+	r.mu.Lock()
+	delete(r.conns, c)
+	delete(r.conns, up)
+	r.mu.Unlock()
+}
+
+// cut closes every relayed connection and refuses new ones while meanwhile
+// runs, then relays again (for good when meanwhile is nil).
+func (r *relay) cut(meanwhile func() error) {
+	r.mu.Lock()
+	r.closed = true
+	for c := range r.conns {
+		c.Close()
+		delete(r.conns, c)
+	}
+	r.mu.Unlock()
+	if meanwhile == nil {
+		return
+	}
+	if err := meanwhile(); err != nil {
+		r.t.Errorf("while the relay was cut: %v", err)
+	}
+	r.mu.Lock()
+	r.closed = false
+	r.mu.Unlock()
+}
