@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -82,6 +83,24 @@ func startSharedCopy(t *testing.T, cfg, name string, stdio bool) *sharedCopy {
 			}))
 		c.client = connect(t, client.NewClient(tr), clientOptions{})
 		t.Cleanup(func() { _ = syscall.Kill(-c.pid(), syscall.SIGKILL) }) // after the client's Close
+		// The test reads the copy's metrics on its HTTP listener. A --serve
+		// stdio copy skips a port that is taken (another test may have
+		// taken the free port picked above): say so plainly if it did.
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			resp, err := http.Get(c.metrics)
+			if err == nil {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK && strings.Contains(string(body), "mcphost_") {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s serves no mcphost metrics at %s (its port taken by another process?):\n%s", name, c.metrics, c.stderr.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		return c
 	}
 	cmd := newCmd(context.Background())
