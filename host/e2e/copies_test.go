@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,42 +101,21 @@ admin {
 	}
 
 	// `mcphost run` after them gets the configured ports.
-	stderr := &syncBuffer{}
-	cmd := exec.Command(mcphost(t), "run", cfg)
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
+	p := &proxyProcess{Stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(mcphost(t), "run", cfg)
+	p.cmd.Stderr = p.Stderr
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	var waited atomic.Bool // cmd.ProcessState is written by the Wait below
-	go func() {
-		err := cmd.Wait()
-		waited.Store(true)
-		exited <- err
-	}()
-	stopHTTP := func() {
-		if waited.Load() {
-			return
-		}
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Errorf("mcphost run exited with %v\n%s", err, stderr.String())
-			}
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("mcphost run did not stop\n%s", stderr.String())
-		}
-	}
-	t.Cleanup(stopHTTP)
+	go p.wait()
+	t.Cleanup(func() { p.stop(t) })
 	all := waitCopies(t, cfg, "the HTTP copy", func(es []copies.Entry) bool {
 		return len(byMode(es, copies.ModeHTTP)) == 1 && len(byMode(es, copies.ModeStdio)) == 2
-	}, exited)
+	}, p.done)
 	httpCopy := byMode(all, copies.ModeHTTP)[0]
-	if httpCopy.PID != cmd.Process.Pid || httpCopy.AdminURL != "http://"+adminAddr ||
+	if httpCopy.PID != p.cmd.Process.Pid || httpCopy.AdminURL != "http://"+adminAddr ||
 		len(httpCopy.Listeners) != 1 || httpCopy.Listeners[0] != "http://"+mcpAddr+"/mcp" {
-		t.Errorf("HTTP copy entry: %+v (pid %d)", httpCopy, cmd.Process.Pid)
+		t.Errorf("HTTP copy entry: %+v (pid %d)", httpCopy, p.cmd.Process.Pid)
 	}
 	hc := httpClient(t, "http://"+mcpAddr+"/mcp", clientOptions{})
 	if got := callText(ctx, t, hc, "mcp__proxy__ex__echo", map[string]any{"text": "over-http"}); !strings.Contains(got, "over-http") {
@@ -181,13 +159,13 @@ admin {
 
 	// A second HTTP copy exits at once, naming the holder.
 	second := runCLI(t, time.Minute, "run", cfg)
-	want := fmt.Sprintf("%s is taken by mcphost pid %d (http mode, config %s", mcpAddr, cmd.Process.Pid, cfg)
+	want := fmt.Sprintf("%s is taken by mcphost pid %d (http mode, config %s", mcpAddr, p.cmd.Process.Pid, cfg)
 	if second.code == 0 || !strings.Contains(second.stderr, want) {
 		t.Errorf("second HTTP copy: exit %d, stderr lacks %q:\n%s", second.code, want, second.stderr)
 	}
 
 	// A copy that exits takes its entry and socket with it.
-	stopHTTP()
+	p.stop(t)
 	left := waitCopies(t, cfg, "the HTTP copy gone", func(es []copies.Entry) bool {
 		return len(byMode(es, copies.ModeHTTP)) == 0
 	}, nil)
