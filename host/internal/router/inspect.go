@@ -17,20 +17,13 @@ type ToolInfo struct {
 // Tools lists the catalog's tools by exposed name.
 func (r *Router) Tools() []ToolInfo {
 	cat := r.catalog.Load()
-	var out []ToolInfo
-	gjson.GetBytes(cat.toolsResult, "tools").ForEach(func(_, t gjson.Result) bool {
-		name := t.Get("name").Str
-		if rt, ok := cat.tools[name]; ok {
-			out = append(out, ToolInfo{
-				Name: name, Server: rt.backend.spec.Name, Original: rt.original, Description: t.Get("description").Str,
-				Title: t.Get("title").Str, InputSchema: rawMember(t, "inputSchema"), OutputSchema: rawMember(t, "outputSchema"),
-				Annotations: rawMember(t, "annotations"),
-			})
+	return listed(cat.toolsResult, "tools", "name", cat.tools, func(t gjson.Result, name string, rt route) ToolInfo {
+		return ToolInfo{
+			Name: name, Server: rt.backend.spec.Name, Original: rt.original, Description: t.Get("description").Str,
+			Title: t.Get("title").Str, InputSchema: rawMember(t, "inputSchema"), OutputSchema: rawMember(t, "outputSchema"),
+			Annotations: rawMember(t, "annotations"),
 		}
-		return true
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }
 
 // PromptInfo is one prompt of the merged catalog; Arguments is the
@@ -43,19 +36,12 @@ type PromptInfo struct {
 // Prompts lists the catalog's prompts by exposed name.
 func (r *Router) Prompts() []PromptInfo {
 	cat := r.catalog.Load()
-	var out []PromptInfo
-	gjson.GetBytes(cat.promptsResult, "prompts").ForEach(func(_, p gjson.Result) bool {
-		name := p.Get("name").Str
-		if rt, ok := cat.prompts[name]; ok {
-			out = append(out, PromptInfo{
-				Name: name, Server: rt.backend.spec.Name, Original: rt.original, Description: p.Get("description").Str,
-				Title: p.Get("title").Str, Arguments: rawMember(p, "arguments"),
-			})
+	return listed(cat.promptsResult, "prompts", "name", cat.prompts, func(p gjson.Result, name string, rt route) PromptInfo {
+		return PromptInfo{
+			Name: name, Server: rt.backend.spec.Name, Original: rt.original, Description: p.Get("description").Str,
+			Title: p.Get("title").Str, Arguments: rawMember(p, "arguments"),
 		}
-		return true
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }
 
 // ResourceInfo is one resource of the merged catalog: URI as exposed,
@@ -67,18 +53,35 @@ type ResourceInfo struct {
 // Resources lists the catalog's resources by exposed URI.
 func (r *Router) Resources() []ResourceInfo {
 	cat := r.catalog.Load()
-	var out []ResourceInfo
-	gjson.GetBytes(cat.resourcesResult, "resources").ForEach(func(_, res gjson.Result) bool {
-		uri := res.Get("uri").Str
-		if rt, ok := cat.resources[uri]; ok {
-			out = append(out, ResourceInfo{
-				URI: uri, Server: rt.backend.spec.Name, Original: rt.original, Name: res.Get("name").Str,
-				Title: res.Get("title").Str, Description: res.Get("description").Str, MimeType: res.Get("mimeType").Str,
-			})
+	return listed(cat.resourcesResult, "resources", "uri", cat.resources, func(res gjson.Result, uri string, rt route) ResourceInfo {
+		return ResourceInfo{
+			URI: uri, Server: rt.backend.spec.Name, Original: rt.original, Name: res.Get("name").Str,
+			Title: res.Get("title").Str, Description: res.Get("description").Str, MimeType: res.Get("mimeType").Str,
+		}
+	})
+}
+
+// listed makes one entry with info for each item of the merged list result
+// (its member list) whose key (its exposed name or URI) has a route, sorted
+// by that key.
+func listed[T any](result []byte, list, key string, routes map[string]route, info func(item gjson.Result, key string, rt route) T) []T {
+	type keyed struct {
+		key string
+		v   T
+	}
+	var items []keyed
+	gjson.GetBytes(result, list).ForEach(func(_, item gjson.Result) bool {
+		k := item.Get(key).Str
+		if rt, ok := routes[k]; ok {
+			items = append(items, keyed{k, info(item, k, rt)})
 		}
 		return true
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].URI < out[j].URI })
+	sort.Slice(items, func(i, j int) bool { return items[i].key < items[j].key })
+	var out []T // nil when empty, as before
+	for _, it := range items {
+		out = append(out, it.v)
+	}
 	return out
 }
 
