@@ -67,6 +67,12 @@ type Outbox struct {
 	items []outItem
 	head  int
 	bytes int
+	// writing is, on a reply, the bytes of the item its writer took last,
+	// still charged to the session: each request of a client has a writer
+	// of its own, so what they hold while a client does not read must count
+	// (up to session_max_in_flight messages). It is released when the
+	// writer takes the next item or closes the reply.
+	writing int
 	// ready holds a token while items may be waiting.
 	ready  chan struct{}
 	closed bool
@@ -195,7 +201,8 @@ func (o *Outbox) trimFor(n int) {
 
 func (o *Outbox) abandon() { o.put(outItem{final: true, abandoned: true}) }
 
-// pop takes the oldest item, releasing its bytes from the budget.
+// pop takes the oldest item, releasing its bytes from the budget (on a
+// reply, those of the item taken before it: see writing).
 func (o *Outbox) pop() (outItem, bool) {
 	o.mu.Lock()
 	if o.head == len(o.items) {
@@ -206,8 +213,12 @@ func (o *Outbox) pop() (outItem, bool) {
 	o.items[o.head] = outItem{}
 	o.head++
 	o.bytes -= it.size
+	freed := it.size
+	if o.reply {
+		freed, o.writing = o.writing, it.size
+	}
 	o.mu.Unlock()
-	o.s.release(it.size)
+	o.s.release(freed)
 	return it, true
 }
 
@@ -253,8 +264,8 @@ func (o *Outbox) Next(ctx context.Context) (Message, error) {
 func (o *Outbox) Close() {
 	o.mu.Lock()
 	o.closed = true
-	freed := o.bytes
-	o.items, o.head, o.bytes = nil, 0, 0
+	freed := o.bytes + o.writing
+	o.items, o.head, o.bytes, o.writing = nil, 0, 0, 0
 	o.mu.Unlock()
 	o.s.release(freed)
 	o.signal()
