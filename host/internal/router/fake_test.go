@@ -557,6 +557,9 @@ func newClient(t *testing.T, r *Router, version, caps string) (*Session, *recSin
 		t.Fatalf("initialize negotiated %q, want %q: %s", got, version, resp)
 	}
 	s.Handle([]byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`), nil)
+	// Notifications reach a session once it is initialized; wait for that
+	// fact, so that what a test does next is seen by it.
+	eventually(t, "the session initialized", s.isInitialized)
 	return s, sink
 }
 
