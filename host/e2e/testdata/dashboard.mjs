@@ -17,9 +17,15 @@
 //   SCREENSHOTS      where to write screenshots
 //
 // Every wait is on a condition of the page; it prints one JSON line of
-// results and exits non-zero on the first failed check.
+// results and exits non-zero on the first failed check. The checks of each
+// view are in dashboard/<view>.mjs: a default export called with
+// { page, ctx, base, env, check, shot, timeout, asAdmin, result }, on the
+// signed-in page at #/overview; what it adds to result is printed too.
 import { createRequire } from 'node:module';
 import path from 'node:path';
+
+// The checks of each view but the overview, run in this order.
+const views = [];
 
 const env = (k) => {
   if (!process.env[k]) throw new Error(`${k} is not set`);
@@ -56,10 +62,14 @@ async function shot(page, name) {
   result.screenshots.push(file);
 }
 
-// asAdmin calls the API as `mcphost ctl` would, with the token.
-async function asAdmin(method, path) {
-  const res = await fetch(base + path, { method, headers: { Authorization: 'Bearer ' + env('DASH_TOKEN') } });
+// asAdmin calls the API as `mcphost ctl` would, with the token, and
+// returns the decoded answer.
+async function asAdmin(method, path, body) {
+  const headers = { Authorization: 'Bearer ' + env('DASH_TOKEN') };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   check(res.ok, `${method} ${path}: ${res.status}`);
+  return res.json();
 }
 
 const card = (page, name) => page.locator(`.card[data-server="${name}"]`);
@@ -112,7 +122,17 @@ try {
   await card(page, target).and(page.locator('[data-state="running"]')).waitFor({ timeout });
   check(await page.evaluate(() => window.__noReload === true), 'the page reloaded');
 
-  // 3. No console errors and no CSP violations so far.
+  // Each view's own checks (dashboard/*.mjs), in the signed-in page.
+  const t = { page, ctx, base, env, check, shot, timeout, asAdmin, result };
+  for (const view of views) {
+    await page.goto(base + '/#/overview');
+    await page.locator('#conn.live').waitFor({ timeout });
+    await view(t);
+  }
+  await page.goto(base + '/#/overview');
+  await card(page, target).and(page.locator('[data-state="running"]')).waitFor({ timeout });
+
+  // 3. No console errors and no CSP violations on any view.
   const csp = await page.evaluate(() => window.__csp);
   check(csp.length === 0, 'CSP violations: ' + csp.join('; '));
   check(problems.length === 0, 'console errors: ' + problems.join('; '));

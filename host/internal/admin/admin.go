@@ -115,6 +115,12 @@ type TracingStatus struct {
 	// Failures counts the attempts that failed since it was last up.
 	Failures    int       `json:"failures,omitempty"`
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	// The tracer's queue in this copy: what it has recorded and dropped
+	// since start, and what waits to be recorded.
+	Responses  uint64 `json:"responses"`
+	Dropped    uint64 `json:"dropped"`
+	QueueDepth int    `json:"queue_depth"`
+	QueueBytes int64  `json:"queue_bytes"`
 }
 
 // Server states.
@@ -177,19 +183,37 @@ type Counts struct {
 	Timeouts uint64 `json:"timeouts"`
 }
 
-// ServerMetrics is one backend's request digest. The latency quantiles are
-// omitted when not available.
+// Latency is how long requests took, since start: the quantiles (omitted
+// when nothing was counted) and the counts by bucket, from which a caller
+// that samples twice gets the quantiles of the time between.
+type Latency struct {
+	P50Ms *float64 `json:"p50_ms,omitempty"`
+	P99Ms *float64 `json:"p99_ms,omitempty"`
+	// Buckets[i] counts the requests that took at most
+	// MetricsSummary.BucketBoundsMs[i] (and more than the bound before);
+	// the last one counts those above every bound.
+	Buckets []uint64 `json:"latency_buckets"`
+}
+
+// ServerMetrics is one backend's request digest.
 type ServerMetrics struct {
 	Server string `json:"server"`
 	Counts
-	P50Ms *float64 `json:"p50_ms,omitempty"`
-	P99Ms *float64 `json:"p99_ms,omitempty"`
+	Latency
+}
+
+// MetricsTotals is the digest of every backend together.
+type MetricsTotals struct {
+	Counts
+	Latency
 }
 
 // MetricsSummary is the per-server digest and the totals.
 type MetricsSummary struct {
 	Servers []ServerMetrics `json:"servers"`
-	Totals  Counts          `json:"totals"`
+	Totals  MetricsTotals   `json:"totals"`
+	// BucketBoundsMs are the upper bounds of the latency buckets.
+	BucketBoundsMs []float64 `json:"bucket_bounds_ms"`
 }
 
 // ReloadResult reports what a reload did, or why it was refused: the body

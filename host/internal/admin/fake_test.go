@@ -138,10 +138,10 @@ func (f *fakeControl) MetricsSummary() MetricsSummary {
 	p50, p99 := 1.5, 20.0
 	return MetricsSummary{
 		Servers: []ServerMetrics{
-			{Server: "alpha", Counts: Counts{Requests: 10, Errors: 1}, P50Ms: &p50, P99Ms: &p99},
+			{Server: "alpha", Counts: Counts{Requests: 10, Errors: 1}, Latency: Latency{P50Ms: &p50, P99Ms: &p99}},
 			{Server: "beta", Counts: Counts{Requests: 2, Timeouts: 2}},
 		},
-		Totals: Counts{Requests: 12, Errors: 1, Timeouts: 2},
+		Totals: MetricsTotals{Counts: Counts{Requests: 12, Errors: 1, Timeouts: 2}},
 	}
 }
 

@@ -1,8 +1,10 @@
 package metrics
 
 import (
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -132,9 +134,46 @@ func TestSummary(t *testing.T) {
 		r.RequestStarted("busy", "tools/call", 1)
 		r.RequestFinished("busy", "tools/call", o, time.Millisecond, 1)
 	}
+	r.RequestStarted("busy", "tools/list", 1)
+	r.RequestFinished("busy", "tools/list", router.OutcomeOK, 400*time.Second, 1)
 	got := r.Summary()
-	want := []ServerSummary{{Server: "busy", Requests: 4, Errors: 2, Timeouts: 1}, {Server: "idle"}}
-	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+	busy := make([]uint64, len(DurationBuckets)+1)
+	busy[0], busy[len(DurationBuckets)] = 4, 1
+	want := []ServerSummary{
+		{Server: "busy", Requests: 5, Errors: 2, Timeouts: 1, Latency: busy},
+		{Server: "idle", Latency: make([]uint64, len(DurationBuckets)+1)},
+	}
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Summary = %+v, want %+v", got, want)
+	}
+}
+
+func TestQuantile(t *testing.T) {
+	t.Parallel()
+	counts := func(at map[int]uint64) []uint64 {
+		c := make([]uint64, len(DurationBuckets)+1)
+		for i, n := range at {
+			c[i] = n
+		}
+		return c
+	}
+	tests := []struct {
+		name   string
+		q      float64
+		counts []uint64
+		want   float64
+		ok     bool
+	}{
+		{"nothing counted", 0.5, counts(nil), 0, false},
+		{"all in the first bucket: halfway up it", 0.5, counts(map[int]uint64{0: 10}), 0.0025, true},
+		{"p99 in the second bucket", 0.99, counts(map[int]uint64{0: 90, 1: 10}), 0.005 + 0.005*0.9, true},
+		{"empty buckets before are skipped", 0.5, counts(map[int]uint64{3: 4}), 0.025 + 0.025*0.5, true},
+		{"above every bound: the last bound", 0.99, counts(map[int]uint64{len(DurationBuckets): 3}), 300, true},
+	}
+	for _, tt := range tests {
+		got, ok := Quantile(tt.q, tt.counts)
+		if ok != tt.ok || math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("%s: Quantile(%v) = %v, %v; want %v, %v", tt.name, tt.q, got, ok, tt.want, tt.ok)
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -29,7 +30,9 @@ import (
 
 // DurationBuckets are the upper bounds, in seconds, of
 // mcphost_request_duration_seconds: from fast reads to long tool calls.
-var DurationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
+var DurationBuckets = durationBucketsArray[:]
+
+var durationBucketsArray = [...]float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
 
 // ContentType is the Prometheus text exposition format.
 const ContentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -130,6 +133,10 @@ type serverSeries struct {
 	inFlight      *metrics.Gauge
 	requestBytes  *metrics.Counter
 	responseBytes *metrics.Counter
+	// latency counts the server's requests by DurationBuckets (the last
+	// one above them all), every method together: what the admin API's
+	// quantiles are computed from (a PrometheusHistogram cannot be read).
+	latency [len(durationBucketsArray) + 1]atomic.Uint64
 }
 
 var _ router.Observer = (*Registry)(nil)
@@ -211,7 +218,9 @@ func (r *Registry) RequestFinished(server, method string, outcome router.Outcome
 		s.responseBytes.Add(responseBytes)
 	}
 	r.requestCounter(requestKey{server: server, method: method, outcome: outcome}).Inc()
-	r.duration(methodKey{server: server, method: method}).Update(elapsed.Seconds())
+	secs := elapsed.Seconds()
+	r.duration(methodKey{server: server, method: method}).Update(secs)
+	s.latency[sort.SearchFloat64s(durationBucketsArray[:], secs)].Add(1)
 }
 
 // WritePrometheus writes every series: the request series, then backends,
@@ -320,21 +329,30 @@ func (r *Registry) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 type ServerSummary struct {
 	Server                     string
 	Requests, Errors, Timeouts uint64
+	// Latency counts requests by duration: Latency[i] took at most
+	// DurationBuckets[i] (and more than the bound before); the last
+	// counts the ones above every bound.
+	Latency []uint64
 }
 
 // Summary counts each server's requests so far, by server name. An error
 // is any outcome but ok (a timeout is counted in both).
 func (r *Registry) Summary() []ServerSummary {
 	by := map[string]*ServerSummary{}
-	r.servers.Range(func(k, _ any) bool {
-		by[k.(string)] = &ServerSummary{Server: k.(string)}
+	r.servers.Range(func(k, v any) bool {
+		series := v.(*serverSeries)
+		latency := make([]uint64, len(series.latency))
+		for i := range series.latency {
+			latency[i] = series.latency[i].Load()
+		}
+		by[k.(string)] = &ServerSummary{Server: k.(string), Latency: latency}
 		return true
 	})
 	r.requests.Range(func(k, v any) bool {
 		key := k.(requestKey)
 		s := by[key.server]
 		if s == nil {
-			s = &ServerSummary{Server: key.server}
+			s = &ServerSummary{Server: key.server, Latency: make([]uint64, len(DurationBuckets)+1)}
 			by[key.server] = s
 		}
 		n := v.(*metrics.Counter).Get()
@@ -353,4 +371,36 @@ func (r *Registry) Summary() []ServerSummary {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Server < out[j].Server })
 	return out
+}
+
+// Quantile estimates the q-quantile (0 < q < 1) of durations counted by
+// bucket as Summary's Latency does, in seconds, interpolating linearly
+// within the bucket it falls in, as Prometheus' histogram_quantile does;
+// above the last bound it answers the last bound. ok is false when
+// nothing was counted.
+func Quantile(q float64, latency []uint64) (seconds float64, ok bool) {
+	var total uint64
+	for _, n := range latency {
+		total += n
+	}
+	if total == 0 {
+		return 0, false
+	}
+	rank := q * float64(total)
+	var below uint64
+	for i, n := range latency {
+		if float64(below+n) < rank || n == 0 {
+			below += n
+			continue
+		}
+		if i >= len(DurationBuckets) {
+			return DurationBuckets[len(DurationBuckets)-1], true
+		}
+		lower := 0.0
+		if i > 0 {
+			lower = DurationBuckets[i-1]
+		}
+		return lower + (DurationBuckets[i]-lower)*(rank-float64(below))/float64(n), true
+	}
+	return DurationBuckets[len(DurationBuckets)-1], true
 }

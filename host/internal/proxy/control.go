@@ -10,6 +10,7 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/mcphost/mcphost/host/internal/admin"
+	"github.com/mcphost/mcphost/host/internal/metrics"
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/logs"
 	"github.com/mcphost/mcphost/host/internal/redact"
@@ -120,14 +121,36 @@ func (c control) FollowLogs(ctx context.Context, name string, n int) (<-chan str
 func (c control) MetricsSummary() admin.MetricsSummary {
 	var out admin.MetricsSummary
 	out.Servers = []admin.ServerMetrics{}
+	total := make([]uint64, len(metrics.DurationBuckets)+1)
 	for _, s := range c.p.metrics.Summary() {
 		counts := admin.Counts{Requests: s.Requests, Errors: s.Errors, Timeouts: s.Timeouts}
-		out.Servers = append(out.Servers, admin.ServerMetrics{Server: s.Server, Counts: counts})
+		out.Servers = append(out.Servers, admin.ServerMetrics{Server: s.Server, Counts: counts, Latency: latency(s.Latency)})
 		out.Totals.Requests += s.Requests
 		out.Totals.Errors += s.Errors
 		out.Totals.Timeouts += s.Timeouts
+		for i, n := range s.Latency {
+			total[i] += n
+		}
+	}
+	out.Totals.Latency = latency(total)
+	for _, b := range metrics.DurationBuckets {
+		out.BucketBoundsMs = append(out.BucketBoundsMs, b*1000)
 	}
 	return out
+}
+
+// latency is the admin view of request counts by duration bucket.
+func latency(buckets []uint64) admin.Latency {
+	l := admin.Latency{Buckets: buckets}
+	if s, ok := metrics.Quantile(0.5, buckets); ok {
+		ms := s * 1000
+		l.P50Ms = &ms
+	}
+	if s, ok := metrics.Quantile(0.99, buckets); ok {
+		ms := s * 1000
+		l.P99Ms = &ms
+	}
+	return l
 }
 
 func (c control) Reload(ctx context.Context) (admin.ReloadResult, error) {
@@ -145,8 +168,10 @@ func (c control) Tracing() admin.TracingStatus {
 		return admin.TracingStatus{}
 	}
 	st := c.p.tracingHealth.status()
+	q := c.p.tracer.Stats()
 	return admin.TracingStatus{
 		Enabled: true, Up: st.Up, Reason: st.Reason, Since: st.Since, Failures: st.Failures, NextAttempt: st.NextAttempt,
+		Responses: q.Responses, Dropped: q.Dropped, QueueDepth: q.QueueDepth, QueueBytes: q.QueueBytes,
 	}
 }
 

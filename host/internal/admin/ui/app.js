@@ -1,14 +1,16 @@
-// The mcphost dashboard. Everything a server or the API sends is rendered
+// The mcphost dashboard: sign-in, the shell (nav, connection indicator,
+// toasts), the one event stream every view listens to, and hash routing
+// (#/<view>/<param>...). Everything a server or the API sends is rendered
 // as text (Preact escapes it); nothing is ever inserted as HTML.
-import { h, render } from './vendor/preact.module.js';
-import { useState, useEffect, useCallback, useRef } from './vendor/hooks.module.js';
-import htm from './vendor/htm.module.js';
-import { api, login, logout, connectEvents, Unauthorized } from './api.js';
+import { render } from './vendor/preact.module.js';
+import { html, useState, useEffect, useCallback, useRef, Dash, failMessage, stateKind } from './lib.js';
+import { login, logout, connectEvents, Unauthorized } from './api.js';
+import Overview from './views/overview.js';
 
-const html = htm.bind(h);
-
-// The views, in nav order. A view is listed only once it exists.
-const views = [{ id: 'overview', title: 'Overview', component: Overview }];
+// The views, in nav order; nav: false ones are reached by links.
+const views = [
+  { id: 'overview', title: 'Overview', component: Overview },
+];
 
 // takeLoginCode returns the code of a #login=<code> fragment (from
 // `mcphost ctl ui`) and removes the fragment from the address bar and the
@@ -20,15 +22,23 @@ function takeLoginCode() {
   return decodeURIComponent(m[1]);
 }
 
-function currentView() {
-  const id = location.hash.replace(/^#\/?/, '');
-  return views.find((v) => v.id === id) || views[0];
+// route is the view and its parameters named by the fragment.
+function route() {
+  const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      return p;
+    }
+  });
+  const view = views.find((v) => v.id === parts[0]);
+  return view ? { view, params: parts.slice(1) } : { view: views[0], params: [] };
 }
 
 function App() {
   const [auth, setAuth] = useState('unknown'); // unknown | in | out
   const [loginError, setLoginError] = useState('');
-  const [view, setView] = useState(currentView);
+  const [where, setWhere] = useState(route);
   const [toasts, setToasts] = useState([]);
 
   const toast = useCallback((text, kind = 'info') => {
@@ -50,7 +60,7 @@ function App() {
     } else {
       setAuth('in'); // optimistic: the first 401 shows the login form
     }
-    const onHash = () => setView(currentView());
+    const onHash = () => setWhere(route());
     addEventListener('hashchange', onHash);
     return () => removeEventListener('hashchange', onHash);
   }, []);
@@ -64,28 +74,71 @@ function App() {
   if (auth === 'out') {
     return html`<${LoginForm} error=${loginError} onDone=${() => { setLoginError(''); setAuth('in'); }} />`;
   }
+  return html`<${SignedIn} where=${where} toast=${toast} toasts=${toasts} signedOut=${signedOut} />`;
+}
+
+// SignedIn owns the event stream: one EventSource for the whole page,
+// whose events go to the views that subscribed, and which toasts state
+// changes.
+function SignedIn({ where, toast, toasts, signedOut }) {
+  const [conn, setConn] = useState('connecting');
+  const [opens, setOpens] = useState(0); // how many times the stream opened
+  const listeners = useRef(new Set());
+  const states = useRef(new Map());
+
+  const fail = useCallback((err) => failMessage(err, signedOut), [signedOut]);
+  const subscribe = useCallback((fn) => {
+    listeners.current.add(fn);
+    return () => listeners.current.delete(fn);
+  }, []);
+  const tell = (kind, ev) => {
+    for (const fn of [...listeners.current]) fn(kind, ev);
+  };
+
+  useEffect(() => connectEvents({
+    onStatus: setConn,
+    onOpen: () => {
+      setOpens((n) => n + 1);
+      tell('open');
+    },
+    // An EventSource cannot tell a 401 from a network error: the views'
+    // refetches find out, and a 401 signs out.
+    onDrop: () => tell('open'),
+    onEvent: (ev) => {
+      if (ev.type === 'state' && ev.server) {
+        if (states.current.get(ev.server) !== ev.state) {
+          states.current.set(ev.server, ev.state);
+          toast(`${ev.server}: ${ev.state}${ev.reason ? ' (' + ev.reason + ')' : ''}`, stateKind(ev.state));
+        }
+      } else if (ev.type === 'reload') {
+        toast(ev.applied ? 'Configuration reloaded' : 'Reload refused', ev.applied ? 'good' : 'bad');
+      }
+      tell('event', ev);
+    },
+  }), [toast]);
+
+  const { view, params } = where;
   const View = view.component;
+  const dash = { toast, fail, subscribe, signedOut, conn };
   return html`
-    <${Shell} view=${view} toasts=${toasts}
-      onLogout=${() => logout().finally(() => signedOut('Signed out.'))}>
-      <${View} toast=${toast} signedOut=${signedOut} />
+    <${Dash.Provider} value=${dash}>
+      <header class="top">
+        <span class="brand">mcphost</span>
+        <nav>
+          ${views.filter((v) => v.nav !== false).map((v) =>
+            html`<a href=${'#/' + v.id} class=${v.id === view.id || v.id === view.under ? 'active' : ''}>${v.title}</a>`)}
+        </nav>
+        <span id="conn" class=${'conn ' + conn} data-opens=${opens} title="event stream">${connLabel[conn]}</span>
+        <button class="ghost" id="logout" onClick=${() => logout().finally(() => signedOut('Signed out.'))}>Log out</button>
+      </header>
+      <main data-view=${view.id}><${View} key=${view.id + '/' + params.join('/')} params=${params} /></main>
+      <div class="toasts" role="status" aria-live="polite">
+        ${toasts.map((t) => html`<div key=${t.id} class=${'toast ' + t.kind}>${t.text}</div>`)}
+      </div>
     <//>`;
 }
 
-function Shell({ view, toasts, onLogout, children }) {
-  return html`
-    <header class="top">
-      <span class="brand">mcphost</span>
-      <nav>
-        ${views.map((v) => html`<a href=${'#/' + v.id} class=${v.id === view.id ? 'active' : ''}>${v.title}</a>`)}
-      </nav>
-      <button class="ghost" id="logout" onClick=${onLogout}>Log out</button>
-    </header>
-    <main>${children}</main>
-    <div class="toasts" role="status" aria-live="polite">
-      ${toasts.map((t) => html`<div key=${t.id} class=${'toast ' + t.kind}>${t.text}</div>`)}
-    </div>`;
-}
+const connLabel = { connecting: 'connecting…', live: 'live', down: 'reconnecting…' };
 
 function LoginForm({ error, onDone }) {
   const [token, setToken] = useState('');
@@ -113,149 +166,6 @@ function LoginForm({ error, onDone }) {
       <button type="submit" disabled=${busy || !token.trim()}>Sign in</button>
       ${msg && html`<p class="error" id="login-error">${msg}</p>`}
     </form>`;
-}
-
-function Overview({ toast, signedOut }) {
-  const [servers, setServers] = useState(null);
-  const [sessions, setSessions] = useState([]);
-  const [tracing, setTracing] = useState(null);
-  const [conn, setConn] = useState('connecting');
-  const [opens, setOpens] = useState(0); // how many times the stream opened
-  const [error, setError] = useState('');
-  const states = useRef(new Map());
-
-  const fail = useCallback((err) => {
-    if (err instanceof Unauthorized) signedOut('Your session has ended; sign in again.');
-    else setError(err.message);
-  }, [signedOut]);
-
-  const refetch = useCallback(async () => {
-    try {
-      const [s, ss, tr] = await Promise.all([api('servers'), api('sessions'), api('tracing')]);
-      setServers(s.servers);
-      setSessions(ss.sessions);
-      setTracing(tr);
-      setError('');
-      states.current = new Map(s.servers.map((x) => [x.name, x.state]));
-    } catch (err) {
-      fail(err);
-    }
-  }, [fail]);
-
-  useEffect(() => {
-    refetch();
-    let pending = null;
-    const close = connectEvents({
-      onStatus: setConn,
-      onOpen: () => {
-        setOpens((n) => n + 1);
-        refetch();
-      },
-      onDrop: refetch, // a 401 means the session ended: back to the login form
-      onEvent: (ev) => {
-        if (ev.type === 'state' && ev.server) {
-          const before = states.current.get(ev.server);
-          if (before !== ev.state) {
-            states.current.set(ev.server, ev.state);
-            toast(`${ev.server}: ${ev.state}${ev.reason ? ' (' + ev.reason + ')' : ''}`, stateKind(ev.state));
-          }
-          // Show the new state at once; the counts follow with the refetch.
-          setServers((list) => list && list.map((x) => (x.name === ev.server ? { ...x, state: ev.state, reason: ev.reason } : x)));
-        } else if (ev.type === 'reload') {
-          toast('Configuration reloaded');
-        }
-        clearTimeout(pending);
-        pending = setTimeout(refetch, 150);
-      },
-    });
-    return () => {
-      clearTimeout(pending);
-      close();
-    };
-  }, [refetch, toast]);
-
-  const act = async (name, verb) => {
-    try {
-      await api(`servers/${encodeURIComponent(name)}/${verb}`, { method: 'POST' });
-    } catch (err) {
-      if (err instanceof Unauthorized) return fail(err);
-      toast(`${verb} ${name}: ${err.message}`, 'bad');
-    }
-  };
-
-  const byListener = {};
-  for (const s of sessions) byListener[s.listener] = (byListener[s.listener] || 0) + 1;
-  const running = servers ? servers.filter((s) => s.state === 'running').length : 0;
-
-  return html`
-    <section class="bar">
-      <h1>Overview</h1>
-      <span id="conn" class=${'conn ' + conn} data-opens=${opens} title="event stream">${connLabel[conn]}</span>
-    </section>
-    ${error && html`<p class="error banner">${error}</p>`}
-    <section class="totals" id="totals">
-      <${Total} label="Servers running" value=${servers ? `${running} / ${servers.length}` : '…'} />
-      <${Total} label="Sessions" id="total-sessions" value=${String(sessions.length)}
-        detail=${Object.entries(byListener).map(([k, v]) => `${k} ${v}`).join(' · ')} />
-      <${Total} label="Tracing" id="total-tracing" value=${tracingLabel(tracing)} detail=${tracing && tracing.reason} />
-    </section>
-    <section class="cards" id="servers">
-      ${servers && servers.length === 0 && html`<p class="muted">No servers are configured.</p>`}
-      ${servers && servers.map((s) => html`<${ServerCard} key=${s.name} s=${s} act=${act} />`)}
-    </section>`;
-}
-
-const connLabel = { connecting: 'connecting…', live: 'live', down: 'reconnecting…' };
-
-function tracingLabel(t) {
-  if (!t) return '…';
-  if (!t.enabled) return 'off';
-  return t.up ? 'up' : 'down';
-}
-
-function stateKind(state) {
-  if (state === 'running') return 'good';
-  if (state === 'failed' || state === 'unhealthy') return 'bad';
-  return 'info';
-}
-
-function Total({ label, value, detail, id }) {
-  return html`<div class="total" id=${id}><span class="label">${label}</span><span class="value">${value}</span>
-    ${detail && html`<span class="detail">${detail}</span>`}</div>`;
-}
-
-function ServerCard({ s, act }) {
-  const [busy, setBusy] = useState('');
-  const run = async (verb) => {
-    setBusy(verb);
-    await act(s.name, verb);
-    setBusy('');
-  };
-  const stopped = s.state === 'stopped' || s.state === 'failed';
-  return html`
-    <article class=${'card ' + stateKind(s.state)} data-server=${s.name} data-state=${s.state}>
-      <header>
-        <h2>${s.name}</h2>
-        <span class=${'state ' + stateKind(s.state)}>${s.state}</span>
-      </header>
-      ${s.reason && html`<p class="reason">${s.reason}</p>`}
-      <dl>
-        <dt>Transport</dt><dd>${s.transport || '—'}</dd>
-        <dt>Protocol</dt><dd>${s.protocol_version || '—'}</dd>
-        <dt>Tools</dt><dd>${s.tools}</dd>
-        <dt>Prompts</dt><dd>${s.prompts}</dd>
-        <dt>Resources</dt><dd>${s.resources}${s.resource_templates ? ` + ${s.resource_templates} templates` : ''}</dd>
-        <dt>In flight</dt><dd>${s.in_flight}</dd>
-        <dt>Restarts</dt><dd>${s.restarts}</dd>
-        ${s.next_attempt && html`<dt>Next retry</dt><dd>${new Date(s.next_attempt).toLocaleTimeString()}</dd>`}
-      </dl>
-      ${s.last_error && html`<p class="last-error"><span class="label">Last error</span> ${s.last_error}</p>`}
-      <footer>
-        <button data-action="start" disabled=${!!busy || !stopped} onClick=${() => run('start')}>Start</button>
-        <button data-action="stop" disabled=${!!busy || stopped} onClick=${() => run('stop')}>Stop</button>
-        <button data-action="restart" disabled=${!!busy} onClick=${() => run('restart')}>Restart</button>
-      </footer>
-    </article>`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));

@@ -19,7 +19,7 @@ import (
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
 	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
-//go:embed index.html app.js api.js style.css vendor/*.js vendor/LICENSE.*
+//go:embed index.html app.js api.js lib.js style.css views/*.js vendor/*.js vendor/LICENSE.*
 var files embed.FS
 
 var contentTypes = map[string]string{
