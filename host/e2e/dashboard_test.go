@@ -73,8 +73,19 @@ func TestDashboard(t *testing.T) {
 	const servers = 10
 	const token = "dashboard-e2e-token"
 	mcpAddr, adminAddr := freeAddr(t), freeAddr(t)
+	// ex0's env holds a secret: the dashboard shows it redacted.
+	const secret = "dashboard-secret-value"
 	var blocks strings.Builder
-	for i := range servers - 1 {
+	fmt.Fprintf(&blocks, `
+server "ex0" {
+  transport "stdio" {
+    command = mcphost.executable
+    args    = ["example-server", "-name", "ex0"]
+    env     = { EXAMPLE_SECRET = %q }
+  }
+}
+`, secret)
+	for i := 1; i < servers-1; i++ {
 		blocks.WriteString(exampleServer(fmt.Sprintf("ex%d", i)))
 	}
 	// A server whose error quotes markup: the card must show it as text.
@@ -136,6 +147,9 @@ admin {
 		"DASH_TOKEN="+token,
 		fmt.Sprintf("DASH_SERVERS=%d", servers),
 		"DASH_SERVER=ex0",
+		"DASH_SECRET="+secret,
+		"DASH_CONFIG="+cfg,
+		"DASH_MCP="+p.URL,
 		"DASH_MISSED=ex1",
 		"OTHER_ORIGIN="+other.URL,
 		"RELAY=http://"+relay.addr,
@@ -161,8 +175,10 @@ admin {
 	if !strings.Contains(p.Stderr.String(), "admin request refused: cross-origin") {
 		t.Errorf("mcphost logged no cross-origin refusal; the other page got %v", res.OtherOrigin)
 	}
-	if strings.Contains(stdout.String()+stderr.String(), token) {
-		t.Error("the token appears in the browser script's output")
+	for _, s := range []string{token, secret} {
+		if strings.Contains(stdout.String()+stderr.String(), s) {
+			t.Errorf("%q appears in the browser script's output", s)
+		}
 	}
 	for _, s := range res.Screenshots {
 		t.Logf("screenshot: %s", s)

@@ -6,7 +6,7 @@
 export class Unauthorized extends Error {}
 
 // api calls /api/v1/<path> and returns the decoded JSON body; it throws
-// Unauthorized on 401 and an Error with the API's message otherwise.
+// Unauthorized on 401 and an APIError with the API's message otherwise.
 export async function api(path, { method = 'GET', body } = {}) {
   const init = { method, credentials: 'same-origin', headers: {} };
   if (body !== undefined) {
@@ -21,8 +21,18 @@ export async function api(path, { method = 'GET', body } = {}) {
     // not JSON: keep null
   }
   if (res.status === 401) throw new Unauthorized((data && data.error) || 'unauthorized');
-  if (!res.ok) throw new Error((data && data.error) || `${res.status} ${res.statusText}`);
+  if (!res.ok) throw new APIError(res.status, (data && data.error) || `${res.status} ${res.statusText}`, data);
   return data;
+}
+
+// APIError is any other failure: status is the HTTP status and data the
+// decoded body, which for some errors (a refused reload) says more.
+export class APIError extends Error {
+  constructor(status, message, data) {
+    super(message);
+    this.status = status;
+    this.data = data;
+  }
 }
 
 // login exchanges a login code ({code}) or the admin token ({token}) for
@@ -65,6 +75,40 @@ export function connectEvents({ onStatus, onOpen, onDrop, onEvent }) {
       if (closed) return;
       onStatus('down');
       onDrop();
+      timer = setTimeout(open, delay);
+      delay = Math.min(delay * 2, 10000);
+    };
+  };
+  open();
+  return () => {
+    closed = true;
+    clearTimeout(timer);
+    if (es) es.close();
+  };
+}
+
+// followLog follows GET /api/v1/logs/<name>/stream?tail=<tail>: onReset is
+// called each time the stream (re)opens, as the tail is sent again then,
+// and onLine with each line. After a drop it reconnects with a growing
+// delay. It returns a function that closes the stream for good.
+export function followLog(name, tail, { onReset, onLine, onStatus = () => {} }) {
+  let es = null;
+  let timer = null;
+  let delay = 500;
+  let closed = false;
+  const open = () => {
+    onStatus('connecting');
+    es = new EventSource(`/api/v1/logs/${encodeURIComponent(name)}/stream?tail=${tail}`, { withCredentials: true });
+    es.onopen = () => {
+      delay = 500;
+      onStatus('live');
+      onReset();
+    };
+    es.onmessage = (e) => onLine(e.data);
+    es.onerror = () => {
+      es.close();
+      if (closed) return;
+      onStatus('down');
       timer = setTimeout(open, delay);
       delay = Math.min(delay * 2, 10000);
     };

@@ -6,10 +6,18 @@ import { render } from './vendor/preact.module.js';
 import { html, useState, useEffect, useCallback, useRef, Dash, failMessage, stateKind } from './lib.js';
 import { login, logout, connectEvents, Unauthorized } from './api.js';
 import Overview from './views/overview.js';
+import Server from './views/server.js';
+import Sessions from './views/sessions.js';
+import Plugins from './views/plugins.js';
+import Config from './views/config.js';
 
 // The views, in nav order; nav: false ones are reached by links.
 const views = [
   { id: 'overview', title: 'Overview', component: Overview },
+  { id: 'servers', title: 'Server', component: Server, nav: false, under: 'overview' },
+  { id: 'sessions', title: 'Sessions', component: Sessions },
+  { id: 'plugins', title: 'Plugins', component: Plugins },
+  { id: 'config', title: 'Config', component: Config },
 ];
 
 // takeLoginCode returns the code of a #login=<code> fragment (from

@@ -18,9 +18,10 @@ export const useDash = () => useContext(Dash);
 
 // useLive loads data with load() now, again each time the event stream
 // (re)opens (so nothing missed while it was down stays missed), and,
-// debounced, after each event for which when(ev) is true. It returns
-// { data, error, reload }. A 401 signs out.
-export function useLive(load, { when = () => true, deps = [] } = {}) {
+// debounced, after each event for which when(ev) is true, and every
+// `every` ms if set (for what has no event: sessions, counters). It
+// returns { data, error, reload }. A 401 signs out.
+export function useLive(load, { when = () => true, deps = [], every = 0 } = {}) {
   const { fail, subscribe } = useDash();
   const [state, setState] = useState({ data: null, error: '' });
   const live = useRef(true);
@@ -43,9 +44,11 @@ export function useLive(load, { when = () => true, deps = [] } = {}) {
       clearTimeout(pending);
       pending = setTimeout(reload, 150);
     });
+    const tick = every ? setInterval(reload, every) : null;
     return () => {
       live.current = false;
       clearTimeout(pending);
+      clearInterval(tick);
       unsubscribe();
     };
   }, [reload]);
