@@ -10,9 +10,9 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/mcphost/mcphost/host/internal/admin"
-	"github.com/mcphost/mcphost/host/internal/metrics"
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/logs"
+	"github.com/mcphost/mcphost/host/internal/metrics"
 	"github.com/mcphost/mcphost/host/internal/redact"
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/tracing"
