@@ -166,6 +166,7 @@ admin {
 		FCP         float64           `json:"first_contentful_paint_ms"`
 		Cards       float64           `json:"cards_ms"`
 		OtherOrigin map[string]string `json:"other_origin"`
+		Totals      map[string]string `json:"totals"`
 	}
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
 		t.Fatalf("dashboard.mjs printed %q: %v", stdout.String(), err)
@@ -184,6 +185,7 @@ admin {
 		t.Logf("screenshot: %s", s)
 	}
 	t.Logf("overview with %d servers: first contentful paint %.0f ms, all cards rendered %.0f ms", servers, res.FCP, res.Cards)
+	t.Logf("overview totals after the views' calls: %v", res.Totals)
 	t.Logf("embedded dashboard assets: %.1f KB", float64(ui.Size())/1024)
 }
 

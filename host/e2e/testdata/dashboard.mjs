@@ -139,6 +139,11 @@ try {
   }
   await page.goto(base + '/#/overview');
   await card(page, target).and(page.locator('[data-state="running"]')).waitFor({ timeout });
+  // The views' tool calls went through the router: the totals count them.
+  await page.waitForFunction(() => /ms \/ /.test(document.querySelector('#total-latency .value').textContent) &&
+    /requests since start/.test(document.querySelector('#total-rate .detail').textContent), null, { timeout });
+  result.totals = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('#totals .total')]
+    .map((e) => [e.querySelector('.label').textContent, e.querySelector('.value').textContent])));
 
   // 3. No console errors and no CSP violations on any view.
   const csp = await page.evaluate(() => window.__csp);
