@@ -46,8 +46,9 @@ func (s *Session) adoptRequestMeta(id, params []byte) []byte {
 		return nil
 	}
 	if v.Str != ModernVersion {
+		// Every revision the proxy serves: an older one by initialize.
 		return jsonrpc.Error(id, CodeUnsupportedProtocolVersion, "Unsupported protocol version: "+v.Str,
-			map[string]any{"supported": []string{ModernVersion}, "requested": v.Str})
+			map[string]any{"supported": SupportedVersions, "requested": v.Str})
 	}
 	caps := []byte(gjson.GetBytes(params, metaCapsPath).Raw)
 	if len(caps) == 0 {
@@ -109,10 +110,14 @@ func (r *Router) ownServerInfo(msg []byte) []byte {
 	return msg
 }
 
+// supportedVersionsJSON lists every revision the proxy serves (the older
+// ones through initialize), as server/discover gives them.
+var supportedVersionsJSON, _ = json.Marshal(SupportedVersions)
+
 // discoverResult answers server/discover. The lists can change at any
 // moment (list_changed), so nothing may be cached.
 func (r *Router) discoverResult() []byte {
-	out := `{"resultType":"complete","supportedVersions":["` + ModernVersion + `"],"capabilities":` + r.capabilities(ModernVersion)
+	out := `{"resultType":"complete","supportedVersions":` + string(supportedVersionsJSON) + `,"capabilities":` + r.capabilities(ModernVersion)
 	if r.opts.Instructions != "" {
 		out += `,"instructions":` + string(jsonrpc.String(r.opts.Instructions))
 	}

@@ -159,8 +159,8 @@ func TestModernClientDiscoverAndListen(t *testing.T) {
 	t.Cleanup(s.Close)
 	s.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{`+modernMeta+`}}`), nil)
 	disc := sink.response(t, "1")
-	if v := string(jsonrpc.Get(disc, "result.supportedVersions")); !strings.Contains(v, ModernVersion) {
-		t.Fatalf("discover: %s", disc)
+	if v := string(jsonrpc.Get(disc, "result.supportedVersions")); v != `["2026-07-28","2025-11-25","2025-06-18","2025-03-26","2024-11-05"]` {
+		t.Fatalf("discover lists %s; want every revision the proxy serves", v)
 	}
 	s.Handle([]byte(`{"jsonrpc":"2.0","id":2,"method":"subscriptions/listen","params":{"notifications":{"toolsListChanged":true,`+
 		`"resourceSubscriptions":["mcp+proxy://old/file:///a","other://nowhere"]},`+modernMeta+`}}`), nil)
@@ -190,8 +190,12 @@ func TestModernClientDiscoverAndListen(t *testing.T) {
 	}
 	other := sinkSession(t, r)
 	other.s.Handle([]byte(`{"jsonrpc":"2.0","id":4,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2099-01-01"}}}`), nil)
-	if code := errorCode(other.sink.response(t, "4")); code != CodeUnsupportedProtocolVersion {
+	unknown := other.sink.response(t, "4")
+	if code := errorCode(unknown); code != CodeUnsupportedProtocolVersion {
 		t.Fatalf("unknown version: %d", code)
+	}
+	if v := string(jsonrpc.Get(unknown, "error.data.supported")); v != `["2026-07-28","2025-11-25","2025-06-18","2025-03-26","2024-11-05"]` {
+		t.Fatalf("-32022 data.supported = %s; want every revision the proxy serves", v)
 	}
 	// Cancelling the stream drops its subscriptions at the backend.
 	s.Handle([]byte(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}}`), nil)
