@@ -74,23 +74,29 @@ type Options struct {
 }
 
 // Manager owns every plugin process.
+//
+// Lock order: a plugin's starting lock, then mu. mu guards the maps and is
+// never held across a plugin call or a process start, so that one plugin
+// that hangs as it starts holds up only the callers of that plugin.
 type Manager struct {
 	opts Options
 	log  hclog.Logger
 
-	mu      sync.Mutex
-	specs   map[string]Spec
-	running map[string]*instance
-	closed  bool
+	mu       sync.Mutex
+	specs    map[string]Spec
+	running  map[string]*instance
+	starting map[string]chan struct{} // per plugin: held (full) while it starts
+	closed   bool
 }
 
 type instance struct {
-	spec     Spec
-	client   *plugin.Client // nil in-process
-	plugin   base.Plugin    // of the kind in info.Kind
-	info     base.InfoResponse
-	started  time.Time
-	restarts int
+	spec       Spec
+	client     *plugin.Client // nil in-process
+	endProcess func()         // nil in-process
+	plugin     base.Plugin    // of the kind in info.Kind
+	info       base.InfoResponse
+	started    time.Time
+	restarts   int
 }
 
 // ErrChecksum is returned when an external plugin's binary does not match
@@ -106,7 +112,8 @@ func New(opts Options, specs []Spec) *Manager {
 	if opts.MaxMessageBytes <= 0 {
 		opts.MaxMessageBytes = sdk.DefaultMaxMessageBytes
 	}
-	m := &Manager{opts: opts, log: opts.Logger, specs: map[string]Spec{}, running: map[string]*instance{}}
+	m := &Manager{opts: opts, log: opts.Logger, specs: map[string]Spec{}, running: map[string]*instance{},
+		starting: map[string]chan struct{}{}}
 	for name := range builtins {
 		m.specs[name] = Spec{Name: name, Source: SourceBuiltin, Mode: ModeSubprocess}
 	}
@@ -162,44 +169,90 @@ func (m *Manager) Translator(ctx context.Context, name string) (translator.Trans
 	return p.(translator.Translator), nil
 }
 
-// get returns the named plugin as kind, starting it if needed.
+// get returns the named plugin as kind, starting it if needed. Starts of
+// one plugin are serialized by its own lock, which a caller waits for only
+// until ctx ends; other plugins are not held up.
 func (m *Manager) get(ctx context.Context, name, kind string) (base.Plugin, error) {
+	if p, ok, err := m.alive(name, kind); ok || err != nil {
+		return p, err
+	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return nil, errors.New("plugin manager is closed")
+	lock, ok := m.starting[name]
+	if !ok {
+		lock = make(chan struct{}, 1)
+		m.starting[name] = lock
 	}
-	if in, ok := m.running[name]; ok {
-		if in.info.Kind != kind {
-			return nil, fmt.Errorf("plugin %q is a %s plugin, not a %s", name, in.info.Kind, kind)
-		}
-		if in.client == nil || !in.client.Exited() {
-			return in.plugin, nil
-		}
+	m.mu.Unlock()
+	select {
+	case lock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("plugin %q: waiting for it to start: %w", name, ctx.Err())
+	}
+	defer func() { <-lock }()
+
+	// Another caller may have started it while this one waited.
+	if p, ok, err := m.alive(name, kind); ok || err != nil {
+		return p, err
+	}
+	m.mu.Lock()
+	spec, known := m.specs[name]
+	restarts := 0
+	if dead, ok := m.running[name]; ok {
 		m.log.Warn("plugin process exited; restarting", "plugin", name)
-		in.client.Kill()
-		restarts := in.restarts + 1
+		m.kill(dead)
+		restarts = dead.restarts + 1
 		delete(m.running, name)
-		in, err := m.start(ctx, name, kind)
-		if err != nil {
-			return nil, err
-		}
-		in.restarts = restarts
-		return in.plugin, nil
 	}
-	in, err := m.start(ctx, name, kind)
+	m.mu.Unlock()
+	if !known {
+		return nil, fmt.Errorf("no plugin named %q (built-ins: %s)", name, builtinNames())
+	}
+	in, err := m.start(ctx, spec, kind)
 	if err != nil {
 		return nil, err
 	}
+	in.restarts = restarts
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case m.closed:
+		m.kill(in)
+		return nil, errors.New("plugin manager is closed")
+	case !m.specs[name].same(spec):
+		// A reload changed its settings while it started: this one is
+		// stale, and the next use starts the new one.
+		m.kill(in)
+		return nil, fmt.Errorf("plugin %q: its settings changed while it started; try again", name)
+	}
+	m.running[name] = in
 	return in.plugin, nil
 }
 
-// start launches a plugin as kind; m.mu is held.
-func (m *Manager) start(ctx context.Context, name, kind string) (*instance, error) {
-	spec, ok := m.specs[name]
-	if !ok {
-		return nil, fmt.Errorf("no plugin named %q (built-ins: %s)", name, builtinNames())
+// alive returns the running instance of name when its process is alive;
+// an error when the manager is closed or the plugin is of another kind.
+func (m *Manager) alive(name, kind string) (base.Plugin, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, false, errors.New("plugin manager is closed")
 	}
+	in, ok := m.running[name]
+	if !ok {
+		return nil, false, nil
+	}
+	if in.info.Kind != kind {
+		return nil, false, fmt.Errorf("plugin %q is a %s plugin, not a %s", name, in.info.Kind, kind)
+	}
+	if in.client != nil && in.client.Exited() {
+		return nil, false, nil
+	}
+	return in.plugin, true, nil
+}
+
+// start launches a plugin as kind and configures it; no lock of the
+// manager is held, and ctx ends a start that hangs.
+func (m *Manager) start(ctx context.Context, spec Spec, kind string) (*instance, error) {
+	name := spec.Name
 	in := &instance{spec: spec, started: time.Now()}
 	var err error
 	if spec.Mode == ModeInProcess {
@@ -208,7 +261,7 @@ func (m *Manager) start(ctx context.Context, name, kind string) (*instance, erro
 			return nil, fmt.Errorf("plugin %q: only built-ins can run in-process", name)
 		}
 		in.plugin = b.new(m.log.Named(name))
-	} else if in.client, in.plugin, err = m.launch(spec, kind); err != nil {
+	} else if in.client, in.plugin, in.endProcess, err = m.launch(ctx, spec, kind); err != nil {
 		return nil, err
 	}
 	if in.info, err = in.plugin.Info(ctx, base.InfoRequest{}); err != nil {
@@ -254,7 +307,6 @@ func (m *Manager) start(ctx context.Context, name, kind string) (*instance, erro
 		m.kill(in)
 		return nil, fmt.Errorf("plugin %q: configure: %w", name, secrets.Error(err))
 	}
-	m.running[name] = in
 	m.log.Debug("plugin started", "plugin", name, "kind", kind, "version", in.info.Version, "mode", spec.Mode)
 	return in, nil
 }
@@ -278,23 +330,32 @@ func hasKind(p base.Plugin, kind string) bool {
 	return false
 }
 
-func (m *Manager) launch(spec Spec, kind string) (*plugin.Client, base.Plugin, error) {
+// launch starts a plugin's process and dispenses kind from it. The process
+// lives until the client is killed; endProcess (called by kill, or here on
+// failure) releases what launch set up to stop a hung start.
+func (m *Manager) launch(ctx context.Context, spec Spec, kind string) (_ *plugin.Client, _ base.Plugin, _ func(), err error) {
+	procCtx, endProcess := context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			endProcess()
+		}
+	}()
 	var cmd *exec.Cmd
 	var secure *plugin.SecureConfig
 	if spec.Source == SourceBuiltin {
 		if _, ok := builtins[spec.Name]; !ok {
-			return nil, nil, fmt.Errorf("no built-in plugin named %q (built-ins: %s)", spec.Name, builtinNames())
+			return nil, nil, nil, fmt.Errorf("no built-in plugin named %q (built-ins: %s)", spec.Name, builtinNames())
 		}
-		cmd = exec.Command(m.opts.Executable, "plugin", "serve", spec.Name)
+		cmd = exec.CommandContext(procCtx, m.opts.Executable, "plugin", "serve", spec.Name)
 	} else {
 		sum, err := hex.DecodeString(spec.SHA256)
 		if err != nil || len(sum) != sha256.Size {
-			return nil, nil, fmt.Errorf("plugin %q: sha256 must be 64 hex characters", spec.Name)
+			return nil, nil, nil, fmt.Errorf("plugin %q: sha256 must be 64 hex characters", spec.Name)
 		}
 		if err := checkSHA256(spec.Source, sum); err != nil {
-			return nil, nil, fmt.Errorf("plugin %q: %w", spec.Name, err)
+			return nil, nil, nil, fmt.Errorf("plugin %q: %w", spec.Name, err)
 		}
-		cmd = exec.Command(spec.Source)
+		cmd = exec.CommandContext(procCtx, spec.Source)
 		// A fresh hasher per start: go-plugin checks the binary again as it
 		// launches it, closing the gap between our check and the exec.
 		secure = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
@@ -313,30 +374,37 @@ func (m *Manager) launch(spec Spec, kind string) (*plugin.Client, base.Plugin, e
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(limit), grpc.MaxCallSendMsgSize(limit))},
 	})
+	// A process that never completes the handshake is killed when the
+	// caller's ctx ends, not only at StartTimeout (client.Kill would wait
+	// for the start, which holds the client's lock).
+	stop := context.AfterFunc(ctx, endProcess)
 	rpc, err := client.Client()
+	if !stop() {
+		err = fmt.Errorf("gave up waiting for the handshake: %w", ctx.Err())
+	}
 	if err != nil {
 		client.Kill()
 		if errors.Is(err, plugin.ErrChecksumsDoNotMatch) {
-			return nil, nil, fmt.Errorf("plugin %q: %w", spec.Name, ErrChecksum)
+			return nil, nil, nil, fmt.Errorf("plugin %q: %w", spec.Name, ErrChecksum)
 		}
-		return nil, nil, fmt.Errorf("plugin %q: start: %w", spec.Name, err)
+		return nil, nil, nil, fmt.Errorf("plugin %q: start: %w", spec.Name, err)
 	}
 	raw, err := rpc.Dispense(kind)
 	if err != nil {
 		client.Kill()
-		return nil, nil, fmt.Errorf("plugin %q does not serve the %s kind: %w", spec.Name, kind, err)
+		return nil, nil, nil, fmt.Errorf("plugin %q does not serve the %s kind: %w", spec.Name, kind, err)
 	}
 	p, ok := raw.(base.Plugin)
 	if !ok || !hasKind(p, kind) {
 		client.Kill()
-		return nil, nil, fmt.Errorf("plugin %q does not serve the %s kind", spec.Name, kind)
+		return nil, nil, nil, fmt.Errorf("plugin %q does not serve the %s kind", spec.Name, kind)
 	}
 	if tc, ok := p.(*transport.GRPCClient); ok {
 		// The host reads a stdio backend's output itself once the plugin
 		// hands its pipes over, so it logs what it drops.
 		tc.Logger = m.log.Named(spec.Name)
 	}
-	return client, p, nil
+	return client, p, endProcess, nil
 }
 
 func checkSHA256(path string, want []byte) error {
@@ -358,6 +426,7 @@ func checkSHA256(path string, want []byte) error {
 func (m *Manager) kill(in *instance) {
 	if in.client != nil {
 		in.client.Kill()
+		in.endProcess()
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -148,5 +149,60 @@ func TestUpdateSwapsChangedPluginsOnly(t *testing.T) {
 	}
 	if changed := m.Update(ctx, next); len(changed) != 0 {
 		t.Fatalf("an identical Update reported %v changed", changed)
+	}
+}
+
+// TestHungPluginHoldsUpOnlyItsOwnCallers: a plugin whose process never
+// completes the handshake keeps its own callers waiting (each until its
+// context ends), while every other plugin is looked up and listed as usual.
+func TestHungPluginHoldsUpOnlyItsOwnCallers(t *testing.T) {
+	t.Parallel()
+	path, sum := writeBinary(t, "#!/bin/sh\nexec sleep 60\n")
+	m := New(Options{}, []Spec{
+		{Name: "hung", Source: path, SHA256: sum},
+		{Name: "stdio", Source: SourceBuiltin, Mode: ModeInProcess},
+	})
+	defer m.Close(context.Background())
+
+	hungCtx, cancelHung := context.WithCancel(context.Background())
+	first := make(chan error, 1)
+	go func() {
+		_, err := m.Transport(hungCtx, "hung")
+		first <- err
+	}()
+	// Wait until the first caller holds the hung plugin's start.
+	for {
+		m.mu.Lock()
+		lock := m.starting["hung"]
+		m.mu.Unlock()
+		if lock != nil && len(lock) == 1 {
+			break
+		}
+		runtime.Gosched()
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := m.Transport(ctx, "stdio"); err != nil {
+		t.Fatalf("another plugin, while one hangs starting: %v", err)
+	}
+	if list := m.List(ctx); len(list) == 0 {
+		t.Fatal("List returned nothing")
+	}
+	// A second caller of the hung plugin waits only as long as its ctx.
+	short, cancelShort := context.WithCancel(context.Background())
+	cancelShort()
+	if _, err := m.Transport(short, "hung"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("second caller of the hung plugin: %v, want context.Canceled", err)
+	}
+	// The first caller's start ends with its context, not at StartTimeout.
+	cancelHung()
+	select {
+	case err := <-first:
+		if err == nil {
+			t.Fatal("the hung plugin started")
+		}
+	case <-ctx.Done():
+		t.Fatal("the hung start did not end with its caller's context")
 	}
 }
