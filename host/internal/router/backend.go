@@ -419,7 +419,11 @@ func (b *backend) render(p *pending, msg []byte, answer bool) []byte {
 		}
 	}
 	if bv, sv := b.protocolVersion(), p.session.ProtocolVersion(); b.router.mayTranslate(bv, sv) {
-		out, extra := b.router.translate(p.session, bv, sv, translator.ToClient, p.method, translator.KindResponse, msg)
+		out, extra, err := b.router.translate(p.session, bv, sv, translator.ToClient, p.method, translator.KindResponse, msg)
+		if err != nil {
+			return jsonrpc.Error(p.clientID, jsonrpc.CodeInternalError,
+				fmt.Sprintf("mcphost: the answer of server %q to %s could not be put into protocol %s: %v", b.spec.Name, p.method, sv, err), nil)
+		}
 		if out == nil {
 			out = jsonrpc.Error(p.clientID, jsonrpc.CodeInternalError,
 				fmt.Sprintf("mcphost: the answer of server %q to %s has no form in protocol %s", b.spec.Name, p.method, sv), nil)
@@ -603,11 +607,17 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 	version := b.version.load()
 	var extra [][]byte
 	if sv := s.ProtocolVersion(); sv != version {
-		if req, extra = b.router.translate(s, sv, version, translator.ToBackend, method, translator.KindRequest, req); req == nil {
+		var terr error
+		if req, extra, terr = b.router.translate(s, sv, version, translator.ToBackend, method, translator.KindRequest, req); req == nil {
 			if p := b.drop(id); p != nil {
 				b.observeFinished(p, OutcomeError, 0)
-				b.finish(p, nil, jsonrpc.CodeInvalidRequest,
-					fmt.Sprintf("%s cannot be sent to server %q, which speaks protocol %s", method, b.spec.Name, version))
+				if terr != nil {
+					b.finish(p, nil, jsonrpc.CodeInternalError,
+						fmt.Sprintf("mcphost: %s could not be put into protocol %s for server %q: %v", method, version, b.spec.Name, terr))
+				} else {
+					b.finish(p, nil, jsonrpc.CodeInvalidRequest,
+						fmt.Sprintf("%s cannot be sent to server %q, which speaks protocol %s", method, b.spec.Name, version))
+				}
 			}
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/translator"
 )
 
@@ -25,7 +26,9 @@ func (s *Session) deliverIn(from string, reply replyStream, method, kind string,
 		return
 	}
 	s.deliverItem(reply, outItem{msg: msg, render: func(msg []byte) [][]byte {
-		out, extra := s.router.translate(s, from, to, translator.ToClient, method, kind, msg)
+		// A failed translation drops the message too (translate logged
+		// it): the client never gets it in another revision.
+		out, extra, _ := s.router.translate(s, from, to, translator.ToClient, method, kind, msg)
 		if out == nil {
 			if onDrop != nil {
 				onDrop()
@@ -45,8 +48,15 @@ func (r *Router) mayTranslate(from, to string) bool {
 // sendIn translates msg, written in version from, into the backend's
 // version and sends it and any further messages the translators add.
 func (b *backend) sendIn(ctx context.Context, s *Session, from, method, kind string, msg []byte) error {
-	out, extra := b.router.translate(s, from, b.protocolVersion(), translator.ToBackend, method, kind, msg)
-	var err error
+	out, extra, err := b.router.translate(s, from, b.protocolVersion(), translator.ToBackend, method, kind, msg)
+	if err != nil {
+		// The backend still waits for an answer to its request: it gets
+		// an error rather than the client's answer in another revision.
+		if id := jsonrpc.Get(msg, "id"); kind == translator.KindResponse && id != nil {
+			_ = b.send(ctx, jsonrpc.Error(id, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil))
+		}
+		return err
+	}
 	if out != nil {
 		err = b.send(ctx, out)
 	}

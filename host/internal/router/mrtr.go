@@ -229,7 +229,13 @@ const parkedExpiry = 10 * time.Minute
 // backend's server→client request, keeping the backend's call open.
 func (b *backend) park(p *pending, env jsonrpc.Envelope, msg []byte) {
 	s := p.session
-	out, _ := b.router.translate(s, b.protocolVersion(), ModernVersion, translator.ToClient, env.Method, translator.KindRequest, msg)
+	out, _, err := b.router.translate(s, b.protocolVersion(), ModernVersion, translator.ToClient, env.Method, translator.KindRequest, msg)
+	if err != nil {
+		// Not shown to the client in another revision: the backend's
+		// request fails, and its call goes on without the input.
+		b.sendAsync(jsonrpc.Error(env.ID, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil))
+		return
+	}
 	if out == nil {
 		out = msg
 	}

@@ -2,6 +2,8 @@ package router
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -84,21 +86,30 @@ type loadedTranslator struct {
 // translateTimeout bounds one call into a translator plugin.
 const translateTimeout = 10 * time.Second
 
+// ErrTranslation is returned (wrapped) by translate when a translator
+// could not be used or failed on a message: the message is not sent, in
+// either version, and the caller answers with an error where it can.
+var ErrTranslation = errors.New("translation failed")
+
 // translate puts msg, written in version from, into version to. It returns
 // the message to send (nil when a translator dropped it) and any further
 // messages to send after it. Same versions, or no translators, cost nothing.
-func (r *Router) translate(s *Session, from, to string, dir translator.Direction, method, kind string, msg []byte) ([]byte, [][]byte) {
+// When a translator is unavailable or fails, it returns an ErrTranslation
+// and no message: an untranslated one would reach a peer that speaks
+// another revision.
+func (r *Router) translate(s *Session, from, to string, dir translator.Direction, method, kind string, msg []byte) ([]byte, [][]byte, error) {
 	t := r.translators.Load()
 	if from == to || from == "" || to == "" || len(t.refs) == 0 {
-		return msg, nil
+		return msg, nil, nil
 	}
 	sess := lazySession{s: s}
 	var extra [][]byte
 	for i, ref := range t.refs {
 		lt, err := t.get(i, r.log)
 		if err != nil {
-			r.log.Warn("translator unavailable; message passed on untranslated", "translator", ref.Name, "error", err)
-			continue
+			r.log.Warn("translator unavailable; message not sent", "translator", ref.Name,
+				"method", method, "from", from, "to", to, "error", err)
+			return nil, nil, fmt.Errorf("%w: translator %q unavailable", ErrTranslation, ref.Name)
 		}
 		plan := lt.rules.Plan(from, to, dir, method, kind)
 		if plan == nil {
@@ -106,12 +117,12 @@ func (r *Router) translate(s *Session, from, to string, dir translator.Direction
 		}
 		out, err := plan.Apply(msg, sess.get)
 		if err != nil {
-			r.log.Warn("translation rules failed; message passed on untranslated", "translator", ref.Name,
+			r.log.Warn("translation rules failed; message not sent", "translator", ref.Name,
 				"method", method, "from", from, "to", to, "error", err)
-			continue
+			return nil, nil, fmt.Errorf("%w: translator %q: %s", ErrTranslation, ref.Name, err.Error())
 		}
 		if out.Drop {
-			return nil, extra
+			return nil, extra, nil
 		}
 		if !out.Translate {
 			msg = out.Message
@@ -122,21 +133,21 @@ func (r *Router) translate(s *Session, from, to string, dir translator.Direction
 		resp, err := lt.impl.Translate(ctx, req)
 		cancel()
 		if err != nil {
-			r.log.Warn("translation failed; message passed on untranslated", "translator", ref.Name,
+			r.log.Warn("translation failed; message not sent", "translator", ref.Name,
 				"method", method, "from", from, "to", to, "error", err)
 			t.forget(i, lt)
-			continue
+			return nil, nil, fmt.Errorf("%w: translator %q did not answer", ErrTranslation, ref.Name)
 		}
 		extra = append(extra, resp.Extra...)
 		if resp.Drop {
-			return nil, extra
+			return nil, extra, nil
 		}
 		msg = out.Message
 		if resp.Message != nil {
 			msg = resp.Message
 		}
 	}
-	return msg, extra
+	return msg, extra, nil
 }
 
 // lazySession reads the session's data for a translator on first use
@@ -220,7 +231,10 @@ func (s *Session) localResult(cat *catalog, method string, id, result []byte) []
 	}
 	// Translate with a fixed id, then cache the bare result.
 	msg := jsonrpc.Result([]byte(`0`), result)
-	out, _ := s.router.translate(s, catalogVersion, version, translator.ToClient, method, translator.KindResponse, msg)
+	out, _, err := s.router.translate(s, catalogVersion, version, translator.ToClient, method, translator.KindResponse, msg)
+	if err != nil {
+		return jsonrpc.Error(id, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil) // not cached: tried again next time
+	}
 	if out == nil {
 		out = msg
 	}

@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -247,9 +248,10 @@ func (f *flakyTranslator) Translate(_ context.Context, req translator.TranslateR
 	return translator.TranslateResponse{Message: out}, err
 }
 
-// TestTranslatorRulesAreReadAgain: a translator that failed is fetched
-// again with its rules (go-plugin may have restarted it), and a reload's
-// translators bring their own rules.
+// TestTranslatorRulesAreReadAgain: a failed translation answers the client
+// with an error, never the untranslated message; a translator that failed
+// is fetched again with its rules (go-plugin may have restarted it), and a
+// reload's translators bring their own rules.
 func TestTranslatorRulesAreReadAgain(t *testing.T) {
 	t.Parallel()
 	first := &flakyTranslator{mark: "first"}
@@ -265,8 +267,9 @@ func TestTranslatorRulesAreReadAgain(t *testing.T) {
 		m, _ := jsonrpc.GetString(sink.response(t, id), "result.marked")
 		return m
 	}
-	if m := marked("1"); m != "" {
-		t.Fatalf("a failed translation marked the result %q; want it passed on as it was", m)
+	s.Handle(callMsg("1", "mcp__proxy__s__echo", `{}`), nil)
+	if resp := sink.response(t, "1"); errorCode(resp) != jsonrpc.CodeInternalError || jsonrpc.Get(resp, "result") != nil {
+		t.Fatalf("a failed translation answered %s; want an internal error and never the untranslated result", resp)
 	}
 	if m := marked("2"); m != "first" || gets.Load() != 2 || first.rulesRead.Load() != 2 {
 		t.Fatalf("after a failure: marked %q, %d fetches, rules read %d times; want first, 2, 2", m, gets.Load(), first.rulesRead.Load())
@@ -276,5 +279,41 @@ func TestTranslatorRulesAreReadAgain(t *testing.T) {
 	r.SetTranslators([]TranslatorRef{{Name: "flaky", Get: func(context.Context) (translator.Translator, error) { return second, nil }}})
 	if m := marked("3"); m != "second" || second.rulesRead.Load() != 1 {
 		t.Fatalf("after a reload: marked %q, rules read %d times; want second, 1", m, second.rulesRead.Load())
+	}
+}
+
+// TestUnavailableTranslatorSendsNothingUntranslated: while the translator
+// cannot be started, a call between revisions gets a JSON-RPC error (in
+// either direction), never the message in the other revision; once it can
+// be, calls go through again.
+func TestUnavailableTranslatorSendsNothingUntranslated(t *testing.T) {
+	t.Parallel()
+	var down atomic.Bool
+	down.Store(true)
+	tr := &countedVersions{Translator: versions.New(nil)}
+	srv := newRevisionServer(true, map[string]string{
+		"echo": `{"resultType":"complete","content":[{"type":"text","text":"hi"}],"structuredContent":{"text":"hi"}}`,
+	})
+	r := startRouter(t, Options{Translators: []TranslatorRef{{Name: "versions", Get: func(context.Context) (translator.Translator, error) {
+		if down.Load() {
+			return nil, errors.New("plugin process exited")
+		}
+		return tr, nil
+	}}}}, srv.spec("m"))
+	s, sink := newClient(t, r, "2025-06-18", `{}`)
+	s.Handle(callMsg("1", "mcp__proxy__m__echo", `{}`), nil)
+	resp := sink.response(t, "1")
+	if errorCode(resp) != jsonrpc.CodeInternalError || jsonrpc.Get(resp, "result") != nil {
+		t.Fatalf("with the translator down: %s; want an internal error", resp)
+	}
+	select {
+	case msg := <-srv.calls:
+		t.Fatalf("the backend got a request no translator put into its revision: %s", msg)
+	default:
+	}
+	down.Store(false)
+	s.Handle(callMsg("2", "mcp__proxy__m__echo", `{}`), nil)
+	if resp := sink.response(t, "2"); jsonrpc.Get(resp, "result.resultType") != nil || jsonrpc.Get(resp, "result.content") == nil {
+		t.Fatalf("with the translator back: %s; want a 2025-06-18 result", resp)
 	}
 }
