@@ -8,7 +8,7 @@
 // text; weights and qualities are drawn as SVG rects sized by attributes
 // (the CSP allows no inline style).
 import { html, useState, useEffect, useLive, useDash, link, fmtTime, fmtBytes, Total, ErrorBanner, Page, Json } from '../lib.js';
-import { api } from '../api.js';
+import { api, Unauthorized } from '../api.js';
 
 const tools = {
   impact: 'mcp__proxy__tracing__query_context_impact',
@@ -60,15 +60,30 @@ function usePoll(fn, ms) {
 function Home() {
   const { data, error, reload } = useLive(async () => {
     const status = await api('tracing');
-    if (!status.enabled) return { status };
-    const [recent, top, deprecated, feedback, stats] = await Promise.all([
-      resource('trace://responses/recent'),
-      resource('trace://quality/top-contexts'),
-      resource('trace://quality/deprecated-contexts'),
-      resource('trace://quality/recent-feedback'),
-      resource('trace://stats/cache'),
-    ]);
-    return { status, recent, top, deprecated, feedback, stats };
+    // Down, every read would fail with the reason the status gives.
+    if (!status.enabled || !status.up) return { status, problems: [] };
+    // Each list on its own: with the plugin down, the status still shows
+    // why, and one failing read does not hide the others.
+    const uris = {
+      recent: 'trace://responses/recent',
+      top: 'trace://quality/top-contexts',
+      deprecated: 'trace://quality/deprecated-contexts',
+      feedback: 'trace://quality/recent-feedback',
+      stats: 'trace://stats/cache',
+    };
+    const keys = Object.keys(uris);
+    const got = await Promise.allSettled(keys.map((k) => resource(uris[k])));
+    const out = { status, problems: [] };
+    got.forEach((g, i) => {
+      if (g.status === 'fulfilled') {
+        out[keys[i]] = g.value;
+      } else if (g.reason instanceof Unauthorized) {
+        throw g.reason;
+      } else {
+        out.problems.push(`${uris[keys[i]]}: ${g.reason.message || g.reason}`);
+      }
+    });
+    return out;
   }, { when: never });
   usePoll(reload, pollMs);
   const refresh = html`<button class="secondary" id="tracing-refresh" onClick=${reload}>Refresh</button>`;
@@ -81,28 +96,31 @@ function Home() {
     <${Page} title="Tracing" sub="what clients were given, and how it was rated" actions=${refresh}>
       <${ErrorBanner} error=${error} />
       <${StatusTotals} status=${status} stats=${data.stats} />
+      ${data.problems.length > 0 && html`<p class="error banner" id="tracing-problems">
+        ${`Could not read ${data.problems.join('; ')}`}</p>`}
       ${!status.enabled ? html`<p class="muted" id="tracing-off">Tracing is off: add a <code>tracing</code> block to the
-        configuration to record what clients are given.</p>` : html`
-        <section class="panel" id="recent-responses">
+        configuration to record what clients are given.</p>` : !status.up ? html`<p class="muted" id="tracing-down">The
+        tracer is down; mcphost retries it, and this page shows what was recorded once it is back.</p>` : html`
+        ${data.recent && html`<section class="panel" id="recent-responses">
           <h2>Recent responses</h2>
           <${RecentResponses} list=${data.recent.responses} />
-        </section>
+        </section>`}
         <div class="trace-columns">
-          <section class="panel" id="top-contexts">
+          ${data.top && html`<section class="panel" id="top-contexts">
             <h2>Top contexts</h2>
             <${RankedContexts} list=${data.top.contexts} empty="No context has been rated yet." />
-          </section>
-          <section class="panel" id="deprecated-contexts">
+          </section>`}
+          ${data.deprecated && html`<section class="panel" id="deprecated-contexts">
             <h2>Deprecated contexts</h2>
             <p class="hint">${`Quality at or below ${data.deprecated.deprecate_below} after at least ${data.deprecated.min_feedback} feedbacks.`}</p>
             <${RankedContexts} list=${data.deprecated.contexts} empty="No context is deprecated." />
-          </section>
+          </section>`}
         </div>
-        <section class="panel" id="recent-feedback">
+        ${data.feedback && html`<section class="panel" id="recent-feedback">
           <h2>Recent feedback</h2>
           <${RecentFeedback} list=${data.feedback.feedback} />
-        </section>
-        <${CacheStats} stats=${data.stats} />`}
+        </section>`}
+        ${data.stats && html`<${CacheStats} stats=${data.stats} />`}`}
     <//>`;
 }
 
