@@ -71,6 +71,7 @@ export default async function tracing({ page, env, check, shot, timeout, result 
     check(Math.abs(after[r.id] - 0.8 * r.weight) < 1e-9, `quality of ${r.id}: ${after[r.id]}, want 0.8 × ${r.weight}`);
   }
   await page.locator('.toast', { hasText: 'Feedback +0.800 recorded' }).waitFor({ timeout });
+  await shot(page, 'tracing-response');
 
   // The heaviest context's page: its quality, version 1, the response it fed.
   const heaviest = rows[0];
