@@ -63,7 +63,9 @@ async function attempt(path, init) {
 // (testdata/dashboard.mjs): its error, which quotes markup, shown as text; sign-in with a
 // `ctl ui` link, the cards following Stop and Start through the event
 // stream, no console error or CSP violation, a refetch after the stream
-// drops and comes back, 401 without the cookie, the login form, a page of another origin refused, logout. It logs the
+// drops and comes back, 401 without the cookie, the login form, a page of another origin refused, logout; the
+// tracing explorer shows an MCP client's response, its contexts and their
+// weights, and the quality its feedback form moves. It logs the
 // screenshots and the load times.
 func TestDashboard(t *testing.T) {
 	browser := chromium(t)
@@ -104,9 +106,13 @@ admin {
   address    = %q
   auth_token = %q
 }
-%s`, mcpAddr, adminAddr, token, blocks.String()))
+tracing {
+  store_dir = %q
+}
+%s`, mcpAddr, adminAddr, token, filepath.Join(t.TempDir(), "trace"), blocks.String()))
 	p := startProxyAt(t, cfg, "http://"+mcpAddr+"/mcp")
 	base := "http://" + adminAddr
+	traced := traceForDashboard(t, p, base, token)
 
 	link, err := ctl(t, base, token, "ui")
 	if err != nil || !strings.HasPrefix(link, base+"/#login=") {
@@ -145,12 +151,14 @@ admin {
 		"DASH_BASE="+base,
 		"DASH_LINK="+strings.TrimSpace(link),
 		"DASH_TOKEN="+token,
-		fmt.Sprintf("DASH_SERVERS=%d", servers),
+		// The tracing plugin is listed as a server too.
+		fmt.Sprintf("DASH_SERVERS=%d", servers+1),
 		"DASH_SERVER=ex0",
 		"DASH_SECRET="+secret,
 		"DASH_CONFIG="+cfg,
 		"DASH_MCP="+p.URL,
 		"DASH_MISSED=ex1",
+		"DASH_TRACED="+traced,
 		"OTHER_ORIGIN="+other.URL,
 		"RELAY=http://"+relay.addr,
 		"SCREENSHOTS="+shots,
@@ -184,9 +192,65 @@ admin {
 	for _, s := range res.Screenshots {
 		t.Logf("screenshot: %s", s)
 	}
-	t.Logf("overview with %d servers: first contentful paint %.0f ms, all cards rendered %.0f ms", servers, res.FCP, res.Cards)
+	t.Logf("overview with %d server cards (%d servers and tracing): first contentful paint %.0f ms, all cards rendered %.0f ms", servers+1, servers, res.FCP, res.Cards)
 	t.Logf("overview totals after the views' calls: %v", res.Totals)
 	t.Logf("embedded dashboard assets: %.1f KB", float64(ui.Size())/1024)
+}
+
+// traceForDashboard makes the traced response the tracing explorer shows:
+// an MCP client calls ex0's echo and add and reads its hello resource, one
+// response of three contexts, finalized when the client ends its session;
+// an admin API call makes a response of origin admin. It waits until both
+// are listed in trace://responses/recent and returns the client's
+// response id.
+func traceForDashboard(t *testing.T, p *proxyProcess, base, token string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := httpClient(t, p.URL, clientOptions{})
+	responseID, _ := traceIDs(t, traceCall(ctx, t, c, "mcp__proxy__ex0__echo", map[string]any{"text": "traced for the <b>dashboard</b>"}))
+	if id, _ := traceIDs(t, traceCall(ctx, t, c, "mcp__proxy__ex0__add", map[string]any{"a": 2, "b": 3})); id != responseID {
+		t.Fatalf("add went to response %s, not %s", id, responseID)
+	}
+	readResourceText(ctx, t, c, "mcp+proxy://ex0/example://static/hello")
+	if err := c.Close(); err != nil {
+		t.Fatalf("close the client: %v", err)
+	}
+	var a adminCallAnswer
+	if code := adminPost(t, base, token, "/api/v1/tools/mcp__proxy__ex1__echo/call", `{"arguments":{"text":"from the admin API"}}`, &a); code != http.StatusOK ||
+		a.Result == nil || a.Result.IsError {
+		t.Fatalf("admin call: %d %+v", code, a)
+	}
+	waitFor(t, 30*time.Second, "the client's and the admin's responses in trace://responses/recent", func() error {
+		var read struct {
+			Contents []struct {
+				Text string `json:"text"`
+			} `json:"contents"`
+		}
+		if code := adminGet(t, base, token, "/api/v1/trace/resource?uri=trace://responses/recent", &read); code != http.StatusOK || len(read.Contents) != 1 {
+			return fmt.Errorf("status %d, %+v", code, read)
+		}
+		var view struct {
+			Responses []struct {
+				ResponseID string `json:"response_id"`
+				Origin     string `json:"origin"`
+				Contexts   int    `json:"contexts"`
+			} `json:"responses"`
+		}
+		if err := json.Unmarshal([]byte(read.Contents[0].Text), &view); err != nil {
+			return err
+		}
+		var client, admin bool
+		for _, r := range view.Responses {
+			client = client || r.ResponseID == responseID && r.Origin == "client" && r.Contexts == 3
+			admin = admin || r.Origin == "admin"
+		}
+		if !client || !admin {
+			return fmt.Errorf("client %v, admin %v in %s", client, admin, read.Contents[0].Text)
+		}
+		return nil
+	})
+	return responseID
 }
 
 // relay forwards TCP connections to an address until cut.

@@ -9,6 +9,7 @@
 //   DASH_SERVERS     how many servers the proxy runs
 //   DASH_SERVER      the server to stop and start
 //   DASH_MISSED      the server stopped while the relay is cut
+//   DASH_TRACED      a traced response of an MCP client (three contexts)
 //   RELAY            the admin listener through a relay that POST
 //                    $OTHER_ORIGIN/cut cuts: it closes every connection,
 //                    refuses new ones while it stops DASH_MISSED, then
@@ -25,13 +26,14 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
+import tracing from './dashboard/tracing.mjs';
 import server from './dashboard/server.mjs';
 import sessions from './dashboard/sessions.mjs';
 import plugins from './dashboard/plugins.mjs';
 import config from './dashboard/config.mjs';
 
 // The checks of each view but the overview, run in this order.
-const views = [server, sessions, plugins, config];
+const views = [tracing, server, sessions, plugins, config];
 
 const env = (k) => {
   if (!process.env[k]) throw new Error(`${k} is not set`);

@@ -10,6 +10,7 @@ import Server from './views/server.js';
 import Sessions from './views/sessions.js';
 import Plugins from './views/plugins.js';
 import Config from './views/config.js';
+import Tracing from './views/tracing.js';
 
 // The views, in nav order; nav: false ones are reached by links.
 const views = [
@@ -17,6 +18,7 @@ const views = [
   { id: 'servers', title: 'Server', component: Server, nav: false, under: 'overview' },
   { id: 'sessions', title: 'Sessions', component: Sessions },
   { id: 'plugins', title: 'Plugins', component: Plugins },
+  { id: 'tracing', title: 'Tracing', component: Tracing },
   { id: 'config', title: 'Config', component: Config },
 ];
 
