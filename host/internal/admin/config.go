@@ -44,6 +44,7 @@ type ConfigListener struct {
 	AllowedOrigins       []string `json:"allowed_origins"`
 	AuthToken            string   `json:"auth_token,omitempty"` // "(redacted)" when set
 	AllowUnauthenticated bool     `json:"allow_unauthenticated"`
+	MaxSessions          int      `json:"max_sessions"` // 0: no bound
 }
 
 // ConfigAdmin is the admin block.

@@ -55,17 +55,22 @@ const (
 	// DefaultSessionMaxInFlight bounds one session's requests open at one
 	// server.
 	DefaultSessionMaxInFlight = 64
-	DefaultRequestTimeout     = 60 * time.Second
-	DefaultShutdownTimeout    = 10 * time.Second
-	DefaultStartupWait        = 10 * time.Second
-	DefaultLogLevel           = "info"
-	DefaultLogFormat          = "text"
-	DefaultListenAddress      = "127.0.0.1:3000"
-	DefaultListenPath         = "/mcp"
-	DefaultSSEPath            = "/sse"
-	DefaultMessagePath        = "/message"
-	DefaultWebSocketPath      = "/ws"
-	DefaultMetricsPath        = "/metrics"
+	// DefaultMaxSessions bounds a listener's open sessions: generous (an
+	// idle session costs about 2 KB), but a client that opens sessions
+	// without end cannot exhaust the host.
+	DefaultMaxSessions     = 10000
+	maxMaxSessions         = 1 << 24
+	DefaultRequestTimeout  = 60 * time.Second
+	DefaultShutdownTimeout = 10 * time.Second
+	DefaultStartupWait     = 10 * time.Second
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "text"
+	DefaultListenAddress   = "127.0.0.1:3000"
+	DefaultListenPath      = "/mcp"
+	DefaultSSEPath         = "/sse"
+	DefaultMessagePath     = "/message"
+	DefaultWebSocketPath   = "/ws"
+	DefaultMetricsPath     = "/metrics"
 
 	// Restart policy and health check defaults (restart and health blocks).
 	DefaultMaxRestarts         = 5
@@ -229,7 +234,10 @@ type Listener struct {
 	AuthToken string
 	// AllowUnauthenticated permits a non-loopback address without AuthToken.
 	AllowUnauthenticated bool
-	DeclRange            hcl.Range
+	// MaxSessions bounds the sessions open at once on this listener (every
+	// transport together); 0 is no bound.
+	MaxSessions int
+	DeclRange   hcl.Range
 }
 
 // Redacted returns a copy of l with AuthToken replaced by RedactedValue
@@ -249,7 +257,7 @@ func DefaultListener() Listener {
 	return Listener{
 		Kind: ListenerHTTP, Address: DefaultListenAddress, Path: DefaultListenPath,
 		SSEPath: DefaultSSEPath, MessagePath: DefaultMessagePath, WebSocketPath: DefaultWebSocketPath,
-		MetricsPath: DefaultMetricsPath,
+		MetricsPath: DefaultMetricsPath, MaxSessions: DefaultMaxSessions,
 	}
 }
 
@@ -971,6 +979,7 @@ var listenSchema = &hcl.BodySchema{
 		{Name: "allowed_origins"},
 		{Name: "auth_token"},
 		{Name: "allow_unauthenticated"},
+		{Name: "max_sessions"},
 	},
 }
 
@@ -1024,6 +1033,16 @@ func (d *decoder) decodeListener(b *hcl.Block) (Listener, bool) {
 	if attr, ok := attrs["allow_unauthenticated"]; ok {
 		if v, ok := d.eval(attr, cty.Bool); ok && !v.IsNull() {
 			l.AllowUnauthenticated = v.True()
+		}
+	}
+	if attr, ok := attrs["max_sessions"]; ok {
+		if n, ok := d.evalInt(attr); ok {
+			if n < 0 || n > maxMaxSessions {
+				d.errorf(attr.Expr.Range(), "Invalid max_sessions",
+					"max_sessions must be between 0 (no bound) and %d; got %d.", maxMaxSessions, n)
+			} else {
+				l.MaxSessions = int(n)
+			}
 		}
 	}
 	if l.AuthToken == "" && !l.AllowUnauthenticated && !loopbackAddress(l.Address) {

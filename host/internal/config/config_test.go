@@ -176,7 +176,7 @@ server "remote" {
 	l := cfg.Listeners[0]
 	if l.Kind != "http" || l.Address != "0.0.0.0:4000" || l.Path != "/rpc" || l.AuthToken != "s3cret" ||
 		!reflect.DeepEqual(l.AllowedOrigins, []string{"http://localhost:6274", "https://example.com"}) ||
-		l.DeclRange.Start.Line != 18 {
+		l.MaxSessions != DefaultMaxSessions || l.DeclRange.Start.Line != 18 {
 		t.Errorf("Listener = %+v", l)
 	}
 
@@ -286,7 +286,7 @@ server "a" {
 	}
 	l := cfg.Listeners[0]
 	if l.Address != "127.0.0.1:3000" || l.Path != "/mcp" || l.AllowedOrigins != nil || l.AuthToken != "" ||
-		l.SSEPath != "/sse" || l.MessagePath != "/message" || l.WebSocketPath != "/ws" {
+		l.SSEPath != "/sse" || l.MessagePath != "/message" || l.WebSocketPath != "/ws" || l.MaxSessions != DefaultMaxSessions {
 		t.Errorf("Listener = %+v", l)
 	}
 	if red := l.Redacted(); red.AuthToken != "" {
@@ -342,6 +342,8 @@ func TestErrors(t *testing.T) {
 		{"session outbox under one message", "proxy {\n  max_message_bytes = 2097152\n  session_outbox_bytes = 1048576\n}\n", "Invalid session_outbox_bytes", "proxy.hcl:3:26"},
 		{"total outbox under one session's", "proxy {\n  session_outbox_bytes = 104857600\n  outbox_bytes = 1048576\n}\n", "Invalid outbox_bytes", "proxy.hcl:3:18"},
 		{"negative in-flight bound", "proxy {\n  session_max_in_flight = -1\n}\n", "Invalid session_max_in_flight", "proxy.hcl:2:27"},
+		{"negative session bound", "listen \"http\" {\n  max_sessions = -5\n}\n", "Invalid max_sessions", "proxy.hcl:2:18"},
+		{"fractional session bound", "listen \"http\" {\n  max_sessions = 2.5\n}\n", "Invalid max_sessions", "proxy.hcl:2:18"},
 		{"bad protocol_version", "server \"s\" {\n  protocol_version = \"2025-01-01\"\n  transport \"stdio\" {}\n}\n", "Invalid protocol_version", "proxy.hcl:2:22"},
 		{"admin beyond loopback without token", "admin {\n  address = \"0.0.0.0:3001\"\n}\n", "Admin API exposed without a token", "proxy.hcl:1:1"},
 		{"bad admin address", "admin {\n  address = \"nope\"\n}\n", "Invalid admin address", "proxy.hcl:2:13"},
@@ -955,5 +957,26 @@ func TestStartupWait(t *testing.T) {
 				t.Errorf("StartupWait = %v, want %v", cfg.Proxy.StartupWait, tt.want)
 			}
 		})
+	}
+}
+
+func TestMaxSessions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		src  string
+		want int
+	}{
+		{"listen \"http\" {}\n", DefaultMaxSessions},
+		{"listen \"http\" {\n  max_sessions = 0\n}\n", 0},
+		{"listen \"http\" {\n  max_sessions = 250\n}\n", 250},
+	}
+	for _, tt := range tests {
+		cfg, diags := Load(writeConfig(t, tt.src, nil), LoadOptions{LookupEnv: noEnv})
+		if diags.HasErrors() {
+			t.Fatalf("%q: %s", tt.src, diagString(diags))
+		}
+		if got := cfg.Listeners[0].MaxSessions; got != tt.want {
+			t.Errorf("%q: MaxSessions = %d, want %d", tt.src, got, tt.want)
+		}
 	}
 }

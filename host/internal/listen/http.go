@@ -42,7 +42,13 @@ type HTTPOptions struct {
 	// empty, or a nil Metrics, disables it.
 	MetricsPath string
 	Metrics     http.Handler
-	Logger      hclog.Logger
+	// MaxSessions bounds the sessions open at once over every transport of
+	// this listener; 0 is no bound. A session beyond it is refused with
+	// 503 and Retry-After, and SessionRefused (when set) is told the
+	// transport ("http", "sse" or "websocket").
+	MaxSessions    int
+	SessionRefused func(transport string)
+	Logger         hclog.Logger
 }
 
 // HTTP serves MCP over streamable HTTP (2025-03-26 and later): POST for
@@ -388,9 +394,7 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	}
 	var sess *httpSession
 	if env.Kind == jsonrpc.KindRequest && env.Method == "initialize" {
-		sess = h.newSession()
-		if sess == nil {
-			httpError(w, http.StatusServiceUnavailable, jsonrpc.CodeInternalError, "shutting down")
+		if sess = h.newSession(w); sess == nil {
 			return
 		}
 		w.Header().Set("Mcp-Session-Id", sess.id)
@@ -671,7 +675,36 @@ func (h *HTTP) delete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (h *HTTP) newSession() *httpSession {
+// full says whether the listener holds MaxSessions sessions already, and
+// if so answers w with 503 and counts the refusal; h.mu is held.
+func (h *HTTP) full(w http.ResponseWriter, transport string) bool {
+	if h.opts.MaxSessions <= 0 || len(h.sessions)+len(h.legacy)+h.sockets < h.opts.MaxSessions {
+		return false
+	}
+	if h.opts.SessionRefused != nil {
+		h.opts.SessionRefused(transport)
+	}
+	h.log.Warn("session refused: the listener's session limit is reached", "transport", transport, "max_sessions", h.opts.MaxSessions)
+	w.Header().Set("Retry-After", "5")
+	httpError(w, http.StatusServiceUnavailable, jsonrpc.CodeInternalError,
+		fmt.Sprintf("too many sessions: this listener serves at most %d at once; try again later", h.opts.MaxSessions))
+	return true
+}
+
+// newSession opens a streamable HTTP session; nil when the listener is
+// closing or full (w has been answered then).
+func (h *HTTP) newSession(w http.ResponseWriter) *httpSession {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		httpError(w, http.StatusServiceUnavailable, jsonrpc.CodeInternalError, "shutting down")
+		return nil
+	}
+	if h.full(w, "http") {
+		h.mu.Unlock()
+		return nil
+	}
+	h.mu.Unlock()
 	rs := h.router.OpenSession("http")
 	// The router's session id is the Mcp-Session-Id: one id names the
 	// session everywhere (logs, tracing, the admin API), and it is

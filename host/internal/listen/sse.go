@@ -38,6 +38,12 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusMethodNotAllowed, jsonrpc.CodeInvalidRequest, "Method not allowed: open the event stream with GET")
 		return
 	}
+	h.mu.Lock()
+	full := h.full(w, "sse")
+	h.mu.Unlock()
+	if full {
+		return
+	}
 	rs := h.router.OpenSession("sse")
 	// The router's session id is the sessionId clients POST with (as for
 	// streamable HTTP's Mcp-Session-Id).

@@ -68,6 +68,10 @@ func (h *HTTP) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusServiceUnavailable, jsonrpc.CodeInternalError, "shutting down")
 		return
 	}
+	if h.full(w, "websocket") {
+		h.mu.Unlock()
+		return
+	}
 	h.conns.Add(1)
 	h.sockets++
 	h.mu.Unlock()

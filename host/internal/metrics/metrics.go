@@ -97,8 +97,9 @@ type Registry struct {
 	durations sync.Map // methodKey → *metrics.PrometheusHistogram
 	servers   sync.Map // string → *serverSeries
 
-	// shed counts the sessions ended for not reading, by listener.
-	shed sync.Map // string → *metrics.Counter
+	// shed counts the sessions ended for not reading, by listener;
+	// refused the sessions refused for a full listener.
+	shed, refused sync.Map // string → *metrics.Counter
 
 	mu      sync.Mutex
 	sources Sources
@@ -113,12 +114,26 @@ func (r *Registry) SessionShed(listener string) {
 	r.shedCounter(listener).Inc()
 }
 
+// SessionRefused counts a client session refused because its listener
+// holds as many as its max_sessions (listen.HTTPOptions.SessionRefused).
+func (r *Registry) SessionRefused(listener string) {
+	r.refusedCounter(listener).Inc()
+}
+
 func (r *Registry) shedCounter(listener string) *metrics.Counter {
-	if c, ok := r.shed.Load(listener); ok {
+	return r.listenerCounter(&r.shed, "mcphost_sessions_shed_total", listener)
+}
+
+func (r *Registry) refusedCounter(listener string) *metrics.Counter {
+	return r.listenerCounter(&r.refused, "mcphost_sessions_refused_total", listener)
+}
+
+func (r *Registry) listenerCounter(cache *sync.Map, name, listener string) *metrics.Counter {
+	if c, ok := cache.Load(listener); ok {
 		return c.(*metrics.Counter)
 	}
-	c := r.set.GetOrCreateCounter(`mcphost_sessions_shed_total{listener="` + base.LabelValue(listener) + `"}`)
-	r.shed.Store(listener, c)
+	c := r.set.GetOrCreateCounter(name + `{listener="` + base.LabelValue(listener) + `"}`)
+	cache.Store(listener, c)
 	return c
 }
 
@@ -162,7 +177,11 @@ func (r *Registry) SetSources(src Sources) {
 	}
 	if src.Sessions != nil {
 		for _, l := range listenerKinds {
-			r.shedCounter(l) // every listener's series exists, at zero
+			// every listener's series exists, at zero
+			r.shedCounter(l)
+			if l != "stdio" {
+				r.refusedCounter(l)
+			}
 		}
 	}
 }

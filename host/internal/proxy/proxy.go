@@ -338,6 +338,7 @@ func (p *Proxy) Start(ctx context.Context, opts StartOptions) error {
 			Address: l.Address, Path: l.Path, AllowedOrigins: l.AllowedOrigins, AuthToken: l.AuthToken,
 			SSEPath: l.SSEPath, MessagePath: l.MessagePath, WebSocketPath: l.WebSocketPath,
 			MetricsPath: l.MetricsPath, Metrics: p.metrics,
+			MaxSessions: l.MaxSessions, SessionRefused: p.metrics.SessionRefused,
 			MaxBytes: int(p.cfg.Proxy.MaxMessageBytes), Logger: p.log.Named("http"),
 		})
 		if err := h.Listen(); err != nil {
