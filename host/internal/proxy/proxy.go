@@ -58,9 +58,12 @@ type Proxy struct {
 	// stdio counts the stdio sessions being served, for metrics.
 	stdio atomic.Int64
 
-	// fingerprints identify each server's settings, to tell what a reload
-	// changes; reloadMu serializes reloads.
+	// fingerprints identify each running server's settings, to tell what
+	// a reload changes, and specs are what they run with, to restore one
+	// whose new settings cannot start (both under mu); reloadMu
+	// serializes reloads.
 	fingerprints map[string]string
+	specs        map[string]router.BackendSpec
 	reloadMu     sync.Mutex
 	// tracer records context units (nil when tracing is off).
 	tracer *tracer.Tracer
@@ -91,8 +94,9 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		opts.Logger = hclog.NewNullLogger()
 	}
 	p := &Proxy{
-		cfg: cfg, opts: opts, log: opts.Logger, fingerprints: map[string]string{}, transportConfigs: map[string]json.RawMessage{},
-		tracingHealth: newTracingHealth(),
+		cfg: cfg, opts: opts, log: opts.Logger, fingerprints: map[string]string{}, specs: map[string]router.BackendSpec{},
+		transportConfigs: map[string]json.RawMessage{},
+		tracingHealth:    newTracingHealth(),
 	}
 	specs := p.pluginSpecs(cfg)
 	if opts.CheckOnly {
@@ -116,8 +120,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 	for _, s := range cfg.Servers {
 		// A disabled server is still checked and listed (stopped), so that
 		// it can be started by hand.
-		spec, fingerprint, d := p.backendSpec(ctx, cfg, s)
-		p.fingerprints[s.Name] = fingerprint
+		ps, d := p.backendSpec(ctx, cfg, s)
 		p.mu.Lock()
 		if len(p.configDiags) > 0 {
 			// The plugin's own config block is at fault, not the server.
@@ -126,7 +129,8 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		p.mu.Unlock()
 		diags = append(diags, d...)
 		if !d.HasErrors() {
-			backends = append(backends, spec)
+			backends = append(backends, ps.spec)
+			p.runServer(s.Name, &ps)
 		}
 	}
 	translators, d := p.translators(ctx)
@@ -232,31 +236,42 @@ func (p *Proxy) configDecoder(pl config.Plugin) func(base.Schema) (json.RawMessa
 // backendSpec decodes a server's transport block against the schema its
 // plugin reports, has the plugin validate it, and returns how to open it.
 // It also returns a fingerprint of the server's settings, for reload.
-func (p *Proxy) backendSpec(ctx context.Context, cfg *config.Config, s config.Server) (router.BackendSpec, string, hcl.Diagnostics) {
+// preparedServer is a server of a configuration made ready to run.
+type preparedServer struct {
+	spec router.BackendSpec
+	// fingerprint identifies its settings (serverFingerprint).
+	fingerprint string
+	// shown is its transport block as the admin API shows it, redacted.
+	shown json.RawMessage
+}
+
+// backendSpec prepares server s of cfg: its transport plugin decodes and
+// validates the block. Nothing of the proxy's changes.
+func (p *Proxy) backendSpec(ctx context.Context, cfg *config.Config, s config.Server) (preparedServer, hcl.Diagnostics) {
 	name := s.Transport.Plugin
 	tr, err := p.plugins.Transport(ctx, name)
 	if err != nil {
-		return router.BackendSpec{}, "", hcl.Diagnostics{{
+		return preparedServer{}, hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Transport plugin unavailable",
 			Detail: fmt.Sprintf("Server %q uses transport %q: %v", s.Name, name, err), Subject: s.Transport.LabelRange.Ptr(),
 		}}
 	}
 	schema, err := tr.Schema(ctx, base.SchemaRequest{})
 	if err != nil {
-		return router.BackendSpec{}, "", hcl.Diagnostics{{
+		return preparedServer{}, hcl.Diagnostics{{
 			Severity: hcl.DiagError, Summary: "Transport plugin failed", Detail: err.Error(), Subject: s.Transport.LabelRange.Ptr(),
 		}}
 	}
 	cfgJSON, diags := config.DecodeBody(s.Transport.Body, schema.Instance, cfg.EvalContext)
 	if diags.HasErrors() {
-		return router.BackendSpec{}, "", diags
+		return preparedServer{}, diags
 	}
 	// What an operator reads (the admin API, errors, diagnostics) never
 	// holds what the plugin's schema marks sensitive.
 	shown, secrets := redact.Config(schema.Instance, cfgJSON)
 	v, err := tr.Validate(ctx, base.ValidateRequest{Config: cfgJSON})
 	if err != nil {
-		return router.BackendSpec{}, "", append(diags, &hcl.Diagnostic{
+		return preparedServer{}, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError, Summary: "Transport plugin failed", Detail: secrets.Text(err.Error()), Subject: s.Transport.LabelRange.Ptr(),
 		})
 	}
@@ -266,15 +281,12 @@ func (p *Proxy) backendSpec(ctx context.Context, cfg *config.Config, s config.Se
 	}
 	diags = append(diags, config.PluginDiagnostics(s.Transport.Body, s.Transport.DeclRange, v.Diagnostics, schema.Instance)...)
 	maxBytes := int(cfg.Proxy.MaxMessageBytes)
-	p.mu.Lock()
-	p.transportConfigs[s.Name] = shown
-	p.mu.Unlock()
 	if p.opts.Logs != nil {
 		if _, err := p.opts.Logs.Log(s.Name); err != nil {
 			p.log.Warn("no log file for the server", "server", s.Name, "error", err)
 		}
 	}
-	return router.BackendSpec{
+	spec := router.BackendSpec{
 		Name: s.Name, Prefix: s.Prefix, Timeout: s.RequestTimeout, ProtocolVersion: s.ProtocolVersion, Disabled: !s.Enabled,
 		Restart: restartPolicy(s.Restart), Health: healthCheck(s.Health),
 		Open: func(ctx context.Context) (transport.Conn, error) {
@@ -288,7 +300,25 @@ func (p *Proxy) backendSpec(ctx context.Context, cfg *config.Config, s config.Se
 			}
 			return r.Conn, nil
 		},
-	}, serverFingerprint(s, cfgJSON), diags
+	}
+	return preparedServer{spec: spec, fingerprint: serverFingerprint(s, cfgJSON), shown: shown}, diags
+}
+
+// runServer records that server ps runs (or, nil, that name runs no
+// more): what a reload compares and restores, and what the admin API
+// shows.
+func (p *Proxy) runServer(name string, ps *preparedServer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ps == nil {
+		delete(p.fingerprints, name)
+		delete(p.specs, name)
+		delete(p.transportConfigs, name)
+		return
+	}
+	p.fingerprints[name] = ps.fingerprint
+	p.specs[name] = ps.spec
+	p.transportConfigs[name] = ps.shown
 }
 
 // restartPolicy is a server's restart block for the router; zero values

@@ -5,9 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
-	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/config"
+	"github.com/mcphost/mcphost/host/internal/router"
 )
 
 // ReloadResult says what a reload did, or why it did nothing.
@@ -52,7 +52,10 @@ func serverFingerprint(s config.Server, transportConfig json.RawMessage) string 
 // servers start, removed ones stop, changed ones (or ones whose transport
 // plugin changed) restart, and changed plugins are swapped; sessions and
 // servers the change does not touch keep working. A config with errors is
-// refused with its diagnostics and the running one stays.
+// refused with its diagnostics and the running one stays. Otherwise it
+// plans the change (planReload) and applies it (applyPlan): a step that
+// cannot be taken leaves its server as it was and is reported in Partial;
+// the result lists exactly what was applied.
 func (p *Proxy) Reload(ctx context.Context) (ReloadResult, error) {
 	p.reloadMu.Lock()
 	defer p.reloadMu.Unlock()
@@ -75,60 +78,51 @@ func (p *Proxy) Reload(ctx context.Context) (ReloadResult, error) {
 
 	res := ReloadResult{Applied: true, Warnings: restartWarnings(old, next)}
 	res.Plugins = p.plugins.Update(ctx, p.pluginSpecs(next))
+
+	// Prepare every server, plan, then apply: a step that fails is
+	// reported and leaves its server as it was.
+	prepared := make(map[string]preparedServer, len(next.Servers))
+	nextSpecs := make(map[string]router.BackendSpec, len(next.Servers))
+	planned := make([]plannedServer, 0, len(next.Servers))
+	var failed hcl.Diagnostics
+	failedBy := map[string]hcl.Diagnostics{}
+	for _, s := range next.Servers {
+		ps, d := p.backendSpec(ctx, next, s)
+		if d.HasErrors() {
+			failed = append(failed, d...)
+			failedBy[s.Name] = d
+			planned = append(planned, plannedServer{Name: s.Name, Plugin: s.Transport.Plugin})
+			continue
+		}
+		prepared[s.Name], nextSpecs[s.Name] = ps, ps.spec
+		planned = append(planned, plannedServer{Name: s.Name, Fingerprint: ps.fingerprint, Plugin: s.Transport.Plugin})
+	}
+	p.mu.Lock()
+	running := maps.Clone(p.fingerprints)
+	previous := maps.Clone(p.specs)
+	p.mu.Unlock()
+	plan := planReload(running, planned, res.Plugins, old.Proxy.Translators, next.Proxy.Translators)
+	for _, name := range plan.Failed {
+		_, existed := running[name]
+		res.Partial = append(res.Partial, serverPartial(name, existed, failedBy[name]))
+	}
+	applied := applyPlan(p.router, plan, nextSpecs, previous)
+	for name, now := range applied.Runs {
+		switch now {
+		case runsNew:
+			ps := prepared[name]
+			p.runServer(name, &ps)
+		case runsNothing:
+			p.runServer(name, nil)
+		}
+	}
+	res.Added, res.Changed, res.Removed, res.Unchanged = applied.Added, applied.Changed, applied.Removed, plan.Keep
+	res.Partial = append(res.Partial, applied.Partial...)
 	p.mu.Lock()
 	p.cfg = next
 	p.mu.Unlock()
 
-	seen := map[string]bool{}
-	var failed hcl.Diagnostics
-	for _, s := range next.Servers {
-		seen[s.Name] = true
-		spec, fingerprint, d := p.backendSpec(ctx, next, s)
-		before, existed := p.fingerprints[s.Name]
-		if d.HasErrors() {
-			failed = append(failed, d...)
-			res.Partial = append(res.Partial, serverPartial(s.Name, existed, d))
-			continue
-		}
-		switch {
-		case !existed:
-			if err := p.router.AddBackend(spec); err != nil {
-				return res, fmt.Errorf("add server %q: %w", s.Name, err)
-			}
-			res.Added = append(res.Added, s.Name)
-		case before != fingerprint || slices.Contains(res.Plugins, s.Transport.Plugin):
-			if err := p.router.RemoveBackend(s.Name); err != nil {
-				return res, fmt.Errorf("restart server %q: %w", s.Name, err)
-			}
-			if err := p.router.AddBackend(spec); err != nil {
-				return res, fmt.Errorf("restart server %q: %w", s.Name, err)
-			}
-			res.Changed = append(res.Changed, s.Name)
-		default:
-			res.Unchanged = append(res.Unchanged, s.Name)
-		}
-		p.fingerprints[s.Name] = fingerprint
-	}
-	for name := range p.fingerprints {
-		if seen[name] {
-			continue
-		}
-		if err := p.router.RemoveBackend(name); err != nil {
-			return res, fmt.Errorf("remove server %q: %w", name, err)
-		}
-		delete(p.fingerprints, name)
-		p.mu.Lock()
-		delete(p.transportConfigs, name)
-		p.mu.Unlock()
-		res.Removed = append(res.Removed, name)
-	}
-	sort.Strings(res.Removed)
-
-	translatorsChanged := !slices.Equal(old.Proxy.Translators, next.Proxy.Translators)
-	for _, name := range next.Proxy.Translators {
-		translatorsChanged = translatorsChanged || slices.Contains(res.Plugins, name)
-	}
-	if translatorsChanged {
+	if plan.Translators {
 		refs, d := p.translators(ctx)
 		failed = append(failed, d...)
 		if d.HasErrors() {
