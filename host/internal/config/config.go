@@ -55,6 +55,8 @@ const (
 	// DefaultSessionMaxInFlight bounds one session's requests open at one
 	// server.
 	DefaultSessionMaxInFlight = 64
+	// DefaultMaxNestingDepth: see router.DefaultMaxNestingDepth.
+	DefaultMaxNestingDepth = 128
 	// DefaultMaxSessions bounds a listener's open sessions: generous (an
 	// idle session costs about 2 KB), but a client that opens sessions
 	// without end cannot exhaust the host.
@@ -153,8 +155,11 @@ type Proxy struct {
 	SessionOutboxBytes int64
 	OutboxBytes        int64
 	SessionMaxInFlight int
-	RequestTimeout     time.Duration
-	ShutdownTimeout    time.Duration
+	// MaxNestingDepth bounds how deep arrays and objects nest in a
+	// message from a client or a backend; 0 is no bound.
+	MaxNestingDepth int
+	RequestTimeout  time.Duration
+	ShutdownTimeout time.Duration
 	// StartupWait bounds how long the first list requests wait for
 	// servers still making their first attempt (0: they do not wait).
 	StartupWait time.Duration
@@ -735,6 +740,7 @@ func defaultProxy() Proxy {
 		SessionOutboxBytes:  DefaultMaxMessageBytes + SessionOutboxSlack,
 		OutboxBytes:         DefaultOutboxBytes,
 		SessionMaxInFlight:  DefaultSessionMaxInFlight,
+		MaxNestingDepth:     DefaultMaxNestingDepth,
 		RequestTimeout:      DefaultRequestTimeout,
 		ShutdownTimeout:     DefaultShutdownTimeout,
 		StartupWait:         DefaultStartupWait,
@@ -818,6 +824,7 @@ var proxySchema = &hcl.BodySchema{
 		{Name: "session_outbox_bytes"},
 		{Name: "outbox_bytes"},
 		{Name: "session_max_in_flight"},
+		{Name: "max_nesting_depth"},
 		{Name: "request_timeout"},
 		{Name: "shutdown_timeout"},
 		{Name: "startup_wait"},
@@ -934,6 +941,16 @@ func (d *decoder) decodeOutboxes(attrs hcl.Attributes, p *Proxy) {
 					"outbox_bytes must be at least session_outbox_bytes (%d); got %d.", p.SessionOutboxBytes, n)
 			} else {
 				p.OutboxBytes = n
+			}
+		}
+	}
+	if attr, ok := attrs["max_nesting_depth"]; ok {
+		if n, ok := d.evalInt(attr); ok {
+			if n < 0 || n > 1<<20 {
+				d.errorf(attr.Expr.Range(), "Invalid max_nesting_depth",
+					"max_nesting_depth must be between 0 (no bound) and %d; got %d.", 1<<20, n)
+			} else {
+				p.MaxNestingDepth = int(n)
 			}
 		}
 	}

@@ -159,6 +159,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators, Tracer: routerTracer,
 		SessionOutboxBytes: int(cfg.Proxy.SessionOutboxBytes), OutboxBytes: int(cfg.Proxy.OutboxBytes),
 		SessionMaxInFlight: sessionMaxInFlight(cfg.Proxy.SessionMaxInFlight), SessionShed: p.metrics.SessionShed,
+		MaxNestingDepth: maxNestingDepth(cfg.Proxy.MaxNestingDepth),
 		StateChanged: func(server string, state router.State, reason string) {
 			p.events.publish(admin.Event{Type: admin.EventState, Server: server, State: string(state), Reason: reason})
 		},
@@ -180,6 +181,15 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 	}
 	p.metrics.SetSources(sources)
 	return p, diags
+}
+
+// maxNestingDepth maps the config's bound (0: none) to the router's
+// (negative: none).
+func maxNestingDepth(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }
 
 // sessionMaxInFlight maps the config's bound (0: none) to the router's

@@ -451,6 +451,22 @@ func (b *backend) readLoop(conn transport.Conn) error {
 			b.log.Warn("dropping malformed message from backend", "error", err, "bytes", len(msg))
 			continue
 		}
+		if b.router.tooDeep(msg) {
+			b.log.Warn("refusing a message from the backend nested too deep", "kind", env.Kind.String(),
+				"max_nesting_depth", b.router.opts.MaxNestingDepth, "bytes", len(msg))
+			if env.Kind == jsonrpc.KindResponse {
+				// The client gets an error in place of the answer.
+				msg = jsonrpc.Error(env.ID, jsonrpc.CodeInternalError,
+					fmt.Sprintf("the server's answer nests arrays and objects more than %d levels deep", b.router.opts.MaxNestingDepth), nil)
+				env.IsError = true
+			} else {
+				if env.Kind == jsonrpc.KindRequest {
+					b.sendAsync(jsonrpc.Error(env.ID, jsonrpc.CodeInvalidRequest, fmt.Sprintf(
+						"Invalid Request: the message nests arrays and objects more than %d levels deep", b.router.opts.MaxNestingDepth), nil))
+				}
+				continue
+			}
+		}
 		switch env.Kind {
 		case jsonrpc.KindResponse:
 			b.onResponse(env, msg)

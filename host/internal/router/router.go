@@ -65,6 +65,11 @@ type Options struct {
 	// SessionShed, when set, is told each session ended for not reading
 	// its messages, with its listener kind (for metrics). It must not block.
 	SessionShed func(listener string)
+	// MaxNestingDepth bounds how deep arrays and objects may nest in a
+	// message, from a client (refused with -32600 before it reaches a
+	// backend, whose parser may not survive it) or from a backend. 0: the
+	// default; negative: no bound.
+	MaxNestingDepth int
 }
 
 // Defaults of the fairness bounds.
@@ -72,6 +77,10 @@ const (
 	DefaultSessionOutboxBytes = 72 << 20
 	DefaultOutboxBytes        = 256 << 20
 	DefaultSessionMaxInFlight = 64
+	// DefaultMaxNestingDepth is far below where the common SDKs' parsers
+	// give up (Python's json near 1,000 levels) and far above what tool
+	// arguments need.
+	DefaultMaxNestingDepth = 128
 )
 
 // CodeTooManyRequests answers a request beyond the session's bound on
@@ -122,6 +131,14 @@ func (o *Options) defaults() {
 	if o.SessionMaxInFlight == 0 {
 		o.SessionMaxInFlight = DefaultSessionMaxInFlight
 	}
+	if o.MaxNestingDepth == 0 {
+		o.MaxNestingDepth = DefaultMaxNestingDepth
+	}
+}
+
+// tooDeep says whether msg nests deeper than the router allows.
+func (r *Router) tooDeep(msg []byte) bool {
+	return r.opts.MaxNestingDepth > 0 && jsonrpc.DeeperThan(msg, r.opts.MaxNestingDepth)
 }
 
 // Router aggregates backends for any number of client sessions.

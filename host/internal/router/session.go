@@ -341,6 +341,15 @@ func (s *Session) handlePeeked(env jsonrpc.Envelope, msg []byte, reply replyStre
 		return
 	}
 	s.lastActive.Store(time.Now().UnixNano())
+	if s.router.tooDeep(msg) {
+		s.router.log.Warn("refusing a client message nested too deep", "session", s.ID(),
+			"max_nesting_depth", s.router.opts.MaxNestingDepth, "bytes", len(msg))
+		if env.Kind == jsonrpc.KindRequest || env.Kind == jsonrpc.KindBatch {
+			s.respond(reply, jsonrpc.Error(env.ID, jsonrpc.CodeInvalidRequest,
+				fmt.Sprintf("Invalid Request: the message nests arrays and objects more than %d levels deep", s.router.opts.MaxNestingDepth), nil))
+		}
+		return
+	}
 	switch env.Kind {
 	case jsonrpc.KindBatch:
 		s.handleBatch(msg, reply)
