@@ -30,8 +30,17 @@ func reloadConfig(addr, extra string, servers ...string) string {
 // startProxyAt runs `mcphost run path` and waits for its listener.
 func startProxyAt(t *testing.T, path, url string) *proxyProcess {
 	t.Helper()
+	return startProxyEnv(t, path, url, nil)
+}
+
+// startProxyEnv is startProxyAt with env added to the test's environment.
+func startProxyEnv(t *testing.T, path, url string, env []string) *proxyProcess {
+	t.Helper()
 	p := &proxyProcess{URL: url, Stderr: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(mcphost(t), "run", path)
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stderr = p.Stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

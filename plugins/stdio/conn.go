@@ -82,9 +82,9 @@ type conn struct {
 	readers   sync.WaitGroup
 }
 
-func start(o options, name string, limit int, logger hclog.Logger, m connMetrics, forget func(*conn)) (*conn, error) {
+func start(o options, name string, hostEnv []string, limit int, logger hclog.Logger, m connMetrics, forget func(*conn)) (*conn, error) {
 	cmd := exec.Command(o.Command, o.Args...)
-	cmd.Env = o.environ()
+	cmd.Env = o.environ(hostEnv)
 	cmd.Dir = o.Cwd
 	cmd.SysProcAttr = sysProcAttr()
 

@@ -81,7 +81,7 @@ func (t *Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaResp
 		{Name: "args", Type: base.TypeListString, Description: "Arguments passed to the command."},
 		{Name: "env", Type: base.TypeMapString, Sensitive: true, Description: "Extra environment variables for the child; values may be secrets."},
 		{Name: "cwd", Type: base.TypeString, Description: "Working directory of the child; defaults to the plugin's."},
-		{Name: "inherit_env", Type: base.TypeBool, Description: "Whether the child also gets the plugin process environment (default true)."},
+		{Name: "inherit_env", Type: base.TypeBool, Description: "Whether the child also gets mcphost's environment (default true)."},
 		{Name: "stop_timeout", Type: base.TypeString, Description: `How long to wait for the child to exit after closing its stdin before SIGTERM, as a duration such as "5s" (default 5s).`},
 	}}}, nil
 }
@@ -134,11 +134,17 @@ func parseConfig(raw json.RawMessage) (options, []base.Diagnostic) {
 }
 
 // environ builds the child's environment. It is never nil: a nil Env would
-// make os/exec inherit everything even when inherit_env is false.
-func (o options) environ() []string {
+// make os/exec inherit everything even when inherit_env is false. With
+// inherit_env the child gets hostEnv, the host's environment as it came
+// with the open request (a plugin process has only a minimal one of its
+// own), or this process's when the host sent none.
+func (o options) environ(hostEnv []string) []string {
 	env := []string{}
 	if o.inheritEnv {
-		env = append(env, os.Environ()...)
+		if hostEnv == nil {
+			hostEnv = os.Environ()
+		}
+		env = append(env, hostEnv...)
 	}
 	keys := make([]string, 0, len(o.Env))
 	for k := range o.Env {
@@ -166,7 +172,7 @@ func (t *Transport) Open(_ context.Context, req transport.OpenRequest) (transpor
 	if limit <= 0 {
 		limit = sdk.DefaultMaxMessageBytes
 	}
-	c, err := start(o, req.Name, limit, t.Logger.With("server", req.Name), t.newConnMetrics(req.Name), t.forget)
+	c, err := start(o, req.Name, req.HostEnv, limit, t.Logger.With("server", req.Name), t.newConnMetrics(req.Name), t.forget)
 	if err != nil {
 		// Plain words (command "x" not found in PATH): the host shows
 		// them as the server's reason, next to its name.

@@ -50,7 +50,8 @@ func NewGRPCServer(impl Transport) *GRPCServer {
 }
 
 func (s *GRPCServer) Open(ctx context.Context, req *pluginv1.OpenRequest) (*pluginv1.OpenResponse, error) {
-	r, err := s.impl.Open(ctx, OpenRequest{Name: req.GetName(), Config: req.GetConfigJson(), MaxMessageBytes: int(req.GetMaxMessageBytes())})
+	r, err := s.impl.Open(ctx, OpenRequest{Name: req.GetName(), Config: req.GetConfigJson(), MaxMessageBytes: int(req.GetMaxMessageBytes()),
+		HostEnv: req.GetHostEnv()})
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +163,7 @@ func NewGRPCClient(conn grpc.ClientConnInterface) *GRPCClient {
 func (c *GRPCClient) Open(ctx context.Context, req OpenRequest) (OpenResponse, error) {
 	r, err := c.client.Open(ctx, &pluginv1.OpenRequest{
 		Name: req.Name, ConfigJson: req.Config, MaxMessageBytes: uint64(max(req.MaxMessageBytes, 0)), StreamOnly: c.StreamOnly,
-		AcceptPipes: canPassPipes && !c.StreamOnly && !c.NoPipes,
+		AcceptPipes: canPassPipes && !c.StreamOnly && !c.NoPipes, HostEnv: req.HostEnv,
 	})
 	if err != nil {
 		return OpenResponse{}, fromStatus(err)

@@ -35,6 +35,10 @@ type OpenRequest struct {
 	Config json.RawMessage
 	// MaxMessageBytes bounds one message in either direction.
 	MaxMessageBytes int
+	// HostEnv is the host's environment (KEY=VALUE), which a plugin
+	// process does not get as its own. The host sends it only to its
+	// built-in transports; nil otherwise.
+	HostEnv []string
 }
 
 // OpenResponse carries the new connection.

@@ -72,6 +72,9 @@ type ConfigPlugin struct {
 	SHA256  string `json:"sha256,omitempty"`
 	Mode    string `json:"mode"`
 	Version string `json:"version,omitempty"`
+	// PassEnv names the host environment variables the plugin gets
+	// besides the minimal environment (their values are not shown).
+	PassEnv []string `json:"pass_env,omitempty"`
 }
 
 // ConfigRestart is a restart block; durations are strings.

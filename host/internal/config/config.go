@@ -103,8 +103,9 @@ var (
 	logFormats    = []string{"text", "json"}
 	modes         = []string{ModeSubprocess, ModeInprocess}
 
-	nameRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
-	sha256RE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	nameRE    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+	sha256RE  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
 // LoadOptions are the inputs of a load that do not come from the file.
@@ -274,6 +275,9 @@ type Plugin struct {
 	SHA256  string // lowercase hex; empty for builtin plugins
 	Mode    string // ModeSubprocess or ModeInprocess
 	Version string // semver constraint as written, or ""
+	// PassEnv names host environment variables the plugin's process gets
+	// besides the minimal environment every plugin gets.
+	PassEnv []string
 	// Config is the body of the `config` block, or nil when absent.
 	Config hcl.Body
 	// ConfigRange is the `config` block header, or DeclRange when absent:
@@ -1164,6 +1168,7 @@ var pluginSchema = &hcl.BodySchema{
 		{Name: "sha256"},
 		{Name: "mode"},
 		{Name: "version"},
+		{Name: "pass_env"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "config"}},
 }
@@ -1212,6 +1217,20 @@ func (d *decoder) decodePlugin(b *hcl.Block) Plugin {
 					"The plugin source %q is a directory; it must be the path of an executable file.", path)
 			}
 			p.Source = path
+		}
+	}
+
+	if attr, ok := attrs["pass_env"]; ok {
+		if v, ok := d.eval(attr, cty.List(cty.String)); ok && !v.IsNull() {
+			for it := v.ElementIterator(); it.Next(); {
+				_, e := it.Element()
+				if e.IsNull() || !envNameRE.MatchString(e.AsString()) {
+					d.errorf(attr.Expr.Range(), "Invalid pass_env",
+						"pass_env must list environment variable names (letters, digits and underscores, not starting with a digit).")
+					continue
+				}
+				p.PassEnv = append(p.PassEnv, e.AsString())
+			}
 		}
 	}
 

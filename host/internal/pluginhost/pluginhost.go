@@ -15,8 +15,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -58,11 +60,35 @@ type Spec struct {
 	// Fingerprint identifies the configuration for Update: equal
 	// fingerprints (with equal Source, SHA256 and Mode) mean unchanged.
 	Fingerprint string
+	// PassEnv names host environment variables the process gets besides
+	// MinimalEnv.
+	PassEnv []string
 }
 
 func (s Spec) same(o Spec) bool {
 	return s.Source == o.Source && s.SHA256 == o.SHA256 && s.Mode == o.Mode &&
-		s.Fingerprint == o.Fingerprint && string(s.Config) == string(o.Config)
+		s.Fingerprint == o.Fingerprint && string(s.Config) == string(o.Config) && slices.Equal(s.PassEnv, o.PassEnv)
+}
+
+// MinimalEnv names the host environment variables every plugin process
+// gets: what any program needs to run (PATH, HOME, locale, time zone,
+// temporary and runtime directories) and Go's own diagnostics settings.
+// Everything else, tokens included, stays with the host unless the plugin
+// block's pass_env names it.
+var MinimalEnv = []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "LC_ALL", "TZ", "TMPDIR",
+	"XDG_RUNTIME_DIR", "GOCOVERDIR", "GORACE", "GOTRACEBACK"}
+
+// pluginEnv is the environment of a plugin process: MinimalEnv, LC_*
+// locale variables, and passEnv, as the host has them.
+func pluginEnv(environ []string, passEnv []string) []string {
+	var out []string
+	for _, kv := range environ {
+		name, _, ok := strings.Cut(kv, "=")
+		if ok && (slices.Contains(MinimalEnv, name) || strings.HasPrefix(name, "LC_") || slices.Contains(passEnv, name)) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // Options configure a Manager.
@@ -360,7 +386,7 @@ func (m *Manager) launch(ctx context.Context, spec Spec, kind string) (_ *plugin
 		// launches it, closing the gap between our check and the exec.
 		secure = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
 	}
-	cmd.Env = append(os.Environ(), sdk.EnvMaxMessageBytes+"="+strconv.Itoa(m.opts.MaxMessageBytes))
+	cmd.Env = append(pluginEnv(os.Environ(), spec.PassEnv), sdk.EnvMaxMessageBytes+"="+strconv.Itoa(m.opts.MaxMessageBytes))
 	setDeathSignal(cmd)
 	limit := sdk.GRPCLimit(m.opts.MaxMessageBytes)
 	client := plugin.NewClient(&plugin.ClientConfig{
@@ -371,6 +397,8 @@ func (m *Manager) launch(ctx context.Context, spec Spec, kind string) (_ *plugin
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Logger:           m.log.Named(spec.Name),
 		StartTimeout:     30 * time.Second,
+		// go-plugin would add the host's whole environment to cmd.Env.
+		SkipHostEnv: true,
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(limit), grpc.MaxCallSendMsgSize(limit))},
 	})

@@ -206,3 +206,21 @@ func TestHungPluginHoldsUpOnlyItsOwnCallers(t *testing.T) {
 		t.Fatal("the hung start did not end with its caller's context")
 	}
 }
+
+func TestPluginEnv(t *testing.T) {
+	t.Parallel()
+	host := []string{"PATH=/usr/bin", "HOME=/home/u", "LC_TIME=C", "GITHUB_TOKEN=secret", "AWS_PROFILE=dev",
+		"XDG_RUNTIME_DIR=/run/user/1", "NOEQUALS", "PATHX=nope"}
+	tests := []struct {
+		pass []string
+		want []string
+	}{
+		{nil, []string{"PATH=/usr/bin", "HOME=/home/u", "LC_TIME=C", "XDG_RUNTIME_DIR=/run/user/1"}},
+		{[]string{"AWS_PROFILE"}, []string{"PATH=/usr/bin", "HOME=/home/u", "LC_TIME=C", "AWS_PROFILE=dev", "XDG_RUNTIME_DIR=/run/user/1"}},
+	}
+	for _, tt := range tests {
+		if got := pluginEnv(host, tt.pass); !slices.Equal(got, tt.want) {
+			t.Errorf("pluginEnv(pass %v) = %v, want %v", tt.pass, got, tt.want)
+		}
+	}
+}

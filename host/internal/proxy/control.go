@@ -260,7 +260,7 @@ func (c control) configView() admin.ConfigView {
 	}
 	for _, pl := range cfg.Plugins {
 		out.Plugins = append(out.Plugins, admin.ConfigPlugin{
-			Name: pl.Name, Source: pl.Source, SHA256: pl.SHA256, Mode: pl.Mode, Version: pl.Version,
+			Name: pl.Name, Source: pl.Source, SHA256: pl.SHA256, Mode: pl.Mode, Version: pl.Version, PassEnv: pl.PassEnv,
 		})
 	}
 	for _, s := range cfg.Servers {

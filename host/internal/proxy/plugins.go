@@ -24,7 +24,7 @@ func (p *Proxy) pluginSpecs(cfg *config.Config) []pluginhost.Spec {
 		if p.opts.CheckOnly && pl.Builtin() {
 			mode = pluginhost.ModeInProcess
 		}
-		spec := pluginhost.Spec{Name: pl.Name, Source: pl.Source, SHA256: pl.SHA256, Mode: mode, Fingerprint: pl.Version}
+		spec := pluginhost.Spec{Name: pl.Name, Source: pl.Source, SHA256: pl.SHA256, Mode: mode, Fingerprint: pl.Version, PassEnv: pl.PassEnv}
 		if pl.Config != nil {
 			spec.DecodeConfig = p.configDecoder(pl)
 			spec.Fingerprint += "\n" + string(blockText(cfg, pl.Config))

@@ -291,6 +291,12 @@ func (p *Proxy) backendSpec(ctx context.Context, cfg *config.Config, s config.Se
 	}
 	diags = append(diags, config.PluginDiagnostics(s.Transport.Body, s.Transport.DeclRange, v.Diagnostics, schema.Instance)...)
 	maxBytes := int(cfg.Proxy.MaxMessageBytes)
+	// Only a transport compiled into mcphost is trusted with the host's
+	// environment (a plugin process has a minimal one of its own).
+	trusted := pluginhost.IsBuiltin(name)
+	if pl, declared := cfg.Plugin(name); declared {
+		trusted = pl.Builtin()
+	}
 	if p.opts.Logs != nil {
 		if _, err := p.opts.Logs.Log(s.Name); err != nil {
 			p.log.Warn("no log file for the server", "server", s.Name, "error", err)
@@ -304,7 +310,11 @@ func (p *Proxy) backendSpec(ctx context.Context, cfg *config.Config, s config.Se
 			if err != nil {
 				return nil, err
 			}
-			r, err := tr.Open(ctx, transport.OpenRequest{Name: s.Name, Config: cfgJSON, MaxMessageBytes: maxBytes})
+			req := transport.OpenRequest{Name: s.Name, Config: cfgJSON, MaxMessageBytes: maxBytes}
+			if trusted {
+				req.HostEnv = os.Environ()
+			}
+			r, err := tr.Open(ctx, req)
 			if err != nil {
 				return nil, secrets.Error(err)
 			}

@@ -972,7 +972,11 @@ type OpenRequest struct {
 	// accept_pipes says the host can take a backend's pipe descriptors on the
 	// data socket (SCM_RIGHTS), for a backend speaking newline-delimited JSON
 	// on two pipes.
-	AcceptPipes   bool `protobuf:"varint,5,opt,name=accept_pipes,json=acceptPipes,proto3" json:"accept_pipes,omitempty"`
+	AcceptPipes bool `protobuf:"varint,5,opt,name=accept_pipes,json=acceptPipes,proto3" json:"accept_pipes,omitempty"`
+	// host_env is the host's environment (KEY=VALUE), sent only to the
+	// built-in transports, which plugin processes do not otherwise get: the
+	// stdio transport gives it to a backend with inherit_env.
+	HostEnv       []string `protobuf:"bytes,6,rep,name=host_env,json=hostEnv,proto3" json:"host_env,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1040,6 +1044,13 @@ func (x *OpenRequest) GetAcceptPipes() bool {
 		return x.AcceptPipes
 	}
 	return false
+}
+
+func (x *OpenRequest) GetHostEnv() []string {
+	if x != nil {
+		return x.HostEnv
+	}
+	return nil
 }
 
 type OpenResponse struct {
@@ -2885,7 +2896,7 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\fStopResponse\"\x10\n" +
 	"\x0eMetricsRequest\":\n" +
 	"\x0fMetricsResponse\x12'\n" +
-	"\x0fprometheus_text\x18\x01 \x01(\tR\x0eprometheusText\"\xb2\x01\n" +
+	"\x0fprometheus_text\x18\x01 \x01(\tR\x0eprometheusText\"\xcd\x01\n" +
 	"\vOpenRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
 	"\vconfig_json\x18\x02 \x01(\fR\n" +
@@ -2893,7 +2904,8 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x11max_message_bytes\x18\x03 \x01(\x04R\x0fmaxMessageBytes\x12\x1f\n" +
 	"\vstream_only\x18\x04 \x01(\bR\n" +
 	"streamOnly\x12!\n" +
-	"\faccept_pipes\x18\x05 \x01(\bR\vacceptPipes\"}\n" +
+	"\faccept_pipes\x18\x05 \x01(\bR\vacceptPipes\x12\x19\n" +
+	"\bhost_env\x18\x06 \x03(\tR\ahostEnv\"}\n" +
 	"\fOpenResponse\x12\x17\n" +
 	"\aconn_id\x18\x01 \x01(\tR\x06connId\x12\x1f\n" +
 	"\vdata_socket\x18\x02 \x01(\tR\n" +
