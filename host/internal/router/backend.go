@@ -498,7 +498,7 @@ func (b *backend) onResponse(env jsonrpc.Envelope, msg []byte) {
 		if p.timer != nil {
 			p.timer.Stop()
 		}
-		go b.fulfilInput(p, msg)
+		b.router.spawn(func(context.Context) { b.fulfilInput(p, msg) }) // bounded by the router's context
 		return
 	}
 	if env.IsError && p.session != nil && bytes.Contains(msg, urlElicitationRequired) {
@@ -752,15 +752,9 @@ func (b *backend) onNotification(env jsonrpc.Envelope, msg []byte) {
 	}
 }
 
-// goRelist re-lists in the background, counted in the router's WaitGroup so
-// that Router.Close waits for it. The read loop calling this is itself
-// waited for by a counted goroutine, so the count is above zero here.
+// goRelist re-lists in the background, on a goroutine the router owns.
 func (b *backend) goRelist(kinds ...listKind) {
-	b.router.wg.Add(1)
-	go func() {
-		defer b.router.wg.Done()
-		b.relist(kinds...)
-	}()
+	b.router.spawn(func(context.Context) { b.relist(kinds...) })
 }
 
 func (b *backend) onProgress(msg []byte) {

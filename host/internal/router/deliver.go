@@ -79,13 +79,11 @@ func (b *backend) sendBounded(msg []byte) error {
 // sendAsync sends msg off the caller's goroutine: a backend's read loop
 // answering the backend must not wait on the backend reading.
 func (b *backend) sendAsync(msg []byte) {
-	b.router.wg.Add(1)
-	go func() {
-		defer b.router.wg.Done()
+	b.router.spawn(func(context.Context) {
 		if err := b.sendBounded(msg); err != nil {
 			b.log.Debug("send", "error", err)
 		}
-	}()
+	})
 }
 
 // requestContext bounds sending a forwarded request by its deadline. It

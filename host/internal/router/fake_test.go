@@ -130,21 +130,22 @@ func tool(name string) string {
 // created tasks, then on a second page a task "stranger" nobody created
 // through the proxy. Every other request is echoed.
 type fakeServer struct {
-	mu        sync.Mutex
-	toolPages [][]string
-	prompts   []string
-	resources []string
-	templates []string
-	received  [][]byte
-	conns     []*fakeConn
-	waiters   map[string]chan []byte
-	held      [][2]string // barrier calls: id, params
-	nextReq   int
-	hangLists bool      // leave tools/list unanswered
-	caps      string    // initialize capabilities; the default when empty
-	tasks     []string  // ids of the tasks created
-	noPing    bool      // answer ping with method-not-found
-	hangPing  *fakeConn // leave ping unanswered on this connection
+	mu         sync.Mutex
+	toolPages  [][]string
+	prompts    []string
+	resources  []string
+	templates  []string
+	received   [][]byte
+	conns      []*fakeConn
+	waiters    map[string]chan []byte
+	held       [][2]string // barrier calls: id, params
+	nextReq    int
+	hangLists  bool      // leave tools/list unanswered
+	hangMethod string    // leave requests of this method unanswered
+	caps       string    // initialize capabilities; the default when empty
+	tasks      []string  // ids of the tasks created
+	noPing     bool      // answer ping with method-not-found
+	hangPing   *fakeConn // leave ping unanswered on this connection
 	// modern: a 2026-07-28 server (server/discover, no initialize).
 	modern bool
 }
@@ -285,8 +286,11 @@ func (s *fakeServer) request(c *fakeConn, env jsonrpc.Envelope, msg []byte) {
 	pages, prompts, resources, templates := s.toolPages, s.prompts, s.resources, s.templates
 	s.mu.Unlock()
 	s.mu.Lock()
-	modern := s.modern
+	modern, hang := s.modern, s.hangMethod == env.Method
 	s.mu.Unlock()
+	if hang {
+		return
+	}
 	if modern && s.modernRequest(c, env, params) {
 		return
 	}

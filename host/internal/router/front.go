@@ -67,7 +67,7 @@ func (s *Session) adoptRequestMeta(id, params []byte) []byte {
 		level = int32(rank) + 1
 	}
 	if old := s.logLevel.Swap(level); old != level && level != 0 {
-		go s.router.pushLogLevel(context.Background(), nil)
+		s.router.spawn(func(ctx context.Context) { s.router.pushLogLevel(ctx, nil) })
 	}
 	return nil
 }
@@ -194,13 +194,13 @@ func (r *Router) subscribeBackend(rt route, add bool) {
 	if add {
 		method = "resources/subscribe"
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(r.ctx, b.spec.Timeout)
+	r.spawn(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, b.spec.Timeout)
 		defer cancel()
 		if _, err := b.call(ctx, method, []byte(`{"uri":`+string(jsonrpc.String(rt.original))+`}`)); err != nil {
 			b.log.Debug(method, "error", err)
 		}
-	}()
+	})
 }
 
 // endListen closes a listen stream the client cancelled (or all of them

@@ -94,10 +94,10 @@ func (s *Session) setLevel(reply replyStream, id, params []byte) {
 		return
 	}
 	s.logLevel.Store(int32(rank) + 1)
-	go func() {
-		s.router.pushLogLevel(context.Background(), params)
+	s.router.spawn(func(ctx context.Context) {
+		s.router.pushLogLevel(ctx, params)
 		s.respond(reply, jsonrpc.Result(id, []byte(`{}`)))
-	}()
+	})
 }
 
 // pushLogLevel forwards the most verbose level any session asked for to

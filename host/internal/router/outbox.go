@@ -416,11 +416,7 @@ func (r *Router) shedSession(s *Session, why string) {
 	if f := r.opts.SessionShed; f != nil {
 		f(listener)
 	}
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		s.Close()
-	}()
+	r.spawn(func(context.Context) { s.Close() })
 }
 
 // closeOutboxes closes the session's outbox and its open replies,

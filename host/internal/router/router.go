@@ -146,9 +146,14 @@ type Router struct {
 	opts Options
 	log  hclog.Logger
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// ctx ends when the router closes. Every goroutine the router starts
+	// is counted in wg (spawn), which Close waits for; spawnMu and
+	// closing keep a spawn from racing with that wait.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	spawnMu sync.Mutex
+	closing bool
 
 	parked parkedCalls
 	// backends is replaced, never edited, when a backend is added or
@@ -254,8 +259,29 @@ func (r *Router) RemoveBackend(name string) error {
 
 // Close stops every backend and ends every session's open requests.
 func (r *Router) Close() {
+	r.spawnMu.Lock()
+	r.closing = true
+	r.spawnMu.Unlock()
 	r.cancel()
 	r.wg.Wait()
+}
+
+// spawn runs fn on a goroutine the router owns: fn gets the router's
+// context, which ends at Close, and Close waits for fn to return. Once
+// Close has begun nothing more is started, and spawn reports false.
+func (r *Router) spawn(fn func(ctx context.Context)) bool {
+	r.spawnMu.Lock()
+	if r.closing {
+		r.spawnMu.Unlock()
+		return false
+	}
+	r.wg.Add(1)
+	r.spawnMu.Unlock()
+	go func() {
+		defer r.wg.Done()
+		fn(r.ctx)
+	}()
+	return true
 }
 
 // Backends reports the state of every backend, in config order.

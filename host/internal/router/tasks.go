@@ -273,14 +273,14 @@ func (s *Session) listTasks(reply replyStream, id, params []byte) {
 			targets = append(targets, b)
 		}
 	}
-	go func() {
+	s.router.spawn(func(ctx context.Context) {
 		found := make([][][]byte, len(targets))
 		var wg sync.WaitGroup
 		for i, b := range targets {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				found[i] = s.backendTasks(b)
+				found[i] = s.backendTasks(ctx, b)
 			}()
 		}
 		wg.Wait()
@@ -289,13 +289,13 @@ func (s *Session) listTasks(reply replyStream, id, params []byte) {
 			items = append(items, f...)
 		}
 		s.respond(reply, jsonrpc.Result(id, listResult("tasks", items)))
-	}()
+	})
 }
 
 // backendTasks lists one backend's tasks that belong to the session, under
 // their exposed ids.
-func (s *Session) backendTasks(b *backend) [][]byte {
-	ctx, cancel := context.WithTimeout(context.Background(), b.spec.Timeout)
+func (s *Session) backendTasks(ctx context.Context, b *backend) [][]byte {
+	ctx, cancel := context.WithTimeout(ctx, b.spec.Timeout)
 	defer cancel()
 	var items [][]byte
 	cursor := ""

@@ -37,9 +37,15 @@ type Conn struct {
 	out    chan []byte
 	closed chan struct{}
 	once   sync.Once
+	// ctx ends at Close; the requests' goroutines are counted in
+	// handling, which Close waits for.
+	ctx      context.Context
+	cancel   context.CancelFunc
+	handling sync.WaitGroup
 
 	mu   sync.Mutex
 	subs map[string]bool
+	done bool // Close has begun: no request is started
 }
 
 var _ transport.Conn = (*Conn)(nil)
@@ -48,6 +54,7 @@ var _ transport.Conn = (*Conn)(nil)
 // as it would a transport's Open.
 func (t *Tracer) Open(context.Context) (transport.Conn, error) {
 	c := &Conn{t: t, out: make(chan []byte, 256), closed: make(chan struct{}), subs: map[string]bool{}}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	t.mu.Lock()
 	t.conns = append(t.conns, c)
 	t.mu.Unlock()
@@ -65,7 +72,17 @@ func (c *Conn) Send(_ context.Context, msg []byte) error {
 	if err != nil || env.Kind != jsonrpc.KindRequest {
 		return nil // notifications (initialized, cancelled) need nothing
 	}
-	go c.handle(env, msg)
+	c.mu.Lock()
+	if c.done {
+		c.mu.Unlock()
+		return transport.ErrClosed
+	}
+	c.handling.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.handling.Done()
+		c.handle(env, msg)
+	}()
 	return nil
 }
 
@@ -82,8 +99,15 @@ func (c *Conn) Recv(ctx context.Context) ([]byte, error) {
 }
 
 // Close ends the connection.
+// Close ends the connection: requests still being answered are cancelled,
+// and it returns once their goroutines have.
 func (c *Conn) Close(context.Context) error {
+	c.mu.Lock()
+	c.done = true
+	c.mu.Unlock()
 	c.once.Do(func() { close(c.closed) })
+	c.cancel()
+	c.handling.Wait()
 	c.t.mu.Lock()
 	for i, x := range c.t.conns {
 		if x == c {
@@ -115,7 +139,7 @@ func (c *Conn) changed(uris []string) {
 }
 
 func (c *Conn) handle(env jsonrpc.Envelope, msg []byte) {
-	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, requestTimeout)
 	defer cancel()
 	params := gjson.GetBytes(msg, "params")
 	result, err := c.answer(ctx, env.Method, params)
