@@ -6,10 +6,12 @@ import { render } from './vendor/preact.module.js';
 import { html, useState, useEffect, useCallback, useRef, Dash, failMessage, stateKind } from './lib.js';
 import { login, logout, connectEvents, Unauthorized } from './api.js';
 import Overview from './views/overview.js';
+import Tools from './views/tools.js';
 
 // The views, in nav order; nav: false ones are reached by links.
 const views = [
   { id: 'overview', title: 'Overview', component: Overview },
+  { id: 'tools', title: 'Tools', component: Tools },
 ];
 
 // takeLoginCode returns the code of a #login=<code> fragment (from
