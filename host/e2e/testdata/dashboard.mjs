@@ -23,9 +23,12 @@
 // signed-in page at #/overview; what it adds to result is printed too.
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import tools from './dashboard/tools.mjs';
 
 // The checks of each view but the overview, run in this order.
-const views = [];
+const views = [
+  tools,
+];
 
 const env = (k) => {
   if (!process.env[k]) throw new Error(`${k} is not set`);
