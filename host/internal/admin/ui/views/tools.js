@@ -53,7 +53,7 @@ function Row({ t }) {
         <a href=${link('tools', t.name)}>${t.name}</a>
         ${t.title && html`<div class="muted-inline">${t.title}</div>`}
       </td>
-      <td><a href=${link('servers', t.server)}>${t.server}</a><div class="muted-inline orig">${t.original_name}</div></td>
+      <td class="server"><a href=${link('servers', t.server)}>${t.server}</a><div class="muted-inline orig">${t.original_name}</div></td>
       <td class="desc-cell">
         ${t.description && html`<div class="desc">${t.description}</div>`}
         <${Annotations} a=${t.annotations} />
@@ -129,7 +129,9 @@ function ToolPage({ name, tools, error }) {
     <//>`;
 }
 
-// TryIt is the form, the Send button and the last answer.
+// TryIt is the form, the Send button and the last answer. The buttons are
+// outside the form (Send names it): one in it that says no type, as
+// CopyButton's, would submit it.
 function TryIt({ tool }) {
   const { fail } = useDash();
   const [draft, setDraft] = useState(undefined);
@@ -168,13 +170,13 @@ function TryIt({ tool }) {
         <form id="try-form" novalidate onSubmit=${send} data-tool=${tool.name}>
           <${SchemaForm} schema=${schema} draft=${draft} set=${set} errors=${errors} />
           ${errors[''] && html`<p class="field-error" data-for="">${errors['']}</p>`}
-          <div class="try-actions">
-            <button type="submit" id="try-send" disabled=${busy}>${busy ? 'Calling…' : 'Call tool'}</button>
-            <button type="button" class="secondary" id="try-reset" onClick=${() => { setDraft(undefined); setTried(false); }}>Clear</button>
-            <${CopyButton} id="copy-curl" label="Copy as curl" text=${() => curl(tool.name, args.value)} />
-            ${nErrors > 0 && html`<span class="error" id="try-invalid">${nErrors === 1 ? '1 field needs' : `${nErrors} fields need`} fixing; nothing was sent.</span>`}
-          </div>
         </form>
+        <div class="try-actions">
+          <button type="submit" form="try-form" id="try-send" disabled=${busy}>${busy ? 'Calling…' : 'Call tool'}</button>
+          <button type="button" class="secondary" id="try-reset" onClick=${() => { setDraft(undefined); setTried(false); }}>Clear</button>
+          <${CopyButton} id="copy-curl" label="Copy as curl" text=${() => curl(tool.name, args.value)} />
+          ${nErrors > 0 && html`<span class="error" id="try-invalid">${nErrors === 1 ? '1 field needs' : `${nErrors} fields need`} fixing; nothing was sent.</span>`}
+        </div>
         <details class="lazy" id="curl">
           <summary>curl</summary>
           <pre class="json" id="curl-text">${curl(tool.name, args.value)}</pre>
