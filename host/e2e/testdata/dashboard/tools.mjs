@@ -2,7 +2,12 @@
 // example server's tools and the search narrows it; the add tool's form
 // refuses "abc" for a number with a visible error and sends nothing; echo
 // called through the form shows its text, its structured content, isError
-// false and a latency; the curl command names the endpoint but not the token.
+// false and a latency; the curl command names the endpoint but not the token;
+// describe, whose schema has a field of each kind, gets a select, a
+// checkbox, rows, nested fieldsets and JSON textareas, each error shown at
+// its field, and the arguments it returns are those the fields describe.
+import { isDeepStrictEqual } from 'node:util';
+
 export default async function tools(t) {
   const { page, base, env, check, shot, timeout, asAdmin, result } = t;
   const server = env('DASH_SERVER');
@@ -15,6 +20,7 @@ export default async function tools(t) {
   };
   const echo = exposed('echo');
   const add = exposed('add');
+  const describe = exposed('describe');
 
   // The catalogue: one row per tool of the API's list.
   await page.locator('.top nav a[href="#/tools"]').click();
@@ -36,17 +42,20 @@ export default async function tools(t) {
     'searching a description finds other tools');
   await page.locator('#tool-search').fill('');
   await page.waitForFunction((n) => document.querySelectorAll('.tool-row').length === n, all.length, { timeout });
-  // The schemas open on demand.
-  await page.locator(`.tool-row[data-tool="${echo}"] td.schemas summary`).first().click();
-  await page.locator(`.tool-row[data-tool="${echo}"] td.schemas pre.json`).waitFor({ timeout });
-  check((await page.locator(`.tool-row[data-tool="${echo}"] td.schemas pre.json`).textContent()).includes('"text"'),
+  // One server's tools, with echo's schemas, which open on demand.
+  const mine = all.filter((x) => x.server === server).length;
+  await page.locator('#tool-search').fill(server);
+  await page.waitForFunction((n) => document.querySelectorAll('.tool-row').length === n, mine, { timeout });
+  for (const summary of await page.locator(`.tool-row[data-tool="${echo}"] td.schemas summary`).all()) await summary.click();
+  await page.locator(`.tool-row[data-tool="${echo}"] td.schemas pre.json`).nth(1).waitFor({ timeout });
+  check((await page.locator(`.tool-row[data-tool="${echo}"] td.schemas pre.json`).first().textContent()).includes('"text"'),
     'the input schema of echo is not shown');
   await shot(page, 'tools');
 
   // Count the calls the page makes from here on.
   const calls = [];
   const onRequest = (req) => {
-    if (req.url().includes('/api/v1/tools/') && req.method() === 'POST') calls.push(req.url());
+    if (req.url().includes('/api/v1/tools/') && req.method() === 'POST') calls.push(req.url() + ' ' + req.postData());
   };
   page.on('request', onRequest);
   try {
@@ -100,8 +109,69 @@ export default async function tools(t) {
     await page.locator('.toast', { hasText: 'Copied' }).waitFor({ timeout });
     const copied = await page.evaluate(() => navigator.clipboard.readText());
     check(copied === cmd, 'the clipboard does not hold the curl command');
+    check(calls.length === 2, 'copying the curl command made a call: ' + calls.join('; '));
     check(!copied.includes(token) && !(await page.content()).includes(token), 'the token is in the page');
     await shot(page, 'tools-try');
+
+    // describe's schema has a field of each kind: the form has them all,
+    // refuses what breaks the schema without sending, and sends the
+    // arguments the fields describe (describe returns them).
+    await page.goto(`${base}/#/tools/${encodeURIComponent(describe)}`);
+    const form = page.locator(`#try-form[data-tool="${describe}"]`);
+    await form.waitFor({ timeout });
+    const field = (name) => form.locator(`[name="${name}"]`);
+    check(await form.locator('select[name="mode"]').count() === 1, 'the enum mode is not a select');
+    check(await form.locator('input[type="checkbox"][name="enabled"]').count() === 1, 'enabled is not a checkbox');
+    check(await form.locator('fieldset[data-path="options.filter"]').count() === 1, 'options.filter is not a nested fieldset');
+    for (const raw of ['labels', 'items', 'value']) {
+      check(await form.locator(`textarea[name="${raw}"]`).count() === 1, `${raw} is not typed as JSON`);
+    }
+    await page.locator('#try-send').click();
+    for (const name of ['name', 'point.x', 'point.y']) {
+      await form.locator(`.field-error[data-for="${name}"]`).waitFor({ timeout });
+    }
+    await field('name').fill('Not A Name');
+    await field('count').fill('11');
+    await field('ratio').fill('0.5.1');
+    await field('labels').fill('{"k": ');
+    await form.locator('[data-add="tags"]').click();
+    await form.locator('[data-add="tags"]').click();
+    await form.locator('[data-add="tags"]').click();
+    for (const [name, text] of [['name', 'match'], ['count', 'At most 10'], ['ratio', 'number'], ['labels', 'JSON'], ['tags[2]', 'Required']]) {
+      const e = form.locator(`.field-error[data-for="${name}"]`);
+      await e.waitFor({ timeout });
+      check((await e.textContent()).includes(text), `the error of ${name} is ${await e.textContent()}`);
+    }
+    check(calls.length === 2, 'an invalid describe form was sent: ' + calls.join('; '));
+    await shot(page, 'tools-form-errors');
+    await form.locator('.row:has([name="tags[2]"]) button.remove').click();
+    await field('name').fill('demo');
+    await field('count').fill('4');
+    await field('ratio').fill('0.5');
+    await field('enabled').check();
+    await field('mode').selectOption({ label: 'careful' });
+    await field('tags[0]').fill('a');
+    await field('tags[1]').fill('b');
+    await form.locator('[data-add="levels"]').click();
+    await field('levels[0]').selectOption({ label: 'high' });
+    await field('point.x').fill('1');
+    await field('point.y').fill('-2.5');
+    await form.locator('[data-add="options.filter.include"]').click();
+    await field('options.filter.include[0]').fill('x');
+    await field('labels').fill('{"k": "v"}');
+    await field('items').fill('[{"id": 1}]');
+    await field('value').fill('"s"');
+    await form.locator('.field-error').first().waitFor({ state: 'detached', timeout });
+    await page.locator('#try-send').click();
+    await page.locator('#try-result[data-state="result"] #try-structured').waitFor({ timeout });
+    const want = {
+      name: 'demo', count: 4, ratio: 0.5, enabled: true, mode: 'careful', tags: ['a', 'b'], levels: ['high'],
+      point: { x: 1, y: -2.5 }, options: { filter: { include: ['x'] } }, labels: { k: 'v' }, items: [{ id: 1 }], value: 's',
+    };
+    const got = JSON.parse(await page.locator('#try-structured').textContent());
+    check(isDeepStrictEqual(got, { arguments: want }), 'describe got ' + JSON.stringify(got));
+    check(calls.length === 3, `describe made ${calls.length - 2} calls`);
+    await shot(page, 'tools-form');
   } finally {
     page.off('request', onRequest);
   }
