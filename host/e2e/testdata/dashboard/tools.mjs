@@ -5,7 +5,8 @@
 // false and a latency; the curl command names the endpoint but not the token;
 // describe, whose schema has a field of each kind, gets a select, a
 // checkbox, rows, nested fieldsets and JSON textareas, each error shown at
-// its field, and the arguments it returns are those the fields describe.
+// its field, and the arguments it returns are those the fields describe;
+// bytes -1 (sent with Enter) answers a result marked isError.
 import { isDeepStrictEqual } from 'node:util';
 
 export default async function tools(t) {
@@ -172,6 +173,15 @@ export default async function tools(t) {
     check(isDeepStrictEqual(got, { arguments: want }), 'describe got ' + JSON.stringify(got));
     check(calls.length === 3, `describe made ${calls.length - 2} calls`);
     await shot(page, 'tools-form');
+
+    // A tool's own failure is a result with isError true, shown as such.
+    await page.goto(`${base}/#/tools/${encodeURIComponent(exposed('bytes'))}`);
+    await page.locator(`#try-form[data-tool="${exposed('bytes')}"]`).waitFor({ timeout });
+    await page.locator('#try-form [name="n"]').fill('-1');
+    await page.locator('#try-form [name="n"]').press('Enter');
+    await page.locator('#try-result [data-is-error="true"]').waitFor({ timeout });
+    check((await page.locator('#try-result .block pre.text').textContent()).includes('negative'), 'the error text of bytes -1');
+    check(calls.length === 4, `bytes made ${calls.length - 3} calls`);
   } finally {
     page.off('request', onRequest);
   }

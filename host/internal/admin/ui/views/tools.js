@@ -59,7 +59,7 @@ function Row({ t }) {
         <${Annotations} a=${t.annotations} />
       </td>
       <td class="schemas">
-        <${Lazy} label="input" id=${'in-' + t.name}>${() => html`<${Json} value=${t.input_schema ?? null} />`}<//>
+        <${Lazy} label="input">${() => html`<${Json} value=${t.input_schema ?? null} />`}<//>
         ${t.output_schema && html`<${Lazy} label="output">${() => html`<${Json} value=${t.output_schema} />`}<//>`}
       </td>
     </tr>`;
