@@ -6,7 +6,8 @@
 // describe, whose schema has a field of each kind, gets a select, a
 // checkbox, rows, nested fieldsets and JSON textareas, each error shown at
 // its field, and the arguments it returns are those the fields describe;
-// bytes -1 (sent with Enter) answers a result marked isError.
+// bytes -1 (sent with Enter) answers a result marked isError; crash
+// answers a JSON-RPC error, shown as such.
 import { isDeepStrictEqual } from 'node:util';
 
 export default async function tools(t) {
@@ -182,6 +183,22 @@ export default async function tools(t) {
     await page.locator('#try-result [data-is-error="true"]').waitFor({ timeout });
     check((await page.locator('#try-result .block pre.text').textContent()).includes('negative'), 'the error text of bytes -1');
     check(calls.length === 4, `bytes made ${calls.length - 3} calls`);
+
+    // A backend that dies mid-call: the JSON-RPC error is shown as such.
+    const crashed = [...servers].sort().at(-1);
+    check(crashed !== server, 'only one server');
+    await page.goto(`${base}/#/tools/${encodeURIComponent(exposed('crash', crashed))}`);
+    await page.locator('#try-form [name="code"]').waitFor({ timeout });
+    await page.locator('#try-send').click();
+    await page.locator('#try-result[data-state="rpc-error"] #try-rpc-error').waitFor({ timeout });
+    result.tools.crash_error = await page.locator('#try-rpc-error').textContent();
+    await shot(page, 'tools-rpc-error');
+    // The server comes back; the answer stayed while it was away.
+    await page.locator('.toast', { hasText: `${crashed}: running` }).waitFor({ timeout });
+    await page.locator('#tool-gone').waitFor({ state: 'detached', timeout });
+    check(await page.locator('#try-result[data-state="rpc-error"]').count() === 1, 'the answer went with the restart');
+    await page.goto(`${base}/#/overview`);
+    await page.locator(`.card[data-server="${crashed}"][data-state="running"]`).waitFor({ timeout });
   } finally {
     page.off('request', onRequest);
   }

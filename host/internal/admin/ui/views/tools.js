@@ -25,8 +25,12 @@ function matches(t, q) {
   return q.toLowerCase().split(/\s+/).filter(Boolean).every((w) => hay.includes(w));
 }
 
+// The last search, kept for coming back from a tool to the catalogue.
+let lastQuery = '';
+
 function Catalog({ tools, error }) {
-  const [q, setQ] = useState('');
+  const [q, setQ] = useState(lastQuery);
+  lastQuery = q;
   const shown = useMemo(() => (tools || []).filter((t) => matches(t, q)), [tools, q]);
   const servers = new Set((tools || []).map((t) => t.server)).size;
   return html`
@@ -94,9 +98,14 @@ function Annotations({ a }) {
 }
 
 function ToolPage({ name, tools, error }) {
-  const tool = tools && tools.find((t) => t.name === name);
+  // A tool that goes away while shown (its server restarts, say) stays,
+  // marked as gone, so that the form and the last answer are kept.
+  const seen = useRef(null);
+  const found = tools && tools.find((t) => t.name === name);
+  if (found) seen.current = found;
+  const tool = found || seen.current;
   const back = html`<a class="back" href="#/tools">← All tools</a>`;
-  if (!tools) {
+  if (!tools && !tool) {
     return html`<${Page} title=${name} actions=${back}><${ErrorBanner} error=${error} />
       ${!error && html`<p class="muted">Loading…</p>`}<//>`;
   }
@@ -109,6 +118,7 @@ function ToolPage({ name, tools, error }) {
   return html`
     <${Page} title=${tool.name} sub=${tool.title || ''} actions=${back}>
       <${ErrorBanner} error=${error} />
+      ${!found && html`<p class="error banner" id="tool-gone">${tool.server} does not offer this tool now (it may be stopped or restarting); calls may fail.</p>`}
       <section class="panel tool-about" id="tool-about" data-tool=${tool.name}>
         <dl class="facts">
           <dt>Server</dt><dd><a href=${link('servers', tool.server)}>${tool.server}</a></dd>
