@@ -8,6 +8,9 @@
 // its field, and the arguments it returns are those the fields describe;
 // bytes -1 (sent with Enter) answers a result marked isError; crash
 // answers a JSON-RPC error, shown as such.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 
 export default async function tools(t) {
@@ -112,6 +115,16 @@ export default async function tools(t) {
     const copied = await page.evaluate(() => navigator.clipboard.readText());
     check(copied === cmd, 'the clipboard does not hold the curl command');
     check(calls.length === 2, 'copying the curl command made a call: ' + calls.join('; '));
+    // The command works, given the token the way it says (where curl is).
+    const curlBin = ['/usr/bin/curl', '/bin/curl', '/usr/local/bin/curl'].find((p) => existsSync(p));
+    if (curlBin) {
+      const out = execFileSync('sh', ['-c', cmd], {
+        env: { PATH: path.dirname(curlBin) + ':/usr/bin:/bin', MCPHOST_ADMIN_TOKEN: token }, encoding: 'utf8', timeout,
+      });
+      const answer = JSON.parse(out);
+      check(answer.result && answer.result.structuredContent.text === 'hello <b>tools</b>', 'the curl command answered ' + out);
+      result.tools.curl_ran = true;
+    }
     check(!copied.includes(token) && !(await page.content()).includes(token), 'the token is in the page');
     await shot(page, 'tools-try');
 
