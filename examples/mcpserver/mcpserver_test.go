@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -205,7 +206,7 @@ func TestSession(t *testing.T) {
 			for _, tool := range res.Tools {
 				got[tool.Name] = tool
 			}
-			for _, name := range []string{"echo", "add", "bytes", "sleep", "sample", "elicit", "roots", "add_tool", "crash", "log", "whoami"} {
+			for _, name := range []string{"echo", "add", "bytes", "sleep", "sample", "elicit", "roots", "add_tool", "crash", "log", "whoami", "describe"} {
 				if _, ok := got[name]; !ok {
 					t.Errorf("tool %q missing", name)
 				}
@@ -292,6 +293,18 @@ func TestSession(t *testing.T) {
 		}},
 		{"whoami", func(ctx context.Context, t *testing.T, c *client.Client, _ *recorder, server string, _ bool) {
 			wantText(ctx, t, c, "whoami", nil, server)
+		}},
+		{"describe", func(ctx context.Context, t *testing.T, c *client.Client, _ *recorder, _ string, _ bool) {
+			args := map[string]any{"name": "n", "point": map[string]any{"x": 1.5, "y": -2.0}, "tags": []any{"a", "b"}}
+			res := callTool(ctx, t, c, "describe", args, nil)
+			want, _ := json.Marshal(args)
+			if got := textOf(t, res); got != string(want) {
+				t.Errorf("text = %s, want %s", got, want)
+			}
+			sc, ok := res.StructuredContent.(map[string]any)
+			if !ok || !reflect.DeepEqual(sc["arguments"], args) {
+				t.Errorf("structuredContent = %#v", res.StructuredContent)
+			}
 		}},
 		{"resources", func(ctx context.Context, t *testing.T, c *client.Client, _ *recorder, server string, _ bool) {
 			read := func(uri string) mcp.ResourceContents {

@@ -228,7 +228,77 @@ func addTools(s *server.MCPServer, name string, p Protocol) {
 	), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		return mcp.NewToolResultText(name), nil
 	})
+
+	// NewTool would set an InputSchema too, which mcp-go refuses to send
+	// beside a raw one.
+	describe := mcp.NewToolWithRawSchema("describe", "Returns its arguments as JSON text and, from 2025-06-18, as structured content. "+
+		"Its input schema has every kind of field a form generated from a schema has to handle: "+
+		"enums, booleans, bounds, arrays, nested objects, maps and alternatives.", describeInputSchema)
+	describeOpts := []mcp.ToolOption{
+		mcp.WithReadOnlyHintAnnotation(true),
+		mcp.WithDestructiveHintAnnotation(false),
+		mcp.WithIdempotentHintAnnotation(true),
+		mcp.WithOpenWorldHintAnnotation(false),
+	}
+	if structured {
+		describeOpts = append(describeOpts, mcp.WithRawOutputSchema(describeOutputSchema))
+	}
+	for _, o := range describeOpts {
+		o(&describe)
+	}
+	s.AddTool(describe, func(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		args := req.GetArguments()
+		if args == nil {
+			args = map[string]any{}
+		}
+		text, err := json.Marshal(args)
+		if err != nil {
+			return mcp.NewToolResultErrorf("describe: %v", err), nil
+		}
+		if !structured {
+			return mcp.NewToolResultText(string(text)), nil
+		}
+		return mcp.NewToolResultStructured(map[string]any{"arguments": args}, string(text)), nil
+	})
 }
+
+// describeInputSchema is the describe tool's input schema: one field of
+// each kind a form generated from a schema meets.
+var describeInputSchema = json.RawMessage(`{
+  "type": "object",
+  "properties": {
+    "name": {"type": "string", "description": "A lower-case name.", "minLength": 1, "maxLength": 40, "pattern": "^[a-z][a-z0-9-]*$"},
+    "count": {"type": "integer", "minimum": 1, "maximum": 10, "default": 3},
+    "ratio": {"type": "number", "minimum": 0, "maximum": 1},
+    "enabled": {"type": "boolean", "default": false},
+    "mode": {"type": "string", "enum": ["fast", "careful"], "default": "fast"},
+    "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 5},
+    "levels": {"type": "array", "items": {"type": "string", "enum": ["low", "mid", "high"]}},
+    "point": {
+      "type": "object",
+      "description": "A point on a plane.",
+      "properties": {"x": {"type": "number"}, "y": {"type": "number"}, "label": {"type": "string"}},
+      "required": ["x", "y"]
+    },
+    "options": {
+      "type": "object",
+      "properties": {
+        "verbose": {"type": "boolean"},
+        "depth": {"type": "integer", "minimum": 0},
+        "filter": {
+          "type": "object",
+          "properties": {"include": {"type": "array", "items": {"type": "string"}}, "exclude": {"type": "array", "items": {"type": "string"}}}
+        }
+      }
+    },
+    "labels": {"type": "object", "description": "Any string labels.", "additionalProperties": {"type": "string"}},
+    "items": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}},
+    "value": {"description": "A string or a number.", "oneOf": [{"type": "string"}, {"type": "number"}]}
+  },
+  "required": ["name", "point"]
+}`)
+
+var describeOutputSchema = json.RawMessage(`{"type":"object","properties":{"arguments":{"type":"object"}},"required":["arguments"]}`)
 
 var logLevels = []string{"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"}
 

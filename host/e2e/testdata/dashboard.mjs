@@ -27,13 +27,14 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 
 import tracing from './dashboard/tracing.mjs';
+import tools from './dashboard/tools.mjs';
 import server from './dashboard/server.mjs';
 import sessions from './dashboard/sessions.mjs';
 import plugins from './dashboard/plugins.mjs';
 import config from './dashboard/config.mjs';
 
 // The checks of each view but the overview, run in this order.
-const views = [tracing, server, sessions, plugins, config];
+const views = [tracing, tools, server, sessions, plugins, config];
 
 const env = (k) => {
   if (!process.env[k]) throw new Error(`${k} is not set`);

@@ -11,11 +11,13 @@ import Sessions from './views/sessions.js';
 import Plugins from './views/plugins.js';
 import Config from './views/config.js';
 import Tracing from './views/tracing.js';
+import Tools from './views/tools.js';
 
 // The views, in nav order; nav: false ones are reached by links.
 const views = [
   { id: 'overview', title: 'Overview', component: Overview },
   { id: 'servers', title: 'Server', component: Server, nav: false, under: 'overview' },
+  { id: 'tools', title: 'Tools', component: Tools },
   { id: 'sessions', title: 'Sessions', component: Sessions },
   { id: 'plugins', title: 'Plugins', component: Plugins },
   { id: 'tracing', title: 'Tracing', component: Tracing },

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -102,7 +103,18 @@ func TestNoInlineCode(t *testing.T) {
 	if regexp.MustCompile(`(?i)\son[a-z]+=|\sstyle=|<style`).MatchString(page) {
 		t.Error("index.html: an inline handler or style")
 	}
-	for _, name := range []string{"index.html", "app.js", "api.js", "style.css"} {
+	ours, err := fs.Glob(files, "*.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	views, err := fs.Glob(files, "views/*.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(views) == 0 {
+		t.Fatal("no views/*.js embedded")
+	}
+	for _, name := range append(ours, views...) {
 		src := read(name)
 		for _, bad := range []string{"http://", "https://", "dangerouslySetInnerHTML", "innerHTML", "eval(", "new Function"} {
 			if strings.Contains(src, bad) {
