@@ -234,14 +234,6 @@ func TestAdminCallTraced(t *testing.T) {
 	}
 
 	waitFor(t, 30*time.Second, "both responses in trace://responses/recent", func() error {
-		var read struct {
-			Contents []struct {
-				Text string `json:"text"`
-			} `json:"contents"`
-		}
-		if code := adminGet(t, base, token, "/api/v1/trace/resource?uri=trace://responses/recent", &read); code != http.StatusOK || len(read.Contents) != 1 {
-			return fmt.Errorf("status %d, %+v", code, read)
-		}
 		var view struct {
 			Responses []struct {
 				ResponseID  string `json:"response_id"`
@@ -254,7 +246,8 @@ func TestAdminCallTraced(t *testing.T) {
 				} `json:"top_contexts"`
 			} `json:"responses"`
 		}
-		if err := json.Unmarshal([]byte(read.Contents[0].Text), &view); err != nil {
+		text, err := readRecentResponses(t, base, token, &view)
+		if err != nil {
 			return err
 		}
 		var admin, client bool
@@ -270,10 +263,25 @@ func TestAdminCallTraced(t *testing.T) {
 			}
 		}
 		if !admin || !client {
-			return fmt.Errorf("admin %v, client %v in %s", admin, client, read.Contents[0].Text)
+			return fmt.Errorf("admin %v, client %v in %s", admin, client, text)
 		}
 		return nil
 	})
+}
+
+// readRecentResponses reads trace://responses/recent through the admin API
+// and decodes its text into view; it returns the text too.
+func readRecentResponses(t *testing.T, base, token string, view any) (string, error) {
+	t.Helper()
+	var read struct {
+		Contents []struct {
+			Text string `json:"text"`
+		} `json:"contents"`
+	}
+	if code := adminGet(t, base, token, "/api/v1/trace/resource?uri=trace://responses/recent", &read); code != http.StatusOK || len(read.Contents) != 1 {
+		return "", fmt.Errorf("status %d, %+v", code, read)
+	}
+	return read.Contents[0].Text, json.Unmarshal([]byte(read.Contents[0].Text), view)
 }
 
 // reloadAnswer is what POST /api/v1/reload answers.

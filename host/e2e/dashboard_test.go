@@ -222,14 +222,6 @@ func traceForDashboard(t *testing.T, p *proxyProcess, base, token string) string
 		t.Fatalf("admin call: %d %+v", code, a)
 	}
 	waitFor(t, 30*time.Second, "the client's and the admin's responses in trace://responses/recent", func() error {
-		var read struct {
-			Contents []struct {
-				Text string `json:"text"`
-			} `json:"contents"`
-		}
-		if code := adminGet(t, base, token, "/api/v1/trace/resource?uri=trace://responses/recent", &read); code != http.StatusOK || len(read.Contents) != 1 {
-			return fmt.Errorf("status %d, %+v", code, read)
-		}
 		var view struct {
 			Responses []struct {
 				ResponseID string `json:"response_id"`
@@ -237,7 +229,8 @@ func traceForDashboard(t *testing.T, p *proxyProcess, base, token string) string
 				Contexts   int    `json:"contexts"`
 			} `json:"responses"`
 		}
-		if err := json.Unmarshal([]byte(read.Contents[0].Text), &view); err != nil {
+		text, err := readRecentResponses(t, base, token, &view)
+		if err != nil {
 			return err
 		}
 		var client, admin bool
@@ -246,7 +239,7 @@ func traceForDashboard(t *testing.T, p *proxyProcess, base, token string) string
 			admin = admin || r.Origin == "admin"
 		}
 		if !client || !admin {
-			return fmt.Errorf("client %v, admin %v in %s", client, admin, read.Contents[0].Text)
+			return fmt.Errorf("client %v, admin %v in %s", client, admin, text)
 		}
 		return nil
 	})

@@ -44,71 +44,52 @@ export const logout = () => api('logout', { method: 'POST' });
 // 'connecting', 'live' or 'down', onOpen each time the stream (re)opens,
 // so that the caller can refetch what it missed, onDrop each time it
 // fails (an EventSource cannot tell a 401 from a network error: the caller
-// can find out with a request), and onEvent with each decoded event. After a drop it reconnects with a growing delay (at most
-// 10 s). It returns a function that closes the stream for good.
+// can find out with a request), and onEvent with each decoded event. It
+// returns a function that closes the stream for good.
 export function connectEvents({ onStatus, onOpen, onDrop, onEvent }) {
+  const handle = (e) => {
+    try {
+      onEvent(JSON.parse(e.data));
+    } catch {
+      // a malformed event is dropped
+    }
+  };
+  return follow('/api/v1/events', { onStatus, onOpen, onDrop, events: { state: handle, reload: handle } });
+}
+
+// followLog follows GET /api/v1/logs/<name>/stream?tail=<tail>: onReset is
+// called each time the stream (re)opens, as the tail is sent again then,
+// and onLine with each line. It returns a function that closes the stream
+// for good.
+export function followLog(name, tail, { onReset, onLine, onStatus = () => {} }) {
+  return follow(`/api/v1/logs/${encodeURIComponent(name)}/stream?tail=${tail}`, {
+    onStatus, onOpen: onReset, events: { message: (e) => onLine(e.data) },
+  });
+}
+
+// follow keeps an EventSource on url open: events maps event names to
+// handlers. After a drop it reconnects itself with a growing delay (0.5 s
+// doubling to 10 s), so that a refused stream (401 after the session
+// ended) is retried too and the delay is ours.
+function follow(url, { onStatus, onOpen, onDrop = () => {}, events }) {
   let es = null;
   let timer = null;
   let delay = 500;
   let closed = false;
   const open = () => {
     onStatus('connecting');
-    es = new EventSource('/api/v1/events', { withCredentials: true });
+    es = new EventSource(url, { withCredentials: true });
     es.onopen = () => {
       delay = 500;
       onStatus('live');
       onOpen();
     };
-    const handle = (e) => {
-      try {
-        onEvent(JSON.parse(e.data));
-      } catch {
-        // a malformed event is dropped
-      }
-    };
-    es.addEventListener('state', handle);
-    es.addEventListener('reload', handle);
+    for (const [name, fn] of Object.entries(events)) es.addEventListener(name, fn);
     es.onerror = () => {
-      // Reconnect ourselves, so a refused stream (401 after the session
-      // ended) is retried too and the delay is ours.
       es.close();
       if (closed) return;
       onStatus('down');
       onDrop();
-      timer = setTimeout(open, delay);
-      delay = Math.min(delay * 2, 10000);
-    };
-  };
-  open();
-  return () => {
-    closed = true;
-    clearTimeout(timer);
-    if (es) es.close();
-  };
-}
-
-// followLog follows GET /api/v1/logs/<name>/stream?tail=<tail>: onReset is
-// called each time the stream (re)opens, as the tail is sent again then,
-// and onLine with each line. After a drop it reconnects with a growing
-// delay. It returns a function that closes the stream for good.
-export function followLog(name, tail, { onReset, onLine, onStatus = () => {} }) {
-  let es = null;
-  let timer = null;
-  let delay = 500;
-  let closed = false;
-  const open = () => {
-    onStatus('connecting');
-    es = new EventSource(`/api/v1/logs/${encodeURIComponent(name)}/stream?tail=${tail}`, { withCredentials: true });
-    es.onopen = () => {
-      delay = 500;
-      onStatus('live');
-      onReset();
-    };
-    es.onmessage = (e) => onLine(e.data);
-    es.onerror = () => {
-      es.close();
-      if (closed) return;
-      onStatus('down');
       timer = setTimeout(open, delay);
       delay = Math.min(delay * 2, 10000);
     };
