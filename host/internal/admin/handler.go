@@ -326,9 +326,11 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 func (s *Server) traceTool(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.requestContext(r)
 	defer cancel()
-	args, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	args, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCallBody))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+		if !tooLarge(w, err) {
+			writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+		}
 		return
 	}
 	if len(bytes.TrimSpace(args)) == 0 {

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -42,8 +41,10 @@ type LogoutResponse struct {
 // cookie. It needs no other authentication; Host and Origin were checked.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	var req LoginRequest
-	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<10)).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, `the body must be {"token": "..."} or {"code": "..."}`)
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10)).Decode(&req); err != nil {
+		if !tooLarge(w, err) {
+			writeError(w, http.StatusBadRequest, `the body must be {"token": "..."} or {"code": "..."}`)
+		}
 		return
 	}
 	var ok bool

@@ -169,15 +169,29 @@ func (s *Server) readResource(w http.ResponseWriter, r *http.Request) {
 	s.operate(w, r, OperateRequest{Method: "resources/read", Params: params})
 }
 
-// decodeBody reads a JSON object body into v, answering 400 when it
-// cannot; an empty body leaves v as it is.
+// decodeBody reads a JSON object body into v, answering 413 when it is
+// larger than maxCallBody and 400 when it is not such an object; an empty
+// body leaves v as it is.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxCallBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		if tooLarge(w, err) {
+			return false
+		}
 		writeError(w, http.StatusBadRequest, "the body must be a JSON object: "+err.Error())
 		return false
 	}
+	return true
+}
+
+// tooLarge answers 413 when err is a body's http.MaxBytesReader limit.
+func tooLarge(w http.ResponseWriter, err error) bool {
+	var big *http.MaxBytesError
+	if !errors.As(err, &big) {
+		return false
+	}
+	writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", big.Limit))
 	return true
 }
 
