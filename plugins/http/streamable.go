@@ -2,6 +2,8 @@ package httptransport
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -117,38 +119,25 @@ func (c *conn) observe(s sent, msg []byte) {
 }
 
 // readEventStream delivers every message of a POST's SSE answer, in order.
-// If the stream ends without the response to s, s is answered with an error.
+// If the stream ends without the response to s, the stream of a request of
+// the initialize era whose events carry ids is resumed (see resume);
+// otherwise s is answered with an error.
 func (c *conn) readEventStream(s sent, resp *http.Response) {
-	r := newSSEReader(resp.Body, c.limit)
-	answered, tooLarge := false, false
-	for {
-		ev, err := r.Next()
-		if err != nil {
-			if !answered && s.isRequest() && c.ctx.Err() == nil {
-				if tooLarge {
-					c.fail(s, jsonrpc.CodeMessageTooLarge, fmt.Sprintf("backend's answer exceeds the %d byte message limit", c.limit), nil)
-				} else {
-					c.fail(s, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("backend's event stream ended before the response (%v)", err), nil)
-				}
-			}
-			return
-		}
-		if ev.Type != "message" {
-			continue
-		}
-		if ev.TooLarge {
-			c.logger.Warn("discarded oversized message from backend", "bytes", ev.Size, "limit", c.limit)
-			tooLarge = true
-			continue
-		}
-		c.deliverBody(ev.Data, func(msg []byte) {
-			c.observe(s, msg)
-			if !answered && s.isRequest() {
-				if env, err := jsonrpc.Peek(msg); err == nil && env.Kind == jsonrpc.KindResponse && bytes.Equal(env.ID, s.env.ID) {
-					answered = true
-				}
-			}
-		})
+	st := &streamState{}
+	err := c.readEvents(s, resp.Body, st, false)
+	if st.answered || !s.isRequest() || c.ctx.Err() != nil {
+		return
+	}
+	switch {
+	case st.tooLarge:
+		c.fail(s, jsonrpc.CodeMessageTooLarge, fmt.Sprintf("backend's answer exceeds the %d byte message limit", c.limit), nil)
+	case s.modern == "" && st.lastID != "" && resp.Request.Context().Err() == nil:
+		_ = resp.Body.Close()
+		c.resume(resp.Request.Context(), s, st, err)
+	case errors.Is(resp.Request.Context().Err(), context.DeadlineExceeded):
+		c.fail(s, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("backend did not answer within request_timeout (%s)", c.o.requestTimeout), nil)
+	default:
+		c.fail(s, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("backend's event stream ended before the response (%v)", err), nil)
 	}
 }
 
@@ -164,13 +153,16 @@ func (c *conn) startStream() {
 }
 
 // listen keeps the GET stream open while the connection lives,
-// reconnecting with Last-Event-ID and backoff when it drops. A server that
-// does not offer the stream (405) is fine; one whose session is gone (404)
-// or that cannot be reached any more ends the connection.
+// reconnecting with Last-Event-ID when it drops: no sooner than the
+// server's retry interval (the last one it set, on any connection of this
+// stream), and with backoff when reconnecting fails. A server that does
+// not offer the stream (405) is fine; one whose session is gone (404) or
+// that cannot be reached any more ends the connection.
 func (c *conn) listen() {
 	backoff := minStreamBackoff
 	failures := 0
 	var lastID string
+	var retry time.Duration
 	for c.ctx.Err() == nil {
 		req, sid := c.streamableRequest(http.MethodGet, sent{})
 		if lastID != "" {
@@ -196,9 +188,10 @@ func (c *conn) listen() {
 		case resp.StatusCode == http.StatusOK && mediaType(resp.Header) == "text/event-stream":
 			failures, backoff = 0, minStreamBackoff
 			r := newSSEReader(resp.Body, c.limit)
+			r.LastID, r.Retry = lastID, retry
 			for {
 				ev, err := r.Next()
-				lastID = r.LastID
+				lastID, retry = r.LastID, r.Retry
 				if err != nil {
 					break
 				}
@@ -207,27 +200,28 @@ func (c *conn) listen() {
 				case ev.TooLarge:
 					c.logger.Warn("discarded oversized message from backend", "bytes", ev.Size, "limit", c.limit)
 				default:
-					c.deliverBody(ev.Data, nil)
+					c.deliverBody(ev.Data, c.answeredElsewhere)
 				}
 			}
 			_ = resp.Body.Close()
-			if r.Retry > 0 {
-				backoff = r.Retry
-			}
 			if c.ctx.Err() != nil {
 				return
 			}
-			c.logger.Debug("GET stream ended; reconnecting", "in", backoff)
 		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests:
 			_ = resp.Body.Close()
-			c.logger.Debug("GET stream refused; retrying", "status", resp.StatusCode, "in", backoff)
+			c.logger.Debug("GET stream refused; retrying", "status", resp.StatusCode)
 		default:
 			_ = resp.Body.Close()
 			c.logger.Debug("server refused the GET stream", "status", resp.StatusCode)
 			return
 		}
+		delay := backoff
+		if retry > 0 {
+			delay = max(delay, retryDelay(retry))
+		}
+		c.logger.Debug("GET stream ended; reconnecting", "in", delay)
 		c.m.streamReconnects.Inc()
-		t := time.NewTimer(backoff)
+		t := time.NewTimer(delay)
 		select {
 		case <-c.ctx.Done():
 			t.Stop()
