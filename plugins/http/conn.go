@@ -72,6 +72,11 @@ type conn struct {
 	sessionID       string
 	protocolVersion string
 	streamStarted   bool
+	// streamWait is made when the initialized notification goes out and
+	// closed (streamWaitDone) once the GET stream has been answered or
+	// will not be opened; see awaitStream.
+	streamWait     chan struct{}
+	streamWaitDone bool
 	// resuming are the requests whose answer stream is being resumed, by
 	// JSON-RPC id; see resume.
 	resuming map[string]*resumption
@@ -315,6 +320,13 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 		c.mu.Lock()
 		mode = c.mode
 		c.mu.Unlock()
+	}
+	if mode == ModeStreamable && s.modern == "" && !probe && !first {
+		if env.Kind == jsonrpc.KindNotification && env.Method == "notifications/initialized" {
+			c.expectStream()
+		} else if err := c.awaitStream(ctx); err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
 	}
 	var req *http.Request
 	var handle func(sent, *http.Response, error)

@@ -444,3 +444,35 @@ func TestGETStreamKeepsRetry(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestsWaitForGETStream: after initialization, requests wait until
+// the GET stream has been answered, so that what the server sends on it
+// right away is not lost; a GET that is never answered holds them back
+// for at most streamOpenWait.
+func TestRequestsWaitForGETStream(t *testing.T) {
+	t.Parallel()
+	for _, delay := range []time.Duration{300 * time.Millisecond, -1} {
+		t.Run(map[bool]string{true: "answered", false: "unanswered"}[delay > 0], func(t *testing.T) {
+			t.Parallel()
+			s := newGetStreamServer(t)
+			s.headerDelay = delay
+			c := plugintest.Open(t, New(quiet()), configFor(t, s.URL+"/mcp", nil), 0)
+			rpc(t, c, initializeMsg)
+			rpc(t, c, initializedMsg)
+			start := time.Now()
+			rpc(t, c, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if len(s.gets) == 0 || len(s.lists) != 1 {
+				t.Fatalf("%d GETs and %d tools/list, want a GET and one tools/list", len(s.gets), len(s.lists))
+			}
+			if delay > 0 {
+				if s.lists[0].Before(s.answered) {
+					t.Errorf("tools/list came %v before the GET stream was answered", s.answered.Sub(s.lists[0]))
+				}
+			} else if waited := s.lists[0].Sub(start); waited < streamOpenWait {
+				t.Errorf("tools/list came after %v, want it held back for %v", waited, streamOpenWait)
+			}
+		})
+	}
+}

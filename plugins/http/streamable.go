@@ -45,6 +45,9 @@ func readClose(body io.ReadCloser) []byte {
 
 // handleStreamable delivers the answer to one Streamable HTTP POST.
 func (c *conn) handleStreamable(s sent, resp *http.Response, err error) {
+	if s.env.Kind == jsonrpc.KindNotification && s.env.Method == "notifications/initialized" && (err != nil || resp.StatusCode/100 != 2) {
+		c.streamSettled() // no GET stream is coming: hold nothing back for it
+	}
 	if err != nil {
 		c.requestFailed(s, err)
 		return
@@ -147,9 +150,66 @@ func (c *conn) startStream() {
 	started := c.streamStarted
 	c.streamStarted = true
 	c.mu.Unlock()
-	if !started {
-		c.goAsync(c.listen)
+	if !started && !c.goAsync(c.listen) {
+		c.streamSettled()
 	}
+}
+
+// streamOpenWait bounds how long requests wait for the GET stream to open
+// after initialization (see awaitStream).
+const streamOpenWait = 2 * time.Second
+
+// awaitStream holds a message of the initialize era back, once the
+// initialized notification has gone out, until the GET stream has been
+// answered (or will not be), for at most streamOpenWait. Servers send
+// messages that belong to no request on that stream, and some drop those
+// sent while it is not open: the request for input a tool makes of the
+// client, say, when the tool is called right after initialization.
+func (c *conn) awaitStream(ctx context.Context) error {
+	c.mu.Lock()
+	wait := c.streamWait
+	c.mu.Unlock()
+	if wait == nil {
+		return nil
+	}
+	select {
+	case <-wait:
+		return nil
+	default:
+	}
+	t := time.NewTimer(min(streamOpenWait, c.o.connectTimeout))
+	defer t.Stop()
+	select {
+	case <-wait:
+	case <-t.C:
+		c.logger.Debug("the GET stream is not open yet; sending anyway")
+		c.streamSettled()
+	case <-c.done:
+		return c.closedErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// expectStream starts holding messages back for the GET stream, as the
+// initialized notification goes out.
+func (c *conn) expectStream() {
+	c.mu.Lock()
+	if c.streamWait == nil {
+		c.streamWait = make(chan struct{})
+	}
+	c.mu.Unlock()
+}
+
+// streamSettled lets the messages held back for the GET stream go.
+func (c *conn) streamSettled() {
+	c.mu.Lock()
+	if c.streamWait != nil && !c.streamWaitDone {
+		close(c.streamWait)
+		c.streamWaitDone = true
+	}
+	c.mu.Unlock()
 }
 
 // listen keeps the GET stream open while the connection lives,
@@ -169,6 +229,8 @@ func (c *conn) listen() {
 			req.Header.Set("Last-Event-ID", lastID)
 		}
 		resp, err := c.client.Do(req)
+		// Whatever the answer, the requests held back for it may go.
+		c.streamSettled()
 		switch {
 		case err != nil:
 			if c.ctx.Err() != nil {
