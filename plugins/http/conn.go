@@ -77,8 +77,9 @@ type conn struct {
 	// will not be opened; see awaitStream.
 	streamWait     chan struct{}
 	streamWaitDone bool
-	// resuming are the requests whose answer stream is being resumed, by
-	// JSON-RPC id; see resume.
+	// resuming are the requests of the initialize era whose answer is
+	// an event stream, which may need resuming, by JSON-RPC id; see
+	// resume.
 	resuming map[string]*resumption
 	// endpoint is where a legacy connection POSTs.
 	endpoint *url.URL

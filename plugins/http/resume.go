@@ -97,9 +97,34 @@ func isResponseTo(msg, id []byte) bool {
 	return err == nil && env.Kind == jsonrpc.KindResponse && bytes.Equal(env.ID, id)
 }
 
-// resumption is a request whose answer stream is being resumed.
+// resumption is a request of the initialize era whose answer is coming on
+// an event stream, which may have to be resumed. Its fields are guarded by
+// the connection's mutex.
 type resumption struct {
+	// stopped is set when the host cancelled the request or its response
+	// came on another stream: its stream is not to be resumed.
+	stopped bool
+	// cancel stops the resumption going on, if any.
 	cancel context.CancelFunc
+}
+
+// watch registers s, whose answer is an event stream, so that a
+// cancellation can stop its resumption, even before it starts.
+func (c *conn) watch(s sent) *resumption {
+	r := &resumption{}
+	c.mu.Lock()
+	c.resuming[string(s.env.ID)] = r
+	c.mu.Unlock()
+	return r
+}
+
+// unwatch forgets s once its answer has been handled.
+func (c *conn) unwatch(s sent, r *resumption) {
+	c.mu.Lock()
+	if c.resuming[string(s.env.ID)] == r {
+		delete(c.resuming, string(s.env.ID))
+	}
+	c.mu.Unlock()
 }
 
 // resume resumes the answer stream of request s, which ended before the
@@ -110,21 +135,16 @@ type resumption struct {
 // server refuses, cannot be reached or drops the stream too often without
 // sending anything; not when the host cancels it, or when its response
 // comes on the GET stream instead.
-func (c *conn) resume(ctx context.Context, s sent, st *streamState, ended error) {
+func (c *conn) resume(ctx context.Context, s sent, r *resumption, st *streamState, ended error) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	key := string(s.env.ID)
-	r := &resumption{cancel: cancel}
 	c.mu.Lock()
-	c.resuming[key] = r
+	stopped := r.stopped
+	r.cancel = cancel
 	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		if c.resuming[key] == r {
-			delete(c.resuming, key)
-		}
-		c.mu.Unlock()
-	}()
+	if stopped {
+		return
+	}
 
 	failures := 0
 	for {
@@ -203,16 +223,32 @@ func (c *conn) resumeStopped(ctx context.Context, s sent) {
 	}
 }
 
-// stopResume stops the resumption of the request id, if one is going on.
+// stopped reports whether r (nil for none) was stopped: the host gave up
+// on the request, or its answer came on another stream.
+func (c *conn) stopped(r *resumption) bool {
+	if r == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return r.stopped
+}
+
+// stopResume marks the request id as not to be resumed, and stops its
+// resumption if one is going on.
 func (c *conn) stopResume(id []byte) {
 	if len(id) == 0 {
 		return
 	}
 	c.mu.Lock()
-	r := c.resuming[string(id)]
+	var cancel context.CancelFunc
+	if r := c.resuming[string(id)]; r != nil {
+		r.stopped = true
+		cancel = r.cancel
+	}
 	c.mu.Unlock()
-	if r != nil {
-		r.cancel()
+	if cancel != nil {
+		cancel()
 	}
 }
 

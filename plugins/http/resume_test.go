@@ -35,6 +35,9 @@ type resumeServer struct {
 	resumeStatus int
 	// noID leaves the id out of the priming event.
 	noID bool
+	// hold, when set, keeps the tools/call stream open after the priming
+	// event until it is closed.
+	hold chan struct{}
 
 	mu sync.Mutex
 	// ended is when the tools/call stream was ended.
@@ -45,8 +48,6 @@ type resumeServer struct {
 	pending []byte
 	// resumedDone is closed when the client closes a resumed stream.
 	resumedDone chan struct{}
-	// calls counts the tools/call POSTs.
-	calls int
 }
 
 type resumeGET struct {
@@ -85,7 +86,6 @@ func (s *resumeServer) post(w http.ResponseWriter, r *http.Request) {
 	case env.Method == "tools/call":
 		s.mu.Lock()
 		s.pending = append([]byte(nil), env.ID...)
-		s.calls++
 		s.mu.Unlock()
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.WriteHeader(http.StatusOK)
@@ -98,6 +98,9 @@ func (s *resumeServer) post(w http.ResponseWriter, r *http.Request) {
 		}
 		_, _ = io.WriteString(w, priming)
 		w.(http.Flusher).Flush()
+		if s.hold != nil {
+			<-s.hold
+		}
 		if s.abrupt {
 			_, _ = io.WriteString(w, `data: {"jsonrpc":"2.0",`)
 			w.(http.Flusher).Flush()
@@ -326,6 +329,38 @@ func TestResumeCancelled(t *testing.T) {
 	}
 }
 
+// TestCancelledStreamNotResumed: a request the host cancelled while its
+// stream was still open is not resumed when the stream ends, and gets no
+// answer.
+func TestCancelledStreamNotResumed(t *testing.T) {
+	t.Parallel()
+	s := newResumeServer(t, "50")
+	s.hold = make(chan struct{})
+	c := plugintest.Open(t, New(quiet()), configFor(t, s.URL+"/mcp", nil), 0)
+	callThrough(t, c)
+	cc := c.(*conn)
+	waitFor(t, "the answer stream to be read", func() bool {
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		return len(cc.resuming) == 1
+	})
+	rpc(t, c, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"call-7"}}`)
+	close(s.hold)
+	waitFor(t, "the stream's reader to be done", func() bool {
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		return len(cc.resuming) == 0
+	})
+	if resp := rpc(t, c, `{"jsonrpc":"2.0","id":9,"method":"echo","params":{"ok":1}}`); !bytes.Contains(resp, []byte(`"id":9`)) {
+		t.Fatalf("first message after the cancellation: %s", resp)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.resumes) != 0 {
+		t.Errorf("%d resuming GETs for a cancelled request, want none", len(s.resumes))
+	}
+}
+
 // waitFor polls cond until it holds, failing the test after 10 seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -348,7 +383,7 @@ type getStreamServer struct {
 	mu sync.Mutex
 	// gets are the GETs' Last-Event-ID headers and arrivals; ends are
 	// when each scripted stream ended; answered is when the first GET's
-	// headers went out; lists are the arrivals of tools/list POSTs.
+	// headers started out; lists are the arrivals of tools/list POSTs.
 	gets     []resumeGET
 	ends     []time.Time
 	answered time.Time
@@ -397,14 +432,16 @@ func (s *getStreamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		time.Sleep(s.headerDelay)
 	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.WriteHeader(http.StatusOK)
-	w.(http.Flusher).Flush()
 	if n == 0 {
+		// Noted before the headers go: a request the client holds back
+		// until it has them cannot arrive before.
 		s.mu.Lock()
 		s.answered = time.Now()
 		s.mu.Unlock()
 	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	w.(http.Flusher).Flush()
 	if n >= len(s.streams) {
 		<-r.Context().Done()
 		return

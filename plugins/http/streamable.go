@@ -126,17 +126,22 @@ func (c *conn) observe(s sent, msg []byte) {
 // the initialize era whose events carry ids is resumed (see resume);
 // otherwise s is answered with an error.
 func (c *conn) readEventStream(s sent, resp *http.Response) {
+	var r *resumption
+	if s.isRequest() && s.modern == "" {
+		r = c.watch(s)
+		defer c.unwatch(s, r)
+	}
 	st := &streamState{}
 	err := c.readEvents(s, resp.Body, st, false)
-	if st.answered || !s.isRequest() || c.ctx.Err() != nil {
+	if st.answered || !s.isRequest() || c.ctx.Err() != nil || c.stopped(r) {
 		return
 	}
 	switch {
 	case st.tooLarge:
 		c.fail(s, jsonrpc.CodeMessageTooLarge, fmt.Sprintf("backend's answer exceeds the %d byte message limit", c.limit), nil)
-	case s.modern == "" && st.lastID != "" && resp.Request.Context().Err() == nil:
+	case r != nil && st.lastID != "" && resp.Request.Context().Err() == nil:
 		_ = resp.Body.Close()
-		c.resume(resp.Request.Context(), s, st, err)
+		c.resume(resp.Request.Context(), s, r, st, err)
 	case errors.Is(resp.Request.Context().Err(), context.DeadlineExceeded):
 		c.fail(s, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("backend did not answer within request_timeout (%s)", c.o.requestTimeout), nil)
 	default:
