@@ -227,6 +227,20 @@ func TestConformanceJudge(t *testing.T) {
 	}
 }
 
+func TestReadExpectedFailuresClient(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yml")
+	if err := os.WriteFile(path, []byte("# head\nclient:\n  - sse-retry  # why\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readExpectedFailures(path, "client")
+	if err != nil || fmt.Sprint(got) != "map[sse-retry:why]" {
+		t.Fatalf("client entries = %v, %v", got, err)
+	}
+	if _, err := readExpectedFailures(path, "server"); err == nil || !strings.Contains(err.Error(), "only a server: list") {
+		t.Errorf("a client list read as server entries: %v", err)
+	}
+}
+
 func TestReadConformanceBaseline(t *testing.T) {
 	tests := []struct {
 		name, text string
@@ -304,6 +318,8 @@ type conformanceCheck struct {
 	ID           string `json:"id"`
 	Status       string `json:"status"` // SUCCESS, FAILURE, WARNING or INFO
 	ErrorMessage string `json:"errorMessage"`
+	// Details are the check's own facts (sse-retry's measured delay, say).
+	Details map[string]any `json:"details"`
 }
 
 // scenarioResult is the outcome of one scenario.
@@ -544,23 +560,29 @@ func sortedKeys[V any](m map[string]V) []string {
 // or `server: []` when nothing is expected to fail. It returns the reason
 // of each listed scenario.
 func readConformanceBaseline(path string) (map[string]string, error) {
+	return readExpectedFailures(path, "server")
+}
+
+// readExpectedFailures reads a --expected-failures file that has only the
+// list key (server or client), as readConformanceBaseline describes.
+func readExpectedFailures(path, key string) (map[string]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	entries := make(map[string]string)
-	inServer, sawServer := false, false
+	inList, sawKey := false, false
 	sc := bufio.NewScanner(strings.NewReader(string(data)))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimRight(sc.Text(), " \t")
 		trimmed := strings.TrimSpace(line)
 		switch {
 		case trimmed == "" || strings.HasPrefix(trimmed, "#"):
-		case line == "server: []" && !sawServer:
-			sawServer = true
-		case line == "server:" && !sawServer:
-			sawServer, inServer = true, true
-		case inServer && strings.HasPrefix(trimmed, "- "):
+		case line == key+": []" && !sawKey:
+			sawKey = true
+		case line == key+":" && !sawKey:
+			sawKey, inList = true, true
+		case inList && strings.HasPrefix(trimmed, "- "):
 			item, reason, _ := strings.Cut(strings.TrimPrefix(trimmed, "- "), "#")
 			name, reason := strings.TrimSpace(item), strings.TrimSpace(reason)
 			if name == "" {
@@ -574,14 +596,14 @@ func readConformanceBaseline(path string) (map[string]string, error) {
 			}
 			entries[name] = reason
 		default:
-			return nil, fmt.Errorf("%s:%d: unexpected line %q (only a server: list of scenarios is allowed)", path, n, line)
+			return nil, fmt.Errorf("%s:%d: unexpected line %q (only a %s: list of scenarios is allowed)", path, n, line, key)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	if !sawServer {
-		return nil, fmt.Errorf("%s: no server: key", path)
+	if !sawKey {
+		return nil, fmt.Errorf("%s: no %s: key", path, key)
 	}
 	return entries, nil
 }

@@ -24,7 +24,13 @@ import (
 	"github.com/mcphost/mcphost/host/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	if conformanceDriverMode() {
+		// Started by the conformance suite as its client command.
+		os.Exit(conformanceDriver())
+	}
+	testenv.Main(m)
+}
 
 const mcphostPkg = "github.com/mcphost/mcphost/host/cmd/mcphost"
 

@@ -72,6 +72,15 @@ type conn struct {
 	sessionID       string
 	protocolVersion string
 	streamStarted   bool
+	// streamWait is made when the initialized notification goes out and
+	// closed (streamWaitDone) once the GET stream has been answered or
+	// will not be opened; see awaitStream.
+	streamWait     chan struct{}
+	streamWaitDone bool
+	// resuming are the requests of the initialize era whose answer is
+	// an event stream, which may need resuming, by JSON-RPC id; see
+	// resume.
+	resuming map[string]*resumption
 	// endpoint is where a legacy connection POSTs.
 	endpoint *url.URL
 	// modern is set once the backend has accepted a 2026-07-28 request.
@@ -92,6 +101,7 @@ func newConn(o options, client *http.Client, limit int, logger hclog.Logger, m c
 		in: make(chan []byte, queueSize), done: make(chan struct{}), closed: make(chan struct{}),
 		mode: o.Mode, decided: make(chan struct{}),
 		inflight: map[string]*inflight{}, toolHeaders: map[string][]paramBinding{},
+		resuming: map[string]*resumption{},
 	}
 	if o.Mode != ModeAuto {
 		c.settle("")
@@ -277,6 +287,10 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 	case env.Kind == jsonrpc.KindRequest:
 		s.modern = modernVersion(msg)
 	case env.Kind == jsonrpc.KindNotification && env.Method == methodCancelled:
+		// A request of the initialize era is cancelled by this
+		// notification, which goes on to the server; the resumption of
+		// its stream, if any, ends here.
+		c.stopResume(jsonrpc.Get(msg, "params.requestId"))
 		if c.cancelModern(msg) {
 			return nil
 		}
@@ -307,6 +321,13 @@ func (c *conn) Send(ctx context.Context, msg []byte) error {
 		c.mu.Lock()
 		mode = c.mode
 		c.mu.Unlock()
+	}
+	if mode == ModeStreamable && s.modern == "" && !probe && !first {
+		if env.Kind == jsonrpc.KindNotification && env.Method == "notifications/initialized" {
+			c.expectStream()
+		} else if err := c.awaitStream(ctx); err != nil {
+			return fmt.Errorf("send: %w", err)
+		}
 	}
 	var req *http.Request
 	var handle func(sent, *http.Response, error)

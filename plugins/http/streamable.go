@@ -2,6 +2,8 @@ package httptransport
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,6 +45,9 @@ func readClose(body io.ReadCloser) []byte {
 
 // handleStreamable delivers the answer to one Streamable HTTP POST.
 func (c *conn) handleStreamable(s sent, resp *http.Response, err error) {
+	if s.env.Kind == jsonrpc.KindNotification && s.env.Method == "notifications/initialized" && (err != nil || resp.StatusCode/100 != 2) {
+		c.streamSettled() // no GET stream is coming: hold nothing back for it
+	}
 	if err != nil {
 		c.requestFailed(s, err)
 		return
@@ -117,38 +122,30 @@ func (c *conn) observe(s sent, msg []byte) {
 }
 
 // readEventStream delivers every message of a POST's SSE answer, in order.
-// If the stream ends without the response to s, s is answered with an error.
+// If the stream ends without the response to s, the stream of a request of
+// the initialize era whose events carry ids is resumed (see resume);
+// otherwise s is answered with an error.
 func (c *conn) readEventStream(s sent, resp *http.Response) {
-	r := newSSEReader(resp.Body, c.limit)
-	answered, tooLarge := false, false
-	for {
-		ev, err := r.Next()
-		if err != nil {
-			if !answered && s.isRequest() && c.ctx.Err() == nil {
-				if tooLarge {
-					c.fail(s, jsonrpc.CodeMessageTooLarge, fmt.Sprintf("backend's answer exceeds the %d byte message limit", c.limit), nil)
-				} else {
-					c.fail(s, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("backend's event stream ended before the response (%v)", err), nil)
-				}
-			}
-			return
-		}
-		if ev.Type != "message" {
-			continue
-		}
-		if ev.TooLarge {
-			c.logger.Warn("discarded oversized message from backend", "bytes", ev.Size, "limit", c.limit)
-			tooLarge = true
-			continue
-		}
-		c.deliverBody(ev.Data, func(msg []byte) {
-			c.observe(s, msg)
-			if !answered && s.isRequest() {
-				if env, err := jsonrpc.Peek(msg); err == nil && env.Kind == jsonrpc.KindResponse && bytes.Equal(env.ID, s.env.ID) {
-					answered = true
-				}
-			}
-		})
+	var r *resumption
+	if s.isRequest() && s.modern == "" {
+		r = c.watch(s)
+		defer c.unwatch(s, r)
+	}
+	st := &streamState{}
+	err := c.readEvents(s, resp.Body, st, false)
+	if st.answered || !s.isRequest() || c.ctx.Err() != nil || c.stopped(r) {
+		return
+	}
+	switch {
+	case st.tooLarge:
+		c.fail(s, jsonrpc.CodeMessageTooLarge, fmt.Sprintf("backend's answer exceeds the %d byte message limit", c.limit), nil)
+	case r != nil && st.lastID != "" && resp.Request.Context().Err() == nil:
+		_ = resp.Body.Close()
+		c.resume(resp.Request.Context(), s, r, st, err)
+	case errors.Is(resp.Request.Context().Err(), context.DeadlineExceeded):
+		c.fail(s, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("backend did not answer within request_timeout (%s)", c.o.requestTimeout), nil)
+	default:
+		c.fail(s, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("backend's event stream ended before the response (%v)", err), nil)
 	}
 }
 
@@ -158,25 +155,87 @@ func (c *conn) startStream() {
 	started := c.streamStarted
 	c.streamStarted = true
 	c.mu.Unlock()
-	if !started {
-		c.goAsync(c.listen)
+	if !started && !c.goAsync(c.listen) {
+		c.streamSettled()
 	}
 }
 
+// streamOpenWait bounds how long requests wait for the GET stream to open
+// after initialization (see awaitStream).
+const streamOpenWait = 2 * time.Second
+
+// awaitStream holds a message of the initialize era back, once the
+// initialized notification has gone out, until the GET stream has been
+// answered (or will not be), for at most streamOpenWait. Servers send
+// messages that belong to no request on that stream, and some drop those
+// sent while it is not open: the request for input a tool makes of the
+// client, say, when the tool is called right after initialization.
+func (c *conn) awaitStream(ctx context.Context) error {
+	c.mu.Lock()
+	wait := c.streamWait
+	c.mu.Unlock()
+	if wait == nil {
+		return nil
+	}
+	select {
+	case <-wait:
+		return nil
+	default:
+	}
+	t := time.NewTimer(min(streamOpenWait, c.o.connectTimeout))
+	defer t.Stop()
+	select {
+	case <-wait:
+	case <-t.C:
+		c.logger.Debug("the GET stream is not open yet; sending anyway")
+		c.streamSettled()
+	case <-c.done:
+		return c.closedErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
+}
+
+// expectStream starts holding messages back for the GET stream, as the
+// initialized notification goes out.
+func (c *conn) expectStream() {
+	c.mu.Lock()
+	if c.streamWait == nil {
+		c.streamWait = make(chan struct{})
+	}
+	c.mu.Unlock()
+}
+
+// streamSettled lets the messages held back for the GET stream go.
+func (c *conn) streamSettled() {
+	c.mu.Lock()
+	if c.streamWait != nil && !c.streamWaitDone {
+		close(c.streamWait)
+		c.streamWaitDone = true
+	}
+	c.mu.Unlock()
+}
+
 // listen keeps the GET stream open while the connection lives,
-// reconnecting with Last-Event-ID and backoff when it drops. A server that
-// does not offer the stream (405) is fine; one whose session is gone (404)
-// or that cannot be reached any more ends the connection.
+// reconnecting with Last-Event-ID when it drops: no sooner than the
+// server's retry interval (the last one it set, on any connection of this
+// stream), and with backoff when reconnecting fails. A server that does
+// not offer the stream (405) is fine; one whose session is gone (404) or
+// that cannot be reached any more ends the connection.
 func (c *conn) listen() {
 	backoff := minStreamBackoff
 	failures := 0
 	var lastID string
+	var retry time.Duration
 	for c.ctx.Err() == nil {
 		req, sid := c.streamableRequest(http.MethodGet, sent{})
 		if lastID != "" {
 			req.Header.Set("Last-Event-ID", lastID)
 		}
 		resp, err := c.client.Do(req)
+		// Whatever the answer, the requests held back for it may go.
+		c.streamSettled()
 		switch {
 		case err != nil:
 			if c.ctx.Err() != nil {
@@ -196,9 +255,10 @@ func (c *conn) listen() {
 		case resp.StatusCode == http.StatusOK && mediaType(resp.Header) == "text/event-stream":
 			failures, backoff = 0, minStreamBackoff
 			r := newSSEReader(resp.Body, c.limit)
+			r.LastID, r.Retry = lastID, retry
 			for {
 				ev, err := r.Next()
-				lastID = r.LastID
+				lastID, retry = r.LastID, r.Retry
 				if err != nil {
 					break
 				}
@@ -207,27 +267,28 @@ func (c *conn) listen() {
 				case ev.TooLarge:
 					c.logger.Warn("discarded oversized message from backend", "bytes", ev.Size, "limit", c.limit)
 				default:
-					c.deliverBody(ev.Data, nil)
+					c.deliverBody(ev.Data, c.answeredElsewhere)
 				}
 			}
 			_ = resp.Body.Close()
-			if r.Retry > 0 {
-				backoff = r.Retry
-			}
 			if c.ctx.Err() != nil {
 				return
 			}
-			c.logger.Debug("GET stream ended; reconnecting", "in", backoff)
 		case resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests:
 			_ = resp.Body.Close()
-			c.logger.Debug("GET stream refused; retrying", "status", resp.StatusCode, "in", backoff)
+			c.logger.Debug("GET stream refused; retrying", "status", resp.StatusCode)
 		default:
 			_ = resp.Body.Close()
 			c.logger.Debug("server refused the GET stream", "status", resp.StatusCode)
 			return
 		}
+		delay := backoff
+		if retry > 0 {
+			delay = max(delay, retryDelay(retry))
+		}
+		c.logger.Debug("GET stream ended; reconnecting", "in", delay)
 		c.m.streamReconnects.Inc()
-		t := time.NewTimer(backoff)
+		t := time.NewTimer(delay)
 		select {
 		case <-c.ctx.Done():
 			t.Stop()

@@ -1,0 +1,442 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/mcphost/mcphost/host/internal/testenv"
+)
+
+// The client side of the conformance suite runs a command as the MCP client
+// under test: `conformance client --command CMD --scenario S` starts a test
+// server for S, runs CMD with the server's URL appended as the last argument
+// and MCP_CONFORMANCE_SCENARIO=S in the environment, and judges what the
+// server saw. Here the client under test is mcphost itself, as the client of
+// its backends: the command is this test binary in driver mode (see
+// conformanceDriver), which runs the real mcphost with one http backend, the
+// test server, and drives it as an MCP client over stdio.
+const (
+	// driverEnv, set to 1, makes the test binary run conformanceDriver
+	// instead of the tests.
+	driverEnv = "MCPHOST_CONFORMANCE_DRIVER"
+	// driverMCPHostEnv is the mcphost binary the driver runs.
+	driverMCPHostEnv = "MCPHOST_CONFORMANCE_MCPHOST"
+	// scenarioEnv is set by the suite to the scenario being run.
+	scenarioEnv = "MCP_CONFORMANCE_SCENARIO"
+)
+
+// clientBaseline is the suite's --expected-failures file for the client
+// scenarios run through mcphost.
+const clientBaseline = "expected-failures-client.yml"
+
+// conformanceDriverMode reports whether the test binary was started as the
+// suite's client command; TestMain then runs conformanceDriver alone.
+func conformanceDriverMode() bool { return os.Getenv(driverEnv) == "1" }
+
+// driverScenario is what the driver does in one client scenario, through
+// mcphost, after initializing and listing the tools.
+type driverScenario struct {
+	// tool is the test server's tool to call ("" for none), with args.
+	tool string
+	args map[string]any
+	// want is a substring of the text the call must return.
+	want string
+}
+
+// driverScenarios covers every client scenario of the suite that is not
+// about authorization (auth/*, which needs an OAuth client in mcphost).
+// The tool names and answers are the scenarios' own (conformance 0.1.16).
+var driverScenarios = map[string]driverScenario{
+	// The test server checks the initialize request mcphost sends it.
+	"initialize": {},
+	// A stateless streamable HTTP server with one tool.
+	"tools_call": {tool: "add_numbers", args: map[string]any{"a": 5, "b": 3}, want: "The sum of 5 and 3 is 8"},
+	// The tool asks for a form whose every field has a default; the
+	// driver plays the user who accepts the form as presented, so the
+	// defaults must reach it intact through mcphost (which declares
+	// elicitation to the backend because the driver declared it).
+	"elicitation-sep1034-client-defaults": {tool: "test_client_elicitation_defaults", want: "Elicitation completed"},
+	// The tool call's SSE stream sends a priming event (id, retry: 500)
+	// and closes before the result; the result comes on the GET stream
+	// mcphost must open, no sooner than 500ms later, with Last-Event-ID.
+	"sse-retry": {tool: "test_reconnection", want: "Reconnection test completed successfully"},
+}
+
+// conformanceDriver is the client command: it returns the process's exit
+// status. The last argument is the test server's URL.
+func conformanceDriver() int {
+	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "driver: "+format+"\n", args...) }
+	if len(os.Args) < 2 {
+		logf("usage: %s URL (with %s set)", os.Args[0], scenarioEnv)
+		return 2
+	}
+	url := os.Args[len(os.Args)-1]
+	name := os.Getenv(scenarioEnv)
+	sc, ok := driverScenarios[name]
+	if !ok {
+		logf("unknown scenario %q: add it to driverScenarios", name)
+		return 2
+	}
+	bin := os.Getenv(driverMCPHostEnv)
+	if bin == "" {
+		logf("%s is not set", driverMCPHostEnv)
+		return 2
+	}
+	if err := drive(url, sc, bin, logf); err != nil {
+		logf("scenario %s: %v", name, err)
+		return 1
+	}
+	logf("scenario %s: done", name)
+	return 0
+}
+
+// drive runs mcphost with the test server as its one backend and plays
+// scenario sc through it.
+func drive(url string, sc driverScenario, bin string, logf func(string, ...any)) error {
+	dir, err := os.MkdirTemp("", "mcphost-conformance-driver-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	// Names unprefixed, so that the driver calls the scenario's tools by
+	// their own names; debug logs show the http transport's reconnections.
+	cfg := filepath.Join(dir, "proxy.hcl")
+	hcl := fmt.Sprintf(`proxy {
+  log_level = "debug"
+  log_dir   = ""
+}
+
+server "conformance" {
+  prefix = false
+  transport "http" {
+    url = %q
+  }
+}
+`, url)
+	if err := os.WriteFile(cfg, []byte(hcl), 0o644); err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	tr := transport.NewStdioWithOptions(bin, nil, []string{"run", "--stdio", cfg}, transport.WithCommandStderrWriter(os.Stderr))
+	c := client.NewClient(tr,
+		client.WithProtocolVersion("2025-11-25"),
+		client.WithElicitationHandler(acceptDefaults{logf}))
+	// The client serves mcphost's requests (elicitation) under this
+	// context: it must outlive the calls.
+	if err := c.Start(context.Background()); err != nil {
+		return fmt.Errorf("start mcphost: %w", err)
+	}
+	defer c.Close()
+
+	initReq := mcp.InitializeRequest{}
+	initReq.Params.ProtocolVersion = "2025-11-25"
+	initReq.Params.ClientInfo = mcp.Implementation{Name: "mcphost-conformance-driver", Version: "1"}
+	initReq.Params.Capabilities.Elicitation = &mcp.ElicitationCapability{}
+	res, err := c.Initialize(ctx, initReq)
+	if err != nil {
+		return fmt.Errorf("initialize: %w", err)
+	}
+	logf("initialized mcphost (%s)", res.ProtocolVersion)
+	tools, err := c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		return fmt.Errorf("tools/list: %w", err)
+	}
+	var names []string
+	for _, tool := range tools.Tools {
+		names = append(names, tool.Name)
+	}
+	logf("tools: %v", names)
+	if sc.tool == "" {
+		return nil
+	}
+	if !slices.Contains(names, sc.tool) {
+		return fmt.Errorf("mcphost does not list the tool %s", sc.tool)
+	}
+
+	call := mcp.CallToolRequest{}
+	call.Params.Name = sc.tool
+	// A nil map would go out as "arguments": null, which servers refuse.
+	call.Params.Arguments = map[string]any{}
+	if sc.args != nil {
+		call.Params.Arguments = sc.args
+	}
+	out, err := c.CallTool(ctx, call)
+	if err != nil {
+		return fmt.Errorf("call %s: %w", sc.tool, err)
+	}
+	var text []string
+	for _, content := range out.Content {
+		if tc, ok := content.(mcp.TextContent); ok {
+			text = append(text, tc.Text)
+		}
+	}
+	got := strings.Join(text, "\n")
+	logf("call %s: isError=%v: %s", sc.tool, out.IsError, got)
+	if out.IsError || !strings.Contains(got, sc.want) {
+		return fmt.Errorf("call %s returned %q (isError %v), want it to contain %q", sc.tool, got, out.IsError, sc.want)
+	}
+	return nil
+}
+
+// acceptDefaults answers a form elicitation as a user who accepts the form
+// as presented: each field holds the default the schema gives it.
+type acceptDefaults struct{ logf func(string, ...any) }
+
+func (a acceptDefaults) Elicit(_ context.Context, req mcp.ElicitationRequest) (*mcp.ElicitationResult, error) {
+	raw, err := json.Marshal(req.Params.RequestedSchema)
+	if err != nil {
+		return nil, err
+	}
+	var schema struct {
+		Properties map[string]struct {
+			Default json.RawMessage `json:"default"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(raw, &schema); err != nil {
+		return nil, fmt.Errorf("requestedSchema: %w", err)
+	}
+	content := map[string]any{}
+	for name, p := range schema.Properties {
+		if len(p.Default) > 0 {
+			content[name] = p.Default
+		}
+	}
+	a.logf("elicitation %q: accepting %d defaults", req.Params.Message, len(content))
+	return &mcp.ElicitationResult{ElicitationResponse: mcp.ElicitationResponse{
+		Action:  mcp.ElicitationResponseActionAccept,
+		Content: content,
+	}}, nil
+}
+
+// clientScenarioRE matches a line of `conformance list --client`:
+// "  - name [versions]".
+var clientScenarioRE = regexp.MustCompile(`(?m)^\s+- (\S+)`)
+
+// listClientScenarios returns the suite's client scenarios that are not
+// about authorization.
+func listClientScenarios(t *testing.T, suite []string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, suite[0], append(append([]string(nil), suite[1:]...), "list", "--client")...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("conformance list --client: %v\n%s", err, out)
+	}
+	var names []string
+	for _, m := range clientScenarioRE.FindAllStringSubmatch(ansiRE.ReplaceAllString(string(out), ""), -1) {
+		if !strings.HasPrefix(m[1], "auth/") {
+			names = append(names, m[1])
+		}
+	}
+	if len(names) == 0 {
+		t.Fatalf("conformance list --client names no scenario outside auth/:\n%s", out)
+	}
+	return names
+}
+
+// TestConformanceClient runs every client scenario of the conformance suite
+// that concerns the transport or the protocol (not auth/*) with mcphost as
+// the client under test: its http backend transport talks to the suite's
+// test server, and a driver (this binary, re-executed) is mcphost's client.
+// A scenario may fail only if testdata/conformance/expected-failures-client.yml
+// lists it with a reason; a listed scenario that passes is a stale entry.
+func TestConformanceClient(t *testing.T) {
+	suite := testenv.Conformance(t)
+	pkg := testenv.NPMModule(t, "@modelcontextprotocol/conformance/package.json")
+	if v := packageVersion(t, pkg); v != conformanceVersion {
+		t.Fatalf("%s is version %s; the baselines in testdata/conformance are for %s", pkg, v, conformanceVersion)
+	}
+	baselinePath, err := filepath.Abs(filepath.Join("testdata", "conformance", clientBaseline))
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseline, err := readExpectedFailures(baselinePath, "client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(self, " \t") {
+		// The suite splits --command on spaces.
+		testenv.RequireCI(t, "a test binary path without spaces", fmt.Sprintf("the suite cannot run %q as its client command", self))
+	}
+	env := append(os.Environ(), "NO_COLOR=1",
+		driverEnv+"=1",
+		driverMCPHostEnv+"="+mcphost(t),
+		// A -race binary otherwise sleeps a second at exit.
+		"GORACE=atexit_sleep_ms=0")
+
+	scenarios := listClientScenarios(t, suite)
+	for _, name := range scenarios {
+		if _, ok := driverScenarios[name]; !ok {
+			t.Errorf("the suite has client scenario %s, which the driver does not know: add it to driverScenarios", name)
+		}
+	}
+	for name := range baseline {
+		if !slices.Contains(scenarios, name) {
+			t.Errorf("%s lists %s, which is not a client scenario the suite runs here", clientBaseline, name)
+		}
+	}
+	results := map[string]scenarioResult{}
+	for _, name := range scenarios {
+		t.Run(name, func(t *testing.T) {
+			r := runClientScenario(t, suite, env, self, name, baselinePath)
+			results[name] = r.result
+			t.Logf("checks: %s", r.summary())
+			reason, listed := baseline[name]
+			ok := clientPassed(r.result) && r.clientOK
+			switch {
+			case !ok && !listed:
+				t.Errorf("%s fails through mcphost: %s\nsuite output ends:\n%s", name, r.describe(), tail(r.output, 6000))
+			case ok && listed:
+				t.Errorf("stale entry: %s passes through mcphost, but %s lists it (%s); remove it", name, clientBaseline, reason)
+			case !ok:
+				t.Logf("%s fails as expected (%s): %s", name, reason, r.describe())
+			}
+			// The suite judges the checks alone (a warning fails a
+			// scenario too), against the same file.
+			wantExit := 0
+			if clientPassed(r.result) == listed {
+				wantExit = 1
+			}
+			if r.exit != wantExit {
+				t.Errorf("the suite exited %d with --expected-failures, want %d; output ends:\n%s", r.exit, wantExit, tail(r.output, 4000))
+			}
+		})
+	}
+	var rows []string
+	passed := 0
+	for _, name := range scenarios {
+		word := "missing"
+		if r, ok := results[name]; ok {
+			word = "FAIL"
+			if clientPassed(r) {
+				word, passed = "pass", passed+1
+			}
+		}
+		rows = append(rows, fmt.Sprintf("%-40s %s", name, word))
+	}
+	t.Logf("conformance %s client scenarios through mcphost: %d/%d pass\n%s", conformanceVersion, passed, len(scenarios), strings.Join(rows, "\n"))
+}
+
+// clientPassed reports whether a client scenario passed as the suite
+// counts it: no check failed and none warned.
+func clientPassed(r scenarioResult) bool {
+	for _, c := range r.checks {
+		if c.Status == "FAILURE" || c.Status == "WARNING" {
+			return false
+		}
+	}
+	return true
+}
+
+// clientRun is the outcome of one client scenario.
+type clientRun struct {
+	result scenarioResult
+	// clientOK is false when the driver exited with an error or timed out.
+	clientOK bool
+	exit     int
+	output   string
+}
+
+func (r clientRun) describe() string {
+	var parts []string
+	for _, c := range r.result.checks {
+		if c.Status == "FAILURE" || c.Status == "WARNING" {
+			parts = append(parts, fmt.Sprintf("%s: %s: %s", c.ID, c.Status, c.ErrorMessage))
+		}
+	}
+	if !r.clientOK {
+		parts = append(parts, "the driver failed (see its stderr in the output)")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// summary lists the verdicts of the checks (not the INFO records), with
+// the delay sse-retry measured.
+func (r clientRun) summary() string {
+	var parts []string
+	for _, c := range r.result.checks {
+		if c.Status == "INFO" {
+			continue
+		}
+		part := c.ID + "=" + c.Status
+		if d, ok := c.Details["actualDelayMs"]; ok {
+			part += fmt.Sprintf(" (reconnected after %vms)", d)
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// clientExitRE matches what the suite prints when the client command fails.
+var clientExitRE = regexp.MustCompile(`Client exited with code|Client timed out after`)
+
+// runClientScenario runs one client scenario with the driver as the
+// command and reads its checks.
+func runClientScenario(t *testing.T, suite, env []string, driver, name, baseline string) clientRun {
+	t.Helper()
+	out := t.TempDir()
+	args := append(append([]string(nil), suite[1:]...), "client",
+		"--command", driver, "--scenario", name, "--timeout", "30000",
+		"--expected-failures", baseline, "-o", out)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, suite[0], args...)
+	cmd.Env = env
+	cmd.WaitDelay = 10 * time.Second
+	raw, err := cmd.CombinedOutput()
+	r := clientRun{output: ansiRE.ReplaceAllString(string(raw), "")}
+	var exitErr *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("client scenario %s did not finish within 2 minutes; output ends:\n%s", name, tail(r.output, 4000))
+	case errors.As(err, &exitErr):
+		r.exit = exitErr.ExitCode()
+	case err != nil:
+		t.Fatalf("running the conformance suite: %v", err)
+	}
+	r.clientOK = !clientExitRE.MatchString(r.output)
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || !entries[0].IsDir() || !strings.HasPrefix(entries[0].Name(), name+"-") {
+		var got []string
+		for _, e := range entries {
+			got = append(got, e.Name())
+		}
+		t.Fatalf("client scenario %s: want one result directory, got %q; output ends:\n%s", name, got, tail(r.output, 4000))
+	}
+	data, err := os.ReadFile(filepath.Join(out, entries[0].Name(), "checks.json"))
+	if err != nil {
+		t.Fatalf("client scenario %s: %v", name, err)
+	}
+	if err := json.Unmarshal(data, &r.result.checks); err != nil {
+		t.Fatalf("client scenario %s: checks.json: %v", name, err)
+	}
+	if len(r.result.checks) == 0 {
+		t.Fatalf("client scenario %s recorded no checks", name)
+	}
+	return r
+}
