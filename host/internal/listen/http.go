@@ -58,6 +58,9 @@ type HTTPOptions struct {
 	ResumeBufferBytes int
 	ResumeTotalBytes  int
 	Logger            hclog.Logger
+
+	// resumeWindow is resumeWindow unless set (by tests).
+	resumeWindow time.Duration
 }
 
 // HTTP serves MCP over streamable HTTP (2025-03-26 and later): POST for
@@ -91,6 +94,11 @@ type HTTP struct {
 	conns sync.WaitGroup
 	// resumeBytes is what the replay buffers of all streams hold.
 	resumeBytes atomic.Int64
+	// doneStreams are the response streams that wrote their response and
+	// are kept for a resume, oldest first: evicted first when the replay
+	// buffers hold too much.
+	doneMu      sync.Mutex
+	doneStreams []*eventStream
 }
 
 // NewHTTP returns a listener for r; call Listen, then Serve.
@@ -115,6 +123,9 @@ func NewHTTP(r *router.Router, opts HTTPOptions) *HTTP {
 	}
 	if opts.ResumeTotalBytes <= 0 {
 		opts.ResumeTotalBytes = DefaultResumeTotalBytes
+	}
+	if opts.resumeWindow <= 0 {
+		opts.resumeWindow = resumeWindow
 	}
 	h := &HTTP{
 		router: r, opts: opts, log: opts.Logger,
@@ -545,6 +556,15 @@ func (h *HTTP) resumeReply(w http.ResponseWriter, r *http.Request, sess *httpSes
 	if es.writeStart(w, false) != nil || es.replay(w, missed) != nil {
 		rw.failed = true
 	}
+	if rw.flusher != nil {
+		rw.flusher.Flush()
+	}
+	if es.isDone() {
+		// It had written its response already: replayed, it is over.
+		es.detach()
+		es.finish()
+		return
+	}
 	rw.run()
 }
 
@@ -564,8 +584,9 @@ type replyWriter struct {
 	es   *eventStream
 	kick <-chan struct{}
 	// complete: the reply has ended (its final message is written, or it
-	// was abandoned); failed: a write failed, the client is gone.
-	complete, failed bool
+	// was abandoned); answered: its response is written on the stream;
+	// failed: a write failed, the client is gone.
+	complete, answered, failed bool
 }
 
 func (rw *replyWriter) start() {
@@ -614,6 +635,9 @@ func (rw *replyWriter) write(m router.Message) bool {
 	} else {
 		err = writeEvent(rw.w, m.Data)
 	}
+	// The response, once kept for replay, is the stream's last event even
+	// when writing it fails.
+	rw.answered = m.Final && rw.es != nil
 	if err != nil {
 		rw.failed = true
 		return true
@@ -645,17 +669,25 @@ func (rw *replyWriter) run() (kept bool) {
 		if rw.es == nil {
 			return
 		}
-		rw.es.detach()
 		select {
 		case <-rw.sess.done():
-			rw.complete = true
-		default:
-		}
-		if rw.complete {
+			rw.es.detach()
 			rw.es.finish()
 			return
+		default:
 		}
-		kept = true
+		switch {
+		case rw.answered:
+			// Kept a while still, for a client that did not get it all.
+			rw.es.markDone()
+			rw.es.detach()
+		case rw.complete:
+			rw.es.detach()
+			rw.es.finish()
+		default:
+			rw.es.detach()
+			kept = true
+		}
 	}()
 	if rw.failed {
 		return
@@ -751,18 +783,27 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 				httpError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest, "Bad Request: Last-Event-ID names no stream of this session")
 				return
 			}
-			if kick, ok = es.attach(true); !ok {
-				httpError(w, http.StatusConflict, jsonrpc.CodeInvalidRequest, "Conflict: the stream is still being written to another connection")
-				return
+			// Checked before a connection still writing the stream is asked
+			// to let go, and again after, as the writer may have dropped
+			// more meanwhile.
+			if _, ok = es.since(seq); ok {
+				if kick, ok = es.attach(true); !ok {
+					httpError(w, http.StatusConflict, jsonrpc.CodeInvalidRequest, "Conflict: the stream is still being written to another connection")
+					return
+				}
+				if missed, ok = es.since(seq); !ok {
+					es.detach()
+				}
 			}
-			if missed, ok = es.since(seq); !ok {
-				es.detach()
-				if es.reply != nil {
-					// Its request's messages can no longer all reach the client.
+			if !ok {
+				if es.reply != nil && es.lost(seq) {
+					// Its client can no longer get all of its request's
+					// messages: the stream ends (a connection still
+					// writing it is dropped).
 					es.finish()
 				}
 				httpError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest,
-					"Bad Request: the events after Last-Event-ID are no longer kept (the stream's replay buffer is bounded)")
+					"Bad Request: the events after Last-Event-ID are no longer kept (the stream's replay buffer is bounded) or were never sent")
 				return
 			}
 			resuming = true

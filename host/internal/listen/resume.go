@@ -82,7 +82,11 @@ type eventStream struct {
 	// released is closed when it has.
 	kick, released chan struct{}
 	expiry         *time.Timer
-	freed          bool
+	// done: the stream's last event (its response) is written; it is kept
+	// for a client that did not get it, until replayed, expired or
+	// evicted.
+	done  bool
+	freed bool
 }
 
 func newStreamKey() string {
@@ -201,7 +205,54 @@ func (es *eventStream) detach() {
 	close(es.released)
 	es.kick, es.released = nil, nil
 	if es.reply != nil && !es.freed {
-		es.expiry = time.AfterFunc(resumeWindow, es.expire)
+		es.expiry = time.AfterFunc(es.h.opts.resumeWindow, es.expire)
+	}
+}
+
+// markDone records that a response stream wrote its response. It stays
+// resumable (the client may not have got what was written last) for
+// resumeWindow, unless room is needed for live streams' events first.
+func (es *eventStream) markDone() {
+	es.mu.Lock()
+	es.done = true
+	es.mu.Unlock()
+	es.reply.Close()
+	h := es.h
+	h.doneMu.Lock()
+	for len(h.doneStreams) > 0 && h.doneStreams[0].isFreed() {
+		h.doneStreams[0] = nil
+		h.doneStreams = h.doneStreams[1:]
+	}
+	h.doneStreams = append(h.doneStreams, es)
+	h.doneMu.Unlock()
+}
+
+func (es *eventStream) isFreed() bool {
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	return es.freed
+}
+
+func (es *eventStream) isDone() bool {
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	return es.done
+}
+
+// evictDone frees finished streams, oldest first, until n more bytes fit
+// in the listener's bound or none is left.
+func (h *HTTP) evictDone(n int) {
+	for h.resumeBytes.Load()+int64(n) > int64(h.opts.ResumeTotalBytes) {
+		h.doneMu.Lock()
+		if len(h.doneStreams) == 0 {
+			h.doneMu.Unlock()
+			return
+		}
+		es := h.doneStreams[0]
+		h.doneStreams[0] = nil
+		h.doneStreams = h.doneStreams[1:]
+		h.doneMu.Unlock()
+		es.finish()
 	}
 }
 
@@ -236,6 +287,14 @@ func (es *eventStream) free() {
 	es.freed = true
 	freed := es.bytes
 	es.events, es.head, es.bytes = nil, 0, 0
+	if es.kick != nil {
+		// The writer still attached lets go.
+		select {
+		case <-es.kick:
+		default:
+			close(es.kick)
+		}
+	}
 	if es.expiry != nil {
 		es.expiry.Stop()
 		es.expiry = nil
@@ -264,6 +323,9 @@ func (sess *httpSession) freeStreams() {
 func (es *eventStream) keep(data []byte) uint64 {
 	n := len(data)
 	limit := es.h.opts.ResumeBufferBytes
+	if n <= limit && es.h.resumeBytes.Load()+int64(n) > int64(es.h.opts.ResumeTotalBytes) {
+		es.h.evictDone(n)
+	}
 	es.mu.Lock()
 	defer es.mu.Unlock()
 	seq := es.next
@@ -282,8 +344,8 @@ func (es *eventStream) keep(data []byte) uint64 {
 	}
 	// What was trimmed is still counted: charge the difference.
 	if total := es.h.resumeBytes.Add(int64(n - freed)); n > limit || total > int64(es.h.opts.ResumeTotalBytes) {
-		// Too large to keep, or the streams together hold too much: this
-		// stream keeps nothing up to this event.
+		// Too large to keep, or the live streams together hold too much:
+		// this stream keeps nothing up to this event.
 		release := n + es.bytes
 		for i := es.head; i < len(es.events); i++ {
 			es.events[i] = sentEvent{}
@@ -320,6 +382,13 @@ func (es *eventStream) since(seq uint64) ([]sentEvent, bool) {
 		}
 	}
 	return out, true
+}
+
+// lost says whether some of the events after seq are no longer kept.
+func (es *eventStream) lost(seq uint64) bool {
+	es.mu.Lock()
+	defer es.mu.Unlock()
+	return seq < es.dropped
 }
 
 // lastSent is the sequence of the last event written (0: none yet).
