@@ -58,19 +58,26 @@ const (
 	// DefaultMaxSessions bounds a listener's open sessions: generous (an
 	// idle session costs about 2 KB), but a client that opens sessions
 	// without end cannot exhaust the host.
-	DefaultMaxSessions     = 10000
-	maxMaxSessions         = 1 << 24
-	DefaultRequestTimeout  = 60 * time.Second
-	DefaultShutdownTimeout = 10 * time.Second
-	DefaultStartupWait     = 10 * time.Second
-	DefaultLogLevel        = "info"
-	DefaultLogFormat       = "text"
-	DefaultListenAddress   = "127.0.0.1:3000"
-	DefaultListenPath      = "/mcp"
-	DefaultSSEPath         = "/sse"
-	DefaultMessagePath     = "/message"
-	DefaultWebSocketPath   = "/ws"
-	DefaultMetricsPath     = "/metrics"
+	DefaultMaxSessions = 10000
+	// DefaultResumeBufferBytes is what each resumable SSE stream keeps of
+	// the events it wrote (resume_buffer_bytes), and
+	// DefaultResumeTotalBytes what all the streams of a listener keep
+	// together (resume_total_bytes).
+	DefaultResumeBufferBytes = 1 << 20
+	DefaultResumeTotalBytes  = 64 << 20
+	maxResumeBytes           = 1 << 40
+	maxMaxSessions           = 1 << 24
+	DefaultRequestTimeout    = 60 * time.Second
+	DefaultShutdownTimeout   = 10 * time.Second
+	DefaultStartupWait       = 10 * time.Second
+	DefaultLogLevel          = "info"
+	DefaultLogFormat         = "text"
+	DefaultListenAddress     = "127.0.0.1:3000"
+	DefaultListenPath        = "/mcp"
+	DefaultSSEPath           = "/sse"
+	DefaultMessagePath       = "/message"
+	DefaultWebSocketPath     = "/ws"
+	DefaultMetricsPath       = "/metrics"
 
 	// Restart policy and health check defaults (restart and health blocks).
 	DefaultMaxRestarts         = 5
@@ -237,7 +244,14 @@ type Listener struct {
 	// MaxSessions bounds the sessions open at once on this listener (every
 	// transport together); 0 is no bound.
 	MaxSessions int
-	DeclRange   hcl.Range
+	// ResumeBufferBytes is what each resumable streamable HTTP SSE stream
+	// keeps of the events it wrote, for a client that resumes it with
+	// Last-Event-ID; -1 (resume_buffer_bytes = 0) disables event ids and
+	// resumption, 0 is the default. ResumeTotalBytes bounds what all the
+	// streams of the listener keep (0: the default).
+	ResumeBufferBytes int
+	ResumeTotalBytes  int
+	DeclRange         hcl.Range
 }
 
 // Redacted returns a copy of l with AuthToken replaced by RedactedValue
@@ -258,6 +272,7 @@ func DefaultListener() Listener {
 		Kind: ListenerHTTP, Address: DefaultListenAddress, Path: DefaultListenPath,
 		SSEPath: DefaultSSEPath, MessagePath: DefaultMessagePath, WebSocketPath: DefaultWebSocketPath,
 		MetricsPath: DefaultMetricsPath, MaxSessions: DefaultMaxSessions,
+		ResumeBufferBytes: DefaultResumeBufferBytes, ResumeTotalBytes: DefaultResumeTotalBytes,
 	}
 }
 
@@ -980,6 +995,8 @@ var listenSchema = &hcl.BodySchema{
 		{Name: "auth_token"},
 		{Name: "allow_unauthenticated"},
 		{Name: "max_sessions"},
+		{Name: "resume_buffer_bytes"},
+		{Name: "resume_total_bytes"},
 	},
 }
 
@@ -1042,6 +1059,28 @@ func (d *decoder) decodeListener(b *hcl.Block) (Listener, bool) {
 					"max_sessions must be between 0 (no bound) and %d; got %d.", maxMaxSessions, n)
 			} else {
 				l.MaxSessions = int(n)
+			}
+		}
+	}
+	if attr, ok := attrs["resume_buffer_bytes"]; ok {
+		if n, ok := d.evalInt(attr); ok {
+			if n < 0 || n > maxResumeBytes {
+				d.errorf(attr.Expr.Range(), "Invalid resume_buffer_bytes",
+					"resume_buffer_bytes must be between 0 (no resumption) and %d; got %d.", int64(maxResumeBytes), n)
+			} else if n == 0 {
+				l.ResumeBufferBytes = -1
+			} else {
+				l.ResumeBufferBytes = int(n)
+			}
+		}
+	}
+	if attr, ok := attrs["resume_total_bytes"]; ok {
+		if n, ok := d.evalInt(attr); ok {
+			if n < 1 || n > maxResumeBytes {
+				d.errorf(attr.Expr.Range(), "Invalid resume_total_bytes",
+					"resume_total_bytes must be between 1 and %d; got %d.", int64(maxResumeBytes), n)
+			} else {
+				l.ResumeTotalBytes = int(n)
 			}
 		}
 	}
