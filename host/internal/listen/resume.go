@@ -216,7 +216,9 @@ func (es *eventStream) markDone() {
 	es.mu.Lock()
 	es.done = true
 	es.mu.Unlock()
-	es.reply.Close()
+	if es.reply != nil {
+		es.reply.Close()
+	}
 	h := es.h
 	h.doneMu.Lock()
 	for len(h.doneStreams) > 0 && h.doneStreams[0].isFreed() {

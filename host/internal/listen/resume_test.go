@@ -447,6 +447,40 @@ func TestResumeKeepBounds(t *testing.T) {
 	}
 }
 
+// When the listener's buffers are full, streams that wrote their response
+// are dropped, oldest first, before a live stream loses anything.
+func TestResumeEvictsDoneStreams(t *testing.T) {
+	t.Parallel()
+	h := &HTTP{opts: HTTPOptions{ResumeBufferBytes: 100, ResumeTotalBytes: 200}}
+	sess := &httpSession{}
+	older, newer, live := h.openStream(sess, nil), h.openStream(sess, nil), h.openStream(sess, nil)
+	older.keep(make([]byte, 80))
+	older.markDone()
+	newer.keep(make([]byte, 80))
+	newer.markDone()
+	live.keep(make([]byte, 30)) // fits: 190
+	live.keep(make([]byte, 30)) // 220: the older done stream goes
+	if !older.isFreed() || newer.isFreed() {
+		t.Fatalf("freed: older %v, newer %v; want only the older", older.isFreed(), newer.isFreed())
+	}
+	if got := h.resumeBytes.Load(); got != 140 {
+		t.Fatalf("%d bytes kept, want 140", got)
+	}
+	if _, ok := live.since(0); !ok {
+		t.Fatal("the live stream lost events")
+	}
+	sess.mu.Lock()
+	_, kept := sess.streams[older.key]
+	sess.mu.Unlock()
+	if kept {
+		t.Fatal("the evicted stream is still in its session")
+	}
+	sess.freeStreams()
+	if got := h.resumeBytes.Load(); got != 0 {
+		t.Fatalf("%d bytes kept after the session ended", got)
+	}
+}
+
 // A response stream nobody resumes is dropped after the resume window, and
 // every stream goes with its session; nothing stays kept or queued.
 func TestResumeStreamsFreed(t *testing.T) {
@@ -490,6 +524,9 @@ func TestResumeStreamsFreed(t *testing.T) {
 			waitUntil(t, "nothing is kept or queued", func() bool {
 				return h.resumeBytes.Load() == 0 && h.router.QueuedBytes() == 0
 			})
+			if tc.status == http.StatusNotFound {
+				waitUntil(t, "the session is gone", func() bool { return h.Sessions() == 0 && h.router.SessionCount() == 0 })
+			}
 			if again := resumeGET(t, h, session, p1.id); again.StatusCode != tc.status {
 				t.Fatalf("resuming a dropped stream: %d, want %d", again.StatusCode, tc.status)
 			}
