@@ -99,6 +99,8 @@ type HTTP struct {
 	// buffers hold too much.
 	doneMu      sync.Mutex
 	doneStreams []*eventStream
+	// doneBytes is what the finished streams hold (part of resumeBytes).
+	doneBytes atomic.Int64
 }
 
 // NewHTTP returns a listener for r; call Listen, then Serve.

@@ -211,10 +211,13 @@ func (es *eventStream) detach() {
 
 // markDone records that a response stream wrote its response. It stays
 // resumable (the client may not have got what was written last) for
-// resumeWindow, unless room is needed for live streams' events first.
+// resumeWindow, unless room is needed: finished streams hold at most a
+// quarter of the listener's ResumeTotalBytes, and are the first to go when
+// live streams need room.
 func (es *eventStream) markDone() {
 	es.mu.Lock()
 	es.done = true
+	n := es.bytes
 	es.mu.Unlock()
 	if es.reply != nil {
 		es.reply.Close()
@@ -227,6 +230,9 @@ func (es *eventStream) markDone() {
 	}
 	h.doneStreams = append(h.doneStreams, es)
 	h.doneMu.Unlock()
+	if h.doneBytes.Add(int64(n)) > int64(h.opts.ResumeTotalBytes/4) {
+		h.evict(func() bool { return h.doneBytes.Load() > int64(h.opts.ResumeTotalBytes/4) })
+	}
 }
 
 func (es *eventStream) isFreed() bool {
@@ -244,7 +250,12 @@ func (es *eventStream) isDone() bool {
 // evictDone frees finished streams, oldest first, until n more bytes fit
 // in the listener's bound or none is left.
 func (h *HTTP) evictDone(n int) {
-	for h.resumeBytes.Load()+int64(n) > int64(h.opts.ResumeTotalBytes) {
+	h.evict(func() bool { return h.resumeBytes.Load()+int64(n) > int64(h.opts.ResumeTotalBytes) })
+}
+
+// evict frees finished streams, oldest first, while over says so.
+func (h *HTTP) evict(over func() bool) {
+	for over() {
 		h.doneMu.Lock()
 		if len(h.doneStreams) == 0 {
 			h.doneMu.Unlock()
@@ -288,6 +299,9 @@ func (es *eventStream) free() {
 	}
 	es.freed = true
 	freed := es.bytes
+	if es.done {
+		es.h.doneBytes.Add(-int64(freed))
+	}
 	es.events, es.head, es.bytes = nil, 0, 0
 	if es.kick != nil {
 		// The writer still attached lets go.

@@ -447,37 +447,63 @@ func TestResumeKeepBounds(t *testing.T) {
 	}
 }
 
-// When the listener's buffers are full, streams that wrote their response
-// are dropped, oldest first, before a live stream loses anything.
+// Streams that wrote their response hold at most a quarter of the
+// listener's bound, oldest dropped first, and go first when live streams
+// need room.
 func TestResumeEvictsDoneStreams(t *testing.T) {
 	t.Parallel()
-	h := &HTTP{opts: HTTPOptions{ResumeBufferBytes: 100, ResumeTotalBytes: 200}}
-	sess := &httpSession{}
-	older, newer, live := h.openStream(sess, nil), h.openStream(sess, nil), h.openStream(sess, nil)
-	older.keep(make([]byte, 80))
-	older.markDone()
-	newer.keep(make([]byte, 80))
-	newer.markDone()
-	live.keep(make([]byte, 30)) // fits: 190
-	live.keep(make([]byte, 30)) // 220: the older done stream goes
-	if !older.isFreed() || newer.isFreed() {
-		t.Fatalf("freed: older %v, newer %v; want only the older", older.isFreed(), newer.isFreed())
+	type step struct {
+		stream, size int
+		done         bool
 	}
-	if got := h.resumeBytes.Load(); got != 140 {
-		t.Fatalf("%d bytes kept, want 140", got)
+	tests := []struct {
+		name   string
+		total  int
+		steps  []step
+		freed  []bool // per stream, at the end
+		kept   int64
+		resume int // a stream that must still resume from 0
+	}{
+		{"finished streams' share", 400, []step{{0, 80, true}, {1, 80, true}}, []bool{true, false}, 80, 1},
+		{"room for a live stream", 200, []step{{0, 40, true}, {1, 100, false}, {2, 70, false}}, []bool{true, false, false}, 170, 2},
 	}
-	if _, ok := live.since(0); !ok {
-		t.Fatal("the live stream lost events")
-	}
-	sess.mu.Lock()
-	_, kept := sess.streams[older.key]
-	sess.mu.Unlock()
-	if kept {
-		t.Fatal("the evicted stream is still in its session")
-	}
-	sess.freeStreams()
-	if got := h.resumeBytes.Load(); got != 0 {
-		t.Fatalf("%d bytes kept after the session ended", got)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := &HTTP{opts: HTTPOptions{ResumeBufferBytes: 100, ResumeTotalBytes: tc.total}}
+			sess := &httpSession{}
+			streams := make([]*eventStream, len(tc.freed))
+			for i := range streams {
+				streams[i] = h.openStream(sess, nil)
+			}
+			for _, st := range tc.steps {
+				streams[st.stream].keep(make([]byte, st.size))
+				if st.done {
+					streams[st.stream].markDone()
+				}
+			}
+			for i, es := range streams {
+				if es.isFreed() != tc.freed[i] {
+					t.Errorf("stream %d freed %v, want %v", i, es.isFreed(), tc.freed[i])
+				}
+				sess.mu.Lock()
+				_, listed := sess.streams[es.key]
+				sess.mu.Unlock()
+				if listed == tc.freed[i] {
+					t.Errorf("stream %d still in its session: %v", i, listed)
+				}
+			}
+			if got := h.resumeBytes.Load(); got != tc.kept {
+				t.Fatalf("%d bytes kept, want %d", got, tc.kept)
+			}
+			if _, ok := streams[tc.resume].since(0); !ok {
+				t.Fatalf("stream %d lost events", tc.resume)
+			}
+			sess.freeStreams()
+			if got, done := h.resumeBytes.Load(), h.doneBytes.Load(); got != 0 || done != 0 {
+				t.Fatalf("%d bytes kept (%d finished) after the session ended", got, done)
+			}
+		})
 	}
 }
 
