@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -592,5 +593,50 @@ func TestResumeOff(t *testing.T) {
 				t.Fatal("events kept")
 			}
 		})
+	}
+}
+
+// TestResumeLeavesNoGoroutines is not parallel, so that no other test
+// starts or ends goroutines while it counts: a resumed stream, a stream
+// left to expire and one whose session is deleted leave nothing running
+// once the listener is shut down.
+func TestResumeLeavesNoGoroutines(t *testing.T) {
+	client.CloseIdleConnections()
+	before := runtime.NumGoroutine()
+	t.Run("streams", func(t *testing.T) {
+		h, f := startListener(t, HTTPOptions{resumeWindow: 20 * time.Millisecond}, "gated")
+		call := callMsg(`"c"`, "mcp__proxy__srv__gated", `{}`, `{"progressToken":"tok"}`)
+		// Resumed to its end.
+		session := initSessionAt(t, h, "2025-11-25")
+		resp := do(t, http.MethodPost, h.URL(), session, acceptBoth, call)
+		_, p1 := primed(t, readEvents(resp.Body), "2025-11-25")
+		resp.Body.Close()
+		resumed := readEvents(resumeGET(t, h, session, p1.id).Body)
+		nextIDEvent(t, resumed, "progress 2")
+		f.release()
+		nextIDEvent(t, resumed, "the response")
+		streamEnds(t, resumed)
+		// Left to expire, and left with its session deleted.
+		for _, deleted := range []bool{false, true} {
+			session := initSessionAt(t, h, "2025-11-25")
+			resp := do(t, http.MethodPost, h.URL(), session, acceptBoth, call)
+			primed(t, readEvents(resp.Body), "2025-11-25")
+			resp.Body.Close()
+			if deleted {
+				do(t, http.MethodDelete, h.URL(), session, "", "")
+			}
+		}
+		f.release()
+		f.release()
+		waitUntil(t, "nothing is kept", func() bool { return h.resumeBytes.Load() == 0 && h.router.QueuedBytes() == 0 })
+	})
+	client.CloseIdleConnections()
+	deadline := time.Now().Add(waitTimeout)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
