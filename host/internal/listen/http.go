@@ -597,8 +597,12 @@ func (rw *replyWriter) start() {
 	}
 	rw.started = true
 	if rw.resume {
-		rw.es = rw.h.openStream(rw.sess, rw.reply)
-		rw.kick, _ = rw.es.attach(false) // new: nobody else is attached
+		// New, so nobody else is attached; a session that has just ended
+		// gets no stream.
+		es := rw.h.openStream(rw.sess, rw.reply)
+		if kick, ok := es.attach(false); ok {
+			rw.es, rw.kick = es, kick
+		}
 	}
 	rw.w.Header().Set("Content-Type", "text/event-stream")
 	rw.w.Header().Set("Cache-Control", "no-cache")

@@ -161,13 +161,20 @@ func (sess *httpSession) lookup(id string) (*eventStream, uint64, bool) {
 // having noticed yet) is asked to let go first; without, attach fails.
 // The returned channel is closed when the caller must let go.
 func (es *eventStream) attach(takeover bool) (<-chan struct{}, bool) {
-	deadline := time.NewTimer(takeoverWait)
-	defer deadline.Stop()
+	var deadline *time.Timer // only when there is a writer to wait for
+	defer func() {
+		if deadline != nil {
+			deadline.Stop()
+		}
+	}()
 	es.mu.Lock()
 	for es.kick != nil {
 		if !takeover {
 			es.mu.Unlock()
 			return nil, false
+		}
+		if deadline == nil {
+			deadline = time.NewTimer(takeoverWait)
 		}
 		kick, released := es.kick, es.released
 		select {
@@ -202,6 +209,9 @@ func (es *eventStream) attach(takeover bool) (<-chan struct{}, bool) {
 func (es *eventStream) detach() {
 	es.mu.Lock()
 	defer es.mu.Unlock()
+	if es.released == nil {
+		return
+	}
 	close(es.released)
 	es.kick, es.released = nil, nil
 	if es.reply != nil && !es.freed {

@@ -640,3 +640,36 @@ func TestResumeLeavesNoGoroutines(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A resume takes a stream over from a writer still attached (a connection
+// the proxy has not yet seen break): the writer is told to let go; a plain
+// attach is refused instead.
+func TestResumeTakeover(t *testing.T) {
+	t.Parallel()
+	h := &HTTP{opts: HTTPOptions{ResumeBufferBytes: 100, ResumeTotalBytes: 1000}}
+	es := h.openStream(&httpSession{}, nil)
+	kick, ok := es.attach(false)
+	if !ok {
+		t.Fatal("the first writer cannot attach")
+	}
+	if _, ok := es.attach(false); ok {
+		t.Fatal("a second writer attached without taking over")
+	}
+	let := make(chan struct{})
+	go func() {
+		<-kick
+		es.detach()
+		close(let)
+	}()
+	kick2, ok := es.attach(true)
+	if !ok {
+		t.Fatal("the takeover failed")
+	}
+	<-let
+	select {
+	case <-kick2:
+		t.Fatal("the new writer is told to let go")
+	default:
+	}
+	es.detach()
+}
