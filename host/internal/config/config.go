@@ -58,26 +58,19 @@ const (
 	// DefaultMaxSessions bounds a listener's open sessions: generous (an
 	// idle session costs about 2 KB), but a client that opens sessions
 	// without end cannot exhaust the host.
-	DefaultMaxSessions = 10000
-	// DefaultResumeBufferBytes is what each resumable SSE stream keeps of
-	// the events it wrote (resume_buffer_bytes), and
-	// DefaultResumeTotalBytes what all the streams of a listener keep
-	// together (resume_total_bytes).
-	DefaultResumeBufferBytes = 1 << 20
-	DefaultResumeTotalBytes  = 64 << 20
-	maxResumeBytes           = 1 << 40
-	maxMaxSessions           = 1 << 24
-	DefaultRequestTimeout    = 60 * time.Second
-	DefaultShutdownTimeout   = 10 * time.Second
-	DefaultStartupWait       = 10 * time.Second
-	DefaultLogLevel          = "info"
-	DefaultLogFormat         = "text"
-	DefaultListenAddress     = "127.0.0.1:3000"
-	DefaultListenPath        = "/mcp"
-	DefaultSSEPath           = "/sse"
-	DefaultMessagePath       = "/message"
-	DefaultWebSocketPath     = "/ws"
-	DefaultMetricsPath       = "/metrics"
+	DefaultMaxSessions     = 10000
+	maxMaxSessions         = 1 << 24
+	DefaultRequestTimeout  = 60 * time.Second
+	DefaultShutdownTimeout = 10 * time.Second
+	DefaultStartupWait     = 10 * time.Second
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "text"
+	DefaultListenAddress   = "127.0.0.1:3000"
+	DefaultListenPath      = "/mcp"
+	DefaultSSEPath         = "/sse"
+	DefaultMessagePath     = "/message"
+	DefaultWebSocketPath   = "/ws"
+	DefaultMetricsPath     = "/metrics"
 
 	// Restart policy and health check defaults (restart and health blocks).
 	DefaultMaxRestarts         = 5
@@ -87,6 +80,15 @@ const (
 	DefaultHealthInterval      = 30 * time.Second
 	DefaultHealthTimeout       = 5 * time.Second
 	DefaultHealthFailures      = 3
+)
+
+// DefaultResumeBufferBytes is what each resumable SSE stream keeps of the
+// events it wrote (resume_buffer_bytes), and DefaultResumeTotalBytes what
+// all the streams of a listener keep together (resume_total_bytes).
+const (
+	DefaultResumeBufferBytes = 1 << 20
+	DefaultResumeTotalBytes  = 64 << 20
+	maxResumeBytes           = 1 << 40
 )
 
 // Plugin sources and modes.

@@ -775,6 +775,7 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 	if sess == nil {
 		return
 	}
+	sess.touch()
 	var es *eventStream
 	var kick <-chan struct{}
 	var missed []sentEvent
