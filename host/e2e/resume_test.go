@@ -2,12 +2,18 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // sseFrame is one dispatched SSE event: its id and data, and the last retry
@@ -158,5 +164,114 @@ func TestHTTPResumeStream(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("the resumed stream did not end after the result")
+	}
+}
+
+// cutter dials TCP connections and can break them all at once, as a
+// network blip would.
+type cutter struct {
+	mu    sync.Mutex
+	conns []net.Conn
+	dials int
+}
+
+func (c *cutter) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	conn, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+	if err == nil {
+		c.mu.Lock()
+		c.conns = append(c.conns, conn)
+		c.dials++
+		c.mu.Unlock()
+	}
+	return conn, err
+}
+
+// cut closes every connection made so far and returns how many it made.
+func (c *cutter) cut() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
+	return c.dials
+}
+
+func (c *cutter) dialed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dials
+}
+
+// TestHTTPResumeGoSDKClient: the go-sdk client (pinned to 2025-11-25), whose
+// connections all break while a tools/call streams its progress, resumes
+// its streams with Last-Event-ID and gets every progress notification once
+// and the result.
+func TestHTTPResumeGoSDKClient(t *testing.T) {
+	t.Parallel()
+	p := startHTTPProxy(t, exampleServer("example"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cut := &cutter{}
+	var mu sync.Mutex
+	var progress []float64
+	first := make(chan struct{})
+	c := mcp.NewClient(&mcp.Implementation{Name: "resume", Version: "1"}, &mcp.ClientOptions{
+		ProgressNotificationHandler: func(_ context.Context, req *mcp.ProgressNotificationClientRequest) {
+			mu.Lock()
+			defer mu.Unlock()
+			progress = append(progress, req.Params.Progress)
+			if len(progress) == 1 {
+				close(first)
+			}
+		},
+	})
+	hc := &http.Client{Transport: &http.Transport{DialContext: cut.dial}}
+	cs, err := c.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: p.URL, HTTPClient: hc},
+		&mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	cutAt := make(chan int, 1)
+	go func() {
+		select {
+		case <-first:
+			cutAt <- cut.cut()
+		case <-ctx.Done():
+			cutAt <- 0
+		}
+	}()
+	params := &mcp.CallToolParams{Name: "mcp__proxy__example__sleep", Arguments: map[string]any{"ms": 1500, "steps": 3}}
+	params.SetProgressToken("tok")
+	res, err := cs.CallTool(ctx, params)
+	if err != nil {
+		t.Fatalf("tools/call across the break: %v", err)
+	}
+	if len(res.Content) != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	if text, ok := res.Content[0].(*mcp.TextContent); !ok || text.Text != "slept 1500ms" {
+		t.Fatalf("result %+v", res.Content[0])
+	}
+	dials := <-cutAt
+	if dials == 0 || cut.dialed() <= dials {
+		t.Fatalf("no break and reconnection: %d connections before the cut, %d in all", dials, cut.dialed())
+	}
+	// The client may hand notifications to its handler after the result.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(progress)
+		mu.Unlock()
+		if n >= 3 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(progress) != "[1 2 3]" {
+		t.Fatalf("progress %v, want each of 1 2 3 once", progress)
 	}
 }
