@@ -45,6 +45,10 @@ type ConfigListener struct {
 	AuthToken            string   `json:"auth_token,omitempty"` // "(redacted)" when set
 	AllowUnauthenticated bool     `json:"allow_unauthenticated"`
 	MaxSessions          int      `json:"max_sessions"` // 0: no bound
+	// ResumeBufferBytes is per SSE stream, 0 when resumption is off;
+	// ResumeTotalBytes is for all the listener's streams.
+	ResumeBufferBytes int `json:"resume_buffer_bytes"`
+	ResumeTotalBytes  int `json:"resume_total_bytes"`
 }
 
 // ConfigAdmin is the admin block.

@@ -84,6 +84,15 @@ const (
 	DefaultHealthFailures      = 3
 )
 
+// DefaultResumeBufferBytes is what each resumable SSE stream keeps of the
+// events it wrote (resume_buffer_bytes), and DefaultResumeTotalBytes what
+// all the streams of a listener keep together (resume_total_bytes).
+const (
+	DefaultResumeBufferBytes = 1 << 20
+	DefaultResumeTotalBytes  = 64 << 20
+	maxResumeBytes           = 1 << 40
+)
+
 // Plugin sources and modes.
 const (
 	SourceBuiltin  = "builtin"
@@ -243,7 +252,14 @@ type Listener struct {
 	// MaxSessions bounds the sessions open at once on this listener (every
 	// transport together); 0 is no bound.
 	MaxSessions int
-	DeclRange   hcl.Range
+	// ResumeBufferBytes is what each resumable streamable HTTP SSE stream
+	// keeps of the events it wrote, for a client that resumes it with
+	// Last-Event-ID; -1 (resume_buffer_bytes = 0) disables event ids and
+	// resumption, 0 is the default. ResumeTotalBytes bounds what all the
+	// streams of the listener keep (0: the default).
+	ResumeBufferBytes int
+	ResumeTotalBytes  int
+	DeclRange         hcl.Range
 }
 
 // Redacted returns a copy of l with AuthToken replaced by RedactedValue
@@ -264,6 +280,7 @@ func DefaultListener() Listener {
 		Kind: ListenerHTTP, Address: DefaultListenAddress, Path: DefaultListenPath,
 		SSEPath: DefaultSSEPath, MessagePath: DefaultMessagePath, WebSocketPath: DefaultWebSocketPath,
 		MetricsPath: DefaultMetricsPath, MaxSessions: DefaultMaxSessions,
+		ResumeBufferBytes: DefaultResumeBufferBytes, ResumeTotalBytes: DefaultResumeTotalBytes,
 	}
 }
 
@@ -1001,6 +1018,8 @@ var listenSchema = &hcl.BodySchema{
 		{Name: "auth_token"},
 		{Name: "allow_unauthenticated"},
 		{Name: "max_sessions"},
+		{Name: "resume_buffer_bytes"},
+		{Name: "resume_total_bytes"},
 	},
 }
 
@@ -1063,6 +1082,28 @@ func (d *decoder) decodeListener(b *hcl.Block) (Listener, bool) {
 					"max_sessions must be between 0 (no bound) and %d; got %d.", maxMaxSessions, n)
 			} else {
 				l.MaxSessions = int(n)
+			}
+		}
+	}
+	if attr, ok := attrs["resume_buffer_bytes"]; ok {
+		if n, ok := d.evalInt(attr); ok {
+			if n < 0 || n > maxResumeBytes {
+				d.errorf(attr.Expr.Range(), "Invalid resume_buffer_bytes",
+					"resume_buffer_bytes must be between 0 (no resumption) and %d; got %d.", int64(maxResumeBytes), n)
+			} else if n == 0 {
+				l.ResumeBufferBytes = -1
+			} else {
+				l.ResumeBufferBytes = int(n)
+			}
+		}
+	}
+	if attr, ok := attrs["resume_total_bytes"]; ok {
+		if n, ok := d.evalInt(attr); ok {
+			if n < 1 || n > maxResumeBytes {
+				d.errorf(attr.Expr.Range(), "Invalid resume_total_bytes",
+					"resume_total_bytes must be between 1 and %d; got %d.", int64(maxResumeBytes), n)
+			} else {
+				l.ResumeTotalBytes = int(n)
 			}
 		}
 	}

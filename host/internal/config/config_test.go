@@ -346,6 +346,8 @@ func TestErrors(t *testing.T) {
 		{"negative nesting bound", "proxy {\n  max_nesting_depth = -1\n}\n", "Invalid max_nesting_depth", "proxy.hcl:2:23"},
 		{"negative session bound", "listen \"http\" {\n  max_sessions = -5\n}\n", "Invalid max_sessions", "proxy.hcl:2:18"},
 		{"fractional session bound", "listen \"http\" {\n  max_sessions = 2.5\n}\n", "Invalid max_sessions", "proxy.hcl:2:18"},
+		{"negative resume buffer", "listen \"http\" {\n  resume_buffer_bytes = -1\n}\n", "Invalid resume_buffer_bytes", "proxy.hcl:2:25"},
+		{"no resume total", "listen \"http\" {\n  resume_total_bytes = 0\n}\n", "Invalid resume_total_bytes", "proxy.hcl:2:24"},
 		{"bad protocol_version", "server \"s\" {\n  protocol_version = \"2025-01-01\"\n  transport \"stdio\" {}\n}\n", "Invalid protocol_version", "proxy.hcl:2:22"},
 		{"admin beyond loopback without token", "admin {\n  address = \"0.0.0.0:3001\"\n}\n", "Admin API exposed without a token", "proxy.hcl:1:1"},
 		{"bad admin address", "admin {\n  address = \"nope\"\n}\n", "Invalid admin address", "proxy.hcl:2:13"},
@@ -979,6 +981,27 @@ func TestMaxSessions(t *testing.T) {
 		}
 		if got := cfg.Listeners[0].MaxSessions; got != tt.want {
 			t.Errorf("%q: MaxSessions = %d, want %d", tt.src, got, tt.want)
+		}
+	}
+}
+
+func TestResumeBytes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		src           string
+		buffer, total int
+	}{
+		{"listen \"http\" {}\n", DefaultResumeBufferBytes, DefaultResumeTotalBytes},
+		{"listen \"http\" {\n  resume_buffer_bytes = 0\n}\n", -1, DefaultResumeTotalBytes},
+		{"listen \"http\" {\n  resume_buffer_bytes = 4096\n  resume_total_bytes = 1048576\n}\n", 4096, 1 << 20},
+	}
+	for _, tt := range tests {
+		cfg, diags := Load(writeConfig(t, tt.src, nil), LoadOptions{LookupEnv: noEnv})
+		if diags.HasErrors() {
+			t.Fatalf("%q: %s", tt.src, diagString(diags))
+		}
+		if l := cfg.Listeners[0]; l.ResumeBufferBytes != tt.buffer || l.ResumeTotalBytes != tt.total {
+			t.Errorf("%q: resume bytes %d/%d, want %d/%d", tt.src, l.ResumeBufferBytes, l.ResumeTotalBytes, tt.buffer, tt.total)
 		}
 	}
 }

@@ -59,14 +59,29 @@ func (c *fakeConn) toProxy(msg string) {
 
 // fakeBackend is a scripted MCP server. tools/call by name: "progress"
 // sends two progress notifications (after arguments.delay) and echoes,
-// "hang" never answers, "text" answers a text content block holding
+// "hang" never answers, "gated" sends two progress notifications at once
+// and answers after release, "text" answers a text content block holding
 // arguments.text, anything else echoes {"received":<params>}.
 type fakeBackend struct {
 	mu       sync.Mutex
 	tools    []string
 	conn     *fakeConn
 	received [][]byte
+	gate     chan struct{}
 }
+
+// gated is the channel "gated" calls wait on, one token each.
+func (f *fakeBackend) gated() chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.gate == nil {
+		f.gate = make(chan struct{}, 64)
+	}
+	return f.gate
+}
+
+// release lets one "gated" call answer.
+func (f *fakeBackend) release() { f.gated() <- struct{}{} }
 
 func (f *fakeBackend) open(context.Context) (transport.Conn, error) {
 	c := &fakeConn{in: make(chan []byte, 256), out: make(chan []byte, 256), closed: make(chan struct{})}
@@ -121,6 +136,20 @@ func (f *fakeBackend) serve(c *fakeConn) {
 			name, _ := jsonrpc.GetString(params, "name")
 			switch name {
 			case "hang":
+			case "gated":
+				tok := string(jsonrpc.Get(params, "_meta.progressToken"))
+				for i := 1; i <= 2; i++ {
+					c.toProxy(`{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":` + tok +
+						`,"progress":` + strconv.Itoa(i) + `}}`)
+				}
+				gate := f.gated()
+				go func() {
+					select {
+					case <-gate:
+						reply(`{"received":` + string(params) + `}`)
+					case <-c.closed:
+					}
+				}()
 			case "text":
 				reply(`{"content":[{"type":"text","text":` + string(jsonrpc.Get(params, "arguments.text")) + `}]}`)
 			case "progress":

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -48,7 +49,18 @@ type HTTPOptions struct {
 	// transport ("http", "sse" or "websocket").
 	MaxSessions    int
 	SessionRefused func(transport string)
-	Logger         hclog.Logger
+	// ResumeBufferBytes is what each resumable SSE stream (streamable
+	// HTTP, 2025-03-26 to 2025-11-25) keeps of the events it wrote, for a
+	// client that comes back with Last-Event-ID: 0 is
+	// DefaultResumeBufferBytes, negative disables event ids and resumption.
+	// ResumeTotalBytes bounds all the streams' buffers together (0 is
+	// DefaultResumeTotalBytes).
+	ResumeBufferBytes int
+	ResumeTotalBytes  int
+	Logger            hclog.Logger
+
+	// resumeWindow is resumeWindow unless set (by tests).
+	resumeWindow time.Duration
 }
 
 // HTTP serves MCP over streamable HTTP (2025-03-26 and later): POST for
@@ -80,6 +92,15 @@ type HTTP struct {
 	// conns counts the open WebSocket connections, which Shutdown waits
 	// for: the server forgets a connection once it is hijacked.
 	conns sync.WaitGroup
+	// resumeBytes is what the replay buffers of all streams hold.
+	resumeBytes atomic.Int64
+	// doneStreams are the response streams that wrote their response and
+	// are kept for a resume, oldest first: evicted first when the replay
+	// buffers hold too much.
+	doneMu      sync.Mutex
+	doneStreams []*eventStream
+	// doneBytes is what the finished streams hold (part of resumeBytes).
+	doneBytes atomic.Int64
 }
 
 // NewHTTP returns a listener for r; call Listen, then Serve.
@@ -98,6 +119,15 @@ func NewHTTP(r *router.Router, opts HTTPOptions) *HTTP {
 	}
 	if opts.Logger == nil {
 		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.ResumeBufferBytes == 0 {
+		opts.ResumeBufferBytes = DefaultResumeBufferBytes
+	}
+	if opts.ResumeTotalBytes <= 0 {
+		opts.ResumeTotalBytes = DefaultResumeTotalBytes
+	}
+	if opts.resumeWindow <= 0 {
+		opts.resumeWindow = resumeWindow
 	}
 	h := &HTTP{
 		router: r, opts: opts, log: opts.Logger,
@@ -420,11 +450,16 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
 	// Without SSE, related notifications go to the session's stream: the
 	// reply takes only the response.
 	reply := sess.s.NewReply(sse)
-	defer reply.Close()
+	kept := false
+	defer func() {
+		if !kept {
+			reply.Close()
+		}
+	}()
 	defer abortWritesOnShed(w, sess.s)()
 	sess.s.HandlePeeked(env, body, reply)
 	if sse {
-		h.streamReply(w, r, sess, reply)
+		kept = h.streamReply(w, r, sess, reply, h.resumable(sess))
 		return
 	}
 	for {
@@ -501,60 +536,167 @@ func (h *HTTP) sessionEnded(w http.ResponseWriter) {
 // response that comes before anything else is sent as plain JSON (one
 // write, no stream framing); once a notification or server→client request
 // comes first, or the answer takes longer than sseAfter, the reply becomes
-// an SSE stream.
-func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSession, reply *router.Outbox) {
-	jsonOK := acceptsJSON(r)
-	flusher, _ := w.(http.Flusher)
-	started := false
-	start := func() {
-		if started {
+// an SSE stream. With resume, that stream is resumable: it says whether
+// the client left it before its end, which keeps reply open for the client
+// to resume (the stream closes it then, or when it expires).
+func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSession, reply *router.Outbox, resume bool) (kept bool) {
+	rw := &replyWriter{h: h, w: w, r: r, sess: sess, reply: reply, resume: resume, jsonOK: acceptsJSON(r)}
+	rw.flusher, _ = w.(http.Flusher)
+	return rw.run()
+}
+
+// resumeReply continues a response stream a client resumed with
+// Last-Event-ID: the events it missed, then the rest live. The caller has
+// attached to es (kick).
+func (h *HTTP) resumeReply(w http.ResponseWriter, r *http.Request, sess *httpSession, es *eventStream, kick <-chan struct{}, missed []sentEvent) {
+	rw := &replyWriter{h: h, w: w, r: r, sess: sess, reply: es.reply, es: es, kick: kick}
+	rw.flusher, _ = w.(http.Flusher)
+	rw.started = true
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	if es.writeStart(w, false) != nil || es.replay(w, missed) != nil {
+		rw.failed = true
+	}
+	if rw.flusher != nil {
+		rw.flusher.Flush()
+	}
+	if es.isDone() {
+		// It had written its response already: replayed, it is over.
+		es.detach()
+		es.finish()
+		return
+	}
+	rw.run()
+}
+
+// replyWriter writes one request's reply to one connection.
+type replyWriter struct {
+	h       *HTTP
+	w       http.ResponseWriter
+	r       *http.Request
+	sess    *httpSession
+	reply   *router.Outbox
+	flusher http.Flusher
+	jsonOK  bool
+	resume  bool
+	started bool
+	// es is the resumable stream, once started (nil when not resumable);
+	// kick is closed when another connection takes it over.
+	es   *eventStream
+	kick <-chan struct{}
+	// complete: the reply has ended (its final message is written, or it
+	// was abandoned); answered: its response is written on the stream;
+	// failed: a write failed, the client is gone.
+	complete, answered, failed bool
+}
+
+func (rw *replyWriter) start() {
+	if rw.started {
+		return
+	}
+	rw.started = true
+	if rw.resume {
+		// New, so nobody else is attached; a session that has just ended
+		// gets no stream.
+		es := rw.h.openStream(rw.sess, rw.reply)
+		if kick, ok := es.attach(false); ok {
+			rw.es, rw.kick = es, kick
+		}
+	}
+	rw.w.Header().Set("Content-Type", "text/event-stream")
+	rw.w.Header().Set("Cache-Control", "no-cache")
+	rw.w.WriteHeader(http.StatusOK)
+	if rw.es != nil && rw.es.writeStart(rw.w, true) != nil {
+		rw.failed = true
+	}
+	if rw.flusher != nil {
+		rw.flusher.Flush()
+	}
+}
+
+// write handles one message and says whether the writer is done.
+func (rw *replyWriter) write(m router.Message) bool {
+	if m.Abandoned {
+		if !rw.started {
+			select {
+			case <-rw.sess.done():
+				rw.h.sessionEnded(rw.w)
+			default:
+				rw.w.WriteHeader(http.StatusAccepted) // cancelled: no response
+			}
+		}
+		rw.complete = true
+		return true
+	}
+	if m.Final && !rw.started && rw.jsonOK {
+		writeJSON(rw.w, m.Data)
+		rw.complete = true
+		return true
+	}
+	rw.start()
+	var err error
+	if rw.es != nil {
+		err = rw.es.writeEvent(rw.w, m.Data)
+	} else {
+		err = writeEvent(rw.w, m.Data)
+	}
+	// The response, once kept for replay, is the stream's last event even
+	// when writing it fails.
+	rw.answered = m.Final && rw.es != nil
+	if err != nil {
+		rw.failed = true
+		return true
+	}
+	rw.complete = m.Final
+	return m.Final
+}
+
+// drain writes what waits and says whether the writer is done.
+func (rw *replyWriter) drain() bool {
+	for {
+		m, ok := rw.reply.TryNext()
+		if !ok {
+			if rw.flusher != nil && rw.started {
+				rw.flusher.Flush()
+			}
+			return false
+		}
+		if rw.write(m) {
+			return true
+		}
+	}
+}
+
+// run writes the reply until it is complete or the client leaves, and
+// says whether the reply is kept for the client to resume.
+func (rw *replyWriter) run() (kept bool) {
+	defer func() {
+		if rw.es == nil {
 			return
 		}
-		started = true
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.Header().Set("Cache-Control", "no-cache")
-		w.WriteHeader(http.StatusOK)
-		if flusher != nil {
-			flusher.Flush()
+		select {
+		case <-rw.sess.done():
+			rw.es.detach()
+			rw.es.finish()
+			return
+		default:
 		}
-	}
-	// write handles one message and says whether the reply is complete.
-	write := func(m router.Message) bool {
-		if m.Abandoned {
-			if !started {
-				select {
-				case <-sess.done():
-					h.sessionEnded(w)
-				default:
-					w.WriteHeader(http.StatusAccepted) // cancelled: no response
-				}
-			}
-			return true
+		switch {
+		case rw.answered:
+			// Kept a while still, for a client that did not get it all.
+			rw.es.markDone()
+			rw.es.detach()
+		case rw.complete:
+			rw.es.detach()
+			rw.es.finish()
+		default:
+			rw.es.detach()
+			kept = true
 		}
-		if m.Final && !started && jsonOK {
-			writeJSON(w, m.Data)
-			return true
-		}
-		start()
-		if writeEvent(w, m.Data) != nil {
-			return true
-		}
-		return m.Final
-	}
-	// drain writes what waits and says whether the reply is complete.
-	drain := func() bool {
-		for {
-			m, ok := reply.TryNext()
-			if !ok {
-				if flusher != nil && started {
-					flusher.Flush()
-				}
-				return false
-			}
-			if write(m) {
-				return true
-			}
-		}
+	}()
+	if rw.failed {
+		return
 	}
 	// A slow answer still gets its headers soon, so that nothing between
 	// client and proxy mistakes the wait for a dead connection. The
@@ -563,22 +705,27 @@ func (h *HTTP) streamReply(w http.ResponseWriter, r *http.Request, sess *httpSes
 	since := time.Now()
 	for {
 		select {
-		case <-reply.Ready():
-			if drain() {
+		case <-rw.reply.Ready():
+			if rw.drain() {
 				return
 			}
-		case <-h.slowTick():
-			if time.Since(since) >= sseAfter {
-				start()
+		case <-rw.h.slowTick():
+			if !rw.started && time.Since(since) >= sseAfter {
+				rw.start()
+				if rw.failed {
+					return
+				}
 			}
-		case <-sess.done():
+		case <-rw.sess.done():
 			// The session's open requests were cancelled with it: write
 			// what already came, then end.
-			if !drain() && !started {
-				h.sessionEnded(w)
+			if !rw.drain() && !rw.started {
+				rw.h.sessionEnded(rw.w)
 			}
 			return
-		case <-r.Context().Done():
+		case <-rw.kick:
+			return
+		case <-rw.r.Context().Done():
 			return
 		}
 	}
@@ -614,6 +761,11 @@ func (h *HTTP) ticks() {
 // SSE stream is opened anyway.
 const sseAfter = time.Second
 
+// resumable says whether sess gets resumable streams.
+func (h *HTTP) resumable(sess *httpSession) bool {
+	return h.opts.ResumeBufferBytes > 0 && resumable(sess.s.ProtocolVersion())
+}
+
 func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 	if !acceptsSSE(r) {
 		httpError(w, http.StatusNotAcceptable, jsonrpc.CodeInvalidRequest, "Not Acceptable: GET needs Accept: text/event-stream")
@@ -622,6 +774,60 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 	sess := h.session(w, r)
 	if sess == nil {
 		return
+	}
+	sess.touch()
+	var es *eventStream
+	var kick <-chan struct{}
+	var missed []sentEvent
+	resuming := false
+	if h.resumable(sess) {
+		if last := r.Header.Get("Last-Event-ID"); last != "" {
+			// 400 rather than 404, which would tell the client its session
+			// is gone.
+			var seq uint64
+			var ok bool
+			if es, seq, ok = sess.lookup(last); !ok {
+				httpError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest, "Bad Request: Last-Event-ID names no stream of this session")
+				return
+			}
+			// Checked before a connection still writing the stream is asked
+			// to let go, and again after, as the writer may have dropped
+			// more meanwhile.
+			if _, ok = es.since(seq); ok {
+				if kick, ok = es.attach(true); !ok {
+					httpError(w, http.StatusConflict, jsonrpc.CodeInvalidRequest, "Conflict: the stream is still being written to another connection")
+					return
+				}
+				if missed, ok = es.since(seq); !ok {
+					es.detach()
+				}
+			}
+			if !ok {
+				if es.reply != nil && es.lost(seq) {
+					// Its client can no longer get all of its request's
+					// messages: the stream ends (a connection still
+					// writing it is dropped).
+					es.finish()
+				}
+				httpError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest,
+					"Bad Request: the events after Last-Event-ID are no longer kept (the stream's replay buffer is bounded) or were never sent")
+				return
+			}
+			resuming = true
+			if es.reply != nil {
+				defer abortWritesOnShed(w, sess.s)()
+				h.resumeReply(w, r, sess, es, kick, missed)
+				return
+			}
+		} else {
+			es = h.getStream(sess)
+			var ok bool
+			if kick, ok = es.attach(false); !ok {
+				httpError(w, http.StatusConflict, jsonrpc.CodeInvalidRequest, "Conflict: this session already has a GET stream")
+				return
+			}
+		}
+		defer es.detach()
 	}
 	out := sess.s.Outbox()
 	if !out.Attach() {
@@ -633,6 +839,11 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
+	if es != nil {
+		if es.writeStart(w, !resuming) != nil || es.replay(w, missed) != nil {
+			return
+		}
+	}
 	flusher, _ := w.(http.Flusher)
 	if flusher != nil {
 		flusher.Flush()
@@ -642,7 +853,7 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-out.Ready():
-			if writeWaiting(w, out) != nil {
+			if writeWaiting(w, out, es) != nil {
 				return
 			}
 		case <-keepalive.C:
@@ -650,6 +861,8 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-sess.done():
+			return
+		case <-kick:
 			return
 		case <-h.stop:
 			return
@@ -719,8 +932,12 @@ func (h *HTTP) newSession(w http.ResponseWriter) *httpSession {
 		return nil
 	}
 	h.sessions[sess.id] = sess
-	// A session the router ends (a client not reading) leaves the table.
-	context.AfterFunc(sess.s.Context(), func() { h.forget(sess) })
+	// A session the router ends (a client not reading) leaves the table;
+	// its streams' replay buffers go with it.
+	context.AfterFunc(sess.s.Context(), func() {
+		h.forget(sess)
+		sess.freeStreams()
+	})
 	return sess
 }
 
@@ -798,8 +1015,9 @@ func acceptsSSE(r *http.Request) bool {
 	return false
 }
 
-// writeWaiting writes every message waiting in out as an SSE event.
-func writeWaiting(w io.Writer, out *router.Outbox) error {
+// writeWaiting writes every message waiting in out as an SSE event, as
+// es's events when it is not nil.
+func writeWaiting(w io.Writer, out *router.Outbox, es *eventStream) error {
 	for {
 		m, ok := out.TryNext()
 		if !ok {
@@ -808,7 +1026,13 @@ func writeWaiting(w io.Writer, out *router.Outbox) error {
 		if m.Abandoned {
 			continue
 		}
-		if err := writeEvent(w, m.Data); err != nil {
+		var err error
+		if es != nil {
+			err = es.writeEvent(w, m.Data)
+		} else {
+			err = writeEvent(w, m.Data)
+		}
+		if err != nil {
 			return err
 		}
 	}

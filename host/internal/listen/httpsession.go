@@ -19,6 +19,13 @@ type httpSession struct {
 	s        *router.Session
 	lastSeen atomic.Int64
 	once     sync.Once
+
+	// mu guards the session's resumable streams: streams by key, get its
+	// GET stream; ended once they are freed with the session.
+	mu      sync.Mutex
+	streams map[string]*eventStream
+	get     *eventStream
+	ended   bool
 }
 
 func (s *httpSession) touch() { s.lastSeen.Store(time.Now().UnixNano()) }

@@ -135,5 +135,5 @@ func (h *HTTP) postModern(w http.ResponseWriter, r *http.Request, body []byte, e
 	defer reply.Close()
 	defer abortWritesOnShed(w, sess.s)()
 	sess.s.HandlePeeked(env, body, reply)
-	h.streamReply(w, r, sess, reply)
+	h.streamReply(w, r, sess, reply, false)
 }

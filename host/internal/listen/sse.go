@@ -82,7 +82,7 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-out.Ready():
-			if writeWaiting(w, out) != nil {
+			if writeWaiting(w, out, nil) != nil {
 				return
 			}
 		case <-sess.s.Done():

@@ -248,7 +248,7 @@ func (c control) configView() admin.ConfigView {
 			Kind: l.Kind, Address: l.Address, Path: l.Path, SSEPath: l.SSEPath, MessagePath: l.MessagePath,
 			WebSocketPath: l.WebSocketPath, MetricsPath: l.MetricsPath, AllowedOrigins: nonNil(l.AllowedOrigins),
 			AuthToken: redactedIfSet(l.AuthToken), AllowUnauthenticated: l.AllowUnauthenticated,
-			MaxSessions: l.MaxSessions,
+			MaxSessions: l.MaxSessions, ResumeBufferBytes: max(l.ResumeBufferBytes, 0), ResumeTotalBytes: l.ResumeTotalBytes,
 		})
 	}
 	if t := cfg.Tracing; t.Enabled {

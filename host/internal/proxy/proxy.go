@@ -389,6 +389,7 @@ func (p *Proxy) Start(ctx context.Context, opts StartOptions) error {
 			SSEPath: l.SSEPath, MessagePath: l.MessagePath, WebSocketPath: l.WebSocketPath,
 			MetricsPath: l.MetricsPath, Metrics: p.metrics,
 			MaxSessions: l.MaxSessions, SessionRefused: p.metrics.SessionRefused,
+			ResumeBufferBytes: l.ResumeBufferBytes, ResumeTotalBytes: l.ResumeTotalBytes,
 			MaxBytes: int(p.cfg.Proxy.MaxMessageBytes), Logger: p.log.Named("http"),
 		})
 		if err := h.Listen(); err != nil {
