@@ -301,6 +301,13 @@ func TestConformanceClient(t *testing.T) {
 	for _, name := range scenarios {
 		t.Run(name, func(t *testing.T) {
 			r := runClientScenario(t, suite, env, self, name, baselinePath)
+			if r.clientOK && onlyLate(r.result) {
+				// Reconnecting later than the suite's window is a loaded
+				// machine's scheduling, not a protocol fault (too early
+				// would be): one more try.
+				t.Logf("only late on a timing check (%s); running it once more", r.describe())
+				r = runClientScenario(t, suite, env, self, name, baselinePath)
+			}
 			results[name] = r.result
 			t.Logf("checks: %s", r.summary())
 			reason, listed := baseline[name]
@@ -348,6 +355,22 @@ func clientPassed(r scenarioResult) bool {
 		}
 	}
 	return true
+}
+
+// onlyLate reports whether every check that failed or warned is a timing
+// check that found the client late (never early).
+func onlyLate(r scenarioResult) bool {
+	late := false
+	for _, c := range r.checks {
+		if c.Status != "FAILURE" && c.Status != "WARNING" {
+			continue
+		}
+		if !strings.Contains(c.ID, "timing") || !strings.Contains(c.ErrorMessage, "late") {
+			return false
+		}
+		late = true
+	}
+	return late
 }
 
 // clientRun is the outcome of one client scenario.
