@@ -31,6 +31,7 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte(`{"server": {"a": {"transport": {"stdio": {"command": "x"}}}}}`), true)
 	f.Add([]byte(`{"proxy": {"log_level": 5}}`), true)
+	dir := f.TempDir() // one per worker process, which runs one input at a time
 	f.Fuzz(func(t *testing.T, src []byte, asJSON bool) {
 		if s := string(src); strings.Contains(s, "/dev") || strings.Contains(s, "/proc") || strings.Contains(s, "/sys") {
 			return // file() of a device or a kernel file reads forever
@@ -39,7 +40,7 @@ func FuzzLoad(f *testing.F) {
 		if asJSON {
 			name = "proxy.json"
 		}
-		path := filepath.Join(t.TempDir(), name)
+		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, src, 0o600); err != nil {
 			t.Fatal(err)
 		}
