@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -147,7 +148,8 @@ func FuzzPathEdits(f *testing.F) {
 }
 
 // FuzzLineReader: every line up to the limit comes back whole and in
-// order, every longer one as a TooLargeError, whatever the read sizes.
+// order, every longer one as a TooLargeError with its size, whatever the
+// read sizes.
 func FuzzLineReader(f *testing.F) {
 	f.Add([]byte("a\nbb\n"), 4, uint8(1))
 	f.Add([]byte("a\n\n  \r\nb"), 10, uint8(3))
@@ -176,7 +178,7 @@ func FuzzLineReader(f *testing.F) {
 			line = bytes.TrimSuffix(line, []byte{'\r'})
 			switch {
 			case len(line) > limit:
-				want = append(want, "!")
+				want = append(want, "!"+strconv.Itoa(size))
 			case len(bytes.TrimSpace(line)) > 0:
 				want = append(want, string(line))
 			}
@@ -190,7 +192,7 @@ func FuzzLineReader(f *testing.F) {
 				if !errors.Is(err, ErrTooLarge) || tooLarge.Limit != limit {
 					t.Fatalf("bad TooLargeError %v", err)
 				}
-				got = append(got, "!")
+				got = append(got, "!"+strconv.Itoa(tooLarge.Size))
 				continue
 			}
 			if errors.Is(err, io.EOF) {
