@@ -75,7 +75,9 @@ var ErrInvalid = errors.New("invalid JSON-RPC message")
 
 // Peek validates msg and reads its envelope.
 func Peek(msg []byte) (Envelope, error) {
-	msg = bytes.TrimSpace(msg)
+	// JSON's own whitespace only: bytes.TrimSpace would also take \v, \f
+	// and Unicode spaces, and let through a message that is not JSON.
+	msg = bytes.Trim(msg, " \t\r\n")
 	if !Valid(msg) {
 		return Envelope{}, ErrParse
 	}

@@ -216,11 +216,13 @@ func (f *fakeControl) TraceTool(_ context.Context, name string, args json.RawMes
 	case "empty":
 		return nil, fmt.Errorf("%w: no client response has been traced", ErrNothingRecorded)
 	}
-	return json.RawMessage(`{"tool":"` + name + `","args":` + string(args) + `}`), nil
+	quoted, _ := json.Marshal(name)
+	return json.RawMessage(`{"tool":` + string(quoted) + `,"args":` + string(args) + `}`), nil
 }
 
 func (f *fakeControl) TraceResource(_ context.Context, uri string) (json.RawMessage, error) {
-	return json.RawMessage(`{"contents":[{"uri":"` + uri + `","text":"{}"}]}`), nil
+	quoted, _ := json.Marshal(uri)
+	return json.RawMessage(`{"contents":[{"uri":` + string(quoted) + `,"text":"{}"}]}`), nil
 }
 
 func (f *fakeControl) Tracing() TracingStatus {

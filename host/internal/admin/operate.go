@@ -182,6 +182,10 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "the body must be a JSON object: "+err.Error())
 		return false
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "the body must be one JSON object, with nothing after it")
+		return false
+	}
 	return true
 }
 

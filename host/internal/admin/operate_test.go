@@ -90,6 +90,11 @@ func TestOperatorEndpoints(t *testing.T) {
 			wantStatus: 400},
 		{name: "call with a bad body", req: request{method: "POST", path: "/api/v1/tools/alpha__echo/call", token: testToken, body: `{nope`},
 			wantStatus: 400},
+		// Found by FuzzHandler: what followed the first JSON value was ignored.
+		{name: "call with more after the object", req: request{method: "POST", path: "/api/v1/tools/alpha__echo/call", token: testToken, body: `{}0`},
+			wantStatus: 400, wantBody: []string{"one JSON object"}},
+		{name: "read with two objects", req: request{method: "POST", path: "/api/v1/resources/read", token: testToken, body: `{"uri":"a://b"} {"uri":"c://d"}`},
+			wantStatus: 400, wantBody: []string{"one JSON object"}},
 		{name: "prompt", req: request{method: "POST", path: "/api/v1/prompts/alpha__greet/get", token: testToken, body: `{"arguments":{"name":"bob"}}`},
 			wantStatus: 200, wantMethod: "prompts/get", wantParams: `{"name":"alpha__greet","arguments":{"name":"bob"}}`},
 		{name: "read", req: request{method: "POST", path: "/api/v1/resources/read", token: testToken, body: `{"uri":"alpha://doc"}`},

@@ -120,6 +120,15 @@ func (c *catalog) addNamed(out [][]byte, names map[string]route, b *backend, ite
 	exposed := exposedName(template, placeholder, b.spec.Name, original)
 	if prev, taken := names[exposed]; taken {
 		renamed := exposed[:min(len(exposed), maxNameLen-9)] + "_" + shortHash(b.spec.Name, original)
+		for n := 2; ; n++ {
+			// The same name listed again by the same server hashes the
+			// same: a long one is already cut and hashed that way, and a
+			// third copy of a short one meets the second.
+			if _, taken := names[renamed]; !taken {
+				break
+			}
+			renamed = exposed[:min(len(exposed), maxNameLen-9)] + "_" + shortHash(b.spec.Name, original, strconv.Itoa(n))
+		}
 		kind := strings.TrimSuffix(placeholder[1:], "}")
 		c.collisions = append(c.collisions, Collision{
 			Kind: kind, Exposed: exposed, First: prev.backend.spec.Name, Second: b.spec.Name,

@@ -20,6 +20,7 @@ const v0618 = "2025-06-18"
 
 func TestCatalogNamesAndRouting(t *testing.T) {
 	t.Parallel()
+	long := strings.Repeat("x", 80)
 	type server struct {
 		name   string
 		prefix bool
@@ -89,6 +90,27 @@ func TestCatalogNamesAndRouting(t *testing.T) {
 				"mcp__proxy__srv__a_b_" + shortHash("srv", "a b"): {0, "a b"},
 			},
 			collisions: 1,
+		},
+		{
+			// Found by FuzzExposedNames: the second copy of a long name was
+			// renamed to what the first was already exposed as.
+			name:    "one long name listed twice",
+			servers: []server{{"srv", true, [][]string{{tool(long), tool(long)}}}},
+			want: map[string]target{
+				exposedName("mcp__proxy__{server}__{tool}", "{tool}", "srv", long):                                          {0, long},
+				exposedName("mcp__proxy__{server}__{tool}", "{tool}", "srv", long)[:55] + "_" + shortHash("srv", long, "2"): {0, long},
+			},
+			collisions: 1,
+		},
+		{
+			name:    "one name listed three times",
+			servers: []server{{"srv", true, [][]string{{tool("t"), tool("t"), tool("t")}}}},
+			want: map[string]target{
+				"mcp__proxy__srv__t":                               {0, "t"},
+				"mcp__proxy__srv__t_" + shortHash("srv", "t"):      {0, "t"},
+				"mcp__proxy__srv__t_" + shortHash("srv", "t", "2"): {0, "t"},
+			},
+			collisions: 2,
 		},
 		{
 			name: "collision across servers",
