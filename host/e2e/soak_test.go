@@ -479,8 +479,8 @@ func TestSoak(t *testing.T) {
 		slices.Sort(l)
 		p99 := l[min(len(l)*99/100, len(l)-1)]
 		fmt.Fprintf(&p99s, "  minute %d: %d calls, p50 %s, p99 %s\n", m+1, len(l), l[len(l)/2].Round(time.Millisecond), p99.Round(time.Millisecond))
-		if p99 > 5*time.Second {
-			t.Errorf("minute %d: p99 latency %s (over the loose 5s bound)", m+1, p99)
+		if p99 > 10*time.Second {
+			t.Errorf("minute %d: p99 latency %s (over the loose 10s bound)", m+1, p99)
 		}
 	}
 	var errs []string
@@ -515,15 +515,22 @@ func TestSoak(t *testing.T) {
 	}
 
 	// Flatness: the last third of the samples within 10% of the middle
-	// third, with a small absolute slack.
+	// third, with a small absolute slack. Each third is taken by its
+	// median: on a shared machine one sample can catch a burst of calls
+	// held up by another process (a backlog, not a leak, which would move
+	// every later sample).
 	if n := len(samples); n >= 6 {
 		mid, last := samples[n/3:2*n/3], samples[2*n/3:]
-		mean := func(ss []soakSample, f func(soakSample) float64) float64 {
-			var sum float64
-			for _, s := range ss {
-				sum += f(s)
+		median := func(ss []soakSample, f func(soakSample) float64) float64 {
+			v := make([]float64, len(ss))
+			for i, s := range ss {
+				v[i] = f(s)
 			}
-			return sum / float64(len(ss))
+			slices.Sort(v)
+			if len(v)%2 == 0 {
+				return (v[len(v)/2-1] + v[len(v)/2]) / 2
+			}
+			return v[len(v)/2]
 		}
 		for _, m := range []struct {
 			name  string
@@ -534,7 +541,7 @@ func TestSoak(t *testing.T) {
 			{"goroutines", func(s soakSample) float64 { return float64(s.goroutines) }, 20},
 			{"open fds", func(s soakSample) float64 { return float64(s.fds) }, 10},
 		} {
-			a, b := mean(mid, m.f), mean(last, m.f)
+			a, b := median(mid, m.f), median(last, m.f)
 			t.Logf("%s: middle third %.1f, last third %.1f", m.name, a, b)
 			if b > a*1.10+m.slack {
 				t.Errorf("%s grew: middle third %.1f, last third %.1f (more than 10%% + %v)", m.name, a, b, m.slack)
