@@ -175,7 +175,7 @@ func TestHungPluginHoldsUpOnlyItsOwnCallers(t *testing.T) {
 		m.mu.Lock()
 		lock := m.starting["hung"]
 		m.mu.Unlock()
-		if lock != nil && len(lock) == 1 {
+		if len(lock) == 1 {
 			break
 		}
 		runtime.Gosched()
