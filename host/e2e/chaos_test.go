@@ -332,6 +332,7 @@ func TestChaos(t *testing.T) {
 		{"trace-store-full", chaosTraceStoreFull},
 		{"host-killed", chaosHostKilled},
 	}
+	mcphost(t) // built once, before the first case's clock starts
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			start := time.Now()
