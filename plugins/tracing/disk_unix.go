@@ -23,3 +23,13 @@ func fileOwner(fi os.FileInfo) (int, bool) {
 	}
 	return 0, false
 }
+
+// diskFree is the space left to an unprivileged writer on dir's
+// filesystem.
+func diskFree(dir string) (int64, bool) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, false
+	}
+	return int64(st.Bavail) * int64(st.Bsize), true
+}

@@ -18,6 +18,36 @@ import (
 // process or another: Badger allows one owner per directory.
 var ErrStoreInUse = errors.New("tracing store directory is already in use")
 
+// ErrStoreFull: the store's filesystem has too little room left to write.
+var ErrStoreFull = errors.New("tracing store: not enough free disk space")
+
+// diskReserve is the free space a write leaves untouched, besides twice
+// its own bytes. Badger writes its memtable log, value log and tables
+// through memory maps of sparse files, so a write the filesystem cannot
+// hold is not an error it can return but a SIGBUS that kills the plugin
+// (and again at each restart while the disk stays full). The reserve
+// covers what Badger writes on its own after a commit: a memtable flushed
+// to a level-0 table, and compactions.
+const diskReserve = memTableSize + 16<<20
+
+// freeBytes is the space an unprivileged writer may still use on dir's
+// filesystem; ok is false where it cannot be told. A variable for tests.
+var freeBytes = diskFree
+
+// checkRoom refuses a write of about n bytes into dir when the filesystem
+// cannot hold it with diskReserve to spare.
+func checkRoom(dir string, n int64) error {
+	free, ok := freeBytes(dir)
+	if !ok {
+		return nil
+	}
+	if need := 2*n + diskReserve; free < need {
+		return fmt.Errorf("%w: %s has %d MiB free, and a write of %d KiB keeps %d MiB in reserve",
+			ErrStoreFull, dir, free>>20, n>>10, diskReserve>>20)
+	}
+	return nil
+}
+
 // errClosed is returned by operations on a store being closed.
 var errClosed = errors.New("tracing store is closed")
 
@@ -135,6 +165,10 @@ func openStore(o options, logger hclog.Logger, cs cacheStats) (*store, error) {
 		openDirs.Unlock()
 	}
 
+	if err := checkRoom(dir, 0); err != nil {
+		release()
+		return nil, fmt.Errorf("open tracing store: %w", err)
+	}
 	bopts := badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{logger.Named("badger")}).
 		WithSyncWrites(o.syncWrites).
@@ -380,6 +414,8 @@ type writer struct {
 	// in one batch, so these spare a store read per unit.
 	versions map[versionRef]uint32
 	opens    map[string]*openResponse
+	// size is about how many bytes the current transaction writes.
+	size int64
 }
 
 type versionRef struct{ ctx, hash string }
@@ -402,6 +438,10 @@ func (s *store) write(fn func(w *writer) error) error {
 // commit commits the current transaction and publishes its changes to the
 // cache and the counts.
 func (w *writer) commit() error {
+	if err := checkRoom(w.s.dir, w.size); err != nil {
+		return err
+	}
+	w.size = 0
 	if err := w.txn.Commit(); err != nil {
 		return fmt.Errorf("commit tracing store: %w", err)
 	}
@@ -443,11 +483,16 @@ func (w *writer) set(key, value []byte, ttl time.Duration, cached any) error {
 	if err != nil {
 		return fmt.Errorf("write %c record: %w", key[0], err)
 	}
+	w.size += int64(len(key) + len(value) + entryOverhead)
 	if cached != nil {
 		w.pending[string(key)] = cacheWrite{val: cached, expires: e.ExpiresAt}
 	}
 	return nil
 }
+
+// entryOverhead is about what Badger writes for an entry besides its key
+// and value (header, checksum, value pointer).
+const entryOverhead = 64
 
 // put writes a JSON record with the retention TTL; cached says whether it
 // is a cached kind.
@@ -474,6 +519,7 @@ func (w *writer) del(key []byte) error {
 	if err != nil {
 		return fmt.Errorf("delete %c record: %w", key[0], err)
 	}
+	w.size += int64(len(key) + entryOverhead)
 	switch key[0] {
 	case tagContext, tagVersion, tagResponse:
 		w.pending[string(key)] = cacheWrite{}

@@ -127,12 +127,28 @@ func newLogger(cfg *config.Config, stderr io.Writer) hclog.InterceptLogger {
 // openLogFiles opens the log directory and routes every log line there:
 // a plugin's lines about a server (its stderr included) to that server's
 // file, the rest to mcphost.log. nil when log_dir is "".
-func openLogFiles(cfg *config.Config, log hclog.InterceptLogger) (*logs.Manager, error) {
+//
+// A file that stops taking lines (a full disk, say) is said on stderr
+// only, once, and once more when it takes them again: the proxy goes on
+// serving either way.
+func openLogFiles(cfg *config.Config, log hclog.InterceptLogger, stderr io.Writer) (*logs.Manager, error) {
 	if cfg.Proxy.LogDir == "" {
 		return nil, nil
 	}
+	// Not log itself: its sinks are these files, which are what failed.
+	report := hclog.New(&hclog.LoggerOptions{
+		Name: "mcphost.logs", Output: stderr, Level: hclog.Warn, JSONFormat: cfg.Proxy.LogFormat == "json",
+	})
 	m, err := logs.New(logs.Options{
 		Dir: cfg.Proxy.LogDir, MaxBytes: cfg.Proxy.LogMaxBytes, MaxFiles: cfg.Proxy.LogMaxFiles, MaxAge: cfg.Proxy.LogMaxAge,
+		Report: func(name, file string, err error, lost int64) {
+			if err != nil {
+				report.Error("log file cannot be written; its lines are lost until it can (the live stream still gets them)",
+					"log", name, "file", file, "error", err)
+				return
+			}
+			report.Warn("log file written again", "log", name, "file", file, "lines_lost", lost)
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("log files: %w", err)
@@ -209,7 +225,7 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// In stdio mode stdout carries MCP only: every log goes to stderr,
 	// and to the log files (one per server, one for mcphost).
 	log := newLogger(cfg, stderr)
-	logFiles, err := openLogFiles(cfg, log)
+	logFiles, err := openLogFiles(cfg, log, stderr)
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,10 @@ type Log struct {
 	partial   []byte   // Write: the bytes after the last newline so far
 	scratch   []byte   // WriteLine's line being formatted
 	followers map[*follower]struct{}
+	// failing: the last write to the file failed; lost counts the lines
+	// it missed since (see Options.Report).
+	failing bool
+	lost    int64
 }
 
 // Name returns the log's name.
@@ -191,6 +195,7 @@ func (l *Log) flush() error {
 			err = errors.Join(l.rotate(int64(len(l.pending))),
 				l.withLock(lockShared, func() error { return l.write(false) }))
 		}
+		l.noteWrite(err)
 		l.pending = l.pending[:0]
 		if cap(l.pending) > maxIdleBuffer {
 			l.pending = nil
@@ -204,6 +209,29 @@ func (l *Log) flush() error {
 		l.lines = l.lines[:0]
 	}
 	return err
+}
+
+// noteWrite tracks whether the file takes the queued lines, and reports
+// each change (Options.Report). Called with l.mu held and l.pending not
+// yet cleared.
+func (l *Log) noteWrite(err error) {
+	switch {
+	case err != nil:
+		l.lost += int64(bytes.Count(l.pending, []byte{'\n'}))
+		if !l.failing {
+			l.failing = true
+			if r := l.m.opts.Report; r != nil {
+				r(l.name, l.path, err, 0)
+			}
+		}
+	case l.failing:
+		l.failing = false
+		lost := l.lost
+		l.lost = 0
+		if r := l.m.opts.Report; r != nil {
+			r(l.name, l.path, nil, lost)
+		}
+	}
 }
 
 // errNoRoom says that the queued lines would take the file past MaxBytes.

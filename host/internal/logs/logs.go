@@ -84,6 +84,13 @@ type Options struct {
 	FollowBuffer int
 	// Now is the clock for hclog entries and MaxAge; nil means time.Now.
 	Now func() time.Time
+	// Report, when set, is told when a log's file stops taking lines (err
+	// set: a full disk, a read-only or vanished directory) and when it
+	// takes them again (err nil, lost: the lines the file missed
+	// meanwhile; followers got them all). It is called once per change,
+	// with the log's lock held, so it must not write to this Manager's
+	// logs: the host gives it a logger writing to stderr only.
+	Report func(name, file string, err error, lost int64)
 }
 
 // Manager owns the logs of one proxy. It is safe for concurrent use.

@@ -133,3 +133,15 @@ func TestNoSources(t *testing.T) {
 		t.Errorf("empty registry wrote %q", buf.String())
 	}
 }
+
+// TestGoroutines: a host's scrape carries go_goroutines, so that a
+// goroutine leak shows on any dashboard (the soak test samples it).
+func TestGoroutines(t *testing.T) {
+	r := New(nil)
+	r.SetSources(Sources{Sessions: func() SessionCounts { return SessionCounts{} }})
+	var buf bytes.Buffer
+	r.WritePrometheus(context.Background(), &buf)
+	if !bytes.Contains(buf.Bytes(), []byte("\ngo_goroutines ")) && !bytes.HasPrefix(buf.Bytes(), []byte("go_goroutines ")) {
+		t.Fatalf("no go_goroutines in %q", buf.String())
+	}
+}
