@@ -72,8 +72,18 @@ func TestSetMatchesSjson(t *testing.T) {
 // sameJSON compares two documents as values (sjson and Set may lay out an
 // added member differently).
 func sameJSON(a, b []byte) bool {
-	var x, y any
-	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+	// Numbers as written (json.Number): 1e700 is valid JSON that no
+	// float64 holds, and must compare equal to itself whatever the spaces.
+	decode := func(data []byte) (any, error) {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var v any
+		err := dec.Decode(&v)
+		return v, err
+	}
+	x, errX := decode(a)
+	y, errY := decode(b)
+	if errX != nil || errY != nil {
 		return bytes.Equal(a, b)
 	}
 	return reflect.DeepEqual(x, y)
@@ -140,6 +150,19 @@ func BenchmarkPeek(b *testing.B) {
 	}
 }
 
+// hugeIndex says whether path has a numeric segment of more than three
+// digits: setting it makes sjson (and so Set, which hands such paths to
+// it) pad an array with that many nulls. The router's paths are constants
+// without one.
+func hugeIndex(path string) bool {
+	for _, seg := range strings.Split(path, ".") {
+		if len(seg) > 3 && allDigits(seg) {
+			return true
+		}
+	}
+	return false
+}
+
 func FuzzSetMatchesSjson(f *testing.F) {
 	for _, doc := range scanDocs {
 		for _, path := range []string{"id", "result._meta.mcphost/trace", "params._meta.progressToken", "a.b", "new"} {
@@ -148,7 +171,7 @@ func FuzzSetMatchesSjson(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, doc, path string) {
 		msg := []byte(doc)
-		if !gjson.ValidBytes(msg) || !gjson.ParseBytes(msg).IsObject() || !simplePath(path) {
+		if !gjson.ValidBytes(msg) || !gjson.ParseBytes(msg).IsObject() || !simplePath(path) || hugeIndex(path) {
 			return
 		}
 		want, werr := sjson.SetRawBytes(bytes.Clone(msg), path, []byte(`[1,"x"]`))
