@@ -118,6 +118,9 @@ func FuzzPathEdits(f *testing.F) {
 	f.Add(`{"a":1}`, "#", `1`)
 	f.Add(`{"a":{"b":2}}`, "a.@this", `null`)
 	f.Fuzz(func(t *testing.T, doc, path, value string) {
+		if hugeIndex(path) {
+			return // sjson pads an array to the index: see hugeIndex
+		}
 		msg := []byte(doc)
 		orig := bytes.Clone(msg)
 		_ = Get(msg, path)
