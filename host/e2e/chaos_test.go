@@ -181,6 +181,30 @@ func (cp *chaosProxy) waitPluginRestarted(t *testing.T, name string, old int) in
 	return pid
 }
 
+// killUnderLoad kills the named plugin's process (-9) while the clients
+// keep calling, marks killed, and waits until need calls (what) were
+// answered since, failing at once on the first bad answer the clients
+// recorded in firstBad. It returns the killed pid.
+func killUnderLoad(t *testing.T, cp *chaosProxy, plugin string, killed *atomic.Bool, firstBad *atomic.Value,
+	afterKill *atomic.Int64, need int64, what string) int {
+	t.Helper()
+	old := cp.runningPlugin(t, plugin)
+	killed.Store(true)
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, what+" after the kill", func() error {
+		if b := firstBad.Load(); b != nil {
+			t.Fatal(b)
+		}
+		if n := afterKill.Load(); n < need {
+			return fmt.Errorf("%d %s since the kill", n, what)
+		}
+		return nil
+	})
+	return old
+}
+
 func (cp *chaosProxy) inFlight(server string) (int, error) {
 	var st struct {
 		Servers []struct {
@@ -488,20 +512,7 @@ func chaosTranslatorKilled(t *testing.T) {
 		}
 		return nil
 	})
-	old := cp.runningPlugin(t, "versions")
-	killed.Store(true)
-	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 30*time.Second, "translated answers after the kill", func() error {
-		if b := firstBad.Load(); b != nil {
-			t.Fatal(b)
-		}
-		if afterKill.Load() < 20 {
-			return fmt.Errorf("%d translated answers since the kill", afterKill.Load())
-		}
-		return nil
-	})
+	old := killUnderLoad(t, cp, "versions", &killed, &firstBad, &afterKill, 20, "translated answers")
 	stopAll()
 	if b := firstBad.Load(); b != nil {
 		t.Fatal(b)
@@ -597,20 +608,7 @@ func chaosTracingKilled(t *testing.T) {
 		}
 		return nil
 	})
-	old := cp.runningPlugin(t, "tracing")
-	killed.Store(true)
-	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 30*time.Second, "calls answered after the kill", func() error {
-		if b := firstBad.Load(); b != nil {
-			t.Fatal(b)
-		}
-		if afterKill.Load() < 50 {
-			return fmt.Errorf("%d calls answered since the kill", afterKill.Load())
-		}
-		return nil
-	})
+	old := killUnderLoad(t, cp, "tracing", &killed, &firstBad, &afterKill, 50, "calls answered")
 	stopAll()
 	if b := firstBad.Load(); b != nil {
 		t.Fatal(b)

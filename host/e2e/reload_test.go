@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -54,7 +56,39 @@ func startProxyEnv(t *testing.T, path, url string, env []string) *proxyProcess {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The admin listener opens after the backends are started: a test
+	// that calls it at once must find it accepting.
+	if addr := adminAddress(t, path); addr != "" {
+		for {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("mcphost's admin listener %s did not open: %v\n%s", addr, err, p.Stderr.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	return p
+}
+
+// adminBlock finds the admin block's address in a config file.
+var adminBlock = regexp.MustCompile(`(?m)^admin\s*\{[^}]*?\baddress\s*=\s*"([^"]+)"`)
+
+// adminAddress is the admin listener's address the config at path names,
+// or "" when it names none.
+func adminAddress(t *testing.T, path string) string {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := adminBlock.FindSubmatch(src); m != nil {
+		return string(m[1])
+	}
+	return ""
 }
 
 func toolNameSet(ctx context.Context, t *testing.T, c *client.Client) []string {

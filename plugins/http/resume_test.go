@@ -180,12 +180,7 @@ func TestResumeStreamAfterItEnds(t *testing.T) {
 			c := plugintest.Open(t, tr, configFor(t, s.URL+"/mcp", nil), 0)
 			id := callThrough(t, c)
 
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			msg, err := c.Recv(ctx)
-			if err != nil {
-				t.Fatalf("Recv: %v", err)
-			}
+			msg := recvAnswer(t, c)
 			env, _ := jsonrpc.Peek(msg)
 			if string(env.ID) != id || env.IsError || !bytes.Contains(msg, []byte(`"resumed"`)) {
 				t.Fatalf("answer = %s, want the resumed stream's result for %s", msg, id)
@@ -210,7 +205,7 @@ func TestResumeStreamAfterItEnds(t *testing.T) {
 			// Once answered, the resumed stream is closed.
 			select {
 			case <-s.resumedDone:
-			case <-ctx.Done():
+			case <-time.After(10 * time.Second):
 				t.Fatal("the resumed stream was left open after the answer")
 			}
 			m, _ := tr.Metrics(context.Background(), base.MetricsRequest{})
@@ -228,12 +223,7 @@ func TestResumeDefaultRetry(t *testing.T) {
 	s := newResumeServer(t, "")
 	c := plugintest.Open(t, New(quiet()), configFor(t, s.URL+"/mcp", nil), 0)
 	id := callThrough(t, c)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	msg, err := c.Recv(ctx)
-	if err != nil {
-		t.Fatalf("Recv: %v", err)
-	}
+	msg := recvAnswer(t, c)
 	if env, _ := jsonrpc.Peek(msg); string(env.ID) != id || env.IsError {
 		t.Fatalf("answer = %s", msg)
 	}
@@ -283,12 +273,7 @@ func TestResumeFailures(t *testing.T) {
 			tt.setup(s)
 			c := plugintest.Open(t, New(quiet()), configFor(t, s.URL+"/mcp", nil), 0)
 			id := callThrough(t, c)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			msg, err := c.Recv(ctx)
-			if err != nil {
-				t.Fatalf("Recv: %v", err)
-			}
+			msg := recvAnswer(t, c)
 			env, _ := jsonrpc.Peek(msg)
 			text, _ := jsonrpc.GetString(msg, "error.message")
 			if string(env.ID) != id || !env.IsError || !strings.Contains(text, tt.want) {
@@ -512,4 +497,16 @@ func TestRequestsWaitForGETStream(t *testing.T) {
 			}
 		})
 	}
+}
+
+// recvAnswer is the next message the connection gives, within 10 s.
+func recvAnswer(t *testing.T, c transport.Conn) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	msg, err := c.Recv(ctx)
+	if err != nil {
+		t.Fatalf("Recv: %v", err)
+	}
+	return msg
 }
