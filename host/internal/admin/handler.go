@@ -333,7 +333,7 @@ func (s *Server) traceTool(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if len(bytes.TrimSpace(args)) == 0 {
+	if len(bytes.Trim(args, " \t\r\n")) == 0 { // JSON white space only: "\v" is not JSON
 		args = []byte(`{}`)
 	}
 	if !json.Valid(args) {
