@@ -20,6 +20,20 @@ import (
 )
 
 // adminGet GETs an admin API path (with the token when set) and decodes it.
+// listenAndAdmin is the config blocks of an MCP listener on mcpAddr and
+// an admin listener on adminAddr with token.
+func listenAndAdmin(mcpAddr, adminAddr, token string) string {
+	return fmt.Sprintf(`
+listen "http" {
+  address = %q
+}
+admin {
+  address    = %q
+  auth_token = %q
+}
+`, mcpAddr, adminAddr, token)
+}
+
 func adminGet(t *testing.T, base, token, path string, out any) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, base+path, nil)

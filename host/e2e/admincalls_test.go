@@ -62,19 +62,11 @@ func startAdminProxy(t *testing.T, adminToken string) (*proxyProcess, string) {
 	t.Helper()
 	mcpAddr, adminAddr := freeAddr(t), freeAddr(t)
 	dir := t.TempDir()
-	cfg := fmt.Sprintf(`
-listen "http" {
-  address = %q
-}
-admin {
-  address    = %q
-  auth_token = %q
-}
-tracing {
+	cfg := listenAndAdmin(mcpAddr, adminAddr, adminToken) + fmt.Sprintf(`tracing {
   store_dir = %q
   idle_gap  = "1h"
 }
-%s`, mcpAddr, adminAddr, adminToken, filepath.Join(dir, "trace"), exampleServer("ex"))
+%s`, filepath.Join(dir, "trace"), exampleServer("ex"))
 	path := filepath.Join(dir, "proxy.hcl")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

@@ -181,23 +181,72 @@ func (cp *chaosProxy) waitPluginRestarted(t *testing.T, name string, old int) in
 	return pid
 }
 
-// killUnderLoad kills the named plugin's process (-9) while the clients
-// keep calling, marks killed, and waits until need calls (what) were
-// answered since, failing at once on the first bad answer the clients
-// recorded in firstBad. It returns the killed pid.
-func killUnderLoad(t *testing.T, cp *chaosProxy, plugin string, killed *atomic.Bool, firstBad *atomic.Value,
-	afterKill *atomic.Int64, need int64, what string) int {
+// callers are four client sessions calling in a loop until stopAll:
+// each call is judged by call, which says whether it counts as answered
+// (ok, and afterKill once killed is set) or, in bad, what was wrong: the
+// first such is kept in firstBad and its session stops calling.
+type callers struct {
+	ok, afterKill atomic.Int64
+	killed        atomic.Bool
+	firstBad      atomic.Value
+	stop          chan struct{}
+	once          sync.Once
+	wg            sync.WaitGroup
+}
+
+func startCallers(t *testing.T, url, version string, call func(s *chaosSession, w, i int) (ok bool, bad string)) *callers {
+	t.Helper()
+	c := &callers{stop: make(chan struct{})}
+	for w := range 4 {
+		s := openChaosSession(t, url, version)
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-c.stop:
+					return
+				default:
+				}
+				ok, bad := call(s, w, i)
+				if bad != "" {
+					c.firstBad.CompareAndSwap(nil, bad)
+					return
+				}
+				if ok {
+					c.ok.Add(1)
+					if c.killed.Load() {
+						c.afterKill.Add(1)
+					}
+				}
+			}
+		}()
+	}
+	return c
+}
+
+// stopAll stops the callers and waits for them.
+func (c *callers) stopAll() {
+	c.once.Do(func() { close(c.stop) })
+	c.wg.Wait()
+}
+
+// killUnderLoad kills the named plugin's process (-9) while c keep
+// calling, marks c killed, and waits until need calls (what) were
+// answered since, failing at once on the first bad answer. It returns the
+// killed pid.
+func killUnderLoad(t *testing.T, cp *chaosProxy, plugin string, c *callers, need int64, what string) int {
 	t.Helper()
 	old := cp.runningPlugin(t, plugin)
-	killed.Store(true)
+	c.killed.Store(true)
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, what+" after the kill", func() error {
-		if b := firstBad.Load(); b != nil {
+		if b := c.firstBad.Load(); b != nil {
 			t.Fatal(b)
 		}
-		if n := afterKill.Load(); n < need {
+		if n := c.afterKill.Load(); n < need {
 			return fmt.Errorf("%d %s since the kill", n, what)
 		}
 		return nil
@@ -444,81 +493,47 @@ func chaosTranslatorKilled(t *testing.T) {
 	cp := startChaosProxy(t, "", nil, serverBlock("ex", "ex", ""))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var ok, failed, afterKill atomic.Int64
-	var killed atomic.Bool
-	var firstBad atomic.Value
-	bad := func(format string, args ...any) {
-		firstBad.CompareAndSwap(nil, fmt.Sprintf(format, args...))
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 4 {
-		s := openChaosSession(t, cp.mcpURL, "2025-03-26")
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				id := fmt.Sprintf("w%d-%d", w, i)
-				r, err := s.call(ctx, "mcp__proxy__ex__describe", map[string]any{"lastModified": "2025-01-01T00:00:00Z", "id": id})
-				switch {
-				case err != nil:
-					bad("call %s got no answer: %v", id, err)
-					return
-				case r.Error != nil:
-					if r.Error.Code != -32603 || !strings.Contains(r.Error.Message, "could not be put into protocol 2025-03-26") {
-						bad("call %s: error %+v, want -32603 saying the answer could not be translated", id, r.Error)
-						return
-					}
-					failed.Add(1)
-				default:
-					for _, field := range []string{`"structuredContent"`, `"resultType"`, `"io.modelcontextprotocol/`} {
-						if bytes.Contains(r.Result, []byte(field)) {
-							bad("call %s: an untranslated answer (%s) reached a 2025-03-26 client: %s", id, field, r.Result)
-							return
-						}
-					}
-					if text, err := chaosText(r.Result); err != nil || !strings.Contains(text, `"`+id+`"`) {
-						bad("call %s: answer %q (%v) is not its own", id, text, err)
-						return
-					}
-					ok.Add(1)
-					if killed.Load() {
-						afterKill.Add(1)
-					}
-				}
+	var failed atomic.Int64
+	c := startCallers(t, cp.mcpURL, "2025-03-26", func(s *chaosSession, w, i int) (bool, string) {
+		id := fmt.Sprintf("w%d-%d", w, i)
+		r, err := s.call(ctx, "mcp__proxy__ex__describe", map[string]any{"lastModified": "2025-01-01T00:00:00Z", "id": id})
+		switch {
+		case err != nil:
+			return false, fmt.Sprintf("call %s got no answer: %v", id, err)
+		case r.Error != nil:
+			if r.Error.Code != -32603 || !strings.Contains(r.Error.Message, "could not be put into protocol 2025-03-26") {
+				return false, fmt.Sprintf("call %s: error %+v, want -32603 saying the answer could not be translated", id, r.Error)
 			}
-		}()
-	}
-	stopAll := func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
+			failed.Add(1)
+			return false, ""
 		}
-		wg.Wait()
-	}
-	defer stopAll()
+		for _, field := range []string{`"structuredContent"`, `"resultType"`, `"io.modelcontextprotocol/`} {
+			if bytes.Contains(r.Result, []byte(field)) {
+				return false, fmt.Sprintf("call %s: an untranslated answer (%s) reached a 2025-03-26 client: %s", id, field, r.Result)
+			}
+		}
+		if text, err := chaosText(r.Result); err != nil || !strings.Contains(text, `"`+id+`"`) {
+			return false, fmt.Sprintf("call %s: answer %q (%v) is not its own", id, text, err)
+		}
+		return true, ""
+	})
+	defer c.stopAll()
 	waitFor(t, 30*time.Second, "translated calls before the kill", func() error {
-		if b := firstBad.Load(); b != nil {
+		if b := c.firstBad.Load(); b != nil {
 			t.Fatal(b)
 		}
-		if ok.Load() < 20 {
-			return fmt.Errorf("%d calls answered", ok.Load())
+		if n := c.ok.Load(); n < 20 {
+			return fmt.Errorf("%d calls answered", n)
 		}
 		return nil
 	})
-	old := killUnderLoad(t, cp, "versions", &killed, &firstBad, &afterKill, 20, "translated answers")
-	stopAll()
-	if b := firstBad.Load(); b != nil {
+	old := killUnderLoad(t, cp, "versions", c, 20, "translated answers")
+	c.stopAll()
+	if b := c.firstBad.Load(); b != nil {
 		t.Fatal(b)
 	}
 	cp.waitPluginRestarted(t, "versions", old)
-	t.Logf("%d answers translated, %d answered -32603 while the translator was down, none untranslated", ok.Load(), failed.Load())
+	t.Logf("%d answers translated, %d answered -32603 while the translator was down, none untranslated", c.ok.Load(), failed.Load())
 }
 
 type chaosTracing struct {
@@ -535,48 +550,28 @@ func chaosTracingKilled(t *testing.T) {
 	cp := startChaosProxy(t, fmt.Sprintf("tracing {\n  store_dir = %q\n  idle_gap = \"1s\"\n}\n", store), nil, serverBlock("ex", "ex", ""))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var ok, afterKill atomic.Int64
-	var killed, sawDown atomic.Bool
-	var firstBad atomic.Value
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 4 {
-		s := openChaosSession(t, cp.mcpURL, "2025-06-18")
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				text := fmt.Sprintf("traced-%d-%d", w, i)
-				r, err := s.call(ctx, "mcp__proxy__ex__echo", map[string]any{"text": text})
-				if err == nil && r.Error != nil {
-					err = fmt.Errorf("error %+v", r.Error)
-				}
-				if err == nil {
-					var got string
-					if got, err = chaosText(r.Result); err == nil && got != text {
-						err = fmt.Errorf("answer %q", got)
-					}
-				}
-				if err != nil {
-					firstBad.CompareAndSwap(nil, fmt.Sprintf("echo %s while tracing was killed: %v", text, err))
-					return
-				}
-				ok.Add(1)
-				if killed.Load() {
-					afterKill.Add(1)
-				}
+	var sawDown atomic.Bool
+	c := startCallers(t, cp.mcpURL, "2025-06-18", func(s *chaosSession, w, i int) (bool, string) {
+		text := fmt.Sprintf("traced-%d-%d", w, i)
+		r, err := s.call(ctx, "mcp__proxy__ex__echo", map[string]any{"text": text})
+		if err == nil && r.Error != nil {
+			err = fmt.Errorf("error %+v", r.Error)
+		}
+		if err == nil {
+			var got string
+			if got, err = chaosText(r.Result); err == nil && got != text {
+				err = fmt.Errorf("answer %q", got)
 			}
-		}()
-	}
+		}
+		if err != nil {
+			return false, fmt.Sprintf("echo %s while tracing was killed: %v", text, err)
+		}
+		return true, ""
+	})
 	go func() { // notes whether the admin API ever reports tracing down
 		for {
 			select {
-			case <-stop:
+			case <-c.stop:
 				return
 			case <-time.After(50 * time.Millisecond):
 			}
@@ -586,18 +581,10 @@ func chaosTracingKilled(t *testing.T) {
 			}
 		}
 	}()
-	stopAll := func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		wg.Wait()
-	}
-	defer stopAll()
+	defer c.stopAll()
 	var before chaosTracing
 	waitFor(t, 30*time.Second, "responses traced before the kill", func() error {
-		if b := firstBad.Load(); b != nil {
+		if b := c.firstBad.Load(); b != nil {
 			t.Fatal(b)
 		}
 		if err := cp.get("/tracing", &before); err != nil {
@@ -608,9 +595,9 @@ func chaosTracingKilled(t *testing.T) {
 		}
 		return nil
 	})
-	old := killUnderLoad(t, cp, "tracing", &killed, &firstBad, &afterKill, 50, "calls answered")
-	stopAll()
-	if b := firstBad.Load(); b != nil {
+	old := killUnderLoad(t, cp, "tracing", c, 50, "calls answered")
+	c.stopAll()
+	if b := c.firstBad.Load(); b != nil {
 		t.Fatal(b)
 	}
 	var after chaosTracing
@@ -625,7 +612,7 @@ func chaosTracingKilled(t *testing.T) {
 	})
 	cp.waitPluginRestarted(t, "tracing", old)
 	t.Logf("%d calls answered, none lost; tracing reported down in between: %v; responses %d before the kill, %d after",
-		ok.Load(), sawDown.Load(), before.Responses, after.Responses)
+		c.ok.Load(), sawDown.Load(), before.Responses, after.Responses)
 }
 
 // halfSSEBackend is a streamable HTTP MCP server whose tool "half" answers
@@ -1101,26 +1088,6 @@ func chaosHostKilled(t *testing.T) {
 	if got := pidsWhere(marker); len(got) < 2 {
 		t.Fatalf("processes with the marker before the kill: %v, want at least the two backends", got)
 	}
-	if err := cp.cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-cp.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the host did not die from SIGKILL")
-	}
-	waitFor(t, 20*time.Second, "no process left behind by the killed host", func() error {
-		var alive []string
-		for _, pid := range plugins {
-			if !processDead(pid) {
-				alive = append(alive, fmt.Sprintf("plugin %d (%s)", pid, procCmdline(pid)))
-			}
-		}
-		alive = append(alive, pidsWhere(marker, cp.dir)...)
-		if len(alive) > 0 {
-			return fmt.Errorf("still alive: %s", strings.Join(alive, ", "))
-		}
-		return nil
-	})
+	cp.killAndWaitGone(t, 20*time.Second, plugins, func() []string { return pidsWhere(marker, cp.dir) })
 	t.Logf("plugins %v (%v) and both backends gone after kill -9 of the host", names, plugins)
 }

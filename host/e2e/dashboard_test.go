@@ -98,18 +98,10 @@ server "markup" {
   }
 }
 `)
-	cfg := writeConfig(t, fmt.Sprintf(`
-listen "http" {
-  address = %q
-}
-admin {
-  address    = %q
-  auth_token = %q
-}
-tracing {
+	cfg := writeConfig(t, listenAndAdmin(mcpAddr, adminAddr, token)+fmt.Sprintf(`tracing {
   store_dir = %q
 }
-%s`, mcpAddr, adminAddr, token, filepath.Join(t.TempDir(), "trace"), blocks.String()))
+%s`, filepath.Join(t.TempDir(), "trace"), blocks.String()))
 	p := startProxyAt(t, cfg, "http://"+mcpAddr+"/mcp")
 	base := "http://" + adminAddr
 	traced := traceForDashboard(t, p, base, token)

@@ -35,18 +35,10 @@ server %[1]q {
 }
 `, name, inherit)
 	}
-	cfg := writeConfig(t, fmt.Sprintf(`
-listen "http" {
-  address = %q
-}
-admin {
-  address    = %q
-  auth_token = %q
-}
-plugin "stdio" {
+	cfg := writeConfig(t, listenAndAdmin(mcpAddr, adminAddr, token)+fmt.Sprintf(`plugin "stdio" {
   pass_env = ["MCPHOST_E2E_PASSED"]
 }
-%s%s`, mcpAddr, adminAddr, token, backend("inherits", true), backend("bare", false)))
+%s%s`, backend("inherits", true), backend("bare", false)))
 	startProxyEnv(t, cfg, "http://"+mcpAddr+"/mcp",
 		[]string{"MCPHOST_E2E_SECRET=host-secret", "MCPHOST_E2E_PASSED=passed-on"})
 	base := "http://" + adminAddr

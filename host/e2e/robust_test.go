@@ -700,6 +700,19 @@ func TestHostKilledLeavesNoProcesses(t *testing.T) {
 	}
 	watched := append(append([]int{}, plugins...), backends...)
 
+	p.killAndWaitGone(t, 10*time.Second, watched, func() []string {
+		if n := testenv.CountProcesses(t, marker); n != 0 {
+			return []string{fmt.Sprintf("%d processes matching %q", n, marker)}
+		}
+		return nil
+	})
+}
+
+// killAndWaitGone kills the proxy with SIGKILL, waits until it has exited,
+// then until every pid of watched is dead and others (when set) names no
+// process still alive.
+func (p *proxyProcess) killAndWaitGone(t *testing.T, within time.Duration, watched []int, others func() []string) {
+	t.Helper()
 	if err := p.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -708,18 +721,18 @@ func TestHostKilledLeavesNoProcesses(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the proxy did not die from SIGKILL")
 	}
-	waitFor(t, 10*time.Second, "plugin and backends dead after the proxy was killed", func() error {
+	waitFor(t, within, "no process left behind by the killed proxy", func() error {
 		var alive []string
 		for _, d := range watched {
 			if !processDead(d) {
 				alive = append(alive, fmt.Sprintf("%d (%s)", d, procCmdline(d)))
 			}
 		}
+		if others != nil {
+			alive = append(alive, others()...)
+		}
 		if len(alive) > 0 {
 			return fmt.Errorf("still alive: %s", strings.Join(alive, ", "))
-		}
-		if n := testenv.CountProcesses(t, marker); n != 0 {
-			return fmt.Errorf("%d processes match %q", n, marker)
 		}
 		return nil
 	})
