@@ -59,20 +59,29 @@ func readAll(t *testing.T, resp *http.Response) []byte {
 	return b
 }
 
-// initSession initializes a session over JSON and returns its id.
+// initSession initializes a 2025-06-18 session over JSON and returns its
+// id.
 func initSession(t *testing.T, h *HTTP) string {
 	t.Helper()
-	resp := do(t, http.MethodPost, h.URL(), "", acceptJSON, initializeMsg(`"init"`))
+	return initSessionAt(t, h, "2025-06-18")
+}
+
+// initSessionAt initializes a session at version over JSON and returns
+// its id.
+func initSessionAt(t *testing.T, h *HTTP, version string) string {
+	t.Helper()
+	msg := strings.Replace(initializeMsg(`"init"`), "2025-06-18", version, 1)
+	resp := do(t, http.MethodPost, h.URL(), "", acceptJSON, msg)
 	body := readAll(t, resp)
 	id := resp.Header.Get("Mcp-Session-Id")
 	if resp.StatusCode != http.StatusOK || id == "" {
-		t.Fatalf("initialize: %d, session %q: %s", resp.StatusCode, id, body)
+		t.Fatalf("initialize at %s: %d, session %q: %s", version, resp.StatusCode, id, body)
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("initialize Content-Type %q", ct)
 	}
-	if v, _ := jsonrpc.GetString(body, "result.protocolVersion"); v != "2025-06-18" {
-		t.Fatalf("initialize answered %s", body)
+	if v, _ := jsonrpc.GetString(body, "result.protocolVersion"); v != version {
+		t.Fatalf("initialize at %s answered %s", version, body)
 	}
 	ack := do(t, http.MethodPost, h.URL(), id, acceptBoth, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
 	if ack.StatusCode != http.StatusAccepted {

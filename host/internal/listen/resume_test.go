@@ -1,7 +1,6 @@
 package listen
 
 import (
-	"bufio"
 	"io"
 	"net/http"
 	"runtime"
@@ -12,61 +11,8 @@ import (
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 )
 
-// idEvent is one dispatched SSE event: its id, its data, and the last
-// retry the stream sent before it.
-type idEvent struct {
-	id, data, retry string
-}
-
-// readEvents reads an event stream into a channel, closed when the stream
-// ends. An event is dispatched when it has data or an id (a priming event
-// has only an id).
-func readEvents(body io.Reader) <-chan idEvent {
-	ch := make(chan idEvent, 64)
-	go func() {
-		defer close(ch)
-		sc := bufio.NewScanner(body)
-		sc.Buffer(nil, 1<<20)
-		var ev idEvent
-		var has bool
-		retry := ""
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if has {
-					ev.retry = retry
-					ch <- ev
-				}
-				ev, has = idEvent{}, false
-			case strings.HasPrefix(line, "id: "):
-				ev.id, has = strings.TrimPrefix(line, "id: "), true
-			case strings.HasPrefix(line, "data: "):
-				ev.data, has = strings.TrimPrefix(line, "data: "), true
-			case strings.HasPrefix(line, "retry: "):
-				retry = strings.TrimPrefix(line, "retry: ")
-			}
-		}
-	}()
-	return ch
-}
-
-func nextIDEvent(t *testing.T, events <-chan idEvent, what string) idEvent {
-	t.Helper()
-	select {
-	case ev, ok := <-events:
-		if !ok {
-			t.Fatalf("stream ended before %s", what)
-		}
-		return ev
-	case <-time.After(waitTimeout):
-		t.Fatalf("timed out waiting for %s", what)
-	}
-	return idEvent{}
-}
-
 // streamEnds fails unless events ends with nothing more.
-func streamEnds(t *testing.T, events <-chan idEvent) {
+func streamEnds(t *testing.T, events <-chan sseEvent) {
 	t.Helper()
 	select {
 	case ev, ok := <-events:
@@ -88,22 +34,6 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-}
-
-// initSessionAt initializes a session at version and returns its id.
-func initSessionAt(t *testing.T, h *HTTP, version string) string {
-	t.Helper()
-	msg := strings.Replace(initializeMsg(`"init"`), "2025-06-18", version, 1)
-	resp := do(t, http.MethodPost, h.URL(), "", acceptJSON, msg)
-	body := readAll(t, resp)
-	id := resp.Header.Get("Mcp-Session-Id")
-	if v, _ := jsonrpc.GetString(body, "result.protocolVersion"); resp.StatusCode != http.StatusOK || id == "" || v != version {
-		t.Fatalf("initialize at %s: %d, session %q: %s", version, resp.StatusCode, id, body)
-	}
-	if ack := do(t, http.MethodPost, h.URL(), id, acceptBoth, `{"jsonrpc":"2.0","method":"notifications/initialized"}`); ack.StatusCode != http.StatusAccepted {
-		t.Fatalf("notifications/initialized: %d", ack.StatusCode)
-	}
-	return id
 }
 
 // resumeGET opens a GET stream with Last-Event-ID.
@@ -147,22 +77,22 @@ func postAsync(h *HTTP, session, body string) <-chan []byte {
 	return ch
 }
 
-func isProgress(ev idEvent, n string) bool {
+func isProgress(ev sseEvent, n string) bool {
 	m, _ := jsonrpc.GetString([]byte(ev.data), "method")
 	return m == "notifications/progress" && string(jsonrpc.Get([]byte(ev.data), "params.progress")) == n
 }
 
 // primed reads the stream's first event, which on 2025-11-25 is a priming
 // one (an id, empty data, the retry), and returns the first with data.
-func primed(t *testing.T, events <-chan idEvent, version string) (priming, first idEvent) {
+func primed(t *testing.T, events <-chan sseEvent, version string) (priming, first sseEvent) {
 	t.Helper()
-	first = nextIDEvent(t, events, "the first event")
+	first = nextEvent(t, events, "the first event")
 	if version == "2025-11-25" {
 		priming = first
 		if priming.data != "" || !strings.HasSuffix(priming.id, "-0") || priming.retry != "1000" {
 			t.Fatalf("priming event %+v, want an id ending -0, empty data, retry 1000", priming)
 		}
-		first = nextIDEvent(t, events, "the first message")
+		first = nextEvent(t, events, "the first message")
 	}
 	if first.retry != "1000" || first.id == "" {
 		t.Fatalf("first event %+v, want an id and retry 1000 before it", first)
@@ -211,7 +141,7 @@ func TestResumePOSTStream(t *testing.T) {
 				t.Fatalf("resume: %d %q: %s", get.StatusCode, ct, readAll(t, get))
 			}
 			resumed := readEvents(get.Body)
-			p2 := nextIDEvent(t, resumed, "the second progress")
+			p2 := nextEvent(t, resumed, "the second progress")
 			key := strings.TrimSuffix(p1.id, "-1")
 			if !isProgress(p2, "2") || p2.id != key+"-2" || p2.retry != "1000" {
 				t.Fatalf("after resuming: %+v, want progress 2 with id %s-2", p2, key)
@@ -219,7 +149,7 @@ func TestResumePOSTStream(t *testing.T) {
 			if !tc.answerAway {
 				f.release()
 			}
-			final := nextIDEvent(t, resumed, "the response")
+			final := nextEvent(t, resumed, "the response")
 			if string(jsonrpc.Get([]byte(final.data), "id")) != `"c"` || jsonrpc.Get([]byte(final.data), "result") == nil || final.id != key+"-3" {
 				t.Fatalf("final event %+v", final)
 			}
@@ -231,7 +161,7 @@ func TestResumePOSTStream(t *testing.T) {
 			switch again := resumeGET(t, h, session, p2.id); {
 			case again.StatusCode == http.StatusOK:
 				replayed := readEvents(again.Body)
-				if ev := nextIDEvent(t, replayed, "the response again"); ev != final {
+				if ev := nextEvent(t, replayed, "the response again"); ev != final {
 					t.Fatalf("replayed response %+v, want %+v", ev, final)
 				}
 				streamEnds(t, replayed)
@@ -259,21 +189,21 @@ func TestResumeGETStream(t *testing.T) {
 			session := initSessionAt(t, h, version)
 			get := do(t, http.MethodGet, h.URL(), session, acceptSSE, "")
 			events := readEvents(get.Body)
-			var priming idEvent
+			var priming sseEvent
 			if version == "2025-11-25" {
-				if priming = nextIDEvent(t, events, "the priming event"); priming.data != "" || !strings.HasSuffix(priming.id, "-0") {
+				if priming = nextEvent(t, events, "the priming event"); priming.data != "" || !strings.HasSuffix(priming.id, "-0") {
 					t.Fatalf("priming event %+v", priming)
 				}
 			}
 			// A JSON-only call's progress goes to the GET stream.
 			answer := postAsync(h, session, callMsg(`"c"`, "mcp__proxy__srv__gated", `{}`, `{"progressToken":"tok"}`))
-			p1 := nextIDEvent(t, events, "progress 1")
+			p1 := nextEvent(t, events, "progress 1")
 			if !isProgress(p1, "1") || p1.retry != "1000" || (priming.id != "" && !strings.HasPrefix(p1.id, strings.TrimSuffix(priming.id, "0"))) {
 				t.Fatalf("first event %+v (priming %+v)", p1, priming)
 			}
 			get.Body.Close()
 			resumed := readEvents(resumeGET(t, h, session, p1.id).Body)
-			p2 := nextIDEvent(t, resumed, "progress 2")
+			p2 := nextEvent(t, resumed, "progress 2")
 			key := strings.TrimSuffix(p1.id, "-1")
 			if !isProgress(p2, "2") || p2.id != key+"-2" {
 				t.Fatalf("after resuming: %+v", p2)
@@ -285,7 +215,7 @@ func TestResumeGETStream(t *testing.T) {
 			// Live again: a second call's progress follows, numbered on.
 			answer = postAsync(h, session, callMsg(`"d"`, "mcp__proxy__srv__gated", `{}`, `{"progressToken":"tok2"}`))
 			for i, want := range []string{key + "-3", key + "-4"} {
-				ev := nextIDEvent(t, resumed, "live progress")
+				ev := nextEvent(t, resumed, "live progress")
 				if !isProgress(ev, string(jsonrpc.Int(int64(i+1)))) || ev.id != want {
 					t.Fatalf("live event %+v, want id %s", ev, want)
 				}
@@ -311,7 +241,7 @@ func TestResumeRefused(t *testing.T) {
 	events := readEvents(resp.Body)
 	priming, p1 := primed(t, events, "2025-11-25")
 	get := do(t, http.MethodGet, h.URL(), a, acceptSSE, "")
-	getPriming := nextIDEvent(t, readEvents(get.Body), "the GET priming event")
+	getPriming := nextEvent(t, readEvents(get.Body), "the GET priming event")
 	getKey := strings.TrimSuffix(getPriming.id, "-0")
 	tests := []struct {
 		name, session, lastID string
@@ -336,7 +266,7 @@ func TestResumeRefused(t *testing.T) {
 		})
 	}
 	// None of that disturbed the streams.
-	if ev := nextIDEvent(t, events, "progress 2"); !isProgress(ev, "2") {
+	if ev := nextEvent(t, events, "progress 2"); !isProgress(ev, "2") {
 		t.Fatalf("the POST stream after the refusals: %+v", ev)
 	}
 }
@@ -348,11 +278,11 @@ func TestResumeBufferBound(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
-		from   func(priming, p1 idEvent) string
+		from   func(priming, p1 sseEvent) string
 		status int
 	}{
-		{"after the kept event's predecessor", func(_, p1 idEvent) string { return p1.id }, http.StatusOK},
-		{"after a dropped event", func(priming, _ idEvent) string { return priming.id }, http.StatusBadRequest},
+		{"after the kept event's predecessor", func(_, p1 sseEvent) string { return p1.id }, http.StatusOK},
+		{"after a dropped event", func(priming, _ sseEvent) string { return priming.id }, http.StatusBadRequest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -364,7 +294,7 @@ func TestResumeBufferBound(t *testing.T) {
 				callMsg(`"c"`, "mcp__proxy__srv__gated", `{}`, `{"progressToken":"tok"}`))
 			events := readEvents(resp.Body)
 			priming, p1 := primed(t, events, "2025-11-25")
-			if p2 := nextIDEvent(t, events, "progress 2"); !isProgress(p2, "2") {
+			if p2 := nextEvent(t, events, "progress 2"); !isProgress(p2, "2") {
 				t.Fatalf("second event %+v", p2)
 			}
 			if n := h.resumeBytes.Load(); n <= 0 || n > 150 {
@@ -385,11 +315,11 @@ func TestResumeBufferBound(t *testing.T) {
 				return
 			}
 			resumed := readEvents(get.Body)
-			if ev := nextIDEvent(t, resumed, "progress 2"); !isProgress(ev, "2") {
+			if ev := nextEvent(t, resumed, "progress 2"); !isProgress(ev, "2") {
 				t.Fatalf("after resuming: %+v", ev)
 			}
 			f.release()
-			if ev := nextIDEvent(t, resumed, "the response"); string(jsonrpc.Get([]byte(ev.data), "id")) != `"c"` {
+			if ev := nextEvent(t, resumed, "the response"); string(jsonrpc.Get([]byte(ev.data), "id")) != `"c"` {
 				t.Fatalf("final event %+v", ev)
 			}
 			streamEnds(t, resumed)
@@ -531,7 +461,7 @@ func TestResumeStreamsFreed(t *testing.T) {
 			h, f := startListener(t, HTTPOptions{resumeWindow: tc.window}, "gated")
 			session := initSessionAt(t, h, "2025-11-25")
 			get := do(t, http.MethodGet, h.URL(), session, acceptSSE, "")
-			nextIDEvent(t, readEvents(get.Body), "the GET priming event")
+			nextEvent(t, readEvents(get.Body), "the GET priming event")
 			resp := do(t, http.MethodPost, h.URL(), session, acceptBoth,
 				callMsg(`"c"`, "mcp__proxy__srv__gated", `{}`, `{"progressToken":"tok"}`))
 			events := readEvents(resp.Body)
@@ -580,13 +510,13 @@ func TestResumeOff(t *testing.T) {
 			resp := do(t, http.MethodPost, h.URL(), session, acceptBoth,
 				callMsg(`"c"`, "mcp__proxy__srv__gated", `{}`, `{"progressToken":"tok"}`))
 			events := readEvents(resp.Body)
-			ev := nextIDEvent(t, events, "progress 1")
+			ev := nextEvent(t, events, "progress 1")
 			if !isProgress(ev, "1") || ev.id != "" || ev.retry != "" {
 				t.Fatalf("event %+v, want progress without id or retry", ev)
 			}
 			f.release()
-			nextIDEvent(t, events, "progress 2")
-			if ev := nextIDEvent(t, events, "the response"); ev.id != "" {
+			nextEvent(t, events, "progress 2")
+			if ev := nextEvent(t, events, "the response"); ev.id != "" {
 				t.Fatalf("response event %+v", ev)
 			}
 			if h.resumeBytes.Load() != 0 {
@@ -612,9 +542,9 @@ func TestResumeLeavesNoGoroutines(t *testing.T) {
 		_, p1 := primed(t, readEvents(resp.Body), "2025-11-25")
 		resp.Body.Close()
 		resumed := readEvents(resumeGET(t, h, session, p1.id).Body)
-		nextIDEvent(t, resumed, "progress 2")
+		nextEvent(t, resumed, "progress 2")
 		f.release()
-		nextIDEvent(t, resumed, "the response")
+		nextEvent(t, resumed, "the response")
 		streamEnds(t, resumed)
 		// Left to expire, and left with its session deleted.
 		for _, deleted := range []bool{false, true} {

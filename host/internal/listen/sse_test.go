@@ -54,20 +54,31 @@ func endpointURL(h *HTTP, path string) string {
 	return u.ResolveReference(ref).String()
 }
 
-type sseEvent struct{ name, data string }
+// sseEvent is one dispatched SSE event: its name, id and data, and the
+// last retry the stream sent before it.
+type sseEvent struct{ name, id, data, retry string }
 
-// readSSE parses an event stream into a channel, closed when it ends.
-func readSSE(body io.Reader) <-chan sseEvent {
+// readSSE parses an event stream into a channel, closed when it ends; an
+// event is dispatched when it has data.
+func readSSE(body io.Reader) <-chan sseEvent { return scanSSE(body, false) }
+
+// readEvents is readSSE that also dispatches an event with only an id (a
+// priming event).
+func readEvents(body io.Reader) <-chan sseEvent { return scanSSE(body, true) }
+
+func scanSSE(body io.Reader, idOnly bool) <-chan sseEvent {
 	ch := make(chan sseEvent, 64)
 	go func() {
 		defer close(ch)
 		sc := bufio.NewScanner(body)
 		sc.Buffer(nil, 1<<20)
 		var ev sseEvent
+		retry := ""
 		for sc.Scan() {
 			line := sc.Text()
 			if line == "" {
-				if ev.data != "" {
+				if ev.data != "" || idOnly && ev.id != "" {
+					ev.retry = retry
 					ch <- ev
 				}
 				ev = sseEvent{}
@@ -77,6 +88,10 @@ func readSSE(body io.Reader) <-chan sseEvent {
 				ev.name = v
 			} else if v, ok := strings.CutPrefix(line, "data: "); ok {
 				ev.data = v
+			} else if v, ok := strings.CutPrefix(line, "id: "); ok {
+				ev.id = v
+			} else if v, ok := strings.CutPrefix(line, "retry: "); ok {
+				retry = v
 			}
 		}
 	}()
