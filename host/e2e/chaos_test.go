@@ -58,15 +58,7 @@ func runChaosProxy(t *testing.T, path, addr, adminAddr string, env []string) *ch
 		admin: "http://" + adminAddr + "/api/v1", metrics: "http://" + adminAddr + "/metrics",
 		mcpURL: "http://" + addr + "/mcp", base: "http://" + addr,
 	}
-	p := &proxyProcess{URL: cp.mcpURL, Stderr: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(mcphost(t), "run", path)
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stderr = p.Stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go p.wait()
-	t.Cleanup(func() { p.stop(t) })
+	p := startProxyEnv(t, path, cp.mcpURL, env)
 	cp.proxyProcess = p
 	waitFor(t, 90*time.Second, "every server running", func() error {
 		if p.exited.Load() {
