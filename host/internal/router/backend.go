@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -95,62 +94,32 @@ type pending struct {
 	// rounds counts the input-required rounds so far.
 	rounds int
 	// parked is the requestState under which the call waits for a
-	// 2026-07-28 client's retry (nil when not parked). Written under b.mu;
+	// 2026-07-28 client's retry (nil when not parked). Written under the connection's lock;
 	// atomic so that finishing a call need not take the lock to see it.
 	parked atomic.Pointer[string]
 	// trace is what the tracer needs of a traced request, nil otherwise.
 	trace *traceInfo
 }
 
+// backend is one backend MCP server: its connection (the requests open
+// on it), its supervisor (state, restarts, health), and the protocol
+// version it speaks. It owns the goroutines that connect it (run, in
+// lifecycle.go) and read it (readLoop).
 type backend struct {
 	spec   BackendSpec
 	router *Router
 	log    hclog.Logger
 
-	// nextID numbers the requests sent to the backend, from firstID.
-	nextID atomic.Int64
+	conn *connection
+	sup  *supervisor
+	// version is the revision the backend speaks ("" until known).
+	version protoVersion
 
-	mu         sync.Mutex
-	conn       transport.Conn
-	state      State
-	reason     string
-	pending    map[int64]*pending
-	lists      [numLists][][]byte
-	version    protoVersion
-	serverInfo []byte
-	caps       []byte
-	restarts   int
-	lastError  string
-	// nextAttempt is when the next reconnect is due, while restarting.
-	nextAttempt time.Time
-	// restartTimes are the recent automatic restarts, for the window.
-	restartTimes []time.Time
-	// healthMethod is what health checks send: "ping", or a list method
-	// once the backend answered ping with method-not-found, or
-	// server/discover for a 2026-07-28 backend.
-	healthMethod string
-	// era is what the backend was found to speak.
-	era era
-	// healthChecks and healthFailures count checks made and failed.
-	healthChecks, healthFailures int
-	// listenID is the open subscriptions/listen request of a 2026-07-28
-	// backend; subs counts the sessions subscribed to each of its URIs.
-	listenID int64
-	subs     map[string]int
-
-	// remove ends the supervisor for good (RemoveBackend, or the router
-	// closing); done is closed when it has ended.
+	// remove ends the supervising goroutine for good (RemoveBackend, or
+	// the router closing); done is closed when it has ended. Both are set
+	// before it starts.
 	remove context.CancelFunc
 	done   chan struct{}
-
-	// Control by name (StopBackend, StartBackend, RestartBackend).
-	// cancelRun ends the current run of attempts; active tells whether
-	// one is under way; stopReq is why it was cancelled; wake starts a
-	// new run when idle.
-	cancelRun context.CancelFunc
-	active    bool
-	stopReq   string
-	wake      chan struct{}
 }
 
 func newBackend(r *Router, spec BackendSpec) *backend {
@@ -159,19 +128,11 @@ func newBackend(r *Router, spec BackendSpec) *backend {
 	}
 	spec.Restart.defaults(r.opts)
 	spec.Health.defaults()
-	b := &backend{
-		spec: spec, router: r, log: r.log.Named(spec.Name), state: StateStarting, pending: map[int64]*pending{},
-		healthMethod: "ping", wake: make(chan struct{}, 1),
-	}
-	b.nextID.Store(firstID - 1)
-	return b
+	log := r.log.Named(spec.Name)
+	return &backend{spec: spec, router: r, log: log, conn: newConnection(spec.Name, log), sup: newSupervisor()}
 }
 
-func (b *backend) snapshot() ([numLists][][]byte, bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.lists, b.state == StateRunning
-}
+func (b *backend) snapshot() ([numLists][][]byte, bool) { return b.sup.snapshot() }
 
 // BackendStatus is what the router tells about one backend.
 type BackendStatus struct {
@@ -196,40 +157,16 @@ type BackendStatus struct {
 }
 
 func (b *backend) status() BackendStatus {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	// Clients' requests only: the proxy's own (lists, health checks, a
-	// 2026-07-28 backend's listen stream, open for good) are not load.
-	inFlight := 0
-	for _, p := range b.pending {
-		if p.session != nil {
-			inFlight++
-		}
-	}
-	return BackendStatus{
-		Name: b.spec.Name, State: b.state, Reason: b.reason, ProtocolVersion: b.version.load(),
-		Tools: len(b.lists[listTools]), Prompts: len(b.lists[listPrompts]),
-		Resources: len(b.lists[listResources]), Templates: len(b.lists[listTemplates]),
-		InFlight: inFlight, Restarts: b.restarts, LastError: b.lastError, NextAttempt: b.nextAttempt,
-		HealthChecks: b.healthChecks, HealthFailures: b.healthFailures,
-	}
+	st := BackendStatus{Name: b.spec.Name, ProtocolVersion: b.version.load(), InFlight: b.conn.clientRequests()}
+	b.sup.status(&st)
+	return st
 }
 
 // protocolVersion is the revision the backend speaks ("" until known).
 func (b *backend) protocolVersion() string { return b.version.load() }
 
 func (b *backend) setState(s State, reason string) {
-	b.mu.Lock()
-	changed := b.state != s
-	wasRunning := b.state == StateRunning
-	b.state, b.reason = s, reason
-	if s != StateRestarting {
-		b.nextAttempt = time.Time{}
-	}
-	if s != StateRunning {
-		b.lists = [numLists][][]byte{}
-	}
-	b.mu.Unlock()
+	changed, wasRunning := b.sup.setState(s, reason)
 	if changed && (wasRunning || s == StateRunning) {
 		b.router.rebuild(true)
 	}
@@ -255,11 +192,9 @@ func (b *backend) session(ctx context.Context, firstReady chan<- struct{}) error
 	if err != nil {
 		return fmt.Errorf("open: %w", err)
 	}
-	b.mu.Lock()
-	b.conn = conn
-	b.mu.Unlock()
+	b.conn.attach(conn)
 	readErr := make(chan error, 1)
-	go func() { readErr <- b.readLoop(conn) }()
+	go func() { readErr <- b.conn.readLoop(conn, b.dispatch) }()
 	if err := b.initialize(ctx); err != nil {
 		// A connection that ended before the answer: what ended it (an
 		// exit status, a refused connection) is the cause, not the write
@@ -351,12 +286,7 @@ func (b *backend) closeConn(conn transport.Conn) {
 // failAll answers every pending request with an error once the connection
 // is gone: a dead backend fails its own requests, quickly and clearly.
 func (b *backend) failAll(cause error) {
-	b.mu.Lock()
-	ps := b.pending
-	b.pending = map[int64]*pending{}
-	b.conn = nil
-	b.listenID = 0
-	b.mu.Unlock()
+	ps := b.conn.detach()
 	msg := fmt.Sprintf("server %q is unavailable: %v", b.spec.Name, cause)
 	for _, p := range ps {
 		b.observeFinished(p, OutcomeUnavailable, 0)
@@ -436,47 +366,33 @@ func (b *backend) render(p *pending, msg []byte, answer bool) []byte {
 	return msg
 }
 
-func (b *backend) readLoop(conn transport.Conn) error {
-	ctx := context.Background()
-	for {
-		msg, err := conn.Recv(ctx)
-		if err != nil {
-			if errors.Is(err, transport.ErrClosed) {
-				return err
+// dispatch handles one message read off the backend's connection.
+func (b *backend) dispatch(env jsonrpc.Envelope, msg []byte) {
+	if b.router.tooDeep(msg) {
+		b.log.Warn("refusing a message from the backend nested too deep", "kind", env.Kind.String(),
+			"max_nesting_depth", b.router.opts.MaxNestingDepth, "bytes", len(msg))
+		if env.Kind == jsonrpc.KindResponse {
+			// The client gets an error in place of the answer.
+			msg = jsonrpc.Error(env.ID, jsonrpc.CodeInternalError,
+				fmt.Sprintf("the server's answer nests arrays and objects more than %d levels deep", b.router.opts.MaxNestingDepth), nil)
+			env.IsError = true
+		} else {
+			if env.Kind == jsonrpc.KindRequest {
+				b.sendAsync(jsonrpc.Error(env.ID, jsonrpc.CodeInvalidRequest, fmt.Sprintf(
+					"Invalid Request: the message nests arrays and objects more than %d levels deep", b.router.opts.MaxNestingDepth), nil))
 			}
-			return fmt.Errorf("%w: %v", transport.ErrClosed, err)
+			return
 		}
-		env, err := jsonrpc.Peek(msg)
-		if err != nil {
-			b.log.Warn("dropping malformed message from backend", "error", err, "bytes", len(msg))
-			continue
-		}
-		if b.router.tooDeep(msg) {
-			b.log.Warn("refusing a message from the backend nested too deep", "kind", env.Kind.String(),
-				"max_nesting_depth", b.router.opts.MaxNestingDepth, "bytes", len(msg))
-			if env.Kind == jsonrpc.KindResponse {
-				// The client gets an error in place of the answer.
-				msg = jsonrpc.Error(env.ID, jsonrpc.CodeInternalError,
-					fmt.Sprintf("the server's answer nests arrays and objects more than %d levels deep", b.router.opts.MaxNestingDepth), nil)
-				env.IsError = true
-			} else {
-				if env.Kind == jsonrpc.KindRequest {
-					b.sendAsync(jsonrpc.Error(env.ID, jsonrpc.CodeInvalidRequest, fmt.Sprintf(
-						"Invalid Request: the message nests arrays and objects more than %d levels deep", b.router.opts.MaxNestingDepth), nil))
-				}
-				continue
-			}
-		}
-		switch env.Kind {
-		case jsonrpc.KindResponse:
-			b.onResponse(env, msg)
-		case jsonrpc.KindNotification:
-			b.onNotification(env, msg)
-		case jsonrpc.KindRequest:
-			b.router.onBackendRequest(b, env, msg)
-		default:
-			b.log.Warn("dropping unexpected message from backend", "kind", env.Kind.String())
-		}
+	}
+	switch env.Kind {
+	case jsonrpc.KindResponse:
+		b.onResponse(env, msg)
+	case jsonrpc.KindNotification:
+		b.onNotification(env, msg)
+	case jsonrpc.KindRequest:
+		b.router.onBackendRequest(b, env, msg)
+	default:
+		b.log.Warn("dropping unexpected message from backend", "kind", env.Kind.String())
 	}
 }
 
@@ -486,11 +402,8 @@ func (b *backend) onResponse(env jsonrpc.Envelope, msg []byte) {
 		b.log.Warn("response with an id the proxy never sent", "id", string(env.ID))
 		return
 	}
-	b.mu.Lock()
-	p, ok := b.pending[id]
-	delete(b.pending, id)
-	b.mu.Unlock()
-	if !ok {
+	p := b.conn.drop(id)
+	if p == nil {
 		b.log.Debug("late or unknown response", "id", id)
 		return
 	}
@@ -513,15 +426,7 @@ func (b *backend) onResponse(env jsonrpc.Envelope, msg []byte) {
 }
 
 // send writes msg to the backend, giving up when ctx ends.
-func (b *backend) send(ctx context.Context, msg []byte) error {
-	b.mu.Lock()
-	conn := b.conn
-	b.mu.Unlock()
-	if conn == nil {
-		return fmt.Errorf("server %q is not connected", b.spec.Name)
-	}
-	return conn.Send(ctx, msg)
-}
+func (b *backend) send(ctx context.Context, msg []byte) error { return b.conn.send(ctx, msg) }
 
 // call sends an internal request and waits for its result. A 2026-07-28
 // backend gets the proxy's own request metadata with it.
@@ -529,13 +434,11 @@ func (b *backend) call(ctx context.Context, method string, params []byte) ([]byt
 	if b.protocolVersion() == ModernVersion {
 		params = b.withProxyMeta(params)
 	}
-	id := b.nextID.Add(1)
+	id := b.conn.nextID.Add(1)
 	p := &pending{done: make(chan []byte, 1), method: method}
-	b.mu.Lock()
-	b.pending[id] = p
-	b.mu.Unlock()
+	b.conn.addInternal(id, p)
 	if err := b.send(ctx, jsonrpc.Request(jsonrpc.Int(id), method, params)); err != nil {
-		b.drop(id)
+		b.conn.drop(id)
 		return nil, err
 	}
 	select {
@@ -545,7 +448,7 @@ func (b *backend) call(ctx context.Context, method string, params []byte) ([]byt
 		}
 		return jsonrpc.Get(msg, "result"), nil
 	case <-ctx.Done():
-		b.drop(id)
+		b.conn.drop(id)
 		return nil, fmt.Errorf("%s: %w", method, ctx.Err())
 	}
 }
@@ -559,18 +462,10 @@ type rpcError struct {
 
 func (e *rpcError) Error() string { return e.method + ": " + e.message }
 
-func (b *backend) drop(id int64) *pending {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	p := b.pending[id]
-	delete(b.pending, id)
-	return p
-}
-
 // forward sends a client's request on to the backend with a backend id,
 // remembering how to route the answer back.
 func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method string, params []byte, rename memberEdit) {
-	id := b.nextID.Add(1)
+	id := b.conn.nextID.Add(1)
 	idRaw := jsonrpc.Int(id)
 	p := &pending{session: s, reply: reply, clientID: clientID, method: method, started: id, start: time.Now()}
 	edits := make([]memberEdit, 0, 3)
@@ -600,10 +495,15 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 			fmt.Sprintf("too many requests in flight to server %q from this session (at most %d)", b.spec.Name, b.router.opts.SessionMaxInFlight), nil))
 		return
 	}
-	b.mu.Lock()
-	if b.state != StateRunning || b.conn == nil {
-		reason := b.reason
-		b.mu.Unlock()
+	// The state is read and the request registered under both locks (in
+	// their order): a request never joins a connection that is no longer
+	// running.
+	b.sup.mu.Lock()
+	b.conn.mu.Lock()
+	if b.sup.state != StateRunning || b.conn.conn == nil {
+		reason := b.sup.reason
+		b.conn.mu.Unlock()
+		b.sup.mu.Unlock()
 		if o := b.router.opts.Observer; o != nil {
 			o.RequestStarted(b.spec.Name, method, 0)
 			o.RequestFinished(b.spec.Name, method, OutcomeUnavailable, 0, 0)
@@ -617,15 +517,16 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 		// Before the request can finish: every end is reported after this.
 		o.RequestStarted(b.spec.Name, method, len(req))
 	}
-	b.pending[id] = p
+	b.conn.pending[id] = p
 	p.timer = time.AfterFunc(b.spec.Timeout, func() { b.timeout(id) })
-	b.mu.Unlock()
+	b.conn.mu.Unlock()
+	b.sup.mu.Unlock()
 	version := b.version.load()
 	var extra [][]byte
 	if sv := s.ProtocolVersion(); sv != version {
 		var terr error
 		if req, extra, terr = b.router.translate(s, sv, version, translator.ToBackend, method, translator.KindRequest, req); req == nil {
-			if p := b.drop(id); p != nil {
+			if p := b.conn.drop(id); p != nil {
 				b.observeFinished(p, OutcomeError, 0)
 				if terr != nil {
 					b.finish(p, nil, jsonrpc.CodeInternalError,
@@ -656,7 +557,7 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 		p.trace.id(b.router.opts.Tracer, b.spec.Name, method)
 	}
 	if err != nil {
-		if p := b.drop(id); p != nil {
+		if p := b.conn.drop(id); p != nil {
 			outcome, code := OutcomeUnavailable, jsonrpc.CodeBackendUnavailable
 			if errors.Is(err, context.DeadlineExceeded) {
 				outcome, code = OutcomeTimeout, jsonrpc.CodeRequestTimeout
@@ -668,7 +569,7 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 }
 
 func (b *backend) timeout(id int64) {
-	p := b.drop(id)
+	p := b.conn.drop(id)
 	if p == nil {
 		return
 	}
@@ -680,7 +581,7 @@ func (b *backend) timeout(id int64) {
 
 // cancel abandons a forwarded request on the client's behalf.
 func (b *backend) cancel(id int64, reason []byte) {
-	p := b.drop(id)
+	p := b.conn.drop(id)
 	if p == nil {
 		return
 	}
@@ -701,28 +602,6 @@ func (b *backend) cancel(id int64, reason []byte) {
 func (b *backend) cancelRequest(id int64, reason string) {
 	params := []byte(`{"requestId":` + strconv.FormatInt(id, 10) + `,"reason":` + string(jsonrpc.String(reason)) + `}`)
 	_ = b.sendBounded(jsonrpc.Notification("notifications/cancelled", params))
-}
-
-// pendingFor returns the forwarded request with backend id, if still open.
-func (b *backend) pendingFor(id int64) *pending {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.pending[id]
-}
-
-// latestClientRequest is the most recent client request still open on this
-// backend: the best guess of who a server→client request is for, since
-// stdio carries no link between the two.
-func (b *backend) latestClientRequest() *pending {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var best *pending
-	for _, p := range b.pending {
-		if p.session != nil && (best == nil || p.started > best.started) {
-			best = p
-		}
-	}
-	return best
 }
 
 func (b *backend) onNotification(env jsonrpc.Envelope, msg []byte) {
@@ -762,7 +641,7 @@ func (b *backend) onProgress(msg []byte) {
 	if err != nil {
 		return
 	}
-	p := b.pendingFor(id)
+	p := b.conn.pendingFor(id)
 	if p == nil {
 		b.router.onTaskProgress(b, id, msg)
 		return

@@ -17,26 +17,30 @@ import (
 
 // startListen opens the backend's listen stream, replacing any open one.
 func (b *backend) startListen() {
-	b.mu.Lock()
-	if b.era != eraModern || b.conn == nil || b.state != StateRunning {
-		b.mu.Unlock()
+	b.sup.mu.Lock()
+	b.conn.mu.Lock()
+	if b.sup.era != eraModern || b.conn.conn == nil || b.sup.state != StateRunning {
+		b.conn.mu.Unlock()
+		b.sup.mu.Unlock()
 		return
 	}
-	old := b.listenID
-	id := b.nextID.Add(1)
-	b.listenID = id
+	c := b.conn
+	old := c.listenID
+	id := c.nextID.Add(1)
+	c.listenID = id
 	// No timer: the stream stays open until the proxy cancels it or the
 	// connection ends.
-	b.pending[id] = &pending{method: "subscriptions/listen", done: make(chan []byte, 1)}
-	uris := make([]string, 0, len(b.subs))
-	for u := range b.subs {
+	c.pending[id] = &pending{method: "subscriptions/listen", done: make(chan []byte, 1)}
+	uris := make([]string, 0, len(c.subs))
+	for u := range c.subs {
 		uris = append(uris, u)
 	}
-	caps := b.caps
-	b.mu.Unlock()
+	caps := b.sup.caps
+	c.mu.Unlock()
+	b.sup.mu.Unlock()
 	sort.Strings(uris)
 	if old != 0 {
-		b.drop(old)
+		b.conn.drop(old)
 		b.cancelRequest(old, "subscriptions changed")
 	}
 	filter := `{"toolsListChanged":` + strconv.FormatBool(gjson.GetBytes(caps, "tools.listChanged").Bool()) +
@@ -56,20 +60,21 @@ func (b *backend) startListen() {
 // backend's resources (by the backend's URI), re-listening when the union
 // changes.
 func (b *backend) subscribeModern(uri string, add bool) {
-	b.mu.Lock()
-	if b.subs == nil {
-		b.subs = map[string]int{}
+	c := b.conn
+	c.mu.Lock()
+	if c.subs == nil {
+		c.subs = map[string]int{}
 	}
-	before := len(b.subs)
+	before := len(c.subs)
 	if add {
-		b.subs[uri]++
-	} else if b.subs[uri] > 1 {
-		b.subs[uri]--
+		c.subs[uri]++
+	} else if c.subs[uri] > 1 {
+		c.subs[uri]--
 	} else {
-		delete(b.subs, uri)
+		delete(c.subs, uri)
 	}
-	changed := len(b.subs) != before
-	b.mu.Unlock()
+	changed := len(c.subs) != before
+	c.mu.Unlock()
 	if changed {
 		b.startListen()
 	}

@@ -55,9 +55,7 @@ func (b *backend) withProxyMeta(params []byte) []byte {
 func (b *backend) initialize(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, b.router.opts.StartTimeout)
 	defer cancel()
-	b.mu.Lock()
-	known := b.era
-	b.mu.Unlock()
+	known := b.sup.knownEra()
 	pinned := b.spec.ProtocolVersion
 	if pinned == ModernVersion || pinned == "" && known != eraLegacy {
 		ok, err := b.discover(ctx)
@@ -84,9 +82,7 @@ func (b *backend) initialize(ctx context.Context) error {
 	if version == "" {
 		return fmt.Errorf("initialize result has no protocolVersion")
 	}
-	b.mu.Lock()
-	b.era = eraLegacy
-	b.mu.Unlock()
+	b.sup.spoke(eraLegacy, "")
 	caps := jsonrpc.Get(res, "capabilities")
 	if err := b.send(ctx, jsonrpc.Notification("notifications/initialized", nil)); err != nil {
 		return err
@@ -98,10 +94,8 @@ func (b *backend) initialize(ctx context.Context) error {
 			b.log.Debug("logging/setLevel", "error", err)
 		}
 	}
-	b.mu.Lock()
 	b.version.store(version)
-	b.healthMethod = "ping"
-	b.mu.Unlock()
+	b.sup.useHealthMethod("ping")
 	return b.loadLists(ctx, caps, jsonrpc.Get(res, "serverInfo"))
 }
 
@@ -117,9 +111,7 @@ func (b *backend) loadLists(ctx context.Context, caps, serverInfo []byte) error 
 			return err
 		}
 	}
-	b.mu.Lock()
-	b.caps, b.serverInfo, b.lists = caps, serverInfo, lists
-	b.mu.Unlock()
+	b.sup.learnt(caps, serverInfo, lists)
 	return nil
 }
 
@@ -139,9 +131,7 @@ func (b *backend) discover(ctx context.Context) (ok bool, err error) {
 		if !errors.As(err, &rerr) && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
 			// The connection failed: some legacy servers exit on a method
 			// they do not know. Go straight to initialize next time.
-			b.mu.Lock()
-			b.era = eraLegacy
-			b.mu.Unlock()
+			b.sup.spoke(eraLegacy, "")
 		}
 		return false, err
 	}
@@ -153,15 +143,11 @@ func (b *backend) discover(ctx context.Context) (ok bool, err error) {
 	if !modern {
 		return false, fmt.Errorf("server/discover offers none of the versions the proxy speaks: %s", jsonrpc.Get(res, "supportedVersions"))
 	}
-	b.mu.Lock()
 	b.version.store(ModernVersion)
-	b.era, b.healthMethod = eraModern, "server/discover"
-	b.mu.Unlock()
+	b.sup.spoke(eraModern, "server/discover")
 	if err := b.loadLists(ctx, jsonrpc.Get(res, "capabilities"), jsonrpc.Get(res, "_meta.io\\.modelcontextprotocol/serverInfo")); err != nil {
 		// Perhaps not the server it was: probe again on the next attempt.
-		b.mu.Lock()
-		b.era = eraUnknown
-		b.mu.Unlock()
+		b.sup.spoke(eraUnknown, "")
 		return true, err
 	}
 	return true, nil
@@ -211,9 +197,7 @@ func (b *backend) fetchList(ctx context.Context, k listKind) ([][]byte, error) {
 func (b *backend) relist(kinds ...listKind) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.spec.Timeout)
 	defer cancel()
-	b.mu.Lock()
-	caps := b.caps
-	b.mu.Unlock()
+	caps, _ := b.sup.capabilities()
 	fresh := map[listKind][][]byte{}
 	for _, k := range kinds {
 		if !hasListCapability(caps, k) {
@@ -226,14 +210,7 @@ func (b *backend) relist(kinds ...listKind) {
 		}
 		fresh[k] = items
 	}
-	b.mu.Lock()
-	if b.state != StateRunning {
-		b.mu.Unlock()
-		return
+	if b.sup.relisted(fresh) {
+		b.router.rebuild(true)
 	}
-	for k, items := range fresh {
-		b.lists[k] = items
-	}
-	b.mu.Unlock()
-	b.router.rebuild(true)
 }

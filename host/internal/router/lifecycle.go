@@ -113,23 +113,16 @@ func (b *backend) run(ctx context.Context, firstReady chan<- struct{}) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-b.wake:
+		case <-b.sup.wake:
 		}
 	}
 	for {
 		runCtx, cancel := context.WithCancel(ctx)
-		b.mu.Lock()
-		b.cancelRun, b.active, b.stopReq = cancel, true, ""
-		b.mu.Unlock()
+		b.sup.beginRun(cancel)
 		b.attempts(runCtx, firstReady)
 		firstReady = nil
 		cancel()
-		b.mu.Lock()
-		b.active = false
-		b.cancelRun = nil
-		stopped := b.stopReq == requestedStopReason && b.state != StateStopped
-		b.mu.Unlock()
-		if stopped {
+		if b.sup.endRun() {
 			// Stopped just as the run ended on its own (failed).
 			b.setState(StateStopped, requestedStopReason)
 		}
@@ -141,7 +134,7 @@ func (b *backend) run(ctx context.Context, firstReady chan<- struct{}) {
 		case <-ctx.Done():
 			b.setState(StateStopped, shutdownReason)
 			return
-		case <-b.wake:
+		case <-b.sup.wake:
 		}
 	}
 }
@@ -162,50 +155,25 @@ func (b *backend) attempts(ctx context.Context, firstReady chan<- struct{}) {
 		err := b.session(ctx, firstReady)
 		firstReady = nil
 		if ctx.Err() != nil {
-			b.mu.Lock()
-			reason := b.stopReq
-			b.mu.Unlock()
-			switch reason {
+			switch reason := b.sup.stopReason(); reason {
 			case "":
 				// The router is closing; run sets the state.
 			case requestedRestartReason:
-				b.mu.Lock()
-				b.nextAttempt = time.Now()
-				b.mu.Unlock()
+				b.sup.restartDueNow()
 				b.setState(StateRestarting, reason)
 			default:
 				b.setState(StateStopped, reason)
 			}
 			return
 		}
-		b.mu.Lock()
-		if b.state == StateUnhealthy {
-			// The health check closed the connection: its reason is the cause.
-			err = errors.New(b.reason)
-		}
-		b.lastError = reasonOf(err)
-		now := time.Now()
-		recent := b.restartTimes[:0]
-		for _, t := range b.restartTimes {
-			if now.Sub(t) < pol.Window {
-				recent = append(recent, t)
-			}
-		}
-		b.restartTimes = recent
-		if len(recent) >= pol.MaxRestarts {
-			b.mu.Unlock()
-			reason := fmt.Sprintf(tooManyRestartsReasonForm, len(recent), pol.Window)
-			b.log.Error("backend failed; not restarting until asked to", "reason", reason, "error", reasonOf(err))
-			b.setState(StateFailed, reason)
+		// A connection the health check closed has its reason as the cause.
+		failReason, wait, used, err := b.sup.connectionEnded(err, pol, started, delay)
+		delay = used
+		if failReason != "" {
+			b.log.Error("backend failed; not restarting until asked to", "reason", failReason, "error", reasonOf(err))
+			b.setState(StateFailed, failReason)
 			return
 		}
-		if now.Sub(started) > pol.MaxDelay+pol.InitialDelay {
-			// It ran for a while: start the backoff over.
-			delay = pol.InitialDelay
-		}
-		wait := pol.jittered(delay)
-		b.nextAttempt = now.Add(wait)
-		b.mu.Unlock()
 		if b.spec.backoffHook != nil {
 			b.spec.backoffHook(wait)
 		}
@@ -215,81 +183,21 @@ func (b *backend) attempts(ctx context.Context, firstReady chan<- struct{}) {
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			b.mu.Lock()
-			reason := b.stopReq
-			b.mu.Unlock()
-			if reason != "" && reason != requestedRestartReason {
+			if reason := b.sup.stopReason(); reason != "" && reason != requestedRestartReason {
 				b.setState(StateStopped, reason)
 			}
 			return
 		case <-timer.C:
 		}
 		delay = min(delay*2, pol.MaxDelay)
-		b.mu.Lock()
-		b.restarts++
-		b.restartTimes = append(b.restartTimes, time.Now())
-		b.mu.Unlock()
+		b.sup.restarting()
 	}
 }
 
 // stop ends the backend's current run, if any; it stays stopped.
 func (b *backend) stop() {
-	b.mu.Lock()
-	select {
-	case <-b.wake: // a start not yet taken up is void
-	default:
-	}
-	cancel, active := b.cancelRun, b.active
-	if active {
-		b.stopReq = requestedStopReason
-	}
-	b.mu.Unlock()
-	if active {
-		cancel()
-		return
-	}
-	b.setState(StateStopped, requestedStopReason)
-}
-
-// start begins a new run unless one is under way; with restart set, a
-// run under way is ended and started again. Either way the restart
-// window starts afresh.
-func (b *backend) start(restart bool) {
-	b.mu.Lock()
-	b.restartTimes = nil
-	if b.active {
-		if restart {
-			b.stopReq = requestedRestartReason
-			b.restarts++
-			cancel := b.cancelRun
-			b.signalWake()
-			b.mu.Unlock()
-			cancel()
-			return
-		}
-		switch {
-		case b.stopReq == requestedStopReason:
-			// A stop still under way becomes a restart.
-			b.stopReq = requestedRestartReason
-			b.signalWake()
-		case b.state == StateFailed:
-			// The run is just ending on its own.
-			b.signalWake()
-		}
-		b.mu.Unlock()
-		return
-	}
-	if restart {
-		b.restarts++
-	}
-	b.signalWake()
-	b.mu.Unlock()
-}
-
-func (b *backend) signalWake() {
-	select {
-	case b.wake <- struct{}{}:
-	default:
+	if !b.sup.stop() {
+		b.setState(StateStopped, requestedStopReason)
 	}
 }
 
@@ -315,7 +223,7 @@ func (r *Router) RestartBackend(name string) error {
 	if r.ctx.Err() != nil {
 		return errors.New("the proxy is shutting down")
 	}
-	b.start(true)
+	b.sup.start(true)
 	return nil
 }
 
@@ -342,7 +250,7 @@ func (r *Router) StartBackend(name string) error {
 	if r.ctx.Err() != nil {
 		return errors.New("the proxy is shutting down")
 	}
-	b.start(false)
+	b.sup.start(false)
 	return nil
 }
 
@@ -367,12 +275,7 @@ func (b *backend) healthLoop(ctx context.Context, conn transport.Conn) {
 		if ctx.Err() != nil {
 			return
 		}
-		b.mu.Lock()
-		b.healthChecks++
-		if err != nil {
-			b.healthFailures++
-		}
-		b.mu.Unlock()
+		b.sup.checked(err != nil)
 		if err == nil {
 			failures = 0
 			continue
@@ -395,9 +298,7 @@ func (b *backend) healthLoop(ctx context.Context, conn transport.Conn) {
 func (b *backend) healthCheck(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, b.spec.Health.Timeout)
 	defer cancel()
-	b.mu.Lock()
-	method, caps := b.healthMethod, b.caps
-	b.mu.Unlock()
+	method, caps := b.sup.healthProbe()
 	_, err := b.call(ctx, method, nil)
 	var rerr *rpcError
 	if method != "ping" || !errors.As(err, &rerr) || rerr.code != jsonrpc.CodeMethodNotFound {
@@ -409,9 +310,7 @@ func (b *backend) healthCheck(ctx context.Context) error {
 	for k := listKind(0); k < numLists; k++ {
 		if hasListCapability(caps, k) {
 			b.log.Debug("backend does not know ping; health checks use " + listMethods[k])
-			b.mu.Lock()
-			b.healthMethod = listMethods[k]
-			b.mu.Unlock()
+			b.sup.useHealthMethod(listMethods[k])
 			_, err = b.call(ctx, listMethods[k], nil)
 			return err
 		}

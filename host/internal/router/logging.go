@@ -72,7 +72,7 @@ func (r *Router) onLogMessage(b *backend, msg []byte) {
 			// 2026-07-28: logs only on the stream of a request that asked
 			// for them; the backend's newest open request is the best guess.
 			if latest == nil {
-				latest = b.latestClientRequest()
+				latest = b.conn.latestClientRequest()
 			}
 			if latest != nil && latest.session == s {
 				s.deliverFrom(b, latest.reply, "notifications/message", translator.KindNotification, out)

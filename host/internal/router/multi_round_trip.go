@@ -121,7 +121,7 @@ func (b *backend) fulfilInput(p *pending, msg []byte) {
 
 // resend sends a retry of p's call under a new id (MRTR requires one).
 func (b *backend) resend(p *pending, retry []byte) {
-	id := b.nextID.Add(1)
+	id := b.conn.nextID.Add(1)
 	idRaw := jsonrpc.Int(id)
 	np := &pending{
 		session: p.session, reply: p.reply, clientID: p.clientID, clientToken: p.clientToken,
@@ -137,21 +137,24 @@ func (b *backend) resend(p *pending, retry []byte) {
 		return
 	}
 	np.request = retry
-	b.mu.Lock()
-	if b.state != StateRunning || b.conn == nil {
-		b.mu.Unlock()
+	b.sup.mu.Lock()
+	b.conn.mu.Lock()
+	if b.sup.state != StateRunning || b.conn.conn == nil {
+		b.conn.mu.Unlock()
+		b.sup.mu.Unlock()
 		b.observeFinished(np, OutcomeUnavailable, 0)
 		b.finish(np, nil, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("server %q is not available", b.spec.Name))
 		return
 	}
-	b.pending[id] = np
+	b.conn.pending[id] = np
 	np.timer = time.AfterFunc(b.spec.Timeout, func() { b.timeout(id) })
-	b.mu.Unlock()
+	b.conn.mu.Unlock()
+	b.sup.mu.Unlock()
 	np.session.setInflight(np.clientID, b, id)
 	ctx, cancel := b.requestContext(time.Now())
 	defer cancel()
 	if err := b.send(ctx, retry); err != nil {
-		if np := b.drop(id); np != nil {
+		if np := b.conn.drop(id); np != nil {
 			b.observeFinished(np, OutcomeUnavailable, 0)
 			b.finish(np, nil, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("server %q: %v", b.spec.Name, err))
 		}
@@ -246,15 +249,15 @@ func (b *backend) park(p *pending, env jsonrpc.Envelope, msg []byte) {
 	var raw [16]byte
 	_, _ = rand.Read(raw[:])
 	token := hex.EncodeToString(raw[:])
-	b.mu.Lock()
-	if b.pending[p.started] != p || p.parked.Load() != nil {
-		b.mu.Unlock()
+	b.conn.mu.Lock()
+	if b.conn.pending[p.started] != p || p.parked.Load() != nil {
+		b.conn.mu.Unlock()
 		b.sendAsync(jsonrpc.Error(env.ID, jsonrpc.CodeInternalError, "mcphost: the client's request is not open for input", nil))
 		return
 	}
 	p.parked.Store(&token)
 	reply, clientID := p.reply, p.clientID
-	b.mu.Unlock()
+	b.conn.mu.Unlock()
 	t := &b.router.parked
 	t.mu.Lock()
 	now := time.Now()
@@ -309,8 +312,8 @@ func (s *Session) resumeParked(reply replyStream, id, params []byte, state strin
 		s.respond(reply, out)
 		return true
 	}
-	b.mu.Lock()
-	p := b.pending[c.id]
+	b.conn.mu.Lock()
+	p := b.conn.pending[c.id]
 	if p != nil {
 		p.session, p.reply, p.clientID = s, reply, id
 		p.parked.Store(nil)
@@ -321,7 +324,7 @@ func (s *Session) resumeParked(reply replyStream, id, params []byte, state strin
 			p.timer.Reset(b.spec.Timeout)
 		}
 	}
-	b.mu.Unlock()
+	b.conn.mu.Unlock()
 	if p == nil {
 		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, "mcphost: the request this input was for has ended", nil))
 		return true

@@ -399,7 +399,7 @@ func (r *Router) onBackendRequest(b *backend, env jsonrpc.Envelope, msg []byte) 
 	if owner, edited, ok := r.relatedTaskNotification(b, msg); ok {
 		// A task asking for input: its request has long been answered.
 		target, msg = owner, edited
-	} else if p := b.latestClientRequest(); p != nil {
+	} else if p := b.conn.latestClientRequest(); p != nil {
 		target, reply = p.session, p.reply
 	} else {
 		target = r.mostRecentSession(env.Method, msg)
@@ -417,7 +417,7 @@ func (r *Router) onBackendRequest(b *backend, env jsonrpc.Envelope, msg []byte) 
 	if target.ProtocolVersion() == ModernVersion {
 		// A 2026-07-28 client takes no requests: it gets the request as an
 		// input-required answer to its call, and retries with the input.
-		if p := b.latestClientRequest(); p != nil && p.session == target {
+		if p := b.conn.latestClientRequest(); p != nil && p.session == target {
 			b.park(p, env, msg)
 		} else {
 			b.sendAsync(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,

@@ -266,9 +266,8 @@ func (s *Session) listTasks(reply replyStream, id, params []byte) {
 	}
 	var targets []*backend
 	for _, b := range s.router.backendList() {
-		b.mu.Lock()
-		ok := b.state == StateRunning && gjson.GetBytes(b.caps, "tasks").Exists()
-		b.mu.Unlock()
+		caps, running := b.sup.capabilities()
+		ok := running && gjson.GetBytes(caps, "tasks").Exists()
 		if ok {
 			targets = append(targets, b)
 		}
@@ -333,10 +332,7 @@ func (s *Session) backendTasks(ctx context.Context, b *backend) [][]byte {
 func (r *Router) tasksCapability() []byte {
 	var found, list, cancel, call bool
 	for _, b := range r.backendList() {
-		b.mu.Lock()
-		caps := b.caps
-		running := b.state == StateRunning
-		b.mu.Unlock()
+		caps, running := b.sup.capabilities()
 		t := gjson.GetBytes(caps, "tasks")
 		if !running || !t.Exists() {
 			continue
