@@ -337,9 +337,7 @@ func (b *backend) finish(p *pending, msg []byte, code int, text string) {
 func (b *backend) render(p *pending, msg []byte, answer bool) []byte {
 	if answer {
 		msg = exposeResultURIs(b.router.opts, b, p.method, msg)
-		if b.protocolVersion() == ModernVersion {
-			msg = b.router.ownServerInfo(msg)
-		}
+		msg = b.version.era().clientResult(b.router, msg)
 		if p.trace != nil {
 			msg = b.traceResult(p, msg)
 		}
@@ -407,7 +405,7 @@ func (b *backend) onResponse(env jsonrpc.Envelope, msg []byte) {
 		b.log.Debug("late or unknown response", "id", id)
 		return
 	}
-	if p.request != nil && !env.IsError && isInputRequired(msg) && p.session.ProtocolVersion() != ModernVersion {
+	if p.request != nil && !env.IsError && isInputRequired(msg) && p.session.version.era().stateful() {
 		if p.timer != nil {
 			p.timer.Stop()
 		}
@@ -431,9 +429,7 @@ func (b *backend) send(ctx context.Context, msg []byte) error { return b.conn.se
 // call sends an internal request and waits for its result. A 2026-07-28
 // backend gets the proxy's own request metadata with it.
 func (b *backend) call(ctx context.Context, method string, params []byte) ([]byte, error) {
-	if b.protocolVersion() == ModernVersion {
-		params = b.withProxyMeta(params)
-	}
+	params = b.version.era().ownParams(b, params)
 	id := b.conn.nextID.Add(1)
 	p := &pending{done: make(chan []byte, 1), method: method}
 	b.conn.addInternal(id, p)
@@ -539,7 +535,7 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 			return
 		}
 	}
-	if version == ModernVersion && inputRequiredMethods[method] {
+	if inputRequiredMethods[method] && !b.version.era().stateful() {
 		p.request = req // kept to retry it with the client's input
 	}
 	// Sending waits at most until the request's deadline: a backend that

@@ -21,12 +21,12 @@ const proxyCapabilities = `{"sampling":{},"elicitation":{"form":{},"url":{}},"ro
 
 // era is what a backend was found to speak, learnt once and kept across
 // reconnects (the spec's "cache the era per server").
-type era int
+type probedEra int
 
 const (
-	eraUnknown era = iota
-	eraLegacy      // initialize-based, 2025-11-25 and older
-	eraModern      // 2026-07-28: server/discover, per-request _meta
+	eraUnknown probedEra = iota
+	eraLegacy            // initialize-based, 2025-11-25 and older
+	eraModern            // 2026-07-28: server/discover, per-request _meta
 )
 
 // proxyMeta is the per-request _meta the proxy sends a 2026-07-28 backend
@@ -87,7 +87,7 @@ func (b *backend) initialize(ctx context.Context) error {
 	if err := b.send(ctx, jsonrpc.Notification("notifications/initialized", nil)); err != nil {
 		return err
 	}
-	if level := b.router.minLogLevel(); level != "" && gjson.GetBytes(caps, "logging").Exists() && version != ModernVersion {
+	if level := b.router.minLogLevel(); level != "" && gjson.GetBytes(caps, "logging").Exists() && eraOf(version).stateful() {
 		// A reconnected backend starts at its default level: restore the
 		// one the sessions asked for.
 		if _, err := b.call(ctx, "logging/setLevel", []byte(`{"level":`+string(jsonrpc.String(level))+`}`)); err != nil {

@@ -68,7 +68,7 @@ func (r *Router) onLogMessage(b *backend, msg []byte) {
 		switch {
 		case s.isInitialized() && s.admitsLog(rank):
 			s.deliverFrom(b, nil, "notifications/message", translator.KindNotification, out)
-		case s.isModern() && s.logLevel.Load() > 0 && s.admitsLog(rank):
+		case !s.version.era().stateful() && s.logLevel.Load() > 0 && s.admitsLog(rank):
 			// 2026-07-28: logs only on the stream of a request that asked
 			// for them; the backend's newest open request is the best guess.
 			if latest == nil {
@@ -119,7 +119,7 @@ func (r *Router) pushLogLevel(ctx context.Context, params []byte) {
 	}
 	var wg sync.WaitGroup
 	for _, b := range r.backendList() {
-		if b.status().State != StateRunning || b.protocolVersion() == ModernVersion {
+		if b.status().State != StateRunning || !b.version.era().stateful() {
 			// A 2026-07-28 backend gets the level in each request's _meta.
 			continue
 		}

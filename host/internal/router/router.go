@@ -357,11 +357,7 @@ func (r *Router) liveSessions() []*Session {
 func (r *Router) broadcast(msg []byte) {
 	method, _ := jsonrpc.GetString(msg, "method")
 	for _, s := range r.liveSessions() {
-		if s.isModern() {
-			s.notifyListens(method, "", msg)
-		} else if s.isInitialized() {
-			s.deliver(nil, msg)
-		}
+		s.version.era().notify(s, nil, method, "", msg)
 	}
 }
 
@@ -379,11 +375,7 @@ func (r *Router) onResourceUpdated(b *backend, msg []byte) {
 		if !s.subscribed(exposed) {
 			continue
 		}
-		if s.isModern() {
-			s.notifyListens("notifications/resources/updated", exposed, out)
-		} else {
-			s.deliverFrom(b, nil, "notifications/resources/updated", translator.KindNotification, out)
-		}
+		s.version.era().notify(s, b, "notifications/resources/updated", exposed, out)
 	}
 }
 
@@ -414,18 +406,7 @@ func (r *Router) onBackendRequest(b *backend, env jsonrpc.Envelope, msg []byte) 
 			"mcphost: the client did not declare the capability for "+env.Method, nil))
 		return
 	}
-	if target.ProtocolVersion() == ModernVersion {
-		// A 2026-07-28 client takes no requests: it gets the request as an
-		// input-required answer to its call, and retries with the input.
-		if p := b.conn.latestClientRequest(); p != nil && p.session == target {
-			b.park(p, env, msg)
-		} else {
-			b.sendAsync(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,
-				"mcphost: "+env.Method+" can reach a 2026-07-28 client only during one of its requests", nil))
-		}
-		return
-	}
-	target.forwardServerRequest(b, reply, env, msg)
+	target.version.era().serverRequest(target, b, reply, env, msg)
 }
 
 // mostRecentSession picks, for a request no open client request explains,

@@ -388,7 +388,7 @@ func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply replyStr
 			return
 		}
 	}
-	if s.isModern() {
+	if !s.version.era().stateful() {
 		switch env.Method {
 		case "logging/setLevel", "resources/subscribe", "resources/unsubscribe", "ping":
 			// Gone in 2026-07-28: request metadata and listen streams
@@ -484,7 +484,7 @@ func (s *Session) respondList(reply replyStream, cat *catalog, method string, id
 // markInitialized covers clients that skip notifications/initialized.
 func (s *Session) markInitialized() {
 	s.mu.Lock()
-	if v := s.version.load(); v != "" && v != ModernVersion {
+	if v := s.version.load(); v != "" && eraOf(v).stateful() {
 		s.initialized = true
 	}
 	s.mu.Unlock()
@@ -525,10 +525,9 @@ func (s *Session) forwardResource(reply replyStream, id []byte, method string, p
 		delete(s.subs, uri)
 		s.mu.Unlock()
 	}
-	if method != "resources/read" && rt.backend.protocolVersion() == ModernVersion {
+	if method != "resources/read" && rt.backend.version.era().subscribe(rt.backend, rt.original, method == "resources/subscribe") {
 		// A 2026-07-28 backend has no subscribe method: its listen stream
 		// carries the union of what the sessions subscribed to.
-		rt.backend.subscribeModern(rt.original, method == "resources/subscribe")
 		s.respond(reply, jsonrpc.Result(id, []byte(`{}`)))
 		return
 	}
@@ -585,7 +584,7 @@ func (s *Session) handleNotification(env jsonrpc.Envelope, msg []byte) {
 	case "notifications/roots/list_changed":
 		// 2026-07-28 backends ask for roots when they need them.
 		for _, b := range s.router.backendList() {
-			if b.status().State == StateRunning && b.protocolVersion() != ModernVersion {
+			if b.status().State == StateRunning && b.version.era().stateful() {
 				_ = b.sendBounded(msg)
 			}
 		}

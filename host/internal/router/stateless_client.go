@@ -72,10 +72,6 @@ func (s *Session) adoptRequestMeta(id, params []byte) []byte {
 	return nil
 }
 
-// isModern says whether the client speaks 2026-07-28: no initialize, and
-// metadata with every request.
-func (s *Session) isModern() bool { return s.version.load() == ModernVersion }
-
 // capabilities are the proxy's server capabilities in protocol version:
 // completions came in 2025-03-26, tasks in 2025-11-25 (and left the core
 // in 2026-07-28, where the proxy does not offer the tasks extension).
@@ -186,8 +182,7 @@ func boolJSON(b bool) string {
 // subscribeBackend passes a subscription to the backend that owns rt.
 func (r *Router) subscribeBackend(rt route, add bool) {
 	b := rt.backend
-	if b.protocolVersion() == ModernVersion {
-		b.subscribeModern(rt.original, add)
+	if b.version.era().subscribe(b, rt.original, add) {
 		return
 	}
 	method := "resources/unsubscribe"

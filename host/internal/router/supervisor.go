@@ -26,7 +26,7 @@ type supervisor struct {
 	serverInfo []byte
 	caps       []byte
 	// era is what the backend was found to speak, kept across reconnects.
-	era era
+	era probedEra
 	// healthMethod is what health checks send: "ping", or a list method
 	// once the backend answered ping with method-not-found, or
 	// server/discover for a 2026-07-28 backend.
@@ -101,7 +101,7 @@ func (v *supervisor) relisted(fresh map[listKind][][]byte) bool {
 	return true
 }
 
-func (v *supervisor) knownEra() era {
+func (v *supervisor) knownEra() probedEra {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.era
@@ -109,7 +109,7 @@ func (v *supervisor) knownEra() era {
 
 // spoke records the era the backend was found to speak; a known era
 // comes with what health checks send to it.
-func (v *supervisor) spoke(e era, healthMethod string) {
+func (v *supervisor) spoke(e probedEra, healthMethod string) {
 	v.mu.Lock()
 	v.era = e
 	if healthMethod != "" {

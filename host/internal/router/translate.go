@@ -25,18 +25,31 @@ const (
 // SupportedVersions are every revision the proxy serves, newest first.
 var SupportedVersions = []string{ModernVersion, "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
 
-// protoVersion is a protocol version read on every message: atomic, so
-// that reading it takes no lock.
-type protoVersion struct{ v atomic.Pointer[string] }
+// protoVersion is a protocol version, with its era, read on every
+// message: atomic, so that reading it takes no lock.
+type protoVersion struct{ v atomic.Pointer[versionEra] }
+
+type versionEra struct {
+	version string
+	era     protocolEra
+}
 
 func (p *protoVersion) load() string {
 	if s := p.v.Load(); s != nil {
-		return *s
+		return s.version
 	}
 	return ""
 }
 
-func (p *protoVersion) store(s string) { p.v.Store(&s) }
+// era is the version's era, chosen when it was stored.
+func (p *protoVersion) era() protocolEra {
+	if s := p.v.Load(); s != nil {
+		return s.era
+	}
+	return sessionEra{}
+}
+
+func (p *protoVersion) store(s string) { p.v.Store(&versionEra{version: s, era: eraOf(s)}) }
 
 // normalizeVersion maps the TypeScript SDK's pre-release "2024-10-07" to
 // the revision it became.
