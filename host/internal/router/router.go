@@ -1,11 +1,3 @@
-// Package router is the heart of mcphost: it presents many backend MCP
-// servers to each client session as one server. It merges the backends'
-// lists under exposed names, routes requests back by explicit maps, gives
-// each session its own id space, remaps progress tokens and cancellations,
-// carries server→client requests to the session that caused them, tags and
-// filters backends' log messages per session, and exposes backends' tasks
-// under opaque ids of its own.
-// Messages stay raw JSON bytes; only the members the router owns are edited.
 package router
 
 import (
