@@ -316,7 +316,7 @@ func (b *backend) finish(p *pending, msg []byte, code int, text string) {
 			return
 		}
 	}
-	p.session.endInflight(p.clientID)
+	p.session.requests.end(p.clientID)
 	answer := msg != nil
 	if answer {
 		// Tasks are registered here, in order, so that progress the backend
@@ -482,7 +482,7 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 		s.respond(reply, jsonrpc.Error(clientID, jsonrpc.CodeInvalidParams, err.Error(), nil))
 		return
 	}
-	if !s.startInflight(clientID, b, id) {
+	if !s.requests.start(clientID, b, id, b.router.opts.SessionMaxInFlight) {
 		if o := b.router.opts.Observer; o != nil {
 			o.RequestStarted(b.spec.Name, method, 0)
 			o.RequestFinished(b.spec.Name, method, OutcomeRejected, 0, 0)
@@ -504,7 +504,7 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 			o.RequestStarted(b.spec.Name, method, 0)
 			o.RequestFinished(b.spec.Name, method, OutcomeUnavailable, 0, 0)
 		}
-		s.endInflight(clientID)
+		s.requests.end(clientID)
 		s.respond(reply, jsonrpc.Error(clientID, jsonrpc.CodeBackendUnavailable,
 			fmt.Sprintf("server %q is not available (%s)", b.spec.Name, reason), nil))
 		return

@@ -34,8 +34,9 @@
 //	Router.spawnMu        closing versus spawn's wg.Add; takes none
 //	Router.parked.mu      parked multi round-trip calls; takes none
 //	Router.tasks.mu       exposed task ids; takes none
-//	Session.mu            a session's inflight, server requests, subscriptions,
-//	                      listen streams, replies, client caps; takes none
+//	Session.mu            a session's server requests, subscriptions, listen
+//	                      streams, replies, client caps; takes none
+//	openRequests.mu       a session's requests open at backends; takes none
 //	Outbox.mu             one stream's queue; takes none
 //	batchSink.mu          one batch's collected answers; takes none
 //

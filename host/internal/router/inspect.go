@@ -113,12 +113,13 @@ func (s *Session) SetListener(kind string) {
 func (r *Router) Sessions() []SessionInfo {
 	var out []SessionInfo
 	for _, s := range r.liveSessions() {
+		inFlight := s.requests.count()
 		s.mu.Lock()
 		info := gjson.ParseBytes(s.clientInfo)
 		out = append(out, SessionInfo{
 			ID: s.id, Listener: s.listener, ProtocolVersion: s.version.load(),
 			ClientName: info.Get("name").Str, ClientVersion: info.Get("version").Str,
-			Started: s.started, InFlight: len(s.inflight),
+			Started: s.started, InFlight: inFlight,
 		})
 		s.mu.Unlock()
 	}

@@ -150,7 +150,7 @@ func (b *backend) resend(p *pending, retry []byte) {
 	np.timer = time.AfterFunc(b.spec.Timeout, func() { b.timeout(id) })
 	b.conn.mu.Unlock()
 	b.sup.mu.Unlock()
-	np.session.setInflight(np.clientID, b, id)
+	np.session.requests.set(np.clientID, b, id)
 	ctx, cancel := b.requestContext(time.Now())
 	defer cancel()
 	if err := b.send(ctx, retry); err != nil {
@@ -268,7 +268,7 @@ func (b *backend) park(p *pending, env jsonrpc.Envelope, msg []byte) {
 	}
 	t.calls[token] = &parkedCall{backend: b, id: p.started, serverID: env.ID, method: env.Method, at: now}
 	t.mu.Unlock()
-	s.endInflight(clientID)
+	s.requests.end(clientID)
 	result := `{"resultType":"input_required","inputRequests":{"input":{"method":` + string(jsonrpc.String(env.Method)) +
 		`,"params":` + string(params) + `}},"requestState":` + string(jsonrpc.String(token)) + `}`
 	s.respond(reply, jsonrpc.Result(clientID, []byte(result)))
@@ -329,7 +329,7 @@ func (s *Session) resumeParked(reply replyStream, id, params []byte, state strin
 		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, "mcphost: the request this input was for has ended", nil))
 		return true
 	}
-	s.setInflight(id, b, c.id)
+	s.requests.set(id, b, c.id)
 	answer := gjson.GetBytes(params, "inputResponses.input")
 	ctx, cancel := b.requestContext(time.Now())
 	defer cancel()

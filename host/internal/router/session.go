@@ -42,7 +42,9 @@ type Session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	queued atomic.Int64
-	shed   atomic.Bool
+	// requests are the session's requests open at backends.
+	requests openRequests
+	shed     atomic.Bool
 	// pumped, for a session opened with a Sink, is closed when its writer
 	// has finished.
 	pumped     chan struct{}
@@ -61,9 +63,6 @@ type Session struct {
 	version    protoVersion
 	caps       []byte
 	clientInfo []byte
-	inflight   map[string]inflight
-	// perBackend counts inflight by backend, for the per-session cap.
-	perBackend map[*backend]int
 	replies    map[*Outbox]struct{}
 	serverReqs map[int64]serverRequest
 	subs       map[string]bool
@@ -71,11 +70,6 @@ type Session struct {
 	// yet complete, oldest first in elicitOrder.
 	elicits     map[elicitKey]bool
 	elicitOrder []elicitKey
-}
-
-type inflight struct {
-	backend *backend
-	id      int64
 }
 
 type serverRequest struct {
@@ -98,7 +92,7 @@ func (r *Router) OpenSession(listener string) *Session {
 func (r *Router) openSession(listener, id string) *Session {
 	s := &Session{
 		router: r, id: id, listener: listener,
-		inflight: map[string]inflight{}, perBackend: map[*backend]int{}, replies: map[*Outbox]struct{}{},
+		requests: newOpenRequests(), replies: map[*Outbox]struct{}{},
 		serverReqs: map[int64]serverRequest{}, subs: map[string]bool{},
 		elicits: map[elicitKey]bool{}, started: time.Now(),
 	}
@@ -136,13 +130,14 @@ func (s *Session) Close() {
 		return
 	}
 	s.closed = true
-	open, serverReqs := s.inflight, s.serverReqs
-	s.inflight, s.serverReqs, s.perBackend = map[string]inflight{}, map[int64]serverRequest{}, map[*backend]int{}
+	serverReqs := s.serverReqs
+	s.serverReqs = map[int64]serverRequest{}
 	var listens []*listenStream
 	for _, ls := range s.listens {
 		listens = append(listens, ls)
 	}
 	s.mu.Unlock()
+	open := s.requests.takeAll()
 	for _, ls := range listens {
 		s.endListen(ls)
 	}
@@ -173,10 +168,7 @@ func (s *Session) Drain(ctx context.Context) {
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for {
-		s.mu.Lock()
-		open := len(s.inflight)
-		s.mu.Unlock()
-		if open == 0 {
+		if s.requests.count() == 0 {
 			return
 		}
 		select {
@@ -249,47 +241,6 @@ func (s *Session) respondItem(reply replyStream, it outItem) {
 		return
 	}
 	s.out.put(it)
-}
-
-// startInflight records a request the session has open at b; false when
-// the session already has as many open there as it may.
-func (s *Session) startInflight(clientID []byte, b *backend, id int64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if limit := s.router.opts.SessionMaxInFlight; limit > 0 && s.perBackend[b] >= limit {
-		return false
-	}
-	s.setInflightLocked(clientID, b, id)
-	return true
-}
-
-func (s *Session) setInflight(clientID []byte, b *backend, id int64) {
-	s.mu.Lock()
-	s.setInflightLocked(clientID, b, id)
-	s.mu.Unlock()
-}
-
-func (s *Session) setInflightLocked(clientID []byte, b *backend, id int64) {
-	if old, ok := s.inflight[string(clientID)]; ok {
-		s.perBackend[old.backend]--
-	}
-	s.inflight[string(clientID)] = inflight{backend: b, id: id}
-	s.perBackend[b]++
-}
-
-func (s *Session) endInflight(clientID []byte) {
-	s.mu.Lock()
-	s.endInflightLocked(clientID)
-	s.mu.Unlock()
-}
-
-func (s *Session) endInflightLocked(clientID []byte) {
-	if old, ok := s.inflight[string(clientID)]; ok {
-		delete(s.inflight, string(clientID))
-		if s.perBackend[old.backend]--; s.perBackend[old.backend] <= 0 {
-			delete(s.perBackend, old.backend)
-		}
-	}
 }
 
 // Handle processes one message from the client. Whatever belongs to it
@@ -368,10 +319,7 @@ func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply replyStr
 		s.respond(reply, jsonrpc.Error(nil, jsonrpc.CodeInvalidRequest, "a request id must not be null", nil))
 		return
 	}
-	s.mu.Lock()
-	_, dup := s.inflight[string(id)]
-	s.mu.Unlock()
-	if dup {
+	if s.requests.has(id) {
 		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidRequest, "a request with this id is already in progress", nil))
 		return
 	}
@@ -570,11 +518,7 @@ func (s *Session) handleNotification(env jsonrpc.Envelope, msg []byte) {
 			s.endListen(ls)
 			return
 		}
-		s.mu.Lock()
-		f, ok := s.inflight[string(reqID)]
-		s.endInflightLocked(reqID)
-		s.mu.Unlock()
-		if ok {
+		if f, ok := s.requests.end(reqID); ok {
 			f.backend.cancel(f.id, jsonrpc.Get(msg, "params.reason"))
 			return
 		}
