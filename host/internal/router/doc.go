@@ -34,9 +34,11 @@
 //	Router.spawnMu        closing versus spawn's wg.Add; takes none
 //	Router.parked.mu      parked multi round-trip calls; takes none
 //	Router.tasks.mu       exposed task ids; takes none
-//	Session.mu            a session's server requests, subscriptions, listen
-//	                      streams, replies, client caps; takes none
+//	Session.mu            a session's state, client caps, replies, server
+//	                      requests, URL elicitations; takes none
 //	openRequests.mu       a session's requests open at backends; takes none
+//	subscriptions.mu      a session's resource subscriptions and listen streams;
+//	                      takes none
 //	Outbox.mu             one stream's queue; takes none
 //	batchSink.mu          one batch's collected answers; takes none
 //

@@ -364,7 +364,7 @@ func (r *Router) onResourceUpdated(b *backend, msg []byte) {
 		return
 	}
 	for _, s := range r.liveSessions() {
-		if !s.subscribed(exposed) {
+		if !s.subscriptions.has(exposed) {
 			continue
 		}
 		s.version.era().notify(s, b, "notifications/resources/updated", exposed, out)

@@ -44,7 +44,9 @@ type Session struct {
 	queued atomic.Int64
 	// requests are the session's requests open at backends.
 	requests openRequests
-	shed     atomic.Bool
+	// subscriptions are its resource subscriptions and listen streams.
+	subscriptions subscriptions
+	shed          atomic.Bool
 	// pumped, for a session opened with a Sink, is closed when its writer
 	// has finished.
 	pumped     chan struct{}
@@ -56,16 +58,13 @@ type Session struct {
 	mu          sync.Mutex
 	closed      bool
 	initialized bool
-	// listens are the subscriptions/listen streams of a 2026-07-28 client.
-	listens    map[string]*listenStream
-	listener   string // the listener kind, for the admin API
-	started    time.Time
-	version    protoVersion
-	caps       []byte
-	clientInfo []byte
-	replies    map[*Outbox]struct{}
-	serverReqs map[int64]serverRequest
-	subs       map[string]bool
+	listener    string // the listener kind, for the admin API
+	started     time.Time
+	version     protoVersion
+	caps        []byte
+	clientInfo  []byte
+	replies     map[*Outbox]struct{}
+	serverReqs  map[int64]serverRequest
 	// elicits are the URL-mode elicitations sent to this session and not
 	// yet complete, oldest first in elicitOrder.
 	elicits     map[elicitKey]bool
@@ -93,7 +92,7 @@ func (r *Router) openSession(listener, id string) *Session {
 	s := &Session{
 		router: r, id: id, listener: listener,
 		requests: newOpenRequests(), replies: map[*Outbox]struct{}{},
-		serverReqs: map[int64]serverRequest{}, subs: map[string]bool{},
+		serverReqs: map[int64]serverRequest{}, subscriptions: newSubscriptions(),
 		elicits: map[elicitKey]bool{}, started: time.Now(),
 	}
 	s.ctx, s.cancel = context.WithCancel(r.ctx)
@@ -132,13 +131,9 @@ func (s *Session) Close() {
 	s.closed = true
 	serverReqs := s.serverReqs
 	s.serverReqs = map[int64]serverRequest{}
-	var listens []*listenStream
-	for _, ls := range s.listens {
-		listens = append(listens, ls)
-	}
 	s.mu.Unlock()
 	open := s.requests.takeAll()
-	for _, ls := range listens {
+	for _, ls := range s.subscriptions.openListens() {
 		s.endListen(ls)
 	}
 	s.endOutboxes()
@@ -183,12 +178,6 @@ func (s *Session) isInitialized() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.initialized && !s.closed
-}
-
-func (s *Session) subscribed(uri string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.subs[uri]
 }
 
 // clientSupports says whether the client declared the capability a
@@ -464,14 +453,8 @@ func (s *Session) forwardResource(reply replyStream, id []byte, method string, p
 		return
 	}
 	switch method {
-	case "resources/subscribe":
-		s.mu.Lock()
-		s.subs[uri] = true
-		s.mu.Unlock()
-	case "resources/unsubscribe":
-		s.mu.Lock()
-		delete(s.subs, uri)
-		s.mu.Unlock()
+	case "resources/subscribe", "resources/unsubscribe":
+		s.subscriptions.set(uri, method == "resources/subscribe")
 	}
 	if method != "resources/read" && rt.backend.version.era().subscribe(rt.backend, rt.original, method == "resources/subscribe") {
 		// A 2026-07-28 backend has no subscribe method: its listen stream
@@ -514,7 +497,7 @@ func (s *Session) handleNotification(env jsonrpc.Envelope, msg []byte) {
 		s.mu.Unlock()
 	case "notifications/cancelled":
 		reqID := jsonrpc.Get(msg, "params.requestId")
-		if ls := s.takeListen(reqID); ls != nil {
+		if ls := s.subscriptions.listen(reqID); ls != nil {
 			s.endListen(ls)
 			return
 		}

@@ -153,15 +153,7 @@ func (s *Session) listen(reply replyStream, id, params []byte) {
 		return true
 	})
 	sort.Strings(uris)
-	s.mu.Lock()
-	if s.listens == nil {
-		s.listens = map[string]*listenStream{}
-	}
-	s.listens[string(id)] = ls
-	for _, u := range uris {
-		s.subs[u] = true
-	}
-	s.mu.Unlock()
+	s.subscriptions.addListen(ls, uris)
 	honoured := `{"toolsListChanged":` + boolJSON(ls.tools) + `,"promptsListChanged":` + boolJSON(ls.prompts) +
 		`,"resourcesListChanged":` + boolJSON(ls.resources)
 	if len(uris) > 0 {
@@ -202,18 +194,7 @@ func (r *Router) subscribeBackend(rt route, add bool) {
 // when the session ends), dropping its subscriptions.
 func (s *Session) endListen(ls *listenStream) {
 	cat := s.router.catalog.Load()
-	s.mu.Lock()
-	delete(s.listens, string(ls.id))
-	for u := range ls.uris {
-		still := false
-		for _, other := range s.listens {
-			still = still || other.uris[u]
-		}
-		if !still {
-			delete(s.subs, u)
-		}
-	}
-	s.mu.Unlock()
+	s.subscriptions.removeListen(ls)
 	for u := range ls.uris {
 		if rt, ok := cat.resolveURI(u); ok {
 			s.router.subscribeBackend(rt, false)
@@ -224,35 +205,10 @@ func (s *Session) endListen(ls *listenStream) {
 	}
 }
 
-// takeListen removes and returns the listen stream with the request id.
-func (s *Session) takeListen(id []byte) *listenStream {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.listens[string(id)]
-}
-
 // notifyListens sends a notification to the session's listen streams
 // whose filter takes it; uri is set for resources/updated.
 func (s *Session) notifyListens(method, uri string, msg []byte) {
-	s.mu.Lock()
-	var targets []*listenStream
-	for _, ls := range s.listens {
-		var wants bool
-		switch method {
-		case listChanged[listTools]:
-			wants = ls.tools
-		case listChanged[listPrompts]:
-			wants = ls.prompts
-		case listChanged[listResources]:
-			wants = ls.resources
-		case "notifications/resources/updated":
-			wants = ls.uris[uri]
-		}
-		if wants {
-			targets = append(targets, ls)
-		}
-	}
-	s.mu.Unlock()
+	targets := s.subscriptions.listensFor(method, uri)
 	for _, ls := range targets {
 		out, err := jsonrpc.Set(msg, `params._meta.io\.modelcontextprotocol/subscriptionId`, ls.id)
 		if err == nil {
