@@ -2,10 +2,10 @@ package sdk
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -55,17 +55,10 @@ type ServeConfig struct {
 // kinds lists the kinds cfg sets.
 func (c ServeConfig) kinds() []string {
 	var kinds []string
-	if c.Transport != nil {
-		kinds = append(kinds, base.KindTransport)
-	}
-	if c.Translator != nil {
-		kinds = append(kinds, base.KindTranslator)
-	}
-	if c.Weighting != nil {
-		kinds = append(kinds, base.KindWeighting)
-	}
-	if c.Tracing != nil {
-		kinds = append(kinds, base.KindTracing)
+	for _, k := range Kinds {
+		if k.impl(c) != nil {
+			kinds = append(kinds, k.Name)
+		}
 	}
 	return kinds
 }
@@ -74,7 +67,11 @@ func (c ServeConfig) kinds() []string {
 func (c ServeConfig) check() error {
 	switch kinds := c.kinds(); len(kinds) {
 	case 0:
-		return errors.New("sdk.Serve: ServeConfig sets no plugin kind; set one of Transport, Translator, Weighting, Tracing")
+		fields := make([]string, len(Kinds))
+		for i, k := range Kinds {
+			fields[i] = k.field
+		}
+		return fmt.Errorf("sdk.Serve: ServeConfig sets no plugin kind; set one of %s", strings.Join(fields, ", "))
 	case 1:
 		return nil
 	default:
@@ -85,15 +82,10 @@ func (c ServeConfig) check() error {
 // impl returns the implementation cfg sets (the first, if it sets several),
 // or nil.
 func (c ServeConfig) impl() base.Plugin {
-	switch {
-	case c.Transport != nil:
-		return c.Transport
-	case c.Translator != nil:
-		return c.Translator
-	case c.Weighting != nil:
-		return c.Weighting
-	case c.Tracing != nil:
-		return c.Tracing
+	for _, k := range Kinds {
+		if p := k.impl(c); p != nil {
+			return p
+		}
 	}
 	return nil
 }
@@ -102,31 +94,21 @@ func (c ServeConfig) impl() base.Plugin {
 // entry, named by its kind, for every kind cfg sets.
 func PluginSet(cfg ServeConfig) plugin.PluginSet {
 	set := plugin.PluginSet{}
-	if cfg.Transport != nil {
-		set[base.KindTransport] = &transport.GRPCPlugin{Impl: cfg.Transport}
-	}
-	if cfg.Translator != nil {
-		set[base.KindTranslator] = &translator.GRPCPlugin{Impl: cfg.Translator}
-	}
-	if cfg.Weighting != nil {
-		set[base.KindWeighting] = &weighting.GRPCPlugin{Impl: cfg.Weighting}
-	}
-	if cfg.Tracing != nil {
-		set[base.KindTracing] = &tracing.GRPCPlugin{Impl: cfg.Tracing}
+	for _, k := range Kinds {
+		if p := k.impl(cfg); p != nil {
+			set[k.Name] = k.GRPCPlugin(p)
+		}
 	}
 	return set
 }
 
 // HostPluginSet is the set the host dispenses from: every kind, no impl.
 func HostPluginSet() map[int]plugin.PluginSet {
-	return map[int]plugin.PluginSet{
-		ProtocolVersion: {
-			base.KindTransport:  &transport.GRPCPlugin{},
-			base.KindTranslator: &translator.GRPCPlugin{},
-			base.KindWeighting:  &weighting.GRPCPlugin{},
-			base.KindTracing:    &tracing.GRPCPlugin{},
-		},
+	set := plugin.PluginSet{}
+	for _, k := range Kinds {
+		set[k.Name] = k.GRPCPlugin(nil)
 	}
+	return map[int]plugin.PluginSet{ProtocolVersion: set}
 }
 
 // MaxMessageBytes reads the message bound the host gave this process.

@@ -16,7 +16,8 @@ import (
 	"github.com/mcphost/mcphost/host/internal/testenv"
 )
 
-const tcpPluginPkg = "github.com/mcphost/mcphost/examples/plugins/tcp-transport"
+// tcpPluginDir is the example transport plugin, a module of its own.
+const tcpPluginDir = "../../examples/plugins/tcp-transport"
 
 // fileSHA256 is the lowercase hex SHA-256 of a file.
 func fileSHA256(t *testing.T, path string) string {
@@ -94,7 +95,7 @@ func pluginLine(t *testing.T, out, name string) []string {
 // sha256, and checks that a wrong pin stops everything with a clear error.
 func TestExternalPluginPinned(t *testing.T) {
 	t.Parallel()
-	pluginPath, err := filepath.Abs(testenv.BuildBinary(t, tcpPluginPkg))
+	pluginPath, err := filepath.Abs(testenv.BuildModuleBinary(t, tcpPluginDir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 // files, on stderr, in `ctl status`, nor in a config diagnostic about it.
 func TestPluginSecretRedacted(t *testing.T) {
 	t.Parallel()
-	pluginPath, err := filepath.Abs(testenv.BuildBinary(t, tcpPluginPkg))
+	pluginPath, err := filepath.Abs(testenv.BuildModuleBinary(t, tcpPluginDir))
 	if err != nil {
 		t.Fatal(err)
 	}

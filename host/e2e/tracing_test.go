@@ -20,7 +20,8 @@ import (
 	"github.com/mcphost/mcphost/host/internal/testenv"
 )
 
-const recencyPkg = "github.com/mcphost/mcphost/examples/plugins/recency-weighting"
+// recencyDir is the example weighting plugin, a module of its own.
+const recencyDir = "../../examples/plugins/recency-weighting"
 
 // traceCall calls a tool and returns its result, failing on errors.
 func traceCall(ctx context.Context, t *testing.T, c *client.Client, name string, args map[string]any) *mcp.CallToolResult {
@@ -143,7 +144,7 @@ func TestTracing(t *testing.T) {
 	dir := t.TempDir()
 	addr, adminAddr := freeAddr(t), freeAddr(t)
 	const adminToken = "trace-e2e-token"
-	recency := testenv.BuildBinary(t, recencyPkg)
+	recency := testenv.BuildModuleBinary(t, recencyDir)
 	sum := fileSHA256(t, recency)
 	base := fmt.Sprintf(`
 listen "http" {

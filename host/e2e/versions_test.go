@@ -1679,7 +1679,7 @@ func TestVersionsInspector(t *testing.T) {
 // ---------------------------------------------------------------------------
 // A third-party translator.
 
-const metaStampPkg = "github.com/mcphost/mcphost/examples/plugins/meta-stamp"
+const metaStampDir = "../../examples/plugins/meta-stamp"
 
 // TestVersionsThirdPartyTranslator loads the meta-stamp translator by path,
 // pinned by sha256, after the built-in versions translator: a 2025-06-18
@@ -1688,7 +1688,7 @@ const metaStampPkg = "github.com/mcphost/mcphost/examples/plugins/meta-stamp"
 // sha256 is refused at startup.
 func TestVersionsThirdPartyTranslator(t *testing.T) {
 	t.Parallel()
-	pluginPath, err := filepath.Abs(testenv.BuildBinary(t, metaStampPkg))
+	pluginPath, err := filepath.Abs(testenv.BuildModuleBinary(t, metaStampDir))
 	if err != nil {
 		t.Fatal(err)
 	}

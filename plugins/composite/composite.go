@@ -39,7 +39,6 @@ import (
 	"os"
 	"sync/atomic"
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mcphost/mcphost/sdk/base"
@@ -57,9 +56,9 @@ type Composite struct {
 	logger hclog.Logger
 	params atomic.Pointer[params]
 
-	set       *metrics.Set
-	responses *metrics.Counter
-	units     *metrics.Counter
+	set       *base.MetricSet
+	responses *base.Counter
+	units     *base.Counter
 }
 
 var _ weighting.Weighting = (*Composite)(nil)
@@ -71,12 +70,12 @@ func New(logger hclog.Logger) *Composite {
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{Name: "composite", Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
 	}
-	set := metrics.NewSet()
+	set := base.NewMetricSet()
 	c := &Composite{
 		logger:    logger,
 		set:       set,
-		responses: set.NewCounter("mcphost_composite_responses_weighed_total"),
-		units:     set.NewCounter("mcphost_composite_units_weighed_total"),
+		responses: set.Counter("mcphost_composite_responses_weighed_total"),
+		units:     set.Counter("mcphost_composite_units_weighed_total"),
 	}
 	c.params.Store(defaultParams())
 	return c

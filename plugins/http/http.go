@@ -21,7 +21,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mcphost/mcphost/sdk"
@@ -292,7 +291,7 @@ func (t *Transport) forget(c *conn) { t.Conns.Remove(c) }
 // share them.
 type connMetrics struct {
 	transport.ConnCounters
-	httpErrors, sessionsExpired, streamReconnects, fallbacks *metrics.Counter
+	httpErrors, sessionsExpired, streamReconnects, fallbacks *base.Counter
 }
 
 func (t *Transport) newConnMetrics(server string) connMetrics {

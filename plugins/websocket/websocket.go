@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mcphost/mcphost/sdk"
@@ -285,7 +284,7 @@ func (t *Transport) forget(c *conn) { t.Conns.Remove(c) }
 // share them.
 type connMetrics struct {
 	transport.ConnCounters
-	binaryIgnored, pingFailures *metrics.Counter
+	binaryIgnored, pingFailures *base.Counter
 }
 
 func (t *Transport) newConnMetrics(server string) connMetrics {

@@ -2,8 +2,10 @@
 // implementation of any kind over real gRPC in-process (ServeTransport,
 // ServeTranslator, ServeWeighting, ServeTracing), runs a conformance suite
 // that every transport should pass (TestTransport), and checks that a
-// translator's rules agree with its Translate (CheckTranslatorRules), and
-// checks the resources every tracing plugin serves (CheckTracing).
+// translator's rules agree with its Translate (CheckTranslatorRules),
+// checks the resources every tracing plugin serves (CheckTracing), and
+// checks that a plugin's module graph holds none of the host's modules
+// (CheckModuleGraph).
 package plugintest
 
 import (

@@ -4,14 +4,13 @@ import (
 	"context"
 	"os"
 
-	"github.com/VictoriaMetrics/metrics"
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mcphost/mcphost/sdk/base"
 )
 
 // Kit is the state every transport keeps beside its own: a logger, a
-// metrics set, the open connections, and the Stop and Metrics answers that
+// metric set, the open connections, and the Stop and Metrics answers that
 // follow from them. Embed it in a transport; it brings base.Unimplemented's
 // defaults for the rest of the base service.
 type Kit[C interface {
@@ -20,7 +19,7 @@ type Kit[C interface {
 }] struct {
 	base.Unimplemented
 	Logger hclog.Logger
-	Set    *metrics.Set
+	Set    *base.MetricSet
 	Conns  ConnSet[C]
 	kind   string
 }
@@ -34,7 +33,7 @@ func NewKit[C interface {
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{Name: kind, Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
 	}
-	return Kit[C]{Logger: logger, Set: metrics.NewSet(), kind: kind}
+	return Kit[C]{Logger: logger, Set: base.NewMetricSet(), kind: kind}
 }
 
 // Stop closes every open connection in parallel.
@@ -43,14 +42,14 @@ func (k *Kit[C]) Stop(ctx context.Context, req base.StopRequest) (base.StopRespo
 	return base.StopResponse{}, nil
 }
 
-// Metrics answers with the kit's metrics set.
+// Metrics answers with the kit's metric set.
 func (k *Kit[C]) Metrics(context.Context, base.MetricsRequest) (base.MetricsResponse, error) {
 	return base.PrometheusText(k.Set), nil
 }
 
 // Counter is the counter mcphost_<kind>_<name>{server="..."}.
-func (k *Kit[C]) Counter(server, name string) *metrics.Counter {
-	return k.Set.GetOrCreateCounter(k.series(server, name))
+func (k *Kit[C]) Counter(server, name string) *base.Counter {
+	return k.Set.Counter(k.series(server, name))
 }
 
 func (k *Kit[C]) series(server, name string) string {
@@ -60,8 +59,8 @@ func (k *Kit[C]) series(server, name string) string {
 // ConnCounters are the series every transport keeps per server; the
 // connections to one server name share them.
 type ConnCounters struct {
-	MsgsIn, MsgsOut, BytesIn, BytesOut *metrics.Counter
-	Open                               *metrics.Gauge
+	MsgsIn, MsgsOut, BytesIn, BytesOut *base.Counter
+	Open                               *base.Gauge
 }
 
 // Counters returns server's ConnCounters.
@@ -71,6 +70,6 @@ func (k *Kit[C]) Counters(server string) ConnCounters {
 		MsgsOut:  k.Counter(server, "messages_sent_total"),
 		BytesIn:  k.Counter(server, "bytes_received_total"),
 		BytesOut: k.Counter(server, "bytes_sent_total"),
-		Open:     k.Set.GetOrCreateGauge(k.series(server, "open_connections"), nil),
+		Open:     k.Set.Gauge(k.series(server, "open_connections")),
 	}
 }

@@ -14,10 +14,6 @@ import (
 	"github.com/mcphost/mcphost/plugins/websocket"
 	"github.com/mcphost/mcphost/sdk"
 	"github.com/mcphost/mcphost/sdk/base"
-	"github.com/mcphost/mcphost/sdk/tracing"
-	"github.com/mcphost/mcphost/sdk/translator"
-	"github.com/mcphost/mcphost/sdk/transport"
-	"github.com/mcphost/mcphost/sdk/weighting"
 )
 
 // builtin is a plugin compiled into the host binary.
@@ -58,17 +54,12 @@ func ServeBuiltin(name string) bool {
 	if !ok {
 		return false
 	}
-	cfg := sdk.ServeConfig{}
-	switch p := b.new(nil).(type) {
-	case transport.Transport:
-		cfg.Transport = p
-	case translator.Translator:
-		cfg.Translator = p
-	case tracing.Tracing:
-		cfg.Tracing = p
-	case weighting.Weighting:
-		cfg.Weighting = p
-	default:
+	k, ok := sdk.KindNamed(b.kind)
+	if !ok {
+		return false
+	}
+	cfg, ok := k.ServeConfig(b.new(nil))
+	if !ok {
 		return false
 	}
 	sdk.Serve(cfg)

@@ -339,21 +339,8 @@ func (m *Manager) start(ctx context.Context, spec Spec, kind string) (*instance,
 
 // hasKind checks that p implements the Go interface of kind.
 func hasKind(p base.Plugin, kind string) bool {
-	switch kind {
-	case base.KindTransport:
-		_, ok := p.(transport.Transport)
-		return ok
-	case base.KindTranslator:
-		_, ok := p.(translator.Translator)
-		return ok
-	case base.KindTracing:
-		_, ok := p.(tracing.Tracing)
-		return ok
-	case base.KindWeighting:
-		_, ok := p.(weighting.Weighting)
-		return ok
-	}
-	return false
+	k, ok := sdk.KindNamed(kind)
+	return ok && k.Implements(p)
 }
 
 // launch starts a plugin's process and dispenses kind from it. The process

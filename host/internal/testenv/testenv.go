@@ -284,23 +284,44 @@ type buildEntry struct {
 // calling test.
 func BuildBinary(t testing.TB, pkg string) string {
 	t.Helper()
+	return buildOnce(t, pkg, "", pkg)
+}
+
+// BuildModuleBinary builds the main package in dir, the root of a module of
+// its own (such as a standalone example plugin), with `go build` run in dir:
+// the build uses that module's go.mod, or the workspace above it. It caches
+// and places the executable as BuildBinary does; the executable is named
+// after dir.
+func BuildModuleBinary(t testing.TB, dir string) string {
+	t.Helper()
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatalf("testenv.BuildModuleBinary(%q): %v", dir, err)
+	}
+	return buildOnce(t, abs, abs, ".")
+}
+
+// buildOnce builds pkg in dir (the test's directory if empty) the first
+// time key is asked for, and returns the executable's path.
+func buildOnce(t testing.TB, key, dir, pkg string) string {
+	t.Helper()
 	builds.mu.Lock()
 	if builds.entries == nil {
 		builds.entries = make(map[string]*buildEntry)
 	}
-	e := builds.entries[pkg]
+	e := builds.entries[key]
 	if e == nil {
 		e = &buildEntry{}
-		builds.entries[pkg] = e
+		builds.entries[key] = e
 	}
 	n := len(builds.entries)
 	builds.mu.Unlock()
 
 	e.once.Do(func() {
-		e.path, e.err = build(pkg, n)
+		e.path, e.err = build(dir, pkg, path.Base(filepath.ToSlash(key)), n)
 	})
 	if e.err != nil {
-		t.Fatalf("testenv.BuildBinary(%q): %v", pkg, e.err)
+		t.Fatalf("testenv: building %q: %v", key, e.err)
 	}
 	return e.path
 }
@@ -319,7 +340,7 @@ func buildDir() (string, error) {
 	return builds.dir, nil
 }
 
-func build(pkg string, n int) (string, error) {
+func build(workDir, pkg, name string, n int) (string, error) {
 	dir, err := buildDir()
 	if err != nil {
 		return "", err
@@ -334,7 +355,6 @@ func build(pkg string, n int) (string, error) {
 	if err := os.MkdirAll(sub, 0o755); err != nil {
 		return "", err
 	}
-	name := path.Base(filepath.ToSlash(pkg))
 	if name == "." || name == "/" || name == "" {
 		name = "main"
 	}
@@ -343,11 +363,12 @@ func build(pkg string, n int) (string, error) {
 	}
 	out := filepath.Join(sub, name)
 	cmd := exec.Command(goTool, "build", "-o", out, pkg)
+	cmd.Dir = workDir
 	var buf bytes.Buffer
 	cmd.Stdout = &buf
 	cmd.Stderr = &buf
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s build -o %s %s: %v\n%s", goTool, out, pkg, err, buf.Bytes())
+		return "", fmt.Errorf("%s build -o %s %s (in %q): %v\n%s", goTool, out, pkg, workDir, err, buf.Bytes())
 	}
 	return out, nil
 }

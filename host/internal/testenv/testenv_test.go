@@ -82,8 +82,25 @@ func TestParseStatPPID(t *testing.T) {
 
 func TestBuildBinary(t *testing.T) {
 	t.Parallel()
-	p1 := BuildBinary(t, "./testdata/hello")
-	p2 := BuildBinary(t, "./testdata/hello")
+	tests := []struct {
+		name  string
+		build func(t testing.TB) string
+	}{
+		{"package", func(t testing.TB) string { return BuildBinary(t, "./testdata/hello") }},
+		{"in its directory", func(t testing.TB) string { return BuildModuleBinary(t, "testdata/hello") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			checkBuilt(t, tt.build)
+		})
+	}
+}
+
+// checkBuilt builds twice and runs the hello executable.
+func checkBuilt(t *testing.T, build func(t testing.TB) string) {
+	p1 := build(t)
+	p2 := build(t)
 	if p1 != p2 {
 		t.Errorf("second BuildBinary = %q, want the cached %q", p2, p1)
 	}
