@@ -48,6 +48,10 @@ type Attribute struct {
 	Required    bool
 	Sensitive   bool // redacted in logs and API output
 	Description string
+	// Default is the value, in JSON, that the host gives the attribute
+	// when the block leaves it out or sets it to null; nil for none.
+	// [SchemaFor] fills it from a field's `default` tag.
+	Default json.RawMessage
 }
 
 // Schema is the set of attributes one config block accepts.
