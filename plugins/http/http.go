@@ -7,7 +7,6 @@
 package httptransport
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -40,20 +39,24 @@ const (
 )
 
 // DefaultConnectTimeout bounds dialing, the TLS handshake and the wait for a
-// legacy server's endpoint event.
+// legacy server's endpoint event; it is connect_timeout's default, and what
+// "0" means.
 const DefaultConnectTimeout = 10 * time.Second
 
 // Config is one backend's `transport "http" {}` block.
 type Config struct {
-	URL                   string            `json:"url"`
-	Mode                  string            `json:"mode"`
-	Headers               map[string]string `json:"headers"`
-	BearerToken           string            `json:"bearer_token"`
-	ConnectTimeout        string            `json:"connect_timeout"`
-	RequestTimeout        string            `json:"request_timeout"`
-	TLSInsecureSkipVerify bool              `json:"tls_insecure_skip_verify"`
-	TLSCAFile             string            `json:"tls_ca_file"`
+	URL                   string            `json:"url" config:"required" doc:"The server's MCP endpoint (Streamable HTTP), or its SSE endpoint (legacy HTTP+SSE); http or https."`
+	Mode                  string            `json:"mode" default:"auto" doc:"\"streamable\", \"sse\" (legacy HTTP+SSE) or \"auto\" (default): try Streamable HTTP and fall back to HTTP+SSE when the server rejects the first POST of the legacy era (a failed server/discover probe only fails that request)."`
+	Headers               map[string]string `json:"headers" config:"sensitive" doc:"Extra HTTP headers sent with every request; values may be secrets."`
+	BearerToken           string            `json:"bearer_token" config:"sensitive" doc:"Sent as \"Authorization: Bearer <token>\" with every request."`
+	ConnectTimeout        base.Duration     `json:"connect_timeout" default:"10s" doc:"Bound on connecting (dial, TLS, and the legacy endpoint event), as a duration such as \"10s\" (default 10s)."`
+	RequestTimeout        base.Duration     `json:"request_timeout" doc:"Bound on each HTTP request, as a duration; \"0\" (default) means none, leaving request timeouts to the host."`
+	TLSInsecureSkipVerify bool              `json:"tls_insecure_skip_verify" doc:"Accept any server certificate. For testing only."`
+	TLSCAFile             string            `json:"tls_ca_file" doc:"PEM file of CA certificates to trust instead of the system's."`
 }
+
+// instanceSchema is built once: a bad tag panics at start, not per call.
+var instanceSchema = base.SchemaFor[Config]()
 
 // Transport connects to backends over HTTP.
 type Transport struct {
@@ -79,24 +82,15 @@ func (t *Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, 
 }
 
 func (t *Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
-	return base.SchemaResponse{Instance: base.Schema{Attributes: []base.Attribute{
-		{Name: "url", Type: base.TypeString, Required: true, Description: "The server's MCP endpoint (Streamable HTTP), or its SSE endpoint (legacy HTTP+SSE); http or https."},
-		{Name: "mode", Type: base.TypeString, Description: `"streamable", "sse" (legacy HTTP+SSE) or "auto" (default): try Streamable HTTP and fall back to HTTP+SSE when the server rejects the first POST of the legacy era (a failed server/discover probe only fails that request).`},
-		{Name: "headers", Type: base.TypeMapString, Sensitive: true, Description: "Extra HTTP headers sent with every request; values may be secrets."},
-		{Name: "bearer_token", Type: base.TypeString, Sensitive: true, Description: "Sent as `Authorization: Bearer <token>` with every request."},
-		{Name: "connect_timeout", Type: base.TypeString, Description: `Bound on connecting (dial, TLS, and the legacy endpoint event), as a duration such as "10s" (default 10s).`},
-		{Name: "request_timeout", Type: base.TypeString, Description: `Bound on each HTTP request, as a duration; "0" (default) means none, leaving request timeouts to the host.`},
-		{Name: "tls_insecure_skip_verify", Type: base.TypeBool, Description: "Accept any server certificate. For testing only."},
-		{Name: "tls_ca_file", Type: base.TypeString, Description: "PEM file of CA certificates to trust instead of the system's."},
-	}}}, nil
+	return base.SchemaResponse{Instance: instanceSchema}, nil
 }
 
 func (t *Transport) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
-	_, diags := parseConfig(req.Config)
+	_, diags := decodeOptions(req.Config)
 	return base.ValidateResponse{Diagnostics: diags}, nil
 }
 
-// options is a parsed, validated Config.
+// options is a decoded, checked Config.
 type options struct {
 	Config
 	url            *url.URL
@@ -106,54 +100,31 @@ type options struct {
 	header http.Header
 }
 
-func parseConfig(raw json.RawMessage) (options, []base.Diagnostic) {
-	var o options
-	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
-		raw = []byte("{}")
-	}
-	if err := json.Unmarshal(raw, &o.Config); err != nil {
-		return o, []base.Diagnostic{base.Error("", "Invalid http transport config", err.Error())}
-	}
-	var diags []base.Diagnostic
-	switch u, err := url.Parse(strings.TrimSpace(o.URL)); {
-	case strings.TrimSpace(o.URL) == "":
-		diags = append(diags, base.Error("url", "Missing url", "The http transport needs the URL of the MCP server's endpoint."))
-	case err != nil:
-		diags = append(diags, base.Error("url", "Invalid url", err.Error()))
-	case u.Scheme != "http" && u.Scheme != "https":
-		diags = append(diags, base.Error("url", "Unsupported url scheme", fmt.Sprintf("The url must be http or https, not %q.", u.Scheme)))
-	case u.Host == "":
-		diags = append(diags, base.Error("url", "Invalid url", "The url has no host."))
-	default:
-		o.url = u
+// decodeOptions decodes raw and checks what its types cannot say.
+func decodeOptions(raw json.RawMessage) (options, []base.Diagnostic) {
+	c, diags := base.DecodeConfig[Config](raw)
+	o := options{Config: c, connectTimeout: c.ConnectTimeout.D(), requestTimeout: c.RequestTimeout.D()}
+	if u := strings.TrimSpace(o.URL); u != "" {
+		switch parsed, err := url.Parse(u); {
+		case err != nil:
+			diags = append(diags, base.Error("url", "Invalid url", err.Error()))
+		case parsed.Scheme != "http" && parsed.Scheme != "https":
+			diags = append(diags, base.Error("url", "Unsupported url scheme", fmt.Sprintf("The url must be http or https, not %q.", parsed.Scheme)))
+		case parsed.Host == "":
+			diags = append(diags, base.Error("url", "Invalid url", "The url has no host."))
+		default:
+			o.url = parsed
+		}
 	}
 	switch o.Mode {
-	case "":
-		o.Mode = ModeAuto
 	case ModeStreamable, ModeSSE, ModeAuto:
 	default:
 		diags = append(diags, base.Error("mode", "Invalid mode", fmt.Sprintf(`mode must be "streamable", "sse" or "auto", not %q.`, o.Mode)))
 	}
-	duration := func(attr, value string, def time.Duration) time.Duration {
-		if value == "" {
-			return def
-		}
-		d, err := time.ParseDuration(value)
-		switch {
-		case err != nil:
-			diags = append(diags, base.Error(attr, "Invalid duration", err.Error()))
-		case d < 0:
-			diags = append(diags, base.Error(attr, "Invalid duration", attr+" must not be negative."))
-		default:
-			return d
-		}
-		return def
-	}
-	o.connectTimeout = duration("connect_timeout", o.ConnectTimeout, DefaultConnectTimeout)
 	if o.connectTimeout == 0 {
+		// "0" means the default here rather than no bound.
 		o.connectTimeout = DefaultConnectTimeout
 	}
-	o.requestTimeout = duration("request_timeout", o.RequestTimeout, 0)
 	if o.TLSCAFile != "" {
 		if fi, err := os.Stat(o.TLSCAFile); err != nil {
 			diags = append(diags, base.Error("tls_ca_file", "CA file not found", err.Error()))
@@ -259,7 +230,7 @@ func (o options) client() (*http.Client, error) {
 // legacy SSE one opens its event stream and waits for the endpoint here. ctx
 // only bounds the opening: the connection lives until Close.
 func (t *Transport) Open(ctx context.Context, req transport.OpenRequest) (transport.OpenResponse, error) {
-	o, diags := parseConfig(req.Config)
+	o, diags := decodeOptions(req.Config)
 	for _, d := range diags {
 		if d.Severity == base.SeverityError {
 			return transport.OpenResponse{}, fmt.Errorf("http %s: %s: %s", req.Name, d.Summary, d.Detail)

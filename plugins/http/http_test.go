@@ -519,3 +519,15 @@ func TestUnreachableWords(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectTimeoutDefault keeps the schema's default of connect_timeout
+// (the Config tag) and DefaultConnectTimeout, what "0" means, the same.
+func TestConnectTimeoutDefault(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []string{`{"url":"http://h"}`, `{"url":"http://h","connect_timeout":"0"}`} {
+		o, diags := decodeOptions(json.RawMessage(cfg))
+		if len(diags) > 0 || o.connectTimeout != DefaultConnectTimeout {
+			t.Errorf("%s: connect timeout %v, %+v; want %v", cfg, o.connectTimeout, diags, DefaultConnectTimeout)
+		}
+	}
+}

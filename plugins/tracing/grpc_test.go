@@ -35,7 +35,7 @@ func TestOverGRPC(t *testing.T) {
 		t.Fatalf("Schema = %+v, %v", s, err)
 	}
 	raw, _ := json.Marshal(map[string]any{"dir": dir, "cache_entries": 100, "learning_rate": 0.5})
-	if res, err := c.Configure(ctx, base.ConfigureRequest{Config: raw}); err != nil || hasErrors(res.Diagnostics) {
+	if res, err := c.Configure(ctx, base.ConfigureRequest{Config: raw}); err != nil || base.HasErrors(res.Diagnostics) {
 		t.Fatalf("Configure = %+v, %v", res, err)
 	}
 

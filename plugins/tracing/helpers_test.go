@@ -27,7 +27,7 @@ func configure(t testing.TB, dir string, cfg map[string]any) *Plugin {
 func configureOn(t testing.TB, p *Plugin, dir string, cfg map[string]any) {
 	t.Helper()
 	diags := configureDiags(t, p, dir, cfg)
-	if hasErrors(diags) {
+	if base.HasErrors(diags) {
 		t.Fatalf("Configure: %+v", diags)
 	}
 }

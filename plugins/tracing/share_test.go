@@ -19,6 +19,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/tracing"
 )
 
@@ -138,7 +139,7 @@ func TestSharedStoreConcurrentStart(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if diags := configureDiags(t, ps[i], dir, nil); hasErrors(diags) {
+			if diags := configureDiags(t, ps[i], dir, nil); base.HasErrors(diags) {
 				t.Errorf("plugin %d: %+v", i, diags)
 			}
 		}()
@@ -508,7 +509,7 @@ func TestReconfigureOtherDirWhileShared(t *testing.T) {
 	defer func() { _ = st.close() }()
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	if diags := configureDiagsCtx(ctx, t, p1, held, nil); !hasErrors(diags) {
+	if diags := configureDiagsCtx(ctx, t, p1, held, nil); !base.HasErrors(diags) {
 		t.Fatalf("Configure onto a held store: %+v", diags)
 	}
 	if tv := traceOf(t, p2, "s", "latest"); tv.ResponseID != "r" || !p1.owns() {

@@ -281,12 +281,12 @@ func (p *Plugin) Info(context.Context, base.InfoRequest) (base.InfoResponse, err
 }
 
 func (p *Plugin) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
-	return base.SchemaResponse{Plugin: schema()}, nil
+	return base.SchemaResponse{Plugin: pluginSchema}, nil
 }
 
 // Validate checks a plugin config without opening anything.
 func (p *Plugin) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
-	_, diags := parseConfig(req.Config)
+	_, diags := decodeOptions(req.Config)
 	return base.ValidateResponse{Diagnostics: diags}, nil
 }
 
@@ -297,8 +297,8 @@ func (p *Plugin) Validate(_ context.Context, req base.ValidateRequest) (base.Val
 // settings; a different one is joined before an owned store is closed, so
 // that a bad new directory leaves the old store serving.
 func (p *Plugin) Configure(ctx context.Context, req base.ConfigureRequest) (base.ConfigureResponse, error) {
-	o, diags := parseConfig(req.Config)
-	if hasErrors(diags) {
+	o, diags := decodeOptions(req.Config)
+	if base.HasErrors(diags) {
 		return base.ConfigureResponse{Diagnostics: diags}, nil
 	}
 	dir, err := storeDir(o.dir)

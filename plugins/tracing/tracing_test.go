@@ -507,8 +507,8 @@ func TestValidate(t *testing.T) {
 		{"threshold out of range", `{"dir":"d","deprecate_below":-2}`, []string{"deprecate_below"}},
 		{"zero min feedback", `{"dir":"d","min_feedback":0}`, []string{"min_feedback"}},
 		{"several", `{"retention":"x","min_feedback":2.5}`, []string{"dir", "retention", "min_feedback"}},
-		{"unknown attribute", `{"dir":"d","colour":"blue"}`, []string{""}},
-		{"wrong type", `{"dir":"d","sync_writes":"yes"}`, []string{""}},
+		{"unknown attribute", `{"dir":"d","colour":"blue"}`, []string{"colour"}},
+		{"wrong type", `{"dir":"d","sync_writes":"yes"}`, []string{"sync_writes"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -540,7 +540,7 @@ func TestValidate(t *testing.T) {
 		t.Errorf("schema attributes %v", names)
 	}
 	// Configure refuses what Validate refuses, without opening anything.
-	if diags := configureDiags(t, p, "", map[string]any{"learning_rate": 3}); !hasErrors(diags) {
+	if diags := configureDiags(t, p, "", map[string]any{"learning_rate": 3}); !base.HasErrors(diags) {
 		t.Errorf("Configure accepted a bad config: %+v", diags)
 	}
 }

@@ -98,6 +98,16 @@ func Error(attribute, summary, detail string) Diagnostic {
 	return Diagnostic{Severity: SeverityError, Summary: summary, Detail: detail, Attribute: attribute}
 }
 
+// HasErrors reports whether diags hold an error (not only warnings).
+func HasErrors(diags []Diagnostic) bool {
+	for _, d := range diags {
+		if d.Severity == SeverityError {
+			return true
+		}
+	}
+	return false
+}
+
 type ValidateRequest struct {
 	Config json.RawMessage // the decoded instance block
 }

@@ -28,7 +28,8 @@ import (
 //   - config: comma-separated flags: "required" (present, not null and, for
 //     a string, not blank), "sensitive" (redacted by the host), "positive"
 //     (a number or Duration above 0).
-//   - default: the value of an absent or null attribute. For a string or
+//   - default: the value of an absent or null attribute (or, for a string
+//     or Duration, of ""). For a string or
 //     Duration field it is the text itself ("10s"); for any other field it
 //     is JSON (true, 0.5, ["a"]). The host fills it in before the plugin
 //     sees the config, and DecodeConfig fills it in too, so a plugin run
@@ -231,7 +232,8 @@ func SchemaFor[T any]() Schema {
 // strictly: an attribute T does not declare, a value of the wrong type, a
 // bad Duration, a missing required attribute or a non-positive "positive"
 // one is an error diagnostic naming the attribute. Absent and null
-// attributes take their defaults; empty or null raw is an empty block.
+// attributes take their defaults, as do string and Duration attributes set
+// to ""; empty or null raw is an empty block.
 // An attribute whose value is wrong keeps its default, so the plugin can go
 // on checking the rest; a raw that is not a JSON object gives a single
 // diagnostic on the block and T with every default. Diagnostics never
@@ -263,10 +265,10 @@ func DecodeConfig[T any](raw json.RawMessage) (T, []Diagnostic) {
 	for _, f := range cf.fields {
 		name := f.attr.Name
 		value, present := members[name]
-		if present && bytes.Equal(bytes.TrimSpace(value), []byte("null")) {
+		dst := v.FieldByIndex(f.index)
+		if present && isUnset(value, dst.Type()) {
 			present = false
 		}
-		dst := v.FieldByIndex(f.index)
 		if present {
 			decoded := reflect.New(dst.Type())
 			if err := json.Unmarshal(value, decoded.Interface()); err != nil {
@@ -364,6 +366,19 @@ func isPositive(v reflect.Value) bool {
 		return v.Float() > 0
 	}
 	return !v.IsZero()
+}
+
+// isUnset reports whether value leaves an attribute of type t at its
+// default: null does, and so does "" for a string or Duration, as plugins
+// have always read it.
+func isUnset(value json.RawMessage, t reflect.Type) bool {
+	switch b := bytes.TrimSpace(value); string(b) {
+	case "null":
+		return true
+	case `""`:
+		return t == durationType || t.Kind() == reflect.String
+	}
+	return false
 }
 
 // isBlank reports whether a required value is as good as missing.

@@ -43,6 +43,7 @@ func TestDecodeConfig(t *testing.T) {
 		{"minimal", `{"url":"ws://h"}`, withURL, nil},
 		{"nulls take defaults", `{"url":"ws://h","timeout":null,"inherit":null,"weight":null,"args":null}`, withURL, nil},
 		{"all set", `{"url":"ws://h","token":"t","timeout":"1s","interval":"0","inherit":false,"weight":0,"retries":3,"args":["-v"],"env":{"K":"V"},"extra":{"x":1}}`, full, nil},
+		{"empty strings take defaults", `{"url":"ws://h","timeout":"","interval":"","token":""}`, withURL, nil},
 		{"spaces around a duration", `{"url":"ws://h","timeout":" 10s "}`, withURL, nil},
 		{"empty raw", ``, defaultTestConfig(), []diag{{"url", "Missing required attribute"}}},
 		{"null raw", `null`, defaultTestConfig(), []diag{{"url", "Missing required attribute"}}},
