@@ -132,31 +132,9 @@ func decodeOptions(raw json.RawMessage) (options, []base.Diagnostic) {
 			diags = append(diags, base.Error("tls_ca_file", "CA file is a directory", o.TLSCAFile+" is a directory."))
 		}
 	}
-	o.header = http.Header{}
-	for name, value := range o.Headers {
-		// Values are secrets: diagnostics name the header, never its value.
-		switch {
-		case !validHeaderName(name):
-			diags = append(diags, base.Error("headers", "Invalid header name", fmt.Sprintf("%q is not a valid HTTP header name.", name)))
-		case strings.ContainsAny(value, "\r\n\x00"):
-			diags = append(diags, base.Error("headers", "Invalid header value", fmt.Sprintf("The value of header %q contains a line break or NUL.", name)))
-		case reservedHeader(name):
-			diags = append(diags, base.Error("headers", "Reserved header", fmt.Sprintf("Header %q is managed by the transport and cannot be set.", name)))
-		default:
-			o.header.Set(name, value)
-		}
-	}
-	if o.BearerToken != "" {
-		if strings.ContainsAny(o.BearerToken, "\r\n\x00") {
-			diags = append(diags, base.Error("bearer_token", "Invalid bearer token", "The token contains a line break or NUL."))
-		} else {
-			if o.header.Get("Authorization") != "" {
-				diags = append(diags, base.Diagnostic{Severity: base.SeverityWarning, Attribute: "bearer_token",
-					Summary: "bearer_token overrides headers", Detail: "Both headers and bearer_token set Authorization; bearer_token wins."})
-			}
-			o.header.Set("Authorization", "Bearer "+o.BearerToken)
-		}
-	}
+	headers, headerDiags := headerRules.Check(o.Headers, o.BearerToken)
+	o.header = headers.Header
+	diags = append(diags, headerDiags...)
 	if o.TLSInsecureSkipVerify && o.url != nil && o.url.Scheme == "https" {
 		diags = append(diags, base.Diagnostic{Severity: base.SeverityWarning, Attribute: "tls_insecure_skip_verify",
 			Summary: "TLS verification disabled", Detail: "The server's certificate is not checked; use this for testing only."})
@@ -164,26 +142,13 @@ func decodeOptions(raw json.RawMessage) (options, []base.Diagnostic) {
 	return o, diags
 }
 
-// validHeaderName reports whether name is an RFC 7230 token.
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
+// headerRules check the headers and bearer token; Host is reserved too,
+// since this transport sends to the url's host.
+var headerRules = transport.HeaderRules{Transport: "http", Reserved: reservedHeader}
 
-// reservedHeader reports whether the transport sets name itself.
-func reservedHeader(name string) bool {
-	key := http.CanonicalHeaderKey(name)
+// reservedHeader reports whether the transport sets the header named key
+// (canonical) itself.
+func reservedHeader(key string) bool {
 	switch key {
 	case "Content-Type", "Accept", "Content-Length", "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-Id", "Host",
 		"Mcp-Method", "Mcp-Name":

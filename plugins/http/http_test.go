@@ -88,7 +88,8 @@ func TestValidate(t *testing.T) {
 		{"header value with newline", `{"url":"http://h","headers":{"X":"a\nb"}}`, []string{"headers"}, nil},
 		{"reserved header", `{"url":"http://h","headers":{"mcp-session-id":"v"}}`, []string{"headers"}, nil},
 		{"reserved 2026-07-28 headers", `{"url":"http://h","headers":{"mcp-method":"v","Mcp-Param-Region":"eu"}}`, []string{"headers", "headers"}, nil},
-		{"token and authorization", `{"url":"http://h","headers":{"Authorization":"Basic x"},"bearer_token":"t"}`, nil, []string{"bearer_token"}},
+		// The same rule as the websocket transport's (transport.HeaderRules).
+		{"token and authorization", `{"url":"http://h","headers":{"Authorization":"Basic x"},"bearer_token":"t"}`, []string{"headers"}, nil},
 		{"insecure", `{"url":"https://h","tls_insecure_skip_verify":true}`, nil, []string{"tls_insecure_skip_verify"}},
 		{"not JSON", `{`, []string{""}, nil},
 	}

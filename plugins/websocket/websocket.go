@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -78,11 +77,16 @@ type options struct {
 	host   string
 }
 
-// reservedHeaders are set by the WebSocket handshake itself.
-var reservedHeaders = []string{
-	"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version",
-	"Sec-Websocket-Protocol", "Sec-Websocket-Extensions", "Sec-Websocket-Accept",
-}
+// headerRules check the headers and bearer token; the reserved ones are set
+// by the WebSocket handshake itself.
+var headerRules = transport.HeaderRules{Transport: "websocket", Reserved: func(key string) bool {
+	switch key {
+	case "Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version",
+		"Sec-Websocket-Protocol", "Sec-Websocket-Extensions", "Sec-Websocket-Accept":
+		return true
+	}
+	return false
+}}
 
 // decodeOptions decodes raw and checks what its types cannot say.
 func decodeOptions(raw json.RawMessage) (options, []base.Diagnostic) {
@@ -103,44 +107,11 @@ func decodeOptions(raw json.RawMessage) (options, []base.Diagnostic) {
 		o.url = u
 	}
 
-	o.header = http.Header{}
-	names := make([]string, 0, len(o.Headers))
-	for k := range o.Headers {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	seen := map[string]bool{}
-	for _, k := range names {
-		v := o.Headers[k]
-		canon := http.CanonicalHeaderKey(k)
-		switch {
-		case seen[canon]:
-			diags = append(diags, base.Error("headers", "Duplicate header", fmt.Sprintf("Header %q is given more than once (names are case-insensitive).", canon)))
-		case !validHeaderName(k):
-			diags = append(diags, base.Error("headers", "Invalid header name", fmt.Sprintf("%q is not a valid HTTP header name.", k)))
-		case !validHeaderValue(v):
-			// Never echo the value: it may be a secret.
-			diags = append(diags, base.Error("headers", "Invalid header value", fmt.Sprintf("The value of header %q contains control characters.", k)))
-		case containsFold(reservedHeaders, canon):
-			diags = append(diags, base.Error("headers", "Reserved header", fmt.Sprintf("Header %q is set by the WebSocket handshake and cannot be overridden.", k)))
-		case canon == "Authorization" && o.BearerToken != "":
-			diags = append(diags, base.Error("headers", "Conflicting Authorization", "Set either bearer_token or an Authorization header, not both."))
-		case canon == "Host":
-			o.host = v
-		default:
-			o.header.Set(canon, v)
-		}
-		seen[canon] = true
-	}
-	if o.BearerToken != "" {
-		if !validHeaderValue(o.BearerToken) || strings.ContainsAny(o.BearerToken, " \t") {
-			diags = append(diags, base.Error("bearer_token", "Invalid bearer token", "The token must not contain spaces or control characters."))
-		} else {
-			o.header.Set("Authorization", "Bearer "+o.BearerToken)
-		}
-	}
+	headers, headerDiags := headerRules.Check(o.Headers, o.BearerToken)
+	o.header, o.host = headers.Header, headers.Host
+	diags = append(diags, headerDiags...)
 
-	if !validHeaderName(o.Subprotocol) {
+	if !transport.IsToken(o.Subprotocol) {
 		diags = append(diags, base.Error("subprotocol", "Invalid subprotocol", fmt.Sprintf("%q is not a valid WebSocket subprotocol name.", o.Subprotocol)))
 	}
 
@@ -151,42 +122,6 @@ func decodeOptions(raw json.RawMessage) (options, []base.Diagnostic) {
 		})
 	}
 	return o, diags
-}
-
-// validHeaderName reports whether s is an RFC 9110 token.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// validHeaderValue reports whether s has no control characters but tab.
-func validHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // redactedURL is the URL for logs: scheme, host and path only, since the
