@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 
+	"github.com/google/jsonschema-go/jsonschema"
+
 	"github.com/mcphost/mcphost/sdk/tracing"
 )
 
@@ -20,6 +22,122 @@ const (
 	toolEvolution        = "mcp__proxy__tracing__get_evolution_history"
 	toolSubmitFeedback   = "mcp__proxy__tracing__submit_feedback"
 )
+
+// The tools' arguments. Each tool's inputSchema is generated from its
+// struct (names, types, required, descriptions), and its handler decodes
+// the same struct, so the two cannot drift; inputSchema adds what Go types
+// cannot say from the constants the handlers check against.
+type (
+	getTraceArgs struct {
+		ResponseID *string `json:"response_id,omitempty"`
+		Format     string  `json:"format,omitempty" jsonschema:"Text rendering of the result."`
+	}
+	contextImpactArgs struct {
+		ContextID string   `json:"context_id"`
+		Limit     *float64 `json:"limit,omitempty" jsonschema:"Most responses to list; all are counted."`
+	}
+	responseContextsArgs struct {
+		ResponseID *string `json:"response_id,omitempty"`
+		Type       string  `json:"type,omitempty" jsonschema:"Only contexts of this type: external (tool results), system (resources), user (prompts), model_state."`
+	}
+	evolutionArgs struct {
+		ContextID string `json:"context_id"`
+	}
+	submitFeedbackArgs struct {
+		ResponseID *string  `json:"response_id,omitempty"`
+		Score      *float64 `json:"score" jsonschema:"Score from -1 to 1."`
+		Text       string   `json:"text,omitempty" jsonschema:"Optional comment."`
+		User       string   `json:"user,omitempty" jsonschema:"Optional id of who gives the feedback."`
+	}
+)
+
+// Properties several tools share.
+var (
+	responseIDProp = jsonschema.Schema{Default: mustJSON(latestAlias),
+		Description: `A response id (from a traced result's _meta), or "latest" for this session's most recent finalized response.`}
+	contextIDProp = jsonschema.Schema{Description: "A context id, as listed by get_trace or get_response_contexts."}
+)
+
+// inputSchema generates the JSON Schema of arguments struct T and adds
+// constraints to its properties: the description, enum, default, bounds,
+// maxLength or type that each non-zero field of a constraint sets. A
+// pointer field means "may be absent", not "may be null", so null is not
+// in its type. Unknown arguments stay allowed: the handlers also take the
+// names of the system the plugin replaced (context_unit_id, ...).
+func inputSchema[T any](constraints map[string]jsonschema.Schema) *jsonschema.Schema {
+	s, err := jsonschema.For[T](nil)
+	if err != nil {
+		panic(fmt.Sprintf("tracing: inputSchema: %v", err))
+	}
+	s.AdditionalProperties = nil
+	for name, prop := range s.Properties {
+		if len(prop.Types) == 2 && prop.Types[0] == "null" {
+			prop.Type, prop.Types = prop.Types[1], nil
+		}
+		c, ok := constraints[name]
+		if !ok {
+			continue
+		}
+		if c.Type != "" {
+			prop.Type = c.Type
+		}
+		if c.Description != "" {
+			prop.Description = c.Description
+		}
+		if c.Enum != nil {
+			prop.Enum = c.Enum
+		}
+		if c.Default != nil {
+			prop.Default = c.Default
+		}
+		if c.Minimum != nil {
+			prop.Minimum = c.Minimum
+		}
+		if c.Maximum != nil {
+			prop.Maximum = c.Maximum
+		}
+		if c.MaxLength != nil {
+			prop.MaxLength = c.MaxLength
+		}
+	}
+	for name := range constraints {
+		if _, ok := s.Properties[name]; !ok {
+			panic(fmt.Sprintf("tracing: inputSchema: constraint on %q, which %T does not have", name, *new(T)))
+		}
+	}
+	return s
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// inputSchemas are the tools' inputSchemas, generated once.
+var inputSchemas = map[string]*jsonschema.Schema{
+	toolGetTrace: inputSchema[getTraceArgs](map[string]jsonschema.Schema{
+		"response_id": responseIDProp,
+		"format":      {Enum: []any{formatJSON, formatTree, formatCompact}, Default: mustJSON(formatJSON)},
+	}),
+	toolContextImpact: inputSchema[contextImpactArgs](map[string]jsonschema.Schema{
+		"context_id": contextIDProp,
+		"limit":      {Type: "integer", Minimum: jsonschema.Ptr(1.0), Maximum: jsonschema.Ptr(float64(maxImpactLimit)), Default: mustJSON(defaultImpactLimit)},
+	}),
+	toolResponseContexts: inputSchema[responseContextsArgs](map[string]jsonschema.Schema{
+		"response_id": responseIDProp,
+		"type":        {Enum: []any{tracing.TypeExternal, tracing.TypeSystem, tracing.TypeUser, tracing.TypeModelState}},
+	}),
+	toolEvolution: inputSchema[evolutionArgs](map[string]jsonschema.Schema{"context_id": contextIDProp}),
+	toolSubmitFeedback: inputSchema[submitFeedbackArgs](map[string]jsonschema.Schema{
+		"response_id": responseIDProp,
+		"score":       {Minimum: jsonschema.Ptr(-1.0), Maximum: jsonschema.Ptr(1.0)},
+		"text":        {MaxLength: jsonschema.Ptr(maxTextBytes)},
+		"user":        {MaxLength: jsonschema.Ptr(maxUserBytes)},
+	}),
+}
 
 // js is a JSON Schema (or any JSON object) under construction.
 type js = map[string]any
@@ -50,10 +168,6 @@ func with(sets ...js) js {
 }
 
 var (
-	responseIDArg = js{"type": "string", "default": latestAlias,
-		"description": `A response id (from a traced result's _meta), or "latest" for this session's most recent finalized response.`}
-	contextIDArg = str("A context id, as listed by get_trace or get_response_contexts.")
-
 	qualityProps = js{
 		"quality":        js{"type": "number", "minimum": -1, "maximum": 1, "description": "Quality score q in [-1, 1], 0 until rated."},
 		"feedback_count": integer("Feedbacks that touched the context (weight > 0)."),
@@ -173,10 +287,7 @@ func toolDefs() []js {
 			"name": toolGetTrace, "title": "Get response trace",
 			"description": "Shows which context units (tool results, resources, prompts) a response was built from, with their weights, " +
 				"versions and quality scores. format: json (default), tree (indented text) or compact (one line per context).",
-			"inputSchema": object(js{
-				"response_id": responseIDArg,
-				"format":      js{"type": "string", "enum": []string{formatJSON, formatTree, formatCompact}, "default": formatJSON, "description": "Text rendering of the result."},
-			}),
+			"inputSchema":  inputSchemas[toolGetTrace],
 			"outputSchema": traceSchema,
 			"annotations":  readOnly("Get response trace"),
 		},
@@ -184,28 +295,21 @@ func toolDefs() []js {
 			"name": toolContextImpact, "title": "Query context impact",
 			"description": "Lists the responses a context unit fed (newest first) with its weight in each, and its quality score, " +
 				"feedback count and deprecation.",
-			"inputSchema": object(js{
-				"context_id": contextIDArg,
-				"limit":      js{"type": "integer", "minimum": 1, "maximum": maxImpactLimit, "default": defaultImpactLimit, "description": "Most responses to list; all are counted."},
-			}, "context_id"),
+			"inputSchema":  inputSchemas[toolContextImpact],
 			"outputSchema": impactSchema,
 			"annotations":  readOnly("Query context impact"),
 		},
 		{
 			"name": toolResponseContexts, "title": "Get response contexts",
-			"description": "Lists the context units a response was built from, heaviest first, with weights and quality scores; optionally only one type.",
-			"inputSchema": object(js{
-				"response_id": responseIDArg,
-				"type": js{"type": "string", "enum": []string{tracing.TypeExternal, tracing.TypeSystem, tracing.TypeUser, tracing.TypeModelState},
-					"description": "Only contexts of this type: external (tool results), system (resources), user (prompts), model_state."},
-			}),
+			"description":  "Lists the context units a response was built from, heaviest first, with weights and quality scores; optionally only one type.",
+			"inputSchema":  inputSchemas[toolResponseContexts],
 			"outputSchema": responseContextsSchema,
 			"annotations":  readOnly("Get response contexts"),
 		},
 		{
 			"name": toolEvolution, "title": "Get evolution history",
 			"description":  "Lists every version of a context unit, oldest first: content hash, times, summary and the links between versions.",
-			"inputSchema":  object(js{"context_id": contextIDArg}, "context_id"),
+			"inputSchema":  inputSchemas[toolEvolution],
 			"outputSchema": evolutionSchema,
 			"annotations":  readOnly("Get evolution history"),
 		},
@@ -213,12 +317,7 @@ func toolDefs() []js {
 			"name": toolSubmitFeedback, "title": "Submit feedback",
 			"description": "Rates a response from -1 (harmful) to 1 (excellent). Every context that fed it moves toward the score in " +
 				"proportion to its weight: q' = q + r·w·(s − q). Contexts that keep getting bad feedback are deprecated.",
-			"inputSchema": object(js{
-				"response_id": responseIDArg,
-				"score":       js{"type": "number", "minimum": -1, "maximum": 1, "description": "Score from -1 to 1."},
-				"text":        js{"type": "string", "maxLength": maxTextBytes, "description": "Optional comment."},
-				"user":        js{"type": "string", "maxLength": maxUserBytes, "description": "Optional id of who gives the feedback."},
-			}, "score"),
+			"inputSchema":  inputSchemas[toolSubmitFeedback],
 			"outputSchema": feedbackResultSchema,
 			"annotations":  js{"title": "Submit feedback", "readOnlyHint": false, "destructiveHint": false, "idempotentHint": false, "openWorldHint": false},
 		},
@@ -284,10 +383,7 @@ var toolHandlers = map[string]toolHandler{
 }
 
 func (p *Plugin) getTrace(st *store, req tracing.CallToolRequest) (toolOutcome, error) {
-	var args struct {
-		ResponseID *string `json:"response_id"`
-		Format     string  `json:"format"`
-	}
+	var args getTraceArgs
 	if err := decodeArgs(req.Arguments, &args); err != nil {
 		return toolOutcome{}, err
 	}
@@ -331,10 +427,7 @@ var contextTypes = map[string]string{
 }
 
 func (p *Plugin) responseContexts(st *store, req tracing.CallToolRequest) (toolOutcome, error) {
-	var args struct {
-		ResponseID *string `json:"response_id"`
-		Type       string  `json:"type"`
-	}
+	var args responseContextsArgs
 	if err := decodeArgs(req.Arguments, &args); err != nil {
 		return toolOutcome{}, err
 	}
@@ -360,9 +453,8 @@ func (p *Plugin) responseContexts(st *store, req tracing.CallToolRequest) (toolO
 
 func (p *Plugin) contextImpact(st *store, req tracing.CallToolRequest) (toolOutcome, error) {
 	var args struct {
-		ContextID     string   `json:"context_id"`
-		ContextUnitID string   `json:"context_unit_id"`
-		Limit         *float64 `json:"limit"`
+		contextImpactArgs
+		ContextUnitID string `json:"context_unit_id"` // context_id's old name
 	}
 	if err := decodeArgs(req.Arguments, &args); err != nil {
 		return toolOutcome{}, err
@@ -393,8 +485,8 @@ func (p *Plugin) contextImpact(st *store, req tracing.CallToolRequest) (toolOutc
 
 func (p *Plugin) evolutionHistory(st *store, req tracing.CallToolRequest) (toolOutcome, error) {
 	var args struct {
-		ContextID     string `json:"context_id"`
-		ContextUnitID string `json:"context_unit_id"`
+		evolutionArgs
+		ContextUnitID string `json:"context_unit_id"` // context_id's old name
 	}
 	if err := decodeArgs(req.Arguments, &args); err != nil {
 		return toolOutcome{}, err
@@ -440,12 +532,10 @@ type feedbackResult struct {
 
 func (p *Plugin) submitFeedback(st *store, req tracing.CallToolRequest) (toolOutcome, error) {
 	var args struct {
-		ResponseID   *string  `json:"response_id"`
-		Score        *float64 `json:"score"`
-		Text         string   `json:"text"`
-		FeedbackText string   `json:"feedback_text"`
-		User         string   `json:"user"`
-		UserID       string   `json:"user_id"`
+		submitFeedbackArgs
+		// The old names of text and user.
+		FeedbackText string `json:"feedback_text"`
+		UserID       string `json:"user_id"`
 	}
 	if err := decodeArgs(req.Arguments, &args); err != nil {
 		return toolOutcome{}, err
