@@ -13,33 +13,6 @@ import (
 	"time"
 )
 
-// A plugin declares its config block once, as a Go struct, and gets both its
-// schema ([SchemaFor]) and a strict decoder ([DecodeConfig]) from it. Each
-// exported field is one attribute:
-//
-//	type Config struct {
-//		URL     string   `json:"url" config:"required" doc:"The server's URL."`
-//		Token   string   `json:"token" config:"sensitive" doc:"Sent with every request."`
-//		Timeout Duration `json:"timeout" config:"positive" default:"10s" doc:"How long to wait."`
-//	}
-//
-//   - json: the attribute's name (required on every exported field; "-"
-//     skips the field).
-//   - config: comma-separated flags: "required" (present, not null and, for
-//     a string, not blank), "sensitive" (redacted by the host), "positive"
-//     (a number or Duration above 0).
-//   - default: the value of an absent or null attribute (or, for a string
-//     or Duration, of ""). For a string or
-//     Duration field it is the text itself ("10s"); for any other field it
-//     is JSON (true, 0.5, ["a"]). The host fills it in before the plugin
-//     sees the config, and DecodeConfig fills it in too, so a plugin run
-//     without a host (a test, Validate) sees the same values.
-//   - doc: the attribute's description.
-//
-// Go types map to cty types: string and Duration to "string", bool to
-// "bool", integers and floats to "number", a slice to a list and a map with
-// string keys to a map of the element's type; a pointer is its element.
-
 // Tag keys read by [SchemaFor] and [DecodeConfig].
 const (
 	tagFlags   = "config"
@@ -48,7 +21,7 @@ const (
 )
 
 // Duration is a length of time written in config as a Go duration string
-// such as "30s", "1m30s" or "500ms" ("0" is zero). Config durations are
+// such as "30s", "1m30s" or "500ms" ("0" is zero); its cty type is string. Config durations are
 // timeouts and intervals, so a negative value is an error; a field tagged
 // `config:"positive"` also refuses zero.
 type Duration time.Duration
@@ -217,8 +190,35 @@ func collectionType(kind string, elem reflect.Type) json.RawMessage {
 	return json.RawMessage(`["` + kind + `",` + string(et) + `]`)
 }
 
-// SchemaFor returns the schema of config struct T, built from its tags (see
-// the package notes above [Duration]), attributes in field order.
+// SchemaFor returns the schema of config struct T, attributes in field
+// order. A plugin declares its config block once, as such a struct, and
+// gets both its schema and a strict decoder ([DecodeConfig]) from it:
+//
+//	type Config struct {
+//		URL     string   `json:"url" config:"required" doc:"The server's URL."`
+//		Token   string   `json:"token" config:"sensitive" doc:"Sent with every request."`
+//		Timeout Duration `json:"timeout" config:"positive" default:"10s" doc:"How long to wait."`
+//	}
+//
+// Each exported field is one attribute, described by its tags. The json
+// tag names it (every exported field needs one; "-" skips the field). The
+// config tag holds comma-separated flags: "required" (present, not null
+// and, for a string, not blank), "sensitive" (redacted by the host) and
+// "positive" (a number or Duration above 0). The default tag is the value
+// of an absent or null attribute (or, for a string or Duration, of ""):
+// the text itself for a string or Duration ("10s"), JSON for any other
+// type (true, 0.5, ["a"]). The host fills defaults in before the plugin
+// sees the config, and DecodeConfig does too, so that a plugin run
+// without a host (a test, Validate) sees the same values. The doc tag is
+// the attribute's description.
+//
+// Go types map to cty types: string and Duration to "string", bool to
+// "bool", integers and floats to "number", a slice to a list and a map with
+// string keys to a map of the element's type; a pointer is its element.
+//
+// A malformed tag or a type with no cty equivalent panics: build the
+// schema once, in a package variable, so that the plugin's first test
+// finds it.
 func SchemaFor[T any]() Schema {
 	cf := fieldsOf(reflect.TypeFor[T]())
 	s := Schema{Attributes: make([]Attribute, 0, len(cf.fields))}
