@@ -95,6 +95,11 @@ server "vault" {
 		if len(conf.Servers) != 1 || conf.Servers[0].TransportConfig["preshared_key"] != "(redacted)" || conf.Servers[0].TransportConfig["address"] != closed {
 			t.Errorf("config: %+v", conf)
 		}
+		// The block leaves dial_timeout out: the host filled in the default
+		// the plugin's schema declares (over gRPC), so the plugin got it.
+		if len(conf.Servers) == 1 && conf.Servers[0].TransportConfig["dial_timeout"] != "5s" {
+			t.Errorf("dial_timeout = %v, want the schema's default 5s", conf.Servers[0].TransportConfig["dial_timeout"])
+		}
 		for _, path := range []string{"/api/v1/config", "/api/v1/servers", "/api/v1/servers/vault", "/api/v1/logs/vault", "/api/v1/logs/mcphost"} {
 			req, _ := http.NewRequest(http.MethodGet, base+path, nil)
 			req.Header.Set("Authorization", "Bearer admin-token-e2e")

@@ -34,7 +34,6 @@ package composite
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"os"
 	"sync/atomic"
@@ -92,21 +91,14 @@ func (c *Composite) Info(context.Context, base.InfoRequest) (base.InfoResponse, 
 }
 
 func (c *Composite) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
-	return base.SchemaResponse{Plugin: base.Schema{Attributes: []base.Attribute{
-		{Name: attrRetrievalWeight, Type: base.TypeNumber, Description: fmt.Sprintf("Share of the retrieval score in a unit's weight, in [0, 1] (default %g). The four *_weight attributes must sum to 1.", DefaultRetrievalWeight)},
-		{Name: attrRecencyWeight, Type: base.TypeNumber, Description: fmt.Sprintf("Share of recency in a unit's weight, in [0, 1] (default %g).", DefaultRecencyWeight)},
-		{Name: attrTypeWeight, Type: base.TypeNumber, Description: fmt.Sprintf("Share of the unit type's value in a unit's weight, in [0, 1] (default %g).", DefaultTypeWeight)},
-		{Name: attrLengthWeight, Type: base.TypeNumber, Description: fmt.Sprintf("Share of the unit's part of the response's tokens in its weight, in [0, 1] (default %g).", DefaultLengthWeight)},
-		{Name: attrHalfLife, Type: base.TypeString, Description: fmt.Sprintf(`How long it takes a unit's recency to halve, as a positive duration such as "10m" (default %s).`, DefaultHalfLife)},
-		{Name: attrTypeValues, Type: typeMapNumber, Description: fmt.Sprintf(`Value in [0, 1] of each unit type, such as { user = 1, external = 0.5 }; listed types replace their defaults (user 1, system 0.9, external 0.7, model_state 0.5), other types are %g.`, UnknownTypeValue)},
-	}}}, nil
+	return base.SchemaResponse{Plugin: pluginSchema}, nil
 }
 
 // Validate checks a composite config. A weighting plugin has no instance
 // block, so this is the plugin's own config block, the one Configure takes;
 // it lets a config be checked without applying it.
 func (c *Composite) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
-	_, diags := parseConfig(req.Config)
+	_, diags := decodeParams(req.Config)
 	return base.ValidateResponse{Diagnostics: diags}, nil
 }
 
@@ -114,8 +106,8 @@ func (c *Composite) Validate(_ context.Context, req base.ValidateRequest) (base.
 // defaults. A config with errors is reported and not applied, so the
 // parameters in use stay consistent.
 func (c *Composite) Configure(_ context.Context, req base.ConfigureRequest) (base.ConfigureResponse, error) {
-	p, diags := parseConfig(req.Config)
-	if hasError(diags) {
+	p, diags := decodeParams(req.Config)
+	if base.HasErrors(diags) {
 		return base.ConfigureResponse{Diagnostics: diags}, nil
 	}
 	c.params.Store(p)

@@ -169,13 +169,14 @@ func TestValidate(t *testing.T) {
 			{"type_values.system", "Invalid type value"},
 			{"type_values.user", "Invalid type value"},
 		}},
+		// Problems of type come first (DecodeConfig), then those of range.
 		{"several problems", `{"type_weight": 2, "recency_half_life": "x"}`, []diag{
-			{"type_weight", "Invalid factor weight"},
 			{"recency_half_life", "Invalid duration"},
+			{"type_weight", "Invalid factor weight"},
 		}},
-		{"unknown attribute", `{"half_life": "1m"}`, []diag{{"", "Invalid composite weighting config"}}},
-		{"wrong type", `{"retrieval_weight": "high"}`, []diag{{"", "Invalid composite weighting config"}}},
-		{"not an object", `[1]`, []diag{{"", "Invalid composite weighting config"}}},
+		{"unknown attribute", `{"half_life": "1m"}`, []diag{{"half_life", "Unsupported attribute"}}},
+		{"wrong type", `{"retrieval_weight": "high"}`, []diag{{"retrieval_weight", "Invalid value"}}},
+		{"not an object", `[1]`, []diag{{"", "Invalid config block"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -210,7 +211,7 @@ func TestValidate(t *testing.T) {
 
 func TestSumDetail(t *testing.T) {
 	t.Parallel()
-	_, diags := parseConfig(json.RawMessage(`{"retrieval_weight": 0.5}`))
+	_, diags := decodeParams(json.RawMessage(`{"retrieval_weight": 0.5}`))
 	if len(diags) != 1 {
 		t.Fatalf("diagnostics = %+v", diags)
 	}
@@ -326,8 +327,8 @@ func TestOverGRPC(t *testing.T) {
 		t.Fatalf("Schema = %+v, %v", schema, err)
 	}
 	for i, a := range schema.Plugin.Attributes {
-		if a.Name != direct.Plugin.Attributes[i].Name || string(a.Type) != string(direct.Plugin.Attributes[i].Type) {
-			t.Errorf("attribute %d = %s %s over gRPC, want %s %s", i, a.Name, a.Type, direct.Plugin.Attributes[i].Name, direct.Plugin.Attributes[i].Type)
+		if d := direct.Plugin.Attributes[i]; a.Name != d.Name || string(a.Type) != string(d.Type) || string(a.Default) != string(d.Default) {
+			t.Errorf("attribute %d = %s %s default %s over gRPC, want %s %s default %s", i, a.Name, a.Type, a.Default, d.Name, d.Type, d.Default)
 		}
 	}
 	v, err := c.Validate(ctx, base.ValidateRequest{Config: json.RawMessage(`{"length_weight": 0.2}`)})

@@ -1,7 +1,6 @@
 package composite
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -57,25 +56,24 @@ const (
 	attrTypeValues      = "type_values"
 )
 
-// typeMapNumber is cty's JSON form of map(number); sdk/base has no constant
-// for it.
-var typeMapNumber = json.RawMessage(`["map","number"]`)
-
 // Config is the plugin's `config` block, as the host decodes it to JSON.
-// The weights are pointers so that an absent attribute means its default
-// rather than 0.
+// Its defaults are the Default* constants above (the "empty resets" case
+// of TestConfigureKeepsLast keeps them equal).
 type Config struct {
-	RetrievalWeight *float64 `json:"retrieval_weight"`
-	RecencyWeight   *float64 `json:"recency_weight"`
-	TypeWeight      *float64 `json:"type_weight"`
-	LengthWeight    *float64 `json:"length_weight"`
-	RecencyHalfLife string   `json:"recency_half_life"`
+	RetrievalWeight float64       `json:"retrieval_weight" default:"0.4" doc:"Share of the retrieval score in a unit's weight, in [0, 1] (default 0.4). The four *_weight attributes must sum to 1."`
+	RecencyWeight   float64       `json:"recency_weight" default:"0.3" doc:"Share of recency in a unit's weight, in [0, 1] (default 0.3)."`
+	TypeWeight      float64       `json:"type_weight" default:"0.2" doc:"Share of the unit type's value in a unit's weight, in [0, 1] (default 0.2)."`
+	LengthWeight    float64       `json:"length_weight" default:"0.1" doc:"Share of the unit's part of the response's tokens in its weight, in [0, 1] (default 0.1)."`
+	RecencyHalfLife base.Duration `json:"recency_half_life" config:"positive" default:"10m" doc:"How long it takes a unit's recency to halve, as a positive duration such as \"10m\" (default 10m0s)."`
 	// TypeValues override the defaults of the types they name; the other
 	// types keep theirs.
-	TypeValues map[string]float64 `json:"type_values"`
+	TypeValues map[string]float64 `json:"type_values" doc:"Value in [0, 1] of each unit type, such as { user = 1, external = 0.5 }; listed types replace their defaults (user 1, system 0.9, external 0.7, model_state 0.5), other types are 0.5."`
 }
 
-// params is a parsed, validated Config. It is never modified once built,
+// pluginSchema is built once: a bad tag panics at start, not per call.
+var pluginSchema = base.SchemaFor[Config]()
+
+// params is a decoded, checked Config. It is never modified once built,
 // so Weigh may read it without locks.
 type params struct {
 	retrieval, recency, typ, length float64
@@ -94,67 +92,45 @@ func defaultParams() *params {
 	}
 }
 
-// parseConfig parses and checks raw (empty or null means all defaults).
-// The params are meaningful only when no diagnostic is an error.
-func parseConfig(raw json.RawMessage) (*params, []base.Diagnostic) {
+// decodeParams decodes raw (empty or null means all defaults) and checks
+// what its types cannot say. The params are meaningful only when no
+// diagnostic is an error.
+func decodeParams(raw json.RawMessage) (*params, []base.Diagnostic) {
+	c, diags := base.DecodeConfig[Config](raw)
 	p := defaultParams()
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return p, nil
-	}
-	var c Config
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	// The plugin owns the schema, so an attribute it does not know is a
-	// mistake (a typo would otherwise silently leave a default in place).
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return p, []base.Diagnostic{base.Error("", "Invalid composite weighting config", err.Error())}
-	}
-	var diags []base.Diagnostic
+	p.halfLife = c.RecencyHalfLife.D()
 
 	factors := []struct {
-		name string
-		set  *float64
-		dst  *float64
+		name     string
+		set, def float64
+		dst      *float64
 	}{
-		{attrRetrievalWeight, c.RetrievalWeight, &p.retrieval},
-		{attrRecencyWeight, c.RecencyWeight, &p.recency},
-		{attrTypeWeight, c.TypeWeight, &p.typ},
-		{attrLengthWeight, c.LengthWeight, &p.length},
+		{attrRetrievalWeight, c.RetrievalWeight, DefaultRetrievalWeight, &p.retrieval},
+		{attrRecencyWeight, c.RecencyWeight, DefaultRecencyWeight, &p.recency},
+		{attrTypeWeight, c.TypeWeight, DefaultTypeWeight, &p.typ},
+		{attrLengthWeight, c.LengthWeight, DefaultLengthWeight, &p.length},
 	}
-	firstSet := ""
+	// The host fills in every default, so the sum's diagnostic points at
+	// the first weight that differs from its default: one the user set.
+	firstChanged := ""
 	rangeOK := true
 	for _, f := range factors {
-		if f.set == nil {
-			continue
+		if firstChanged == "" && f.set != f.def {
+			firstChanged = f.name
 		}
-		if firstSet == "" {
-			firstSet = f.name
-		}
-		if !inUnit(*f.set) {
+		if !inUnit(f.set) {
 			rangeOK = false
-			diags = append(diags, base.Error(f.name, "Invalid factor weight", fmt.Sprintf("%s must be between 0 and 1, not %g.", f.name, *f.set)))
+			diags = append(diags, base.Error(f.name, "Invalid factor weight", fmt.Sprintf("%s must be between 0 and 1, not %g.", f.name, f.set)))
 			continue
 		}
-		*f.dst = *f.set
+		*f.dst = f.set
 	}
 	// Only a sum of in-range weights is worth reporting; otherwise the
 	// range error already says what to fix.
 	if sum := p.retrieval + p.recency + p.typ + p.length; rangeOK && math.Abs(sum-1) > sumTolerance {
-		diags = append(diags, base.Error(firstSet, "Factor weights do not sum to 1",
+		diags = append(diags, base.Error(firstChanged, "Factor weights do not sum to 1",
 			fmt.Sprintf("With unset weights at their defaults the factor weights are %s = %g, %s = %g, %s = %g and %s = %g, which sum to %g; they must sum to 1.",
 				attrRetrievalWeight, p.retrieval, attrRecencyWeight, p.recency, attrTypeWeight, p.typ, attrLengthWeight, p.length, sum)))
-	}
-
-	if c.RecencyHalfLife != "" {
-		d, err := time.ParseDuration(c.RecencyHalfLife)
-		switch {
-		case err != nil:
-			diags = append(diags, base.Error(attrHalfLife, "Invalid duration", err.Error()))
-		case d <= 0:
-			diags = append(diags, base.Error(attrHalfLife, "Invalid duration", `recency_half_life must be a positive duration such as "10m".`))
-		default:
-			p.halfLife = d
-		}
 	}
 
 	// Sorted, so that the diagnostics come in the same order every time.
@@ -171,12 +147,3 @@ func parseConfig(raw json.RawMessage) (*params, []base.Diagnostic) {
 
 // inUnit reports whether v is in [0, 1].
 func inUnit(v float64) bool { return v >= 0 && v <= 1 }
-
-func hasError(diags []base.Diagnostic) bool {
-	for _, d := range diags {
-		if d.Severity == base.SeverityError {
-			return true
-		}
-	}
-	return false
-}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/weighting"
 )
 
@@ -37,10 +38,10 @@ func randomParams(t *testing.T, rng *rand.Rand, minRecency float64) *params {
 		raw[1], sum = 1, 1
 	}
 	scale := (1 - minRecency) / sum
-	w := func(i int) *float64 { v := raw[i] * scale; return &v }
+	w := func(i int) float64 { return raw[i] * scale }
 	c := Config{RetrievalWeight: w(0), RecencyWeight: w(1), TypeWeight: w(2), LengthWeight: w(3)}
-	*c.RecencyWeight += minRecency
-	c.RecencyHalfLife = (time.Second + time.Duration(rng.Int64N(int64(2*time.Hour)))).String()
+	c.RecencyWeight += minRecency
+	c.RecencyHalfLife = base.Duration(time.Second + time.Duration(rng.Int64N(int64(2*time.Hour))))
 	if rng.IntN(2) == 0 {
 		c.TypeValues = map[string]float64{}
 		for _, typ := range types[:5] {
@@ -53,7 +54,7 @@ func randomParams(t *testing.T, rng *rand.Rand, minRecency float64) *params {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, diags := parseConfig(config)
+	p, diags := decodeParams(config)
 	if len(diags) > 0 {
 		t.Fatalf("random config %s: %+v", config, diags)
 	}

@@ -7,7 +7,6 @@
 package httptransport
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -39,20 +38,24 @@ const (
 )
 
 // DefaultConnectTimeout bounds dialing, the TLS handshake and the wait for a
-// legacy server's endpoint event.
+// legacy server's endpoint event; it is connect_timeout's default, and what
+// "0" means.
 const DefaultConnectTimeout = 10 * time.Second
 
 // Config is one backend's `transport "http" {}` block.
 type Config struct {
-	URL                   string            `json:"url"`
-	Mode                  string            `json:"mode"`
-	Headers               map[string]string `json:"headers"`
-	BearerToken           string            `json:"bearer_token"`
-	ConnectTimeout        string            `json:"connect_timeout"`
-	RequestTimeout        string            `json:"request_timeout"`
-	TLSInsecureSkipVerify bool              `json:"tls_insecure_skip_verify"`
-	TLSCAFile             string            `json:"tls_ca_file"`
+	URL                   string            `json:"url" config:"required" doc:"The server's MCP endpoint (Streamable HTTP), or its SSE endpoint (legacy HTTP+SSE); http or https."`
+	Mode                  string            `json:"mode" default:"auto" doc:"\"streamable\", \"sse\" (legacy HTTP+SSE) or \"auto\" (default): try Streamable HTTP and fall back to HTTP+SSE when the server rejects the first POST of the legacy era (a failed server/discover probe only fails that request)."`
+	Headers               map[string]string `json:"headers" config:"sensitive" doc:"Extra HTTP headers sent with every request; values may be secrets."`
+	BearerToken           string            `json:"bearer_token" config:"sensitive" doc:"Sent as \"Authorization: Bearer <token>\" with every request."`
+	ConnectTimeout        base.Duration     `json:"connect_timeout" default:"10s" doc:"Bound on connecting (dial, TLS, and the legacy endpoint event), as a duration such as \"10s\" (default 10s)."`
+	RequestTimeout        base.Duration     `json:"request_timeout" doc:"Bound on each HTTP request, as a duration; \"0\" (default) means none, leaving request timeouts to the host."`
+	TLSInsecureSkipVerify bool              `json:"tls_insecure_skip_verify" doc:"Accept any server certificate. For testing only."`
+	TLSCAFile             string            `json:"tls_ca_file" doc:"PEM file of CA certificates to trust instead of the system's."`
 }
+
+// instanceSchema is built once: a bad tag panics at start, not per call.
+var instanceSchema = base.SchemaFor[Config]()
 
 // Transport connects to backends over HTTP.
 type Transport struct {
@@ -78,24 +81,15 @@ func (t *Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, 
 }
 
 func (t *Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
-	return base.SchemaResponse{Instance: base.Schema{Attributes: []base.Attribute{
-		{Name: "url", Type: base.TypeString, Required: true, Description: "The server's MCP endpoint (Streamable HTTP), or its SSE endpoint (legacy HTTP+SSE); http or https."},
-		{Name: "mode", Type: base.TypeString, Description: `"streamable", "sse" (legacy HTTP+SSE) or "auto" (default): try Streamable HTTP and fall back to HTTP+SSE when the server rejects the first POST of the legacy era (a failed server/discover probe only fails that request).`},
-		{Name: "headers", Type: base.TypeMapString, Sensitive: true, Description: "Extra HTTP headers sent with every request; values may be secrets."},
-		{Name: "bearer_token", Type: base.TypeString, Sensitive: true, Description: "Sent as `Authorization: Bearer <token>` with every request."},
-		{Name: "connect_timeout", Type: base.TypeString, Description: `Bound on connecting (dial, TLS, and the legacy endpoint event), as a duration such as "10s" (default 10s).`},
-		{Name: "request_timeout", Type: base.TypeString, Description: `Bound on each HTTP request, as a duration; "0" (default) means none, leaving request timeouts to the host.`},
-		{Name: "tls_insecure_skip_verify", Type: base.TypeBool, Description: "Accept any server certificate. For testing only."},
-		{Name: "tls_ca_file", Type: base.TypeString, Description: "PEM file of CA certificates to trust instead of the system's."},
-	}}}, nil
+	return base.SchemaResponse{Instance: instanceSchema}, nil
 }
 
 func (t *Transport) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
-	_, diags := parseConfig(req.Config)
+	_, diags := decodeOptions(req.Config)
 	return base.ValidateResponse{Diagnostics: diags}, nil
 }
 
-// options is a parsed, validated Config.
+// options is a decoded, checked Config.
 type options struct {
 	Config
 	url            *url.URL
@@ -105,54 +99,31 @@ type options struct {
 	header http.Header
 }
 
-func parseConfig(raw json.RawMessage) (options, []base.Diagnostic) {
-	var o options
-	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
-		raw = []byte("{}")
-	}
-	if err := json.Unmarshal(raw, &o.Config); err != nil {
-		return o, []base.Diagnostic{base.Error("", "Invalid http transport config", err.Error())}
-	}
-	var diags []base.Diagnostic
-	switch u, err := url.Parse(strings.TrimSpace(o.URL)); {
-	case strings.TrimSpace(o.URL) == "":
-		diags = append(diags, base.Error("url", "Missing url", "The http transport needs the URL of the MCP server's endpoint."))
-	case err != nil:
-		diags = append(diags, base.Error("url", "Invalid url", err.Error()))
-	case u.Scheme != "http" && u.Scheme != "https":
-		diags = append(diags, base.Error("url", "Unsupported url scheme", fmt.Sprintf("The url must be http or https, not %q.", u.Scheme)))
-	case u.Host == "":
-		diags = append(diags, base.Error("url", "Invalid url", "The url has no host."))
-	default:
-		o.url = u
+// decodeOptions decodes raw and checks what its types cannot say.
+func decodeOptions(raw json.RawMessage) (options, []base.Diagnostic) {
+	c, diags := base.DecodeConfig[Config](raw)
+	o := options{Config: c, connectTimeout: c.ConnectTimeout.D(), requestTimeout: c.RequestTimeout.D()}
+	if u := strings.TrimSpace(o.URL); u != "" {
+		switch parsed, err := url.Parse(u); {
+		case err != nil:
+			diags = append(diags, base.Error("url", "Invalid url", err.Error()))
+		case parsed.Scheme != "http" && parsed.Scheme != "https":
+			diags = append(diags, base.Error("url", "Unsupported url scheme", fmt.Sprintf("The url must be http or https, not %q.", parsed.Scheme)))
+		case parsed.Host == "":
+			diags = append(diags, base.Error("url", "Invalid url", "The url has no host."))
+		default:
+			o.url = parsed
+		}
 	}
 	switch o.Mode {
-	case "":
-		o.Mode = ModeAuto
 	case ModeStreamable, ModeSSE, ModeAuto:
 	default:
 		diags = append(diags, base.Error("mode", "Invalid mode", fmt.Sprintf(`mode must be "streamable", "sse" or "auto", not %q.`, o.Mode)))
 	}
-	duration := func(attr, value string, def time.Duration) time.Duration {
-		if value == "" {
-			return def
-		}
-		d, err := time.ParseDuration(value)
-		switch {
-		case err != nil:
-			diags = append(diags, base.Error(attr, "Invalid duration", err.Error()))
-		case d < 0:
-			diags = append(diags, base.Error(attr, "Invalid duration", attr+" must not be negative."))
-		default:
-			return d
-		}
-		return def
-	}
-	o.connectTimeout = duration("connect_timeout", o.ConnectTimeout, DefaultConnectTimeout)
 	if o.connectTimeout == 0 {
+		// "0" means the default here rather than no bound.
 		o.connectTimeout = DefaultConnectTimeout
 	}
-	o.requestTimeout = duration("request_timeout", o.RequestTimeout, 0)
 	if o.TLSCAFile != "" {
 		if fi, err := os.Stat(o.TLSCAFile); err != nil {
 			diags = append(diags, base.Error("tls_ca_file", "CA file not found", err.Error()))
@@ -160,31 +131,9 @@ func parseConfig(raw json.RawMessage) (options, []base.Diagnostic) {
 			diags = append(diags, base.Error("tls_ca_file", "CA file is a directory", o.TLSCAFile+" is a directory."))
 		}
 	}
-	o.header = http.Header{}
-	for name, value := range o.Headers {
-		// Values are secrets: diagnostics name the header, never its value.
-		switch {
-		case !validHeaderName(name):
-			diags = append(diags, base.Error("headers", "Invalid header name", fmt.Sprintf("%q is not a valid HTTP header name.", name)))
-		case strings.ContainsAny(value, "\r\n\x00"):
-			diags = append(diags, base.Error("headers", "Invalid header value", fmt.Sprintf("The value of header %q contains a line break or NUL.", name)))
-		case reservedHeader(name):
-			diags = append(diags, base.Error("headers", "Reserved header", fmt.Sprintf("Header %q is managed by the transport and cannot be set.", name)))
-		default:
-			o.header.Set(name, value)
-		}
-	}
-	if o.BearerToken != "" {
-		if strings.ContainsAny(o.BearerToken, "\r\n\x00") {
-			diags = append(diags, base.Error("bearer_token", "Invalid bearer token", "The token contains a line break or NUL."))
-		} else {
-			if o.header.Get("Authorization") != "" {
-				diags = append(diags, base.Diagnostic{Severity: base.SeverityWarning, Attribute: "bearer_token",
-					Summary: "bearer_token overrides headers", Detail: "Both headers and bearer_token set Authorization; bearer_token wins."})
-			}
-			o.header.Set("Authorization", "Bearer "+o.BearerToken)
-		}
-	}
+	headers, headerDiags := headerRules.Check(o.Headers, o.BearerToken)
+	o.header = headers.Header
+	diags = append(diags, headerDiags...)
 	if o.TLSInsecureSkipVerify && o.url != nil && o.url.Scheme == "https" {
 		diags = append(diags, base.Diagnostic{Severity: base.SeverityWarning, Attribute: "tls_insecure_skip_verify",
 			Summary: "TLS verification disabled", Detail: "The server's certificate is not checked; use this for testing only."})
@@ -192,26 +141,13 @@ func parseConfig(raw json.RawMessage) (options, []base.Diagnostic) {
 	return o, diags
 }
 
-// validHeaderName reports whether name is an RFC 7230 token.
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
+// headerRules check the headers and bearer token; Host is reserved too,
+// since this transport sends to the url's host.
+var headerRules = transport.HeaderRules{Transport: "http", Reserved: reservedHeader}
 
-// reservedHeader reports whether the transport sets name itself.
-func reservedHeader(name string) bool {
-	key := http.CanonicalHeaderKey(name)
+// reservedHeader reports whether the transport sets the header named key
+// (canonical) itself.
+func reservedHeader(key string) bool {
 	switch key {
 	case "Content-Type", "Accept", "Content-Length", "Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-Id", "Host",
 		"Mcp-Method", "Mcp-Name":
@@ -258,7 +194,7 @@ func (o options) client() (*http.Client, error) {
 // legacy SSE one opens its event stream and waits for the endpoint here. ctx
 // only bounds the opening: the connection lives until Close.
 func (t *Transport) Open(ctx context.Context, req transport.OpenRequest) (transport.OpenResponse, error) {
-	o, diags := parseConfig(req.Config)
+	o, diags := decodeOptions(req.Config)
 	for _, d := range diags {
 		if d.Severity == base.SeverityError {
 			return transport.OpenResponse{}, fmt.Errorf("http %s: %s: %s", req.Name, d.Summary, d.Detail)

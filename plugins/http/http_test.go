@@ -88,7 +88,8 @@ func TestValidate(t *testing.T) {
 		{"header value with newline", `{"url":"http://h","headers":{"X":"a\nb"}}`, []string{"headers"}, nil},
 		{"reserved header", `{"url":"http://h","headers":{"mcp-session-id":"v"}}`, []string{"headers"}, nil},
 		{"reserved 2026-07-28 headers", `{"url":"http://h","headers":{"mcp-method":"v","Mcp-Param-Region":"eu"}}`, []string{"headers", "headers"}, nil},
-		{"token and authorization", `{"url":"http://h","headers":{"Authorization":"Basic x"},"bearer_token":"t"}`, nil, []string{"bearer_token"}},
+		// The same rule as the websocket transport's (transport.HeaderRules).
+		{"token and authorization", `{"url":"http://h","headers":{"Authorization":"Basic x"},"bearer_token":"t"}`, []string{"headers"}, nil},
 		{"insecure", `{"url":"https://h","tls_insecure_skip_verify":true}`, nil, []string{"tls_insecure_skip_verify"}},
 		{"not JSON", `{`, []string{""}, nil},
 	}
@@ -517,5 +518,17 @@ func TestUnreachableWords(t *testing.T) {
 				t.Errorf("unreachable = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestConnectTimeoutDefault keeps the schema's default of connect_timeout
+// (the Config tag) and DefaultConnectTimeout, what "0" means, the same.
+func TestConnectTimeoutDefault(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []string{`{"url":"http://h"}`, `{"url":"http://h","connect_timeout":"0"}`} {
+		o, diags := decodeOptions(json.RawMessage(cfg))
+		if len(diags) > 0 || o.connectTimeout != DefaultConnectTimeout {
+			t.Errorf("%s: connect timeout %v, %+v; want %v", cfg, o.connectTimeout, diags, DefaultConnectTimeout)
+		}
 	}
 }

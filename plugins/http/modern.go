@@ -14,6 +14,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/transport"
 )
 
 // Protocol version 2026-07-28 made the protocol stateless: a request carries
@@ -239,7 +240,7 @@ func (c *conn) learnToolHeaders(msg []byte) {
 func collectBindings(schema gjson.Result, prefix []string, out []paramBinding) []paramBinding {
 	schema.Get("properties").ForEach(func(key, prop gjson.Result) bool {
 		path := append(slices.Clip(prefix), key.Str)
-		if h := prop.Get("x-mcp-header"); h.Type == gjson.String && validHeaderName(h.Str) && primitiveSchema(prop.Get("type")) {
+		if h := prop.Get("x-mcp-header"); h.Type == gjson.String && transport.IsToken(h.Str) && primitiveSchema(prop.Get("type")) {
 			out = append(out, paramBinding{path: path, header: h.Str})
 		}
 		if prop.Get("properties").IsObject() {

@@ -129,7 +129,7 @@ func start(o options, name string, hostEnv []string, limit int, logger hclog.Log
 	_ = errW.Close()
 
 	c := &conn{
-		name: name, logger: logger, m: m, forget: forget, limit: limit, stopTimeout: o.stopTimeout,
+		name: name, logger: logger, m: m, forget: forget, limit: limit, stopTimeout: o.StopTimeout.D(),
 		cmd: cmd, pid: cmd.Process.Pid, stdin: inW, stdout: outR, stderr: errR,
 		lines: jsonrpc.NewLineReader(outR, limit), exited: make(chan struct{}), closing: make(chan struct{}),
 		sendSem: make(chan struct{}, 1), stderrDone: make(chan struct{}),

@@ -10,14 +10,12 @@
 package stdio
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -30,24 +28,21 @@ import (
 // Version is the plugin's own version.
 const Version = "0.1.0"
 
-// DefaultStopTimeout is how long Close waits for a child to exit after its
-// stdin is closed before signalling it.
-const DefaultStopTimeout = 5 * time.Second
-
 // killGrace is how long a child gets between SIGTERM and SIGKILL.
 const killGrace = time.Second
 
 // Config is one backend's `transport "stdio" {}` block.
 type Config struct {
-	Command string            `json:"command"`
-	Args    []string          `json:"args"`
-	Env     map[string]string `json:"env"`
-	Cwd     string            `json:"cwd"`
-	// InheritEnv is a pointer so that an absent attribute means the default
-	// (true) rather than false.
-	InheritEnv  *bool  `json:"inherit_env"`
-	StopTimeout string `json:"stop_timeout"`
+	Command     string            `json:"command" config:"required" doc:"Executable to run; looked up in PATH when it has no slash."`
+	Args        []string          `json:"args" doc:"Arguments passed to the command."`
+	Env         map[string]string `json:"env" config:"sensitive" doc:"Extra environment variables for the child; values may be secrets."`
+	Cwd         string            `json:"cwd" doc:"Working directory of the child; defaults to the plugin's."`
+	InheritEnv  bool              `json:"inherit_env" default:"true" doc:"Whether the child also gets mcphost's environment (default true)."`
+	StopTimeout base.Duration     `json:"stop_timeout" default:"5s" doc:"How long to wait for the child to exit after closing its stdin before SIGTERM, as a duration such as \"5s\" (default 5s)."`
 }
+
+// instanceSchema is built once: a bad tag panics at start, not per call.
+var instanceSchema = base.SchemaFor[Config]()
 
 // Transport runs backends as child processes.
 type Transport struct {
@@ -76,61 +71,30 @@ func (t *Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, 
 }
 
 func (t *Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
-	return base.SchemaResponse{Instance: base.Schema{Attributes: []base.Attribute{
-		{Name: "command", Type: base.TypeString, Required: true, Description: "Executable to run; looked up in PATH when it has no slash."},
-		{Name: "args", Type: base.TypeListString, Description: "Arguments passed to the command."},
-		{Name: "env", Type: base.TypeMapString, Sensitive: true, Description: "Extra environment variables for the child; values may be secrets."},
-		{Name: "cwd", Type: base.TypeString, Description: "Working directory of the child; defaults to the plugin's."},
-		{Name: "inherit_env", Type: base.TypeBool, Description: "Whether the child also gets mcphost's environment (default true)."},
-		{Name: "stop_timeout", Type: base.TypeString, Description: `How long to wait for the child to exit after closing its stdin before SIGTERM, as a duration such as "5s" (default 5s).`},
-	}}}, nil
+	return base.SchemaResponse{Instance: instanceSchema}, nil
 }
 
 func (t *Transport) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
-	_, diags := parseConfig(req.Config)
+	_, diags := decodeOptions(req.Config)
 	return base.ValidateResponse{Diagnostics: diags}, nil
 }
 
-// options is a parsed, validated Config.
+// options is a decoded, checked Config.
 type options struct {
 	Config
-	inheritEnv  bool
-	stopTimeout time.Duration
 }
 
-func parseConfig(raw json.RawMessage) (options, []base.Diagnostic) {
-	var o options
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = []byte("{}")
-	}
-	if err := json.Unmarshal(raw, &o.Config); err != nil {
-		return o, []base.Diagnostic{base.Error("", "Invalid stdio transport config", err.Error())}
-	}
-	var diags []base.Diagnostic
-	if strings.TrimSpace(o.Command) == "" {
-		diags = append(diags, base.Error("command", "Missing command", "The stdio transport needs the command that starts the MCP server."))
-	}
-	if o.Cwd != "" {
-		if fi, err := os.Stat(o.Cwd); err != nil {
+// decodeOptions decodes raw and checks what its types cannot say.
+func decodeOptions(raw json.RawMessage) (options, []base.Diagnostic) {
+	c, diags := base.DecodeConfig[Config](raw)
+	if c.Cwd != "" {
+		if fi, err := os.Stat(c.Cwd); err != nil {
 			diags = append(diags, base.Error("cwd", "Working directory not found", err.Error()))
 		} else if !fi.IsDir() {
-			diags = append(diags, base.Error("cwd", "Working directory is not a directory", o.Cwd+" is not a directory."))
+			diags = append(diags, base.Error("cwd", "Working directory is not a directory", c.Cwd+" is not a directory."))
 		}
 	}
-	o.stopTimeout = DefaultStopTimeout
-	if o.StopTimeout != "" {
-		d, err := time.ParseDuration(o.StopTimeout)
-		switch {
-		case err != nil:
-			diags = append(diags, base.Error("stop_timeout", "Invalid duration", err.Error()))
-		case d < 0:
-			diags = append(diags, base.Error("stop_timeout", "Invalid duration", "stop_timeout must not be negative."))
-		default:
-			o.stopTimeout = d
-		}
-	}
-	o.inheritEnv = o.InheritEnv == nil || *o.InheritEnv
-	return o, diags
+	return options{Config: c}, diags
 }
 
 // environ builds the child's environment. It is never nil: a nil Env would
@@ -140,7 +104,7 @@ func parseConfig(raw json.RawMessage) (options, []base.Diagnostic) {
 // own), or this process's when the host sent none.
 func (o options) environ(hostEnv []string) []string {
 	env := []string{}
-	if o.inheritEnv {
+	if o.InheritEnv {
 		if hostEnv == nil {
 			hostEnv = os.Environ()
 		}
@@ -162,7 +126,7 @@ func (o options) environ(hostEnv []string) []string {
 // child lives until Close, since the gRPC server cancels ctx as soon as the
 // Open call returns.
 func (t *Transport) Open(_ context.Context, req transport.OpenRequest) (transport.OpenResponse, error) {
-	o, diags := parseConfig(req.Config)
+	o, diags := decodeOptions(req.Config)
 	for _, d := range diags {
 		if d.Severity == base.SeverityError {
 			return transport.OpenResponse{}, fmt.Errorf("stdio %s: %s: %s", req.Name, d.Summary, d.Detail)

@@ -48,7 +48,7 @@ type conn struct {
 var errClosedByUs = fmt.Errorf("%w: connection closed", transport.ErrClosed)
 
 func dial(ctx context.Context, o options, limit int, logger hclog.Logger, m connMetrics, forget func(*conn)) (*conn, error) {
-	dctx, cancel := context.WithTimeout(ctx, o.connectTimeout)
+	dctx, cancel := context.WithTimeout(ctx, o.ConnectTimeout.D())
 	defer cancel()
 	tr := o.httpTransport()
 	defer tr.CloseIdleConnections()
@@ -56,7 +56,7 @@ func dial(ctx context.Context, o options, limit int, logger hclog.Logger, m conn
 		HTTPClient:   &http.Client{Transport: tr},
 		HTTPHeader:   o.header,
 		Host:         o.host,
-		Subprotocols: []string{o.subprotocol},
+		Subprotocols: []string{o.Subprotocol},
 	})
 	if err != nil {
 		if resp != nil && resp.StatusCode != 0 {
@@ -64,12 +64,12 @@ func dial(ctx context.Context, o options, limit int, logger hclog.Logger, m conn
 		}
 		return nil, fmt.Errorf("dial %s: %w", o.redactedURL(), err)
 	}
-	if got := wc.Subprotocol(); got != o.subprotocol {
+	if got := wc.Subprotocol(); got != o.Subprotocol {
 		_ = wc.CloseNow()
 		if got == "" {
-			return nil, fmt.Errorf("server at %s did not accept the %q subprotocol", o.redactedURL(), o.subprotocol)
+			return nil, fmt.Errorf("server at %s did not accept the %q subprotocol", o.redactedURL(), o.Subprotocol)
 		}
-		return nil, fmt.Errorf("server at %s chose subprotocol %q, want %q", o.redactedURL(), got, o.subprotocol)
+		return nil, fmt.Errorf("server at %s chose subprotocol %q, want %q", o.redactedURL(), got, o.Subprotocol)
 	}
 	wc.SetReadLimit(int64(limit))
 
@@ -79,9 +79,9 @@ func dial(ctx context.Context, o options, limit int, logger hclog.Logger, m conn
 		closing: make(chan struct{}), closed: make(chan struct{}),
 	}
 	m.Open.Inc()
-	logger.Debug("connected", "subprotocol", o.subprotocol)
+	logger.Debug("connected", "subprotocol", o.Subprotocol)
 	go c.read()
-	go c.ping(o.pingInterval)
+	go c.ping(o.PingInterval.D())
 	return c, nil
 }
 

@@ -4,16 +4,13 @@
 package websocket
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -25,24 +22,19 @@ import (
 // Version is the plugin's own version.
 const Version = "0.1.0"
 
-// Defaults of the optional attributes.
-const (
-	DefaultSubprotocol    = "mcp"
-	DefaultConnectTimeout = 10 * time.Second
-	DefaultPingInterval   = 30 * time.Second
-)
-
-// Config is one backend's `transport "websocket" {}` block. Absent optional
-// attributes arrive as null, which leaves the zero value: the default.
+// Config is one backend's `transport "websocket" {}` block.
 type Config struct {
-	URL                   string            `json:"url"`
-	Headers               map[string]string `json:"headers"`
-	BearerToken           string            `json:"bearer_token"`
-	Subprotocol           string            `json:"subprotocol"`
-	ConnectTimeout        string            `json:"connect_timeout"`
-	TLSInsecureSkipVerify bool              `json:"tls_insecure_skip_verify"`
-	PingInterval          string            `json:"ping_interval"`
+	URL                   string            `json:"url" config:"required" doc:"ws:// or wss:// URL of the MCP server."`
+	Headers               map[string]string `json:"headers" config:"sensitive" doc:"Extra HTTP headers sent with the opening handshake; values may be secrets."`
+	BearerToken           string            `json:"bearer_token" config:"sensitive" doc:"Sent as \"Authorization: Bearer <token>\" with the opening handshake."`
+	Subprotocol           string            `json:"subprotocol" default:"mcp" doc:"WebSocket subprotocol to require of the server (default \"mcp\")."`
+	ConnectTimeout        base.Duration     `json:"connect_timeout" config:"positive" default:"10s" doc:"How long the dial and handshake may take, as a duration such as \"10s\" (default 10s)."`
+	TLSInsecureSkipVerify bool              `json:"tls_insecure_skip_verify" doc:"Skip verification of the server's TLS certificate (wss:// only; for testing)."`
+	PingInterval          base.Duration     `json:"ping_interval" default:"30s" doc:"How often to ping the server, as a duration such as \"30s\"; a ping unanswered within the interval ends the connection. \"0s\" disables pings (default 30s)."`
 }
+
+// instanceSchema is built once: a bad tag panics at start, not per call.
+var instanceSchema = base.SchemaFor[Config]()
 
 // Transport dials one WebSocket connection per backend.
 type Transport struct {
@@ -68,130 +60,58 @@ func (t *Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, 
 }
 
 func (t *Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
-	return base.SchemaResponse{Instance: base.Schema{Attributes: []base.Attribute{
-		{Name: "url", Type: base.TypeString, Required: true, Description: "ws:// or wss:// URL of the MCP server."},
-		{Name: "headers", Type: base.TypeMapString, Sensitive: true, Description: "Extra HTTP headers sent with the opening handshake; values may be secrets."},
-		{Name: "bearer_token", Type: base.TypeString, Sensitive: true, Description: "Sent as \"Authorization: Bearer <token>\" with the opening handshake."},
-		{Name: "subprotocol", Type: base.TypeString, Description: `WebSocket subprotocol to require of the server (default "mcp").`},
-		{Name: "connect_timeout", Type: base.TypeString, Description: `How long the dial and handshake may take, as a duration such as "10s" (default 10s).`},
-		{Name: "tls_insecure_skip_verify", Type: base.TypeBool, Description: "Skip verification of the server's TLS certificate (wss:// only; for testing)."},
-		{Name: "ping_interval", Type: base.TypeString, Description: `How often to ping the server, as a duration such as "30s"; a ping unanswered within the interval ends the connection. "0s" disables pings (default 30s).`},
-	}}}, nil
+	return base.SchemaResponse{Instance: instanceSchema}, nil
 }
 
 func (t *Transport) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
-	_, diags := parseConfig(req.Config)
+	_, diags := decodeOptions(req.Config)
 	return base.ValidateResponse{Diagnostics: diags}, nil
 }
 
-// options is a parsed, validated Config.
+// options is a decoded, checked Config.
 type options struct {
 	Config
-	url            *url.URL
-	header         http.Header
-	host           string
-	subprotocol    string
-	connectTimeout time.Duration
-	pingInterval   time.Duration
+	url    *url.URL
+	header http.Header
+	host   string
 }
 
-// reservedHeaders are set by the WebSocket handshake itself.
-var reservedHeaders = []string{
-	"Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version",
-	"Sec-Websocket-Protocol", "Sec-Websocket-Extensions", "Sec-Websocket-Accept",
-}
-
-func parseConfig(raw json.RawMessage) (options, []base.Diagnostic) {
-	var o options
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = []byte("{}")
+// headerRules check the headers and bearer token; the reserved ones are set
+// by the WebSocket handshake itself.
+var headerRules = transport.HeaderRules{Transport: "websocket", Reserved: func(key string) bool {
+	switch key {
+	case "Connection", "Upgrade", "Sec-Websocket-Key", "Sec-Websocket-Version",
+		"Sec-Websocket-Protocol", "Sec-Websocket-Extensions", "Sec-Websocket-Accept":
+		return true
 	}
-	if err := json.Unmarshal(raw, &o.Config); err != nil {
-		return o, []base.Diagnostic{base.Error("", "Invalid websocket transport config", err.Error())}
-	}
-	var diags []base.Diagnostic
+	return false
+}}
 
-	if strings.TrimSpace(o.URL) == "" {
-		diags = append(diags, base.Error("url", "Missing url", "The websocket transport needs the ws:// or wss:// URL of the MCP server."))
-	} else if u, err := url.Parse(o.URL); err != nil {
+// decodeOptions decodes raw and checks what its types cannot say.
+func decodeOptions(raw json.RawMessage) (options, []base.Diagnostic) {
+	c, diags := base.DecodeConfig[Config](raw)
+	o := options{Config: c}
+	switch u, err := url.Parse(o.URL); {
+	case strings.TrimSpace(o.URL) == "":
+		// Missing: DecodeConfig reported it (url is required).
+	case err != nil:
 		diags = append(diags, base.Error("url", "Invalid url", err.Error()))
-	} else {
-		switch {
-		case u.Scheme != "ws" && u.Scheme != "wss":
-			diags = append(diags, base.Error("url", "Invalid url", fmt.Sprintf("The scheme must be ws or wss, not %q.", u.Scheme)))
-		case u.Host == "":
-			diags = append(diags, base.Error("url", "Invalid url", "The url has no host."))
-		case u.Fragment != "":
-			diags = append(diags, base.Error("url", "Invalid url", "A WebSocket url must not have a #fragment."))
-		default:
-			o.url = u
-		}
+	case u.Scheme != "ws" && u.Scheme != "wss":
+		diags = append(diags, base.Error("url", "Invalid url", fmt.Sprintf("The scheme must be ws or wss, not %q.", u.Scheme)))
+	case u.Host == "":
+		diags = append(diags, base.Error("url", "Invalid url", "The url has no host."))
+	case u.Fragment != "":
+		diags = append(diags, base.Error("url", "Invalid url", "A WebSocket url must not have a #fragment."))
+	default:
+		o.url = u
 	}
 
-	o.header = http.Header{}
-	names := make([]string, 0, len(o.Headers))
-	for k := range o.Headers {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	seen := map[string]bool{}
-	for _, k := range names {
-		v := o.Headers[k]
-		canon := http.CanonicalHeaderKey(k)
-		switch {
-		case seen[canon]:
-			diags = append(diags, base.Error("headers", "Duplicate header", fmt.Sprintf("Header %q is given more than once (names are case-insensitive).", canon)))
-		case !validHeaderName(k):
-			diags = append(diags, base.Error("headers", "Invalid header name", fmt.Sprintf("%q is not a valid HTTP header name.", k)))
-		case !validHeaderValue(v):
-			// Never echo the value: it may be a secret.
-			diags = append(diags, base.Error("headers", "Invalid header value", fmt.Sprintf("The value of header %q contains control characters.", k)))
-		case containsFold(reservedHeaders, canon):
-			diags = append(diags, base.Error("headers", "Reserved header", fmt.Sprintf("Header %q is set by the WebSocket handshake and cannot be overridden.", k)))
-		case canon == "Authorization" && o.BearerToken != "":
-			diags = append(diags, base.Error("headers", "Conflicting Authorization", "Set either bearer_token or an Authorization header, not both."))
-		case canon == "Host":
-			o.host = v
-		default:
-			o.header.Set(canon, v)
-		}
-		seen[canon] = true
-	}
-	if o.BearerToken != "" {
-		if !validHeaderValue(o.BearerToken) || strings.ContainsAny(o.BearerToken, " \t") {
-			diags = append(diags, base.Error("bearer_token", "Invalid bearer token", "The token must not contain spaces or control characters."))
-		} else {
-			o.header.Set("Authorization", "Bearer "+o.BearerToken)
-		}
-	}
+	headers, headerDiags := headerRules.Check(o.Headers, o.BearerToken)
+	o.header, o.host = headers.Header, headers.Host
+	diags = append(diags, headerDiags...)
 
-	o.subprotocol = DefaultSubprotocol
-	if o.Subprotocol != "" {
-		if !validHeaderName(o.Subprotocol) {
-			diags = append(diags, base.Error("subprotocol", "Invalid subprotocol", fmt.Sprintf("%q is not a valid WebSocket subprotocol name.", o.Subprotocol)))
-		} else {
-			o.subprotocol = o.Subprotocol
-		}
-	}
-
-	o.connectTimeout = DefaultConnectTimeout
-	if o.ConnectTimeout != "" {
-		d, err := time.ParseDuration(o.ConnectTimeout)
-		if err != nil || d <= 0 {
-			diags = append(diags, base.Error("connect_timeout", "Invalid duration", `connect_timeout must be a positive duration such as "10s".`))
-		} else {
-			o.connectTimeout = d
-		}
-	}
-
-	o.pingInterval = DefaultPingInterval
-	if o.PingInterval != "" {
-		d, err := time.ParseDuration(o.PingInterval)
-		if err != nil || d < 0 {
-			diags = append(diags, base.Error("ping_interval", "Invalid duration", `ping_interval must be a duration such as "30s", or "0s" to disable pings.`))
-		} else {
-			o.pingInterval = d
-		}
+	if !transport.IsToken(o.Subprotocol) {
+		diags = append(diags, base.Error("subprotocol", "Invalid subprotocol", fmt.Sprintf("%q is not a valid WebSocket subprotocol name.", o.Subprotocol)))
 	}
 
 	if o.TLSInsecureSkipVerify && o.url != nil && o.url.Scheme == "ws" {
@@ -201,42 +121,6 @@ func parseConfig(raw json.RawMessage) (options, []base.Diagnostic) {
 		})
 	}
 	return o, diags
-}
-
-// validHeaderName reports whether s is an RFC 9110 token.
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// validHeaderValue reports whether s has no control characters but tab.
-func validHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // redactedURL is the URL for logs: scheme, host and path only, since the
@@ -259,7 +143,7 @@ func (o options) httpTransport() *http.Transport {
 // Open dials the backend. ctx and connect_timeout bound the dial and
 // handshake only: the connection lives until Close or until it drops.
 func (t *Transport) Open(ctx context.Context, req transport.OpenRequest) (transport.OpenResponse, error) {
-	o, diags := parseConfig(req.Config)
+	o, diags := decodeOptions(req.Config)
 	for _, d := range diags {
 		if d.Severity == base.SeverityError {
 			return transport.OpenResponse{}, fmt.Errorf("websocket %s: %s: %s", req.Name, d.Summary, d.Detail)

@@ -48,6 +48,10 @@ type Attribute struct {
 	Required    bool
 	Sensitive   bool // redacted in logs and API output
 	Description string
+	// Default is the value, in JSON, that the host gives the attribute
+	// when the block leaves it out or sets it to null; nil for none.
+	// [SchemaFor] fills it from a field's `default` tag.
+	Default json.RawMessage
 }
 
 // Schema is the set of attributes one config block accepts.
@@ -92,6 +96,16 @@ type Diagnostic struct {
 // Error returns an error diagnostic about attribute.
 func Error(attribute, summary, detail string) Diagnostic {
 	return Diagnostic{Severity: SeverityError, Summary: summary, Detail: detail, Attribute: attribute}
+}
+
+// HasErrors reports whether diags hold an error (not only warnings).
+func HasErrors(diags []Diagnostic) bool {
+	for _, d := range diags {
+		if d.Severity == SeverityError {
+			return true
+		}
+	}
+	return false
 }
 
 type ValidateRequest struct {

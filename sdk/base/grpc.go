@@ -134,6 +134,7 @@ func schemaToProto(s Schema) *pluginv1.Schema {
 	for _, a := range s.Attributes {
 		out.Attributes = append(out.Attributes, &pluginv1.Attribute{
 			Name: a.Name, TypeJson: a.Type, Required: a.Required, Sensitive: a.Sensitive, Description: a.Description,
+			DefaultJson: a.Default,
 		})
 	}
 	return out
@@ -144,6 +145,7 @@ func schemaFromProto(s *pluginv1.Schema) Schema {
 	for _, a := range s.GetAttributes() {
 		out.Attributes = append(out.Attributes, Attribute{
 			Name: a.GetName(), Type: a.GetTypeJson(), Required: a.GetRequired(), Sensitive: a.GetSensitive(), Description: a.GetDescription(),
+			Default: a.GetDefaultJson(),
 		})
 	}
 	return out

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"math"
 	"sync/atomic"
 	"time"
@@ -12,15 +10,16 @@ import (
 	"github.com/mcphost/mcphost/sdk/weighting"
 )
 
-// defaultHalfLife is the half-life when the config sets none: short, so
-// that within one exchange with a model the newest context clearly leads.
-const defaultHalfLife = 5 * time.Minute
+// defaults is the config with every attribute at its default. The default
+// half-life is short, so that within one exchange with a model the newest
+// context clearly leads.
+var defaults, _ = base.DecodeConfig[config](nil)
 
 // Weighting weighs units by recency only. Weigh may run while Configure
 // changes the half-life, so the half-life is kept atomically.
 type Weighting struct {
 	base.Unimplemented
-	// halfLife is in nanoseconds; 0 means defaultHalfLife, so the zero
+	// halfLife is in nanoseconds; 0 means the default, so the zero
 	// Weighting is ready to use.
 	halfLife atomic.Int64
 }
@@ -35,50 +34,30 @@ func (*Weighting) Info(context.Context, base.InfoRequest) (base.InfoResponse, er
 }
 
 func (*Weighting) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
-	return base.SchemaResponse{Plugin: base.Schema{Attributes: []base.Attribute{
-		{Name: "half_life", Type: base.TypeString, Description: `How long it takes a unit's weight to halve relative to a new one, as a positive duration such as "5m" (default 5m).`},
-	}}}, nil
+	return base.SchemaResponse{Plugin: base.SchemaFor[config]()}, nil
 }
 
 // Validate checks the plugin's config block, the one Configure takes: a
 // weighting plugin has no instance block of its own.
 func (*Weighting) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
-	_, diags := parseConfig(req.Config)
+	_, diags := base.DecodeConfig[config](req.Config)
 	return base.ValidateResponse{Diagnostics: diags}, nil
 }
 
 // Configure applies the config; a config with problems is reported and not
 // applied.
 func (w *Weighting) Configure(_ context.Context, req base.ConfigureRequest) (base.ConfigureResponse, error) {
-	halfLife, diags := parseConfig(req.Config)
+	c, diags := base.DecodeConfig[config](req.Config)
 	if len(diags) == 0 {
-		w.halfLife.Store(int64(halfLife))
+		w.halfLife.Store(int64(c.HalfLife))
 	}
 	return base.ConfigureResponse{Diagnostics: diags}, nil
 }
 
+// config is the plugin's config block: its schema and its checks come from
+// the tags.
 type config struct {
-	HalfLife string `json:"half_life"`
-}
-
-// parseConfig returns the half-life raw sets, defaultHalfLife when it sets
-// none.
-func parseConfig(raw json.RawMessage) (time.Duration, []base.Diagnostic) {
-	var c config
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = []byte("{}")
-	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return 0, []base.Diagnostic{base.Error("", "Invalid recency weighting config", err.Error())}
-	}
-	if c.HalfLife == "" {
-		return defaultHalfLife, nil
-	}
-	d, err := time.ParseDuration(c.HalfLife)
-	if err != nil || d <= 0 {
-		return 0, []base.Diagnostic{base.Error("half_life", "Invalid duration", `half_life must be a positive duration such as "5m".`)}
-	}
-	return d, nil
+	HalfLife base.Duration `json:"half_life" config:"positive" default:"5m" doc:"How long it takes a unit's weight to halve relative to a new one, as a positive duration such as \"5m\" (default 5m)."`
 }
 
 // Weigh gives unit i the weight 2^(−age_i/half_life), normalized. Ages are
@@ -90,7 +69,7 @@ func parseConfig(raw json.RawMessage) (time.Duration, []base.Diagnostic) {
 func (w *Weighting) Weigh(_ context.Context, req weighting.WeighRequest) (weighting.WeighResponse, error) {
 	halfLife := time.Duration(w.halfLife.Load())
 	if halfLife == 0 {
-		halfLife = defaultHalfLife
+		halfLife = defaults.HalfLife.D()
 	}
 	var newest int64 = math.MinInt64
 	for _, u := range req.Units {

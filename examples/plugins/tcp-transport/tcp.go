@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,8 +17,6 @@ import (
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
-const defaultDialTimeout = 5 * time.Second
-
 // Transport dials one TCP connection per backend.
 type Transport struct {
 	base.Unimplemented
@@ -35,61 +32,43 @@ func (*Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, er
 }
 
 func (*Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
-	return base.SchemaResponse{Instance: base.Schema{Attributes: []base.Attribute{
-		{Name: "address", Type: base.TypeString, Required: true, Description: "host:port of the MCP server."},
-		{Name: "dial_timeout", Type: base.TypeString, Description: `How long to wait for the connection, as a duration such as "5s" (default 5s).`},
-		// Sensitive: mcphost never shows it (admin API, logs, errors,
-		// diagnostics).
-		{Name: "preshared_key", Type: base.TypeString, Sensitive: true,
-			Description: "A key sent as the connection's first line, before any message, for a server (or a gateway in front of it) that checks one."},
-	}}}, nil
+	return base.SchemaResponse{Instance: base.SchemaFor[config]()}, nil
 }
 
 func (*Transport) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
-	_, diags := parseConfig(req.Config)
+	_, diags := decodeConfig(req.Config)
 	return base.ValidateResponse{Diagnostics: diags}, nil
 }
 
+// config is one backend's `transport "tcp" {}` block: the tags give its
+// schema and the checks of its types; decodeConfig adds the rest.
 type config struct {
-	Address      string `json:"address"`
-	DialTimeout  string `json:"dial_timeout"`
-	PresharedKey string `json:"preshared_key"`
-	dialTimeout  time.Duration
+	Address     string        `json:"address" config:"required" doc:"host:port of the MCP server."`
+	DialTimeout base.Duration `json:"dial_timeout" config:"positive" default:"5s" doc:"How long to wait for the connection, as a duration such as \"5s\" (default 5s)."`
+	// Sensitive: mcphost never shows it (admin API, logs, errors,
+	// diagnostics).
+	PresharedKey string `json:"preshared_key" config:"sensitive" doc:"A key sent as the connection's first line, before any message, for a server (or a gateway in front of it) that checks one."`
 }
 
-func parseConfig(raw json.RawMessage) (config, []base.Diagnostic) {
-	var c config
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = []byte("{}")
-	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return c, []base.Diagnostic{base.Error("", "Invalid tcp transport config", err.Error())}
-	}
-	var diags []base.Diagnostic
-	if _, port, err := net.SplitHostPort(c.Address); err != nil || port == "" {
-		detail := "address must be host:port."
-		if err != nil {
-			detail = err.Error()
+func decodeConfig(raw json.RawMessage) (config, []base.Diagnostic) {
+	c, diags := base.DecodeConfig[config](raw)
+	if strings.TrimSpace(c.Address) != "" {
+		if _, port, err := net.SplitHostPort(c.Address); err != nil || port == "" {
+			detail := "address must be host:port."
+			if err != nil {
+				detail = err.Error()
+			}
+			diags = append(diags, base.Error("address", "Invalid address", detail))
 		}
-		diags = append(diags, base.Error("address", "Invalid address", detail))
 	}
 	if strings.ContainsAny(c.PresharedKey, "\r\n") {
 		diags = append(diags, base.Error("preshared_key", "Invalid preshared_key", "preshared_key must be one line (it is sent as the connection's first line)."))
-	}
-	c.dialTimeout = defaultDialTimeout
-	if c.DialTimeout != "" {
-		d, err := time.ParseDuration(c.DialTimeout)
-		if err != nil || d <= 0 {
-			diags = append(diags, base.Error("dial_timeout", "Invalid duration", `dial_timeout must be a positive duration such as "5s".`))
-		} else {
-			c.dialTimeout = d
-		}
 	}
 	return c, diags
 }
 
 func (*Transport) Open(ctx context.Context, req transport.OpenRequest) (transport.OpenResponse, error) {
-	cfg, diags := parseConfig(req.Config)
+	cfg, diags := decodeConfig(req.Config)
 	if len(diags) > 0 {
 		return transport.OpenResponse{}, fmt.Errorf("tcp %s: %s: %s", req.Name, diags[0].Summary, diags[0].Detail)
 	}
@@ -97,14 +76,14 @@ func (*Transport) Open(ctx context.Context, req transport.OpenRequest) (transpor
 	if limit <= 0 {
 		limit = sdk.DefaultMaxMessageBytes
 	}
-	d := net.Dialer{Timeout: cfg.dialTimeout}
+	d := net.Dialer{Timeout: cfg.DialTimeout.D()}
 	// ctx only bounds the dial; the connection outlives the Open call.
 	nc, err := d.DialContext(ctx, "tcp", cfg.Address)
 	if err != nil {
 		return transport.OpenResponse{}, fmt.Errorf("tcp %s: %w", req.Name, err)
 	}
 	if cfg.PresharedKey != "" {
-		_ = nc.SetWriteDeadline(time.Now().Add(cfg.dialTimeout))
+		_ = nc.SetWriteDeadline(time.Now().Add(cfg.DialTimeout.D()))
 		_, err := io.WriteString(nc, cfg.PresharedKey+"\n")
 		_ = nc.SetWriteDeadline(time.Time{})
 		if err != nil {

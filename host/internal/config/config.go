@@ -1545,29 +1545,28 @@ func (d *decoder) evalInt(attr *hcl.Attribute) (int64, bool) {
 }
 
 func (d *decoder) evalDuration(attr *hcl.Attribute) (time.Duration, bool) {
-	s, ok := d.evalString(attr)
-	if !ok {
-		return 0, false
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v <= 0 {
-		d.errorf(attr.Expr.Range(), "Invalid duration",
-			"%s must be a positive Go duration such as \"30s\", \"1m30s\" or \"500ms\"; got %q.", attr.Name, s)
-		return 0, false
-	}
-	return v, true
+	return d.evalDurationFrom(attr, false)
 }
 
 // evalDurationOrZero is evalDuration that also accepts "0s" (and "0").
 func (d *decoder) evalDurationOrZero(attr *hcl.Attribute) (time.Duration, bool) {
+	return d.evalDurationFrom(attr, true)
+}
+
+// evalDurationFrom evaluates a positive duration, or zero too when
+// zeroAllowed (the attribute's "off").
+func (d *decoder) evalDurationFrom(attr *hcl.Attribute, zeroAllowed bool) (time.Duration, bool) {
 	s, ok := d.evalString(attr)
 	if !ok {
 		return 0, false
 	}
 	v, err := time.ParseDuration(s)
-	if err != nil || v < 0 {
-		d.errorf(attr.Expr.Range(), "Invalid duration",
-			"%s must be \"0s\" (off) or a positive Go duration such as \"30s\" or \"500ms\"; got %q.", attr.Name, s)
+	if err != nil || v < 0 || (v == 0 && !zeroAllowed) {
+		want := "a positive Go duration such as \"30s\", \"1m30s\" or \"500ms\""
+		if zeroAllowed {
+			want = "\"0s\" (off) or a positive Go duration such as \"30s\" or \"500ms\""
+		}
+		d.errorf(attr.Expr.Range(), "Invalid duration", "%s must be %s; got %q.", attr.Name, want, s)
 		return 0, false
 	}
 	return v, true

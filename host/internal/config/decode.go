@@ -18,7 +18,8 @@ import (
 // The result is a JSON object with one member per attribute that is set to
 // a non-null value, converted to the attribute's cty type (schema Type is
 // cty's JSON type form; an empty Type accepts any value). Attributes that
-// are absent or null are omitted. Arguments or blocks the schema does not
+// are absent or null take the schema's Default, so the plugin gets a
+// complete config, or are omitted when they have none. Arguments or blocks the schema does not
 // declare are errors ("Unsupported argument"), as are missing or null
 // required attributes and values that cannot be converted. Diagnostics are
 // positioned in the source and never contain attribute values. A nil body
@@ -31,6 +32,7 @@ func DecodeBody(body hcl.Body, schema base.Schema, ctx *hcl.EvalContext) (json.R
 	missing := body.MissingItemRange()
 
 	types := make(map[string]cty.Type, len(schema.Attributes))
+	defaults := map[string]cty.Value{}
 	bodySchema := &hcl.BodySchema{}
 	for _, a := range schema.Attributes {
 		if _, dup := types[a.Name]; dup || a.Name == "" {
@@ -57,6 +59,19 @@ func DecodeBody(body hcl.Body, schema base.Schema, ctx *hcl.EvalContext) (json.R
 			ty = t
 		}
 		types[a.Name] = ty
+		if len(a.Default) > 0 {
+			v, err := defaultValue(a.Default, ty)
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Invalid plugin schema",
+					Detail:   fmt.Sprintf("The plugin's schema gives attribute %q a default that is not a %s: %s.", a.Name, ty.FriendlyName(), err),
+					Subject:  missing.Ptr(),
+				})
+				continue
+			}
+			defaults[a.Name] = v
+		}
 		bodySchema.Attributes = append(bodySchema.Attributes, hcl.AttributeSchema{Name: a.Name, Required: a.Required})
 	}
 	if diags.HasErrors() {
@@ -70,6 +85,9 @@ func DecodeBody(body hcl.Body, schema base.Schema, ctx *hcl.EvalContext) (json.R
 	for _, a := range schema.Attributes {
 		attr, ok := content.Attributes[a.Name]
 		if !ok {
+			if v, ok := defaults[a.Name]; ok {
+				vals[a.Name] = v
+			}
 			continue
 		}
 		v, vdiags := attr.Expr.Value(ctx)
@@ -89,6 +107,8 @@ func DecodeBody(body hcl.Body, schema base.Schema, ctx *hcl.EvalContext) (json.R
 					Detail:   fmt.Sprintf("The argument %q is required and must not be null.", a.Name),
 					Subject:  attr.Expr.Range().Ptr(),
 				})
+			} else if d, ok := defaults[a.Name]; ok {
+				vals[a.Name] = d
 			}
 			continue
 		}
@@ -113,6 +133,22 @@ func DecodeBody(body hcl.Body, schema base.Schema, ctx *hcl.EvalContext) (json.R
 		})
 	}
 	return out, diags
+}
+
+// defaultValue is a schema Default (JSON) as a value of ty.
+func defaultValue(js json.RawMessage, ty cty.Type) (cty.Value, error) {
+	if ty == cty.DynamicPseudoType {
+		implied, err := ctyjson.ImpliedType(js)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		ty = implied
+	}
+	v, err := ctyjson.Unmarshal(js, ty)
+	if err == nil && v.IsNull() {
+		err = fmt.Errorf("it is null")
+	}
+	return v, err
 }
 
 // PluginDiagnostics turns diagnostics a plugin reported about a body (from

@@ -9,7 +9,7 @@ import (
 	"github.com/mcphost/mcphost/plugins/composite"
 	httptransport "github.com/mcphost/mcphost/plugins/http"
 	"github.com/mcphost/mcphost/plugins/stdio"
-	tracingplugin "github.com/mcphost/mcphost/plugins/tracing"
+	"github.com/mcphost/mcphost/plugins/tracestore"
 	"github.com/mcphost/mcphost/plugins/versions"
 	"github.com/mcphost/mcphost/plugins/websocket"
 	"github.com/mcphost/mcphost/sdk"
@@ -29,7 +29,7 @@ var builtins = map[string]builtin{
 	"http":      {base.KindTransport, func(l hclog.Logger) base.Plugin { return httptransport.New(l) }},
 	"versions":  {base.KindTranslator, func(l hclog.Logger) base.Plugin { return versions.New(l) }},
 	"composite": {base.KindWeighting, func(l hclog.Logger) base.Plugin { return composite.New(l) }},
-	"tracing":   {base.KindTracing, func(l hclog.Logger) base.Plugin { return tracingplugin.New(l) }},
+	"tracing":   {base.KindTracing, func(l hclog.Logger) base.Plugin { return tracestore.New(l) }},
 }
 
 func builtinNames() string {

@@ -328,12 +328,15 @@ func (x *InfoResponse) GetDescription() string {
 // Attribute describes one HCL attribute a plugin accepts. type_json is a cty
 // type in its JSON form ("string", ["list","string"], ["map","string"], ...).
 type Attribute struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	TypeJson      []byte                 `protobuf:"bytes,2,opt,name=type_json,json=typeJson,proto3" json:"type_json,omitempty"`
-	Required      bool                   `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
-	Sensitive     bool                   `protobuf:"varint,4,opt,name=sensitive,proto3" json:"sensitive,omitempty"`
-	Description   string                 `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	TypeJson    []byte                 `protobuf:"bytes,2,opt,name=type_json,json=typeJson,proto3" json:"type_json,omitempty"`
+	Required    bool                   `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
+	Sensitive   bool                   `protobuf:"varint,4,opt,name=sensitive,proto3" json:"sensitive,omitempty"`
+	Description string                 `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	// default_json is the attribute's default value in JSON, or empty when it
+	// has none; the host fills it in when the attribute is absent or null.
+	DefaultJson   []byte `protobuf:"bytes,6,opt,name=default_json,json=defaultJson,proto3" json:"default_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -401,6 +404,13 @@ func (x *Attribute) GetDescription() string {
 		return x.Description
 	}
 	return ""
+}
+
+func (x *Attribute) GetDefaultJson() []byte {
+	if x != nil {
+		return x.DefaultJson
+	}
+	return nil
 }
 
 type Schema struct {
@@ -2858,13 +2868,14 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\tapi_minor\x18\x04 \x01(\rR\bapiMinor\x12\"\n" +
 	"\fcapabilities\x18\x05 \x03(\tR\fcapabilities\x122\n" +
 	"\x15mcp_protocol_versions\x18\x06 \x03(\tR\x13mcpProtocolVersions\x12 \n" +
-	"\vdescription\x18\a \x01(\tR\vdescription\"\x98\x01\n" +
+	"\vdescription\x18\a \x01(\tR\vdescription\"\xbb\x01\n" +
 	"\tAttribute\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\ttype_json\x18\x02 \x01(\fR\btypeJson\x12\x1a\n" +
 	"\brequired\x18\x03 \x01(\bR\brequired\x12\x1c\n" +
 	"\tsensitive\x18\x04 \x01(\bR\tsensitive\x12 \n" +
-	"\vdescription\x18\x05 \x01(\tR\vdescription\"F\n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\x12!\n" +
+	"\fdefault_json\x18\x06 \x01(\fR\vdefaultJson\"F\n" +
 	"\x06Schema\x12<\n" +
 	"\n" +
 	"attributes\x18\x01 \x03(\v2\x1c.mcphost.plugin.v1.AttributeR\n" +
