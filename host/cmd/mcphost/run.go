@@ -16,9 +16,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/mcphost/mcphost/examples/mcpserver"
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/copies"
+	"github.com/mcphost/mcphost/host/internal/demoserver"
 	"github.com/mcphost/mcphost/host/internal/gcfloor"
 	"github.com/mcphost/mcphost/host/internal/importer"
 	"github.com/mcphost/mcphost/host/internal/logs"
@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "trace":
 		return runTrace(ctx, args[1:], stdout, stderr)
 	case "example-server":
-		return mcpserver.Run(ctx, args[1:], stdin, stdout, stderr)
+		return demoserver.Run(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "mcphost", proxy.Version)
 		return nil
