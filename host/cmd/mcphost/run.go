@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/mcphost/mcphost/host/internal/buildinfo"
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/copies"
 	"github.com/mcphost/mcphost/host/internal/demoserver"
@@ -39,7 +40,7 @@ commands:
                             reload, logs NAME [-n N] [-f] (mcphost ctl help for more)
   trace [flags] COMMAND     context tracing of a running mcphost: response [ID|latest], context ID,
                             top, deprecated, feedback ID SCORE [TEXT]
-  version                   print the version
+  version                   print the version, VCS revision and Go release of this build
   example-server [flags]    run the example MCP server (the default backend)
   plugin serve NAME         run a built-in plugin (the host does this itself)
 `
@@ -81,7 +82,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "example-server":
 		return demoserver.Run(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "mcphost", proxy.Version)
+		fmt.Fprint(stdout, buildinfo.Read())
 		return nil
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
