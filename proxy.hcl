@@ -16,7 +16,8 @@ listen "http" {
   auth_token = env("MCPHOST_TOKEN", "")
 }
 
-# The example server from examples/mcpserver, run by the mcphost binary itself.
+# The example server built into mcphost (host/internal/demoserver), run by the
+# mcphost binary itself.
 server "example" {
   transport "stdio" {
     command = mcphost.executable

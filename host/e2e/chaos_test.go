@@ -1,3 +1,5 @@
+//go:build unix
+
 package e2e
 
 import (
@@ -954,7 +956,8 @@ func chaosTraceStoreFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	filler := filepath.Join(store, "filler")
-	if err := os.WriteFile(filler, make([]byte, int64(st.Bavail)*st.Bsize-4<<20), 0o600); err != nil {
+	// Bsize is an int64 on Linux and a uint32 on macOS.
+	if err := os.WriteFile(filler, make([]byte, int64(st.Bavail)*int64(st.Bsize)-4<<20), 0o600); err != nil {
 		t.Fatalf("filling the tmpfs: %v", err)
 	}
 	// 32 results of 128 KiB each, stored with their content: the store

@@ -1,5 +1,8 @@
+//go:build unix
+
 // Package e2e runs the real mcphost binary, with real plugin processes and
-// real backends, against real MCP clients.
+// real backends, against real MCP clients. It drives them with sh, process
+// groups and signals, so every file is built on Unix only (go:build unix).
 package e2e
 
 import (

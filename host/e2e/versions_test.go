@@ -1,3 +1,5 @@
+//go:build unix
+
 package e2e
 
 // Protocol versions: every published MCP revision as a client, against

@@ -9,7 +9,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -19,7 +23,6 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
-	"github.com/mcphost/mcphost/examples/mcpserver"
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/plugintest"
@@ -44,36 +47,80 @@ var discoverMsg = modern("1", "server/discover", "")
 
 var listeningRE = regexp.MustCompile(`listening on \w+ (\S+)`)
 
-// startExample runs the example MCP server (mcp-go's transports) with args
-// until the test ends, and returns the address it listens on.
+// TestMain removes the mcphost binary the tests built, if they did.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if exampleDir != "" {
+		_ = os.RemoveAll(exampleDir)
+	}
+	os.Exit(code)
+}
+
+// exampleDir holds the mcphost binary that exampleBinary builds.
+var exampleDir string
+
+// exampleBinary builds mcphost once per test run. Its example-server
+// subcommand is the mcp-go server these tests talk to; it is run, not
+// imported, because plugins never import host/.
+var exampleBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "mcphost-http-test-")
+	if err != nil {
+		return "", err
+	}
+	exampleDir = dir
+	exe := filepath.Join(dir, "mcphost")
+	if runtime.GOOS == "windows" {
+		exe += ".exe"
+	}
+	out, err := exec.Command("go", "build", "-o", exe, "github.com/mcphost/mcphost/host/cmd/mcphost").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build mcphost: %w\n%s", err, out)
+	}
+	return exe, nil
+})
+
+// startExample runs `mcphost example-server` (mcp-go's transports) with
+// args until the test ends, and returns the address it listens on.
 func startExample(t *testing.T, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
+	exe, err := exampleBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, append([]string{"example-server"}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("example server: %v", err)
+	}
 	done := make(chan error, 1)
+	br := bufio.NewReader(stderr)
+	line, readErr := br.ReadString('\n')
+	// Keep draining so later log lines never block the server; Wait, once
+	// the drain has ended, reaps it.
 	go func() {
-		err := mcpserver.Run(ctx, args, strings.NewReader(""), io.Discard, pw)
-		_ = pw.Close()
-		done <- err
+		_, _ = io.Copy(io.Discard, br)
+		done <- cmd.Wait()
 	}()
 	t.Cleanup(func() {
-		cancel()
+		// An interrupt stops it the way cancelling Run's ctx did: it
+		// shuts its listener down and exits 0.
+		_ = cmd.Process.Signal(os.Interrupt)
 		select {
 		case err := <-done:
 			if err != nil {
 				t.Errorf("example server: %v", err)
 			}
 		case <-time.After(plugintest.Timeout):
+			_ = cmd.Process.Kill()
 			t.Errorf("example server did not stop")
 		}
 	})
-	br := bufio.NewReader(pr)
-	line, err := br.ReadString('\n')
-	if err != nil {
-		t.Fatalf("example server: %v", err)
+	if readErr != nil {
+		t.Fatalf("example server: %v", readErr)
 	}
-	// Keep draining so later log lines never block the server.
-	go func() { _, _ = io.Copy(io.Discard, br) }()
 	m := listeningRE.FindStringSubmatch(line)
 	if m == nil {
 		t.Fatalf("no address in %q", line)

@@ -63,7 +63,7 @@ type conn struct {
 	// orders a hand-over and the start of Close, so that Close sees the
 	// hand-over or the hand-over sees Close.
 	handMu          sync.Mutex
-	keptIn, keptOut int
+	keptIn, keptOut uintptr
 
 	// exited is closed once the process is reaped; state is set before:
 	// how it ended in words, with the last lines of its stderr.
@@ -121,6 +121,9 @@ func start(o options, name string, hostEnv []string, limit int, logger hclog.Log
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	if err := cmd.Start(); err != nil {
 		return fail(startError(o.Command, err))
+	}
+	if err := adopt(cmd); err != nil {
+		logger.Warn("backend runs outside a job object: Close kills it, not what it spawned", "pid", cmd.Process.Pid, "error", err)
 	}
 	// Keep only our ends, so that EOF on stdout means the child (and
 	// anything it passed stdout to) is done with it.
@@ -363,7 +366,7 @@ func (c *conn) HandOver(context.Context, transport.HandOverRequest) (transport.H
 	}
 	out, err := dupFD(c.stdout)
 	if err != nil {
-		_ = syscall.Close(in)
+		closeFD(in)
 		return transport.HandOverResponse{}, fmt.Errorf("hand over: %w", err)
 	}
 	c.keptIn, c.keptOut = in, out

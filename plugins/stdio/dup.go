@@ -1,26 +1,19 @@
-//go:build unix
-
 package stdio
 
-import (
-	"os"
+import "os"
 
-	"golang.org/x/sys/unix"
-)
-
-// dupFD duplicates f's descriptor (close-on-exec), reaching it through
-// SyscallConn rather than Fd, which would switch the pipe to blocking mode.
-func dupFD(f *os.File) (int, error) {
+// dupFD duplicates f's descriptor (a handle on Windows) with dupRaw,
+// reaching it through SyscallConn rather than Fd, which would switch the
+// pipe to blocking mode.
+func dupFD(f *os.File) (uintptr, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return -1, err
+		return 0, err
 	}
-	dup := -1
+	var dup uintptr
 	var dupErr error
-	if err := rc.Control(func(fd uintptr) {
-		dup, dupErr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
-		return -1, err
+	if err := rc.Control(func(fd uintptr) { dup, dupErr = dupRaw(fd) }); err != nil {
+		return 0, err
 	}
 	return dup, dupErr
 }

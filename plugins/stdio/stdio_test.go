@@ -1,3 +1,7 @@
+//go:build unix
+
+// The stdio plugin's tests drive sh, signals and /proc: Unix only.
+
 package stdio
 
 import (

@@ -1,3 +1,7 @@
+//go:build linux
+
+// Built where pipes_test.go is: it serves with that file's gRPC harness.
+
 package transport
 
 import (

@@ -45,10 +45,13 @@ func TestPollable(t *testing.T) {
 			return f
 		}, true},
 		{"socket", func(t *testing.T) *os.File {
-			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			// macOS has no SOCK_CLOEXEC: close-on-exec is set after.
+			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
+			unix.CloseOnExec(fds[0])
+			unix.CloseOnExec(fds[1])
 			a, b := os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b")
 			t.Cleanup(func() { a.Close(); b.Close() })
 			return a

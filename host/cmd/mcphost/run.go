@@ -16,9 +16,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/mcphost/mcphost/examples/mcpserver"
+	"github.com/mcphost/mcphost/host/internal/buildinfo"
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/copies"
+	"github.com/mcphost/mcphost/host/internal/demoserver"
 	"github.com/mcphost/mcphost/host/internal/gcfloor"
 	"github.com/mcphost/mcphost/host/internal/importer"
 	"github.com/mcphost/mcphost/host/internal/logs"
@@ -39,7 +40,7 @@ commands:
                             reload, logs NAME [-n N] [-f] (mcphost ctl help for more)
   trace [flags] COMMAND     context tracing of a running mcphost: response [ID|latest], context ID,
                             top, deprecated, feedback ID SCORE [TEXT]
-  version                   print the version
+  version                   print the version, VCS revision and Go release of this build
   example-server [flags]    run the example MCP server (the default backend)
   plugin serve NAME         run a built-in plugin (the host does this itself)
 `
@@ -79,9 +80,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "trace":
 		return runTrace(ctx, args[1:], stdout, stderr)
 	case "example-server":
-		return mcpserver.Run(ctx, args[1:], stdin, stdout, stderr)
+		return demoserver.Run(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintln(stdout, "mcphost", proxy.Version)
+		fmt.Fprint(stdout, buildinfo.Read())
 		return nil
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)

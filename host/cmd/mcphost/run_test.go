@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcphost/mcphost/host/internal/buildinfo"
 	"github.com/mcphost/mcphost/host/internal/config"
+	"github.com/mcphost/mcphost/host/internal/proxy"
 )
 
 func TestImportCommand(t *testing.T) {
@@ -107,6 +109,28 @@ func TestImportCommand(t *testing.T) {
 			}
 			if cfg := parse(t, stdout.Bytes()); len(cfg.Servers) != 2 {
 				t.Errorf("%d servers, want 2", len(cfg.Servers))
+			}
+		})
+	}
+}
+
+// TestVersionCommand: every spelling prints the build's information, whose
+// version is the one mcphost gives in MCP handshakes.
+func TestVersionCommand(t *testing.T) {
+	t.Parallel()
+	want := buildinfo.Read().String()
+	for _, arg := range []string{"version", "--version", "-v"} {
+		t.Run(arg, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			if err := run(context.Background(), []string{arg}, strings.NewReader(""), &stdout, &stderr); err != nil {
+				t.Fatalf("err = %v; stderr: %s", err, stderr.String())
+			}
+			if stdout.String() != want {
+				t.Errorf("stdout = %q, want %q", stdout.String(), want)
+			}
+			if first, _, _ := strings.Cut(stdout.String(), "\n"); !strings.HasPrefix(first, "mcphost "+proxy.Version) {
+				t.Errorf("first line %q does not give the handshake's version %q", first, proxy.Version)
 			}
 		})
 	}

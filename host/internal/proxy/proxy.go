@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/mcphost/mcphost/host/internal/admin"
+	"github.com/mcphost/mcphost/host/internal/buildinfo"
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/listen"
 	"github.com/mcphost/mcphost/host/internal/logs"
@@ -31,8 +32,10 @@ import (
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
-// Version is the host's version, set by the build.
-var Version = "0.1.0-dev"
+// Version is the host's version as the build recorded it (see
+// buildinfo.Info.Version): sent as serverInfo and clientInfo in MCP
+// handshakes and listed with each running copy.
+var Version = buildinfo.Read().Version
 
 // Options are what the command line adds to the config.
 type Options struct {

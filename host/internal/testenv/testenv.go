@@ -274,7 +274,7 @@ type buildEntry struct {
 }
 
 // BuildBinary builds the main package pkg (an import path such as
-// "github.com/mcphost/mcphost/examples/mcpserver/cmd/mcphost-example-server",
+// "github.com/mcphost/mcphost/plugins/stdio/cmd/mcphost-plugin-stdio",
 // or a path relative to the test's package directory such as
 // "./testdata/hello") with `go build` and returns the executable's path.
 // Each package is built once per test binary; later calls, from any test,

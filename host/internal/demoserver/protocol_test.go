@@ -1,4 +1,4 @@
-package mcpserver
+package demoserver
 
 import (
 	"bufio"
@@ -37,7 +37,7 @@ type rawConn interface {
 	notify(t *testing.T, method string)
 }
 
-// lineConn (mcpserver_test.go) is the rawConn of stdio and TCP.
+// lineConn (server_test.go) is the rawConn of stdio and TCP.
 func (l *lineConn) call(t *testing.T, id int, method string, params map[string]any) (map[string]any, int) {
 	t.Helper()
 	l.t = t

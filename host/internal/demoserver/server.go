@@ -1,7 +1,9 @@
-// Package mcpserver is an example MCP server built with mcp-go. mcphost uses
-// it as its default backend and as the far end of its end-to-end tests, so
-// every tool exercises one protocol feature a proxy has to forward.
-package mcpserver
+// Package demoserver is the MCP server built into mcphost (built with
+// mcp-go), run by `mcphost example-server`. It is the default backend of
+// proxy.hcl, so a fresh checkout has something to proxy, and the far end of
+// the end-to-end tests, so every tool exercises one protocol feature a proxy
+// has to forward.
+package demoserver
 
 import (
 	"context"
