@@ -17,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/mcphost/mcphost/host/internal/testenv"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // adminGet GETs an admin API path (with the token when set) and decodes it.
@@ -176,7 +177,7 @@ server "ex" {
 	if out, err := ctl(t, base, token, "restart", "ex"); err != nil {
 		t.Fatalf("ctl restart: %v\n%s", err, out)
 	}
-	waitFor(t, 30*time.Second, "ex restarted", func() error {
+	poll.Within(t, 30*time.Second, "ex restarted", func() error {
 		var st struct {
 			Restarts int    `json:"restarts"`
 			State    string `json:"state"`
@@ -189,7 +190,7 @@ server "ex" {
 		_, err := tryCall(ctx, c, "mcp__proxy__ex__whoami", nil)
 		return err
 	})
-	waitFor(t, 30*time.Second, "ctl status to show ex running", func() error {
+	poll.Within(t, 30*time.Second, "ctl status to show ex running", func() error {
 		out, err := ctl(t, base, token, "status")
 		if err != nil || !strings.Contains(out, "ex") || !strings.Contains(out, "running") {
 			return fmt.Errorf("ctl status: %v\n%s", err, out)

@@ -15,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/mcphost/mcphost/host/internal/testenv"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // everythingHTTP is @modelcontextprotocol/server-everything serving one of
@@ -124,7 +125,7 @@ server "ev" {
 
 			backend.kill()
 			backend.start(t)
-			waitFor(t, 30*time.Second, "echo through the restarted backend", func() error {
+			poll.Within(t, 30*time.Second, "echo through the restarted backend", func() error {
 				got, err := tryCall(ctx, c, "mcp__proxy__ev__echo", map[string]any{"message": "again"})
 				if err == nil && got != "Echo: again" {
 					return fmt.Errorf("echo = %q", got)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/host/internal/testenv"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 const recencyPkg = "github.com/mcphost/mcphost/examples/plugins/recency-weighting"
@@ -300,7 +301,7 @@ plugin "recency" {
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "the reload", func() error {
+	poll.Within(t, 20*time.Second, "the reload", func() error {
 		if !strings.Contains(p.Stderr.String(), "config reloaded") {
 			return fmt.Errorf("not yet")
 		}
