@@ -19,6 +19,7 @@ import (
 
 	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/copies"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 const ctlToken = "ctl-test-token-9f8e7d6c5b4a"
@@ -395,15 +396,16 @@ func (w *syncWriter) String() string {
 	return w.buf.String()
 }
 
-func waitFor(t *testing.T, w *syncWriter, want string) {
+// printed waits until the command under test has printed want: its output is
+// the fact the test checks.
+func printed(t *testing.T, w *syncWriter, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(w.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("output never got %q: %q", want, w.String())
+	poll.Within(t, 10*time.Second, fmt.Sprintf("output with %q", want), func() error {
+		if out := w.String(); !strings.Contains(out, want) {
+			return fmt.Errorf("output so far: %q", out)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestCtlLogsFollow(t *testing.T) {
@@ -420,10 +422,10 @@ func TestCtlLogsFollow(t *testing.T) {
 			go func() {
 				done <- ctlMain(ctx, []string{"-admin", url, "-token", ctlToken, "logs", "alpha", "-f", "-n", "1"}, stdout, stderr, envOf(nil))
 			}()
-			waitFor(t, stdout, "a3\n")
+			printed(t, stdout, "a3\n")
 			fake.writeLog("alpha", "live line")
 			fake.writeLog("alpha", "two\nlines")
-			waitFor(t, stdout, "a3\nlive line\ntwo\nlines\n")
+			printed(t, stdout, "a3\nlive line\ntwo\nlines\n")
 			if end == "interrupt" {
 				cancel()
 			} else {
