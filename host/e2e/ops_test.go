@@ -110,7 +110,7 @@ func TestOperations(t *testing.T) {
 				return
 			}
 			otherOK.Add(1)
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond) // paces the steady load on "other"
 		}
 	}()
 

@@ -519,7 +519,7 @@ func TestBackendKilledMidCall(t *testing.T) {
 						return
 					}
 					otherOK.Add(1)
-					time.Sleep(20 * time.Millisecond)
+					time.Sleep(20 * time.Millisecond) // paces the steady load on "other"
 				}
 			}()
 

@@ -308,6 +308,7 @@ plugin "recency" {
 		return nil
 	})
 	traceCall(ctx, t, c, "mcp__proxy__ex__whoami", nil)
+	// Time between the two calls is what recency weighting measures.
 	time.Sleep(300 * time.Millisecond)
 	traceCall(ctx, t, c, "mcp__proxy__ex__add", map[string]any{"a": 1, "b": 1})
 	swapped := getTrace(ctx, t, c, "latest")
