@@ -469,6 +469,8 @@ func TestNonLoopback(t *testing.T) {
 type sseReader struct {
 	r        *bufio.Reader
 	comments []string
+	// keptAlive, when set, is closed at the first keepalive comment.
+	keptAlive chan struct{}
 }
 
 type sseEvent struct {
@@ -491,7 +493,12 @@ func (s *sseReader) next() (sseEvent, error) {
 				return ev, nil
 			}
 		case strings.HasPrefix(line, ":"):
-			s.comments = append(s.comments, strings.TrimSpace(line[1:]))
+			comment := strings.TrimSpace(line[1:])
+			s.comments = append(s.comments, comment)
+			if comment == "keepalive" && s.keptAlive != nil {
+				close(s.keptAlive)
+				s.keptAlive = nil
+			}
 		case strings.HasPrefix(line, "event: "):
 			ev.event = line[len("event: "):]
 		case strings.HasPrefix(line, "data: "):
@@ -611,11 +618,16 @@ func TestEventStream(t *testing.T) {
 		t.Errorf("reload event = %s %s", ev.event, ev.data)
 	}
 
-	// Idle: keepalive comments.
+	// Idle: keepalive comments. The next event is sent once one came.
 	deadline := time.Now().Add(5 * time.Second)
+	keptAlive := make(chan struct{})
+	stream.keptAlive = keptAlive
 	go func() {
-		time.Sleep(200 * time.Millisecond)
-		fake.emit(Event{Time: at, Server: "beta", State: StateRunning})
+		select {
+		case <-keptAlive:
+			fake.emit(Event{Time: at, Server: "beta", State: StateRunning})
+		case <-t.Context().Done():
+		}
 	}()
 	if ev, err = stream.next(); err != nil || !strings.Contains(ev.data, `"beta"`) {
 		t.Fatalf("third event = %+v, %v", ev, err)

@@ -1,6 +1,7 @@
 package listen
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"runtime"
@@ -550,14 +551,21 @@ func TestResumeLeavesNoGoroutines(t *testing.T) {
 		poll.Until(t, "nothing is kept", func() bool { return h.resumeBytes.Load() == 0 && h.router.QueuedBytes() == 0 })
 	})
 	client.CloseIdleConnections()
-	deadline := time.Now().Add(waitTimeout)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+	poll.Until(t, "goroutines back to where they were", func() error {
+		if n := runtime.NumGoroutine(); n > before {
+			return goroutinesLeft{before: before, after: n}
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
+}
+
+// goroutinesLeft says how many goroutines outlived a test, with their
+// stacks, taken only when the failure is printed.
+type goroutinesLeft struct{ before, after int }
+
+func (g goroutinesLeft) Error() string {
+	buf := make([]byte, 1<<20)
+	return fmt.Sprintf("%d goroutines before, %d after:\n%s", g.before, g.after, buf[:runtime.Stack(buf, true)])
 }
 
 // A resume takes a stream over from a writer still attached (a connection
