@@ -553,19 +553,13 @@ func TestResumeLeavesNoGoroutines(t *testing.T) {
 	client.CloseIdleConnections()
 	poll.Until(t, "goroutines back to where they were", func() error {
 		if n := runtime.NumGoroutine(); n > before {
-			return goroutinesLeft{before: before, after: n}
+			return poll.Lazily(func() string {
+				buf := make([]byte, 1<<20)
+				return fmt.Sprintf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+			})
 		}
 		return nil
 	})
-}
-
-// goroutinesLeft says how many goroutines outlived a test, with their
-// stacks, taken only when the failure is printed.
-type goroutinesLeft struct{ before, after int }
-
-func (g goroutinesLeft) Error() string {
-	buf := make([]byte, 1<<20)
-	return fmt.Sprintf("%d goroutines before, %d after:\n%s", g.before, g.after, buf[:runtime.Stack(buf, true)])
 }
 
 // A resume takes a stream over from a writer still attached (a connection

@@ -56,6 +56,15 @@ func Within[C Condition](t testing.TB, limit time.Duration, what string, cond C)
 
 var errNotYet = errors.New("condition still false")
 
+// Lazily is an error whose message is made only when it is printed: for a
+// reason that is costly to make (a goroutine dump) and is only read when the
+// wait fails.
+func Lazily(msg func() string) error { return lazyError(msg) }
+
+type lazyError func() string
+
+func (e lazyError) Error() string { return e() }
+
 func asCheck[C Condition](cond C) func() error {
 	switch f := any(cond).(type) {
 	case func() bool:

@@ -48,6 +48,9 @@ func TestWithinFailsWithTheLastReason(t *testing.T) {
 		{"bool", func(tb testing.TB) {
 			Within(tb, 20*time.Millisecond, "never", func() bool { return false })
 		}, "never: not within 20ms: condition still false"},
+		{"lazy", func(tb testing.TB) {
+			Within(tb, 20*time.Millisecond, "never", func() error { return Lazily(func() string { return "made late" }) })
+		}, "never: not within 20ms: made late"},
 		{"error", func(tb testing.TB) {
 			Within(tb, 20*time.Millisecond, "never", func() error { return errors.New("backend down") })
 		}, "never: not within 20ms: backend down"},
