@@ -358,7 +358,7 @@ func (s *fakeServer) request(c *fakeConn, env jsonrpc.Envelope, msg []byte) {
 			go func() {
 				if d, ok := jsonrpc.GetString(params, "arguments.delay"); ok {
 					dur, _ := time.ParseDuration(d)
-					time.Sleep(dur)
+					time.Sleep(dur) // a backend slow to report progress is the case under test
 				}
 				tok := jsonrpc.Get(params, "_meta.progressToken")
 				for i := 1; i <= 2; i++ {

@@ -75,7 +75,7 @@ func TestRestartLimitFailsAndRestartRevives(t *testing.T) {
 	if st.Reason != "too many restarts: 2 in 1m0s" || !strings.Contains(st.LastError, "boom") || st.Restarts != 2 || !st.NextAttempt.IsZero() {
 		t.Fatalf("failed status: %+v", st)
 	}
-	time.Sleep(30 * time.Millisecond)
+	time.Sleep(30 * time.Millisecond) // for a further attempt to show
 	if n := len(f.attempts()); n != 3 {
 		t.Fatalf("%d attempts, want 3 (first + 2 restarts) and no more once failed", n)
 	}
@@ -222,7 +222,7 @@ func TestStopAndStartBackend(t *testing.T) {
 	if err := r.StopBackend("srv"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(30 * time.Millisecond)
+	time.Sleep(30 * time.Millisecond) // for a reconnection to show
 	if srv.opens() != 1 || r.Backends()[0].State != StateStopped {
 		t.Fatalf("stopped backend reconnected: %d opens, %+v", srv.opens(), r.Backends()[0])
 	}
@@ -238,7 +238,7 @@ func TestStopAndStartBackend(t *testing.T) {
 	if err := r.StartBackend("srv"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // for a reconnection to show
 	if srv.opens() != 2 {
 		t.Fatalf("StartBackend on a running backend reconnected it")
 	}
