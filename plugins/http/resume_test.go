@@ -406,7 +406,7 @@ func (s *getStreamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 			return
 		}
-		time.Sleep(s.headerDelay)
+		time.Sleep(s.headerDelay) // a server slow to send the headers is the case
 	}
 	if n == 0 {
 		// Noted before the headers go: a request the client holds back
