@@ -20,7 +20,6 @@ import (
 	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
-// adminGet GETs an admin API path (with the token when set) and decodes it.
 // listenAndAdmin is the config blocks of an MCP listener on mcpAddr and
 // an admin listener on adminAddr with token.
 func listenAndAdmin(mcpAddr, adminAddr, token string) string {
@@ -35,6 +34,26 @@ admin {
 `, mcpAddr, adminAddr, token)
 }
 
+// waitAdmin waits until the admin API at base answers: it opens once the
+// proxy's start-up wait is over (each server has made its first attempt).
+func waitAdmin(t *testing.T, base, token string, stderr *syncBuffer) {
+	t.Helper()
+	poll.Within(t, 60*time.Second, "the admin API at "+base, func() error {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/servers", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("%w; stderr:\n%s", err, stderr.String())
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /api/v1/servers: %s", resp.Status)
+		}
+		return nil
+	})
+}
+
+// adminGet GETs an admin API path (with the token when set) and decodes it.
 func adminGet(t *testing.T, base, token, path string, out any) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, base+path, nil)

@@ -57,12 +57,7 @@ server "ghost" {
 	}
 	go p.wait()
 	t.Cleanup(func() { p.stop(t) })
-	poll.Within(t, 60*time.Second, "the admin API", func() error {
-		if !strings.Contains(p.Stderr.String(), "serving the admin API") {
-			return fmt.Errorf("stderr:\n%s", p.Stderr.String())
-		}
-		return nil
-	})
+	waitAdmin(t, "http://"+adminAddr, token, p.Stderr)
 
 	want := map[string]string{
 		"web":   "connection refused (http://" + refused + "/mcp)",

@@ -70,12 +70,7 @@ server "vault" {
 		go proxy.wait()
 		t.Cleanup(func() { proxy.stop(t) })
 		base := "http://" + adminAddr
-		poll.Within(t, 60*time.Second, "vault's first attempt", func() error {
-			if !strings.Contains(proxy.Stderr.String(), "server not ready") {
-				return fmt.Errorf("stderr:\n%s", proxy.Stderr.String())
-			}
-			return nil
-		})
+		waitAdmin(t, base, "admin-token-e2e", proxy.Stderr) // after vault's first attempt
 		poll.Within(t, 30*time.Second, "vault to fail connecting", func() error {
 			var st struct {
 				State     string `json:"state"`
