@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -284,27 +283,9 @@ func TestCtlPlainHTTPWarning(t *testing.T) {
 	}
 }
 
-// syncWriter lets a test read what a running command wrote.
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
 // printed waits until the command under test has printed want: its output is
 // the fact the test checks.
-func printed(t *testing.T, w *syncWriter, want string) {
+func printed(t *testing.T, w *admintest.Buffer, want string) {
 	t.Helper()
 	poll.Within(t, 10*time.Second, fmt.Sprintf("output with %q", want), func() error {
 		if out := w.String(); !strings.Contains(out, want) {
@@ -323,7 +304,7 @@ func TestCtlLogsFollow(t *testing.T) {
 			srv, url, _ := startAdmin(t, fake, admin.Options{Token: ctlToken})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			stdout, stderr := &syncWriter{}, &syncWriter{}
+			stdout, stderr := &admintest.Buffer{}, &admintest.Buffer{}
 			done := make(chan error, 1)
 			go func() {
 				done <- ctlMain(ctx, []string{"-admin", url, "-token", ctlToken, "logs", "alpha", "-f", "-n", "1"}, stdout, stderr, envOf(nil))

@@ -2,7 +2,6 @@ package admin_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,7 +15,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -129,7 +127,7 @@ func checkHygiene(t *testing.T, r response, token string) {
 func TestEndpoints(t *testing.T) {
 	t.Parallel()
 	fake := admintest.New()
-	logs := &syncBuffer{}
+	logs := &admintest.Buffer{}
 	log := hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Trace})
 	srv, base := start(t, admin.Options{Token: testToken, Control: fake, Logger: log})
 	_, port, _ := net.SplitHostPort(srv.Addr())
@@ -906,22 +904,4 @@ func TestLifecycle(t *testing.T) {
 	if _, err := net.Dial("tcp", s.Addr()); err == nil {
 		t.Error("still accepting connections after Close")
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -80,7 +80,7 @@ func newCode(t *testing.T, base string) admin.LoginCode {
 func TestLogin(t *testing.T) {
 	t.Parallel()
 	fake := admintest.New()
-	logs := &syncBuffer{}
+	logs := &admintest.Buffer{}
 	log := hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Trace})
 	srv, base := start(t, admin.Options{Token: testToken, Control: fake, Logger: log})
 	_, port, _ := net.SplitHostPort(srv.Addr())
