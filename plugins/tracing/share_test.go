@@ -443,7 +443,7 @@ func TestForwarderLeaksNothing(t *testing.T) {
 	configureOn(t, p, dir, map[string]any{"cache_entries": 10})
 	traceOf(t, p, "s", "latest")
 	stop(t, p)
-	poll.Within(t, 5*time.Second, "goroutines back to where they were", func() bool { return runtime.NumGoroutine() <= base })
+	poll.GoroutinesBackTo(t, base)
 	if _, err := p.Record(context.Background(), tracing.RecordRequest{Events: tr.events(t0)}); !errors.Is(err, errNotConfigured) {
 		t.Errorf("Record after Stop: %v", err)
 	}

@@ -1,7 +1,6 @@
 package listen
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"runtime"
@@ -551,15 +550,8 @@ func TestResumeLeavesNoGoroutines(t *testing.T) {
 		poll.Until(t, "nothing is kept", func() bool { return h.resumeBytes.Load() == 0 && h.router.QueuedBytes() == 0 })
 	})
 	client.CloseIdleConnections()
-	poll.Until(t, "goroutines back to where they were", func() error {
-		if n := runtime.NumGoroutine(); n > before {
-			return poll.Lazily(func() string {
-				buf := make([]byte, 1<<20)
-				return fmt.Sprintf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
-			})
-		}
-		return nil
-	})
+	poll.GoroutinesBackTo(t, before)
+
 }
 
 // A resume takes a stream over from a writer still attached (a connection

@@ -706,15 +706,8 @@ func TestRouterCloseLeavesNoGoroutines(t *testing.T) {
 			t.Fatalf("after Close: %+v", st)
 		}
 	}
-	poll.Until(t, "goroutines back to where they were after Close", func() error {
-		if n := runtime.NumGoroutine(); n > before {
-			return poll.Lazily(func() string {
-				buf := make([]byte, 1<<20)
-				return fmt.Sprintf("%d goroutines before, %d after Close:\n%s", before, n, buf[:runtime.Stack(buf, true)])
-			})
-		}
-		return nil
-	})
+	poll.GoroutinesBackTo(t, before)
+
 }
 
 func TestStatusAndPing(t *testing.T) {

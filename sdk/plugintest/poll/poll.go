@@ -7,6 +7,8 @@ package poll
 
 import (
 	"errors"
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -56,15 +58,6 @@ func Within[C Condition](t testing.TB, limit time.Duration, what string, cond C)
 
 var errNotYet = errors.New("condition still false")
 
-// Lazily is an error whose message is made only when it is printed: for a
-// reason that is costly to make (a goroutine dump) and is only read when the
-// wait fails.
-func Lazily(msg func() string) error { return lazyError(msg) }
-
-type lazyError func() string
-
-func (e lazyError) Error() string { return e() }
-
 func asCheck[C Condition](cond C) func() error {
 	switch f := any(cond).(type) {
 	case func() bool:
@@ -78,3 +71,28 @@ func asCheck[C Condition](cond C) func() error {
 		return any(cond).(func() error)
 	}
 }
+
+// GoroutinesBackTo waits until no more than n goroutines run, as before a
+// test started them, and fails with every goroutine's stack if they do not
+// end.
+func GoroutinesBackTo(t testing.TB, n int) {
+	t.Helper()
+	Until(t, "goroutines back to where they were", func() error {
+		if now := runtime.NumGoroutine(); now > n {
+			return lazily(func() string {
+				buf := make([]byte, 1<<20)
+				return fmt.Sprintf("%d goroutines before, %d after:\n%s", n, now, buf[:runtime.Stack(buf, true)])
+			})
+		}
+		return nil
+	})
+}
+
+// lazily is an error whose message is made only when it is printed: for a
+// reason that is costly to make (a goroutine dump) and is only read when the
+// wait fails.
+func lazily(msg func() string) error { return lazyError(msg) }
+
+type lazyError func() string
+
+func (e lazyError) Error() string { return e() }

@@ -3,6 +3,7 @@ package poll
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -49,7 +50,7 @@ func TestWithinFailsWithTheLastReason(t *testing.T) {
 			Within(tb, 20*time.Millisecond, "never", func() bool { return false })
 		}, "never: not within 20ms: condition still false"},
 		{"lazy", func(tb testing.TB) {
-			Within(tb, 20*time.Millisecond, "never", func() error { return Lazily(func() string { return "made late" }) })
+			Within(tb, 20*time.Millisecond, "never", func() error { return lazily(func() string { return "made late" }) })
 		}, "never: not within 20ms: made late"},
 		{"error", func(tb testing.TB) {
 			Within(tb, 20*time.Millisecond, "never", func() error { return errors.New("backend down") })
@@ -64,4 +65,27 @@ func TestWithinFailsWithTheLastReason(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestGoroutinesBackTo(t *testing.T) {
+	before := runtime.NumGoroutine()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-stop
+	}()
+	rec := &recordingTB{TB: t}
+	Within(rec, 20*time.Millisecond, "never", func() error {
+		if now := runtime.NumGoroutine(); now > before {
+			return lazily(func() string { return "still running" })
+		}
+		return nil
+	})
+	if rec.fatal == "" {
+		t.Error("a goroutine left running went unnoticed")
+	}
+	close(stop)
+	<-done
+	GoroutinesBackTo(t, before)
 }
