@@ -59,21 +59,18 @@ func (e *everythingHTTP) start(t *testing.T) {
 		_ = e.cmd.Wait()
 		close(e.done)
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if conn, err := net.DialTimeout("tcp", e.addr, time.Second); err == nil {
-			conn.Close()
-			return
-		}
+	poll.Within(t, 30*time.Second, fmt.Sprintf("server-everything %s listening on %s", e.mode, e.addr), func() error {
 		select {
 		case <-e.done:
 			t.Fatalf("server-everything %s exited before listening:\n%s", e.mode, e.stderr.String())
-		case <-time.After(100 * time.Millisecond):
+		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server-everything %s did not listen on %s within 30s:\n%s", e.mode, e.addr, e.stderr.String())
+		conn, err := net.DialTimeout("tcp", e.addr, time.Second)
+		if err != nil {
+			return fmt.Errorf("%w\n%s", err, e.stderr.String())
 		}
-	}
+		return conn.Close()
+	})
 }
 
 // kill ends the server (its whole process group) abruptly, as a crash

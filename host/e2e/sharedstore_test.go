@@ -118,21 +118,18 @@ func startSharedCopy(t *testing.T, cfg, name string, stdio bool) *sharedCopy {
 		}
 	})
 	url := "http://" + addr + "/mcp"
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			break
-		}
+	poll.Within(t, 60*time.Second, name+" serving HTTP", func() error {
 		select {
 		case err := <-done:
 			t.Fatalf("%s exited early: %v\n%s", name, err, c.stderr.String())
-		case <-time.After(20 * time.Millisecond):
+		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not serve HTTP in time:\n%s", name, c.stderr.String())
+		resp, err := http.Get(url)
+		if err != nil {
+			return fmt.Errorf("%w\n%s", err, c.stderr.String())
 		}
-	}
+		return resp.Body.Close()
+	})
 	c.client = httpClient(t, url, clientOptions{})
 	return c
 }
