@@ -19,9 +19,9 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/mcphost/mcphost/host/internal/testenv"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
-// adminGet GETs an admin API path (with the token when set) and decodes it.
 // listenAndAdmin is the config blocks of an MCP listener on mcpAddr and
 // an admin listener on adminAddr with token.
 func listenAndAdmin(mcpAddr, adminAddr, token string) string {
@@ -36,6 +36,26 @@ admin {
 `, mcpAddr, adminAddr, token)
 }
 
+// waitAdmin waits until the admin API at base answers: it opens once the
+// proxy's start-up wait is over (each server has made its first attempt).
+func waitAdmin(t *testing.T, base, token string, stderr *syncBuffer) {
+	t.Helper()
+	poll.Within(t, 60*time.Second, "the admin API at "+base, func() error {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/servers", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("%w; stderr:\n%s", err, stderr.String())
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /api/v1/servers: %s", resp.Status)
+		}
+		return nil
+	})
+}
+
+// adminGet GETs an admin API path (with the token when set) and decodes it.
 func adminGet(t *testing.T, base, token, path string, out any) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
@@ -178,7 +198,7 @@ server "ex" {
 	if out, err := ctl(t, base, token, "restart", "ex"); err != nil {
 		t.Fatalf("ctl restart: %v\n%s", err, out)
 	}
-	waitFor(t, 30*time.Second, "ex restarted", func() error {
+	poll.Within(t, 30*time.Second, "ex restarted", func() error {
 		var st struct {
 			Restarts int    `json:"restarts"`
 			State    string `json:"state"`
@@ -191,7 +211,7 @@ server "ex" {
 		_, err := tryCall(ctx, c, "mcp__proxy__ex__whoami", nil)
 		return err
 	})
-	waitFor(t, 30*time.Second, "ctl status to show ex running", func() error {
+	poll.Within(t, 30*time.Second, "ctl status to show ex running", func() error {
 		out, err := ctl(t, base, token, "status")
 		if err != nil || !strings.Contains(out, "ex") || !strings.Contains(out, "running") {
 			return fmt.Errorf("ctl status: %v\n%s", err, out)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // adminPost POSTs body to an admin API path with the token and decodes
@@ -146,7 +148,7 @@ func TestAdminCalls(t *testing.T) {
 
 	// The stdio transport and the tracing plugin run as processes of their
 	// own; the list shows their pids, which exist.
-	waitFor(t, 30*time.Second, "plugins with pids", func() error {
+	poll.Within(t, 30*time.Second, "plugins with pids", func() error {
 		var list struct {
 			Plugins []struct {
 				Name     string `json:"name"`
@@ -227,7 +229,7 @@ func TestAdminCallTraced(t *testing.T) {
 		t.Fatalf("close the client: %v", err)
 	}
 
-	waitFor(t, 30*time.Second, "both responses in trace://responses/recent", func() error {
+	poll.Within(t, 30*time.Second, "both responses in trace://responses/recent", func() error {
 		var view struct {
 			Responses []struct {
 				ResponseID  string `json:"response_id"`

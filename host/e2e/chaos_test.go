@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // The chaos tests break one part of a running proxy at a time (a plugin
@@ -62,7 +64,7 @@ func runChaosProxy(t *testing.T, path, addr, adminAddr string, env []string) *ch
 	}
 	p := startProxyEnv(t, path, cp.mcpURL, env)
 	cp.proxyProcess = p
-	waitFor(t, 90*time.Second, "every server running", func() error {
+	poll.Within(t, 90*time.Second, "every server running", func() error {
 		if p.exited.Load() {
 			t.Fatalf("mcphost exited during start-up:\n%s", p.Stderr.String())
 		}
@@ -160,7 +162,7 @@ func (cp *chaosProxy) runningPlugin(t *testing.T, name string) int {
 func (cp *chaosProxy) waitPluginRestarted(t *testing.T, name string, old int) int {
 	t.Helper()
 	var pid int
-	waitFor(t, 30*time.Second, "plugin "+name+" running again as a new process", func() error {
+	poll.Within(t, 30*time.Second, "plugin "+name+" running again as a new process", func() error {
 		ps, err := cp.plugins()
 		if err != nil {
 			return err
@@ -236,7 +238,7 @@ func killUnderLoad(t *testing.T, cp *chaosProxy, plugin string, c *callers, need
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, what+" after the kill", func() error {
+	poll.Within(t, 30*time.Second, what+" after the kill", func() error {
 		if b := c.firstBad.Load(); b != nil {
 			t.Fatal(b)
 		}
@@ -430,7 +432,7 @@ func chaosTransportKilled(t *testing.T) {
 			answers <- answer{r, err, time.Now()}
 		}()
 	}
-	waitFor(t, 30*time.Second, "the sleep calls open at the backend", func() error {
+	poll.Within(t, 30*time.Second, "the sleep calls open at the backend", func() error {
 		if got, err := cp.inFlight("ex"); err != nil || got < n {
 			return fmt.Errorf("in flight %d (%v), want %d", got, err, n)
 		}
@@ -459,7 +461,7 @@ func chaosTransportKilled(t *testing.T) {
 		}
 	}
 	t.Logf("%d calls in flight failed with -32000 within %s of the kill", n, time.Since(killed).Round(time.Millisecond))
-	waitFor(t, 30*time.Second, "ex answers echo again", func() error {
+	poll.Within(t, 30*time.Second, "ex answers echo again", func() error {
 		r, err := s.call(ctx, "mcp__proxy__ex__echo", map[string]any{"text": "back"})
 		if err != nil {
 			return err
@@ -512,7 +514,7 @@ func chaosTranslatorKilled(t *testing.T) {
 		return true, ""
 	})
 	defer c.stopAll()
-	waitFor(t, 30*time.Second, "translated calls before the kill", func() error {
+	poll.Within(t, 30*time.Second, "translated calls before the kill", func() error {
 		if b := c.firstBad.Load(); b != nil {
 			t.Fatal(b)
 		}
@@ -577,7 +579,7 @@ func chaosTracingKilled(t *testing.T) {
 	}()
 	defer c.stopAll()
 	var before chaosTracing
-	waitFor(t, 30*time.Second, "responses traced before the kill", func() error {
+	poll.Within(t, 30*time.Second, "responses traced before the kill", func() error {
 		if b := c.firstBad.Load(); b != nil {
 			t.Fatal(b)
 		}
@@ -595,7 +597,7 @@ func chaosTracingKilled(t *testing.T) {
 		t.Fatal(b)
 	}
 	var after chaosTracing
-	waitFor(t, 30*time.Second, "tracing up and recording responses again", func() error {
+	poll.Within(t, 30*time.Second, "tracing up and recording responses again", func() error {
 		if err := cp.get("/tracing", &after); err != nil {
 			return err
 		}
@@ -731,7 +733,7 @@ server "half" {
 			if elapsed > 20*time.Second {
 				t.Errorf("the broken call took %s, beyond its 5s request timeout", elapsed)
 			}
-			waitFor(t, 30*time.Second, "half's other tool answers", func() error {
+			poll.Within(t, 30*time.Second, "half's other tool answers", func() error {
 				r, err := s.call(ctx, "mcp__proxy__half__ok", nil)
 				if err != nil {
 					return err
@@ -871,7 +873,7 @@ func chaosLogUnwritable(t *testing.T) {
 		}
 	}
 	stderrLine("before-the-disk-filled")
-	waitFor(t, 20*time.Second, "the server's stderr in its log file", inLog("before-the-disk-filled"))
+	poll.Within(t, 20*time.Second, "the server's stderr in its log file", inLog("before-the-disk-filled"))
 
 	if err := os.Remove(logFile); err != nil {
 		t.Fatal(err)
@@ -908,7 +910,7 @@ func chaosLogUnwritable(t *testing.T) {
 			return fmt.Errorf("stderr has no line %q naming %s", what, logFile)
 		}
 	}
-	waitFor(t, 20*time.Second, "the proxy saying the log file cannot be written", said("log file cannot be written"))
+	poll.Within(t, 20*time.Second, "the proxy saying the log file cannot be written", said("log file cannot be written"))
 	if n := strings.Count(cp.Stderr.String(), "log file cannot be written"); n != 1 {
 		t.Errorf("the unwritable log file was reported %d times, want once", n)
 	}
@@ -917,8 +919,8 @@ func chaosLogUnwritable(t *testing.T) {
 		t.Fatal(err)
 	}
 	stderrLine("after-the-disk-was-freed")
-	waitFor(t, 20*time.Second, "the server's lines in its log file again", inLog("after-the-disk-was-freed"))
-	waitFor(t, 20*time.Second, "the proxy saying the log file is written again", said("log file written again"))
+	poll.Within(t, 20*time.Second, "the server's lines in its log file again", inLog("after-the-disk-was-freed"))
+	poll.Within(t, 20*time.Second, "the proxy saying the log file is written again", said("log file written again"))
 	t.Logf("while ex.log could not be written the proxy served every call and said so once on stderr; it writes the file again")
 }
 
@@ -969,7 +971,7 @@ func chaosTraceStoreFull(t *testing.T) {
 		}
 	}
 	var full chaosTracing
-	waitFor(t, 30*time.Second, "tracing failing to record into the full store", func() error {
+	poll.Within(t, 30*time.Second, "tracing failing to record into the full store", func() error {
 		errs, err := scrapeValue(cp.metrics, "mcphost_tracing_record_errors_total")
 		if err != nil {
 			return err
@@ -992,7 +994,7 @@ func chaosTraceStoreFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	var after chaosTracing
-	waitFor(t, 60*time.Second, "tracing recording again once the store has room", func() error {
+	poll.Within(t, 60*time.Second, "tracing recording again once the store has room", func() error {
 		r, err := s.call(ctx, "mcp__proxy__ex__echo", map[string]any{"text": "room again"})
 		if err != nil || r.Error != nil {
 			return fmt.Errorf("echo: %v %+v", err, r.Error)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mcphost/mcphost/host/internal/testenv"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // conformanceVersion is the @modelcontextprotocol/conformance release the
@@ -299,20 +300,19 @@ func startFixture(t *testing.T, bin, addr string, env []string, args ...string) 
 		_ = cmd.Process.Kill()
 		<-done
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return
-		}
+	poll.Within(t, 30*time.Second, fmt.Sprintf("%s listening on %s", bin, addr), func() error {
 		select {
 		case err := <-done:
 			done <- err // for the cleanup
 			t.Fatalf("%s exited early: %v\n%s", bin, err, stderr.String())
-		case <-time.After(50 * time.Millisecond):
+		default:
 		}
-	}
-	t.Fatalf("%s did not listen on %s in time:\n%s", bin, addr, stderr.String())
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return fmt.Errorf("%w\n%s", err, stderr.String())
+		}
+		return c.Close()
+	})
 }
 
 // conformanceCheck is one entry of a scenario's checks.json.

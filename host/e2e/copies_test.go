@@ -21,6 +21,7 @@ import (
 
 	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/copies"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // waitCopies polls the registry beside cfg until ok holds for the copies
@@ -32,24 +33,23 @@ func waitCopies(t *testing.T, cfg string, what string, ok func([]copies.Entry) b
 		t.Fatal(err)
 	}
 	reg := copies.New(dir)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	var listed []copies.Entry
+	poll.Within(t, 60*time.Second, "the copies registry showing "+what, func() error {
+		select {
+		case err := <-exited:
+			t.Fatalf("mcphost exited while waiting for %s: %v", what, err)
+		default:
+		}
 		res, err := reg.List(context.Background(), copies.ListRequest{Config: cfg})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok(res.Copies) {
-			return res.Copies
+		if listed = res.Copies; !ok(listed) {
+			return fmt.Errorf("it lists %+v", listed)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("copies registry never showed %s; it lists %+v", what, res.Copies)
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("mcphost exited while waiting for %s: %v", what, err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+		return nil
+	})
+	return listed
 }
 
 func byMode(es []copies.Entry, mode string) []copies.Entry {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/mcphost/mcphost/host/internal/admin/ui"
 	"github.com/mcphost/mcphost/host/internal/testenv"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // chromium is the Chromium binary for browser tests: $MCPHOST_CHROMIUM, or
@@ -215,7 +216,7 @@ func traceForDashboard(t *testing.T, p *proxyProcess, base, token string) string
 		a.Result == nil || a.Result.IsError {
 		t.Fatalf("admin call: %d %+v", code, a)
 	}
-	waitFor(t, 30*time.Second, "the client's and the admin's responses in trace://responses/recent", func() error {
+	poll.Within(t, 30*time.Second, "the client's and the admin's responses in trace://responses/recent", func() error {
 		var view struct {
 			Responses []struct {
 				ResponseID string `json:"response_id"`

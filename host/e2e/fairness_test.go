@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // The proxy's fairness, end to end: a client that stops reading, on each
@@ -137,13 +138,9 @@ admin {
 // waitShed waits until mcphost_sessions_shed_total{labels} is above before.
 func waitShed(t *testing.T, base string, labels map[string]string, before float64) {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for scrapeCounter(t, base+"/metrics", "mcphost_sessions_shed_total", labels) <= before {
-		if time.Now().After(deadline) {
-			t.Fatalf("the slow client was not ended (mcphost_sessions_shed_total%v stayed at %v)", labels, before)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Within(t, 90*time.Second, fmt.Sprintf("the slow client ended (mcphost_sessions_shed_total%v above %v)", labels, before), func() bool {
+		return scrapeCounter(t, base+"/metrics", "mcphost_sessions_shed_total", labels) > before
+	})
 }
 
 // rawSession is an initialized streamable HTTP session driven with

@@ -22,6 +22,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/mcphost/mcphost/host/internal/testenv"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // exposedNameRE is the tool-name rule of Claude and OpenAI.
@@ -245,7 +246,7 @@ func TestAggregatesTwoBackends(t *testing.T) {
 			// so wait until the merged list has settled on the full set.
 			var exposed map[string]mcp.Tool
 			var names []string
-			for {
+			poll.Within(t, time.Until(deadline(ctx)), "the merged tool list settled on the full set", func() error {
 				res, err := c.ListTools(ctx, mcp.ListToolsRequest{})
 				if err != nil {
 					t.Fatalf("tools/list: %v", err)
@@ -256,11 +257,11 @@ func TestAggregatesTwoBackends(t *testing.T) {
 					exposed[tool.Name] = tool
 					names = append(names, tool.Name)
 				}
-				if len(exposed) >= len(want["example"])+len(want["everything"]) || ctx.Err() != nil {
-					break
+				if len(exposed) < len(want["example"])+len(want["everything"]) {
+					return fmt.Errorf("%d tools: %v", len(exposed), names)
 				}
-				time.Sleep(100 * time.Millisecond)
-			}
+				return nil
+			})
 
 			seen := map[string]int{}
 			for _, n := range names {
@@ -590,16 +591,18 @@ func TestCancellation(t *testing.T) {
 
 			// The backend really stopped: its handler returned early
 			// (answering a request the proxy had already dropped) and it
-			// sent no more progress.
-			deadline := time.Now().Add(5 * time.Second)
-			for !strings.Contains(stderr.String(), "late or unknown response") && time.Now().Before(deadline) {
-				time.Sleep(50 * time.Millisecond)
-			}
-			if !strings.Contains(stderr.String(), "late or unknown response") {
-				t.Errorf("the backend did not end the cancelled sleep within 5s; proxy stderr:\n%s", stderr.String())
-			}
+			// sent no more progress. The proxy's debug log is the only
+			// place that late answer shows.
+			poll.Within(t, 5*time.Second, "the backend ending the cancelled sleep (a late response in the proxy's log)", func() error {
+				if out := stderr.String(); !strings.Contains(out, "late or unknown response") {
+					return fmt.Errorf("proxy stderr:\n%s", out)
+				}
+				return nil
+			})
 			progress := func(n mcp.JSONRPCNotification) bool { return notifParam(n, "progressToken") == "cancel-me" }
 			settled := len(rec.matching(progress))
+			// No progress may come from now on: an absence is watched for a
+			// while, there is no event to wait on.
 			time.Sleep(500 * time.Millisecond)
 			if got := len(rec.matching(progress)); got != settled {
 				t.Errorf("progress kept coming after cancellation: %d then %d", settled, got)

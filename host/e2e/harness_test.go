@@ -8,6 +8,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -32,7 +33,19 @@ func TestMain(m *testing.M) {
 		// Started by the conformance suite as its client command.
 		os.Exit(conformanceDriver())
 	}
+	skipAllUnderShort()
 	testenv.Main(m)
+}
+
+// skipAllUnderShort ends the run before any test starts when -short is set:
+// every test here builds the mcphost binary and runs real plugin processes
+// and clients, which is what `task test:unit` (-short) leaves out.
+func skipAllUnderShort() {
+	flag.Parse() // testing.Short reads the flags, which m.Run has not parsed yet
+	if testing.Short() {
+		fmt.Println("e2e: skipped under -short: these tests build mcphost and run real processes; run them without -short")
+		os.Exit(0)
+	}
 }
 
 const mcphostPkg = "github.com/mcphost/mcphost/host/cmd/mcphost"

@@ -17,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/mcphost/mcphost/host/internal/testenv"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // everythingHTTP is @modelcontextprotocol/server-everything serving one of
@@ -60,21 +61,18 @@ func (e *everythingHTTP) start(t *testing.T) {
 		_ = e.cmd.Wait()
 		close(e.done)
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if conn, err := net.DialTimeout("tcp", e.addr, time.Second); err == nil {
-			conn.Close()
-			return
-		}
+	poll.Within(t, 30*time.Second, fmt.Sprintf("server-everything %s listening on %s", e.mode, e.addr), func() error {
 		select {
 		case <-e.done:
 			t.Fatalf("server-everything %s exited before listening:\n%s", e.mode, e.stderr.String())
-		case <-time.After(100 * time.Millisecond):
+		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server-everything %s did not listen on %s within 30s:\n%s", e.mode, e.addr, e.stderr.String())
+		conn, err := net.DialTimeout("tcp", e.addr, time.Second)
+		if err != nil {
+			return fmt.Errorf("%w\n%s", err, e.stderr.String())
 		}
-	}
+		return conn.Close()
+	})
 }
 
 // kill ends the server (its whole process group) abruptly, as a crash
@@ -126,7 +124,7 @@ server "ev" {
 
 			backend.kill()
 			backend.start(t)
-			waitFor(t, 30*time.Second, "echo through the restarted backend", func() error {
+			poll.Within(t, 30*time.Second, "echo through the restarted backend", func() error {
 				got, err := tryCall(ctx, c, "mcp__proxy__ev__echo", map[string]any{"message": "again"})
 				if err == nil && got != "Echo: again" {
 					return fmt.Errorf("echo = %q", got)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mcphost/mcphost/host/internal/testenv"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // startHTTPProxyConfig runs `mcphost run cfg`, where cfg is a whole config
@@ -260,9 +261,48 @@ func startCall(url string, req rawHTTP) *openCall {
 		c.resp, c.body, c.err = req.send(url)
 		c.ended = time.Now()
 	}()
-	// Give the request time to reach the backend.
-	time.Sleep(300 * time.Millisecond)
 	return c
+}
+
+// openCallsToken guards the admin listener of the open-call tests.
+const openCallsToken = "open-calls-token-4d1c"
+
+// withAdmin adds an admin listener on a free port to servers (HCL) and
+// returns the config and the admin API's base URL.
+func withAdmin(t *testing.T, servers string) (string, string) {
+	t.Helper()
+	addr := freeAddr(t)
+	return fmt.Sprintf("admin {\n  address    = %q\n  auth_token = %q\n}\n%s", addr, openCallsToken, servers), "http://" + addr
+}
+
+// waitForwarded waits until the admin API counts a request of session in
+// flight: the proxy has handed the open call to its backend.
+func waitForwarded(t *testing.T, adminBase, session string) {
+	t.Helper()
+	poll.Within(t, 30*time.Second, "session "+session+"'s call in flight at its backend (admin API)", func() error {
+		req, _ := http.NewRequest(http.MethodGet, adminBase+"/api/v1/sessions", nil)
+		req.Header.Set("Authorization", "Bearer "+openCallsToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var list struct {
+			Sessions []struct {
+				ID       string `json:"id"`
+				InFlight int    `json:"in_flight"`
+			} `json:"sessions"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			return fmt.Errorf("GET /api/v1/sessions: %s: %w", resp.Status, err)
+		}
+		for _, s := range list.Sessions {
+			if s.ID == session && s.InFlight > 0 {
+				return nil
+			}
+		}
+		return fmt.Errorf("sessions: %+v", list.Sessions)
+	})
 }
 
 func (c *openCall) wait(t *testing.T, within time.Duration) {
@@ -282,7 +322,8 @@ func (c *openCall) wait(t *testing.T, within time.Duration) {
 // must end rather than hang until the client gives up.
 func TestHTTPSessionEndEndsOpenRequests(t *testing.T) {
 	t.Parallel()
-	p := startHTTPProxy(t, exampleServer("example"))
+	cfg, adminBase := withAdmin(t, exampleServer("example"))
+	p := startHTTPProxy(t, cfg)
 	cases := []struct {
 		name   string
 		accept string
@@ -297,6 +338,7 @@ func TestHTTPSessionEndEndsOpenRequests(t *testing.T) {
 			t.Parallel()
 			session := initSession(t, p.URL, "")
 			call := startCall(p.URL, rawHTTP{method: http.MethodPost, session: session, accept: tc.accept, body: strings.NewReader(sleepJS(20000))})
+			waitForwarded(t, adminBase, session)
 			deleted := time.Now()
 			if resp, body := (rawHTTP{method: http.MethodDelete, session: session}).do(t, p.URL); resp.StatusCode != http.StatusNoContent {
 				t.Fatalf("DELETE: %d %s", resp.StatusCode, body)
@@ -319,9 +361,11 @@ func TestHTTPSessionEndEndsOpenRequests(t *testing.T) {
 // shutdown_timeout for it, then answers it with an error and exits.
 func TestHTTPShutdownWithOpenRequest(t *testing.T) {
 	t.Parallel()
-	p := startHTTPProxy(t, "proxy {\n  shutdown_timeout = \"1s\"\n}\n"+exampleServer("example"))
+	cfg, adminBase := withAdmin(t, "proxy {\n  shutdown_timeout = \"1s\"\n}\n"+exampleServer("example"))
+	p := startHTTPProxy(t, cfg)
 	session := initSession(t, p.URL, "")
 	call := startCall(p.URL, rawHTTP{method: http.MethodPost, session: session, body: strings.NewReader(sleepJS(30000))})
+	waitForwarded(t, adminBase, session)
 	start := time.Now()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -350,13 +394,14 @@ func TestHTTPShutdownDrainsOpenRequests(t *testing.T) {
 	// Three backends, so that stopping them in parallel is exercised; the
 	// marker finds every process they leave behind (none may be).
 	marker := uniqueMarker("drain")
-	p := startHTTPProxy(t, serverBlock("example", marker, "")+serverBlock("second", marker, "")+serverBlock("third", marker, ""))
+	cfg, adminBase := withAdmin(t, serverBlock("example", marker, "")+serverBlock("second", marker, "")+serverBlock("third", marker, ""))
+	p := startHTTPProxy(t, cfg)
 	if n := testenv.CountProcesses(t, marker); n != 3 {
 		t.Fatalf("%d backend processes match %q before shutdown, want 3", n, marker)
 	}
 	session := initSession(t, p.URL, "")
 	call := startCall(p.URL, rawHTTP{method: http.MethodPost, session: session, body: strings.NewReader(sleepJS(1500))})
-	time.Sleep(300 * time.Millisecond) // let the call reach the backend
+	waitForwarded(t, adminBase, session)
 	children := testenv.Descendants(p.cmd.Process.Pid)
 	if len(children) < 4 {
 		t.Fatalf("mcphost has %d descendants, want at least its transport plugin and 3 backends", len(children))

@@ -22,6 +22,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/tidwall/gjson"
 )
 
@@ -134,13 +135,13 @@ func checkCell(t *testing.T, c cellClient, tag string) {
 	if got, err := c.callText(ctx, "mcp__proxy__ex__add_tool", map[string]any{"name": tool}); err != nil || got != "added "+tool {
 		t.Fatalf("add_tool = %q, %v", got, err)
 	}
-	waitFor(t, 30*time.Second, "notifications/tools/list_changed after add_tool", func() error {
+	poll.Within(t, 30*time.Second, "notifications/tools/list_changed after add_tool", func() error {
 		if c.listChanged() <= before {
 			return errors.New("none received")
 		}
 		return nil
 	})
-	waitFor(t, 30*time.Second, "the added tool listed", func() error {
+	poll.Within(t, 30*time.Second, "the added tool listed", func() error {
 		names, err := c.toolNames(ctx)
 		if err == nil && !slices.Contains(names, "mcp__proxy__ex__"+tool) {
 			err = fmt.Errorf("mcp__proxy__ex__%s not among %d tools", tool, len(names))

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/mcphost/mcphost/host/internal/testenv"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // scrapeCounter reads one series from the proxy's /metrics with
@@ -111,7 +112,7 @@ func TestOperations(t *testing.T) {
 				return
 			}
 			otherOK.Add(1)
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond) // paces the steady load on "other"
 		}
 	}()
 
@@ -134,7 +135,7 @@ func TestOperations(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		waitFor(t, 30*time.Second, step.name+": victim answers again", func() error {
+		poll.Within(t, 30*time.Second, step.name+": victim answers again", func() error {
 			got, err := tryCall(ctx, c, "mcp__proxy__victim__whoami", nil)
 			if err == nil && got != marker {
 				return fmt.Errorf("whoami = %q", got)
@@ -155,7 +156,7 @@ func TestOperations(t *testing.T) {
 				t.Errorf("hung backend: failed health checks went from %v to %v, want at least 2 more", failedChecks, got)
 			}
 		}
-		waitFor(t, 10*time.Second, step.name+": list_changed down and up", func() error {
+		poll.Within(t, 10*time.Second, step.name+": list_changed down and up", func() error {
 			if n := listChanged.Load() - changes; n < 2 {
 				return fmt.Errorf("%d notifications/tools/list_changed", n)
 			}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // TestPluginsGetAMinimalEnvironment: a plugin process gets the minimal
@@ -81,7 +83,7 @@ server %[1]q {
 	}
 
 	for server, want := range map[string]string{"inherits": "backend-env:[host-secret]", "bare": "backend-env:[]"} {
-		waitFor(t, 30*time.Second, server+"'s environment line in its log", func() error {
+		poll.Within(t, 30*time.Second, server+"'s environment line in its log", func() error {
 			var logs struct {
 				Lines []string `json:"lines"`
 			}

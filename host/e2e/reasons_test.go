@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // TestFailureReasons: a backend that cannot start is reported with the
@@ -57,12 +59,7 @@ server "ghost" {
 	}
 	go p.wait()
 	t.Cleanup(func() { p.stop(t) })
-	waitFor(t, 60*time.Second, "the admin API", func() error {
-		if !strings.Contains(p.Stderr.String(), "serving the admin API") {
-			return fmt.Errorf("stderr:\n%s", p.Stderr.String())
-		}
-		return nil
-	})
+	waitAdmin(t, "http://"+adminAddr, token, p.Stderr)
 
 	want := map[string]string{
 		"web":   "connection refused (http://" + refused + "/mcp)",
@@ -72,7 +69,7 @@ server "ghost" {
 	base := "http://" + adminAddr
 	for _, name := range []string{"web", "oops", "ghost"} {
 		t.Run(name, func(t *testing.T) {
-			waitFor(t, 30*time.Second, name+"'s last error", func() error {
+			poll.Within(t, 30*time.Second, name+"'s last error", func() error {
 				var st struct {
 					Reason    string `json:"reason"`
 					LastError string `json:"last_error"`

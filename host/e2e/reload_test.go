@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // reloadConfig is a proxy config with an HTTP listener and the given servers.
@@ -52,26 +54,24 @@ func startProxyEnv(t *testing.T, path, url string, env []string) *proxyProcess {
 	go p.wait()
 	t.Cleanup(func() { p.stop(t) })
 	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(p.Stderr.String(), "server ready") {
-		if time.Now().After(deadline) {
-			t.Fatalf("mcphost did not start:\n%s", p.Stderr.String())
+	// "server ready" is logged once the start-up wait is over with a backend
+	// running; no API tells that to a proxy without an admin listener.
+	poll.Within(t, time.Until(deadline), "mcphost started", func() error {
+		if out := p.Stderr.String(); !strings.Contains(out, "server ready") {
+			return errors.New(out)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	// The admin listener opens after the backends are started: a test
 	// that calls it at once must find it accepting.
 	if addr := adminAddress(t, path); addr != "" {
-		for {
+		poll.Within(t, time.Until(deadline), "mcphost's admin listener "+addr+" open", func() error {
 			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				c.Close()
-				break
+			if err != nil {
+				return fmt.Errorf("%w\n%s", err, p.Stderr.String())
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("mcphost's admin listener %s did not open: %v\n%s", addr, err, p.Stderr.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return c.Close()
+		})
 	}
 	return p
 }
@@ -108,17 +108,12 @@ func toolNameSet(ctx context.Context, t *testing.T, c *client.Client) []string {
 
 func waitTools(ctx context.Context, t *testing.T, c *client.Client, what string, ok func([]string) bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		names := toolNameSet(ctx, t, c)
-		if ok(names) {
-			return
+	poll.Within(t, 30*time.Second, what, func() error {
+		if names := toolNameSet(ctx, t, c); !ok(names) {
+			return fmt.Errorf("tools are %v", names)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: tools are %v", what, names)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // TestReload: SIGHUP adds, removes and changes servers while a client
@@ -169,21 +164,17 @@ func TestReload(t *testing.T) {
 		return slices.Contains(names, "mcp__proxy__added__echo") && !slices.Contains(names, "mcp__proxy__gone__echo") &&
 			slices.Contains(names, "mcp__proxy__changed__echo")
 	})
-	eventually := time.Now().Add(30 * time.Second)
-	for {
+	poll.Within(t, 30*time.Second, "the changed server restarted with its new settings", func() error {
 		req := mcp.CallToolRequest{}
 		req.Params.Name = "mcp__proxy__changed__whoami"
 		res, err := c.CallTool(ctx, req)
 		if err == nil && !res.IsError && len(res.Content) > 0 {
 			if text, ok := res.Content[0].(mcp.TextContent); ok && strings.Contains(text.Text, "changed-v2") {
-				break
+				return nil
 			}
 		}
-		if time.Now().After(eventually) {
-			t.Fatalf("the changed server was not restarted with its new settings: %v %+v", err, res)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("%v %+v", err, res)
+	})
 	if !strings.Contains(p.Stderr.String(), "config reloaded") {
 		t.Fatalf("no reload logged:\n%s", p.Stderr.String())
 	}
@@ -195,13 +186,14 @@ func TestReload(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(p.Stderr.String(), "reload refused") {
-		if time.Now().After(deadline) {
-			t.Fatalf("a broken config was not refused:\n%s", p.Stderr.String())
+	// A SIGHUP reload has no caller to answer: its refusal, in the log,
+	// is the behaviour under test.
+	poll.Within(t, 20*time.Second, "a broken config refused", func() error {
+		if out := p.Stderr.String(); !strings.Contains(out, "reload refused") {
+			return errors.New(out)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	if !strings.Contains(p.Stderr.String(), "proxy.hcl:2:21") {
 		t.Fatalf("the refusal has no file:line:col:\n%s", p.Stderr.String())
 	}
@@ -228,8 +220,8 @@ func TestReloadOnFileChange(t *testing.T) {
 	c := httpClient(t, p.URL, clientOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	// Make sure the modification time moves even on coarse clocks.
-	time.Sleep(20 * time.Millisecond)
+	// The config grows, so its stamp (size and modification time) changes
+	// however coarse the clock.
 	if err := os.WriteFile(path, []byte(reloadConfig(addr, "proxy {\n  watch_config = true\n}\n", exampleServer("one"), exampleServer("two"))), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -261,16 +262,14 @@ func TestHTTPResumeGoSDKClient(t *testing.T) {
 		t.Fatalf("no break and reconnection: %d connections before the cut, %d in all", dials, cut.dialed())
 	}
 	// The client may hand notifications to its handler after the result.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Within(t, 10*time.Second, "three progress notifications", func() error {
 		mu.Lock()
-		n := len(progress)
-		mu.Unlock()
-		if n >= 3 || time.Now().After(deadline) {
-			break
+		defer mu.Unlock()
+		if len(progress) < 3 {
+			return fmt.Errorf("progress %v", progress)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if fmt.Sprint(progress) != "[1 2 3]" {

@@ -24,6 +24,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/mcphost/mcphost/host/internal/testenv"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // ---------------------------------------------------------------------------
@@ -79,23 +80,6 @@ func tryCall(ctx context.Context, c *client.Client, name string, args map[string
 		return "", err
 	}
 	return toolText(res)
-}
-
-// waitFor polls cond every 100ms until it returns nil, failing the test with
-// cond's last error after timeout.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %s: %v", what, timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // procStat returns the state letter and parent pid of pid from
@@ -370,7 +354,7 @@ func TestConcurrentCallsNoLossNoCrossing(t *testing.T) {
 				}
 			}
 			// initialize is answered while the backends start: wait for it.
-			waitFor(t, 30*time.Second, "the backend process", func() error {
+			poll.Within(t, 30*time.Second, "the backend process", func() error {
 				if n := testenv.CountProcesses(t, marker); n != 1 {
 					return fmt.Errorf("%d backend processes match %q, want 1", n, marker)
 				}
@@ -431,7 +415,7 @@ func TestConcurrentCallsNoLossNoCrossing(t *testing.T) {
 			}
 
 			stop()
-			waitFor(t, 20*time.Second, "backend gone after the proxy stopped", func() error {
+			poll.Within(t, 20*time.Second, "backend gone after the proxy stopped", func() error {
 				if n := testenv.CountProcesses(t, marker); n != 0 {
 					return fmt.Errorf("%d processes still match %q", n, marker)
 				}
@@ -537,7 +521,7 @@ func TestBackendKilledMidCall(t *testing.T) {
 						return
 					}
 					otherOK.Add(1)
-					time.Sleep(20 * time.Millisecond)
+					time.Sleep(20 * time.Millisecond) // paces the steady load on "other"
 				}
 			}()
 
@@ -583,7 +567,7 @@ func TestBackendKilledMidCall(t *testing.T) {
 				t.Errorf("the calls failed after %s, not before the 10s request timeout", elapsed)
 			}
 
-			waitFor(t, 30*time.Second, "example answers whoami again", func() error {
+			poll.Within(t, 30*time.Second, "example answers whoami again", func() error {
 				got, err := tryCall(ctx, c, "mcp__proxy__example__whoami", nil)
 				if err == nil && got != "example" {
 					return fmt.Errorf("whoami = %q", got)
@@ -591,7 +575,7 @@ func TestBackendKilledMidCall(t *testing.T) {
 				return err
 			})
 			// Down and up again: at least two changes of the tool list.
-			waitFor(t, 10*time.Second, "tools/list_changed notifications", func() error {
+			poll.Within(t, 10*time.Second, "tools/list_changed notifications", func() error {
 				if n := listChanged.Load() - before; n < 2 {
 					return fmt.Errorf("got %d notifications/tools/list_changed, want at least 2", n)
 				}
@@ -723,7 +707,7 @@ func (p *proxyProcess) killAndWaitGone(t *testing.T, within time.Duration, watch
 	case <-time.After(10 * time.Second):
 		t.Fatal("the proxy did not die from SIGKILL")
 	}
-	waitFor(t, within, "no process left behind by the killed proxy", func() error {
+	poll.Within(t, within, "no process left behind by the killed proxy", func() error {
 		var alive []string
 		for _, d := range watched {
 			if !processDead(d) {
@@ -774,7 +758,7 @@ func TestCrashedPluginIsRestarted(t *testing.T) {
 	if err := syscall.Kill(oldPlugin, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "both backends answer again", func() error {
+	poll.Within(t, 30*time.Second, "both backends answer again", func() error {
 		for _, s := range []string{"a", "b"} {
 			got, err := tryCall(ctx, c, "mcp__proxy__"+s+"__whoami", nil)
 			if err != nil {
@@ -790,7 +774,7 @@ func TestCrashedPluginIsRestarted(t *testing.T) {
 	if len(plugins) != 1 || plugins[0] == oldPlugin {
 		t.Fatalf("plugin processes after the crash: %v, want one new one (the killed one was %d)", plugins, oldPlugin)
 	}
-	waitFor(t, 10*time.Second, "old backends dead", func() error {
+	poll.Within(t, 10*time.Second, "old backends dead", func() error {
 		for _, d := range oldBackends {
 			if !processDead(d) {
 				return fmt.Errorf("backend %d (%s) of the killed plugin still runs", d, procCmdline(d))
@@ -804,7 +788,7 @@ func TestCrashedPluginIsRestarted(t *testing.T) {
 	if n := testenv.CountProcesses(t, marker); n != 2 {
 		t.Errorf("%d processes match %q, want 2 backends", n, marker)
 	}
-	waitFor(t, 10*time.Second, "tools/list_changed for down and up", func() error {
+	poll.Within(t, 10*time.Second, "tools/list_changed for down and up", func() error {
 		if n := listChanged.Load() - before; n < 2 {
 			return fmt.Errorf("got %d notifications/tools/list_changed, want at least 2", n)
 		}
@@ -813,7 +797,7 @@ func TestCrashedPluginIsRestarted(t *testing.T) {
 
 	c.Close()
 	p.stop(t)
-	waitFor(t, 20*time.Second, "backends gone after the proxy stopped", func() error {
+	poll.Within(t, 20*time.Second, "backends gone after the proxy stopped", func() error {
 		if n := testenv.CountProcesses(t, marker); n != 0 {
 			return fmt.Errorf("%d processes still match %q", n, marker)
 		}
@@ -860,7 +844,7 @@ server "a" {
 	if err := syscall.Kill(plugins[0], syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "the orphaned shell and server gone", func() error {
+	poll.Within(t, 30*time.Second, "the orphaned shell and server gone", func() error {
 		for _, d := range old {
 			if !processDead(d) {
 				return fmt.Errorf("%d (%s) of the killed plugin still runs", d, procCmdline(d))
@@ -868,7 +852,7 @@ server "a" {
 		}
 		return nil
 	})
-	waitFor(t, 30*time.Second, "the backend answers again", func() error {
+	poll.Within(t, 30*time.Second, "the backend answers again", func() error {
 		got, err := tryCall(ctx, c, "mcp__proxy__a__whoami", nil)
 		if err == nil && got != marker {
 			return fmt.Errorf("whoami = %q", got)
@@ -880,7 +864,7 @@ server "a" {
 	}
 	// The dead connection's descriptors went with it: the new one holds
 	// as many (its pipes, its data socket, the new plugin's).
-	waitFor(t, 10*time.Second, "host descriptors back to their level", func() error {
+	poll.Within(t, 10*time.Second, "host descriptors back to their level", func() error {
 		if now := openFDs(t, p.cmd.Process.Pid); now > hostFDs {
 			return fmt.Errorf("the host had %d open fds before the crash and %d after", hostFDs, now)
 		}
@@ -918,7 +902,7 @@ func TestBackendCrashesLeakNothing(t *testing.T) {
 		if _, err := tryCall(ctx, c, "mcp__proxy__example__crash", nil); err == nil {
 			t.Fatalf("cycle %d: crash call succeeded", i)
 		}
-		waitFor(t, 60*time.Second, "example answers whoami again", func() error {
+		poll.Within(t, 60*time.Second, "example answers whoami again", func() error {
 			_, err := tryCall(ctx, c, "mcp__proxy__example__whoami", nil)
 			return err
 		})
@@ -927,7 +911,7 @@ func TestBackendCrashesLeakNothing(t *testing.T) {
 		t.Fatalf("plugin processes %v, want the original %d (only backends crashed)", got, plugin)
 	}
 	// Fewer new descriptors than cycles: nothing is left behind per crash.
-	waitFor(t, 10*time.Second, "plugin descriptors back to their level before the crashes", func() error {
+	poll.Within(t, 10*time.Second, "plugin descriptors back to their level before the crashes", func() error {
 		if after := openFDs(t, plugin); after-before >= cycles {
 			return fmt.Errorf("plugin had %d open fds before %d backend crashes and %d after", before, cycles, after)
 		}

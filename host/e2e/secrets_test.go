@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mcphost/mcphost/host/internal/testenv"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // TestPluginSecretRedacted: the example tcp transport marks its
@@ -71,13 +72,8 @@ server "vault" {
 		go proxy.wait()
 		t.Cleanup(func() { proxy.stop(t) })
 		base := "http://" + adminAddr
-		waitFor(t, 60*time.Second, "vault's first attempt", func() error {
-			if !strings.Contains(proxy.Stderr.String(), "server not ready") {
-				return fmt.Errorf("stderr:\n%s", proxy.Stderr.String())
-			}
-			return nil
-		})
-		waitFor(t, 30*time.Second, "vault to fail connecting", func() error {
+		waitAdmin(t, base, "admin-token-e2e", proxy.Stderr) // after vault's first attempt
+		poll.Within(t, 30*time.Second, "vault to fail connecting", func() error {
 			var st struct {
 				State     string `json:"state"`
 				LastError string `json:"last_error"`

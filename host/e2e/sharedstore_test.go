@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -88,21 +90,18 @@ func startSharedCopy(t *testing.T, cfg, name string, stdio bool) *sharedCopy {
 		// The test reads the copy's metrics on its HTTP listener. A --serve
 		// stdio copy skips a port that is taken (another test may have
 		// taken the free port picked above): say so plainly if it did.
-		deadline := time.Now().Add(60 * time.Second)
-		for {
+		poll.Within(t, 60*time.Second, fmt.Sprintf("%s serving mcphost metrics at %s (its port taken by another process?)", name, c.metrics), func() error {
 			resp, err := http.Get(c.metrics)
-			if err == nil {
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK && strings.Contains(string(body), "mcphost_") {
-					break
-				}
+			if err != nil {
+				return err
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s serves no mcphost metrics at %s (its port taken by another process?):\n%s", name, c.metrics, c.stderr.String())
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "mcphost_") {
+				return fmt.Errorf("%s, no mcphost_ metrics; stderr:\n%s", resp.Status, c.stderr.String())
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return nil
+		})
 		return c
 	}
 	cmd := newCmd(context.Background())
@@ -121,21 +120,18 @@ func startSharedCopy(t *testing.T, cfg, name string, stdio bool) *sharedCopy {
 		}
 	})
 	url := "http://" + addr + "/mcp"
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			break
-		}
+	poll.Within(t, 60*time.Second, name+" serving HTTP", func() error {
 		select {
 		case err := <-done:
 			t.Fatalf("%s exited early: %v\n%s", name, err, c.stderr.String())
-		case <-time.After(20 * time.Millisecond):
+		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not serve HTTP in time:\n%s", name, c.stderr.String())
+		resp, err := http.Get(url)
+		if err != nil {
+			return fmt.Errorf("%w\n%s", err, c.stderr.String())
 		}
-	}
+		return resp.Body.Close()
+	})
 	c.client = httpClient(t, url, clientOptions{})
 	return c
 }
@@ -177,22 +173,6 @@ func tryGetTrace(ctx context.Context, c *client.Client, id string) (tracedRespon
 		return tracedResponse{}, err.Error(), false
 	}
 	return tr, "", true
-}
-
-// eventually polls cond until it holds, failing the test at ctx's end.
-func eventually(ctx context.Context, t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	for {
-		ok, last := cond()
-		if ok {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not before the deadline; last: %s", what, last)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 // TestCopiesShareTheTraceStore runs three copies of one config (two stdio,
@@ -313,7 +293,7 @@ tracing {
 
 	// One copy owns the store.
 	var owner *sharedCopy
-	eventually(ctx, t, "exactly one copy owns the store", func() (bool, string) {
+	poll.Within(t, time.Until(deadline(ctx)), "exactly one copy owns the store", func() error {
 		owner = nil
 		var seen []string
 		for _, c := range copies {
@@ -321,12 +301,15 @@ tracing {
 			seen = append(seen, fmt.Sprintf("%s=%v/%v", c.name, v, ok))
 			if ok && v == 1 {
 				if owner != nil {
-					return false, strings.Join(seen, " ")
+					return errors.New(strings.Join(seen, " "))
 				}
 				owner = c
 			}
 		}
-		return owner != nil, strings.Join(seen, " ")
+		if owner == nil {
+			return errors.New(strings.Join(seen, " "))
+		}
+		return nil
 	})
 	var rest []*sharedCopy
 	for _, c := range copies {
@@ -361,13 +344,13 @@ tracing {
 	}
 	owner.kill(t)
 	killed := time.Now()
-	eventually(ctx, t, "another copy owns the store", func() (bool, string) {
+	poll.Within(t, time.Until(deadline(ctx)), "another copy owns the store", func() error {
 		for _, c := range rest {
 			if v, ok := storeOwner(c.metrics); ok && v == 1 {
-				return true, ""
+				return nil
 			}
 		}
-		return false, "no owner"
+		return errors.New("no owner")
 	})
 	t.Logf("a copy took the store over %v after the owner's SIGKILL (owner was %s, %d calls made in the loop)",
 		time.Since(killed), owner.name, <-loopDone)
@@ -375,9 +358,11 @@ tracing {
 	// The others serve and trace; what get_trace returned is still there.
 	for _, c := range rest {
 		id := call(c, "after the kill, through "+c.name)
-		eventually(ctx, t, c.name+"'s latest after the kill", func() (bool, string) {
-			tr, why, ok := tryGetTrace(ctx, c.client, "latest")
-			return ok && tr.ResponseID == id, fmt.Sprintf("%+v %s", tr, why)
+		poll.Within(t, time.Until(deadline(ctx)), c.name+"'s latest after the kill", func() error {
+			if tr, why, ok := tryGetTrace(ctx, c.client, "latest"); !ok || tr.ResponseID != id {
+				return fmt.Errorf("%+v %s", tr, why)
+			}
+			return nil
 		})
 		for _, tc := range calls {
 			if tr := getTrace(ctx, t, c.client, tc.response); tr.ResponseID != tc.response {
@@ -421,9 +406,9 @@ tracing {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	owner := startSharedCopy(t, cfg, "owner", true)
-	eventually(ctx, t, "the first copy owns the store", func() (bool, string) {
+	poll.Within(t, time.Until(deadline(ctx)), "the first copy owns the store", func() bool {
 		v, ok := storeOwner(owner.metrics)
-		return ok && v == 1, "not yet"
+		return ok && v == 1
 	})
 	fwd := startSharedCopy(t, cfg, "forwarder", true)
 	var ids []string
@@ -448,4 +433,10 @@ tracing {
 				round, c.name, lat[len(lat)/2], lat[len(lat)*99/100])
 		}
 	}
+}
+
+// deadline is ctx's deadline: the waits above share the test's time limit.
+func deadline(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // soakDuration is how long TestSoak runs: MCPHOST_SOAK (a Go duration;
@@ -450,7 +451,7 @@ func TestSoak(t *testing.T) {
 		c.conn.close()
 	}
 	var after int
-	waitFor(t, 60*time.Second, "the proxy's goroutines back to their level before the sessions", func() error {
+	poll.Within(t, 60*time.Second, "the proxy's goroutines back to their level before the sessions", func() error {
 		if after = soakGoroutines(t, cp); after > baseline.goroutines+10 {
 			return fmt.Errorf("%d goroutines, %d before the sessions opened", after, baseline.goroutines)
 		}

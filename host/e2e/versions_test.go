@@ -26,7 +26,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os/exec"
@@ -42,6 +41,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/mcphost/mcphost/host/internal/testenv"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // revisions are the published MCP protocol revisions, oldest first. Being
@@ -1134,9 +1134,7 @@ func runVersionCell(t *testing.T, c *versionClient, b versionBackend) {
 		}
 		return nil
 	}
-	if err := pollUntil(ctx, 60*time.Second, listTools); err != nil {
-		t.Fatalf("%s: backend never listed: %v", cell.name, err)
-	}
+	poll.Within(t, 60*time.Second, cell.name+": the backend listed", listTools)
 
 	t.Run("lists", func(t *testing.T) {
 		if b.structured != "" {
@@ -1285,7 +1283,7 @@ func runVersionCell(t *testing.T, c *versionClient, b versionBackend) {
 		var listenID string
 		if c.modern() {
 			var err error
-			if listenID, err = c.listen(ctx, cell); err != nil {
+			if listenID, err = c.listen(ctx, t, cell); err != nil {
 				t.Fatalf("%s: %v", cell.name, err)
 			}
 			defer c.write(map[string]any{"jsonrpc": "2.0", "method": "notifications/cancelled",
@@ -1309,23 +1307,16 @@ func runVersionCell(t *testing.T, c *versionClient, b versionBackend) {
 		if c.modern() {
 			what = "notifications/tools/list_changed on listen stream " + listenID
 		}
-		if err := pollUntil(ctx, 20*time.Second, func() error {
-			if len(c.notifications("notifications/tools/list_changed", keep)) <= before {
-				return errors.New("none yet")
-			}
-			return nil
-		}); err != nil {
-			t.Fatalf("%s: no %s after %s", cell.name, what, tool(b.change))
-		}
-		if err := pollUntil(ctx, 20*time.Second, func() error {
+		poll.Within(t, 20*time.Second, fmt.Sprintf("%s: %s after %s", cell.name, what, tool(b.change)), func() bool {
+			return len(c.notifications("notifications/tools/list_changed", keep)) > before
+		})
+		poll.Within(t, 20*time.Second, cell.name+": after list_changed", func() error {
 			res, raw, err := c.call(ctx, cell, "tools/list", nil)
 			if err == nil && !listHas(res, "tools", "name", tool(b.changed)) {
 				err = fmt.Errorf("%s is not listed\n  received: %s", tool(b.changed), clip(raw, 300))
 			}
 			return err
-		}); err != nil {
-			t.Errorf("%s: after list_changed: %v", cell.name, err)
-		}
+		})
 	})
 
 	// requests counts the server→client requests of method the cell got.
@@ -1420,7 +1411,7 @@ func runVersionCell(t *testing.T, c *versionClient, b versionBackend) {
 
 // listen opens a subscriptions/listen stream for tool list changes and
 // waits for its acknowledgement; it returns the listen request's id.
-func (c *versionClient) listen(ctx context.Context, cell *versionCell) (string, error) {
+func (c *versionClient) listen(ctx context.Context, t testing.TB, cell *versionCell) (string, error) {
 	params := c.withMeta(map[string]any{"notifications": map[string]any{"toolsListChanged": true}})
 	c.mu.Lock()
 	c.nextID++
@@ -1437,14 +1428,9 @@ func (c *versionClient) listen(ctx context.Context, cell *versionCell) (string, 
 		return "", err
 	}
 	acked := func(r *received) bool { return r.cell == cell }
-	if err := pollUntil(ctx, 20*time.Second, func() error {
-		if len(c.notifications("notifications/subscriptions/acknowledged", acked)) == 0 {
-			return errors.New("none yet")
-		}
-		return nil
-	}); err != nil {
-		return "", fmt.Errorf("subscriptions/listen: no notifications/subscriptions/acknowledged with subscriptionId %s\n  sent: %s", id, clip(sent, 800))
-	}
+	poll.Within(t, 20*time.Second, fmt.Sprintf("subscriptions/listen: notifications/subscriptions/acknowledged with subscriptionId %s\n  sent: %s", id, clip(sent, 800)), func() bool {
+		return len(c.notifications("notifications/subscriptions/acknowledged", acked)) > 0
+	})
 	ack := c.notifications("notifications/subscriptions/acknowledged", acked)[0]
 	var n struct {
 		Params struct {
@@ -1457,25 +1443,6 @@ func (c *versionClient) listen(ctx context.Context, cell *versionCell) (string, 
 		return "", fmt.Errorf("subscriptions/listen: the acknowledgement does not honour toolsListChanged\n  received: %s", clip(ack.raw, 800))
 	}
 	return id, nil
-}
-
-// pollUntil calls try until it succeeds, d passes or ctx ends, and returns
-// its last error.
-func pollUntil(ctx context.Context, d time.Duration, try func() error) error {
-	deadline := time.Now().Add(d)
-	for {
-		err := try()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 // listHas reports whether res[key] lists an object whose field is value.
@@ -1580,7 +1547,7 @@ func TestVersionsMCPGoClients(t *testing.T) {
 					t.Fatalf("client=%s/%s: negotiated %q (result %q), want the pinned %s", v, mode, c.ProtocolVersion(), res.ProtocolVersion, v)
 				}
 				want := []string{"mcp__proxy__legacy__echo", "mcp__proxy__modern__echo"}
-				if err := pollUntil(ctx, 30*time.Second, func() error {
+				poll.Within(t, 30*time.Second, fmt.Sprintf("client=%s/%s: tools listed", v, mode), func() error {
 					list, err := c.ListTools(ctx, mcp.ListToolsRequest{})
 					if err != nil {
 						return err
@@ -1595,9 +1562,7 @@ func TestVersionsMCPGoClients(t *testing.T) {
 						}
 					}
 					return nil
-				}); err != nil {
-					t.Fatalf("client=%s/%s: %v", v, mode, err)
-				}
+				})
 				for _, server := range []string{"legacy", "modern"} {
 					text := "hello " + server
 					call := mcp.CallToolRequest{}
@@ -1723,15 +1688,16 @@ proxy {
 			defer cancel()
 			var res map[string]any
 			var raw []byte
-			if err := pollUntil(ctx, 30*time.Second, func() error {
+			poll.Within(t, 30*time.Second, "client="+tc.client+": the stamped echo answered", func() error {
 				var err error
 				res, raw, err = c.call(ctx, nil, "tools/call", map[string]any{
 					"name": "mcp__proxy__stamped__echo", "arguments": map[string]any{"text": "stamp me"},
 				})
-				return err
-			}); err != nil {
-				t.Fatalf("client=%s: %v\n%s", tc.client, err, tail(c.stderr.String(), 4000))
-			}
+				if err != nil {
+					return fmt.Errorf("%w\n%s", err, tail(c.stderr.String(), 4000))
+				}
+				return nil
+			})
 			meta, _ := res["_meta"].(map[string]any)
 			if got := meta["com.example/translated"]; got != tc.want {
 				t.Errorf("client=%s: result._meta[\"com.example/translated\"] = %v, want %v\n  received: %s", tc.client, got, tc.want, clip(raw, 1500))

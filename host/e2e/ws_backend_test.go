@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // TestWebSocketBackend fronts the example server's WebSocket mode with the
@@ -106,7 +107,7 @@ server "wsx" {
 			if restarted.addr != addr {
 				t.Fatalf("restarted on %s, want %s", restarted.addr, addr)
 			}
-			waitFor(t, 30*time.Second, "whoami through the restarted backend", func() error {
+			poll.Within(t, 30*time.Second, "whoami through the restarted backend", func() error {
 				callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 				defer cancel()
 				got, err := tryCall(callCtx, c, "mcp__proxy__wsx__whoami", nil)

@@ -23,6 +23,7 @@ import (
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/plugintest"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -208,14 +209,12 @@ func TestSessionLifecycle(t *testing.T) {
 	// The notification's POST is answered 202 with nothing for the
 	// client to wait on, so it may be recorded after the tools/list one.
 	var posts []http.Header
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	poll.Within(t, 5*time.Second, "three POSTs", func() bool {
 		s.mu.Lock()
 		posts = append([]http.Header(nil), s.posts...)
 		s.mu.Unlock()
-		if len(posts) >= 3 || time.Now().After(deadline) {
-			break
-		}
-	}
+		return len(posts) >= 3
+	})
 	if len(posts) != 3 {
 		t.Fatalf("%d POSTs, want 3", len(posts))
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/plugintest"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -358,7 +359,7 @@ func TestModernListen(t *testing.T) {
 	send(t, c, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"listen"}}`)
 	// A cancellation for a request long answered is dropped, not sent.
 	send(t, c, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}`)
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // for an answer to a cancelled request to show
 	resp, others = await(t, c, modern("3", "tools/call", `"name":"whoami","arguments":{}`))
 	wantResult(t, resp, "content")
 	for _, m := range others {
@@ -654,21 +655,16 @@ func TestModernCancelClosesStream(t *testing.T) {
 			// server may record it after answering the echo: the last two
 			// are compared in sorted order.
 			want := "initialize," + method + ",echo,notifications/cancelled"
-			deadline := time.Now().Add(5 * time.Second)
-			for {
+			poll.Within(t, 5*time.Second, "POSTs "+want, func() error {
 				s.mu.Lock()
 				posts := append([]string(nil), s.posts...)
 				s.mu.Unlock()
 				slices.Sort(posts[2:])
-				got := strings.Join(posts, ",")
-				if got == want {
-					break
+				if got := strings.Join(posts, ","); got != want {
+					return fmt.Errorf("POSTs %s", got)
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("POSTs %s, want %s", got, want)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+				return nil
+			})
 		})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/plugintest"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -296,14 +297,14 @@ func TestResumeCancelled(t *testing.T) {
 	s.resumeStatus = http.StatusServiceUnavailable // keeps it retrying
 	c := plugintest.Open(t, New(quiet()), configFor(t, s.URL+"/mcp", nil), 0)
 	callThrough(t, c)
-	waitFor(t, "a resuming GET", func() bool {
+	poll.Within(t, 10*time.Second, "a resuming GET", func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return len(s.resumes) > 0
 	})
 	rpc(t, c, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"call-7"}}`)
 	cc := c.(*conn)
-	waitFor(t, "the resumption to end", func() bool {
+	poll.Within(t, 10*time.Second, "the resumption to end", func() bool {
 		cc.mu.Lock()
 		defer cc.mu.Unlock()
 		return len(cc.resuming) == 0
@@ -324,14 +325,14 @@ func TestCancelledStreamNotResumed(t *testing.T) {
 	c := plugintest.Open(t, New(quiet()), configFor(t, s.URL+"/mcp", nil), 0)
 	callThrough(t, c)
 	cc := c.(*conn)
-	waitFor(t, "the answer stream to be read", func() bool {
+	poll.Within(t, 10*time.Second, "the answer stream to be read", func() bool {
 		cc.mu.Lock()
 		defer cc.mu.Unlock()
 		return len(cc.resuming) == 1
 	})
 	rpc(t, c, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"call-7"}}`)
 	close(s.hold)
-	waitFor(t, "the stream's reader to be done", func() bool {
+	poll.Within(t, 10*time.Second, "the stream's reader to be done", func() bool {
 		cc.mu.Lock()
 		defer cc.mu.Unlock()
 		return len(cc.resuming) == 0
@@ -343,16 +344,6 @@ func TestCancelledStreamNotResumed(t *testing.T) {
 	defer s.mu.Unlock()
 	if len(s.resumes) != 0 {
 		t.Errorf("%d resuming GETs for a cancelled request, want none", len(s.resumes))
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after 10 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
 	}
 }
 
@@ -415,7 +406,7 @@ func (s *getStreamServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			<-r.Context().Done()
 			return
 		}
-		time.Sleep(s.headerDelay)
+		time.Sleep(s.headerDelay) // a server slow to send the headers is the case
 	}
 	if n == 0 {
 		// Noted before the headers go: a request the client holds back
@@ -448,7 +439,7 @@ func TestGETStreamKeepsRetry(t *testing.T) {
 	c := plugintest.Open(t, New(quiet()), configFor(t, s.URL+"/mcp", nil), 0)
 	rpc(t, c, initializeMsg)
 	rpc(t, c, initializedMsg)
-	waitFor(t, "the third GET", func() bool {
+	poll.Within(t, 10*time.Second, "the third GET", func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		return len(s.gets) >= 3

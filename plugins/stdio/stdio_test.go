@@ -26,6 +26,7 @@ import (
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/plugintest"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -70,7 +71,7 @@ func child(mode string) int {
 		// Ignores both stdin EOF and SIGTERM; only SIGKILL ends it.
 		signal.Ignore(syscall.SIGTERM)
 		fmt.Println(`{"jsonrpc":"2.0","method":"ready"}`)
-		time.Sleep(time.Hour)
+		time.Sleep(time.Hour) // a child that never ends by itself is the case
 		return 0
 	case "framing":
 		fmt.Print("\n\r\n   \n")
@@ -377,19 +378,13 @@ func gone(pid int) bool {
 
 func waitGone(t testing.TB, pid int, reaped bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	poll.Within(t, 5*time.Second, fmt.Sprintf("process %d gone", pid), func() bool {
 		if reaped {
 			// Our own child must be reaped, not merely dead.
-			if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-				return
-			}
-		} else if gone(pid) {
-			return
+			return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("process %d still exists", pid)
+		return gone(pid)
+	})
 }
 
 func TestCloseKills(t *testing.T) {
@@ -666,17 +661,12 @@ func TestHandedOverConnectionsLeakNothing(t *testing.T) {
 			cancel()
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		nowFDs, nowGoroutines := countFDs(t), runtime.NumGoroutine()
-		if nowFDs <= fds && nowGoroutines <= goroutines {
-			return
+	poll.Within(t, 10*time.Second, "descriptors and goroutines back to where they were", func() error {
+		if nowFDs, nowGoroutines := countFDs(t), runtime.NumGoroutine(); nowFDs > fds || nowGoroutines > goroutines {
+			return fmt.Errorf("descriptors %d → %d, goroutines %d → %d", fds, nowFDs, goroutines, nowGoroutines)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("descriptors %d → %d, goroutines %d → %d", fds, nowFDs, goroutines, nowGoroutines)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func closeWithin(t *testing.T, c transport.Conn) {

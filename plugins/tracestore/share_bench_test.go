@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/mcphost/mcphost/sdk/tracing"
 )
 
@@ -100,7 +101,7 @@ func TestSharedFigures(t *testing.T) {
 		}
 	}
 	stop(t, owner)
-	waitFor(t, 30*time.Second, "the forwarder took the store over", fwd.owns)
+	poll.Within(t, 30*time.Second, "the forwarder took the store over", fwd.owns)
 	stop(t, fwd)
 
 	// Takeover after SIGKILL: an owner in another process, a forwarder
@@ -130,7 +131,7 @@ func TestSharedFigures(t *testing.T) {
 		record(t, p, g.batch(10)...)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		start := time.Now()
-		waitFor(t, 30*time.Second, "took the store over", p.owns)
+		poll.Within(t, 30*time.Second, "took the store over", p.owns)
 		took = append(took, time.Since(start))
 		_ = cmd.Wait()
 		if run == 0 {

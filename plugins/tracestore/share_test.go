@@ -20,20 +20,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/mcphost/mcphost/sdk/tracing"
 )
-
-// waitFor polls cond until it holds or d passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", d, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
 
 // traceOf reads response id (or "latest") for session through p.
 func traceOf(t testing.TB, p tracing.Tracing, session, id string) traceView {
@@ -104,7 +93,7 @@ func TestSharedStoreInProcess(t *testing.T) {
 	}
 
 	stop(t, p1)
-	waitFor(t, 10*time.Second, "p2 took the store over", p2.owns)
+	poll.Within(t, 10*time.Second, "p2 took the store over", p2.owns)
 	if tv := traceOf(t, p2, "s1", "latest"); tv.ResponseID != "resp_a" {
 		t.Errorf("s1 latest after takeover: %+v", tv)
 	}
@@ -222,7 +211,7 @@ func TestTakeoverAfterOwnerKilled(t *testing.T) {
 	if _, err := p.Record(ctx, tracing.RecordRequest{Events: b.events(t0.Add(time.Minute))}); err != nil {
 		t.Fatalf("Record in the takeover gap: %v", err)
 	}
-	waitFor(t, 10*time.Second, "took the store over", p.owns)
+	poll.Within(t, 10*time.Second, "took the store over", p.owns)
 	t.Logf("took the store over %v after the owner's SIGKILL", time.Since(killed))
 
 	if tv := traceOf(t, p, "s1", "resp_a"); len(tv.Contexts) != 2 || tv.FeedbackCount != 1 {
@@ -441,7 +430,7 @@ func TestForwarderLeaksNothing(t *testing.T) {
 	configure(t, dir, nil)
 	settle := func() int {
 		n := runtime.NumGoroutine()
-		for range 50 {
+		for range 50 { // the lowest count over half a second is the baseline
 			time.Sleep(10 * time.Millisecond)
 			n = min(n, runtime.NumGoroutine())
 		}
@@ -455,7 +444,7 @@ func TestForwarderLeaksNothing(t *testing.T) {
 	configureOn(t, p, dir, map[string]any{"cache_entries": 10})
 	traceOf(t, p, "s", "latest")
 	stop(t, p)
-	waitFor(t, 5*time.Second, "goroutines back to where they were", func() bool { return runtime.NumGoroutine() <= base })
+	poll.GoroutinesBackTo(t, base)
 	if _, err := p.Record(context.Background(), tracing.RecordRequest{Events: tr.events(t0)}); !errors.Is(err, errNotConfigured) {
 		t.Errorf("Record after Stop: %v", err)
 	}
@@ -517,7 +506,7 @@ func TestReconfigureOtherDirWhileShared(t *testing.T) {
 	}
 
 	configureOn(t, p1, dirB, nil)
-	waitFor(t, 10*time.Second, "p2 took the first store over", p2.owns)
+	poll.Within(t, 10*time.Second, "p2 took the first store over", p2.owns)
 	if tv := traceOf(t, p2, "s", "latest"); tv.ResponseID != "r" {
 		t.Errorf("the first store after p1 left it: %+v", tv)
 	}

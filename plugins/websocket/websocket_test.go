@@ -464,7 +464,7 @@ func TestPingsKeepHealthyConnOpen(t *testing.T) {
 	s := newServer(t, false, []string{"mcp"}, nil)
 	c := mustOpen(t, quiet(), config(t, map[string]any{"url": s.wsURL(), "ping_interval": "20ms"}))
 	for i := range 5 {
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // ping intervals passing is the case
 		roundTrip(t, c, fmt.Sprint(i))
 	}
 }

@@ -18,7 +18,7 @@ func (c *slowConn) Send(context.Context, []byte) error   { return nil }
 func (c *slowConn) Recv(context.Context) ([]byte, error) { return nil, ErrClosed }
 func (c *slowConn) Close(ctx context.Context) error {
 	c.deadline, _ = ctx.Deadline()
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // a peer slow to close is the case under test
 	c.closed.Store(true)
 	return nil
 }

@@ -59,6 +59,9 @@ func TestDataSocketAfterAFailedSend(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			if !tt.exits && testing.Short() {
+				t.Skipf("skipped under -short: waits out goneWait (%v) for Recv to be cut", goneWait)
+			}
 			conn := &failingConn{exits: tt.exits, sendFailed: make(chan struct{})}
 			client := serveGRPC(t, &fakeTransport{conn: func() Conn { return conn }})
 			client.NoPipes = true

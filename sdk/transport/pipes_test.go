@@ -22,6 +22,7 @@ import (
 
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/mcphost/mcphost/sdk/proto/pluginv1"
 )
 
@@ -218,7 +219,7 @@ func TestOpenNegotiatesThePath(t *testing.T) {
 			if tt.want == "*transport.pipeConn" {
 				// Passed on, the handed-over files are closed, so that the
 				// plugin's poller no longer watches the pipes.
-				waitFor(t, func() bool { return isClosed(b.in) && isClosed(b.out) })
+				poll.Within(t, testTimeout, "both pipes closed", func() bool { return isClosed(b.in) && isClosed(b.out) })
 			}
 			for i := range 3 {
 				msg := []byte(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"x"}`, i))
@@ -455,7 +456,7 @@ func TestPipeConnSendCutShort(t *testing.T) {
 			go func() { sent <- c.Send(ctx, bytes.Repeat([]byte("x"), 1<<20)) }()
 			// Once the pipe is full the Send is blocked, with room bytes of
 			// the line out.
-			waitFor(t, func() bool { return pipeBuffered(t, inR) == capacity })
+			poll.Within(t, testTimeout, "the pipe full", func() bool { return pipeBuffered(t, inR) == capacity })
 			cancel()
 			var sendErr error
 			select {
@@ -503,18 +504,6 @@ func fillPipe(t *testing.T, w *os.File, room int) int {
 		t.Fatal(err)
 	}
 	return capacity
-}
-
-// waitFor waits until cond holds.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // openFDs counts this process's open descriptors.

@@ -13,145 +13,51 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mcphost/mcphost/host/internal/admin"
+	"github.com/mcphost/mcphost/host/internal/admin/admintest"
 	"github.com/mcphost/mcphost/host/internal/copies"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 const ctlToken = "ctl-test-token-9f8e7d6c5b4a"
 
-// ctlFake is an admin.Control with servers alpha (running) and beta
-// (failed, retried later).
-type ctlFake struct {
-	mu        sync.Mutex
-	servers   []admin.ServerStatus
-	logs      map[string][]string
-	followers map[string][]chan string
-	calls     []string
-	refuse    bool
-}
-
-func newCtlFake() *ctlFake {
-	return &ctlFake{
-		servers: []admin.ServerStatus{
-			{Name: "alpha", State: admin.StateRunning, Transport: "stdio", ProtocolVersion: "2025-06-18", Tools: 4, Resources: 2},
-			{Name: "beta", State: admin.StateFailed, Transport: "http", Reason: "initialize timed out", Restarts: 3,
-				NextAttempt: time.Now().Add(time.Hour)},
-		},
-		logs:      map[string][]string{"alpha": {"a1", "a2", "a3"}},
-		followers: map[string][]chan string{},
-	}
-}
-
-func (f *ctlFake) Servers() []admin.ServerStatus {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.servers)
-}
-
-func (f *ctlFake) act(verb, name, state string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for i := range f.servers {
-		if f.servers[i].Name == name {
-			f.calls = append(f.calls, verb+" "+name)
-			f.servers[i].State = state
-			return nil
-		}
-	}
-	return fmt.Errorf("%w %q", admin.ErrUnknownServer, name)
-}
-
-func (f *ctlFake) StartServer(_ context.Context, name string) error {
-	return f.act("start", name, admin.StateRunning)
-}
-
-func (f *ctlFake) StopServer(_ context.Context, name string) error {
-	return f.act("stop", name, admin.StateStopped)
-}
-
-func (f *ctlFake) RestartServer(_ context.Context, name string) error {
-	return f.act("restart", name, admin.StateRunning)
-}
-
-func (f *ctlFake) Calls() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
-}
-
-func (f *ctlFake) Tools() []admin.Tool                  { return nil }
-func (f *ctlFake) Sessions() []admin.Session            { return nil }
-func (f *ctlFake) MetricsSummary() admin.MetricsSummary { return admin.MetricsSummary{} }
-func (f *ctlFake) Config() any                          { return map[string]any{} }
-
-func (f *ctlFake) tail(name string, n int) ([]string, error) {
-	lines, ok := f.logs[name]
-	if !ok {
-		return nil, fmt.Errorf("%w %q", admin.ErrUnknownServer, name)
-	}
-	return slices.Clone(lines[max(0, len(lines)-n):]), nil
-}
-
-func (f *ctlFake) Logs(name string, n int) ([]string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.tail(name, n)
-}
-
-func (f *ctlFake) FollowLogs(ctx context.Context, name string, n int) (<-chan string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	lines, err := f.tail(name, n)
-	if err != nil {
-		return nil, err
-	}
-	ch := make(chan string, len(lines)+16)
-	for _, l := range lines {
-		ch <- l
-	}
-	f.followers[name] = append(f.followers[name], ch)
-	context.AfterFunc(ctx, func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.followers[name] = slices.DeleteFunc(f.followers[name], func(c chan string) bool { return c == ch })
-		close(ch)
+// newCtlFake is the shared admin fake with what the ctl tests print: alpha
+// running, beta failed and retried later, and only alpha's log.
+func newCtlFake() *admintest.Control {
+	f := admintest.New()
+	f.SetServers([]admin.ServerStatus{
+		{Name: "alpha", State: admin.StateRunning, Transport: "stdio", ProtocolVersion: "2025-06-18", Tools: 4, Resources: 2},
+		{Name: "beta", State: admin.StateFailed, Transport: "http", Reason: "initialize timed out", Restarts: 3,
+			NextAttempt: time.Now().Add(time.Hour)},
 	})
-	return ch, nil
-}
-
-func (f *ctlFake) writeLog(name, line string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, ch := range f.followers[name] {
-		ch <- line
-	}
-}
-
-func (f *ctlFake) Reload(context.Context) (admin.ReloadResult, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, "reload")
-	if f.refuse {
-		return admin.ReloadResult{Diagnostics: []admin.Diagnostic{{Severity: "error", Summary: "Unsupported argument",
-			Detail: `An argument named "comand" is not expected here.`, File: "proxy.hcl", Line: 7, Column: 3}}}, nil
-	}
-	return admin.ReloadResult{Applied: true, Added: []string{"gamma"}, Changed: []string{"alpha"}, Unchanged: []string{"beta"},
+	f.SetLogs(map[string][]string{"alpha": {"a1", "a2", "a3"}})
+	f.ToolList, f.SessionList, f.Metrics, f.ConfigValue = nil, nil, admin.MetricsSummary{}, map[string]any{}
+	f.TracingState = admin.TracingStatus{Enabled: true, Up: true}
+	f.ReloadResult = admin.ReloadResult{Applied: true, Added: []string{"gamma"}, Changed: []string{"alpha"}, Unchanged: []string{"beta"},
 		Partial: []admin.ReloadPartial{{Kind: admin.PartialServer, Name: "delta", Reason: "not added: Unknown plugin"},
-			{Kind: admin.PartialRestart, Reason: "listeners changed; restart mcphost to apply them"}}}, nil
+			{Kind: admin.PartialRestart, Reason: "listeners changed; restart mcphost to apply them"}}}
+	f.TraceToolFunc = func(name string, args json.RawMessage) (json.RawMessage, error) {
+		if strings.Contains(string(args), `"response_id":"none"`) {
+			return nil, fmt.Errorf("%w: no client response has been traced", admin.ErrNothingRecorded)
+		}
+		return json.RawMessage(`{"content":[{"type":"text","text":"` + name + ` ` + strings.ReplaceAll(string(args), `"`, `'`) + `"}]}`), nil
+	}
+	f.TraceResourceFunc = func(uri string) (json.RawMessage, error) {
+		text := `{\"contexts\":[{\"context_id\":\"ctx_1\",\"quality\":-0.5,\"feedback_count\":3,\"server\":\"ex\",\"name\":\"echo\",\"summary\":\"bad\"}]}`
+		return json.RawMessage(`{"contents":[{"uri":"` + uri + `","text":"` + text + `"}]}`), nil
+	}
+	return f
 }
 
-func (f *ctlFake) Events(ctx context.Context) <-chan admin.Event {
-	ch := make(chan admin.Event)
-	context.AfterFunc(ctx, func() { close(ch) })
-	return ch
-}
+// refusedReload is a reload refused with one diagnostic.
+var refusedReload = admin.ReloadResult{Diagnostics: []admin.Diagnostic{{Severity: "error", Summary: "Unsupported argument",
+	Detail: `An argument named "comand" is not expected here.`, File: "proxy.hcl", Line: 7, Column: 3}}}
 
 // startAdmin serves fake with the given admin options on a loopback port.
-func startAdmin(t *testing.T, fake *ctlFake, opts admin.Options) (*admin.Server, string, string) {
+func startAdmin(t *testing.T, fake *admintest.Control, opts admin.Options) (*admin.Server, string, string) {
 	t.Helper()
 	opts.Addr, opts.Control = "127.0.0.1:0", fake
 	srv, err := admin.New(opts)
@@ -290,7 +196,7 @@ func writeToken(t *testing.T, path string) {
 func TestCtlReloadRefused(t *testing.T) {
 	t.Parallel()
 	fake := newCtlFake()
-	fake.refuse = true
+	fake.ReloadResult = refusedReload
 	_, url, _ := startAdmin(t, fake, admin.Options{Token: ctlToken})
 	var stdout, stderr bytes.Buffer
 	err := ctlMain(context.Background(), []string{"-admin", url, "-token", ctlToken, "reload"}, &stdout, &stderr, envOf(nil))
@@ -377,33 +283,16 @@ func TestCtlPlainHTTPWarning(t *testing.T) {
 	}
 }
 
-// syncWriter lets a test read what a running command wrote.
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
-func waitFor(t *testing.T, w *syncWriter, want string) {
+// printed waits until the command under test has printed want: its output is
+// the fact the test checks.
+func printed(t *testing.T, w *admintest.Buffer, want string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(w.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("output never got %q: %q", want, w.String())
+	poll.Within(t, 10*time.Second, fmt.Sprintf("output with %q", want), func() error {
+		if out := w.String(); !strings.Contains(out, want) {
+			return fmt.Errorf("output so far: %q", out)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestCtlLogsFollow(t *testing.T) {
@@ -415,15 +304,15 @@ func TestCtlLogsFollow(t *testing.T) {
 			srv, url, _ := startAdmin(t, fake, admin.Options{Token: ctlToken})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			stdout, stderr := &syncWriter{}, &syncWriter{}
+			stdout, stderr := &admintest.Buffer{}, &admintest.Buffer{}
 			done := make(chan error, 1)
 			go func() {
 				done <- ctlMain(ctx, []string{"-admin", url, "-token", ctlToken, "logs", "alpha", "-f", "-n", "1"}, stdout, stderr, envOf(nil))
 			}()
-			waitFor(t, stdout, "a3\n")
-			fake.writeLog("alpha", "live line")
-			fake.writeLog("alpha", "two\nlines")
-			waitFor(t, stdout, "a3\nlive line\ntwo\nlines\n")
+			printed(t, stdout, "a3\n")
+			fake.WriteLog("alpha", "live line")
+			fake.WriteLog("alpha", "two\nlines")
+			printed(t, stdout, "a3\nlive line\ntwo\nlines\n")
 			if end == "interrupt" {
 				cancel()
 			} else {
@@ -468,18 +357,6 @@ func TestCtlCommand(t *testing.T) {
 	}
 }
 
-func (f *ctlFake) TraceTool(_ context.Context, name string, args json.RawMessage) (json.RawMessage, error) {
-	if strings.Contains(string(args), `"response_id":"none"`) {
-		return nil, fmt.Errorf("%w: no client response has been traced", admin.ErrNothingRecorded)
-	}
-	return json.RawMessage(`{"content":[{"type":"text","text":"` + name + ` ` + strings.ReplaceAll(string(args), `"`, `'`) + `"}]}`), nil
-}
-
-func (f *ctlFake) TraceResource(_ context.Context, uri string) (json.RawMessage, error) {
-	text := `{\"contexts\":[{\"context_id\":\"ctx_1\",\"quality\":-0.5,\"feedback_count\":3,\"server\":\"ex\",\"name\":\"echo\",\"summary\":\"bad\"}]}`
-	return json.RawMessage(`{"contents":[{"uri":"` + uri + `","text":"` + text + `"}]}`), nil
-}
-
 func TestTraceCommand(t *testing.T) {
 	t.Parallel()
 	fake := newCtlFake()
@@ -517,8 +394,6 @@ func TestTraceCommand(t *testing.T) {
 		t.Fatal("a score outside [-1, 1] was accepted")
 	}
 }
-
-func (f *ctlFake) Tracing() admin.TracingStatus { return admin.TracingStatus{Enabled: true, Up: true} }
 
 // TestCtlCopies: status lists the copies registered beside the config, and
 // -copy PID (or -admin unix:PATH) talks to one over its socket, with no

@@ -1,4 +1,4 @@
-package admin
+package admin_test
 
 import (
 	"bufio"
@@ -19,18 +19,20 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/mcphost/mcphost/host/internal/admin"
+	"github.com/mcphost/mcphost/host/internal/admin/admintest"
 )
 
 const testToken = "s3cret-admin-token-0123456789abcdef"
 
 // start runs a Server on a real loopback listener and closes it with the
 // test.
-func start(t *testing.T, opts Options) (*Server, string) {
+func start(t *testing.T, opts admin.Options) (*admin.Server, string) {
 	t.Helper()
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
 	}
-	s, err := New(opts)
+	s, err := admin.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +117,7 @@ func checkHygiene(t *testing.T, r response, token string) {
 		t.Errorf("body is not JSON: %v: %s", err, r.body)
 	}
 	if r.status >= 400 {
-		var e errorBody
+		var e admin.ErrorBody
 		if json.Unmarshal([]byte(r.body), &e); e.Error == "" {
 			t.Errorf("error response without an error message: %s", r.body)
 		}
@@ -124,10 +126,10 @@ func checkHygiene(t *testing.T, r response, token string) {
 
 func TestEndpoints(t *testing.T) {
 	t.Parallel()
-	fake := newFake()
-	logs := &syncBuffer{}
+	fake := admintest.New()
+	logs := &admintest.Buffer{}
 	log := hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Trace})
-	srv, base := start(t, Options{Token: testToken, Control: fake, Logger: log})
+	srv, base := start(t, admin.Options{Token: testToken, Control: fake, Logger: log})
 	_, port, _ := net.SplitHostPort(srv.Addr())
 
 	tests := []struct {
@@ -141,7 +143,7 @@ func TestEndpoints(t *testing.T) {
 	}{
 		{name: "servers", req: request{method: "GET", path: "/api/v1/servers"}, wantStatus: 200,
 			check: func(t *testing.T, r response) {
-				var got ServerList
+				var got admin.ServerList
 				if err := json.Unmarshal([]byte(r.body), &got); err != nil {
 					t.Fatal(err)
 				}
@@ -192,7 +194,7 @@ func TestEndpoints(t *testing.T) {
 			wantBody: []string{`"enabled": true`, `"up": false`, `"reason": "store unusable"`, `"failures": 2`}},
 		{name: "logs", req: request{method: "GET", path: "/api/v1/logs/alpha?tail=2"}, wantStatus: 200,
 			check: func(t *testing.T, r response) {
-				var got LogLines
+				var got admin.LogLines
 				if err := json.Unmarshal([]byte(r.body), &got); err != nil {
 					t.Fatal(err)
 				}
@@ -325,32 +327,32 @@ func TestReload(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name       string
-		res        ReloadResult
+		res        admin.ReloadResult
 		err        error
 		wantStatus int
 		wantBody   []string
 	}{
-		{name: "applied", res: ReloadResult{Applied: true, Changed: []string{"alpha"}}, wantStatus: 200,
+		{name: "applied", res: admin.ReloadResult{Applied: true, Changed: []string{"alpha"}}, wantStatus: 200,
 			wantBody: []string{`"applied": true`, `"changed": [`, `"added": []`, `"plugins": []`, `"diagnostics": []`, `"partial": []`}},
-		{name: "applied in part", res: ReloadResult{Applied: true, Unchanged: []string{"alpha"},
-			Diagnostics: []Diagnostic{{Severity: "error", Summary: "Unknown plugin", File: "proxy.hcl", Line: 9, Column: 3}},
-			Partial:     []ReloadPartial{{Kind: PartialServer, Name: "beta", Reason: "not added: Unknown plugin"}}}, wantStatus: 200,
+		{name: "applied in part", res: admin.ReloadResult{Applied: true, Unchanged: []string{"alpha"},
+			Diagnostics: []admin.Diagnostic{{Severity: "error", Summary: "Unknown plugin", File: "proxy.hcl", Line: 9, Column: 3}},
+			Partial:     []admin.ReloadPartial{{Kind: admin.PartialServer, Name: "beta", Reason: "not added: Unknown plugin"}}}, wantStatus: 200,
 			wantBody: []string{`"applied": true`, `"kind": "server"`, `"name": "beta"`, `"reason": "not added: Unknown plugin"`,
 				`"severity": "error"`, `"line": 9`, `"column": 3`}},
-		{name: "refused", res: ReloadResult{Diagnostics: []Diagnostic{{Severity: "error", Summary: `unknown transport "ftp"`,
+		{name: "refused", res: admin.ReloadResult{Diagnostics: []admin.Diagnostic{{Severity: "error", Summary: `unknown transport "ftp"`,
 			File: "proxy.hcl", Line: 3, Column: 5}}}, wantStatus: 422,
 			wantBody: []string{`"applied": false`, `"summary": "unknown transport \"ftp\""`, `"file": "proxy.hcl"`, "running configuration is unchanged"}},
-		{name: "refused with error", err: fmt.Errorf("proxy.hcl: %w", ErrReloadRefused),
-			res: ReloadResult{Applied: true, Diagnostics: []Diagnostic{{Severity: "error", Summary: "bad"}}}, wantStatus: 422,
+		{name: "refused with error", err: fmt.Errorf("proxy.hcl: %w", admin.ErrReloadRefused),
+			res: admin.ReloadResult{Applied: true, Diagnostics: []admin.Diagnostic{{Severity: "error", Summary: "bad"}}}, wantStatus: 422,
 			wantBody: []string{`"applied": false`, `"summary": "bad"`, "configuration refused"}},
 		{name: "failed", err: errors.New("disk on fire"), wantStatus: 500, wantBody: []string{"reload failed: disk on fire"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fake := newFake()
-			fake.reloadRes, fake.reloadErr = tt.res, tt.err
-			_, base := start(t, Options{Token: testToken, Control: fake})
+			fake := admintest.New()
+			fake.ReloadResult, fake.ReloadErr = tt.res, tt.err
+			_, base := start(t, admin.Options{Token: testToken, Control: fake})
 			r := send(t, base, request{method: "POST", path: "/api/v1/reload", token: testToken})
 			if r.status != tt.wantStatus {
 				t.Fatalf("status = %d, want %d: %s", r.status, tt.wantStatus, r.body)
@@ -401,8 +403,8 @@ func TestAuthRequired(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.addr+" "+tt.method+" "+tt.path, func(t *testing.T) {
 			t.Parallel()
-			s := newServer(t, Options{Addr: tt.addr, Token: testToken, Control: newFake()})
-			if got := s.authRequired(httptest.NewRequest(tt.method, tt.path, nil)); got != tt.want {
+			s := newServer(t, admin.Options{Addr: tt.addr, Token: testToken, Control: admintest.New()})
+			if got := s.AuthRequired(httptest.NewRequest(tt.method, tt.path, nil)); got != tt.want {
 				t.Errorf("authRequired = %v, want %v", got, tt.want)
 			}
 		})
@@ -410,9 +412,9 @@ func TestAuthRequired(t *testing.T) {
 }
 
 // newServer is New, with the Server closed with the test.
-func newServer(t *testing.T, opts Options) *Server {
+func newServer(t *testing.T, opts admin.Options) *admin.Server {
 	t.Helper()
-	s, err := New(opts)
+	s, err := admin.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,7 +448,7 @@ func TestNonLoopback(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.addr+" "+tt.host+" "+tt.token, func(t *testing.T) {
 			t.Parallel()
-			s := newServer(t, Options{Addr: tt.addr, Token: testToken, Control: newFake()})
+			s := newServer(t, admin.Options{Addr: tt.addr, Token: testToken, Control: admintest.New()})
 			req := httptest.NewRequest("GET", "/api/v1/servers", nil)
 			req.Host = tt.host
 			if tt.token != "" {
@@ -458,7 +460,7 @@ func TestNonLoopback(t *testing.T) {
 				t.Fatalf("status = %d, want %d: %s", rec.Code, tt.wantStatus, rec.Body)
 			}
 			checkHygiene(t, response{status: rec.Code, header: rec.Header(), body: rec.Body.String()}, testToken)
-			if rec.Code == 401 && rec.Header().Get("WWW-Authenticate") != realm {
+			if rec.Code == 401 && rec.Header().Get("WWW-Authenticate") != admin.Realm {
 				t.Errorf("WWW-Authenticate = %q", rec.Header().Get("WWW-Authenticate"))
 			}
 		})
@@ -469,6 +471,8 @@ func TestNonLoopback(t *testing.T) {
 type sseReader struct {
 	r        *bufio.Reader
 	comments []string
+	// keptAlive, when set, is closed at the first keepalive comment.
+	keptAlive chan struct{}
 }
 
 type sseEvent struct {
@@ -491,7 +495,12 @@ func (s *sseReader) next() (sseEvent, error) {
 				return ev, nil
 			}
 		case strings.HasPrefix(line, ":"):
-			s.comments = append(s.comments, strings.TrimSpace(line[1:]))
+			comment := strings.TrimSpace(line[1:])
+			s.comments = append(s.comments, comment)
+			if comment == "keepalive" && s.keptAlive != nil {
+				close(s.keptAlive)
+				s.keptAlive = nil
+			}
 		case strings.HasPrefix(line, "event: "):
 			ev.event = line[len("event: "):]
 		case strings.HasPrefix(line, "data: "):
@@ -531,8 +540,8 @@ func openStream(t *testing.T, url string, token string) (*http.Response, *sseRea
 
 func TestLogStream(t *testing.T) {
 	t.Parallel()
-	fake := newFake()
-	srv, base := start(t, Options{Token: testToken, Control: fake})
+	fake := admintest.New()
+	srv, base := start(t, admin.Options{Token: testToken, Control: fake})
 	_, stream := openStream(t, base+"/api/v1/logs/alpha/stream?tail=2", testToken)
 
 	var got []string
@@ -552,9 +561,9 @@ func TestLogStream(t *testing.T) {
 	read(2)
 	// The response headers came after the subscription: these lines are
 	// written after the client connected.
-	fake.writeLog("alpha", "live one")
-	fake.writeLog("beta", "not alpha's")
-	fake.writeLog("alpha", "two\r\nlines")
+	fake.WriteLog("alpha", "live one")
+	fake.WriteLog("beta", "not alpha's")
+	fake.WriteLog("alpha", "two\r\nlines")
 	read(2)
 	if want := []string{"a2", "a3", "live one", "two\nlines"}; !slices.Equal(got, want) {
 		t.Errorf("lines = %q, want %q", got, want)
@@ -582,18 +591,18 @@ func TestLogStream(t *testing.T) {
 
 func TestEventStream(t *testing.T) {
 	t.Parallel()
-	fake := newFake()
-	srv, base := start(t, Options{Token: testToken, Control: fake, KeepAlive: 20 * time.Millisecond})
+	fake := admintest.New()
+	srv, base := start(t, admin.Options{Token: testToken, Control: fake, KeepAlive: 20 * time.Millisecond})
 	_, stream := openStream(t, base+"/api/v1/events", testToken)
 	at := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
-	fake.emit(Event{Time: at, Server: "alpha", State: StateFailed, Reason: "exit status 2"})
-	fake.emit(Event{Time: at, Type: EventReload, ReloadResult: &ReloadResult{Applied: true, Added: []string{"gamma"}}})
+	fake.Emit(admin.Event{Time: at, Server: "alpha", State: admin.StateFailed, Reason: "exit status 2"})
+	fake.Emit(admin.Event{Time: at, Type: admin.EventReload, ReloadResult: &admin.ReloadResult{Applied: true, Added: []string{"gamma"}}})
 
 	ev, err := stream.next()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var state Event
+	var state admin.Event
 	if err := json.Unmarshal([]byte(ev.data), &state); err != nil {
 		t.Fatal(err)
 	}
@@ -611,11 +620,16 @@ func TestEventStream(t *testing.T) {
 		t.Errorf("reload event = %s %s", ev.event, ev.data)
 	}
 
-	// Idle: keepalive comments.
+	// Idle: keepalive comments. The next event is sent once one came.
 	deadline := time.Now().Add(5 * time.Second)
+	keptAlive := make(chan struct{})
+	stream.keptAlive = keptAlive
 	go func() {
-		time.Sleep(200 * time.Millisecond)
-		fake.emit(Event{Time: at, Server: "beta", State: StateRunning})
+		select {
+		case <-keptAlive:
+			fake.Emit(admin.Event{Time: at, Server: "beta", State: admin.StateRunning})
+		case <-t.Context().Done():
+		}
 	}()
 	if ev, err = stream.next(); err != nil || !strings.Contains(ev.data, `"beta"`) {
 		t.Fatalf("third event = %+v, %v", ev, err)
@@ -636,7 +650,7 @@ func TestEventStream(t *testing.T) {
 
 func TestStreamNeedsTokenWhenNotLoopback(t *testing.T) {
 	t.Parallel()
-	s, err := New(Options{Addr: "0.0.0.0:0", Token: testToken, Control: newFake()})
+	s, err := admin.New(admin.Options{Addr: "0.0.0.0:0", Token: testToken, Control: admintest.New()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -654,8 +668,8 @@ var hexToken = regexp.MustCompile(`^[0-9a-f]{64}$`)
 func TestGeneratedTokenFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "run", "admin.token")
-	fake := newFake()
-	srv, base := start(t, Options{TokenFile: path, Control: fake})
+	fake := admintest.New()
+	srv, base := start(t, admin.Options{TokenFile: path, Control: fake})
 	if srv.TokenFile() != path {
 		t.Errorf("TokenFile() = %q, want %q", srv.TokenFile(), path)
 	}
@@ -710,22 +724,23 @@ func TestDefaultTokenFile(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(xdg, "mcphost"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Options{Addr: "127.0.0.1:0", Control: newFake()})
+	s, err := admin.New(admin.Options{Addr: "127.0.0.1:0", Control: admintest.New()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.getenv = func(k string) string {
+	getenv := func(k string) string {
 		if k == "XDG_RUNTIME_DIR" {
 			return xdg
 		}
 		return ""
 	}
+	s.SetGetenv(getenv)
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
 	_, port, _ := net.SplitHostPort(s.Addr())
 	want := filepath.Join(xdg, "mcphost", "admin-"+port+".token")
-	if s.TokenFile() != want || DefaultTokenFile(port, s.getenv) != want {
+	if s.TokenFile() != want || admin.DefaultTokenFile(port, getenv) != want {
 		t.Errorf("TokenFile() = %q, want %q", s.TokenFile(), want)
 	}
 	if fi, err := os.Stat(want); err != nil || fi.Mode().Perm() != 0o600 {
@@ -754,14 +769,14 @@ func TestDefaultTokenFilePath(t *testing.T) {
 			return ""
 		}
 	}
-	if got, want := DefaultTokenFile("3001", env("/run/user/1000")), filepath.Join("/run/user/1000", "mcphost", "admin-3001.token"); got != want {
+	if got, want := admin.DefaultTokenFile("3001", env("/run/user/1000")), filepath.Join("/run/user/1000", "mcphost", "admin-3001.token"); got != want {
 		t.Errorf("with XDG_RUNTIME_DIR: %q, want %q", got, want)
 	}
 	fallback := filepath.Join(os.TempDir(), fmt.Sprintf("mcphost-%d", os.Getuid()), "admin-3001.token")
-	if got := DefaultTokenFile("3001", env("")); got != fallback {
+	if got := admin.DefaultTokenFile("3001", env("")); got != fallback {
 		t.Errorf("without XDG_RUNTIME_DIR: %q, want %q", got, fallback)
 	}
-	if got := DefaultTokenFile("3001", env("relative/dir")); got != fallback {
+	if got := admin.DefaultTokenFile("3001", env("relative/dir")); got != fallback {
 		t.Errorf("with a relative XDG_RUNTIME_DIR: %q, want %q", got, fallback)
 	}
 }
@@ -809,16 +824,16 @@ func TestUnsafeTokenDir(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tokenFile, xdg := tt.setup(t, t.TempDir())
-			s, err := New(Options{Addr: "127.0.0.1:0", TokenFile: tokenFile, Control: newFake()})
+			s, err := admin.New(admin.Options{Addr: "127.0.0.1:0", TokenFile: tokenFile, Control: admintest.New()})
 			if err != nil {
 				t.Fatal(err)
 			}
-			s.getenv = func(k string) string {
+			s.SetGetenv(func(k string) string {
 				if k == "XDG_RUNTIME_DIR" {
 					return xdg
 				}
 				return ""
-			}
+			})
 			err = s.Start()
 			if err == nil {
 				_ = s.Close(context.Background())
@@ -836,7 +851,7 @@ func TestUnsafeTokenDir(t *testing.T) {
 
 func TestConfiguredTokenWritesNoFile(t *testing.T) {
 	t.Parallel()
-	srv, base := start(t, Options{Token: testToken, Control: newFake()})
+	srv, base := start(t, admin.Options{Token: testToken, Control: admintest.New()})
 	if srv.TokenFile() != "" {
 		t.Errorf("TokenFile() = %q, want none", srv.TokenFile())
 	}
@@ -847,18 +862,18 @@ func TestConfiguredTokenWritesNoFile(t *testing.T) {
 
 func TestLifecycle(t *testing.T) {
 	t.Parallel()
-	if _, err := New(Options{}); err == nil || !strings.Contains(err.Error(), "Control") {
+	if _, err := admin.New(admin.Options{}); err == nil || !strings.Contains(err.Error(), "Control") {
 		t.Errorf("New without Control: %v", err)
 	}
-	if _, err := New(Options{Addr: "no-port", Control: newFake()}); err == nil {
+	if _, err := admin.New(admin.Options{Addr: "no-port", Control: admintest.New()}); err == nil {
 		t.Error("New with a bad address succeeded")
 	}
-	s, err := New(Options{Control: newFake()})
+	s, err := admin.New(admin.Options{Control: admintest.New()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.addr != DefaultAddr {
-		t.Errorf("default addr = %q", s.addr)
+	if addr := admin.ConfiguredAddr(s); addr != admin.DefaultAddr {
+		t.Errorf("default addr = %q", addr)
 	}
 	if err := s.Close(context.Background()); err != nil {
 		t.Errorf("Close before Start: %v", err)
@@ -867,7 +882,7 @@ func TestLifecycle(t *testing.T) {
 		t.Error("Start after Close succeeded")
 	}
 
-	s, err = New(Options{Addr: "127.0.0.1:0", Token: testToken, Control: newFake()})
+	s, err = admin.New(admin.Options{Addr: "127.0.0.1:0", Token: testToken, Control: admintest.New()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package admin
+package admin_test
 
 import (
 	"bufio"
@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcphost/mcphost/host/internal/admin"
+	"github.com/mcphost/mcphost/host/internal/admin/admintest"
 )
 
 // FuzzHandler: any request the HTTP server would parse (method, target,
@@ -51,7 +54,7 @@ func FuzzHandler(f *testing.F) {
 		f.Add(s.method, s.target, []byte(s.body), uint8(0))
 		f.Add(s.method, s.target, []byte(s.body), uint8(1))
 	}
-	srv, err := New(Options{Addr: "127.0.0.1:3001", Token: testToken, Control: newFake(), KeepAlive: time.Millisecond})
+	srv, err := admin.New(admin.Options{Addr: "127.0.0.1:3001", Token: testToken, Control: admintest.New(), KeepAlive: time.Millisecond})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package admin
+package admin_test
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/mcphost/mcphost/host/internal/admin"
+	"github.com/mcphost/mcphost/host/internal/admin/admintest"
 )
 
 // browser is an HTTP client with a cookie jar, like a browser's page.
@@ -59,13 +61,13 @@ func (b *browser) cookies() []*http.Cookie {
 	return b.client.Jar.Cookies(u)
 }
 
-func newCode(t *testing.T, base string) LoginCode {
+func newCode(t *testing.T, base string) admin.LoginCode {
 	t.Helper()
 	r := send(t, base, request{method: "POST", path: "/api/v1/login-codes", token: testToken})
 	if r.status != 200 {
 		t.Fatalf("login-codes: %d %s", r.status, r.body)
 	}
-	var c LoginCode
+	var c admin.LoginCode
 	if err := json.Unmarshal([]byte(r.body), &c); err != nil {
 		t.Fatal(err)
 	}
@@ -77,10 +79,10 @@ func newCode(t *testing.T, base string) LoginCode {
 // logout ends it.
 func TestLogin(t *testing.T) {
 	t.Parallel()
-	fake := newFake()
-	logs := &syncBuffer{}
+	fake := admintest.New()
+	logs := &admintest.Buffer{}
 	log := hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Trace})
-	srv, base := start(t, Options{Token: testToken, Control: fake, Logger: log})
+	srv, base := start(t, admin.Options{Token: testToken, Control: fake, Logger: log})
 	_, port, _ := net.SplitHostPort(srv.Addr())
 	sameOrigin := []string{"Sec-Fetch-Site", "same-origin", "Origin", base}
 
@@ -184,7 +186,7 @@ func TestLoginCodeExpires(t *testing.T) {
 		defer mu.Unlock()
 		return now
 	}
-	_, base := start(t, Options{Token: testToken, Control: newFake(), Now: clock})
+	_, base := start(t, admin.Options{Token: testToken, Control: admintest.New(), Now: clock})
 	fresh, stale := newCode(t, base), newCode(t, base)
 	mu.Lock()
 	now = now.Add(59 * time.Second)
@@ -204,7 +206,7 @@ func TestLoginCodeExpires(t *testing.T) {
 // comes with the TCP listener's address.
 func TestLoginCodeOverSocket(t *testing.T) {
 	t.Parallel()
-	srv, _ := start(t, Options{Token: testToken, Control: newFake()})
+	srv, _ := start(t, admin.Options{Token: testToken, Control: admintest.New()})
 	path := t.TempDir() + "/copy.sock"
 	if err := srv.StartSocket(path); err != nil {
 		t.Fatal(err)
@@ -215,7 +217,7 @@ func TestLoginCodeOverSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var c LoginCode
+	var c admin.LoginCode
 	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("%d %v", resp.StatusCode, err)
 	}

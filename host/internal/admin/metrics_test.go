@@ -1,4 +1,4 @@
-package admin
+package admin_test
 
 import (
 	"net/http"
@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcphost/mcphost/host/internal/admin"
+	"github.com/mcphost/mcphost/host/internal/admin/admintest"
 	"github.com/mcphost/mcphost/host/internal/metrics"
 	"github.com/mcphost/mcphost/host/internal/router"
 )
@@ -38,11 +40,11 @@ func TestMetrics(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			opts := Options{Addr: tt.addr, Token: testToken, Control: newFake()}
+			opts := admin.Options{Addr: tt.addr, Token: testToken, Control: admintest.New()}
 			if !tt.noMetrics {
 				opts.Metrics = reg
 			}
-			s, err := New(opts)
+			s, err := admin.New(opts)
 			if err != nil {
 				t.Fatal(err)
 			}

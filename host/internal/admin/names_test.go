@@ -1,4 +1,4 @@
-package admin
+package admin_test
 
 import (
 	"encoding/json"
@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcphost/mcphost/host/internal/admin"
+	"github.com/mcphost/mcphost/host/internal/admin/admintest"
 )
 
 var snakeCase = regexp.MustCompile(`^[a-z0-9_]+$`)
@@ -57,8 +60,8 @@ func jsonNameProblems(t reflect.Type, path string, seen map[reflect.Type]bool) [
 func TestJSONNames(t *testing.T) {
 	t.Parallel()
 	types := []any{
-		ServerList{}, ServerStatus{}, ActionResult{}, ToolList{}, SessionList{}, LogLines{},
-		MetricsSummary{}, TracingStatus{}, ReloadResponse{}, Event{}, errorBody{}, ConfigView{},
+		admin.ServerList{}, admin.ServerStatus{}, admin.ActionResult{}, admin.ToolList{}, admin.SessionList{}, admin.LogLines{},
+		admin.MetricsSummary{}, admin.TracingStatus{}, admin.ReloadResponse{}, admin.Event{}, admin.ErrorBody{}, admin.ConfigView{},
 	}
 	for _, v := range types {
 		typ := reflect.TypeOf(v)
@@ -77,7 +80,7 @@ func TestJSONNames(t *testing.T) {
 // and env or header names are the user's).
 func TestJSONNamesOnTheWire(t *testing.T) {
 	t.Parallel()
-	_, base := start(t, Options{Token: testToken, Control: newFake()})
+	_, base := start(t, admin.Options{Token: testToken, Control: admintest.New()})
 	paths := []string{
 		"/api/v1/servers", "/api/v1/servers/beta", "/api/v1/tools", "/api/v1/sessions", "/api/v1/tracing",
 		"/api/v1/logs/alpha", "/api/v1/metrics", "/api/v1/config", "/api/v1/nothing",

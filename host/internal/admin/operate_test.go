@@ -1,4 +1,4 @@
-package admin
+package admin_test
 
 import (
 	"context"
@@ -7,17 +7,20 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/mcphost/mcphost/host/internal/admin"
+	"github.com/mcphost/mcphost/host/internal/admin/admintest"
 )
 
 // operatingFake is the fake with the optional interfaces: it answers
 // requests through a pretend router, and lists prompts, resources and
 // plugins.
 type operatingFake struct {
-	*fakeControl
-	requests chan OperateRequest
+	*admintest.Control
+	requests chan admin.OperateRequest
 }
 
-func (f *operatingFake) Operate(ctx context.Context, req OperateRequest) (OperateResponse, error) {
+func (f *operatingFake) Operate(ctx context.Context, req admin.OperateRequest) (admin.OperateResponse, error) {
 	select {
 	case f.requests <- req:
 	default:
@@ -27,36 +30,36 @@ func (f *operatingFake) Operate(ctx context.Context, req OperateRequest) (Operat
 		URI  string `json:"uri"`
 	}
 	if err := json.Unmarshal(req.Params, &p); err != nil {
-		return OperateResponse{}, err
+		return admin.OperateResponse{}, err
 	}
 	switch {
 	case p.Name == "slow":
 		// What the proxy's Operate returns when its bound expires.
-		return OperateResponse{}, fmt.Errorf("tools/call through the router: %w", context.DeadlineExceeded)
+		return admin.OperateResponse{}, fmt.Errorf("tools/call through the router: %w", context.DeadlineExceeded)
 	case p.Name == "gone":
-		return OperateResponse{}, errors.New("tools/call through the router: the session ended before the response")
+		return admin.OperateResponse{}, errors.New("tools/call through the router: the session ended before the response")
 	case p.Name == "garbage":
-		return OperateResponse{Message: json.RawMessage(`{"jsonrpc":"2.0","id":1}`)}, nil
+		return admin.OperateResponse{Message: json.RawMessage(`{"jsonrpc":"2.0","id":1}`)}, nil
 	case p.Name == "nope":
-		return OperateResponse{Message: json.RawMessage(`{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"unknown tool: nope"}}`)}, nil
+		return admin.OperateResponse{Message: json.RawMessage(`{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"unknown tool: nope"}}`)}, nil
 	case p.URI != "":
-		return OperateResponse{Message: json.RawMessage(`{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"` + p.URI + `","text":"x"}]}}`)}, nil
+		return admin.OperateResponse{Message: json.RawMessage(`{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"` + p.URI + `","text":"x"}]}}`)}, nil
 	}
-	return OperateResponse{Message: json.RawMessage(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hi"}],"isError":false}}`)}, nil
+	return admin.OperateResponse{Message: json.RawMessage(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"hi"}],"isError":false}}`)}, nil
 }
 
-func (f *operatingFake) Prompts() []Prompt {
-	return []Prompt{{Name: "alpha__greet", Server: "alpha", OriginalName: "greet", Arguments: json.RawMessage(`[{"name":"name","required":true}]`)}}
+func (f *operatingFake) Prompts() []admin.Prompt {
+	return []admin.Prompt{{Name: "alpha__greet", Server: "alpha", OriginalName: "greet", Arguments: json.RawMessage(`[{"name":"name","required":true}]`)}}
 }
 
-func (f *operatingFake) Resources() []Resource {
-	return []Resource{{URI: "alpha://doc", Server: "alpha", OriginalURI: "doc://x", Name: "doc", MimeType: "text/plain"}}
+func (f *operatingFake) Resources() []admin.Resource {
+	return []admin.Resource{{URI: "alpha://doc", Server: "alpha", OriginalURI: "doc://x", Name: "doc", MimeType: "text/plain"}}
 }
 
-func (f *operatingFake) Plugins(context.Context) []Plugin {
-	return []Plugin{
-		{Name: "stdio", Kind: "transport", Version: "1.0.0", Source: "builtin", Mode: "subprocess", Running: true, Pid: 4242, Checksum: ChecksumBuiltin},
-		{Name: "versions", Kind: "translator", Source: "builtin", Mode: "inprocess", Checksum: ChecksumBuiltin},
+func (f *operatingFake) Plugins(context.Context) []admin.Plugin {
+	return []admin.Plugin{
+		{Name: "stdio", Kind: "transport", Version: "1.0.0", Source: "builtin", Mode: "subprocess", Running: true, Pid: 4242, Checksum: admin.ChecksumBuiltin},
+		{Name: "versions", Kind: "translator", Source: "builtin", Mode: "inprocess", Checksum: admin.ChecksumBuiltin},
 	}
 }
 
@@ -112,8 +115,8 @@ func TestOperatorEndpoints(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fake := &operatingFake{fakeControl: newFake(), requests: make(chan OperateRequest, 1)}
-			_, base := start(t, Options{Token: testToken, Control: fake})
+			fake := &operatingFake{Control: admintest.New(), requests: make(chan admin.OperateRequest, 1)}
+			_, base := start(t, admin.Options{Token: testToken, Control: fake})
 			r := send(t, base, tt.req)
 			if r.status != tt.wantStatus {
 				t.Fatalf("status = %d, want %d: %s", r.status, tt.wantStatus, r.body)
@@ -141,7 +144,7 @@ func TestOperatorEndpoints(t *testing.T) {
 
 func TestOperatorEndpointsWithoutSupport(t *testing.T) {
 	t.Parallel()
-	_, base := start(t, Options{Token: testToken, Control: newFake()})
+	_, base := start(t, admin.Options{Token: testToken, Control: admintest.New()})
 	for _, rq := range []request{
 		{method: "POST", path: "/api/v1/tools/x/call", token: testToken, body: `{}`},
 		{method: "POST", path: "/api/v1/resources/read", token: testToken, body: `{"uri":"a://b"}`},
@@ -158,10 +161,10 @@ func TestOperatorEndpointsWithoutSupport(t *testing.T) {
 
 func TestToolSchemasInCatalog(t *testing.T) {
 	t.Parallel()
-	tool := Tool{Name: "a__echo", Server: "a", OriginalName: "echo",
+	tool := admin.Tool{Name: "a__echo", Server: "a", OriginalName: "echo",
 		InputSchema:  json.RawMessage(`{"type":"object","properties":{"text":{"type":"string"}}}`),
 		OutputSchema: json.RawMessage(`{"type":"object"}`), Annotations: json.RawMessage(`{"readOnlyHint":true}`)}
-	b, err := json.Marshal(ToolList{Tools: []Tool{tool}})
+	b, err := json.Marshal(admin.ToolList{Tools: []admin.Tool{tool}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,13 +179,13 @@ func TestToolSchemasInCatalog(t *testing.T) {
 func TestDiagnosticString(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		d    Diagnostic
+		d    admin.Diagnostic
 		want string
 	}{
-		{Diagnostic{Severity: "error", Summary: "Unsupported argument", Detail: "No comand here.", File: "proxy.hcl", Line: 7, Column: 3},
+		{admin.Diagnostic{Severity: "error", Summary: "Unsupported argument", Detail: "No comand here.", File: "proxy.hcl", Line: 7, Column: 3},
 			"proxy.hcl:7:3: error: Unsupported argument; No comand here."},
-		{Diagnostic{Severity: "warning", Summary: "Deprecated", File: "proxy.hcl"}, "proxy.hcl: warning: Deprecated"},
-		{Diagnostic{Severity: "error", Summary: "No file"}, "error: No file"},
+		{admin.Diagnostic{Severity: "warning", Summary: "Deprecated", File: "proxy.hcl"}, "proxy.hcl: warning: Deprecated"},
+		{admin.Diagnostic{Severity: "error", Summary: "No file"}, "error: No file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package admin
+package admin_test
 
 import (
 	"context"
@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcphost/mcphost/host/internal/admin"
+	"github.com/mcphost/mcphost/host/internal/admin/admintest"
 )
 
 // unixClient is an HTTP client that dials the socket at path.
@@ -57,8 +60,8 @@ func TestSocket(t *testing.T) {
 			}
 			path := filepath.Join(dir, "copy-1.sock")
 			tc.prepare(t, path)
-			fake := newFake()
-			s, err := New(Options{Addr: "127.0.0.1:0", Token: testToken, Control: fake})
+			fake := admintest.New()
+			s, err := admin.New(admin.Options{Addr: "127.0.0.1:0", Token: testToken, Control: fake})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,8 +129,8 @@ func TestSocket(t *testing.T) {
 func TestTokenFileNotRemovedIfReplaced(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "run", "admin.token")
-	srv, _ := start(t, Options{TokenFile: path, Control: newFake()})
-	if err := writeTokenFile(path, "another-copy-s-token", false); err != nil {
+	srv, _ := start(t, admin.Options{TokenFile: path, Control: admintest.New()})
+	if err := admin.WriteTokenFile(path, "another-copy-s-token", false); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -150,11 +153,11 @@ func TestDefaultSocketPath(t *testing.T) {
 			return ""
 		}
 	}
-	if got, want := DefaultSocketPath(42, env("/run/user/1000")), "/run/user/1000/mcphost/copy-42.sock"; got != want {
+	if got, want := admin.DefaultSocketPath(42, env("/run/user/1000")), "/run/user/1000/mcphost/copy-42.sock"; got != want {
 		t.Errorf("DefaultSocketPath = %q, want %q", got, want)
 	}
 	long := "/" + strings.Repeat("d", 120)
-	if got := DefaultSocketPath(42, env(long)); len(got) > maxSocketPath || !strings.HasSuffix(got, "copy-42.sock") {
+	if got := admin.DefaultSocketPath(42, env(long)); len(got) > admin.MaxSocketPath || !strings.HasSuffix(got, "copy-42.sock") {
 		t.Errorf("DefaultSocketPath with a long runtime dir = %q", got)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 const testTimeout = 30 * time.Second
@@ -49,17 +50,17 @@ func (r *recorder) count(match func(mcp.JSONRPCNotification) bool) int {
 }
 
 // waitFor polls because notifications reach the client on its reader
-// goroutine, independently of the call that caused them.
+// goroutine, independently of the call that caused them; it returns how
+// many came.
 func (r *recorder) waitFor(t *testing.T, want int, match func(mcp.JSONRPCNotification) bool) int {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := r.count(match)
-		if got >= want || time.Now().After(deadline) {
-			return got
+	poll.Within(t, 5*time.Second, fmt.Sprintf("%d matching notifications", want), func() error {
+		if got := r.count(match); got < want {
+			return fmt.Errorf("%d came", got)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
+	return r.count(match)
 }
 
 type handlers struct{}

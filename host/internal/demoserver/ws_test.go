@@ -3,6 +3,7 @@ package demoserver
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // startWS serves ServeWS on a loopback port; the returned stop cancels it
@@ -180,18 +182,16 @@ func TestRunWS(t *testing.T) {
 	go func() {
 		done <- Run(ctx, []string{"-ws", "127.0.0.1:0", "-name", "run-ws"}, strings.NewReader(""), io.Discard, &errOut)
 	}()
+	// The port picked for ":0" is told only on stderr, which Run writes.
 	var addr string
-	deadline := time.Now().Add(testTimeout)
-	for addr == "" && time.Now().Before(deadline) {
-		if _, rest, ok := strings.Cut(errOut.String(), "listening on ws "); ok {
-			addr, _, _ = strings.Cut(rest, "\n")
-		} else {
-			time.Sleep(10 * time.Millisecond)
+	poll.Within(t, testTimeout, "the address logged", func() error {
+		_, rest, ok := strings.Cut(errOut.String(), "listening on ws ")
+		if !ok {
+			return fmt.Errorf("stderr: %q", errOut.String())
 		}
-	}
-	if addr == "" {
-		t.Fatalf("no address logged: %q", errOut.String())
-	}
+		addr, _, _ = strings.Cut(rest, "\n")
+		return nil
+	})
 	ctx2, cancel2 := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel2()
 	wantText(ctx2, t, wsClient(t, addr, "run-ws"), "whoami", nil, "run-ws")

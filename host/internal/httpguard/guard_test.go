@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 func TestCanonicalHost(t *testing.T) {
@@ -338,13 +340,10 @@ func TestSweeperStopsOnClose(t *testing.T) {
 	}
 	clock.Advance(DefaultCodeTTL)
 	// The sweeper, started by the first code, forgets it once expired.
-	deadline := time.Now().Add(10 * time.Second)
-	for _, n := s.Len(); n != 0; _, n = s.Len() {
-		if time.Now().After(deadline) {
-			t.Fatal("the sweeper did not forget an expired code")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	poll.Within(t, 10*time.Second, "the sweeper forgetting an expired code", func() bool {
+		_, n := s.Len()
+		return n == 0
+	})
 	s.Close() // returns only once the sweeper has ended
 	select {
 	case <-s.done:

@@ -156,7 +156,7 @@ func (f *fakeBackend) serve(c *fakeConn) {
 				go func() {
 					if d, ok := jsonrpc.GetString(params, "arguments.delay"); ok {
 						dur, _ := time.ParseDuration(d)
-						time.Sleep(dur)
+						time.Sleep(dur) // a backend slow to report progress is the case under test
 					}
 					tok := string(jsonrpc.Get(params, "_meta.progressToken"))
 					for i := 1; i <= 2; i++ {

@@ -4,12 +4,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 const modernMetaJSON = `{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},` +
@@ -127,11 +127,5 @@ func TestHTTPModernListenStream(t *testing.T) {
 	}
 	resp.Body.Close()
 	// The stream's session goes away with it.
-	deadline := time.Now().Add(waitTimeout)
-	for h.router.SessionCount() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the listen stream's session outlived the stream")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Until(t, "the listen stream's session gone with the stream", func() bool { return h.router.SessionCount() == 0 })
 }

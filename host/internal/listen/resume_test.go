@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // streamEnds fails unless events ends with nothing more.
@@ -21,18 +22,6 @@ func streamEnds(t *testing.T, events <-chan sseEvent) {
 		}
 	case <-time.After(waitTimeout):
 		t.Fatal("the stream did not end")
-	}
-}
-
-// waitUntil waits for cond to hold.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -311,7 +300,7 @@ func TestResumeBufferBound(t *testing.T) {
 				if again := resumeGET(t, h, session, p1.id); again.StatusCode != http.StatusBadRequest {
 					t.Fatalf("resuming after a refused resume: %d, want 400", again.StatusCode)
 				}
-				waitUntil(t, "nothing is kept", func() bool { return h.resumeBytes.Load() == 0 })
+				poll.Until(t, "nothing is kept", func() bool { return h.resumeBytes.Load() == 0 })
 				return
 			}
 			resumed := readEvents(get.Body)
@@ -472,17 +461,17 @@ func TestResumeStreamsFreed(t *testing.T) {
 			resp.Body.Close()
 			f.release()
 			tc.end(t, h, session)
-			waitUntil(t, "the response stream is dropped", func() bool {
+			poll.Until(t, "the response stream is dropped", func() bool {
 				sess.mu.Lock()
 				defer sess.mu.Unlock()
 				_, ok := sess.streams[strings.TrimSuffix(p1.id, "-1")]
 				return !ok
 			})
-			waitUntil(t, "nothing is kept or queued", func() bool {
+			poll.Until(t, "nothing is kept or queued", func() bool {
 				return h.resumeBytes.Load() == 0 && h.router.QueuedBytes() == 0
 			})
 			if tc.status == http.StatusNotFound {
-				waitUntil(t, "the session is gone", func() bool { return h.Sessions() == 0 && h.router.SessionCount() == 0 })
+				poll.Until(t, "the session is gone", func() bool { return h.Sessions() == 0 && h.router.SessionCount() == 0 })
 			}
 			if again := resumeGET(t, h, session, p1.id); again.StatusCode != tc.status {
 				t.Fatalf("resuming a dropped stream: %d, want %d", again.StatusCode, tc.status)
@@ -558,17 +547,11 @@ func TestResumeLeavesNoGoroutines(t *testing.T) {
 		}
 		f.release()
 		f.release()
-		waitUntil(t, "nothing is kept", func() bool { return h.resumeBytes.Load() == 0 && h.router.QueuedBytes() == 0 })
+		poll.Until(t, "nothing is kept", func() bool { return h.resumeBytes.Load() == 0 && h.router.QueuedBytes() == 0 })
 	})
 	client.CloseIdleConnections()
-	deadline := time.Now().Add(waitTimeout)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.GoroutinesBackTo(t, before)
+
 }
 
 // A resume takes a stream over from a writer still attached (a connection

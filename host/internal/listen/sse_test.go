@@ -3,6 +3,7 @@ package listen
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // allTransports serves every client transport at its default path.
@@ -165,13 +167,12 @@ func postLegacy(t *testing.T, endpoint, msg string) {
 // waitSessions waits until h has n sessions open.
 func waitSessions(t *testing.T, h *HTTP, n int) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for h.Sessions() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d sessions open, want %d", h.Sessions(), n)
+	poll.Until(t, fmt.Sprintf("%d sessions open", n), func() error {
+		if got := h.Sessions(); got != n {
+			return fmt.Errorf("%d sessions open", got)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 const legacyInitialize = `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2024-11-05","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`

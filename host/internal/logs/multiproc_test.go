@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // writerEnv makes the test binary, re-executed by
@@ -60,14 +62,10 @@ func TestSeveralProcessesRotateOneLog(t *testing.T) {
 		// writers really overlap, then write.
 		f := strings.Fields(spec)
 		count, _ := strconv.Atoi(f[2])
-		for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
-			if _, err := os.Stat(f[3]); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("no start signal")
-			}
-		}
+		poll.Within(t, time.Minute, "the start signal", func() error {
+			_, err := os.Stat(f[3])
+			return err
+		})
 		if err := writeShared(f[0], f[1], count); err != nil {
 			t.Fatal(err)
 		}
@@ -89,15 +87,15 @@ func TestSeveralProcessesRotateOneLog(t *testing.T) {
 			start := filepath.Join(t.TempDir(), "go")
 			var wg sync.WaitGroup
 			errs := make(chan error, tc.writers)
+			// begin is the start signal for the writers in this process.
+			begin := make(chan struct{})
+			release := sync.OnceFunc(func() { close(begin) })
+			defer release()
 			for w := range tc.writers {
 				id := "w" + strconv.Itoa(w)
 				if !tc.processes {
 					wg.Go(func() {
-						for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
-							if _, err := os.Stat(start); err == nil || time.Now().After(deadline) {
-								break
-							}
-						}
+						<-begin
 						errs <- writeShared(dir, id, linesPerWriter)
 					})
 					continue
@@ -120,6 +118,7 @@ func TestSeveralProcessesRotateOneLog(t *testing.T) {
 			if err := os.WriteFile(start, nil, 0o600); err != nil {
 				t.Fatal(err)
 			}
+			release()
 			wg.Wait()
 			close(errs)
 			for err := range errs {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/mcphost/mcphost/sdk/translator"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
@@ -116,7 +117,7 @@ func TestClientThatStopsReadingIsEndedAlone(t *testing.T) {
 	if !slow.Shed() || fast.Shed() {
 		t.Fatalf("shed: slow %t, fast %t", slow.Shed(), fast.Shed())
 	}
-	eventually(t, "the shed to be counted", func() bool { return shed.count() == 1 })
+	poll.Until(t, "the shed to be counted", func() bool { return shed.count() == 1 })
 	if shed.got[0] != "test" {
 		t.Fatalf("counted for listener %q", shed.got[0])
 	}
@@ -124,7 +125,7 @@ func TestClientThatStopsReadingIsEndedAlone(t *testing.T) {
 	srv.waitReceived(t, "the cancellation of the slow client's call", func(m []byte) bool {
 		return isMethod("notifications/cancelled")(m) && strings.Contains(string(m), "client session closed")
 	})
-	eventually(t, "the outboxes to be empty", func() bool { return r.QueuedBytes() == 0 })
+	poll.Until(t, "the outboxes to be empty", func() bool { return r.QueuedBytes() == 0 })
 	fast.Handle(callMsg(`"after"`, "mcp__proxy__srv__echo", `{}`), nil)
 	fastSink.response(t, `"after"`)
 }
@@ -141,7 +142,7 @@ func TestOverTheTotalBudgetTheLargestSessionIsEnded(t *testing.T) {
 	for i := range 12 {
 		big.Handle(callMsg(strconv.Itoa(i), "mcp__proxy__srv__echo", bigArgs(250<<10)), nil)
 	}
-	eventually(t, "big's answers to wait", func() bool { return big.QueuedBytes() > 2700<<10 })
+	poll.Until(t, "big's answers to wait", func() bool { return big.QueuedBytes() > 2700<<10 })
 	// small's answers (~100 KB each) take the total over 4 MiB long before
 	// small holds as much as big.
 	for i := range 20 {
@@ -166,7 +167,7 @@ func TestRequestsInFlightPerSessionAreBounded(t *testing.T) {
 	for i := range 2 {
 		flood.Handle(callMsg(strconv.Itoa(i), "mcp__proxy__srv__hang", `{}`), nil)
 	}
-	eventually(t, "both calls at the backend", func() bool { return srv.count(isToolCall("hang")) == 2 })
+	poll.Until(t, "both calls at the backend", func() bool { return srv.count(isToolCall("hang")) == 2 })
 	flood.Handle(callMsg("2", "mcp__proxy__srv__echo", `{}`), nil)
 	if resp := floodSink.response(t, "2"); errorCode(resp) != CodeTooManyRequests {
 		t.Fatalf("a third request got %s, want error %d", resp, CodeTooManyRequests)
@@ -261,7 +262,7 @@ func TestASlowTranslatorHoldsUpOnlyItsSession(t *testing.T) {
 	translated, translatedSink := newClient(t, r, "2025-03-26", `{}`)
 	plain, plainSink := newClient(t, r, v0618, `{}`)
 	translated.Handle(callMsg("1", "mcp__proxy__srv__echo", `{}`), nil)
-	eventually(t, "the translation to start", func() bool { return gate.calls.Load() == 1 })
+	poll.Until(t, "the translation to start", func() bool { return gate.calls.Load() == 1 })
 	for i := range 10 {
 		id := strconv.Itoa(10 + i)
 		plain.Handle(callMsg(id, "mcp__proxy__srv__echo", `{}`), nil)

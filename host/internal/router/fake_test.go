@@ -12,23 +12,12 @@ import (
 	"time"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
 // waitTimeout bounds every wait in these tests; generous for -race.
 const waitTimeout = 5 * time.Second
-
-// eventually polls cond until it holds or waitTimeout passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
 
 // fakeConn is an in-memory transport.Conn. The proxy side uses Send, Recv
 // and Close; the fake server reads fromProxy and writes with toProxy, and
@@ -192,7 +181,7 @@ func (s *fakeServer) notify(msg string) { s.current().toProxy(msg) }
 func (s *fakeServer) waitReceived(t *testing.T, what string, pred func(msg []byte) bool) []byte {
 	t.Helper()
 	var found []byte
-	eventually(t, "backend to receive "+what, func() bool {
+	poll.Until(t, "backend to receive "+what, func() bool {
 		found = s.find(pred)
 		return found != nil
 	})
@@ -369,7 +358,7 @@ func (s *fakeServer) request(c *fakeConn, env jsonrpc.Envelope, msg []byte) {
 			go func() {
 				if d, ok := jsonrpc.GetString(params, "arguments.delay"); ok {
 					dur, _ := time.ParseDuration(d)
-					time.Sleep(dur)
+					time.Sleep(dur) // a backend slow to report progress is the case under test
 				}
 				tok := jsonrpc.Get(params, "_meta.progressToken")
 				for i := 1; i <= 2; i++ {
@@ -481,7 +470,7 @@ func (r *recSink) index(pred func(recMsg) bool) int {
 func (r *recSink) waitFor(t *testing.T, what string, pred func(recMsg) bool) []byte {
 	t.Helper()
 	var found []byte
-	eventually(t, "client to get "+what, func() bool {
+	poll.Until(t, "client to get "+what, func() bool {
 		if i := r.index(pred); i >= 0 {
 			found = r.all()[i].msg
 			return true
@@ -563,7 +552,7 @@ func newClient(t *testing.T, r *Router, version, caps string) (*Session, *recSin
 	s.Handle([]byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`), nil)
 	// Notifications reach a session once it is initialized; wait for that
 	// fact, so that what a test does next is seen by it.
-	eventually(t, "the session initialized", s.isInitialized)
+	poll.Until(t, "the session initialized", s.isInitialized)
 	return s, sink
 }
 

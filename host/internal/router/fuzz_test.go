@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // The rewrites the router makes (ids, exposed names and URIs, progress
@@ -356,10 +358,7 @@ func FuzzSessionHandle(f *testing.F) {
 			}
 			return out
 		}
-		deadline := time.Now().Add(5 * time.Second)
-		for len(answers()) == 0 && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
+		poll.Within(t, 5*time.Second, fmt.Sprintf("%q (%s): an answer", msg, version), func() bool { return len(answers()) > 0 })
 		got := answers()
 		if len(got) != 1 {
 			t.Fatalf("%q (%s): %d answers, want 1: %q", msg, version, len(got), got)
@@ -378,7 +377,7 @@ func FuzzSessionHandle(f *testing.F) {
 		if wantCode != 0 && errorCode(got[0]) != wantCode {
 			t.Fatalf("%q (%s): answered %q, want error %d", msg, version, got[0], wantCode)
 		}
-		// Nothing more comes for it.
+		// Nothing more comes for it: an absence is watched for a while.
 		time.Sleep(time.Millisecond)
 		if n := len(answers()); n != 1 {
 			t.Fatalf("%q (%s): %d answers, want 1: %q", msg, version, n, answers())

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -53,7 +54,7 @@ func startLoose(t *testing.T, opts Options, specs ...BackendSpec) *Router {
 func waitState(t *testing.T, r *Router, i int, want State) BackendStatus {
 	t.Helper()
 	var st BackendStatus
-	eventually(t, "backend to be "+string(want), func() bool {
+	poll.Until(t, "backend to be "+string(want), func() bool {
 		st = r.Backends()[i]
 		return st.State == want
 	})
@@ -74,7 +75,7 @@ func TestRestartLimitFailsAndRestartRevives(t *testing.T) {
 	if st.Reason != "too many restarts: 2 in 1m0s" || !strings.Contains(st.LastError, "boom") || st.Restarts != 2 || !st.NextAttempt.IsZero() {
 		t.Fatalf("failed status: %+v", st)
 	}
-	time.Sleep(30 * time.Millisecond)
+	time.Sleep(30 * time.Millisecond) // for a further attempt to show
 	if n := len(f.attempts()); n != 3 {
 		t.Fatalf("%d attempts, want 3 (first + 2 restarts) and no more once failed", n)
 	}
@@ -120,11 +121,11 @@ func TestBackoffGrowsUpToMaxDelay(t *testing.T) {
 		mu.Unlock()
 	}
 	r := startLoose(t, Options{}, spec)
-	eventually(t, "restarting status with a next attempt", func() bool {
+	poll.Until(t, "restarting status with a next attempt", func() bool {
 		st := r.Backends()[0]
 		return st.State == StateRestarting && !st.NextAttempt.IsZero() && strings.Contains(st.Reason, "boom")
 	})
-	eventually(t, "seven attempts", func() bool { return len(f.attempts()) >= 7 })
+	poll.Until(t, "seven attempts", func() bool { return len(f.attempts()) >= 7 })
 	r.Close()
 	times := f.attempts()
 	mu.Lock()
@@ -150,7 +151,7 @@ func TestUnhealthyBackendIsRestarted(t *testing.T) {
 	r := startRouter(t, Options{}, spec)
 	_, sink := newClient(t, r, v0618, `{}`)
 	first := srv.current()
-	eventually(t, "a few answered pings", func() bool { return srv.count(isMethod("ping")) >= 3 })
+	poll.Until(t, "a few answered pings", func() bool { return srv.count(isMethod("ping")) >= 3 })
 	if st := r.Backends()[0]; st.State != StateRunning || srv.opens() != 1 {
 		t.Fatalf("healthy backend: %+v after %d opens", st, srv.opens())
 	}
@@ -159,7 +160,7 @@ func TestUnhealthyBackendIsRestarted(t *testing.T) {
 	srv.mu.Unlock()
 
 	changed := isNotification("notifications/tools/list_changed")
-	eventually(t, "restart after failed health checks, tools leaving and returning", func() bool {
+	poll.Until(t, "restart after failed health checks, tools leaving and returning", func() bool {
 		return srv.opens() == 2 && sink.countOf(changed) == 2 && r.Backends()[0].State == StateRunning
 	})
 	if first.closes.Load() == 0 {
@@ -179,7 +180,7 @@ func TestHealthFallsBackToListWithoutPing(t *testing.T) {
 	spec.Health = HealthCheck{Interval: 5 * time.Millisecond, Timeout: time.Second, FailureThreshold: 1}
 	r := startRouter(t, Options{}, spec)
 	bare := func(m []byte) bool { return isMethod("tools/list")(m) && jsonrpc.Get(m, "params") == nil }
-	eventually(t, "health checks with tools/list", func() bool { return srv.count(bare) >= 3 })
+	poll.Until(t, "health checks with tools/list", func() bool { return srv.count(bare) >= 3 })
 	if n := srv.count(isMethod("ping")); n != 1 {
 		t.Fatalf("%d pings, want 1 before falling back", n)
 	}
@@ -208,7 +209,7 @@ func TestStopAndStartBackend(t *testing.T) {
 	if st.Reason != "stopped by request" || st.Tools != 0 {
 		t.Fatalf("stopped status: %+v", st)
 	}
-	eventually(t, "list_changed after stop", func() bool { return sink.countOf(changed) == 1 })
+	poll.Until(t, "list_changed after stop", func() bool { return sink.countOf(changed) == 1 })
 	s.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`), nil)
 	if names := toolNames(t, sink.response(t, "1")); !slices.Equal(names, []string{"mcp__proxy__other__x"}) {
 		t.Fatalf("tools while stopped: %q", names)
@@ -221,7 +222,7 @@ func TestStopAndStartBackend(t *testing.T) {
 	if err := r.StopBackend("srv"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(30 * time.Millisecond)
+	time.Sleep(30 * time.Millisecond) // for a reconnection to show
 	if srv.opens() != 1 || r.Backends()[0].State != StateStopped {
 		t.Fatalf("stopped backend reconnected: %d opens, %+v", srv.opens(), r.Backends()[0])
 	}
@@ -230,14 +231,14 @@ func TestStopAndStartBackend(t *testing.T) {
 		t.Fatal(err)
 	}
 	st = waitState(t, r, 0, StateRunning)
-	eventually(t, "list_changed after start", func() bool { return sink.countOf(changed) == 2 })
+	poll.Until(t, "list_changed after start", func() bool { return sink.countOf(changed) == 2 })
 	if srv.opens() != 2 || st.Restarts != 0 || st.Tools != 1 {
 		t.Fatalf("after StartBackend: %d opens, %+v", srv.opens(), st)
 	}
 	if err := r.StartBackend("srv"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // for a reconnection to show
 	if srv.opens() != 2 {
 		t.Fatalf("StartBackend on a running backend reconnected it")
 	}
@@ -245,7 +246,7 @@ func TestStopAndStartBackend(t *testing.T) {
 	if err := r.RestartBackend("srv"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "reconnect after RestartBackend", func() bool {
+	poll.Until(t, "reconnect after RestartBackend", func() bool {
 		st := r.Backends()[0]
 		return srv.opens() == 3 && st.State == StateRunning
 	})
@@ -259,7 +260,7 @@ func TestStopAndStartBackend(t *testing.T) {
 	if err := r.StartBackend("srv"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "running after stop and start at once", func() bool {
+	poll.Until(t, "running after stop and start at once", func() bool {
 		return srv.opens() == 4 && r.Backends()[0].State == StateRunning
 	})
 	if st := r.Backends()[1]; st.State != StateRunning || other.opens() != 1 {
@@ -295,7 +296,7 @@ func TestAddRemoveAndDisabledBackends(t *testing.T) {
 	if err := r.StartBackend("off"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the disabled backend to start by hand", func() bool { return r.Backends()[1].State == StateRunning })
+	poll.Until(t, "the disabled backend to start by hand", func() bool { return r.Backends()[1].State == StateRunning })
 	s.Handle(callMsg("2", "mcp__proxy__extra__hang", `{}`), nil)
 	if err := r.RemoveBackend("extra"); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 const loggingCaps = `{"tools":{},"logging":{}}`
@@ -125,7 +126,7 @@ func TestSetLevelForwardsMostVerbose(t *testing.T) {
 	before := srv.count(isMethod("logging/setLevel"))
 	first := srv.current()
 	first.hangUp()
-	eventually(t, "the backend to reconnect and hear the level", func() bool {
+	poll.Until(t, "the backend to reconnect and hear the level", func() bool {
 		return srv.opens() == 2 && srv.count(isMethod("logging/setLevel")) == before+1
 	})
 	if got := lastForwarded(); got != "info" {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"go.uber.org/goleak"
 )
 
@@ -25,7 +26,7 @@ func TestCloseWaitsForWhatTheRouterStarted(t *testing.T) {
 		`"capabilities":{},"clientInfo":{"name":"test","version":"1"}}}`), nil)
 	sink.response(t, `"init"`)
 	s.Handle([]byte(`{"jsonrpc":"2.0","method":"notifications/initialized"}`), nil)
-	eventually(t, "the session initialized", s.isInitialized)
+	poll.Until(t, "the session initialized", s.isInitialized)
 	s.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":"logging/setLevel","params":{"level":"debug"}}`), nil)
 	srv.waitReceived(t, "the level forwarded", isMethod("logging/setLevel"))
 	s.Close()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/mcphost/mcphost/sdk/translator"
 )
 
@@ -46,7 +47,7 @@ func TestBackendEraIsProbedAndCached(t *testing.T) {
 	// A reconnect keeps the era learnt: the legacy backend is not probed again.
 	probes := legacy.count(isMethod("server/discover"))
 	legacy.current().hangUp()
-	eventually(t, "the legacy backend to come back", func() bool { return legacy.opens() == 2 && r.Backends()[1].State == StateRunning })
+	poll.Until(t, "the legacy backend to come back", func() bool { return legacy.opens() == 2 && r.Backends()[1].State == StateRunning })
 	if got := legacy.count(isMethod("server/discover")); got != probes {
 		t.Fatalf("server/discover sent %d times after a reconnect, want %d", got, probes)
 	}

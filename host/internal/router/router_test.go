@@ -14,6 +14,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 const v0618 = "2025-06-18"
@@ -427,10 +428,10 @@ func TestBackendCloseAndReconnect(t *testing.T) {
 		}
 	}
 	changed := isNotification("notifications/tools/list_changed")
-	eventually(t, "tools to disappear and come back", func() bool {
+	poll.Until(t, "tools to disappear and come back", func() bool {
 		return srv.opens() == 2 && sink.countOf(changed) == 2
 	})
-	eventually(t, "the proxy to close the dead connection", func() bool { return first.closes.Load() > 0 })
+	poll.Until(t, "the proxy to close the dead connection", func() bool { return first.closes.Load() > 0 })
 	if n := uninit.countOf(changed); n != 0 {
 		t.Fatalf("uninitialized session got %d list_changed", n)
 	}
@@ -567,8 +568,8 @@ func TestBatch(t *testing.T) {
 			t.Parallel()
 			s, sink := newClient(t, r, tc.version, `{}`)
 			s.Handle([]byte(batch), nil)
-			eventually(t, "the batch answer", func() bool { return sink.countOf(func(m recMsg) bool { return m.response }) == 2 })
-			time.Sleep(20 * time.Millisecond)
+			poll.Until(t, "the batch answer", func() bool { return sink.countOf(func(m recMsg) bool { return m.response }) == 2 })
+			time.Sleep(20 * time.Millisecond) // for a third, wrong answer to show
 			var responses [][]byte
 			for _, m := range sink.all() {
 				if m.response {
@@ -682,7 +683,7 @@ func TestRouterCloseLeavesNoGoroutines(t *testing.T) {
 	two.hangLists = true
 	two.mu.Unlock()
 	two.notify(`{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}`)
-	eventually(t, "tools/list after list_changed", func() bool { return two.count(isMethod("tools/list")) == 2 })
+	poll.Until(t, "tools/list after list_changed", func() bool { return two.count(isMethod("tools/list")) == 2 })
 
 	done := make(chan struct{})
 	go func() {
@@ -705,14 +706,8 @@ func TestRouterCloseLeavesNoGoroutines(t *testing.T) {
 			t.Fatalf("after Close: %+v", st)
 		}
 	}
-	deadline := time.Now().Add(waitTimeout)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines before, %d after Close:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.GoroutinesBackTo(t, before)
+
 }
 
 func TestStatusAndPing(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -126,7 +127,7 @@ func TestStartupWaitOver(t *testing.T) {
 				}
 			}
 			release()
-			eventually(t, "the slow backend's tools to be announced", func() bool {
+			poll.Until(t, "the slow backend's tools to be announced", func() bool {
 				if sink.countOf(isNotification("notifications/tools/list_changed")) == 0 {
 					return false
 				}
@@ -150,7 +151,7 @@ func TestStartupWaitEndsWithSession(t *testing.T) {
 	s.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`), nil)
 	s.Close()
 	release()
-	eventually(t, "the slow backend to start", func() bool { return backendState(r, "slow") == StateRunning })
+	poll.Until(t, "the slow backend to start", func() bool { return backendState(r, "slow") == StateRunning })
 	if sink.index(isResponse("1")) >= 0 {
 		t.Fatalf("a closed session was answered: %v", sink.all())
 	}

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 // startGroup starts argv in a new process group and kills the whole group at
@@ -35,19 +37,13 @@ func TestDescendants(t *testing.T) {
 
 	// A grandchild: sh forks sleep and waits for it.
 	sh := startGroup(t, "sh", "-c", "sleep 5 & wait")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		kids := Descendants(sh.Process.Pid)
-		if len(kids) > 0 {
-			if all := Descendants(os.Getpid()); !slices.Contains(all, kids[0]) {
-				t.Errorf("Descendants(self) = %v, want it to contain grandchild %d", all, kids[0])
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("sh never started its sleep child")
-		}
-		time.Sleep(20 * time.Millisecond)
+	var kids []int
+	poll.Within(t, 5*time.Second, "sh starting its sleep child", func() bool {
+		kids = Descendants(sh.Process.Pid)
+		return len(kids) > 0
+	})
+	if all := Descendants(os.Getpid()); !slices.Contains(all, kids[0]) {
+		t.Errorf("Descendants(self) = %v, want it to contain grandchild %d", all, kids[0])
 	}
 }
 

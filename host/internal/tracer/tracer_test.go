@@ -12,6 +12,7 @@ import (
 
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/mcphost/mcphost/sdk/tracing"
 	"github.com/mcphost/mcphost/sdk/weighting"
 )
@@ -118,17 +119,6 @@ func newTestTracer(t *testing.T, f *fakeTracing, opts Options) *Tracer {
 	return tr
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func deliver(tr *Tracer, session, tool, args, text string) []byte {
 	return tr.Traced(session, "srv", "tools/call", tool, "", "", []byte(args), []byte(`{"content":[{"type":"text","text":"`+text+`"}]}`))
 }
@@ -169,7 +159,7 @@ func TestResponsesGroupUnitsPerSessionAndCarryWeights(t *testing.T) {
 	if gjson.GetBytes(fourth, "response_id").Str == gjson.GetBytes(other, "response_id").Str {
 		t.Fatal("max_units did not end the turn")
 	}
-	eventually(t, "the capped response recorded", func() bool { return len(f.responses()) == 2 })
+	poll.Until(t, "the capped response recorded", func() bool { return len(f.responses()) == 2 })
 }
 
 func TestIdleGapEndsAResponse(t *testing.T) {
@@ -177,7 +167,7 @@ func TestIdleGapEndsAResponse(t *testing.T) {
 	f := &fakeTracing{}
 	tr := newTestTracer(t, f, Options{IdleGap: 30 * time.Millisecond})
 	deliver(tr, "a", "x", `{}`, "x")
-	eventually(t, "the idle response recorded", func() bool { return len(f.responses()) == 1 })
+	poll.Until(t, "the idle response recorded", func() bool { return len(f.responses()) == 1 })
 }
 
 func TestFullQueueDropsAndNeverBlocks(t *testing.T) {
