@@ -75,6 +75,10 @@ type Sources struct {
 	Plugins  Plugins
 	// Tracing reports context tracing's counters (nil when tracing is off).
 	Tracing func() TracingStats
+	// Started reports whether the start-up wait is over (every server has
+	// made its first attempt, or startup_wait passed): mcphost_started,
+	// what a load balancer or a script waits for.
+	Started func() bool
 }
 
 // TracingStats are context tracing's counters.
@@ -254,6 +258,13 @@ func (r *Registry) WritePrometheus(ctx context.Context, w io.Writer) {
 	r.mu.Unlock()
 	if src.Backends != nil || src.Sessions != nil {
 		metrics.WriteGaugeUint64(w, "go_goroutines", uint64(runtime.NumGoroutine()))
+	}
+	if src.Started != nil {
+		started := uint64(0)
+		if src.Started() {
+			started = 1
+		}
+		metrics.WriteGaugeUint64(w, "mcphost_started", started)
 	}
 	if src.Backends != nil {
 		bs := src.Backends()
