@@ -113,6 +113,30 @@ type Registry struct {
 // listenerKinds are the listener label values of the session series.
 var listenerKinds = []string{"stdio", "http", "sse", "websocket"}
 
+// The result label values of mcphost_reloads_total.
+const (
+	reloadApplied = "applied"
+	reloadRefused = "refused"
+)
+
+var reloadResults = []string{reloadApplied, reloadRefused}
+
+// ReloadFinished counts a reload of the config by its result: applied (in
+// whole or in part), or refused (the new config has errors and the running
+// one stays). A reload has no caller to answer when a signal or a saved
+// file started it: the counter is how its outcome shows.
+func (r *Registry) ReloadFinished(applied bool) {
+	result := reloadRefused
+	if applied {
+		result = reloadApplied
+	}
+	r.reloadCounter(result).Inc()
+}
+
+func (r *Registry) reloadCounter(result string) *metrics.Counter {
+	return r.set.GetOrCreateCounter(`mcphost_reloads_total{result="` + result + `"}`)
+}
+
 // SessionShed counts a client session ended for not reading its messages
 // (router.Options.SessionShed).
 func (r *Registry) SessionShed(listener string) {
@@ -175,6 +199,9 @@ func (r *Registry) SetSources(src Sources) {
 	r.mu.Lock()
 	r.sources = src
 	r.mu.Unlock()
+	for _, result := range reloadResults {
+		r.reloadCounter(result) // a proxy's registry: its reloads are counted from zero
+	}
 	if src.Backends != nil {
 		for _, b := range src.Backends() {
 			r.server(b.Name)

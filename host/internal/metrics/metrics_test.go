@@ -174,3 +174,37 @@ func TestStarted(t *testing.T) {
 		})
 	}
 }
+
+// TestReloads: mcphost_reloads_total counts reloads by result, both
+// series present at zero from the start (a proxy's registry has sources).
+func TestReloads(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name                     string
+		applied                  []bool // one reload each
+		wantApplied, wantRefused float64
+	}{
+		{"no reload yet", nil, 0, 0},
+		{"one applied", []bool{true}, 1, 0},
+		{"applied, then refused twice", []bool{true, false, false}, 1, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := New(nil)
+			r.SetSources(Sources{})
+			for _, applied := range tc.applied {
+				r.ReloadFinished(applied)
+			}
+			m := scrape(t, r)
+			for key, want := range map[string]float64{
+				`mcphost_reloads_total{result="applied"}`: tc.wantApplied,
+				`mcphost_reloads_total{result="refused"}`: tc.wantRefused,
+			} {
+				if got, ok := m[key]; !ok || got != want {
+					t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
+				}
+			}
+		})
+	}
+}
