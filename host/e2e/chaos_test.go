@@ -1015,11 +1015,26 @@ func chaosTraceStoreFull(t *testing.T) {
 
 // scrapeValue sums the samples of one family in a Prometheus text page.
 func scrapeValue(url, family string) (float64, error) {
-	resp, err := http.Get(url)
+	return scrapeValueAuth(url, "", family)
+}
+
+// scrapeValueAuth is scrapeValue for a page behind token ("" for none).
+func scrapeValueAuth(url, token, family string) (float64, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
 	var sum float64
 	found := false
 	sc := bufio.NewScanner(resp.Body)

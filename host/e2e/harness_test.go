@@ -11,10 +11,10 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,7 +25,9 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/testenv"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
 func TestMain(m *testing.M) {
@@ -127,35 +129,87 @@ func (p *proxyProcess) wait() {
 }
 
 // startHTTPProxy runs mcphost with servers (HCL) plus an HTTP listener on a
-// free port, and waits until it answers.
+// free port, and waits until it has started.
 func startHTTPProxy(t testing.TB, servers string) *proxyProcess {
 	t.Helper()
 	addr := freeAddr(t)
 	cfg := writeConfig(t, fmt.Sprintf("listen \"http\" {\n  address = %q\n}\n%s", addr, servers))
-	p := &proxyProcess{URL: "http://" + addr + "/mcp", Stderr: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(mcphost(t), "run", cfg)
+	return runProxy(t, cfg, "http://"+addr+"/mcp", nil)
+}
+
+// runProxy runs `mcphost run path`, with env added to the test's
+// environment, for a config whose listener serves url, and waits until the
+// proxy has started.
+func runProxy(t testing.TB, path, url string, env []string) *proxyProcess {
+	t.Helper()
+	metrics := listenerMetricsOf(t, path, url, env)
+	p := &proxyProcess{URL: url, Stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(mcphost(t), "run", path)
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stderr = p.Stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	go p.wait()
 	t.Cleanup(func() { p.stop(t) })
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if strings.Contains(p.Stderr.String(), "server ready") || strings.Contains(p.Stderr.String(), "server not ready") {
-			if resp, err := http.Get(p.URL); err == nil {
-				resp.Body.Close()
-				return p
+	p.waitStarted(t, metrics)
+	return p
+}
+
+// listenerMetrics is where a listener serves its metrics, and the token
+// they are behind ("" for none).
+type listenerMetrics struct{ url, token string }
+
+// listenerMetricsOf finds, in the config at path, the metrics of the
+// listener that serves mcpURL. The config is read as the proxy will read
+// it, with env added to the environment its env() calls see.
+func listenerMetricsOf(t testing.TB, path, mcpURL string, env []string) listenerMetrics {
+	t.Helper()
+	cfg, diags := config.Load(path, config.LoadOptions{
+		Executable: mcphost(t),
+		LookupEnv: func(name string) (string, bool) {
+			for _, kv := range slices.Backward(env) {
+				if k, v, _ := strings.Cut(kv, "="); k == name {
+					return v, true
+				}
 			}
-		}
-		select {
-		case err := <-p.done:
-			t.Fatalf("mcphost exited early: %v\n%s", err, p.Stderr.String())
-		case <-time.After(50 * time.Millisecond):
+			return os.LookupEnv(name)
+		},
+	})
+	if diags.HasErrors() {
+		t.Fatalf("%s: %v", path, diags)
+	}
+	for _, l := range cfg.Listeners {
+		if base := "http://" + l.Address; base+l.Path == mcpURL && l.MetricsPath != "" {
+			return listenerMetrics{url: base + l.MetricsPath, token: l.AuthToken}
 		}
 	}
-	t.Fatalf("mcphost did not start in time:\n%s", p.Stderr.String())
-	return nil
+	t.Fatalf("no listener in %s serves metrics beside %s", path, mcpURL)
+	return listenerMetrics{}
+}
+
+// waitStarted waits until the proxy's metrics say mcphost_started 1: its
+// start-up wait is over (every server has made its first attempt, or
+// startup_wait passed; a server not ready by then counts as started). Its
+// listener answers before that. A proxy that exits meanwhile fails the test
+// at once.
+func (p *proxyProcess) waitStarted(t testing.TB, m listenerMetrics) {
+	t.Helper()
+	poll.Within(t, 60*time.Second, "mcphost started (mcphost_started at "+m.url+")", func() error {
+		if p.exited.Load() {
+			t.Fatalf("mcphost exited early: %v\n%s", <-p.done, p.Stderr.String())
+		}
+		started, err := scrapeValueAuth(m.url, m.token, "mcphost_started")
+		if err == nil && started != 1 {
+			err = fmt.Errorf("mcphost_started is %v", started)
+		}
+		if err != nil {
+			return fmt.Errorf("%w\n%s", err, p.Stderr.String())
+		}
+		return nil
+	})
 }
 
 // stop sends SIGTERM and waits for a clean exit.

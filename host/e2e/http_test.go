@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,33 +18,10 @@ import (
 )
 
 // startHTTPProxyConfig runs `mcphost run cfg`, where cfg is a whole config
-// whose listener serves url, and waits until it answers.
+// whose listener serves url, and waits until it has started.
 func startHTTPProxyConfig(t *testing.T, url, cfg string) *proxyProcess {
 	t.Helper()
-	p := &proxyProcess{URL: url, Stderr: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(mcphost(t), "run", writeConfig(t, cfg))
-	p.cmd.Stderr = p.Stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go p.wait()
-	t.Cleanup(func() { p.stop(t) })
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if strings.Contains(p.Stderr.String(), "server ready") {
-			if resp, err := http.Get(p.URL); err == nil {
-				resp.Body.Close()
-				return p
-			}
-		}
-		select {
-		case err := <-p.done:
-			t.Fatalf("mcphost exited early: %v\n%s", err, p.Stderr.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	t.Fatalf("mcphost did not start in time:\n%s", p.Stderr.String())
-	return nil
+	return runProxy(t, writeConfig(t, cfg), url, nil)
 }
 
 const (

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -33,7 +32,8 @@ func reloadConfig(addr, extra string, servers ...string) string {
 	return b.String()
 }
 
-// startProxyAt runs `mcphost run path` and waits for its listener.
+// startProxyAt runs `mcphost run path` and waits until it has started and
+// its admin listener, if the config names one, accepts.
 func startProxyAt(t *testing.T, path, url string) *proxyProcess {
 	t.Helper()
 	return startProxyEnv(t, path, url, nil)
@@ -42,30 +42,11 @@ func startProxyAt(t *testing.T, path, url string) *proxyProcess {
 // startProxyEnv is startProxyAt with env added to the test's environment.
 func startProxyEnv(t *testing.T, path, url string, env []string) *proxyProcess {
 	t.Helper()
-	p := &proxyProcess{URL: url, Stderr: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(mcphost(t), "run", path)
-	if env != nil {
-		p.cmd.Env = append(os.Environ(), env...)
-	}
-	p.cmd.Stderr = p.Stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go p.wait()
-	t.Cleanup(func() { p.stop(t) })
-	deadline := time.Now().Add(60 * time.Second)
-	// "server ready" is logged once the start-up wait is over with a backend
-	// running; no API tells that to a proxy without an admin listener.
-	poll.Within(t, time.Until(deadline), "mcphost started", func() error {
-		if out := p.Stderr.String(); !strings.Contains(out, "server ready") {
-			return errors.New(out)
-		}
-		return nil
-	})
-	// The admin listener opens after the backends are started: a test
-	// that calls it at once must find it accepting.
+	p := runProxy(t, path, url, env)
+	// The admin listener opens just after the start-up wait: a test that
+	// calls it at once must find it accepting.
 	if addr := adminAddress(t, path); addr != "" {
-		poll.Within(t, time.Until(deadline), "mcphost's admin listener "+addr+" open", func() error {
+		poll.Until(t, "mcphost's admin listener "+addr+" open", func() error {
 			c, err := net.DialTimeout("tcp", addr, time.Second)
 			if err != nil {
 				return fmt.Errorf("%w\n%s", err, p.Stderr.String())
@@ -186,17 +167,23 @@ func TestReload(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	// A SIGHUP reload has no caller to answer: its refusal, in the log,
-	// is the behaviour under test.
+	// A SIGHUP reload has no caller to answer: the metrics count its
+	// refusal.
 	poll.Within(t, 20*time.Second, "a broken config refused", func() error {
-		if out := p.Stderr.String(); !strings.Contains(out, "reload refused") {
+		refused := scrapeCounter(t, "http://"+addr+"/metrics", "mcphost_reloads_total", map[string]string{"result": "refused"})
+		if refused != 1 {
+			return fmt.Errorf("%v refused reloads counted\n%s", refused, p.Stderr.String())
+		}
+		return nil
+	})
+	// Where the config is broken is said in the log only, in the line
+	// written as the refused reload returns (just after it is counted).
+	poll.Within(t, 5*time.Second, "the refusal logged with its file:line:col", func() error {
+		if out := p.Stderr.String(); !strings.Contains(out, "proxy.hcl:2:21") {
 			return errors.New(out)
 		}
 		return nil
 	})
-	if !strings.Contains(p.Stderr.String(), "proxy.hcl:2:21") {
-		t.Fatalf("the refusal has no file:line:col:\n%s", p.Stderr.String())
-	}
 	if names := toolNameSet(ctx, t, c); !slices.Contains(names, "mcp__proxy__added__echo") {
 		t.Fatalf("a refused reload changed the tools: %v", names)
 	}

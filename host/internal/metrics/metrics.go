@@ -75,6 +75,10 @@ type Sources struct {
 	Plugins  Plugins
 	// Tracing reports context tracing's counters (nil when tracing is off).
 	Tracing func() TracingStats
+	// Started reports whether the start-up wait is over (every server has
+	// made its first attempt, or startup_wait passed): mcphost_started,
+	// what a load balancer or a script waits for.
+	Started func() bool
 }
 
 // TracingStats are context tracing's counters.
@@ -108,6 +112,30 @@ type Registry struct {
 
 // listenerKinds are the listener label values of the session series.
 var listenerKinds = []string{"stdio", "http", "sse", "websocket"}
+
+// The result label values of mcphost_reloads_total.
+const (
+	reloadApplied = "applied"
+	reloadRefused = "refused"
+)
+
+var reloadResults = []string{reloadApplied, reloadRefused}
+
+// ReloadFinished counts a reload of the config by its result: applied (in
+// whole or in part), or refused (the new config has errors and the running
+// one stays). A reload has no caller to answer when a signal or a saved
+// file started it: the counter is how its outcome shows.
+func (r *Registry) ReloadFinished(applied bool) {
+	result := reloadRefused
+	if applied {
+		result = reloadApplied
+	}
+	r.reloadCounter(result).Inc()
+}
+
+func (r *Registry) reloadCounter(result string) *metrics.Counter {
+	return r.set.GetOrCreateCounter(`mcphost_reloads_total{result="` + result + `"}`)
+}
 
 // SessionShed counts a client session ended for not reading its messages
 // (router.Options.SessionShed).
@@ -171,6 +199,9 @@ func (r *Registry) SetSources(src Sources) {
 	r.mu.Lock()
 	r.sources = src
 	r.mu.Unlock()
+	for _, result := range reloadResults {
+		r.reloadCounter(result) // a proxy's registry: its reloads are counted from zero
+	}
 	if src.Backends != nil {
 		for _, b := range src.Backends() {
 			r.server(b.Name)
@@ -254,6 +285,13 @@ func (r *Registry) WritePrometheus(ctx context.Context, w io.Writer) {
 	r.mu.Unlock()
 	if src.Backends != nil || src.Sessions != nil {
 		metrics.WriteGaugeUint64(w, "go_goroutines", uint64(runtime.NumGoroutine()))
+	}
+	if src.Started != nil {
+		started := uint64(0)
+		if src.Started() {
+			started = 1
+		}
+		metrics.WriteGaugeUint64(w, "mcphost_started", started)
 	}
 	if src.Backends != nil {
 		bs := src.Backends()

@@ -145,3 +145,66 @@ func TestGoroutines(t *testing.T) {
 		t.Fatalf("no go_goroutines in %q", buf.String())
 	}
 }
+
+// TestStarted: mcphost_started follows the proxy's start-up wait, 0 while
+// it lasts and 1 once it is over, and is absent from a registry with no
+// proxy behind it.
+func TestStarted(t *testing.T) {
+	t.Parallel()
+	over := func(b bool) func() bool { return func() bool { return b } }
+	cases := []struct {
+		name    string
+		started func() bool
+		want    float64
+		present bool
+	}{
+		{"while the start-up wait lasts", over(false), 0, true},
+		{"once it is over", over(true), 1, true},
+		{"no proxy to ask", nil, 0, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := New(nil)
+			r.SetSources(Sources{Started: tc.started})
+			got, ok := scrape(t, r)["mcphost_started{}"]
+			if ok != tc.present || got != tc.want {
+				t.Errorf("mcphost_started = %v (present %v), want %v (present %v)", got, ok, tc.want, tc.present)
+			}
+		})
+	}
+}
+
+// TestReloads: mcphost_reloads_total counts reloads by result, both
+// series present at zero from the start (a proxy's registry has sources).
+func TestReloads(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name                     string
+		applied                  []bool // one reload each
+		wantApplied, wantRefused float64
+	}{
+		{"no reload yet", nil, 0, 0},
+		{"one applied", []bool{true}, 1, 0},
+		{"applied, then refused twice", []bool{true, false, false}, 1, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := New(nil)
+			r.SetSources(Sources{})
+			for _, applied := range tc.applied {
+				r.ReloadFinished(applied)
+			}
+			m := scrape(t, r)
+			for key, want := range map[string]float64{
+				`mcphost_reloads_total{result="applied"}`: tc.wantApplied,
+				`mcphost_reloads_total{result="refused"}`: tc.wantRefused,
+			} {
+				if got, ok := m[key]; !ok || got != want {
+					t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
+				}
+			}
+		})
+	}
+}

@@ -84,6 +84,9 @@ type Proxy struct {
 	// started is closed when the backends have made their first attempt
 	// or the start-up wait is over (nil before Start).
 	started <-chan struct{}
+	// startWaitOver is set once WaitStarted has seen that wait end with
+	// the servers' names checked: mcphost_started.
+	startWaitOver atomic.Bool
 
 	mu          sync.Mutex
 	http        []*listen.HTTP
@@ -172,6 +175,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		Sessions: p.sessionCounts,
 		Outboxes: p.router.QueuedBytes,
 		Plugins:  metrics.ManagerPlugins(p.plugins),
+		Started:  p.startWaitOver.Load,
 	}
 	if p.tracer != nil {
 		sources.Tracing = func() metrics.TracingStats {
@@ -445,7 +449,10 @@ func (p *Proxy) Start(ctx context.Context, opts StartOptions) error {
 // false expose the same name: the caller should stop the proxy then. A
 // clash that appears only later (a server slower than the wait, a list
 // that changes) is logged as an error by the router, and the server
-// declared first keeps the name.
+// declared first keeps the name. Once the wait is over and the names are
+// checked, the metric mcphost_started is 1: servers not ready by then
+// count as started, as in the log, since they are retried and announced
+// later.
 func (p *Proxy) WaitStarted(ctx context.Context) error {
 	if p.started == nil {
 		return errors.New("the proxy was not started")
@@ -472,6 +479,7 @@ func (p *Proxy) WaitStarted(ctx context.Context) error {
 			p.log.Warn("server not ready", "server", b.Name, "state", b.State, "reason", b.Reason)
 		}
 	}
+	p.startWaitOver.Store(true)
 	return nil
 }
 

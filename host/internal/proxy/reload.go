@@ -55,8 +55,17 @@ func serverFingerprint(s config.Server, transportConfig json.RawMessage) string 
 // refused with its diagnostics and the running one stays. Otherwise it
 // plans the change (planReload) and applies it (applyPlan): a step that
 // cannot be taken leaves its server as it was and is reported in Partial;
-// the result lists exactly what was applied.
+// the result lists exactly what was applied. Every reload is counted in
+// mcphost_reloads_total by its result, whoever asked for it.
 func (p *Proxy) Reload(ctx context.Context) (ReloadResult, error) {
+	res, err := p.reload(ctx)
+	if err == nil {
+		p.metrics.ReloadFinished(res.Applied)
+	}
+	return res, err
+}
+
+func (p *Proxy) reload(ctx context.Context) (ReloadResult, error) {
 	p.reloadMu.Lock()
 	defer p.reloadMu.Unlock()
 	p.mu.Lock()
