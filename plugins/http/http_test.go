@@ -525,7 +525,7 @@ func TestUnreachableWords(t *testing.T) {
 func TestConnectTimeoutDefault(t *testing.T) {
 	t.Parallel()
 	for _, cfg := range []string{`{"url":"http://h"}`, `{"url":"http://h","connect_timeout":"0"}`} {
-		o, diags := decodeOptions(json.RawMessage(cfg))
+		o, diags := instance.Decode(json.RawMessage(cfg))
 		if len(diags) > 0 || o.connectTimeout != DefaultConnectTimeout {
 			t.Errorf("%s: connect timeout %v, %+v; want %v", cfg, o.connectTimeout, diags, DefaultConnectTimeout)
 		}
