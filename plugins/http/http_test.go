@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +22,7 @@ import (
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/plugintest"
 	"github.com/mcphost/mcphost/sdk/plugintest/poll"
+	"github.com/mcphost/mcphost/sdk/plugintest/syncbuf"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -377,9 +376,8 @@ func TestHeadersAndBearerToken(t *testing.T) {
 // that no header value, token or session id reaches the log.
 func TestSecretsAreNotLogged(t *testing.T) {
 	t.Parallel()
-	var buf bytes.Buffer
-	var mu sync.Mutex
-	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: &lockedWriter{w: &buf, mu: &mu}})
+	var buf syncbuf.Buffer
+	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: &buf})
 	s := newStreamServer(t)
 	s.failMethod, s.failStatus = "boom", 401
 	cfg := configFor(t, s.URL+"/mcp?key=qu3ry", map[string]any{"headers": map[string]string{"X-Api-Key": "k3y"}, "bearer_token": "t0ken"})
@@ -391,24 +389,11 @@ func TestSecretsAreNotLogged(t *testing.T) {
 	rpc(t, c, `{"jsonrpc":"2.0","method":"x"}`)
 	_ = recvErr(t, c)
 	_ = c.Close(context.Background())
-	mu.Lock()
-	defer mu.Unlock()
 	for _, secret := range []string{"k3y", "t0ken", "qu3ry", "session-1"} {
 		if strings.Contains(buf.String(), secret) {
 			t.Errorf("log reveals %q:\n%s", secret, buf.String())
 		}
 	}
-}
-
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func TestAutoFallsBackToSSE(t *testing.T) {
