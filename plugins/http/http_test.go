@@ -130,21 +130,11 @@ func TestSchemaMarksSecretsSensitive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sensitive := map[string]bool{}
-	for _, a := range s.Instance.Attributes {
-		sensitive[a.Name] = a.Sensitive
-		if a.Name == "url" && !a.Required {
-			t.Error("url is not required")
-		}
-	}
-	for _, name := range []string{"headers", "bearer_token"} {
-		if !sensitive[name] {
-			t.Errorf("%s is not sensitive", name)
-		}
-	}
-	if len(sensitive) != 8 {
-		t.Errorf("schema has %d attributes, want 8", len(sensitive))
-	}
+	plugintest.CheckSchema(t, s.Instance, plugintest.SchemaWant{
+		Attributes: []string{"url", "mode", "headers", "bearer_token", "connect_timeout", "request_timeout", "tls_insecure_skip_verify", "tls_ca_file"},
+		Required:   []string{"url"},
+		Sensitive:  []string{"headers", "bearer_token"},
+	})
 }
 
 func TestOpenRejectsBadConfig(t *testing.T) {

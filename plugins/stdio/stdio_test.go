@@ -196,18 +196,11 @@ func TestSchemaMarksEnvSensitive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	attrs := map[string]base.Attribute{}
-	for _, a := range s.Instance.Attributes {
-		attrs[a.Name] = a
-	}
-	for _, name := range []string{"command", "args", "env", "cwd", "inherit_env", "stop_timeout"} {
-		if _, ok := attrs[name]; !ok {
-			t.Errorf("attribute %q missing", name)
-		}
-	}
-	if !attrs["command"].Required || !attrs["env"].Sensitive {
-		t.Errorf("command must be required and env sensitive: %+v %+v", attrs["command"], attrs["env"])
-	}
+	plugintest.CheckSchema(t, s.Instance, plugintest.SchemaWant{
+		Attributes: []string{"command", "args", "env", "cwd", "inherit_env", "stop_timeout"},
+		Required:   []string{"command"},
+		Sensitive:  []string{"env"},
+	})
 }
 
 func TestOpenRejectsBadConfig(t *testing.T) {

@@ -285,21 +285,11 @@ func TestSchemaMarksSecretsSensitive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sensitive := map[string]bool{}
-	for _, a := range s.Instance.Attributes {
-		sensitive[a.Name] = a.Sensitive
-		if a.Name == "url" && !a.Required {
-			t.Error("url is not required")
-		}
-	}
-	for _, name := range []string{"headers", "bearer_token"} {
-		if !sensitive[name] {
-			t.Errorf("%s is not marked sensitive", name)
-		}
-	}
-	if len(sensitive) != 7 {
-		t.Errorf("got %d attributes, want 7", len(sensitive))
-	}
+	plugintest.CheckSchema(t, s.Instance, plugintest.SchemaWant{
+		Attributes: []string{"url", "headers", "bearer_token", "subprotocol", "connect_timeout", "tls_insecure_skip_verify", "ping_interval"},
+		Required:   []string{"url"},
+		Sensitive:  []string{"headers", "bearer_token"},
+	})
 }
 
 func TestSubprotocolMismatch(t *testing.T) {
