@@ -126,15 +126,11 @@ func TestValidate(t *testing.T) {
 
 func TestSchemaMarksSecretsSensitive(t *testing.T) {
 	t.Parallel()
-	s, err := New(quiet()).Schema(context.Background(), base.SchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	plugintest.CheckSchema(t, s.Instance, plugintest.SchemaWant{
+	plugintest.CheckSchema(t, New(quiet()), plugintest.SchemaWant{Instance: plugintest.BlockWant{
 		Attributes: []string{"url", "mode", "headers", "bearer_token", "connect_timeout", "request_timeout", "tls_insecure_skip_verify", "tls_ca_file"},
 		Required:   []string{"url"},
 		Sensitive:  []string{"headers", "bearer_token"},
-	})
+	}})
 }
 
 func TestOpenRejectsBadConfig(t *testing.T) {

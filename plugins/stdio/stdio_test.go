@@ -192,15 +192,11 @@ func TestValidate(t *testing.T) {
 
 func TestSchemaMarksEnvSensitive(t *testing.T) {
 	t.Parallel()
-	s, err := New(quiet()).Schema(context.Background(), base.SchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	plugintest.CheckSchema(t, s.Instance, plugintest.SchemaWant{
+	plugintest.CheckSchema(t, New(quiet()), plugintest.SchemaWant{Instance: plugintest.BlockWant{
 		Attributes: []string{"command", "args", "env", "cwd", "inherit_env", "stop_timeout"},
 		Required:   []string{"command"},
 		Sensitive:  []string{"env"},
-	})
+	}})
 }
 
 func TestOpenRejectsBadConfig(t *testing.T) {

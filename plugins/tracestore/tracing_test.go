@@ -529,11 +529,10 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
-	s, _ := p.Schema(context.Background(), base.SchemaRequest{})
-	plugintest.CheckSchema(t, s.Plugin, plugintest.SchemaWant{
+	plugintest.CheckSchema(t, p, plugintest.SchemaWant{Plugin: plugintest.BlockWant{
 		Attributes: []string{"dir", "store_content", "retention", "sync_writes", "cache_entries", "learning_rate", "deprecate_below", "min_feedback"},
 		Required:   []string{"dir"},
-	})
+	}})
 	// Configure refuses what Validate refuses, without opening anything.
 	if diags := configureDiags(t, p, "", map[string]any{"learning_rate": 3}); !base.HasErrors(diags) {
 		t.Errorf("Configure accepted a bad config: %+v", diags)

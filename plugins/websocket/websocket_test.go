@@ -281,15 +281,11 @@ func TestValidateNeverEchoesSecrets(t *testing.T) {
 
 func TestSchemaMarksSecretsSensitive(t *testing.T) {
 	t.Parallel()
-	s, err := quiet().Schema(context.Background(), base.SchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	plugintest.CheckSchema(t, s.Instance, plugintest.SchemaWant{
+	plugintest.CheckSchema(t, quiet(), plugintest.SchemaWant{Instance: plugintest.BlockWant{
 		Attributes: []string{"url", "headers", "bearer_token", "subprotocol", "connect_timeout", "tls_insecure_skip_verify", "ping_interval"},
 		Required:   []string{"url"},
 		Sensitive:  []string{"headers", "bearer_token"},
-	})
+	}})
 }
 
 func TestSubprotocolMismatch(t *testing.T) {

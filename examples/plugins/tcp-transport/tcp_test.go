@@ -91,15 +91,11 @@ func TestConformance(t *testing.T) {
 // TestSchema: the preshared key is a secret, so the host must never show it.
 func TestSchema(t *testing.T) {
 	t.Parallel()
-	s, err := New().Schema(context.Background(), base.SchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	plugintest.CheckSchema(t, s.Instance, plugintest.SchemaWant{
+	plugintest.CheckSchema(t, New(), plugintest.SchemaWant{Instance: plugintest.BlockWant{
 		Attributes: []string{"address", "dial_timeout", "preshared_key"},
 		Required:   []string{"address"},
 		Sensitive:  []string{"preshared_key"},
-	})
+	}})
 }
 
 func TestValidate(t *testing.T) {
