@@ -133,12 +133,9 @@ func (c *conn) read() {
 }
 
 func (c *conn) Send(ctx context.Context, msg []byte) error {
-	if len(msg) > c.limit {
-		return fmt.Errorf("send: message of %d bytes exceeds the %d byte limit", len(msg), c.limit)
-	}
-	msg, err := jsonrpc.Compact(msg) // a newline inside would split the message
+	msg, err := transport.PrepareSend(msg, c.limit) // within the limit, on one line
 	if err != nil {
-		return fmt.Errorf("send: %w", err)
+		return err
 	}
 	// One Send at a time; one waiting for its turn gives up with its ctx.
 	select {
