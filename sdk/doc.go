@@ -15,7 +15,8 @@
 //
 // Every kind also answers the shared [base.Plugin] service (info, schema,
 // validate, configure, stop, metrics); embed [base.Unimplemented] for its
-// defaults. The host starts the plugin as a subprocess through
+// defaults, or [base.Described] to answer info, schema and validate from
+// the plugin's info and its config block ([base.NewBlock]). The host starts the plugin as a subprocess through
 // hashicorp/go-plugin and talks gRPC to it; the same implementation can be
 // exercised in tests with the sdk/plugintest harness (ServeTransport,
 // ServeTranslator, ServeWeighting, ServeTracing).

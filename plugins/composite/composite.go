@@ -51,7 +51,7 @@ const Version = "0.1.0"
 // Configure swaps the parameters atomically, so a Weigh in flight uses
 // either the old set or the new one, never a mix.
 type Composite struct {
-	base.Unimplemented
+	base.Described
 	logger hclog.Logger
 	params atomic.Pointer[params]
 
@@ -71,6 +71,13 @@ func New(logger hclog.Logger) *Composite {
 	}
 	set := base.NewMetricSet()
 	c := &Composite{
+		Described: base.DescribePlugin(base.InfoResponse{
+			Name:        "composite",
+			Kind:        base.KindWeighting,
+			Version:     Version,
+			APIMinor:    weighting.APIMinor,
+			Description: "Weighs context units by a configurable blend of retrieval score, recency, unit type and share of tokens.",
+		}, configBlock),
 		logger:    logger,
 		set:       set,
 		responses: set.Counter("mcphost_composite_responses_weighed_total"),
@@ -80,33 +87,11 @@ func New(logger hclog.Logger) *Composite {
 	return c
 }
 
-func (c *Composite) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
-	return base.InfoResponse{
-		Name:        "composite",
-		Kind:        base.KindWeighting,
-		Version:     Version,
-		APIMinor:    weighting.APIMinor,
-		Description: "Weighs context units by a configurable blend of retrieval score, recency, unit type and share of tokens.",
-	}, nil
-}
-
-func (c *Composite) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
-	return base.SchemaResponse{Plugin: pluginSchema}, nil
-}
-
-// Validate checks a composite config. A weighting plugin has no instance
-// block, so this is the plugin's own config block, the one Configure takes;
-// it lets a config be checked without applying it.
-func (c *Composite) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
-	_, diags := decodeParams(req.Config)
-	return base.ValidateResponse{Diagnostics: diags}, nil
-}
-
 // Configure applies the plugin config; attributes left out take their
 // defaults. A config with errors is reported and not applied, so the
 // parameters in use stay consistent.
 func (c *Composite) Configure(_ context.Context, req base.ConfigureRequest) (base.ConfigureResponse, error) {
-	p, diags := decodeParams(req.Config)
+	p, diags := configBlock.Decode(req.Config)
 	if base.HasErrors(diags) {
 		return base.ConfigureResponse{Diagnostics: diags}, nil
 	}

@@ -211,7 +211,7 @@ func TestValidate(t *testing.T) {
 
 func TestSumDetail(t *testing.T) {
 	t.Parallel()
-	_, diags := decodeParams(json.RawMessage(`{"retrieval_weight": 0.5}`))
+	_, diags := configBlock.Decode(json.RawMessage(`{"retrieval_weight": 0.5}`))
 	if len(diags) != 1 {
 		t.Fatalf("diagnostics = %+v", diags)
 	}

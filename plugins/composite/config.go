@@ -1,7 +1,6 @@
 package composite
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -70,8 +69,10 @@ type Config struct {
 	TypeValues map[string]float64 `json:"type_values" doc:"Value in [0, 1] of each unit type, such as { user = 1, external = 0.5 }; listed types replace their defaults (user 1, system 0.9, external 0.7, model_state 0.5), other types are 0.5."`
 }
 
-// pluginSchema is built once: a bad tag panics at start, not per call.
-var pluginSchema = base.SchemaFor[Config]()
+// configBlock is the plugin's config block (Validate checks it, as a
+// weighting plugin has no instance block), built once: a bad tag panics at
+// start, not per call.
+var configBlock = base.NewBlock(checkParams)
 
 // params is a decoded, checked Config. It is never modified once built,
 // so Weigh may read it without locks.
@@ -92,11 +93,10 @@ func defaultParams() *params {
 	}
 }
 
-// decodeParams decodes raw (empty or null means all defaults) and checks
-// what its types cannot say. The params are meaningful only when no
-// diagnostic is an error.
-func decodeParams(raw json.RawMessage) (*params, []base.Diagnostic) {
-	c, diags := base.DecodeConfig[Config](raw)
+// checkParams checks what c's types cannot say. The params are
+// meaningful only when no diagnostic is an error.
+func checkParams(c Config) (*params, []base.Diagnostic) {
+	var diags []base.Diagnostic
 	p := defaultParams()
 	p.halfLife = c.RecencyHalfLife.D()
 

@@ -54,7 +54,7 @@ func randomParams(t *testing.T, rng *rand.Rand, minRecency float64) *params {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, diags := decodeParams(config)
+	p, diags := configBlock.Decode(config)
 	if len(diags) > 0 {
 		t.Fatalf("random config %s: %+v", config, diags)
 	}

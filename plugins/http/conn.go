@@ -269,12 +269,9 @@ func (s sent) isRequest() bool { return s.env.Kind == jsonrpc.KindRequest }
 // goroutine delivers to Recv. The cancellation of a 2026-07-28 request is
 // not sent: it closes that request's stream instead.
 func (c *conn) Send(ctx context.Context, msg []byte) error {
-	if len(msg) > c.limit {
-		return fmt.Errorf("send: message of %d bytes exceeds the %d byte limit", len(msg), c.limit)
-	}
-	msg, err := jsonrpc.Compact(msg)
+	msg, err := transport.PrepareSend(msg, c.limit)
 	if err != nil {
-		return fmt.Errorf("send: %w", err)
+		return err
 	}
 	select {
 	case <-c.done:

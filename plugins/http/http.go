@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -54,8 +53,9 @@ type Config struct {
 	TLSCAFile             string            `json:"tls_ca_file" doc:"PEM file of CA certificates to trust instead of the system's."`
 }
 
-// instanceSchema is built once: a bad tag panics at start, not per call.
-var instanceSchema = base.SchemaFor[Config]()
+// instance is the block, built once: a bad tag panics at start, not per
+// call.
+var instance = base.NewBlock(checkConfig)
 
 // Transport connects to backends over HTTP.
 type Transport struct {
@@ -67,26 +67,11 @@ var _ transport.Transport = (*Transport)(nil)
 // New returns the http transport. A nil logger logs JSON to stderr, which
 // is what the host collects from a plugin process.
 func New(logger hclog.Logger) *Transport {
-	return &Transport{Kit: transport.NewKit[*conn]("http", logger)}
-}
-
-func (t *Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
-	return base.InfoResponse{
+	return &Transport{Kit: transport.NewKit[*conn](base.InfoResponse{
 		Name:        "http",
-		Kind:        base.KindTransport,
 		Version:     Version,
-		APIMinor:    transport.APIMinor,
 		Description: "Connects to backend MCP servers over Streamable HTTP or the legacy HTTP+SSE transport.",
-	}, nil
-}
-
-func (t *Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
-	return base.SchemaResponse{Instance: instanceSchema}, nil
-}
-
-func (t *Transport) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
-	_, diags := decodeOptions(req.Config)
-	return base.ValidateResponse{Diagnostics: diags}, nil
+	}, instance, logger)}
 }
 
 // options is a decoded, checked Config.
@@ -99,9 +84,9 @@ type options struct {
 	header http.Header
 }
 
-// decodeOptions decodes raw and checks what its types cannot say.
-func decodeOptions(raw json.RawMessage) (options, []base.Diagnostic) {
-	c, diags := base.DecodeConfig[Config](raw)
+// checkConfig checks what c's types cannot say.
+func checkConfig(c Config) (options, []base.Diagnostic) {
+	var diags []base.Diagnostic
 	o := options{Config: c, connectTimeout: c.ConnectTimeout.D(), requestTimeout: c.RequestTimeout.D()}
 	if u := strings.TrimSpace(o.URL); u != "" {
 		switch parsed, err := url.Parse(u); {
@@ -194,11 +179,9 @@ func (o options) client() (*http.Client, error) {
 // legacy SSE one opens its event stream and waits for the endpoint here. ctx
 // only bounds the opening: the connection lives until Close.
 func (t *Transport) Open(ctx context.Context, req transport.OpenRequest) (transport.OpenResponse, error) {
-	o, diags := decodeOptions(req.Config)
-	for _, d := range diags {
-		if d.Severity == base.SeverityError {
-			return transport.OpenResponse{}, fmt.Errorf("http %s: %s: %s", req.Name, d.Summary, d.Detail)
-		}
+	o, diags := instance.Decode(req.Config)
+	if err := t.ConfigError(req.Name, diags); err != nil {
+		return transport.OpenResponse{}, err
 	}
 	limit := req.MaxMessageBytes
 	if limit <= 0 {

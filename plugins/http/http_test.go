@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +22,7 @@ import (
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/plugintest"
 	"github.com/mcphost/mcphost/sdk/plugintest/poll"
+	"github.com/mcphost/mcphost/sdk/plugintest/syncbuf"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -127,25 +126,11 @@ func TestValidate(t *testing.T) {
 
 func TestSchemaMarksSecretsSensitive(t *testing.T) {
 	t.Parallel()
-	s, err := New(quiet()).Schema(context.Background(), base.SchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sensitive := map[string]bool{}
-	for _, a := range s.Instance.Attributes {
-		sensitive[a.Name] = a.Sensitive
-		if a.Name == "url" && !a.Required {
-			t.Error("url is not required")
-		}
-	}
-	for _, name := range []string{"headers", "bearer_token"} {
-		if !sensitive[name] {
-			t.Errorf("%s is not sensitive", name)
-		}
-	}
-	if len(sensitive) != 8 {
-		t.Errorf("schema has %d attributes, want 8", len(sensitive))
-	}
+	plugintest.CheckSchema(t, New(quiet()), plugintest.SchemaWant{Instance: plugintest.BlockWant{
+		Attributes: []string{"url", "mode", "headers", "bearer_token", "connect_timeout", "request_timeout", "tls_insecure_skip_verify", "tls_ca_file"},
+		Required:   []string{"url"},
+		Sensitive:  []string{"headers", "bearer_token"},
+	}})
 }
 
 func TestOpenRejectsBadConfig(t *testing.T) {
@@ -377,9 +362,8 @@ func TestHeadersAndBearerToken(t *testing.T) {
 // that no header value, token or session id reaches the log.
 func TestSecretsAreNotLogged(t *testing.T) {
 	t.Parallel()
-	var buf bytes.Buffer
-	var mu sync.Mutex
-	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: &lockedWriter{w: &buf, mu: &mu}})
+	var buf syncbuf.Buffer
+	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: &buf})
 	s := newStreamServer(t)
 	s.failMethod, s.failStatus = "boom", 401
 	cfg := configFor(t, s.URL+"/mcp?key=qu3ry", map[string]any{"headers": map[string]string{"X-Api-Key": "k3y"}, "bearer_token": "t0ken"})
@@ -391,24 +375,11 @@ func TestSecretsAreNotLogged(t *testing.T) {
 	rpc(t, c, `{"jsonrpc":"2.0","method":"x"}`)
 	_ = recvErr(t, c)
 	_ = c.Close(context.Background())
-	mu.Lock()
-	defer mu.Unlock()
 	for _, secret := range []string{"k3y", "t0ken", "qu3ry", "session-1"} {
 		if strings.Contains(buf.String(), secret) {
 			t.Errorf("log reveals %q:\n%s", secret, buf.String())
 		}
 	}
-}
-
-type lockedWriter struct {
-	w  io.Writer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func TestAutoFallsBackToSSE(t *testing.T) {
@@ -525,7 +496,7 @@ func TestUnreachableWords(t *testing.T) {
 func TestConnectTimeoutDefault(t *testing.T) {
 	t.Parallel()
 	for _, cfg := range []string{`{"url":"http://h"}`, `{"url":"http://h","connect_timeout":"0"}`} {
-		o, diags := decodeOptions(json.RawMessage(cfg))
+		o, diags := instance.Decode(json.RawMessage(cfg))
 		if len(diags) > 0 || o.connectTimeout != DefaultConnectTimeout {
 			t.Errorf("%s: connect timeout %v, %+v; want %v", cfg, o.connectTimeout, diags, DefaultConnectTimeout)
 		}

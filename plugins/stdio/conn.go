@@ -279,12 +279,9 @@ var errHandedOver = errors.New("the pipes are handed over to the host")
 // has stopped reading; a line cut short closes the child's stdin, since
 // the rest cannot follow.
 func (c *conn) Send(ctx context.Context, msg []byte) error {
-	if len(msg) > c.limit {
-		return fmt.Errorf("send: message of %d bytes exceeds the %d byte limit", len(msg), c.limit)
-	}
-	msg, err := jsonrpc.Compact(msg)
+	msg, err := transport.PrepareSend(msg, c.limit)
 	if err != nil {
-		return fmt.Errorf("send: %w", err)
+		return err
 	}
 	select {
 	case c.sendSem <- struct{}{}:

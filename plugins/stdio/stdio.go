@@ -11,9 +11,7 @@ package stdio
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"sort"
 	"time"
@@ -41,8 +39,9 @@ type Config struct {
 	StopTimeout base.Duration     `json:"stop_timeout" default:"5s" doc:"How long to wait for the child to exit after closing its stdin before SIGTERM, as a duration such as \"5s\" (default 5s)."`
 }
 
-// instanceSchema is built once: a bad tag panics at start, not per call.
-var instanceSchema = base.SchemaFor[Config]()
+// instance is the block, built once: a bad tag panics at start, not per
+// call.
+var instance = base.NewBlock(checkConfig)
 
 // Transport runs backends as child processes.
 type Transport struct {
@@ -57,26 +56,11 @@ var (
 // New returns the stdio transport. A nil logger logs JSON to stderr, which
 // is what the host collects from a plugin process.
 func New(logger hclog.Logger) *Transport {
-	return &Transport{Kit: transport.NewKit[*conn]("stdio", logger)}
-}
-
-func (t *Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
-	return base.InfoResponse{
+	return &Transport{Kit: transport.NewKit[*conn](base.InfoResponse{
 		Name:        "stdio",
-		Kind:        base.KindTransport,
 		Version:     Version,
-		APIMinor:    transport.APIMinor,
 		Description: "Runs each backend MCP server as a child process speaking newline-delimited JSON-RPC on stdin/stdout.",
-	}, nil
-}
-
-func (t *Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
-	return base.SchemaResponse{Instance: instanceSchema}, nil
-}
-
-func (t *Transport) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
-	_, diags := decodeOptions(req.Config)
-	return base.ValidateResponse{Diagnostics: diags}, nil
+	}, instance, logger)}
 }
 
 // options is a decoded, checked Config.
@@ -84,9 +68,9 @@ type options struct {
 	Config
 }
 
-// decodeOptions decodes raw and checks what its types cannot say.
-func decodeOptions(raw json.RawMessage) (options, []base.Diagnostic) {
-	c, diags := base.DecodeConfig[Config](raw)
+// checkConfig checks what c's types cannot say.
+func checkConfig(c Config) (options, []base.Diagnostic) {
+	var diags []base.Diagnostic
 	if c.Cwd != "" {
 		if fi, err := os.Stat(c.Cwd); err != nil {
 			diags = append(diags, base.Error("cwd", "Working directory not found", err.Error()))
@@ -126,11 +110,9 @@ func (o options) environ(hostEnv []string) []string {
 // child lives until Close, since the gRPC server cancels ctx as soon as the
 // Open call returns.
 func (t *Transport) Open(_ context.Context, req transport.OpenRequest) (transport.OpenResponse, error) {
-	o, diags := decodeOptions(req.Config)
-	for _, d := range diags {
-		if d.Severity == base.SeverityError {
-			return transport.OpenResponse{}, fmt.Errorf("stdio %s: %s: %s", req.Name, d.Summary, d.Detail)
-		}
+	o, diags := instance.Decode(req.Config)
+	if err := t.ConfigError(req.Name, diags); err != nil {
+		return transport.OpenResponse{}, err
 	}
 	limit := req.MaxMessageBytes
 	if limit <= 0 {

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,6 +26,7 @@ import (
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/plugintest"
 	"github.com/mcphost/mcphost/sdk/plugintest/poll"
+	"github.com/mcphost/mcphost/sdk/plugintest/syncbuf"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -192,22 +192,11 @@ func TestValidate(t *testing.T) {
 
 func TestSchemaMarksEnvSensitive(t *testing.T) {
 	t.Parallel()
-	s, err := New(quiet()).Schema(context.Background(), base.SchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs := map[string]base.Attribute{}
-	for _, a := range s.Instance.Attributes {
-		attrs[a.Name] = a
-	}
-	for _, name := range []string{"command", "args", "env", "cwd", "inherit_env", "stop_timeout"} {
-		if _, ok := attrs[name]; !ok {
-			t.Errorf("attribute %q missing", name)
-		}
-	}
-	if !attrs["command"].Required || !attrs["env"].Sensitive {
-		t.Errorf("command must be required and env sensitive: %+v %+v", attrs["command"], attrs["env"])
-	}
+	plugintest.CheckSchema(t, New(quiet()), plugintest.SchemaWant{Instance: plugintest.BlockWant{
+		Attributes: []string{"command", "args", "env", "cwd", "inherit_env", "stop_timeout"},
+		Required:   []string{"command"},
+		Sensitive:  []string{"env"},
+	}})
 }
 
 func TestOpenRejectsBadConfig(t *testing.T) {
@@ -219,27 +208,9 @@ func TestOpenRejectsBadConfig(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for the stderr goroutine and the test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestStderrIsLoggedNotForwarded(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	tr := New(hclog.New(&hclog.LoggerOptions{Output: &logs, JSONFormat: true, Level: hclog.Info}))
 	c := plugintest.Open(t, tr, config(t, "echo", nil), 0)
 	for i := range 3 {

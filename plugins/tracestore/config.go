@@ -1,7 +1,6 @@
 package tracestore
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -49,13 +48,14 @@ type options struct {
 	minFeedback    uint32
 }
 
-// pluginSchema is built once: a bad tag panics at start, not per call.
-var pluginSchema = base.SchemaFor[Config]()
+// configBlock is the plugin's config block (Validate checks it without
+// opening anything), built once: a bad tag panics at start, not per call.
+var configBlock = base.NewBlock(checkOptions)
 
-// decodeOptions decodes the plugin config and checks what its types cannot
-// say, reporting each bad value at its attribute.
-func decodeOptions(raw json.RawMessage) (options, []base.Diagnostic) {
-	c, diags := base.DecodeConfig[Config](raw)
+// checkOptions checks what c's types cannot say, reporting each bad value
+// at its attribute.
+func checkOptions(c Config) (options, []base.Diagnostic) {
+	var diags []base.Diagnostic
 	o := options{
 		dir:            strings.TrimSpace(c.Dir),
 		storeContent:   c.StoreContent,

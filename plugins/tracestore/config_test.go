@@ -9,10 +9,10 @@ import (
 // Default* constants the same.
 func TestConfigDefaults(t *testing.T) {
 	t.Parallel()
-	o, diags := decodeOptions(json.RawMessage(`{"dir":"d"}`))
+	o, diags := configBlock.Decode(json.RawMessage(`{"dir":"d"}`))
 	want := options{dir: "d", retention: DefaultRetention, cacheEntries: DefaultCacheEntries,
 		learningRate: DefaultLearningRate, deprecateBelow: DefaultDeprecateBelow, minFeedback: DefaultMinFeedback}
 	if len(diags) > 0 || o != want {
-		t.Errorf("decodeOptions = %+v, %+v; want %+v", o, diags, want)
+		t.Errorf("configBlock.Decode = %+v, %+v; want %+v", o, diags, want)
 	}
 }

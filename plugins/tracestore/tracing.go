@@ -28,6 +28,8 @@ const defaultStopWait = 2 * time.Second
 
 // Plugin is the built-in tracing plugin.
 type Plugin struct {
+	// Described answers Info, Schema and Validate.
+	base.Described
 	logger hclog.Logger
 	set    *metrics.Set
 	m      pluginMetrics
@@ -192,7 +194,15 @@ func New(logger hclog.Logger) *Plugin {
 	if logger == nil {
 		logger = hclog.New(&hclog.LoggerOptions{Name: "tracing", Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
 	}
-	p := &Plugin{logger: logger, set: metrics.NewSet(), roleChanged: make(chan struct{})}
+	p := &Plugin{Described: base.DescribePlugin(base.InfoResponse{
+		Name:         "tracing",
+		Kind:         base.KindTracing,
+		Version:      Version,
+		APIMinor:     tracing.APIMinor,
+		Capabilities: []string{tracing.CapabilityWeighsThroughHost, tracing.CapabilityOperatorLatest},
+		Description: "Records the context units delivered to clients in Badger, with versions, response lineage and " +
+			"feedback-driven quality scores, and serves the mcp__proxy__tracing__* tools and trace:// resources.",
+	}, configBlock), logger: logger, set: metrics.NewSet(), roleChanged: make(chan struct{})}
 	p.m = pluginMetrics{
 		recorded:        map[string]*metrics.Counter{},
 		skipped:         map[string]*metrics.Counter{},
@@ -268,28 +278,6 @@ func (p *Plugin) withStore(fn func(st *store) error) error {
 	return err
 }
 
-func (p *Plugin) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
-	return base.InfoResponse{
-		Name:         "tracing",
-		Kind:         base.KindTracing,
-		Version:      Version,
-		APIMinor:     tracing.APIMinor,
-		Capabilities: []string{tracing.CapabilityWeighsThroughHost, tracing.CapabilityOperatorLatest},
-		Description: "Records the context units delivered to clients in Badger, with versions, response lineage and " +
-			"feedback-driven quality scores, and serves the mcp__proxy__tracing__* tools and trace:// resources.",
-	}, nil
-}
-
-func (p *Plugin) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
-	return base.SchemaResponse{Plugin: pluginSchema}, nil
-}
-
-// Validate checks a plugin config without opening anything.
-func (p *Plugin) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
-	_, diags := decodeOptions(req.Config)
-	return base.ValidateResponse{Diagnostics: diags}, nil
-}
-
 // Configure opens the store of the config and serves it to the other
 // copies of mcphost, or, when another copy holds it, connects to that copy
 // and forwards to it (share.go). Configuring again (a reload) replaces
@@ -297,7 +285,7 @@ func (p *Plugin) Validate(_ context.Context, req base.ValidateRequest) (base.Val
 // settings; a different one is joined before an owned store is closed, so
 // that a bad new directory leaves the old store serving.
 func (p *Plugin) Configure(ctx context.Context, req base.ConfigureRequest) (base.ConfigureResponse, error) {
-	o, diags := decodeOptions(req.Config)
+	o, diags := configBlock.Decode(req.Config)
 	if base.HasErrors(diags) {
 		return base.ConfigureResponse{Diagnostics: diags}, nil
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/plugintest"
 	"github.com/mcphost/mcphost/sdk/tracing"
 )
 
@@ -528,17 +529,10 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
-	s, _ := p.Schema(context.Background(), base.SchemaRequest{})
-	var names []string
-	for _, a := range s.Plugin.Attributes {
-		names = append(names, a.Name)
-		if a.Name == "dir" && !a.Required {
-			t.Error("dir must be required")
-		}
-	}
-	if strings.Join(names, ",") != "dir,store_content,retention,sync_writes,cache_entries,learning_rate,deprecate_below,min_feedback" {
-		t.Errorf("schema attributes %v", names)
-	}
+	plugintest.CheckSchema(t, p, plugintest.SchemaWant{Plugin: plugintest.BlockWant{
+		Attributes: []string{"dir", "store_content", "retention", "sync_writes", "cache_entries", "learning_rate", "deprecate_below", "min_feedback"},
+		Required:   []string{"dir"},
+	}})
 	// Configure refuses what Validate refuses, without opening anything.
 	if diags := configureDiags(t, p, "", map[string]any{"learning_rate": 3}); !base.HasErrors(diags) {
 		t.Errorf("Configure accepted a bad config: %+v", diags)

@@ -13,7 +13,6 @@ import (
 	ws "github.com/coder/websocket"
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -182,14 +181,11 @@ func (c *conn) ping(interval time.Duration) {
 
 // Send writes msg as one text frame.
 func (c *conn) Send(ctx context.Context, msg []byte) error {
-	if len(msg) > c.limit {
-		return fmt.Errorf("send: message of %d bytes exceeds the %d byte limit", len(msg), c.limit)
-	}
-	// Not needed by WebSocket framing, but servers that bridge frames to
-	// a line-based session expect one message per line.
-	msg, err := jsonrpc.Compact(msg)
+	// One line: not needed by WebSocket framing, but servers that bridge
+	// frames to a line-based session expect one message per line.
+	msg, err := transport.PrepareSend(msg, c.limit)
 	if err != nil {
-		return fmt.Errorf("send: %w", err)
+		return err
 	}
 	select {
 	case <-c.closing:

@@ -6,7 +6,6 @@ package websocket
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -33,8 +32,9 @@ type Config struct {
 	PingInterval          base.Duration     `json:"ping_interval" default:"30s" doc:"How often to ping the server, as a duration such as \"30s\"; a ping unanswered within the interval ends the connection. \"0s\" disables pings (default 30s)."`
 }
 
-// instanceSchema is built once: a bad tag panics at start, not per call.
-var instanceSchema = base.SchemaFor[Config]()
+// instance is the block, built once: a bad tag panics at start, not per
+// call.
+var instance = base.NewBlock(checkConfig)
 
 // Transport dials one WebSocket connection per backend.
 type Transport struct {
@@ -46,26 +46,11 @@ var _ transport.Transport = (*Transport)(nil)
 // New returns the websocket transport. A nil logger logs JSON to stderr,
 // which is what the host collects from a plugin process.
 func New(logger hclog.Logger) *Transport {
-	return &Transport{Kit: transport.NewKit[*conn]("websocket", logger)}
-}
-
-func (t *Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
-	return base.InfoResponse{
+	return &Transport{Kit: transport.NewKit[*conn](base.InfoResponse{
 		Name:        "websocket",
-		Kind:        base.KindTransport,
 		Version:     Version,
-		APIMinor:    transport.APIMinor,
 		Description: "Connects to MCP servers over WebSocket: one JSON-RPC message per text frame, subprotocol \"mcp\".",
-	}, nil
-}
-
-func (t *Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
-	return base.SchemaResponse{Instance: instanceSchema}, nil
-}
-
-func (t *Transport) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
-	_, diags := decodeOptions(req.Config)
-	return base.ValidateResponse{Diagnostics: diags}, nil
+	}, instance, logger)}
 }
 
 // options is a decoded, checked Config.
@@ -87,9 +72,9 @@ var headerRules = transport.HeaderRules{Transport: "websocket", Reserved: func(k
 	return false
 }}
 
-// decodeOptions decodes raw and checks what its types cannot say.
-func decodeOptions(raw json.RawMessage) (options, []base.Diagnostic) {
-	c, diags := base.DecodeConfig[Config](raw)
+// checkConfig checks what c's types cannot say.
+func checkConfig(c Config) (options, []base.Diagnostic) {
+	var diags []base.Diagnostic
 	o := options{Config: c}
 	switch u, err := url.Parse(o.URL); {
 	case strings.TrimSpace(o.URL) == "":
@@ -143,11 +128,9 @@ func (o options) httpTransport() *http.Transport {
 // Open dials the backend. ctx and connect_timeout bound the dial and
 // handshake only: the connection lives until Close or until it drops.
 func (t *Transport) Open(ctx context.Context, req transport.OpenRequest) (transport.OpenResponse, error) {
-	o, diags := decodeOptions(req.Config)
-	for _, d := range diags {
-		if d.Severity == base.SeverityError {
-			return transport.OpenResponse{}, fmt.Errorf("websocket %s: %s: %s", req.Name, d.Summary, d.Detail)
-		}
+	o, diags := instance.Decode(req.Config)
+	if err := t.ConfigError(req.Name, diags); err != nil {
+		return transport.OpenResponse{}, err
 	}
 	limit := req.MaxMessageBytes
 	if limit <= 0 {

@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/plugintest"
+	"github.com/mcphost/mcphost/sdk/plugintest/syncbuf"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -281,25 +281,11 @@ func TestValidateNeverEchoesSecrets(t *testing.T) {
 
 func TestSchemaMarksSecretsSensitive(t *testing.T) {
 	t.Parallel()
-	s, err := quiet().Schema(context.Background(), base.SchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sensitive := map[string]bool{}
-	for _, a := range s.Instance.Attributes {
-		sensitive[a.Name] = a.Sensitive
-		if a.Name == "url" && !a.Required {
-			t.Error("url is not required")
-		}
-	}
-	for _, name := range []string{"headers", "bearer_token"} {
-		if !sensitive[name] {
-			t.Errorf("%s is not marked sensitive", name)
-		}
-	}
-	if len(sensitive) != 7 {
-		t.Errorf("got %d attributes, want 7", len(sensitive))
-	}
+	plugintest.CheckSchema(t, quiet(), plugintest.SchemaWant{Instance: plugintest.BlockWant{
+		Attributes: []string{"url", "headers", "bearer_token", "subprotocol", "connect_timeout", "tls_insecure_skip_verify", "ping_interval"},
+		Required:   []string{"url"},
+		Sensitive:  []string{"headers", "bearer_token"},
+	}})
 }
 
 func TestSubprotocolMismatch(t *testing.T) {
@@ -320,13 +306,8 @@ func TestSubprotocolMismatch(t *testing.T) {
 
 func TestHeadersAndBearerToken(t *testing.T) {
 	t.Parallel()
-	var logs bytes.Buffer
-	var logMu sync.Mutex
-	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: writerFunc(func(p []byte) (int, error) {
-		logMu.Lock()
-		defer logMu.Unlock()
-		return logs.Write(p)
-	})})
+	var logs syncbuf.Buffer
+	logger := hclog.New(&hclog.LoggerOptions{Level: hclog.Trace, Output: &logs})
 	s := newServer(t, false, []string{"mcp"}, nil)
 	tr := New(logger)
 	c := mustOpen(t, tr, config(t, map[string]any{
@@ -366,8 +347,6 @@ func TestHeadersAndBearerToken(t *testing.T) {
 	if err := c.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	logMu.Lock()
-	defer logMu.Unlock()
 	if strings.Contains(logs.String(), "s3cret") {
 		t.Errorf("logs leak a secret:\n%s", logs.String())
 	}
@@ -375,10 +354,6 @@ func TestHeadersAndBearerToken(t *testing.T) {
 		t.Errorf("expected a debug log line for the connection:\n%s", logs.String())
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 func TestTLS(t *testing.T) {
 	t.Parallel()

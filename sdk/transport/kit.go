@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/hashicorp/go-hclog"
@@ -9,31 +10,51 @@ import (
 	"github.com/mcphost/mcphost/sdk/base"
 )
 
-// Kit is the state every transport keeps beside its own: a logger, a
-// metric set, the open connections, and the Stop and Metrics answers that
-// follow from them. Embed it in a transport; it brings base.Unimplemented's
-// defaults for the rest of the base service.
+// Kit is the state every transport keeps beside its own: its info and
+// config block, a logger, a metric set, the open connections, and the
+// Info, Schema, Validate, Stop and Metrics answers that follow from them.
+// Embed it in a transport; it brings base.Unimplemented's defaults for the
+// rest of the base service.
 type Kit[C interface {
 	Conn
 	comparable
 }] struct {
-	base.Unimplemented
+	base.Described
 	Logger hclog.Logger
 	Set    *base.MetricSet
 	Conns  ConnSet[C]
 	kind   string
 }
 
-// NewKit returns a Kit for the transport named kind. A nil logger logs JSON
-// to stderr, which is what the host collects from a plugin process.
+// NewKit returns the Kit of the transport info describes, whose
+// `transport "NAME" {}` block is instance (a *base.Block): Info answers
+// info, with Kind set and APIMinor this package's unless info names one;
+// Schema answers instance's schema and Validate its diagnostics. The
+// metric series are named for info.Name. A nil logger logs JSON to
+// stderr, which is what the host collects from a plugin process.
 func NewKit[C interface {
 	Conn
 	comparable
-}](kind string, logger hclog.Logger) Kit[C] {
-	if logger == nil {
-		logger = hclog.New(&hclog.LoggerOptions{Name: kind, Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
+}](info base.InfoResponse, instance base.Checker, logger hclog.Logger) Kit[C] {
+	info.Kind = base.KindTransport
+	if info.APIMinor == 0 {
+		info.APIMinor = APIMinor
 	}
-	return Kit[C]{Logger: logger, Set: base.NewMetricSet(), kind: kind}
+	if logger == nil {
+		logger = hclog.New(&hclog.LoggerOptions{Name: info.Name, Output: os.Stderr, JSONFormat: true, Level: hclog.Info})
+	}
+	return Kit[C]{Described: base.DescribeInstance(info, instance), Logger: logger, Set: base.NewMetricSet(), kind: info.Name}
+}
+
+// ConfigError is the error Open returns for a config with errors (the
+// first, as "KIND SERVER: summary: detail"), or nil when diags hold none.
+func (k *Kit[C]) ConfigError(server string, diags []base.Diagnostic) error {
+	for _, d := range diags {
+		if d.Severity == base.SeverityError {
+			return fmt.Errorf("%s %s: %s: %s", k.kind, server, d.Summary, d.Detail)
+		}
+	}
+	return nil
 }
 
 // Stop closes every open connection in parallel.

@@ -198,12 +198,9 @@ func (c *pipeConn) closePipes() {
 }
 
 func (c *pipeConn) Send(ctx context.Context, msg []byte) error {
-	if len(msg) > c.limit {
-		return fmt.Errorf("send: message of %d bytes exceeds the %d byte limit", len(msg), c.limit)
-	}
-	msg, err := jsonrpc.Compact(msg)
+	msg, err := PrepareSend(msg, c.limit)
 	if err != nil {
-		return fmt.Errorf("send: %w", err)
+		return err
 	}
 	if err := c.send.lock(ctx); err != nil {
 		return fmt.Errorf("send: %w", err)

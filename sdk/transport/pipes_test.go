@@ -23,6 +23,7 @@ import (
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/plugintest/poll"
+	"github.com/mcphost/mcphost/sdk/plugintest/syncbuf"
 	"github.com/mcphost/mcphost/sdk/proto/pluginv1"
 )
 
@@ -374,27 +375,9 @@ func TestPipeConnEndsWhenThePluginDies(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestPipeConnDropsAnOversizedMessage(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	c, _ := handOverByHand(t, "exit status 0", 1000, hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Warn}))
 	ctx := ctxTimeout(t)
 	// Sent raw, past Send's own limit: the backend echoes it back.

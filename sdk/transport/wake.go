@@ -6,6 +6,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
 )
 
 // WakeOnDone lets ctx's end (deadline or cancellation) interrupt one
@@ -69,6 +71,22 @@ func (l sendLock) unlock() { <-l }
 // lineBatch is the size below which WriteLine copies a message to add its
 // newline, so that it goes out in one write.
 const lineBatch = 64 << 10
+
+// PrepareSend is what every Send does before it writes: it refuses a msg
+// over limit bytes and returns msg compacted to one line, since a newline
+// inside would split a line-delimited message, and a server that bridges
+// frames to lines expects one message per line. Its errors are Send's own,
+// "send: ...".
+func PrepareSend(msg []byte, limit int) ([]byte, error) {
+	if len(msg) > limit {
+		return nil, fmt.Errorf("send: message of %d bytes exceeds the %d byte limit", len(msg), limit)
+	}
+	msg, err := jsonrpc.Compact(msg)
+	if err != nil {
+		return nil, fmt.Errorf("send: %w", err)
+	}
+	return msg, nil
+}
 
 // WriteLine writes msg and a newline (the stdio framing), a small message
 // in one write, and returns how much of the line went out: a Send cut short

@@ -29,5 +29,5 @@ package main
 import "github.com/mcphost/mcphost/sdk"
 
 func main() {
-	sdk.Serve(sdk.ServeConfig{Weighting: &Weighting{}})
+	sdk.Serve(sdk.ServeConfig{Weighting: New()})
 }

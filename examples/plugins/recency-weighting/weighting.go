@@ -18,36 +18,32 @@ var defaults, _ = base.DecodeConfig[config](nil)
 // Weighting weighs units by recency only. Weigh may run while Configure
 // changes the half-life, so the half-life is kept atomically.
 type Weighting struct {
-	base.Unimplemented
-	// halfLife is in nanoseconds; 0 means the default, so the zero
-	// Weighting is ready to use.
+	// Described answers Info, Schema and Validate, which checks the
+	// plugin's config block, the one Configure takes: a weighting plugin
+	// has no instance block of its own.
+	base.Described
+	// halfLife is in nanoseconds; 0 means the default.
 	halfLife atomic.Int64
 }
 
 var _ weighting.Weighting = (*Weighting)(nil)
 
-func (*Weighting) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
-	return base.InfoResponse{
+// New returns the weighting with the default half-life.
+func New() *Weighting {
+	return &Weighting{Described: base.DescribePlugin(base.InfoResponse{
 		Name: "recency", Kind: base.KindWeighting, Version: "0.1.0", APIMinor: weighting.APIMinor,
 		Description: "Weighs context units by recency alone: a unit's weight halves every half_life of age.",
-	}, nil
+	}, configBlock)}
 }
 
-func (*Weighting) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
-	return base.SchemaResponse{Plugin: base.SchemaFor[config]()}, nil
-}
-
-// Validate checks the plugin's config block, the one Configure takes: a
-// weighting plugin has no instance block of its own.
-func (*Weighting) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
-	_, diags := base.DecodeConfig[config](req.Config)
-	return base.ValidateResponse{Diagnostics: diags}, nil
-}
+// configBlock is the plugin's config block; its tags say all there is to
+// check.
+var configBlock = base.NewBlock(base.NoCheck[config])
 
 // Configure applies the config; a config with problems is reported and not
 // applied.
 func (w *Weighting) Configure(_ context.Context, req base.ConfigureRequest) (base.ConfigureResponse, error) {
-	c, diags := base.DecodeConfig[config](req.Config)
+	c, diags := configBlock.Decode(req.Config)
 	if len(diags) == 0 {
 		w.halfLife.Store(int64(c.HalfLife))
 	}

@@ -43,7 +43,7 @@ func TestWeigh(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := plugintest.ServeWeighting(t, &Weighting{})
+			c := plugintest.ServeWeighting(t, New())
 			ctx := context.Background()
 			resp, err := c.Configure(ctx, base.ConfigureRequest{Config: json.RawMessage(tt.config)})
 			if err != nil || len(resp.Diagnostics) > 0 {
@@ -83,7 +83,7 @@ func TestValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := plugintest.ServeWeighting(t, &Weighting{})
+			c := plugintest.ServeWeighting(t, New())
 			resp, err := c.Validate(context.Background(), base.ValidateRequest{Config: json.RawMessage(tt.config)})
 			if err != nil {
 				t.Fatalf("Validate: %v", err)
@@ -105,7 +105,7 @@ func TestValidate(t *testing.T) {
 // the half-life in use.
 func TestRejectedConfigKeepsLast(t *testing.T) {
 	t.Parallel()
-	c := plugintest.ServeWeighting(t, &Weighting{})
+	c := plugintest.ServeWeighting(t, New())
 	ctx := context.Background()
 	for _, config := range []string{`{"half_life": "10m"}`, `{"half_life": "-1m"}`} {
 		if _, err := c.Configure(ctx, base.ConfigureRequest{Config: json.RawMessage(config)}); err != nil {

@@ -6,5 +6,5 @@ package main
 import "github.com/mcphost/mcphost/sdk"
 
 func main() {
-	sdk.Serve(sdk.ServeConfig{Transport: &Transport{}})
+	sdk.Serve(sdk.ServeConfig{Transport: New()})
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,31 +16,28 @@ import (
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
-// Transport dials one TCP connection per backend.
+// Transport dials one TCP connection per backend. base.Described answers
+// Info, Schema and Validate from the info and the config block.
 type Transport struct {
-	base.Unimplemented
+	base.Described
 }
 
 var _ transport.Transport = (*Transport)(nil)
 
-func (*Transport) Info(context.Context, base.InfoRequest) (base.InfoResponse, error) {
-	return base.InfoResponse{
+// New returns the transport.
+func New() *Transport {
+	return &Transport{Described: base.DescribeInstance(base.InfoResponse{
 		Name: "tcp", Kind: base.KindTransport, Version: "0.1.0", APIMinor: transport.APIMinor,
 		Description: "Newline-delimited JSON-RPC over a TCP connection.",
-	}, nil
+	}, instance)}
 }
 
-func (*Transport) Schema(context.Context, base.SchemaRequest) (base.SchemaResponse, error) {
-	return base.SchemaResponse{Instance: base.SchemaFor[config]()}, nil
-}
-
-func (*Transport) Validate(_ context.Context, req base.ValidateRequest) (base.ValidateResponse, error) {
-	_, diags := decodeConfig(req.Config)
-	return base.ValidateResponse{Diagnostics: diags}, nil
-}
+// instance is the `transport "tcp" {}` block: its schema, its checks and
+// its decoder, built once.
+var instance = base.NewBlock(checkConfig)
 
 // config is one backend's `transport "tcp" {}` block: the tags give its
-// schema and the checks of its types; decodeConfig adds the rest.
+// schema and the checks of its types; checkConfig adds the rest.
 type config struct {
 	Address     string        `json:"address" config:"required" doc:"host:port of the MCP server."`
 	DialTimeout base.Duration `json:"dial_timeout" config:"positive" default:"5s" doc:"How long to wait for the connection, as a duration such as \"5s\" (default 5s)."`
@@ -50,8 +46,8 @@ type config struct {
 	PresharedKey string `json:"preshared_key" config:"sensitive" doc:"A key sent as the connection's first line, before any message, for a server (or a gateway in front of it) that checks one."`
 }
 
-func decodeConfig(raw json.RawMessage) (config, []base.Diagnostic) {
-	c, diags := base.DecodeConfig[config](raw)
+func checkConfig(c config) (config, []base.Diagnostic) {
+	var diags []base.Diagnostic
 	if strings.TrimSpace(c.Address) != "" {
 		if _, port, err := net.SplitHostPort(c.Address); err != nil || port == "" {
 			detail := "address must be host:port."
@@ -68,7 +64,7 @@ func decodeConfig(raw json.RawMessage) (config, []base.Diagnostic) {
 }
 
 func (*Transport) Open(ctx context.Context, req transport.OpenRequest) (transport.OpenResponse, error) {
-	cfg, diags := decodeConfig(req.Config)
+	cfg, diags := instance.Decode(req.Config)
 	if len(diags) > 0 {
 		return transport.OpenResponse{}, fmt.Errorf("tcp %s: %s: %s", req.Name, diags[0].Summary, diags[0].Detail)
 	}
@@ -137,12 +133,9 @@ func (c *conn) read() {
 }
 
 func (c *conn) Send(ctx context.Context, msg []byte) error {
-	if len(msg) > c.limit {
-		return fmt.Errorf("send: message of %d bytes exceeds the %d byte limit", len(msg), c.limit)
-	}
-	msg, err := jsonrpc.Compact(msg) // a newline inside would split the message
+	msg, err := transport.PrepareSend(msg, c.limit) // within the limit, on one line
 	if err != nil {
-		return fmt.Errorf("send: %w", err)
+		return err
 	}
 	// One Send at a time; one waiting for its turn gives up with its ctx.
 	select {

@@ -80,12 +80,22 @@ func TestConformance(t *testing.T) {
 	}
 	t.Run("InProcess", func(t *testing.T) {
 		t.Parallel()
-		plugintest.TestTransport(t, func(*testing.T) transport.Transport { return &Transport{} }, backend)
+		plugintest.TestTransport(t, func(*testing.T) transport.Transport { return New() }, backend)
 	})
 	t.Run("GRPC", func(t *testing.T) {
 		t.Parallel()
-		plugintest.TestTransport(t, func(t *testing.T) transport.Transport { return plugintest.ServeTransport(t, &Transport{}) }, backend)
+		plugintest.TestTransport(t, func(t *testing.T) transport.Transport { return plugintest.ServeTransport(t, New()) }, backend)
 	})
+}
+
+// TestSchema: the preshared key is a secret, so the host must never show it.
+func TestSchema(t *testing.T) {
+	t.Parallel()
+	plugintest.CheckSchema(t, New(), plugintest.SchemaWant{Instance: plugintest.BlockWant{
+		Attributes: []string{"address", "dial_timeout", "preshared_key"},
+		Required:   []string{"address"},
+		Sensitive:  []string{"preshared_key"},
+	}})
 }
 
 func TestValidate(t *testing.T) {
@@ -109,7 +119,7 @@ func TestValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.config, func(t *testing.T) {
 			t.Parallel()
-			r, err := (&Transport{}).Validate(context.Background(), base.ValidateRequest{Config: json.RawMessage(tt.config)})
+			r, err := New().Validate(context.Background(), base.ValidateRequest{Config: json.RawMessage(tt.config)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +142,7 @@ func TestOpenFailsWithoutServer(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	_, err = (&Transport{}).Open(context.Background(), transport.OpenRequest{Name: "down", Config: json.RawMessage(fmt.Sprintf(`{"address":%q,"dial_timeout":"1s"}`, addr))})
+	_, err = New().Open(context.Background(), transport.OpenRequest{Name: "down", Config: json.RawMessage(fmt.Sprintf(`{"address":%q,"dial_timeout":"1s"}`, addr))})
 	if err == nil {
 		t.Fatal("Open succeeded against a closed port")
 	}
@@ -155,7 +165,7 @@ func TestToken(t *testing.T) {
 			t.Parallel()
 			cfg, _ := json.Marshal(map[string]string{"address": tokenEchoServer(t, tt.serverToken), "preshared_key": tt.token})
 			ctx := context.Background()
-			r, err := (&Transport{}).Open(ctx, transport.OpenRequest{Name: "tok", Config: cfg})
+			r, err := New().Open(ctx, transport.OpenRequest{Name: "tok", Config: cfg})
 			if err != nil {
 				t.Fatal(err)
 			}

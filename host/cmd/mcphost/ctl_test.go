@@ -20,6 +20,7 @@ import (
 	"github.com/mcphost/mcphost/host/internal/admin/admintest"
 	"github.com/mcphost/mcphost/host/internal/copies"
 	"github.com/mcphost/mcphost/sdk/plugintest/poll"
+	"github.com/mcphost/mcphost/sdk/plugintest/syncbuf"
 )
 
 const ctlToken = "ctl-test-token-9f8e7d6c5b4a"
@@ -285,7 +286,7 @@ func TestCtlPlainHTTPWarning(t *testing.T) {
 
 // printed waits until the command under test has printed want: its output is
 // the fact the test checks.
-func printed(t *testing.T, w *admintest.Buffer, want string) {
+func printed(t *testing.T, w *syncbuf.Buffer, want string) {
 	t.Helper()
 	poll.Within(t, 10*time.Second, fmt.Sprintf("output with %q", want), func() error {
 		if out := w.String(); !strings.Contains(out, want) {
@@ -304,7 +305,7 @@ func TestCtlLogsFollow(t *testing.T) {
 			srv, url, _ := startAdmin(t, fake, admin.Options{Token: ctlToken})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			stdout, stderr := &admintest.Buffer{}, &admintest.Buffer{}
+			stdout, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 			done := make(chan error, 1)
 			go func() {
 				done <- ctlMain(ctx, []string{"-admin", url, "-token", ctlToken, "logs", "alpha", "-f", "-n", "1"}, stdout, stderr, envOf(nil))

@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/admin/admintest"
+	"github.com/mcphost/mcphost/sdk/plugintest/syncbuf"
 )
 
 const testToken = "s3cret-admin-token-0123456789abcdef"
@@ -127,7 +128,7 @@ func checkHygiene(t *testing.T, r response, token string) {
 func TestEndpoints(t *testing.T) {
 	t.Parallel()
 	fake := admintest.New()
-	logs := &admintest.Buffer{}
+	logs := &syncbuf.Buffer{}
 	log := hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Trace})
 	srv, base := start(t, admin.Options{Token: testToken, Control: fake, Logger: log})
 	_, port, _ := net.SplitHostPort(srv.Addr())

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/admin/admintest"
+	"github.com/mcphost/mcphost/sdk/plugintest/syncbuf"
 )
 
 // browser is an HTTP client with a cookie jar, like a browser's page.
@@ -80,7 +81,7 @@ func newCode(t *testing.T, base string) admin.LoginCode {
 func TestLogin(t *testing.T) {
 	t.Parallel()
 	fake := admintest.New()
-	logs := &admintest.Buffer{}
+	logs := &syncbuf.Buffer{}
 	log := hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Trace})
 	srv, base := start(t, admin.Options{Token: testToken, Control: fake, Logger: log})
 	_, port, _ := net.SplitHostPort(srv.Addr())

@@ -20,6 +20,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mcphost/mcphost/sdk/plugintest/poll"
+	"github.com/mcphost/mcphost/sdk/plugintest/syncbuf"
 )
 
 const testTimeout = 30 * time.Second
@@ -433,7 +434,7 @@ func TestRunStdinEOF(t *testing.T) {
 	t.Parallel()
 	in := strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}` + "\n" +
 		`not json` + "\n")
-	var out, errOut syncBuffer
+	var out, errOut syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() { done <- Run(context.Background(), []string{"-name", "eof"}, in, &out, &errOut) }()
 	select {
@@ -649,22 +650,4 @@ func TestRunListeners(t *testing.T) {
 		}
 		wantText(ctx, t, c, "whoami", nil, "tcp-srv")
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes Run makes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

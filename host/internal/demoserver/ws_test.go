@@ -15,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mcphost/mcphost/sdk/plugintest/poll"
+	"github.com/mcphost/mcphost/sdk/plugintest/syncbuf"
 )
 
 // startWS serves ServeWS on a loopback port; the returned stop cancels it
@@ -177,7 +178,7 @@ func TestServeWSClientCloses(t *testing.T) {
 func TestRunWS(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	var errOut syncBuffer
+	var errOut syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, []string{"-ws", "127.0.0.1:0", "-name", "run-ws"}, strings.NewReader(""), io.Discard, &errOut)

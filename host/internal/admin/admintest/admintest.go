@@ -3,7 +3,6 @@
 package admintest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -254,22 +253,3 @@ func (c *Control) TraceResource(_ context.Context, uri string) (json.RawMessage,
 }
 
 var _ admin.Control = (*Control)(nil)
-
-// Buffer is a bytes.Buffer that a running server's logger, or a running
-// command, and the test reading it can share.
-type Buffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
