@@ -21,6 +21,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/testenv"
 	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
@@ -538,15 +539,22 @@ type explicitCancel struct{ transport.Interface }
 
 func TestCancellation(t *testing.T) {
 	t.Parallel()
-	servers := "proxy {\n  log_level = \"debug\"\n}\n" + exampleServer("example")
+	servers := exampleServer("example")
 	cases := []struct {
-		name    string
-		connect func(t *testing.T, rec *notifRecorder) (*client.Client, *syncBuffer)
+		name string
+		// connect also returns where the proxy's metrics are.
+		connect func(t *testing.T, rec *notifRecorder) (*client.Client, listenerMetrics)
 	}{
-		{"stdio", func(t *testing.T, rec *notifRecorder) (*client.Client, *syncBuffer) {
-			return proxyModes[0].connect(t, servers, clientOptions{notifications: rec.handle})
+		{"stdio", func(t *testing.T, rec *notifRecorder) (*client.Client, listenerMetrics) {
+			// --serve: the HTTP listener is there only for its metrics.
+			addr := freeAddr(t)
+			cfg := writeConfig(t, fmt.Sprintf("listen \"http\" {\n  address = %q\n}\nadmin {\n  enabled = false\n}\n%s", addr, servers))
+			tr := transport.NewStdioWithOptions(mcphost(t), nil, []string{"run", "--stdio", "--serve", cfg},
+				transport.WithCommandStderrWriter(&syncBuffer{}))
+			c := connect(t, client.NewClient(tr), clientOptions{notifications: rec.handle})
+			return c, listenerMetrics{url: "http://" + addr + config.DefaultMetricsPath}
 		}},
-		{"http", func(t *testing.T, rec *notifRecorder) (*client.Client, *syncBuffer) {
+		{"http", func(t *testing.T, rec *notifRecorder) (*client.Client, listenerMetrics) {
 			p := startHTTPProxy(t, servers)
 			//lint:ignore SA1019 the proxy speaks the initialize era, with its GET stream
 			tr, err := transport.NewStreamableHTTP(p.URL, transport.WithContinuousListening())
@@ -554,14 +562,14 @@ func TestCancellation(t *testing.T) {
 				t.Fatal(err)
 			}
 			o := clientOptions{notifications: rec.handle}
-			return connect(t, client.NewClient(explicitCancel{tr}), o), p.Stderr
+			return connect(t, client.NewClient(explicitCancel{tr}), o), p.Metrics
 		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			rec := &notifRecorder{}
-			c, stderr := tc.connect(t, rec)
+			c, metrics := tc.connect(t, rec)
 
 			callCtx, cancelCall := context.WithCancel(context.Background())
 			time.AfterFunc(200*time.Millisecond, cancelCall)
@@ -589,15 +597,15 @@ func TestCancellation(t *testing.T) {
 				t.Errorf("call after cancel took %v", d)
 			}
 
-			// The backend really stopped: its handler returned early
-			// (answering a request the proxy had already dropped) and it
-			// sent no more progress. The proxy's debug log is the only
-			// place that late answer shows.
-			poll.Within(t, 5*time.Second, "the backend ending the cancelled sleep (a late response in the proxy's log)", func() error {
-				if out := stderr.String(); !strings.Contains(out, "late or unknown response") {
-					return fmt.Errorf("proxy stderr:\n%s", out)
+			// The backend really stopped: its handler returned early,
+			// answering a request the proxy had already dropped (a late
+			// response, counted), and it sent no more progress.
+			poll.Within(t, 5*time.Second, "the backend ending the cancelled sleep (mcphost_late_responses_total)", func() error {
+				late, err := scrapeValueAuth(metrics.url, metrics.token, "mcphost_late_responses_total")
+				if err == nil && late < 1 {
+					err = fmt.Errorf("mcphost_late_responses_total is %v", late)
 				}
-				return nil
+				return err
 			})
 			progress := func(n mcp.JSONRPCNotification) bool { return notifParam(n, "progressToken") == "cancel-me" }
 			settled := len(rec.matching(progress))

@@ -101,7 +101,9 @@ type proxyProcess struct {
 	cmd    *exec.Cmd
 	URL    string
 	Stderr *syncBuffer
-	done   chan error
+	// Metrics is where the listener at URL serves the proxy's metrics.
+	Metrics listenerMetrics
+	done    chan error
 	// exited is set once the process has been waited for (cmd.ProcessState
 	// is written by that wait, so it cannot be read to tell).
 	exited atomic.Bool
@@ -129,7 +131,7 @@ func startHTTPProxy(t testing.TB, servers string) *proxyProcess {
 func runProxy(t testing.TB, path, url string, env []string) *proxyProcess {
 	t.Helper()
 	metrics := listenerMetricsOf(t, path, url, env)
-	p := &proxyProcess{URL: url, Stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proxyProcess{URL: url, Stderr: &syncBuffer{}, Metrics: metrics, done: make(chan error, 1)}
 	p.cmd = exec.Command(mcphost(t), "run", path)
 	if env != nil {
 		p.cmd.Env = append(os.Environ(), env...)

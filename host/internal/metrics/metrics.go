@@ -177,6 +177,7 @@ type serverSeries struct {
 	inFlight      *metrics.Gauge
 	requestBytes  *metrics.Counter
 	responseBytes *metrics.Counter
+	lateResponses *metrics.Counter
 	// latency counts the server's requests by DurationBuckets (the last
 	// one above them all), every method together: what the admin API's
 	// quantiles are computed from (a PrometheusHistogram cannot be read).
@@ -227,6 +228,7 @@ func (r *Registry) server(name string) *serverSeries {
 		inFlight:      r.set.GetOrCreateGauge("mcphost_in_flight_requests"+l, nil),
 		requestBytes:  r.set.GetOrCreateCounter("mcphost_request_bytes_total" + l),
 		responseBytes: r.set.GetOrCreateCounter("mcphost_response_bytes_total" + l),
+		lateResponses: r.set.GetOrCreateCounter("mcphost_late_responses_total" + l),
 	}
 	v, _ := r.servers.LoadOrStore(name, s)
 	return v.(*serverSeries)
@@ -272,6 +274,11 @@ func (r *Registry) RequestFinished(server, method string, outcome router.Outcome
 	secs := elapsed.Seconds()
 	r.duration(methodKey{server: server, method: method}).Update(secs)
 	s.latency[sort.SearchFloat64s(durationBucketsArray[:], secs)].Add(1)
+}
+
+// LateResponse implements router.Observer.
+func (r *Registry) LateResponse(server string) {
+	r.server(server).lateResponses.Inc()
 }
 
 // WritePrometheus writes every series: the request series, then backends,

@@ -68,6 +68,7 @@ func TestRegistry(t *testing.T) {
 		`x{k="v",plugin="b"}`:                           2,
 		`mcphost_request_bytes_total{server="up"}`:      0,
 		`mcphost_response_bytes_total{server="up"}`:     0,
+		`mcphost_late_responses_total{server="up"}`:     0,
 		`mcphost_backend_restarts_total{server="down"}`: 0,
 		`mcphost_tracing_events_total{}`:                7,
 		`mcphost_tracing_dropped_total{}`:               3,
@@ -92,11 +93,13 @@ func TestRegistry(t *testing.T) {
 	r.RequestFinished("up", "tools/call", router.OutcomeTimeout, 2*time.Second, 0)
 	r.RequestStarted("up", "resources/read", 0)
 	r.RequestFinished("up", "resources/read", router.OutcomeUnavailable, 0, 0)
+	r.LateResponse("up")
 	m = scrape(t, r)
 	for key, want := range map[string]float64{
 		`mcphost_in_flight_requests{server="up"}`:                                            0,
 		`mcphost_request_bytes_total{server="up"}`:                                           150,
 		`mcphost_response_bytes_total{server="up"}`:                                          10,
+		`mcphost_late_responses_total{server="up"}`:                                          1,
 		`mcphost_requests_total{method="tools/call",outcome="ok",server="up"}`:               1,
 		`mcphost_requests_total{method="tools/call",outcome="timeout",server="up"}`:          1,
 		`mcphost_requests_total{method="resources/read",outcome="unavailable",server="up"}`:  1,

@@ -403,6 +403,9 @@ func (b *backend) onResponse(env jsonrpc.Envelope, msg []byte) {
 	p := b.conn.drop(id)
 	if p == nil {
 		b.log.Debug("late or unknown response", "id", id)
+		if o := b.router.opts.Observer; o != nil {
+			o.LateResponse(b.spec.Name)
+		}
 		return
 	}
 	if p.request != nil && !env.IsError && isInputRequired(msg) && p.session.version.era().stateful() {

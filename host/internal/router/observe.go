@@ -37,6 +37,11 @@ type Observer interface {
 	// responseBytes is the size of the backend's response, 0 when the
 	// proxy answered itself (timeout, unavailable, cancelled).
 	RequestFinished(server, method string, outcome Outcome, elapsed time.Duration, responseBytes int)
+	// LateResponse is called for a response from server whose request is
+	// no longer open (the client cancelled it, it timed out, its session
+	// closed) or was never sent: a backend that keeps working after a
+	// cancellation shows here.
+	LateResponse(server string)
 }
 
 // observeFinished reports the end of a forwarded client request.
