@@ -107,12 +107,16 @@ func Peek(msg []byte) (Envelope, error) {
 			hasError = true
 		}
 	})
+	// An id that can't be used is answered with null, as JSON-RPC says,
+	// whatever else is wrong with the message.
+	badID := env.ID != nil && !validID(env.ID)
+	if badID {
+		env.ID = nil
+	}
 	if version != "2.0" {
 		return env, fmt.Errorf(`%w: "jsonrpc" must be "2.0"`, ErrInvalid)
 	}
-	if env.ID != nil && !validID(env.ID) {
-		// An id that can't be used is answered with null, as JSON-RPC says.
-		env.ID = nil
+	if badID {
 		return env, fmt.Errorf("%w: id must be a string or a number", ErrInvalid)
 	}
 	switch {

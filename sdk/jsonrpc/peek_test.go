@@ -22,3 +22,29 @@ func TestPeekTrimsOnlyJSONSpace(t *testing.T) {
 		}
 	}
 }
+
+// An invalid request is answered with its id when the id is usable, and with
+// null when it is not, whatever else is wrong with the message.
+func TestPeekKeepsOnlyAUsableIDOfAnInvalidRequest(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, msg, wantID string }{
+		{"wrong version, number id", `{"jsonrpc":"1.0","id":7,"method":"ping"}`, "7"},
+		{"wrong version, string id", `{"jsonrpc":"1.0","id":"a","method":"ping"}`, `"a"`},
+		{"no version, object id", `{"zsonrpc":"2.0","id":{},"method":"ping"}`, ""},
+		{"wrong version, array id", `{"jsonrpc":"1.0","id":[1],"method":"ping"}`, ""},
+		{"object id", `{"jsonrpc":"2.0","id":{},"method":"ping"}`, ""},
+		{"bool id", `{"jsonrpc":"2.0","id":true,"method":"ping"}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env, err := Peek([]byte(tt.msg))
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("Peek(%s) error = %v, want ErrInvalid", tt.msg, err)
+			}
+			if string(env.ID) != tt.wantID {
+				t.Errorf("Peek(%s) ID = %q, want %q", tt.msg, env.ID, tt.wantID)
+			}
+		})
+	}
+}
