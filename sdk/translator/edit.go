@@ -465,6 +465,9 @@ func scanMembers(msg []byte, i int, key string, stop int, end bool) (foundMember
 		}
 		i = skipSpace(msg, i+1)
 	}
+	if i >= len(msg) {
+		return foundMember{}, errMalformed // the object never closes
+	}
 	return foundMember{}, nil
 }
 
