@@ -9,7 +9,7 @@
 //
 // # Parts
 //
-// A Router holds the backends and the sessions. A backend is one server:
+// A Router holds the backends (backendSet, backends.go) and the sessions. A backend is one server:
 // its connection (connection.go: the transport connection, the requests
 // open on it, sending, the read loop) and its supervisor (supervisor.go
 // and lifecycle.go: state, what it offers while running, restarts, health
@@ -26,7 +26,8 @@
 //	Router.levelMu        serializes forwarding logging/setLevel; held across the
 //	                      calls to the backends (below: supervisor.mu, connection.mu)
 //	Router.rebuildMu      serializes catalog rebuilds; takes supervisor.mu (snapshot)
-//	Router.backendsMu     serializes adding and removing backends; takes none
+//	backendSet.mu         serializes adding and removing backends (and
+//	                      launching them all); takes none
 //	supervisor.mu         state, lists, caps, era, restarts, health counts, run
 //	                      control; takes connection.mu
 //	connection.mu         transport connection, pending table, listen stream; takes none

@@ -118,7 +118,7 @@ func (r *Router) pushLogLevel(ctx context.Context, params []byte) {
 		return
 	}
 	var wg sync.WaitGroup
-	for _, b := range r.backendList() {
+	for _, b := range r.backends.all() {
 		if b.status().State != StateRunning || !b.version.era().stateful() {
 			// A 2026-07-28 backend gets the level in each request's _meta.
 			continue

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,11 +146,8 @@ type Router struct {
 	spawnMu sync.Mutex
 	closing bool
 
-	parked parkedCalls
-	// backends is replaced, never edited, when a backend is added or
-	// removed (under backendsMu), so readers take a snapshot.
-	backends    atomic.Pointer[[]*backend]
-	backendsMu  sync.Mutex
+	parked      parkedCalls
+	backends    *backendSet
 	catalog     atomic.Pointer[catalog]
 	translators atomic.Pointer[translators]
 
@@ -179,13 +175,10 @@ func New(opts Options, specs []BackendSpec) *Router {
 	for _, s := range specs {
 		list = append(list, newBackend(r, s))
 	}
-	r.backends.Store(&list)
+	r.backends = newBackendSet(list)
 	r.catalog.Store(buildCatalog(opts, nil))
 	return r
 }
-
-// backendList is a snapshot of the backends, in config order.
-func (r *Router) backendList() []*backend { return *r.backends.Load() }
 
 // launch runs b's supervisor until b or the router is stopped.
 func (r *Router) launch(b *backend, first chan struct{}) {
@@ -202,45 +195,24 @@ func (r *Router) launch(b *backend, first chan struct{}) {
 // AddBackend starts a new backend while the router runs. It returns at
 // once; the backend connects in the background.
 func (r *Router) AddBackend(spec BackendSpec) error {
-	r.backendsMu.Lock()
-	defer r.backendsMu.Unlock()
 	if r.ctx.Err() != nil {
 		return errors.New("the proxy is shutting down")
 	}
-	old := r.backendList()
-	for _, b := range old {
-		if b.spec.Name == spec.Name {
-			return fmt.Errorf("a server named %q already exists", spec.Name)
-		}
-	}
-	b := newBackend(r, spec)
-	r.launch(b, nil)
-	list := append(append(make([]*backend, 0, len(old)+1), old...), b)
-	r.backends.Store(&list)
-	return nil
+	return r.backends.add(spec.Name, func() *backend {
+		b := newBackend(r, spec)
+		r.launch(b, nil)
+		return b
+	})
 }
 
 // RemoveBackend stops a backend and forgets it: its open requests fail,
 // and its tools, prompts and resources leave the catalog (sessions are
 // told). It returns once the backend's connection is closed.
 func (r *Router) RemoveBackend(name string) error {
-	r.backendsMu.Lock()
-	old := r.backendList()
-	var gone *backend
-	list := make([]*backend, 0, len(old))
-	for _, b := range old {
-		if b.spec.Name == name {
-			gone = b
-			continue
-		}
-		list = append(list, b)
+	gone, err := r.backends.remove(name)
+	if err != nil {
+		return err
 	}
-	if gone == nil {
-		r.backendsMu.Unlock()
-		return fmt.Errorf("%w named %q", ErrUnknownBackend, name)
-	}
-	r.backends.Store(&list)
-	r.backendsMu.Unlock()
 	if gone.remove != nil {
 		gone.remove()
 		<-gone.done
@@ -278,7 +250,7 @@ func (r *Router) spawn(fn func(ctx context.Context)) bool {
 
 // Backends reports the state of every backend, in config order.
 func (r *Router) Backends() []BackendStatus {
-	list := r.backendList()
+	list := r.backends.all()
 	out := make([]BackendStatus, 0, len(list))
 	for _, b := range list {
 		out = append(out, b.status())
@@ -296,7 +268,7 @@ func (r *Router) Collisions() []Collision {
 func (r *Router) rebuild(notify bool) {
 	r.rebuildMu.Lock()
 	old := r.catalog.Load()
-	c := buildCatalog(r.opts, r.backendList())
+	c := buildCatalog(r.opts, r.backends.all())
 	r.catalog.Store(c)
 	r.rebuildMu.Unlock()
 	known := make(map[string]bool, len(old.collisions))

@@ -510,7 +510,7 @@ func (s *Session) handleNotification(env jsonrpc.Envelope, msg []byte) {
 		s.forwardClientProgress(msg)
 	case "notifications/roots/list_changed":
 		// 2026-07-28 backends ask for roots when they need them.
-		for _, b := range s.router.backendList() {
+		for _, b := range s.router.backends.all() {
 			if b.status().State == StateRunning && b.version.era().stateful() {
 				_ = b.sendBounded(msg)
 			}

@@ -81,7 +81,7 @@ func (r *Router) capabilities(version string) string {
 		extra += `,"completions":{}`
 	}
 	if version == "2025-11-25" {
-		if t := r.tasksCapability(); t != nil {
+		if t := r.backends.tasksCapability(); t != nil {
 			extra += `,"tasks":` + string(t)
 		}
 	}

@@ -265,7 +265,7 @@ func (s *Session) listTasks(reply replyStream, id, params []byte) {
 		return
 	}
 	var targets []*backend
-	for _, b := range s.router.backendList() {
+	for _, b := range s.router.backends.all() {
 		caps, running := b.sup.capabilities()
 		ok := running && gjson.GetBytes(caps, "tasks").Exists()
 		if ok {
@@ -325,35 +325,4 @@ func (s *Session) backendTasks(ctx context.Context, b *backend) [][]byte {
 		cursor = next
 	}
 	return items
-}
-
-// tasksCapability is the proxy's tasks capability: what any running
-// backend offers, or nil when none supports tasks.
-func (r *Router) tasksCapability() []byte {
-	var found, list, cancel, call bool
-	for _, b := range r.backendList() {
-		caps, running := b.sup.capabilities()
-		t := gjson.GetBytes(caps, "tasks")
-		if !running || !t.Exists() {
-			continue
-		}
-		found = true
-		list = list || t.Get("list").Exists()
-		cancel = cancel || t.Get("cancel").Exists()
-		call = call || t.Get("requests.tools.call").Exists()
-	}
-	if !found {
-		return nil
-	}
-	out := []byte(`{}`)
-	if list {
-		out, _ = jsonrpc.Set(out, "list", []byte(`{}`))
-	}
-	if cancel {
-		out, _ = jsonrpc.Set(out, "cancel", []byte(`{}`))
-	}
-	if call {
-		out, _ = jsonrpc.Set(out, "requests", []byte(`{"tools":{"call":{}}}`))
-	}
-	return out
 }
