@@ -9,7 +9,8 @@
 //
 // # Parts
 //
-// A Router holds the backends (backendSet, backends.go) and the sessions. A backend is one server:
+// A Router holds the backends (backendSet, backends.go) and the
+// sessions (sessionSet, sessions.go). A backend is one server:
 // its connection (connection.go: the transport connection, the requests
 // open on it, sending, the read loop) and its supervisor (supervisor.go
 // and lifecycle.go: state, what it offers while running, restarts, health
@@ -31,7 +32,7 @@
 //	supervisor.mu         state, lists, caps, era, restarts, health counts, run
 //	                      control; takes connection.mu
 //	connection.mu         transport connection, pending table, listen stream; takes none
-//	Router.mu             the sessions map; takes none
+//	sessionSet.mu         the open sessions; takes none
 //	Router.spawnMu        closing versus spawn's wg.Add; takes none
 //	Router.parked.mu      parked multi round-trip calls; takes none
 //	Router.tasks.mu       exposed task ids; takes none

@@ -112,7 +112,7 @@ func (s *Session) SetListener(kind string) {
 // Sessions lists the open client sessions, oldest first.
 func (r *Router) Sessions() []SessionInfo {
 	var out []SessionInfo
-	for _, s := range r.liveSessions() {
+	for _, s := range r.sessions.live() {
 		inFlight := s.requests.count()
 		s.mu.Lock()
 		info := gjson.ParseBytes(s.clientInfo)

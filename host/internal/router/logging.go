@@ -32,7 +32,7 @@ func (s *Session) admitsLog(rank int) bool {
 // when none has asked: backends must send at least that much.
 func (r *Router) minLogLevel() string {
 	lowest := int32(0)
-	for _, s := range r.liveSessions() {
+	for _, s := range r.sessions.live() {
 		if set := s.logLevel.Load(); set != 0 && (lowest == 0 || set < lowest) {
 			lowest = set
 		}
@@ -64,7 +64,7 @@ func (r *Router) onLogMessage(b *backend, msg []byte) {
 		return
 	}
 	var latest *pending
-	for _, s := range r.liveSessions() {
+	for _, s := range r.sessions.live() {
 		switch {
 		case s.isInitialized() && s.admitsLog(rank):
 			s.deliverFrom(b, nil, "notifications/message", translator.KindNotification, out)

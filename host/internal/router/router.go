@@ -156,8 +156,7 @@ type Router struct {
 	levelMu sync.Mutex
 	tasks   taskTable
 
-	mu       sync.Mutex
-	sessions map[*Session]struct{}
+	sessions *sessionSet
 	// startup is the latest start of the backends (Launch or Start).
 	startup atomic.Pointer[startup]
 	// queued is what waits in every session's outboxes.
@@ -167,7 +166,7 @@ type Router struct {
 // New returns a router for the given backends; call Start to connect them.
 func New(opts Options, specs []BackendSpec) *Router {
 	opts.defaults()
-	r := &Router{opts: opts, log: opts.Logger, sessions: map[*Session]struct{}{}, tasks: newTaskTable()}
+	r := &Router{opts: opts, log: opts.Logger, sessions: newSessionSet(), tasks: newTaskTable()}
 	r.parked.calls = map[string]*parkedCall{}
 	r.translators.Store(newTranslators(opts.Translators))
 	r.ctx, r.cancel = context.WithCancel(context.Background())
@@ -300,28 +299,8 @@ func (r *Router) rebuild(notify bool) {
 	}
 	for _, method := range []string{listChanged[listTools], listChanged[listPrompts], listChanged[listResources]} {
 		if changed[method] {
-			r.broadcast(jsonrpc.Notification(method, nil))
+			r.sessions.broadcast(jsonrpc.Notification(method, nil))
 		}
-	}
-}
-
-func (r *Router) liveSessions() []*Session {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]*Session, 0, len(r.sessions))
-	for s := range r.sessions {
-		out = append(out, s)
-	}
-	return out
-}
-
-// broadcast sends a notification the proxy makes (list_changed) to every
-// initialized session, and to the listen streams of 2026-07-28 sessions
-// that asked for it.
-func (r *Router) broadcast(msg []byte) {
-	method, _ := jsonrpc.GetString(msg, "method")
-	for _, s := range r.liveSessions() {
-		s.version.era().notify(s, nil, method, "", msg)
 	}
 }
 
@@ -335,7 +314,7 @@ func (r *Router) onResourceUpdated(b *backend, msg []byte) {
 	if err != nil {
 		return
 	}
-	for _, s := range r.liveSessions() {
+	for _, s := range r.sessions.live() {
 		if !s.subscriptions.has(exposed) {
 			continue
 		}
@@ -358,7 +337,7 @@ func (r *Router) onBackendRequest(b *backend, env jsonrpc.Envelope, msg []byte) 
 	} else if p := b.conn.latestClientRequest(); p != nil {
 		target, reply = p.session, p.reply
 	} else {
-		target = r.mostRecentSession(env.Method, msg)
+		target = r.sessions.mostRecent(env.Method, msg)
 	}
 	if target == nil {
 		b.sendAsync(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,
@@ -373,22 +352,6 @@ func (r *Router) onBackendRequest(b *backend, env jsonrpc.Envelope, msg []byte) 
 	target.version.era().serverRequest(target, b, reply, env, msg)
 }
 
-// mostRecentSession picks, for a request no open client request explains,
-// the session that was active last and can answer method.
-func (r *Router) mostRecentSession(method string, msg []byte) *Session {
-	var best *Session
-	var bestAt int64
-	for _, s := range r.liveSessions() {
-		if !s.isInitialized() || !s.clientSupports(method, msg) {
-			continue
-		}
-		if at := s.lastActive.Load(); best == nil || at > bestAt {
-			best, bestAt = s, at
-		}
-	}
-	return best
-}
-
 // onBackendCancelled forwards a backend's cancellation of one of its
 // server→client requests to the session holding it.
 func (r *Router) onBackendCancelled(b *backend, msg []byte) {
@@ -396,7 +359,7 @@ func (r *Router) onBackendCancelled(b *backend, msg []byte) {
 	if reqID == "" {
 		return
 	}
-	for _, s := range r.liveSessions() {
+	for _, s := range r.sessions.live() {
 		if proxyID, ok := s.takeServerRequest(b, []byte(reqID)); ok {
 			out, err := jsonrpc.Set(msg, "params.requestId", jsonrpc.Int(proxyID))
 			if err == nil {
@@ -411,7 +374,7 @@ func (r *Router) onBackendCancelled(b *backend, msg []byte) {
 // session that got the elicitation, or else to every initialized session
 // that can elicit.
 func (r *Router) onElicitationComplete(b *backend, msg []byte) {
-	sessions := r.liveSessions()
+	sessions := r.sessions.live()
 	if eid, ok := jsonrpc.GetString(msg, "params.elicitationId"); ok {
 		for _, s := range sessions {
 			if s.takeElicitation(b, eid) {
@@ -437,7 +400,7 @@ func (r *Router) onBackendBroadcast(b *backend, msg []byte) {
 		}
 		return
 	}
-	for _, s := range r.liveSessions() {
+	for _, s := range r.sessions.live() {
 		if s.isInitialized() {
 			s.deliverFrom(b, nil, method, translator.KindNotification, msg)
 		}
@@ -445,8 +408,4 @@ func (r *Router) onBackendBroadcast(b *backend, msg []byte) {
 }
 
 // SessionCount is the number of open client sessions.
-func (r *Router) SessionCount() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.sessions)
-}
+func (r *Router) SessionCount() int { return r.sessions.count() }

@@ -98,9 +98,7 @@ func (r *Router) openSession(listener, id string) *Session {
 	s.ctx, s.cancel = context.WithCancel(r.ctx)
 	s.out = newOutbox(s, false)
 	s.lastActive.Store(time.Now().UnixNano())
-	r.mu.Lock()
-	r.sessions[s] = struct{}{}
-	r.mu.Unlock()
+	r.sessions.add(s)
 	return s
 }
 
@@ -138,9 +136,7 @@ func (s *Session) Close() {
 	}
 	s.endOutboxes()
 	s.cancel()
-	s.router.mu.Lock()
-	delete(s.router.sessions, s)
-	s.router.mu.Unlock()
+	s.router.sessions.remove(s)
 	s.router.tasks.forget(s)
 	if t := s.router.opts.Tracer; t != nil {
 		t.SessionClosed(s.id)
