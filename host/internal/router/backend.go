@@ -168,7 +168,7 @@ func (b *backend) protocolVersion() string { return b.version.load() }
 func (b *backend) setState(s State, reason string) {
 	changed, wasRunning := b.sup.setState(s, reason)
 	if changed && (wasRunning || s == StateRunning) {
-		b.router.rebuild(true)
+		b.router.catalog.rebuild(true)
 	}
 	if f := b.router.opts.StateChanged; changed && f != nil {
 		f(b.spec.Name, s, reason)

@@ -9,8 +9,9 @@
 //
 // # Parts
 //
-// A Router holds the backends (backendSet, backends.go) and the
-// sessions (sessionSet, sessions.go). A backend is one server:
+// A Router holds the backends (backendSet, backends.go), the sessions
+// (sessionSet, sessions.go) and the catalog it exposes (catalogKeeper,
+// catalog_keeper.go; built in catalog.go). A backend is one server:
 // its connection (connection.go: the transport connection, the requests
 // open on it, sending, the read loop) and its supervisor (supervisor.go
 // and lifecycle.go: state, what it offers while running, restarts, health
@@ -26,7 +27,7 @@
 //
 //	Router.levelMu        serializes forwarding logging/setLevel; held across the
 //	                      calls to the backends (below: supervisor.mu, connection.mu)
-//	Router.rebuildMu      serializes catalog rebuilds; takes supervisor.mu (snapshot)
+//	catalogKeeper.mu      serializes catalog rebuilds; takes supervisor.mu (snapshot)
 //	backendSet.mu         serializes adding and removing backends (and
 //	                      launching them all); takes none
 //	supervisor.mu         state, lists, caps, era, restarts, health counts, run
@@ -44,9 +45,9 @@
 //	Outbox.mu             one stream's queue; takes none
 //	batchSink.mu          one batch's collected answers; takes none
 //
-// The only nestings are levelMu → supervisor.mu, connection.mu; rebuildMu →
-// supervisor.mu; and supervisor.mu → connection.mu: every other lock is a
-// leaf. Where a request must join only a running connection (forward,
+// The only nestings are levelMu → supervisor.mu, connection.mu;
+// catalogKeeper.mu → supervisor.mu; and supervisor.mu → connection.mu:
+// every other lock is a leaf. Where a request must join only a running connection (forward,
 // resend, startListen), both supervisor.mu and connection.mu are held, in
 // that order.
 //

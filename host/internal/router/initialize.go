@@ -211,6 +211,6 @@ func (b *backend) relist(kinds ...listKind) {
 		fresh[k] = items
 	}
 	if b.sup.relisted(fresh) {
-		b.router.rebuild(true)
+		b.router.catalog.rebuild(true)
 	}
 }

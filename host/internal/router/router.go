@@ -1,7 +1,6 @@
 package router
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -148,10 +147,9 @@ type Router struct {
 
 	parked      parkedCalls
 	backends    *backendSet
-	catalog     atomic.Pointer[catalog]
+	catalog     *catalogKeeper
 	translators atomic.Pointer[translators]
 
-	rebuildMu sync.Mutex
 	// levelMu serializes forwarding logging/setLevel to the backends.
 	levelMu sync.Mutex
 	tasks   taskTable
@@ -175,7 +173,7 @@ func New(opts Options, specs []BackendSpec) *Router {
 		list = append(list, newBackend(r, s))
 	}
 	r.backends = newBackendSet(list)
-	r.catalog.Store(buildCatalog(opts, nil))
+	r.catalog = newCatalogKeeper(opts, r.backends, r.sessions)
 	return r
 }
 
@@ -216,7 +214,7 @@ func (r *Router) RemoveBackend(name string) error {
 		gone.remove()
 		<-gone.done
 	}
-	r.rebuild(true)
+	r.catalog.rebuild(true)
 	return nil
 }
 
@@ -259,49 +257,7 @@ func (r *Router) Backends() []BackendStatus {
 
 // Collisions lists exposed-name clashes found in the current catalog.
 func (r *Router) Collisions() []Collision {
-	return r.catalog.Load().collisions
-}
-
-// rebuild recomputes the catalog and, when notify is set, tells every
-// session which lists changed.
-func (r *Router) rebuild(notify bool) {
-	r.rebuildMu.Lock()
-	old := r.catalog.Load()
-	c := buildCatalog(r.opts, r.backends.all())
-	r.catalog.Store(c)
-	r.rebuildMu.Unlock()
-	known := make(map[string]bool, len(old.collisions))
-	for _, col := range old.collisions {
-		known[col.Detail] = true
-	}
-	for _, col := range c.collisions {
-		if known[col.Detail] {
-			continue // logged when it first appeared; rebuilds are frequent
-		}
-		if col.Unprefixed {
-			r.log.Error("name collision between servers with prefix = false", "detail", col.Detail)
-		} else {
-			r.log.Warn("name collision", "detail", col.Detail)
-		}
-	}
-	if !notify {
-		return
-	}
-	changed := map[string]bool{}
-	if !bytes.Equal(old.toolsResult, c.toolsResult) {
-		changed[listChanged[listTools]] = true
-	}
-	if !bytes.Equal(old.promptsResult, c.promptsResult) {
-		changed[listChanged[listPrompts]] = true
-	}
-	if !bytes.Equal(old.resourcesResult, c.resourcesResult) || !bytes.Equal(old.templResult, c.templResult) {
-		changed[listChanged[listResources]] = true
-	}
-	for _, method := range []string{listChanged[listTools], listChanged[listPrompts], listChanged[listResources]} {
-		if changed[method] {
-			r.sessions.broadcast(jsonrpc.Notification(method, nil))
-		}
-	}
+	return r.catalog.load().collisions
 }
 
 func (r *Router) onResourceUpdated(b *backend, msg []byte) {

@@ -330,9 +330,9 @@ func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply replyStr
 			return
 		}
 	}
-	cat := s.router.catalog.Load()
+	cat := s.router.catalog.load()
 	if starting := s.router.starting(); starting != nil && waitsForStartup(env.Method, params, cat) {
-		s.afterStartup(starting, func() { s.dispatch(reply, env.Method, id, params, s.router.catalog.Load()) })
+		s.afterStartup(starting, func() { s.dispatch(reply, env.Method, id, params, s.router.catalog.load()) })
 		return
 	}
 	s.dispatch(reply, env.Method, id, params, cat)

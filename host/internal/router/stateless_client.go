@@ -140,7 +140,7 @@ func (s *Session) listen(reply replyStream, id, params []byte) {
 		prompts:   f.Get("promptsListChanged").Bool(),
 		resources: f.Get("resourcesListChanged").Bool(),
 	}
-	cat := s.router.catalog.Load()
+	cat := s.router.catalog.load()
 	var uris []string
 	f.Get("resourceSubscriptions").ForEach(func(_, v gjson.Result) bool {
 		rt, ok := cat.resolveURI(v.Str)
@@ -193,7 +193,7 @@ func (r *Router) subscribeBackend(rt route, add bool) {
 // endListen closes a listen stream the client cancelled (or all of them
 // when the session ends), dropping its subscriptions.
 func (s *Session) endListen(ls *listenStream) {
-	cat := s.router.catalog.Load()
+	cat := s.router.catalog.load()
 	s.subscriptions.removeListen(ls)
 	for u := range ls.uris {
 		if rt, ok := cat.resolveURI(u); ok {
