@@ -150,9 +150,8 @@ type Router struct {
 	catalog     *catalogKeeper
 	translators atomic.Pointer[translators]
 
-	// levelMu serializes forwarding logging/setLevel to the backends.
-	levelMu sync.Mutex
-	tasks   taskTable
+	levels *levelForwarder
+	tasks  taskTable
 
 	sessions *sessionSet
 	// startup is the latest start of the backends (Launch or Start).
@@ -174,6 +173,7 @@ func New(opts Options, specs []BackendSpec) *Router {
 	}
 	r.backends = newBackendSet(list)
 	r.catalog = newCatalogKeeper(opts, r.backends, r.sessions)
+	r.levels = &levelForwarder{sessions: r.sessions, backends: r.backends}
 	return r
 }
 

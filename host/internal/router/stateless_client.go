@@ -67,7 +67,7 @@ func (s *Session) adoptRequestMeta(id, params []byte) []byte {
 		level = int32(rank) + 1
 	}
 	if old := s.logLevel.Swap(level); old != level && level != 0 {
-		s.router.spawn(func(ctx context.Context) { s.router.pushLogLevel(ctx, nil) })
+		s.router.spawn(func(ctx context.Context) { s.router.levels.push(ctx, nil) })
 	}
 	return nil
 }
