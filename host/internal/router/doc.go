@@ -39,7 +39,7 @@
 //	sessionSet.mu         the open sessions; takes none
 //	Router.spawnMu        closing versus spawn's wg.Add; takes none
 //	Router.parked.mu      parked multi round-trip calls; takes none
-//	Router.tasks.mu       exposed task ids; takes none
+//	taskTable.mu          exposed task ids; takes none
 //	Session.mu            a session's state, client caps, replies, server
 //	                      requests, URL elicitations; takes none
 //	openRequests.mu       a session's requests open at backends; takes none

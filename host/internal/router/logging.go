@@ -42,7 +42,7 @@ func (r *Router) onLogMessage(b *backend, msg []byte) {
 	}
 	level, _ := jsonrpc.GetString(out, "params.level")
 	rank := levelRank(level)
-	if owner, edited, ok := r.relatedTaskNotification(b, out); ok {
+	if owner, edited, ok := r.tasks.relatedNotification(b, out); ok {
 		if owner.isInitialized() && owner.admitsLog(rank) {
 			owner.deliverFrom(b, nil, "notifications/message", translator.KindNotification, edited)
 		}

@@ -287,7 +287,7 @@ func (r *Router) onBackendRequest(b *backend, env jsonrpc.Envelope, msg []byte) 
 	}
 	var target *Session
 	var reply replyStream
-	if owner, edited, ok := r.relatedTaskNotification(b, msg); ok {
+	if owner, edited, ok := r.tasks.relatedNotification(b, msg); ok {
 		// A task asking for input: its request has long been answered.
 		target, msg = owner, edited
 	} else if p := b.conn.latestClientRequest(); p != nil {
@@ -350,7 +350,7 @@ func (r *Router) onElicitationComplete(b *backend, msg []byte) {
 // the task's session when it names a task, else to every session.
 func (r *Router) onBackendBroadcast(b *backend, msg []byte) {
 	method, _ := jsonrpc.GetString(msg, "method")
-	if owner, edited, ok := r.relatedTaskNotification(b, msg); ok {
+	if owner, edited, ok := r.tasks.relatedNotification(b, msg); ok {
 		if owner.isInitialized() {
 			owner.deliverFrom(b, nil, method, translator.KindNotification, edited)
 		}
