@@ -433,11 +433,7 @@ func (s *Session) endOutboxes() {
 func (s *Session) openReplies() []*Outbox {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	replies := make([]*Outbox, 0, len(s.replies))
-	for o := range s.replies {
-		replies = append(replies, o)
-	}
-	return replies
+	return keysOf(s.replies)
 }
 
 // Shed reports whether the session was ended for not reading.

@@ -42,9 +42,15 @@ func (ss *sessionSet) count() int {
 func (ss *sessionSet) live() []*Session {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	out := make([]*Session, 0, len(ss.open))
-	for s := range ss.open {
-		out = append(out, s)
+	return keysOf(ss.open)
+}
+
+// keysOf lists a set's members (a map's keys), in no order, in one
+// allocation.
+func keysOf[K comparable, V any](set map[K]V) []K {
+	out := make([]K, 0, len(set))
+	for k := range set {
+		out = append(out, k)
 	}
 	return out
 }
