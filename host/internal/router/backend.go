@@ -168,7 +168,7 @@ func (b *backend) protocolVersion() string { return b.version.load() }
 func (b *backend) setState(s State, reason string) {
 	changed, wasRunning := b.sup.setState(s, reason)
 	if changed && (wasRunning || s == StateRunning) {
-		b.router.rebuild(true)
+		b.router.catalog.rebuild(true)
 	}
 	if f := b.router.opts.StateChanged; changed && f != nil {
 		f(b.spec.Name, s, reason)
@@ -321,7 +321,7 @@ func (b *backend) finish(p *pending, msg []byte, code int, text string) {
 	if answer {
 		// Tasks are registered here, in order, so that progress the backend
 		// sends right after a CreateTaskResult finds its session.
-		msg = b.router.exposeTaskIDs(b, p, msg)
+		msg = b.router.tasks.exposeIDs(b, p, msg)
 	} else {
 		msg = jsonrpc.Error(p.clientID, code, text, nil)
 	}
@@ -622,7 +622,7 @@ func (b *backend) onNotification(env jsonrpc.Envelope, msg []byte) {
 	case "notifications/elicitation/complete":
 		b.router.onElicitationComplete(b, msg)
 	case "notifications/tasks/status":
-		b.router.onTaskStatus(b, msg)
+		b.router.tasks.onStatus(b, msg)
 	case "notifications/subscriptions/acknowledged":
 		// The proxy's own listen stream is open; nothing for clients.
 	default:
@@ -642,7 +642,7 @@ func (b *backend) onProgress(msg []byte) {
 	}
 	p := b.conn.pendingFor(id)
 	if p == nil {
-		b.router.onTaskProgress(b, id, msg)
+		b.router.tasks.onProgress(b, id, msg)
 		return
 	}
 	if p.clientToken == nil {

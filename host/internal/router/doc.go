@@ -9,13 +9,17 @@
 //
 // # Parts
 //
-// A Router holds the backends and the sessions. A backend is one server:
-// its connection (connection.go: the transport connection, the requests
-// open on it, sending, the read loop) and its supervisor (supervisor.go
-// and lifecycle.go: state, what it offers while running, restarts, health
-// checks). A Session is one client. Where the two protocol eras differ
-// (the initialize era and the stateless 2026-07-28 era), the code asks the
-// peer's protocolEra (eras.go) rather than compare versions.
+// A Router holds the backends (backendSet, backends.go), the sessions
+// (sessionSet, sessions.go), the catalog it exposes (catalogKeeper,
+// catalog_keeper.go; built in catalog.go) and the forwarding of the
+// sessions' log levels to the backends (levelForwarder, logging.go). A
+// backend is one server: its connection (connection.go: the transport
+// connection, the requests open on it, sending, the read loop) and its
+// supervisor (supervisor.go and lifecycle.go: state, what it offers while
+// running, restarts, health checks). A Session is one client. Where the two
+// protocol eras differ (the initialize era and the stateless 2026-07-28
+// era), the code asks the peer's protocolEra (eras.go) rather than compare
+// versions.
 //
 // # Lock order
 //
@@ -23,17 +27,19 @@
 // while it is held ("takes"). Atomics (a protocol version, the catalog,
 // the backend list) are read without a lock.
 //
-//	Router.levelMu        serializes forwarding logging/setLevel; held across the
-//	                      calls to the backends (below: supervisor.mu, connection.mu)
-//	Router.rebuildMu      serializes catalog rebuilds; takes supervisor.mu (snapshot)
-//	Router.backendsMu     serializes adding and removing backends; takes none
+//	levelForwarder.mu     serializes forwarding logging/setLevel; takes
+//	                      sessionSet.mu (snapshot), and is held across the calls
+//	                      to the backends (supervisor.mu, connection.mu)
+//	catalogKeeper.mu      serializes catalog rebuilds; takes supervisor.mu (snapshot)
+//	backendSet.mu         serializes adding and removing backends (and
+//	                      launching them all); takes none
 //	supervisor.mu         state, lists, caps, era, restarts, health counts, run
 //	                      control; takes connection.mu
 //	connection.mu         transport connection, pending table, listen stream; takes none
-//	Router.mu             the sessions map; takes none
+//	sessionSet.mu         the open sessions; takes none
 //	Router.spawnMu        closing versus spawn's wg.Add; takes none
 //	Router.parked.mu      parked multi round-trip calls; takes none
-//	Router.tasks.mu       exposed task ids; takes none
+//	taskTable.mu          exposed task ids; takes none
 //	Session.mu            a session's state, client caps, replies, server
 //	                      requests, URL elicitations; takes none
 //	openRequests.mu       a session's requests open at backends; takes none
@@ -42,17 +48,17 @@
 //	Outbox.mu             one stream's queue; takes none
 //	batchSink.mu          one batch's collected answers; takes none
 //
-// The only nestings are levelMu → supervisor.mu, connection.mu; rebuildMu →
-// supervisor.mu; and supervisor.mu → connection.mu: every other lock is a
-// leaf. Where a request must join only a running connection (forward,
-// resend, startListen), both supervisor.mu and connection.mu are held, in
-// that order.
+// The only nestings are levelForwarder.mu → sessionSet.mu, supervisor.mu,
+// connection.mu; catalogKeeper.mu → supervisor.mu; and supervisor.mu →
+// connection.mu: every other lock is a leaf. Where a request must join
+// only a running connection (forward, resend, startListen), both
+// supervisor.mu and connection.mu are held, in that order.
 //
 // Calling out: nothing that can block (a plugin, a translator, the
 // network, a channel send that may wait, Options.StateChanged) is called
-// with a lock held. Two exceptions are by design: levelMu is held across
-// the logging/setLevel calls it exists to serialize (it is outermost, and
-// only pushLogLevel takes it), and Observer.RequestStarted runs under
+// with a lock held. Two exceptions are by design: levelForwarder.mu is
+// held across the logging/setLevel calls it exists to serialize (it is
+// outermost, and only levelForwarder.push takes it), and Observer.RequestStarted runs under
 // supervisor.mu and connection.mu in forward, so that no end of a request
 // is reported before its start; Observer's contract is that it is cheap
 // and never blocks. Goroutines are owned: the router's through spawn (Close

@@ -87,7 +87,7 @@ func (b *backend) initialize(ctx context.Context) error {
 	if err := b.send(ctx, jsonrpc.Notification("notifications/initialized", nil)); err != nil {
 		return err
 	}
-	if level := b.router.minLogLevel(); level != "" && gjson.GetBytes(caps, "logging").Exists() && eraOf(version).stateful() {
+	if level := b.router.levels.lowest(); level != "" && gjson.GetBytes(caps, "logging").Exists() && eraOf(version).stateful() {
 		// A reconnected backend starts at its default level: restore the
 		// one the sessions asked for.
 		if _, err := b.call(ctx, "logging/setLevel", []byte(`{"level":`+string(jsonrpc.String(level))+`}`)); err != nil {
@@ -211,6 +211,6 @@ func (b *backend) relist(kinds ...listKind) {
 		fresh[k] = items
 	}
 	if b.sup.relisted(fresh) {
-		b.router.rebuild(true)
+		b.router.catalog.rebuild(true)
 	}
 }

@@ -16,7 +16,7 @@ type ToolInfo struct {
 
 // Tools lists the catalog's tools by exposed name.
 func (r *Router) Tools() []ToolInfo {
-	cat := r.catalog.Load()
+	cat := r.catalog.load()
 	return listed(cat.toolsResult, "tools", "name", cat.tools, func(t gjson.Result, name string, rt route) ToolInfo {
 		return ToolInfo{
 			Name: name, Server: rt.backend.spec.Name, Original: rt.original, Description: t.Get("description").Str,
@@ -35,7 +35,7 @@ type PromptInfo struct {
 
 // Prompts lists the catalog's prompts by exposed name.
 func (r *Router) Prompts() []PromptInfo {
-	cat := r.catalog.Load()
+	cat := r.catalog.load()
 	return listed(cat.promptsResult, "prompts", "name", cat.prompts, func(p gjson.Result, name string, rt route) PromptInfo {
 		return PromptInfo{
 			Name: name, Server: rt.backend.spec.Name, Original: rt.original, Description: p.Get("description").Str,
@@ -52,7 +52,7 @@ type ResourceInfo struct {
 
 // Resources lists the catalog's resources by exposed URI.
 func (r *Router) Resources() []ResourceInfo {
-	cat := r.catalog.Load()
+	cat := r.catalog.load()
 	return listed(cat.resourcesResult, "resources", "uri", cat.resources, func(res gjson.Result, uri string, rt route) ResourceInfo {
 		return ResourceInfo{
 			URI: uri, Server: rt.backend.spec.Name, Original: rt.original, Name: res.Get("name").Str,
@@ -112,7 +112,7 @@ func (s *Session) SetListener(kind string) {
 // Sessions lists the open client sessions, oldest first.
 func (r *Router) Sessions() []SessionInfo {
 	var out []SessionInfo
-	for _, s := range r.liveSessions() {
+	for _, s := range r.sessions.live() {
 		inFlight := s.requests.count()
 		s.mu.Lock()
 		info := gjson.ParseBytes(s.clientInfo)

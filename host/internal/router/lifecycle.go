@@ -204,19 +204,10 @@ func (b *backend) stop() {
 // ErrUnknownBackend is returned for a server name the router does not have.
 var ErrUnknownBackend = errors.New("no server")
 
-func (r *Router) backendNamed(name string) (*backend, error) {
-	for _, b := range r.backendList() {
-		if b.spec.Name == name {
-			return b, nil
-		}
-	}
-	return nil, fmt.Errorf("%w named %q", ErrUnknownBackend, name)
-}
-
 // RestartBackend reconnects the named backend now, from any state
 // (including failed and stopped), and starts its restart window afresh.
 func (r *Router) RestartBackend(name string) error {
-	b, err := r.backendNamed(name)
+	b, err := r.backends.named(name)
 	if err != nil {
 		return err
 	}
@@ -231,7 +222,7 @@ func (r *Router) RestartBackend(name string) error {
 // retries) until StartBackend or RestartBackend. Its tools, prompts and
 // resources leave the catalog.
 func (r *Router) StopBackend(name string) error {
-	b, err := r.backendNamed(name)
+	b, err := r.backends.named(name)
 	if err != nil {
 		return err
 	}
@@ -243,7 +234,7 @@ func (r *Router) StopBackend(name string) error {
 // still stopping); it is a no-op when the backend is already starting,
 // running or restarting.
 func (r *Router) StartBackend(name string) error {
-	b, err := r.backendNamed(name)
+	b, err := r.backends.named(name)
 	if err != nil {
 		return err
 	}

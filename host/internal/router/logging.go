@@ -28,21 +28,6 @@ func (s *Session) admitsLog(rank int) bool {
 	return set == 0 || rank < 0 || int32(rank) >= set-1
 }
 
-// minLogLevel is the most verbose level any live session asked for, or ""
-// when none has asked: backends must send at least that much.
-func (r *Router) minLogLevel() string {
-	lowest := int32(0)
-	for _, s := range r.liveSessions() {
-		if set := s.logLevel.Load(); set != 0 && (lowest == 0 || set < lowest) {
-			lowest = set
-		}
-	}
-	if lowest == 0 {
-		return ""
-	}
-	return logLevels[lowest-1]
-}
-
 // onLogMessage tags a backend's log message with the server it came from
 // and delivers it to the sessions whose level admits it (only to the task's
 // session when it belongs to a task).
@@ -57,14 +42,14 @@ func (r *Router) onLogMessage(b *backend, msg []byte) {
 	}
 	level, _ := jsonrpc.GetString(out, "params.level")
 	rank := levelRank(level)
-	if owner, edited, ok := r.relatedTaskNotification(b, out); ok {
+	if owner, edited, ok := r.tasks.relatedNotification(b, out); ok {
 		if owner.isInitialized() && owner.admitsLog(rank) {
 			owner.deliverFrom(b, nil, "notifications/message", translator.KindNotification, edited)
 		}
 		return
 	}
 	var latest *pending
-	for _, s := range r.liveSessions() {
+	for _, s := range r.sessions.live() {
 		switch {
 		case s.isInitialized() && s.admitsLog(rank):
 			s.deliverFrom(b, nil, "notifications/message", translator.KindNotification, out)
@@ -95,18 +80,43 @@ func (s *Session) setLevel(reply replyStream, id, params []byte) {
 	}
 	s.logLevel.Store(int32(rank) + 1)
 	s.router.spawn(func(ctx context.Context) {
-		s.router.pushLogLevel(ctx, params)
+		s.router.levels.push(ctx, params)
 		s.respond(reply, jsonrpc.Result(id, []byte(`{}`)))
 	})
 }
 
-// pushLogLevel forwards the most verbose level any session asked for to
-// every running initialize-era backend, in params (the client's
+// levelForwarder forwards the most verbose log level any session asked
+// for to the running initialize-era backends. mu serializes forwarding, so
+// that the last level a backend hears is computed from every level
+// recorded so far; it is held across the calls to the backends (doc.go).
+type levelForwarder struct {
+	mu       sync.Mutex
+	sessions *sessionSet
+	backends *backendSet
+}
+
+// lowest is the most verbose level any live session asked for, or ""
+// when none has asked: backends must send at least that much.
+func (f *levelForwarder) lowest() string {
+	lowest := int32(0)
+	for _, s := range f.sessions.live() {
+		if set := s.logLevel.Load(); set != 0 && (lowest == 0 || set < lowest) {
+			lowest = set
+		}
+	}
+	if lowest == 0 {
+		return ""
+	}
+	return logLevels[lowest-1]
+}
+
+// push forwards the most verbose level any session asked for to every
+// running initialize-era backend, in params (the client's
 // logging/setLevel params, or nil) with the level replaced.
-func (r *Router) pushLogLevel(ctx context.Context, params []byte) {
-	r.levelMu.Lock()
-	defer r.levelMu.Unlock()
-	level := r.minLogLevel()
+func (f *levelForwarder) push(ctx context.Context, params []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	level := f.lowest()
 	if level == "" {
 		return
 	}
@@ -118,7 +128,7 @@ func (r *Router) pushLogLevel(ctx context.Context, params []byte) {
 		return
 	}
 	var wg sync.WaitGroup
-	for _, b := range r.backendList() {
+	for _, b := range f.backends.all() {
 		if b.status().State != StateRunning || !b.version.era().stateful() {
 			// A 2026-07-28 backend gets the level in each request's _meta.
 			continue

@@ -361,7 +361,7 @@ func (s *Session) reserve(n int) bool {
 		return false
 	}
 	if total > int64(r.opts.OutboxBytes) {
-		if victim := r.largestOutbox(); victim != nil {
+		if victim := r.sessions.largestOutbox(); victim != nil {
 			r.shedSession(victim, "the outboxes of all sessions are over their budget and it holds the most")
 			if victim == s {
 				s.release(n)
@@ -382,18 +382,6 @@ func (s *Session) release(n int) {
 
 // QueuedBytes is what waits in the session's outboxes.
 func (s *Session) QueuedBytes() int64 { return s.queued.Load() }
-
-// largestOutbox is the live session with the most bytes waiting.
-func (r *Router) largestOutbox() *Session {
-	var best *Session
-	var most int64
-	for _, s := range r.liveSessions() {
-		if q := s.queued.Load(); q > most && !s.shed.Load() {
-			best, most = s, q
-		}
-	}
-	return best
-}
 
 // QueuedBytes is what waits in every session's outboxes.
 func (r *Router) QueuedBytes() int64 { return r.queued.Load() }
@@ -445,11 +433,7 @@ func (s *Session) endOutboxes() {
 func (s *Session) openReplies() []*Outbox {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	replies := make([]*Outbox, 0, len(s.replies))
-	for o := range s.replies {
-		replies = append(replies, o)
-	}
-	return replies
+	return keysOf(s.replies)
 }
 
 // Shed reports whether the session was ended for not reading.

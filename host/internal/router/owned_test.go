@@ -32,10 +32,10 @@ func TestCloseWaitsForWhatTheRouterStarted(t *testing.T) {
 	s.Close()
 	r.Close()
 	// At once, with no grace: Close has waited for it. (Only the frame of
-	// pushLogLevel itself counts: a goroutine it waited for may still be
+	// levelForwarder.push itself counts: a goroutine it waited for may still be
 	// returning from the function it ran, its wg.Done already called.)
 	buf := make([]byte, 1<<20)
-	if stacks := buf[:runtime.Stack(buf, true)]; bytes.Contains(stacks, []byte("(*Router).pushLogLevel(")) {
+	if stacks := buf[:runtime.Stack(buf, true)]; bytes.Contains(stacks, []byte("(*levelForwarder).push(")) {
 		t.Fatalf("forwarding the log level still runs after Close:\n%s", stacks)
 	}
 }

@@ -1,10 +1,8 @@
 package router
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,21 +145,15 @@ type Router struct {
 	spawnMu sync.Mutex
 	closing bool
 
-	parked parkedCalls
-	// backends is replaced, never edited, when a backend is added or
-	// removed (under backendsMu), so readers take a snapshot.
-	backends    atomic.Pointer[[]*backend]
-	backendsMu  sync.Mutex
-	catalog     atomic.Pointer[catalog]
+	parked      parkedCalls
+	backends    *backendSet
+	catalog     *catalogKeeper
 	translators atomic.Pointer[translators]
 
-	rebuildMu sync.Mutex
-	// levelMu serializes forwarding logging/setLevel to the backends.
-	levelMu sync.Mutex
-	tasks   taskTable
+	levels *levelForwarder
+	tasks  taskTable
 
-	mu       sync.Mutex
-	sessions map[*Session]struct{}
+	sessions *sessionSet
 	// startup is the latest start of the backends (Launch or Start).
 	startup atomic.Pointer[startup]
 	// queued is what waits in every session's outboxes.
@@ -171,7 +163,7 @@ type Router struct {
 // New returns a router for the given backends; call Start to connect them.
 func New(opts Options, specs []BackendSpec) *Router {
 	opts.defaults()
-	r := &Router{opts: opts, log: opts.Logger, sessions: map[*Session]struct{}{}, tasks: newTaskTable()}
+	r := &Router{opts: opts, log: opts.Logger, sessions: newSessionSet(), tasks: newTaskTable()}
 	r.parked.calls = map[string]*parkedCall{}
 	r.translators.Store(newTranslators(opts.Translators))
 	r.ctx, r.cancel = context.WithCancel(context.Background())
@@ -179,13 +171,11 @@ func New(opts Options, specs []BackendSpec) *Router {
 	for _, s := range specs {
 		list = append(list, newBackend(r, s))
 	}
-	r.backends.Store(&list)
-	r.catalog.Store(buildCatalog(opts, nil))
+	r.backends = newBackendSet(list)
+	r.catalog = newCatalogKeeper(opts, r.backends, r.sessions)
+	r.levels = &levelForwarder{sessions: r.sessions, backends: r.backends}
 	return r
 }
-
-// backendList is a snapshot of the backends, in config order.
-func (r *Router) backendList() []*backend { return *r.backends.Load() }
 
 // launch runs b's supervisor until b or the router is stopped.
 func (r *Router) launch(b *backend, first chan struct{}) {
@@ -202,50 +192,29 @@ func (r *Router) launch(b *backend, first chan struct{}) {
 // AddBackend starts a new backend while the router runs. It returns at
 // once; the backend connects in the background.
 func (r *Router) AddBackend(spec BackendSpec) error {
-	r.backendsMu.Lock()
-	defer r.backendsMu.Unlock()
 	if r.ctx.Err() != nil {
 		return errors.New("the proxy is shutting down")
 	}
-	old := r.backendList()
-	for _, b := range old {
-		if b.spec.Name == spec.Name {
-			return fmt.Errorf("a server named %q already exists", spec.Name)
-		}
-	}
-	b := newBackend(r, spec)
-	r.launch(b, nil)
-	list := append(append(make([]*backend, 0, len(old)+1), old...), b)
-	r.backends.Store(&list)
-	return nil
+	return r.backends.add(spec.Name, func() *backend {
+		b := newBackend(r, spec)
+		r.launch(b, nil)
+		return b
+	})
 }
 
 // RemoveBackend stops a backend and forgets it: its open requests fail,
 // and its tools, prompts and resources leave the catalog (sessions are
 // told). It returns once the backend's connection is closed.
 func (r *Router) RemoveBackend(name string) error {
-	r.backendsMu.Lock()
-	old := r.backendList()
-	var gone *backend
-	list := make([]*backend, 0, len(old))
-	for _, b := range old {
-		if b.spec.Name == name {
-			gone = b
-			continue
-		}
-		list = append(list, b)
+	gone, err := r.backends.remove(name)
+	if err != nil {
+		return err
 	}
-	if gone == nil {
-		r.backendsMu.Unlock()
-		return fmt.Errorf("%w named %q", ErrUnknownBackend, name)
-	}
-	r.backends.Store(&list)
-	r.backendsMu.Unlock()
 	if gone.remove != nil {
 		gone.remove()
 		<-gone.done
 	}
-	r.rebuild(true)
+	r.catalog.rebuild(true)
 	return nil
 }
 
@@ -278,7 +247,7 @@ func (r *Router) spawn(fn func(ctx context.Context)) bool {
 
 // Backends reports the state of every backend, in config order.
 func (r *Router) Backends() []BackendStatus {
-	list := r.backendList()
+	list := r.backends.all()
 	out := make([]BackendStatus, 0, len(list))
 	for _, b := range list {
 		out = append(out, b.status())
@@ -288,69 +257,7 @@ func (r *Router) Backends() []BackendStatus {
 
 // Collisions lists exposed-name clashes found in the current catalog.
 func (r *Router) Collisions() []Collision {
-	return r.catalog.Load().collisions
-}
-
-// rebuild recomputes the catalog and, when notify is set, tells every
-// session which lists changed.
-func (r *Router) rebuild(notify bool) {
-	r.rebuildMu.Lock()
-	old := r.catalog.Load()
-	c := buildCatalog(r.opts, r.backendList())
-	r.catalog.Store(c)
-	r.rebuildMu.Unlock()
-	known := make(map[string]bool, len(old.collisions))
-	for _, col := range old.collisions {
-		known[col.Detail] = true
-	}
-	for _, col := range c.collisions {
-		if known[col.Detail] {
-			continue // logged when it first appeared; rebuilds are frequent
-		}
-		if col.Unprefixed {
-			r.log.Error("name collision between servers with prefix = false", "detail", col.Detail)
-		} else {
-			r.log.Warn("name collision", "detail", col.Detail)
-		}
-	}
-	if !notify {
-		return
-	}
-	changed := map[string]bool{}
-	if !bytes.Equal(old.toolsResult, c.toolsResult) {
-		changed[listChanged[listTools]] = true
-	}
-	if !bytes.Equal(old.promptsResult, c.promptsResult) {
-		changed[listChanged[listPrompts]] = true
-	}
-	if !bytes.Equal(old.resourcesResult, c.resourcesResult) || !bytes.Equal(old.templResult, c.templResult) {
-		changed[listChanged[listResources]] = true
-	}
-	for _, method := range []string{listChanged[listTools], listChanged[listPrompts], listChanged[listResources]} {
-		if changed[method] {
-			r.broadcast(jsonrpc.Notification(method, nil))
-		}
-	}
-}
-
-func (r *Router) liveSessions() []*Session {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]*Session, 0, len(r.sessions))
-	for s := range r.sessions {
-		out = append(out, s)
-	}
-	return out
-}
-
-// broadcast sends a notification the proxy makes (list_changed) to every
-// initialized session, and to the listen streams of 2026-07-28 sessions
-// that asked for it.
-func (r *Router) broadcast(msg []byte) {
-	method, _ := jsonrpc.GetString(msg, "method")
-	for _, s := range r.liveSessions() {
-		s.version.era().notify(s, nil, method, "", msg)
-	}
+	return r.catalog.load().collisions
 }
 
 func (r *Router) onResourceUpdated(b *backend, msg []byte) {
@@ -363,7 +270,7 @@ func (r *Router) onResourceUpdated(b *backend, msg []byte) {
 	if err != nil {
 		return
 	}
-	for _, s := range r.liveSessions() {
+	for _, s := range r.sessions.live() {
 		if !s.subscriptions.has(exposed) {
 			continue
 		}
@@ -380,13 +287,13 @@ func (r *Router) onBackendRequest(b *backend, env jsonrpc.Envelope, msg []byte) 
 	}
 	var target *Session
 	var reply replyStream
-	if owner, edited, ok := r.relatedTaskNotification(b, msg); ok {
+	if owner, edited, ok := r.tasks.relatedNotification(b, msg); ok {
 		// A task asking for input: its request has long been answered.
 		target, msg = owner, edited
 	} else if p := b.conn.latestClientRequest(); p != nil {
 		target, reply = p.session, p.reply
 	} else {
-		target = r.mostRecentSession(env.Method, msg)
+		target = r.sessions.mostRecent(env.Method, msg)
 	}
 	if target == nil {
 		b.sendAsync(jsonrpc.Error(env.ID, jsonrpc.CodeMethodNotFound,
@@ -401,22 +308,6 @@ func (r *Router) onBackendRequest(b *backend, env jsonrpc.Envelope, msg []byte) 
 	target.version.era().serverRequest(target, b, reply, env, msg)
 }
 
-// mostRecentSession picks, for a request no open client request explains,
-// the session that was active last and can answer method.
-func (r *Router) mostRecentSession(method string, msg []byte) *Session {
-	var best *Session
-	var bestAt int64
-	for _, s := range r.liveSessions() {
-		if !s.isInitialized() || !s.clientSupports(method, msg) {
-			continue
-		}
-		if at := s.lastActive.Load(); best == nil || at > bestAt {
-			best, bestAt = s, at
-		}
-	}
-	return best
-}
-
 // onBackendCancelled forwards a backend's cancellation of one of its
 // server→client requests to the session holding it.
 func (r *Router) onBackendCancelled(b *backend, msg []byte) {
@@ -424,7 +315,7 @@ func (r *Router) onBackendCancelled(b *backend, msg []byte) {
 	if reqID == "" {
 		return
 	}
-	for _, s := range r.liveSessions() {
+	for _, s := range r.sessions.live() {
 		if proxyID, ok := s.takeServerRequest(b, []byte(reqID)); ok {
 			out, err := jsonrpc.Set(msg, "params.requestId", jsonrpc.Int(proxyID))
 			if err == nil {
@@ -439,7 +330,7 @@ func (r *Router) onBackendCancelled(b *backend, msg []byte) {
 // session that got the elicitation, or else to every initialized session
 // that can elicit.
 func (r *Router) onElicitationComplete(b *backend, msg []byte) {
-	sessions := r.liveSessions()
+	sessions := r.sessions.live()
 	if eid, ok := jsonrpc.GetString(msg, "params.elicitationId"); ok {
 		for _, s := range sessions {
 			if s.takeElicitation(b, eid) {
@@ -459,13 +350,13 @@ func (r *Router) onElicitationComplete(b *backend, msg []byte) {
 // the task's session when it names a task, else to every session.
 func (r *Router) onBackendBroadcast(b *backend, msg []byte) {
 	method, _ := jsonrpc.GetString(msg, "method")
-	if owner, edited, ok := r.relatedTaskNotification(b, msg); ok {
+	if owner, edited, ok := r.tasks.relatedNotification(b, msg); ok {
 		if owner.isInitialized() {
 			owner.deliverFrom(b, nil, method, translator.KindNotification, edited)
 		}
 		return
 	}
-	for _, s := range r.liveSessions() {
+	for _, s := range r.sessions.live() {
 		if s.isInitialized() {
 			s.deliverFrom(b, nil, method, translator.KindNotification, msg)
 		}
@@ -473,8 +364,4 @@ func (r *Router) onBackendBroadcast(b *backend, msg []byte) {
 }
 
 // SessionCount is the number of open client sessions.
-func (r *Router) SessionCount() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.sessions)
-}
+func (r *Router) SessionCount() int { return r.sessions.count() }

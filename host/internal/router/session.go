@@ -98,9 +98,7 @@ func (r *Router) openSession(listener, id string) *Session {
 	s.ctx, s.cancel = context.WithCancel(r.ctx)
 	s.out = newOutbox(s, false)
 	s.lastActive.Store(time.Now().UnixNano())
-	r.mu.Lock()
-	r.sessions[s] = struct{}{}
-	r.mu.Unlock()
+	r.sessions.add(s)
 	return s
 }
 
@@ -138,9 +136,7 @@ func (s *Session) Close() {
 	}
 	s.endOutboxes()
 	s.cancel()
-	s.router.mu.Lock()
-	delete(s.router.sessions, s)
-	s.router.mu.Unlock()
+	s.router.sessions.remove(s)
 	s.router.tasks.forget(s)
 	if t := s.router.opts.Tracer; t != nil {
 		t.SessionClosed(s.id)
@@ -334,9 +330,9 @@ func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply replyStr
 			return
 		}
 	}
-	cat := s.router.catalog.Load()
+	cat := s.router.catalog.load()
 	if starting := s.router.starting(); starting != nil && waitsForStartup(env.Method, params, cat) {
-		s.afterStartup(starting, func() { s.dispatch(reply, env.Method, id, params, s.router.catalog.Load()) })
+		s.afterStartup(starting, func() { s.dispatch(reply, env.Method, id, params, s.router.catalog.load()) })
 		return
 	}
 	s.dispatch(reply, env.Method, id, params, cat)
@@ -510,7 +506,7 @@ func (s *Session) handleNotification(env jsonrpc.Envelope, msg []byte) {
 		s.forwardClientProgress(msg)
 	case "notifications/roots/list_changed":
 		// 2026-07-28 backends ask for roots when they need them.
-		for _, b := range s.router.backendList() {
+		for _, b := range s.router.backends.all() {
 			if b.status().State == StateRunning && b.version.era().stateful() {
 				_ = b.sendBounded(msg)
 			}

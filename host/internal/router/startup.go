@@ -46,14 +46,14 @@ func (r *Router) Start(ctx context.Context) {
 func (r *Router) launchAll(ctx context.Context, cancel context.CancelFunc) <-chan struct{} {
 	st := &startup{done: make(chan struct{})}
 	var firsts []chan struct{}
-	r.backendsMu.Lock()
-	r.startup.Store(st)
-	for _, b := range r.backendList() {
-		first := make(chan struct{})
-		firsts = append(firsts, first)
-		r.launch(b, first)
-	}
-	r.backendsMu.Unlock()
+	r.backends.holding(func(list []*backend) {
+		r.startup.Store(st)
+		for _, b := range list {
+			first := make(chan struct{})
+			firsts = append(firsts, first)
+			r.launch(b, first)
+		}
+	})
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()

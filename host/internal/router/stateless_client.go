@@ -67,7 +67,7 @@ func (s *Session) adoptRequestMeta(id, params []byte) []byte {
 		level = int32(rank) + 1
 	}
 	if old := s.logLevel.Swap(level); old != level && level != 0 {
-		s.router.spawn(func(ctx context.Context) { s.router.pushLogLevel(ctx, nil) })
+		s.router.spawn(func(ctx context.Context) { s.router.levels.push(ctx, nil) })
 	}
 	return nil
 }
@@ -81,7 +81,7 @@ func (r *Router) capabilities(version string) string {
 		extra += `,"completions":{}`
 	}
 	if version == "2025-11-25" {
-		if t := r.tasksCapability(); t != nil {
+		if t := r.backends.tasksCapability(); t != nil {
 			extra += `,"tasks":` + string(t)
 		}
 	}
@@ -140,7 +140,7 @@ func (s *Session) listen(reply replyStream, id, params []byte) {
 		prompts:   f.Get("promptsListChanged").Bool(),
 		resources: f.Get("resourcesListChanged").Bool(),
 	}
-	cat := s.router.catalog.Load()
+	cat := s.router.catalog.load()
 	var uris []string
 	f.Get("resourceSubscriptions").ForEach(func(_, v gjson.Result) bool {
 		rt, ok := cat.resolveURI(v.Str)
@@ -193,7 +193,7 @@ func (r *Router) subscribeBackend(rt route, add bool) {
 // endListen closes a listen stream the client cancelled (or all of them
 // when the session ends), dropping its subscriptions.
 func (s *Session) endListen(ls *listenStream) {
-	cat := s.router.catalog.Load()
+	cat := s.router.catalog.load()
 	s.subscriptions.removeListen(ls)
 	for u := range ls.uris {
 		if rt, ok := cat.resolveURI(u); ok {

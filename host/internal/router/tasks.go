@@ -42,7 +42,10 @@ type progressKey struct {
 	id      int64
 }
 
-// taskTable maps the opaque task ids the proxy exposes to backend tasks.
+// taskTable maps the opaque task ids the proxy exposes to backend tasks,
+// and rewrites the ids in what a backend sends about its tasks (results,
+// status, progress, related-task _meta) into the exposed ones. Its lock is
+// a leaf: messages are delivered after it is released.
 type taskTable struct {
 	mu     sync.Mutex
 	next   int64
@@ -143,10 +146,10 @@ func (t *taskTable) forget(s *Session) {
 	}
 }
 
-// exposeTaskIDs rewrites the backend task ids in a response to a forwarded
+// exposeIDs rewrites the backend task ids in a response to a forwarded
 // request into exposed ones, registering the task a task-augmented
 // tools/call created.
-func (r *Router) exposeTaskIDs(b *backend, p *pending, msg []byte) []byte {
+func (t *taskTable) exposeIDs(b *backend, p *pending, msg []byte) []byte {
 	switch p.method {
 	case "tools/call", "tasks/get", "tasks/cancel", "tasks/result":
 	default:
@@ -156,25 +159,25 @@ func (r *Router) exposeTaskIDs(b *backend, p *pending, msg []byte) []byte {
 	switch p.method {
 	case "tools/call":
 		if original, ok := jsonrpc.GetString(msg, "result.task.taskId"); ok {
-			exposed := r.tasks.register(b, original, p.session, p)
+			exposed := t.register(b, original, p.session, p)
 			if edited, err := jsonrpc.Set(msg, "result.task.taskId", jsonrpc.String(exposed)); err == nil {
 				msg = edited
 			}
 		}
 	case "tasks/get", "tasks/cancel":
-		msg = r.exposeTaskAt(b, msg, "result.taskId")
+		msg = t.exposeAt(b, msg, "result.taskId")
 	}
-	return r.exposeTaskAt(b, msg, resultRelatedTaskPath)
+	return t.exposeAt(b, msg, resultRelatedTaskPath)
 }
 
-// exposeTaskAt rewrites the backend task id at path, when there is one the
+// exposeAt rewrites the backend task id at path, when there is one the
 // proxy knows.
-func (r *Router) exposeTaskAt(b *backend, msg []byte, path string) []byte {
+func (t *taskTable) exposeAt(b *backend, msg []byte, path string) []byte {
 	original, ok := jsonrpc.GetString(msg, path)
 	if !ok {
 		return msg
 	}
-	exposed, _, ok := r.tasks.expose(b, original)
+	exposed, _, ok := t.expose(b, original)
 	if !ok {
 		return msg
 	}
@@ -184,9 +187,9 @@ func (r *Router) exposeTaskAt(b *backend, msg []byte, path string) []byte {
 	return msg
 }
 
-// relatedTaskNotification finds the session owning the task a backend
+// relatedNotification finds the session owning the task a backend
 // notification or request names in params._meta, and rewrites the id.
-func (r *Router) relatedTaskNotification(b *backend, msg []byte) (*Session, []byte, bool) {
+func (t *taskTable) relatedNotification(b *backend, msg []byte) (*Session, []byte, bool) {
 	if !bytes.Contains(msg, []byte(relatedTaskKey)) {
 		return nil, msg, false
 	}
@@ -195,7 +198,7 @@ func (r *Router) relatedTaskNotification(b *backend, msg []byte) (*Session, []by
 	if !ok {
 		return nil, msg, false
 	}
-	exposed, owner, ok := r.tasks.expose(b, original)
+	exposed, owner, ok := t.expose(b, original)
 	if !ok {
 		return nil, msg, false
 	}
@@ -206,35 +209,35 @@ func (r *Router) relatedTaskNotification(b *backend, msg []byte) (*Session, []by
 	return owner, edited, true
 }
 
-// onTaskStatus carries a backend's task status notification, under the
+// onStatus carries a backend's task status notification, under the
 // exposed id, to the session that created the task.
-func (r *Router) onTaskStatus(b *backend, msg []byte) {
+func (t *taskTable) onStatus(b *backend, msg []byte) {
 	original, ok := jsonrpc.GetString(msg, "params.taskId")
 	if !ok {
 		return
 	}
-	exposed, owner, ok := r.tasks.expose(b, original)
+	exposed, owner, ok := t.expose(b, original)
 	if !ok {
 		return
 	}
 	switch gjson.GetBytes(msg, "params.status").Str {
 	case "completed", "failed", "cancelled":
-		r.tasks.finished(exposed)
+		t.finished(exposed)
 	}
 	out, err := jsonrpc.Set(msg, "params.taskId", jsonrpc.String(exposed))
 	if err != nil {
 		return
 	}
-	if _, edited, ok := r.relatedTaskNotification(b, out); ok {
+	if _, edited, ok := t.relatedNotification(b, out); ok {
 		out = edited
 	}
 	owner.deliverFrom(b, nil, "notifications/tasks/status", translator.KindNotification, out)
 }
 
-// onTaskProgress carries progress for a task-augmented request whose
+// onProgress carries progress for a task-augmented request whose
 // result (the CreateTaskResult) has already gone back.
-func (r *Router) onTaskProgress(b *backend, id int64, msg []byte) {
-	s, token, ok := r.tasks.progress(b, id)
+func (t *taskTable) onProgress(b *backend, id int64, msg []byte) {
+	s, token, ok := t.progress(b, id)
 	if !ok {
 		return
 	}
@@ -265,7 +268,7 @@ func (s *Session) listTasks(reply replyStream, id, params []byte) {
 		return
 	}
 	var targets []*backend
-	for _, b := range s.router.backendList() {
+	for _, b := range s.router.backends.all() {
 		caps, running := b.sup.capabilities()
 		ok := running && gjson.GetBytes(caps, "tasks").Exists()
 		if ok {
@@ -325,35 +328,4 @@ func (s *Session) backendTasks(ctx context.Context, b *backend) [][]byte {
 		cursor = next
 	}
 	return items
-}
-
-// tasksCapability is the proxy's tasks capability: what any running
-// backend offers, or nil when none supports tasks.
-func (r *Router) tasksCapability() []byte {
-	var found, list, cancel, call bool
-	for _, b := range r.backendList() {
-		caps, running := b.sup.capabilities()
-		t := gjson.GetBytes(caps, "tasks")
-		if !running || !t.Exists() {
-			continue
-		}
-		found = true
-		list = list || t.Get("list").Exists()
-		cancel = cancel || t.Get("cancel").Exists()
-		call = call || t.Get("requests.tools.call").Exists()
-	}
-	if !found {
-		return nil
-	}
-	out := []byte(`{}`)
-	if list {
-		out, _ = jsonrpc.Set(out, "list", []byte(`{}`))
-	}
-	if cancel {
-		out, _ = jsonrpc.Set(out, "cancel", []byte(`{}`))
-	}
-	if call {
-		out, _ = jsonrpc.Set(out, "requests", []byte(`{"tools":{"call":{}}}`))
-	}
-	return out
 }

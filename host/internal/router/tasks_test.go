@@ -226,7 +226,7 @@ func TestExposeTaskIDsLeavesOtherResults(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			in := []byte(tc.msg)
-			out := r.exposeTaskIDs(b, &pending{method: tc.method}, in)
+			out := r.tasks.exposeIDs(b, &pending{method: tc.method}, in)
 			if &out[0] != &in[0] || string(out) != tc.msg {
 				t.Fatalf("result copied or changed: %s", out)
 			}

@@ -71,7 +71,7 @@ type TranslatorRef struct {
 // translated from now on use the new ones.
 func (r *Router) SetTranslators(refs []TranslatorRef) {
 	r.translators.Store(newTranslators(refs))
-	r.rebuild(false) // a fresh catalog: no list translated by the old ones
+	r.catalog.rebuild(false) // a fresh catalog: no list translated by the old ones
 }
 
 func newTranslators(refs []TranslatorRef) *translators {
