@@ -2,6 +2,7 @@ package plugintest
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,7 +29,11 @@ var HostModules = []string{
 // of the toolchain running the test, or go on PATH.
 func CheckModuleGraph(t testing.TB, modules ...string) {
 	t.Helper()
-	cmd := exec.Command(goCommand(), "list", "-m", "all")
+	goCmd, err := GoCommand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(goCmd, "list", "-m", "all")
 	cmd.Env = append(os.Environ(), "GOWORK=off")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -57,18 +62,23 @@ func isModuleVersion(path, m string) bool {
 	return ok && major != "" && strings.Trim(major, "0123456789") == ""
 }
 
-// goCommand is the go command of the toolchain running the test (go test
-// sets $GOROOT), else go on PATH.
-func goCommand() string {
+// GoCommand returns the go command of the toolchain running the test
+// (`go test` sets $GOROOT for the test binary), else go on PATH. Tests that
+// build or inspect modules use it, in every module of the repository.
+func GoCommand() (string, error) {
 	exe := "go"
 	if runtime.GOOS == "windows" {
 		exe += ".exe"
 	}
 	if root := os.Getenv("GOROOT"); root != "" {
 		p := filepath.Join(root, "bin", exe)
-		if _, err := os.Stat(p); err == nil {
-			return p
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
 		}
 	}
-	return exe
+	p, err := exec.LookPath("go")
+	if err != nil {
+		return "", errors.New("no go command: neither $GOROOT/bin/go nor go on PATH")
+	}
+	return p, nil
 }

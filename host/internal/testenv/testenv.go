@@ -20,7 +20,6 @@ package testenv
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -32,6 +31,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcphost/mcphost/sdk/plugintest"
 )
 
 // MinNodeMajor is the lowest Node major version the helpers accept.
@@ -373,27 +374,9 @@ func build(workDir, pkg, name string, n int) (string, error) {
 	return out, nil
 }
 
-// GoTool returns the go command to build with: $GOROOT/bin/go of the
-// toolchain that built the test binary if it exists, else `go` on PATH.
-func GoTool() (string, error) {
-	exe := "go"
-	if runtime.GOOS == "windows" {
-		exe += ".exe"
-	}
-	// `go test` sets $GOROOT for the test binary: build with the same
-	// toolchain that is running the tests.
-	if root := os.Getenv("GOROOT"); root != "" {
-		p := filepath.Join(root, "bin", exe)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath("go")
-	if err != nil {
-		return "", errors.New("no go command: neither $GOROOT/bin/go nor go on PATH")
-	}
-	return p, nil
-}
+// GoTool returns the go command to build with (plugintest.GoCommand: the
+// toolchain running the tests, else go on PATH).
+func GoTool() (string, error) { return plugintest.GoCommand() }
 
 // Main runs the tests of m and then removes the build directory used by
 // BuildBinary, and exits with the tests' status. Use it as
