@@ -144,7 +144,7 @@ admin {
 		t.Fatalf("ctl status: %d\n%s%s", status.code, status.stdout, status.stderr)
 	}
 	for _, e := range all {
-		if !strings.Contains(status.stdout, fmt.Sprintf("%d  %s", e.PID, e.Mode)) {
+		if !listsCopy(status.stdout, e.PID, string(e.Mode)) {
 			t.Errorf("ctl status does not list copy %d (%s):\n%s", e.PID, e.Mode, status.stdout)
 		}
 	}
@@ -214,4 +214,16 @@ func TestCopiesStdioServe(t *testing.T) {
 	if bad := runCLI(t, time.Minute, "run", "--serve", cfg); bad.code == 0 || !strings.Contains(bad.stderr, "--serve goes with --stdio") {
 		t.Errorf("run --serve without --stdio: exit %d\n%s", bad.code, bad.stderr)
 	}
+}
+
+// listsCopy reports whether ctl status output has a row for the copy pid
+// in mode. The PID column is padded to its widest value, so a row is
+// matched by its fields, not by the spaces between them.
+func listsCopy(out string, pid int, mode string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == strconv.Itoa(pid) && f[1] == mode {
+			return true
+		}
+	}
+	return false
 }
