@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/mcphost/mcphost/host/internal/httpdrain"
 	"github.com/mcphost/mcphost/host/internal/httpguard"
 )
 
@@ -84,6 +85,7 @@ type Server struct {
 	mu          sync.Mutex
 	ln          net.Listener
 	srv         *http.Server
+	conns       httpdrain.Conns
 	served      chan struct{}
 	writtenFile string
 	started     bool
@@ -92,6 +94,7 @@ type Server struct {
 	// The copy's own Unix socket (StartSocket).
 	sockLn     net.Listener
 	sockSrv    *http.Server
+	sockConns  httpdrain.Conns
 	sockServed chan struct{}
 	sockPath   string
 }
@@ -187,6 +190,7 @@ func (s *Server) Start() error {
 		BaseContext:       func(net.Listener) context.Context { return s.ctx },
 		ErrorLog:          s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
+	s.conns.Track(s.srv)
 	s.served = make(chan struct{})
 	s.started = true
 	go func() {
@@ -241,12 +245,13 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	for _, h := range []struct {
 		srv    *http.Server
+		conns  *httpdrain.Conns
 		served chan struct{}
-	}{{srv, served}, {sockSrv, sockServed}} {
+	}{{srv, &s.conns, served}, {sockSrv, &s.sockConns, sockServed}} {
 		if h.srv == nil {
 			continue
 		}
-		if err := h.srv.Shutdown(ctx); err != nil {
+		if err := h.conns.Shutdown(ctx, h.srv); err != nil {
 			_ = h.srv.Close()
 			errs = append(errs, fmt.Errorf("admin: shutdown: %w", err))
 		}

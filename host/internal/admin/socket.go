@@ -95,6 +95,7 @@ func (s *Server) StartSocket(path string) error {
 		},
 		ErrorLog: s.log.StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
 	}
+	s.sockConns.Track(s.sockSrv)
 	s.sockServed = make(chan struct{})
 	srv, served := s.sockSrv, s.sockServed
 	go func() {

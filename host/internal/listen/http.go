@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/mcphost/mcphost/host/internal/httpdrain"
 	"github.com/mcphost/mcphost/host/internal/httpguard"
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
@@ -73,6 +74,9 @@ type HTTP struct {
 	log    hclog.Logger
 	ln     net.Listener
 	srv    *http.Server
+	// drain closes connections that never sent a request when Shutdown
+	// begins, which the server would otherwise wait five seconds for.
+	drain httpdrain.Conns
 	// guard applies the Host, Origin and token checks; Listen sets its
 	// Host policy from the bound address.
 	guard *httpguard.Guard
@@ -168,6 +172,7 @@ func NewHTTP(r *router.Router, opts HTTPOptions) *HTTP {
 	}
 	h.guard = h.newGuard(true)
 	h.srv = &http.Server{Handler: h.checkHost(mux), ReadHeaderTimeout: 10 * time.Second}
+	h.drain.Track(h.srv)
 	return h
 }
 
@@ -252,7 +257,7 @@ func (h *HTTP) Shutdown(ctx context.Context) error {
 	h.mu.Unlock()
 	// Stop accepting and let open POSTs get their answers, until ctx ends.
 	// The legacy SSE streams and the WebSockets end on stop.
-	err := h.srv.Shutdown(ctx)
+	err := h.drain.Shutdown(ctx, h.srv)
 	if werr := h.waitSockets(ctx); err == nil {
 		err = werr
 	}

@@ -1,0 +1,124 @@
+package httpdrain_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/mcphost/mcphost/host/internal/httpdrain"
+)
+
+// serve runs srv on a loopback listener until the test ends.
+func serve(t *testing.T, srv *http.Server) (addr string, served <-chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		_ = srv.Close()
+		<-done
+	})
+	return ln.Addr().String(), done
+}
+
+// TestShutdownDoesNotWaitOnSilentConnections: a connection that never
+// sent a request does not hold the drain; http.Server.Shutdown alone waits
+// five seconds for it, past this test's deadline.
+func TestShutdownDoesNotWaitOnSilentConnections(t *testing.T) {
+	t.Parallel()
+	for _, tracked := range []bool{true, false} {
+		name := map[bool]string{true: "tracked", false: "plain Shutdown"}[tracked]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := &http.Server{Handler: http.NotFoundHandler(), ReadHeaderTimeout: time.Minute}
+			var conns httpdrain.Conns
+			if tracked {
+				conns.Track(srv)
+			}
+			addr, _ := serve(t, srv)
+			silent, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer silent.Close()
+			// The server has the connection once a request on another one
+			// is answered: Serve accepts in order.
+			resp, err := http.Get("http://" + addr + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			if tracked {
+				err = conns.Shutdown(ctx, srv)
+			} else {
+				err = srv.Shutdown(ctx)
+			}
+			if tracked && err != nil {
+				t.Fatalf("Shutdown: %v", err)
+			}
+			if !tracked && !errors.Is(err, context.DeadlineExceeded) {
+				// The standard library changed: Conns may no longer be needed.
+				t.Fatalf("plain Shutdown: %v, want the deadline", err)
+			}
+			if tracked {
+				if _, err := silent.Read(make([]byte, 1)); err == nil {
+					t.Error("the silent connection is still open")
+				}
+			}
+		})
+	}
+}
+
+// TestShutdownAnswersOpenRequests: a request in progress when the drain
+// begins gets its answer.
+func TestShutdownAnswersOpenRequests(t *testing.T) {
+	t.Parallel()
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv := &http.Server{ReadHeaderTimeout: time.Minute, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		close(entered)
+		<-release
+		_, _ = io.WriteString(w, "answer")
+	})}
+	var conns httpdrain.Conns
+	conns.Track(srv)
+	addr, _ := serve(t, srv)
+
+	type result struct {
+		body string
+		err  error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		got <- result{string(b), err}
+	}()
+	<-entered
+	shut := make(chan error, 1)
+	go func() { shut <- conns.Shutdown(context.Background(), srv) }()
+	close(release)
+	if r := <-got; r.err != nil || r.body != "answer" {
+		t.Fatalf("open request: %q, %v", r.body, r.err)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
