@@ -537,6 +537,18 @@ func TestToolListChanged(t *testing.T) {
 // POST, which does not cancel anything).
 type explicitCancel struct{ transport.Interface }
 
+// SendRequest reports a request whose context ended as the context's error.
+// mcp-go's streamable HTTP client races the closed response channel against
+// ctx.Done and may say "unexpected nil response" instead; what this test
+// checks is what the proxy does after the cancellation, not that wording.
+func (e explicitCancel) SendRequest(ctx context.Context, req transport.JSONRPCRequest) (*transport.JSONRPCResponse, error) {
+	resp, err := e.Interface.SendRequest(ctx, req)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		return nil, fmt.Errorf("%w (the transport said: %v)", ctx.Err(), err)
+	}
+	return resp, err
+}
+
 func TestCancellation(t *testing.T) {
 	t.Parallel()
 	servers := exampleServer("example")
