@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -80,9 +81,19 @@ type Record struct {
 	// Expiry is when AccessToken expires; zero when the server did not
 	// say.
 	Expiry time.Time `json:"expiry,omitzero"`
+	// Issued is when AccessToken was issued, from which the refresh
+	// margin is a share of its life.
+	Issued time.Time `json:"issued,omitzero"`
 	// Scopes are those granted (or asked for, when the server did not
 	// say).
 	Scopes []string `json:"scopes,omitempty"`
+	// WantScopes are scopes the server asked for in a step-up that only
+	// a person can grant: the next Login asks for them too (it may run
+	// in another process, `mcphost auth login`).
+	WantScopes []string `json:"want_scopes,omitempty"`
+	// RevocationEndpoint is the authorization server's (RFC 7009), for
+	// Logout.
+	RevocationEndpoint string `json:"revocation_endpoint,omitempty"`
 }
 
 // Store keeps Records by key (see Key). Implementations must be safe for
@@ -113,10 +124,6 @@ func (e *NeedsLoginError) Error() string {
 // recognises one after it crossed the plugin boundary as words.
 const NeedsLoginPrefix = "needs login: "
 
-// ErrNotImplemented is returned by the parts of this package not written
-// yet.
-var ErrNotImplemented = errors.New("oauth: not implemented")
-
 // Options are what a Client needs besides Settings.
 type Options struct {
 	// Server is the server's name in proxy.hcl (for messages and Key).
@@ -129,89 +136,34 @@ type Options struct {
 	// (not the MCP ones); nil is http.DefaultClient.
 	HTTPClient *http.Client
 	// Open shows the authorization URL to the person signing in; nil is
-	// OpenBrowser with the process environment.
+	// OpenBrowser with Getenv, printing to os.Stderr.
 	Open func(ctx context.Context, authURL string) error
+	// Getenv looks up the environment ($BROWSER); nil is os.Getenv. A
+	// transport runs as a plugin process that does not inherit the
+	// host's environment, so it passes the host's here.
+	Getenv func(string) string
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
 
-// Client gets, keeps and refreshes the tokens of one server.
+// Client gets, keeps and refreshes the tokens of one server. It is safe
+// for concurrent use.
 type Client struct {
-	settings Settings
-	opts     Options
+	settings  Settings
+	opts      Options
+	key       string
+	canonical string
+
+	mu sync.Mutex
+	// renewing is the refresh in flight, which concurrent callers share.
+	renewing *renewal
+
+	// signIn serialises authorizations: one browser sign-in (or one
+	// client-credentials grant) at a time.
+	signIn sync.Mutex
 }
 
-// New returns a Client; it makes no request.
-func New(s Settings, opts Options) (*Client, error) {
-	return &Client{settings: s, opts: opts}, nil
-}
-
-// Key is the Store key of a server: its name and a hash of its URL, so that
-// two configs that give the same name to different servers do not share
-// tokens.
-func Key(server, url string) string { return server }
-
-// Token returns an access token to send: the stored one, refreshed when it
-// is about to expire, or a new one by the client-credentials grant. It
-// returns a *NeedsLoginError when only a person can get one.
-func (c *Client) Token(ctx context.Context) (string, error) {
-	return "", ErrNotImplemented
-}
-
-// Challenged handles a 401 or 403 answer from the MCP server: it runs
-// discovery from its WWW-Authenticate header and gets a new token (by
-// refreshing, by client credentials, or by signing in when Settings.SignIn
-// is "browser"), returning nil when the request should be sent again with
-// Token. Otherwise it returns a *NeedsLoginError, or an error saying why
-// the server cannot be used.
-func (c *Client) Challenged(ctx context.Context, resp *http.Response) error {
-	return ErrNotImplemented
-}
-
-// LoginOptions tune Login.
-type LoginOptions struct {
-	// Scopes to ask for beyond those discovery gives.
-	Scopes []string
-}
-
-// Login runs the whole sign-in: discovery (by an unauthenticated request
-// to the server), registration, the authorization-code flow with a
-// loopback redirect (opening the authorization URL with Options.Open), and
-// stores the tokens.
-func (c *Client) Login(ctx context.Context, o LoginOptions) error {
-	return ErrNotImplemented
-}
-
-// Logout deletes the server's stored tokens (and revokes them where the
-// authorization server supports RFC 7009).
-func (c *Client) Logout(ctx context.Context) error {
-	return ErrNotImplemented
-}
-
-// Status is what `mcphost auth status` shows of a server: never a token.
-type Status struct {
-	SignedIn   bool
-	Issuer     string
-	ClientID   string
-	Scopes     []string
-	Expiry     time.Time
-	Refreshing bool // a refresh token is held
-}
-
-// Status reads the Store.
-func (c *Client) Status() (Status, error) {
-	return Status{}, ErrNotImplemented
-}
-
-// Transport is an http.RoundTripper that sends the server's access token
-// and, on a 401 or 403 challenge, calls Client.Challenged and sends the
-// request again (a bounded number of times; requests whose body cannot be
-// replayed are not retried).
-type Transport struct {
-	Base   http.RoundTripper
-	Client *Client
-}
-
-func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return nil, ErrNotImplemented
-}
+// ErrNotImplemented was returned by the skeleton of this package; nothing
+// returns it now. It is kept so that code written against the skeleton
+// still compiles.
+var ErrNotImplemented = errors.New("oauth: not implemented")
