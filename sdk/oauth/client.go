@@ -48,7 +48,7 @@ func New(s Settings, opts Options) (*Client, error) {
 	if s.Grant == GrantClientCredentials && (s.ClientID == "" || s.ClientSecret == "") {
 		return nil, errors.New("oauth: the client_credentials grant needs oauth_client_id and oauth_client_secret")
 	}
-	return &Client{settings: s, opts: opts, key: Key(opts.Server, opts.URL), canonical: canonical}, nil
+	return &Client{settings: s, opts: opts, key: Key(opts.Server, opts.URL), canonical: canonical, signIn: make(chan struct{}, 1)}, nil
 }
 
 func (c *Client) httpClient() *http.Client {
@@ -246,8 +246,10 @@ func (c *Client) Challenged(ctx context.Context, resp *http.Response) error {
 		}
 	}
 
-	c.signIn.Lock()
-	defer c.signIn.Unlock()
+	if err := c.lockSignIn(ctx); err != nil {
+		return err
+	}
+	defer c.unlockSignIn()
 	disc, err := c.discover(ctx, challengeP)
 	if err != nil {
 		return fmt.Errorf("oauth: %s: %w", c.opts.Server, err)
@@ -291,6 +293,18 @@ func (c *Client) Challenged(ctx context.Context, resp *http.Response) error {
 		return c.needsLogin(scopes, "not signed in")
 	}
 }
+
+// lockSignIn waits for the sign-in in progress, if any, to end.
+func (c *Client) lockSignIn(ctx context.Context) error {
+	select {
+	case c.signIn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("oauth: %s: waiting for another sign-in: %w", c.opts.Server, ctx.Err())
+	}
+}
+
+func (c *Client) unlockSignIn() { <-c.signIn }
 
 // scopesFor chooses the scopes of an authorization (MCP "Scope Selection
 // Strategy"): configured ones, else the challenge's, else the protected
@@ -350,8 +364,10 @@ func (c *Client) Login(ctx context.Context, o LoginOptions) error {
 	if err != nil {
 		return err
 	}
-	c.signIn.Lock()
-	defer c.signIn.Unlock()
+	if err := c.lockSignIn(ctx); err != nil {
+		return err
+	}
+	defer c.unlockSignIn()
 	disc, err := c.discover(ctx, ch)
 	if err != nil {
 		return fmt.Errorf("oauth: %s: %w", c.opts.Server, err)

@@ -426,3 +426,30 @@ func standard() worldConfig {
 		dcr:            map[string]any{"client_id": "dcr-client"},
 	}
 }
+
+// signedIn returns a world and a client of it, signed in, on a clock the
+// test moves.
+func signedIn(t *testing.T, cfg worldConfig, s oauth.Settings) (*world, *clock, *oauth.Client, oauth.FileStore) {
+	t.Helper()
+	w := newWorld(t, cfg)
+	clk := &clock{now: time.Now()}
+	c, store := newClient(t, w, s, clk.Now)
+	login(t, c)
+	return w, clk, c, store
+}
+
+func login(t *testing.T, c *oauth.Client) {
+	t.Helper()
+	if err := c.Login(context.Background(), oauth.LoginOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// worldAndClient returns a world made from cfg and a client of it (on the
+// wall clock) that has not signed in.
+func worldAndClient(t *testing.T, cfg worldConfig, s oauth.Settings) (*world, *oauth.Client) {
+	t.Helper()
+	w := newWorld(t, cfg)
+	c, _ := newClient(t, w, s, nil)
+	return w, c
+}

@@ -56,8 +56,7 @@ func TestDiscovery(t *testing.T) {
 			t.Parallel()
 			cfg := standard()
 			tt.cfg(&cfg)
-			w := newWorld(t, cfg)
-			c, _ := newClient(t, w, browser(), nil)
+			w, c := worldAndClient(t, cfg, browser())
 			mustCall(t, c, w.mcpURL(), "initialize")
 			paths := w.paths()
 			i := 0
@@ -88,8 +87,7 @@ func TestResourceMismatchRefused(t *testing.T) {
 	t.Parallel()
 	cfg := standard()
 	cfg.prmResource = "https://evil.example.com/mcp"
-	w := newWorld(t, cfg)
-	c, _ := newClient(t, w, browser(), nil)
+	w, c := worldAndClient(t, cfg, browser())
 	_, err := call(context.Background(), c, w.mcpURL(), "initialize")
 	if err == nil || !strings.Contains(err.Error(), "evil.example.com") {
 		t.Fatalf("call: %v; want an error naming the mismatched resource", err)
@@ -130,9 +128,7 @@ func TestRegistration(t *testing.T) {
 			c, _ := newClient(t, w, s, nil)
 			for range 2 {
 				// The second sign-in reuses the registration.
-				if err := c.Login(context.Background(), oauth.LoginOptions{}); err != nil {
-					t.Fatal(err)
-				}
+				login(t, c)
 			}
 			auths := w.seenAt("/as/authorize")
 			if len(auths) != 2 || auths[0].query.Get("client_id") != tt.wantClient || auths[1].query.Get("client_id") != tt.wantClient {
@@ -286,13 +282,8 @@ func TestConcurrentRefresh(t *testing.T) {
 	cfg := standard()
 	cfg.expiresIn = 3600
 	cfg.refreshGate = make(chan struct{})
-	w := newWorld(t, cfg)
-	clk := &clock{now: time.Now()}
-	c, _ := newClient(t, w, browser(), clk.Now)
 	// The sign-in itself does not refresh, so the gate does not hold it.
-	if err := c.Login(context.Background(), oauth.LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	w, clk, c, _ := signedIn(t, cfg, browser())
 	before, err := c.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -325,6 +316,37 @@ func TestConcurrentRefresh(t *testing.T) {
 	}
 }
 
+// TestConcurrentSignInOnce: many calls challenged at once lead to one
+// sign-in, and all of them go through.
+func TestConcurrentSignInOnce(t *testing.T) {
+	t.Parallel()
+	w, c := worldAndClient(t, standard(), browser())
+	const callers = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := call(context.Background(), c, w.mcpURL(), "tools/list")
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("%s", resp.Status)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(w.seenAt("/as/authorize")); n != 1 {
+		t.Errorf("%d sign-ins; want 1", n)
+	}
+}
+
 // TestRefreshMargin: a token is refreshed a tenth of its life (at most a
 // minute) before it expires, not sooner.
 func TestRefreshMargin(t *testing.T) {
@@ -342,12 +364,7 @@ func TestRefreshMargin(t *testing.T) {
 			t.Parallel()
 			cfg := standard()
 			cfg.expiresIn = tt.life
-			w := newWorld(t, cfg)
-			clk := &clock{now: time.Now()}
-			c, _ := newClient(t, w, browser(), clk.Now)
-			if err := c.Login(context.Background(), oauth.LoginOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			_, clk, c, _ := signedIn(t, cfg, browser())
 			first, _ := c.Token(context.Background())
 			clk.Add(tt.early)
 			if got, err := c.Token(context.Background()); err != nil || got != first {
@@ -367,14 +384,9 @@ func TestInvalidGrantNeedsLogin(t *testing.T) {
 	t.Parallel()
 	cfg := standard()
 	cfg.refreshRefused = true
-	w := newWorld(t, cfg)
-	clk := &clock{now: time.Now()}
 	s := browser()
 	s.SignIn = oauth.SignInCommand
-	c, store := newClient(t, w, s, clk.Now)
-	if err := c.Login(context.Background(), oauth.LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	w, clk, c, store := signedIn(t, cfg, s)
 	clk.Add(2 * time.Hour)
 	_, err := c.Token(context.Background())
 	var nle *oauth.NeedsLoginError
@@ -402,12 +414,7 @@ func TestInvalidGrantNeedsLogin(t *testing.T) {
 // expired one is not thrown away with its refresh token.
 func TestRefreshNetworkFailureKeepsToken(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, standard())
-	clk := &clock{now: time.Now()}
-	c, store := newClient(t, w, browser(), clk.Now)
-	if err := c.Login(context.Background(), oauth.LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	w, clk, c, store := signedIn(t, standard(), browser())
 	first, _ := c.Token(context.Background())
 	w.tokenDown.Store(true)
 	clk.Add(3600*time.Second - 30*time.Second)
@@ -485,8 +492,7 @@ func TestStepUp(t *testing.T) {
 	t.Parallel()
 	cfg := standard()
 	cfg.challengeScope, cfg.required, cfg.toolScopes = "read", []string{"read"}, []string{"write"}
-	w := newWorld(t, cfg)
-	c, _ := newClient(t, w, browser(), nil)
+	w, c := worldAndClient(t, cfg, browser())
 	mustCall(t, c, w.mcpURL(), "tools/list")
 	mustCall(t, c, w.mcpURL(), "tools/call")
 	auth := w.seenAt("/as/authorize")
@@ -524,8 +530,7 @@ func TestStepUpBounded(t *testing.T) {
 			t.Parallel()
 			cfg := standard()
 			tt.cfg(&cfg)
-			w := newWorld(t, cfg)
-			c, _ := newClient(t, w, browser(), nil)
+			w, c := worldAndClient(t, cfg, browser())
 			resp, err := call(context.Background(), c, w.mcpURL(), "tools/call")
 			switch {
 			case tt.wantStatus == 0 && (err == nil || !strings.Contains(err.Error(), "insufficient scope")):
@@ -564,8 +569,7 @@ func TestStateAndIssuerChecked(t *testing.T) {
 			t.Parallel()
 			cfg := standard()
 			tt.cfg(&cfg)
-			w := newWorld(t, cfg)
-			c, _ := newClient(t, w, browser(), nil)
+			w, c := worldAndClient(t, cfg, browser())
 			err := c.Login(context.Background(), oauth.LoginOptions{})
 			if tt.wantErr == "" {
 				if err != nil {
@@ -591,9 +595,7 @@ func TestIssuerWithCorrectISS(t *testing.T) {
 	w := newWorld(t, cfg)
 	w.cfg.iss = w.issuer()
 	c, _ := newClient(t, w, browser(), nil)
-	if err := c.Login(context.Background(), oauth.LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	login(t, c)
 }
 
 // TestClientCredentials: machine to machine, no person: the token comes
@@ -640,8 +642,7 @@ func TestNoSecretsInErrorsOrPrints(t *testing.T) {
 		cfg.echoSecrets = true
 		cfg.dcr = map[string]any{"client_id": "c", "client_secret": secret}
 		cfg.asMetadata = map[string]any{"token_endpoint_auth_methods_supported": []string{"client_secret_post"}}
-		w := newWorld(t, cfg)
-		c, _ := newClient(t, w, browser(), nil)
+		w, c := worldAndClient(t, cfg, browser())
 		err := c.Login(context.Background(), oauth.LoginOptions{})
 		if err == nil {
 			t.Fatal("Login succeeded; the server refuses the code")
@@ -685,44 +686,47 @@ func TestNoSecretsInErrorsOrPrints(t *testing.T) {
 	})
 }
 
-// TestTransportLeaves covers what the transport sends as it is.
+// TestTransportLeaves covers what the transport sends as it is: the
+// server's 401 comes back, with no sign-in.
 func TestTransportLeaves(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, standard())
-	t.Run("own Authorization header", func(t *testing.T) {
-		t.Parallel()
-		c, _ := newClient(t, w, browser(), nil)
-		req, _ := http.NewRequest(http.MethodPost, w.mcpURL(), strings.NewReader(`{}`))
-		req.Header.Set("Authorization", "Bearer static")
-		resp, err := (&http.Client{Transport: &oauth.Transport{Client: c}}).Do(req)
-		if err != nil || resp.StatusCode != 401 {
-			t.Fatalf("%v, %v; want the server's 401 as it is", resp, err)
-		}
-		resp.Body.Close()
-	})
-	t.Run("body without GetBody", func(t *testing.T) {
-		t.Parallel()
-		c, _ := newClient(t, w, browser(), nil)
-		req, _ := http.NewRequest(http.MethodPost, w.mcpURL(), struct{ *strings.Reader }{strings.NewReader(`{}`)})
-		if req.GetBody != nil {
-			t.Fatal("the request can replay its body; the test needs one that cannot")
-		}
-		resp, err := (&http.Client{Transport: &oauth.Transport{Client: c}}).Do(req)
-		if err != nil || resp.StatusCode != 401 {
-			t.Fatalf("%v, %v; want the 401, not a retry", resp, err)
-		}
-		resp.Body.Close()
-	})
-	t.Run("oauth off", func(t *testing.T) {
-		t.Parallel()
-		s := browser()
-		s.OAuth = "off"
-		c, _ := newClient(t, w, s, nil)
-		resp, err := call(context.Background(), c, w.mcpURL(), "initialize")
-		if err != nil || resp.StatusCode != 401 {
-			t.Fatalf("%v, %v; want the 401", resp, err)
-		}
-	})
+	tests := []struct {
+		name    string
+		oauth   string
+		request func() *http.Request
+	}{
+		{"own Authorization header", "auto", func() *http.Request {
+			req, _ := http.NewRequest(http.MethodPost, w.mcpURL(), strings.NewReader(`{}`))
+			req.Header.Set("Authorization", "Bearer static")
+			return req
+		}},
+		{"body without GetBody", "auto", func() *http.Request {
+			// A reader net/http does not know cannot be replayed.
+			req, _ := http.NewRequest(http.MethodPost, w.mcpURL(), struct{ *strings.Reader }{strings.NewReader(`{}`)})
+			return req
+		}},
+		{"oauth off", "off", func() *http.Request {
+			req, _ := http.NewRequest(http.MethodPost, w.mcpURL(), strings.NewReader(`{}`))
+			return req
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := browser()
+			s.OAuth = tt.oauth
+			c, _ := newClient(t, w, s, nil)
+			resp, err := (&http.Client{Transport: &oauth.Transport{Client: c}}).Do(tt.request())
+			if err != nil || resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("%v, %v; want the server's 401 as it is", resp, err)
+			}
+			resp.Body.Close()
+		})
+	}
+	if n := len(w.seenAt("/as/authorize")); n != 0 {
+		t.Errorf("%d sign-ins", n)
+	}
 }
 
 // TestCommandModeNeedsLogin: without a token, a "command" client fails
@@ -744,9 +748,7 @@ func TestCommandModeNeedsLogin(t *testing.T) {
 	if n := len(w.seenAt("/as/authorize")); n != 0 {
 		t.Fatalf("a command-mode client opened the browser")
 	}
-	if err := c.Login(context.Background(), oauth.LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	login(t, c)
 	mustCall(t, c, w.mcpURL(), "initialize")
 }
 
@@ -757,13 +759,9 @@ func TestCommandModeStepUp(t *testing.T) {
 	t.Parallel()
 	cfg := standard()
 	cfg.challengeScope, cfg.required, cfg.toolScopes = "read", []string{"read"}, []string{"write"}
-	w := newWorld(t, cfg)
 	s := browser()
 	s.SignIn = oauth.SignInCommand
-	c, store := newClient(t, w, s, nil)
-	if err := c.Login(context.Background(), oauth.LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	w, _, c, store := signedIn(t, cfg, s)
 	mustCall(t, c, w.mcpURL(), "tools/list")
 	_, err := call(context.Background(), c, w.mcpURL(), "tools/call")
 	var nle *oauth.NeedsLoginError
@@ -774,9 +772,7 @@ func TestCommandModeStepUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cli.Login(context.Background(), oauth.LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	login(t, cli)
 	auth := w.seenAt("/as/authorize")
 	if len(auth) != 2 || auth[1].query.Get("scope") != "read write" {
 		t.Fatalf("authorization requests %+v; want the second for read write", auth)
@@ -787,11 +783,7 @@ func TestCommandModeStepUp(t *testing.T) {
 // TestLogoutRevokes: Logout revokes both tokens and forgets them.
 func TestLogoutRevokes(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, standard())
-	c, _ := newClient(t, w, browser(), nil)
-	if err := c.Login(context.Background(), oauth.LoginOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	w, _, c, _ := signedIn(t, standard(), browser())
 	st, err := c.Status()
 	if err != nil || !st.SignedIn || !st.Refreshing || st.Issuer != w.issuer() || st.ClientID != "dcr-client" || st.Expiry.IsZero() {
 		t.Fatalf("Status after sign-in = %+v, %v", st, err)

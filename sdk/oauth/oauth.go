@@ -159,8 +159,10 @@ type Client struct {
 	renewing *renewal
 
 	// signIn serialises authorizations: one browser sign-in (or one
-	// client-credentials grant) at a time.
-	signIn sync.Mutex
+	// client-credentials grant) at a time. A channel rather than a mutex,
+	// so that a caller waiting for another's sign-in can give up with
+	// its context.
+	signIn chan struct{}
 }
 
 // ErrNotImplemented was returned by the skeleton of this package; nothing
