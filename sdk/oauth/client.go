@@ -41,14 +41,29 @@ func New(s Settings, opts Options) (*Client, error) {
 		return nil, fmt.Errorf("oauth: oauth_sign_in %q: want %q or %q", s.SignIn, SignInCommand, SignInBrowser)
 	}
 	switch s.TokenAuthMethod {
-	case "", authBasic, authPost, authNone:
+	case "", authBasic, authPost, authNone, authPrivateKeyJWT:
 	default:
-		return nil, fmt.Errorf("oauth: oauth_token_endpoint_auth_method %q: want %s, %s or %s", s.TokenAuthMethod, authBasic, authPost, authNone)
+		return nil, fmt.Errorf("oauth: oauth_token_endpoint_auth_method %q: want %s, %s, %s or %s", s.TokenAuthMethod, authBasic, authPost, authPrivateKeyJWT, authNone)
 	}
-	if s.Grant == GrantClientCredentials && (s.ClientID == "" || s.ClientSecret == "") {
-		return nil, errors.New("oauth: the client_credentials grant needs oauth_client_id and oauth_client_secret")
+	c := &Client{settings: s, opts: opts, key: Key(opts.Server, opts.URL), canonical: canonical, signIn: make(chan struct{}, 1)}
+	if s.ClientAssertionKeyFile != "" {
+		if c.assertionKey, err = loadAssertionKey(s.ClientAssertionKeyFile); err != nil {
+			return nil, fmt.Errorf("oauth: %w", err)
+		}
+		if s.ClientID == "" {
+			return nil, errors.New("oauth: oauth_client_assertion_key_file needs oauth_client_id")
+		}
+		if s.TokenAuthMethod == "" {
+			c.settings.TokenAuthMethod = authPrivateKeyJWT
+		}
 	}
-	return &Client{settings: s, opts: opts, key: Key(opts.Server, opts.URL), canonical: canonical, signIn: make(chan struct{}, 1)}, nil
+	if c.settings.TokenAuthMethod == authPrivateKeyJWT && c.assertionKey == nil {
+		return nil, errors.New("oauth: private_key_jwt needs oauth_client_assertion_key_file")
+	}
+	if s.Grant == GrantClientCredentials && (s.ClientID == "" || (s.ClientSecret == "" && c.assertionKey == nil)) {
+		return nil, errors.New("oauth: the client_credentials grant needs oauth_client_id and oauth_client_secret (or oauth_client_assertion_key_file)")
+	}
+	return c, nil
 }
 
 func (c *Client) httpClient() *http.Client {

@@ -86,7 +86,12 @@ func conformanceDriver() int {
 	}
 	defer os.RemoveAll(dir)
 	env := map[string]string{"BROWSER": self}
-	client, err := oauth.New(oauthtest.ScenarioSettings(scenario, cc), oauth.Options{
+	settings, err := oauthtest.ScenarioSettings(scenario, cc, dir)
+	if err != nil {
+		logf("%v", err)
+		return 2
+	}
+	client, err := oauth.New(settings, oauth.Options{
 		Server: "conformance",
 		URL:    serverURL,
 		Store:  oauth.FileStore{Dir: dir},
@@ -292,7 +297,6 @@ func conformanceSuite(t *testing.T) []string {
 // with the reason. A listed scenario that passes fails the test (a stale
 // entry).
 var expectedAuthFailures = map[string]string{
-	"auth/client-credentials-jwt":         "private_key_jwt client authentication (RFC 7523) is not implemented",
 	"auth/cross-app-access-complete-flow": "enterprise-managed authorization (SEP-990: token exchange and JWT bearer grant) is not implemented",
 }
 

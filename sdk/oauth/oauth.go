@@ -57,9 +57,11 @@ type Settings struct {
 	ClientMetadataURL string   `json:"oauth_client_metadata_url" doc:"An https URL of this client's Client ID Metadata Document, used as its client id where the authorization server supports it."`
 	Scopes            []string `json:"oauth_scopes" doc:"Scopes to request; by default those of the server's challenge, else its scopes_supported."`
 	Grant             string   `json:"oauth_grant" default:"authorization_code" doc:"\"authorization_code\" (default; a person signs in) or \"client_credentials\" (machine to machine, with oauth_client_id and oauth_client_secret)."`
-	TokenAuthMethod   string   `json:"oauth_token_endpoint_auth_method" doc:"\"client_secret_basic\", \"client_secret_post\" or \"none\"; by default the first the authorization server supports that fits the client."`
-	RedirectPort      int      `json:"oauth_redirect_port" doc:"The loopback port of the redirect URI (http://127.0.0.1:PORT/callback); 0 (default) picks a free one. Set it when a pre-registered client's redirect URI names a port."`
-	SignIn            string   `json:"oauth_sign_in" default:"command" doc:"What mcphost run does when a sign-in is needed: \"command\" (default) puts the server in state needs_login with the command to run; \"browser\" opens the browser itself."`
+	TokenAuthMethod   string   `json:"oauth_token_endpoint_auth_method" doc:"\"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\" or \"none\"; by default the first the authorization server supports that fits the client (private_key_jwt when oauth_client_assertion_key_file is set)."`
+	// ClientAssertionKeyFile is a PEM private key for private_key_jwt.
+	ClientAssertionKeyFile string `json:"oauth_client_assertion_key_file" doc:"A PEM file holding the private key (EC P-256 or RSA) of oauth_client_id, which then authenticates with a signed JWT (private_key_jwt, RFC 7523) instead of a secret."`
+	RedirectPort           int    `json:"oauth_redirect_port" doc:"The loopback port of the redirect URI (http://127.0.0.1:PORT/callback); 0 (default) picks a free one. Set it when a pre-registered client's redirect URI names a port."`
+	SignIn                 string `json:"oauth_sign_in" default:"command" doc:"What mcphost run does when a sign-in is needed: \"command\" (default) puts the server in state needs_login with the command to run; \"browser\" opens the browser itself."`
 }
 
 // Record is what a Store keeps for one server: enough to use and refresh
@@ -153,6 +155,9 @@ type Client struct {
 	opts      Options
 	key       string
 	canonical string
+
+	// assertionKey signs private_key_jwt assertions; nil without one.
+	assertionKey *assertionKey
 
 	mu sync.Mutex
 	// renewing is the refresh in flight, which concurrent callers share.

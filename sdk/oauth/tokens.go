@@ -149,10 +149,11 @@ func oauth2Config(rec *Record, authURL, redirectURI string, scopes []string) *oa
 	}
 }
 
-// secretToSend is the client secret, or "" for a public client (method
-// none), which must not send one even when registration gave it one.
+// secretToSend is the client secret, or "" for a client that does not
+// authenticate with it: a public one (method none), which must not send
+// one even when registration gave it one, or one that signs assertions.
 func (r *Record) secretToSend() string {
-	if r.TokenAuthMethod == authNone {
+	if r.TokenAuthMethod == authNone || r.TokenAuthMethod == authPrivateKeyJWT {
 		return ""
 	}
 	return r.ClientSecret
@@ -230,7 +231,15 @@ func (c *Client) authorize(ctx context.Context, d *discovery, stored *Record, sc
 	if res.err != nil {
 		return fmt.Errorf("oauth: %s: sign-in failed: %w", c.opts.Server, res.err)
 	}
-	tok, err := cfg.Exchange(c.oauth2Context(ctx), res.code, oauth2.VerifierOption(verifier), resource)
+	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(verifier), resource}
+	assertion, err := c.assertionParams(rec)
+	if err != nil {
+		return fmt.Errorf("oauth: %s: %w", c.opts.Server, err)
+	}
+	for k := range assertion {
+		opts = append(opts, oauth2.SetAuthURLParam(k, assertion.Get(k)))
+	}
+	tok, err := cfg.Exchange(c.oauth2Context(ctx), res.code, opts...)
 	if err != nil {
 		return fmt.Errorf("oauth: %s: code exchange: %w", c.opts.Server, asTokenError(err))
 	}
@@ -290,12 +299,20 @@ func (c *Client) clientCredentialsGrant(ctx context.Context, rec *Record, scopes
 	if rec.TokenAuthMethod == authBasic {
 		style = oauth2.AuthStyleInHeader
 	}
+	params, err := c.assertionParams(rec)
+	if err != nil {
+		return fmt.Errorf("oauth: %s: %w", c.opts.Server, err)
+	}
+	if params == nil {
+		params = url.Values{}
+	}
+	params.Set("resource", rec.Resource)
 	cfg := clientcredentials.Config{
 		ClientID:       rec.ClientID,
 		ClientSecret:   rec.secretToSend(),
 		TokenURL:       rec.TokenEndpoint,
 		Scopes:         scopes,
-		EndpointParams: url.Values{"resource": {rec.Resource}},
+		EndpointParams: params,
 		AuthStyle:      style,
 	}
 	tok, err := cfg.Token(c.oauth2Context(ctx))
@@ -401,6 +418,13 @@ func (c *Client) postForm(ctx context.Context, rec *Record, endpoint string, for
 		form.Set("client_secret", rec.ClientSecret)
 	default:
 		form.Set("client_id", rec.ClientID)
+	}
+	assertion, err := c.assertionParams(rec)
+	if err != nil {
+		return err
+	}
+	for k := range assertion {
+		form.Set(k, assertion.Get(k))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/mcphost/mcphost/sdk/oauth"
@@ -34,6 +36,8 @@ const ClientMetadataURL = "https://conformance-test.local/client-metadata.json"
 type Context struct {
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
+	// PrivateKeyPEM is the client's key for private_key_jwt (PKCS #8).
+	PrivateKeyPEM string `json:"private_key_pem"`
 }
 
 // ParseContext reads MCP_CONFORMANCE_CONTEXT; "" is an empty Context.
@@ -50,10 +54,11 @@ func ParseContext(raw string) (Context, error) {
 
 // ScenarioSettings are the oauth settings a client uses in scenario:
 // signing in by itself (SignIn "browser", with $BROWSER a program that
-// calls Follow), the context's client credentials, the client-credentials
-// grant in the auth/client-credentials-* scenarios, and the suite's
-// Client ID Metadata Document URL.
-func ScenarioSettings(scenario string, c Context) oauth.Settings {
+// calls Follow), the context's client credentials (its private key
+// written to a file in dir), the client-credentials grant in the
+// auth/client-credentials-* scenarios, and the suite's Client ID Metadata
+// Document URL.
+func ScenarioSettings(scenario string, c Context, dir string) (oauth.Settings, error) {
 	s := oauth.Settings{
 		OAuth:             "auto",
 		ClientID:          c.ClientID,
@@ -65,7 +70,13 @@ func ScenarioSettings(scenario string, c Context) oauth.Settings {
 	if strings.HasPrefix(scenario, "auth/client-credentials-") {
 		s.Grant = oauth.GrantClientCredentials
 	}
-	return s
+	if c.PrivateKeyPEM != "" {
+		s.ClientAssertionKeyFile = filepath.Join(dir, "client-key.pem")
+		if err := os.WriteFile(s.ClientAssertionKeyFile, []byte(c.PrivateKeyPEM), 0o600); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
 }
 
 // Follow plays the person in the browser: it GETs the authorization URL
