@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mcphost/mcphost/sdk/oauth"
 )
@@ -46,20 +45,10 @@ func TestPrivateKeyJWT(t *testing.T) {
 				t.Fatal(err)
 			}
 			cfg := standard()
-			cfg.expiresIn = 100
 			cfg.asMetadata = map[string]any{"token_endpoint_auth_methods_supported": []string{"private_key_jwt"}}
-			w := newWorld(t, cfg)
-			clk := &clock{now: time.Now()}
 			s := browser()
 			s.Grant, s.ClientID, s.ClientAssertionKeyFile = tt.grant, "jwt-client", keyFile
-			c, _ := newClient(t, w, s, clk.Now)
-			mustCall(t, c, w.mcpURL(), "initialize")
-			clk.Add(95 * time.Second)
-			mustCall(t, c, w.mcpURL(), "tools/list")
-			reqs := w.seenAt("/as/token")
-			if len(reqs) != 2 {
-				t.Fatalf("%d token requests, want 2", len(reqs))
-			}
+			w, reqs := getAndRenew(t, cfg, s)
 			for _, r := range reqs {
 				if r.form.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || r.auth != "" || r.form.Has("client_secret") {
 					t.Errorf("%s request: assertion type %q, Authorization %q, secret %v", r.form.Get("grant_type"), r.form.Get("client_assertion_type"), r.auth, r.form.Has("client_secret"))

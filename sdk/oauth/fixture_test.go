@@ -453,3 +453,23 @@ func worldAndClient(t *testing.T, cfg worldConfig, s oauth.Settings) (*world, *o
 	c, _ := newClient(t, w, s, nil)
 	return w, c
 }
+
+// getAndRenew makes a world from cfg with 100-second tokens, and a client
+// with s that calls it, then calls again when the token is about to
+// expire; it returns the world and its two token requests (getting the
+// token, renewing it).
+func getAndRenew(t *testing.T, cfg worldConfig, s oauth.Settings) (*world, []seen) {
+	t.Helper()
+	cfg.expiresIn = 100
+	w := newWorld(t, cfg)
+	clk := &clock{now: time.Now()}
+	c, _ := newClient(t, w, s, clk.Now)
+	mustCall(t, c, w.mcpURL(), "initialize")
+	clk.Add(95 * time.Second)
+	mustCall(t, c, w.mcpURL(), "tools/list")
+	reqs := w.seenAt(cfg.issuerPath + "/token")
+	if len(reqs) != 2 {
+		t.Fatalf("%d token requests; want one to get the token, one to renew it", len(reqs))
+	}
+	return w, reqs
+}

@@ -186,21 +186,9 @@ func TestTokenEndpointAuthMethods(t *testing.T) {
 				supported = []string{"client_secret_basic", "client_secret_post", "none"}
 			}
 			cfg.asMetadata = map[string]any{"token_endpoint_auth_methods_supported": supported}
-			cfg.expiresIn = 30
-			w := newWorld(t, cfg)
-			clk := &clock{now: time.Now()}
 			s := browser()
 			s.TokenAuthMethod = tt.configured
-			c, _ := newClient(t, w, s, clk.Now)
-			mustCall(t, c, w.mcpURL(), "initialize")
-			clk.Add(29 * time.Second)
-			if _, err := c.Token(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			reqs := w.seenAt("/as/token")
-			if len(reqs) != 2 {
-				t.Fatalf("%d token requests; want a code exchange and a refresh", len(reqs))
-			}
+			_, reqs := getAndRenew(t, cfg, s)
 			for _, r := range reqs {
 				user, pass, basic := (&http.Request{Header: http.Header{"Authorization": {r.auth}}}).BasicAuth()
 				var got string
@@ -240,19 +228,10 @@ func TestTokenEndpointAuthMethods(t *testing.T) {
 // and the refresh.
 func TestPKCEAndResource(t *testing.T) {
 	t.Parallel()
-	cfg := standard()
-	cfg.expiresIn = 100
-	w := newWorld(t, cfg)
-	clk := &clock{now: time.Now()}
-	c, _ := newClient(t, w, browser(), clk.Now)
-	mustCall(t, c, w.mcpURL(), "initialize")
-	clk.Add(95 * time.Second)
-	mustCall(t, c, w.mcpURL(), "tools/list")
-
+	w, tokens := getAndRenew(t, standard(), browser())
 	auth := w.seenAt("/as/authorize")
-	tokens := w.seenAt("/as/token")
-	if len(auth) != 1 || len(tokens) != 2 {
-		t.Fatalf("%d authorization and %d token requests; want 1 and 2", len(auth), len(tokens))
+	if len(auth) != 1 {
+		t.Fatalf("%d authorization requests; want 1", len(auth))
 	}
 	q := auth[0].query
 	sum := sha256.Sum256([]byte(tokens[0].form.Get("code_verifier")))
@@ -606,19 +585,9 @@ func TestClientCredentials(t *testing.T) {
 	cfg := standard()
 	cfg.dcr = nil
 	cfg.challengeScope = "m2m"
-	cfg.expiresIn = 100
 	cfg.asMetadata = map[string]any{"token_endpoint_auth_methods_supported": []string{"client_secret_basic"}, "grant_types_supported": []string{"client_credentials"}}
-	w := newWorld(t, cfg)
-	clk := &clock{now: time.Now()}
 	s := oauth.Settings{OAuth: "auto", Grant: oauth.GrantClientCredentials, ClientID: "machine", ClientSecret: "machine-secret", SignIn: oauth.SignInCommand}
-	c, _ := newClient(t, w, s, clk.Now)
-	mustCall(t, c, w.mcpURL(), "initialize")
-	clk.Add(95 * time.Second)
-	mustCall(t, c, w.mcpURL(), "tools/list")
-	reqs := w.seenAt("/as/token")
-	if len(reqs) != 2 {
-		t.Fatalf("%d token requests; want 2 client-credentials grants", len(reqs))
-	}
+	w, reqs := getAndRenew(t, cfg, s)
 	for _, r := range reqs {
 		user, pass, ok := (&http.Request{Header: http.Header{"Authorization": {r.auth}}}).BasicAuth()
 		if r.form.Get("grant_type") != "client_credentials" || r.form.Get("resource") != w.mcpURL() || r.form.Get("scope") != "m2m" ||
