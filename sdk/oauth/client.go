@@ -269,11 +269,11 @@ func (c *Client) Challenged(ctx context.Context, resp *http.Response) error {
 	if err != nil {
 		return fmt.Errorf("oauth: %s: %w", c.opts.Server, err)
 	}
-	scopes := c.scopesFor(disc, challengeP)
 	// Another sign-in may have finished while this one waited.
 	if rec, err = c.load(); err != nil {
 		return err
 	}
+	scopes := c.signInScopes(disc, challengeP, rec)
 	if stepUp {
 		var held []string
 		if rec != nil {
@@ -342,6 +342,17 @@ func (c *Client) scopesFor(d *discovery, ch *challenge) []string {
 	return scopes
 }
 
+// signInScopes are the scopes of a new sign-in: those scopesFor chooses
+// and, unless configured, those granted before (a step-up's) and those a
+// step-up asked for that only a person could grant.
+func (c *Client) signInScopes(d *discovery, ch *challenge, rec *Record) []string {
+	scopes := c.scopesFor(d, ch)
+	if rec != nil && len(c.settings.Scopes) == 0 {
+		scopes = union(union(scopes, rec.Scopes), rec.WantScopes)
+	}
+	return scopes
+}
+
 // union returns a's scopes followed by those of b not in a.
 func union(a, b []string) []string {
 	out := slices.Clone(a)
@@ -391,13 +402,7 @@ func (c *Client) Login(ctx context.Context, o LoginOptions) error {
 	if err != nil {
 		return err
 	}
-	scopes := c.scopesFor(disc, ch)
-	if rec != nil && len(c.settings.Scopes) == 0 {
-		// A new sign-in keeps what was granted and adds what a step-up
-		// asked for.
-		scopes = union(union(scopes, rec.Scopes), rec.WantScopes)
-	}
-	scopes = union(scopes, o.Scopes)
+	scopes := union(c.signInScopes(disc, ch, rec), o.Scopes)
 	if c.clientCredentials() {
 		return c.clientCredentialsGrant(ctx, c.recordFor(rec, disc), scopes)
 	}

@@ -482,6 +482,19 @@ func TestStepUp(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(st.Scopes, []string{"read", "write"}) {
 		t.Errorf("Status = %+v, %v; want scopes read write", st, err)
 	}
+
+	// The server forgets the token and the refresh token fails: the
+	// new sign-in asks for what the step-up had won, not just the
+	// challenge's scope, so the call needs no second step-up.
+	w.mu.Lock()
+	clear(w.access)
+	w.cfg.refreshRefused = true
+	w.mu.Unlock()
+	mustCall(t, c, w.mcpURL(), "tools/call")
+	auth = w.seenAt("/as/authorize")
+	if len(auth) != 3 || auth[2].query.Get("scope") != "read write" {
+		t.Fatalf("authorization requests %+v; want a third for read write", auth)
+	}
 }
 
 // TestStepUpBounded: a server that keeps asking for scope gets a bounded
