@@ -10,9 +10,10 @@
 //	/register    RFC 7591 dynamic client registration
 //
 // Access tokens are RS256 JWTs (fosite's JWT strategy) carrying iss, sub,
-// client_id, aud, scope, iat and exp. The audience is the RFC 8707 resource
-// parameter the client sent, so a token is bound to the resource it was
-// asked for.
+// client_id, aud, scope, iat and exp, or, with Options.OpaqueAccessTokens,
+// random strings only introspection describes. The audience is the RFC 8707
+// resource parameter the client sent, so a token is bound to the resource
+// it was asked for.
 //
 // Typical use:
 //
@@ -62,6 +63,9 @@ type Options struct {
 	AccessTokenLifetime time.Duration
 	// RefreshTokenLifetime is how long refresh tokens live (default 24h).
 	RefreshTokenLifetime time.Duration
+	// OpaqueAccessTokens issues access tokens that are random strings a
+	// resource server can only check by introspection, instead of JWTs.
+	OpaqueAccessTokens bool
 	// Issuer replaces the server's URL as the iss claim and the metadata's
 	// issuer: a second server started with the first one's issuer mints
 	// tokens that look right but are signed by a key the first never
@@ -205,12 +209,13 @@ func (s *Server) compose() fosite.OAuth2Provider {
 	cfg.ClientSecretsHasher = &fosite.BCrypt{Config: cfg}
 	s.store.hasher = cfg.ClientSecretsHasher
 	hmacStrategy := compose.NewOAuth2HMACStrategy(cfg)
-	strategy := &compose.CommonStrategy{
-		CoreStrategy: &oauth2.DefaultJWTStrategy{
+	strategy := &compose.CommonStrategy{CoreStrategy: hmacStrategy}
+	if !s.opts.OpaqueAccessTokens {
+		strategy.CoreStrategy = &oauth2.DefaultJWTStrategy{
 			Signer:          &stampingSigner{DefaultSigner: jwt.DefaultSigner{GetPrivateKey: s.keys.signingKey}},
 			HMACSHAStrategy: hmacStrategy,
 			Config:          cfg,
-		},
+		}
 	}
 	return compose.Compose(cfg, s.store, strategy,
 		compose.OAuth2AuthorizeExplicitFactory,

@@ -557,3 +557,22 @@ func TestRegistrationRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestOpaqueTokensAreIntrospected(t *testing.T) {
+	t.Parallel()
+	as := startWithClients(t, Options{OpaqueAccessTokens: true}, rsClient, Client{ID: "m2m", Secret: "m2m-secret"})
+	tok, err := as.ClientCredentialsToken(context.Background(), TokenRequest{ClientID: "m2m", ClientSecret: "m2m-secret", Scopes: []string{"mcp:read"}, Resource: testResource})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jose.ParseSigned(tok.AccessToken); err == nil {
+		t.Fatalf("access token is a JWT, want an opaque one")
+	}
+	got := introspect(t, as, "rs", "rs-secret", tok.AccessToken)
+	if got["active"] != true || got["client_id"] != "m2m" || got["scope"] != "mcp:read" || got["exp"] == nil {
+		t.Errorf("introspection = %v", got)
+	}
+	if aud, _ := got["aud"].([]any); len(aud) != 1 || aud[0] != testResource {
+		t.Errorf("introspected aud = %v", got["aud"])
+	}
+}
