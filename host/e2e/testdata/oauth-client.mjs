@@ -1,5 +1,5 @@
 // An MCP client that signs in with OAuth through the TypeScript SDK v2
-// (@modelcontextprotocol/client), started by TestOAuthResourceServer
+// (@modelcontextprotocol/client), started by TestOAuthSignInAndRefusals
 // (oauth_test.go), which passes everything in the environment:
 //
 //   MCP_CLIENT     the @modelcontextprotocol/client package directory
