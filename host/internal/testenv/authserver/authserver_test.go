@@ -468,6 +468,21 @@ func TestIssuerOverrideSignsWithAnotherKey(t *testing.T) {
 	}
 }
 
+// register posts client metadata to /register and decodes the answer.
+func register(t *testing.T, as *Server, metadata string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(as.URL()+"/register", "application/json", strings.NewReader(metadata))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
 func TestDynamicClientRegistration(t *testing.T) {
 	t.Parallel()
 	as := Start(t, Options{Scopes: []string{"mcp:read"}})
@@ -487,17 +502,9 @@ func TestDynamicClientRegistration(t *testing.T) {
 				"token_endpoint_auth_method": tt.authMethod,
 				"client_name":                "test " + tt.name,
 			})
-			resp, err := http.Post(as.URL()+"/register", "application/json", strings.NewReader(string(body)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var reg map[string]any
-			if err := json.NewDecoder(resp.Body).Decode(&reg); err != nil {
-				t.Fatal(err)
-			}
-			if resp.StatusCode != http.StatusCreated || reg["client_id"] == nil {
-				t.Fatalf("register: %s %v", resp.Status, reg)
+			status, reg := register(t, as, string(body))
+			if status != http.StatusCreated || reg["client_id"] == nil {
+				t.Fatalf("register: %d %v", status, reg)
 			}
 			if _, has := reg["client_secret"]; has != tt.wantSecret {
 				t.Errorf("client_secret present %v, want %v", has, tt.wantSecret)
@@ -542,17 +549,9 @@ func TestRegistrationRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			resp, err := http.Post(as.URL()+"/register", "application/json", strings.NewReader(tt.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var body map[string]any
-			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-				t.Fatal(err)
-			}
-			if resp.StatusCode != http.StatusBadRequest || body["error"] != tt.wantError {
-				t.Errorf("%s %v, want 400 %s", resp.Status, body, tt.wantError)
+			status, body := register(t, as, tt.body)
+			if status != http.StatusBadRequest || body["error"] != tt.wantError {
+				t.Errorf("%d %v, want 400 %s", status, body, tt.wantError)
 			}
 		})
 	}
