@@ -485,7 +485,7 @@ func register(t *testing.T, as *Server, metadata string) (int, map[string]any) {
 
 func TestDynamicClientRegistration(t *testing.T) {
 	t.Parallel()
-	as := Start(t, Options{Scopes: []string{"mcp:read"}})
+	as := Start(t, Options{Scopes: []string{"mcp:read", "mcp:write"}})
 	tests := []struct {
 		name       string
 		authMethod string
@@ -501,6 +501,7 @@ func TestDynamicClientRegistration(t *testing.T) {
 				"redirect_uris":              []string{testRedirect},
 				"token_endpoint_auth_method": tt.authMethod,
 				"client_name":                "test " + tt.name,
+				"scope":                      "mcp:read",
 			})
 			status, reg := register(t, as, string(body))
 			if status != http.StatusCreated || reg["client_id"] == nil {
@@ -511,8 +512,9 @@ func TestDynamicClientRegistration(t *testing.T) {
 			}
 			clientID := reg["client_id"].(string)
 			if !tt.wantSecret {
-				tok := signInPublic(t, as, clientID, "mcp:read")
-				if tok["scope"] != "mcp:read" {
+				// A step-up asks for an advertised scope beyond the registered one.
+				tok := signInPublic(t, as, clientID, "mcp:read mcp:write")
+				if tok["scope"] != "mcp:read mcp:write" {
 					t.Errorf("token scope %v", tok["scope"])
 				}
 				return
