@@ -181,20 +181,30 @@ func TestOAuthSignInAndRefusals(t *testing.T) {
 			if !slices.Contains(got.Tools, "mcp__proxy__ex__echo") {
 				t.Errorf("tools = %v", got.Tools)
 			}
-			if len(got.Call.Content) != 1 || got.Call.Content[0].Text != "signed in" || got.Call.IsError {
+			if !got.Call.says("signed in") {
 				t.Errorf("call = %+v", got.Call)
+			}
+			// The admin server's tool needs mcp:admin too: mcphost answers 403
+			// insufficient_scope, the SDK asks for both scopes, and the call
+			// made again is served.
+			up := got.StepUp
+			if !up.Challenged || !strings.Contains(up.Scope, "mcp:admin") || !strings.Contains(up.TokenScope, "mcp:admin") || !up.Call.says("signed in") {
+				t.Errorf("step-up = %+v", up)
 			}
 		})
 	}
 	grants := o.as.Grants()
-	signIns := 0
+	signIns, stepUps := 0, 0
 	for _, g := range grants {
 		if g.Type == "authorization_code" && slices.Equal(g.Audience, []string{o.url}) {
 			signIns++
+			if slices.Contains(g.Scopes, "mcp:admin") {
+				stepUps++
+			}
 		}
 	}
-	if signIns != 2 {
-		t.Errorf("grants = %+v, want two authorization_code grants for %s", grants, o.url)
+	if signIns != 4 || stepUps != 2 {
+		t.Errorf("grants = %+v, want four authorization_code grants for %s, two of them with mcp:admin", grants, o.url)
 	}
 
 	// impostor signs with its own key but names the real issuer.
@@ -356,17 +366,32 @@ type oauthClientResult struct {
 		Scope   string `json:"scope"`
 		Refresh bool   `json:"refresh"`
 	} `json:"token"`
-	Tools []string `json:"tools"`
-	Call  struct {
-		Content []struct {
-			Text string `json:"text"`
-		} `json:"content"`
-		IsError bool `json:"isError"`
-	} `json:"call"`
+	Tools  []string   `json:"tools"`
+	Call   toolResult `json:"call"`
+	StepUp struct {
+		Challenged bool       `json:"challenged"`
+		Scope      string     `json:"scope"`       // asked for by the second authorization
+		TokenScope string     `json:"token_scope"` // granted by it
+		Call       toolResult `json:"call"`
+	} `json:"step_up"`
+}
+
+// toolResult is a tools/call result as the SDK returns it.
+type toolResult struct {
+	Content []struct {
+		Text string `json:"text"`
+	} `json:"content"`
+	IsError bool `json:"isError"`
+}
+
+// says reports whether r is a success whose one content item is text.
+func (r toolResult) says(text string) bool {
+	return !r.IsError && len(r.Content) == 1 && r.Content[0].Text == text
 }
 
 // runOAuthClient runs testdata/oauth-client.mjs against url as clientID of
-// issuer ("" registers dynamically) and calls mcp__proxy__ex__echo.
+// issuer ("" registers dynamically): it calls mcp__proxy__ex__echo, then
+// mcp__proxy__admin__echo, which needs a step-up to mcp:admin.
 func runOAuthClient(t *testing.T, node, clientPkg, url, issuer, clientID string) oauthClientResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -378,6 +403,7 @@ func runOAuthClient(t *testing.T, node, clientPkg, url, issuer, clientID string)
 		"CLIENT_ID="+clientID,
 		"ISSUER="+issuer,
 		"TOOL=mcp__proxy__ex__echo",
+		"STEP_UP_TOOL=mcp__proxy__admin__echo",
 		`TOOL_ARGS={"text":"signed in"}`,
 	)
 	var stdout, stderr bytes.Buffer

@@ -12,6 +12,8 @@
 //                  SDK takes it from the 401 challenge or the metadata)
 //   TOOL           the tool to call
 //   TOOL_ARGS      its arguments, a JSON object (default {})
+//   STEP_UP_TOOL   a tool to call next, which needs more scope than the
+//                  sign-in got (optional; called with TOOL_ARGS)
 //
 // The SDK does the OAuth part: on the 401 it reads the WWW-Authenticate
 // challenge, fetches the protected resource metadata and the authorization
@@ -21,6 +23,9 @@
 // approves at once) and reads the code from the Location of the redirect to
 // the loopback redirect URI, which therefore needs no listener. Then the
 // SDK exchanges the code, and the client lists the tools and calls one.
+// When the proxy answers the step-up tool with 403 insufficient_scope, the
+// SDK asks for the larger scope and this script authorizes again the same
+// way, then the call is made again.
 //
 // It prints one JSON line: what the SDK discovered and sent, the tools and
 // the call's result. It exits non-zero on the first failure.
@@ -129,6 +134,17 @@ async function followAuthorization(url) {
   throw new Error('authorization: too many redirects');
 }
 
+// signIn follows the pending authorization URL and hands the code to the
+// transport, which exchanges it for tokens.
+async function signIn(transport) {
+  const callback = await followAuthorization(provider.authorizationUrl);
+  if (callback.get('error')) {
+    throw new Error(`authorization refused: ${callback.get('error')}: ${callback.get('error_description')}`);
+  }
+  if (callback.get('state') !== provider.lastState) throw new Error('authorization: state mismatch');
+  await transport.finishAuth(callback);
+}
+
 const provider = new TestProvider({
   clientId: process.env.CLIENT_ID,
   clientSecret: process.env.CLIENT_SECRET,
@@ -156,14 +172,9 @@ if (challenged) {
     scope: auth.searchParams.get('scope'),
     code_challenge_method: auth.searchParams.get('code_challenge_method'),
   };
-  const callback = await followAuthorization(auth);
-  if (callback.get('error')) {
-    throw new Error(`authorization refused: ${callback.get('error')}: ${callback.get('error_description')}`);
-  }
-  if (callback.get('state') !== provider.lastState) throw new Error('authorization: state mismatch');
   // A fresh transport: the first one stays failed after the 401.
   const transport = new StreamableHTTPClientTransport(url, { authProvider: provider });
-  await transport.finishAuth(callback);
+  await signIn(transport);
   await client.connect(transport);
 }
 result.token = {
@@ -174,6 +185,23 @@ result.token = {
 
 const tools = await client.listTools();
 result.tools = tools.tools.map((t) => t.name);
-result.call = await client.callTool({ name: env('TOOL'), arguments: JSON.parse(process.env.TOOL_ARGS || '{}') });
+const args = JSON.parse(process.env.TOOL_ARGS || '{}');
+result.call = await client.callTool({ name: env('TOOL'), arguments: args });
+
+if (process.env.STEP_UP_TOOL) {
+  const call = () => client.callTool({ name: process.env.STEP_UP_TOOL, arguments: args });
+  const before = provider.authorizationUrl;
+  let stepUp = { challenged: false };
+  try {
+    stepUp.call = await call();
+  } catch (err) {
+    if (!(err instanceof UnauthorizedError) || provider.authorizationUrl === before) throw err;
+    stepUp = { challenged: true, scope: provider.authorizationUrl.searchParams.get('scope') };
+    await signIn(client.transport);
+    stepUp.token_scope = provider.savedTokens?.scope;
+    stepUp.call = await call();
+  }
+  result.step_up = stepUp;
+}
 await client.close();
 console.log(JSON.stringify(result));
