@@ -1,5 +1,6 @@
 // Package authserver is an OAuth 2.1 authorization server for tests, built on
-// github.com/ory/fosite. It listens on 127.0.0.1 on a free port and serves:
+// github.com/ory/fosite. It listens on 127.0.0.1 on a free port (or
+// Options.Address) and serves:
 //
 //	/.well-known/oauth-authorization-server  RFC 8414 metadata
 //	/.well-known/openid-configuration        the same document (OpenID discovery)
@@ -63,6 +64,9 @@ type Options struct {
 	AccessTokenLifetime time.Duration
 	// RefreshTokenLifetime is how long refresh tokens live (default 24h).
 	RefreshTokenLifetime time.Duration
+	// Address is the host:port to listen on (default 127.0.0.1:0, a free
+	// port).
+	Address string
 	// OpaqueAccessTokens issues access tokens that are random strings a
 	// resource server can only check by introspection, instead of JWTs.
 	OpaqueAccessTokens bool
@@ -130,8 +134,11 @@ func Start(t testing.TB, opts Options) *Server {
 	return s
 }
 
-// New starts a Server listening on 127.0.0.1 on a free port. Close stops it.
+// New starts a Server listening on Options.Address. Close stops it.
 func New(opts Options) (*Server, error) {
+	if opts.Address == "" {
+		opts.Address = "127.0.0.1:0"
+	}
 	if opts.AccessTokenLifetime == 0 {
 		opts.AccessTokenLifetime = time.Hour
 	}
@@ -142,7 +149,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", opts.Address)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
