@@ -393,3 +393,29 @@ func TestOAuthWebSocket(t *testing.T) {
 		t.Errorf("close status %v when the token expired", got)
 	}
 }
+
+// TestOAuthListsPerToken: a token sees in the lists only the servers it
+// may use; once the client steps up its scopes, it sees them all.
+func TestOAuthListsPerToken(t *testing.T) {
+	t.Parallel()
+	l := startOAuth(t, nil)
+	session := l.initialize(t, l.token(t, "alice", "mcp"))
+	for _, tc := range []struct {
+		scope string
+		want  string
+	}{
+		{"mcp", `["mcp__proxy__srv__echo"]`},
+		{"mcp mcp:github", `["mcp__proxy__github__issues","mcp__proxy__srv__echo"]`},
+	} {
+		resp := doAuth(t, http.MethodPost, l.h.URL(), session, acceptJSON, `{"jsonrpc":"2.0","id":3,"method":"tools/list"}`, l.token(t, "alice", tc.scope))
+		body := readAll(t, resp)
+		var names []string
+		if err := json.Unmarshal(jsonrpc.Get(body, "result.tools.#.name"), &names); err != nil {
+			t.Fatalf("scope %q: %d %s", tc.scope, resp.StatusCode, body)
+		}
+		slices.Sort(names)
+		if got, _ := json.Marshal(names); string(got) != tc.want {
+			t.Errorf("scope %q lists %s, want %s", tc.scope, got, tc.want)
+		}
+	}
+}
