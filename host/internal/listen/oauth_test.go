@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/mcphost/mcphost/host/internal/oauthrs"
 	"github.com/mcphost/mcphost/host/internal/oauthrs/oauthtest"
@@ -417,5 +418,52 @@ func TestOAuthListsPerToken(t *testing.T) {
 		if got, _ := json.Marshal(names); string(got) != tc.want {
 			t.Errorf("scope %q lists %s, want %s", tc.scope, got, tc.want)
 		}
+	}
+}
+
+// lockedBuffer is a log sink safe for the listener's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestOAuthLogsNoSecrets: refused tokens are logged by reason, at trace
+// level too, without the token or the introspection secret.
+func TestOAuthLogsNoSecrets(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	l := startOAuth(t, func(_ *oauthrs.Options, h *HTTPOptions) {
+		h.Logger = hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Trace})
+	})
+	expired := l.iss.Token(t, oauthtest.Claims{Subject: "alice", Audience: []string{resourceURI}, Scope: "mcp", Expiry: time.Now().Add(-time.Hour)})
+	inactive := l.iss.Opaque(oauthtest.Claims{Subject: "alice", Audience: []string{resourceURI}}, true)
+	for _, token := range []string{expired, inactive, l.iss.ForeignToken(t, oauthtest.Claims{Subject: "alice"})} {
+		resp := doAuth(t, http.MethodPost, l.h.URL(), "", acceptJSON, initializeMsg("1"), token)
+		readAll(t, resp)
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		if out := logs.String(); strings.Contains(out, token) {
+			t.Errorf("the log holds a token:\n%s", out)
+		}
+	}
+	out := logs.String()
+	if !strings.Contains(out, "access token refused") || !strings.Contains(out, "reason=expired") {
+		t.Errorf("refusals not logged:\n%s", out)
+	}
+	if strings.Contains(out, l.iss.ClientSecret) {
+		t.Errorf("the log holds the introspection secret:\n%s", out)
 	}
 }
