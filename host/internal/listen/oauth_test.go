@@ -17,6 +17,7 @@ import (
 	"github.com/mcphost/mcphost/host/internal/oauthrs/oauthtest"
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest/syncbuf"
 )
 
 const resourceURI = "https://mcp.example.com/mcp"
@@ -289,7 +290,7 @@ func TestOAuthSessionBinding(t *testing.T) {
 		t.Errorf("alice's own session: %d", resp.StatusCode)
 	}
 
-	events, endpoint := openSSEWith(t, l.h, alice)
+	events, endpoint, _ := openSSEWith(t, l.h, alice)
 	if resp := doAuth(t, http.MethodPost, endpoint, "", "", legacyInitialize, bob); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("bob posted to alice's SSE session: %d", resp.StatusCode)
 	}
@@ -304,31 +305,6 @@ func TestOAuthSessionBinding(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `scope="mcp mcp:github"`) {
 		t.Errorf("SSE call to github: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
-}
-
-// openSSEWith opens a legacy session with token, returning its stream and
-// the URL to post to.
-func openSSEWith(t *testing.T, h *HTTP, token string) (<-chan sseEvent, string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.SSEURL(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", acceptSSE)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := streamClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d", h.SSEURL(), resp.StatusCode)
-	}
-	events := readSSE(resp.Body)
-	first := nextEvent(t, events, "the endpoint event")
-	return events, endpointURL(h, first.data)
 }
 
 // TestOAuthEveryEndpoint: HTTP+SSE, WebSocket and metrics want a token as
@@ -421,29 +397,11 @@ func TestOAuthListsPerToken(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log sink safe for the listener's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestOAuthLogsNoSecrets: refused tokens are logged by reason, at trace
 // level too, without the token or the introspection secret.
 func TestOAuthLogsNoSecrets(t *testing.T) {
 	t.Parallel()
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	l := startOAuth(t, func(_ *oauthrs.Options, h *HTTPOptions) {
 		h.Logger = hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Trace})
 	})
