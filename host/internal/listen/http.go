@@ -461,7 +461,7 @@ func (h *HTTP) post(w http.ResponseWriter, r *http.Request, c caller) {
 	} else if sess = h.session(w, r, c); sess == nil {
 		return
 	}
-	if !h.mayReach(w, c, sess.s, env, body) {
+	if !h.authorize(w, c, sess.s, env, body) {
 		return
 	}
 	sess.touch()

@@ -121,7 +121,7 @@ func (h *HTTP) postModern(w http.ResponseWriter, r *http.Request, c caller, body
 	// only briefly.
 	sess.s.KeepWhileDetached(detachedStreamBytes)
 	defer sess.close()
-	if !h.mayReach(w, c, sess.s, env, body) {
+	if !h.authorize(w, c, sess.s, env, body) {
 		return
 	}
 	h.mu.Lock()

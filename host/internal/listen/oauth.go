@@ -124,9 +124,13 @@ func (h *HTTP) deniedServer(c caller, s *router.Session, env jsonrpc.Envelope, m
 	return ""
 }
 
-// mayReach refuses, with 403 insufficient_scope, a message that would
-// reach a server c may not use; it says whether the message may go on.
-func (h *HTTP) mayReach(w http.ResponseWriter, c caller, s *router.Session, env jsonrpc.Envelope, msg []byte) bool {
+// authorize applies c's server scopes to a message for session s: the
+// lists s answers with show only the servers c's token may use (the
+// latest token decides, as a client steps up its scopes), and a message
+// that would reach another server is refused with 403 insufficient_scope.
+// It says whether the message may go on.
+func (h *HTTP) authorize(w http.ResponseWriter, c caller, s *router.Session, env jsonrpc.Envelope, msg []byte) bool {
+	h.showServers(c, s)
 	server := h.deniedServer(c, s, env, msg)
 	if server == "" {
 		return true
@@ -134,6 +138,16 @@ func (h *HTTP) mayReach(w http.ResponseWriter, c caller, s *router.Session, env 
 	h.refuseScope(w, env.ID, h.opts.OAuth.RequiredScopes(server),
 		"Forbidden: the access token lacks the scope server "+server+" requires")
 	return false
+}
+
+// showServers limits the lists s answers with to the servers c's token may
+// use.
+func (h *HTTP) showServers(c caller, s *router.Session) {
+	if !c.token || !h.opts.OAuth.HasServerScopes() {
+		return
+	}
+	v, id := h.opts.OAuth, c.identity
+	s.SetVisibleServers(func(server string) bool { return v.MayUse(id, server) })
 }
 
 // serveResourceMetadata answers the protected resource metadata (RFC

@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/mcphost/mcphost/host/internal/oauthrs"
 	"github.com/mcphost/mcphost/host/internal/oauthrs/oauthtest"
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest/syncbuf"
 )
 
 const resourceURI = "https://mcp.example.com/mcp"
@@ -288,7 +290,7 @@ func TestOAuthSessionBinding(t *testing.T) {
 		t.Errorf("alice's own session: %d", resp.StatusCode)
 	}
 
-	events, endpoint := openSSEWith(t, l.h, alice)
+	events, endpoint, _ := openSSEWith(t, l.h, alice)
 	if resp := doAuth(t, http.MethodPost, endpoint, "", "", legacyInitialize, bob); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("bob posted to alice's SSE session: %d", resp.StatusCode)
 	}
@@ -303,31 +305,6 @@ func TestOAuthSessionBinding(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `scope="mcp mcp:github"`) {
 		t.Errorf("SSE call to github: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
-}
-
-// openSSEWith opens a legacy session with token, returning its stream and
-// the URL to post to.
-func openSSEWith(t *testing.T, h *HTTP, token string) (<-chan sseEvent, string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.SSEURL(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", acceptSSE)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := streamClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d", h.SSEURL(), resp.StatusCode)
-	}
-	events := readSSE(resp.Body)
-	first := nextEvent(t, events, "the endpoint event")
-	return events, endpointURL(h, first.data)
 }
 
 // TestOAuthEveryEndpoint: HTTP+SSE, WebSocket and metrics want a token as
@@ -391,5 +368,60 @@ func TestOAuthWebSocket(t *testing.T) {
 	short := l.iss.Token(t, oauthtest.Claims{Subject: "alice", Audience: []string{resourceURI}, Scope: "mcp", Expiry: time.Now().Add(time.Second)})
 	if got := readClose(t, dial(short)); got != websocket.StatusPolicyViolation {
 		t.Errorf("close status %v when the token expired", got)
+	}
+}
+
+// TestOAuthListsPerToken: a token sees in the lists only the servers it
+// may use; once the client steps up its scopes, it sees them all.
+func TestOAuthListsPerToken(t *testing.T) {
+	t.Parallel()
+	l := startOAuth(t, nil)
+	session := l.initialize(t, l.token(t, "alice", "mcp"))
+	for _, tc := range []struct {
+		scope string
+		want  string
+	}{
+		{"mcp", `["mcp__proxy__srv__echo"]`},
+		{"mcp mcp:github", `["mcp__proxy__github__issues","mcp__proxy__srv__echo"]`},
+	} {
+		resp := doAuth(t, http.MethodPost, l.h.URL(), session, acceptJSON, `{"jsonrpc":"2.0","id":3,"method":"tools/list"}`, l.token(t, "alice", tc.scope))
+		body := readAll(t, resp)
+		var names []string
+		if err := json.Unmarshal(jsonrpc.Get(body, "result.tools.#.name"), &names); err != nil {
+			t.Fatalf("scope %q: %d %s", tc.scope, resp.StatusCode, body)
+		}
+		slices.Sort(names)
+		if got, _ := json.Marshal(names); string(got) != tc.want {
+			t.Errorf("scope %q lists %s, want %s", tc.scope, got, tc.want)
+		}
+	}
+}
+
+// TestOAuthLogsNoSecrets: refused tokens are logged by reason, at trace
+// level too, without the token or the introspection secret.
+func TestOAuthLogsNoSecrets(t *testing.T) {
+	t.Parallel()
+	logs := &syncbuf.Buffer{}
+	l := startOAuth(t, func(_ *oauthrs.Options, h *HTTPOptions) {
+		h.Logger = hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Trace})
+	})
+	expired := l.iss.Token(t, oauthtest.Claims{Subject: "alice", Audience: []string{resourceURI}, Scope: "mcp", Expiry: time.Now().Add(-time.Hour)})
+	inactive := l.iss.Opaque(oauthtest.Claims{Subject: "alice", Audience: []string{resourceURI}}, true)
+	for _, token := range []string{expired, inactive, l.iss.ForeignToken(t, oauthtest.Claims{Subject: "alice"})} {
+		resp := doAuth(t, http.MethodPost, l.h.URL(), "", acceptJSON, initializeMsg("1"), token)
+		readAll(t, resp)
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		if out := logs.String(); strings.Contains(out, token) {
+			t.Errorf("the log holds a token:\n%s", out)
+		}
+	}
+	out := logs.String()
+	if !strings.Contains(out, "access token refused") || !strings.Contains(out, "reason=expired") {
+		t.Errorf("refusals not logged:\n%s", out)
+	}
+	if strings.Contains(out, l.iss.ClientSecret) {
+		t.Errorf("the log holds the introspection secret:\n%s", out)
 	}
 }

@@ -133,7 +133,7 @@ func (h *HTTP) serveMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, env, ok := h.readMessage(w, r)
-	if !ok || !h.mayReach(w, c, sess.s, env, body) {
+	if !ok || !h.authorize(w, c, sess.s, env, body) {
 		return
 	}
 	sess.s.HandlePeeked(env, body, nil)

@@ -139,6 +139,13 @@ var streamClient = &http.Client{}
 // its messages to, and a function that ends the stream.
 func openSSE(t *testing.T, h *HTTP) (<-chan sseEvent, string, context.CancelFunc) {
 	t.Helper()
+	return openSSEWith(t, h, "")
+}
+
+// openSSEWith is openSSE with "Authorization: Bearer token" when token is
+// set.
+func openSSEWith(t *testing.T, h *HTTP, token string) (<-chan sseEvent, string, context.CancelFunc) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.SSEURL(), nil)
@@ -146,6 +153,9 @@ func openSSE(t *testing.T, h *HTTP) (<-chan sseEvent, string, context.CancelFunc
 		t.Fatal(err)
 	}
 	req.Header.Set("Accept", acceptSSE)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := streamClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

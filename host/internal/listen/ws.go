@@ -104,6 +104,7 @@ func (h *HTTP) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	s := h.router.NewSession(wsSink{c: c})
 	s.SetListener("websocket")
 	defer s.Close()
+	h.showServers(caller, s)
 	var expired <-chan time.Time
 	if exp := caller.identity.Expiry; caller.token && !exp.IsZero() {
 		t := time.NewTimer(time.Until(exp))

@@ -122,10 +122,3 @@ func (d *discovery) fetch(ctx context.Context) (*serverMetadata, error) {
 	}
 	return nil, fmt.Errorf("%w: no authorization server metadata for %s (%s)", ErrUnavailable, d.v.opts.Issuer, strings.Join(errs, "; "))
 }
-
-// hasIntrospection says whether the issuer's metadata names an
-// introspection endpoint.
-func (d *discovery) hasIntrospection(ctx context.Context) bool {
-	md, err := d.get(ctx)
-	return err == nil && md.IntrospectionEndpoint != ""
-}

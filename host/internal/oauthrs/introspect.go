@@ -37,20 +37,6 @@ func (in introspection) audiences() []string {
 	return nil
 }
 
-func (v *Verifier) introspectionURL(ctx context.Context) (string, error) {
-	if v.opts.IntrospectionURL != "" {
-		return v.opts.IntrospectionURL, nil
-	}
-	md, err := v.metadata.get(ctx)
-	if err != nil {
-		return "", err
-	}
-	if md.IntrospectionEndpoint == "" {
-		return "", fmt.Errorf("%w: the issuer's metadata names no introspection_endpoint, and the token is not a JWT", ErrUnavailable)
-	}
-	return md.IntrospectionEndpoint, nil
-}
-
 // introspect asks the authorization server about an opaque token (RFC
 // 7662), reusing an active answer for a short while.
 func (v *Verifier) introspect(ctx context.Context, token string) (Identity, error) {

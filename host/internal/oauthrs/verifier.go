@@ -150,7 +150,8 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Identity, error) {
 		if err == nil {
 			return v.verifyJWT(ctx, token, jwksURL)
 		}
-		if v.opts.IntrospectionURL == "" && !v.metadata.hasIntrospection(ctx) {
+		// Without keys, a JWT may still be introspected.
+		if _, ierr := v.introspectionURL(ctx); ierr != nil {
 			return Identity{}, err
 		}
 	}
@@ -160,17 +161,29 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Identity, error) {
 // jwksURL is the configured key set, or the one the issuer's metadata
 // names.
 func (v *Verifier) jwksURL(ctx context.Context) (string, error) {
-	if v.opts.JWKSURL != "" {
-		return v.opts.JWKSURL, nil
+	return v.endpoint(ctx, v.opts.JWKSURL, "jwks_uri", func(md *serverMetadata) string { return md.JWKSURI })
+}
+
+// introspectionURL is the configured introspection endpoint, or the one
+// the issuer's metadata names.
+func (v *Verifier) introspectionURL(ctx context.Context) (string, error) {
+	return v.endpoint(ctx, v.opts.IntrospectionURL, "introspection_endpoint",
+		func(md *serverMetadata) string { return md.IntrospectionEndpoint })
+}
+
+// endpoint is configured when set, else the metadata member named.
+func (v *Verifier) endpoint(ctx context.Context, configured, name string, member func(*serverMetadata) string) (string, error) {
+	if configured != "" {
+		return configured, nil
 	}
 	md, err := v.metadata.get(ctx)
 	if err != nil {
 		return "", err
 	}
-	if md.JWKSURI == "" {
-		return "", fmt.Errorf("%w: the issuer's metadata names no jwks_uri", ErrUnavailable)
+	if u := member(md); u != "" {
+		return u, nil
 	}
-	return md.JWKSURI, nil
+	return "", fmt.Errorf("%w: the issuer's metadata names no %s", ErrUnavailable, name)
 }
 
 // RequiredScopes are the scopes a request needs: the listener's, and
