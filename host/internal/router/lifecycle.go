@@ -171,7 +171,7 @@ func (b *backend) attempts(ctx context.Context, firstReady chan<- struct{}) {
 		if nle, ok := errors.AsType[*oauth.NeedsLoginError](err); ok {
 			// Retrying cannot help until someone signs in: wait long, and
 			// count no restart.
-			if !b.awaitLogin(ctx, nle, err) {
+			if !b.awaitLogin(ctx, nle) {
 				return
 			}
 			delay = pol.InitialDelay
@@ -205,14 +205,14 @@ func (b *backend) attempts(ctx context.Context, firstReady chan<- struct{}) {
 	}
 }
 
-// awaitLogin puts the backend in state needs_login for nle (err is the
-// attempt's whole error) and waits Options.LoginRetryDelay, reporting
-// false when ctx ended first (stop, restart or shutdown).
-func (b *backend) awaitLogin(ctx context.Context, nle *oauth.NeedsLoginError, err error) bool {
+// awaitLogin puts the backend in state needs_login for nle and waits
+// Options.LoginRetryDelay, reporting false when ctx ended first (stop,
+// restart or shutdown). The state's reason is the command to run; why is
+// the last error.
+func (b *backend) awaitLogin(ctx context.Context, nle *oauth.NeedsLoginError) bool {
 	wait := b.router.opts.LoginRetryDelay
-	b.sup.needsLogin(reasonOf(err), time.Now().Add(wait))
-	reason := fmt.Sprintf("sign-in required (%s); run: mcphost auth login %s", nle.Reason, b.spec.Name)
-	b.setState(StateNeedsLogin, reason)
+	b.sup.needsLogin(nle.Reason, time.Now().Add(wait))
+	b.setState(StateNeedsLogin, NeedsLoginReason(b.spec.Name))
 	b.log.Warn("backend needs a sign-in; trying again later", "reason", nle.Reason, "in", wait)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -228,6 +228,11 @@ func (b *backend) awaitLogin(ctx context.Context, nle *oauth.NeedsLoginError, er
 	case <-timer.C:
 		return true
 	}
+}
+
+// NeedsLoginReason is the state reason of server in state needs_login.
+func NeedsLoginReason(server string) string {
+	return "sign-in required; run: mcphost auth login " + server
 }
 
 // stop ends the backend's current run, if any; it stays stopped.
