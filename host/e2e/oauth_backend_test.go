@@ -1,0 +1,151 @@
+//go:build unix
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcphost/mcphost/host/internal/testenv/authserver"
+	"github.com/mcphost/mcphost/host/internal/testenv/oauthbackend"
+	"github.com/mcphost/mcphost/sdk/plugintest/poll"
+)
+
+// runMCPHost runs `mcphost args...` with env added and returns its
+// combined output, failing the test when it fails.
+func runMCPHost(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, mcphost(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("mcphost %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestOAuthBackend: a hosted server that requires OAuth is in state
+// needs_login (with the command to run) until `mcphost auth login` signs
+// in, while the other server works; the login asks the running mcphost to
+// reconnect it, and from then on its access token, which lives a few
+// seconds, is refreshed as it expires without a call failing. No token
+// shows in the admin API, the CLI's output or the logs.
+func TestOAuthBackend(t *testing.T) {
+	t.Parallel()
+	const tokenLife = 3 * time.Second
+	as := authserver.Start(t, authserver.Options{Scopes: []string{"mcp"}, AccessTokenLifetime: tokenLife})
+	backend := oauthbackend.Start(t, as, "hosted")
+
+	dir, listenAddr, adminAddr := t.TempDir(), freeAddr(t), freeAddr(t)
+	const adminToken = "admin-token-oauth"
+	cfgPath := filepath.Join(dir, "proxy.hcl")
+	cfg := fmt.Sprintf(`
+listen "http" {
+  address = %q
+}
+admin {
+  address    = %q
+  auth_token = %q
+}
+server "hosted" {
+  transport "http" {
+    url = %q
+  }
+}
+%s`, listenAddr, adminAddr, adminToken, backend.URL, exampleServer("ex"))
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tokenDir := t.TempDir()
+	env := []string{"MCPHOST_OAUTH_DIR=" + tokenDir, oauthbackend.BrowserEnv(t)}
+
+	p := runProxy(t, cfgPath, "http://"+listenAddr+"/mcp", env)
+	adminBase := "http://" + adminAddr
+	type serverStatus struct {
+		State     string `json:"state"`
+		Reason    string `json:"reason"`
+		LastError string `json:"last_error"`
+		Tools     int    `json:"tools"`
+	}
+	var st serverStatus
+	poll.Within(t, 30*time.Second, "hosted to need a sign-in", func() error {
+		adminGet(t, adminBase, adminToken, "/api/v1/servers/hosted", &st)
+		if st.State != "needs_login" {
+			return fmt.Errorf("hosted is %+v", st)
+		}
+		return nil
+	})
+	if !strings.Contains(st.Reason, "mcphost auth login hosted") {
+		t.Errorf("needs_login reason %q does not name the command", st.Reason)
+	}
+	c := httpClient(t, p.URL, clientOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if got := callText(ctx, t, c, "mcp__proxy__ex__echo", map[string]any{"text": "meanwhile"}); !strings.Contains(got, "meanwhile") {
+		t.Errorf("the other server answered %q while hosted needs a sign-in", got)
+	}
+	if status := runMCPHost(t, env, "auth", "status", "-config", cfgPath); !strings.Contains(status, "hosted") || !strings.Contains(status, " no ") {
+		t.Errorf("auth status before login:\n%s", status)
+	}
+
+	login := runMCPHost(t, env, "auth", "login", "hosted", "-config", cfgPath)
+	if !strings.Contains(login, "signed in to hosted") || !strings.Contains(login, fmt.Sprintf("pid %d is reconnecting hosted", p.cmd.Process.Pid)) {
+		t.Errorf("auth login said:\n%s", login)
+	}
+	poll.Within(t, 30*time.Second, "hosted to run once signed in", func() error {
+		adminGet(t, adminBase, adminToken, "/api/v1/servers/hosted", &st)
+		if st.State != "running" || st.Tools == 0 {
+			return fmt.Errorf("hosted is %+v", st)
+		}
+		return nil
+	})
+
+	// Calls go on until the access token has been refreshed twice (it
+	// lives tokenLife), and every one succeeds.
+	refreshesBefore, calls := as.CountGrants("refresh_token"), 0
+	poll.Within(t, 10*tokenLife, "two refreshes of the access token", func() error {
+		calls++
+		text := fmt.Sprintf("call %d", calls)
+		if got := callText(ctx, t, c, "mcp__proxy__hosted__echo", map[string]any{"text": text}); !strings.Contains(got, text) {
+			t.Fatalf("call %d answered %q", calls, got)
+		}
+		if n := as.CountGrants("refresh_token") - refreshesBefore; n < 2 {
+			return fmt.Errorf("%d refresh_token grants after %d calls (grants: %+v)", n, calls, as.Grants())
+		}
+		return nil
+	})
+
+	status := runMCPHost(t, env, "auth", "status", "hosted", "-config", cfgPath)
+	if !strings.Contains(status, "yes") || !strings.Contains(status, as.Issuer()) {
+		t.Errorf("auth status after login:\n%s", status)
+	}
+	var servers json.RawMessage
+	adminGet(t, adminBase, adminToken, "/api/v1/servers", &servers)
+	secrets := oauthbackend.StoredSecrets(t, tokenDir)
+	if len(secrets) == 0 {
+		t.Fatalf("no tokens stored in %s", tokenDir)
+	}
+	for _, secret := range secrets {
+		for what, text := range map[string]string{"admin API": string(servers), "auth login": login, "auth status": status, "log": p.Stderr.String()} {
+			if strings.Contains(text, secret) {
+				t.Errorf("the %s shows a stored secret", what)
+			}
+		}
+	}
+
+	if out := runMCPHost(t, env, "auth", "logout", "hosted", "-config", cfgPath); !strings.Contains(out, "signed out of hosted") {
+		t.Errorf("auth logout said:\n%s", out)
+	}
+	if status := runMCPHost(t, env, "auth", "status", "hosted", "-config", cfgPath); strings.Contains(status, "yes") {
+		t.Errorf("auth status after logout:\n%s", status)
+	}
+}
