@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -56,9 +57,11 @@ type Settings struct {
 	ClientMetadataURL string   `json:"oauth_client_metadata_url" doc:"An https URL of this client's Client ID Metadata Document, used as its client id where the authorization server supports it."`
 	Scopes            []string `json:"oauth_scopes" doc:"Scopes to request; by default those of the server's challenge, else its scopes_supported."`
 	Grant             string   `json:"oauth_grant" default:"authorization_code" doc:"\"authorization_code\" (default; a person signs in) or \"client_credentials\" (machine to machine, with oauth_client_id and oauth_client_secret)."`
-	TokenAuthMethod   string   `json:"oauth_token_endpoint_auth_method" doc:"\"client_secret_basic\", \"client_secret_post\" or \"none\"; by default the first the authorization server supports that fits the client."`
-	RedirectPort      int      `json:"oauth_redirect_port" doc:"The loopback port of the redirect URI (http://127.0.0.1:PORT/callback); 0 (default) picks a free one. Set it when a pre-registered client's redirect URI names a port."`
-	SignIn            string   `json:"oauth_sign_in" default:"command" doc:"What mcphost run does when a sign-in is needed: \"command\" (default) puts the server in state needs_login with the command to run; \"browser\" opens the browser itself."`
+	TokenAuthMethod   string   `json:"oauth_token_endpoint_auth_method" doc:"\"client_secret_basic\", \"client_secret_post\", \"private_key_jwt\" or \"none\"; by default the first the authorization server supports that fits the client (private_key_jwt when oauth_client_assertion_key_file is set)."`
+	// ClientAssertionKeyFile is a PEM private key for private_key_jwt.
+	ClientAssertionKeyFile string `json:"oauth_client_assertion_key_file" doc:"A PEM file holding the private key (EC P-256 or RSA) of oauth_client_id, which then authenticates with a signed JWT (private_key_jwt, RFC 7523) instead of a secret."`
+	RedirectPort           int    `json:"oauth_redirect_port" doc:"The loopback port of the redirect URI (http://127.0.0.1:PORT/callback); 0 (default) picks a free one. Set it when a pre-registered client's redirect URI names a port."`
+	SignIn                 string `json:"oauth_sign_in" default:"command" doc:"What mcphost run does when a sign-in is needed: \"command\" (default) puts the server in state needs_login with the command to run; \"browser\" opens the browser itself."`
 }
 
 // Record is what a Store keeps for one server: enough to use and refresh
@@ -80,9 +83,19 @@ type Record struct {
 	// Expiry is when AccessToken expires; zero when the server did not
 	// say.
 	Expiry time.Time `json:"expiry,omitzero"`
+	// Issued is when AccessToken was issued, from which the refresh
+	// margin is a share of its life.
+	Issued time.Time `json:"issued,omitzero"`
 	// Scopes are those granted (or asked for, when the server did not
 	// say).
 	Scopes []string `json:"scopes,omitempty"`
+	// WantScopes are scopes the server asked for in a step-up that only
+	// a person can grant: the next Login asks for them too (it may run
+	// in another process, `mcphost auth login`).
+	WantScopes []string `json:"want_scopes,omitempty"`
+	// RevocationEndpoint is the authorization server's (RFC 7009), for
+	// Logout.
+	RevocationEndpoint string `json:"revocation_endpoint,omitempty"`
 }
 
 // Store keeps Records by key (see Key). Implementations must be safe for
@@ -113,10 +126,6 @@ func (e *NeedsLoginError) Error() string {
 // recognises one after it crossed the plugin boundary as words.
 const NeedsLoginPrefix = "needs login: "
 
-// ErrNotImplemented is returned by the parts of this package not written
-// yet.
-var ErrNotImplemented = errors.New("oauth: not implemented")
-
 // Options are what a Client needs besides Settings.
 type Options struct {
 	// Server is the server's name in proxy.hcl (for messages and Key).
@@ -129,89 +138,39 @@ type Options struct {
 	// (not the MCP ones); nil is http.DefaultClient.
 	HTTPClient *http.Client
 	// Open shows the authorization URL to the person signing in; nil is
-	// OpenBrowser with the process environment.
+	// OpenBrowser with Getenv, printing to os.Stderr.
 	Open func(ctx context.Context, authURL string) error
+	// Getenv looks up the environment ($BROWSER); nil is os.Getenv. A
+	// transport runs as a plugin process that does not inherit the
+	// host's environment, so it passes the host's here.
+	Getenv func(string) string
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
 
-// Client gets, keeps and refreshes the tokens of one server.
+// Client gets, keeps and refreshes the tokens of one server. It is safe
+// for concurrent use.
 type Client struct {
-	settings Settings
-	opts     Options
+	settings  Settings
+	opts      Options
+	key       string
+	canonical string
+
+	// assertionKey signs private_key_jwt assertions; nil without one.
+	assertionKey *assertionKey
+
+	mu sync.Mutex
+	// renewing is the refresh in flight, which concurrent callers share.
+	renewing *renewal
+
+	// signIn serialises authorizations: one browser sign-in (or one
+	// client-credentials grant) at a time. A channel rather than a mutex,
+	// so that a caller waiting for another's sign-in can give up with
+	// its context.
+	signIn chan struct{}
 }
 
-// New returns a Client; it makes no request.
-func New(s Settings, opts Options) (*Client, error) {
-	return &Client{settings: s, opts: opts}, nil
-}
-
-// Key is the Store key of a server: its name and a hash of its URL, so that
-// two configs that give the same name to different servers do not share
-// tokens.
-func Key(server, url string) string { return server }
-
-// Token returns an access token to send: the stored one, refreshed when it
-// is about to expire, or a new one by the client-credentials grant. It
-// returns a *NeedsLoginError when only a person can get one.
-func (c *Client) Token(ctx context.Context) (string, error) {
-	return "", ErrNotImplemented
-}
-
-// Challenged handles a 401 or 403 answer from the MCP server: it runs
-// discovery from its WWW-Authenticate header and gets a new token (by
-// refreshing, by client credentials, or by signing in when Settings.SignIn
-// is "browser"), returning nil when the request should be sent again with
-// Token. Otherwise it returns a *NeedsLoginError, or an error saying why
-// the server cannot be used.
-func (c *Client) Challenged(ctx context.Context, resp *http.Response) error {
-	return ErrNotImplemented
-}
-
-// LoginOptions tune Login.
-type LoginOptions struct {
-	// Scopes to ask for beyond those discovery gives.
-	Scopes []string
-}
-
-// Login runs the whole sign-in: discovery (by an unauthenticated request
-// to the server), registration, the authorization-code flow with a
-// loopback redirect (opening the authorization URL with Options.Open), and
-// stores the tokens.
-func (c *Client) Login(ctx context.Context, o LoginOptions) error {
-	return ErrNotImplemented
-}
-
-// Logout deletes the server's stored tokens (and revokes them where the
-// authorization server supports RFC 7009).
-func (c *Client) Logout(ctx context.Context) error {
-	return ErrNotImplemented
-}
-
-// Status is what `mcphost auth status` shows of a server: never a token.
-type Status struct {
-	SignedIn   bool
-	Issuer     string
-	ClientID   string
-	Scopes     []string
-	Expiry     time.Time
-	Refreshing bool // a refresh token is held
-}
-
-// Status reads the Store.
-func (c *Client) Status() (Status, error) {
-	return Status{}, ErrNotImplemented
-}
-
-// Transport is an http.RoundTripper that sends the server's access token
-// and, on a 401 or 403 challenge, calls Client.Challenged and sends the
-// request again (a bounded number of times; requests whose body cannot be
-// replayed are not retried).
-type Transport struct {
-	Base   http.RoundTripper
-	Client *Client
-}
-
-func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return nil, ErrNotImplemented
-}
+// ErrNotImplemented was returned by the skeleton of this package; nothing
+// returns it now. It is kept so that code written against the skeleton
+// still compiles.
+var ErrNotImplemented = errors.New("oauth: not implemented")
