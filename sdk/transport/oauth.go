@@ -38,14 +38,14 @@ func CheckOAuth(s oauth.Settings) []base.Diagnostic {
 	oneOf("oauth_grant", s.Grant, oauth.GrantAuthorizationCode, oauth.GrantClientCredentials)
 	oneOf("oauth_sign_in", s.SignIn, oauth.SignInCommand, oauth.SignInBrowser)
 	if s.TokenAuthMethod != "" {
-		oneOf("oauth_token_endpoint_auth_method", s.TokenAuthMethod, "client_secret_basic", "client_secret_post", "none")
+		oneOf("oauth_token_endpoint_auth_method", s.TokenAuthMethod, "client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 	}
 	if s.RedirectPort < 0 || s.RedirectPort > 65535 {
 		diags = append(diags, base.Error("oauth_redirect_port", "Invalid value", "oauth_redirect_port must be a port number (0 picks a free one)."))
 	}
-	if s.Grant == oauth.GrantClientCredentials && (s.ClientID == "" || s.ClientSecret == "") {
+	if s.Grant == oauth.GrantClientCredentials && (s.ClientID == "" || s.ClientSecret == "" && s.ClientAssertionKeyFile == "") {
 		diags = append(diags, base.Error("oauth_grant", "Missing client credentials",
-			`oauth_grant = "client_credentials" needs oauth_client_id and oauth_client_secret.`))
+			`oauth_grant = "client_credentials" needs oauth_client_id, and oauth_client_secret or oauth_client_assertion_key_file.`))
 	}
 	return diags
 }
@@ -123,7 +123,7 @@ func NewOAuthClient(s oauth.Settings, o OAuthClientOptions) (*oauth.Client, erro
 		return nil, fmt.Errorf("oauth token store: %w", err)
 	}
 	client, err := oauth.New(s, oauth.Options{
-		Server: o.Server, URL: o.URL, Store: oauth.FileStore{Dir: dir}, HTTPClient: o.HTTPClient,
+		Server: o.Server, URL: o.URL, Store: oauth.FileStore{Dir: dir}, HTTPClient: o.HTTPClient, Getenv: getenv,
 		Open: func(ctx context.Context, authURL string) error {
 			return oauth.OpenBrowser(ctx, authURL, getenv, o.Prompt)
 		},
