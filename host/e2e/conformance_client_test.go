@@ -22,6 +22,7 @@ import (
 
 	"github.com/mcphost/mcphost/host/internal/testenv"
 	"github.com/mcphost/mcphost/host/internal/testenv/oauthbackend"
+	"github.com/mcphost/mcphost/sdk/oauth/oauthtest"
 )
 
 // The client side of the conformance suite runs a command as the MCP client
@@ -40,13 +41,6 @@ const (
 	driverMCPHostEnv = "MCPHOST_CONFORMANCE_MCPHOST"
 	// scenarioEnv is set by the suite to the scenario being run.
 	scenarioEnv = "MCP_CONFORMANCE_SCENARIO"
-	// scenarioContextEnv holds what a scenario gives its client, as JSON:
-	// the client credentials of the pre-registration and
-	// client-credentials scenarios.
-	scenarioContextEnv = "MCP_CONFORMANCE_CONTEXT"
-	// conformanceClientMetadataURL is the Client ID Metadata Document URL
-	// the suite's auth/basic-cimd scenario takes as a client id.
-	conformanceClientMetadataURL = "https://conformance-test.local/client-metadata.json"
 )
 
 // clientBaseline and clientAuthBaseline are the suite's
@@ -160,7 +154,7 @@ func drive(url, name string, sc driverScenario, bin string, logf func(string, ..
 	var oauthAttrs string
 	var env []string
 	if sc.auth {
-		if oauthAttrs, err = scenarioOAuth(name); err != nil {
+		if oauthAttrs, err = scenarioOAuth(name, dir); err != nil {
 			return err
 		}
 		browser, err := oauthbackend.Browser()
@@ -284,29 +278,28 @@ func listToolNames(ctx context.Context, c *client.Client, sc driverScenario, too
 }
 
 // scenarioOAuth is the oauth_* attributes of the http transport in auth
-// scenario name: a sign-in mcphost runs itself, the client credentials the
-// scenario's context gives (MCP_CONFORMANCE_CONTEXT), the client-credentials
-// grant in the client-credentials scenarios, and the suite's Client ID
-// Metadata Document URL.
-func scenarioOAuth(name string) (string, error) {
-	var sctx struct {
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
+// scenario name (oauthtest.ScenarioSettings: a sign-in mcphost runs
+// itself, the client credentials of the scenario's context, the
+// client-credentials grant where the scenario is about it), with the
+// scenario's private key, if any, written into dir.
+func scenarioOAuth(name, dir string) (string, error) {
+	sctx, err := oauthtest.ParseContext(os.Getenv(oauthtest.ContextEnv))
+	if err != nil {
+		return "", err
 	}
-	if raw := os.Getenv(scenarioContextEnv); raw != "" {
-		if err := json.Unmarshal([]byte(raw), &sctx); err != nil {
-			return "", fmt.Errorf("%s: %w", scenarioContextEnv, err)
+	s, err := oauthtest.ScenarioSettings(name, sctx, dir)
+	if err != nil {
+		return "", err
+	}
+	attrs := []string{
+		fmt.Sprintf("oauth_sign_in = %q", s.SignIn), fmt.Sprintf("oauth_grant = %q", s.Grant),
+		fmt.Sprintf("oauth_client_metadata_url = %q", s.ClientMetadataURL),
+	}
+	for attr, value := range map[string]string{"oauth_client_id": s.ClientID, "oauth_client_secret": s.ClientSecret,
+		"oauth_client_assertion_key_file": s.ClientAssertionKeyFile} {
+		if value != "" {
+			attrs = append(attrs, fmt.Sprintf("%s = %q", attr, value))
 		}
-	}
-	attrs := []string{`oauth_sign_in = "browser"`, fmt.Sprintf("oauth_client_metadata_url = %q", conformanceClientMetadataURL)}
-	if sctx.ClientID != "" {
-		attrs = append(attrs, fmt.Sprintf("oauth_client_id = %q", sctx.ClientID))
-	}
-	if sctx.ClientSecret != "" {
-		attrs = append(attrs, fmt.Sprintf("oauth_client_secret = %q", sctx.ClientSecret))
-	}
-	if strings.HasPrefix(name, "auth/client-credentials-") {
-		attrs = append(attrs, `oauth_grant = "client_credentials"`)
 	}
 	return "    " + strings.Join(attrs, "\n    ") + "\n", nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/mcphost/mcphost/host/internal/demoserver"
 	"github.com/mcphost/mcphost/host/internal/testenv/authserver"
+	"github.com/mcphost/mcphost/sdk/oauth/oauthtest"
 )
 
 // Backend is a hosted MCP server that requires OAuth: the example
@@ -149,29 +150,14 @@ func ActAsBrowser() {
 	if len(os.Args) != 3 || os.Args[1] != browserArg {
 		return
 	}
-	if err := follow(os.Args[2]); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err := oauthtest.Follow(ctx, os.Args[2])
+	cancel()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "browser:", err)
 		os.Exit(1)
 	}
 	os.Exit(0)
-}
-
-func follow(authURL string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, authURL, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("the sign-in ended at %s with %s", resp.Request.URL.Redacted(), resp.Status)
-	}
-	return nil
 }
 
 // StoredSecrets are the token store's secrets (access and refresh tokens,
