@@ -33,17 +33,36 @@ func runMCPHost(t *testing.T, env []string, args ...string) string {
 	return string(out)
 }
 
-// TestOAuthBackend: a hosted server that requires OAuth is in state
-// needs_login (with the command to run) until `mcphost auth login` signs
-// in, while the other server works; the login asks the running mcphost to
-// reconnect it, and from then on its access token, which lives a few
-// seconds, is refreshed as it expires without a call failing. No token
-// shows in the admin API, the CLI's output or the logs.
+// TestOAuthBackend: a hosted server that requires OAuth, over either
+// transport, is in state needs_login (with the command to run) until
+// `mcphost auth login` signs in, while the other server works; the login
+// asks the running mcphost to reconnect it. Over http, its access token,
+// which lives a few seconds, is then refreshed as it expires without a
+// call failing (a websocket uses its token at the handshake only). No
+// token shows in the admin API, the CLI's output or the logs.
 func TestOAuthBackend(t *testing.T) {
 	t.Parallel()
+	tests := []struct {
+		transport string
+		start     func(testing.TB, *authserver.Server, string) *oauthbackend.Backend
+		// refreshes: calls span the access token's expiry.
+		refreshes bool
+	}{
+		{"http", oauthbackend.Start, true},
+		{"websocket", oauthbackend.StartWebSocket, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.transport, func(t *testing.T) {
+			t.Parallel()
+			testOAuthBackend(t, tt.transport, tt.start, tt.refreshes)
+		})
+	}
+}
+
+func testOAuthBackend(t *testing.T, transport string, start func(testing.TB, *authserver.Server, string) *oauthbackend.Backend, refreshes bool) {
 	const tokenLife = 3 * time.Second
 	as := authserver.Start(t, authserver.Options{Scopes: []string{"mcp"}, AccessTokenLifetime: tokenLife})
-	backend := oauthbackend.Start(t, as, "hosted")
+	backend := start(t, as, "hosted")
 
 	dir, listenAddr, adminAddr := t.TempDir(), freeAddr(t), freeAddr(t)
 	const adminToken = "admin-token-oauth"
@@ -57,11 +76,11 @@ admin {
   auth_token = %q
 }
 server "hosted" {
-  transport "http" {
+  transport %q {
     url = %q
   }
 }
-%s`, listenAddr, adminAddr, adminToken, backend.URL, exampleServer("ex"))
+%s`, listenAddr, adminAddr, adminToken, transport, backend.URL, exampleServer("ex"))
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -109,20 +128,25 @@ server "hosted" {
 		return nil
 	})
 
-	// Calls go on until the access token has been refreshed twice (it
-	// lives tokenLife), and every one succeeds.
-	refreshesBefore, calls := as.CountGrants("refresh_token"), 0
-	poll.Within(t, 10*tokenLife, "two refreshes of the access token", func() error {
-		calls++
-		text := fmt.Sprintf("call %d", calls)
-		if got := callText(ctx, t, c, "mcp__proxy__hosted__echo", map[string]any{"text": text}); !strings.Contains(got, text) {
-			t.Fatalf("call %d answered %q", calls, got)
-		}
-		if n := as.CountGrants("refresh_token") - refreshesBefore; n < 2 {
-			return fmt.Errorf("%d refresh_token grants after %d calls (grants: %+v)", n, calls, as.Grants())
-		}
-		return nil
-	})
+	if got := callText(ctx, t, c, "mcp__proxy__hosted__echo", map[string]any{"text": "signed in"}); !strings.Contains(got, "signed in") {
+		t.Errorf("hosted answered %q once signed in", got)
+	}
+	if refreshes {
+		// Calls go on until the access token has been refreshed twice
+		// (it lives tokenLife), and every one succeeds.
+		refreshesBefore, calls := as.CountGrants("refresh_token"), 0
+		poll.Within(t, 10*tokenLife, "two refreshes of the access token", func() error {
+			calls++
+			text := fmt.Sprintf("call %d", calls)
+			if got := callText(ctx, t, c, "mcp__proxy__hosted__echo", map[string]any{"text": text}); !strings.Contains(got, text) {
+				t.Fatalf("call %d answered %q", calls, got)
+			}
+			if n := as.CountGrants("refresh_token") - refreshesBefore; n < 2 {
+				return fmt.Errorf("%d refresh_token grants after %d calls (grants: %+v)", n, calls, as.Grants())
+			}
+			return nil
+		})
+	}
 
 	status := runMCPHost(t, env, "auth", "status", "hosted", "-config", cfgPath)
 	if !strings.Contains(status, "yes") || !strings.Contains(status, as.Issuer()) {

@@ -8,8 +8,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -25,14 +27,19 @@ import (
 	"github.com/mcphost/mcphost/sdk/oauth/oauthtest"
 )
 
-// Backend is a hosted MCP server that requires OAuth: the example
-// server over Streamable HTTP at /mcp, behind a check of every request's
+// Backend is a hosted MCP server that requires OAuth: the example server
+// over Streamable HTTP at /mcp (Start) or over WebSocket at /ws
+// (StartWebSocket), behind a check of every request's (or handshake's)
 // access token with the authorization server (RFC 7662 introspection:
 // active, and bound to this resource), publishing its protected resource
 // metadata (RFC 9728).
 type Backend struct {
-	URL string // the MCP endpoint
-	as  *authserver.Server
+	// URL is the MCP endpoint, as a transport block's url gives it.
+	URL string
+	// resource is the endpoint as an http(s) URL, which tokens are
+	// bound to; path is its path.
+	resource, path string
+	as             *authserver.Server
 }
 
 // The resource server's own client at the authorization server, which
@@ -42,33 +49,65 @@ const (
 	introspectorSecret = "introspector-secret"
 )
 
-// Start serves the example server named name, protected by as, until the
-// test ends. It registers the resource server's own client at as.
+// Start serves the example server named name over Streamable HTTP,
+// protected by as, until the test ends.
 func Start(t testing.TB, as *authserver.Server, name string) *Backend {
+	t.Helper()
+	return serve(t, as, "/mcp", server.NewStreamableHTTPServer(demoserver.New(name), server.WithEndpointPath("/mcp")))
+}
+
+// StartWebSocket serves the example server named name over WebSocket,
+// protected by as (at the opening handshake), until the test ends.
+func StartWebSocket(t testing.TB, as *authserver.Server, name string) *Backend {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- demoserver.ServeWS(ctx, ln, name) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("websocket backend: %v", err)
+		}
+	})
+	// The check stands in front, as a gateway would: a reverse proxy
+	// passes the upgrade on once the token is good.
+	inner := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: ln.Addr().String()})
+	b := serve(t, as, "/ws", inner)
+	b.URL = "ws" + strings.TrimPrefix(b.resource, "http")
+	return b
+}
+
+// serve puts h at path behind the token check. It registers the resource
+// server's own client at as.
+func serve(t testing.TB, as *authserver.Server, path string, h http.Handler) *Backend {
 	t.Helper()
 	if err := as.RegisterClient(authserver.Client{ID: introspectorID, Secret: introspectorSecret}); err != nil {
 		t.Fatal(err)
 	}
-	b := &Backend{as: as}
-	mcpHandler := server.NewStreamableHTTPServer(demoserver.New(name), server.WithEndpointPath("/mcp"))
+	b := &Backend{as: as, path: path}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/oauth-protected-resource/mcp", b.serveMetadata)
-	mux.Handle("/mcp", b.require(mcpHandler))
+	mux.HandleFunc("GET /.well-known/oauth-protected-resource"+path, b.serveMetadata)
+	mux.Handle(path, b.require(h))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	b.URL = srv.URL + "/mcp"
+	b.resource = srv.URL + path
+	b.URL = b.resource
 	return b
 }
 
 func (b *Backend) metadataURL() string {
-	u, _ := url.Parse(b.URL)
-	return u.Scheme + "://" + u.Host + "/.well-known/oauth-protected-resource/mcp"
+	u, _ := url.Parse(b.resource)
+	return u.Scheme + "://" + u.Host + "/.well-known/oauth-protected-resource" + b.path
 }
 
 func (b *Backend) serveMetadata(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"resource":              b.URL,
+		"resource":              b.resource,
 		"authorization_servers": []string{b.as.Issuer()},
 		"scopes_supported":      []string{"mcp"},
 	})
@@ -110,7 +149,7 @@ func (b *Backend) active(ctx context.Context, token string) bool {
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&answer) != nil {
 		return false
 	}
-	return answer.Active && slices.Contains(answer.Aud, b.URL)
+	return answer.Active && slices.Contains(answer.Aud, b.resource)
 }
 
 // browserArg, as a test binary's first argument, makes it play the browser
