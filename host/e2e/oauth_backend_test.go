@@ -67,20 +67,13 @@ func testOAuthBackend(t *testing.T, transport string, start func(testing.TB, *au
 	dir, listenAddr, adminAddr := t.TempDir(), freeAddr(t), freeAddr(t)
 	const adminToken = "admin-token-oauth"
 	cfgPath := filepath.Join(dir, "proxy.hcl")
-	cfg := fmt.Sprintf(`
-listen "http" {
-  address = %q
-}
-admin {
-  address    = %q
-  auth_token = %q
-}
+	cfg := listenAndAdmin(listenAddr, adminAddr, adminToken) + fmt.Sprintf(`
 server "hosted" {
   transport %q {
     url = %q
   }
 }
-%s`, listenAddr, adminAddr, adminToken, transport, backend.URL, exampleServer("ex"))
+%s`, transport, backend.URL, exampleServer("ex"))
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
