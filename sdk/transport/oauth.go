@@ -108,6 +108,9 @@ type OAuthClientOptions struct {
 	// Prompt is where the authorization URL is printed, besides opening
 	// the browser.
 	Prompt io.Writer
+	// Open, when set, shows the authorization URL instead (Prompt and
+	// the browser are then unused).
+	Open func(ctx context.Context, authURL string) error
 }
 
 // NewOAuthClient returns the oauth.Client of one backend with mcphost's
@@ -122,11 +125,14 @@ func NewOAuthClient(s oauth.Settings, o OAuthClientOptions) (*oauth.Client, erro
 	if err != nil {
 		return nil, fmt.Errorf("oauth token store: %w", err)
 	}
-	client, err := oauth.New(s, oauth.Options{
-		Server: o.Server, URL: o.URL, Store: oauth.FileStore{Dir: dir}, HTTPClient: o.HTTPClient, Getenv: getenv,
-		Open: func(ctx context.Context, authURL string) error {
+	open := o.Open
+	if open == nil {
+		open = func(ctx context.Context, authURL string) error {
 			return oauth.OpenBrowser(ctx, authURL, getenv, o.Prompt)
-		},
+		}
+	}
+	client, err := oauth.New(s, oauth.Options{
+		Server: o.Server, URL: o.URL, Store: oauth.FileStore{Dir: dir}, HTTPClient: o.HTTPClient, Getenv: getenv, Open: open,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("oauth: %w", err)

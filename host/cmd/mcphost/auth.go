@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,11 +17,8 @@ import (
 	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/copies"
-	httptransport "github.com/mcphost/mcphost/plugins/http"
-	"github.com/mcphost/mcphost/plugins/websocket"
-	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/host/internal/proxy"
 	"github.com/mcphost/mcphost/sdk/oauth"
-	"github.com/mcphost/mcphost/sdk/transport"
 )
 
 const authUsage = `usage: mcphost auth COMMAND [ARGS] [-config FILE]
@@ -112,76 +108,12 @@ func authUsageError(stderr io.Writer, msg string) error {
 	return errUsage
 }
 
-// oauthSchemas are the instance schemas of the transports that sign in.
-var oauthSchemas = map[string]base.Schema{
-	"http":      base.SchemaFor[httptransport.Config](),
-	"websocket": base.SchemaFor[websocket.Config](),
-}
-
-// oauthServer is what signing in to one server needs from its transport
-// block.
-type oauthServer struct {
-	name string
-	// URL is the endpoint as an authorization server knows it (http or
-	// https; a websocket url's handshake URL).
-	URL string `json:"url"`
-	oauth.Settings
-}
-
-// oauthServerOf decodes server name's transport block, as the transport
-// would: its url and oauth_* attributes. ok is false for a server whose
-// transport does not sign in (or has oauth = "off").
-func oauthServerOf(cfg *config.Config, name string) (srv oauthServer, ok bool, err error) {
-	s, found := cfg.Server(name)
-	if !found {
-		return srv, false, fmt.Errorf("%s declares no server %q", cfg.Filename, name)
-	}
-	schema, known := oauthSchemas[s.Transport.Plugin]
-	if !known {
-		return srv, false, nil
-	}
-	raw, diags := config.DecodeBody(s.Transport.Body, schema, cfg.EvalContext)
-	if diags.HasErrors() {
-		return srv, false, fmt.Errorf("server %q: %s", name, diags.Errs()[0])
-	}
-	if err := json.Unmarshal(raw, &srv); err != nil {
-		return srv, false, fmt.Errorf("server %q: %w", name, err)
-	}
-	srv.name = name
-	if u, err := url.Parse(srv.URL); err == nil && (u.Scheme == "ws" || u.Scheme == "wss") {
-		u.Scheme = strings.Replace(u.Scheme, "ws", "http", 1)
-		srv.URL = u.String()
-	}
-	return srv, srv.OAuth != transport.OAuthOff, nil
-}
-
-// client is the server's OAuth client, printing the authorization URL
-// to prompt.
-func (s oauthServer) client(getenv func(string) string, prompt io.Writer) (*oauth.Client, error) {
-	return transport.NewOAuthClient(s.Settings, transport.OAuthClientOptions{
-		Server: s.name, URL: s.URL, Getenv: getenv, Prompt: prompt,
-	})
-}
-
-// signingServer is oauthServerOf for a server named on the command line,
-// which must sign in.
-func signingServer(cfg *config.Config, name string) (oauthServer, error) {
-	srv, ok, err := oauthServerOf(cfg, name)
-	if err != nil {
-		return srv, err
-	}
-	if !ok {
-		return srv, fmt.Errorf("server %q does not sign in with OAuth (its transport is not http or websocket, or it sets oauth = \"off\")", name)
-	}
-	return srv, nil
-}
-
 func authLogin(ctx context.Context, cfg *config.Config, name string, getenv func(string) string, stdout, stderr io.Writer) error {
-	srv, err := signingServer(cfg, name)
+	srv, err := proxy.OAuthServerOf(cfg, name)
 	if err != nil {
 		return err
 	}
-	client, err := srv.client(getenv, stdout)
+	client, err := srv.Client(getenv, stdout, nil)
 	if err != nil {
 		return err
 	}
@@ -238,11 +170,11 @@ func reconnectCopy(ctx context.Context, e copies.Entry, server string, getenv fu
 }
 
 func authLogout(ctx context.Context, cfg *config.Config, name string, getenv func(string) string, stdout io.Writer) error {
-	srv, err := signingServer(cfg, name)
+	srv, err := proxy.OAuthServerOf(cfg, name)
 	if err != nil {
 		return err
 	}
-	client, err := srv.client(getenv, io.Discard)
+	client, err := srv.Client(getenv, io.Discard, nil)
 	if err != nil {
 		return err
 	}
@@ -256,20 +188,21 @@ func authLogout(ctx context.Context, cfg *config.Config, name string, getenv fun
 // authStatus prints the sign-in of the named server, or of every server
 // that signs in.
 func authStatus(cfg *config.Config, names []string, getenv func(string) string, stdout io.Writer) error {
-	var servers []oauthServer
+	var servers []proxy.OAuthServer
 	if len(names) == 1 {
-		srv, err := signingServer(cfg, names[0])
+		srv, err := proxy.OAuthServerOf(cfg, names[0])
 		if err != nil {
 			return err
 		}
 		servers = append(servers, srv)
 	} else {
 		for _, s := range cfg.Servers {
-			srv, ok, err := oauthServerOf(cfg, s.Name)
-			if err != nil {
+			srv, err := proxy.OAuthServerOf(cfg, s.Name)
+			switch {
+			case errors.Is(err, proxy.ErrNoOAuth):
+			case err != nil:
 				return err
-			}
-			if ok {
+			default:
 				servers = append(servers, srv)
 			}
 		}
@@ -281,19 +214,19 @@ func authStatus(cfg *config.Config, names []string, getenv func(string) string, 
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSIGNED IN\tISSUER\tCLIENT ID\tSCOPES\tEXPIRES")
 	for _, srv := range servers {
-		client, err := srv.client(getenv, io.Discard)
+		client, err := srv.Client(getenv, io.Discard, nil)
 		if err != nil {
 			return err
 		}
 		st, err := client.Status()
 		if err != nil {
-			return fmt.Errorf("read the stored sign-in of %s: %w", srv.name, err)
+			return fmt.Errorf("read the stored sign-in of %s: %w", srv.Name, err)
 		}
 		signedIn := "no"
 		if st.SignedIn {
 			signedIn = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", srv.name, signedIn, dash(st.Issuer), dash(st.ClientID),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", srv.Name, signedIn, dash(st.Issuer), dash(st.ClientID),
 			dash(strings.Join(st.Scopes, " ")), expiry(st))
 	}
 	return tw.Flush()
