@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcphost/mcphost/host/internal/testenv"
 	"github.com/mcphost/mcphost/host/internal/testenv/authserver"
 	"github.com/mcphost/mcphost/host/internal/testenv/oauthbackend"
+	"github.com/mcphost/mcphost/sdk/oauth/oauthtest"
 	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
 
@@ -42,24 +45,43 @@ func runMCPHost(t *testing.T, env []string, args ...string) string {
 // token shows in the admin API, the CLI's output or the logs.
 func TestOAuthBackend(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		transport string
-		start     func(testing.TB, *authserver.Server, string) *oauthbackend.Backend
-		// refreshes: calls span the access token's expiry.
-		refreshes bool
-	}{
-		{"http", oauthbackend.Start, true},
-		{"websocket", oauthbackend.StartWebSocket, false},
+	tests := []oauthBackendTest{
+		{name: "http", transport: "http", start: oauthbackend.Start, refreshes: true, signIn: signInCLI},
+		{name: "websocket", transport: "websocket", start: oauthbackend.StartWebSocket, signIn: signInAdminAPI},
+		{name: "dashboard", transport: "http", start: oauthbackend.Start, signIn: signInDashboard},
 	}
 	for _, tt := range tests {
-		t.Run(tt.transport, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			testOAuthBackend(t, tt.transport, tt.start, tt.refreshes)
+			testOAuthBackend(t, tt)
 		})
 	}
 }
 
-func testOAuthBackend(t *testing.T, transport string, start func(testing.TB, *authserver.Server, string) *oauthbackend.Backend, refreshes bool) {
+// oauthBackendTest is one case of TestOAuthBackend.
+type oauthBackendTest struct {
+	name, transport string
+	start           func(testing.TB, *authserver.Server, string) *oauthbackend.Backend
+	// refreshes: calls span the access token's expiry.
+	refreshes bool
+	signIn    signInWay
+}
+
+// signInWay is how a test signs in.
+type signInWay int
+
+const (
+	// signInCLI runs `mcphost auth login`.
+	signInCLI signInWay = iota
+	// signInAdminAPI asks the admin API to start the sign-in in mcphost
+	// and follows the page it answers.
+	signInAdminAPI
+	// signInDashboard clicks the dashboard's "Sign in" in Chromium.
+	signInDashboard
+)
+
+func testOAuthBackend(t *testing.T, tt oauthBackendTest) {
+	transport, start, refreshes := tt.transport, tt.start, tt.refreshes
 	const tokenLife = 3 * time.Second
 	as := authserver.Start(t, authserver.Options{Scopes: []string{"mcp"}, AccessTokenLifetime: tokenLife})
 	backend := start(t, as, "hosted")
@@ -109,9 +131,17 @@ server "hosted" {
 		t.Errorf("auth status before login:\n%s", status)
 	}
 
-	login := runMCPHost(t, env, "auth", "login", "hosted", "-config", cfgPath)
-	if !strings.Contains(login, "signed in to hosted") || !strings.Contains(login, fmt.Sprintf("pid %d is reconnecting hosted", p.cmd.Process.Pid)) {
-		t.Errorf("auth login said:\n%s", login)
+	var login string
+	switch tt.signIn {
+	case signInAdminAPI:
+		login = signInViaAdmin(ctx, t, adminBase, adminToken)
+	case signInDashboard:
+		login = signInViaDashboard(t, adminBase, adminToken)
+	default:
+		login = runMCPHost(t, env, "auth", "login", "hosted", "-config", cfgPath)
+		if !strings.Contains(login, "signed in to hosted") || !strings.Contains(login, fmt.Sprintf("pid %d is reconnecting hosted", p.cmd.Process.Pid)) {
+			t.Errorf("auth login said:\n%s", login)
+		}
 	}
 	poll.Within(t, 30*time.Second, "hosted to run once signed in", func() error {
 		adminGet(t, adminBase, adminToken, "/api/v1/servers/hosted", &st)
@@ -152,7 +182,7 @@ server "hosted" {
 		t.Fatalf("no tokens stored in %s", tokenDir)
 	}
 	for _, secret := range secrets {
-		for what, text := range map[string]string{"admin API": string(servers), "auth login": login, "auth status": status, "log": p.Stderr.String()} {
+		for what, text := range map[string]string{"admin API": string(servers), "sign-in": login, "auth status": status, "log": p.Stderr.String()} {
 			if strings.Contains(text, secret) {
 				t.Errorf("the %s shows a stored secret", what)
 			}
@@ -165,4 +195,56 @@ server "hosted" {
 	if status := runMCPHost(t, env, "auth", "status", "hosted", "-config", cfgPath); strings.Contains(status, "yes") {
 		t.Errorf("auth status after logout:\n%s", status)
 	}
+}
+
+// signInViaAdmin signs in to hosted as the dashboard does: the admin API
+// starts the sign-in in mcphost and answers the page to open, which the
+// test then follows as the browser would. It returns the API's answers,
+// and checks its refusals of servers that do not sign in.
+func signInViaAdmin(ctx context.Context, t *testing.T, adminBase, adminToken string) string {
+	t.Helper()
+	for path, want := range map[string]int{"/api/v1/servers/ex/sign-in": http.StatusConflict, "/api/v1/servers/ghost/sign-in": http.StatusNotFound} {
+		if code := adminPost(t, adminBase, adminToken, path, "", nil); code != want {
+			t.Errorf("POST %s = %d, want %d", path, code, want)
+		}
+	}
+	var started struct {
+		Server           string `json:"server"`
+		AuthorizationURL string `json:"authorization_url"`
+	}
+	if code := adminPost(t, adminBase, adminToken, "/api/v1/servers/hosted/sign-in", "", &started); code != http.StatusOK || started.AuthorizationURL == "" {
+		t.Fatalf("POST sign-in = %d, %+v", code, started)
+	}
+	if err := oauthtest.Follow(ctx, started.AuthorizationURL); err != nil {
+		t.Fatalf("following the sign-in page: %v", err)
+	}
+	return fmt.Sprintf("%+v", started)
+}
+
+// signInViaDashboard clicks "Sign in" on hosted's card in the dashboard
+// (testdata/dashboard-sign-in.mjs, in headless Chromium) and returns what
+// the script printed: the card's reason and where the sign-in page was.
+func signInViaDashboard(t *testing.T, adminBase, adminToken string) string {
+	t.Helper()
+	browser := chromium(t)
+	pw := filepath.Dir(testenv.NPMModule(t, "playwright-core/package.json"))
+	node := testenv.Node(t)
+	link, err := ctl(t, adminBase, adminToken, "ui")
+	if err != nil {
+		t.Fatalf("ctl ui: %v\n%s", err, link)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "dashboard-sign-in.mjs"))
+	cmd.Env = append(os.Environ(), "PLAYWRIGHT_CORE="+pw, "CHROMIUM="+browser,
+		"DASH_LINK="+strings.TrimSpace(link), "DASH_SERVER=hosted")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("dashboard-sign-in.mjs: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), `/authorize"`) || !strings.Contains(string(out), `"redirected_to":"/callback"`) ||
+		!strings.Contains(string(out), "mcphost auth login hosted") {
+		t.Errorf("dashboard-sign-in.mjs printed:\n%s", out)
+	}
+	return string(out)
 }
