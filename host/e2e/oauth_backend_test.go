@@ -121,6 +121,12 @@ server "hosted" {
 	if !strings.Contains(st.Reason, "mcphost auth login hosted") {
 		t.Errorf("needs_login reason %q does not name the command", st.Reason)
 	}
+	if n := scrapeCounter(t, p.Metrics.url, "mcphost_"+transport+"_sign_ins_required_total", map[string]string{"plugin": transport, "server": "hosted"}); n < 1 {
+		t.Errorf("mcphost_%s_sign_ins_required_total = %v while hosted needs a sign-in", transport, n)
+	}
+	if out, err := ctl(t, adminBase, adminToken, "status"); err != nil || !strings.Contains(out, "needs_login") || !strings.Contains(out, "mcphost auth login hosted") {
+		t.Errorf("ctl status (%v) does not show hosted needing a sign-in:\n%s", err, out)
+	}
 	c := httpClient(t, p.URL, clientOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

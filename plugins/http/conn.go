@@ -483,6 +483,7 @@ func (c *conn) requestFailed(s sent, err error) {
 	if nle, ok := errors.AsType[*oauth.NeedsLoginError](err); ok {
 		// The host tells this close from others by its words, and waits
 		// for a sign-in instead of restarting.
+		c.m.signInsRequired.Inc()
 		c.logger.Warn("backend needs a sign-in; ending the connection", "reason", nle.Reason)
 		c.end(fmt.Errorf("%w: %w", transport.ErrClosed, nle))
 		return

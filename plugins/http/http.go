@@ -224,6 +224,9 @@ func (t *Transport) forget(c *conn) { t.Conns.Remove(c) }
 type connMetrics struct {
 	transport.ConnCounters
 	httpErrors, sessionsExpired, streamReconnects, fallbacks *base.Counter
+	// signInsRequired counts connections ended for want of a person
+	// signing in (OAuth).
+	signInsRequired *base.Counter
 }
 
 func (t *Transport) newConnMetrics(server string) connMetrics {
@@ -233,6 +236,7 @@ func (t *Transport) newConnMetrics(server string) connMetrics {
 		sessionsExpired:  t.Counter(server, "sessions_expired_total"),
 		streamReconnects: t.Counter(server, "stream_reconnects_total"),
 		fallbacks:        t.Counter(server, "sse_fallbacks_total"),
+		signInsRequired:  t.Counter(server, "sign_ins_required_total"),
 	}
 }
 

@@ -6,6 +6,7 @@ package websocket
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -160,6 +161,9 @@ func (t *Transport) Open(ctx context.Context, req transport.OpenRequest) (transp
 		return transport.OpenResponse{}, fmt.Errorf("websocket %s: %w", req.Name, err)
 	}
 	c, err := dial(ctx, o, rt, limit, logger, t.newConnMetrics(req.Name), t.forget)
+	if _, ok := errors.AsType[*oauth.NeedsLoginError](err); ok {
+		t.Counter(req.Name, "sign_ins_required_total").Inc()
+	}
 	if err != nil {
 		return transport.OpenResponse{}, fmt.Errorf("websocket %s: %w", req.Name, err)
 	}
