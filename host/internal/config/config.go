@@ -226,6 +226,10 @@ type Listener struct {
 	AuthToken string
 	// AllowUnauthenticated permits a non-loopback address without AuthToken.
 	AllowUnauthenticated bool
+	// OAuth, when set, makes the listener an OAuth 2.1 resource server:
+	// MCP requests need an access token from its issuer. AuthToken, when
+	// also set, is accepted beside it as the operator's own credential.
+	OAuth *ListenOAuth
 	// MaxSessions bounds the sessions open at once on this listener (every
 	// transport together); 0 is no bound.
 	MaxSessions int
@@ -239,12 +243,13 @@ type Listener struct {
 	DeclRange         hcl.Range
 }
 
-// Redacted returns a copy of l with AuthToken replaced by RedactedValue
-// when it is set.
+// Redacted returns a copy of l with AuthToken and the OAuth client secret
+// replaced by RedactedValue when they are set.
 func (l Listener) Redacted() Listener {
 	if l.AuthToken != "" {
 		l.AuthToken = RedactedValue
 	}
+	l.OAuth = l.OAuth.Redacted()
 	l.AllowedOrigins = append([]string(nil), l.AllowedOrigins...)
 	return l
 }

@@ -893,6 +893,7 @@ func TestListenerBeyondLoopbackNeedsAuth(t *testing.T) {
 		{"empty host without token", `address = ":3000"`, true},
 		{"all interfaces with token", "address = \"0.0.0.0:3000\"\nauth_token = \"s3cret\"", false},
 		{"all interfaces, explicitly open", "address = \"0.0.0.0:3000\"\nallow_unauthenticated = true", false},
+		{"all interfaces with oauth", "address = \"0.0.0.0:3000\"\noauth {\n  issuer = \"https://a.example\"\n  audience = \"https://m.example/mcp\"\n  scopes = []\n}", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,6 +23,7 @@ var listenSchema = &hcl.BodySchema{
 		{Name: "resume_buffer_bytes"},
 		{Name: "resume_total_bytes"},
 	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "oauth"}},
 }
 
 func (d *decoder) decodeListener(b *hcl.Block) (Listener, bool) {
@@ -109,14 +110,15 @@ func (d *decoder) decodeListener(b *hcl.Block) (Listener, bool) {
 			}
 		}
 	}
-	if l.AuthToken == "" && !l.AllowUnauthenticated && !loopbackAddress(l.Address) {
+	l.OAuth = d.decodeListenOAuth(content.Blocks.OfType("oauth"))
+	if l.AuthToken == "" && l.OAuth == nil && !l.AllowUnauthenticated && !loopbackAddress(l.Address) {
 		subject := b.DefRange
 		if attr, ok := attrs["address"]; ok {
 			subject = attr.Expr.Range()
 		}
 		d.errorf(subject, "Listener open beyond loopback without auth",
 			"%s accepts connections from other machines, and anyone who reaches it controls every backend. "+
-				"Set auth_token (e.g. env(\"MCPHOST_TOKEN\")), listen on 127.0.0.1, or set allow_unauthenticated = true.", l.Address)
+				"Add an oauth block, set auth_token (e.g. env(\"MCPHOST_TOKEN\")), listen on 127.0.0.1, or set allow_unauthenticated = true.", l.Address)
 	}
 	return l, true
 }

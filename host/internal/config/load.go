@@ -265,5 +265,6 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 		serverSeen[name] = b.DefRange
 		cfg.Servers = append(cfg.Servers, d.decodeServer(b, cfg.Proxy))
 	}
+	d.checkServerScopes(cfg)
 	return cfg
 }

@@ -189,6 +189,10 @@ func (g *Guard) BearerOK(r *http.Request) bool {
 // HasToken says whether a bearer token is configured.
 func (g *Guard) HasToken() bool { return g.hasToken }
 
+// BearerToken is the token of r's "Authorization: Bearer <token>" header;
+// ok is false when r has none.
+func BearerToken(r *http.Request) (token string, ok bool) { return bearer(r) }
+
 func bearer(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
 	const prefix = "bearer "

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mcphost/mcphost/host/internal/httpdrain"
 	"github.com/mcphost/mcphost/host/internal/httpguard"
+	"github.com/mcphost/mcphost/host/internal/oauthrs"
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 )
@@ -27,8 +28,17 @@ type HTTPOptions struct {
 	Address        string
 	Path           string
 	AllowedOrigins []string
-	// AuthToken, when set, is required as "Authorization: Bearer <token>".
-	AuthToken   string
+	// AuthToken, when set, is required as "Authorization: Bearer <token>"
+	// (or, with OAuth, accepted beside access tokens as the operator's
+	// credential, allowed every server).
+	AuthToken string
+	// OAuth, when set, makes the listener an OAuth 2.1 resource server:
+	// every MCP request over every transport needs an access token it
+	// validates, the protected resource metadata is served, and sessions
+	// are bound to their token's subject. AuthRefused (when set) counts
+	// each refusal by reason.
+	OAuth       *oauthrs.Verifier
+	AuthRefused func(reason string)
 	MaxBytes    int
 	IdleTimeout time.Duration // a session with no traffic and no stream is closed after this
 	// SSEPath and MessagePath serve the legacy HTTP+SSE transport
@@ -40,8 +50,8 @@ type HTTPOptions struct {
 	// WebSocketPath serves MCP over WebSocket, one message per text frame;
 	// empty disables it.
 	WebSocketPath string
-	// MetricsPath serves Metrics (GET only, behind AuthToken when set);
-	// empty, or a nil Metrics, disables it.
+	// MetricsPath serves Metrics (GET only, behind AuthToken when set,
+	// else behind OAuth when set); empty, or a nil Metrics, disables it.
 	MetricsPath string
 	Metrics     http.Handler
 	// MaxSessions bounds the sessions open at once over every transport of
@@ -169,6 +179,14 @@ func NewHTTP(r *router.Router, opts HTTPOptions) *HTTP {
 		mux.HandleFunc(h.opts.MetricsPath, h.serveMetrics)
 	} else {
 		h.opts.MetricsPath = ""
+	}
+	if h.opts.OAuth != nil {
+		taken := []string{h.opts.Path, h.opts.SSEPath, h.opts.MessagePath, h.opts.WebSocketPath, h.opts.MetricsPath}
+		for _, p := range h.opts.OAuth.MetadataPaths(h.opts.Path) {
+			if !slices.Contains(taken, p) {
+				mux.HandleFunc(p, h.serveResourceMetadata)
+			}
+		}
 	}
 	h.guard = h.newGuard(true)
 	h.srv = &http.Server{Handler: h.checkHost(mux), ReadHeaderTimeout: 10 * time.Second}
@@ -324,31 +342,37 @@ func (h *HTTP) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Unauthorized", http.StatusUnauthorized)
 		return
 	}
+	// Without auth_token, an OAuth listener's metrics need an access token
+	// rather than be open to whoever reaches the listener.
+	if !h.guard.HasToken() && h.opts.OAuth != nil {
+		if _, ok := h.authenticate(w, r); !ok {
+			return
+		}
+	}
 	h.opts.Metrics.ServeHTTP(w, r)
 }
 
 // admit applies the checks every endpoint shares (DNS rebinding, Origin,
-// bearer token, protocol version header), answering the request when it
-// fails one.
-func (h *HTTP) admit(w http.ResponseWriter, r *http.Request) bool {
+// bearer token or OAuth access token, protocol version header), answering
+// the request when it fails one; it says who sent the request.
+func (h *HTTP) admit(w http.ResponseWriter, r *http.Request) (caller, bool) {
 	if err := h.guard.Check(r); err != nil {
 		msg := "Forbidden: origin not allowed"
 		if errors.Is(err, httpguard.ErrHost) {
 			msg = "Forbidden: host not allowed"
 		}
 		httpError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, msg)
-		return false
+		return caller{}, false
 	}
-	if h.guard.HasToken() && !h.guard.BearerOK(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="mcphost"`)
-		httpError(w, http.StatusUnauthorized, jsonrpc.CodeInvalidRequest, "Unauthorized")
-		return false
+	c, ok := h.authenticate(w, r)
+	if !ok {
+		return caller{}, false
 	}
 	if v := r.Header.Get("MCP-Protocol-Version"); v != "" && !slices.Contains(router.SupportedVersions, v) {
 		httpError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest, "Bad Request: unsupported MCP-Protocol-Version "+v)
-		return false
+		return caller{}, false
 	}
-	return true
+	return c, true
 }
 
 // readMessage reads a POSTed JSON-RPC message or batch, answering 413 or
@@ -396,7 +420,8 @@ func readBody(r io.Reader, length int64) ([]byte, error) {
 }
 
 func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !h.admit(w, r) {
+	c, ok := h.admit(w, r)
+	if !ok {
 		return
 	}
 	if r.Method != http.MethodPost && isModernRequest(r) {
@@ -407,33 +432,36 @@ func (h *HTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.Method {
 	case http.MethodPost:
-		h.post(w, r)
+		h.post(w, r, c)
 	case http.MethodGet:
-		h.get(w, r)
+		h.get(w, r, c)
 	case http.MethodDelete:
-		h.delete(w, r)
+		h.delete(w, r, c)
 	default:
 		w.Header().Set("Allow", "GET, POST, DELETE")
 		httpError(w, http.StatusMethodNotAllowed, jsonrpc.CodeInvalidRequest, "Method not allowed")
 	}
 }
 
-func (h *HTTP) post(w http.ResponseWriter, r *http.Request) {
+func (h *HTTP) post(w http.ResponseWriter, r *http.Request, c caller) {
 	body, env, ok := h.readMessage(w, r)
 	if !ok {
 		return
 	}
 	if isModernPost(r, body, env) {
-		h.postModern(w, r, body, env)
+		h.postModern(w, r, c, body, env)
 		return
 	}
 	var sess *httpSession
 	if env.Kind == jsonrpc.KindRequest && env.Method == "initialize" {
-		if sess = h.newSession(w); sess == nil {
+		if sess = h.newSession(w, c); sess == nil {
 			return
 		}
 		w.Header().Set("Mcp-Session-Id", sess.id)
-	} else if sess = h.session(w, r); sess == nil {
+	} else if sess = h.session(w, r, c); sess == nil {
+		return
+	}
+	if !h.authorize(w, c, sess.s, env, body) {
 		return
 	}
 	sess.touch()
@@ -771,12 +799,12 @@ func (h *HTTP) resumable(sess *httpSession) bool {
 	return h.opts.ResumeBufferBytes > 0 && resumable(sess.s.ProtocolVersion())
 }
 
-func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
+func (h *HTTP) get(w http.ResponseWriter, r *http.Request, c caller) {
 	if !acceptsSSE(r) {
 		httpError(w, http.StatusNotAcceptable, jsonrpc.CodeInvalidRequest, "Not Acceptable: GET needs Accept: text/event-stream")
 		return
 	}
-	sess := h.session(w, r)
+	sess := h.session(w, r, c)
 	if sess == nil {
 		return
 	}
@@ -881,8 +909,8 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *HTTP) delete(w http.ResponseWriter, r *http.Request) {
-	sess := h.session(w, r)
+func (h *HTTP) delete(w http.ResponseWriter, r *http.Request, c caller) {
+	sess := h.session(w, r, c)
 	if sess == nil {
 		return
 	}
@@ -909,9 +937,9 @@ func (h *HTTP) full(w http.ResponseWriter, transport string) bool {
 	return true
 }
 
-// newSession opens a streamable HTTP session; nil when the listener is
-// closing or full (w has been answered then).
-func (h *HTTP) newSession(w http.ResponseWriter) *httpSession {
+// newSession opens a streamable HTTP session for c; nil when the listener
+// is closing or full (w has been answered then).
+func (h *HTTP) newSession(w http.ResponseWriter, c caller) *httpSession {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -927,7 +955,7 @@ func (h *HTTP) newSession(w http.ResponseWriter) *httpSession {
 	// The router's session id is the Mcp-Session-Id: one id names the
 	// session everywhere (logs, tracing, the admin API), and it is
 	// unguessable, as the header must be.
-	sess := &httpSession{id: rs.ID(), s: rs}
+	sess := &httpSession{id: rs.ID(), s: rs, owner: c.owner()}
 	sess.s.KeepWhileDetached(detachedStreamBytes)
 	sess.touch()
 	h.mu.Lock()
@@ -955,7 +983,9 @@ func (h *HTTP) forget(sess *httpSession) {
 }
 
 // session finds the request's session, answering 400 or 404 when it can't.
-func (h *HTTP) session(w http.ResponseWriter, r *http.Request) *httpSession {
+// A session belongs to the identity that opened it: to another caller it
+// does not exist (404), so session ids cannot be probed with another token.
+func (h *HTTP) session(w http.ResponseWriter, r *http.Request, c caller) *httpSession {
 	id := r.Header.Get("Mcp-Session-Id")
 	if id == "" {
 		httpError(w, http.StatusBadRequest, jsonrpc.CodeInvalidRequest, "Bad Request: Mcp-Session-Id header is required")
@@ -964,7 +994,7 @@ func (h *HTTP) session(w http.ResponseWriter, r *http.Request) *httpSession {
 	h.mu.Lock()
 	sess := h.sessions[id]
 	h.mu.Unlock()
-	if sess == nil {
+	if sess == nil || sess.owner != c.owner() {
 		httpError(w, http.StatusNotFound, jsonrpc.CodeInvalidRequest, "Session not found")
 		return nil
 	}

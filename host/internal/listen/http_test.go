@@ -29,9 +29,18 @@ var client = &http.Client{Timeout: waitTimeout}
 
 func do(t *testing.T, method, url, session, accept, body string) *http.Response {
 	t.Helper()
+	return doAuth(t, method, url, session, accept, body, "")
+}
+
+// doAuth is do with "Authorization: Bearer token" when token is set.
+func doAuth(t *testing.T, method, url, session, accept, body, token string) *http.Response {
+	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	if session != "" {
 		req.Header.Set("Mcp-Session-Id", session)

@@ -15,7 +15,10 @@ import (
 const detachedStreamBytes = 1 << 20
 
 type httpSession struct {
-	id       string
+	id string
+	// owner is the identity of the token that opened the session (see
+	// caller.owner): only it may continue the session.
+	owner    string
 	s        *router.Session
 	lastSeen atomic.Int64
 	once     sync.Once

@@ -91,7 +91,7 @@ func decodeHeaderValue(v string) string {
 
 // postModern serves one 2026-07-28 POST with a session of its own, which
 // lives as long as the request (a subscriptions/listen stream included).
-func (h *HTTP) postModern(w http.ResponseWriter, r *http.Request, body []byte, env jsonrpc.Envelope) {
+func (h *HTTP) postModern(w http.ResponseWriter, r *http.Request, c caller, body []byte, env jsonrpc.Envelope) {
 	id := env.ID
 	if problem := checkRoutingHeaders(r, body, env); problem != "" {
 		w.Header().Set("Content-Type", "application/json")
@@ -121,6 +121,9 @@ func (h *HTTP) postModern(w http.ResponseWriter, r *http.Request, body []byte, e
 	// only briefly.
 	sess.s.KeepWhileDetached(detachedStreamBytes)
 	defer sess.close()
+	if !h.authorize(w, c, sess.s, env, body) {
+		return
+	}
 	h.mu.Lock()
 	closed := h.closed
 	h.mu.Unlock()

@@ -19,9 +19,12 @@ const sseKeepalive = 20 * time.Second
 // everything the proxy sends it, responses included, goes onto its GET
 // stream as an `event: message`, taken off the router session's outbox.
 type legacySession struct {
-	id   string
-	s    *router.Session
-	once sync.Once
+	id string
+	s  *router.Session
+	// owner is the identity of the token that opened the stream (see
+	// caller.owner): only it may post to the session.
+	owner string
+	once  sync.Once
 }
 
 func (s *legacySession) close() { s.once.Do(s.s.Close) }
@@ -30,7 +33,8 @@ func (s *legacySession) close() { s.once.Do(s.s.Close) }
 // event naming where the client POSTs, and the session lasts as long as
 // the stream.
 func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
-	if !h.admit(w, r) {
+	c, ok := h.admit(w, r)
+	if !ok {
 		return
 	}
 	if r.Method != http.MethodGet {
@@ -47,7 +51,7 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 	rs := h.router.OpenSession("sse")
 	// The router's session id is the sessionId clients POST with (as for
 	// streamable HTTP's Mcp-Session-Id).
-	sess := &legacySession{id: rs.ID(), s: rs}
+	sess := &legacySession{id: rs.ID(), s: rs, owner: c.owner()}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -107,7 +111,8 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 // Its answers go to the session's stream, so the POST itself is only
 // acknowledged.
 func (h *HTTP) serveMessage(w http.ResponseWriter, r *http.Request) {
-	if !h.admit(w, r) {
+	c, ok := h.admit(w, r)
+	if !ok {
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -123,12 +128,12 @@ func (h *HTTP) serveMessage(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	sess := h.legacy[id]
 	h.mu.Unlock()
-	if sess == nil {
+	if sess == nil || sess.owner != c.owner() {
 		httpError(w, http.StatusNotFound, jsonrpc.CodeInvalidRequest, "Session not found")
 		return
 	}
 	body, env, ok := h.readMessage(w, r)
-	if !ok {
+	if !ok || !h.authorize(w, c, sess.s, env, body) {
 		return
 	}
 	sess.s.HandlePeeked(env, body, nil)

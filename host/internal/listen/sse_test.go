@@ -14,6 +14,7 @@ import (
 	mcpclient "github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
@@ -28,6 +29,13 @@ func allTransports() HTTPOptions {
 func startListener(t *testing.T, opts HTTPOptions, tools ...string) (*HTTP, *fakeBackend) {
 	t.Helper()
 	r, f := newRouter(t, tools...)
+	return serveListener(t, r, opts), f
+}
+
+// serveListener serves r on a real loopback port with opts (whose Address
+// is replaced) until the test ends.
+func serveListener(t *testing.T, r *router.Router, opts HTTPOptions) *HTTP {
+	t.Helper()
 	opts.Address = "127.0.0.1:0"
 	h := NewHTTP(r, opts)
 	if err := h.Listen(); err != nil {
@@ -46,7 +54,7 @@ func startListener(t *testing.T, opts HTTPOptions, tools ...string) (*HTTP, *fak
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return h, f
+	return h
 }
 
 // endpointURL is path (with its query) on h's address.
@@ -131,6 +139,13 @@ var streamClient = &http.Client{}
 // its messages to, and a function that ends the stream.
 func openSSE(t *testing.T, h *HTTP) (<-chan sseEvent, string, context.CancelFunc) {
 	t.Helper()
+	return openSSEWith(t, h, "")
+}
+
+// openSSEWith is openSSE with "Authorization: Bearer token" when token is
+// set.
+func openSSEWith(t *testing.T, h *HTTP, token string) (<-chan sseEvent, string, context.CancelFunc) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.SSEURL(), nil)
@@ -138,6 +153,9 @@ func openSSE(t *testing.T, h *HTTP) (<-chan sseEvent, string, context.CancelFunc
 		t.Fatal(err)
 	}
 	req.Header.Set("Accept", acceptSSE)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := streamClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -51,8 +51,10 @@ func (s wsSink) Respond(msg []byte) error { return s.write(msg) }
 // message to it is a text frame.
 func (h *HTTP) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	// admit does the Origin check: the library's own is skipped below only
-	// because ours has already passed.
-	if !h.admit(w, r) {
+	// because ours has already passed. The token is checked once, here: the
+	// connection is closed when it expires.
+	caller, ok := h.admit(w, r)
+	if !ok {
 		return
 	}
 	if offered := offeredSubprotocols(r); len(offered) > 0 && !slices.ContainsFunc(offered, func(p string) bool {
@@ -102,7 +104,14 @@ func (h *HTTP) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	s := h.router.NewSession(wsSink{c: c})
 	s.SetListener("websocket")
 	defer s.Close()
-	go h.watchSocket(ctx, c, s)
+	h.showServers(caller, s)
+	var expired <-chan time.Time
+	if exp := caller.identity.Expiry; caller.token && !exp.IsZero() {
+		t := time.NewTimer(time.Until(exp))
+		defer t.Stop()
+		expired = t.C
+	}
+	go h.watchSocket(ctx, c, s, expired)
 
 	var buf bytes.Buffer
 	for {
@@ -119,8 +128,33 @@ func (h *HTTP) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 			_ = c.Close(websocket.StatusUnsupportedData, "MCP messages are JSON-RPC in text frames")
 			return
 		}
+		if denied := h.deniedOnSocket(caller, s, msg); denied != nil {
+			_ = c.Write(context.Background(), websocket.MessageText, denied)
+			continue
+		}
 		s.Handle(msg, nil)
 	}
+}
+
+// deniedOnSocket is the error answering a message that would reach a
+// server the caller's token lacks the scopes for (a WebSocket has no 403
+// once open), or nil when the message may go on.
+func (h *HTTP) deniedOnSocket(c caller, s *router.Session, msg []byte) []byte {
+	if !c.token || !h.opts.OAuth.HasServerScopes() {
+		return nil
+	}
+	env, err := jsonrpc.Peek(msg)
+	if err != nil {
+		return nil // the session answers the parse error
+	}
+	server := h.deniedServer(c, s, env, msg)
+	if server == "" {
+		return nil
+	}
+	h.authRefused("insufficient_scope")
+	need := h.opts.OAuth.RequiredScopes(server)
+	return jsonrpc.Error(env.ID, jsonrpc.CodeInvalidRequest, "Forbidden: the access token lacks the scope server "+server+" requires",
+		map[string]any{"scope": need})
 }
 
 // readWebSocket reads one whole message from c through buf, which it
@@ -143,8 +177,9 @@ func readWebSocket(c *websocket.Conn, buf *bytes.Buffer) (websocket.MessageType,
 
 // watchSocket pings c until ctx ends, and closes it when a ping goes
 // unanswered, the session ends (the router ends a client that stops
-// reading) or the listener shuts down.
-func (h *HTTP) watchSocket(ctx context.Context, c *websocket.Conn, s *router.Session) {
+// reading), the access token it was opened with expires, or the listener
+// shuts down.
+func (h *HTTP) watchSocket(ctx context.Context, c *websocket.Conn, s *router.Session, expired <-chan time.Time) {
 	t := time.NewTicker(wsPingInterval)
 	defer t.Stop()
 	for {
@@ -159,6 +194,9 @@ func (h *HTTP) watchSocket(ctx context.Context, c *websocket.Conn, s *router.Ses
 			return
 		case <-h.stop:
 			_ = c.Close(websocket.StatusGoingAway, "server shutting down")
+			return
+		case <-expired:
+			_ = c.Close(websocket.StatusPolicyViolation, "access token expired")
 			return
 		case <-t.C:
 			pctx, cancel := context.WithTimeout(ctx, wsPingTimeout)

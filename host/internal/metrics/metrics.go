@@ -105,6 +105,8 @@ type Registry struct {
 	// shed counts the sessions ended for not reading, by listener;
 	// refused the sessions refused for a full listener.
 	shed, refused sync.Map // string → *metrics.Counter
+	// authRefused counts the requests an OAuth listener refused, by reason.
+	authRefused sync.Map // string → *metrics.Counter
 
 	mu      sync.Mutex
 	sources Sources
@@ -147,6 +149,19 @@ func (r *Registry) SessionShed(listener string) {
 // holds as many as its max_sessions (listen.HTTPOptions.SessionRefused).
 func (r *Registry) SessionRefused(listener string) {
 	r.refusedCounter(listener).Inc()
+}
+
+// AuthRefused counts a request an OAuth-protected listener refused, by
+// reason: "missing" (no token), "insufficient_scope", or why the token
+// was invalid (see oauthrs.Reason). listen.HTTPOptions.AuthRefused.
+func (r *Registry) AuthRefused(reason string) {
+	if c, ok := r.authRefused.Load(reason); ok {
+		c.(*metrics.Counter).Inc()
+		return
+	}
+	c := r.set.GetOrCreateCounter(`mcphost_http_auth_refused_total{reason="` + base.LabelValue(reason) + `"}`)
+	r.authRefused.Store(reason, c)
+	c.Inc()
 }
 
 func (r *Registry) shedCounter(listener string) *metrics.Counter {

@@ -211,3 +211,21 @@ func TestReloads(t *testing.T) {
 		})
 	}
 }
+
+func TestAuthRefused(t *testing.T) {
+	t.Parallel()
+	r := New(nil)
+	r.SetSources(Sources{})
+	for _, reason := range []string{"missing", "expired", "missing"} {
+		r.AuthRefused(reason)
+	}
+	m := scrape(t, r)
+	for key, want := range map[string]float64{
+		`mcphost_http_auth_refused_total{reason="missing"}`: 2,
+		`mcphost_http_auth_refused_total{reason="expired"}`: 1,
+	} {
+		if got := m[key]; got != want {
+			t.Errorf("%s = %v, want %v", key, got, want)
+		}
+	}
+}

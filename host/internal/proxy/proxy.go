@@ -23,6 +23,7 @@ import (
 	"github.com/mcphost/mcphost/host/internal/listen"
 	"github.com/mcphost/mcphost/host/internal/logs"
 	"github.com/mcphost/mcphost/host/internal/metrics"
+	"github.com/mcphost/mcphost/host/internal/oauthrs"
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
 	"github.com/mcphost/mcphost/host/internal/redact"
 	"github.com/mcphost/mcphost/host/internal/router"
@@ -393,8 +394,14 @@ func (p *Proxy) Start(ctx context.Context, opts StartOptions) error {
 		if opts.SkipListeners {
 			break
 		}
+		verifier, err := newVerifier(l.OAuth)
+		if err != nil {
+			p.closeListeners(ctx)
+			return err
+		}
 		h := listen.NewHTTP(p.router, listen.HTTPOptions{
 			Address: l.Address, Path: l.Path, AllowedOrigins: l.AllowedOrigins, AuthToken: l.AuthToken,
+			OAuth: verifier, AuthRefused: p.metrics.AuthRefused,
 			SSEPath: l.SSEPath, MessagePath: l.MessagePath, WebSocketPath: l.WebSocketPath,
 			MetricsPath: l.MetricsPath, Metrics: p.metrics,
 			MaxSessions: l.MaxSessions, SessionRefused: p.metrics.SessionRefused,
@@ -595,4 +602,20 @@ func (p *Proxy) config() *config.Config {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.cfg
+}
+
+// newVerifier is the access token verifier of an oauth block; nil without one.
+func newVerifier(o *config.ListenOAuth) (*oauthrs.Verifier, error) {
+	if o == nil {
+		return nil, nil
+	}
+	v, err := oauthrs.New(oauthrs.Options{
+		Issuer: o.Issuer, Audience: o.Audience, Scopes: o.Scopes, ServerScopes: o.ServerScopes,
+		JWKSURL: o.JWKSURL, IntrospectionURL: o.IntrospectionURL, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+		ResourceName: o.ResourceName,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listen oauth: %w", err)
+	}
+	return v, nil
 }

@@ -3,6 +3,7 @@ package router
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,8 +33,13 @@ type catalog struct {
 	unprefixed []*backend
 	collisions []Collision
 	// translated caches list results put into other protocol versions,
-	// keyed by method and version.
+	// keyed by method and version (and the servers hidden, for a session
+	// that sees only some).
 	translated sync.Map
+	// items are each list's entries as exposed, and owners the server of
+	// each, for the sessions that see only some servers' entries.
+	items  [numLists][][]byte
+	owners [numLists][]string
 }
 
 // Collision is two backends offering one exposed name or URI.
@@ -100,7 +106,13 @@ func buildCatalog(opts Options, backends []*backend) *catalog {
 		for _, r := range lists[listTemplates] {
 			items[listTemplates] = c.addURI(items[listTemplates], c.templates, b, r, "uriTemplate", opts.ResourceURITemplate)
 		}
+		for k := range items {
+			for len(c.owners[k]) < len(items[k]) {
+				c.owners[k] = append(c.owners[k], b.spec.Name)
+			}
+		}
 	}
+	c.items = items
 	sort.Slice(c.prefixes, func(i, j int) bool { return len(c.prefixes[i].prefix) > len(c.prefixes[j].prefix) })
 	c.toolsResult = listResult("tools", items[listTools])
 	c.promptsResult = listResult("prompts", items[listPrompts])
@@ -174,6 +186,39 @@ func (c *catalog) addURI(out [][]byte, uris map[string]route, b *backend, item [
 		}
 	}
 	return append(out, item)
+}
+
+// result is list k's merged result.
+func (c *catalog) result(k listKind) []byte {
+	switch k {
+	case listTools:
+		return c.toolsResult
+	case listPrompts:
+		return c.promptsResult
+	case listResources:
+		return c.resourcesResult
+	}
+	return c.templResult
+}
+
+// visibleResult is list k's result with only the entries of the servers
+// visible says yes to, and the servers it hid, joined with commas (server
+// names have none); with nothing hidden it is the shared result.
+func (c *catalog) visibleResult(k listKind, visible func(server string) bool) (result []byte, hidden string) {
+	var kept [][]byte
+	var hiddenServers []string
+	for i, item := range c.items[k] {
+		owner := c.owners[k][i]
+		if visible(owner) {
+			kept = append(kept, item)
+		} else if !slices.Contains(hiddenServers, owner) {
+			hiddenServers = append(hiddenServers, owner)
+		}
+	}
+	if len(hiddenServers) == 0 {
+		return c.result(k), ""
+	}
+	return listResult(listFields[k], kept), strings.Join(hiddenServers, ",")
 }
 
 func listResult(field string, items [][]byte) []byte {

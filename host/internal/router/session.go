@@ -54,6 +54,8 @@ type Session struct {
 	nextOut    atomic.Int64
 	// logLevel is the rank+1 of the level from logging/setLevel; 0 until then.
 	logLevel atomic.Int32
+	// visible, when set, says which servers' entries the lists show.
+	visible atomic.Pointer[func(server string) bool]
 
 	mu          sync.Mutex
 	closed      bool
@@ -350,13 +352,13 @@ func (s *Session) dispatch(reply replyStream, method string, id, params []byte, 
 	case "ping":
 		s.respond(reply, jsonrpc.Result(id, []byte(`{}`)))
 	case "tools/list":
-		s.respondList(reply, cat, method, id, params, cat.toolsResult)
+		s.respondList(reply, cat, listTools, id, params)
 	case "prompts/list":
-		s.respondList(reply, cat, method, id, params, cat.promptsResult)
+		s.respondList(reply, cat, listPrompts, id, params)
 	case "resources/list":
-		s.respondList(reply, cat, method, id, params, cat.resourcesResult)
+		s.respondList(reply, cat, listResources, id, params)
 	case "resources/templates/list":
-		s.respondList(reply, cat, method, id, params, cat.templResult)
+		s.respondList(reply, cat, listTemplates, id, params)
 	case "tools/call":
 		s.forwardByName(reply, id, method, params, "name", cat.tools, "tool")
 	case "prompts/get":
@@ -403,15 +405,32 @@ func (s *Session) initialize(params []byte) []byte {
 	return []byte(res + "}")
 }
 
-// respondList answers a list request with the whole merged list; the proxy
-// issues no cursors, so any cursor is one it did not give out.
-func (s *Session) respondList(reply replyStream, cat *catalog, method string, id, params, result []byte) {
+// respondList answers a list request with the whole merged list (of the
+// servers the session sees); the proxy issues no cursors, so any cursor is
+// one it did not give out.
+func (s *Session) respondList(reply replyStream, cat *catalog, k listKind, id, params []byte) {
 	s.markInitialized()
 	if c := gjson.GetBytes(params, "cursor"); c.Exists() && c.Str != "" {
 		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, "unknown cursor", nil))
 		return
 	}
-	s.respond(reply, s.localResult(cat, method, id, result))
+	result, hidden := cat.result(k), ""
+	if visible := s.visible.Load(); visible != nil {
+		result, hidden = cat.visibleResult(k, *visible)
+	}
+	s.respond(reply, s.localResult(cat, listMethods[k], hidden, id, result))
+}
+
+// SetVisibleServers limits the lists the session is answered with to the
+// entries of the servers visible says yes to; nil shows every server. It
+// hides; it does not authorize: a listener that limits which servers a
+// client may reach refuses the others' requests itself (TargetServer).
+func (s *Session) SetVisibleServers(visible func(server string) bool) {
+	if visible == nil {
+		s.visible.Store(nil)
+		return
+	}
+	s.visible.Store(&visible)
 }
 
 // markInitialized covers clients that skip notifications/initialized.

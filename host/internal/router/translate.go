@@ -231,14 +231,14 @@ func (s *Session) translatorSession() translator.Session {
 }
 
 // localResult translates a result the proxy built itself (in
-// catalogVersion) into the session's version, caching it per version in
-// the catalog it came from.
-func (s *Session) localResult(cat *catalog, method string, id, result []byte) []byte {
+// catalogVersion) into the session's version, caching it per version (and
+// servers hidden from it) in the catalog it came from.
+func (s *Session) localResult(cat *catalog, method, hidden string, id, result []byte) []byte {
 	version := s.ProtocolVersion()
 	if version == catalogVersion || version == "" || len(s.router.translators.Load().refs) == 0 {
 		return jsonrpc.Result(id, result)
 	}
-	key := method + " " + version
+	key := method + " " + version + " " + hidden
 	if cached, ok := cat.translated.Load(key); ok {
 		return jsonrpc.Result(id, cached.([]byte))
 	}

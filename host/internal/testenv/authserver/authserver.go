@@ -1,5 +1,6 @@
 // Package authserver is an OAuth 2.1 authorization server for tests, built on
-// github.com/ory/fosite. It listens on 127.0.0.1 on a free port and serves:
+// github.com/ory/fosite. It listens on 127.0.0.1 on a free port (or
+// Options.Address) and serves:
 //
 //	/.well-known/oauth-authorization-server  RFC 8414 metadata
 //	/.well-known/openid-configuration        the same document (OpenID discovery)
@@ -10,9 +11,10 @@
 //	/register    RFC 7591 dynamic client registration
 //
 // Access tokens are RS256 JWTs (fosite's JWT strategy) carrying iss, sub,
-// client_id, aud, scope, iat and exp. The audience is the RFC 8707 resource
-// parameter the client sent, so a token is bound to the resource it was
-// asked for.
+// client_id, aud, scope, iat and exp, or, with Options.OpaqueAccessTokens,
+// random strings only introspection describes. The audience is the RFC 8707
+// resource parameter the client sent, so a token is bound to the resource
+// it was asked for.
 //
 // Typical use:
 //
@@ -62,6 +64,12 @@ type Options struct {
 	AccessTokenLifetime time.Duration
 	// RefreshTokenLifetime is how long refresh tokens live (default 24h).
 	RefreshTokenLifetime time.Duration
+	// Address is the host:port to listen on (default 127.0.0.1:0, a free
+	// port).
+	Address string
+	// OpaqueAccessTokens issues access tokens that are random strings a
+	// resource server can only check by introspection, instead of JWTs.
+	OpaqueAccessTokens bool
 	// Issuer replaces the server's URL as the iss claim and the metadata's
 	// issuer: a second server started with the first one's issuer mints
 	// tokens that look right but are signed by a key the first never
@@ -126,8 +134,11 @@ func Start(t testing.TB, opts Options) *Server {
 	return s
 }
 
-// New starts a Server listening on 127.0.0.1 on a free port. Close stops it.
+// New starts a Server listening on Options.Address. Close stops it.
 func New(opts Options) (*Server, error) {
+	if opts.Address == "" {
+		opts.Address = "127.0.0.1:0"
+	}
 	if opts.AccessTokenLifetime == 0 {
 		opts.AccessTokenLifetime = time.Hour
 	}
@@ -138,7 +149,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", opts.Address)
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
@@ -205,12 +216,13 @@ func (s *Server) compose() fosite.OAuth2Provider {
 	cfg.ClientSecretsHasher = &fosite.BCrypt{Config: cfg}
 	s.store.hasher = cfg.ClientSecretsHasher
 	hmacStrategy := compose.NewOAuth2HMACStrategy(cfg)
-	strategy := &compose.CommonStrategy{
-		CoreStrategy: &oauth2.DefaultJWTStrategy{
+	strategy := &compose.CommonStrategy{CoreStrategy: hmacStrategy}
+	if !s.opts.OpaqueAccessTokens {
+		strategy.CoreStrategy = &oauth2.DefaultJWTStrategy{
 			Signer:          &stampingSigner{DefaultSigner: jwt.DefaultSigner{GetPrivateKey: s.keys.signingKey}},
 			HMACSHAStrategy: hmacStrategy,
 			Config:          cfg,
-		},
+		}
 	}
 	return compose.Compose(cfg, s.store, strategy,
 		compose.OAuth2AuthorizeExplicitFactory,

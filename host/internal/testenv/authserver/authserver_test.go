@@ -468,9 +468,24 @@ func TestIssuerOverrideSignsWithAnotherKey(t *testing.T) {
 	}
 }
 
+// register posts client metadata to /register and decodes the answer.
+func register(t *testing.T, as *Server, metadata string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(as.URL()+"/register", "application/json", strings.NewReader(metadata))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
 func TestDynamicClientRegistration(t *testing.T) {
 	t.Parallel()
-	as := Start(t, Options{Scopes: []string{"mcp:read"}})
+	as := Start(t, Options{Scopes: []string{"mcp:read", "mcp:write"}})
 	tests := []struct {
 		name       string
 		authMethod string
@@ -486,26 +501,20 @@ func TestDynamicClientRegistration(t *testing.T) {
 				"redirect_uris":              []string{testRedirect},
 				"token_endpoint_auth_method": tt.authMethod,
 				"client_name":                "test " + tt.name,
+				"scope":                      "mcp:read",
 			})
-			resp, err := http.Post(as.URL()+"/register", "application/json", strings.NewReader(string(body)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var reg map[string]any
-			if err := json.NewDecoder(resp.Body).Decode(&reg); err != nil {
-				t.Fatal(err)
-			}
-			if resp.StatusCode != http.StatusCreated || reg["client_id"] == nil {
-				t.Fatalf("register: %s %v", resp.Status, reg)
+			status, reg := register(t, as, string(body))
+			if status != http.StatusCreated || reg["client_id"] == nil {
+				t.Fatalf("register: %d %v", status, reg)
 			}
 			if _, has := reg["client_secret"]; has != tt.wantSecret {
 				t.Errorf("client_secret present %v, want %v", has, tt.wantSecret)
 			}
 			clientID := reg["client_id"].(string)
 			if !tt.wantSecret {
-				tok := signInPublic(t, as, clientID, "mcp:read")
-				if tok["scope"] != "mcp:read" {
+				// A step-up asks for an advertised scope beyond the registered one.
+				tok := signInPublic(t, as, clientID, "mcp:read mcp:write")
+				if tok["scope"] != "mcp:read mcp:write" {
 					t.Errorf("token scope %v", tok["scope"])
 				}
 				return
@@ -542,18 +551,29 @@ func TestRegistrationRejects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			resp, err := http.Post(as.URL()+"/register", "application/json", strings.NewReader(tt.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var body map[string]any
-			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-				t.Fatal(err)
-			}
-			if resp.StatusCode != http.StatusBadRequest || body["error"] != tt.wantError {
-				t.Errorf("%s %v, want 400 %s", resp.Status, body, tt.wantError)
+			status, body := register(t, as, tt.body)
+			if status != http.StatusBadRequest || body["error"] != tt.wantError {
+				t.Errorf("%d %v, want 400 %s", status, body, tt.wantError)
 			}
 		})
+	}
+}
+
+func TestOpaqueTokensAreIntrospected(t *testing.T) {
+	t.Parallel()
+	as := startWithClients(t, Options{OpaqueAccessTokens: true}, rsClient, Client{ID: "m2m", Secret: "m2m-secret"})
+	tok, err := as.ClientCredentialsToken(context.Background(), TokenRequest{ClientID: "m2m", ClientSecret: "m2m-secret", Scopes: []string{"mcp:read"}, Resource: testResource})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jose.ParseSigned(tok.AccessToken); err == nil {
+		t.Fatalf("access token is a JWT, want an opaque one")
+	}
+	got := introspect(t, as, "rs", "rs-secret", tok.AccessToken)
+	if got["active"] != true || got["client_id"] != "m2m" || got["scope"] != "mcp:read" || got["exp"] == nil {
+		t.Errorf("introspection = %v", got)
+	}
+	if aud, _ := got["aud"].([]any); len(aud) != 1 || aud[0] != testResource {
+		t.Errorf("introspected aud = %v", got["aud"])
 	}
 }

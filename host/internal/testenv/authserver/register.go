@@ -54,10 +54,17 @@ func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
 		registrationError(w, "invalid_client_metadata", "token_endpoint_auth_method must be none, client_secret_basic or client_secret_post")
 		return
 	}
-	c := Client{
-		ID:           "dcr-" + randomID(8),
-		RedirectURIs: req.RedirectURIs,
-		Scopes:       strings.Fields(req.Scope),
+	c := Client{ID: "dcr-" + randomID(8), RedirectURIs: req.RedirectURIs}
+	// A client registers with the scope of the challenge that sent it here,
+	// and a step-up later asks for more: it may have every advertised scope
+	// as well as its own. With none advertised, it may ask for any.
+	if len(s.opts.Scopes) > 0 {
+		c.Scopes = slices.Clone(s.opts.Scopes)
+		for _, scope := range strings.Fields(req.Scope) {
+			if !slices.Contains(c.Scopes, scope) {
+				c.Scopes = append(c.Scopes, scope)
+			}
+		}
 	}
 	if req.TokenEndpointAuthMethod != "none" {
 		c.Secret = randomID(16)
