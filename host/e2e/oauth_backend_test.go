@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/mcphost/mcphost/host/internal/testenv"
 	"github.com/mcphost/mcphost/host/internal/testenv/authserver"
 	"github.com/mcphost/mcphost/host/internal/testenv/oauthbackend"
@@ -201,6 +203,24 @@ server "hosted" {
 	if status := runMCPHost(t, env, "auth", "status", "hosted", "-config", cfgPath); strings.Contains(status, "yes") {
 		t.Errorf("auth status after logout:\n%s", status)
 	}
+	if transport != "http" {
+		return // a websocket's token served its handshake only
+	}
+	// Signed out while connected: the next request finds no token, the
+	// server's 401 cannot be answered without a person, and hosted needs
+	// a sign-in again.
+	call := mcp.CallToolRequest{}
+	call.Params.Name, call.Params.Arguments = "mcp__proxy__hosted__echo", map[string]any{"text": "after logout"}
+	if res, err := c.CallTool(ctx, call); err == nil && !res.IsError {
+		t.Errorf("a call after logout succeeded: %+v", res.Content)
+	}
+	poll.Within(t, 30*time.Second, "hosted to need a sign-in after logout", func() error {
+		adminGet(t, adminBase, adminToken, "/api/v1/servers/hosted", &st)
+		if st.State != "needs_login" {
+			return fmt.Errorf("hosted is %+v", st)
+		}
+		return nil
+	})
 }
 
 // signInViaAdmin signs in to hosted as the dashboard does: the admin API
