@@ -8,9 +8,6 @@ package httptransport
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -149,17 +146,9 @@ func reservedHeader(key string) bool {
 // client builds the HTTP client of one connection to server; hostEnv is
 // the host's environment, where OAuth finds its token store and browser.
 func (o options) client(server string, hostEnv []string, logger hclog.Logger) (*http.Client, error) {
-	tlsConf := &tls.Config{InsecureSkipVerify: o.TLSInsecureSkipVerify} //nolint:gosec // opt-in, warned about by Validate
-	if o.TLSCAFile != "" {
-		pem, err := os.ReadFile(o.TLSCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls_ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("tls_ca_file: no PEM certificates found")
-		}
-		tlsConf.RootCAs = pool
+	tlsConf, err := transport.TLSClientConfig(o.TLSCAFile, o.TLSInsecureSkipVerify)
+	if err != nil {
+		return nil, err
 	}
 	dialer := &net.Dialer{Timeout: o.connectTimeout, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{

@@ -3,6 +3,9 @@ package transport
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -181,4 +184,25 @@ func (w *logWriter) Write(p []byte) (int, error) {
 		}
 		w.buf = w.buf[i+1:]
 	}
+}
+
+// TLSClientConfig is the TLS configuration of a transport block's
+// tls_ca_file (PEM certificates to trust instead of the system's; "" for
+// the system's) and tls_insecure_skip_verify, which the requests of a
+// sign-in to the same server use too.
+func TLSClientConfig(caFile string, insecureSkipVerify bool) (*tls.Config, error) {
+	conf := &tls.Config{InsecureSkipVerify: insecureSkipVerify} //nolint:gosec // opt-in, warned about by the transports' Validate
+	if caFile == "" {
+		return conf, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls_ca_file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("tls_ca_file: no PEM certificates found")
+	}
+	conf.RootCAs = pool
+	return conf, nil
 }

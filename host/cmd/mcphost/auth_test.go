@@ -93,15 +93,37 @@ server "plain" {
 
 // TestAuthLoginStatusLogout signs in to a server that requires OAuth, at a
 // real authorization server with this test binary as the browser, and
-// checks what status shows (never a token) before and after logout.
+// checks what status shows (never a token) before and after logout; over
+// https, the sign-in trusts the block's tls_ca_file as the transport does.
 func TestAuthLoginStatusLogout(t *testing.T) {
 	t.Parallel()
+	tests := []struct {
+		name  string
+		start func(testing.TB, *authserver.Server, string) *oauthbackend.Backend
+	}{
+		{"http", oauthbackend.Start},
+		{"https with tls_ca_file", oauthbackend.StartTLS},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			testAuthLoginStatusLogout(t, tt.start)
+		})
+	}
+}
+
+func testAuthLoginStatusLogout(t *testing.T, start func(testing.TB, *authserver.Server, string) *oauthbackend.Backend) {
 	as := authserver.Start(t, authserver.Options{Scopes: []string{"mcp"}})
-	backend := oauthbackend.Start(t, as, "hosted")
+	backend := start(t, as, "hosted")
+	tlsAttr := ""
+	if backend.CAFile != "" {
+		tlsAttr = fmt.Sprintf("tls_ca_file = %q", backend.CAFile)
+	}
 	cfg := authConfig(t, fmt.Sprintf(`
 server "hosted" {
   transport "http" {
     url = %q
+    %s
   }
 }
 server "local" {
@@ -109,7 +131,7 @@ server "local" {
     command = "true"
   }
 }
-`, backend.URL))
+`, backend.URL, tlsAttr))
 	tokenDir := t.TempDir()
 	browser := oauthbackend.BrowserEnv(t)
 	env := envOf(map[string]string{"MCPHOST_OAUTH_DIR": tokenDir, "BROWSER": strings.TrimPrefix(browser, "BROWSER=")})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -30,6 +31,10 @@ type OAuthServer struct {
 	// URL is the endpoint as an authorization server knows it (http or
 	// https: a websocket url's handshake URL).
 	URL string `json:"url"`
+	// The block's TLS settings, which the sign-in's requests (discovery
+	// at the server among them) share with the transport.
+	TLSCAFile             string `json:"tls_ca_file"`
+	TLSInsecureSkipVerify bool   `json:"tls_insecure_skip_verify"`
 	oauth.Settings
 }
 
@@ -79,10 +84,21 @@ func OAuthServerOf(cfg *config.Config, name string) (OAuthServer, error) {
 // shows the authorization URL; nil opens the browser ($BROWSER, through
 // getenv), printing the URL to prompt too.
 func (s OAuthServer) Client(getenv func(string) string, prompt io.Writer, open func(ctx context.Context, authURL string) error) (*oauth.Client, error) {
+	tlsConf, err := transport.TLSClientConfig(s.TLSCAFile, s.TLSInsecureSkipVerify)
+	if err != nil {
+		return nil, fmt.Errorf("server %q: %w", s.Name, err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tlsConf
 	return transport.NewOAuthClient(s.Settings, transport.OAuthClientOptions{
 		Server: s.Name, URL: s.URL, Getenv: getenv, Prompt: prompt, Open: open,
+		HTTPClient: &http.Client{Transport: tr, Timeout: signInRequestTimeout},
 	})
 }
+
+// signInRequestTimeout bounds each request of a sign-in (discovery,
+// registration, tokens), not the wait for the person.
+const signInRequestTimeout = 30 * time.Second
 
 // signInTimeout bounds a sign-in started from the admin API: the person
 // has this long to finish it in the browser.

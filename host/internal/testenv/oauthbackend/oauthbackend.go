@@ -7,6 +7,7 @@ package oauthbackend
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
@@ -36,6 +37,9 @@ import (
 type Backend struct {
 	// URL is the MCP endpoint, as a transport block's url gives it.
 	URL string
+	// CAFile is the PEM file of the certificate a backend started with
+	// StartTLS serves, for a transport block's tls_ca_file.
+	CAFile string
 	// resource is the endpoint as an http(s) URL, which tokens are
 	// bound to; path is its path.
 	resource, path string
@@ -53,7 +57,14 @@ const (
 // protected by as, until the test ends.
 func Start(t testing.TB, as *authserver.Server, name string) *Backend {
 	t.Helper()
-	return serve(t, as, "/mcp", server.NewStreamableHTTPServer(demoserver.New(name), server.WithEndpointPath("/mcp")))
+	return serve(t, as, "/mcp", server.NewStreamableHTTPServer(demoserver.New(name), server.WithEndpointPath("/mcp")), nil)
+}
+
+// StartTLS is Start over https, with a certificate of its own (CAFile).
+func StartTLS(t testing.TB, as *authserver.Server, name string) *Backend {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	return serve(t, as, "/mcp", server.NewStreamableHTTPServer(demoserver.New(name), server.WithEndpointPath("/mcp")), srv)
 }
 
 // StartWebSocket serves the example server named name over WebSocket,
@@ -76,14 +87,15 @@ func StartWebSocket(t testing.TB, as *authserver.Server, name string) *Backend {
 	// The check stands in front, as a gateway would: a reverse proxy
 	// passes the upgrade on once the token is good.
 	inner := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: ln.Addr().String()})
-	b := serve(t, as, "/ws", inner)
+	b := serve(t, as, "/ws", inner, nil)
 	b.URL = "ws" + strings.TrimPrefix(b.resource, "http")
 	return b
 }
 
-// serve puts h at path behind the token check. It registers the resource
-// server's own client at as.
-func serve(t testing.TB, as *authserver.Server, path string, h http.Handler) *Backend {
+// serve puts h at path behind the token check, over https when tlsServer
+// (unstarted) is given, else over http. It registers the resource server's
+// own client at as.
+func serve(t testing.TB, as *authserver.Server, path string, h http.Handler, tlsServer *httptest.Server) *Backend {
 	t.Helper()
 	if err := as.RegisterClient(authserver.Client{ID: introspectorID, Secret: introspectorSecret}); err != nil {
 		t.Fatal(err)
@@ -92,7 +104,18 @@ func serve(t testing.TB, as *authserver.Server, path string, h http.Handler) *Ba
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/oauth-protected-resource"+path, b.serveMetadata)
 	mux.Handle(path, b.require(h))
-	srv := httptest.NewServer(mux)
+	srv := tlsServer
+	if srv == nil {
+		srv = httptest.NewServer(mux)
+	} else {
+		srv.Config.Handler = mux
+		srv.StartTLS()
+		b.CAFile = filepath.Join(t.TempDir(), "ca.pem")
+		pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+		if err := os.WriteFile(b.CAFile, pemBytes, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(srv.Close)
 	b.resource = srv.URL + path
 	b.URL = b.resource
