@@ -25,11 +25,13 @@ import (
 
 	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/testenv"
+	"github.com/mcphost/mcphost/host/internal/testenv/oauthbackend"
 	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 	"github.com/mcphost/mcphost/sdk/plugintest/syncbuf"
 )
 
 func TestMain(m *testing.M) {
+	oauthbackend.ActAsBrowser()
 	if conformanceDriverMode() {
 		// Started by the conformance suite as its client command.
 		os.Exit(conformanceDriver())

@@ -20,6 +20,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/oauth"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -479,6 +480,14 @@ func (c *conn) requestFailed(s sent, err error) {
 		err = ue.Err // its message holds the URL, which may hold secrets
 	}
 	c.m.httpErrors.Inc()
+	if nle, ok := errors.AsType[*oauth.NeedsLoginError](err); ok {
+		// The host tells this close from others by its words, and waits
+		// for a sign-in instead of restarting.
+		c.m.signInsRequired.Inc()
+		c.logger.Warn("backend needs a sign-in; ending the connection", "reason", nle.Reason)
+		c.end(fmt.Errorf("%w: %w", transport.ErrClosed, nle))
+		return
+	}
 	if errors.Is(err, errRequestTimeout) {
 		c.fail(s, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("backend did not answer within request_timeout (%s)", c.o.requestTimeout), nil)
 		return

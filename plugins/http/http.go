@@ -8,9 +8,6 @@ package httptransport
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -23,6 +20,7 @@ import (
 
 	"github.com/mcphost/mcphost/sdk"
 	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/oauth"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -51,6 +49,9 @@ type Config struct {
 	RequestTimeout        base.Duration     `json:"request_timeout" doc:"Bound on each HTTP request, as a duration; \"0\" (default) means none, leaving request timeouts to the host."`
 	TLSInsecureSkipVerify bool              `json:"tls_insecure_skip_verify" doc:"Accept any server certificate. For testing only."`
 	TLSCAFile             string            `json:"tls_ca_file" doc:"PEM file of CA certificates to trust instead of the system's."`
+	// The oauth_* attributes: signing in to a server that requires
+	// OAuth 2.1.
+	oauth.Settings
 }
 
 // instance is the block, built once: a bad tag panics at start, not per
@@ -119,6 +120,7 @@ func checkConfig(c Config) (options, []base.Diagnostic) {
 	headers, headerDiags := headerRules.Check(o.Headers, o.BearerToken)
 	o.header = headers.Header
 	diags = append(diags, headerDiags...)
+	diags = append(diags, transport.CheckOAuth(o.Settings)...)
 	if o.TLSInsecureSkipVerify && o.url != nil && o.url.Scheme == "https" {
 		diags = append(diags, base.Diagnostic{Severity: base.SeverityWarning, Attribute: "tls_insecure_skip_verify",
 			Summary: "TLS verification disabled", Detail: "The server's certificate is not checked; use this for testing only."})
@@ -141,19 +143,12 @@ func reservedHeader(key string) bool {
 	return strings.HasPrefix(key, "Mcp-Param-")
 }
 
-// client builds the HTTP client of one connection.
-func (o options) client() (*http.Client, error) {
-	tlsConf := &tls.Config{InsecureSkipVerify: o.TLSInsecureSkipVerify} //nolint:gosec // opt-in, warned about by Validate
-	if o.TLSCAFile != "" {
-		pem, err := os.ReadFile(o.TLSCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls_ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("tls_ca_file: no PEM certificates found")
-		}
-		tlsConf.RootCAs = pool
+// client builds the HTTP client of one connection to server; hostEnv is
+// the host's environment, where OAuth finds its token store and browser.
+func (o options) client(server string, hostEnv []string, logger hclog.Logger) (*http.Client, error) {
+	tlsConf, err := transport.TLSClientConfig(o.TLSCAFile, o.TLSInsecureSkipVerify)
+	if err != nil {
+		return nil, err
 	}
 	dialer := &net.Dialer{Timeout: o.connectTimeout, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
@@ -166,8 +161,15 @@ func (o options) client() (*http.Client, error) {
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
 	}
+	rt, err := transport.WithOAuth(tr, transport.OAuthSetup{
+		Server: server, URL: o.url.String(), Settings: o.Settings, HostEnv: hostEnv, Logger: logger,
+		Authorized: o.header.Get("Authorization") != "",
+	})
+	if err != nil {
+		return nil, err
+	}
 	return &http.Client{
-		Transport: tr,
+		Transport: rt,
 		// Redirects of a POST would lose its body, and redirects to
 		// another origin would leak the headers: refuse them all.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -187,11 +189,11 @@ func (t *Transport) Open(ctx context.Context, req transport.OpenRequest) (transp
 	if limit <= 0 {
 		limit = sdk.DefaultMaxMessageBytes
 	}
-	client, err := o.client()
+	logger := t.Logger.With("server", req.Name, "url", safeURL(o.url))
+	client, err := o.client(req.Name, req.HostEnv, logger)
 	if err != nil {
 		return transport.OpenResponse{}, fmt.Errorf("http %s: %w", req.Name, err)
 	}
-	logger := t.Logger.With("server", req.Name, "url", safeURL(o.url))
 	c := newConn(o, client, limit, logger, t.newConnMetrics(req.Name), t.forget)
 	if o.Mode == ModeSSE {
 		if err := c.openLegacy(ctx); err != nil {
@@ -211,6 +213,9 @@ func (t *Transport) forget(c *conn) { t.Conns.Remove(c) }
 type connMetrics struct {
 	transport.ConnCounters
 	httpErrors, sessionsExpired, streamReconnects, fallbacks *base.Counter
+	// signInsRequired counts connections ended for want of a person
+	// signing in (OAuth).
+	signInsRequired *base.Counter
 }
 
 func (t *Transport) newConnMetrics(server string) connMetrics {
@@ -220,6 +225,7 @@ func (t *Transport) newConnMetrics(server string) connMetrics {
 		sessionsExpired:  t.Counter(server, "sessions_expired_total"),
 		streamReconnects: t.Counter(server, "stream_reconnects_total"),
 		fallbacks:        t.Counter(server, "sse_fallbacks_total"),
+		signInsRequired:  t.Counter(server, "sign_ins_required_total"),
 	}
 }
 

@@ -92,6 +92,10 @@ func TestValidate(t *testing.T) {
 		{"token and authorization", `{"url":"http://h","headers":{"Authorization":"Basic x"},"bearer_token":"t"}`, []string{"headers"}, nil},
 		{"insecure", `{"url":"https://h","tls_insecure_skip_verify":true}`, nil, []string{"tls_insecure_skip_verify"}},
 		{"not JSON", `{`, []string{""}, nil},
+		{"oauth settings", `{"url":"https://h","oauth":"auto","oauth_client_id":"c","oauth_client_secret":"s","oauth_scopes":["a"],"oauth_grant":"client_credentials","oauth_token_endpoint_auth_method":"client_secret_post","oauth_redirect_port":8765,"oauth_sign_in":"browser"}`, nil, nil},
+		{"bad oauth values", `{"url":"https://h","oauth":"on","oauth_grant":"password","oauth_sign_in":"popup","oauth_token_endpoint_auth_method":"tls_client_auth","oauth_redirect_port":70000}`,
+			[]string{"oauth", "oauth_grant", "oauth_sign_in", "oauth_token_endpoint_auth_method", "oauth_redirect_port"}, nil},
+		{"client credentials without a secret", `{"url":"https://h","oauth_grant":"client_credentials","oauth_client_id":"c"}`, []string{"oauth_grant"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,9 +131,10 @@ func TestValidate(t *testing.T) {
 func TestSchemaMarksSecretsSensitive(t *testing.T) {
 	t.Parallel()
 	plugintest.CheckSchema(t, New(quiet()), plugintest.SchemaWant{Instance: plugintest.BlockWant{
-		Attributes: []string{"url", "mode", "headers", "bearer_token", "connect_timeout", "request_timeout", "tls_insecure_skip_verify", "tls_ca_file"},
-		Required:   []string{"url"},
-		Sensitive:  []string{"headers", "bearer_token"},
+		Attributes: []string{"url", "mode", "headers", "bearer_token", "connect_timeout", "request_timeout", "tls_insecure_skip_verify", "tls_ca_file",
+			"oauth", "oauth_client_id", "oauth_client_secret", "oauth_client_metadata_url", "oauth_scopes", "oauth_grant", "oauth_token_endpoint_auth_method", "oauth_client_assertion_key_file", "oauth_redirect_port", "oauth_sign_in"},
+		Required:  []string{"url"},
+		Sensitive: []string{"headers", "bearer_token", "oauth_client_secret"},
 	}})
 }
 

@@ -13,6 +13,7 @@ import (
 	ws "github.com/coder/websocket"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/mcphost/mcphost/sdk/oauth"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -46,18 +47,23 @@ type conn struct {
 // errClosedByUs ends Recv once Close has been called.
 var errClosedByUs = fmt.Errorf("%w: connection closed", transport.ErrClosed)
 
-func dial(ctx context.Context, o options, limit int, logger hclog.Logger, m connMetrics, forget func(*conn)) (*conn, error) {
+// dial opens the connection; rt makes the handshake's HTTP request (see
+// options.roundTripper).
+func dial(ctx context.Context, o options, rt http.RoundTripper, limit int, logger hclog.Logger, m connMetrics, forget func(*conn)) (*conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, o.ConnectTimeout.D())
 	defer cancel()
-	tr := o.httpTransport()
-	defer tr.CloseIdleConnections()
 	wc, resp, err := ws.Dial(dctx, o.url.String(), &ws.DialOptions{
-		HTTPClient:   &http.Client{Transport: tr},
+		HTTPClient:   &http.Client{Transport: rt},
 		HTTPHeader:   o.header,
 		Host:         o.host,
 		Subprotocols: []string{o.Subprotocol},
 	})
 	if err != nil {
+		if nle, ok := errors.AsType[*oauth.NeedsLoginError](err); ok {
+			// Its words alone, which the host recognises (and without the
+			// handshake URL's query, which may hold secrets).
+			return nil, nle
+		}
 		if resp != nil && resp.StatusCode != 0 {
 			return nil, fmt.Errorf("handshake with %s failed (HTTP %s): %w", o.redactedURL(), resp.Status, err)
 		}

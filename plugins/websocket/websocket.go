@@ -6,6 +6,7 @@ package websocket
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/mcphost/mcphost/sdk"
 	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/oauth"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -30,6 +32,9 @@ type Config struct {
 	ConnectTimeout        base.Duration     `json:"connect_timeout" config:"positive" default:"10s" doc:"How long the dial and handshake may take, as a duration such as \"10s\" (default 10s)."`
 	TLSInsecureSkipVerify bool              `json:"tls_insecure_skip_verify" doc:"Skip verification of the server's TLS certificate (wss:// only; for testing)."`
 	PingInterval          base.Duration     `json:"ping_interval" default:"30s" doc:"How often to ping the server, as a duration such as \"30s\"; a ping unanswered within the interval ends the connection. \"0s\" disables pings (default 30s)."`
+	// The oauth_* attributes: signing in (at the opening handshake) to a
+	// server that requires OAuth 2.1.
+	oauth.Settings
 }
 
 // instance is the block, built once: a bad tag panics at start, not per
@@ -94,6 +99,7 @@ func checkConfig(c Config) (options, []base.Diagnostic) {
 	headers, headerDiags := headerRules.Check(o.Headers, o.BearerToken)
 	o.header, o.host = headers.Header, headers.Host
 	diags = append(diags, headerDiags...)
+	diags = append(diags, transport.CheckOAuth(o.Settings)...)
 
 	if !transport.IsToken(o.Subprotocol) {
 		diags = append(diags, base.Error("subprotocol", "Invalid subprotocol", fmt.Sprintf("%q is not a valid WebSocket subprotocol name.", o.Subprotocol)))
@@ -112,6 +118,14 @@ func checkConfig(c Config) (options, []base.Diagnostic) {
 // userinfo or query may carry credentials.
 func (o options) redactedURL() string {
 	return (&url.URL{Scheme: o.url.Scheme, Host: o.url.Host, Path: o.url.Path}).String()
+}
+
+// httpURL is the url as the handshake requests it (http or https), which
+// is what an authorization server knows the resource by.
+func (o options) httpURL() string {
+	u := *o.url
+	u.Scheme = map[string]string{"ws": "http", "wss": "https"}[u.Scheme]
+	return u.String()
 }
 
 // httpTransport returns the HTTP transport for one handshake. A WebSocket
@@ -137,7 +151,19 @@ func (t *Transport) Open(ctx context.Context, req transport.OpenRequest) (transp
 		limit = sdk.DefaultMaxMessageBytes
 	}
 	logger := t.Logger.With("server", req.Name, "url", o.redactedURL())
-	c, err := dial(ctx, o, limit, logger, t.newConnMetrics(req.Name), t.forget)
+	tr := o.httpTransport()
+	defer tr.CloseIdleConnections()
+	rt, err := transport.WithOAuth(tr, transport.OAuthSetup{
+		Server: req.Name, URL: o.httpURL(), Settings: o.Settings, HostEnv: req.HostEnv, Logger: logger,
+		Authorized: o.header.Get("Authorization") != "",
+	})
+	if err != nil {
+		return transport.OpenResponse{}, fmt.Errorf("websocket %s: %w", req.Name, err)
+	}
+	c, err := dial(ctx, o, rt, limit, logger, t.newConnMetrics(req.Name), t.forget)
+	if _, ok := errors.AsType[*oauth.NeedsLoginError](err); ok {
+		t.Counter(req.Name, "sign_ins_required_total").Inc()
+	}
 	if err != nil {
 		return transport.OpenResponse{}, fmt.Errorf("websocket %s: %w", req.Name, err)
 	}

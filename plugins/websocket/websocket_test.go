@@ -282,9 +282,10 @@ func TestValidateNeverEchoesSecrets(t *testing.T) {
 func TestSchemaMarksSecretsSensitive(t *testing.T) {
 	t.Parallel()
 	plugintest.CheckSchema(t, quiet(), plugintest.SchemaWant{Instance: plugintest.BlockWant{
-		Attributes: []string{"url", "headers", "bearer_token", "subprotocol", "connect_timeout", "tls_insecure_skip_verify", "ping_interval"},
-		Required:   []string{"url"},
-		Sensitive:  []string{"headers", "bearer_token"},
+		Attributes: []string{"url", "headers", "bearer_token", "subprotocol", "connect_timeout", "tls_insecure_skip_verify", "ping_interval",
+			"oauth", "oauth_client_id", "oauth_client_secret", "oauth_client_metadata_url", "oauth_scopes", "oauth_grant", "oauth_token_endpoint_auth_method", "oauth_client_assertion_key_file", "oauth_redirect_port", "oauth_sign_in"},
+		Required:  []string{"url"},
+		Sensitive: []string{"headers", "bearer_token", "oauth_client_secret"},
 	}})
 }
 

@@ -87,12 +87,28 @@ func fieldsOf(t reflect.Type) *configFields {
 		panic(fmt.Sprintf("base: config type %s is not a struct", t))
 	}
 	cf := &configFields{byName: map[string]int{}}
+	cf.add(t, nil)
+	actual, _ := configTypes.LoadOrStore(t, cf)
+	return actual.(*configFields)
+}
+
+// add reads the fields of struct t, found at index path in the config
+// struct. An embedded struct without a json name contributes its fields as
+// attributes of the block, as encoding/json flattens it, so that settings
+// several plugins share (oauth.Settings) are declared once.
+func (cf *configFields) add(t reflect.Type, path []int) {
 	for i := range t.NumField() {
 		sf := t.Field(i)
+		index := append(slices.Clip(path), sf.Index...)
+		jsonTag := sf.Tag.Get("json")
+		if sf.Anonymous && jsonTag == "" && sf.Type.Kind() == reflect.Struct {
+			cf.add(sf.Type, index)
+			continue
+		}
 		if !sf.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		name, _, _ := strings.Cut(jsonTag, ",")
 		if name == "-" {
 			continue
 		}
@@ -102,7 +118,7 @@ func fieldsOf(t reflect.Type) *configFields {
 		if _, dup := cf.byName[name]; dup {
 			panic(fmt.Sprintf("base: config type %s declares attribute %q twice", t, name))
 		}
-		f := configField{index: sf.Index, attr: Attribute{Name: name, Type: ctyTypeOf(sf.Type), Description: sf.Tag.Get(tagDoc)}}
+		f := configField{index: index, attr: Attribute{Name: name, Type: ctyTypeOf(sf.Type), Description: sf.Tag.Get(tagDoc)}}
 		if flags := sf.Tag.Get(tagFlags); flags != "" {
 			for flag := range strings.SplitSeq(flags, ",") {
 				switch flag {
@@ -131,8 +147,6 @@ func fieldsOf(t reflect.Type) *configFields {
 		cf.byName[name] = len(cf.fields)
 		cf.fields = append(cf.fields, f)
 	}
-	actual, _ := configTypes.LoadOrStore(t, cf)
-	return actual.(*configFields)
 }
 
 // defaultJSON turns a default tag into JSON: text for a string or Duration,

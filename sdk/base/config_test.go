@@ -123,6 +123,61 @@ func TestSchemaFor(t *testing.T) {
 	}
 }
 
+// SharedSettings stands for attributes several plugins' configs share by
+// embedding one struct.
+type SharedSettings struct {
+	Mode   string   `json:"shared_mode" default:"auto" doc:"Shared."`
+	Secret string   `json:"shared_secret" config:"sensitive"`
+	Scopes []string `json:"shared_scopes"`
+}
+
+type embeddingConfig struct {
+	URL string `json:"url" config:"required"`
+	SharedSettings
+	Port int `json:"port"`
+}
+
+func TestEmbeddedStructIsFlattened(t *testing.T) {
+	t.Parallel()
+	var got []string
+	for _, a := range SchemaFor[embeddingConfig]().Attributes {
+		got = append(got, fmt.Sprintf("%s sens=%v def=%s", a.Name, a.Sensitive, a.Default))
+	}
+	want := []string{`url sens=false def=`, `shared_mode sens=false def="auto"`, `shared_secret sens=true def=`,
+		`shared_scopes sens=false def=`, `port sens=false def=`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("schema:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	tests := []struct {
+		name  string
+		raw   string
+		want  embeddingConfig
+		diags []string
+	}{
+		{"defaults", `{"url":"u"}`, embeddingConfig{URL: "u", SharedSettings: SharedSettings{Mode: "auto"}}, nil},
+		{"flat attributes", `{"url":"u","shared_mode":"off","shared_secret":"s","shared_scopes":["a"],"port":1}`,
+			embeddingConfig{URL: "u", SharedSettings: SharedSettings{Mode: "off", Secret: "s", Scopes: []string{"a"}}, Port: 1}, nil},
+		{"no nested block", `{"url":"u","SharedSettings":{}}`,
+			embeddingConfig{URL: "u", SharedSettings: SharedSettings{Mode: "auto"}}, []string{"SharedSettings"}},
+		{"wrong type named", `{"url":"u","shared_scopes":"a"}`,
+			embeddingConfig{URL: "u", SharedSettings: SharedSettings{Mode: "auto"}}, []string{"shared_scopes"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, diags := DecodeConfig[embeddingConfig](json.RawMessage(tt.raw))
+			var attrs []string
+			for _, d := range diags {
+				attrs = append(attrs, d.Attribute)
+			}
+			if !reflect.DeepEqual(cfg, tt.want) || !reflect.DeepEqual(attrs, tt.diags) {
+				t.Errorf("DecodeConfig(%s) = %+v, diagnostics on %v; want %+v, %v", tt.raw, cfg, attrs, tt.want, tt.diags)
+			}
+		})
+	}
+}
+
 func TestSchemaForRejectsBadTags(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -8,6 +8,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/mcphost/mcphost/sdk/oauth"
 )
 
 // PluginError is an error a transport plugin returned (from Open, say),
@@ -15,9 +17,15 @@ import (
 // wording around them.
 type PluginError struct {
 	Msg string
+	// cause is what Msg was recognised as (a *oauth.NeedsLoginError),
+	// or nil.
+	cause error
 }
 
 func (e *PluginError) Error() string { return e.Msg }
+
+// Unwrap lets errors.As find what the message was recognised as.
+func (e *PluginError) Unwrap() error { return e.cause }
 
 // fromStatus turns a gRPC call's error into the plugin's own error: a
 // PluginError with the status message, or the context's error when the
@@ -35,7 +43,30 @@ func fromStatus(err error) error {
 	case codes.Unavailable:
 		return fmt.Errorf("the transport plugin is unavailable: %s", s.Message())
 	}
-	return &PluginError{Msg: s.Message()}
+	pe := &PluginError{Msg: s.Message()}
+	if nle := parseNeedsLogin(s.Message()); nle != nil {
+		pe.cause = nle
+	}
+	return pe
+}
+
+// loginCommand ends a NeedsLoginError's text, before the server's name.
+const loginCommand = "; run: mcphost auth login "
+
+// parseNeedsLogin recognises the text of an *oauth.NeedsLoginError, at the
+// start of msg or after a wrapper's "…: ", and parses it back (without its
+// scopes, which the text does not carry); nil when msg is not one.
+func parseNeedsLogin(msg string) *oauth.NeedsLoginError {
+	i := strings.Index(msg, oauth.NeedsLoginPrefix)
+	if i < 0 || (i > 0 && !strings.HasSuffix(msg[:i], ": ")) {
+		return nil
+	}
+	rest := msg[i+len(oauth.NeedsLoginPrefix):]
+	j := strings.LastIndex(rest, loginCommand)
+	if j < 0 {
+		return nil
+	}
+	return &oauth.NeedsLoginError{Reason: rest[:j], Server: rest[j+len(loginCommand):]}
 }
 
 // ExitError is how a backend process ended, as a transport that runs one
@@ -61,8 +92,12 @@ func (e *ExitError) Error() string {
 var exitPrefixes = []string{"exited with status ", "killed by signal "}
 
 // closedError is the error of a connection the plugin ended with detail:
-// ErrClosed, wrapping an ExitError when detail is one.
+// ErrClosed, wrapping an ExitError or an *oauth.NeedsLoginError when detail
+// is one.
 func closedError(detail string) error {
+	if nle := parseNeedsLogin(detail); nle != nil {
+		return fmt.Errorf("%w: %w", ErrClosed, nle)
+	}
 	for _, p := range exitPrefixes {
 		if strings.HasPrefix(detail, p) {
 			status, stderr, _ := strings.Cut(detail, lastStderr)

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/mcphost/mcphost/sdk/oauth"
 )
 
 func TestReason(t *testing.T) {
@@ -64,5 +67,37 @@ func TestFromStatus(t *testing.T) {
 	plain := errors.New("not a status")
 	if fromStatus(plain) != plain || fromStatus(nil) != nil {
 		t.Error("a non-status error changed")
+	}
+}
+
+// A NeedsLoginError crosses the plugin boundary as text, as a close detail
+// or an Open error (the plugin may wrap it), and is recognised again.
+func TestNeedsLoginCrossesAsText(t *testing.T) {
+	t.Parallel()
+	sent := &oauth.NeedsLoginError{Server: "linear", Reason: "no token stored"}
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"close detail", fmt.Errorf("initialize: %w", closedError(closedDetail(fmt.Errorf("%w: %w", ErrClosed, sent))))},
+		{"open error", fmt.Errorf("open: %w", fromStatus(status.Error(codes.Unknown, "websocket linear: "+sent.Error())))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got *oauth.NeedsLoginError
+			if !errors.As(tt.err, &got) || got.Server != sent.Server || got.Reason != sent.Reason {
+				t.Fatalf("errors.As(%v) = %+v, want %+v", tt.err, got, sent)
+			}
+			if reason := Reason(tt.err); !strings.Contains(reason, sent.Error()) {
+				t.Errorf("Reason = %q, want it to hold %q", reason, sent.Error())
+			}
+		})
+	}
+	for _, msg := range []string{"connection refused", "the server said: needs login", "xneeds login: a; run: mcphost auth login b"} {
+		var nle *oauth.NeedsLoginError
+		if errors.As(closedError(msg), &nle) || errors.As(fromStatus(status.Error(codes.Unknown, msg)), &nle) {
+			t.Errorf("%q was taken for a NeedsLoginError", msg)
+		}
 	}
 }

@@ -38,6 +38,9 @@ commands:
   plugins list [FILE]       list plugins: name, kind, version, source, checksum
   ctl [flags] COMMAND       control a running mcphost over its admin API: status, start|stop|restart NAME,
                             reload, logs NAME [-n N] [-f] (mcphost ctl help for more)
+  auth COMMAND [-config FILE]
+                            sign in to servers that require OAuth: login SERVER, status [SERVER],
+                            logout SERVER (mcphost auth help for more)
   trace [flags] COMMAND     context tracing of a running mcphost: response [ID|latest], context ID,
                             top, deprecated, feedback ID SCORE [TEXT]
   version                   print the version, VCS revision and Go release of this build
@@ -77,6 +80,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	case "ctl":
 		return runCtl(ctx, args[1:], stdout, stderr)
+	case "auth":
+		return runAuth(ctx, args[1:], stdout, stderr)
 	case "trace":
 		return runTrace(ctx, args[1:], stdout, stderr)
 	case "example-server":

@@ -131,6 +131,9 @@ const (
 	StateRestarting = "restarting"
 	StateFailed     = "failed"
 	StateStopped    = "stopped"
+	// StateNeedsLogin: a person must sign in (`mcphost auth login NAME`,
+	// which the reason names) before the server can be used.
+	StateNeedsLogin = "needs_login"
 )
 
 // ServerStatus describes one backend.

@@ -69,6 +69,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/servers/{name}/start", s.action("start", s.ctl.StartServer))
 	mux.HandleFunc("POST /api/v1/servers/{name}/stop", s.action("stop", s.ctl.StopServer))
 	mux.HandleFunc("POST /api/v1/servers/{name}/restart", s.action("restart", s.ctl.RestartServer))
+	mux.HandleFunc("POST /api/v1/servers/{name}/sign-in", s.signIn)
 	mux.HandleFunc("GET /api/v1/tools", s.listTools)
 	mux.HandleFunc("GET /api/v1/sessions", s.listSessions)
 	mux.HandleFunc("GET /api/v1/tracing", s.tracing)

@@ -37,6 +37,28 @@ type OperateResponse struct {
 	Message json.RawMessage
 }
 
+// SignIns starts sign-ins for the dashboard's "Sign in": POST
+// /api/v1/servers/{name}/sign-in. A Control that implements it serves that
+// endpoint; without it, it answers 501.
+type SignIns interface {
+	// StartSignIn begins signing in to the server (OAuth) and returns
+	// the page to open. It returns ErrUnknownServer for a name that is
+	// not configured and ErrNoSignIn for a server that does not sign in.
+	StartSignIn(ctx context.Context, name string) (SignInStart, error)
+}
+
+// SignInStart is a sign-in under way.
+type SignInStart struct {
+	Server string `json:"server"`
+	// AuthorizationURL is the page to open in a browser on the proxy's
+	// machine (the sign-in comes back to a loopback port there); empty
+	// when no person was needed. The server reconnects once signed in.
+	AuthorizationURL string `json:"authorization_url,omitempty"`
+}
+
+// ErrNoSignIn is StartSignIn's error for a server that does not sign in.
+var ErrNoSignIn = errors.New("the server does not sign in with OAuth")
+
 // Catalog is the rest of the aggregated catalogue: GET /api/v1/prompts and
 // GET /api/v1/resources. A Control that implements it serves them; without
 // it they answer 501.
@@ -231,4 +253,26 @@ func (s *Server) operate(w http.ResponseWriter, r *http.Request, req OperateRequ
 	writeJSON(w, http.StatusOK, CallResponse{
 		Result: msg.Result, RPCError: msg.Error, LatencyMs: float64(latency.Microseconds()) / 1000,
 	})
+}
+
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
+	si, ok := s.ctl.(SignIns)
+	if !ok {
+		writeError(w, http.StatusNotImplemented, "this proxy does not start sign-ins")
+		return
+	}
+	name := r.PathValue("name")
+	ctx, cancel := s.requestContext(r)
+	defer cancel()
+	s.log.Info("admin action", "action", "sign-in", "server", name, "remote", r.RemoteAddr)
+	res, err := si.StartSignIn(ctx, name)
+	if errors.Is(err, ErrNoSignIn) {
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	}
+	if err != nil {
+		s.fail(w, "sign in to "+name, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }

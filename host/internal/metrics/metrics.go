@@ -64,7 +64,7 @@ type PluginState struct {
 
 // backendStates are the states mcphost_backend_state reports, one series each.
 var backendStates = []router.State{router.StateStarting, router.StateRunning, router.StateUnhealthy,
-	router.StateRestarting, router.StateFailed, router.StateStopped}
+	router.StateRestarting, router.StateFailed, router.StateStopped, router.StateNeedsLogin}
 
 // Sources are where scrape-time series come from; any may be nil.
 type Sources struct {

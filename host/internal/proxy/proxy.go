@@ -81,6 +81,8 @@ type Proxy struct {
 	// admin API's (redacted) config.
 	transportConfigs map[string]json.RawMessage
 	events           eventHub
+	// signIns are the sign-ins the admin API started (signin.go).
+	signIns signIns
 
 	// started is closed when the backends have made their first attempt
 	// or the start-up wait is over (nil before Start).
@@ -580,6 +582,7 @@ func (p *Proxy) closeListeners(ctx context.Context) error {
 // plugins.
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	err := p.closeListeners(ctx)
+	p.signIns.stop()
 	if p.stopTracing != nil {
 		p.stopTracing()
 		<-p.tracingDone

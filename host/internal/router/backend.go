@@ -64,6 +64,11 @@ const (
 	StateFailed State = "failed"
 	// StateStopped: stopped by request or by the proxy shutting down.
 	StateStopped State = "stopped"
+	// StateNeedsLogin: the backend requires a person to sign in (OAuth)
+	// first; the reason names the command. It is tried again every
+	// Options.LoginRetryDelay, at once on RestartBackend, and these tries
+	// do not count towards the restart limit.
+	StateNeedsLogin State = "needs_login"
 
 	// StateDown is the former name of StateRestarting.
 	//

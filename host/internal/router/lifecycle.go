@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/oauth"
 	"github.com/mcphost/mcphost/sdk/transport"
 )
 
@@ -19,6 +20,7 @@ const (
 	DefaultHealthInterval     = 30 * time.Second
 	DefaultHealthTimeout      = 5 * time.Second
 	DefaultHealthFailures     = 3
+	DefaultLoginRetryDelay    = 30 * time.Second
 	requestedStopReason       = "stopped by request"
 	shutdownReason            = "proxy shutting down"
 	requestedRestartReason    = "restart requested"
@@ -166,6 +168,15 @@ func (b *backend) attempts(ctx context.Context, firstReady chan<- struct{}) {
 			}
 			return
 		}
+		if nle, ok := errors.AsType[*oauth.NeedsLoginError](err); ok {
+			// Retrying cannot help until someone signs in: wait long, and
+			// count no restart.
+			if !b.awaitLogin(ctx, nle) {
+				return
+			}
+			delay = pol.InitialDelay
+			continue
+		}
 		// A connection the health check closed has its reason as the cause.
 		failReason, wait, used, err := b.sup.connectionEnded(err, pol, started, delay)
 		delay = used
@@ -192,6 +203,36 @@ func (b *backend) attempts(ctx context.Context, firstReady chan<- struct{}) {
 		delay = min(delay*2, pol.MaxDelay)
 		b.sup.restarting()
 	}
+}
+
+// awaitLogin puts the backend in state needs_login for nle and waits
+// Options.LoginRetryDelay, reporting false when ctx ended first (stop,
+// restart or shutdown). The state's reason is the command to run; why is
+// the last error.
+func (b *backend) awaitLogin(ctx context.Context, nle *oauth.NeedsLoginError) bool {
+	wait := b.router.opts.LoginRetryDelay
+	b.sup.needsLogin(nle.Reason, time.Now().Add(wait))
+	b.setState(StateNeedsLogin, NeedsLoginReason(b.spec.Name))
+	b.log.Warn("backend needs a sign-in; trying again later", "reason", nle.Reason, "in", wait)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		if reason := b.sup.stopReason(); reason == requestedRestartReason {
+			b.sup.restartDueNow()
+			b.setState(StateRestarting, reason)
+		} else if reason != "" {
+			b.setState(StateStopped, reason)
+		}
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
+// NeedsLoginReason is the state reason of server in state needs_login.
+func NeedsLoginReason(server string) string {
+	return "sign-in required; run: mcphost auth login " + server
 }
 
 // stop ends the backend's current run, if any; it stays stopped.

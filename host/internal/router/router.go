@@ -27,8 +27,12 @@ type Options struct {
 	StopTimeout         time.Duration
 	RestartDelay        time.Duration
 	MaxRestartDelay     time.Duration
-	Instructions        string
-	Logger              hclog.Logger
+	// LoginRetryDelay is how often a backend in state needs_login is
+	// tried again (default 30s): a sign-in by the CLI usually asks the
+	// proxy to reconnect at once, and this catches the cases it cannot.
+	LoginRetryDelay time.Duration
+	Instructions    string
+	Logger          hclog.Logger
 	// Observer, when set, is told about every forwarded request (metrics).
 	Observer Observer
 	// Tracer, when set, is told about every tool result, resource and
@@ -107,6 +111,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxRestartDelay <= 0 {
 		o.MaxRestartDelay = 30 * time.Second
+	}
+	if o.LoginRetryDelay <= 0 {
+		o.LoginRetryDelay = DefaultLoginRetryDelay
 	}
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()

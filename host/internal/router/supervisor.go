@@ -58,7 +58,7 @@ func (v *supervisor) setState(s State, reason string) (changed, wasRunning bool)
 	changed = v.state != s
 	wasRunning = v.state == StateRunning
 	v.state, v.reason = s, reason
-	if s != StateRestarting {
+	if s != StateRestarting && s != StateNeedsLogin {
 		v.nextAttempt = time.Time{}
 	}
 	if s != StateRunning {
@@ -270,6 +270,15 @@ func (v *supervisor) connectionEnded(err error, pol RestartPolicy, started time.
 	wait = pol.jittered(delay)
 	v.nextAttempt = now.Add(wait)
 	return "", wait, delay, err
+}
+
+// needsLogin records an attempt that failed for want of a sign-in: its
+// error, and when the next try is due. It is no restart.
+func (v *supervisor) needsLogin(lastError string, next time.Time) {
+	v.mu.Lock()
+	v.lastError = lastError
+	v.nextAttempt = next
+	v.mu.Unlock()
 }
 
 // restarting counts an automatic reconnect as it begins.

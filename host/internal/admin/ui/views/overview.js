@@ -196,8 +196,38 @@ function ServerCard({ s, act }) {
         ${s.next_attempt && html`<dt>Next retry</dt><dd>${fmtTime(s.next_attempt)}</dd>`}
       </dl>
       ${s.last_error && html`<p class="last-error"><span class="label">Last error</span> ${s.last_error}</p>`}
+      ${s.state === 'needs_login' && html`<${SignIn} name=${s.name} />`}
       <${Actions} s=${s} busy=${busy} stopped=${stopped} run=${run} />
     </article>`;
+}
+
+// SignIn starts a sign-in in mcphost (POST servers/NAME/sign-in) and opens
+// the authorization page it returns; the page's link stays, for a browser
+// that blocked the new window. The redirect comes back to mcphost on this
+// machine, which then reconnects the server: the card's state follows.
+function SignIn({ name }) {
+  const { toast, fail } = useDash();
+  const [busy, setBusy] = useState(false);
+  const [page, setPage] = useState('');
+  const start = async () => {
+    setBusy(true);
+    try {
+      const res = await api(`servers/${encodeURIComponent(name)}/sign-in`, { method: 'POST' });
+      if (res.authorization_url) {
+        setPage(res.authorization_url);
+        window.open(res.authorization_url, '_blank', 'noopener');
+      }
+    } catch (err) {
+      const msg = fail(err);
+      if (msg) toast(`sign in to ${name}: ${msg}`, 'bad');
+    }
+    setBusy(false);
+  };
+  return html`
+    <p class="sign-in">
+      <button data-action="sign-in" disabled=${busy} onClick=${start}>Sign in</button>
+      ${page && html` <a href=${page} target="_blank" rel="noopener" data-sign-in-page>Open the sign-in page</a>`}
+    </p>`;
 }
 
 // Actions are a server's Start, Stop and Restart buttons.
