@@ -23,7 +23,6 @@ package oauth
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -170,7 +169,3 @@ type Client struct {
 	signIn chan struct{}
 }
 
-// ErrNotImplemented was returned by the skeleton of this package; nothing
-// returns it now. It is kept so that code written against the skeleton
-// still compiles.
-var ErrNotImplemented = errors.New("oauth: not implemented")
