@@ -168,4 +168,3 @@ type Client struct {
 	// its context.
 	signIn chan struct{}
 }
-
