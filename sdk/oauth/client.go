@@ -132,7 +132,7 @@ func (c *Client) needsLogin(scopes []string, reason string) *NeedsLoginError {
 // stored yet it returns "" and no error: the request goes without a token,
 // and the server's challenge (see Challenged) starts discovery.
 func (c *Client) Token(ctx context.Context) (string, error) {
-	rec, err := c.load()
+	rec, err := c.cachedLoad()
 	if err != nil || rec == nil {
 		return "", err
 	}
@@ -205,7 +205,7 @@ func (c *Client) renewNow(ctx context.Context, rejected string) (string, error) 
 		// The refresh token is dead: forget the tokens, keep the
 		// client's registration for the next sign-in.
 		rec.AccessToken, rec.RefreshToken, rec.Expiry, rec.Issued = "", "", time.Time{}, time.Time{}
-		if serr := c.opts.Store.Save(c.key, rec); serr != nil {
+		if serr := c.save(rec); serr != nil {
 			return "", serr
 		}
 		return "", c.needsLogin(rec.Scopes, "the refresh token was refused (invalid_grant)")
@@ -233,6 +233,9 @@ func (c *Client) Challenged(ctx context.Context, resp *http.Response) error {
 	if hasChallenge {
 		challengeP = &ch
 	}
+	// The token to replay with is read from the Store, which this may
+	// have changed, or another process (mcphost auth login) did.
+	defer c.cache.invalidate()
 	stepUp := resp.StatusCode == http.StatusForbidden
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
@@ -299,7 +302,7 @@ func (c *Client) Challenged(ctx context.Context, resp *http.Response) error {
 	case stepUp:
 		if rec != nil {
 			rec.WantScopes = scopes
-			if err := c.opts.Store.Save(c.key, rec); err != nil {
+			if err := c.save(rec); err != nil {
 				return fmt.Errorf("oauth: %s: %w", c.opts.Server, err)
 			}
 		}
@@ -447,7 +450,7 @@ func (c *Client) Logout(ctx context.Context) error {
 			}
 		}
 	}
-	if err := c.opts.Store.Delete(c.key); err != nil {
+	if err := c.delete(); err != nil {
 		return err
 	}
 	if revokeErr != nil {

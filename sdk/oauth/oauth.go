@@ -162,6 +162,10 @@ type Client struct {
 	// renewing is the refresh in flight, which concurrent callers share.
 	renewing *renewal
 
+	// cache is the record Token last read, so that a request to the
+	// server does not read a file (see cachedLoad).
+	cache recordCache
+
 	// signIn serialises authorizations: one browser sign-in (or one
 	// client-credentials grant) at a time. A channel rather than a mutex,
 	// so that a caller waiting for another's sign-in can give up with

@@ -371,7 +371,7 @@ func (c *Client) keep(rec *Record, t tokenResponse, asked []string) error {
 	if covers(rec.Scopes, rec.WantScopes) {
 		rec.WantScopes = nil
 	}
-	if err := c.opts.Store.Save(c.key, rec); err != nil {
+	if err := c.save(rec); err != nil {
 		return fmt.Errorf("oauth: %s: %w", c.opts.Server, err)
 	}
 	return nil

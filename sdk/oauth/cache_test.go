@@ -1,0 +1,76 @@
+package oauth_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mcphost/mcphost/sdk/oauth"
+)
+
+// countingStore counts the reads of a FileStore.
+type countingStore struct {
+	oauth.FileStore
+	loads atomic.Int64
+}
+
+func (s *countingStore) Load(key string) (*oauth.Record, error) {
+	s.loads.Add(1)
+	return s.FileStore.Load(key)
+}
+
+// TestRequestsReadNoFile: the requests to a server take the token from
+// memory, not from the Store, yet a token the server refuses is read
+// again at once: one written by another process (mcphost auth login)
+// is used by the replay.
+func TestRequestsReadNoFile(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, standard())
+	store := &countingStore{FileStore: oauth.FileStore{Dir: t.TempDir()}}
+	c, err := oauth.New(browser(), oauth.Options{Server: "srv", URL: w.mcpURL(), Store: store, Open: approve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	first, err := c.Token(ctx)
+	if err != nil || first == "" {
+		t.Fatalf("Token: %q, %v", first, err)
+	}
+	before := store.loads.Load()
+	for range 200 {
+		mustCall(t, c, w.mcpURL(), "tools/list")
+	}
+	// Within storeRecheck (2 s) of the first read, none; a slow machine
+	// may cross it once or twice, never once a request.
+	if n := store.loads.Load() - before; n > 5 {
+		t.Fatalf("200 requests read the Store %d times", n)
+	}
+
+	// Another process signs in again: its token replaces the stored one.
+	other, err := oauth.New(browser(), oauth.Options{Server: "srv", URL: w.mcpURL(), Store: store.FileStore, Open: approve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, other)
+	fresh, err := other.Token(ctx)
+	if err != nil || fresh == first {
+		t.Fatalf("the other sign-in's token: %q (was %q), %v", fresh, first, err)
+	}
+	// The server stops taking the old token: the next request is refused
+	// once, and replayed with the token the other process stored.
+	w.revoke(first)
+	mustCall(t, c, w.mcpURL(), "tools/list")
+	if got, err := c.Token(ctx); err != nil || got != fresh {
+		t.Fatalf("after the refusal, Token is %q, want the other sign-in's %q (%v)", got, fresh, err)
+	}
+}
+
+// revoke makes the server refuse an access token from now on.
+func (w *world) revoke(token string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.access, token)
+}
