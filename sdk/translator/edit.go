@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/bits"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -258,6 +259,11 @@ func parseMemberPath(path string) (memberPath, error) {
 	p := memberPath{raw: path}
 	if path == "" {
 		return p, errors.New("empty path")
+	}
+	if !utf8.ValidString(path) {
+		// JSON names are Unicode: the name could never be found, and
+		// an add would write U+FFFD in its place, once per application.
+		return p, fmt.Errorf("path %q is not valid UTF-8", path)
 	}
 	var key strings.Builder
 	escapedKey := false // the name so far had an escape, so ':' at its start is literal

@@ -398,6 +398,7 @@ func TestCompileDegradesWhatItCannotRead(t *testing.T) {
 		{"query path", translator.Rule{Edits: []translator.Edit{del(`result.content.#(type=="text")`)}}, "pattern, a query or a modifier"},
 		{"empty name", translator.Rule{Edits: []translator.Edit{del("result..x")}}, "empty name"},
 		{"empty path", translator.Rule{Edits: []translator.Edit{del("")}}, "empty path"},
+		{"path not UTF-8", translator.Rule{Edits: []translator.Edit{{Op: translator.EditAdd, Path: "\xf9", Value: `""`}}}, "not valid UTF-8"},
 		{"trailing escape", translator.Rule{Edits: []translator.Edit{del(`a\`)}}, "ends with an escape"},
 		{"sjson key marker", translator.Rule{Edits: []translator.Edit{del("users.:1")}}, "cannot start with"},
 		{"value is not JSON", translator.Rule{Edits: []translator.Edit{set("x", "{")}}, "value: invalid JSON"},
