@@ -646,12 +646,15 @@ func sessionJSON(raw []byte) ([]byte, error) {
 	return out, nil
 }
 
-// compactJSON validates raw and removes its insignificant whitespace.
+// compactJSON validates raw and removes its insignificant whitespace: line
+// breaks anywhere, and the spaces around the value, which would otherwise
+// be written before or after it and again on each set of the same member
+// (a value is located without them).
 func compactJSON(raw []byte) ([]byte, error) {
 	if !gjson.ValidBytes(raw) {
 		return nil, fmt.Errorf("%w: %.40q", errInvalidJSON, raw)
 	}
-	return jsonrpc.Compact(raw)
+	return jsonrpc.Compact(bytes.Trim(raw, " \t\r\n"))
 }
 
 var errInvalidJSON = errors.New("invalid JSON")
