@@ -40,8 +40,9 @@ func Key(server, rawURL string) string {
 
 // FileStore keeps each Record in its own file, Dir/<key>.json, readable by
 // the user alone (0600, in a 0700 directory). Save replaces a file
-// atomically and Load reads it afresh each time, so a sign-in by another
-// process (`mcphost auth login`) is seen by a running proxy.
+// atomically and Load reads it afresh each time; Version (a stat) tells a
+// Client when to, so a sign-in or sign-out by another process (`mcphost
+// auth login`, `logout`) is seen by a running proxy's next request.
 type FileStore struct {
 	Dir string
 }
