@@ -120,3 +120,34 @@ func (w *world) revoke(token string) {
 	defer w.mu.Unlock()
 	delete(w.access, token)
 }
+
+// BenchmarkToken: what a request pays for its token, signed in with a
+// FileStore (a stat), against reading the record (what each request paid
+// before the cache).
+func BenchmarkToken(b *testing.B) {
+	w := newWorld(b, standard())
+	store := oauth.FileStore{Dir: b.TempDir()}
+	c, err := oauth.New(browser(), oauth.Options{Server: "srv", URL: w.mcpURL(), Store: store, Open: approve})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Login(context.Background(), oauth.LoginOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.Run("Token", func(b *testing.B) {
+		for b.Loop() {
+			if tok, err := c.Token(ctx); err != nil || tok == "" {
+				b.Fatal(tok, err)
+			}
+		}
+	})
+	b.Run("read the record", func(b *testing.B) {
+		key := oauth.Key("srv", w.mcpURL())
+		for b.Loop() {
+			if _, err := store.Load(key); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -26,7 +26,7 @@ import (
 // authorization server's issuer is base+issuerPath, its endpoints under
 // it. It records every request it gets other than the MCP ones.
 type world struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 	cfg worldConfig
 
@@ -98,7 +98,7 @@ type grant struct {
 	scopes                                  []string
 }
 
-func newWorld(t *testing.T, cfg worldConfig) *world {
+func newWorld(t testing.TB, cfg worldConfig) *world {
 	t.Helper()
 	w := &world{t: t, cfg: cfg, codes: map[string]grant{}, access: map[string][]string{}, refresh: map[string][]string{}}
 	w.srv = httptest.NewServer(http.HandlerFunc(w.serve))
