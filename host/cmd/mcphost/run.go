@@ -293,8 +293,23 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return errors.New("no listener is configured: add a listen \"http\" block, or use --stdio")
 	}
 	<-ctx.Done()
+	drain(p, cfg.Proxy.DrainDelay, log)
 	log.Info("shutting down")
 	return nil
+}
+
+// drain turns /readyz to 503 for delay before the caller shuts down, so
+// that a load balancer's next health check takes this instance out while
+// it still serves what is sent meanwhile.
+func drain(p *proxy.Proxy, delay time.Duration, log hclog.Logger) {
+	if delay <= 0 {
+		return
+	}
+	p.Drain()
+	log.Info("draining: /readyz answers 503 before shutting down", "drain_delay", delay)
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	<-t.C
 }
 
 // serveStdio speaks MCP on stdin/stdout from the start, while the backends

@@ -147,6 +147,10 @@ type Proxy struct {
 	MaxNestingDepth int
 	RequestTimeout  time.Duration
 	ShutdownTimeout time.Duration
+	// DrainDelay is how long /readyz answers 503 after SIGTERM or SIGINT
+	// before the listeners stop taking requests, so that a load balancer
+	// stops sending new ones first (0: drain at once, as before).
+	DrainDelay time.Duration
 	// StartupWait bounds how long the first list requests wait for
 	// servers still making their first attempt (0: they do not wait).
 	StartupWait time.Duration

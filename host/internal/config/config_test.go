@@ -334,6 +334,8 @@ func TestErrors(t *testing.T) {
 		{"bad proxy duration", "proxy {\n  request_timeout = \"soon\"\n}\n", "Invalid duration", "proxy.hcl:2:21"},
 		{"negative duration", "proxy {\n  shutdown_timeout = \"-1s\"\n}\n", "Invalid duration", "proxy.hcl:2:22"},
 		{"negative startup wait", "proxy {\n  startup_wait = \"-1s\"\n}\n", "Invalid duration", "proxy.hcl:2:18"},
+		{"negative drain delay", "proxy {\n  drain_delay = \"-1s\"\n}\n", "Invalid duration", "proxy.hcl:2:17"},
+		{"drain delay not a duration", "proxy {\n  drain_delay = 5\n}\n", "Invalid duration", "proxy.hcl:2:17"},
 		{"bad server duration", "server \"s\" {\n  request_timeout = 30\n  transport \"stdio\" {}\n}\n", "Invalid duration", "proxy.hcl:2:21"},
 		{"template without tool", "proxy {\n  tool_name_template = \"{server}\"\n}\n", "Invalid name template", "proxy.hcl:2:24"},
 		{"template without prompt", "proxy {\n  prompt_name_template = \"x_{tool}\"\n}\n", "Invalid name template", "proxy.hcl:2:26"},
@@ -960,6 +962,30 @@ func TestStartupWait(t *testing.T) {
 			}
 			if cfg.Proxy.StartupWait != tt.want {
 				t.Errorf("StartupWait = %v, want %v", cfg.Proxy.StartupWait, tt.want)
+			}
+		})
+	}
+}
+
+func TestDrainDelay(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, src string
+		want      time.Duration
+	}{
+		{"default keeps draining at once", "", 0},
+		{"set", "proxy {\n  drain_delay = \"5s\"\n}\n", 5 * time.Second},
+		{"off", "proxy {\n  drain_delay = \"0s\"\n}\n", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, diags := Parse([]byte(tt.src), "proxy.hcl", LoadOptions{LookupEnv: noEnv})
+			if diags.HasErrors() {
+				t.Fatal(diagString(diags))
+			}
+			if cfg.Proxy.DrainDelay != tt.want {
+				t.Errorf("DrainDelay = %v, want %v", cfg.Proxy.DrainDelay, tt.want)
 			}
 		})
 	}

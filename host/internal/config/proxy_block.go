@@ -45,6 +45,7 @@ var proxySchema = &hcl.BodySchema{
 		{Name: "max_nesting_depth"},
 		{Name: "request_timeout"},
 		{Name: "shutdown_timeout"},
+		{Name: "drain_delay"},
 		{Name: "startup_wait"},
 		{Name: "log_level"},
 		{Name: "log_format"},
@@ -94,6 +95,7 @@ func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
 	d.decodeOutboxes(attrs, p)
 	decodeAttr(attrs, "request_timeout", d.evalDuration, &p.RequestTimeout)
 	decodeAttr(attrs, "shutdown_timeout", d.evalDuration, &p.ShutdownTimeout)
+	decodeAttr(attrs, "drain_delay", d.evalDurationOrZero, &p.DrainDelay)
 	decodeAttr(attrs, "startup_wait", d.evalDurationOrZero, &p.StartupWait)
 	decodeAttr(attrs, "log_level", d.enum(logLevels), &p.LogLevel)
 	decodeAttr(attrs, "log_format", d.enum(logFormats), &p.LogFormat)

@@ -23,6 +23,7 @@ func TestDNSRebinding(t *testing.T) {
 		{http.MethodPost, "/mcp"}, {http.MethodGet, "/mcp"}, {http.MethodDelete, "/mcp"},
 		{http.MethodGet, "/sse"}, {http.MethodPost, "/message?sessionId=x"},
 		{http.MethodGet, "/ws"}, {http.MethodGet, "/metrics"},
+		{http.MethodGet, HealthPath}, {http.MethodGet, ReadyPath},
 		{http.MethodGet, "/"}, {http.MethodGet, "/api/v1/servers"},
 	}
 	hosts := []string{"evil.example", "evil.example:" + port, "127.0.0.1.evil.example:" + port, "localhost.evil.example"}

@@ -68,7 +68,11 @@ type HTTPOptions struct {
 	// DefaultResumeTotalBytes).
 	ResumeBufferBytes int
 	ResumeTotalBytes  int
-	Logger            hclog.Logger
+	// Readiness says whether the proxy behind the listener takes new
+	// work, for GET ReadyPath; nil is always Ready. The listener answers
+	// Draining itself once it shuts down.
+	Readiness func() Readiness
+	Logger    hclog.Logger
 
 	// resumeWindow is resumeWindow unless set (by tests).
 	resumeWindow time.Duration
@@ -180,8 +184,9 @@ func NewHTTP(r *router.Router, opts HTTPOptions) *HTTP {
 	} else {
 		h.opts.MetricsPath = ""
 	}
+	h.handleProbes(mux)
 	if h.opts.OAuth != nil {
-		taken := []string{h.opts.Path, h.opts.SSEPath, h.opts.MessagePath, h.opts.WebSocketPath, h.opts.MetricsPath}
+		taken := []string{h.opts.Path, h.opts.SSEPath, h.opts.MessagePath, h.opts.WebSocketPath, h.opts.MetricsPath, HealthPath, ReadyPath}
 		for _, p := range h.opts.OAuth.MetadataPaths(h.opts.Path) {
 			if !slices.Contains(taken, p) {
 				mux.HandleFunc(p, h.serveResourceMetadata)

@@ -90,6 +90,8 @@ type Proxy struct {
 	// startWaitOver is set once WaitStarted has seen that wait end with
 	// the servers' names checked: mcphost_started.
 	startWaitOver atomic.Bool
+	// draining is set by Drain and Shutdown: /readyz answers 503.
+	draining atomic.Bool
 
 	mu          sync.Mutex
 	http        []*listen.HTTP
@@ -406,7 +408,8 @@ func (p *Proxy) Start(ctx context.Context, opts StartOptions) error {
 			MetricsPath: l.MetricsPath, Metrics: p.metrics,
 			MaxSessions: l.MaxSessions, SessionRefused: p.metrics.SessionRefused,
 			ResumeBufferBytes: l.ResumeBufferBytes, ResumeTotalBytes: l.ResumeTotalBytes,
-			MaxBytes: int(p.cfg.Proxy.MaxMessageBytes), Logger: p.log.Named("http"),
+			Readiness: p.readiness,
+			MaxBytes:  int(p.cfg.Proxy.MaxMessageBytes), Logger: p.log.Named("http"),
 		})
 		if err := h.Listen(); err != nil {
 			if opts.Lenient {
@@ -491,6 +494,24 @@ func (p *Proxy) WaitStarted(ctx context.Context) error {
 	p.startWaitOver.Store(true)
 	return nil
 }
+
+// readiness is what the listeners' /readyz says: starting until start-up
+// is over and the servers' names are checked (WaitStarted), then ready
+// until Drain or Shutdown.
+func (p *Proxy) readiness() listen.Readiness {
+	switch {
+	case p.draining.Load():
+		return listen.Draining
+	case !p.startWaitOver.Load():
+		return listen.Starting
+	}
+	return listen.Ready
+}
+
+// Drain turns /readyz to 503 while everything goes on being served, so
+// that load balancers stop sending new work before Shutdown stops taking
+// it.
+func (p *Proxy) Drain() { p.draining.Store(true) }
 
 // unprefixedCollisions reports names that two servers with prefix = false
 // both expose: the config, not the proxy, has to settle which one a client
@@ -581,6 +602,7 @@ func (p *Proxy) closeListeners(ctx context.Context) error {
 // ends, records what tracing still holds, stops the backends and then the
 // plugins.
 func (p *Proxy) Shutdown(ctx context.Context) error {
+	p.Drain()
 	err := p.closeListeners(ctx)
 	p.signIns.stop()
 	if p.stopTracing != nil {
