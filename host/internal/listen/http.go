@@ -76,6 +76,8 @@ type HTTPOptions struct {
 
 	// resumeWindow is resumeWindow unless set (by tests).
 	resumeWindow time.Duration
+	// keepAlive is sseKeepalive unless set (by tests).
+	keepAlive time.Duration
 }
 
 // HTTP serves MCP over streamable HTTP (2025-03-26 and later): POST for
@@ -146,6 +148,9 @@ func NewHTTP(r *router.Router, opts HTTPOptions) *HTTP {
 	}
 	if opts.resumeWindow <= 0 {
 		opts.resumeWindow = resumeWindow
+	}
+	if opts.keepAlive <= 0 {
+		opts.keepAlive = sseKeepalive
 	}
 	h := &HTTP{
 		router: r, opts: opts, log: opts.Logger,
@@ -590,9 +595,8 @@ func (h *HTTP) resumeReply(w http.ResponseWriter, r *http.Request, sess *httpSes
 	rw := &replyWriter{h: h, w: w, r: r, sess: sess, reply: es.reply, es: es, kick: kick}
 	rw.flusher, _ = w.(http.Flusher)
 	rw.started = true
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
+	rw.lastWrite = time.Now()
+	startEventStream(w)
 	if es.writeStart(w, false) != nil || es.replay(w, missed) != nil {
 		rw.failed = true
 	}
@@ -627,6 +631,8 @@ type replyWriter struct {
 	// was abandoned); answered: its response is written on the stream;
 	// failed: a write failed, the client is gone.
 	complete, answered, failed bool
+	// lastWrite is when the stream was last written to, for keep-alives.
+	lastWrite time.Time
 }
 
 func (rw *replyWriter) start() {
@@ -642,9 +648,8 @@ func (rw *replyWriter) start() {
 			rw.es, rw.kick = es, kick
 		}
 	}
-	rw.w.Header().Set("Content-Type", "text/event-stream")
-	rw.w.Header().Set("Cache-Control", "no-cache")
-	rw.w.WriteHeader(http.StatusOK)
+	rw.lastWrite = time.Now()
+	startEventStream(rw.w)
 	if rw.es != nil && rw.es.writeStart(rw.w, true) != nil {
 		rw.failed = true
 	}
@@ -673,6 +678,7 @@ func (rw *replyWriter) write(m router.Message) bool {
 		return true
 	}
 	rw.start()
+	rw.lastWrite = time.Now()
 	var err error
 	if rw.es != nil {
 		err = rw.es.writeEvent(rw.w, m.Data)
@@ -751,6 +757,13 @@ func (rw *replyWriter) run() (kept bool) {
 			if !rw.started && time.Since(since) >= sseAfter {
 				rw.start()
 				if rw.failed {
+					return
+				}
+			} else if rw.started && time.Since(rw.lastWrite) >= rw.h.opts.keepAlive {
+				// An answer still working gets a comment, so that nothing
+				// in between cuts the quiet stream.
+				rw.lastWrite = time.Now()
+				if writeKeepAlive(rw.w, rw.flusher) != nil {
 					return
 				}
 			}
@@ -874,9 +887,7 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request, c caller) {
 	}
 	defer out.Detach()
 	defer abortWritesOnShed(w, sess.s)()
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
+	startEventStream(w)
 	if es != nil {
 		if es.writeStart(w, !resuming) != nil || es.replay(w, missed) != nil {
 			return
@@ -886,7 +897,7 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request, c caller) {
 	if flusher != nil {
 		flusher.Flush()
 	}
-	keepalive := time.NewTicker(20 * time.Second)
+	keepalive := time.NewTicker(h.opts.keepAlive)
 	defer keepalive.Stop()
 	for {
 		select {
@@ -895,7 +906,7 @@ func (h *HTTP) get(w http.ResponseWriter, r *http.Request, c caller) {
 				return
 			}
 		case <-keepalive.C:
-			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil {
+			if _, err := io.WriteString(w, keepAliveComment); err != nil {
 				return
 			}
 		case <-sess.done():
@@ -1076,6 +1087,32 @@ func writeWaiting(w io.Writer, out *router.Outbox, es *eventStream) error {
 			return err
 		}
 	}
+}
+
+// startEventStream answers 200 with the headers of an SSE stream.
+// X-Accel-Buffering: no asks nginx (and proxies that copy it) not to
+// buffer the stream, which would hold back every event until it ends.
+func startEventStream(w http.ResponseWriter) {
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+}
+
+// keepAliveComment is the SSE comment an idle stream gets every
+// sseKeepalive: clients ignore it, and proxies in between see traffic.
+const keepAliveComment = ": keepalive\n\n"
+
+// writeKeepAlive writes keepAliveComment and flushes it.
+func writeKeepAlive(w io.Writer, flusher http.Flusher) error {
+	if _, err := io.WriteString(w, keepAliveComment); err != nil {
+		return err
+	}
+	if flusher != nil {
+		flusher.Flush()
+	}
+	return nil
 }
 
 func writeEvent(w io.Writer, msg []byte) error {

@@ -69,9 +69,7 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	defer abortWritesOnShed(w, sess.s)()
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
+	startEventStream(w)
 	flusher, _ := w.(http.Flusher)
 	endpoint := h.opts.MessagePath + "?sessionId=" + url.QueryEscape(sess.id)
 	if _, err := io.WriteString(w, "event: endpoint\ndata: "+endpoint+"\n\n"); err != nil {
@@ -80,7 +78,7 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 	if flusher != nil {
 		flusher.Flush()
 	}
-	keepalive := time.NewTicker(sseKeepalive)
+	keepalive := time.NewTicker(h.opts.keepAlive)
 	defer keepalive.Stop()
 	out := sess.s.Outbox()
 	for {
@@ -93,7 +91,7 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 			// Ended by the router (the client stopped reading) or shut down.
 			return
 		case <-keepalive.C:
-			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil {
+			if _, err := io.WriteString(w, keepAliveComment); err != nil {
 				return
 			}
 		case <-h.stop:
