@@ -218,10 +218,13 @@ plugin "recency" {
 		t.Fatalf("get_trace latest: want response %s with 4 contexts, got %+v", responseID, trace)
 	}
 	// The response is recorded under the session's one id, the client's
-	// Mcp-Session-Id, which the view shows only the start of: any client
-	// may read it, and the whole id lets a request into the session.
-	if sid := c.GetSessionId(); !router.ValidSessionID(sid) || trace.Session != sid[:14] {
-		t.Fatalf("response shown for session %q; the client's Mcp-Session-Id is %q, of which the view shows 14 characters", trace.Session, sid)
+	// Mcp-Session-Id, of which the view shows the instance and only the
+	// start of the rest: any client may read it, and the whole id lets a
+	// request into the session.
+	sid := c.GetSessionId()
+	instance, own, _ := strings.Cut(sid, router.InstanceSeparator)
+	if !router.ValidSessionID(sid) || len(own) < 14 || trace.Session != instance+router.InstanceSeparator+own[:14] {
+		t.Fatalf("response shown for session %q; the client's Mcp-Session-Id is %q, of which the view shows the instance and 14 characters", trace.Session, sid)
 	}
 	want := compositeWeights(trace.Contexts)
 	var total float64

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -577,10 +578,13 @@ func (r *reader) recentFeedback() (*recentFeedbackView, error) {
 // Operators see whole ids in the admin API.
 const shownSessionLen = 14
 
-// shownSession is a session id as the views show it.
+// shownSession is a session id as the views show it. An instance id
+// before it ("<instance>.<id>", see proxy.instance_id) is shown whole: it
+// tells which instance held the session and lets nobody in.
 func shownSession(id string) string {
-	if len(id) <= shownSessionLen {
-		return id
+	instance, own := "", id
+	if i := strings.LastIndex(id, "."); i >= 0 {
+		instance, own = id[:i+1], id[i+1:]
 	}
-	return id[:shownSessionLen]
+	return instance + own[:min(len(own), shownSessionLen)]
 }

@@ -9,6 +9,8 @@ func TestShownSession(t *testing.T) {
 		{"1", "1"},
 		{"0123456789abcd", "0123456789abcd"},
 		{"0123456789abcdefghijklmnopqrstuv0123", "0123456789abcd"},
+		{"node-1.0123456789abcdefghijklmnopqrstuv0123", "node-1.0123456789abcd"},
+		{"node-1.0123", "node-1.0123"},
 	}
 	for _, tc := range tests {
 		if got := shownSession(tc.id); got != tc.want {

@@ -30,6 +30,8 @@ type ConfigProxy struct {
 	WatchConfig         bool          `json:"watch_config"`
 	Restart             ConfigRestart `json:"restart"`
 	Health              ConfigHealth  `json:"health"`
+	DrainDelay          string        `json:"drain_delay"`
+	InstanceID          string        `json:"instance_id"` // the configured one, or the one chosen at start
 }
 
 // ConfigListener is one listen block.

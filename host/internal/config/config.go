@@ -147,6 +147,11 @@ type Proxy struct {
 	MaxNestingDepth int
 	RequestTimeout  time.Duration
 	ShutdownTimeout time.Duration
+	// InstanceID names this instance among several behind one load
+	// balancer: client session ids start with it and MCP responses carry
+	// it. "" (the default) is the host name plus a random suffix, made
+	// anew on each start.
+	InstanceID string
 	// DrainDelay is how long /readyz answers 503 after SIGTERM or SIGINT
 	// before the listeners stop taking requests, so that a load balancer
 	// stops sending new ones first (0: drain at once, as before).

@@ -334,6 +334,10 @@ func TestErrors(t *testing.T) {
 		{"bad proxy duration", "proxy {\n  request_timeout = \"soon\"\n}\n", "Invalid duration", "proxy.hcl:2:21"},
 		{"negative duration", "proxy {\n  shutdown_timeout = \"-1s\"\n}\n", "Invalid duration", "proxy.hcl:2:22"},
 		{"negative startup wait", "proxy {\n  startup_wait = \"-1s\"\n}\n", "Invalid duration", "proxy.hcl:2:18"},
+		{"instance id with a dot", "proxy {\n  instance_id = \"a.b\"\n}\n", "Invalid instance_id", "proxy.hcl:2:17"},
+		{"instance id uppercase", "proxy {\n  instance_id = \"Node1\"\n}\n", "Invalid instance_id", "proxy.hcl:2:17"},
+		{"instance id empty", "proxy {\n  instance_id = \"\"\n}\n", "Invalid instance_id", "proxy.hcl:2:17"},
+		{"instance id too long", "proxy {\n  instance_id = \"" + strings.Repeat("a", 33) + "\"\n}\n", "Invalid instance_id", "proxy.hcl:2:17"},
 		{"negative drain delay", "proxy {\n  drain_delay = \"-1s\"\n}\n", "Invalid duration", "proxy.hcl:2:17"},
 		{"drain delay not a duration", "proxy {\n  drain_delay = 5\n}\n", "Invalid duration", "proxy.hcl:2:17"},
 		{"bad server duration", "server \"s\" {\n  request_timeout = 30\n  transport \"stdio\" {}\n}\n", "Invalid duration", "proxy.hcl:2:21"},
@@ -986,6 +990,27 @@ func TestDrainDelay(t *testing.T) {
 			}
 			if cfg.Proxy.DrainDelay != tt.want {
 				t.Errorf("DrainDelay = %v, want %v", cfg.Proxy.DrainDelay, tt.want)
+			}
+		})
+	}
+}
+
+func TestInstanceID(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, src, want string }{
+		{"default is chosen at start", "", ""},
+		{"set", "proxy {\n  instance_id = \"node-2\"\n}\n", "node-2"},
+		{"longest", "proxy {\n  instance_id = \"" + strings.Repeat("a", 32) + "\"\n}\n", strings.Repeat("a", 32)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, diags := Parse([]byte(tt.src), "proxy.hcl", LoadOptions{LookupEnv: noEnv})
+			if diags.HasErrors() {
+				t.Fatal(diagString(diags))
+			}
+			if cfg.Proxy.InstanceID != tt.want {
+				t.Errorf("InstanceID = %q, want %q", cfg.Proxy.InstanceID, tt.want)
 			}
 		})
 	}

@@ -46,6 +46,7 @@ var proxySchema = &hcl.BodySchema{
 		{Name: "request_timeout"},
 		{Name: "shutdown_timeout"},
 		{Name: "drain_delay"},
+		{Name: "instance_id"},
 		{Name: "startup_wait"},
 		{Name: "log_level"},
 		{Name: "log_format"},
@@ -96,6 +97,16 @@ func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
 	decodeAttr(attrs, "request_timeout", d.evalDuration, &p.RequestTimeout)
 	decodeAttr(attrs, "shutdown_timeout", d.evalDuration, &p.ShutdownTimeout)
 	decodeAttr(attrs, "drain_delay", d.evalDurationOrZero, &p.DrainDelay)
+	if attr, ok := attrs["instance_id"]; ok {
+		if s, ok := d.evalString(attr); ok {
+			if instanceIDRE.MatchString(s) {
+				p.InstanceID = s
+			} else {
+				d.errorf(attr.Expr.Range(), "Invalid instance_id",
+					"instance_id must be 1 to 32 characters of a-z, 0-9 and \"-\" (it starts every session id); got %q.", s)
+			}
+		}
+	}
 	decodeAttr(attrs, "startup_wait", d.evalDurationOrZero, &p.StartupWait)
 	decodeAttr(attrs, "log_level", d.enum(logLevels), &p.LogLevel)
 	decodeAttr(attrs, "log_format", d.enum(logFormats), &p.LogFormat)
@@ -185,6 +196,9 @@ func (d *decoder) decodeOutboxes(attrs hcl.Attributes, p *Proxy) {
 		}
 	}
 }
+
+// instanceIDRE is the form of proxy.instance_id (router.ValidInstanceID).
+var instanceIDRE = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
 
 var placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)
 

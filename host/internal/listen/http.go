@@ -72,7 +72,10 @@ type HTTPOptions struct {
 	// work, for GET ReadyPath; nil is always Ready. The listener answers
 	// Draining itself once it shuts down.
 	Readiness func() Readiness
-	Logger    hclog.Logger
+	// InstanceID, when set, is sent on every response as Mcphost-Instance,
+	// so that clients and load balancers see which instance answered.
+	InstanceID string
+	Logger     hclog.Logger
 
 	// resumeWindow is resumeWindow unless set (by tests).
 	resumeWindow time.Duration
@@ -216,10 +219,16 @@ func (h *HTTP) newGuard(anyHost bool) *httpguard.Guard {
 	})
 }
 
+// InstanceHeader names the instance that answered (HTTPOptions.InstanceID).
+const InstanceHeader = "Mcphost-Instance"
+
 // checkHost refuses a foreign Host on every path, served or not: the
-// DNS-rebinding defence.
+// DNS-rebinding defence. Every response, refusals too, names the instance.
 func (h *HTTP) checkHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.opts.InstanceID != "" {
+			w.Header().Set(InstanceHeader, h.opts.InstanceID)
+		}
 		if h.guard.CheckHost(r) != nil {
 			httpError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, "Forbidden: host not allowed")
 			return

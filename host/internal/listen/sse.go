@@ -69,6 +69,9 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	defer abortWritesOnShed(w, sess.s)()
+	// In a header too, where a load balancer can learn it and send the
+	// session's POSTs to this instance.
+	w.Header().Set("Mcp-Session-Id", sess.id)
 	startEventStream(w)
 	flusher, _ := w.(http.Flusher)
 	endpoint := h.opts.MessagePath + "?sessionId=" + url.QueryEscape(sess.id)

@@ -234,6 +234,7 @@ func (c control) configView() admin.ConfigView {
 			ToolNameTemplate: cfg.Proxy.ToolNameTemplate, PromptNameTemplate: cfg.Proxy.PromptNameTemplate,
 			ResourceURITemplate: cfg.Proxy.ResourceURITemplate, MaxMessageBytes: cfg.Proxy.MaxMessageBytes,
 			RequestTimeout: cfg.Proxy.RequestTimeout.String(), ShutdownTimeout: cfg.Proxy.ShutdownTimeout.String(),
+			DrainDelay: cfg.Proxy.DrainDelay.String(), InstanceID: c.p.instanceID,
 			LogLevel: cfg.Proxy.LogLevel, LogFormat: cfg.Proxy.LogFormat, LogDir: cfg.Proxy.LogDir,
 			Translators: nonNil(cfg.Proxy.Translators), WatchConfig: cfg.Proxy.WatchConfig,
 			Restart: configRestart(cfg.Proxy.Restart), Health: configHealth(cfg.Proxy.Health),

@@ -92,6 +92,9 @@ type Proxy struct {
 	startWaitOver atomic.Bool
 	// draining is set by Drain and Shutdown: /readyz answers 503.
 	draining atomic.Bool
+	// instanceID starts client session ids and is sent as the
+	// Mcphost-Instance header; fixed for the process (a reload keeps it).
+	instanceID string
 
 	mu          sync.Mutex
 	http        []*listen.HTTP
@@ -108,6 +111,11 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		cfg: cfg, opts: opts, log: opts.Logger, fingerprints: map[string]string{}, specs: map[string]router.BackendSpec{},
 		transportConfigs: map[string]json.RawMessage{},
 		tracingHealth:    newTracingHealth(),
+		instanceID:       cfg.Proxy.InstanceID,
+	}
+	if p.instanceID == "" {
+		host, _ := os.Hostname()
+		p.instanceID = defaultInstanceID(host)
 	}
 	specs := p.pluginSpecs(cfg)
 	if opts.CheckOnly {
@@ -170,7 +178,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators, Tracer: routerTracer,
 		SessionOutboxBytes: int(cfg.Proxy.SessionOutboxBytes), OutboxBytes: int(cfg.Proxy.OutboxBytes),
 		SessionMaxInFlight: sessionMaxInFlight(cfg.Proxy.SessionMaxInFlight), SessionShed: p.metrics.SessionShed,
-		MaxNestingDepth: maxNestingDepth(cfg.Proxy.MaxNestingDepth),
+		MaxNestingDepth: maxNestingDepth(cfg.Proxy.MaxNestingDepth), InstanceID: p.instanceID,
 		StateChanged: func(server string, state router.State, reason string) {
 			p.events.publish(admin.Event{Type: admin.EventState, Server: server, State: string(state), Reason: reason})
 		},
@@ -408,8 +416,8 @@ func (p *Proxy) Start(ctx context.Context, opts StartOptions) error {
 			MetricsPath: l.MetricsPath, Metrics: p.metrics,
 			MaxSessions: l.MaxSessions, SessionRefused: p.metrics.SessionRefused,
 			ResumeBufferBytes: l.ResumeBufferBytes, ResumeTotalBytes: l.ResumeTotalBytes,
-			Readiness: p.readiness,
-			MaxBytes:  int(p.cfg.Proxy.MaxMessageBytes), Logger: p.log.Named("http"),
+			Readiness: p.readiness, InstanceID: p.instanceID,
+			MaxBytes: int(p.cfg.Proxy.MaxMessageBytes), Logger: p.log.Named("http"),
 		})
 		if err := h.Listen(); err != nil {
 			if opts.Lenient {

@@ -64,6 +64,10 @@ type Options struct {
 	// backend, whose parser may not survive it) or from a backend. 0: the
 	// default; negative: no bound.
 	MaxNestingDepth int
+	// InstanceID, when set, prefixes the id of every client session:
+	// "<InstanceID>.<id>", so that a load balancer in front of several
+	// instances can send a session's requests to the one holding it.
+	InstanceID string
 }
 
 // Defaults of the fairness bounds.

@@ -87,7 +87,11 @@ type serverRequest struct {
 // OpenSession opens a client session whose listener takes the session's
 // messages off its Outbox (and off the replies it gives Handle) itself.
 func (r *Router) OpenSession(listener string) *Session {
-	return r.openSession(listener, NewSessionID())
+	id := NewSessionID()
+	if r.opts.InstanceID != "" {
+		id = r.opts.InstanceID + InstanceSeparator + id
+	}
+	return r.openSession(listener, id)
 }
 
 func (r *Router) openSession(listener, id string) *Session {
@@ -113,8 +117,9 @@ func (r *Router) NewSession(out Sink) *Session {
 	return s
 }
 
-// ID is the session's identifier (see NewSessionID): unique across
-// routers, copies and restarts, and unguessable.
+// ID is the session's identifier (see NewSessionID), after the router's
+// instance id if it has one: unique across routers, copies and restarts,
+// and unguessable.
 func (s *Session) ID() string { return s.id }
 
 // ProtocolVersion is the revision negotiated with the client, if any.

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/binary"
+	"strings"
 	"time"
 )
 
@@ -47,8 +48,36 @@ func newSessionIDAt(now time.Time) string {
 	return sessionIDEncoding.EncodeToString(b[:])
 }
 
-// ValidSessionID reports whether id has the form of a session id.
+// InstanceSeparator ends the instance id that prefixes a client session's
+// id when the router has one (Options.InstanceID): "<instance>.<id>". The
+// dot is in neither part's alphabet, so the prefix is where it is.
+const InstanceSeparator = "."
+
+// MaxInstanceIDLen bounds an instance id: [a-z0-9-]{1,MaxInstanceIDLen}.
+const MaxInstanceIDLen = 32
+
+// ValidInstanceID reports whether s may be an instance id.
+func ValidInstanceID(s string) bool {
+	if s == "" || len(s) > MaxInstanceIDLen {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidSessionID reports whether id has the form of a session id, with
+// or without an instance id before it.
 func ValidSessionID(id string) bool {
+	if i := strings.LastIndex(id, InstanceSeparator); i >= 0 {
+		if !ValidInstanceID(id[:i]) {
+			return false
+		}
+		id = id[i+len(InstanceSeparator):]
+	}
 	if len(id) != SessionIDLen {
 		return false
 	}

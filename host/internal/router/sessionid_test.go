@@ -37,12 +37,42 @@ func TestValidSessionID(t *testing.T) {
 		{"long", good + "0", false},
 		{"outside the alphabet", good[:len(good)-1] + "w", false},
 		{"old hex id", "0123456789abcdef0123456789abcdef", false},
+		{"instance prefixed", "node-1" + InstanceSeparator + good, true},
+		{"longest instance", strings.Repeat("a", MaxInstanceIDLen) + InstanceSeparator + good, true},
+		{"instance too long", strings.Repeat("a", MaxInstanceIDLen+1) + InstanceSeparator + good, false},
+		{"empty instance", InstanceSeparator + good, false},
+		{"uppercase instance", "Node" + InstanceSeparator + good, false},
+		{"two instances", "a" + InstanceSeparator + "b" + InstanceSeparator + good, false},
+		{"instance without id", "node-1" + InstanceSeparator, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			if got := ValidSessionID(tt.id); got != tt.want {
 				t.Errorf("ValidSessionID(%q) = %v, want %v", tt.id, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestInstanceSessionIDs: a router with an instance id gives its client
+// sessions "<instance>.<id>"; one without, bare ids.
+func TestInstanceSessionIDs(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ instance, prefix string }{
+		{"node-1", "node-1" + InstanceSeparator},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		t.Run("instance "+tt.instance, func(t *testing.T) {
+			t.Parallel()
+			r := New(Options{InstanceID: tt.instance}, nil)
+			t.Cleanup(r.Close)
+			s := r.OpenSession("http")
+			defer s.Close()
+			rest, ok := strings.CutPrefix(s.ID(), tt.prefix)
+			if !ok || len(rest) != SessionIDLen || !ValidSessionID(s.ID()) {
+				t.Errorf("session id %q, want %q and a new id", s.ID(), tt.prefix)
 			}
 		})
 	}

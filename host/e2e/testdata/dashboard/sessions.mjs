@@ -12,6 +12,9 @@ export default async function sessions(t) {
     const text = await row.textContent();
     check(text.includes('dashboard-check') && text.includes('2025-06-18'), 'session row: ' + text);
     check(await row.getAttribute('data-listener') === 'http', 'listener of the session');
+    // The row shows the start of the session's own id, after its instance id.
+    const [instance, own] = client.id().split('.');
+    check(instance !== '' && own && text.includes(own.slice(0, 14)) && !text.includes(instance + '.'), 'session id shown: ' + text);
     await shot(page, 'sessions');
   } finally {
     await client.close();

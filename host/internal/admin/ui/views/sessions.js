@@ -3,6 +3,13 @@
 import { html, useLive, fmtAge, ErrorBanner, Page } from '../lib.js';
 import { api } from '../api.js';
 
+// shortSession is the start of a session's own id: the instance id before
+// it ("<instance>.<id>") is this instance's, the same on every row.
+const shortSession = (id) => {
+  const own = id.slice(id.lastIndexOf('.') + 1);
+  return own.length > 14 ? own.slice(0, 14) + '…' : own;
+};
+
 export default function Sessions() {
   const { data, error } = useLive(() => api('sessions'), { when: () => false, every: 3000 });
   const sessions = data ? data.sessions : null;
@@ -18,7 +25,7 @@ export default function Sessions() {
               <td>${s.client_name || html`<span class="muted-inline">unnamed</span>`} ${s.client_version && html`<span class="muted-inline">${s.client_version}</span>`}</td>
               <td>${s.listener}</td>
               <td>${s.protocol_version || '—'}</td>
-              <td><code title=${s.id}>${s.id.length > 14 ? s.id.slice(0, 14) + '…' : s.id}</code></td>
+              <td><code title=${s.id}>${shortSession(s.id)}</code></td>
               <td title=${s.started}>${fmtAge(s.started)} ago</td>
               <td>${s.in_flight}</td>
             </tr>`)}
