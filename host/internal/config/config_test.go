@@ -947,15 +947,23 @@ func TestListenerEndpointPaths(t *testing.T) {
 	}
 }
 
-func TestStartupWait(t *testing.T) {
+// TestProxyDurations: the proxy block's durations that may be "0s" (off):
+// their defaults, a value, and off.
+func TestProxyDurations(t *testing.T) {
 	t.Parallel()
+	startupWait := func(p Proxy) time.Duration { return p.StartupWait }
+	drainDelay := func(p Proxy) time.Duration { return p.DrainDelay }
 	tests := []struct {
 		name, src string
+		get       func(Proxy) time.Duration
 		want      time.Duration
 	}{
-		{"default", "", DefaultStartupWait},
-		{"set", "proxy {\n  startup_wait = \"2s\"\n}\n", 2 * time.Second},
-		{"off", "proxy {\n  startup_wait = \"0s\"\n}\n", 0},
+		{"startup_wait default", "", startupWait, DefaultStartupWait},
+		{"startup_wait set", "proxy {\n  startup_wait = \"2s\"\n}\n", startupWait, 2 * time.Second},
+		{"startup_wait off", "proxy {\n  startup_wait = \"0s\"\n}\n", startupWait, 0},
+		{"drain_delay default keeps draining at once", "", drainDelay, 0},
+		{"drain_delay set", "proxy {\n  drain_delay = \"5s\"\n}\n", drainDelay, 5 * time.Second},
+		{"drain_delay off", "proxy {\n  drain_delay = \"0s\"\n}\n", drainDelay, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -964,32 +972,8 @@ func TestStartupWait(t *testing.T) {
 			if diags.HasErrors() {
 				t.Fatal(diagString(diags))
 			}
-			if cfg.Proxy.StartupWait != tt.want {
-				t.Errorf("StartupWait = %v, want %v", cfg.Proxy.StartupWait, tt.want)
-			}
-		})
-	}
-}
-
-func TestDrainDelay(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, src string
-		want      time.Duration
-	}{
-		{"default keeps draining at once", "", 0},
-		{"set", "proxy {\n  drain_delay = \"5s\"\n}\n", 5 * time.Second},
-		{"off", "proxy {\n  drain_delay = \"0s\"\n}\n", 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			cfg, diags := Parse([]byte(tt.src), "proxy.hcl", LoadOptions{LookupEnv: noEnv})
-			if diags.HasErrors() {
-				t.Fatal(diagString(diags))
-			}
-			if cfg.Proxy.DrainDelay != tt.want {
-				t.Errorf("DrainDelay = %v, want %v", cfg.Proxy.DrainDelay, tt.want)
+			if got := tt.get(cfg.Proxy); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -1,7 +1,6 @@
 package listen
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -65,18 +64,7 @@ func TestInstanceRouting(t *testing.T) {
 		t.Errorf("Mcp-Session-Id %q, want %q and a session id", session, prefix)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.SSEURL(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Accept", acceptSSE)
-	sse, err := streamClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sse.Body.Close() })
+	sse, _ := getSSE(t, h, "")
 	first := nextEvent(t, readSSE(sse.Body), "the endpoint event")
 	endpoint, err := url.Parse(first.data)
 	if err != nil {

@@ -146,6 +146,21 @@ func openSSE(t *testing.T, h *HTTP) (<-chan sseEvent, string, context.CancelFunc
 // set.
 func openSSEWith(t *testing.T, h *HTTP, token string) (<-chan sseEvent, string, context.CancelFunc) {
 	t.Helper()
+	resp, cancel := getSSE(t, h, token)
+	events := readSSE(resp.Body)
+	first := nextEvent(t, events, "the endpoint event")
+	if first.name != "endpoint" || !strings.HasPrefix(first.data, "/message?sessionId=") ||
+		len(first.data) == len("/message?sessionId=") {
+		t.Fatalf("first event %q: %q", first.name, first.data)
+	}
+	return events, endpointURL(h, first.data), cancel
+}
+
+// getSSE opens a legacy session's stream (with "Authorization: Bearer
+// token" when token is set) and returns the response and a function that
+// ends it.
+func getSSE(t *testing.T, h *HTTP, token string) (*http.Response, context.CancelFunc) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.SSEURL(), nil)
@@ -164,13 +179,7 @@ func openSSEWith(t *testing.T, h *HTTP, token string) (<-chan sseEvent, string, 
 	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || ct != "text/event-stream" {
 		t.Fatalf("GET %s: %d, Content-Type %q", h.SSEURL(), resp.StatusCode, ct)
 	}
-	events := readSSE(resp.Body)
-	first := nextEvent(t, events, "the endpoint event")
-	if first.name != "endpoint" || !strings.HasPrefix(first.data, "/message?sessionId=") ||
-		len(first.data) == len("/message?sessionId=") {
-		t.Fatalf("first event %q: %q", first.name, first.data)
-	}
-	return events, endpointURL(h, first.data), cancel
+	return resp, cancel
 }
 
 // postLegacy POSTs msg to a legacy session, which must accept it.
