@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -74,4 +77,47 @@ func TestReadyzDrainDelay(t *testing.T) {
 	if d := time.Since(signalled); d < delay {
 		t.Errorf("mcphost exited %v after SIGTERM, before its drain_delay of %v", d, delay)
 	}
+}
+
+// TestReadyzStarting: /readyz answers 503 "not ready" while a server is
+// still making its first attempt within startup_wait, although the
+// listener serves (and /healthz is 200), and 200 once start-up is over.
+func TestReadyzStarting(t *testing.T) {
+	t.Parallel()
+	gate := filepath.Join(t.TempDir(), "gate")
+	addr := freeAddr(t)
+	base := "http://" + addr
+	cfg := writeConfig(t, fmt.Sprintf("proxy {\n  startup_wait = \"2m\"\n}\nlisten \"http\" {\n  address = %q\n}\n%s",
+		addr, gatedServer(t, "slow", gate)))
+	p := &proxyProcess{URL: base + "/mcp", Stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(mcphost(t), "run", cfg)
+	p.cmd.Stderr = p.Stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go p.wait()
+	t.Cleanup(func() { p.stop(t) })
+	poll.Within(t, 60*time.Second, "/healthz answers while the server is held back", func() error {
+		if p.exited.Load() {
+			t.Fatalf("mcphost exited early\n%s", p.Stderr.String())
+		}
+		status, body, err := probe(base, "/healthz")
+		if err == nil && (status != http.StatusOK || body != "ok\n") {
+			err = fmt.Errorf("/healthz: %d %q", status, body)
+		}
+		return err
+	})
+	if status, body, err := probe(base, "/readyz"); err != nil || status != http.StatusServiceUnavailable || body != "not ready\n" {
+		t.Fatalf("/readyz while starting: %d %q %v, want 503 \"not ready\"", status, body, err)
+	}
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	poll.Within(t, 60*time.Second, "/readyz answers 200 once the server has started", func() error {
+		status, body, err := probe(base, "/readyz")
+		if err == nil && (status != http.StatusOK || body != "ok\n") {
+			err = fmt.Errorf("/readyz: %d %q\n%s", status, body, p.Stderr.String())
+		}
+		return err
+	})
 }
