@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -103,14 +102,7 @@ admin {
 	}
 
 	// `mcphost run` after them gets the configured ports.
-	p := &proxyProcess{Stderr: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(mcphost(t), "run", cfg)
-	p.cmd.Stderr = p.Stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go p.wait()
-	t.Cleanup(func() { p.stop(t) })
+	p := spawnProxy(t, cfg, "", nil)
 	all := waitCopies(t, cfg, "the HTTP copy", func(es []copies.Entry) bool {
 		return len(byMode(es, copies.ModeHTTP)) == 1 && len(byMode(es, copies.ModeStdio)) == 2
 	}, p.done)

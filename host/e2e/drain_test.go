@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -89,14 +88,7 @@ func TestReadyzStarting(t *testing.T) {
 	base := "http://" + addr
 	cfg := writeConfig(t, fmt.Sprintf("proxy {\n  startup_wait = \"2m\"\n}\nlisten \"http\" {\n  address = %q\n}\n%s",
 		addr, gatedServer(t, "slow", gate)))
-	p := &proxyProcess{URL: base + "/mcp", Stderr: &syncBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(mcphost(t), "run", cfg)
-	p.cmd.Stderr = p.Stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go p.wait()
-	t.Cleanup(func() { p.stop(t) })
+	p := spawnProxy(t, cfg, base+"/mcp", nil)
 	poll.Within(t, 60*time.Second, "/healthz answers while the server is held back", func() error {
 		if p.exited.Load() {
 			t.Fatalf("mcphost exited early\n%s", p.Stderr.String())

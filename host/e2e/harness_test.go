@@ -133,7 +133,18 @@ func startHTTPProxy(t testing.TB, servers string) *proxyProcess {
 func runProxy(t testing.TB, path, url string, env []string) *proxyProcess {
 	t.Helper()
 	metrics := listenerMetricsOf(t, path, url, env)
-	p := &proxyProcess{URL: url, Stderr: &syncBuffer{}, Metrics: metrics, done: make(chan error, 1)}
+	p := spawnProxy(t, path, url, env)
+	p.Metrics = metrics
+	p.waitStarted(t, metrics)
+	return p
+}
+
+// spawnProxy starts `mcphost run path`, with env added to the test's
+// environment, without waiting for it to start; it is stopped when the
+// test ends.
+func spawnProxy(t testing.TB, path, url string, env []string) *proxyProcess {
+	t.Helper()
+	p := &proxyProcess{URL: url, Stderr: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(mcphost(t), "run", path)
 	if env != nil {
 		p.cmd.Env = append(os.Environ(), env...)
@@ -144,7 +155,6 @@ func runProxy(t testing.TB, path, url string, env []string) *proxyProcess {
 	}
 	go p.wait()
 	t.Cleanup(func() { p.stop(t) })
-	p.waitStarted(t, metrics)
 	return p
 }
 
