@@ -28,11 +28,7 @@ func TestRequestsReadNoFile(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, standard())
 	store := &countingStore{FileStore: oauth.FileStore{Dir: t.TempDir()}}
-	c, err := oauth.New(browser(), oauth.Options{Server: "srv", URL: w.mcpURL(), Store: store, Open: approve})
-	if err != nil {
-		t.Fatal(err)
-	}
-	login(t, c)
+	c := signedInWith(t, w, store)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	first, err := c.Token(ctx)
@@ -49,11 +45,7 @@ func TestRequestsReadNoFile(t *testing.T) {
 	}
 
 	// Another process signs in again: its token replaces the stored one.
-	other, err := oauth.New(browser(), oauth.Options{Server: "srv", URL: w.mcpURL(), Store: store.FileStore, Open: approve})
-	if err != nil {
-		t.Fatal(err)
-	}
-	login(t, other)
+	other := signedInWith(t, w, store.FileStore)
 	fresh, err := other.Token(ctx)
 	if err != nil || fresh == first {
 		t.Fatalf("the other sign-in's token: %q (was %q), %v", fresh, first, err)
@@ -80,22 +72,14 @@ func TestUnversionedStoreIsReadAgainAfterARefusal(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, standard())
 	store := unversioned{oauth.FileStore{Dir: t.TempDir()}}
-	c, err := oauth.New(browser(), oauth.Options{Server: "srv", URL: w.mcpURL(), Store: store, Open: approve})
-	if err != nil {
-		t.Fatal(err)
-	}
-	login(t, c)
+	c := signedInWith(t, w, store)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	first, err := c.Token(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := oauth.New(browser(), oauth.Options{Server: "srv", URL: w.mcpURL(), Store: store, Open: approve})
-	if err != nil {
-		t.Fatal(err)
-	}
-	login(t, other)
+	other := signedInWith(t, w, store)
 	fresh, err := other.Token(ctx)
 	if err != nil || fresh == first {
 		t.Fatalf("the other sign-in's token: %q (was %q), %v", fresh, first, err)
@@ -113,6 +97,17 @@ type unversioned struct{ fs oauth.FileStore }
 func (u unversioned) Load(key string) (*oauth.Record, error) { return u.fs.Load(key) }
 func (u unversioned) Save(key string, r *oauth.Record) error { return u.fs.Save(key, r) }
 func (u unversioned) Delete(key string) error                { return u.fs.Delete(key) }
+
+// signedInWith returns a client of w's server storing in store, signed in.
+func signedInWith(t *testing.T, w *world, store oauth.Store) *oauth.Client {
+	t.Helper()
+	c, err := oauth.New(browser(), oauth.Options{Server: "srv", URL: w.mcpURL(), Store: store, Open: approve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login(t, c)
+	return c
+}
 
 // revoke makes the server refuse an access token from now on.
 func (w *world) revoke(token string) {

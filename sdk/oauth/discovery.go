@@ -68,12 +68,21 @@ func wellKnownURLs(base *url.URL, suffix string, oidcAppend bool) []string {
 	return append(out, origin+"/.well-known/"+suffix)
 }
 
-// authServerMetadataURLs lists, in order, where the metadata of the
-// authorization server with this issuer may be (MCP 2025-11-25
-// "Authorization Server Metadata Discovery").
-func authServerMetadataURLs(issuer *url.URL) []string {
-	out := append(wellKnownURLs(issuer, "oauth-authorization-server", false),
+// IssuerMetadataURLs lists, in the order the MCP specification (2025-11-25
+// "Authorization Server Metadata Discovery") tries them, where the
+// metadata of the authorization server with this issuer is: RFC 8414 (the
+// well-known path inserted before the issuer's path), then OpenID
+// discovery inserted and appended. A resource server finding its issuer's
+// keys uses it too.
+func IssuerMetadataURLs(issuer *url.URL) []string {
+	return append(wellKnownURLs(issuer, "oauth-authorization-server", false),
 		wellKnownURLs(issuer, "openid-configuration", true)...)
+}
+
+// authServerMetadataURLs is IssuerMetadataURLs, then, for an issuer with
+// a path, the root forms, which some servers use.
+func authServerMetadataURLs(issuer *url.URL) []string {
+	out := IssuerMetadataURLs(issuer)
 	if strings.TrimSuffix(issuer.EscapedPath(), "/") != "" {
 		root := &url.URL{Scheme: issuer.Scheme, Host: issuer.Host}
 		out = append(out, wellKnownURLs(root, "oauth-authorization-server", false)...)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mcphost/mcphost/sdk/oauth"
 )
 
 // getJSON fetches a JSON document into dst; any failure is ErrUnavailable.
@@ -56,27 +58,6 @@ type discovery struct {
 	lastErr error
 }
 
-// metadataURLs are where the issuer's metadata may be, in the order the
-// MCP specification tries them: RFC 8414 (the well-known path inserted
-// before the issuer's path), then OpenID discovery in both forms.
-func metadataURLs(issuer string) []string {
-	u, err := url.Parse(issuer)
-	if err != nil {
-		return nil
-	}
-	path := strings.TrimSuffix(u.Path, "/")
-	at := func(p string) string {
-		c := *u
-		c.Path, c.RawPath = p, ""
-		return c.String()
-	}
-	urls := []string{at("/.well-known/oauth-authorization-server" + path), at("/.well-known/openid-configuration" + path)}
-	if path != "" {
-		urls = append(urls, at(path+"/.well-known/openid-configuration"))
-	}
-	return urls
-}
-
 func (d *discovery) cached() (*serverMetadata, error, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -108,7 +89,11 @@ func (d *discovery) get(ctx context.Context) (*serverMetadata, error) {
 
 func (d *discovery) fetch(ctx context.Context) (*serverMetadata, error) {
 	var errs []string
-	for _, u := range metadataURLs(d.v.opts.Issuer) {
+	issuer, err := url.Parse(d.v.opts.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: issuer: %w", ErrUnavailable, err)
+	}
+	for _, u := range oauth.IssuerMetadataURLs(issuer) {
 		var md serverMetadata
 		if err := d.v.getJSON(ctx, "authorization server metadata", u, &md); err != nil {
 			errs = append(errs, err.Error())
