@@ -225,7 +225,7 @@ func (c *Client) renewNow(ctx context.Context, rejected string) (string, error) 
 // Token. Otherwise it returns a *NeedsLoginError, or an error saying why
 // the server cannot be used.
 func (c *Client) Challenged(ctx context.Context, resp *http.Response) error {
-	if c.settings.OAuth == "off" {
+	if c.settings.OAuth == Off {
 		return fmt.Errorf("oauth: %s answered %s and oauth is off", c.opts.Server, resp.Status)
 	}
 	ch, hasChallenge := bearerChallenge(resp.Header)

@@ -28,6 +28,14 @@ import (
 	"time"
 )
 
+// Settings.OAuth: whether a transport signs in at all.
+const (
+	// Auto: answer a server's 401 challenge by signing in.
+	Auto = "auto"
+	// Off: never.
+	Off = "off"
+)
+
 // Sign-in modes (Settings.SignIn).
 const (
 	// SignInCommand: when a sign-in is needed, the connection fails with

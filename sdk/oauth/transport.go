@@ -29,7 +29,7 @@ func (t *Transport) base() http.RoundTripper {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if t.Client == nil || t.Client.settings.OAuth == "off" || req.Header.Get("Authorization") != "" {
+	if t.Client == nil || t.Client.settings.OAuth == Off || req.Header.Get("Authorization") != "" {
 		return t.base().RoundTrip(req)
 	}
 	ctx := req.Context()

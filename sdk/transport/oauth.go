@@ -19,12 +19,6 @@ import (
 	"github.com/mcphost/mcphost/sdk/oauth"
 )
 
-// OAuth values (oauth.Settings.OAuth).
-const (
-	OAuthAuto = "auto"
-	OAuthOff  = "off"
-)
-
 // CheckOAuth checks the oauth_* attributes of a transport block for what
 // their types cannot say.
 func CheckOAuth(s oauth.Settings) []base.Diagnostic {
@@ -37,7 +31,7 @@ func CheckOAuth(s oauth.Settings) []base.Diagnostic {
 		}
 		diags = append(diags, base.Error(attr, "Invalid value", fmt.Sprintf("%s must be %s, not %q.", attr, quotedList(allowed), value)))
 	}
-	oneOf("oauth", s.OAuth, OAuthAuto, OAuthOff)
+	oneOf("oauth", s.OAuth, oauth.Auto, oauth.Off)
 	oneOf("oauth_grant", s.Grant, oauth.GrantAuthorizationCode, oauth.GrantClientCredentials)
 	oneOf("oauth_sign_in", s.SignIn, oauth.SignInCommand, oauth.SignInBrowser)
 	if s.TokenAuthMethod != "" {
@@ -87,7 +81,7 @@ type OAuthSetup struct {
 // and token requests go through base too, so that they share its TLS
 // settings.
 func WithOAuth(base http.RoundTripper, setup OAuthSetup) (http.RoundTripper, error) {
-	if setup.Settings.OAuth == OAuthOff || setup.Authorized {
+	if setup.Settings.OAuth == oauth.Off || setup.Authorized {
 		return base, nil
 	}
 	client, err := NewOAuthClient(setup.Settings, OAuthClientOptions{

@@ -69,7 +69,7 @@ func OAuthServerOf(cfg *config.Config, name string) (OAuthServer, error) {
 	if err := json.Unmarshal(raw, &srv); err != nil {
 		return srv, fmt.Errorf("server %q: %w", name, err)
 	}
-	if srv.OAuth == transport.OAuthOff {
+	if srv.OAuth == oauth.Off {
 		return srv, fmt.Errorf("server %q %w", name, ErrNoOAuth)
 	}
 	srv.Name = name
