@@ -38,21 +38,23 @@ func (bs *backendSet) named(name string) (*backend, error) {
 	return nil, fmt.Errorf("%w named %q", ErrUnknownBackend, name)
 }
 
-// add appends the backend start makes, unless one named name exists
-// already or start fails. start runs under mu, so that it launches the
-// backend exactly once even while every backend is being launched.
-func (bs *backendSet) add(name string, start func() *backend) error {
+// add appends b, unless a backend named as it is exists already, and then
+// calls start(b). b is in the set before it starts, so that its first
+// catalog rebuild (when it is running) already sees it; start runs under
+// mu, so that b is launched exactly once even while every backend is being
+// launched, and before a remove can look for it.
+func (bs *backendSet) add(b *backend, start func(*backend)) error {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
 	old := bs.all()
-	for _, b := range old {
-		if b.spec.Name == name {
-			return fmt.Errorf("a server named %q already exists", name)
+	for _, o := range old {
+		if o.spec.Name == b.spec.Name {
+			return fmt.Errorf("a server named %q already exists", b.spec.Name)
 		}
 	}
-	b := start()
 	list := append(append(make([]*backend, 0, len(old)+1), old...), b)
 	bs.list.Store(&list)
+	start(b)
 	return nil
 }
 

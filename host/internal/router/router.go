@@ -206,11 +206,7 @@ func (r *Router) AddBackend(spec BackendSpec) error {
 	if r.ctx.Err() != nil {
 		return errors.New("the proxy is shutting down")
 	}
-	return r.backends.add(spec.Name, func() *backend {
-		b := newBackend(r, spec)
-		r.launch(b, nil)
-		return b
-	})
+	return r.backends.add(newBackend(r, spec), func(b *backend) { r.launch(b, nil) })
 }
 
 // RemoveBackend stops a backend and forgets it: its open requests fail,
