@@ -19,8 +19,9 @@ import (
 
 // APIMinor is the minor version of this API; bump it when adding optional
 // fields or capabilities. Minor 4: ResourceRecentResponses, and the
-// sessions of operators' calls (OperatorCallPrefix).
-const APIMinor = 4
+// sessions of operators' calls (OperatorCallPrefix). Minor 5:
+// ChangeWatcher.
+const APIMinor = 5
 
 // ResourceRecentResponses is a resource every tracing plugin serves (API
 // minor 4; the admin API and dashboard read it): the latest finalized
@@ -204,4 +205,31 @@ type ReadResourceRequest struct {
 type ReadResourceResponse struct {
 	// Result is a raw MCP ReadResourceResult.
 	Result json.RawMessage
+}
+
+// CapabilityWatchesChanges, in a tracing plugin's Info capabilities, says
+// that it implements ChangeWatcher; the host then watches for changes
+// from the moment the plugin is configured. (API minor 5.)
+const CapabilityWatchesChanges = "watches_changes"
+
+// ChangeWatcher is implemented by a Tracing whose store other hosts write
+// to as well (several mcphost instances on one database): the resources
+// their writes change must reach this host's subscribers, yet this host
+// made no call whose response could say so.
+type ChangeWatcher interface {
+	// WatchChanges reports, until ctx ends, the plugin's resources changed
+	// by writes this host did not make through this plugin (those are in
+	// the ChangedURIs of its own calls). The channel is closed when ctx
+	// ends or the plugin stops; the host watches again after a stop.
+	WatchChanges(ctx context.Context, req WatchChangesRequest) (<-chan WatchChangesResponse, error)
+}
+
+// WatchChangesRequest starts watching for changes.
+type WatchChangesRequest struct{}
+
+// WatchChangesResponse is one set of changes.
+type WatchChangesResponse struct {
+	// ChangedURIs are the plugin's resources whose contents changed, for
+	// notifications/resources/updated to subscribed clients.
+	ChangedURIs []string
 }
