@@ -243,7 +243,7 @@ func (h *HTTP) Listen() error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", h.opts.Address, err)
 	}
-	h.ln = ln
+	h.ln = h.drain.Listener(ln)
 	h.guard = h.newGuard(!isLoopbackAddr(ln.Addr()))
 	return nil
 }
