@@ -63,8 +63,8 @@ var (
 // isProxyState says whether a requestState is one the proxy issued.
 func isProxyState(state string) bool { return strings.HasPrefix(state, requestStatePrefix) }
 
-// newRequestStateKey is a random key, for a router given none.
-func newRequestStateKey() []byte {
+// NewRequestStateKey is a random key, for one instance that is given none.
+func NewRequestStateKey() []byte {
 	key := make([]byte, RequestStateKeyBytes)
 	_, _ = rand.Read(key)
 	return key

@@ -143,7 +143,7 @@ func (o *Options) defaults() {
 		o.MaxNestingDepth = DefaultMaxNestingDepth
 	}
 	if len(o.RequestStateKey) == 0 {
-		o.RequestStateKey = newRequestStateKey()
+		o.RequestStateKey = NewRequestStateKey()
 	}
 }
 
