@@ -14,28 +14,11 @@ import (
 
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/plugintest/syncbuf"
 )
 
 // testStateKey is the request_state_key the instances of a test share.
 const testStateKey = "test-request-state-key-0123456789abcdef"
-
-// lockedBuffer collects log output written from many goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // peerInstance is one mcphost instance: a router with a fake backend
 // behind a real HTTP listener, forwarding to its peers.
@@ -47,7 +30,7 @@ type peerInstance struct {
 
 // startPeers starts one instance per id, each knowing the others as peers,
 // all logging to logs.
-func startPeers(t *testing.T, logs *lockedBuffer, ids ...string) map[string]*peerInstance {
+func startPeers(t *testing.T, logs *syncbuf.Buffer, ids ...string) map[string]*peerInstance {
 	t.Helper()
 	urls := map[string]string{} // filled before any request is sent
 	out := map[string]*peerInstance{}
@@ -137,7 +120,7 @@ func TestRequestStateAcrossInstances(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			logs := &lockedBuffer{}
+			logs := &syncbuf.Buffer{}
 			inst := startPeers(t, logs, "mcp-a", "mcp-b")
 			owner, other := inst["mcp-a"], inst["mcp-b"]
 			tool := "mcp__proxy__srv__" + tt.tool
@@ -193,7 +176,7 @@ func TestRequestStateAcrossInstances(t *testing.T) {
 // backend.
 func TestForgedPeerRequest(t *testing.T) {
 	t.Parallel()
-	inst := startPeers(t, &lockedBuffer{}, "mcp-a")["mcp-a"]
+	inst := startPeers(t, &syncbuf.Buffer{}, "mcp-a")["mcp-a"]
 	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"mcp__proxy__srv__confirm","arguments":{},"_meta":` + elicitingMeta + `}}`
 	now := time.Now()
 	tests := []struct{ name, header string }{
