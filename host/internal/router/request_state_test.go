@@ -249,3 +249,32 @@ func TestRequestStateOwnerElsewhere(t *testing.T) {
 		})
 	}
 }
+
+// TestForwardedRetryIsNotForwardedAgain: a retry another instance
+// forwarded, whose token names a third instance, fails with
+// CodeRequestStateLost here, without being forwarded or run, even though
+// this instance could reach the owner and the tool is read-only.
+func TestForwardedRetryIsNotForwardedAgain(t *testing.T) {
+	t.Parallel()
+	key := bytes.Repeat([]byte{5}, RequestStateKeyBytes)
+	readOnly := `{"name":"sample","annotations":{"readOnlyHint":true},"inputSchema":{"type":"object"}}`
+	ownerSrv, relaySrv := newFakeServer([]string{readOnly}), newFakeServer([]string{readOnly})
+	owner := startRouter(t, Options{InstanceID: "mcp-a", RequestStateKey: key}, ownerSrv.spec("old", true, 0))
+	relay := startRouter(t, Options{InstanceID: "mcp-c", RequestStateKey: key, Peers: peerRouters{"mcp-a": owner}}, relaySrv.spec("old", true, 0))
+	first := sinkSession(t, owner)
+	state := parkSample(t, first.s, first.sink, "1", `{"x":"a"}`)
+	forwarded := sinkSession(t, relay)
+	forwarded.s.SetFromPeer()
+	forwarded.s.Handle(retrySample("2", "mcp__proxy__old__sample", `{"x":"a"}`, state), nil)
+	if code := errorCode(forwarded.sink.response(t, "2")); code != CodeRequestStateLost {
+		t.Fatalf("code %d, want %d", code, CodeRequestStateLost)
+	}
+	if n := relaySrv.count(isToolCall("sample")); n != 0 {
+		t.Fatalf("the forwarded retry ran here %d times", n)
+	}
+	// The owner still holds the call: it was not forwarded there.
+	first.s.Handle(retrySample("3", "mcp__proxy__old__sample", `{"x":"a"}`, state), nil)
+	if got := string(jsonrpc.Get(first.sink.response(t, "3"), "result.answer.result.content.text")); got != `"ok"` {
+		t.Fatalf("the owner lost the call: %s", got)
+	}
+}
