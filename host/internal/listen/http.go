@@ -75,7 +75,10 @@ type HTTPOptions struct {
 	// InstanceID, when set, is sent on every response as Mcphost-Instance,
 	// so that clients and load balancers see which instance answered.
 	InstanceID string
-	Logger     hclog.Logger
+	// PeerKey is the request_state_key, which authenticates requests
+	// other instances forward (PeerHeader); nil refuses them all.
+	PeerKey []byte
+	Logger  hclog.Logger
 
 	// resumeWindow is resumeWindow unless set (by tests).
 	resumeWindow time.Duration
