@@ -52,6 +52,9 @@ type Plugin struct {
 	roleChanged chan struct{}
 	// host weighs responses: the weighting plugin, through the host.
 	host atomic.Pointer[tracing.Host]
+	// pg is the PostgreSQL store of a tracing-postgres plugin, set by its
+	// Configure; such a plugin never has a Badger role.
+	pg atomic.Pointer[pgStore]
 }
 
 // UseHost takes the host's services (tracing.HostUser): responses are
@@ -263,8 +266,12 @@ func New(logger hclog.Logger) *Plugin {
 // errNotConfigured is returned before Configure and after Stop.
 var errNotConfigured = errors.New("tracing store is not open (the plugin is not configured, or stopping)")
 
-// withBackend runs fn on the open store; Stop waits for it.
+// withBackend runs fn on the open store, PostgreSQL's when the plugin is
+// tracing-postgres; Stop waits for it.
 func (p *Plugin) withBackend(fn func(b backend) error) error {
+	if pg := p.pg.Load(); pg != nil {
+		return pg.use(func() error { return fn(pg) })
+	}
 	return p.withStore(func(st *store) error { return fn(st) })
 }
 
