@@ -9,7 +9,7 @@
 #   MCPHOST_NPM_BIN       <cache>/node_modules/.bin
 #   MCPHOST_NODE_MODULES  <cache>/node_modules
 #   MCPHOST_CHROMIUM      the chromium binary on PATH (Debian's, from
-#                         .ci/install-tools --with-chromium), if any and
+#                         .ci/install-tools --with-debian), if any and
 #                         not already set
 # host/internal/testenv falls back to the same default paths when these are
 # unset, so sourcing is only needed for a non-default MCPHOST_TOOLS or for

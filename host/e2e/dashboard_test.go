@@ -25,7 +25,7 @@ import (
 )
 
 // chromium is the Chromium binary for browser tests: $MCPHOST_CHROMIUM, or
-// chromium on PATH (Debian's, from .ci/install-tools --with-chromium).
+// chromium on PATH (Debian's, from .ci/install-tools --with-debian).
 func chromium(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("MCPHOST_CHROMIUM"); p != "" {
@@ -36,7 +36,7 @@ func chromium(t *testing.T) string {
 	}
 	p, err := exec.LookPath("chromium")
 	if err != nil {
-		testenv.RequireCI(t, "chromium", "no $MCPHOST_CHROMIUM and no chromium on PATH (.ci/install-tools --with-chromium)")
+		testenv.RequireCI(t, "chromium", "no $MCPHOST_CHROMIUM and no chromium on PATH (.ci/install-tools --with-debian)")
 	}
 	return p
 }

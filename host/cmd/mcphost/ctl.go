@@ -393,6 +393,12 @@ func (c *ctlClient) status(ctx context.Context, stdout io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	// Which instance answered: behind a load balancer, the one to look
+	// for in Mcp-Session-Id prefixes and Mcphost-Instance headers.
+	var cfg admin.ConfigView
+	if c.call(ctx, http.MethodGet, "/config", &cfg) == nil && cfg.Proxy.InstanceID != "" {
+		fmt.Fprintf(stdout, "instance: %s\n", cfg.Proxy.InstanceID)
+	}
 	// Context tracing, when it is down (a proxy without the endpoint
 	// says nothing).
 	var tr admin.TracingStatus

@@ -35,7 +35,8 @@ func newCtlFake() *admintest.Control {
 			NextAttempt: time.Now().Add(time.Hour)},
 	})
 	f.SetLogs(map[string][]string{"alpha": {"a1", "a2", "a3"}})
-	f.ToolList, f.SessionList, f.Metrics, f.ConfigValue = nil, nil, admin.MetricsSummary{}, map[string]any{}
+	f.ToolList, f.SessionList, f.Metrics = nil, nil, admin.MetricsSummary{}
+	f.ConfigValue = admin.ConfigView{Proxy: admin.ConfigProxy{InstanceID: "node-1"}}
 	f.TracingState = admin.TracingStatus{Enabled: true, Up: true}
 	f.ReloadResult = admin.ReloadResult{Applied: true, Added: []string{"gamma"}, Changed: []string{"alpha"}, Unchanged: []string{"beta"},
 		Partial: []admin.ReloadPartial{{Kind: admin.PartialServer, Name: "delta", Reason: "not added: Unknown plugin"},
@@ -97,7 +98,7 @@ func TestCtl(t *testing.T) {
 	}{
 		{name: "status", args: []string{"status"}, token: "file",
 			wantStdout: []string{"NAME", "STATE", "TRANSPORT", "alpha", "running", "stdio", "2025-06-18", "beta", "failed",
-				"initialize timed out", "retry in "}},
+				"initialize timed out", "retry in ", "instance: node-1"}},
 		{name: "status needs the token on loopback too", args: []string{"status"},
 			wantErr: "401 unauthorized): no admin token was sent (no token file at "},
 		{name: "ui", args: []string{"ui"}, token: "file", wantStdout: []string{"{url}/#login="}},
