@@ -23,7 +23,7 @@ const maxMaxConns = 1000
 // retention, store_content, learning_rate, deprecate_below and
 // min_feedback mean what they mean for the Badger plugin (Config).
 type PostgresConfig struct {
-	DSN            string        `json:"dsn" config:"required" doc:"PostgreSQL connection string (URL or key=value form, as libpq takes it), e.g. env(\"MCPHOST_TRACE_DSN\"). Its password is never logged or shown."`
+	DSN            string        `json:"dsn" config:"required,sensitive" doc:"PostgreSQL connection string (URL or key=value form, as libpq takes it), e.g. env(\"MCPHOST_TRACE_DSN\"). Its password is never logged or shown."`
 	StoreContent   bool          `json:"store_content" doc:"Also store each version's raw content, not only its hash, summary and size (default false)."`
 	Retention      base.Duration `json:"retention" default:"720h" doc:"How long entries live after their last write, as a duration such as \"720h\" (default 720h); \"0\" keeps them forever."`
 	LearningRate   float64       `json:"learning_rate" default:"1" doc:"r in q' = q + r·w·(s − q): how far one feedback moves a context's quality toward the score, in (0, 1] (default 1)."`

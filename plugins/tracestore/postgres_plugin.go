@@ -73,7 +73,7 @@ func (p *PostgresPlugin) Configure(ctx context.Context, req base.ConfigureReques
 	if old := p.pg.Swap(st); old != nil {
 		old.close()
 	}
-	p.logger.Info("tracing store open", "database", o.where, "retention", o.retention, "store_content", o.storeContent,
+	p.logger.Info("tracing store open", "database", o.where, "retention", retentionString(o.retention), "store_content", o.storeContent,
 		"max_conns", o.pool.MaxConns)
 	return base.ConfigureResponse{Diagnostics: diags}, nil
 }
