@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcphost/mcphost/plugins/tracestore/pgtest"
 	"github.com/mcphost/mcphost/sdk/tracing"
 )
 
@@ -137,6 +138,24 @@ func BenchmarkRecord(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+}
+
+// BenchmarkPostgresRecord is BenchmarkRecord's default case on
+// tracing-postgres: the same batches, into a throw-away PostgreSQL
+// cluster (fsync off, as pgtest runs it) over a Unix socket.
+func BenchmarkPostgresRecord(b *testing.B) {
+	p := configurePostgres(b, pgtest.Start(b).NewDatabase(b), nil)
+	g := newLoadGen(1, 100_000)
+	b.ResetTimer()
+	for g.units < b.N {
+		b.StopTimer()
+		evs := g.batch(10)
+		b.StartTimer()
+		record(b, p, evs...)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(g.units)/b.Elapsed().Seconds(), "units/s")
+	b.ReportMetric(0, "ns/op")
 }
 
 // TestMillionUnits loads 1,000,000 context units (responses of about ten

@@ -50,17 +50,20 @@ func (w *pgWriter) lock(ids []string) error {
 	if _, err := w.tx.Exec(w.ctx, "INSERT INTO contexts (id) SELECT unnest($1::text[]) ORDER BY 1 ON CONFLICT (id) DO NOTHING", ids); err != nil {
 		return fmt.Errorf("create context rows: %w", err)
 	}
-	rows, err := w.tx.Query(w.ctx, "SELECT "+headColumns+", id FROM contexts WHERE id = ANY($1) ORDER BY id FOR UPDATE", ids)
+	// The head versions come along: a unit seen again refreshes its.
+	rows, err := w.tx.Query(w.ctx, `SELECT c.rec, c.first_seen, c.quality, c.feedback_count, c.last_feedback, c.id, v.rec
+		FROM contexts c LEFT JOIN versions v ON v.context_id = c.id AND v.version = (c.rec->>'head_version')::integer
+		WHERE c.id = ANY($1) ORDER BY c.id FOR UPDATE OF c`, ids)
 	if err != nil {
 		return fmt.Errorf("lock contexts: %w", err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var id string
 		var h contextHead
-		var raw []byte
+		var raw, ver []byte
 		var n int32
-		if err := rows.Scan(&raw, &h.FirstSeen, &h.Quality, &n, &h.LastFeedback, &id); err != nil {
-			rows.Close()
+		if err := rows.Scan(&raw, &h.FirstSeen, &h.Quality, &n, &h.LastFeedback, &id, &ver); err != nil {
 			return fmt.Errorf("lock contexts: %w", err)
 		}
 		if h.FirstSeen == 0 {
@@ -69,13 +72,18 @@ func (w *pgWriter) lock(ids []string) error {
 		}
 		q, first, last := h.Quality, h.FirstSeen, h.LastFeedback
 		if err := json.Unmarshal(raw, &h); err != nil {
-			rows.Close()
 			return fmt.Errorf("decode context: %w", err)
 		}
 		h.Quality, h.FirstSeen, h.LastFeedback, h.FeedbackCount = q, first, last, uint32(n)
 		w.heads[id] = &h
+		if ver != nil {
+			var v versionRec
+			if err := json.Unmarshal(ver, &v); err != nil {
+				return fmt.Errorf("decode version: %w", err)
+			}
+			w.vers[versionKeyOf(id, v.Version)] = &v
+		}
 	}
-	rows.Close()
 	return rows.Err()
 }
 
