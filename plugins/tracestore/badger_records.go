@@ -95,15 +95,24 @@ func (r *reader) versionOf(ctx, contentHash string) (uint32, error) {
 	return 0, nil
 }
 
+// scanJSON calls fn with each JSON record under prefix, decoded, newest
+// first when reverse, until fn returns false; what names the records in
+// errors.
+func scanJSON[T any](r *reader, prefix []byte, reverse bool, what string, fn func(rec *T) (bool, error)) error {
+	return r.scan(prefix, reverse, true, func(_ []byte, item *badger.Item) (bool, error) {
+		rec := new(T)
+		if err := item.Value(func(b []byte) error { return json.Unmarshal(b, rec) }); err != nil {
+			return false, fmt.Errorf("decode %s: %w", what, err)
+		}
+		return fn(rec)
+	})
+}
+
 func (r *reader) versions(ctx string) ([]*versionRec, error) {
 	var out []*versionRec
-	err := r.scan(versionPrefix(ctx), false, true, func(_ []byte, item *badger.Item) (bool, error) {
-		var vr versionRec
-		if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &vr) }); err != nil {
-			return false, fmt.Errorf("decode version of %s: %w", ctx, err)
-		}
+	err := scanJSON(r, versionPrefix(ctx), false, "version of "+ctx, func(vr *versionRec) (bool, error) {
 		if vr.ContextID == ctx {
-			out = append(out, &vr)
+			out = append(out, vr)
 		}
 		return true, nil
 	})
@@ -157,16 +166,12 @@ func (r *reader) responseFeedback(id string, limit int) ([]respFeedback, int, er
 
 func (r *reader) lineage(ctx string, limit int) (lineageSummary, error) {
 	var l lineageSummary
-	err := r.scan(impactPrefix(ctx), true, true, func(_ []byte, item *badger.Item) (bool, error) {
-		var ir impactRec
-		if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &ir) }); err != nil {
-			return false, fmt.Errorf("decode lineage of %s: %w", ctx, err)
-		}
+	err := scanJSON(r, impactPrefix(ctx), true, "lineage of "+ctx, func(ir *impactRec) (bool, error) {
 		l.Total++
 		l.Sum += ir.Weight
 		l.Max = max(l.Max, ir.Weight)
 		if len(l.Recent) < limit {
-			l.Recent = append(l.Recent, ir)
+			l.Recent = append(l.Recent, *ir)
 		}
 		return true, nil
 	})
@@ -196,12 +201,8 @@ func (r *reader) rated(desc bool, fn func(head *contextHead) (bool, error)) erro
 
 func (r *reader) recentFeedback(limit int) ([]*feedbackRec, error) {
 	var out []*feedbackRec
-	err := r.scan([]byte{tagFeedback}, true, true, func(_ []byte, item *badger.Item) (bool, error) {
-		var f feedbackRec
-		if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &f) }); err != nil {
-			return false, fmt.Errorf("decode feedback: %w", err)
-		}
-		out = append(out, &f)
+	err := scanJSON(r, []byte{tagFeedback}, true, "feedback", func(f *feedbackRec) (bool, error) {
+		out = append(out, f)
 		return len(out) < limit, nil
 	})
 	return out, err
@@ -211,11 +212,7 @@ func (r *reader) recentFeedback(limit int) ([]*feedbackRec, error) {
 // before the time index existed (stores written by an older plugin).
 func (r *reader) recentResponses(limit int) ([]*responseRec, error) {
 	var out []*responseRec
-	err := r.scan([]byte{tagRecent}, true, true, func(_ []byte, item *badger.Item) (bool, error) {
-		var l latestRec
-		if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &l) }); err != nil {
-			return false, fmt.Errorf("decode recent response: %w", err)
-		}
+	err := scanJSON(r, []byte{tagRecent}, true, "recent response", func(l *latestRec) (bool, error) {
 		resp, err := r.response(l.ResponseID)
 		if err != nil {
 			return false, err
