@@ -76,11 +76,11 @@ func openPostgres(ctx context.Context, o pgOptions, logger hclog.Logger) (*pgSto
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, o.pool)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %s", o.where, redact(err.Error(), o.password))
+		return nil, fmt.Errorf("connect to %s: %w", o.where, redactErr(err, o.password))
 	}
 	if err := migrate(ctx, pool, origin); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("migrate tracing schema in %s: %s", o.where, redact(err.Error(), o.password))
+		return nil, fmt.Errorf("migrate tracing schema in %s: %w", o.where, redactErr(err, o.password))
 	}
 	loopCtx, stop := context.WithCancel(context.Background())
 	s := &pgStore{pool: pool, opts: o, logger: logger, origin: origin, stop: stop, watch: newWatchers()}
@@ -212,10 +212,7 @@ func (s *pgStore) inTx(ctx context.Context, opts pgx.TxOptions, fn func(tx pgx.T
 		case <-time.After(time.Duration(attempt) * txRetryDelay):
 		}
 	}
-	if err != nil {
-		return errors.New(redact(err.Error(), s.opts.password))
-	}
-	return nil
+	return redactErr(err, s.opts.password)
 }
 
 // view runs fn in a read-only transaction on one snapshot.
@@ -273,7 +270,7 @@ func (s *pgStore) retentionLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		if _, err := s.deleteExpired(ctx); err != nil && ctx.Err() == nil {
-			s.logger.Warn("deleting expired tracing rows failed; retrying at the next round", "error", redact(err.Error(), s.opts.password))
+			s.logger.Warn("deleting expired tracing rows failed; retrying at the next round", "error", redactErr(err, s.opts.password))
 		}
 	}
 }
@@ -317,7 +314,7 @@ func (s *pgStore) storeStats(p *Plugin) (cacheView, storeView, error) {
 		(SELECT count(*) FROM open_responses),
 		(SELECT count(*) FROM feedback)`).Scan(&c.Contexts, &c.Versions, &c.Responses, &c.Open, &c.Feedback)
 	if err != nil {
-		return cacheView{}, storeView{}, fmt.Errorf("count tracing rows: %s", redact(err.Error(), s.opts.password))
+		return cacheView{}, storeView{}, fmt.Errorf("count tracing rows: %w", redactErr(err, s.opts.password))
 	}
 	sv := storeView{
 		Dir: s.opts.where, Engine: "postgresql", Retention: retentionString(s.opts.retention),

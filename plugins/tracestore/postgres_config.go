@@ -90,3 +90,21 @@ func redact(s, secret string) string {
 	}
 	return strings.ReplaceAll(s, secret, "xxxxx")
 }
+
+// redactedError is an error whose text has the secret masked; errors.Is
+// and errors.As still see the error it masks.
+type redactedError struct {
+	err    error
+	secret string
+}
+
+func (e *redactedError) Error() string { return redact(e.err.Error(), e.secret) }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redactErr masks secret in err's text, if it is there.
+func redactErr(err error, secret string) error {
+	if err == nil || secret == "" || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return &redactedError{err: err, secret: secret}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -28,7 +29,7 @@ var (
 
 // pgConnectWait bounds Configure's connecting and migrating when the host
 // gives no deadline.
-const pgConnectWait = 30 * defaultStopWait
+const pgConnectWait = time.Minute
 
 // NewPostgres returns the tracing-postgres plugin. A nil logger logs JSON
 // to stderr. The plugin serves nothing until Configure connects.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -539,4 +540,34 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(b)
+}
+
+// A driver error carrying the password is masked, and still matches what
+// it wraps.
+func TestRedactErr(t *testing.T) {
+	t.Parallel()
+	cause := &notFoundError{msg: "connect as user:hunter2@db"}
+	tests := []struct {
+		name   string
+		err    error
+		secret string
+		want   string
+	}{
+		{"masked", cause, "hunter2", "connect as user:xxxxx@db"},
+		{"no secret", cause, "", cause.msg},
+		{"not in the text", cause, "other", cause.msg},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := fmt.Errorf("open: %w", redactErr(tc.err, tc.secret))
+			var nf *notFoundError
+			if err.Error() != "open: "+tc.want || !errors.As(err, &nf) {
+				t.Errorf("error %q (notFoundError kept: %v), want %q", err, errors.As(err, &nf), "open: "+tc.want)
+			}
+		})
+	}
+	if redactErr(nil, "x") != nil {
+		t.Error("redactErr(nil) is not nil")
+	}
 }

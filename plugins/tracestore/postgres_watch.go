@@ -64,7 +64,7 @@ func (s *pgStore) listen(ctx context.Context) {
 			return
 		}
 		s.logger.Warn("tracing change listener lost its connection; reconnecting", "retry_in", wait,
-			"error", redact(err.Error(), s.opts.password))
+			"error", redactErr(err, s.opts.password))
 		select {
 		case <-ctx.Done():
 			return
