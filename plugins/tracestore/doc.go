@@ -192,7 +192,8 @@
 //   - Every write that changes resources calls pg_notify('mcphost_tracing',
 //     {"origin", "uris"}) in its transaction, so the notification goes out
 //     if and only if it commits. Each plugin LISTENs on a connection of
-//     its own, reconnecting with backoff (100 ms doubling to 5 s), and
+//     its own (Configure waits up to 5 s for it), reconnecting with
+//     backoff (100 ms doubling to 5 s), and
 //     reports the URIs other instances changed through
 //     tracing.ChangeWatcher (capability watches_changes), skipping its own
 //     origin.

@@ -58,8 +58,7 @@ type pgStore struct {
 	mu     sync.RWMutex
 	closed bool
 
-	// stop ends the retention loop and the listener; done is closed when
-	// both have.
+	// stop ends the retention loop and the listener, which loops counts.
 	stop  context.CancelFunc
 	loops sync.WaitGroup
 	watch *watchers
@@ -87,8 +86,20 @@ func openPostgres(ctx context.Context, o pgOptions, logger hclog.Logger) (*pgSto
 	s.loops.Add(2)
 	go func() { defer s.loops.Done(); s.retentionLoop(loopCtx) }()
 	go func() { defer s.loops.Done(); s.listen(loopCtx) }()
+	// Changes are watched from Configure on: wait (a little) for the
+	// listener, which otherwise keeps trying in the background.
+	wait, cancel := context.WithTimeout(ctx, listenWait)
+	defer cancel()
+	select {
+	case <-s.watch.listening:
+	case <-wait.Done():
+		logger.Warn("not yet listening for other instances' changes; retrying in the background", "database", o.where)
+	}
 	return s, nil
 }
+
+// listenWait is how long Configure waits for the change listener.
+const listenWait = 5 * time.Second
 
 // newOrigin names this store in notifications and in schema_migrations:
 // host, process and a random suffix.
