@@ -12,8 +12,8 @@ import (
 
 // pgWriter changes the PostgreSQL store in one transaction. Its reads go
 // to the database, through what the transaction has written so far; its
-// writes are queued and sent together, with the notification of what
-// changed, when the batch is done (flush), in the order made.
+// writes are kept and sent together, a statement per table, with the
+// notification of what changed, when the batch is done (flush).
 type pgWriter struct {
 	*pgReader
 	s     *pgStore
@@ -25,7 +25,9 @@ type pgWriter struct {
 	contents  map[string][]byte
 	opens     map[string]*openResponse
 	responses map[string]*responseRec
-	changed   uriSet
+	// The records written, by key, sent at flush in their last state.
+	dirtyHeads, dirtyVers, dirtyOpens, dirtyResponses map[string]bool
+	changed                                           uriSet
 }
 
 func newPgWriter(ctx context.Context, tx pgx.Tx, s *pgStore) *pgWriter {
@@ -33,6 +35,7 @@ func newPgWriter(ctx context.Context, tx pgx.Tx, s *pgStore) *pgWriter {
 		pgReader: &pgReader{ctx: ctx, tx: tx}, s: s, queue: &pgx.Batch{},
 		heads: map[string]*contextHead{}, vers: map[string]*versionRec{}, contents: map[string][]byte{},
 		opens: map[string]*openResponse{}, responses: map[string]*responseRec{},
+		dirtyHeads: map[string]bool{}, dirtyVers: map[string]bool{}, dirtyOpens: map[string]bool{}, dirtyResponses: map[string]bool{},
 	}
 }
 
@@ -105,46 +108,40 @@ func (w *pgWriter) versionOf(ctx, contentHash string) (uint32, error) {
 	return versionOfVia(w.pgReader, w.head, ctx, contentHash)
 }
 
+// response and open remember what they read, absence included: a batch
+// asks about each of its responses more than once.
 func (w *pgWriter) response(id string) (*responseRec, error) {
 	if rec, ok := w.responses[id]; ok {
 		return rec, nil
 	}
-	return w.pgReader.response(id)
+	rec, err := w.pgReader.response(id)
+	if err == nil {
+		w.responses[id] = rec
+	}
+	return rec, err
 }
 
 func (w *pgWriter) open(resp string) (*openResponse, error) {
 	if o, ok := w.opens[resp]; ok {
 		return o, nil
 	}
-	return jsonRow[openResponse](w.pgReader, "SELECT rec FROM open_responses WHERE id = $1", resp)
-}
-
-// queueJSON queues sql with rec, encoded, as its argument $2 after key.
-func (w *pgWriter) queueJSON(sql, key string, rec any, more ...any) error {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode record: %w", err)
+	o, err := jsonRow[openResponse](w.pgReader, "SELECT rec FROM open_responses WHERE id = $1", resp)
+	if err == nil {
+		w.opens[resp] = o
 	}
-	w.queue.Queue(sql, append([]any{key, b}, more...)...)
-	return nil
+	return o, err
 }
-
-func (w *pgWriter) ttl() any { return expiresAt(w.s.opts.retention) }
 
 func (w *pgWriter) putOpen(resp string, o *openResponse) error {
 	c := *o
 	w.opens[resp] = &c
-	ttl := w.s.opts.retention
-	if ttl == 0 {
-		ttl = openTTL
-	}
-	return w.queueJSON(`INSERT INTO open_responses (id, rec, expires_at) VALUES ($1, $2, $3)
-		ON CONFLICT (id) DO UPDATE SET rec = excluded.rec, expires_at = excluded.expires_at`, resp, o, expiresAt(ttl))
+	w.dirtyOpens[resp] = true
+	return nil
 }
 
 func (w *pgWriter) deleteOpen(resp string) error {
 	w.opens[resp] = nil
-	w.queue.Queue("DELETE FROM open_responses WHERE id = $1", resp)
+	w.dirtyOpens[resp] = true
 	return nil
 }
 
@@ -153,25 +150,19 @@ func (w *pgWriter) deleteOpen(resp string) error {
 func (w *pgWriter) putHead(head *contextHead) error {
 	c := *head
 	w.heads[head.ID] = &c
-	return w.queueJSON(`INSERT INTO contexts (id, rec, first_seen, expires_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO UPDATE SET rec = excluded.rec, first_seen = excluded.first_seen, expires_at = excluded.expires_at`,
-		head.ID, head, head.FirstSeen, w.ttl())
+	w.dirtyHeads[head.ID] = true
+	return nil
 }
 
 func (w *pgWriter) putVersion(v *versionRec) error {
 	c := *v
 	key := versionKeyOf(v.ContextID, v.Version)
 	w.vers[key] = &c
-	content := w.contents[key] // nil keeps the content stored
-	delete(w.contents, key)
-	return w.queueJSON(`INSERT INTO versions (context_id, rec, version, content_hash, content, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (context_id, version) DO UPDATE SET rec = excluded.rec, content_hash = excluded.content_hash,
-		content = coalesce(excluded.content, versions.content), expires_at = excluded.expires_at`,
-		v.ContextID, v, int64(v.Version), v.ContentHash, content, w.ttl())
+	w.dirtyVers[key] = true
+	return nil
 }
 
-// putContent is written with the version's row by putVersion, which the
-// ingestion calls next.
+// putContent is written with the version's row.
 func (w *pgWriter) putContent(ctx string, v uint32, content []byte) error {
 	w.contents[versionKeyOf(ctx, v)] = content
 	return nil
@@ -179,19 +170,12 @@ func (w *pgWriter) putContent(ctx string, v uint32, content []byte) error {
 
 func (w *pgWriter) putResponse(rec, old *responseRec) error {
 	w.responses[rec.ID] = rec
+	w.dirtyResponses[rec.ID] = true
 	if old != nil {
+		// Queued now, so it runs before the lineage written at flush.
 		w.queue.Queue("DELETE FROM lineage WHERE response_id = $1 AND context_id = ANY($2)", rec.ID, unitIDs(old.Units))
 	}
-	ttl := w.ttl()
-	for _, u := range rec.Units {
-		w.queue.Queue(`INSERT INTO lineage (context_id, response_id, time, weight, version, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (context_id, response_id) DO UPDATE SET time = excluded.time, weight = excluded.weight,
-			version = excluded.version, expires_at = excluded.expires_at`,
-			u.ContextID, rec.ID, rec.Finalized, u.Weight, int64(u.Version), ttl)
-	}
-	return w.queueJSON(`INSERT INTO responses (id, rec, session, finalized, seq, expires_at) VALUES ($1, $2, $3, $4, nextval('responses_seq'), $5)
-		ON CONFLICT (id) DO UPDATE SET rec = excluded.rec, session = excluded.session, finalized = excluded.finalized,
-		seq = excluded.seq, expires_at = excluded.expires_at`, rec.ID, rec, rec.Session, rec.Finalized, ttl)
+	return nil
 }
 
 func unitIDs(units []responseUnit) []string {
@@ -237,7 +221,7 @@ func (w *pgWriter) rate(u responseUnit, s float64, now int64) (qualityUpdate, er
 			first_seen = CASE WHEN c.first_seen = 0 THEN $3 ELSE c.first_seen END,
 			expires_at = $6
 		RETURNING quality_before, quality, feedback_count`,
-		u.ContextID, created, now, k, s, w.ttl()).Scan(&up.Before, &up.After, &n)
+		u.ContextID, created, now, k, s, expiresAt(w.s.opts.retention)).Scan(&up.Before, &up.After, &n)
 	if err != nil {
 		return qualityUpdate{}, fmt.Errorf("rate context %s: %w", u.ContextID, err)
 	}
@@ -248,16 +232,26 @@ func (w *pgWriter) rate(u responseUnit, s float64, now int64) (qualityUpdate, er
 }
 
 func (w *pgWriter) putFeedback(fb *feedbackRec) error {
-	return w.queueJSON("INSERT INTO feedback (id, rec, response_id, time, expires_at) VALUES ($1, $2, $3, $4, $5)",
-		fb.ID, fb, fb.ResponseID, fb.Time, w.ttl())
+	b, err := json.Marshal(fb)
+	if err != nil {
+		return fmt.Errorf("encode feedback: %w", err)
+	}
+	w.queue.Queue("INSERT INTO feedback (id, rec, response_id, time, expires_at) VALUES ($1, $2, $3, $4, $5)",
+		fb.ID, b, fb.ResponseID, fb.Time, expiresAt(w.s.opts.retention))
+	return nil
 }
 
 func (w *pgWriter) created(storeCounts) {}
 
 func (w *pgWriter) notify(uris []string) { w.changed.add(uris...) }
 
-// flush sends the queued writes and the notifications of what changed.
+// flush sends the batch's writes, one statement per table with a row for
+// each record (its last state), after the statements queued as they came,
+// and the notifications of what changed.
 func (w *pgWriter) flush() error {
+	if err := w.queueRows(); err != nil {
+		return err
+	}
 	for _, payload := range w.s.notifications(w.changed.list) {
 		w.queue.Queue("SELECT pg_notify($1, $2)", notifyChannel, payload)
 	}
@@ -267,5 +261,115 @@ func (w *pgWriter) flush() error {
 	if err := w.tx.SendBatch(w.ctx, w.queue).Close(); err != nil {
 		return fmt.Errorf("write tracing records: %w", err)
 	}
+	return nil
+}
+
+// rows collects the columns of one multi-row statement.
+type rows struct {
+	cols [][]any
+}
+
+func newRows(n int) *rows { return &rows{cols: make([][]any, n)} }
+
+func (r *rows) add(values ...any) {
+	for i, v := range values {
+		r.cols[i] = append(r.cols[i], v)
+	}
+}
+
+func (r *rows) queue(q *pgx.Batch, sql string) {
+	if len(r.cols[0]) > 0 {
+		args := make([]any, len(r.cols))
+		for i, c := range r.cols {
+			args[i] = c
+		}
+		q.Queue(sql, args...)
+	}
+}
+
+// queueRows queues the upserts of every record the batch wrote.
+func (w *pgWriter) queueRows() error {
+	expires := expiresAt(w.s.opts.retention)
+	openTTLAt := expires
+	if w.s.opts.retention == 0 {
+		openTTLAt = expiresAt(openTTL)
+	}
+	encode := func(rec any) (string, error) {
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return "", fmt.Errorf("encode record: %w", err)
+		}
+		return string(b), nil
+	}
+
+	heads := newRows(4)
+	for id := range w.dirtyHeads {
+		h := w.heads[id]
+		rec, err := encode(h)
+		if err != nil {
+			return err
+		}
+		heads.add(id, rec, h.FirstSeen, expires)
+	}
+	heads.queue(w.queue, `INSERT INTO contexts (id, rec, first_seen, expires_at)
+		SELECT * FROM unnest($1::text[], $2::jsonb[], $3::int8[], $4::int8[])
+		ON CONFLICT (id) DO UPDATE SET rec = excluded.rec, first_seen = excluded.first_seen, expires_at = excluded.expires_at`)
+
+	vers := newRows(6)
+	for key := range w.dirtyVers {
+		v := w.vers[key]
+		rec, err := encode(v)
+		if err != nil {
+			return err
+		}
+		// A nil content keeps the one stored.
+		vers.add(v.ContextID, int64(v.Version), v.ContentHash, rec, w.contents[key], expires)
+	}
+	vers.queue(w.queue, `INSERT INTO versions (context_id, version, content_hash, rec, content, expires_at)
+		SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::jsonb[], $5::bytea[], $6::int8[])
+		ON CONFLICT (context_id, version) DO UPDATE SET rec = excluded.rec, content_hash = excluded.content_hash,
+		content = coalesce(excluded.content, versions.content), expires_at = excluded.expires_at`)
+
+	opens, closed := newRows(3), []string{}
+	for id := range w.dirtyOpens {
+		o := w.opens[id]
+		if o == nil {
+			closed = append(closed, id)
+			continue
+		}
+		rec, err := encode(o)
+		if err != nil {
+			return err
+		}
+		opens.add(id, rec, openTTLAt)
+	}
+	if len(closed) > 0 {
+		w.queue.Queue("DELETE FROM open_responses WHERE id = ANY($1)", closed)
+	}
+	opens.queue(w.queue, `INSERT INTO open_responses (id, rec, expires_at)
+		SELECT * FROM unnest($1::text[], $2::jsonb[], $3::int8[])
+		ON CONFLICT (id) DO UPDATE SET rec = excluded.rec, expires_at = excluded.expires_at`)
+
+	resps, lineage := newRows(5), newRows(6)
+	for id := range w.dirtyResponses {
+		r := w.responses[id]
+		rec, err := encode(r)
+		if err != nil {
+			return err
+		}
+		resps.add(id, rec, r.Session, r.Finalized, expires)
+		for _, u := range r.Units {
+			lineage.add(u.ContextID, id, r.Finalized, u.Weight, int64(u.Version), expires)
+		}
+	}
+	resps.queue(w.queue, `INSERT INTO responses (id, rec, session, finalized, seq, expires_at)
+		SELECT id, rec, session, finalized, nextval('responses_seq'), expires_at
+		FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::int8[], $5::int8[]) AS u(id, rec, session, finalized, expires_at)
+		ON CONFLICT (id) DO UPDATE SET rec = excluded.rec, session = excluded.session, finalized = excluded.finalized,
+		seq = excluded.seq, expires_at = excluded.expires_at`)
+	lineage.queue(w.queue, `INSERT INTO lineage (context_id, response_id, time, weight, version, expires_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::float8[], $5::int4[], $6::int8[])
+		ON CONFLICT (context_id, response_id) DO UPDATE SET time = excluded.time, weight = excluded.weight,
+		version = excluded.version, expires_at = excluded.expires_at`)
 	return nil
 }
