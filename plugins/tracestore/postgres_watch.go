@@ -107,6 +107,7 @@ type watchers struct {
 	mu        sync.Mutex
 	set       map[*watcher]struct{}
 	closed    bool
+	done      chan struct{} // closed by closeAll
 	listening chan struct{}
 	onceReady sync.Once
 }
@@ -118,7 +119,7 @@ type watcher struct {
 }
 
 func newWatchers() *watchers {
-	return &watchers{set: map[*watcher]struct{}{}, listening: make(chan struct{})}
+	return &watchers{set: map[*watcher]struct{}{}, done: make(chan struct{}), listening: make(chan struct{})}
 }
 
 // ready marks the first LISTEN done.
@@ -145,7 +146,11 @@ func (ws *watchers) publish(uris []string) {
 func (ws *watchers) closeAll() {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
+	if ws.closed {
+		return
+	}
 	ws.closed = true
+	close(ws.done)
 	for w := range ws.set {
 		delete(ws.set, w)
 		close(w.wake)
@@ -193,6 +198,8 @@ func (ws *watchers) watch(ctx context.Context) (<-chan tracing.WatchChangesRespo
 			select {
 			case out <- tracing.WatchChangesResponse{ChangedURIs: uris}:
 			case <-ctx.Done():
+				return
+			case <-ws.done:
 				return
 			}
 		}
