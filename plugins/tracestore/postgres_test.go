@@ -571,3 +571,32 @@ func TestRedactErr(t *testing.T) {
 		t.Error("redactErr(nil) is not nil")
 	}
 }
+
+// A plugin configured again on a database finds what an earlier one
+// recorded, and applies no migration twice.
+func TestPostgresPersistsAcrossRestart(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.Start(t).NewDatabase(t)
+	first := NewPostgres(hclog.NewNullLogger())
+	if diags := configurePostgresDiags(t, first, dsn, nil); base.HasErrors(diags) {
+		t.Fatalf("Configure: %+v", diags)
+	}
+	origin := first.pg.Load().origin
+	record(t, first, sharedResponse.events(t0)...)
+	feedbackOn(t, first, "s", sharedResponse.resp, -1)
+	if _, err := first.Stop(context.Background(), base.StopRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if res := call(t, first, "s", toolGetTrace, map[string]any{}); !res.IsError {
+		t.Errorf("get_trace after Stop: %s", res.text())
+	}
+
+	second := configurePostgres(t, dsn, nil)
+	tv, _ := callOK[traceView](t, second, "s", toolGetTrace, map[string]any{})
+	if tv.ResponseID != sharedResponse.resp || tv.FeedbackCount != 1 || len(tv.Contexts) != 3 || tv.Contexts[0].FeedbackCount != 1 {
+		t.Errorf("trace after restart %+v", tv)
+	}
+	if by := queryDB[string](t, dsn, "SELECT DISTINCT applied_by FROM schema_migrations"); len(by) != 1 || by[0] != origin {
+		t.Errorf("migrations applied by %v, want only the first plugin %s", by, origin)
+	}
+}
