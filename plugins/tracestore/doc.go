@@ -186,9 +186,10 @@
 //   - Retention: every instance runs a loop (every tenth of the retention,
 //     between 1 s and 1 min) that deletes expired rows under
 //     pg_try_advisory_lock on a second key, held only while deleting, so
-//     one instance deletes at a time and the others skip the round. Rows
-//     are hidden when deleted, so they can outlive retention by one round
-//     (Badger hides them at once).
+//     one instance deletes at a time and the others skip the round. Reads
+//     hide rows past retention at once (mcphost_live), as Badger hides
+//     expired entries, and a context seen again after its head expired
+//     starts anew, unrated.
 //   - Every write that changes resources calls pg_notify('mcphost_tracing',
 //     {"origin", "uris"}) in its transaction, so the notification goes out
 //     if and only if it commits. Each plugin LISTENs on a connection of

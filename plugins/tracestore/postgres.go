@@ -319,11 +319,11 @@ func (s *pgStore) storeStats(p *Plugin) (cacheView, storeView, error) {
 	ctx := context.Background()
 	var c storeCounts
 	err := s.pool.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM contexts WHERE first_seen <> 0),
-		(SELECT count(*) FROM versions),
-		(SELECT count(*) FROM responses),
-		(SELECT count(*) FROM open_responses),
-		(SELECT count(*) FROM feedback)`).Scan(&c.Contexts, &c.Versions, &c.Responses, &c.Open, &c.Feedback)
+		(SELECT count(*) FROM contexts WHERE first_seen <> 0 AND mcphost_live(expires_at)),
+		(SELECT count(*) FROM versions WHERE mcphost_live(expires_at)),
+		(SELECT count(*) FROM responses WHERE mcphost_live(expires_at)),
+		(SELECT count(*) FROM open_responses WHERE mcphost_live(expires_at)),
+		(SELECT count(*) FROM feedback WHERE mcphost_live(expires_at))`).Scan(&c.Contexts, &c.Versions, &c.Responses, &c.Open, &c.Feedback)
 	if err != nil {
 		return cacheView{}, storeView{}, fmt.Errorf("count tracing rows: %w", redactErr(err, s.opts.password))
 	}

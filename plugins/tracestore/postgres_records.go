@@ -93,7 +93,7 @@ func scanHead(row pgx.Row) (*contextHead, error) {
 }
 
 func (r *pgReader) head(ctx string) (*contextHead, error) {
-	h, err := scanHead(r.tx.QueryRow(r.ctx, "SELECT "+headColumns+" FROM contexts WHERE id = $1", ctx))
+	h, err := scanHead(r.tx.QueryRow(r.ctx, "SELECT "+headColumns+" FROM contexts WHERE id = $1 AND mcphost_live(expires_at)", ctx))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -101,7 +101,7 @@ func (r *pgReader) head(ctx string) (*contextHead, error) {
 }
 
 func (r *pgReader) version(ctx string, v uint32) (*versionRec, error) {
-	return jsonRow[versionRec](r, "SELECT rec FROM versions WHERE context_id = $1 AND version = $2", ctx, int64(v))
+	return jsonRow[versionRec](r, "SELECT rec FROM versions WHERE context_id = $1 AND version = $2 AND mcphost_live(expires_at)", ctx, int64(v))
 }
 
 func (r *pgReader) versionOf(ctx, contentHash string) (uint32, error) {
@@ -113,7 +113,7 @@ func (r *pgReader) versionOf(ctx, contentHash string) (uint32, error) {
 func versionOfVia(r *pgReader, head func(string) (*contextHead, error), ctx, contentHash string) (uint32, error) {
 	if contentHash != "" {
 		var v int64
-		found, err := r.one("SELECT version FROM versions WHERE context_id = $1 AND content_hash = $2 ORDER BY version DESC LIMIT 1",
+		found, err := r.one("SELECT version FROM versions WHERE context_id = $1 AND content_hash = $2 AND mcphost_live(expires_at) ORDER BY version DESC LIMIT 1",
 			[]any{ctx, contentHash}, &v)
 		if err != nil || found {
 			return uint32(v), err
@@ -130,19 +130,19 @@ func versionOfVia(r *pgReader, head func(string) (*contextHead, error), ctx, con
 }
 
 func (r *pgReader) versions(ctx string) ([]*versionRec, error) {
-	return jsonRows[versionRec](r, "SELECT rec FROM versions WHERE context_id = $1 ORDER BY version", ctx)
+	return jsonRows[versionRec](r, "SELECT rec FROM versions WHERE context_id = $1 AND mcphost_live(expires_at) ORDER BY version", ctx)
 }
 
 func (r *pgReader) content(ctx string, v uint32) ([]byte, error) {
 	var b []byte
-	_, err := r.one("SELECT content FROM versions WHERE context_id = $1 AND version = $2", []any{ctx, int64(v)}, &b)
+	_, err := r.one("SELECT content FROM versions WHERE context_id = $1 AND version = $2 AND mcphost_live(expires_at)", []any{ctx, int64(v)}, &b)
 	return b, err
 }
 
 func (r *pgReader) latest(session string) (*latestRec, error) {
-	sql, args := "SELECT id, finalized FROM responses WHERE session = $1 ORDER BY finalized DESC, seq DESC LIMIT 1", []any{session}
+	sql, args := "SELECT id, finalized FROM responses WHERE session = $1 AND mcphost_live(expires_at) ORDER BY finalized DESC, seq DESC LIMIT 1", []any{session}
 	if session == tracing.OperatorSession {
-		sql, args = "SELECT id, finalized FROM responses ORDER BY finalized DESC, seq DESC LIMIT 1", nil
+		sql, args = "SELECT id, finalized FROM responses WHERE mcphost_live(expires_at) ORDER BY finalized DESC, seq DESC LIMIT 1", nil
 	}
 	var l latestRec
 	found, err := r.one(sql, args, &l.ResponseID, &l.Time)
@@ -153,15 +153,15 @@ func (r *pgReader) latest(session string) (*latestRec, error) {
 }
 
 func (r *pgReader) response(id string) (*responseRec, error) {
-	return jsonRow[responseRec](r, "SELECT rec FROM responses WHERE id = $1", id)
+	return jsonRow[responseRec](r, "SELECT rec FROM responses WHERE id = $1 AND mcphost_live(expires_at)", id)
 }
 
 func (r *pgReader) responseFeedback(id string, limit int) ([]respFeedback, int, error) {
 	var total int
-	if _, err := r.one("SELECT count(*) FROM feedback WHERE response_id = $1", []any{id}, &total); err != nil {
+	if _, err := r.one("SELECT count(*) FROM feedback WHERE response_id = $1 AND mcphost_live(expires_at)", []any{id}, &total); err != nil {
 		return nil, 0, err
 	}
-	fbs, err := jsonRows[feedbackRec](r, "SELECT rec FROM feedback WHERE response_id = $1 ORDER BY time DESC, id DESC LIMIT $2", id, limit)
+	fbs, err := jsonRows[feedbackRec](r, "SELECT rec FROM feedback WHERE response_id = $1 AND mcphost_live(expires_at) ORDER BY time DESC, id DESC LIMIT $2", id, limit)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -174,11 +174,11 @@ func (r *pgReader) responseFeedback(id string, limit int) ([]respFeedback, int, 
 
 func (r *pgReader) lineage(ctx string, limit int) (lineageSummary, error) {
 	var l lineageSummary
-	if _, err := r.one("SELECT count(*), coalesce(sum(weight), 0), coalesce(max(weight), 0) FROM lineage WHERE context_id = $1",
+	if _, err := r.one("SELECT count(*), coalesce(sum(weight), 0), coalesce(max(weight), 0) FROM lineage WHERE context_id = $1 AND mcphost_live(expires_at)",
 		[]any{ctx}, &l.Total, &l.Sum, &l.Max); err != nil {
 		return l, err
 	}
-	rows, err := r.tx.Query(r.ctx, "SELECT response_id, weight, version, time FROM lineage WHERE context_id = $1 ORDER BY time DESC, response_id DESC LIMIT $2", ctx, limit)
+	rows, err := r.tx.Query(r.ctx, "SELECT response_id, weight, version, time FROM lineage WHERE context_id = $1 AND mcphost_live(expires_at) ORDER BY time DESC, response_id DESC LIMIT $2", ctx, limit)
 	if err != nil {
 		return l, err
 	}
@@ -196,10 +196,10 @@ func (r *pgReader) lineage(ctx string, limit int) (lineageSummary, error) {
 const ratedPage = 128
 
 func (r *pgReader) rated(desc bool, fn func(head *contextHead) (bool, error)) error {
-	sql := "SELECT " + headColumns + " FROM contexts WHERE feedback_count > 0 AND first_seen <> 0 AND (quality, id) > ($1, $2) ORDER BY quality, id LIMIT $3"
+	sql := "SELECT " + headColumns + " FROM contexts WHERE feedback_count > 0 AND first_seen <> 0 AND mcphost_live(expires_at) AND (quality, id) > ($1, $2) ORDER BY quality, id LIMIT $3"
 	q, id := math.Inf(-1), ""
 	if desc {
-		sql = "SELECT " + headColumns + " FROM contexts WHERE feedback_count > 0 AND first_seen <> 0 AND (quality, id) < ($1, $2) ORDER BY quality DESC, id DESC LIMIT $3"
+		sql = "SELECT " + headColumns + " FROM contexts WHERE feedback_count > 0 AND first_seen <> 0 AND mcphost_live(expires_at) AND (quality, id) < ($1, $2) ORDER BY quality DESC, id DESC LIMIT $3"
 		q, id = math.Inf(1), ""
 	}
 	for {
@@ -228,9 +228,9 @@ func (r *pgReader) rated(desc bool, fn func(head *contextHead) (bool, error)) er
 }
 
 func (r *pgReader) recentFeedback(limit int) ([]*feedbackRec, error) {
-	return jsonRows[feedbackRec](r, "SELECT rec FROM feedback ORDER BY time DESC, id DESC LIMIT $1", limit)
+	return jsonRows[feedbackRec](r, "SELECT rec FROM feedback WHERE mcphost_live(expires_at) ORDER BY time DESC, id DESC LIMIT $1", limit)
 }
 
 func (r *pgReader) recentResponses(limit int) ([]*responseRec, error) {
-	return jsonRows[responseRec](r, "SELECT rec FROM responses ORDER BY finalized DESC, seq DESC LIMIT $1", limit)
+	return jsonRows[responseRec](r, "SELECT rec FROM responses WHERE mcphost_live(expires_at) ORDER BY finalized DESC, seq DESC LIMIT $1", limit)
 }

@@ -94,6 +94,7 @@ func TestPostgresSurface(t *testing.T) {
 		{"OutputSchemas", testOutputSchemas},
 		{"WeighsUnitsSentAheadOfTheirResponse", testWeighsUnitsSentAheadOfTheirResponse},
 		{"ArgumentsSize", testArgumentsSize},
+		{"RetentionExpires", testRetentionExpires},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -598,5 +599,35 @@ func TestPostgresPersistsAcrossRestart(t *testing.T) {
 	}
 	if by := queryDB[string](t, dsn, "SELECT DISTINCT applied_by FROM schema_migrations"); len(by) != 1 || by[0] != origin {
 		t.Errorf("migrations applied by %v, want only the first plugin %s", by, origin)
+	}
+}
+
+// A context past retention but not deleted yet is hidden, and seen again
+// it starts anew, unrated, as in the Badger store.
+func TestPostgresExpiredContextStartsAgain(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.Start(t).NewDatabase(t)
+	p := configurePostgres(t, dsn, nil)
+	one := turn{session: "s", resp: "r1", ctxs: []string{"x/ctx"}, texts: []string{"old"}, weights: []float64{1}}
+	record(t, p, one.events(t0)...)
+	feedbackOn(t, p, "s", "r1", -1)
+	if cv := readJSON[contextView](t, p, "s", contextURI("x/ctx")); cv.FeedbackCount != 1 || cv.Quality != -1 {
+		t.Fatalf("rated context %+v", cv)
+	}
+	for _, table := range expiringTables {
+		queryDB[int64](t, dsn, "WITH u AS (UPDATE "+table+" SET expires_at = 1 RETURNING 1) SELECT count(*) FROM u")
+	}
+	if res := call(t, p, "s", toolEvolution, map[string]any{"context_id": "x/ctx"}); !res.IsError {
+		t.Errorf("evolution of an expired context: %s", res.text())
+	}
+	two := turn{session: "s", resp: "r2", ctxs: []string{"x/ctx"}, texts: []string{"new"}, weights: []float64{1}}
+	record(t, p, two.events(t0.Add(time.Hour))...)
+	cv := readJSON[contextView](t, p, "s", contextURI("x/ctx"))
+	if cv.FeedbackCount != 0 || cv.Quality != 0 || cv.HeadVersion != 1 || cv.Head == nil || cv.Head.Summary != "new" {
+		t.Errorf("context seen again after retention %+v", cv)
+	}
+	res, _ := feedbackOn(t, p, "s", "r2", 1)
+	if len(res.Contexts) != 1 || res.Contexts[0].QualityBefore != 0 || res.Contexts[0].FeedbackCount != 1 {
+		t.Errorf("first feedback after retention %+v", res)
 	}
 }

@@ -54,8 +54,10 @@ func (w *pgWriter) lock(ids []string) error {
 		return fmt.Errorf("create context rows: %w", err)
 	}
 	// The head versions come along: a unit seen again refreshes its.
-	rows, err := w.tx.Query(w.ctx, `SELECT c.rec, c.first_seen, c.quality, c.feedback_count, c.last_feedback, c.id, v.rec
+	rows, err := w.tx.Query(w.ctx, `SELECT c.rec, c.first_seen, c.quality, c.feedback_count, c.last_feedback, c.id,
+			mcphost_live(c.expires_at), v.rec
 		FROM contexts c LEFT JOIN versions v ON v.context_id = c.id AND v.version = (c.rec->>'head_version')::integer
+			AND mcphost_live(v.expires_at)
 		WHERE c.id = ANY($1) ORDER BY c.id FOR UPDATE OF c`, ids)
 	if err != nil {
 		return fmt.Errorf("lock contexts: %w", err)
@@ -66,10 +68,11 @@ func (w *pgWriter) lock(ids []string) error {
 		var h contextHead
 		var raw, ver []byte
 		var n int32
-		if err := rows.Scan(&raw, &h.FirstSeen, &h.Quality, &n, &h.LastFeedback, &id, &ver); err != nil {
+		var live bool
+		if err := rows.Scan(&raw, &h.FirstSeen, &h.Quality, &n, &h.LastFeedback, &id, &live, &ver); err != nil {
 			return fmt.Errorf("lock contexts: %w", err)
 		}
-		if h.FirstSeen == 0 {
+		if h.FirstSeen == 0 || !live {
 			w.heads[id] = nil
 			continue
 		}
@@ -125,7 +128,7 @@ func (w *pgWriter) open(resp string) (*openResponse, error) {
 	if o, ok := w.opens[resp]; ok {
 		return o, nil
 	}
-	o, err := jsonRow[openResponse](w.pgReader, "SELECT rec FROM open_responses WHERE id = $1", resp)
+	o, err := jsonRow[openResponse](w.pgReader, "SELECT rec FROM open_responses WHERE id = $1 AND mcphost_live(expires_at)", resp)
 	if err == nil {
 		w.opens[resp] = o
 	}
@@ -213,12 +216,12 @@ func (w *pgWriter) rate(u responseUnit, s float64, now int64) (qualityUpdate, er
 	err = w.tx.QueryRow(w.ctx, `INSERT INTO contexts AS c (id, rec, first_seen, quality, quality_before, feedback_count, last_feedback, expires_at)
 		VALUES ($1, $2, $3, mcphost_quality(0, $4, $5), 0, 1, $3, $6)
 		ON CONFLICT (id) DO UPDATE SET
-			quality_before = c.quality,
-			quality = mcphost_quality(c.quality, $4, $5),
-			feedback_count = c.feedback_count + 1,
+			quality_before = CASE WHEN mcphost_live(c.expires_at) THEN c.quality ELSE 0 END,
+			quality = mcphost_quality(CASE WHEN mcphost_live(c.expires_at) THEN c.quality ELSE 0 END, $4, $5),
+			feedback_count = CASE WHEN mcphost_live(c.expires_at) THEN c.feedback_count ELSE 0 END + 1,
 			last_feedback = $3,
-			rec = CASE WHEN c.first_seen = 0 THEN excluded.rec ELSE c.rec END,
-			first_seen = CASE WHEN c.first_seen = 0 THEN $3 ELSE c.first_seen END,
+			rec = CASE WHEN c.first_seen = 0 OR NOT mcphost_live(c.expires_at) THEN excluded.rec ELSE c.rec END,
+			first_seen = CASE WHEN c.first_seen = 0 OR NOT mcphost_live(c.expires_at) THEN $3 ELSE c.first_seen END,
 			expires_at = $6
 		RETURNING quality_before, quality, feedback_count`,
 		u.ContextID, created, now, k, s, expiresAt(w.s.opts.retention)).Scan(&up.Before, &up.After, &n)
@@ -313,7 +316,12 @@ func (w *pgWriter) queueRows() error {
 	}
 	heads.queue(w.queue, `INSERT INTO contexts (id, rec, first_seen, expires_at)
 		SELECT * FROM unnest($1::text[], $2::jsonb[], $3::int8[], $4::int8[])
-		ON CONFLICT (id) DO UPDATE SET rec = excluded.rec, first_seen = excluded.first_seen, expires_at = excluded.expires_at`)
+		ON CONFLICT (id) DO UPDATE SET rec = excluded.rec, first_seen = excluded.first_seen, expires_at = excluded.expires_at,
+		-- A head past retention starts again unrated, as a new one.
+		quality = CASE WHEN mcphost_live(contexts.expires_at) THEN contexts.quality ELSE 0 END,
+		quality_before = CASE WHEN mcphost_live(contexts.expires_at) THEN contexts.quality_before ELSE 0 END,
+		feedback_count = CASE WHEN mcphost_live(contexts.expires_at) THEN contexts.feedback_count ELSE 0 END,
+		last_feedback = CASE WHEN mcphost_live(contexts.expires_at) THEN contexts.last_feedback ELSE 0 END`)
 
 	vers := newRows(6)
 	for key := range w.dirtyVers {
@@ -328,7 +336,8 @@ func (w *pgWriter) queueRows() error {
 	vers.queue(w.queue, `INSERT INTO versions (context_id, version, content_hash, rec, content, expires_at)
 		SELECT * FROM unnest($1::text[], $2::int4[], $3::text[], $4::jsonb[], $5::bytea[], $6::int8[])
 		ON CONFLICT (context_id, version) DO UPDATE SET rec = excluded.rec, content_hash = excluded.content_hash,
-		content = coalesce(excluded.content, versions.content), expires_at = excluded.expires_at`)
+		content = coalesce(excluded.content, CASE WHEN mcphost_live(versions.expires_at) THEN versions.content END),
+		expires_at = excluded.expires_at`)
 
 	opens, closed := newRows(3), []string{}
 	for id := range w.dirtyOpens {
