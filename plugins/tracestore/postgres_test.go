@@ -368,11 +368,12 @@ func TestPostgresWatchChanges(t *testing.T) {
 		t.Errorf("A saw %v, want only B's response", got)
 	}
 
-	// Drop every listening connection; both listeners come back.
-	listeners := "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN " + notifyChannel + "'"
-	queryDB[bool](t, dsn, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN "+notifyChannel+"'")
+	// Drop every listening connection (waiting until they are gone); both
+	// listeners come back: connected, and done with LISTEN.
+	listening := "datname = current_database() AND query = 'LISTEN " + notifyChannel + "' AND state = 'idle'"
+	queryDB[bool](t, dsn, "SELECT pg_terminate_backend(pid, 30000) FROM pg_stat_activity WHERE "+listening)
 	// Each check is a round trip to the server, which paces the loop.
-	for queryDB[int64](t, dsn, listeners)[0] != 2 {
+	for queryDB[int64](t, dsn, "SELECT count(*) FROM pg_stat_activity WHERE "+listening)[0] != 2 {
 	}
 	feedbackOn(t, a, "s", sharedResponse.resp, 0.5)
 	if got := nextChange(t, watchB); !contains(got, uriTopContexts) {
