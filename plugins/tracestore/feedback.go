@@ -7,6 +7,8 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"github.com/mcphost/mcphost/sdk/tracing"
 )
 
 // applyFeedback is the quality update of the package doc:
@@ -39,7 +41,7 @@ func (o options) deprecated(q float64, n uint32) bool {
 
 // latestAlias is the response id that means the calling session's latest
 // finalized response.
-const latestAlias = "latest"
+const latestAlias = tracing.LatestResponse
 
 // notFoundError is a lookup of something that does not exist; tools report
 // it to the client as a tool error.

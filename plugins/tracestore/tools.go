@@ -15,13 +15,13 @@ import (
 )
 
 // Tool names, exactly as clients see them: the host adds no prefix to a
-// tracing plugin's tools.
+// tracing plugin's tools. They are the SDK's contract (plugintest.TracingSuite).
 const (
-	toolGetTrace         = "mcp__proxy__tracing__get_trace"
-	toolContextImpact    = "mcp__proxy__tracing__query_context_impact"
-	toolResponseContexts = "mcp__proxy__tracing__get_response_contexts"
-	toolEvolution        = "mcp__proxy__tracing__get_evolution_history"
-	toolSubmitFeedback   = "mcp__proxy__tracing__submit_feedback"
+	toolGetTrace         = tracing.ToolGetTrace
+	toolContextImpact    = tracing.ToolQueryContextImpact
+	toolResponseContexts = tracing.ToolGetResponseContexts
+	toolEvolution        = tracing.ToolGetEvolutionHistory
+	toolSubmitFeedback   = tracing.ToolSubmitFeedback
 )
 
 // The tools' arguments. Each tool's inputSchema is generated from its

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/mcphost/mcphost/sdk/tracing"
 )
 
 // Fixed resources.
@@ -14,39 +16,24 @@ const (
 	uriStatsCache         = "trace://stats/cache"
 	// uriRecentResponses takes an optional ?limit=N (1 to
 	// maxRecentResponses).
-	uriRecentResponses = "trace://responses/recent"
+	uriRecentResponses = tracing.ResourceRecentResponses
 )
 
-// Prefixes of the templated resources.
+// Prefixes of the templated resources (the SDK's contract).
 const (
-	prefixResponse  = "trace://response/"
-	prefixContext   = "trace://context/"
-	prefixEvolution = "trace://evolution/"
+	prefixResponse  = tracing.ResourceResponsePrefix
+	prefixContext   = tracing.ResourceContextPrefix
+	prefixEvolution = tracing.ResourceEvolutionPrefix
 )
 
 // qualityURIs are the resources every feedback changes.
 var qualityURIs = []string{uriTopContexts, uriDeprecatedContexts, uriRecentFeedback}
 
-// escapeID percent-encodes everything but RFC 3986's unreserved characters,
-// exactly as an RFC 6570 simple expansion of {id} does, so the URIs the
-// plugin hands out are the ones a client expanding the template would
-// build.
-func escapeID(id string) string {
-	var b strings.Builder
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "%%%02X", c)
-	}
-	return b.String()
-}
-
-func responseURI(id string) string  { return prefixResponse + escapeID(id) }
-func contextURI(id string) string   { return prefixContext + escapeID(id) }
-func evolutionURI(id string) string { return prefixEvolution + escapeID(id) }
+// The URIs the plugin hands out are the ones a client expanding the
+// templates would build (tracing.ResourceURI).
+func responseURI(id string) string  { return tracing.ResourceURI(prefixResponse, id) }
+func contextURI(id string) string   { return tracing.ResourceURI(prefixContext, id) }
+func evolutionURI(id string) string { return tracing.ResourceURI(prefixEvolution, id) }
 
 // templateID returns the id of a templated resource URI under prefix.
 func templateID(uri, prefix string) (string, bool, error) {

@@ -1,11 +1,11 @@
 // Package plugintest helps plugin authors test their plugins: it serves an
 // implementation of any kind over real gRPC in-process (ServeTransport,
-// ServeTranslator, ServeWeighting, ServeTracing), runs a conformance suite
-// that every transport should pass (TestTransport), and checks that a
-// translator's rules agree with its Translate (CheckTranslatorRules),
-// checks the resources every tracing plugin serves (CheckTracing), and
-// checks that a plugin's module graph holds none of the host's modules
-// (CheckModuleGraph).
+// ServeTranslator, ServeWeighting, ServeTracing), runs conformance suites
+// that every transport should pass (TestTransport) and every tracing store
+// (TracingSuite, whose CheckTracing checks the resources the admin API
+// reads), checks that a translator's rules agree with its Translate
+// (CheckTranslatorRules), and checks that a plugin's module graph holds
+// none of the host's modules (CheckModuleGraph).
 package plugintest
 
 import (

@@ -3,10 +3,15 @@ package tracing
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/proto/pluginv1"
@@ -185,4 +190,72 @@ func fromBytes(bs [][]byte) []json.RawMessage {
 		out[i] = b
 	}
 	return out
+}
+
+// WatchChanges serves impl's ChangeWatcher, or Unimplemented when impl has
+// none. The header goes out once the watch is set up, so the client's
+// WatchChanges returns the impl's error rather than a stream that ends at
+// once.
+func (s *GRPCServer) WatchChanges(req *pluginv1.WatchChangesRequest, stream grpc.ServerStreamingServer[pluginv1.WatchChangesResponse]) error {
+	watcher, ok := s.impl.(ChangeWatcher)
+	if !ok {
+		return status.Error(codes.Unimplemented, "tracing plugin does not watch changes")
+	}
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	changes, err := watcher.WatchChanges(ctx, WatchChangesRequest{})
+	if err != nil {
+		return err
+	}
+	// The impl closes changes once ctx ends; draining it until then lets
+	// an impl blocked on a send see the cancellation.
+	defer func() {
+		cancel()
+		for range changes {
+		}
+	}()
+	if err := stream.SendHeader(metadata.MD{}); err != nil {
+		return err
+	}
+	for change := range changes {
+		if err := stream.Send(&pluginv1.WatchChangesResponse{ChangedUris: change.ChangedURIs}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WatchChanges implements ChangeWatcher over the plugin's WatchChanges
+// stream. The returned channel is closed when the stream ends, by ctx or
+// by the plugin; the goroutine feeding it ends with it.
+func (c *GRPCClient) WatchChanges(ctx context.Context, _ WatchChangesRequest) (<-chan WatchChangesResponse, error) {
+	stream, err := c.client.WatchChanges(ctx, &pluginv1.WatchChangesRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("tracing watch changes: %w", err)
+	}
+	// The server sends the header once watching; no header means the call
+	// failed (or ended at once), and Recv says how.
+	if header, _ := stream.Header(); header == nil {
+		_, err := stream.Recv()
+		if err == nil || errors.Is(err, io.EOF) {
+			err = errors.New("stream ended before it started")
+		}
+		return nil, fmt.Errorf("tracing watch changes: %w", err)
+	}
+	changes := make(chan WatchChangesResponse)
+	go func() {
+		defer close(changes)
+		for {
+			msg, err := stream.Recv()
+			if err != nil {
+				return
+			}
+			select {
+			case changes <- WatchChangesResponse{ChangedURIs: msg.GetChangedUris()}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return changes, nil
 }

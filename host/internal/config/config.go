@@ -152,6 +152,14 @@ type Proxy struct {
 	// it. "" (the default) is the host name plus a random suffix, made
 	// anew on each start.
 	InstanceID string
+	// RequestStateKey authenticates the requestState tokens the proxy
+	// issues and the calls between peers; instances that forward to each
+	// other share it. "" (the default): a random key per start, right for
+	// one instance. A secret: print Redacted() instead.
+	RequestStateKey string
+	// Peers are the other instances' MCP endpoint URLs by instance id, to
+	// which a retry whose requestState one of them issued is forwarded.
+	Peers map[string]string
 	// DrainDelay is how long /readyz answers 503 after SIGTERM or SIGINT
 	// before the listeners stop taking requests, so that a load balancer
 	// stops sending new ones first (0: drain at once, as before).
@@ -344,13 +352,16 @@ func (c *Config) Server(name string) (Server, bool) {
 }
 
 // Redacted returns a copy of c that is safe to print: listener auth tokens
-// are replaced by RedactedValue. Bodies, files and the eval context are
+// and the request state key are replaced by RedactedValue. Bodies, files and the eval context are
 // shared with c.
 func (c *Config) Redacted() *Config {
 	out := *c
 	out.Listeners = make([]Listener, len(c.Listeners))
 	for i, l := range c.Listeners {
 		out.Listeners[i] = l.Redacted()
+	}
+	if out.Proxy.RequestStateKey != "" {
+		out.Proxy.RequestStateKey = RedactedValue
 	}
 	out.Plugins = append([]Plugin(nil), c.Plugins...)
 	out.Servers = append([]Server(nil), c.Servers...)

@@ -338,6 +338,10 @@ func TestErrors(t *testing.T) {
 		{"instance id uppercase", "proxy {\n  instance_id = \"Node1\"\n}\n", "Invalid instance_id", "proxy.hcl:2:17"},
 		{"instance id empty", "proxy {\n  instance_id = \"\"\n}\n", "Invalid instance_id", "proxy.hcl:2:17"},
 		{"instance id too long", "proxy {\n  instance_id = \"" + strings.Repeat("a", 33) + "\"\n}\n", "Invalid instance_id", "proxy.hcl:2:17"},
+		{"short request state key", "proxy {\n  request_state_key = \"too-short\"\n}\n", "Invalid request_state_key", "proxy.hcl:2:23"},
+		{"peer id with a dot", "proxy {\n  peers = { \"a.b\" = \"http://10.0.0.1:8080/mcp\" }\n}\n", "Invalid peers", "proxy.hcl:2:11"},
+		{"peer URL not http", "proxy {\n  peers = { \"mcp-a\" = \"ftp://10.0.0.1/mcp\" }\n}\n", "Invalid peers", "proxy.hcl:2:11"},
+		{"peer URL relative", "proxy {\n  peers = { \"mcp-a\" = \"/mcp\" }\n}\n", "Invalid peers", "proxy.hcl:2:11"},
 		{"negative drain delay", "proxy {\n  drain_delay = \"-1s\"\n}\n", "Invalid duration", "proxy.hcl:2:17"},
 		{"drain delay not a duration", "proxy {\n  drain_delay = 5\n}\n", "Invalid duration", "proxy.hcl:2:17"},
 		{"bad server duration", "server \"s\" {\n  request_timeout = 30\n  transport \"stdio\" {}\n}\n", "Invalid duration", "proxy.hcl:2:21"},
@@ -997,6 +1001,44 @@ func TestInstanceID(t *testing.T) {
 				t.Errorf("InstanceID = %q, want %q", cfg.Proxy.InstanceID, tt.want)
 			}
 		})
+	}
+}
+
+// TestScaleOutAttributes: request_state_key and peers are read, the key is
+// redacted, and a diagnostic on the key never quotes it.
+func TestScaleOutAttributes(t *testing.T) {
+	t.Parallel()
+	key := strings.Repeat("k", MinRequestStateKeyBytes)
+	src := "proxy {\n  request_state_key = \"" + key + "\"\n  peers = { \"mcp-a\" = \"http://10.0.0.1:8080/mcp\", \"mcp-b\" = \"https://b.example/mcp\" }\n}\n"
+	cfg, diags := Parse([]byte(src), "proxy.hcl", LoadOptions{LookupEnv: noEnv})
+	if diags.HasErrors() {
+		t.Fatal(diagString(diags))
+	}
+	if cfg.Proxy.RequestStateKey != key {
+		t.Errorf("RequestStateKey not read")
+	}
+	if got := cfg.Proxy.Peers; len(got) != 2 || got["mcp-a"] != "http://10.0.0.1:8080/mcp" || got["mcp-b"] != "https://b.example/mcp" {
+		t.Errorf("Peers = %v", got)
+	}
+	if red := cfg.Redacted(); red.Proxy.RequestStateKey != RedactedValue || cfg.Proxy.RequestStateKey != key {
+		t.Errorf("Redacted: key %q, original changed: %v", red.Proxy.RequestStateKey, cfg.Proxy.RequestStateKey != key)
+	}
+	short := "a-short-secret-value"
+	bad := "proxy {\n  request_state_key = \"" + short + "\"\n}\n"
+	l := NewLoader()
+	_, diags = l.Parse([]byte(bad), "proxy.hcl", LoadOptions{LookupEnv: noEnv})
+	if !diags.HasErrors() {
+		t.Fatal("a short key was accepted")
+	}
+	var out strings.Builder
+	if err := l.WriteDiagnostics(&out, diags); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "proxy.hcl:2:") {
+		t.Errorf("the diagnostic lost its position: %s", out.String())
+	}
+	if strings.Contains(out.String()+diagString(diags), short) {
+		t.Errorf("the diagnostic quotes the key: %s", out.String())
 	}
 }
 

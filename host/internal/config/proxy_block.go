@@ -1,12 +1,15 @@
 package config
 
 import (
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/mcphost/mcphost/sdk/base"
 )
 
 func defaultProxy() Proxy {
@@ -47,6 +50,8 @@ var proxySchema = &hcl.BodySchema{
 		{Name: "shutdown_timeout"},
 		{Name: "drain_delay"},
 		{Name: "instance_id"},
+		{Name: "request_state_key"},
+		{Name: "peers"},
 		{Name: "startup_wait"},
 		{Name: "log_level"},
 		{Name: "log_format"},
@@ -62,6 +67,8 @@ var proxySchema = &hcl.BodySchema{
 
 func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
 	p.DeclRange = b.DefRange
+	start := len(d.diags)
+	defer func() { hideSecretSources(d.diags[start:], b.Body, proxySecrets) }()
 	content, diags := b.Body.Content(proxySchema)
 	d.add(diags...)
 	attrs := content.Attributes
@@ -107,6 +114,7 @@ func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
 			}
 		}
 	}
+	d.decodeScaleOut(attrs, p)
 	decodeAttr(attrs, "startup_wait", d.evalDurationOrZero, &p.StartupWait)
 	decodeAttr(attrs, "log_level", d.enum(logLevels), &p.LogLevel)
 	decodeAttr(attrs, "log_format", d.enum(logFormats), &p.LogFormat)
@@ -194,6 +202,59 @@ func (d *decoder) decodeOutboxes(attrs hcl.Attributes, p *Proxy) {
 				p.SessionMaxInFlight = int(n)
 			}
 		}
+	}
+}
+
+// proxySecrets marks the proxy attributes whose values diagnostics never
+// quote.
+var proxySecrets = base.Schema{Attributes: []base.Attribute{{Name: "request_state_key", Sensitive: true}}}
+
+// MinRequestStateKeyBytes is the shortest request_state_key: an HMAC-SHA256
+// key shorter than its output weakens it.
+const MinRequestStateKeyBytes = 32
+
+// decodeScaleOut reads what instances behind one load balancer share: the
+// key that authenticates requestState tokens and peer calls, and the
+// peers' MCP endpoints by instance id.
+func (d *decoder) decodeScaleOut(attrs hcl.Attributes, p *Proxy) {
+	if attr, ok := attrs["request_state_key"]; ok {
+		if s, ok := d.evalString(attr); ok {
+			if len(s) < MinRequestStateKeyBytes {
+				d.errorf(attr.Expr.Range(), "Invalid request_state_key",
+					"request_state_key must be at least %d bytes (it authenticates requestState tokens and peer calls); generate one with `openssl rand -base64 32`.",
+					MinRequestStateKeyBytes)
+			} else {
+				p.RequestStateKey = s
+			}
+		}
+	}
+	attr, ok := attrs["peers"]
+	if !ok {
+		return
+	}
+	v, ok := d.eval(attr, cty.Map(cty.String))
+	if !ok || v.IsNull() {
+		return
+	}
+	p.Peers = map[string]string{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		id := k.AsString()
+		if !instanceIDRE.MatchString(id) {
+			d.errorf(attr.Expr.Range(), "Invalid peers",
+				"peers are keyed by instance id: 1 to 32 characters of a-z, 0-9 and \"-\"; got %q.", id)
+			continue
+		}
+		raw := ""
+		if !e.IsNull() {
+			raw = e.AsString()
+		}
+		if u, err := url.Parse(raw); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			d.errorf(attr.Expr.Range(), "Invalid peers",
+				"peer %q must be the http(s) URL of that instance's MCP endpoint, such as \"http://10.0.0.1:8080/mcp\"; got %q.", id, raw)
+			continue
+		}
+		p.Peers[id] = raw
 	}
 }
 

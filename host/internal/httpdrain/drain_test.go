@@ -13,11 +13,14 @@ import (
 )
 
 // serve runs srv on a loopback listener until the test ends.
-func serve(t *testing.T, srv *http.Server) (addr string, served <-chan struct{}) {
+func serve(t *testing.T, srv *http.Server, conns *httpdrain.Conns) (addr string, served <-chan struct{}) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if conns != nil {
+		ln = conns.Listener(ln)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -42,10 +45,12 @@ func TestShutdownDoesNotWaitOnSilentConnections(t *testing.T) {
 			t.Parallel()
 			srv := &http.Server{Handler: http.NotFoundHandler(), ReadHeaderTimeout: time.Minute}
 			var conns httpdrain.Conns
+			var served *httpdrain.Conns
 			if tracked {
 				conns.Track(srv)
+				served = &conns
 			}
-			addr, _ := serve(t, srv)
+			addr, _ := serve(t, srv, served)
 			silent, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
@@ -59,7 +64,7 @@ func TestShutdownDoesNotWaitOnSilentConnections(t *testing.T) {
 			}
 			resp.Body.Close()
 
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 			defer cancel()
 			if tracked {
 				err = conns.Shutdown(ctx, srv)
@@ -94,7 +99,7 @@ func TestShutdownAnswersOpenRequests(t *testing.T) {
 	})}
 	var conns httpdrain.Conns
 	conns.Track(srv)
-	addr, _ := serve(t, srv)
+	addr, _ := serve(t, srv, &conns)
 
 	type result struct {
 		body string
@@ -117,6 +122,42 @@ func TestShutdownAnswersOpenRequests(t *testing.T) {
 	close(release)
 	if r := <-got; r.err != nil || r.body != "answer" {
 		t.Fatalf("open request: %q, %v", r.body, r.err)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+// TestShutdownKeepsAConnectionWhoseRequestIsOnItsWay: a connection
+// accepted before the drain, whose request comes just after it began (a
+// load balancer connects per request), gets its answer.
+func TestShutdownKeepsAConnectionWhoseRequestIsOnItsWay(t *testing.T) {
+	t.Parallel()
+	srv := &http.Server{Handler: http.NotFoundHandler(), ReadHeaderTimeout: time.Minute}
+	var conns httpdrain.Conns
+	conns.Track(srv)
+	addr, served := serve(t, srv, &conns)
+	late, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	// The server has the connection once a request on another one is
+	// answered: Serve accepts in order.
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	shut := make(chan error, 1)
+	go func() { shut <- conns.Shutdown(context.Background(), srv) }()
+	<-served // stopped accepting: the drain has begun
+	if _, err := io.WriteString(late, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	status := make([]byte, len("HTTP/1.1 404"))
+	if _, err := io.ReadFull(late, status); err != nil || string(status) != "HTTP/1.1 404" {
+		t.Fatalf("the late request's answer: %q, %v", status, err)
 	}
 	if err := <-shut; err != nil {
 		t.Fatalf("Shutdown: %v", err)

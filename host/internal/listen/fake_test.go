@@ -61,13 +61,31 @@ func (c *fakeConn) toProxy(msg string) {
 // sends two progress notifications (after arguments.delay) and echoes,
 // "hang" never answers, "gated" sends two progress notifications at once
 // and answers after release, "text" answers a text content block holding
-// arguments.text, anything else echoes {"received":<params>}.
+// arguments.text, "confirm" and "lookup" (listed with readOnlyHint) ask the
+// client elicitation/create and answer a text block holding the answer's
+// action, anything else echoes {"received":<params>}.
 type fakeBackend struct {
 	mu       sync.Mutex
 	tools    []string
 	conn     *fakeConn
 	received [][]byte
 	gate     chan struct{}
+	// asking are the calls waiting for the client's elicitation answer,
+	// by the id of the elicitation request.
+	asking map[string][]byte
+}
+
+// calls counts the tools/call requests for the named tool.
+func (f *fakeBackend) calls(name string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, m := range f.received {
+		if got, _ := jsonrpc.GetString(m, "params.name"); got == name && string(jsonrpc.Get(m, "method")) == `"tools/call"` {
+			n++
+		}
+	}
+	return n
 }
 
 // gated is the channel "gated" calls wait on, one token each.
@@ -118,6 +136,17 @@ func (f *fakeBackend) serve(c *fakeConn) {
 		tools := f.tools
 		f.mu.Unlock()
 		env, err := jsonrpc.Peek(msg)
+		if err == nil && env.Kind == jsonrpc.KindResponse {
+			f.mu.Lock()
+			callID := f.asking[string(env.ID)]
+			delete(f.asking, string(env.ID))
+			f.mu.Unlock()
+			if callID != nil {
+				action := jsonrpc.Get(msg, "result.action")
+				c.toProxy(string(jsonrpc.Result(callID, []byte(`{"content":[{"type":"text","text":`+string(action)+`}]}`))))
+			}
+			continue
+		}
 		if err != nil || env.Kind != jsonrpc.KindRequest {
 			continue
 		}
@@ -129,7 +158,11 @@ func (f *fakeBackend) serve(c *fakeConn) {
 		case "tools/list":
 			var items []string
 			for _, n := range tools {
-				items = append(items, `{"name":"`+n+`","inputSchema":{"type":"object"}}`)
+				annotations := ""
+				if n == "lookup" {
+					annotations = `,"annotations":{"readOnlyHint":true}`
+				}
+				items = append(items, `{"name":"`+n+`","inputSchema":{"type":"object"}`+annotations+`}`)
 			}
 			reply(`{"tools":[` + strings.Join(items, ",") + `]}`)
 		case "tools/call":
@@ -150,6 +183,15 @@ func (f *fakeBackend) serve(c *fakeConn) {
 					case <-c.closed:
 					}
 				}()
+			case "confirm", "lookup":
+				askID := `"ask-` + strings.Trim(string(env.ID), `"`) + `"`
+				f.mu.Lock()
+				if f.asking == nil {
+					f.asking = map[string][]byte{}
+				}
+				f.asking[askID] = env.ID
+				f.mu.Unlock()
+				c.toProxy(`{"jsonrpc":"2.0","id":` + askID + `,"method":"elicitation/create","params":{"message":"sure?","requestedSchema":{"type":"object","properties":{}}}}`)
 			case "text":
 				reply(`{"content":[{"type":"text","text":` + string(jsonrpc.Get(params, "arguments.text")) + `}]}`)
 			case "progress":

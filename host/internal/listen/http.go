@@ -75,7 +75,10 @@ type HTTPOptions struct {
 	// InstanceID, when set, is sent on every response as Mcphost-Instance,
 	// so that clients and load balancers see which instance answered.
 	InstanceID string
-	Logger     hclog.Logger
+	// PeerKey is the request_state_key, which authenticates requests
+	// other instances forward (PeerHeader); nil refuses them all.
+	PeerKey []byte
+	Logger  hclog.Logger
 
 	// resumeWindow is resumeWindow unless set (by tests).
 	resumeWindow time.Duration
@@ -243,7 +246,7 @@ func (h *HTTP) Listen() error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", h.opts.Address, err)
 	}
-	h.ln = ln
+	h.ln = h.drain.Listener(ln)
 	h.guard = h.newGuard(!isLoopbackAddr(ln.Addr()))
 	return nil
 }

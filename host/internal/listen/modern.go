@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tidwall/gjson"
 
@@ -106,6 +107,15 @@ func (h *HTTP) postModern(w http.ResponseWriter, r *http.Request, c caller, body
 			map[string]any{"supported": []string{router.ModernVersion}, "requested": v.Str}))
 		return
 	}
+	fromPeer := false
+	if sig := r.Header.Get(PeerHeader); sig != "" {
+		if problem := checkPeer(h.opts.PeerKey, sig, body, time.Now()); problem != "" {
+			h.log.Warn("refusing a forwarded request", "reason", problem, "remote", r.RemoteAddr)
+			httpError(w, http.StatusUnauthorized, jsonrpc.CodeInvalidRequest, "Unauthorized: "+problem)
+			return
+		}
+		fromPeer = true
+	}
 	if env.Kind != jsonrpc.KindRequest {
 		// Stateless: a notification has no session to act on (a request is
 		// cancelled by closing its stream), and batches are gone.
@@ -123,6 +133,13 @@ func (h *HTTP) postModern(w http.ResponseWriter, r *http.Request, c caller, body
 	defer sess.close()
 	if !h.authorize(w, c, sess.s, env, body) {
 		return
+	}
+	if fromPeer {
+		sess.s.SetFromPeer()
+	}
+	if cred := r.Header.Get("Authorization"); cred != "" {
+		// For a retry this instance forwards to the call's owner.
+		sess.s.SetClientAuthorization(cred)
 	}
 	h.mu.Lock()
 	closed := h.closed

@@ -58,7 +58,12 @@ type Proxy struct {
 	log     hclog.Logger
 	plugins *pluginhost.Manager
 	router  *router.Router
-	metrics *metrics.Registry
+	// stateKey authenticates requestState tokens and peer calls
+	// (request_state_key, or a random key per start); peers forwards
+	// retries to their owners (nil without proxy.peers).
+	stateKey []byte
+	peers    *listen.PeerForwarder
+	metrics  *metrics.Registry
 	// stdio counts the stdio sessions being served, for metrics.
 	stdio atomic.Int64
 
@@ -171,6 +176,17 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		routerTracer = p.tracer
 	}
 	p.metrics = metrics.New(p.log.Named("metrics"))
+	p.stateKey = []byte(cfg.Proxy.RequestStateKey)
+	if len(p.stateKey) == 0 {
+		p.stateKey = router.NewRequestStateKey()
+	}
+	var peers router.PeerForwarder
+	if len(cfg.Proxy.Peers) > 0 {
+		p.peers = listen.NewPeerForwarder(listen.PeerOptions{
+			Self: p.instanceID, Peers: cfg.Proxy.Peers, Key: p.stateKey, MaxBytes: int(cfg.Proxy.MaxMessageBytes),
+		})
+		peers = p.peers
+	}
 	p.router = router.New(router.Options{
 		Name: "mcphost", Version: Version,
 		ToolNameTemplate: cfg.Proxy.ToolNameTemplate, PromptNameTemplate: cfg.Proxy.PromptNameTemplate,
@@ -179,6 +195,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		SessionOutboxBytes: int(cfg.Proxy.SessionOutboxBytes), OutboxBytes: int(cfg.Proxy.OutboxBytes),
 		SessionMaxInFlight: sessionMaxInFlight(cfg.Proxy.SessionMaxInFlight), SessionShed: p.metrics.SessionShed,
 		MaxNestingDepth: maxNestingDepth(cfg.Proxy.MaxNestingDepth), InstanceID: p.instanceID,
+		RequestStateKey: p.stateKey, Peers: peers,
 		StateChanged: func(server string, state router.State, reason string) {
 			p.events.publish(admin.Event{Type: admin.EventState, Server: server, State: string(state), Reason: reason})
 		},
@@ -416,7 +433,7 @@ func (p *Proxy) Start(ctx context.Context, opts StartOptions) error {
 			MetricsPath: l.MetricsPath, Metrics: p.metrics,
 			MaxSessions: l.MaxSessions, SessionRefused: p.metrics.SessionRefused,
 			ResumeBufferBytes: l.ResumeBufferBytes, ResumeTotalBytes: l.ResumeTotalBytes,
-			Readiness: p.readiness, InstanceID: p.instanceID,
+			Readiness: p.readiness, InstanceID: p.instanceID, PeerKey: p.stateKey,
 			MaxBytes: int(p.cfg.Proxy.MaxMessageBytes), Logger: p.log.Named("http"),
 		})
 		if err := h.Listen(); err != nil {
@@ -622,6 +639,9 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	}
 	if p.router != nil {
 		p.router.Close()
+	}
+	if p.peers != nil {
+		p.peers.Close()
 	}
 	p.plugins.Close(ctx)
 	return err

@@ -98,8 +98,11 @@ type pending struct {
 	request []byte
 	// rounds counts the input-required rounds so far.
 	rounds int
-	// parked is the requestState under which the call waits for a
-	// 2026-07-28 client's retry (nil when not parked). Written under the connection's lock;
+	// clientParams are a 2026-07-28 client's params, kept for the methods
+	// whose call may be parked: its requestState is bound to them.
+	clientParams []byte
+	// parked is the id under which the call waits for a 2026-07-28
+	// client's retry (nil when not parked). Written under the connection's lock;
 	// atomic so that finishing a call need not take the lock to see it.
 	parked atomic.Pointer[string]
 	// trace is what the tracer needs of a traced request, nil otherwise.
@@ -472,6 +475,9 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 	id := b.conn.nextID.Add(1)
 	idRaw := jsonrpc.Int(id)
 	p := &pending{session: s, reply: reply, clientID: clientID, method: method, started: id, start: time.Now()}
+	if inputRequiredMethods[method] && !s.version.era().stateful() {
+		p.clientParams = params
+	}
 	edits := make([]memberEdit, 0, 3)
 	if rename.path != "" {
 		edits = append(edits, rename)

@@ -3,8 +3,6 @@ package router
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -219,7 +217,8 @@ type parkedCall struct {
 	final []byte
 }
 
-// parkedCalls are the calls waiting for a client's retry, by requestState.
+// parkedCalls are the calls waiting for a client's retry, by the id in
+// their requestState.
 type parkedCalls struct {
 	mu    sync.Mutex
 	calls map[string]*parkedCall
@@ -246,28 +245,29 @@ func (b *backend) park(p *pending, env jsonrpc.Envelope, msg []byte) {
 	if params == nil {
 		params = []byte(`{}`)
 	}
-	var raw [16]byte
-	_, _ = rand.Read(raw[:])
-	token := hex.EncodeToString(raw[:])
+	callID := newParkedCallID()
+	now := time.Now()
 	b.conn.mu.Lock()
 	if b.conn.pending[p.started] != p || p.parked.Load() != nil {
 		b.conn.mu.Unlock()
 		b.sendAsync(jsonrpc.Error(env.ID, jsonrpc.CodeInternalError, "mcphost: the client's request is not open for input", nil))
 		return
 	}
-	p.parked.Store(&token)
+	p.parked.Store(&callID)
 	reply, clientID := p.reply, p.clientID
+	binding := requestBinding(p.method, p.clientParams)
 	b.conn.mu.Unlock()
 	t := &b.router.parked
 	t.mu.Lock()
-	now := time.Now()
 	for k, c := range t.calls {
 		if now.Sub(c.at) > parkedExpiry {
 			delete(t.calls, k)
 		}
 	}
-	t.calls[token] = &parkedCall{backend: b, id: p.started, serverID: env.ID, method: env.Method, at: now}
+	t.calls[callID] = &parkedCall{backend: b, id: p.started, serverID: env.ID, method: env.Method, at: now}
 	t.mu.Unlock()
+	token := sealState(b.router.opts.RequestStateKey, b.router.opts.InstanceID,
+		stateClaims{Call: callID, Expires: now.Add(parkedExpiry).Unix(), Binding: binding})
 	s.requests.end(clientID)
 	result := `{"resultType":"input_required","inputRequests":{"input":{"method":` + string(jsonrpc.String(env.Method)) +
 		`,"params":` + string(params) + `}},"requestState":` + string(jsonrpc.String(token)) + `}`
@@ -277,28 +277,28 @@ func (b *backend) park(p *pending, env jsonrpc.Envelope, msg []byte) {
 // stashParked keeps the answer of a parked call for the client's retry.
 // It reports false when p is not parked.
 func (b *backend) stashParked(p *pending, msg []byte) bool {
-	tp := p.parked.Load()
-	if tp == nil {
+	callID := p.parked.Load()
+	if callID == nil {
 		return false
 	}
-	token := *tp
 	t := &b.router.parked
 	t.mu.Lock()
-	if c := t.calls[token]; c != nil {
+	if c := t.calls[*callID]; c != nil {
 		c.final = msg
 	}
 	t.mu.Unlock()
 	return true
 }
 
-// resumeParked handles a 2026-07-28 client's retry of a parked call: the
-// answer goes to the backend's server→client request and the retry takes
-// over the call. It reports false when state names no parked call.
-func (s *Session) resumeParked(reply replyStream, id, params []byte, state string) bool {
+// resumeParked handles a 2026-07-28 client's retry of this instance's
+// parked call: the answer goes to the backend's server→client request and
+// the retry takes over the call. It reports false when callID names no
+// parked call.
+func (s *Session) resumeParked(reply replyStream, id, params []byte, callID string) bool {
 	t := &s.router.parked
 	t.mu.Lock()
-	c := t.calls[state]
-	delete(t.calls, state)
+	c := t.calls[callID]
+	delete(t.calls, callID)
 	t.mu.Unlock()
 	if c == nil {
 		return false

@@ -68,6 +68,13 @@ type Options struct {
 	// "<InstanceID>.<id>", so that a load balancer in front of several
 	// instances can send a session's requests to the one holding it.
 	InstanceID string
+	// RequestStateKey authenticates the requestState tokens the router
+	// issues for parked calls (and is what instances that forward to each
+	// other share); nil: a random key, right for one instance.
+	RequestStateKey []byte
+	// Peers, when set, forwards a retry whose requestState another
+	// instance issued to that instance.
+	Peers PeerForwarder
 }
 
 // Defaults of the fairness bounds.
@@ -134,6 +141,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxNestingDepth == 0 {
 		o.MaxNestingDepth = DefaultMaxNestingDepth
+	}
+	if len(o.RequestStateKey) == 0 {
+		o.RequestStateKey = NewRequestStateKey()
 	}
 }
 

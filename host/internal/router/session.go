@@ -56,6 +56,10 @@ type Session struct {
 	logLevel atomic.Int32
 	// visible, when set, says which servers' entries the lists show.
 	visible atomic.Pointer[func(server string) bool]
+	// fromPeer: the session carries a request another instance forwarded.
+	fromPeer atomic.Bool
+	// authorization is the client's credential, for forwarded retries.
+	authorization atomic.Pointer[string]
 
 	mu          sync.Mutex
 	closed      bool
@@ -324,7 +328,8 @@ func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply replyStr
 		return
 	}
 	if inputRequiredMethods[env.Method] {
-		if state, ok := jsonrpc.GetString(params, "requestState"); ok && s.resumeParked(reply, id, params, state) {
+		if state, ok := jsonrpc.GetString(params, "requestState"); ok && isProxyState(state) {
+			s.resumeState(reply, id, env.Method, params, state)
 			return
 		}
 	}

@@ -264,8 +264,10 @@ func (t *Tracer) lastList(method string, err error) ([]byte, error) {
 
 // ListsChanged tells every open connection that the tracing tools and
 // resources may have changed (tracing came up): the router lists them
-// again, and tells its clients.
+// again, and tells its clients. A plugin that watches changes is watched
+// again at once.
 func (t *Tracer) ListsChanged() {
+	t.watchAgain()
 	t.mu.Lock()
 	conns := append([]*Conn(nil), t.conns...)
 	t.mu.Unlock()

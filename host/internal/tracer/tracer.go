@@ -95,8 +95,10 @@ type Tracer struct {
 	held atomic.Int64
 	// hurry wakes the worker before its pause ends.
 	hurry chan struct{}
-	done  chan struct{}
-	wg    sync.WaitGroup
+	// rewatch ends watchChanges' delay before its next watch.
+	rewatch chan struct{}
+	done    chan struct{}
+	wg      sync.WaitGroup
 
 	mu    sync.Mutex
 	turns map[string]*turn // open turn by session
@@ -178,11 +180,12 @@ func New(opts Options) *Tracer {
 	}
 	t := &Tracer{
 		opts: opts, log: opts.Logger, queue: make(chan item, opts.Queue), hurry: make(chan struct{}, 1),
-		done: make(chan struct{}), turns: map[string]*turn{}, lists: map[string][]byte{},
+		rewatch: make(chan struct{}, 1), done: make(chan struct{}), turns: map[string]*turn{}, lists: map[string][]byte{},
 	}
-	t.wg.Add(2)
+	t.wg.Add(3)
 	go t.work()
 	go t.watchIdle()
+	go t.watchChanges()
 	return t
 }
 

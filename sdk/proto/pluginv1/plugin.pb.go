@@ -2855,6 +2855,87 @@ func (x *ReadResourceResponse) GetResultJson() []byte {
 	return nil
 }
 
+type WatchChangesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchChangesRequest) Reset() {
+	*x = WatchChangesRequest{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchChangesRequest) ProtoMessage() {}
+
+func (x *WatchChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchChangesRequest.ProtoReflect.Descriptor instead.
+func (*WatchChangesRequest) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{43}
+}
+
+type WatchChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// changed_uris are the plugin's resources whose contents changed.
+	ChangedUris   []string `protobuf:"bytes,1,rep,name=changed_uris,json=changedUris,proto3" json:"changed_uris,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchChangesResponse) Reset() {
+	*x = WatchChangesResponse{}
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchChangesResponse) ProtoMessage() {}
+
+func (x *WatchChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sdk_proto_pluginv1_plugin_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchChangesResponse.ProtoReflect.Descriptor instead.
+func (*WatchChangesResponse) Descriptor() ([]byte, []int) {
+	return file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *WatchChangesResponse) GetChangedUris() []string {
+	if x != nil {
+		return x.ChangedUris
+	}
+	return nil
+}
+
 var File_sdk_proto_pluginv1_plugin_proto protoreflect.FileDescriptor
 
 const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
@@ -3051,7 +3132,10 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x03uri\x18\x02 \x01(\tR\x03uri\"7\n" +
 	"\x14ReadResourceResponse\x12\x1f\n" +
 	"\vresult_json\x18\x01 \x01(\fR\n" +
-	"resultJson*Q\n" +
+	"resultJson\"\x15\n" +
+	"\x13WatchChangesRequest\"9\n" +
+	"\x14WatchChangesResponse\x12!\n" +
+	"\fchanged_uris\x18\x01 \x03(\tR\vchangedUris*Q\n" +
 	"\tDirection\x12\x11\n" +
 	"\rDIRECTION_ANY\x10\x00\x12\x18\n" +
 	"\x14DIRECTION_TO_BACKEND\x10\x01\x12\x17\n" +
@@ -3084,13 +3168,14 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x05Rules\x12\x1f.mcphost.plugin.v1.RulesRequest\x1a .mcphost.plugin.v1.RulesResponse\x12V\n" +
 	"\tTranslate\x12#.mcphost.plugin.v1.TranslateRequest\x1a$.mcphost.plugin.v1.TranslateResponse2W\n" +
 	"\tWeighting\x12J\n" +
-	"\x05Weigh\x12\x1f.mcphost.plugin.v1.WeighRequest\x1a .mcphost.plugin.v1.WeighResponse2\xca\x03\n" +
+	"\x05Weigh\x12\x1f.mcphost.plugin.v1.WeighRequest\x1a .mcphost.plugin.v1.WeighResponse2\xad\x04\n" +
 	"\aTracing\x12M\n" +
 	"\x06Record\x12 .mcphost.plugin.v1.RecordRequest\x1a!.mcphost.plugin.v1.RecordResponse\x12V\n" +
 	"\tListTools\x12#.mcphost.plugin.v1.ListToolsRequest\x1a$.mcphost.plugin.v1.ListToolsResponse\x12S\n" +
 	"\bCallTool\x12\".mcphost.plugin.v1.CallToolRequest\x1a#.mcphost.plugin.v1.CallToolResponse\x12b\n" +
 	"\rListResources\x12'.mcphost.plugin.v1.ListResourcesRequest\x1a(.mcphost.plugin.v1.ListResourcesResponse\x12_\n" +
-	"\fReadResource\x12&.mcphost.plugin.v1.ReadResourceRequest\x1a'.mcphost.plugin.v1.ReadResourceResponseB/Z-github.com/mcphost/mcphost/sdk/proto/pluginv1b\x06proto3"
+	"\fReadResource\x12&.mcphost.plugin.v1.ReadResourceRequest\x1a'.mcphost.plugin.v1.ReadResourceResponse\x12a\n" +
+	"\fWatchChanges\x12&.mcphost.plugin.v1.WatchChangesRequest\x1a'.mcphost.plugin.v1.WatchChangesResponse0\x01B/Z-github.com/mcphost/mcphost/sdk/proto/pluginv1b\x06proto3"
 
 var (
 	file_sdk_proto_pluginv1_plugin_proto_rawDescOnce sync.Once
@@ -3105,7 +3190,7 @@ func file_sdk_proto_pluginv1_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_sdk_proto_pluginv1_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_sdk_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_sdk_proto_pluginv1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 45)
 var file_sdk_proto_pluginv1_plugin_proto_goTypes = []any{
 	(Direction)(0),                // 0: mcphost.plugin.v1.Direction
 	(EditOp)(0),                   // 1: mcphost.plugin.v1.EditOp
@@ -3153,6 +3238,8 @@ var file_sdk_proto_pluginv1_plugin_proto_goTypes = []any{
 	(*ListResourcesResponse)(nil), // 43: mcphost.plugin.v1.ListResourcesResponse
 	(*ReadResourceRequest)(nil),   // 44: mcphost.plugin.v1.ReadResourceRequest
 	(*ReadResourceResponse)(nil),  // 45: mcphost.plugin.v1.ReadResourceResponse
+	(*WatchChangesRequest)(nil),   // 46: mcphost.plugin.v1.WatchChangesRequest
+	(*WatchChangesResponse)(nil),  // 47: mcphost.plugin.v1.WatchChangesResponse
 }
 var file_sdk_proto_pluginv1_plugin_proto_depIdxs = []int32{
 	5,  // 0: mcphost.plugin.v1.Schema.attributes:type_name -> mcphost.plugin.v1.Attribute
@@ -3188,25 +3275,27 @@ var file_sdk_proto_pluginv1_plugin_proto_depIdxs = []int32{
 	40, // 30: mcphost.plugin.v1.Tracing.CallTool:input_type -> mcphost.plugin.v1.CallToolRequest
 	42, // 31: mcphost.plugin.v1.Tracing.ListResources:input_type -> mcphost.plugin.v1.ListResourcesRequest
 	44, // 32: mcphost.plugin.v1.Tracing.ReadResource:input_type -> mcphost.plugin.v1.ReadResourceRequest
-	4,  // 33: mcphost.plugin.v1.Base.Info:output_type -> mcphost.plugin.v1.InfoResponse
-	8,  // 34: mcphost.plugin.v1.Base.Schema:output_type -> mcphost.plugin.v1.SchemaResponse
-	11, // 35: mcphost.plugin.v1.Base.Validate:output_type -> mcphost.plugin.v1.ValidateResponse
-	13, // 36: mcphost.plugin.v1.Base.Configure:output_type -> mcphost.plugin.v1.ConfigureResponse
-	15, // 37: mcphost.plugin.v1.Base.Stop:output_type -> mcphost.plugin.v1.StopResponse
-	17, // 38: mcphost.plugin.v1.Base.Metrics:output_type -> mcphost.plugin.v1.MetricsResponse
-	19, // 39: mcphost.plugin.v1.Transport.Open:output_type -> mcphost.plugin.v1.OpenResponse
-	20, // 40: mcphost.plugin.v1.Transport.Stream:output_type -> mcphost.plugin.v1.Frame
-	22, // 41: mcphost.plugin.v1.Transport.Close:output_type -> mcphost.plugin.v1.CloseResponse
-	27, // 42: mcphost.plugin.v1.Translator.Rules:output_type -> mcphost.plugin.v1.RulesResponse
-	30, // 43: mcphost.plugin.v1.Translator.Translate:output_type -> mcphost.plugin.v1.TranslateResponse
-	33, // 44: mcphost.plugin.v1.Weighting.Weigh:output_type -> mcphost.plugin.v1.WeighResponse
-	37, // 45: mcphost.plugin.v1.Tracing.Record:output_type -> mcphost.plugin.v1.RecordResponse
-	39, // 46: mcphost.plugin.v1.Tracing.ListTools:output_type -> mcphost.plugin.v1.ListToolsResponse
-	41, // 47: mcphost.plugin.v1.Tracing.CallTool:output_type -> mcphost.plugin.v1.CallToolResponse
-	43, // 48: mcphost.plugin.v1.Tracing.ListResources:output_type -> mcphost.plugin.v1.ListResourcesResponse
-	45, // 49: mcphost.plugin.v1.Tracing.ReadResource:output_type -> mcphost.plugin.v1.ReadResourceResponse
-	33, // [33:50] is the sub-list for method output_type
-	16, // [16:33] is the sub-list for method input_type
+	46, // 33: mcphost.plugin.v1.Tracing.WatchChanges:input_type -> mcphost.plugin.v1.WatchChangesRequest
+	4,  // 34: mcphost.plugin.v1.Base.Info:output_type -> mcphost.plugin.v1.InfoResponse
+	8,  // 35: mcphost.plugin.v1.Base.Schema:output_type -> mcphost.plugin.v1.SchemaResponse
+	11, // 36: mcphost.plugin.v1.Base.Validate:output_type -> mcphost.plugin.v1.ValidateResponse
+	13, // 37: mcphost.plugin.v1.Base.Configure:output_type -> mcphost.plugin.v1.ConfigureResponse
+	15, // 38: mcphost.plugin.v1.Base.Stop:output_type -> mcphost.plugin.v1.StopResponse
+	17, // 39: mcphost.plugin.v1.Base.Metrics:output_type -> mcphost.plugin.v1.MetricsResponse
+	19, // 40: mcphost.plugin.v1.Transport.Open:output_type -> mcphost.plugin.v1.OpenResponse
+	20, // 41: mcphost.plugin.v1.Transport.Stream:output_type -> mcphost.plugin.v1.Frame
+	22, // 42: mcphost.plugin.v1.Transport.Close:output_type -> mcphost.plugin.v1.CloseResponse
+	27, // 43: mcphost.plugin.v1.Translator.Rules:output_type -> mcphost.plugin.v1.RulesResponse
+	30, // 44: mcphost.plugin.v1.Translator.Translate:output_type -> mcphost.plugin.v1.TranslateResponse
+	33, // 45: mcphost.plugin.v1.Weighting.Weigh:output_type -> mcphost.plugin.v1.WeighResponse
+	37, // 46: mcphost.plugin.v1.Tracing.Record:output_type -> mcphost.plugin.v1.RecordResponse
+	39, // 47: mcphost.plugin.v1.Tracing.ListTools:output_type -> mcphost.plugin.v1.ListToolsResponse
+	41, // 48: mcphost.plugin.v1.Tracing.CallTool:output_type -> mcphost.plugin.v1.CallToolResponse
+	43, // 49: mcphost.plugin.v1.Tracing.ListResources:output_type -> mcphost.plugin.v1.ListResourcesResponse
+	45, // 50: mcphost.plugin.v1.Tracing.ReadResource:output_type -> mcphost.plugin.v1.ReadResourceResponse
+	47, // 51: mcphost.plugin.v1.Tracing.WatchChanges:output_type -> mcphost.plugin.v1.WatchChangesResponse
+	34, // [34:52] is the sub-list for method output_type
+	16, // [16:34] is the sub-list for method input_type
 	16, // [16:16] is the sub-list for extension type_name
 	16, // [16:16] is the sub-list for extension extendee
 	0,  // [0:16] is the sub-list for field type_name
@@ -3224,7 +3313,7 @@ func file_sdk_proto_pluginv1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sdk_proto_pluginv1_plugin_proto_rawDesc), len(file_sdk_proto_pluginv1_plugin_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   43,
+			NumMessages:   45,
 			NumExtensions: 0,
 			NumServices:   5,
 		},

@@ -760,6 +760,7 @@ const (
 	Tracing_CallTool_FullMethodName      = "/mcphost.plugin.v1.Tracing/CallTool"
 	Tracing_ListResources_FullMethodName = "/mcphost.plugin.v1.Tracing/ListResources"
 	Tracing_ReadResource_FullMethodName  = "/mcphost.plugin.v1.Tracing/ReadResource"
+	Tracing_WatchChanges_FullMethodName  = "/mcphost.plugin.v1.Tracing/WatchChanges"
 )
 
 // TracingClient is the client API for Tracing service.
@@ -774,6 +775,10 @@ type TracingClient interface {
 	CallTool(ctx context.Context, in *CallToolRequest, opts ...grpc.CallOption) (*CallToolResponse, error)
 	ListResources(ctx context.Context, in *ListResourcesRequest, opts ...grpc.CallOption) (*ListResourcesResponse, error)
 	ReadResource(ctx context.Context, in *ReadResourceRequest, opts ...grpc.CallOption) (*ReadResourceResponse, error)
+	// WatchChanges streams the resources changed by writes other hosts made
+	// to a shared store, until the host cancels it (API minor 5; only for a
+	// plugin listing the "watches_changes" capability).
+	WatchChanges(ctx context.Context, in *WatchChangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchChangesResponse], error)
 }
 
 type tracingClient struct {
@@ -834,6 +839,25 @@ func (c *tracingClient) ReadResource(ctx context.Context, in *ReadResourceReques
 	return out, nil
 }
 
+func (c *tracingClient) WatchChanges(ctx context.Context, in *WatchChangesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchChangesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Tracing_ServiceDesc.Streams[0], Tracing_WatchChanges_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchChangesRequest, WatchChangesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Tracing_WatchChangesClient = grpc.ServerStreamingClient[WatchChangesResponse]
+
 // TracingServer is the server API for Tracing service.
 // All implementations must embed UnimplementedTracingServer
 // for forward compatibility.
@@ -846,6 +870,10 @@ type TracingServer interface {
 	CallTool(context.Context, *CallToolRequest) (*CallToolResponse, error)
 	ListResources(context.Context, *ListResourcesRequest) (*ListResourcesResponse, error)
 	ReadResource(context.Context, *ReadResourceRequest) (*ReadResourceResponse, error)
+	// WatchChanges streams the resources changed by writes other hosts made
+	// to a shared store, until the host cancels it (API minor 5; only for a
+	// plugin listing the "watches_changes" capability).
+	WatchChanges(*WatchChangesRequest, grpc.ServerStreamingServer[WatchChangesResponse]) error
 	mustEmbedUnimplementedTracingServer()
 }
 
@@ -870,6 +898,9 @@ func (UnimplementedTracingServer) ListResources(context.Context, *ListResourcesR
 }
 func (UnimplementedTracingServer) ReadResource(context.Context, *ReadResourceRequest) (*ReadResourceResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ReadResource not implemented")
+}
+func (UnimplementedTracingServer) WatchChanges(*WatchChangesRequest, grpc.ServerStreamingServer[WatchChangesResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method WatchChanges not implemented")
 }
 func (UnimplementedTracingServer) mustEmbedUnimplementedTracingServer() {}
 func (UnimplementedTracingServer) testEmbeddedByValue()                 {}
@@ -982,6 +1013,17 @@ func _Tracing_ReadResource_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Tracing_WatchChanges_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchChangesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TracingServer).WatchChanges(m, &grpc.GenericServerStream[WatchChangesRequest, WatchChangesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Tracing_WatchChangesServer = grpc.ServerStreamingServer[WatchChangesResponse]
+
 // Tracing_ServiceDesc is the grpc.ServiceDesc for Tracing service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1010,6 +1052,12 @@ var Tracing_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Tracing_ReadResource_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchChanges",
+			Handler:       _Tracing_WatchChanges_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "sdk/proto/pluginv1/plugin.proto",
 }
