@@ -16,6 +16,7 @@ import (
 
 	"github.com/mcphost/mcphost/plugins/tracestore/pgtest"
 	"github.com/mcphost/mcphost/sdk/base"
+	"github.com/mcphost/mcphost/sdk/plugintest"
 	"github.com/mcphost/mcphost/sdk/tracing"
 )
 
@@ -630,5 +631,42 @@ func TestPostgresExpiredContextStartsAgain(t *testing.T) {
 	res, _ := feedbackOn(t, p, "s", "r2", 1)
 	if len(res.Contexts) != 1 || res.Contexts[0].QualityBefore != 0 || res.Contexts[0].FeedbackCount != 1 {
 		t.Errorf("first feedback after retention %+v", res)
+	}
+}
+
+// TestPostgresTracingSuite runs the SDK's tracing suite on tracing-postgres,
+// in process and over gRPC, each subtest on a database of its own, with a
+// second plugin on the same database as the peer whose writes the
+// watcher must report.
+func TestPostgresTracingSuite(t *testing.T) {
+	t.Parallel()
+	c := pgtest.Start(t)
+	var mu sync.Mutex
+	dsns := map[tracing.Tracing]string{} // each plugin's database, for its peer
+	for _, mode := range []struct {
+		name string
+		wrap func(t *testing.T, p tracing.Tracing) tracing.Tracing
+	}{
+		{"direct", func(_ *testing.T, p tracing.Tracing) tracing.Tracing { return p }},
+		{"over gRPC", func(t *testing.T, p tracing.Tracing) tracing.Tracing { return plugintest.ServeTracing(t, p) }},
+	} {
+		open := func(t *testing.T, dsn string) tracing.Tracing {
+			p := mode.wrap(t, configurePostgres(t, dsn, nil))
+			mu.Lock()
+			dsns[p] = dsn
+			mu.Unlock()
+			return p
+		}
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			plugintest.TracingSuite(t,
+				func(t *testing.T) tracing.Tracing { return open(t, c.NewDatabase(t)) },
+				plugintest.WithPeer(func(t *testing.T, first tracing.Tracing) tracing.Tracing {
+					mu.Lock()
+					dsn := dsns[first]
+					mu.Unlock()
+					return open(t, dsn)
+				}))
+		})
 	}
 }
