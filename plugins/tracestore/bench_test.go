@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcphost/mcphost/plugins/tracestore/pgtest"
 	"github.com/mcphost/mcphost/sdk/tracing"
 )
 
@@ -111,32 +112,46 @@ func BenchmarkRecord(b *testing.B) {
 			if tc.weigh {
 				p.UseHost(&weighHost{})
 			}
-			g := newLoadGen(1, 100_000)
-			b.ResetTimer()
-			for g.units < b.N {
-				b.StopTimer()
-				evs := g.batch(10)
-				var units, responses []tracing.Event
-				for _, ev := range evs {
-					if ev.Kind == tracing.EventResponse {
-						responses = append(responses, ev)
-					} else {
-						units = append(units, ev)
-					}
-				}
-				b.StartTimer()
-				if tc.ahead {
-					record(b, p, units...)
-					record(b, p, responses...)
-				} else {
-					record(b, p, evs...)
-				}
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(g.units)/b.Elapsed().Seconds(), "units/s")
-			b.ReportMetric(0, "ns/op")
+			benchIngest(b, p, tc.ahead)
 		})
 	}
+}
+
+// benchIngest records b.N units of loadGen's traffic through p in batches
+// of 10 responses, each batch at once or, with ahead, its units in one
+// Record and its responses in the next, and reports units/s.
+func benchIngest(b *testing.B, p tracing.Tracing, ahead bool) {
+	g := newLoadGen(1, 100_000)
+	b.ResetTimer()
+	for g.units < b.N {
+		b.StopTimer()
+		evs := g.batch(10)
+		var units, responses []tracing.Event
+		for _, ev := range evs {
+			if ev.Kind == tracing.EventResponse {
+				responses = append(responses, ev)
+			} else {
+				units = append(units, ev)
+			}
+		}
+		b.StartTimer()
+		if ahead {
+			record(b, p, units...)
+			record(b, p, responses...)
+		} else {
+			record(b, p, evs...)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(g.units)/b.Elapsed().Seconds(), "units/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkPostgresRecord is BenchmarkRecord's default case on
+// tracing-postgres: the same batches, into a throw-away PostgreSQL
+// cluster (fsync off, as pgtest runs it) over a Unix socket.
+func BenchmarkPostgresRecord(b *testing.B) {
+	benchIngest(b, configurePostgres(b, pgtest.Start(b).NewDatabase(b), nil), false)
 }
 
 // TestMillionUnits loads 1,000,000 context units (responses of about ten

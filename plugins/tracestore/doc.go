@@ -131,6 +131,78 @@
 // supervisor; an owner stops listening, lets forwarded calls finish, and
 // closes the store, which another copy then takes over.
 //
+// # PostgreSQL
+//
+// The built-in tracing-postgres plugin (NewPostgres) keeps the same
+// records in a PostgreSQL database that several mcphost instances share
+// (behind a load balancer, say), and serves the same tools, resources and
+// views: both stores implement the record interfaces of backend.go, over
+// which the views, versioning, lineage and feedback bookkeeping are
+// written once.
+//
+//	tracing { plugin = "tracing-postgres" }
+//	plugin "tracing-postgres" {
+//	  config {
+//	    dsn             = env("MCPHOST_TRACE_DSN") # required; URL or key=value, as libpq takes it
+//	    max_conns       = 4                        # pool size, besides one listening connection
+//	    retention       = "720h"                   # as above; "0" keeps forever
+//	    store_content   = false
+//	    learning_rate   = 1.0
+//	    deprecate_below = -0.3
+//	    min_feedback    = 3
+//	  }
+//	}
+//
+// The DSN is a sensitive attribute: its password appears in no log line,
+// diagnostic, error or view (trace://stats/cache names host, port,
+// database and user).
+//
+// Schema (migrations/*.sql, embedded): contexts (the head as JSON, with
+// quality, quality_before, feedback_count and last_feedback as columns),
+// versions (with the content hash and, with store_content, the content),
+// open_responses, responses (session, finalization time and a sequence for
+// "latest"), lineage (context -> responses) and feedback; every row has an
+// expires_at (unix ns, NULL for never). At Configure the plugin takes
+// pg_advisory_lock on a fixed key and applies the migrations the database
+// lacks, each in a transaction recorded in schema_migrations with the
+// applying instance (host/pid/random) and time, so instances starting
+// together apply each exactly once.
+//
+// Several writers lose nothing:
+//   - A Record batch is one transaction (READ COMMITTED). It first creates
+//     rows for the contexts it writes (INSERT ... ON CONFLICT DO NOTHING)
+//     and locks them with SELECT ... FOR UPDATE, in sorted id order, so two
+//     batches touching the same contexts wait for each other rather than
+//     deadlock; its writes are then sent in one pipeline and committed. A
+//     transaction PostgreSQL aborts anyway (40001, 40P01) is run again, up
+//     to five times.
+//   - Feedback changes each context with one atomic upsert whose new
+//     quality PostgreSQL computes from the row's current value
+//     (mcphost_quality: the formula above), contexts taken in id order: K
+//     concurrent feedbacks leave a context exactly where K sequential ones
+//     would. Record never writes quality columns.
+//   - Reads run in a REPEATABLE READ, read-only transaction: one snapshot
+//     per view.
+//   - Retention: every instance runs a loop (every tenth of the retention,
+//     between 1 s and 1 min) that deletes expired rows under
+//     pg_try_advisory_lock on a second key, held only while deleting, so
+//     one instance deletes at a time and the others skip the round. Reads
+//     hide rows past retention at once (mcphost_live), as Badger hides
+//     expired entries, and a context seen again after its head expired
+//     starts anew, unrated.
+//   - Every write that changes resources calls pg_notify('mcphost_tracing',
+//     {"origin", "uris"}) in its transaction, so the notification goes out
+//     if and only if it commits. Each plugin LISTENs on a connection of
+//     its own (Configure waits up to 5 s for it), reconnecting with
+//     backoff (100 ms doubling to 5 s), and
+//     reports the URIs other instances changed through
+//     tracing.ChangeWatcher (capability watches_changes), skipping its own
+//     origin.
+//
+// Stats: trace://stats/cache has the same shape; engine is "postgresql",
+// the cache and disk figures are 0 (the database caches), and the counts
+// are exact.
+//
 // # Storage
 //
 // Everything lives in one Badger v4 directory, which only one process (and

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/mcphost/mcphost/sdk/tracing"
@@ -53,15 +54,11 @@ func notFound(format string, a ...any) error { return &notFoundError{msg: fmt.Sp
 // resolveResponse turns "latest" into the session's latest finalized
 // response id; for the operator (tracing.OperatorSession), the newest of
 // any session.
-func (r *reader) resolveResponse(id, session string) (string, error) {
+func (r views) resolveResponse(id, session string) (string, error) {
 	if id != latestAlias && id != "" {
 		return id, nil
 	}
-	key := latestKey(session)
-	if session == tracing.OperatorSession {
-		key = metaLatestKey
-	}
-	l, err := loadJSON[latestRec](r, key)
+	l, err := r.latest(session)
 	if err != nil {
 		return "", err
 	}
@@ -72,12 +69,12 @@ func (r *reader) resolveResponse(id, session string) (string, error) {
 }
 
 // loadResponse reads a finalized response, as a notFoundError if unknown.
-func (r *reader) loadResponse(id string) (*responseRec, error) {
-	rec, err := load[responseRec](r, responseKey(id))
+func (r views) loadResponse(id string) (*responseRec, error) {
+	rec, err := r.response(id)
 	if err != nil {
 		return nil, err
 	}
-	if rec == nil || rec.ID != id {
+	if rec == nil {
 		return nil, notFound("response %q not found (unknown, not finalized yet, or past retention)", id)
 	}
 	return rec, nil
@@ -102,94 +99,50 @@ func newFeedbackID() (string, error) {
 }
 
 // submitFeedback stores a feedback on a response and moves the quality of
-// every context that fed it.
-func (s *store) submitFeedback(in feedbackInput) (*feedbackRec, error) {
+// every context that fed it. The contexts are rated in the order of their
+// ids, the order every writer locks them in, so that concurrent writers to
+// a shared store cannot deadlock.
+func submitFeedback(w recordWriter, o options, in feedbackInput) (*feedbackRec, error) {
 	fbID, err := newFeedbackID()
 	if err != nil {
 		return nil, err
 	}
-	var out *feedbackRec
-	err = s.write(func(w *writer) error {
-		id, err := w.resolveResponse(in.ResponseID, in.Session)
-		if err != nil {
-			return err
-		}
-		resp, err := w.loadResponse(id)
-		if err != nil {
-			return err
-		}
-		now := time.Now().UnixNano()
-		fb := &feedbackRec{
-			ID: fbID, ResponseID: id, Session: in.Session, Score: in.Score, Text: in.Text, User: in.User,
-			Time: now, LearningRate: s.opts.learningRate,
-		}
-		for _, u := range resp.Units {
-			up, err := w.rate(u, in.Score, now)
-			if err != nil {
-				return err
-			}
-			fb.Updates = append(fb.Updates, up)
-		}
-		if err := w.put(feedbackKey(now, fbID), fb, false); err != nil {
-			return err
-		}
-		small := respFeedback{ID: fbID, Score: in.Score, Time: now, User: in.User, Text: truncateUTF8(in.Text, maxSummaryBytes)}
-		if err := w.put(respFeedbackKey(id, now, fbID), small, false); err != nil {
-			return err
-		}
-		w.delta.Feedback++
-		out = fb
-		return nil
-	})
+	r := views{records: w, o: o}
+	id, err := r.resolveResponse(in.ResponseID, in.Session)
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	resp, err := r.loadResponse(id)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UnixNano()
+	fb := &feedbackRec{
+		ID: fbID, ResponseID: id, Session: in.Session, Score: in.Score, Text: in.Text, User: in.User,
+		Time: now, LearningRate: o.learningRate, Updates: make([]qualityUpdate, len(resp.Units)),
+	}
+	order := make([]int, len(resp.Units))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return resp.Units[order[a]].ContextID < resp.Units[order[b]].ContextID })
+	for _, i := range order {
+		up, err := w.rate(resp.Units[i], in.Score, now)
+		if err != nil {
+			return nil, err
+		}
+		fb.Updates[i] = up
+	}
+	if len(fb.Updates) == 0 {
+		fb.Updates = nil
+	}
+	if err := w.putFeedback(fb); err != nil {
+		return nil, err
+	}
+	return fb, nil
 }
 
-// rate applies score s to one unit of a response.
-func (w *writer) rate(u responseUnit, s float64, now int64) (qualityUpdate, error) {
-	o := w.s.opts
-	old, err := load[contextHead](&w.reader, contextKey(u.ContextID))
-	if err != nil {
-		return qualityUpdate{}, err
-	}
-	var head contextHead
-	created := old == nil || old.ID != u.ContextID
-	if created {
-		// The context's unit event was dropped by the host or has passed
-		// retention: it still fed the response, so it is still rated.
-		head = contextHead{ID: u.ContextID, FirstSeen: now, LastSeen: now}
-	} else {
-		head = *old
-	}
-	before := head.Quality
-	up := qualityUpdate{ContextID: u.ContextID, Weight: u.Weight, Before: before}
-	if !(u.Weight > 0) {
-		// A context that did not weigh in is not touched: its quality and
-		// feedback count stay as they were.
-		up.After, up.FeedbackCount = before, head.FeedbackCount
-		up.Deprecated = o.deprecated(before, head.FeedbackCount)
-		return up, nil
-	}
-	if head.FeedbackCount > 0 {
-		if err := w.del(qualityKey(before, u.ContextID)); err != nil {
-			return qualityUpdate{}, err
-		}
-	}
-	head.Quality = applyFeedback(before, u.Weight, s, o.learningRate)
-	head.FeedbackCount++
-	head.LastFeedback = now
-	if err := w.put(contextKey(u.ContextID), &head, true); err != nil {
-		return qualityUpdate{}, err
-	}
-	if created {
-		w.delta.Contexts++
-	}
-	if err := w.set(qualityKey(head.Quality, u.ContextID), []byte(u.ContextID), o.retention, nil); err != nil {
-		return qualityUpdate{}, err
-	}
-	up.After, up.FeedbackCount = head.Quality, head.FeedbackCount
-	up.Deprecated = o.deprecated(head.Quality, head.FeedbackCount)
-	return up, nil
+// briefOf is the copy of a feedback shown with its response.
+func briefOf(f *feedbackRec) respFeedback {
+	return respFeedback{ID: f.ID, Score: f.Score, Time: f.Time, User: f.User, Text: truncateUTF8(f.Text, maxSummaryBytes)}
 }

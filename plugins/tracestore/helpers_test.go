@@ -209,3 +209,20 @@ func near(a, b float64) bool {
 	d := a - b
 	return d < 1e-9 && d > -1e-9
 }
+
+// testPlugin is a configured tracing plugin of either store.
+type testPlugin interface {
+	tracing.Tracing
+	tracing.HostUser
+}
+
+// storeUnderTest opens a configured plugin over one of the stores; the
+// tests of the MCP surface run over each.
+type storeUnderTest struct {
+	name string
+	open func(t testing.TB, cfg map[string]any) testPlugin
+}
+
+var badgerStore = storeUnderTest{name: "badger", open: func(t testing.TB, cfg map[string]any) testPlugin {
+	return configure(t, t.TempDir(), cfg)
+}}

@@ -1,10 +1,8 @@
 package tracestore
 
 import (
-	"encoding/binary"
-	"encoding/json"
-	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/mcphost/mcphost/sdk/tracing"
@@ -27,10 +25,46 @@ func unit01(f float64) float64 {
 	return min(f, 1)
 }
 
+// batch records one Record batch through a store's writer. It remembers,
+// for the rest of the batch, what it recorded: the version of each
+// (context, content hash) and the open responses. A response's units and
+// its finalization usually come in one batch, so these spare a store read
+// per unit.
+type batch struct {
+	w        recordWriter
+	o        options
+	versions map[versionRef]uint32
+	opens    map[string]*openResponse
+}
+
+type versionRef struct{ ctx, hash string }
+
+// lockOrder is the contexts a batch writes, in the order a shared store
+// locks them: sorted, so that concurrent batches cannot deadlock.
+func lockOrder(events []tracing.Event) []string {
+	seen := map[string]bool{}
+	var ids []string
+	for i := range events {
+		switch e := &events[i]; e.Kind {
+		case tracing.EventToolResult, tracing.EventResource, tracing.EventPrompt:
+			if e.ContextID != "" && !seen[e.ContextID] {
+				seen[e.ContextID] = true
+				ids = append(ids, e.ContextID)
+			}
+		}
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func newBatch(w recordWriter, o options) *batch {
+	return &batch{w: w, o: o, versions: map[versionRef]uint32{}, opens: map[string]*openResponse{}}
+}
+
 // recordUnit stores a unit event (tool result, resource or prompt): a new
 // version of its context if the content hash changed, otherwise a refresh
 // of the head version. It reports whether a version was created.
-func (w *writer) recordUnit(ev *tracing.Event) (bool, error) {
+func (w *batch) recordUnit(ev *tracing.Event) (bool, error) {
 	now := eventTime(ev)
 	hash := ev.ContentHash
 	if hash == "" {
@@ -39,16 +73,16 @@ func (w *writer) recordUnit(ev *tracing.Event) (bool, error) {
 		hash = tracing.ContentHash(ev.Content)
 	}
 	id := ev.ContextID
-	old, err := load[contextHead](&w.reader, contextKey(id))
+	old, err := w.w.head(id)
 	if err != nil {
 		return false, err
 	}
 	var head contextHead
-	if old != nil && old.ID == id {
+	if old != nil {
 		head = *old
 	} else {
 		head = contextHead{ID: id, FirstSeen: now}
-		w.delta.Contexts++
+		w.w.created(storeCounts{Contexts: 1})
 	}
 	// Descriptive fields follow the latest sighting; the identity (id)
 	// already pins server, tool and arguments.
@@ -74,9 +108,9 @@ func (w *writer) recordUnit(ev *tracing.Event) (bool, error) {
 			Created: now, FirstResponse: ev.ResponseID, FirstSession: ev.Session,
 		}
 		head.HeadVersion, head.HeadHash = ver.Version, hash
-		w.delta.Versions++
+		w.w.created(storeCounts{Versions: 1})
 	} else {
-		cur, err := load[versionRec](&w.reader, versionKey(id, head.HeadVersion))
+		cur, err := w.w.version(id, head.HeadVersion)
 		if err != nil {
 			return false, err
 		}
@@ -112,35 +146,25 @@ func (w *writer) recordUnit(ev *tracing.Event) (bool, error) {
 		ver.Meta = m
 	}
 
-	if w.s.opts.storeContent && len(ev.Content) > 0 && len(ev.Content) <= maxContentBytes {
+	if w.o.storeContent && len(ev.Content) > 0 && len(ev.Content) <= maxContentBytes {
 		// Rewriting the content on every sighting would churn the value
 		// log; it is written when new and refreshed once half its
 		// retention has passed, so it never expires before its version.
-		ret := w.s.opts.retention
+		ret := w.o.retention
 		stale := ret > 0 && time.Duration(now-lastWrite) > ret/2
 		if created || !ver.ContentStored || stale {
-			if err := w.set(contentKey(id, ver.Version), ev.Content, ret, nil); err != nil {
+			if err := w.w.putContent(id, ver.Version, ev.Content); err != nil {
 				return false, err
 			}
 			ver.ContentStored = true
 		}
 	}
-	if err := w.put(versionKey(id, ver.Version), &ver, true); err != nil {
-		return false, err
-	}
-	if err := w.set(hashKey(id, hash), be32(ver.Version), w.s.opts.retention, nil); err != nil {
+	if err := w.w.putVersion(&ver); err != nil {
 		return false, err
 	}
 	w.versions[versionRef{id, hash}] = ver.Version
-	if err := w.put(contextKey(id), &head, true); err != nil {
+	if err := w.w.putHead(&head); err != nil {
 		return false, err
-	}
-	if head.FeedbackCount > 0 {
-		// Rewritten with the head so that a rated context stays ranked as
-		// long as it lives.
-		if err := w.set(qualityKey(head.Quality, id), []byte(id), w.s.opts.retention, nil); err != nil {
-			return false, err
-		}
 	}
 	if ev.ResponseID != "" {
 		if err := w.trackOpen(ev, now); err != nil {
@@ -157,17 +181,16 @@ func setIf(dst *string, v string) {
 }
 
 // trackOpen counts a unit toward its still open response.
-func (w *writer) trackOpen(ev *tracing.Event, now int64) error {
-	key := openKey(ev.ResponseID)
+func (w *batch) trackOpen(ev *tracing.Event, now int64) error {
 	o := w.opens[ev.ResponseID]
 	if o == nil {
 		var err error
-		if o, err = loadJSON[openResponse](&w.reader, key); err != nil {
+		if o, err = w.w.open(ev.ResponseID); err != nil {
 			return err
 		}
 	}
 	if o == nil {
-		done, err := load[responseRec](&w.reader, responseKey(ev.ResponseID))
+		done, err := w.w.response(ev.ResponseID)
 		if err != nil {
 			return err
 		}
@@ -177,89 +200,40 @@ func (w *writer) trackOpen(ev *tracing.Event, now int64) error {
 			return nil
 		}
 		o = &openResponse{Session: ev.Session, First: now}
-		w.delta.Open++
+		w.w.created(storeCounts{Open: 1})
 	}
 	o.Units++
 	o.First = min(o.First, now)
 	w.opens[ev.ResponseID] = o
-	b, err := json.Marshal(o)
-	if err != nil {
-		return fmt.Errorf("encode open response: %w", err)
-	}
-	ttl := w.s.opts.retention
-	if ttl == 0 {
-		ttl = openTTL
-	}
-	return w.set(key, b, ttl, nil)
+	return w.w.putOpen(ev.ResponseID, o)
 }
 
 // resolveVersion finds the version of ctx whose content hash the host sent
 // in a response event; 0 if no unit event with that content was recorded.
-func (w *writer) resolveVersion(ctx, contentHash string) (uint32, error) {
+func (w *batch) resolveVersion(ctx, contentHash string) (uint32, error) {
 	if v, ok := w.versions[versionRef{ctx, contentHash}]; ok {
 		return v, nil
 	}
-	return w.reader.versionOf(ctx, contentHash)
-}
-
-// versionOf finds the version of ctx recorded with contentHash through the
-// hash index, else the head version if the hash is its own (or not
-// given); 0 if there is none.
-func (r *reader) versionOf(ctx, contentHash string) (uint32, error) {
-	if contentHash != "" {
-		item, err := r.txn.Get(hashKey(ctx, contentHash))
-		if err == nil {
-			var v uint32
-			err = item.Value(func(b []byte) error {
-				if len(b) != 4 {
-					return fmt.Errorf("hash index entry of %d bytes", len(b))
-				}
-				v = binary.BigEndian.Uint32(b)
-				return nil
-			})
-			if err != nil {
-				return 0, fmt.Errorf("read hash index of %s: %w", ctx, err)
-			}
-			return v, nil
-		}
-	}
-	head, err := load[contextHead](r, contextKey(ctx))
-	if err != nil || head == nil || head.ID != ctx {
-		return 0, err
-	}
-	if contentHash == "" || head.HeadHash == contentHash {
-		return head.HeadVersion, nil
-	}
-	return 0, nil
+	return w.w.versionOf(ctx, contentHash)
 }
 
 // finalize stores a response event: the response with its units resolved to
 // versions, the reverse lineage, and the session's latest response. A
 // response finalized again replaces the earlier record and its lineage.
-func (w *writer) finalize(ev *tracing.Event) error {
+func (w *batch) finalize(ev *tracing.Event) error {
 	now := eventTime(ev)
 	id := ev.ResponseID
-	old, err := load[responseRec](&w.reader, responseKey(id))
+	old, err := w.w.response(id)
 	if err != nil {
 		return err
 	}
-	if old != nil && old.ID == id {
-		if err := w.del(recentKey(old.Finalized, id)); err != nil {
-			return err
-		}
-		for _, u := range old.Units {
-			if err := w.del(impactKey(u.ContextID, old.Finalized, id)); err != nil {
-				return err
-			}
-		}
-	} else {
-		old = nil
-		w.delta.Responses++
+	if old == nil {
+		w.w.created(storeCounts{Responses: 1})
 	}
 	rec := &responseRec{ID: id, Session: ev.Session, Created: now, Finalized: now}
 	open := w.opens[id]
 	if open == nil {
-		if open, err = loadJSON[openResponse](&w.reader, openKey(id)); err != nil {
+		if open, err = w.w.open(id); err != nil {
 			return err
 		}
 	}
@@ -268,10 +242,10 @@ func (w *writer) finalize(ev *tracing.Event) error {
 	case open != nil:
 		rec.Created, rec.Delivered = min(open.First, now), open.Units
 		setIf(&rec.Session, open.Session)
-		if err := w.del(openKey(id)); err != nil {
+		if err := w.w.deleteOpen(id); err != nil {
 			return err
 		}
-		w.delta.Open--
+		w.w.created(storeCounts{Open: -1})
 	case old != nil:
 		rec.Created, rec.Delivered = old.Created, old.Delivered
 	}
@@ -299,34 +273,5 @@ func (w *writer) finalize(ev *tracing.Event) error {
 		index[u.ContextID] = len(rec.Units)
 		rec.Units = append(rec.Units, responseUnit{ContextID: u.ContextID, Version: v, ContentHash: u.ContentHash, Weight: wt})
 	}
-	for _, u := range rec.Units {
-		if err := w.put(impactKey(u.ContextID, now, id), impactRec{ResponseID: id, Weight: u.Weight, Version: u.Version, Time: now}, false); err != nil {
-			return err
-		}
-	}
-	if err := w.put(responseKey(id), rec, true); err != nil {
-		return err
-	}
-	if err := w.put(recentKey(now, id), latestRec{ResponseID: id, Time: now}, false); err != nil {
-		return err
-	}
-	latest, err := loadJSON[latestRec](&w.reader, latestKey(rec.Session))
-	if err != nil {
-		return err
-	}
-	if latest == nil || latest.Time <= now {
-		if err := w.put(latestKey(rec.Session), latestRec{ResponseID: id, Time: now}, false); err != nil {
-			return err
-		}
-	}
-	newest, err := loadJSON[latestRec](&w.reader, metaLatestKey)
-	if err != nil {
-		return err
-	}
-	if newest == nil || newest.Time <= now {
-		if err := w.put(metaLatestKey, latestRec{ResponseID: id, Time: now}, false); err != nil {
-			return err
-		}
-	}
-	return nil
+	return w.w.putResponse(rec, old)
 }

@@ -12,6 +12,10 @@ import (
 // their size; older hosts sent only the arguments.
 func TestArgumentsSize(t *testing.T) {
 	t.Parallel()
+	testArgumentsSize(t, badgerStore)
+}
+
+func testArgumentsSize(t *testing.T, s storeUnderTest) {
 	big := `{"q":"` + strings.Repeat("x", 20<<10) + `"}`
 	tests := []struct {
 		name      string
@@ -29,7 +33,7 @@ func TestArgumentsSize(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			p := configure(t, t.TempDir(), nil)
+			p := s.open(t, nil)
 			ev := unitEvent("s", "r1", "srv/tool", "text", time.Now())
 			ev.Arguments, ev.ArgumentsBytes = json.RawMessage(tc.args), tc.bytes
 			record(t, p, ev)

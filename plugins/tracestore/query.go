@@ -2,12 +2,9 @@ package tracestore
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
-
-	"github.com/dgraph-io/badger/v4"
 )
 
 // Bounds on list outputs, so that one read stays small enough for a
@@ -103,7 +100,7 @@ type traceView struct {
 
 // trace builds the view of response id ("latest" resolved against
 // session).
-func (r *reader) trace(id, session string) (*traceView, error) {
+func (r views) trace(id, session string) (*traceView, error) {
 	id, err := r.resolveResponse(id, session)
 	if err != nil {
 		return nil, err
@@ -112,7 +109,7 @@ func (r *reader) trace(id, session string) (*traceView, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := r.s.opts
+	o := r.o
 	tv := &traceView{
 		ResponseID: resp.ID, Session: shownSession(resp.Session), Origin: origin(resp.Session), CreatedAt: timeString(resp.Created), FinalizedAt: timeString(resp.Finalized),
 		UnitsDelivered: resp.Delivered, Contexts: make([]traceContext, 0, len(resp.Units)), Feedback: []feedbackBrief{},
@@ -132,7 +129,7 @@ func (r *reader) trace(id, session string) (*traceView, error) {
 		}
 		var ver *versionRec
 		if u.Version > 0 {
-			if ver, err = load[versionRec](r, versionKey(u.ContextID, u.Version)); err != nil {
+			if ver, err = r.version(u.ContextID, u.Version); err != nil {
 				return nil, err
 			}
 		}
@@ -160,31 +157,15 @@ func (r *reader) trace(id, session string) (*traceView, error) {
 		}
 		return a.ContextID < b.ContextID
 	})
-	err = r.scan(respFeedbackPrefix(resp.ID), true, true, func(_ []byte, item *badger.Item) (bool, error) {
-		tv.FeedbackCount++
-		if len(tv.Feedback) >= maxTraceFeedback {
-			return true, nil
-		}
-		var f respFeedback
-		if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &f) }); err != nil {
-			return false, fmt.Errorf("decode feedback of %s: %w", resp.ID, err)
-		}
-		tv.Feedback = append(tv.Feedback, feedbackBrief{ID: f.ID, Score: f.Score, Time: timeString(f.Time), User: f.User, Text: f.Text})
-		return true, nil
-	})
+	fbs, total, err := r.responseFeedback(resp.ID, maxTraceFeedback)
 	if err != nil {
 		return nil, err
 	}
-	return tv, nil
-}
-
-// head reads a context head, nil if unknown (or a hash collision).
-func (r *reader) head(ctx string) (*contextHead, error) {
-	head, err := load[contextHead](r, contextKey(ctx))
-	if err != nil || head == nil || head.ID != ctx {
-		return nil, err
+	tv.FeedbackCount = total
+	for _, f := range fbs {
+		tv.Feedback = append(tv.Feedback, feedbackBrief{ID: f.ID, Score: f.Score, Time: timeString(f.Time), User: f.User, Text: f.Text})
 	}
-	return head, nil
+	return tv, nil
 }
 
 // impactResponse is one response a context fed.
@@ -211,40 +192,31 @@ type impactView struct {
 
 // impact lists the responses ctx fed, newest first, up to limit (all are
 // counted).
-func (r *reader) impact(ctx string, limit int) (*impactView, error) {
+func (r views) impact(ctx string, limit int) (*impactView, error) {
 	head, err := r.head(ctx)
 	if err != nil {
 		return nil, err
 	}
 	v := &impactView{
-		ContextID: ctx, identityView: identity(head), qualityView: r.s.opts.quality(head),
+		ContextID: ctx, identityView: identity(head), qualityView: r.o.quality(head),
 		Responses: []impactResponse{}, ContextURI: contextURI(ctx),
 	}
 	if head != nil {
 		v.HeadVersion = head.HeadVersion
 	}
-	var sum float64
-	err = r.scan(impactPrefix(ctx), true, true, func(_ []byte, item *badger.Item) (bool, error) {
-		var ir impactRec
-		if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &ir) }); err != nil {
-			return false, fmt.Errorf("decode lineage of %s: %w", ctx, err)
-		}
-		v.TotalResponses++
-		sum += ir.Weight
-		v.MaxWeight = max(v.MaxWeight, ir.Weight)
-		if len(v.Responses) < limit {
-			v.Responses = append(v.Responses, impactResponse{ResponseID: ir.ResponseID, Weight: ir.Weight, Version: ir.Version, Time: timeString(ir.Time)})
-		}
-		return true, nil
-	})
+	lin, err := r.lineage(ctx, limit)
 	if err != nil {
 		return nil, err
+	}
+	v.TotalResponses, v.MaxWeight = lin.Total, lin.Max
+	for _, ir := range lin.Recent {
+		v.Responses = append(v.Responses, impactResponse{ResponseID: ir.ResponseID, Weight: ir.Weight, Version: ir.Version, Time: timeString(ir.Time)})
 	}
 	if head == nil && v.TotalResponses == 0 {
 		return nil, notFound("context %q not found (unknown or past retention)", ctx)
 	}
 	if v.TotalResponses > 0 {
-		v.AvgWeight = sum / float64(v.TotalResponses)
+		v.AvgWeight = lin.Sum / float64(v.TotalResponses)
 	}
 	v.Truncated = v.TotalResponses > len(v.Responses)
 	return v, nil
@@ -296,31 +268,24 @@ type evolutionView struct {
 
 // evolution lists ctx's versions, oldest first, each linked to its
 // neighbours.
-func (r *reader) evolution(ctx string) (*evolutionView, error) {
+func (r views) evolution(ctx string) (*evolutionView, error) {
 	head, err := r.head(ctx)
 	if err != nil {
 		return nil, err
 	}
 	v := &evolutionView{
-		ContextID: ctx, identityView: identity(head), qualityView: r.s.opts.quality(head),
+		ContextID: ctx, identityView: identity(head), qualityView: r.o.quality(head),
 		Versions: []versionView{}, EvolutionURI: evolutionURI(ctx),
 	}
 	if head != nil {
 		v.HeadVersion = head.HeadVersion
 	}
-	err = r.scan(versionPrefix(ctx), false, true, func(_ []byte, item *badger.Item) (bool, error) {
-		var vr versionRec
-		if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &vr) }); err != nil {
-			return false, fmt.Errorf("decode version of %s: %w", ctx, err)
-		}
-		if vr.ContextID != ctx {
-			return true, nil
-		}
-		v.Versions = append(v.Versions, newVersionView(&vr, v.HeadVersion))
-		return true, nil
-	})
+	vers, err := r.versions(ctx)
 	if err != nil {
 		return nil, err
+	}
+	for _, vr := range vers {
+		v.Versions = append(v.Versions, newVersionView(vr, v.HeadVersion))
 	}
 	if head == nil && len(v.Versions) == 0 {
 		return nil, notFound("context %q not found (unknown or past retention)", ctx)
@@ -353,7 +318,7 @@ type contextView struct {
 	EvolutionURI   string          `json:"evolution_uri"`
 }
 
-func (r *reader) contextDetail(ctx string) (*contextView, error) {
+func (r views) contextDetail(ctx string) (*contextView, error) {
 	head, err := r.head(ctx)
 	if err != nil {
 		return nil, err
@@ -363,38 +328,31 @@ func (r *reader) contextDetail(ctx string) (*contextView, error) {
 	}
 	v := &contextView{
 		ContextID: ctx, identityView: identity(head), Arguments: head.Arguments, ArgumentsBytes: head.ArgumentsBytes,
-		HeadVersion: head.HeadVersion, qualityView: r.s.opts.quality(head),
+		HeadVersion: head.HeadVersion, qualityView: r.o.quality(head),
 		FirstSeenAt: timeString(head.FirstSeen), LastSeenAt: timeString(head.LastSeen), LastFeedbackAt: timeString(head.LastFeedback),
 		EvolutionURI: evolutionURI(ctx),
 	}
 	if head.HeadVersion == 0 {
 		return v, nil
 	}
-	ver, err := load[versionRec](r, versionKey(ctx, head.HeadVersion))
+	ver, err := r.version(ctx, head.HeadVersion)
 	if err != nil || ver == nil {
 		return v, err
 	}
 	hv := newVersionView(ver, head.HeadVersion)
 	v.Head = &hv
 	if ver.ContentStored {
-		item, err := r.txn.Get(contentKey(ctx, ver.Version))
-		switch {
-		case errors.Is(err, badger.ErrKeyNotFound):
-		case err != nil:
+		b, err := r.content(ctx, ver.Version)
+		if err != nil {
 			return nil, fmt.Errorf("read content of %s: %w", ctx, err)
-		default:
-			b, err := item.ValueCopy(nil)
-			if err != nil {
-				return nil, fmt.Errorf("read content of %s: %w", ctx, err)
-			}
-			if !json.Valid(b) {
-				// The host sends JSON; anything else is kept as a string.
-				if b, err = json.Marshal(string(b)); err != nil {
-					return nil, fmt.Errorf("encode content of %s: %w", ctx, err)
-				}
-			}
-			v.Content = b
 		}
+		if b != nil && !json.Valid(b) {
+			// The host sends JSON; anything else is kept as a string.
+			if b, err = json.Marshal(string(b)); err != nil {
+				return nil, fmt.Errorf("encode content of %s: %w", ctx, err)
+			}
+		}
+		v.Content = b
 	}
 	return v, nil
 }
@@ -410,13 +368,13 @@ type rankedContext struct {
 	ContextURI     string `json:"context_uri"`
 }
 
-func (r *reader) ranked(head *contextHead) (rankedContext, error) {
+func (r views) ranked(head *contextHead) (rankedContext, error) {
 	rc := rankedContext{
-		ContextID: head.ID, qualityView: r.s.opts.quality(head), identityView: identity(head), HeadVersion: head.HeadVersion,
+		ContextID: head.ID, qualityView: r.o.quality(head), identityView: identity(head), HeadVersion: head.HeadVersion,
 		LastFeedbackAt: timeString(head.LastFeedback), ContextURI: contextURI(head.ID),
 	}
 	if head.HeadVersion > 0 {
-		ver, err := load[versionRec](r, versionKey(head.ID, head.HeadVersion))
+		ver, err := r.version(head.ID, head.HeadVersion)
 		if err != nil {
 			return rc, err
 		}
@@ -427,28 +385,6 @@ func (r *reader) ranked(head *contextHead) (rankedContext, error) {
 	return rc, nil
 }
 
-// rated walks the quality index, best first when desc, calling fn with
-// each rated context whose index entry is current until fn returns false.
-func (r *reader) rated(desc bool, fn func(q float64, head *contextHead) (bool, error)) error {
-	return r.scan([]byte{tagQuality}, desc, true, func(key []byte, item *badger.Item) (bool, error) {
-		q := qualityOf(key)
-		id, err := item.ValueCopy(nil)
-		if err != nil {
-			return false, fmt.Errorf("read quality index: %w", err)
-		}
-		head, err := r.head(string(id))
-		if err != nil {
-			return false, err
-		}
-		// An entry whose context expired, or was re-rated from scratch
-		// after expiring, is stale.
-		if head == nil || head.FeedbackCount == 0 || head.Quality != q {
-			return true, nil
-		}
-		return fn(q, head)
-	})
-}
-
 // topView is trace://quality/top-contexts.
 type topView struct {
 	Description string          `json:"description"`
@@ -456,13 +392,13 @@ type topView struct {
 	Contexts    []rankedContext `json:"contexts"`
 }
 
-func (r *reader) top() (*topView, error) {
+func (r views) top() (*topView, error) {
 	v := &topView{
 		Description: "Rated contexts that are not deprecated, highest quality first.",
 		Limit:       topLimit, Contexts: []rankedContext{},
 	}
-	err := r.rated(true, func(_ float64, head *contextHead) (bool, error) {
-		if r.s.opts.deprecated(head.Quality, head.FeedbackCount) {
+	err := r.rated(true, func(head *contextHead) (bool, error) {
+		if r.o.deprecated(head.Quality, head.FeedbackCount) {
 			return true, nil
 		}
 		rc, err := r.ranked(head)
@@ -488,14 +424,14 @@ type deprecatedView struct {
 	Contexts       []rankedContext `json:"contexts"`
 }
 
-func (r *reader) deprecatedList() (*deprecatedView, error) {
-	o := r.s.opts
+func (r views) deprecatedList() (*deprecatedView, error) {
+	o := r.o
 	v := &deprecatedView{
 		Description:    "Contexts whose quality is at or below deprecate_below after at least min_feedback feedbacks, lowest first.",
 		DeprecateBelow: o.deprecateBelow, MinFeedback: o.minFeedback, Limit: deprecatedLimit, Contexts: []rankedContext{},
 	}
-	err := r.rated(false, func(q float64, head *contextHead) (bool, error) {
-		if q > o.deprecateBelow {
+	err := r.rated(false, func(head *contextHead) (bool, error) {
+		if head.Quality > o.deprecateBelow {
 			return false, nil
 		}
 		if head.FeedbackCount < o.minFeedback {
@@ -544,13 +480,13 @@ type recentFeedbackView struct {
 	Feedback    []feedbackView `json:"feedback"`
 }
 
-func (r *reader) recentFeedback() (*recentFeedbackView, error) {
+func (r views) recentFeedbackView() (*recentFeedbackView, error) {
 	v := &recentFeedbackView{Description: "The latest feedback, newest first, with the quality updates each made.", Limit: recentFeedbackLimit, Feedback: []feedbackView{}}
-	err := r.scan([]byte{tagFeedback}, true, true, func(_ []byte, item *badger.Item) (bool, error) {
-		var f feedbackRec
-		if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &f) }); err != nil {
-			return false, fmt.Errorf("decode feedback: %w", err)
-		}
+	fbs, err := r.recentFeedback(recentFeedbackLimit)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range fbs {
 		fv := feedbackView{
 			ID: f.ID, ResponseID: f.ResponseID, Session: shownSession(f.Session), Score: f.Score, Text: f.Text, User: f.User,
 			Time: timeString(f.Time), LearningRate: f.LearningRate, Updates: make([]feedbackUpdateView, 0, len(f.Updates)),
@@ -558,15 +494,11 @@ func (r *reader) recentFeedback() (*recentFeedbackView, error) {
 		for _, u := range f.Updates {
 			head, err := r.head(u.ContextID)
 			if err != nil {
-				return false, err
+				return nil, err
 			}
-			fv.Updates = append(fv.Updates, feedbackUpdateView{qualityUpdate: u, Current: r.s.opts.quality(head)})
+			fv.Updates = append(fv.Updates, feedbackUpdateView{qualityUpdate: u, Current: r.o.quality(head)})
 		}
 		v.Feedback = append(v.Feedback, fv)
-		return len(v.Feedback) < recentFeedbackLimit, nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	return v, nil
 }

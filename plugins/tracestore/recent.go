@@ -1,14 +1,11 @@
 package tracestore
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/mcphost/mcphost/sdk/tracing"
 )
@@ -100,37 +97,26 @@ func recentLimit(uri string) (limit int, ok bool, err error) {
 // recentResponses lists the newest finalized responses, newest first, up
 // to limit. Responses finalized before the time index existed (stores
 // written by an older plugin) are not listed.
-func (r *reader) recentResponses(limit int) (*recentResponsesView, error) {
+func (r views) recentResponsesView(limit int) (*recentResponsesView, error) {
 	v := &recentResponsesView{
 		Description: "The latest finalized responses, newest first, each with its heaviest contexts; origin admin marks requests an operator made through the admin API.",
 		Limit:       limit, Responses: []recentResponse{},
 	}
-	err := r.scan([]byte{tagRecent}, true, true, func(_ []byte, item *badger.Item) (bool, error) {
-		var l latestRec
-		if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &l) }); err != nil {
-			return false, fmt.Errorf("decode recent response: %w", err)
-		}
-		resp, err := load[responseRec](r, responseKey(l.ResponseID))
-		if err != nil {
-			return false, err
-		}
-		if resp == nil || resp.ID != l.ResponseID {
-			return true, nil // past retention
-		}
-		rr, err := r.recentEntry(resp)
-		if err != nil {
-			return false, err
-		}
-		v.Responses = append(v.Responses, rr)
-		return len(v.Responses) < limit, nil
-	})
+	resps, err := r.recentResponses(limit)
 	if err != nil {
 		return nil, err
+	}
+	for _, resp := range resps {
+		rr, err := r.recentEntry(resp)
+		if err != nil {
+			return nil, err
+		}
+		v.Responses = append(v.Responses, rr)
 	}
 	return v, nil
 }
 
-func (r *reader) recentEntry(resp *responseRec) (recentResponse, error) {
+func (r views) recentEntry(resp *responseRec) (recentResponse, error) {
 	rr := recentResponse{
 		ResponseID: resp.ID, Session: shownSession(resp.Session), Origin: origin(resp.Session),
 		CreatedAt: timeString(resp.Created), FinalizedAt: timeString(resp.Finalized), UnitsDelivered: resp.Delivered,
@@ -145,7 +131,7 @@ func (r *reader) recentEntry(resp *responseRec) (recentResponse, error) {
 	})
 	for i, u := range units {
 		if u.Version > 0 {
-			ver, err := load[versionRec](r, versionKey(u.ContextID, u.Version))
+			ver, err := r.version(u.ContextID, u.Version)
 			if err != nil {
 				return rr, err
 			}

@@ -13,7 +13,11 @@ import (
 
 func TestRecentResponses(t *testing.T) {
 	t.Parallel()
-	p := configure(t, t.TempDir(), nil)
+	testRecentResponses(t, badgerStore)
+}
+
+func testRecentResponses(t *testing.T, s storeUnderTest) {
+	p := s.open(t, nil)
 	adminSession := tracing.OperatorCallPrefix + "0123456789abcdefghijklmnopqrstuv0123"
 	// Seven responses, one a minute; the fourth is an operator's.
 	var want []string
@@ -87,7 +91,11 @@ func TestRecentResponses(t *testing.T) {
 
 func TestRecentResponsesBadURIs(t *testing.T) {
 	t.Parallel()
-	p := configure(t, t.TempDir(), nil)
+	testRecentResponsesBadURIs(t, badgerStore)
+}
+
+func testRecentResponsesBadURIs(t *testing.T, s storeUnderTest) {
+	p := s.open(t, nil)
 	for _, uri := range []string{
 		uriRecentResponses + "?limit=0", uriRecentResponses + "?limit=201", uriRecentResponses + "?limit=x",
 		uriRecentResponses + "?sort=old", uriRecentResponses + "/more",
@@ -103,7 +111,11 @@ func TestRecentResponsesBadURIs(t *testing.T) {
 
 func TestRecentResponsesListed(t *testing.T) {
 	t.Parallel()
-	p := configure(t, t.TempDir(), nil)
+	testRecentResponsesListed(t, badgerStore)
+}
+
+func testRecentResponsesListed(t *testing.T, s storeUnderTest) {
+	p := s.open(t, nil)
 	res, err := p.ListResources(context.Background(), tracing.ListResourcesRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -119,12 +131,16 @@ func TestRecentResponsesListed(t *testing.T) {
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
+	testConformance(t, badgerStore)
+}
+
+func testConformance(t *testing.T, s storeUnderTest) {
 	t.Run("direct", func(t *testing.T) {
 		t.Parallel()
-		plugintest.CheckTracing(t, configure(t, t.TempDir(), nil))
+		plugintest.CheckTracing(t, s.open(t, nil))
 	})
 	t.Run("over gRPC", func(t *testing.T) {
 		t.Parallel()
-		plugintest.CheckTracing(t, plugintest.ServeTracing(t, configure(t, t.TempDir(), nil)))
+		plugintest.CheckTracing(t, plugintest.ServeTracing(t, s.open(t, nil)))
 	})
 }

@@ -69,11 +69,11 @@ func (p *Plugin) ReadResource(ctx context.Context, req tracing.ReadResourceReque
 		func() (tracing.ReadResourceResponse, error) { return p.readResourceLocal(ctx, req) })
 }
 
-func (p *Plugin) readResourceLocal(_ context.Context, req tracing.ReadResourceRequest) (tracing.ReadResourceResponse, error) {
+func (p *Plugin) readResourceLocal(ctx context.Context, req tracing.ReadResourceRequest) (tracing.ReadResourceResponse, error) {
 	var v any
-	err := p.withStore(func(st *store) error {
+	err := p.withBackend(func(b backend) error {
 		var err error
-		v, err = p.resource(st, req)
+		v, err = p.resource(ctx, b, req)
 		return err
 	})
 	if err != nil {
@@ -91,30 +91,30 @@ func (p *Plugin) readResourceLocal(_ context.Context, req tracing.ReadResourceRe
 }
 
 // resource builds the view behind a URI.
-func (p *Plugin) resource(st *store, req tracing.ReadResourceRequest) (any, error) {
+func (p *Plugin) resource(ctx context.Context, b backend, req tracing.ReadResourceRequest) (any, error) {
 	switch req.URI {
 	case uriStatsCache:
-		return p.stats(st)
+		return p.stats(b)
 	case uriTopContexts:
-		return viewOf(st, (*reader).top)
+		return viewIn(ctx, b, views.top)
 	case uriDeprecatedContexts:
-		return viewOf(st, (*reader).deprecatedList)
+		return viewIn(ctx, b, views.deprecatedList)
 	case uriRecentFeedback:
-		return viewOf(st, (*reader).recentFeedback)
+		return viewIn(ctx, b, views.recentFeedbackView)
 	}
 	if limit, ok, err := recentLimit(req.URI); ok {
 		if err != nil {
 			return nil, err
 		}
-		return viewOf(st, func(r *reader) (*recentResponsesView, error) { return r.recentResponses(limit) })
+		return viewIn(ctx, b, func(r views) (*recentResponsesView, error) { return r.recentResponsesView(limit) })
 	}
 	for _, t := range []struct {
 		prefix string
-		read   func(r *reader, id string) (any, error)
+		read   func(r views, id string) (any, error)
 	}{
-		{prefixResponse, func(r *reader, id string) (any, error) { return r.trace(id, req.Session) }},
-		{prefixContext, func(r *reader, id string) (any, error) { return r.contextDetail(id) }},
-		{prefixEvolution, func(r *reader, id string) (any, error) { return r.evolution(id) }},
+		{prefixResponse, func(r views, id string) (any, error) { return r.trace(id, req.Session) }},
+		{prefixContext, func(r views, id string) (any, error) { return r.contextDetail(id) }},
+		{prefixEvolution, func(r views, id string) (any, error) { return r.evolution(id) }},
 	} {
 		id, ok, err := templateID(req.URI, t.prefix)
 		if err != nil {
@@ -123,26 +123,10 @@ func (p *Plugin) resource(st *store, req tracing.ReadResourceRequest) (any, erro
 		if !ok {
 			continue
 		}
-		var v any
-		err = st.view(func(r *reader) error {
-			var err error
-			v, err = t.read(r, id)
-			return err
-		})
-		return v, err
+		return viewIn(ctx, b, func(r views) (any, error) { return t.read(r, id) })
 	}
 	return nil, notFound("resource %q not found: the tracing plugin serves %s, %s, %s, %s, %s and %s{id}, %s{id}, %s{id}",
 		req.URI, uriTopContexts, uriDeprecatedContexts, uriRecentFeedback, uriRecentResponses, uriStatsCache, prefixResponse, prefixContext, prefixEvolution)
-}
-
-func viewOf[T any](st *store, f func(*reader) (*T, error)) (any, error) {
-	var v *T
-	err := st.view(func(r *reader) error {
-		var err error
-		v, err = f(r)
-		return err
-	})
-	return v, err
 }
 
 // cacheView is the cache half of trace://stats/cache. The counters span
@@ -183,22 +167,14 @@ type statsView struct {
 	Ingest ingestView `json:"ingest"`
 }
 
-func (p *Plugin) stats(st *store) (*statsView, error) {
-	counts, at, err := st.counts()
+func (p *Plugin) stats(b backend) (*statsView, error) {
+	cv, sv, err := b.storeStats(p)
 	if err != nil {
 		return nil, err
 	}
-	c := p.m.cache
 	v := &statsView{
-		Cache: cacheView{
-			Capacity: st.opts.cacheEntries, Entries: st.cache.len(),
-			Hits: c.hits.Get(), Misses: c.misses.Get(), Evictions: c.evictions.Get(), Expired: c.expired.Get(),
-		},
-		Store: storeView{
-			Dir: st.dir, Engine: "badger/v4", Retention: retentionString(st.opts.retention),
-			StoreContent: st.opts.storeContent, SyncWrites: st.opts.syncWrites,
-			diskUsage: st.usage(), storeCounts: counts, CountedAt: at.UTC().Format(time.RFC3339Nano),
-		},
+		Cache: cv,
+		Store: sv,
 		Ingest: ingestView{
 			EventsRecorded: map[string]uint64{}, EventsSkipped: map[string]uint64{},
 			VersionsCreated: p.m.versions.Get(), ResponsesFinalized: p.m.finalized.Get(), Feedback: p.m.feedback.Get(),

@@ -16,7 +16,11 @@ import (
 // used against its inputSchema.
 func TestOutputSchemas(t *testing.T) {
 	t.Parallel()
-	p := configure(t, t.TempDir(), map[string]any{"store_content": true})
+	testOutputSchemas(t, badgerStore)
+}
+
+func testOutputSchemas(t *testing.T, s storeUnderTest) {
+	p := s.open(t, map[string]any{"store_content": true})
 	record(t, p, threeContexts.events(t0)...)
 	changed := threeContexts
 	changed.resp, changed.texts = "resp_2", []string{"issue 42: fixed", "README contents", "page about badger"}

@@ -31,17 +31,7 @@ func BenchmarkSharedRecord(b *testing.B) {
 					b.Fatal("the second plugin owns the store")
 				}
 			}
-			g := newLoadGen(1, 100_000)
-			b.ResetTimer()
-			for g.units < b.N {
-				b.StopTimer()
-				evs := g.batch(10)
-				b.StartTimer()
-				record(b, p, evs...)
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(g.units)/b.Elapsed().Seconds(), "units/s")
-			b.ReportMetric(0, "ns/op")
+			benchIngest(b, p, false)
 		})
 	}
 }

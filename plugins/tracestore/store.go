@@ -313,10 +313,10 @@ type reader struct {
 	pending map[string]cacheWrite
 }
 
-// view runs fn in a read-only transaction. Like write, it runs inside use
+// viewTxn runs fn in a read-only transaction. Like writeTxn, it runs inside use
 // (the plugin's withStore), which it does not take again: a second shared
 // lock would deadlock against a close waiting between the two.
-func (s *store) view(fn func(r *reader) error) error {
+func (s *store) viewTxn(fn func(r *reader) error) error {
 	seq := s.cache.snapshot()
 	return s.db.View(func(txn *badger.Txn) error {
 		return fn(&reader{s: s, txn: txn, seq: seq})
@@ -408,25 +408,16 @@ func (r *reader) scan(prefix []byte, reverse, values bool, fn func(key []byte, i
 type writer struct {
 	reader
 	delta storeCounts
-	// versions and opens remember, for the rest of the batch, what this
-	// writer recorded: the version of each (context, content hash) and the
-	// open responses. A response's units and its finalization usually come
-	// in one batch, so these spare a store read per unit.
-	versions map[versionRef]uint32
-	opens    map[string]*openResponse
 	// size is about how many bytes the current transaction writes.
 	size int64
 }
 
-type versionRef struct{ ctx, hash string }
-
-// write runs fn as the only writer and commits what it did.
-func (s *store) write(fn func(w *writer) error) error {
+// writeTxn runs fn as the only writer and commits what it did.
+func (s *store) writeTxn(fn func(w *writer) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	w := &writer{
-		reader:   reader{s: s, txn: s.db.NewTransaction(true), seq: s.cache.snapshot(), pending: map[string]cacheWrite{}},
-		versions: map[versionRef]uint32{}, opens: map[string]*openResponse{},
+		reader: reader{s: s, txn: s.db.NewTransaction(true), seq: s.cache.snapshot(), pending: map[string]cacheWrite{}},
 	}
 	defer func() { w.txn.Discard() }()
 	if err := fn(w); err != nil {

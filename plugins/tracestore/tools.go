@@ -2,6 +2,7 @@ package tracestore
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -372,7 +373,7 @@ type toolOutcome struct {
 	changed []string
 }
 
-type toolHandler func(p *Plugin, st *store, req tracing.CallToolRequest) (toolOutcome, error)
+type toolHandler func(p *Plugin, ctx context.Context, b backend, req tracing.CallToolRequest) (toolOutcome, error)
 
 var toolHandlers = map[string]toolHandler{
 	toolGetTrace:         (*Plugin).getTrace,
@@ -382,7 +383,7 @@ var toolHandlers = map[string]toolHandler{
 	toolSubmitFeedback:   (*Plugin).submitFeedback,
 }
 
-func (p *Plugin) getTrace(st *store, req tracing.CallToolRequest) (toolOutcome, error) {
+func (p *Plugin) getTrace(ctx context.Context, b backend, req tracing.CallToolRequest) (toolOutcome, error) {
 	var args getTraceArgs
 	if err := decodeArgs(req.Arguments, &args); err != nil {
 		return toolOutcome{}, err
@@ -395,7 +396,7 @@ func (p *Plugin) getTrace(st *store, req tracing.CallToolRequest) (toolOutcome, 
 	default:
 		return toolOutcome{}, badArgs("format must be json, tree or compact, not %q", args.Format)
 	}
-	tv, err := st.trace(responseArg(args.ResponseID), req.Session)
+	tv, err := viewIn(ctx, b, func(r views) (*traceView, error) { return r.trace(responseArg(args.ResponseID), req.Session) })
 	if err != nil {
 		return toolOutcome{}, err
 	}
@@ -426,7 +427,7 @@ var contextTypes = map[string]string{
 	"modelstate": tracing.TypeModelState,
 }
 
-func (p *Plugin) responseContexts(st *store, req tracing.CallToolRequest) (toolOutcome, error) {
+func (p *Plugin) responseContexts(ctx context.Context, b backend, req tracing.CallToolRequest) (toolOutcome, error) {
 	var args responseContextsArgs
 	if err := decodeArgs(req.Arguments, &args); err != nil {
 		return toolOutcome{}, err
@@ -438,7 +439,7 @@ func (p *Plugin) responseContexts(st *store, req tracing.CallToolRequest) (toolO
 			return toolOutcome{}, badArgs("type must be external, system, user or model_state, not %q", args.Type)
 		}
 	}
-	tv, err := st.trace(responseArg(args.ResponseID), req.Session)
+	tv, err := viewIn(ctx, b, func(r views) (*traceView, error) { return r.trace(responseArg(args.ResponseID), req.Session) })
 	if err != nil {
 		return toolOutcome{}, err
 	}
@@ -451,7 +452,7 @@ func (p *Plugin) responseContexts(st *store, req tracing.CallToolRequest) (toolO
 	return toolOutcome{structured: v}, nil
 }
 
-func (p *Plugin) contextImpact(st *store, req tracing.CallToolRequest) (toolOutcome, error) {
+func (p *Plugin) contextImpact(ctx context.Context, b backend, req tracing.CallToolRequest) (toolOutcome, error) {
 	var args struct {
 		contextImpactArgs
 		ContextUnitID string `json:"context_unit_id"` // context_id's old name
@@ -471,19 +472,14 @@ func (p *Plugin) contextImpact(st *store, req tracing.CallToolRequest) (toolOutc
 		}
 		limit = int(l)
 	}
-	var v *impactView
-	err = st.view(func(r *reader) error {
-		var err error
-		v, err = r.impact(id, limit)
-		return err
-	})
+	v, err := viewIn(ctx, b, func(r views) (*impactView, error) { return r.impact(id, limit) })
 	if err != nil {
 		return toolOutcome{}, err
 	}
 	return toolOutcome{structured: v}, nil
 }
 
-func (p *Plugin) evolutionHistory(st *store, req tracing.CallToolRequest) (toolOutcome, error) {
+func (p *Plugin) evolutionHistory(ctx context.Context, b backend, req tracing.CallToolRequest) (toolOutcome, error) {
 	var args struct {
 		evolutionArgs
 		ContextUnitID string `json:"context_unit_id"` // context_id's old name
@@ -495,12 +491,7 @@ func (p *Plugin) evolutionHistory(st *store, req tracing.CallToolRequest) (toolO
 	if err != nil {
 		return toolOutcome{}, err
 	}
-	var v *evolutionView
-	err = st.view(func(r *reader) error {
-		var err error
-		v, err = r.evolution(id)
-		return err
-	})
+	v, err := viewIn(ctx, b, func(r views) (*evolutionView, error) { return r.evolution(id) })
 	if err != nil {
 		return toolOutcome{}, err
 	}
@@ -530,7 +521,7 @@ type feedbackResult struct {
 	Contexts         []feedbackContext `json:"contexts"`
 }
 
-func (p *Plugin) submitFeedback(st *store, req tracing.CallToolRequest) (toolOutcome, error) {
+func (p *Plugin) submitFeedback(ctx context.Context, b backend, req tracing.CallToolRequest) (toolOutcome, error) {
 	var args struct {
 		submitFeedbackArgs
 		// The old names of text and user.
@@ -561,18 +552,27 @@ func (p *Plugin) submitFeedback(st *store, req tracing.CallToolRequest) (toolOut
 	if len(user) > maxUserBytes {
 		return toolOutcome{}, badArgs("user is %d bytes; at most %d are kept", len(user), maxUserBytes)
 	}
-	fb, err := st.submitFeedback(feedbackInput{ResponseID: responseArg(args.ResponseID), Session: req.Session, Score: s, Text: text, User: user})
+	o := b.options()
+	in := feedbackInput{ResponseID: responseArg(args.ResponseID), Session: req.Session, Score: s, Text: text, User: user}
+	var fb *feedbackRec
+	var changed uriSet
+	err := b.write(ctx, nil, func(w recordWriter) error {
+		var err error
+		if fb, err = submitFeedback(w, o, in); err != nil {
+			return err
+		}
+		changed = feedbackChanges(fb)
+		w.notify(changed.list)
+		return nil
+	})
 	if err != nil {
 		return toolOutcome{}, err
 	}
 	p.m.feedback.Inc()
 	res := feedbackResult{
 		FeedbackID: fb.ID, ResponseID: fb.ResponseID, Score: fb.Score, LearningRate: fb.LearningRate,
-		DeprecateBelow: st.opts.deprecateBelow, MinFeedback: st.opts.minFeedback, Contexts: []feedbackContext{},
+		DeprecateBelow: o.deprecateBelow, MinFeedback: o.minFeedback, Contexts: []feedbackContext{},
 	}
-	var changed uriSet
-	changed.add(qualityURIs...)
-	changed.add(responseURI(fb.ResponseID), uriStatsCache)
 	var sum float64
 	for _, u := range fb.Updates {
 		res.Contexts = append(res.Contexts, feedbackContext{
@@ -582,13 +582,25 @@ func (p *Plugin) submitFeedback(st *store, req tracing.CallToolRequest) (toolOut
 		if u.Weight > 0 {
 			res.ContextsUpdated++
 			sum += u.After - u.Before
-			changed.add(contextURI(u.ContextID))
 		}
 	}
 	if res.ContextsUpdated > 0 {
 		res.AvgQualityChange = sum / float64(res.ContextsUpdated)
 	}
 	return toolOutcome{structured: res, changed: changed.list}, nil
+}
+
+// feedbackChanges are the resources a feedback changed.
+func feedbackChanges(fb *feedbackRec) uriSet {
+	var changed uriSet
+	changed.add(qualityURIs...)
+	changed.add(responseURI(fb.ResponseID), uriStatsCache)
+	for _, u := range fb.Updates {
+		if u.Weight > 0 {
+			changed.add(contextURI(u.ContextID))
+		}
+	}
+	return changed
 }
 
 // toolResult is a successful MCP CallToolResult: structuredContent and a
@@ -624,15 +636,4 @@ func userFacing(err error) bool {
 	var nf *notFoundError
 	var ae *argError
 	return errors.As(err, &nf) || errors.As(err, &ae)
-}
-
-// trace reads the view of one response (id may be "latest" of session).
-func (st *store) trace(id, session string) (*traceView, error) {
-	var tv *traceView
-	err := st.view(func(r *reader) error {
-		var err error
-		tv, err = r.trace(id, session)
-		return err
-	})
-	return tv, err
 }

@@ -52,6 +52,9 @@ type Plugin struct {
 	roleChanged chan struct{}
 	// host weighs responses: the weighting plugin, through the host.
 	host atomic.Pointer[tracing.Host]
+	// pg is the PostgreSQL store of a tracing-postgres plugin, set by its
+	// Configure; such a plugin never has a Badger role.
+	pg atomic.Pointer[pgStore]
 }
 
 // UseHost takes the host's services (tracing.HostUser): responses are
@@ -96,7 +99,7 @@ func (p *Plugin) weigh(ctx context.Context, events []tracing.Event) {
 			req.Units = append(req.Units, wu)
 		}
 		if len(recorded) > 0 {
-			p.recordedFeatures(e.Units, recorded, req.Units)
+			p.recordedFeatures(ctx, e.Units, recorded, req.Units)
 		}
 		r, err := (*hp).Weigh(ctx, req)
 		if err == nil && len(r.Weights) != len(e.Units) {
@@ -118,16 +121,16 @@ func (p *Plugin) weigh(ctx context.Context, events []tracing.Event) {
 // token estimate and retrieval score of the version with its content hash,
 // last seen when it was delivered. A unit with nothing recorded keeps no
 // features.
-func (p *Plugin) recordedFeatures(units []tracing.ResponseUnit, which []int, out []weighting.Unit) {
-	err := p.withStore(func(st *store) error {
-		return st.view(func(r *reader) error {
+func (p *Plugin) recordedFeatures(ctx context.Context, units []tracing.ResponseUnit, which []int, out []weighting.Unit) {
+	err := p.withBackend(func(b backend) error {
+		return b.view(ctx, func(r records) error {
 			for _, j := range which {
 				id := units[j].ContextID
-				head, err := load[contextHead](r, contextKey(id))
+				head, err := r.head(id)
 				if err != nil {
 					return err
 				}
-				if head == nil || head.ID != id {
+				if head == nil {
 					continue
 				}
 				v, err := r.versionOf(id, units[j].ContentHash)
@@ -137,7 +140,7 @@ func (p *Plugin) recordedFeatures(units []tracing.ResponseUnit, which []int, out
 				if v == 0 {
 					continue
 				}
-				ver, err := load[versionRec](r, versionKey(id, v))
+				ver, err := r.version(id, v)
 				if err != nil {
 					return err
 				}
@@ -263,7 +266,16 @@ func New(logger hclog.Logger) *Plugin {
 // errNotConfigured is returned before Configure and after Stop.
 var errNotConfigured = errors.New("tracing store is not open (the plugin is not configured, or stopping)")
 
-// withStore runs fn on the open store; Stop waits for it.
+// withBackend runs fn on the open store, PostgreSQL's when the plugin is
+// tracing-postgres; Stop waits for it.
+func (p *Plugin) withBackend(fn func(b backend) error) error {
+	if pg := p.pg.Load(); pg != nil {
+		return pg.use(func() error { return fn(pg) })
+	}
+	return p.withStore(func(st *store) error { return fn(st) })
+}
+
+// withStore runs fn on the open Badger store; Stop waits for it.
 func (p *Plugin) withStore(fn func(st *store) error) error {
 	p.stMu.RLock()
 	st := p.st
@@ -414,11 +426,13 @@ func (p *Plugin) recordLocal(ctx context.Context, req tracing.RecordRequest) (tr
 	start := time.Now()
 	p.weigh(ctx, req.Events)
 	var changed uriSet
-	recorded := map[string]int{}
-	skipped := map[string]int{}
-	versions, finalized := 0, 0
-	err := p.withStore(func(st *store) error {
-		return st.write(func(w *writer) error {
+	var recorded, skipped map[string]int
+	var versions, finalized int
+	err := p.withBackend(func(b backend) error {
+		return b.write(ctx, lockOrder(req.Events), func(tx recordWriter) error {
+			// A shared store may run the transaction again: count afresh.
+			changed, recorded, skipped, versions, finalized = uriSet{}, map[string]int{}, map[string]int{}, 0, 0
+			w := newBatch(tx, b.options())
 			for i := range req.Events {
 				ev := &req.Events[i]
 				switch ev.Kind {
@@ -453,6 +467,10 @@ func (p *Plugin) recordLocal(ctx context.Context, req tracing.RecordRequest) (tr
 					skipped[skipUnknownKind]++
 				}
 			}
+			if len(changed.list) > 0 {
+				changed.add(uriStatsCache)
+			}
+			tx.notify(changed.list)
 			return nil
 		})
 	})
@@ -486,7 +504,7 @@ func (p *Plugin) CallTool(ctx context.Context, req tracing.CallToolRequest) (tra
 		func() (tracing.CallToolResponse, error) { return p.callToolLocal(ctx, req) })
 }
 
-func (p *Plugin) callToolLocal(_ context.Context, req tracing.CallToolRequest) (tracing.CallToolResponse, error) {
+func (p *Plugin) callToolLocal(ctx context.Context, req tracing.CallToolRequest) (tracing.CallToolResponse, error) {
 	h, ok := toolHandlers[req.Name]
 	if !ok {
 		return tracing.CallToolResponse{}, fmt.Errorf("unknown tool %q", req.Name)
@@ -494,9 +512,9 @@ func (p *Plugin) callToolLocal(_ context.Context, req tracing.CallToolRequest) (
 	p.m.toolCalls.Inc()
 	start := time.Now()
 	var out toolOutcome
-	err := p.withStore(func(st *store) error {
+	err := p.withBackend(func(b backend) error {
 		var err error
-		out, err = h(p, st, req)
+		out, err = h(p, ctx, b, req)
 		return err
 	})
 	if err != nil {

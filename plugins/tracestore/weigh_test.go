@@ -32,6 +32,10 @@ func (h *weighHost) Weigh(_ context.Context, req weighting.WeighRequest) (weight
 // wait; units sent ahead are weighed from what the store recorded of them.
 func TestWeighsUnitsSentAheadOfTheirResponse(t *testing.T) {
 	t.Parallel()
+	testWeighsUnitsSentAheadOfTheirResponse(t, badgerStore)
+}
+
+func testWeighsUnitsSentAheadOfTheirResponse(t *testing.T, s storeUnderTest) {
 	tests := []struct {
 		name  string
 		ahead int // units recorded in a batch before the response's
@@ -43,7 +47,7 @@ func TestWeighsUnitsSentAheadOfTheirResponse(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			p := configure(t, t.TempDir(), nil)
+			p := s.open(t, nil)
 			host := &weighHost{}
 			p.UseHost(host)
 			at := time.Now().Add(-time.Minute)

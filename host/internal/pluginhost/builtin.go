@@ -24,12 +24,13 @@ type builtin struct {
 
 // builtins are the plugins compiled into the host binary.
 var builtins = map[string]builtin{
-	"stdio":     {base.KindTransport, func(l hclog.Logger) base.Plugin { return stdio.New(l) }},
-	"websocket": {base.KindTransport, func(l hclog.Logger) base.Plugin { return websocket.New(l) }},
-	"http":      {base.KindTransport, func(l hclog.Logger) base.Plugin { return httptransport.New(l) }},
-	"versions":  {base.KindTranslator, func(l hclog.Logger) base.Plugin { return versions.New(l) }},
-	"composite": {base.KindWeighting, func(l hclog.Logger) base.Plugin { return composite.New(l) }},
-	"tracing":   {base.KindTracing, func(l hclog.Logger) base.Plugin { return tracestore.New(l) }},
+	"stdio":            {base.KindTransport, func(l hclog.Logger) base.Plugin { return stdio.New(l) }},
+	"websocket":        {base.KindTransport, func(l hclog.Logger) base.Plugin { return websocket.New(l) }},
+	"http":             {base.KindTransport, func(l hclog.Logger) base.Plugin { return httptransport.New(l) }},
+	"versions":         {base.KindTranslator, func(l hclog.Logger) base.Plugin { return versions.New(l) }},
+	"composite":        {base.KindWeighting, func(l hclog.Logger) base.Plugin { return composite.New(l) }},
+	"tracing":          {base.KindTracing, func(l hclog.Logger) base.Plugin { return tracestore.New(l) }},
+	"tracing-postgres": {base.KindTracing, func(l hclog.Logger) base.Plugin { return tracestore.NewPostgres(l) }},
 }
 
 func builtinNames() string {

@@ -51,7 +51,8 @@ func (p *Proxy) pluginSpecs(cfg *config.Config) []pluginhost.Spec {
 
 // withStoreDir gives the tracing plugin the tracing block's store_dir and
 // store_content as its "dir" and "store_content" unless its own config
-// block sets them.
+// block sets them, or its schema has no such attribute (tracing-postgres
+// keeps its store in a database, not a directory).
 func withStoreDir(spec pluginhost.Spec, dir string, storeContent bool) pluginhost.Spec {
 	spec.Fingerprint += fmt.Sprintf("\ndir=%s\ncontent=%t", dir, storeContent)
 	decode := spec.DecodeConfig
@@ -68,17 +69,27 @@ func withStoreDir(spec pluginhost.Spec, dir string, storeContent bool) pluginhos
 			raw = json.RawMessage(`{}`)
 		}
 		var err error
-		if !gjson.GetBytes(raw, "dir").Exists() {
+		if schemaHas(schema, "dir") && !gjson.GetBytes(raw, "dir").Exists() {
 			if raw, err = sjson.SetBytes(raw, "dir", dir); err != nil {
 				return nil, err
 			}
 		}
-		if storeContent && !gjson.GetBytes(raw, "store_content").Exists() {
+		if storeContent && schemaHas(schema, "store_content") && !gjson.GetBytes(raw, "store_content").Exists() {
 			return sjson.SetBytes(raw, "store_content", true)
 		}
 		return raw, nil
 	}
 	return spec
+}
+
+// schemaHas reports whether a plugin's config schema has attribute name.
+func schemaHas(schema pluginbase.Schema, name string) bool {
+	for _, a := range schema.Attributes {
+		if a.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // blockText is the source of a block body: what tells a plugin's config
