@@ -313,7 +313,12 @@ func TestExampleConfigsValidate(t *testing.T) {
 		t.Run(filepath.Base(cfg), func(t *testing.T) {
 			t.Parallel()
 			cmd := exec.Command(mcphost(t), "validate", cfg)
-			cmd.Env = append(os.Environ(), "MCPHOST_TOKEN=test-token")
+			// What the examples' env() calls read (scaleout.hcl: one
+			// instance of three).
+			cmd.Env = append(os.Environ(), "MCPHOST_TOKEN=test-token", "MCPHOST_INSTANCE=mcp-a",
+				"MCPHOST_ADDR=127.0.0.1:3101", "MCPHOST_ADMIN_ADDR=127.0.0.1:3201", "MCPHOST_A_ADDR=127.0.0.1:3101",
+				"MCPHOST_B_ADDR=127.0.0.1:3102", "MCPHOST_C_ADDR=127.0.0.1:3103",
+				"MCPHOST_TRACE_DSN=host=/run/postgresql dbname=mcphost", "MCPHOST_STATE_KEY="+strings.Repeat("k", 64))
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("validate %s: %v\n%s", cfg, err, out)
 			}
