@@ -12,11 +12,9 @@ package pgtest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -29,9 +27,9 @@ import (
 
 // Cluster is a running PostgreSQL server owned by one test.
 type Cluster struct {
-	bin    string // the directory of the server binaries
-	dir    string // holds data/, the socket and the log
-	cred   *syscall.Credential
+	bin    string     // the directory of the server binaries
+	dir    string     // holds data/, the socket and the log
+	cred   credential // whom the server runs as; nil: this process's user
 	cmd    *exec.Cmd
 	exited chan struct{}
 	dbs    atomic.Int64
@@ -164,7 +162,7 @@ func start(bin string) (*Cluster, error) {
 			return nil, err
 		}
 		c.cred = cred
-		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
+		if err := giveTo(dir, cred); err != nil {
 			_ = os.RemoveAll(dir)
 			return nil, fmt.Errorf("give %s to the postgres user: %w", dir, err)
 		}
@@ -180,25 +178,11 @@ func start(bin string) (*Cluster, error) {
 	return c, nil
 }
 
-func postgresUser() (*syscall.Credential, error) {
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, fmt.Errorf("running as root, PostgreSQL must run as the postgres user: %w", err)
-	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
-	if err := errors.Join(err1, err2); err != nil {
-		return nil, fmt.Errorf("postgres user ids: %w", err)
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
-}
-
 func (c *Cluster) command(ctx context.Context, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, name), args...)
 	cmd.Dir = c.dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "TZ=UTC")
-	// The server dies with the test process, even one killed by a timeout.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = procAttr(c.cred)
 	return cmd
 }
 
