@@ -34,13 +34,24 @@ import (
 // takes to send the request it connected for.
 const NewConnGrace = time.Second
 
+// IdleGrace is how long, during a drain, connections kept alive between
+// requests get to be used once more (their answer closes them) or closed
+// by their clients, before the shutdown closes the rest. A client that
+// sends a request on one just as it is closed loses that request, as with
+// any HTTP/1.1 server closing an idle connection.
+const IdleGrace = time.Second
+
 // Conns tracks the connections of one http.Server that have not sent a
 // request yet. The zero value is ready; call Track before Serve.
 type Conns struct {
 	mu     sync.Mutex
 	fresh  map[net.Conn]time.Time // when each was accepted
 	active map[net.Conn]struct{}  // serving a request
-	ln     *stoppable
+	idle   map[net.Conn]struct{}  // kept alive between requests
+	// closing is set once the drain has begun: answers then close their
+	// connections (Handler).
+	closing atomic.Bool
+	ln      *stoppable
 }
 
 // Track makes srv report its connections' states to c, keeping any
@@ -66,6 +77,14 @@ func (c *Conns) observe(conn net.Conn, st http.ConnState) {
 	} else {
 		delete(c.active, conn)
 	}
+	if st == http.StateIdle {
+		if c.idle == nil {
+			c.idle = map[net.Conn]struct{}{}
+		}
+		c.idle[conn] = struct{}{}
+	} else {
+		delete(c.idle, conn)
+	}
 	if st != http.StateNew {
 		delete(c.fresh, conn)
 		return
@@ -87,6 +106,18 @@ func (c *Conns) closeSilent(now time.Time) {
 			delete(c.fresh, conn)
 		}
 	}
+}
+
+// Handler wraps h so that, once the drain has begun, every answer closes
+// its connection (Connection: close) rather than leave it idle: a client
+// then never sends a request on a connection the shutdown is closing.
+func (c *Conns) Handler(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c.closing.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Listener wraps ln so that Shutdown can stop accepting before the server
@@ -129,10 +160,10 @@ func (l *stoppable) Close() error {
 // ctx ends (see http.Server.Shutdown). Served on Listener, srv first stops
 // accepting; the connections it accepted get to send their requests
 // (connections silent for NewConnGrace are closed), and every request is
-// answered, before the shutdown proper. Until then answers keep their
-// connections open as usual: once Shutdown has begun, the server closes
-// each connection after its answer, and a client (or a load balancer) that
-// sent its next request on it meanwhile loses that request.
+// answered, before the shutdown proper (which would drop a request read
+// after it began). Meanwhile answers close their connections (served
+// through Handler), and idle connections get IdleGrace to be used once
+// more or closed by their clients.
 func (c *Conns) Shutdown(ctx context.Context, srv *http.Server) error {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -154,22 +185,27 @@ func (c *Conns) Shutdown(ctx context.Context, srv *http.Server) error {
 	ln := c.ln
 	c.mu.Unlock()
 	if ln != nil {
+		c.closing.Store(true)
 		_ = ln.Close()
 		// Past ctx, Shutdown closes what is left and says so.
-		c.awaitRequests(ctx)
+		c.awaitRequests(ctx, time.Now().Add(IdleGrace))
 	}
 	return srv.Shutdown(ctx)
 }
 
 // awaitRequests waits until no accepted connection is still to send its
 // first request (each sends it or is closed as silent) and none is serving
-// one, or ctx ends.
-func (c *Conns) awaitRequests(ctx context.Context) {
+// one, or ctx ends; and, until idleBy, for the idle ones to be used (and so
+// closed) or closed by their clients.
+func (c *Conns) awaitRequests(ctx context.Context, idleBy time.Time) {
 	wait := time.NewTicker(5 * time.Millisecond)
 	defer wait.Stop()
 	for {
 		c.mu.Lock()
 		n := len(c.fresh) + len(c.active)
+		if time.Now().Before(idleBy) {
+			n += len(c.idle)
+		}
 		c.mu.Unlock()
 		if n == 0 {
 			return

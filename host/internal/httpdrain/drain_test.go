@@ -163,3 +163,38 @@ func TestShutdownKeepsAConnectionWhoseRequestIsOnItsWay(t *testing.T) {
 		t.Fatalf("Shutdown: %v", err)
 	}
 }
+
+// TestShutdownLetsIdleConnectionsServeOnceMore: a client's kept-alive
+// connection is used once more during the drain, and that answer closes it
+// (Connection: close), so the client does not send on a connection the
+// shutdown is closing.
+func TestShutdownLetsIdleConnectionsServeOnceMore(t *testing.T) {
+	t.Parallel()
+	var conns httpdrain.Conns
+	srv := &http.Server{ReadHeaderTimeout: time.Minute, Handler: conns.Handler(http.NotFoundHandler())}
+	conns.Track(srv)
+	addr, served := serve(t, srv, &conns)
+	client := &http.Client{Transport: &http.Transport{}}
+	get := func() *http.Response {
+		t.Helper()
+		resp, err := client.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if resp := get(); resp.Close {
+		t.Fatal("an answer before the drain closed its connection")
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- conns.Shutdown(context.Background(), srv) }()
+	<-served // stopped accepting: the drain has begun; the idle connection is still open
+	if resp := get(); resp.StatusCode != http.StatusNotFound || !resp.Close {
+		t.Fatalf("during the drain: %d, Connection: close %v; want 404 closing the connection", resp.StatusCode, resp.Close)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}

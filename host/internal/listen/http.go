@@ -205,7 +205,7 @@ func NewHTTP(r *router.Router, opts HTTPOptions) *HTTP {
 		}
 	}
 	h.guard = h.newGuard(true)
-	h.srv = &http.Server{Handler: h.checkHost(mux), ReadHeaderTimeout: 10 * time.Second}
+	h.srv = &http.Server{Handler: h.drain.Handler(h.checkHost(mux)), ReadHeaderTimeout: 10 * time.Second}
 	h.drain.Track(h.srv)
 	return h
 }
