@@ -185,6 +185,27 @@ func (s *legacySession) call(ctx context.Context, tool string, args map[string]a
 	return callResultOf(a)
 }
 
+// request sends any request of the session and returns its result; the
+// answer must come from the session's instance.
+func (s *legacySession) request(ctx context.Context, method string, params map[string]any) (map[string]any, error) {
+	msg, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": s.next.Add(1), "method": method, "params": params})
+	a, err := mcpPost(ctx, s.url, s.headers(), msg)
+	if err != nil {
+		return nil, err
+	}
+	if a.instance != s.instance() {
+		return nil, fmt.Errorf("session %s was answered by instance %q", s.id, a.instance)
+	}
+	var resp struct {
+		Result map[string]any  `json:"result"`
+		Error  json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(a.body, &resp); err != nil || resp.Error != nil || resp.Result == nil {
+		return nil, fmt.Errorf("%s: %s", method, clip(a.body, 300))
+	}
+	return resp.Result, nil
+}
+
 // close ends the session (DELETE), as a client that is done does.
 func (s *legacySession) close() {
 	req, err := http.NewRequest(http.MethodDelete, s.url, nil)

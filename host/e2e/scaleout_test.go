@@ -203,6 +203,18 @@ func scaleRouting(t *testing.T, ctx context.Context, s *scaleOut) {
 		}
 		defer ls.close()
 		sessionsOn[ls.instance()]++
+		list, err := ls.request(ctx, "resources/list", map[string]any{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resources, _ := list["resources"].([]any)
+		if len(resources) == 0 {
+			t.Fatalf("session %s lists no resources: %v", ls.id, list)
+		}
+		first, _ := resources[0].(map[string]any)
+		if read, err := ls.request(ctx, "resources/read", map[string]any{"uri": first["uri"]}); err != nil || read["contents"] == nil {
+			t.Fatalf("session %s reading %v: %v %v", ls.id, first["uri"], read, err)
+		}
 		for j := range 5 {
 			if _, err := ls.call(ctx, "mcp__proxy__example__echo", map[string]any{"text": fmt.Sprintf("s%d c%d", i, j)}); err != nil {
 				t.Fatalf("session %s, call %d: %v", ls.id, j, err)
