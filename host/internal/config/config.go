@@ -321,6 +321,19 @@ type Server struct {
 	Health    Health
 	Transport TransportBlock
 	DeclRange hcl.Range
+
+	// Tools, Prompts and Resources filter what the server's lists expose
+	// (its `tools`, `prompts` and `resources` blocks).
+	Tools, Prompts, Resources Filter
+}
+
+// Filter is a `tools`, `prompts` or `resources` block: globs (path.Match
+// syntax, checked at load) on the backend's own names or URIs. Deny wins;
+// an empty Allow allows everything.
+type Filter struct {
+	Allow, Deny []string
+	// DeclRange is the block's, zero when the server has none.
+	DeclRange hcl.Range
 }
 
 // TransportBlock is a server's `transport "PLUGIN"` block, left undecoded.

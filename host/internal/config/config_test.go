@@ -1083,3 +1083,78 @@ func TestResumeBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestServerFilters(t *testing.T) {
+	t.Parallel()
+	const transport = "  transport \"stdio\" {}\n"
+	tests := []struct {
+		name           string
+		body           string // inside server "s" { ... }, after the transport
+		tools, prompts Filter
+		resources      Filter
+		summary        string // the error expected, "" for none
+		at             string
+	}{
+		{name: "none"},
+		{
+			name:  "tools allow and deny",
+			body:  "  tools {\n    allow = [\"get_*\", \"search\"]\n    deny  = [\"get_secret\"]\n  }\n",
+			tools: Filter{Allow: []string{"get_*", "search"}, Deny: []string{"get_secret"}},
+		},
+		{
+			name:      "prompts and resources",
+			body:      "  prompts {\n    deny = [\"debug*\"]\n  }\n  resources {\n    allow = [\"file:///docs/*\"]\n  }\n",
+			prompts:   Filter{Deny: []string{"debug*"}},
+			resources: Filter{Allow: []string{"file:///docs/*"}},
+		},
+		{name: "empty block", body: "  tools {}\n"},
+		{
+			name: "bad allow glob", body: "  tools {\n    allow = [\"ok\", \"get_[\"]\n  }\n",
+			summary: "Invalid allow pattern", at: "proxy.hcl:4:13",
+		},
+		{
+			name: "bad deny glob", body: "  resources {\n    deny = [\"x\\\\\"]\n  }\n",
+			summary: "Invalid deny pattern", at: "proxy.hcl:4:12",
+		},
+		{
+			name: "not a list", body: "  prompts {\n    allow = { a = 1 }\n  }\n",
+			summary: "Incorrect attribute value type", at: "proxy.hcl:4:13",
+		},
+		{
+			name: "duplicate block", body: "  tools {}\n  tools {}\n",
+			summary: "Duplicate tools block", at: "proxy.hcl:4:3",
+		},
+		{
+			name: "unknown attribute", body: "  tools {\n    only = [\"a\"]\n  }\n",
+			summary: "Unsupported argument", at: "proxy.hcl:4:5",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := "server \"s\" {\n" + transport + tt.body + "}\n"
+			cfg, diags := Parse([]byte(src), "proxy.hcl", LoadOptions{LookupEnv: noEnv})
+			if tt.summary != "" {
+				if len(diags) != 1 || diags[0].Summary != tt.summary || loc(diags[0]) != tt.at {
+					t.Fatalf("want %q at %s, got:\n%s", tt.summary, tt.at, diagString(diags))
+				}
+				return
+			}
+			if diags.HasErrors() {
+				t.Fatal(diagString(diags))
+			}
+			s := cfg.Servers[0]
+			for _, f := range []struct {
+				kind      string
+				got, want Filter
+			}{{"tools", s.Tools, tt.tools}, {"prompts", s.Prompts, tt.prompts}, {"resources", s.Resources, tt.resources}} {
+				if !reflect.DeepEqual(f.got.Allow, f.want.Allow) || !reflect.DeepEqual(f.got.Deny, f.want.Deny) {
+					t.Errorf("%s = allow %q deny %q, want allow %q deny %q", f.kind, f.got.Allow, f.got.Deny, f.want.Allow, f.want.Deny)
+				}
+			}
+			if strings.Contains(tt.body, "tools {") && s.Tools.DeclRange.Start.Line != 3 {
+				t.Errorf("tools block range %v, want line 3", s.Tools.DeclRange)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -17,6 +18,7 @@ var serverSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "transport", LabelNames: []string{"plugin"}},
 		{Type: "restart"}, {Type: "health"},
+		{Type: "tools"}, {Type: "prompts"}, {Type: "resources"},
 	},
 }
 
@@ -31,16 +33,30 @@ func (d *decoder) decodeServer(b *hcl.Block, defaults Proxy) Server {
 	d.add(diags...)
 	attrs := content.Attributes
 	var transports []*hcl.Block
-	var policies []*hcl.Block
+	var policies, filters []*hcl.Block
 	for _, blk := range content.Blocks {
-		if blk.Type == "transport" {
+		switch blk.Type {
+		case "transport":
 			transports = append(transports, blk)
-		} else {
+		case "tools", "prompts", "resources":
+			filters = append(filters, blk)
+		default:
 			policies = append(policies, blk)
 		}
 	}
 	content.Blocks = transports
 	d.decodePolicyBlocks(policies, &s.Restart, &s.Health)
+	for _, blk := range d.firstOfEachType(filters) {
+		f := d.decodeFilter(blk)
+		switch blk.Type {
+		case "tools":
+			s.Tools = f
+		case "prompts":
+			s.Prompts = f
+		case "resources":
+			s.Resources = f
+		}
+	}
 	if attr, ok := attrs["enabled"]; ok {
 		if v, ok := d.eval(attr, cty.Bool); ok && !v.IsNull() {
 			s.Enabled = v.True()
@@ -89,10 +105,11 @@ var healthSchema = &hcl.BodySchema{
 	},
 }
 
-// decodePolicyBlocks applies `restart` and `health` blocks (at most one of
-// each) over r and h: attributes left out keep the values given.
-func (d *decoder) decodePolicyBlocks(blocks []*hcl.Block, r *Restart, h *Health) {
+// firstOfEachType returns blocks without repeats of a type, reporting each
+// repeat: these blocks may appear at most once.
+func (d *decoder) firstOfEachType(blocks []*hcl.Block) []*hcl.Block {
 	first := map[string]hcl.Range{}
+	var out []*hcl.Block
 	for _, b := range blocks {
 		if at, dup := first[b.Type]; dup {
 			d.errorf(b.DefRange, "Duplicate "+b.Type+" block",
@@ -100,6 +117,56 @@ func (d *decoder) decodePolicyBlocks(blocks []*hcl.Block, r *Restart, h *Health)
 			continue
 		}
 		first[b.Type] = b.DefRange
+		out = append(out, b)
+	}
+	return out
+}
+
+var filterSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "allow"}, {Name: "deny"}},
+}
+
+// decodeFilter reads a `tools`, `prompts` or `resources` block: lists of
+// path.Match globs, each checked here so that a typo fails the load
+// rather than silently matching nothing.
+func (d *decoder) decodeFilter(b *hcl.Block) Filter {
+	f := Filter{DeclRange: b.DefRange}
+	content, diags := b.Body.Content(filterSchema)
+	d.add(diags...)
+	for _, field := range []struct {
+		name string
+		dst  *[]string
+	}{{"allow", &f.Allow}, {"deny", &f.Deny}} {
+		attr, ok := content.Attributes[field.name]
+		if !ok {
+			continue
+		}
+		v, ok := d.eval(attr, cty.List(cty.String))
+		if !ok || v.IsNull() {
+			continue
+		}
+		for it := v.ElementIterator(); it.Next(); {
+			_, e := it.Element()
+			if e.IsNull() {
+				d.errorf(attr.Expr.Range(), "Invalid "+field.name, "%s.%s must not contain null.", b.Type, field.name)
+				continue
+			}
+			pattern := e.AsString()
+			if _, err := path.Match(pattern, ""); err != nil {
+				d.errorf(attr.Expr.Range(), "Invalid "+field.name+" pattern",
+					"%s.%s: %q is not a valid glob (%s); patterns use Go's path.Match syntax: *, ?, [a-z], \\ escapes.", b.Type, field.name, pattern, err)
+				continue
+			}
+			*field.dst = append(*field.dst, pattern)
+		}
+	}
+	return f
+}
+
+// decodePolicyBlocks applies `restart` and `health` blocks (at most one of
+// each) over r and h: attributes left out keep the values given.
+func (d *decoder) decodePolicyBlocks(blocks []*hcl.Block, r *Restart, h *Health) {
+	for _, b := range d.firstOfEachType(blocks) {
 		switch b.Type {
 		case "restart":
 			d.decodeRestart(b, r)
