@@ -41,6 +41,9 @@ type BackendSpec struct {
 	// one skips the server/discover probe and asks for it in initialize;
 	// ModernVersion requires server/discover. "" probes.
 	ProtocolVersion string
+	// Filters limit which of its tools, prompts and resources are exposed
+	// (and reachable); SetFilters changes them while it runs.
+	Filters Filters
 
 	// backoffHook, in tests, is told every computed reconnect delay.
 	backoffHook func(time.Duration)
@@ -122,6 +125,8 @@ type backend struct {
 	sup  *supervisor
 	// version is the revision the backend speaks ("" until known).
 	version protoVersion
+	// filters are spec.Filters, or those SetFilters gave since.
+	filters atomic.Pointer[Filters]
 
 	// remove ends the supervising goroutine for good (RemoveBackend, or
 	// the router closing); done is closed when it has ended. Both are set
@@ -137,7 +142,9 @@ func newBackend(r *Router, spec BackendSpec) *backend {
 	spec.Restart.defaults(r.opts)
 	spec.Health.defaults()
 	log := r.log.Named(spec.Name)
-	return &backend{spec: spec, router: r, log: log, conn: newConnection(spec.Name, log), sup: newSupervisor()}
+	b := &backend{spec: spec, router: r, log: log, conn: newConnection(spec.Name, log), sup: newSupervisor()}
+	b.filters.Store(&spec.Filters)
+	return b
 }
 
 func (b *backend) snapshot() ([numLists][][]byte, bool) { return b.sup.snapshot() }
@@ -162,6 +169,9 @@ type BackendStatus struct {
 	// HealthChecks and HealthFailures count the health checks made and
 	// those that failed, over the proxy's life.
 	HealthChecks, HealthFailures int
+	// Warnings are problems with its config found against what it lists,
+	// such as a filter's allow list that matches none of its tools.
+	Warnings []string
 }
 
 func (b *backend) status() BackendStatus {

@@ -32,6 +32,11 @@ type catalog struct {
 	// unprefixed are ready backends exposed with their own names and URIs.
 	unprefixed []*backend
 	collisions []Collision
+	// hiddenURIs are listed resources a filter leaves out, as clients
+	// would name them: no other route (a prefix, say) may reach them.
+	hiddenURIs map[string]bool
+	// warnings are each server's filter warnings (filterWarnings).
+	warnings map[string][]string
 	// translated caches list results put into other protocol versions,
 	// keyed by method and version (and the servers hidden, for a session
 	// that sees only some).
@@ -82,6 +87,7 @@ func buildCatalog(opts Options, backends []*backend) *catalog {
 	c := &catalog{
 		tools: map[string]route{}, prompts: map[string]route{},
 		resources: map[string]route{}, templates: map[string]route{},
+		hiddenURIs: map[string]bool{}, warnings: map[string][]string{},
 	}
 	var items [numLists][][]byte
 	for _, b := range backends {
@@ -89,6 +95,7 @@ func buildCatalog(opts Options, backends []*backend) *catalog {
 		if !ready {
 			continue
 		}
+		lists = c.applyFilters(opts, b, lists)
 		if !b.spec.Prefix {
 			c.unprefixed = append(c.unprefixed, b)
 		} else if p := uriPrefix(opts.ResourceURITemplate, b.spec.Name); p != "" {
@@ -119,6 +126,28 @@ func buildCatalog(opts Options, backends []*backend) *catalog {
 	c.resourcesResult = listResult("resources", items[listResources])
 	c.templResult = listResult("resourceTemplates", items[listTemplates])
 	return c
+}
+
+// applyFilters returns b's lists without the items its filters leave out,
+// noting the resources left out and the allow lists that match nothing.
+func (c *catalog) applyFilters(opts Options, b *backend, lists [numLists][][]byte) [numLists][][]byte {
+	fs := *b.filters.Load()
+	if w := filterWarnings(b, fs, lists); len(w) > 0 {
+		c.warnings[b.spec.Name] = w
+	}
+	var kept [numLists][][]byte
+	for k, list := range lists {
+		f := fs.of(listKind(k))
+		for _, item := range list {
+			name, _ := jsonrpc.GetString(item, listKeys[k])
+			if f.allows(name) {
+				kept[k] = append(kept[k], item)
+			} else if listKind(k) == listResources {
+				c.hiddenURIs[exposeURI(opts, b, name)] = true
+			}
+		}
+	}
+	return kept
 }
 
 func (c *catalog) addNamed(out [][]byte, names map[string]route, b *backend, item []byte, field, template, placeholder string) [][]byte {
@@ -241,6 +270,9 @@ func listResult(field string, items [][]byte) []byte {
 func (c *catalog) resolveURI(uri string) (route, bool) {
 	if r, ok := c.resources[uri]; ok {
 		return r, true
+	}
+	if c.hiddenURIs[uri] {
+		return route{}, false
 	}
 	for _, p := range c.prefixes {
 		if strings.HasPrefix(uri, p.prefix) {

@@ -2,6 +2,7 @@ package router
 
 import (
 	"bytes"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -55,6 +56,7 @@ func (k *catalogKeeper) rebuild(notify bool) {
 			k.log.Warn("name collision", "detail", col.Detail)
 		}
 	}
+	k.logNewWarnings(old, c)
 	if !notify {
 		return
 	}
@@ -71,6 +73,18 @@ func (k *catalogKeeper) rebuild(notify bool) {
 	for _, method := range []string{listChanged[listTools], listChanged[listPrompts], listChanged[listResources]} {
 		if changed[method] {
 			k.sessions.broadcast(jsonrpc.Notification(method, nil))
+		}
+	}
+}
+
+// logNewWarnings logs the filter warnings c has that old had not; like
+// collisions, each is logged once when it appears, not on every rebuild.
+func (k *catalogKeeper) logNewWarnings(old, c *catalog) {
+	for server, warnings := range c.warnings {
+		for _, w := range warnings {
+			if !slices.Contains(old.warnings[server], w) {
+				k.log.Warn("filter matches nothing", "server", server, "detail", w)
+			}
 		}
 	}
 }

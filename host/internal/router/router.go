@@ -265,11 +265,27 @@ func (r *Router) spawn(fn func(ctx context.Context)) bool {
 // Backends reports the state of every backend, in config order.
 func (r *Router) Backends() []BackendStatus {
 	list := r.backends.all()
+	warnings := r.catalog.load().warnings
 	out := make([]BackendStatus, 0, len(list))
 	for _, b := range list {
-		out = append(out, b.status())
+		st := b.status()
+		st.Warnings = warnings[b.spec.Name]
+		out = append(out, st)
 	}
 	return out
+}
+
+// SetFilters replaces the named backend's filters without reconnecting
+// it: the catalog is rebuilt from the lists it has, and sessions are told
+// which lists changed.
+func (r *Router) SetFilters(name string, fs Filters) error {
+	b, err := r.backends.named(name)
+	if err != nil {
+		return err
+	}
+	b.filters.Store(&fs)
+	r.catalog.rebuild(true)
+	return nil
 }
 
 // Collisions lists exposed-name clashes found in the current catalog.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"reflect"
 	"runtime"
 	"slices"
 	"strconv"
@@ -717,7 +718,7 @@ func TestStatusAndPing(t *testing.T) {
 	r := startRouter(t, Options{Name: "px", Version: "9"}, srv.spec("srv", true, 0))
 	st := r.Backends()[0]
 	want := BackendStatus{Name: "srv", State: StateRunning, ProtocolVersion: "2025-06-18", Tools: 2, Prompts: 1}
-	if st != want {
+	if !reflect.DeepEqual(st, want) {
 		t.Fatalf("status %+v, want %+v", st, want)
 	}
 	tests := []struct{ method, want string }{
