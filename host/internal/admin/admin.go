@@ -153,6 +153,9 @@ type ServerStatus struct {
 	// NextAttempt is when a failed server is next retried; omitted when
 	// no retry is scheduled.
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	// Warnings are problems its config has with what it lists, such as a
+	// filter's allow list that matches none of its tools.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Tool is one entry of the aggregated catalogue. The schemas and

@@ -36,7 +36,7 @@ func (c control) Servers() []admin.ServerStatus {
 			Name: b.Name, State: string(b.State), Reason: b.Reason, ProtocolVersion: b.ProtocolVersion,
 			Transport: s.Transport.Plugin, Tools: b.Tools, Prompts: b.Prompts, Resources: b.Resources,
 			Templates: b.Templates, InFlight: b.InFlight, Restarts: b.Restarts, LastError: b.LastError,
-			NextAttempt: b.NextAttempt,
+			NextAttempt: b.NextAttempt, Warnings: b.Warnings,
 		})
 	}
 	return out

@@ -342,6 +342,7 @@ func (p *Proxy) backendSpec(ctx context.Context, cfg *config.Config, s config.Se
 	spec := router.BackendSpec{
 		Name: s.Name, Prefix: s.Prefix, Timeout: s.RequestTimeout, ProtocolVersion: s.ProtocolVersion, Disabled: !s.Enabled,
 		Restart: restartPolicy(s.Restart), Health: healthCheck(s.Health),
+		Filters: router.Filters{Tools: filter(s.Tools), Prompts: filter(s.Prompts), Resources: filter(s.Resources)},
 		Open: func(ctx context.Context) (transport.Conn, error) {
 			tr, err := p.plugins.Transport(ctx, name)
 			if err != nil {
@@ -376,6 +377,11 @@ func (p *Proxy) runServer(name string, ps *preparedServer) {
 	p.fingerprints[name] = ps.fingerprint
 	p.specs[name] = ps.spec
 	p.transportConfigs[name] = ps.shown
+}
+
+// filter is a server's tools, prompts or resources block for the router.
+func filter(f config.Filter) router.Filter {
+	return router.Filter{Allow: f.Allow, Deny: f.Deny, Where: fmt.Sprintf("%s:%d", f.DeclRange.Filename, f.DeclRange.Start.Line)}
 }
 
 // restartPolicy is a server's restart block for the router; zero values
