@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -116,6 +117,7 @@ func (p *Proxy) reload(ctx context.Context) (ReloadResult, error) {
 		res.Partial = append(res.Partial, serverPartial(name, existed, failedBy[name]))
 	}
 	applied := applyPlan(p.router, plan, nextSpecs, previous)
+	res.Partial = append(res.Partial, p.applyFilters(plan.Keep, prepared, previous)...)
 	for name, now := range applied.Runs {
 		switch now {
 		case runsNew:
@@ -150,6 +152,26 @@ func (p *Proxy) reload(ctx context.Context) (ReloadResult, error) {
 	ar := adminReload(res)
 	p.events.publish(admin.Event{Type: admin.EventReload, ReloadResult: &ar})
 	return res, nil
+}
+
+// applyFilters gives the servers a reload keeps running their new filters,
+// if those changed: filters are not in the fingerprint, so changing only
+// them rebuilds the catalog (and tells the sessions) without a restart.
+func (p *Proxy) applyFilters(kept []string, prepared map[string]preparedServer, previous map[string]router.BackendSpec) []admin.ReloadPartial {
+	var out []admin.ReloadPartial
+	for _, name := range kept {
+		ps := prepared[name]
+		if reflect.DeepEqual(ps.spec.Filters, previous[name].Filters) {
+			continue
+		}
+		if err := p.router.SetFilters(name, ps.spec.Filters); err != nil {
+			out = append(out, admin.ReloadPartial{Kind: admin.PartialServer, Name: name,
+				Reason: "new filters not applied; it keeps its previous ones: " + err.Error()})
+			continue
+		}
+		p.runServer(name, &ps)
+	}
+	return out
 }
 
 // restartWarnings lists what changed that a reload does not apply.
