@@ -32,8 +32,9 @@ type catalog struct {
 	// unprefixed are ready backends exposed with their own names and URIs.
 	unprefixed []*backend
 	collisions []Collision
-	// hiddenURIs are listed resources a filter leaves out, as clients
-	// would name them: no other route (a prefix, say) may reach them.
+	// hiddenURIs are listed resources and templates a filter leaves out,
+	// as clients would name them: no other route (a prefix, say) may reach
+	// them.
 	hiddenURIs map[string]bool
 	// warnings are each server's filter warnings (filterWarnings).
 	warnings map[string][]string
@@ -142,7 +143,7 @@ func (c *catalog) applyFilters(opts Options, b *backend, lists [numLists][][]byt
 			name, _ := jsonrpc.GetString(item, listKeys[k])
 			if f.allows(name) {
 				kept[k] = append(kept[k], item)
-			} else if listKind(k) == listResources {
+			} else if listKind(k) == listResources || listKind(k) == listTemplates {
 				c.hiddenURIs[exposeURI(opts, b, name)] = true
 			}
 		}

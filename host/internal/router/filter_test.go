@@ -93,11 +93,25 @@ func TestFiltersHideAndRefuse(t *testing.T) {
 			t.Errorf("%s %s: error %s, want %s", rf.method, rf.filtered, got, want)
 		}
 	}
+	completion := func(kind, key, value string) string {
+		return `{"ref":{"type":"ref/` + kind + `","` + key + `":` + string(jsonrpc.String(value)) + `},"argument":{"name":"a","value":"b"}}`
+	}
+	for _, ref := range []struct{ kind, key, filtered string }{
+		{"prompt", "name", "mcp__proxy__srv__debug_dump"},
+		{"resource", "uri", "mcp+proxy://srv/db://{table}"},
+	} {
+		got := string(jsonrpc.Get(ask("completion/complete", completion(ref.kind, ref.key, ref.filtered)), "error"))
+		want := string(jsonrpc.Get(ask("completion/complete", completion(ref.kind, ref.key, "mcp+proxy://nobody/never")), "error"))
+		want = strings.ReplaceAll(want, "mcp+proxy://nobody/never", ref.filtered)
+		if got == "" || got != want {
+			t.Errorf("completion for %s: error %s, want %s", ref.filtered, got, want)
+		}
+	}
 	if n := srv.count(isToolCall("crash")); n != 0 {
 		t.Errorf("the backend got %d calls of the filtered tool", n)
 	}
 	if srv.find(func(m []byte) bool {
-		return strings.Contains(string(m), "secret") || strings.Contains(string(m), "debug_dump")
+		return strings.Contains(string(m), "secret") || strings.Contains(string(m), "debug_dump") || strings.Contains(string(m), "db://")
 	}) != nil {
 		t.Error("a filtered prompt or resource reached the backend")
 	}
