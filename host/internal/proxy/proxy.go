@@ -381,7 +381,11 @@ func (p *Proxy) runServer(name string, ps *preparedServer) {
 
 // filter is a server's tools, prompts or resources block for the router.
 func filter(f config.Filter) router.Filter {
-	return router.Filter{Allow: f.Allow, Deny: f.Deny, Where: fmt.Sprintf("%s:%d", f.DeclRange.Filename, f.DeclRange.Start.Line)}
+	out := router.Filter{Allow: f.Allow, Deny: f.Deny}
+	if f.DeclRange.Filename != "" { // a server without the block has none
+		out.Where = fmt.Sprintf("%s:%d", f.DeclRange.Filename, f.DeclRange.Start.Line)
+	}
+	return out
 }
 
 // restartPolicy is a server's restart block for the router; zero values

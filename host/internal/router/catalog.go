@@ -141,7 +141,7 @@ func (c *catalog) applyFilters(opts Options, b *backend, lists [numLists][][]byt
 		f := fs.of(listKind(k))
 		for _, item := range list {
 			name, _ := jsonrpc.GetString(item, listKeys[k])
-			if f.allows(name) {
+			if f.Allows(name) {
 				kept[k] = append(kept[k], item)
 			} else if listKind(k) == listResources || listKind(k) == listTemplates {
 				c.hiddenURIs[exposeURI(opts, b, name)] = true

@@ -34,8 +34,8 @@ func (fs Filters) of(k listKind) Filter {
 	return fs.Resources
 }
 
-// allows says whether the item named name is exposed.
-func (f Filter) allows(name string) bool {
+// Allows says whether the item named name is exposed.
+func (f Filter) Allows(name string) bool {
 	if matchesAny(f.Deny, name) {
 		return false
 	}

@@ -31,7 +31,7 @@ func TestFilterAllows(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			if got := tc.filter.allows(tc.item); got != tc.want {
+			if got := tc.filter.Allows(tc.item); got != tc.want {
 				t.Fatalf("%+v allows %q = %t, want %t", tc.filter, tc.item, got, tc.want)
 			}
 		})
