@@ -232,7 +232,9 @@ func TestOAuthMetadata(t *testing.T) {
 	}
 }
 
-func callTool(name string) string { return callMsg("7", name, `{}`, "") }
+// callTool is a tools/call of name; the subtests below share one session
+// and run at once, so each needs its own id.
+func callTool(id, name string) string { return callMsg(id, name, `{}`, "") }
 
 // TestOAuthServerScopes: a call that would reach a server needs that
 // server's scopes; the proxy's own methods and other servers do not.
@@ -246,11 +248,11 @@ func TestOAuthServerScopes(t *testing.T) {
 		name, token, msg string
 		status           int
 	}{
-		{"other server", basic, callTool("mcp__proxy__srv__echo"), http.StatusOK},
+		{"other server", basic, callTool("7", "mcp__proxy__srv__echo"), http.StatusOK},
 		{"list", basic, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`, http.StatusOK},
-		{"server needing a scope", basic, callTool("mcp__proxy__github__issues"), http.StatusForbidden},
-		{"in a batch", basic, `[` + callTool("mcp__proxy__srv__echo") + `,` + callTool("mcp__proxy__github__issues") + `]`, http.StatusForbidden},
-		{"with the scope, same subject", l.token(t, "alice", "mcp mcp:github"), callTool("mcp__proxy__github__issues"), http.StatusOK},
+		{"server needing a scope", basic, callTool("8", "mcp__proxy__github__issues"), http.StatusForbidden},
+		{"in a batch", basic, `[` + callTool("9", "mcp__proxy__srv__echo") + `,` + callTool("10", "mcp__proxy__github__issues") + `]`, http.StatusForbidden},
+		{"with the scope, same subject", l.token(t, "alice", "mcp mcp:github"), callTool("11", "mcp__proxy__github__issues"), http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -280,13 +282,13 @@ func TestOAuthSessionBinding(t *testing.T) {
 	l := startOAuth(t, nil)
 	alice, bob := l.token(t, "alice", "mcp"), l.token(t, "bob", "mcp")
 	session := l.initialize(t, alice)
-	if resp := doAuth(t, http.MethodPost, l.h.URL(), session, acceptJSON, callTool("mcp__proxy__srv__echo"), bob); resp.StatusCode != http.StatusNotFound {
+	if resp := doAuth(t, http.MethodPost, l.h.URL(), session, acceptJSON, callTool("7", "mcp__proxy__srv__echo"), bob); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("bob continued alice's session: %d", resp.StatusCode)
 	}
 	if resp := doAuth(t, http.MethodDelete, l.h.URL(), session, "", "", bob); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("bob deleted alice's session: %d", resp.StatusCode)
 	}
-	if resp := doAuth(t, http.MethodPost, l.h.URL(), session, acceptJSON, callTool("mcp__proxy__srv__echo"), alice); resp.StatusCode != http.StatusOK {
+	if resp := doAuth(t, http.MethodPost, l.h.URL(), session, acceptJSON, callTool("7", "mcp__proxy__srv__echo"), alice); resp.StatusCode != http.StatusOK {
 		t.Errorf("alice's own session: %d", resp.StatusCode)
 	}
 
@@ -301,7 +303,7 @@ func TestOAuthSessionBinding(t *testing.T) {
 		t.Errorf("answer %s", msg)
 	}
 	// A server-scoped call on the legacy transport is refused on its POST.
-	resp := doAuth(t, http.MethodPost, endpoint, "", "", callTool("mcp__proxy__github__issues"), alice)
+	resp := doAuth(t, http.MethodPost, endpoint, "", "", callTool("7", "mcp__proxy__github__issues"), alice)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(resp.Header.Get("WWW-Authenticate"), `scope="mcp mcp:github"`) {
 		t.Errorf("SSE call to github: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
@@ -355,12 +357,12 @@ func TestOAuthWebSocket(t *testing.T) {
 	c := dial(l.token(t, "alice", "mcp"))
 	writeWS(t, c, initializeMsg("1"))
 	readWS(t, c, "the initialize answer")
-	writeWS(t, c, callTool("mcp__proxy__github__issues"))
+	writeWS(t, c, callTool("7", "mcp__proxy__github__issues"))
 	denied := readWS(t, c, "the refusal")
 	if got := string(jsonrpc.Get(denied, "error.data.scope")); got != `["mcp","mcp:github"]` {
 		t.Errorf("refusal %s", denied)
 	}
-	writeWS(t, c, callTool("mcp__proxy__srv__echo"))
+	writeWS(t, c, callTool("7", "mcp__proxy__srv__echo"))
 	if msg := readWS(t, c, "the echo"); jsonrpc.Get(msg, "result") == nil {
 		t.Errorf("answer %s", msg)
 	}
