@@ -39,7 +39,7 @@ const scaleBackend = "mcphost"
 type scaleOut struct {
 	t     *testing.T
 	pg    *pgtest.Cluster
-	db    string // the database's name
+	dsn   string // the database the instances trace into
 	cfg   string // the copy of scaleout.hcl the instances run
 	env   []string
 	addr  map[string]string // MCP listener address by instance id
@@ -74,7 +74,7 @@ func startScaleOut(t *testing.T) *scaleOut {
 	dir := t.TempDir()
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	s := &scaleOut{t: t, pg: pg, db: databaseOf(t, dsn), cfg: copyExample(t, dir, "scaleout.hcl"),
+	s := &scaleOut{t: t, pg: pg, dsn: dsn, cfg: copyExample(t, dir, "scaleout.hcl"),
 		addr: map[string]string{}, admin: map[string]string{}, procs: map[string]*proxyProcess{}}
 	lbAddr := freeAddr(t)
 	s.lbURL = "http://" + lbAddr + "/mcp"
@@ -92,17 +92,6 @@ func startScaleOut(t *testing.T) *scaleOut {
 	s.lb = startHAProxy(t, copyExample(t, dir, "haproxy.cfg"), s.env)
 	s.lb.waitServers(t, scaleBackend, map[string]string{"mcp-a": "UP", "mcp-b": "UP", "mcp-c": "UP"})
 	return s
-}
-
-func databaseOf(t *testing.T, dsn string) string {
-	t.Helper()
-	for _, kv := range strings.Fields(dsn) {
-		if name, ok := strings.CutPrefix(kv, "dbname="); ok {
-			return name
-		}
-	}
-	t.Fatalf("no dbname in %q", dsn)
-	return ""
 }
 
 // spawn starts instance id without waiting for it.
@@ -162,7 +151,7 @@ func TestScaleOut(t *testing.T) {
 // recorded by one process (host/pid/random), which is one instance's
 // tracing plugin.
 func scaleSchemaOnce(t *testing.T, _ context.Context, s *scaleOut) {
-	rows := s.pg.Exec(t, s.db, "SELECT version || ' ' || applied_by FROM schema_migrations ORDER BY version")
+	rows := s.pg.Exec(t, s.dsn, "SELECT version || ' ' || applied_by FROM schema_migrations ORDER BY version")
 	appliers := map[string]bool{}
 	for _, row := range strings.Split(rows, "\n") {
 		if _, by, ok := strings.Cut(row, " "); ok {
@@ -642,7 +631,7 @@ func scaleKill(t *testing.T, ctx context.Context, s *scaleOut) {
 		if strings.ContainsAny(id, `'\`) {
 			t.Fatalf("response id %q cannot be quoted in SQL as is", id)
 		}
-		if n := s.pg.Exec(t, s.db, "SELECT count(*) FROM responses WHERE id = '"+id+"'"); n != "1" {
+		if n := s.pg.Exec(t, s.dsn, "SELECT count(*) FROM responses WHERE id = '"+id+"'"); n != "1" {
 			t.Errorf("response %s is stored %s times, want once", id, n)
 		}
 	}

@@ -70,27 +70,28 @@ func (c *Cluster) SocketDir() string { return c.dir }
 func (c *Cluster) NewDatabase(t testing.TB) string {
 	t.Helper()
 	name := "t" + strconv.FormatInt(c.dbs.Add(1), 10)
-	if out, err := c.psql(context.Background(), "postgres", "CREATE DATABASE "+name); err != nil {
+	if out, err := c.psql(context.Background(), c.DSN("postgres"), "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("pgtest: create database %s: %v: %s", name, err, out)
 	}
 	return c.DSN(name)
 }
 
-// Exec runs sql in database db with psql, returning its unaligned output.
-func (c *Cluster) Exec(t testing.TB, db, sql string) string {
+// Exec runs sql with psql in the database of dsn (as NewDatabase returns
+// it), returning its unaligned output.
+func (c *Cluster) Exec(t testing.TB, dsn, sql string) string {
 	t.Helper()
-	out, err := c.psql(context.Background(), db, sql)
+	out, err := c.psql(context.Background(), dsn, sql)
 	if err != nil {
 		t.Fatalf("pgtest: psql %q: %v: %s", sql, err, out)
 	}
 	return strings.TrimSpace(string(out))
 }
 
-func (c *Cluster) psql(ctx context.Context, db, sql string) ([]byte, error) {
+func (c *Cluster) psql(ctx context.Context, dsn, sql string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-		"-h", c.dir, "-U", Superuser, "-d", db, "-c", sql)
+		"-d", dsn, "-c", sql)
 	return cmd.CombinedOutput()
 }
 
@@ -226,7 +227,7 @@ func (c *Cluster) run() error {
 	}()
 	deadline := time.Now().Add(startTimeout)
 	for {
-		out, err := c.psql(context.Background(), "postgres", "SELECT 1")
+		out, err := c.psql(context.Background(), c.DSN("postgres"), "SELECT 1")
 		if err == nil && bytes.Equal(bytes.TrimSpace(out), []byte("1")) {
 			return nil
 		}
