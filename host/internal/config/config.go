@@ -120,6 +120,8 @@ type Config struct {
 	Servers   []Server
 	Admin     Admin
 	Tracing   Tracing
+	// Profiles are the subsets served at <listen path>/p/NAME.
+	Profiles []Profile
 
 	// EvalContext holds var.*, mcphost.* and the functions; use it to
 	// decode plugin bodies with DecodeBody.
@@ -378,6 +380,10 @@ func (c *Config) Redacted() *Config {
 	}
 	out.Plugins = append([]Plugin(nil), c.Plugins...)
 	out.Servers = append([]Server(nil), c.Servers...)
+	out.Profiles = make([]Profile, len(c.Profiles))
+	for i, p := range c.Profiles {
+		out.Profiles[i] = p.Redacted()
+	}
 	return &out
 }
 

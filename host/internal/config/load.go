@@ -141,6 +141,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "server", LabelNames: []string{"name"}},
 		{Type: "admin"},
 		{Type: "tracing"},
+		{Type: "profile", LabelNames: []string{"name"}},
 	},
 }
 
@@ -266,5 +267,7 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 		cfg.Servers = append(cfg.Servers, d.decodeServer(b, cfg.Proxy))
 	}
 	d.checkServerScopes(cfg)
+	cfg.Profiles = d.decodeProfiles(blocks["profile"])
+	d.checkProfiles(cfg)
 	return cfg
 }
