@@ -231,15 +231,19 @@ func (c *catalog) result(k listKind) []byte {
 	return c.templResult
 }
 
-// visibleResult is list k's result with only the entries of the servers
-// visible says yes to, and the servers it hid, joined with commas (server
+// visibleResult is list k's result with only the entries visible says
+// yes to (given the owning server and, when byName, the entry's exposed
+// name), and the servers whose entries it hid, joined with commas (server
 // names have none); with nothing hidden it is the shared result.
-func (c *catalog) visibleResult(k listKind, visible func(server string) bool) (result []byte, hidden string) {
+func (c *catalog) visibleResult(k listKind, visible func(server, name string) bool, byName bool) (result []byte, hidden string) {
 	var kept [][]byte
 	var hiddenServers []string
 	for i, item := range c.items[k] {
-		owner := c.owners[k][i]
-		if visible(owner) {
+		owner, name := c.owners[k][i], ""
+		if byName {
+			name, _ = jsonrpc.GetString(item, listKeys[k])
+		}
+		if visible(owner, name) {
 			kept = append(kept, item)
 		} else if !slices.Contains(hiddenServers, owner) {
 			hiddenServers = append(hiddenServers, owner)

@@ -179,6 +179,8 @@ type Router struct {
 	startup atomic.Pointer[startup]
 	// queued is what waits in every session's outboxes.
 	queued atomic.Int64
+	// profiles are the configured profiles by name (SetProfiles).
+	profiles atomic.Pointer[map[string]*profileView]
 }
 
 // New returns a router for the given backends; call Start to connect them.
@@ -186,6 +188,7 @@ func New(opts Options, specs []BackendSpec) *Router {
 	opts.defaults()
 	r := &Router{opts: opts, log: opts.Logger, sessions: newSessionSet(), tasks: newTaskTable()}
 	r.parked.calls = map[string]*parkedCall{}
+	r.profiles.Store(&map[string]*profileView{})
 	r.translators.Store(newTranslators(opts.Translators))
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	list := make([]*backend, 0, len(specs))

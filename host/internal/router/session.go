@@ -56,6 +56,9 @@ type Session struct {
 	logLevel atomic.Int32
 	// visible, when set, says which servers' entries the lists show.
 	visible atomic.Pointer[func(server string) bool]
+	// profile, when set, is the profile the session was opened for: it
+	// sees and reaches only what the profile grants.
+	profile atomic.Pointer[profileView]
 	// fromPeer: the session carries a request another instance forwarded.
 	fromPeer atomic.Bool
 	// authorization is the client's credential, for forwarded retries.
@@ -370,9 +373,9 @@ func (s *Session) dispatch(reply replyStream, method string, id, params []byte, 
 	case "resources/templates/list":
 		s.respondList(reply, cat, listTemplates, id, params)
 	case "tools/call":
-		s.forwardByName(reply, id, method, params, "name", cat.tools, "tool")
+		s.forwardByName(reply, id, method, params, "name", cat.tools, listTools, "tool")
 	case "prompts/get":
-		s.forwardByName(reply, id, method, params, "name", cat.prompts, "prompt")
+		s.forwardByName(reply, id, method, params, "name", cat.prompts, listPrompts, "prompt")
 	case "resources/read", "resources/subscribe", "resources/unsubscribe":
 		s.forwardResource(reply, id, method, params, cat)
 	case "completion/complete":
@@ -425,8 +428,16 @@ func (s *Session) respondList(reply replyStream, cat *catalog, k listKind, id, p
 		return
 	}
 	result, hidden := cat.result(k), ""
-	if visible := s.visible.Load(); visible != nil {
-		result, hidden = cat.visibleResult(k, *visible)
+	visible, profile := s.visible.Load(), s.profile.Load()
+	switch {
+	case profile != nil:
+		sees := func(server, name string) bool {
+			return profile.sees(k, server, name) && (visible == nil || (*visible)(server))
+		}
+		result, hidden = cat.visibleResult(k, sees, k == listTools)
+		hidden += "|" + profile.key
+	case visible != nil:
+		result, hidden = cat.visibleResult(k, func(server, _ string) bool { return (*visible)(server) }, false)
 	}
 	s.respond(reply, s.localResult(cat, listMethods[k], hidden, id, result))
 }
@@ -452,11 +463,11 @@ func (s *Session) markInitialized() {
 	s.mu.Unlock()
 }
 
-func (s *Session) forwardByName(reply replyStream, id []byte, method string, params []byte, field string, names map[string]route, what string) {
+func (s *Session) forwardByName(reply replyStream, id []byte, method string, params []byte, field string, names map[string]route, k listKind, what string) {
 	s.markInitialized()
 	name, _ := jsonrpc.GetString(params, field)
 	rt, ok := names[name]
-	if !ok {
+	if !ok || !s.reaches(k, name, rt) {
 		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, fmt.Sprintf("unknown %s: %q", what, name), nil))
 		return
 	}
@@ -473,7 +484,7 @@ func (s *Session) forwardResource(reply replyStream, id []byte, method string, p
 	s.markInitialized()
 	uri, _ := jsonrpc.GetString(params, "uri")
 	rt, ok := cat.resolveURI(uri)
-	if !ok {
+	if !ok || !s.reaches(listResources, uri, rt) {
 		s.respond(reply, jsonrpc.Error(id, -32002, fmt.Sprintf("Resource not found: %q", uri), map[string]string{"uri": uri}))
 		return
 	}
@@ -496,17 +507,17 @@ func (s *Session) forwardCompletion(reply replyStream, id, params []byte, cat *c
 	switch ref.Get("type").Str {
 	case "ref/prompt":
 		name := ref.Get("name").Str
-		if rt, ok := cat.prompts[name]; ok {
+		if rt, ok := cat.prompts[name]; ok && s.reaches(listPrompts, name, rt) {
 			s.forward(reply, id, "completion/complete", params, "ref.name", rt)
 			return
 		}
 	case "ref/resource":
 		uri := ref.Get("uri").Str
-		if rt, ok := cat.templates[uri]; ok {
+		if rt, ok := cat.templates[uri]; ok && s.reaches(listTemplates, uri, rt) {
 			s.forward(reply, id, "completion/complete", params, "ref.uri", rt)
 			return
 		}
-		if rt, ok := cat.resolveURI(uri); ok {
+		if rt, ok := cat.resolveURI(uri); ok && s.reaches(listResources, uri, rt) {
 			s.forward(reply, id, "completion/complete", params, "ref.uri", rt)
 			return
 		}

@@ -20,7 +20,9 @@ func (s *Session) TargetServer(method string, params []byte) (server string, ok 
 	switch method {
 	case "tools/call":
 		name, _ := jsonrpc.GetString(params, "name")
-		rt, ok = cat.tools[name]
+		if rt, ok = cat.tools[name]; ok && !s.reaches(listTools, name, rt) {
+			return "", false // dispatch answers it as unknown
+		}
 	case "prompts/get":
 		name, _ := jsonrpc.GetString(params, "name")
 		rt, ok = cat.prompts[name]
@@ -46,6 +48,9 @@ func (s *Session) TargetServer(method string, params []byte) (server string, ok 
 	}
 	if !ok || rt.backend == nil {
 		return "", false
+	}
+	if v := s.profile.Load(); v != nil && !v.seesServer(rt.backend.spec.Name) {
+		return "", false // dispatch answers it as unknown
 	}
 	return rt.backend.spec.Name, true
 }
