@@ -181,12 +181,23 @@ func (r *Registry) listenerCounter(cache *sync.Map, name, listener string) *metr
 	return c
 }
 
+// requestKey and methodKey name a request series; profile is "" for the
+// main endpoint, whose series carry no profile label (which Prometheus
+// reads as profile="").
 type requestKey struct {
-	server, method string
-	outcome        router.Outcome
+	server, method, profile string
+	outcome                 router.Outcome
 }
 
-type methodKey struct{ server, method string }
+type methodKey struct{ server, method, profile string }
+
+// profileLabel is the profile label to add after the others, "" for none.
+func profileLabel(profile string) string {
+	if profile == "" {
+		return ""
+	}
+	return `,profile="` + base.LabelValue(profile) + `"`
+}
 
 type serverSeries struct {
 	inFlight      *metrics.Gauge
@@ -199,7 +210,7 @@ type serverSeries struct {
 	latency [len(durationBucketsArray) + 1]atomic.Uint64
 }
 
-var _ router.Observer = (*Registry)(nil)
+var _ router.ProfileObserver = (*Registry)(nil)
 
 // New returns an empty registry. logger may be nil.
 func New(logger hclog.Logger) *Registry {
@@ -253,8 +264,8 @@ func (r *Registry) requestCounter(k requestKey) *metrics.Counter {
 	if v, ok := r.requests.Load(k); ok {
 		return v.(*metrics.Counter)
 	}
-	c := r.set.GetOrCreateCounter(fmt.Sprintf(`mcphost_requests_total{server="%s",method="%s",outcome="%s"}`,
-		base.LabelValue(k.server), base.LabelValue(k.method), base.LabelValue(string(k.outcome))))
+	c := r.set.GetOrCreateCounter(fmt.Sprintf(`mcphost_requests_total{server="%s",method="%s",outcome="%s"%s}`,
+		base.LabelValue(k.server), base.LabelValue(k.method), base.LabelValue(string(k.outcome)), profileLabel(k.profile)))
 	v, _ := r.requests.LoadOrStore(k, c)
 	return v.(*metrics.Counter)
 }
@@ -263,8 +274,8 @@ func (r *Registry) duration(k methodKey) *metrics.PrometheusHistogram {
 	if v, ok := r.durations.Load(k); ok {
 		return v.(*metrics.PrometheusHistogram)
 	}
-	h := r.set.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`mcphost_request_duration_seconds{server="%s",method="%s"}`,
-		base.LabelValue(k.server), base.LabelValue(k.method)), DurationBuckets)
+	h := r.set.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`mcphost_request_duration_seconds{server="%s",method="%s"%s}`,
+		base.LabelValue(k.server), base.LabelValue(k.method), profileLabel(k.profile)), DurationBuckets)
 	v, _ := r.durations.LoadOrStore(k, h)
 	return v.(*metrics.PrometheusHistogram)
 }
@@ -280,14 +291,20 @@ func (r *Registry) RequestStarted(server, _ string, requestBytes int) {
 
 // RequestFinished implements router.Observer.
 func (r *Registry) RequestFinished(server, method string, outcome router.Outcome, elapsed time.Duration, responseBytes int) {
+	r.RequestFinishedIn("", server, method, outcome, elapsed, responseBytes)
+}
+
+// RequestFinishedIn implements router.ProfileObserver: the request series
+// of a profile's sessions carry profile="NAME".
+func (r *Registry) RequestFinishedIn(profile, server, method string, outcome router.Outcome, elapsed time.Duration, responseBytes int) {
 	s := r.server(server)
 	s.inFlight.Dec()
 	if responseBytes > 0 {
 		s.responseBytes.Add(responseBytes)
 	}
-	r.requestCounter(requestKey{server: server, method: method, outcome: outcome}).Inc()
+	r.requestCounter(requestKey{server: server, method: method, profile: profile, outcome: outcome}).Inc()
 	secs := elapsed.Seconds()
-	r.duration(methodKey{server: server, method: method}).Update(secs)
+	r.duration(methodKey{server: server, method: method, profile: profile}).Update(secs)
 	s.latency[sort.SearchFloat64s(durationBucketsArray[:], secs)].Add(1)
 }
 

@@ -229,3 +229,37 @@ func TestAuthRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestProfileLabel: a profile session's requests are their own series,
+// labelled profile="NAME"; the main endpoint's keep their label set (no
+// profile label, which Prometheus reads as profile=""). Neither allocates
+// once its series exist (so the test is not parallel: AllocsPerRun).
+func TestProfileLabel(t *testing.T) {
+	r := New(nil)
+	r.RequestStarted("srv", "tools/call", 10)
+	r.RequestFinishedIn("coding", "srv", "tools/call", router.OutcomeOK, time.Millisecond, 10)
+	r.RequestStarted("srv", "tools/call", 10)
+	r.RequestFinishedIn("", "srv", "tools/call", router.OutcomeError, time.Millisecond, 10)
+	m := scrape(t, r)
+	for key, want := range map[string]float64{
+		`mcphost_requests_total{method="tools/call",outcome="ok",profile="coding",server="srv"}`:    1,
+		`mcphost_requests_total{method="tools/call",outcome="error",server="srv"}`:                  1,
+		`mcphost_request_duration_seconds_count{method="tools/call",profile="coding",server="srv"}`: 1,
+		`mcphost_request_duration_seconds_count{method="tools/call",server="srv"}`:                  1,
+		`mcphost_in_flight_requests{server="srv"}`:                                                  0,
+	} {
+		if got, ok := m[key]; !ok || got != want {
+			t.Errorf("%s = %v (present %v), want %v", key, got, ok, want)
+		}
+	}
+	if _, ok := m[`mcphost_requests_total{method="tools/call",outcome="ok",server="srv"}`]; ok {
+		t.Error("a profile request was counted on the main endpoint's series")
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		r.RequestStarted("srv", "tools/call", 10)
+		r.RequestFinishedIn("coding", "srv", "tools/call", router.OutcomeOK, time.Millisecond, 10)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per observed profile request, want 0", allocs)
+	}
+}

@@ -509,7 +509,7 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 	if !s.requests.start(clientID, b, id, b.router.opts.SessionMaxInFlight) {
 		if o := b.router.opts.Observer; o != nil {
 			o.RequestStarted(b.spec.Name, method, 0)
-			o.RequestFinished(b.spec.Name, method, OutcomeRejected, 0, 0)
+			b.requestFinished(s, method, OutcomeRejected, 0, 0)
 		}
 		s.respond(reply, jsonrpc.Error(clientID, CodeTooManyRequests,
 			fmt.Sprintf("too many requests in flight to server %q from this session (at most %d)", b.spec.Name, b.router.opts.SessionMaxInFlight), nil))
@@ -526,7 +526,7 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 		b.sup.mu.Unlock()
 		if o := b.router.opts.Observer; o != nil {
 			o.RequestStarted(b.spec.Name, method, 0)
-			o.RequestFinished(b.spec.Name, method, OutcomeUnavailable, 0, 0)
+			b.requestFinished(s, method, OutcomeUnavailable, 0, 0)
 		}
 		s.requests.end(clientID)
 		s.respond(reply, jsonrpc.Error(clientID, jsonrpc.CodeBackendUnavailable,

@@ -44,9 +44,33 @@ type Observer interface {
 	LateResponse(server string)
 }
 
+// ProfileObserver is an Observer that also tells requests apart by the
+// profile of the session they came from ("" for the main endpoint; the
+// profiles are the configured ones, a small set). When the router's
+// Observer implements it, RequestFinishedIn is called instead of
+// RequestFinished.
+type ProfileObserver interface {
+	Observer
+	RequestFinishedIn(profile, server, method string, outcome Outcome, elapsed time.Duration, responseBytes int)
+}
+
 // observeFinished reports the end of a forwarded client request.
 func (b *backend) observeFinished(p *pending, outcome Outcome, responseBytes int) {
-	if o := b.router.opts.Observer; o != nil && p.session != nil {
-		o.RequestFinished(b.spec.Name, p.method, outcome, time.Since(p.start), responseBytes)
+	if p.session != nil {
+		b.requestFinished(p.session, p.method, outcome, time.Since(p.start), responseBytes)
 	}
+}
+
+// requestFinished tells the Observer, if any, that a request of session s
+// ended.
+func (b *backend) requestFinished(s *Session, method string, outcome Outcome, elapsed time.Duration, responseBytes int) {
+	o := b.router.opts.Observer
+	if o == nil {
+		return
+	}
+	if po, ok := o.(ProfileObserver); ok {
+		po.RequestFinishedIn(s.Profile(), b.spec.Name, method, outcome, elapsed, responseBytes)
+		return
+	}
+	o.RequestFinished(b.spec.Name, method, outcome, elapsed, responseBytes)
 }
