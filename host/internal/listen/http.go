@@ -127,6 +127,8 @@ type HTTP struct {
 	doneStreams []*eventStream
 	// doneBytes is what the finished streams hold (part of resumeBytes).
 	doneBytes atomic.Int64
+	// profiles are the profiles served at <path>/p/NAME (SetProfiles).
+	profiles atomic.Pointer[map[string]*profileAccess]
 }
 
 // NewHTTP returns a listener for r; call Listen, then Serve.
@@ -164,6 +166,7 @@ func NewHTTP(r *router.Router, opts HTTPOptions) *HTTP {
 	}
 	h.stopCtx, h.stopCancel = context.WithCancel(context.Background())
 	h.tick = make(chan struct{})
+	h.profiles.Store(&map[string]*profileAccess{})
 	// The config rejects empty and shared paths; here a path that is taken
 	// disables its endpoint rather than make ServeMux panic.
 	mux := http.NewServeMux()
@@ -196,6 +199,9 @@ func NewHTTP(r *router.Router, opts HTTPOptions) *HTTP {
 		h.opts.MetricsPath = ""
 	}
 	h.handleProbes(mux)
+	h.handleProfiles(mux, map[string]http.HandlerFunc{
+		h.opts.Path: h.ServeHTTP, h.opts.SSEPath: h.serveSSE, h.opts.MessagePath: h.serveMessage, h.opts.WebSocketPath: h.serveWebSocket,
+	}, []string{h.opts.Path, h.opts.SSEPath, h.opts.MessagePath, h.opts.WebSocketPath, h.opts.MetricsPath, HealthPath, ReadyPath})
 	if h.opts.OAuth != nil {
 		taken := []string{h.opts.Path, h.opts.SSEPath, h.opts.MessagePath, h.opts.WebSocketPath, h.opts.MetricsPath, HealthPath, ReadyPath}
 		for _, p := range h.opts.OAuth.MetadataPaths(h.opts.Path) {
@@ -386,8 +392,13 @@ func (h *HTTP) admit(w http.ResponseWriter, r *http.Request) (caller, bool) {
 		httpError(w, http.StatusForbidden, jsonrpc.CodeInvalidRequest, msg)
 		return caller{}, false
 	}
-	c, ok := h.authenticate(w, r)
-	if !ok {
+	var c caller
+	if p, ok := profileOf(r); ok {
+		c, ok = h.authenticateProfile(w, r, p)
+		if !ok {
+			return caller{}, false
+		}
+	} else if c, ok = h.authenticate(w, r); !ok {
 		return caller{}, false
 	}
 	if v := r.Header.Get("MCP-Protocol-Version"); v != "" && !slices.Contains(router.SupportedVersions, v) {
@@ -979,7 +990,10 @@ func (h *HTTP) newSession(w http.ResponseWriter, c caller) *httpSession {
 		return nil
 	}
 	h.mu.Unlock()
-	rs := h.router.OpenSession("http")
+	rs := h.openSession(w, "http", c)
+	if rs == nil {
+		return nil
+	}
 	// The router's session id is the Mcp-Session-Id: one id names the
 	// session everywhere (logs, tracing, the admin API), and it is
 	// unguessable, as the header must be.

@@ -126,7 +126,11 @@ func (h *HTTP) postModern(w http.ResponseWriter, r *http.Request, c caller, body
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	sess := &httpSession{s: h.router.OpenSession("http")}
+	rs := h.openSession(w, "http", c)
+	if rs == nil {
+		return
+	}
+	sess := &httpSession{s: rs}
 	// No GET stream in 2026-07-28: what has no request to go with is kept
 	// only briefly.
 	sess.s.KeepWhileDetached(detachedStreamBytes)

@@ -18,18 +18,27 @@ import (
 type caller struct {
 	token    bool
 	identity oauthrs.Identity
+	// profile is the profile the request was made to; "" for the main
+	// endpoints.
+	profile string
 }
 
 // owner is what a session is bound to: one opened with a token's identity
 // is not continued with another's (nor with the static token).
 func (c caller) owner() string {
+	// A session belongs to its profile too: its id used on another
+	// profile's endpoint (or the main one) finds nothing.
+	prefix := ""
+	if c.profile != "" {
+		prefix = "profile:" + c.profile + " "
+	}
 	switch {
 	case !c.token:
-		return ""
+		return prefix
 	case c.identity.Subject != "":
-		return "sub:" + c.identity.Subject
+		return prefix + "sub:" + c.identity.Subject
 	}
-	return "client:" + c.identity.ClientID
+	return prefix + "client:" + c.identity.ClientID
 }
 
 // authenticate applies the listener's credentials: the static auth_token,

@@ -48,7 +48,10 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 	if full {
 		return
 	}
-	rs := h.router.OpenSession("sse")
+	rs := h.openSession(w, "sse", c)
+	if rs == nil {
+		return
+	}
 	// The router's session id is the sessionId clients POST with (as for
 	// streamable HTTP's Mcp-Session-Id).
 	sess := &legacySession{id: rs.ID(), s: rs, owner: c.owner()}
@@ -74,7 +77,11 @@ func (h *HTTP) serveSSE(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Mcp-Session-Id", sess.id)
 	startEventStream(w)
 	flusher, _ := w.(http.Flusher)
-	endpoint := h.opts.MessagePath + "?sessionId=" + url.QueryEscape(sess.id)
+	endpoint := h.opts.MessagePath
+	if c.profile != "" {
+		endpoint = profilePath(endpoint) + c.profile
+	}
+	endpoint += "?sessionId=" + url.QueryEscape(sess.id)
 	if _, err := io.WriteString(w, "event: endpoint\ndata: "+endpoint+"\n\n"); err != nil {
 		return
 	}

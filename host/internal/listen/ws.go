@@ -104,6 +104,12 @@ func (h *HTTP) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	s := h.router.NewSession(wsSink{c: c})
 	s.SetListener("websocket")
 	defer s.Close()
+	if caller.profile != "" {
+		if err := s.SetProfile(caller.profile); err != nil {
+			_ = c.Close(websocket.StatusPolicyViolation, "no profile named "+caller.profile)
+			return
+		}
+	}
 	h.showServers(caller, s)
 	var expired <-chan time.Time
 	if exp := caller.identity.Expiry; caller.token && !exp.IsZero() {
