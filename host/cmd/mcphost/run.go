@@ -30,9 +30,10 @@ import (
 const usage = `usage: mcphost <command> [arguments]
 
 commands:
-  run [--stdio [--serve]] [FILE]
+  run [--stdio [--serve] [--profile NAME]] [FILE]
                             run the proxy (default FILE: proxy.hcl); --stdio speaks MCP on stdin/stdout
-                            and leaves the configured HTTP and admin ports alone unless --serve
+                            and leaves the configured HTTP and admin ports alone unless --serve;
+                            --profile serves only what profile NAME grants on stdio
   validate [FILE]           check a config without starting anything
   import FILE [-o OUT]      turn a Claude Desktop / Claude Code mcpServers JSON into a proxy.hcl
   plugins list [FILE]       list plugins: name, kind, version, source, checksum
@@ -206,11 +207,16 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	stdio := fs.Bool("stdio", false, "speak MCP on stdin/stdout (for Claude Code, Claude Desktop, ...)")
 	serve := fs.Bool("serve", false, "with --stdio: also serve the configured HTTP listeners and admin address "+
 		"(skipped with a warning when taken); without it they are left to `mcphost run`")
+	profile := fs.String("profile", "", "with --stdio: serve only what this profile block grants")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	if *serve && !*stdio {
 		fmt.Fprintln(stderr, "mcphost run: --serve goes with --stdio (without --stdio the listeners are always served)")
+		return errUsage
+	}
+	if *profile != "" && !*stdio {
+		fmt.Fprintln(stderr, "mcphost run: --profile goes with --stdio (the HTTP listener serves every profile at <path>/p/NAME)")
 		return errUsage
 	}
 	// A stdio copy (one per client window) takes the configured ports only
@@ -226,6 +232,9 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	cfg, err := load(configPath(fs), stderr)
 	if err != nil {
 		return err
+	}
+	if _, ok := cfg.Profile(*profile); *profile != "" && !ok {
+		return fmt.Errorf("%s has no profile %q", cfg.Filename, *profile)
 	}
 	defer gcfloor.Start(gcfloor.DefaultFloor)()
 	// In stdio mode stdout carries MCP only: every log goes to stderr,
@@ -287,7 +296,7 @@ func runProxy(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		go p.WatchConfig(ctx, time.Second, stamp)
 	}
 	if *stdio {
-		return serveStdio(ctx, p, stdin, stdout, startFailed)
+		return serveStdio(ctx, p, *profile, stdin, stdout, startFailed)
 	}
 	if len(p.HTTPURLs()) == 0 {
 		return errors.New("no listener is configured: add a listen \"http\" block, or use --stdio")
@@ -316,7 +325,7 @@ func drain(p *proxy.Proxy, delay time.Duration, log hclog.Logger) {
 // are still starting (the client's initialize is answered at once); once
 // they have made their first attempt (or startup_wait is over), a config
 // whose unprefixed servers clash ends the proxy with its diagnostics.
-func serveStdio(ctx context.Context, p *proxy.Proxy, stdin io.Reader, stdout io.Writer, startFailed func(error) error) error {
+func serveStdio(ctx context.Context, p *proxy.Proxy, profile string, stdin io.Reader, stdout io.Writer, startFailed func(error) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var startErr error
@@ -329,7 +338,7 @@ func serveStdio(ctx context.Context, p *proxy.Proxy, stdin io.Reader, stdout io.
 		}
 	}()
 	in, out, restore := pollableStdio(stdin, stdout)
-	err := p.ServeStdio(ctx, in, out)
+	err := p.ServeStdioProfile(ctx, profile, in, out)
 	restore()
 	cancel()
 	<-checked

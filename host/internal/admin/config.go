@@ -13,6 +13,17 @@ type ConfigView struct {
 	Tracing   *ConfigTracing   `json:"tracing,omitempty"`
 	Plugins   []ConfigPlugin   `json:"plugins"`
 	Servers   []ConfigServer   `json:"servers"`
+	// Profiles are the profile blocks, served at <listen path>/p/NAME.
+	Profiles []ConfigProfile `json:"profiles"`
+}
+
+// ConfigProfile is one profile block. Servers and Tools empty: all.
+type ConfigProfile struct {
+	Name    string   `json:"name"`
+	Servers []string `json:"servers"`
+	Tools   []string `json:"tools"`
+	Scopes  []string `json:"scopes"`
+	Token   string   `json:"token,omitempty"` // "(redacted)" when set
 }
 
 // ConfigProxy is the proxy block.

@@ -44,10 +44,25 @@ var ErrClientNotReading = errors.New("the stdio client stopped reading its messa
 // done. Nothing but MCP messages is ever written to out. When in ends, the
 // requests still open get up to drain to be answered.
 func ServeStdio(ctx context.Context, r *router.Router, in io.Reader, out io.Writer, maxBytes int, drain time.Duration) error {
+	return ServeStdioProfile(ctx, r, "", in, out, maxBytes, drain)
+}
+
+// ServeStdioProfile is ServeStdio for a session limited to profile (none
+// when ""): it fails at once for a profile r does not have, and ends, as
+// when in ends, should a reload remove it.
+func ServeStdioProfile(ctx context.Context, r *router.Router, profile string, in io.Reader, out io.Writer, maxBytes int, drain time.Duration) error {
+	if profile != "" && !r.HasProfile(profile) {
+		return fmt.Errorf("no profile named %q is configured", profile)
+	}
 	w := &lineWriter{w: out}
 	s := r.NewSession(w)
 	s.SetListener("stdio")
 	defer s.Close()
+	if profile != "" {
+		if err := s.SetProfile(profile); err != nil {
+			return err
+		}
+	}
 	// Handle never waits for a backend's answer, so the reader calls it
 	// directly: no goroutine hop between reading a line and forwarding it.
 	errc := make(chan error, 1)

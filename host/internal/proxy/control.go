@@ -243,6 +243,13 @@ func (c control) configView() admin.ConfigView {
 		Admin:     admin.ConfigAdmin{Address: cfg.Admin.Address, AuthToken: redactedIfSet(cfg.Admin.AuthToken)},
 		Plugins:   []admin.ConfigPlugin{},
 		Servers:   []admin.ConfigServer{},
+		Profiles:  []admin.ConfigProfile{},
+	}
+	for _, pr := range cfg.Profiles {
+		out.Profiles = append(out.Profiles, admin.ConfigProfile{
+			Name: pr.Name, Servers: nonNil(pr.Servers), Tools: nonNil(pr.Tools), Scopes: nonNil(pr.Scopes),
+			Token: redactedIfSet(pr.Token),
+		})
 	}
 	for _, l := range cfg.Listeners {
 		out.Listeners = append(out.Listeners, admin.ConfigListener{

@@ -217,6 +217,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		}
 	}
 	p.metrics.SetSources(sources)
+	p.router.SetProfiles(routerProfiles(cfg))
 	return p, diags
 }
 
@@ -454,6 +455,7 @@ func (p *Proxy) Start(ctx context.Context, opts StartOptions) error {
 			p.closeListeners(ctx)
 			return err
 		}
+		h.SetProfiles(listenerProfiles(p.cfg))
 		p.mu.Lock()
 		p.http = append(p.http, h)
 		p.mu.Unlock()
@@ -471,6 +473,9 @@ func (p *Proxy) Start(ctx context.Context, opts StartOptions) error {
 		}
 		if u := h.MetricsURL(); u != "" {
 			p.log.Info("serving Prometheus metrics", "url", u)
+		}
+		for _, pr := range p.cfg.Profiles {
+			p.log.Info("serving a profile", "profile", pr.Name, "url", h.ProfileURL(pr.Name))
 		}
 	}
 	// Clients are served at once: their initialize is answered whatever
@@ -583,6 +588,10 @@ func (p *Proxy) HTTPURLs() []string {
 
 // ServeStdio speaks MCP on in/out until in ends or ctx is done.
 func (p *Proxy) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) error {
+	return p.serveStdio(ctx, "", in, out)
+}
+
+func (p *Proxy) serveStdio(ctx context.Context, profile string, in io.Reader, out io.Writer) error {
 	// A stdio client owns our stderr too and may close it before we have
 	// finished shutting down (mcp-go's stdio client does). The next log line
 	// would then kill the proxy with SIGPIPE halfway through stopping its
@@ -592,7 +601,7 @@ func (p *Proxy) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) err
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	p.stdio.Add(1)
 	defer p.stdio.Add(-1)
-	return listen.ServeStdio(ctx, p.router, in, out, int(p.cfg.Proxy.MaxMessageBytes), p.cfg.Proxy.ShutdownTimeout)
+	return listen.ServeStdioProfile(ctx, p.router, profile, in, out, int(p.cfg.Proxy.MaxMessageBytes), p.cfg.Proxy.ShutdownTimeout)
 }
 
 // Clients is the number of client sessions open, on every listener.

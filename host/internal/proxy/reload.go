@@ -132,6 +132,7 @@ func (p *Proxy) reload(ctx context.Context) (ReloadResult, error) {
 	p.mu.Lock()
 	p.cfg = next
 	p.mu.Unlock()
+	p.applyProfiles(next)
 
 	if plan.Translators {
 		refs, d := p.translators(ctx)
