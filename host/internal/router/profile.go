@@ -138,3 +138,14 @@ func (s *Session) reaches(k listKind, name string, rt route) bool {
 	v := s.profile.Load()
 	return v == nil || v.sees(k, rt.backend.spec.Name, name)
 }
+
+// mayResume says whether a retry carrying a requestState may resume its
+// call: not when the session's profile hides what it names (dispatch then
+// answers it as unknown), whatever call the state stands for.
+func (s *Session) mayResume(method string, params []byte) bool {
+	if s.profile.Load() == nil {
+		return true
+	}
+	_, ok := s.TargetServer(method, params)
+	return ok
+}

@@ -3,6 +3,7 @@ package router
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/tidwall/gjson"
@@ -126,6 +127,11 @@ func TestProfileCalls(t *testing.T) {
 	}
 	if n := b.count(forwarded); n != 0 {
 		t.Errorf("beta got %d calls through a profile that does not reach it", n)
+	}
+	// A retry carrying a requestState resumes nothing the profile hides.
+	s.Handle([]byte(`{"jsonrpc":"2.0","id":301,"method":"tools/call","params":{"name":"mcp__proxy__beta__search","arguments":{},"requestState":"`+requestStatePrefix+`x"}}`), nil)
+	if msg, _ := jsonrpc.GetString(sink.response(t, "301"), "error.message"); !strings.Contains(msg, "unknown tool") {
+		t.Errorf("a retry of a hidden tool: %q, want an unknown tool", msg)
 	}
 	s.Handle(callMsg("300", "mcp__proxy__alpha__read_file", `{}`), nil)
 	if resp := sink.response(t, "300"); jsonrpc.Get(resp, "result") == nil {

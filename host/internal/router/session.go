@@ -330,7 +330,7 @@ func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply replyStr
 		s.respond(reply, errResp)
 		return
 	}
-	if inputRequiredMethods[env.Method] {
+	if inputRequiredMethods[env.Method] && s.mayResume(env.Method, params) {
 		if state, ok := jsonrpc.GetString(params, "requestState"); ok && isProxyState(state) {
 			s.resumeState(reply, id, env.Method, params, state)
 			return
