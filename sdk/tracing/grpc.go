@@ -57,6 +57,7 @@ func (s *GRPCServer) Record(ctx context.Context, req *pluginv1.RecordRequest) (*
 			ResponseID: e.GetResponseId(), ContextID: e.GetContextId(), ContextType: e.GetContextType(),
 			RetrievalScore: e.GetRetrievalScore(), RetrievalSource: e.GetRetrievalSource(),
 			TokenEstimate: e.GetTokenEstimate(), Summary: e.GetSummary(), ArgumentsBytes: e.GetArgumentsBytes(),
+			Profile: e.GetProfile(),
 		}
 		for _, u := range e.GetUnits() {
 			ev.Units = append(ev.Units, ResponseUnit{ContextID: u.GetContextId(), ContentHash: u.GetContentHash(), Weight: u.GetWeight()})
@@ -125,6 +126,7 @@ func (c *GRPCClient) Record(ctx context.Context, req RecordRequest) (RecordRespo
 			ResponseId: e.ResponseID, ContextId: e.ContextID, ContextType: e.ContextType,
 			RetrievalScore: e.RetrievalScore, RetrievalSource: e.RetrievalSource,
 			TokenEstimate: e.TokenEstimate, Summary: e.Summary, ArgumentsBytes: e.ArgumentsBytes,
+			Profile: e.Profile,
 		}
 		for _, u := range e.Units {
 			pe.Units = append(pe.Units, &pluginv1.ResponseUnit{ContextId: u.ContextID, ContentHash: u.ContentHash, Weight: u.Weight})

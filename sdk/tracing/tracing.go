@@ -20,8 +20,8 @@ import (
 // APIMinor is the minor version of this API; bump it when adding optional
 // fields or capabilities. Minor 4: ResourceRecentResponses, and the
 // sessions of operators' calls (OperatorCallPrefix). Minor 5:
-// ChangeWatcher.
-const APIMinor = 5
+// ChangeWatcher. Minor 6: Event.Profile.
+const APIMinor = 6
 
 // ResourceRecentResponses is a resource every tracing plugin serves (API
 // minor 4; the admin API and dashboard read it): the latest finalized
@@ -90,6 +90,9 @@ type Event struct {
 	TimeUnixNano int64
 	// Session is the client session the event belongs to.
 	Session string
+	// Profile is the profile that session was opened for, "" for the
+	// proxy's main endpoints (API minor 6; "" from older hosts).
+	Profile string
 	// Server is the backend that produced the content.
 	Server string
 	// Method is the JSON-RPC method ("tools/call", "resources/read", ...).

@@ -119,9 +119,9 @@ func events(session string) []tracing.Event {
 		{
 			Kind: tracing.EventToolResult, TimeUnixNano: 1_746_000_000_123_456_789, Session: session, Server: "files",
 			Method: "tools/call", Name: "read_file", Arguments: json.RawMessage("{\"path\": \"/tmp/ä b\",\n \"n\": 1e3, \"x\": [ ]}"),
-			ArgumentsBytes: 38,
-			Content:        json.RawMessage(`{"content":[{"type":"text","text":"\u00e9\ud83d\ude00"}],"isError":false}`),
-			ContentHash:    "sha256:0f1e", SizeBytes: 66, Meta: json.RawMessage(`{"retrievalScore":0.25,"io.modelcontextprotocol/related":null}`),
+			ArgumentsBytes: 38, Profile: "coding",
+			Content:     json.RawMessage(`{"content":[{"type":"text","text":"\u00e9\ud83d\ude00"}],"isError":false}`),
+			ContentHash: "sha256:0f1e", SizeBytes: 66, Meta: json.RawMessage(`{"retrievalScore":0.25,"io.modelcontextprotocol/related":null}`),
 		},
 		{
 			Kind: tracing.EventResource, TimeUnixNano: 2, Session: session, Server: "docs", Method: "resources/read",
@@ -294,7 +294,7 @@ func checkEvent(t *testing.T, i int, got, want tracing.Event) {
 	t.Helper()
 	if got.Kind != want.Kind || got.TimeUnixNano != want.TimeUnixNano || got.Session != want.Session || got.Server != want.Server ||
 		got.Method != want.Method || got.Name != want.Name || got.URI != want.URI || got.ContentHash != want.ContentHash || got.SizeBytes != want.SizeBytes ||
-		got.ArgumentsBytes != want.ArgumentsBytes {
+		got.ArgumentsBytes != want.ArgumentsBytes || got.Profile != want.Profile {
 		t.Errorf("event %d arrived as %+v, want %+v", i, summary(got), summary(want))
 	}
 	for _, f := range []struct {

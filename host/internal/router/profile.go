@@ -121,6 +121,9 @@ func (s *Session) SetProfile(name string) error {
 		return fmt.Errorf("no profile named %q", name)
 	}
 	s.profile.Store(v)
+	if pt, ok := s.router.opts.Tracer.(ProfileTracer); ok {
+		pt.SessionProfile(s.id, name)
+	}
 	return nil
 }
 

@@ -21,6 +21,14 @@ type Tracer interface {
 	SessionClosed(session string)
 }
 
+// ProfileTracer is a Tracer that is told the profile a session was opened
+// for (Session.SetProfile), so that the session's events carry it; the
+// session's end is SessionClosed.
+type ProfileTracer interface {
+	Tracer
+	SessionProfile(session, profile string)
+}
+
 // tracedMethods deliver context units.
 var tracedMethods = map[string]bool{"tools/call": true, "resources/read": true, "prompts/get": true}
 

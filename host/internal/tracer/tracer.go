@@ -102,7 +102,9 @@ type Tracer struct {
 
 	mu    sync.Mutex
 	turns map[string]*turn // open turn by session
-	conns []*Conn          // open connections of the tracing backend
+	// profiles are the profiles of the sessions opened for one.
+	profiles map[string]string
+	conns    []*Conn // open connections of the tracing backend
 	// lists are the plugin's last list results by method, served while
 	// tracing is down.
 	lists  map[string][]byte
@@ -144,6 +146,8 @@ type item struct {
 // Delivery is one traced result on its way to a client.
 type Delivery struct {
 	Session, Server, Method string
+	// Profile is the session's profile (SessionProfile); Delivered sets it.
+	Profile string
 	// Name is the tool or prompt name, URI the resource, as the backend
 	// knows them.
 	Name, URI string
@@ -181,6 +185,7 @@ func New(opts Options) *Tracer {
 	t := &Tracer{
 		opts: opts, log: opts.Logger, queue: make(chan item, opts.Queue), hurry: make(chan struct{}, 1),
 		rewatch: make(chan struct{}, 1), done: make(chan struct{}), turns: map[string]*turn{}, lists: map[string][]byte{},
+		profiles: map[string]string{},
 	}
 	t.wg.Add(3)
 	go t.work()
@@ -227,6 +232,7 @@ func (t *Tracer) Delivered(d Delivery) []byte {
 	cur.count++
 	cur.last = now
 	responseID := cur.id
+	d.Profile = t.profiles[d.Session]
 	t.mu.Unlock()
 	if ended != "" {
 		t.enqueue(item{end: ended, session: d.Session})
@@ -316,6 +322,7 @@ func (t *Tracer) SessionClosed(session string) {
 	t.mu.Lock()
 	cur := t.turns[session]
 	delete(t.turns, session)
+	delete(t.profiles, session)
 	t.mu.Unlock()
 	if cur != nil {
 		t.enqueue(item{end: cur.id, session: session})
@@ -389,6 +396,16 @@ func (t *Tracer) Traced(session, server, method, name, uri, contextID string, ar
 		Session: session, Server: server, Method: method, Name: name, URI: uri, ContextID: contextID,
 		Arguments: args, Result: result, Time: time.Now(),
 	})
+}
+
+// SessionProfile notes the profile session was opened for, which its
+// events carry (router.ProfileTracer); SessionClosed forgets it.
+func (t *Tracer) SessionProfile(session, profile string) {
+	t.mu.Lock()
+	if !t.closed {
+		t.profiles[session] = profile
+	}
+	t.mu.Unlock()
 }
 
 // ContextID is the package's ContextID, for the router (router.Tracer).

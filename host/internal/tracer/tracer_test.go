@@ -10,6 +10,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/plugintest/poll"
@@ -261,5 +262,36 @@ func TestConnServesThePluginAndFlushesBeforeACall(t *testing.T) {
 	}
 	if len(others) != 1 || !strings.Contains(others[0], `"notifications/resources/updated"`) || !strings.Contains(others[0], "trace://stats/cache") {
 		t.Fatalf("want one resources/updated for the subscribed resource, got %q", others)
+	}
+}
+
+// TestEventsCarryTheSessionsProfile: a session opened for a profile has
+// its units and its response recorded with it; other sessions with none,
+// and a closed session's profile is forgotten.
+func TestEventsCarryTheSessionsProfile(t *testing.T) {
+	t.Parallel()
+	f := &fakeTracing{}
+	tr := newTestTracer(t, f, Options{})
+	var _ router.ProfileTracer = tr
+	tr.SessionProfile("coding-session", "coding")
+	deliver(tr, "coding-session", "search", `{"q":"x"}`, "x")
+	deliver(tr, "main-session", "search", `{"q":"x"}`, "x")
+	tr.SessionClosed("coding-session")
+	tr.SessionClosed("main-session")
+	poll.Until(t, "both responses recorded", func() bool { return len(f.responses()) == 2 })
+	for _, ev := range append(f.units(), f.responses()...) {
+		want := ""
+		if ev.Session == "coding-session" {
+			want = "coding"
+		}
+		if ev.Profile != want {
+			t.Errorf("%s event of session %s has profile %q, want %q", ev.Kind, ev.Session, ev.Profile, want)
+		}
+	}
+	tr.mu.Lock()
+	left := len(tr.profiles)
+	tr.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d session profiles kept after their sessions closed", left)
 	}
 }

@@ -38,11 +38,11 @@ type worker struct {
 // openResponse is a response being assembled: its units' features for
 // weighing, and its unit events not yet sent.
 type openResponse struct {
-	session string
-	units   []weighting.Unit
-	hashes  []string
-	events  []tracing.Event
-	last    int64 // time of its latest unit
+	session, profile string
+	units            []weighting.Unit
+	hashes           []string
+	events           []tracing.Event
+	last             int64 // time of its latest unit
 }
 
 func (t *Tracer) work() {
@@ -99,7 +99,7 @@ func (w *worker) handle(it item) {
 		p := w.open[it.response]
 		if p == nil {
 			n := min(t.opts.MaxUnits, t.opts.Batch) // a response's units, usually
-			p = &openResponse{session: it.session, units: make([]weighting.Unit, 0, n), hashes: make([]string, 0, n),
+			p = &openResponse{session: it.session, profile: it.unit.Profile, units: make([]weighting.Unit, 0, n), hashes: make([]string, 0, n),
 				events: make([]tracing.Event, 0, n)}
 			w.open[it.response] = p
 		}
@@ -142,7 +142,7 @@ func (w *worker) unitEvent(it *item) (tracing.Event, weighting.Unit) {
 		kind, typ = tracing.EventPrompt, tracing.TypeUser
 	}
 	ev := tracing.Event{
-		Kind: kind, TimeUnixNano: d.Time.UnixNano(), Session: d.Session, Server: d.Server, Method: d.Method,
+		Kind: kind, TimeUnixNano: d.Time.UnixNano(), Session: d.Session, Profile: d.Profile, Server: d.Server, Method: d.Method,
 		Name: d.Name, URI: d.URI, Arguments: d.Arguments, ContentHash: f.contentHash,
 		SizeBytes: int64(len(d.Result)), Meta: f.meta, ResponseID: it.response, ContextID: it.context, ContextType: typ,
 		RetrievalScore: f.retrievalScore, RetrievalSource: f.retrievalSource, TokenEstimate: f.tokenEstimate, Summary: f.summary,
@@ -188,7 +188,7 @@ func (w *worker) finish(id string) {
 	defer cancel()
 	now := time.Now()
 	weights := w.t.weigh(ctx, now, p.units)
-	resp := tracing.Event{Kind: tracing.EventResponse, TimeUnixNano: now.UnixNano(), Session: p.session, ResponseID: id,
+	resp := tracing.Event{Kind: tracing.EventResponse, TimeUnixNano: now.UnixNano(), Session: p.session, Profile: p.profile, ResponseID: id,
 		Units: make([]tracing.ResponseUnit, len(p.units))}
 	for i, u := range p.units {
 		resp.Units[i] = tracing.ResponseUnit{ContextID: u.ID, ContentHash: p.hashes[i], Weight: weights[i]}

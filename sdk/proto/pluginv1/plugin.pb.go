@@ -2125,8 +2125,11 @@ type TraceEvent struct {
 	// host leaves arguments_json out for being larger than it sends (API
 	// minor 2).
 	ArgumentsBytes int64 `protobuf:"varint,21,opt,name=arguments_bytes,json=argumentsBytes,proto3" json:"arguments_bytes,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// profile is the profile the client session was opened for ("" for the
+	// proxy's main endpoints; API minor 6).
+	Profile       string `protobuf:"bytes,22,opt,name=profile,proto3" json:"profile,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TraceEvent) Reset() {
@@ -2304,6 +2307,13 @@ func (x *TraceEvent) GetArgumentsBytes() int64 {
 		return x.ArgumentsBytes
 	}
 	return 0
+}
+
+func (x *TraceEvent) GetProfile() string {
+	if x != nil {
+		return x.Profile
+	}
+	return ""
 }
 
 // ResponseUnit is one context unit of a finalized response.
@@ -3072,7 +3082,7 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\rnow_unix_nano\x18\x01 \x01(\x03R\vnowUnixNano\x124\n" +
 	"\x05units\x18\x02 \x03(\v2\x1e.mcphost.plugin.v1.ContextUnitR\x05units\")\n" +
 	"\rWeighResponse\x12\x18\n" +
-	"\aweights\x18\x01 \x03(\x01R\aweights\"\xb7\x05\n" +
+	"\aweights\x18\x01 \x03(\x01R\aweights\"\xd1\x05\n" +
 	"\n" +
 	"TraceEvent\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12$\n" +
@@ -3099,7 +3109,8 @@ const file_sdk_proto_pluginv1_plugin_proto_rawDesc = "" +
 	"\x0etoken_estimate\x18\x12 \x01(\x03R\rtokenEstimate\x12\x18\n" +
 	"\asummary\x18\x13 \x01(\tR\asummary\x125\n" +
 	"\x05units\x18\x14 \x03(\v2\x1f.mcphost.plugin.v1.ResponseUnitR\x05units\x12'\n" +
-	"\x0farguments_bytes\x18\x15 \x01(\x03R\x0eargumentsBytes\"h\n" +
+	"\x0farguments_bytes\x18\x15 \x01(\x03R\x0eargumentsBytes\x12\x18\n" +
+	"\aprofile\x18\x16 \x01(\tR\aprofile\"h\n" +
 	"\fResponseUnit\x12\x1d\n" +
 	"\n" +
 	"context_id\x18\x01 \x01(\tR\tcontextId\x12!\n" +
