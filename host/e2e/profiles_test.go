@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
@@ -41,7 +44,8 @@ profile "chat" {
 // TestProfiles: with the real binary, two profiles give two clients
 // different tools/list; a call outside a profile fails as an unknown tool
 // does; a profile's token is required; the metrics and the admin API show
-// the profiles; `run --stdio --profile` serves one profile on stdio.
+// the profiles; `run --stdio --profile` serves one profile on stdio; a
+// reload narrows one profile live and removes the other.
 func TestProfiles(t *testing.T) {
 	t.Parallel()
 	addr, adminAddr, adminToken := freeAddr(t), freeAddr(t), "profiles-admin-token"
@@ -50,7 +54,8 @@ func TestProfiles(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	coding := httpClient(t, p.URL+"/p/coding", clientOptions{})
+	rec := &notifRecorder{}
+	coding := httpClient(t, p.URL+"/p/coding", clientOptions{notifications: rec.handle})
 	chatTr, err := transport.NewStreamableHTTP(p.URL+"/p/chat", transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + chatProfileToken}))
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +151,27 @@ func TestProfiles(t *testing.T) {
 	}
 	if _, err := tryCall(ctx, stdio, "mcp__proxy__coding__echo", map[string]any{"text": "x"}); err == nil {
 		t.Error("a tool outside the profile was callable over stdio")
+	}
+
+	// A reload applies live: coding narrows (its client is told, and sees
+	// the new list), chat goes (its session is closed, its endpoint 404).
+	narrowed := strings.Replace(profilesConfig(addr, adminAddr, adminToken), `tools   = ["*__echo", "*__add"]`, `tools   = ["*__echo"]`, 1)
+	narrowed = narrowed[:strings.Index(narrowed, `profile "chat"`)]
+	if err := os.WriteFile(path, []byte(narrowed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitFor(ctx, 1, func(n mcp.JSONRPCNotification) bool { return n.Method == "notifications/tools/list_changed" })
+	waitTools(ctx, t, coding, "coding narrowed to echo", func(names []string) bool {
+		return slices.Equal(names, []string{"mcp__proxy__coding__echo"})
+	})
+	if _, err := tryCall(ctx, chat, "mcp__proxy__chat__whoami", nil); err == nil {
+		t.Error("the session of a removed profile still answers")
+	}
+	if status, _, body := postInitialize(t, p.URL+"/p/chat", chatProfileToken); status != http.StatusNotFound {
+		t.Errorf("a removed profile's endpoint: %d %s", status, body)
 	}
 }
 
