@@ -1,11 +1,13 @@
 package listen
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/coder/websocket"
 	"github.com/tidwall/gjson"
 
 	"github.com/mcphost/mcphost/host/internal/oauthrs"
@@ -191,5 +193,35 @@ func TestProfileOAuthScopes(t *testing.T) {
 				t.Errorf("403 without insufficient_scope: %q", resp.Header.Get("WWW-Authenticate"))
 			}
 		})
+	}
+}
+
+// TestProfileWebSocket: a WebSocket opened at a profile's path needs its
+// token and sees only what the profile grants.
+func TestProfileWebSocket(t *testing.T) {
+	t.Parallel()
+	h := startProfiles(t, allTransports())
+	url := strings.Replace(h.WebSocketURL(), "/ws", "/ws/p/coding", 1)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if _, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{"mcp"}}); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("dial without the profile's token: %v %v", resp, err)
+	}
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
+		Subprotocols: []string{"mcp"}, HTTPHeader: http.Header{"Authorization": {"Bearer " + profileToken}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	writeWS(t, c, initializeMsg("1"))
+	readWS(t, c, "the initialize answer")
+	writeWS(t, c, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)
+	if n := gjson.GetBytes(readWS(t, c, "the list"), "result.tools.#").Int(); n != 1 {
+		t.Errorf("the coding profile lists %d tools over WebSocket, want 1", n)
+	}
+	writeWS(t, c, callMsg("3", "mcp__proxy__srv__add", `{}`, ""))
+	if code := gjson.GetBytes(readWS(t, c, "the refusal"), "error.code").Int(); code != jsonrpc.CodeInvalidParams {
+		t.Errorf("a call outside the profile: code %d", code)
 	}
 }
