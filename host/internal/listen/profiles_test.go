@@ -225,3 +225,27 @@ func TestProfileWebSocket(t *testing.T) {
 		t.Errorf("a call outside the profile: code %d", code)
 	}
 }
+
+// TestProfileModern: a 2026-07-28 request (no session) at a profile's
+// path is answered within the profile.
+func TestProfileModern(t *testing.T) {
+	t.Parallel()
+	h := startProfiles(t, HTTPOptions{})
+	auth := map[string]string{"Mcp-Method": "tools/list", "Authorization": "Bearer " + profileToken}
+	list := `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":` + modernMetaJSON + `}}`
+	resp, body := postModernMsg(t, h.ProfileURL("coding"), list, auth)
+	if resp.StatusCode != http.StatusOK || gjson.GetBytes(body, "result.tools.#").Int() != 1 {
+		t.Errorf("tools/list at the coding profile: %d %s", resp.StatusCode, body)
+	}
+	delete(auth, "Authorization")
+	if resp, body := postModernMsg(t, h.ProfileURL("coding"), list, auth); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("without the token: %d %s", resp.StatusCode, body)
+	}
+	call := callMsg("2", "mcp__proxy__srv__add", `{}`, modernMetaJSON)
+	_, body = postModernMsg(t, h.ProfileURL("coding"), call, map[string]string{
+		"Mcp-Method": "tools/call", "Mcp-Name": "mcp__proxy__srv__add", "Authorization": "Bearer " + profileToken,
+	})
+	if code := gjson.GetBytes(body, "error.code").Int(); code != jsonrpc.CodeInvalidParams {
+		t.Errorf("a call outside the profile: %s", body)
+	}
+}
