@@ -266,5 +266,6 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 		cfg.Servers = append(cfg.Servers, d.decodeServer(b, cfg.Proxy))
 	}
 	d.checkServerScopes(cfg)
+	d.checkExposeAs(cfg.Servers)
 	return cfg
 }

@@ -191,6 +191,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		Name: "mcphost", Version: Version,
 		ToolNameTemplate: cfg.Proxy.ToolNameTemplate, PromptNameTemplate: cfg.Proxy.PromptNameTemplate,
 		ResourceURITemplate: cfg.Proxy.ResourceURITemplate, RequestTimeout: cfg.Proxy.RequestTimeout,
+		NameBudget: cfg.Proxy.NameBudget, ClientPrefix: cfg.Proxy.ClientPrefix,
 		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators, Tracer: routerTracer,
 		SessionOutboxBytes: int(cfg.Proxy.SessionOutboxBytes), OutboxBytes: int(cfg.Proxy.OutboxBytes),
 		SessionMaxInFlight: sessionMaxInFlight(cfg.Proxy.SessionMaxInFlight), SessionShed: p.metrics.SessionShed,
@@ -342,7 +343,8 @@ func (p *Proxy) backendSpec(ctx context.Context, cfg *config.Config, s config.Se
 	spec := router.BackendSpec{
 		Name: s.Name, Prefix: s.Prefix, Timeout: s.RequestTimeout, ProtocolVersion: s.ProtocolVersion, Disabled: !s.Enabled,
 		Restart: restartPolicy(s.Restart), Health: healthCheck(s.Health),
-		Filters: router.Filters{Tools: filter(s.Tools), Prompts: filter(s.Prompts), Resources: filter(s.Resources)},
+		Filters: router.Filters{Tools: filter(s.Tools), Prompts: filter(s.Prompts), Resources: filter(s.Resources),
+			ToolOverrides: toolOverrides(s.ToolOverrides)},
 		Open: func(ctx context.Context) (transport.Conn, error) {
 			tr, err := p.plugins.Transport(ctx, name)
 			if err != nil {
@@ -384,6 +386,21 @@ func filter(f config.Filter) router.Filter {
 	out := router.Filter{Allow: f.Allow, Deny: f.Deny}
 	if f.DeclRange.Filename != "" { // a server without the block has none
 		out.Where = fmt.Sprintf("%s:%d", f.DeclRange.Filename, f.DeclRange.Start.Line)
+	}
+	return out
+}
+
+// toolOverrides are a server's tool blocks for the router, by tool name.
+func toolOverrides(list []config.ToolOverride) map[string]router.ToolOverride {
+	if len(list) == 0 {
+		return nil
+	}
+	out := make(map[string]router.ToolOverride, len(list))
+	for _, o := range list {
+		out[o.Name] = router.ToolOverride{
+			ExposeAs: o.ExposeAs, Description: o.Description, Annotations: o.Annotations, Hidden: o.Hidden,
+			Where: fmt.Sprintf("%s:%d", o.DeclRange.Filename, o.DeclRange.Start.Line),
+		}
 	}
 	return out
 }

@@ -22,11 +22,15 @@ type Options struct {
 	ToolNameTemplate    string
 	PromptNameTemplate  string
 	ResourceURITemplate string
-	RequestTimeout      time.Duration
-	StartTimeout        time.Duration
-	StopTimeout         time.Duration
-	RestartDelay        time.Duration
-	MaxRestartDelay     time.Duration
+	// NameBudget bounds ClientPrefix plus each exposed tool and prompt
+	// name (0: 64); a longer name is shortened with a hash.
+	NameBudget      int
+	ClientPrefix    string
+	RequestTimeout  time.Duration
+	StartTimeout    time.Duration
+	StopTimeout     time.Duration
+	RestartDelay    time.Duration
+	MaxRestartDelay time.Duration
 	// LoginRetryDelay is how often a backend in state needs_login is
 	// tried again (default 30s): a sign-in by the CLI usually asks the
 	// proxy to reconnect at once, and this catches the cases it cannot.
@@ -101,6 +105,9 @@ func (o *Options) defaults() {
 	}
 	if o.ToolNameTemplate == "" {
 		o.ToolNameTemplate = "mcp__proxy__{server}__{tool}"
+	}
+	if o.NameBudget <= 0 {
+		o.NameBudget = maxNameLen
 	}
 	if o.PromptNameTemplate == "" {
 		o.PromptNameTemplate = "mcp__proxy__{server}__{prompt}"
@@ -291,6 +298,12 @@ func (r *Router) SetFilters(name string, fs Filters) error {
 // Collisions lists exposed-name clashes found in the current catalog.
 func (r *Router) Collisions() []Collision {
 	return r.catalog.load().collisions
+}
+
+// Shortened lists the exposed names the current catalog had to shorten
+// to fit the name budget.
+func (r *Router) Shortened() []ShortenedName {
+	return r.catalog.load().shortened
 }
 
 func (r *Router) onResourceUpdated(b *backend, msg []byte) {
