@@ -20,6 +20,8 @@ type ConfigProxy struct {
 	ToolNameTemplate    string        `json:"tool_name_template"`
 	PromptNameTemplate  string        `json:"prompt_name_template"`
 	ResourceURITemplate string        `json:"resource_uri_template"`
+	NameBudget          int           `json:"name_budget"`
+	ClientPrefix        string        `json:"client_prefix"`
 	MaxMessageBytes     uint64        `json:"max_message_bytes"`
 	RequestTimeout      string        `json:"request_timeout"`
 	ShutdownTimeout     string        `json:"shutdown_timeout"`
@@ -111,4 +113,24 @@ type ConfigServer struct {
 	TransportConfig json.RawMessage `json:"transport_config,omitempty"`
 	Restart         ConfigRestart   `json:"restart"`
 	Health          ConfigHealth    `json:"health"`
+	// The server's tools, prompts and resources filters, when it has them.
+	ToolFilter     *ConfigFilter        `json:"tools,omitempty"`
+	PromptFilter   *ConfigFilter        `json:"prompts,omitempty"`
+	ResourceFilter *ConfigFilter        `json:"resources,omitempty"`
+	ToolOverrides  []ConfigToolOverride `json:"tool_overrides,omitempty"`
+}
+
+// ConfigFilter is a tools, prompts or resources block of a server.
+type ConfigFilter struct {
+	Allow []string `json:"allow"`
+	Deny  []string `json:"deny"`
+}
+
+// ConfigToolOverride is a server's tool "NAME" block.
+type ConfigToolOverride struct {
+	Name        string          `json:"name"`
+	ExposeAs    string          `json:"expose_as,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Annotations json.RawMessage `json:"annotations,omitempty"`
+	Hidden      bool            `json:"hidden,omitempty"`
 }

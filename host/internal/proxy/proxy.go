@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
@@ -437,6 +438,9 @@ type StartOptions struct {
 	// Lenient logs and skips a listener that cannot bind (its port is
 	// taken, by another copy say) instead of failing.
 	Lenient bool
+	// StartupWait, when set, replaces proxy.startup_wait: how long
+	// WaitStarted waits for the backends' first attempts.
+	StartupWait time.Duration
 }
 
 // Start opens the HTTP listeners (unless opts.SkipListeners) and starts
@@ -495,7 +499,11 @@ func (p *Proxy) Start(ctx context.Context, opts StartOptions) error {
 	// only their first list requests wait for backends still starting, up
 	// to startup_wait (a backend that comes up later is announced with
 	// list_changed).
-	p.started = p.router.Launch(p.cfg.Proxy.StartupWait)
+	wait := p.cfg.Proxy.StartupWait
+	if opts.StartupWait > 0 {
+		wait = opts.StartupWait
+	}
+	p.started = p.router.Launch(wait)
 	if p.tracer != nil && p.stopTracing == nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		p.stopTracing, p.tracingDone = cancel, make(chan struct{})
