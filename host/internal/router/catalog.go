@@ -315,13 +315,17 @@ func (c *catalog) resolveURI(uri string) (route, bool) {
 	if c.hiddenURIs[uri] {
 		return route{}, false
 	}
+	// A URI no list names (one built from a template, say) still meets
+	// its server's resources filter, so that a filtered template, or a
+	// URI outside the allowed ones, cannot be read.
 	for _, p := range c.prefixes {
 		if strings.HasPrefix(uri, p.prefix) {
-			return route{backend: p.backend, original: uri[len(p.prefix):]}, true
+			original := uri[len(p.prefix):]
+			return route{backend: p.backend, original: original}, p.backend.filters.Load().Resources.Allows(original)
 		}
 	}
 	if len(c.unprefixed) == 1 {
-		return route{backend: c.unprefixed[0], original: uri}, true
+		return route{backend: c.unprefixed[0], original: uri}, c.unprefixed[0].filters.Load().Resources.Allows(uri)
 	}
 	return route{}, false
 }
