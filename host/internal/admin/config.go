@@ -11,6 +11,7 @@ type ConfigView struct {
 	Listeners []ConfigListener `json:"listeners"`
 	Admin     ConfigAdmin      `json:"admin"`
 	Tracing   *ConfigTracing   `json:"tracing,omitempty"`
+	Telemetry *ConfigTelemetry `json:"telemetry,omitempty"`
 	Plugins   []ConfigPlugin   `json:"plugins"`
 	Servers   []ConfigServer   `json:"servers"`
 }
@@ -111,4 +112,12 @@ type ConfigServer struct {
 	TransportConfig json.RawMessage `json:"transport_config,omitempty"`
 	Restart         ConfigRestart   `json:"restart"`
 	Health          ConfigHealth    `json:"health"`
+}
+
+// ConfigTelemetry is the telemetry block; header values are secrets and
+// show as "(redacted)".
+type ConfigTelemetry struct {
+	OTLPEndpoint string            `json:"otlp_endpoint"`
+	Headers      map[string]string `json:"headers,omitempty"`
+	ServiceName  string            `json:"service_name"`
 }

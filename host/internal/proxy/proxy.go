@@ -27,6 +27,7 @@ import (
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
 	"github.com/mcphost/mcphost/host/internal/redact"
 	"github.com/mcphost/mcphost/host/internal/router"
+	"github.com/mcphost/mcphost/host/internal/telemetry"
 	"github.com/mcphost/mcphost/host/internal/tracer"
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/translator"
@@ -76,6 +77,8 @@ type Proxy struct {
 	reloadMu     sync.Mutex
 	// tracer records context units (nil when tracing is off).
 	tracer *tracer.Tracer
+	// spans exports OpenTelemetry spans (nil without a telemetry block).
+	spans *telemetry.Exporter
 	// tracingHealth says whether tracing can be used; when it cannot,
 	// superviseTracing retries it, on a goroutine Start starts and
 	// Shutdown stops (stopTracing, tracingDone).
@@ -176,6 +179,14 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		routerTracer = p.tracer
 	}
 	p.metrics = metrics.New(p.log.Named("metrics"))
+	spans, d := p.setupTelemetry(ctx)
+	if d.HasErrors() {
+		if p.tracer != nil {
+			p.tracer.Close(ctx)
+		}
+		p.plugins.Close(ctx)
+		return nil, append(diags, d...)
+	}
 	p.stateKey = []byte(cfg.Proxy.RequestStateKey)
 	if len(p.stateKey) == 0 {
 		p.stateKey = router.NewRequestStateKey()
@@ -191,7 +202,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		Name: "mcphost", Version: Version,
 		ToolNameTemplate: cfg.Proxy.ToolNameTemplate, PromptNameTemplate: cfg.Proxy.PromptNameTemplate,
 		ResourceURITemplate: cfg.Proxy.ResourceURITemplate, RequestTimeout: cfg.Proxy.RequestTimeout,
-		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators, Tracer: routerTracer,
+		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators, Tracer: routerTracer, Spans: spans,
 		SessionOutboxBytes: int(cfg.Proxy.SessionOutboxBytes), OutboxBytes: int(cfg.Proxy.OutboxBytes),
 		SessionMaxInFlight: sessionMaxInFlight(cfg.Proxy.SessionMaxInFlight), SessionShed: p.metrics.SessionShed,
 		MaxNestingDepth: maxNestingDepth(cfg.Proxy.MaxNestingDepth), InstanceID: p.instanceID,
@@ -650,6 +661,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	if p.router != nil {
 		p.router.Close()
 	}
+	p.stopTelemetry(ctx)
 	if p.peers != nil {
 		p.peers.Close()
 	}

@@ -193,6 +193,9 @@ func restartWarnings(old, next *config.Config) []string {
 		ot.MaxUnits != nt.MaxUnits || ot.Queue != nt.Queue || ot.QueueBytes != nt.QueueBytes || ot.Batch != nt.Batch {
 		out = append(out, "tracing settings other than weighting changed; restart mcphost to apply them")
 	}
+	if telemetryChanged(old.Telemetry, next.Telemetry) {
+		out = append(out, "telemetry settings changed; restart mcphost to apply them")
+	}
 	oldL, _ := json.Marshal(old.Listeners)
 	newL, _ := json.Marshal(next.Listeners)
 	if !bytes.Equal(oldL, newL) {
