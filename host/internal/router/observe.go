@@ -79,7 +79,9 @@ type RequestSpan interface {
 	// traceparent to put in the backend request's params._meta, or "".
 	Forwarded(server, original string) string
 	// End ends the span with the response the client gets; nil when the
-	// request ended without one (cancelled). It is called at most once.
+	// request ended without one (cancelled). It is called at most once,
+	// before the response is written; response is the router's to edit
+	// after End returns, so End must not keep it.
 	End(response []byte)
 }
 
