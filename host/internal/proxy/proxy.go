@@ -77,8 +77,9 @@ type Proxy struct {
 	reloadMu     sync.Mutex
 	// tracer records context units (nil when tracing is off).
 	tracer *tracer.Tracer
-	// spans exports OpenTelemetry spans (nil without a telemetry block).
-	spans *telemetry.Exporter
+	// spans exports OpenTelemetry spans (nil when the proxy started
+	// without a telemetry block).
+	spans *telemetry.Switch
 	// tracingHealth says whether tracing can be used; when it cannot,
 	// superviseTracing retries it, on a goroutine Start starts and
 	// Shutdown stops (stopTracing, tracingDone).

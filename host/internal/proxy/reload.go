@@ -133,6 +133,9 @@ func (p *Proxy) reload(ctx context.Context) (ReloadResult, error) {
 	p.cfg = next
 	p.mu.Unlock()
 
+	if w := p.reloadTelemetry(ctx, old.Telemetry, next.Telemetry); w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
 	if plan.Translators {
 		refs, d := p.translators(ctx)
 		failed = append(failed, d...)
@@ -192,9 +195,6 @@ func restartWarnings(old, next *config.Config) []string {
 	if ot.Enabled != nt.Enabled || ot.Plugin != nt.Plugin || ot.StoreDir != nt.StoreDir || ot.IdleGap != nt.IdleGap ||
 		ot.MaxUnits != nt.MaxUnits || ot.Queue != nt.Queue || ot.QueueBytes != nt.QueueBytes || ot.Batch != nt.Batch {
 		out = append(out, "tracing settings other than weighting changed; restart mcphost to apply them")
-	}
-	if telemetryChanged(old.Telemetry, next.Telemetry) {
-		out = append(out, "telemetry settings changed; restart mcphost to apply them")
 	}
 	oldL, _ := json.Marshal(old.Listeners)
 	newL, _ := json.Marshal(next.Listeners)

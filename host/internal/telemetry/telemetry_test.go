@@ -228,3 +228,29 @@ func TestUnreachableCollector(t *testing.T) {
 	e.Begin(router.RequestInfo{Method: "ping", ID: []byte("2"), Params: []byte(`{}`)}).End([]byte(`{"jsonrpc":"2.0","id":2,"result":{}}`))
 	waitSpans(t, recv, 1)
 }
+
+// A Switch sends spans to the Exporter it holds now, and begins none when
+// it holds none.
+func TestSwitch(t *testing.T) {
+	t.Parallel()
+	first, second := otlptest.NewReceiver(), otlptest.NewReceiver()
+	defer first.Close()
+	defer second.Close()
+	s := NewSwitch(newExporter(t, Options{Endpoint: first.URL(), BatchInterval: 10 * time.Millisecond}))
+	info := router.RequestInfo{Method: "ping", ID: []byte("1"), Params: []byte(`{}`)}
+	s.Begin(info).End([]byte(`{"jsonrpc":"2.0","id":1,"result":{}}`))
+	waitSpans(t, first, 1)
+	previous := s.Swap(newExporter(t, Options{Endpoint: second.URL(), BatchInterval: 10 * time.Millisecond}))
+	if err := previous.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s.Begin(info).End([]byte(`{"jsonrpc":"2.0","id":1,"result":{}}`))
+	waitSpans(t, second, 1)
+	if n := len(first.Spans()); n != 1 {
+		t.Errorf("the replaced exporter's collector got %d spans, want 1", n)
+	}
+	s.Swap(nil)
+	if span := s.Begin(info); span != nil {
+		t.Errorf("an empty Switch began a span")
+	}
+}
