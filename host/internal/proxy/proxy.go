@@ -203,11 +203,12 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		Name: "mcphost", Version: Version,
 		ToolNameTemplate: cfg.Proxy.ToolNameTemplate, PromptNameTemplate: cfg.Proxy.PromptNameTemplate,
 		ResourceURITemplate: cfg.Proxy.ResourceURITemplate, RequestTimeout: cfg.Proxy.RequestTimeout,
-		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators, Tracer: routerTracer, Spans: spans,
+		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators, Tracer: routerTracer,
 		SessionOutboxBytes: int(cfg.Proxy.SessionOutboxBytes), OutboxBytes: int(cfg.Proxy.OutboxBytes),
 		SessionMaxInFlight: sessionMaxInFlight(cfg.Proxy.SessionMaxInFlight), SessionShed: p.metrics.SessionShed,
 		MaxNestingDepth: maxNestingDepth(cfg.Proxy.MaxNestingDepth), InstanceID: p.instanceID,
 		RequestStateKey: p.stateKey, Peers: peers,
+		Spans: spans,
 		StateChanged: func(server string, state router.State, reason string) {
 			p.events.publish(admin.Event{Type: admin.EventState, Server: server, State: string(state), Reason: reason})
 		},
