@@ -11,6 +11,7 @@ type ConfigView struct {
 	Listeners []ConfigListener `json:"listeners"`
 	Admin     ConfigAdmin      `json:"admin"`
 	Tracing   *ConfigTracing   `json:"tracing,omitempty"`
+	Telemetry *ConfigTelemetry `json:"telemetry,omitempty"`
 	Plugins   []ConfigPlugin   `json:"plugins"`
 	Servers   []ConfigServer   `json:"servers"`
 }
@@ -133,4 +134,12 @@ type ConfigToolOverride struct {
 	Description string          `json:"description,omitempty"`
 	Annotations json.RawMessage `json:"annotations,omitempty"`
 	Hidden      bool            `json:"hidden,omitempty"`
+}
+
+// ConfigTelemetry is the telemetry block; header values are secrets and
+// show as "(redacted)".
+type ConfigTelemetry struct {
+	OTLPEndpoint string            `json:"otlp_endpoint"`
+	Headers      map[string]string `json:"headers,omitempty"`
+	ServiceName  string            `json:"service_name"`
 }

@@ -120,6 +120,8 @@ type Config struct {
 	Servers   []Server
 	Admin     Admin
 	Tracing   Tracing
+	// Telemetry is the optional telemetry block (telemetry_block.go).
+	Telemetry Telemetry
 
 	// EvalContext holds var.*, mcphost.* and the functions; use it to
 	// decode plugin bodies with DecodeBody.
@@ -402,6 +404,7 @@ func (c *Config) Redacted() *Config {
 	}
 	out.Plugins = append([]Plugin(nil), c.Plugins...)
 	out.Servers = append([]Server(nil), c.Servers...)
+	out.Telemetry = c.Telemetry.Redacted()
 	return &out
 }
 

@@ -272,6 +272,9 @@ func (c control) configView() admin.ConfigView {
 			DefaultRetrievalScore: t.DefaultRetrievalScore,
 		}
 	}
+	if t := cfg.Telemetry.Redacted(); t.Enabled {
+		out.Telemetry = &admin.ConfigTelemetry{OTLPEndpoint: t.OTLPEndpoint, Headers: t.Headers, ServiceName: t.ServiceName}
+	}
 	for _, pl := range cfg.Plugins {
 		out.Plugins = append(out.Plugins, admin.ConfigPlugin{
 			Name: pl.Name, Source: pl.Source, SHA256: pl.SHA256, Mode: pl.Mode, Version: pl.Version, PassEnv: pl.PassEnv,

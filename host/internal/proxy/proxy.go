@@ -28,6 +28,7 @@ import (
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
 	"github.com/mcphost/mcphost/host/internal/redact"
 	"github.com/mcphost/mcphost/host/internal/router"
+	"github.com/mcphost/mcphost/host/internal/telemetry"
 	"github.com/mcphost/mcphost/host/internal/tracer"
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/translator"
@@ -77,6 +78,9 @@ type Proxy struct {
 	reloadMu     sync.Mutex
 	// tracer records context units (nil when tracing is off).
 	tracer *tracer.Tracer
+	// spans exports OpenTelemetry spans (nil when the proxy started
+	// without a telemetry block).
+	spans *telemetry.Switch
 	// tracingHealth says whether tracing can be used; when it cannot,
 	// superviseTracing retries it, on a goroutine Start starts and
 	// Shutdown stops (stopTracing, tracingDone).
@@ -177,6 +181,14 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		routerTracer = p.tracer
 	}
 	p.metrics = metrics.New(p.log.Named("metrics"))
+	spans, d := p.setupTelemetry(ctx)
+	if d.HasErrors() {
+		if p.tracer != nil {
+			p.tracer.Close(ctx)
+		}
+		p.plugins.Close(ctx)
+		return nil, append(diags, d...)
+	}
 	p.stateKey = []byte(cfg.Proxy.RequestStateKey)
 	if len(p.stateKey) == 0 {
 		p.stateKey = router.NewRequestStateKey()
@@ -198,6 +210,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		SessionMaxInFlight: sessionMaxInFlight(cfg.Proxy.SessionMaxInFlight), SessionShed: p.metrics.SessionShed,
 		MaxNestingDepth: maxNestingDepth(cfg.Proxy.MaxNestingDepth), InstanceID: p.instanceID,
 		RequestStateKey: p.stateKey, Peers: peers,
+		Spans: spans,
 		StateChanged: func(server string, state router.State, reason string) {
 			p.events.publish(admin.Event{Type: admin.EventState, Server: server, State: string(state), Reason: reason})
 		},
@@ -675,6 +688,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	if p.router != nil {
 		p.router.Close()
 	}
+	p.stopTelemetry(ctx)
 	if p.peers != nil {
 		p.peers.Close()
 	}

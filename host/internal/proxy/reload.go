@@ -133,6 +133,9 @@ func (p *Proxy) reload(ctx context.Context) (ReloadResult, error) {
 	p.cfg = next
 	p.mu.Unlock()
 
+	if w := p.reloadTelemetry(ctx, old.Telemetry, next.Telemetry); w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
 	if plan.Translators {
 		refs, d := p.translators(ctx)
 		failed = append(failed, d...)

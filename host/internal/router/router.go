@@ -43,6 +43,9 @@ type Options struct {
 	// prompt delivered to a client, and tags the result with the ids it
 	// returns (context tracing).
 	Tracer Tracer
+	// Spans, when set, records a span per client request (OpenTelemetry)
+	// and passes the trace on to backends in params._meta.traceparent.
+	Spans Spans
 	// StateChanged, when set, is told every change of a backend's state
 	// (for the admin event stream). It must not block.
 	StateChanged func(server string, state State, reason string)
