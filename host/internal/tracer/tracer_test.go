@@ -267,9 +267,9 @@ func TestConnServesThePluginAndFlushesBeforeACall(t *testing.T) {
 
 // TestEventsCarryTheSessionsProfile: a session opened for a profile has
 // its units and its response recorded with it; other sessions with none,
-// and a closed session's profile is forgotten.
+// and a closed session's profile is forgotten. Not parallel: its tracer
+// would count in TestMemoryStaysBoundedUnderAFlood's heap.
 func TestEventsCarryTheSessionsProfile(t *testing.T) {
-	t.Parallel()
 	f := &fakeTracing{}
 	tr := newTestTracer(t, f, Options{})
 	var _ router.ProfileTracer = tr
