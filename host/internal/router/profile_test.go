@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/mcphost/mcphost/plugins/versions"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 )
 
@@ -177,5 +178,34 @@ func TestProfileReload(t *testing.T) {
 	case <-doomed.Done():
 	default:
 		t.Error("the session of a removed profile is still open")
+	}
+}
+
+// TestProfileTranslatedListsAreTheirOwn: lists put into an older revision
+// are cached per view; a profile session whose token also hides a server
+// does not get the translated list of one that sees it.
+func TestProfileTranslatedListsAreTheirOwn(t *testing.T) {
+	t.Parallel()
+	a, b := newFakeServer([]string{tool("a1")}), newFakeServer([]string{tool("b1"), tool("b2")})
+	tr := &countedVersions{Translator: versions.New(nil)}
+	r := startRouter(t, withVersions(tr), a.spec("alpha", true, 0), b.spec("beta", true, 0))
+	r.SetProfiles([]Profile{{Name: "p", Tools: []string{"*__a1", "*__b2"}}})
+	open := func(visible func(string) bool) (*Session, *recSink) {
+		s, sink := newClient(t, r, "2025-06-18", "{}")
+		if err := s.SetProfile("p"); err != nil {
+			t.Fatal(err)
+		}
+		s.SetVisibleServers(visible)
+		return s, sink
+	}
+	both, bothSink := open(nil)
+	alphaOnly, alphaSink := open(func(server string) bool { return server == "alpha" })
+	both.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`), nil)
+	if got := toolNames(t, bothSink.response(t, "1")); !slices.Equal(got, []string{"mcp__proxy__alpha__a1", "mcp__proxy__beta__b2"}) {
+		t.Fatalf("the profile lists %q", got)
+	}
+	alphaOnly.Handle([]byte(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`), nil)
+	if got := toolNames(t, alphaSink.response(t, "2")); !slices.Equal(got, []string{"mcp__proxy__alpha__a1"}) {
+		t.Errorf("the profile with a token for alpha only lists %q", got)
 	}
 }

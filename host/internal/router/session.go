@@ -437,8 +437,14 @@ func (s *Session) respondList(reply replyStream, cat *catalog, k listKind, id, p
 		sees := func(server, name string) bool {
 			return profile.sees(k, server, name) && (visible == nil || (*visible)(server))
 		}
-		result, hidden = cat.visibleResult(k, sees, k == listTools)
-		hidden += "|" + profile.key
+		result, _ = cat.visibleResult(k, sees, k == listTools)
+		// The list is the profile's, less the servers the token may not
+		// use: that names it in the translated-list cache.
+		hidden = profile.key
+		if visible != nil {
+			_, byToken := cat.visibleResult(k, func(server, _ string) bool { return (*visible)(server) }, false)
+			hidden += "|" + byToken
+		}
 	case visible != nil:
 		result, hidden = cat.visibleResult(k, func(server, _ string) bool { return (*visible)(server) }, false)
 	}
