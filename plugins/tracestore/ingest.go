@@ -210,8 +210,10 @@ func (w *batch) trackOpen(ev *tracing.Event, now int64) error {
 			return err
 		}
 		if done != nil {
-			// A late unit of a finalized response; the host never sends
-			// one, and an open record for it would never be closed.
+			// A unit of a response already finalized: a trace's next
+			// batch, or a batch sent again. Not counted here (a batch
+			// sent again would count twice): the response event that
+			// follows merges it and counts the contexts it adds.
 			return nil
 		}
 		o = &openResponse{Session: ev.Session, First: now}
