@@ -323,6 +323,15 @@ func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply replyStr
 	if params == nil {
 		params = []byte(`{}`)
 	}
+	if env.Method == "tools/call" {
+		if rewritten, ok, errMsg := s.router.catalog.load().rewriteCallTool(params); ok {
+			if errMsg != "" {
+				s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, errMsg, nil))
+				return
+			}
+			params = rewritten
+		}
+	}
 	if errResp := s.adoptRequestMeta(id, params); errResp != nil {
 		s.respond(reply, errResp)
 		return
@@ -370,6 +379,9 @@ func (s *Session) dispatch(reply replyStream, method string, id, params []byte, 
 	case "resources/templates/list":
 		s.respondList(reply, cat, listTemplates, id, params)
 	case "tools/call":
+		if s.answerSearchTool(reply, id, params, cat) {
+			return
+		}
 		s.forwardByName(reply, id, method, params, "name", cat.tools, "tool")
 	case "prompts/get":
 		s.forwardByName(reply, id, method, params, "name", cat.prompts, "prompt")
@@ -425,6 +437,16 @@ func (s *Session) respondList(reply replyStream, cat *catalog, k listKind, id, p
 		return
 	}
 	result, hidden := cat.result(k), ""
+	if k == listTools && cat.search != nil {
+		result = cat.search.result
+		if visible := s.visible.Load(); visible != nil {
+			result, hidden = cat.search.visibleResult(*visible)
+		}
+		// The translation cache is keyed by what is hidden: the search
+		// list must not share the full list's entry.
+		s.respond(reply, s.localResult(cat, listMethods[k], "search:"+hidden, id, result))
+		return
+	}
 	if visible := s.visible.Load(); visible != nil {
 		result, hidden = cat.visibleResult(k, *visible)
 	}
