@@ -20,8 +20,8 @@ import (
 // APIMinor is the minor version of this API; bump it when adding optional
 // fields or capabilities. Minor 4: ResourceRecentResponses, and the
 // sessions of operators' calls (OperatorCallPrefix). Minor 5:
-// ChangeWatcher.
-const APIMinor = 5
+// ChangeWatcher. Minor 6: ResourceToolQuality (CapabilityToolQuality).
+const APIMinor = 6
 
 // ResourceRecentResponses is a resource every tracing plugin serves (API
 // minor 4; the admin API and dashboard read it): the latest finalized
