@@ -186,6 +186,11 @@ type Proxy struct {
 	LogMaxFiles int
 	LogMaxAge   time.Duration
 	logDirSet   bool
+	// ToolMode is "all" (tools/list shows every tool) or "search" (it
+	// shows search_tools, describe_tool, call_tool and PinnedTools, globs
+	// on exposed names).
+	ToolMode    string
+	PinnedTools []string
 	// DeclRange is the block header, or the zero range when there is no
 	// proxy block.
 	DeclRange hcl.Range

@@ -27,6 +27,7 @@ import (
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
 	"github.com/mcphost/mcphost/host/internal/redact"
 	"github.com/mcphost/mcphost/host/internal/router"
+	"github.com/mcphost/mcphost/host/internal/toolsearch"
 	"github.com/mcphost/mcphost/host/internal/tracer"
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/translator"
@@ -76,6 +77,9 @@ type Proxy struct {
 	reloadMu     sync.Mutex
 	// tracer records context units (nil when tracing is off).
 	tracer *tracer.Tracer
+	// toolQuality keeps what tracing learned per tool, for search mode's
+	// ranking (nil when tracing is off).
+	toolQuality *toolsearch.QualityKeeper
 	// tracingHealth says whether tracing can be used; when it cannot,
 	// superviseTracing retries it, on a goroutine Start starts and
 	// Shutdown stops (stopTracing, tracingDone).
@@ -165,6 +169,9 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		backends = append(backends, *tracingBackend)
 	}
 	if diags.HasErrors() {
+		if p.toolQuality != nil {
+			p.toolQuality.Close()
+		}
 		if p.tracer != nil {
 			p.tracer.Close(ctx)
 		}
@@ -174,6 +181,10 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 	var routerTracer router.Tracer
 	if p.tracer != nil {
 		routerTracer = p.tracer
+	}
+	var toolQuality router.QualitySource
+	if p.toolQuality != nil {
+		toolQuality = p.toolQuality
 	}
 	p.metrics = metrics.New(p.log.Named("metrics"))
 	p.stateKey = []byte(cfg.Proxy.RequestStateKey)
@@ -196,6 +207,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		SessionMaxInFlight: sessionMaxInFlight(cfg.Proxy.SessionMaxInFlight), SessionShed: p.metrics.SessionShed,
 		MaxNestingDepth: maxNestingDepth(cfg.Proxy.MaxNestingDepth), InstanceID: p.instanceID,
 		RequestStateKey: p.stateKey, Peers: peers,
+		ToolMode: cfg.Proxy.ToolMode, PinnedTools: cfg.Proxy.PinnedTools, ToolQuality: toolQuality,
 		StateChanged: func(server string, state router.State, reason string) {
 			p.events.publish(admin.Event{Type: admin.EventState, Server: server, State: string(state), Reason: reason})
 		},
@@ -643,6 +655,9 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	if p.stopTracing != nil {
 		p.stopTracing()
 		<-p.tracingDone
+	}
+	if p.toolQuality != nil {
+		p.toolQuality.Close()
 	}
 	if p.tracer != nil {
 		p.tracer.Close(ctx)
