@@ -29,6 +29,7 @@ type ToolQuality struct {
 	FeedbackCount      uint64  `json:"feedback_count"`
 	Contexts           int     `json:"contexts"`
 	DeprecatedContexts int     `json:"deprecated_contexts"`
-	// Deprecated: every rated context of the tool is deprecated.
+	// Deprecated is set when every rated context of the tool is
+	// deprecated.
 	Deprecated bool `json:"deprecated"`
 }

@@ -3,6 +3,7 @@ package router
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -107,7 +108,7 @@ func (sc *searchCatalog) visibleResult(visible func(server string) bool) (result
 		owner := sc.owners[i]
 		if owner == "" || visible(owner) {
 			kept = append(kept, item)
-		} else if !strings.Contains(","+strings.Join(hiddenServers, ",")+",", ","+owner+",") {
+		} else if !slices.Contains(hiddenServers, owner) {
 			hiddenServers = append(hiddenServers, owner)
 		}
 	}
@@ -170,6 +171,11 @@ func (s *Session) answerSearchTool(reply replyStream, id, params []byte, cat *ca
 		result, errMsg = s.searchTools(cat, args)
 	} else {
 		result, errMsg = s.describeTool(cat, args)
+	}
+	if errMsg == "" && s.ProtocolVersion() != "" && s.ProtocolVersion() < "2025-06-18" {
+		// Structured content came in 2025-06-18; the text block carries
+		// the same JSON.
+		result, _ = jsonrpc.Delete(result, "structuredContent")
 	}
 	if errMsg != "" {
 		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, errMsg, nil))

@@ -146,3 +146,18 @@ func TestSetToolModeNotifies(t *testing.T) {
 		return sink.countOf(isNotification("notifications/tools/list_changed")) >= 2
 	})
 }
+
+func TestSearchToolsForOlderClients(t *testing.T) {
+	t.Parallel()
+	files, notes := searchServers()
+	r := startRouter(t, Options{ToolMode: ToolModeSearch}, files.spec("files", true, 0), notes.spec("notes", true, 0))
+	s, sink := newClient(t, r, "2025-03-26", `{}`)
+	s.Handle(callMsg("1", "search_tools", `{"query":"save a note"}`), nil)
+	res := sink.response(t, "1")
+	if jsonrpc.Get(res, "result.structuredContent") != nil {
+		t.Errorf("a 2025-03-26 client got structuredContent: %s", res)
+	}
+	if text, _ := jsonrpc.GetString(res, "result.content.0.text"); !strings.Contains(text, "mcp__proxy__notes__jot") {
+		t.Errorf("text block %q lacks the hit", text)
+	}
+}

@@ -120,7 +120,7 @@ func TestNegativeFeedbackMovesToolDown(t *testing.T) {
 
 	// Good feedback lifts a tool the same way, short of deprecation.
 	for n := range 3 {
-		changed = deliverAndRate(t, p, "filesystem", "read_text_file", n, 1)
+		deliverAndRate(t, p, "filesystem", "read_text_file", n, 1)
 	}
 	if err := keeper.Refreshed(context.Background()); err != nil {
 		t.Fatal(err)

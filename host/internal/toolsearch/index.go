@@ -165,7 +165,8 @@ type Quality struct {
 	// Score is the tool's quality in [-1, 1] (0: nothing learned), the
 	// mean of its rated contexts' qualities weighted by their feedback.
 	Score float64
-	// Deprecated: every rated context of the tool is deprecated.
+	// Deprecated is set when every rated context of the tool is
+	// deprecated.
 	Deprecated bool
 }
 
