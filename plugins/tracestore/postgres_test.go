@@ -96,6 +96,7 @@ func TestPostgresSurface(t *testing.T) {
 		{"WeighsUnitsSentAheadOfTheirResponse", testWeighsUnitsSentAheadOfTheirResponse},
 		{"ArgumentsSize", testArgumentsSize},
 		{"RetentionExpires", testRetentionExpires},
+		{"ToolQualityAggregates", testToolQualityAggregates},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -13,7 +13,11 @@ import (
 // changed by feedback.
 func TestToolQualityAggregates(t *testing.T) {
 	t.Parallel()
-	p := configure(t, t.TempDir(), nil)
+	testToolQualityAggregates(t, badgerStore)
+}
+
+func testToolQualityAggregates(t *testing.T, s storeUnderTest) {
+	p := s.open(t, nil)
 	at := time.Now()
 	empty := readJSON[toolQualityView](t, p, "s1", uriToolQuality)
 	if len(empty.Tools) != 0 {
