@@ -91,6 +91,22 @@ func (c *catalog) buildSearch(pinned []string) *searchCatalog {
 	return sc
 }
 
+// PinnedTools lists, in search mode, the exposed names of the tools
+// tools/list shows beside the three search tools (for the admin API and
+// dashboard to mark them); nil in mode all.
+func (r *Router) PinnedTools() []string {
+	sc := r.catalog.load().search
+	if sc == nil {
+		return nil
+	}
+	out := []string{}
+	for _, item := range sc.items[len(searchTools):] {
+		name, _ := jsonrpc.GetString(item, "name")
+		out = append(out, name)
+	}
+	return out
+}
+
 // clientToolsResult is the tools/list result clients get.
 func (c *catalog) clientToolsResult() []byte {
 	if c.search != nil {

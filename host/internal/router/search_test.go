@@ -35,6 +35,9 @@ func TestSearchModeListsAndAnswers(t *testing.T) {
 		return sink.response(t, strconv.Itoa(id))
 	}
 
+	if got := r.PinnedTools(); !slices.Equal(got, []string{"mcp__proxy__notes__jot"}) {
+		t.Errorf("PinnedTools() = %q", got)
+	}
 	want := []string{"search_tools", "describe_tool", "call_tool", "mcp__proxy__notes__jot"}
 	if got := toolNames(t, ask("tools/list", `{}`)); !slices.Equal(got, want) {
 		t.Fatalf("tools/list = %q, want %q", got, want)
@@ -130,6 +133,9 @@ func TestSetToolModeNotifies(t *testing.T) {
 	s.Handle(callMsg("2", "search_tools", `{"query":"x"}`), nil)
 	if code := errorCode(sink.response(t, "2")); code != jsonrpc.CodeInvalidParams {
 		t.Errorf("search_tools in mode all: code %d, want unknown tool", code)
+	}
+	if got := r.PinnedTools(); got != nil {
+		t.Errorf("PinnedTools() in mode all = %q, want nil", got)
 	}
 	r.SetToolMode(ToolModeSearch, nil)
 	sink.waitFor(t, "tools/list_changed", isNotification("notifications/tools/list_changed"))
