@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcphost/mcphost/host/internal/toolsearch"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
+	"github.com/mcphost/mcphost/sdk/translator"
 )
 
 // Tool modes, as in proxy.tool_mode.
@@ -188,17 +189,33 @@ func (s *Session) answerSearchTool(reply replyStream, id, params []byte, cat *ca
 	} else {
 		result, errMsg = s.describeTool(cat, args)
 	}
-	if errMsg == "" && s.ProtocolVersion() != "" && s.ProtocolVersion() < "2025-06-18" {
-		// Structured content came in 2025-06-18; the text block carries
-		// the same JSON.
-		result, _ = jsonrpc.Delete(result, "structuredContent")
-	}
+
 	if errMsg != "" {
 		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, errMsg, nil))
 		return true
 	}
-	s.respond(reply, jsonrpc.Result(id, result))
+	s.respond(reply, s.localCallResult(id, result))
 	return true
+}
+
+// localCallResult puts a tool result the proxy built (in catalogVersion)
+// into the session's version, as a backend's result would be: without
+// structuredContent for a client before 2025-06-18, with resultType for a
+// 2026-07-28 one. Not cached: each result is different.
+func (s *Session) localCallResult(id, result []byte) []byte {
+	msg := jsonrpc.Result(id, result)
+	version := s.ProtocolVersion()
+	if version == catalogVersion || version == "" || len(s.router.translators.Load().refs) == 0 {
+		return msg
+	}
+	out, _, err := s.router.translate(s, catalogVersion, version, translator.ToClient, "tools/call", translator.KindResponse, msg)
+	if err != nil {
+		return jsonrpc.Error(id, jsonrpc.CodeInternalError, "mcphost: "+err.Error(), nil)
+	}
+	if out == nil {
+		return msg
+	}
+	return out
 }
 
 // reachable says whether the session sees server's tools.

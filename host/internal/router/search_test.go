@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcphost/mcphost/plugins/versions"
 	"github.com/mcphost/mcphost/sdk/jsonrpc"
 	"github.com/mcphost/mcphost/sdk/plugintest/poll"
 )
@@ -153,17 +154,35 @@ func TestSetToolModeNotifies(t *testing.T) {
 	})
 }
 
-func TestSearchToolsForOlderClients(t *testing.T) {
+// TestSearchToolsInEveryVersion: the search tools' results are put into
+// the client's version as a backend's are: no structuredContent before
+// 2025-06-18, a resultType for 2026-07-28.
+func TestSearchToolsInEveryVersion(t *testing.T) {
 	t.Parallel()
 	files, notes := searchServers()
-	r := startRouter(t, Options{ToolMode: ToolModeSearch}, files.spec("files", true, 0), notes.spec("notes", true, 0))
-	s, sink := newClient(t, r, "2025-03-26", `{}`)
-	s.Handle(callMsg("1", "search_tools", `{"query":"save a note"}`), nil)
-	res := sink.response(t, "1")
+	opts := withVersions(&countedVersions{Translator: versions.New(nil)})
+	opts.ToolMode = ToolModeSearch
+	r := startRouter(t, opts, files.spec("files", true, 0), notes.spec("notes", true, 0))
+
+	old, oldSink := newClient(t, r, "2025-03-26", `{}`)
+	old.Handle(callMsg("1", "search_tools", `{"query":"save a note"}`), nil)
+	res := oldSink.response(t, "1")
 	if jsonrpc.Get(res, "result.structuredContent") != nil {
 		t.Errorf("a 2025-03-26 client got structuredContent: %s", res)
 	}
 	if text, _ := jsonrpc.GetString(res, "result.content.0.text"); !strings.Contains(text, "mcp__proxy__notes__jot") {
 		t.Errorf("text block %q lacks the hit", text)
+	}
+
+	modernSink := &recSink{}
+	modern := r.NewSession(modernSink)
+	t.Cleanup(modern.Close)
+	modern.Handle([]byte(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"search_tools","arguments":{"query":"save a note"},`+modernMeta+`}}`), nil)
+	res = modernSink.response(t, "2")
+	if rt, _ := jsonrpc.GetString(res, "result.resultType"); rt != "complete" {
+		t.Errorf("a 2026-07-28 client's search_tools result has resultType %q: %s", rt, res)
+	}
+	if name, _ := jsonrpc.GetString(res, "result.structuredContent.tools.0.name"); name != "mcp__proxy__notes__jot" {
+		t.Errorf("2026-07-28 search_tools = %s", res)
 	}
 }
