@@ -116,44 +116,39 @@ func nameText(t Tool) string {
 }
 
 // schemaText returns the property names of a tool's input schema (top
-// level and nested) and their descriptions.
+// level and nested, up to 4 levels) and their descriptions. The schema is
+// decoded once and walked.
 func schemaText(def json.RawMessage) (names, descriptions string) {
 	var tool struct {
-		InputSchema json.RawMessage `json:"inputSchema"`
+		InputSchema map[string]any `json:"inputSchema"`
 	}
-	if json.Unmarshal(def, &tool) != nil || len(tool.InputSchema) == 0 {
+	if json.Unmarshal(def, &tool) != nil || tool.InputSchema == nil {
 		return "", ""
 	}
 	var n, d strings.Builder
-	var walk func(schema json.RawMessage, depth int)
-	walk = func(schema json.RawMessage, depth int) {
+	var walk func(schema map[string]any, depth int)
+	walk = func(schema map[string]any, depth int) {
 		if depth > 4 {
 			return
 		}
-		var s struct {
-			Properties map[string]json.RawMessage `json:"properties"`
-			Items      json.RawMessage            `json:"items"`
-		}
-		if json.Unmarshal(schema, &s) != nil {
-			return
-		}
-		keys := make([]string, 0, len(s.Properties))
-		for k := range s.Properties {
+		props, _ := schema["properties"].(map[string]any)
+		keys := make([]string, 0, len(props))
+		for k := range props {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
 			n.WriteString(k + " ")
-			var p struct {
-				Description string `json:"description"`
+			p, _ := props[k].(map[string]any)
+			if desc, ok := p["description"].(string); ok && desc != "" {
+				d.WriteString(desc + " ")
 			}
-			if json.Unmarshal(s.Properties[k], &p) == nil && p.Description != "" {
-				d.WriteString(p.Description + " ")
+			if p != nil {
+				walk(p, depth+1)
 			}
-			walk(s.Properties[k], depth+1)
 		}
-		if len(s.Items) > 0 {
-			walk(s.Items, depth+1)
+		if items, ok := schema["items"].(map[string]any); ok {
+			walk(items, depth+1)
 		}
 	}
 	walk(tool.InputSchema, 0)
