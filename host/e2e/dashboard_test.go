@@ -90,7 +90,19 @@ server "ex0" {
   }
 }
 `, secret)
-	for i := 1; i < servers-1; i++ {
+	// ex1's tool blocks and filter: the catalogue marks and lists them.
+	blocks.WriteString(strings.Replace(exampleServer("ex1"), "  transport", `  tools {
+    deny = ["flood"]
+  }
+  tool "sleep" {
+    expose_as   = "ex1_nap"
+    description = "Naps for a while."
+  }
+  tool "log" {
+    hidden = true
+  }
+  transport`, 1))
+	for i := 2; i < servers-1; i++ {
 		blocks.WriteString(exampleServer(fmt.Sprintf("ex%d", i)))
 	}
 	// A server whose error quotes markup: the card must show it as text.

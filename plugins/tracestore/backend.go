@@ -52,6 +52,10 @@ type lineageSummary struct {
 // recordWriter changes a store inside one write transaction.
 type recordWriter interface {
 	records
+	// lockResponses locks the responses of ids for the rest of the
+	// transaction, where the store is shared with other writers: a
+	// trace's response is merged by every instance its units come to.
+	lockResponses(ids []string) error
 	// open is a response whose units are arriving, nil if none.
 	open(resp string) (*openResponse, error)
 	putOpen(resp string, o *openResponse) error

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mcphost/mcphost/sdk/tracing"
+	"github.com/mcphost/mcphost/sdk/weighting"
 )
 
 // eventTime is when the event happened, by the host's clock, or now if the
@@ -54,6 +55,20 @@ func lockOrder(events []tracing.Event) []string {
 		}
 	}
 	sort.Strings(ids)
+	return ids
+}
+
+// responseIDs are the responses a batch writes: those it finalizes and
+// those its units count toward.
+func responseIDs(events []tracing.Event) []string {
+	seen := map[string]bool{}
+	var ids []string
+	for i := range events {
+		if id := events[i].ResponseID; id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
 	return ids
 }
 
@@ -195,8 +210,10 @@ func (w *batch) trackOpen(ev *tracing.Event, now int64) error {
 			return err
 		}
 		if done != nil {
-			// A late unit of a finalized response; the host never sends
-			// one, and an open record for it would never be closed.
+			// A unit of a response already finalized: a trace's next
+			// batch, or a batch sent again. Not counted here (a batch
+			// sent again would count twice): the response event that
+			// follows merges it and counts the contexts it adds.
 			return nil
 		}
 		o = &openResponse{Session: ev.Session, First: now}
@@ -219,7 +236,9 @@ func (w *batch) resolveVersion(ctx, contentHash string) (uint32, error) {
 
 // finalize stores a response event: the response with its units resolved to
 // versions, the reverse lineage, and the session's latest response. A
-// response finalized again replaces the earlier record and its lineage.
+// response finalized again (a trace's, whose units come batch by batch
+// from any session, copy or instance; or a batch sent twice) is merged
+// into the earlier record: see mergeResponse.
 func (w *batch) finalize(ev *tracing.Event) error {
 	now := eventTime(ev)
 	id := ev.ResponseID
@@ -238,16 +257,13 @@ func (w *batch) finalize(ev *tracing.Event) error {
 		}
 	}
 	delete(w.opens, id)
-	switch {
-	case open != nil:
+	if open != nil {
 		rec.Created, rec.Delivered = min(open.First, now), open.Units
 		setIf(&rec.Session, open.Session)
 		if err := w.w.deleteOpen(id); err != nil {
 			return err
 		}
 		w.w.created(storeCounts{Open: -1})
-	case old != nil:
-		rec.Created, rec.Delivered = old.Created, old.Delivered
 	}
 
 	// One entry per context: the reverse index has one key per (context,
@@ -273,5 +289,78 @@ func (w *batch) finalize(ev *tracing.Event) error {
 		index[u.ContextID] = len(rec.Units)
 		rec.Units = append(rec.Units, responseUnit{ContextID: u.ContextID, Version: v, ContentHash: u.ContentHash, Weight: wt})
 	}
+	if old != nil {
+		mergeResponse(rec, old, open != nil)
+	}
 	return w.w.putResponse(rec, old)
+}
+
+// mergeResponse merges old, the stored record of a response finalized
+// again, into rec, the one just built from the event. Nothing recorded is
+// lost, and recording the same units again changes nothing:
+//
+//   - the event's units (S) keep their weights relative to each other, and
+//     together weigh what they weighed in old plus 1/N for each unit new to
+//     the response (N units in all after the merge);
+//   - a unit only old has keeps its weight (another writer's, which the
+//     event's weighing did not see);
+//   - the weights are then scaled to sum to 1.
+//
+// The tracing plugin weighs a stored response over all its units (the
+// stored ones join the event: joinStoredUnits), so S is usually all of
+// them and the weights are the weighing's; without that (no host, or a
+// concurrent writer), the rule keeps the proportions both sides gave.
+//
+// The response keeps its first creation time and takes the session of its
+// latest units (that session's latest response is this one). Delivered
+// adds the unit events counted since the last merge (counted: an open
+// record was kept) or, when there were none (units of a response already
+// finalized are not counted as they come), the contexts the event adds.
+func mergeResponse(rec, old *responseRec, counted bool) {
+	rec.Created = min(rec.Created, old.Created)
+	n := len(rec.Units)
+	inEvent := make([]float64, n)
+	index := make(map[string]int, n+len(old.Units))
+	for i, u := range rec.Units {
+		index[u.ContextID] = i
+		inEvent[i] = u.Weight
+	}
+	inEvent = weighting.Normalize(inEvent)
+	inOld := make(map[string]bool, len(old.Units))
+	var massS float64
+	for _, u := range old.Units {
+		inOld[u.ContextID] = true
+		i, ok := index[u.ContextID]
+		if !ok {
+			index[u.ContextID] = len(rec.Units)
+			rec.Units = append(rec.Units, u)
+			continue
+		}
+		massS += unit01(u.Weight)
+		if ru := &rec.Units[i]; u.Version > ru.Version {
+			ru.Version, ru.ContentHash = u.Version, u.ContentHash
+		}
+	}
+	added := uint32(0)
+	for _, u := range rec.Units[:n] {
+		if !inOld[u.ContextID] {
+			added++
+		}
+	}
+	massS += float64(added) / float64(len(rec.Units))
+	weights := make([]float64, len(rec.Units))
+	for i, u := range rec.Units {
+		weights[i] = u.Weight
+		if i < n {
+			weights[i] = inEvent[i] * massS
+		}
+	}
+	for i, wt := range weighting.Normalize(weights) {
+		rec.Units[i].Weight = wt
+	}
+	if counted {
+		rec.Delivered += old.Delivered
+	} else {
+		rec.Delivered = old.Delivered + added
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -94,6 +95,7 @@ func TestPostgresSurface(t *testing.T) {
 		{"Conformance", testConformance},
 		{"OutputSchemas", testOutputSchemas},
 		{"WeighsUnitsSentAheadOfTheirResponse", testWeighsUnitsSentAheadOfTheirResponse},
+		{"WeighsAResponseRecordedAgainWhole", testWeighsAResponseRecordedAgainWhole},
 		{"ArgumentsSize", testArgumentsSize},
 		{"RetentionExpires", testRetentionExpires},
 		{"ToolQualityAggregates", testToolQualityAggregates},
@@ -669,5 +671,65 @@ func TestPostgresTracingSuite(t *testing.T) {
 					return open(t, dsn)
 				}))
 		})
+	}
+}
+
+// TestPostgresConcurrentTraceMergesLoseNothing: instances on one database
+// record, at once, batches of one trace's response (one id), each with
+// units of its own; the response ends up with every unit, once, weighing
+// 1 in all, whichever order the merges took.
+func TestPostgresConcurrentTraceMergesLoseNothing(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.Start(t).NewDatabase(t)
+	const (
+		instances = 3
+		batches   = 8
+		resp      = "resp_4bf92f3577b34da6a3ce929d0e0e4736"
+	)
+	plugins := make([]*PostgresPlugin, instances)
+	for i := range plugins {
+		plugins[i] = configurePostgres(t, dsn, nil)
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, p := range plugins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for j := range batches {
+				tr := turn{session: fmt.Sprintf("s%d_%d", i, j), resp: resp,
+					ctxs:  []string{fmt.Sprintf("i%d/b%d/x", i, j), fmt.Sprintf("i%d/b%d/y", i, j)},
+					texts: []string{"x", "y"}, weights: []float64{0.75, 0.25}}
+				if _, err := p.Record(context.Background(), tracing.RecordRequest{Events: tr.events(t0.Add(time.Duration(j) * time.Second))}); err != nil {
+					t.Errorf("instance %d batch %d: %v", i, j, err)
+				}
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	tv, _ := callOK[traceView](t, plugins[0], "s", toolGetTrace, map[string]any{"response_id": resp})
+	want := instances * batches * 2
+	sum := 0.0
+	seen := map[string]bool{}
+	for _, c := range tv.Contexts {
+		sum += c.Weight
+		if seen[c.ContextID] {
+			t.Errorf("context %s twice in the response", c.ContextID)
+		}
+		seen[c.ContextID] = true
+	}
+	if len(tv.Contexts) != want || math.Abs(sum-1) > 1e-9 {
+		t.Fatalf("the response has %d contexts weighing %v, want %d weighing 1", len(tv.Contexts), sum, want)
+	}
+	if tv.UnitsDelivered != uint32(want) {
+		t.Errorf("units_delivered %d, want %d", tv.UnitsDelivered, want)
+	}
+	if n := queryDB[int64](t, dsn, "SELECT count(*) FROM lineage WHERE response_id = $1", resp); n[0] != int64(want) {
+		t.Errorf("%d lineage rows, want %d", n[0], want)
+	}
+	if n := queryDB[int64](t, dsn, "SELECT count(*) FROM open_responses"); n[0] != 0 {
+		t.Errorf("%d responses left open", n[0])
 	}
 }

@@ -43,6 +43,28 @@ func versionKeyOf(ctx string, v uint32) string {
 	return ctx + "\x00" + strconv.FormatUint(uint64(v), 10)
 }
 
+// responseLockClass is the first key of the advisory locks on responses
+// (the two-key form, whose keys do not overlap the one-key form's):
+// "mctr" in ASCII. The second is a hash of the response id.
+const responseLockClass int32 = 0x6d637472
+
+// lockResponses takes the transaction's advisory locks on the responses of
+// ids, in the order of their keys, after the contexts (lock): a batch that
+// merges into a response (finalize) or counts its units (trackOpen) then
+// reads what the previous writer committed, never the same old state as
+// a concurrent one. Two ids with one key share a lock, which is only
+// slower.
+func (w *pgWriter) lockResponses(ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := w.tx.Exec(w.ctx, `SELECT pg_advisory_xact_lock($2, k) FROM
+		(SELECT DISTINCT hashtext(id) AS k FROM unnest($1::text[]) AS id ORDER BY 1) AS keys`, ids, responseLockClass); err != nil {
+		return fmt.Errorf("lock responses: %w", err)
+	}
+	return nil
+}
+
 // lock creates the rows of new contexts among ids (sorted) and locks all
 // of them, in order, for the rest of the transaction; the heads it reads
 // serve the batch's reads.

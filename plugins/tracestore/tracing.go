@@ -64,13 +64,15 @@ func (p *Plugin) UseHost(h tracing.Host) { p.host.Store(&h) }
 // weigh asks the host for the weights of each response in the batch,
 // from the features of its units: those in the same batch (the host sends
 // a response's units with it, unless they hold too much to wait), else as
-// recorded in the store. A response whose weighing fails keeps the weights
-// it came with.
+// recorded in the store. A response already stored (a trace's, recorded
+// batch by batch) is weighed over all its units: the stored ones join the
+// event's. A response whose weighing fails keeps the weights it came with.
 func (p *Plugin) weigh(ctx context.Context, events []tracing.Event) {
 	hp := p.host.Load()
 	if hp == nil {
 		return
 	}
+	p.joinStoredUnits(ctx, events)
 	units := map[string]*tracing.Event{}
 	for i := range events {
 		if e := &events[i]; e.Kind != tracing.EventResponse && e.ContextID != "" {
@@ -113,6 +115,55 @@ func (p *Plugin) weigh(ctx context.Context, events []tracing.Event) {
 		for j, w := range weighting.Normalize(r.Weights) {
 			e.Units[j].Weight = w
 		}
+	}
+}
+
+// joinStoredUnits adds to each response event the units of the response
+// as stored that it does not carry, with the content hash they were
+// recorded with, so that the response is weighed as a whole. The write
+// that follows merges them again (finalize), so a unit another writer adds
+// in between is kept, if not weighed with the rest.
+func (p *Plugin) joinStoredUnits(ctx context.Context, events []tracing.Event) {
+	var resps []int
+	for i := range events {
+		if events[i].Kind == tracing.EventResponse && events[i].ResponseID != "" {
+			resps = append(resps, i)
+		}
+	}
+	if len(resps) == 0 {
+		return
+	}
+	err := p.withBackend(func(b backend) error {
+		return b.view(ctx, func(r records) error {
+			for _, i := range resps {
+				e := &events[i]
+				old, err := r.response(e.ResponseID)
+				if err != nil {
+					return err
+				}
+				if old == nil {
+					continue
+				}
+				carried := make(map[string]bool, len(e.Units))
+				for _, u := range e.Units {
+					carried[u.ContextID] = true
+				}
+				var joined []tracing.ResponseUnit
+				for _, u := range old.Units {
+					if !carried[u.ContextID] {
+						joined = append(joined, tracing.ResponseUnit{ContextID: u.ContextID, ContentHash: u.ContentHash, Weight: u.Weight})
+					}
+				}
+				if len(joined) > 0 {
+					// A copy: the host may keep the slice it sent.
+					e.Units = append(append(make([]tracing.ResponseUnit, 0, len(e.Units)+len(joined)), e.Units...), joined...)
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		p.logger.Warn("reading stored responses to weigh them whole failed; weighing the batch's units", "error", err)
 	}
 }
 
@@ -432,6 +483,9 @@ func (p *Plugin) recordLocal(ctx context.Context, req tracing.RecordRequest) (tr
 		return b.write(ctx, lockOrder(req.Events), func(tx recordWriter) error {
 			// A shared store may run the transaction again: count afresh.
 			changed, recorded, skipped, versions, finalized = uriSet{}, map[string]int{}, map[string]int{}, 0, 0
+			if err := tx.lockResponses(responseIDs(req.Events)); err != nil {
+				return err
+			}
 			w := newBatch(tx, b.options())
 			for i := range req.Events {
 				ev := &req.Events[i]

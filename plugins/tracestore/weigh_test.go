@@ -87,4 +87,49 @@ func testWeighsUnitsSentAheadOfTheirResponse(t *testing.T, s storeUnderTest) {
 	}
 }
 
+// A response recorded again (a trace's next batch) is weighed through the
+// host over all its units: the stored ones, with the features recorded
+// for them, and the batch's.
+func TestWeighsAResponseRecordedAgainWhole(t *testing.T) {
+	t.Parallel()
+	testWeighsAResponseRecordedAgainWhole(t, badgerStore)
+}
+
+func testWeighsAResponseRecordedAgainWhole(t *testing.T, s storeUnderTest) {
+	p := s.open(t, nil)
+	host := &weighHost{}
+	p.UseHost(host)
+	at := time.Now().Add(-time.Minute)
+	const resp = "resp_0af7651916cd43dd8448eb211c80319c"
+	first := turn{session: "s1", resp: resp, ctxs: []string{"a/t1", "b/t2"}, texts: []string{"one", "two"}, weights: []float64{1, 1}}
+	second := turn{session: "s2", resp: resp, ctxs: []string{"c/t3"}, texts: []string{"three"}, weights: []float64{1}}
+	firstEvents := first.events(at)
+	firstEvents[1].TokenEstimate = 77
+	record(t, p, firstEvents...)
+	record(t, p, second.events(at.Add(2*time.Second))...)
+	if len(host.reqs) != 2 || len(host.reqs[1].Units) != 3 {
+		t.Fatalf("weigh requests: %+v; want the second over the 3 units", host.reqs)
+	}
+	// The batch's unit first, then the stored ones with their features.
+	got := host.reqs[1].Units
+	if got[0].ID != "c/t3" || got[1].ID != "a/t1" || got[2].ID != "b/t2" || got[2].TokenEstimate != 77 || got[1].Type != tracing.TypeExternal {
+		t.Fatalf("second weighing over %+v", got)
+	}
+	out, _ := callOK[traceView](t, p, "s2", toolGetTrace, map[string]any{"response_id": resp, "format": "json"})
+	want := map[string]float64{"c/t3": 1.0 / 6, "a/t1": 2.0 / 6, "b/t2": 3.0 / 6} // the host's 1:2:3
+	if len(out.Contexts) != 3 || out.UnitsDelivered != 3 || out.Session == "" {
+		t.Fatalf("trace: %+v", out)
+	}
+	for _, c := range out.Contexts {
+		if math.Abs(c.Weight-want[c.ContextID]) > 1e-9 {
+			t.Errorf("%s: weight %v, want %v", c.ContextID, c.Weight, want[c.ContextID])
+		}
+	}
+	// get_trace latest of the session of the latest batch is the response.
+	latest, _ := callOK[traceView](t, p, "s2", toolGetTrace, map[string]any{"response_id": "latest", "format": "json"})
+	if latest.ResponseID != resp {
+		t.Errorf("latest of s2 = %s, want %s", latest.ResponseID, resp)
+	}
+}
+
 var _ tracing.Host = (*weighHost)(nil)

@@ -107,7 +107,7 @@ func CheckTracing(t *testing.T, impl tracing.Tracing) {
 }
 
 // checkToolQuality checks tracing.ResourceToolQuality on a plugin that
-// claims CapabilityToolQuality (API minor 6): feedback on the echo
+// claims CapabilityToolQuality (API minor 7): feedback on the echo
 // response's one context shows as the tool's quality.
 func checkToolQuality(ctx context.Context, t *testing.T, impl tracing.Tracing, session string) {
 	t.Helper()

@@ -37,7 +37,8 @@ type tracingSuite struct {
 // a fresh, empty store (direct, or through ServeTracing to cover gRPC
 // too); it is called once per subtest, and the subtests run in parallel.
 // The plugin is given no tracing.Host, so it keeps the weights each
-// response comes with. CheckTracing runs as one subtest.
+// response comes with. CheckTracing runs as one subtest. With WithPeer, a
+// response recorded in parts is recorded through both hosts' plugins.
 func TracingSuite(t *testing.T, newStore func(t *testing.T) tracing.Tracing, opts ...TracingOption) {
 	s := &tracingSuite{newStore: newStore}
 	for _, o := range opts {
@@ -50,6 +51,7 @@ func TracingSuite(t *testing.T, newStore func(t *testing.T) tracing.Tracing, opt
 		{"Listings", checkListings},
 		{"RecordAndReadBack", checkRecordAndReadBack},
 		{"UnitsSentAheadOfTheirResponse", checkUnitsSentAhead},
+		{"ResponseRecordedAgainMerges", s.checkMerge},
 		{"NewContentIsALinkedVersion", checkVersions},
 		{"FeedbackMovesQuality", checkFeedback},
 		{"LatestIsTheSessionsNewest", checkLatest},
@@ -438,6 +440,68 @@ func checkUnitsSentAhead(t *testing.T, st *suiteStore) {
 	}
 	if len(tr.Contexts) != 3 || !near(sum, 1) {
 		t.Errorf("get_trace has %d contexts weighing %v in all; want 3 weighing 1", len(tr.Contexts), sum)
+	}
+}
+
+// checkMerge records one response (a trace's, whose units come from any
+// session or host) in two Record calls with different units, through the
+// peer where the store has one: the store keeps one response with all
+// the units, the weights each call came with scaled to sum to 1, and
+// recording a part again changes nothing.
+func (s *tracingSuite) checkMerge(t *testing.T, st *suiteStore) {
+	const resp = "resp_4bf92f3577b34da6a3ce929d0e0e4736"
+	const otherSession = "suiteother0123456789abcdefghijklmn"
+	second := st
+	if s.newPeer != nil {
+		second = newSuiteStore(t, s.newPeer(t, st.impl))
+	}
+	first := []tracing.Event{
+		st.unit(suiteSession, resp, suiteCtxA, tracing.TypeExternal, "first part a"),
+		st.unit(suiteSession, resp, suiteCtxB, tracing.TypeSystem, "first part b"),
+	}
+	st.respond(suiteSession, resp, first, 0.75, 0.25)
+	second.at = st.at
+	part2 := []tracing.Event{second.unit(otherSession, resp, suiteCtxC, tracing.TypeExternal, "second part c")}
+	changed := second.respond(otherSession, resp, part2, 1)
+	wantChanged(t, "Record merging into a response", changed, responseURI(resp))
+
+	check := func(when string) suiteTrace {
+		t.Helper()
+		var tr suiteTrace
+		st.call(suiteSession, tracing.ToolGetTrace, args("response_id", resp), &tr)
+		if tr.ResponseID != resp || len(tr.Contexts) != 3 {
+			t.Fatalf("%s: get_trace %s = %+v; want one response with the 3 units of both Record calls", when, resp, tr)
+		}
+		sum := 0.0
+		for _, c := range tr.Contexts {
+			sum += c.Weight
+			if c.Version != 1 {
+				t.Errorf("%s: context %+v; want version 1", when, c)
+			}
+		}
+		if !near(sum, 1) {
+			t.Errorf("%s: weights sum to %v, want 1: %+v", when, sum, tr.Contexts)
+		}
+		// The units of the first call keep their proportion.
+		a, b := tr.context(t, suiteCtxA).Weight, tr.context(t, suiteCtxB).Weight
+		if !near(a, 3*b) || !(tr.context(t, suiteCtxC).Weight > 0) {
+			t.Errorf("%s: weights %+v; want a three times b (as recorded) and c weighing", when, tr.Contexts)
+		}
+		var impact suiteImpact
+		st.call(suiteSession, tracing.ToolQueryContextImpact, args("context_id", suiteCtxC), &impact)
+		if impact.TotalResponses != 1 || len(impact.Responses) != 1 || impact.Responses[0].ResponseID != resp {
+			t.Errorf("%s: query_context_impact %s = %+v; want the merged response once", when, suiteCtxC, impact)
+		}
+		return tr
+	}
+	before := check("after two parts")
+	// The same part again (a batch the host sends twice): nothing moves.
+	second.respond(otherSession, resp, part2, 1)
+	after := check("after a part recorded again")
+	for _, c := range before.Contexts {
+		if w := after.context(t, c.ContextID).Weight; !near(w, c.Weight) {
+			t.Errorf("context %s weighs %v after its part was recorded again, %v before", c.ContextID, w, c.Weight)
+		}
 	}
 }
 

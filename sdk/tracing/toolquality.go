@@ -1,7 +1,7 @@
 package tracing
 
 // ResourceToolQuality is a resource a tracing plugin with
-// CapabilityToolQuality serves (API minor 6): what feedback taught about
+// CapabilityToolQuality serves (API minor 7): what feedback taught about
 // each tool's results, aggregated over the tool's rated contexts (those
 // with feedback), for ranking tools (proxy.tool_mode = "search"). Its
 // contents are one application/json text decoding into ToolQualityView.
@@ -11,7 +11,7 @@ const ResourceToolQuality = "trace://quality/tools"
 
 // CapabilityToolQuality, in a tracing plugin's Info capabilities, says
 // that it serves ResourceToolQuality; the host reads it only then, so an
-// older plugin is not asked. (API minor 6.)
+// older plugin is not asked. (API minor 7.)
 const CapabilityToolQuality = "tool_quality"
 
 // ToolQualityView is the contents of ResourceToolQuality.

@@ -7,7 +7,14 @@
 // batches, dropping (and counting) what does not fit rather than blocking a
 // client. A response's unit events usually come in the same batch as the
 // response event, but may come in earlier ones (when they hold too much
-// to wait for it). Every JSON value crosses raw and byte for byte.
+// to wait for it). A response may be finalized more than once: the units
+// of a W3C trace (a response id the host derives from the trace id of the
+// requests, "resp_" and its 32 hex digits) come from any session, copy or
+// instance, each batch finalizing the response with the units it has; a
+// store merges each into the response it has (all units kept, weights
+// summing to 1, a batch recorded twice changing nothing; API minor 6;
+// plugintest.TracingSuite checks it). Every JSON value crosses raw and
+// byte for byte.
 package tracing
 
 import (
@@ -20,8 +27,10 @@ import (
 // APIMinor is the minor version of this API; bump it when adding optional
 // fields or capabilities. Minor 4: ResourceRecentResponses, and the
 // sessions of operators' calls (OperatorCallPrefix). Minor 5:
-// ChangeWatcher. Minor 6: ResourceToolQuality (CapabilityToolQuality).
-const APIMinor = 6
+// ChangeWatcher. Minor 6: a response finalized again is merged into the
+// stored one (trace responses). Minor 7: ResourceToolQuality
+// (CapabilityToolQuality).
+const APIMinor = 7
 
 // ResourceRecentResponses is a resource every tracing plugin serves (API
 // minor 4; the admin API and dashboard read it): the latest finalized

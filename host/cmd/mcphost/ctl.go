@@ -21,6 +21,7 @@ import (
 
 	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/copies"
+	"github.com/mcphost/mcphost/host/internal/router"
 )
 
 const ctlUsage = `usage: mcphost ctl [-admin URL | -copy PID] [-config FILE] [-token T] [-token-file FILE] COMMAND [ARGS]
@@ -391,6 +392,15 @@ func (c *ctlClient) status(ctx context.Context, stdout io.Writer) error {
 			dash(s.ProtocolVersion), s.Tools, s.Prompts, s.Resources, s.Templates, s.InFlight, s.Restarts, detail(s))
 	}
 	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var shortened []router.ShortenedName
+	for _, s := range list.Servers {
+		for _, n := range s.ShortenedNames {
+			shortened = append(shortened, router.ShortenedName{Kind: n.Kind, Server: s.Name, Original: n.Original, Full: n.Full, Exposed: n.Exposed})
+		}
+	}
+	if err := printShortened(stdout, shortened); err != nil {
 		return err
 	}
 	// Which instance answered: behind a load balancer, the one to look

@@ -25,6 +25,7 @@ import (
 	"github.com/mcphost/mcphost/host/internal/logs"
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
 	"github.com/mcphost/mcphost/host/internal/proxy"
+	"github.com/mcphost/mcphost/host/internal/router"
 )
 
 const usage = `usage: mcphost <command> [arguments]
@@ -33,7 +34,8 @@ commands:
   run [--stdio [--serve]] [FILE]
                             run the proxy (default FILE: proxy.hcl); --stdio speaks MCP on stdin/stdout
                             and leaves the configured HTTP and admin ports alone unless --serve
-  validate [FILE]           check a config without starting anything
+  validate [--probe] [FILE] check a config without starting anything (--probe: start the
+                            servers and report their states, warnings and shortened names)
   import FILE [-o OUT]      turn a Claude Desktop / Claude Code mcpServers JSON into a proxy.hcl
   plugins list [FILE]       list plugins: name, kind, version, source, checksum
   ctl [flags] COMMAND       control a running mcphost over its admin API: status, start|stop|restart NAME,
@@ -367,6 +369,9 @@ func logReload(ctx context.Context, p *proxy.Proxy, log hclog.Logger, why string
 func validate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	probe := fs.Bool("probe", false, "also start the servers and report what they list: states, "+
+		"warnings, name collisions and the names shortened to fit name_budget")
+	wait := fs.Duration("wait", 30*time.Second, "with --probe: how long to wait for the servers to start")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -374,15 +379,80 @@ func validate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	p, err := build(ctx, cfg, hclog.NewNullLogger(), true, stderr)
+	p, err := build(ctx, cfg, hclog.NewNullLogger(), !*probe, stderr)
 	if err != nil {
 		return err
 	}
-	closeCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	_ = p.Shutdown(closeCtx)
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = p.Shutdown(closeCtx)
+	}()
 	fmt.Fprintf(stdout, "%s is valid: %d server(s), %d listener(s)\n", cfg.Filename, len(cfg.Servers), len(cfg.Listeners))
+	if !*probe {
+		return nil
+	}
+	return probeServers(ctx, p, *wait, stdout, stderr)
+}
+
+// probeServers starts p's servers (not its listeners), waits for their
+// first attempts, and reports what a client would meet: each server's
+// state and warnings, clashes, and the names shortened to fit the name
+// budget. A server that did not come up fails the probe.
+func probeServers(ctx context.Context, p *proxy.Proxy, wait time.Duration, stdout, stderr io.Writer) error {
+	if err := p.Start(ctx, proxy.StartOptions{SkipListeners: true, StartupWait: wait}); err != nil {
+		return err
+	}
+	if err := p.WaitStarted(ctx); err != nil {
+		return err
+	}
+	r := p.Router()
+	failed := 0
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVER\tSTATE\tTOOLS\tPROMPTS\tRESOURCES\tDETAIL")
+	for _, b := range r.Backends() {
+		if b.State != router.StateRunning && b.Reason != router.DisabledReason {
+			failed++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", b.Name, b.State, b.Tools, b.Prompts, b.Resources, dash(b.Reason))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, b := range r.Backends() {
+		for _, w := range b.Warnings {
+			fmt.Fprintf(stdout, "warning: %s\n", w)
+		}
+	}
+	for _, c := range r.Collisions() {
+		fmt.Fprintf(stdout, "collision: %s\n", c.Detail)
+	}
+	if err := printShortened(stdout, r.Shortened()); err != nil {
+		return err
+	}
+	if failed > 0 {
+		fmt.Fprintf(stderr, "mcphost validate --probe: %d server(s) did not start\n", failed)
+		return errProbeFailed
+	}
 	return nil
+}
+
+// errProbeFailed ends validate --probe with status 1 once what failed has
+// been printed.
+var errProbeFailed = errors.New("probe failed")
+
+// printShortened lists the exposed names cut to fit the name budget.
+func printShortened(w io.Writer, names []router.ShortenedName) error {
+	if len(names) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "%d name(s) shortened to fit name_budget:\n", len(names))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVER\tKIND\tNAME\tEXPOSED AS")
+	for _, n := range names {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", n.Server, n.Kind, n.Full, n.Exposed)
+	}
+	return tw.Flush()
 }
 
 func importClaude(args []string, stdout, stderr io.Writer) error {

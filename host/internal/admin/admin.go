@@ -71,6 +71,7 @@ type Control interface {
 	StopServer(ctx context.Context, name string) error
 	RestartServer(ctx context.Context, name string) error
 	// Tools is the aggregated tool catalogue as clients see it.
+	// Left-out tools (State "filtered" or "hidden") come with the rest.
 	Tools() []Tool
 	// Sessions lists the connected downstream clients.
 	Sessions() []Session
@@ -156,12 +157,24 @@ type ServerStatus struct {
 	// Warnings are problems its config has with what it lists, such as a
 	// filter's allow list that matches none of its tools.
 	Warnings []string `json:"warnings,omitempty"`
+	// ShortenedNames are its tool and prompt names that were cut to fit
+	// proxy.name_budget.
+	ShortenedNames []ShortenedName `json:"shortened_names,omitempty"`
+}
+
+// ShortenedName is an exposed name cut (and given a hash) so that the
+// client's prefix plus the name fits the name budget.
+type ShortenedName struct {
+	Kind     string `json:"kind"` // tool or prompt
+	Original string `json:"original"`
+	Full     string `json:"full"` // what the name template gave
+	Exposed  string `json:"exposed"`
 }
 
 // Tool is one entry of the aggregated catalogue. The schemas and
 // annotations are the JSON the backend gave, as it gave them.
 type Tool struct {
-	Name         string          `json:"name"` // as exposed to clients
+	Name         string          `json:"name,omitempty"` // as exposed to clients; "" when not exposed
 	Server       string          `json:"server"`
 	OriginalName string          `json:"original_name"`
 	Title        string          `json:"title,omitempty"`
@@ -169,7 +182,18 @@ type Tool struct {
 	Annotations  json.RawMessage `json:"annotations,omitempty"`
 	InputSchema  json.RawMessage `json:"input_schema,omitempty"`
 	OutputSchema json.RawMessage `json:"output_schema,omitempty"`
+	// State is "exposed", or why clients do not see the tool: "filtered"
+	// (the server's tools filter) or "hidden" (its tool block).
+	State string `json:"state"`
+	// Overridden names what the server's tool block changed: "name",
+	// "description", "annotations".
+	Overridden []string `json:"overridden,omitempty"`
+	// Shortened: the name was cut to fit proxy.name_budget.
+	Shortened bool `json:"shortened,omitempty"`
 }
+
+// ToolExposed is the State of a tool clients see.
+const ToolExposed = "exposed"
 
 // Session is one connected downstream client.
 type Session struct {

@@ -11,6 +11,7 @@ type ConfigView struct {
 	Listeners []ConfigListener `json:"listeners"`
 	Admin     ConfigAdmin      `json:"admin"`
 	Tracing   *ConfigTracing   `json:"tracing,omitempty"`
+	Telemetry *ConfigTelemetry `json:"telemetry,omitempty"`
 	Plugins   []ConfigPlugin   `json:"plugins"`
 	Servers   []ConfigServer   `json:"servers"`
 }
@@ -20,6 +21,8 @@ type ConfigProxy struct {
 	ToolNameTemplate    string        `json:"tool_name_template"`
 	PromptNameTemplate  string        `json:"prompt_name_template"`
 	ResourceURITemplate string        `json:"resource_uri_template"`
+	NameBudget          int           `json:"name_budget"`
+	ClientPrefix        string        `json:"client_prefix"`
 	MaxMessageBytes     uint64        `json:"max_message_bytes"`
 	RequestTimeout      string        `json:"request_timeout"`
 	ShutdownTimeout     string        `json:"shutdown_timeout"`
@@ -111,4 +114,32 @@ type ConfigServer struct {
 	TransportConfig json.RawMessage `json:"transport_config,omitempty"`
 	Restart         ConfigRestart   `json:"restart"`
 	Health          ConfigHealth    `json:"health"`
+	// The server's tools, prompts and resources filters, when it has them.
+	ToolFilter     *ConfigFilter        `json:"tools,omitempty"`
+	PromptFilter   *ConfigFilter        `json:"prompts,omitempty"`
+	ResourceFilter *ConfigFilter        `json:"resources,omitempty"`
+	ToolOverrides  []ConfigToolOverride `json:"tool_overrides,omitempty"`
+}
+
+// ConfigFilter is a tools, prompts or resources block of a server.
+type ConfigFilter struct {
+	Allow []string `json:"allow"`
+	Deny  []string `json:"deny"`
+}
+
+// ConfigToolOverride is a server's tool "NAME" block.
+type ConfigToolOverride struct {
+	Name        string          `json:"name"`
+	ExposeAs    string          `json:"expose_as,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Annotations json.RawMessage `json:"annotations,omitempty"`
+	Hidden      bool            `json:"hidden,omitempty"`
+}
+
+// ConfigTelemetry is the telemetry block; header values are secrets and
+// show as "(redacted)".
+type ConfigTelemetry struct {
+	OTLPEndpoint string            `json:"otlp_endpoint"`
+	Headers      map[string]string `json:"headers,omitempty"`
+	ServiceName  string            `json:"service_name"`
 }

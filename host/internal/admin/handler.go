@@ -41,6 +41,9 @@ type ServerList struct {
 // ToolList answers GET /api/v1/tools.
 type ToolList struct {
 	Tools []Tool `json:"tools"`
+	// LeftOut are the tools servers list that their filters or tool
+	// blocks keep from clients.
+	LeftOut []Tool `json:"left_out"`
 }
 
 // SessionList answers GET /api/v1/sessions.
@@ -221,7 +224,15 @@ func (s *Server) action(verb string, do func(context.Context, string) error) htt
 }
 
 func (s *Server) listTools(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, ToolList{Tools: nonNil(s.ctl.Tools())})
+	list := ToolList{Tools: []Tool{}, LeftOut: []Tool{}}
+	for _, t := range s.ctl.Tools() {
+		if t.State == "" || t.State == ToolExposed {
+			list.Tools = append(list.Tools, t)
+		} else {
+			list.LeftOut = append(list.LeftOut, t)
+		}
+	}
+	writeJSON(w, http.StatusOK, list)
 }
 
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {

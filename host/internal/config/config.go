@@ -120,6 +120,8 @@ type Config struct {
 	Servers   []Server
 	Admin     Admin
 	Tracing   Tracing
+	// Telemetry is the optional telemetry block (telemetry_block.go).
+	Telemetry Telemetry
 
 	// EvalContext holds var.*, mcphost.* and the functions; use it to
 	// decode plugin bodies with DecodeBody.
@@ -133,7 +135,12 @@ type Proxy struct {
 	ToolNameTemplate    string
 	PromptNameTemplate  string
 	ResourceURITemplate string
-	MaxMessageBytes     uint64
+	// NameBudget bounds the length of the names a model finally sees:
+	// ClientPrefix (what the client puts in front, such as Claude Code's
+	// "mcp__<server name>__") plus the exposed tool or prompt name.
+	NameBudget      int
+	ClientPrefix    string
+	MaxMessageBytes uint64
 	// SessionOutboxBytes bounds what may wait for one client to read; a
 	// client beyond it is disconnected. OutboxBytes bounds it for all
 	// clients together; beyond it the client holding the most goes.
@@ -330,6 +337,25 @@ type Server struct {
 	// Tools, Prompts and Resources filter what the server's lists expose
 	// (its `tools`, `prompts` and `resources` blocks).
 	Tools, Prompts, Resources Filter
+	// ToolOverrides are its `tool "NAME"` blocks, in file order.
+	ToolOverrides []ToolOverride
+}
+
+// ToolOverride is a `tool "NAME"` block: how one of a server's tools
+// (NAME is the server's own name for it) is shown to clients.
+type ToolOverride struct {
+	Name string
+	// ExposeAs, when set, is the exact name clients see, in place of the
+	// tool_name_template's.
+	ExposeAs string
+	// Description, when set, replaces the tool's description.
+	Description string
+	// Annotations is a JSON object whose members replace the tool's
+	// annotations of the same names; nil leaves them.
+	Annotations []byte
+	// Hidden tools are neither listed nor callable.
+	Hidden    bool
+	DeclRange hcl.Range
 }
 
 // Filter is a `tools`, `prompts` or `resources` block: globs (path.Match
@@ -383,6 +409,7 @@ func (c *Config) Redacted() *Config {
 	}
 	out.Plugins = append([]Plugin(nil), c.Plugins...)
 	out.Servers = append([]Server(nil), c.Servers...)
+	out.Telemetry = c.Telemetry.Redacted()
 	return &out
 }
 

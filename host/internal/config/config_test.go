@@ -144,6 +144,7 @@ server "remote" {
 		ToolNameTemplate:    "{server}_{tool}",
 		PromptNameTemplate:  "{server}.{prompt}",
 		ResourceURITemplate: "proxy://{server}/{uri}",
+		NameBudget:          DefaultNameBudget,
 		MaxMessageBytes:     2 << 20,
 		SessionOutboxBytes:  2<<20 + SessionOutboxSlack,
 		OutboxBytes:         32 << 20,

@@ -141,6 +141,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "server", LabelNames: []string{"name"}},
 		{Type: "admin"},
 		{Type: "tracing"},
+		{Type: "telemetry"},
 	},
 }
 
@@ -207,6 +208,14 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 		}
 		d.decodeTracing(b, &cfg.Tracing)
 	}
+	for i, b := range blocks["telemetry"] {
+		if i > 0 {
+			d.errorf(b.DefRange, "Duplicate telemetry block",
+				"Only one telemetry block is allowed; the first is at %s.", rangeStart(blocks["telemetry"][0].DefRange))
+			continue
+		}
+		d.decodeTelemetry(b, &cfg.Telemetry)
+	}
 	cfg.Admin = Admin{Address: DefaultAdminAddress}
 	for i, b := range blocks["admin"] {
 		if i > 0 {
@@ -266,5 +275,6 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 		cfg.Servers = append(cfg.Servers, d.decodeServer(b, cfg.Proxy))
 	}
 	d.checkServerScopes(cfg)
+	d.checkExposeAs(cfg.Servers)
 	return cfg
 }

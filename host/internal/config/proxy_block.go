@@ -17,6 +17,7 @@ func defaultProxy() Proxy {
 		ToolNameTemplate:    DefaultToolNameTemplate,
 		PromptNameTemplate:  DefaultPromptNameTemplate,
 		ResourceURITemplate: DefaultResourceURITemplate,
+		NameBudget:          DefaultNameBudget,
 		MaxMessageBytes:     DefaultMaxMessageBytes,
 		SessionOutboxBytes:  DefaultMaxMessageBytes + SessionOutboxSlack,
 		OutboxBytes:         DefaultOutboxBytes,
@@ -42,6 +43,8 @@ var proxySchema = &hcl.BodySchema{
 		{Name: "tool_name_template"},
 		{Name: "prompt_name_template"},
 		{Name: "resource_uri_template"},
+		{Name: "name_budget"},
+		{Name: "client_prefix"},
 		{Name: "max_message_bytes"},
 		{Name: "session_outbox_bytes"},
 		{Name: "outbox_bytes"},
@@ -92,6 +95,8 @@ func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
 			}
 		}
 	}
+
+	d.decodeNameBudget(attrs, p)
 
 	if attr, ok := attrs["max_message_bytes"]; ok {
 		if n, ok := d.evalInt(attr); ok {

@@ -19,6 +19,7 @@ var serverSchema = &hcl.BodySchema{
 		{Type: "transport", LabelNames: []string{"plugin"}},
 		{Type: "restart"}, {Type: "health"},
 		{Type: "tools"}, {Type: "prompts"}, {Type: "resources"},
+		{Type: "tool", LabelNames: []string{"name"}},
 	},
 }
 
@@ -38,6 +39,8 @@ func (d *decoder) decodeServer(b *hcl.Block, defaults Proxy) Server {
 		switch blk.Type {
 		case "transport":
 			transports = append(transports, blk)
+		case "tool":
+			s.ToolOverrides = d.addToolOverride(s.ToolOverrides, blk, defaults)
 		case "tools", "prompts", "resources":
 			filters = append(filters, blk)
 		default:

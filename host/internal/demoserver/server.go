@@ -225,6 +225,19 @@ func addTools(s *server.MCPServer, name string, p Protocol) {
 		return mcp.NewToolResultText(fmt.Sprintf("wrote %d lines", n)), nil
 	})
 
+	s.AddTool(mcp.NewTool("request_meta",
+		mcp.WithDescription("Returns the _meta of its own request as JSON text, so tests can see what a proxy passed on (trace context)."),
+	), func(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		meta := []byte("{}")
+		if req.Params.Meta != nil {
+			var err error
+			if meta, err = json.Marshal(req.Params.Meta); err != nil {
+				return mcp.NewToolResultError(err.Error()), nil
+			}
+		}
+		return mcp.NewToolResultText(string(meta)), nil
+	})
+
 	s.AddTool(mcp.NewTool("whoami",
 		mcp.WithDescription("Returns this server's name, so tests can tell backends apart."),
 	), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {

@@ -208,7 +208,7 @@ func TestSession(t *testing.T) {
 			for _, tool := range res.Tools {
 				got[tool.Name] = tool
 			}
-			for _, name := range []string{"echo", "add", "bytes", "sleep", "sample", "elicit", "roots", "add_tool", "crash", "log", "whoami", "describe"} {
+			for _, name := range []string{"echo", "add", "bytes", "sleep", "sample", "elicit", "roots", "add_tool", "crash", "log", "whoami", "describe", "request_meta"} {
 				if _, ok := got[name]; !ok {
 					t.Errorf("tool %q missing", name)
 				}
@@ -291,6 +291,14 @@ func TestSession(t *testing.T) {
 			}
 			if rec.waitFor(t, 1, logged) != 1 {
 				t.Errorf("no log notification received")
+			}
+		}},
+		{"request_meta", func(ctx context.Context, t *testing.T, c *client.Client, _ *recorder, _ string, _ bool) {
+			tp := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+			res := callTool(ctx, t, c, "request_meta", nil, &mcp.Meta{AdditionalFields: map[string]any{"traceparent": tp}})
+			var meta map[string]any
+			if err := json.Unmarshal([]byte(textOf(t, res)), &meta); err != nil || meta["traceparent"] != tp {
+				t.Errorf("request_meta = %s (%v), want the traceparent sent", textOf(t, res), err)
 			}
 		}},
 		{"whoami", func(ctx context.Context, t *testing.T, c *client.Client, _ *recorder, server string, _ bool) {

@@ -30,13 +30,14 @@ func (c control) Servers() []admin.ServerStatus {
 	cfg := c.p.cfg
 	c.p.mu.Unlock()
 	var out []admin.ServerStatus
+	shortened := c.shortenedNames()
 	for _, b := range c.p.router.Backends() {
 		s, _ := cfg.Server(b.Name)
 		out = append(out, admin.ServerStatus{
 			Name: b.Name, State: string(b.State), Reason: b.Reason, ProtocolVersion: b.ProtocolVersion,
 			Transport: s.Transport.Plugin, Tools: b.Tools, Prompts: b.Prompts, Resources: b.Resources,
 			Templates: b.Templates, InFlight: b.InFlight, Restarts: b.Restarts, LastError: b.LastError,
-			NextAttempt: b.NextAttempt, Warnings: b.Warnings,
+			NextAttempt: b.NextAttempt, Warnings: b.Warnings, ShortenedNames: shortened[b.Name],
 		})
 	}
 	return out
@@ -64,11 +65,22 @@ func (c control) RestartServer(_ context.Context, name string) error {
 
 func (c control) Tools() []admin.Tool {
 	var out []admin.Tool
-	for _, t := range c.p.router.Tools() {
+	for _, t := range append(c.p.router.Tools(), c.p.router.LeftOutTools()...) {
 		out = append(out, admin.Tool{
 			Name: t.Name, Server: t.Server, OriginalName: t.Original, Title: t.Title, Description: t.Description,
 			Annotations: t.Annotations, InputSchema: t.InputSchema, OutputSchema: t.OutputSchema,
+			State: string(t.State), Overridden: t.Overridden, Shortened: t.Shortened,
 		})
+	}
+	return out
+}
+
+// shortenedNames are the names the router cut to fit the name budget, by
+// server.
+func (c control) shortenedNames() map[string][]admin.ShortenedName {
+	out := map[string][]admin.ShortenedName{}
+	for _, s := range c.p.router.Shortened() {
+		out[s.Server] = append(out[s.Server], admin.ShortenedName{Kind: s.Kind, Original: s.Original, Full: s.Full, Exposed: s.Exposed})
 	}
 	return out
 }
@@ -233,6 +245,7 @@ func (c control) configView() admin.ConfigView {
 		Proxy: admin.ConfigProxy{
 			ToolNameTemplate: cfg.Proxy.ToolNameTemplate, PromptNameTemplate: cfg.Proxy.PromptNameTemplate,
 			ResourceURITemplate: cfg.Proxy.ResourceURITemplate, MaxMessageBytes: cfg.Proxy.MaxMessageBytes,
+			NameBudget: cfg.Proxy.NameBudget, ClientPrefix: cfg.Proxy.ClientPrefix,
 			RequestTimeout: cfg.Proxy.RequestTimeout.String(), ShutdownTimeout: cfg.Proxy.ShutdownTimeout.String(),
 			DrainDelay: cfg.Proxy.DrainDelay.String(), InstanceID: c.p.instanceID,
 			LogLevel: cfg.Proxy.LogLevel, LogFormat: cfg.Proxy.LogFormat, LogDir: cfg.Proxy.LogDir,
@@ -259,6 +272,9 @@ func (c control) configView() admin.ConfigView {
 			DefaultRetrievalScore: t.DefaultRetrievalScore,
 		}
 	}
+	if t := cfg.Telemetry.Redacted(); t.Enabled {
+		out.Telemetry = &admin.ConfigTelemetry{OTLPEndpoint: t.OTLPEndpoint, Headers: t.Headers, ServiceName: t.ServiceName}
+	}
 	for _, pl := range cfg.Plugins {
 		out.Plugins = append(out.Plugins, admin.ConfigPlugin{
 			Name: pl.Name, Source: pl.Source, SHA256: pl.SHA256, Mode: pl.Mode, Version: pl.Version, PassEnv: pl.PassEnv,
@@ -273,6 +289,12 @@ func (c control) configView() admin.ConfigView {
 			srv.RequestTimeout = s.RequestTimeout.String()
 		}
 		srv.TransportConfig = transports[s.Name] // redacted by backendSpec
+		srv.ToolFilter, srv.PromptFilter, srv.ResourceFilter = configFilter(s.Tools), configFilter(s.Prompts), configFilter(s.Resources)
+		for _, o := range s.ToolOverrides {
+			srv.ToolOverrides = append(srv.ToolOverrides, admin.ConfigToolOverride{
+				Name: o.Name, ExposeAs: o.ExposeAs, Description: o.Description, Annotations: o.Annotations, Hidden: o.Hidden,
+			})
+		}
 		out.Servers = append(out.Servers, srv)
 	}
 	return out
@@ -300,4 +322,13 @@ func redactedIfSet(s string) string {
 		return ""
 	}
 	return redact.Value
+}
+
+// configFilter is a server's filter block for the config view; nil when
+// the server has none.
+func configFilter(f config.Filter) *admin.ConfigFilter {
+	if f.DeclRange.Filename == "" {
+		return nil
+	}
+	return &admin.ConfigFilter{Allow: nonNil(f.Allow), Deny: nonNil(f.Deny)}
 }

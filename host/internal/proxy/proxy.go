@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
@@ -27,6 +28,7 @@ import (
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
 	"github.com/mcphost/mcphost/host/internal/redact"
 	"github.com/mcphost/mcphost/host/internal/router"
+	"github.com/mcphost/mcphost/host/internal/telemetry"
 	"github.com/mcphost/mcphost/host/internal/toolsearch"
 	"github.com/mcphost/mcphost/host/internal/tracer"
 	"github.com/mcphost/mcphost/sdk/base"
@@ -77,6 +79,9 @@ type Proxy struct {
 	reloadMu     sync.Mutex
 	// tracer records context units (nil when tracing is off).
 	tracer *tracer.Tracer
+	// spans exports OpenTelemetry spans (nil when the proxy started
+	// without a telemetry block).
+	spans *telemetry.Switch
 	// toolQuality keeps what tracing learned per tool, for search mode's
 	// ranking (nil when tracing is off).
 	toolQuality *toolsearch.QualityKeeper
@@ -187,6 +192,17 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		toolQuality = p.toolQuality
 	}
 	p.metrics = metrics.New(p.log.Named("metrics"))
+	spans, d := p.setupTelemetry(ctx)
+	if d.HasErrors() {
+		if p.toolQuality != nil {
+			p.toolQuality.Close()
+		}
+		if p.tracer != nil {
+			p.tracer.Close(ctx)
+		}
+		p.plugins.Close(ctx)
+		return nil, append(diags, d...)
+	}
 	p.stateKey = []byte(cfg.Proxy.RequestStateKey)
 	if len(p.stateKey) == 0 {
 		p.stateKey = router.NewRequestStateKey()
@@ -202,15 +218,17 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		Name: "mcphost", Version: Version,
 		ToolNameTemplate: cfg.Proxy.ToolNameTemplate, PromptNameTemplate: cfg.Proxy.PromptNameTemplate,
 		ResourceURITemplate: cfg.Proxy.ResourceURITemplate, RequestTimeout: cfg.Proxy.RequestTimeout,
+		NameBudget: cfg.Proxy.NameBudget, ClientPrefix: cfg.Proxy.ClientPrefix,
 		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators, Tracer: routerTracer,
 		SessionOutboxBytes: int(cfg.Proxy.SessionOutboxBytes), OutboxBytes: int(cfg.Proxy.OutboxBytes),
 		SessionMaxInFlight: sessionMaxInFlight(cfg.Proxy.SessionMaxInFlight), SessionShed: p.metrics.SessionShed,
 		MaxNestingDepth: maxNestingDepth(cfg.Proxy.MaxNestingDepth), InstanceID: p.instanceID,
 		RequestStateKey: p.stateKey, Peers: peers,
-		ToolMode: cfg.Proxy.ToolMode, PinnedTools: cfg.Proxy.PinnedTools, ToolQuality: toolQuality,
+		Spans: spans,
 		StateChanged: func(server string, state router.State, reason string) {
 			p.events.publish(admin.Event{Type: admin.EventState, Server: server, State: string(state), Reason: reason})
 		},
+		ToolMode: cfg.Proxy.ToolMode, PinnedTools: cfg.Proxy.PinnedTools, ToolQuality: toolQuality,
 	}, backends)
 	sources := metrics.Sources{
 		Backends: p.router.Backends,
@@ -354,7 +372,8 @@ func (p *Proxy) backendSpec(ctx context.Context, cfg *config.Config, s config.Se
 	spec := router.BackendSpec{
 		Name: s.Name, Prefix: s.Prefix, Timeout: s.RequestTimeout, ProtocolVersion: s.ProtocolVersion, Disabled: !s.Enabled,
 		Restart: restartPolicy(s.Restart), Health: healthCheck(s.Health),
-		Filters: router.Filters{Tools: filter(s.Tools), Prompts: filter(s.Prompts), Resources: filter(s.Resources)},
+		Filters: router.Filters{Tools: filter(s.Tools), Prompts: filter(s.Prompts), Resources: filter(s.Resources),
+			ToolOverrides: toolOverrides(s.ToolOverrides)},
 		Open: func(ctx context.Context) (transport.Conn, error) {
 			tr, err := p.plugins.Transport(ctx, name)
 			if err != nil {
@@ -400,6 +419,21 @@ func filter(f config.Filter) router.Filter {
 	return out
 }
 
+// toolOverrides are a server's tool blocks for the router, by tool name.
+func toolOverrides(list []config.ToolOverride) map[string]router.ToolOverride {
+	if len(list) == 0 {
+		return nil
+	}
+	out := make(map[string]router.ToolOverride, len(list))
+	for _, o := range list {
+		out[o.Name] = router.ToolOverride{
+			ExposeAs: o.ExposeAs, Description: o.Description, Annotations: o.Annotations, Hidden: o.Hidden,
+			Where: fmt.Sprintf("%s:%d", o.DeclRange.Filename, o.DeclRange.Start.Line),
+		}
+	}
+	return out
+}
+
 // restartPolicy is a server's restart block for the router; zero values
 // (a Server not from the loader) get the router's defaults.
 func restartPolicy(r config.Restart) router.RestartPolicy {
@@ -432,6 +466,9 @@ type StartOptions struct {
 	// Lenient logs and skips a listener that cannot bind (its port is
 	// taken, by another copy say) instead of failing.
 	Lenient bool
+	// StartupWait, when set, replaces proxy.startup_wait: how long
+	// WaitStarted waits for the backends' first attempts.
+	StartupWait time.Duration
 }
 
 // Start opens the HTTP listeners (unless opts.SkipListeners) and starts
@@ -490,7 +527,11 @@ func (p *Proxy) Start(ctx context.Context, opts StartOptions) error {
 	// only their first list requests wait for backends still starting, up
 	// to startup_wait (a backend that comes up later is announced with
 	// list_changed).
-	p.started = p.router.Launch(p.cfg.Proxy.StartupWait)
+	wait := p.cfg.Proxy.StartupWait
+	if opts.StartupWait > 0 {
+		wait = opts.StartupWait
+	}
+	p.started = p.router.Launch(wait)
 	if p.tracer != nil && p.stopTracing == nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		p.stopTracing, p.tracingDone = cancel, make(chan struct{})
@@ -665,6 +706,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	if p.router != nil {
 		p.router.Close()
 	}
+	p.stopTelemetry(ctx)
 	if p.peers != nil {
 		p.peers.Close()
 	}

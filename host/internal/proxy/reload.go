@@ -134,6 +134,9 @@ func (p *Proxy) reload(ctx context.Context) (ReloadResult, error) {
 	p.cfg = next
 	p.mu.Unlock()
 
+	if w := p.reloadTelemetry(ctx, old.Telemetry, next.Telemetry); w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
 	if plan.Translators {
 		refs, d := p.translators(ctx)
 		failed = append(failed, d...)
@@ -186,8 +189,8 @@ func restartWarnings(old, next *config.Config) []string {
 	var out []string
 	o, n := old.Proxy, next.Proxy
 	if o.ToolNameTemplate != n.ToolNameTemplate || o.PromptNameTemplate != n.PromptNameTemplate ||
-		o.ResourceURITemplate != n.ResourceURITemplate {
-		out = append(out, "name templates changed; restart mcphost to apply them")
+		o.ResourceURITemplate != n.ResourceURITemplate || o.NameBudget != n.NameBudget || o.ClientPrefix != n.ClientPrefix {
+		out = append(out, "name templates, name_budget or client_prefix changed; restart mcphost to apply them")
 	}
 	if o.MaxMessageBytes != n.MaxMessageBytes || o.RequestTimeout != n.RequestTimeout || o.ShutdownTimeout != n.ShutdownTimeout {
 		out = append(out, "max_message_bytes, request_timeout or shutdown_timeout changed; restart mcphost to apply them")

@@ -501,6 +501,11 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 		p.clientToken = tok
 		edits = append(edits, memberEdit{path: "_meta.progressToken", raw: idRaw})
 	}
+	if b.router.opts.Spans != nil {
+		if edit, ok := b.forwardedSpan(reply, rename.value); ok {
+			edits = append(edits, edit)
+		}
+	}
 	req, err := buildRequest(idRaw, method, params, edits)
 	if err != nil {
 		s.respond(reply, jsonrpc.Error(clientID, jsonrpc.CodeInvalidParams, err.Error(), nil))

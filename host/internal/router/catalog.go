@@ -36,8 +36,15 @@ type catalog struct {
 	// as clients would name them: no other route (a prefix, say) may reach
 	// them.
 	hiddenURIs map[string]bool
-	// warnings are each server's filter warnings (filterWarnings).
+	// warnings are each server's filter and override warnings
+	// (filterWarnings, overrideWarnings).
 	warnings map[string][]string
+	// shortened are the exposed names cut to fit the name budget.
+	shortened []ShortenedName
+	// overridden names, by exposed tool name, what tool blocks changed;
+	// leftOut are the listed tools filters or tool blocks hide.
+	overridden map[string][]string
+	leftOut    []leftOutTool
 	// translated caches list results put into other protocol versions,
 	// keyed by method and version (and the servers hidden, for a session
 	// that sees only some).
@@ -62,6 +69,16 @@ type Collision struct {
 }
 
 func (c Collision) String() string { return c.Detail }
+
+// ShortenedName is an exposed tool or prompt name that was cut and given
+// a hash, because with the client's prefix it would pass the name budget.
+type ShortenedName struct {
+	Kind     string // "tool" or "prompt"
+	Server   string
+	Original string // the server's name for it
+	// Full is the name the template gave, Exposed the one clients see.
+	Full, Exposed string
+}
 
 type uriRoute struct {
 	prefix  string
@@ -90,7 +107,7 @@ func buildCatalog(opts Options, backends []*backend) *catalog {
 	c := &catalog{
 		tools: map[string]route{}, prompts: map[string]route{},
 		resources: map[string]route{}, templates: map[string]route{},
-		hiddenURIs: map[string]bool{}, warnings: map[string][]string{},
+		hiddenURIs: map[string]bool{}, warnings: map[string][]string{}, overridden: map[string][]string{},
 	}
 	var items [numLists][][]byte
 	for _, b := range backends {
@@ -104,11 +121,12 @@ func buildCatalog(opts Options, backends []*backend) *catalog {
 		} else if p := uriPrefix(opts.ResourceURITemplate, b.spec.Name); p != "" {
 			c.prefixes = append(c.prefixes, uriRoute{prefix: p, backend: b})
 		}
+		exposeAs := b.filters.Load().ToolOverrides
 		for _, t := range lists[listTools] {
-			items[listTools] = c.addNamed(items[listTools], c.tools, b, t, "name", opts.ToolNameTemplate, "{tool}")
+			items[listTools] = c.addNamed(opts, items[listTools], c.tools, b, t, "name", opts.ToolNameTemplate, "{tool}", exposeAs)
 		}
 		for _, p := range lists[listPrompts] {
-			items[listPrompts] = c.addNamed(items[listPrompts], c.prompts, b, p, "name", opts.PromptNameTemplate, "{prompt}")
+			items[listPrompts] = c.addNamed(opts, items[listPrompts], c.prompts, b, p, "name", opts.PromptNameTemplate, "{prompt}", nil)
 		}
 		for _, r := range lists[listResources] {
 			items[listResources] = c.addURI(items[listResources], c.resources, b, r, "uri", opts.ResourceURITemplate)
@@ -138,17 +156,27 @@ func buildCatalog(opts Options, backends []*backend) *catalog {
 // noting the resources left out and the allow lists that match nothing.
 func (c *catalog) applyFilters(opts Options, b *backend, lists [numLists][][]byte) [numLists][][]byte {
 	fs := *b.filters.Load()
-	if w := filterWarnings(b, fs, lists); len(w) > 0 {
+	if w := append(filterWarnings(b, fs, lists), overrideWarnings(b, fs, lists[listTools])...); len(w) > 0 {
 		c.warnings[b.spec.Name] = w
 	}
 	var kept [numLists][][]byte
 	for k, list := range lists {
-		f := fs.of(listKind(k))
+		kind, f := listKind(k), fs.of(listKind(k))
 		for _, item := range list {
 			name, _ := jsonrpc.GetString(item, listKeys[k])
-			if f.Allows(name) {
+			o, overridden := fs.ToolOverrides[name]
+			overridden = overridden && kind == listTools
+			switch {
+			case overridden && o.Hidden:
+				c.leftOut = append(c.leftOut, leftOutTool{server: b.spec.Name, state: ToolHidden, item: item})
+			case f.Allows(name):
+				if overridden {
+					item = o.apply(item)
+				}
 				kept[k] = append(kept[k], item)
-			} else if listKind(k) == listResources || listKind(k) == listTemplates {
+			case kind == listTools:
+				c.leftOut = append(c.leftOut, leftOutTool{server: b.spec.Name, state: ToolFiltered, item: item})
+			case kind == listResources || kind == listTemplates:
 				c.hiddenURIs[exposeURI(opts, b, name)] = true
 			}
 		}
@@ -156,7 +184,9 @@ func (c *catalog) applyFilters(opts Options, b *backend, lists [numLists][][]byt
 	return kept
 }
 
-func (c *catalog) addNamed(out [][]byte, names map[string]route, b *backend, item []byte, field, template, placeholder string) [][]byte {
+// addNamed exposes one tool or prompt of b's under the name the template
+// (or a tool block's expose_as) gives it, within the name budget.
+func (c *catalog) addNamed(opts Options, out [][]byte, names map[string]route, b *backend, item []byte, field, template, placeholder string, overrides map[string]ToolOverride) [][]byte {
 	original, ok := jsonrpc.GetString(item, field)
 	if !ok {
 		return out
@@ -164,9 +194,17 @@ func (c *catalog) addNamed(out [][]byte, names map[string]route, b *backend, ite
 	if !b.spec.Prefix {
 		template = placeholder
 	}
-	exposed := exposedName(template, placeholder, b.spec.Name, original)
+	kind := strings.TrimSuffix(placeholder[1:], "}")
+	limit := opts.NameBudget - len(opts.ClientPrefix)
+	exposed := overrides[original].ExposeAs // checked against the budget at load
+	if exposed == "" {
+		exposed = exposedName(template, placeholder, b.spec.Name, original, limit)
+		if full := strings.NewReplacer("{server}", b.spec.Name, placeholder, original).Replace(template); len(full) > limit {
+			c.shortened = append(c.shortened, ShortenedName{Kind: kind, Server: b.spec.Name, Original: original, Full: full, Exposed: exposed})
+		}
+	}
 	if prev, taken := names[exposed]; taken {
-		renamed := exposed[:min(len(exposed), maxNameLen-9)] + "_" + shortHash(b.spec.Name, original)
+		renamed := exposed[:min(len(exposed), limit-9)] + "_" + shortHash(b.spec.Name, original)
 		for n := 2; ; n++ {
 			// The same name listed again by the same server hashes the
 			// same: a long one is already cut and hashed that way, and a
@@ -174,9 +212,8 @@ func (c *catalog) addNamed(out [][]byte, names map[string]route, b *backend, ite
 			if _, taken := names[renamed]; !taken {
 				break
 			}
-			renamed = exposed[:min(len(exposed), maxNameLen-9)] + "_" + shortHash(b.spec.Name, original, strconv.Itoa(n))
+			renamed = exposed[:min(len(exposed), limit-9)] + "_" + shortHash(b.spec.Name, original, strconv.Itoa(n))
 		}
-		kind := strings.TrimSuffix(placeholder[1:], "}")
 		c.collisions = append(c.collisions, Collision{
 			Kind: kind, Exposed: exposed, First: prev.backend.spec.Name, Second: b.spec.Name,
 			Unprefixed: !prev.backend.spec.Prefix && !b.spec.Prefix,
@@ -186,6 +223,9 @@ func (c *catalog) addNamed(out [][]byte, names map[string]route, b *backend, ite
 		exposed = renamed
 	}
 	names[exposed] = route{backend: b, original: original}
+	if o, ok := overrides[original]; ok {
+		c.overridden[exposed] = o.changes()
+	}
 	if exposed != original {
 		var err error
 		if item, err = jsonrpc.Set(item, field, jsonrpc.String(exposed)); err != nil {
@@ -280,13 +320,17 @@ func (c *catalog) resolveURI(uri string) (route, bool) {
 	if c.hiddenURIs[uri] {
 		return route{}, false
 	}
+	// A URI no list names (one built from a template, say) still meets
+	// its server's resources filter, so that a filtered template, or a
+	// URI outside the allowed ones, cannot be read.
 	for _, p := range c.prefixes {
 		if strings.HasPrefix(uri, p.prefix) {
-			return route{backend: p.backend, original: uri[len(p.prefix):]}, true
+			original := uri[len(p.prefix):]
+			return route{backend: p.backend, original: original}, p.backend.filters.Load().Resources.Allows(original)
 		}
 	}
 	if len(c.unprefixed) == 1 {
-		return route{backend: c.unprefixed[0], original: uri}, true
+		return route{backend: c.unprefixed[0], original: uri}, c.unprefixed[0].filters.Load().Resources.Allows(uri)
 	}
 	return route{}, false
 }

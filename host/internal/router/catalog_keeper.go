@@ -92,7 +92,7 @@ func (k *catalogKeeper) logNewWarnings(old, c *catalog) {
 	for server, warnings := range c.warnings {
 		for _, w := range warnings {
 			if !slices.Contains(old.warnings[server], w) {
-				k.log.Warn("filter matches nothing", "server", server, "detail", w)
+				k.log.Warn("server config does not fit what it lists", "server", server, "detail", w)
 			}
 		}
 	}

@@ -83,6 +83,8 @@ func TestFiltersHideAndRefuse(t *testing.T) {
 		{"prompts/get", "name", "mcp__proxy__srv__debug_dump", "mcp__proxy__srv__never"},
 		{"resources/read", "uri", "mcp+proxy://srv/file:///secret/key", "mcp+proxy://nobody/never"},
 		{"resources/subscribe", "uri", "mcp+proxy://srv/file:///secret/key", "mcp+proxy://nobody/never"},
+		// A URI built from a filtered template.
+		{"resources/read", "uri", "mcp+proxy://srv/db://users", "mcp+proxy://nobody/never"},
 	}
 	for _, rf := range refused {
 		params := func(v string) string { return `{"` + rf.field + `":` + string(jsonrpc.String(v)) + `}` }
@@ -115,7 +117,10 @@ func TestFiltersHideAndRefuse(t *testing.T) {
 	}) != nil {
 		t.Error("a filtered prompt or resource reached the backend")
 	}
-	// What the filters keep still works.
+	// What the filters keep still works, a URI from an allowed template too.
+	if got := string(jsonrpc.Get(ask("resources/read", `{"uri":"mcp+proxy://srv/file:///docs/b"}`), "error")); got != "" {
+		t.Errorf("reading a URI of the allowed template: %s", got)
+	}
 	if got := string(jsonrpc.Get(ask("tools/call", `{"name":"mcp__proxy__srv__echo","arguments":{}}`), "result.received.name")); got != `"echo"` {
 		t.Errorf("allowed tool call reached the backend as %s", got)
 	}

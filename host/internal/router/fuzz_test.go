@@ -169,7 +169,7 @@ func FuzzExposedNames(f *testing.F) {
 		c := &catalog{tools: map[string]route{}}
 		var items [][]byte
 		for _, name := range []string{a, b} {
-			items = c.addNamed(items, c.tools, be, []byte(`{"name":`+string(jsonrpc.String(name))+`,"description":"d"}`), "name", template, "{tool}")
+			items = c.addNamed(Options{NameBudget: maxNameLen}, items, c.tools, be, []byte(`{"name":`+string(jsonrpc.String(name))+`,"description":"d"}`), "name", template, "{tool}", nil)
 		}
 		if len(items) != 2 {
 			t.Fatalf("%d items listed for 2 tools", len(items))

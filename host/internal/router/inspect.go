@@ -12,18 +12,71 @@ import (
 type ToolInfo struct {
 	Name, Server, Original, Description, Title string
 	InputSchema, OutputSchema, Annotations     []byte
+	// State says whether clients see the tool; Name is "" unless exposed.
+	State ToolState
+	// Overridden names what the server's tool block changed ("name",
+	// "description", "annotations"); Shortened says the name was cut to
+	// fit the name budget.
+	Overridden []string
+	Shortened  bool
+}
+
+// ToolState is whether clients see a tool the server lists.
+type ToolState string
+
+const (
+	ToolExposed  ToolState = "exposed"
+	ToolFiltered ToolState = "filtered" // left out by the server's tools filter
+	ToolHidden   ToolState = "hidden"   // left out by its tool block
+)
+
+// leftOutTool is a listed tool clients do not see.
+type leftOutTool struct {
+	server string
+	state  ToolState
+	item   []byte
 }
 
 // Tools lists the catalog's tools by exposed name.
 func (r *Router) Tools() []ToolInfo {
 	cat := r.catalog.load()
+	shortened := make(map[string]bool, len(cat.shortened))
+	for _, s := range cat.shortened {
+		shortened[s.Exposed] = s.Kind == "tool"
+	}
 	return listed(cat.toolsResult, "tools", "name", cat.tools, func(t gjson.Result, name string, rt route) ToolInfo {
-		return ToolInfo{
-			Name: name, Server: rt.backend.spec.Name, Original: rt.original, Description: t.Get("description").Str,
-			Title: t.Get("title").Str, InputSchema: rawMember(t, "inputSchema"), OutputSchema: rawMember(t, "outputSchema"),
-			Annotations: rawMember(t, "annotations"),
-		}
+		info := toolInfo(t, rt.backend.spec.Name, ToolExposed)
+		info.Name, info.Original, info.Overridden, info.Shortened = name, rt.original, cat.overridden[name], shortened[name]
+		return info
 	})
+}
+
+// LeftOutTools lists the tools servers list that their filters or tool
+// blocks keep from clients, by server and name.
+func (r *Router) LeftOutTools() []ToolInfo {
+	cat := r.catalog.load()
+	out := make([]ToolInfo, 0, len(cat.leftOut))
+	for _, lo := range cat.leftOut {
+		t := gjson.ParseBytes(lo.item)
+		info := toolInfo(t, lo.server, lo.state)
+		info.Original = t.Get("name").Str
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Server != out[j].Server {
+			return out[i].Server < out[j].Server
+		}
+		return out[i].Original < out[j].Original
+	})
+	return out
+}
+
+func toolInfo(t gjson.Result, server string, state ToolState) ToolInfo {
+	return ToolInfo{
+		Server: server, Description: t.Get("description").Str, State: state,
+		Title: t.Get("title").Str, InputSchema: rawMember(t, "inputSchema"), OutputSchema: rawMember(t, "outputSchema"),
+		Annotations: rawMember(t, "annotations"),
+	}
 }
 
 // PromptInfo is one prompt of the merged catalog; Arguments is the

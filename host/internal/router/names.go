@@ -7,14 +7,15 @@ import (
 	"unicode/utf8"
 )
 
-// maxNameLen is Claude's (and OpenAI's) limit on a tool name.
+// maxNameLen is Claude's (and OpenAI's) limit on a tool name, and the
+// default name budget.
 const maxNameLen = 64
 
 // exposedName fills a name template ("mcp__proxy__{server}__{tool}") and
-// makes the result match ^[a-zA-Z0-9_-]{1,64}$: other characters become '_',
-// and a name too long is cut and given a stable hash of its source so that
-// two long names never shorten to the same one.
-func exposedName(template, placeholder, server, name string) string {
+// makes the result match ^[a-zA-Z0-9_-]{1,limit}$: other characters become
+// '_', and a name too long is cut and given a stable hash of its source so
+// that two long names never shorten to the same one.
+func exposedName(template, placeholder, server, name string, limit int) string {
 	s := strings.NewReplacer("{server}", server, placeholder, name).Replace(template)
 	b := make([]byte, 0, len(s))
 	for _, r := range s { // one '_' per character, not per UTF-8 byte
@@ -27,8 +28,8 @@ func exposedName(template, placeholder, server, name string) string {
 	if len(b) == 0 {
 		b = []byte("_")
 	}
-	if len(b) > maxNameLen {
-		b = append(b[:maxNameLen-9], '_')
+	if len(b) > limit {
+		b = append(b[:limit-9], '_')
 		b = append(b, shortHash(server, name)...)
 	}
 	return string(b)

@@ -31,14 +31,14 @@ func TestExposedName(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := exposedName(tc.template, "{tool}", tc.server, tc.tool)
+			got := exposedName(tc.template, "{tool}", tc.server, tc.tool, maxNameLen)
 			if !validName.MatchString(got) {
 				t.Fatalf("exposedName(%q, %q, %q) = %q, not a valid tool name", tc.template, tc.server, tc.tool, got)
 			}
 			if tc.want != "" && got != tc.want {
 				t.Fatalf("exposedName(%q, %q, %q) = %q, want %q", tc.template, tc.server, tc.tool, got, tc.want)
 			}
-			if again := exposedName(tc.template, "{tool}", tc.server, tc.tool); again != got {
+			if again := exposedName(tc.template, "{tool}", tc.server, tc.tool, maxNameLen); again != got {
 				t.Fatalf("not stable: %q then %q", got, again)
 			}
 		})
@@ -60,8 +60,8 @@ func TestExposedNameLongHash(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			const tmpl = "{server}__{tool}"
-			a := exposedName(tmpl, "{tool}", tc.serverA, tc.a)
-			b := exposedName(tmpl, "{tool}", tc.srB, tc.b)
+			a := exposedName(tmpl, "{tool}", tc.serverA, tc.a, maxNameLen)
+			b := exposedName(tmpl, "{tool}", tc.srB, tc.b, maxNameLen)
 			if len(a) != maxNameLen || len(b) != maxNameLen {
 				t.Fatalf("lengths %d and %d, want %d: %q %q", len(a), len(b), maxNameLen, a, b)
 			}
@@ -71,7 +71,7 @@ func TestExposedNameLongHash(t *testing.T) {
 			if a[:maxNameLen-9] != b[:maxNameLen-9] && tc.serverA == tc.srB {
 				t.Fatalf("cut prefixes differ: %q %q", a, b)
 			}
-			if exposedName(tmpl, "{tool}", tc.serverA, tc.a) != a {
+			if exposedName(tmpl, "{tool}", tc.serverA, tc.a, maxNameLen) != a {
 				t.Fatalf("hash suffix is not stable for %q", tc.a)
 			}
 		})

@@ -1,6 +1,11 @@
 package router
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
+)
 
 // Outcome is how a request forwarded to a backend ended.
 type Outcome string
@@ -49,4 +54,98 @@ func (b *backend) observeFinished(p *pending, outcome Outcome, responseBytes int
 	if o := b.router.opts.Observer; o != nil && p.session != nil {
 		o.RequestFinished(b.spec.Name, p.method, outcome, time.Since(p.start), responseBytes)
 	}
+}
+
+// Spans records one span per client request (OpenTelemetry). Options.Spans
+// nil turns it off, and then costs one nil check per request. Its methods
+// run on the message path: they must be cheap, must not block, and must be
+// safe for concurrent use.
+type Spans interface {
+	// Begin starts the span of a client request the session accepted.
+	Begin(RequestInfo) RequestSpan
+}
+
+// RequestInfo is a client request as the proxy received it.
+type RequestInfo struct {
+	Method, Session, ProtocolVersion string
+	// ID and Params are the request's raw JSON-RPC id and params.
+	ID, Params []byte
+}
+
+// RequestSpan is the span of one client request.
+type RequestSpan interface {
+	// Forwarded notes that the request is sent on to server, which knows
+	// its tool or prompt name or resource URI as original. It returns the
+	// traceparent to put in the backend request's params._meta, or "".
+	Forwarded(server, original string) string
+	// End ends the span with the response the client gets; nil when the
+	// request ended without one (cancelled). It is called at most once,
+	// before the response is written; response is the router's to edit
+	// after End returns, so End must not keep it.
+	End(response []byte)
+}
+
+// spanReply is the reply stream of a request with a span: the response
+// put on it ends the span. It wraps the request's own reply stream (nil:
+// the session's outbox), and exists only while Options.Spans is set.
+type spanReply struct {
+	inner replyStream
+	s     *Session
+	span  RequestSpan
+	ended atomic.Bool
+}
+
+// beginSpan starts the span of a client request and returns the reply
+// stream that ends it.
+func (s *Session) beginSpan(spans Spans, method string, id, params []byte, reply replyStream) replyStream {
+	span := spans.Begin(RequestInfo{Method: method, Session: s.id, ProtocolVersion: s.ProtocolVersion(), ID: id, Params: params})
+	if span == nil {
+		return reply
+	}
+	return &spanReply{inner: reply, s: s, span: span}
+}
+
+func (r *spanReply) end(msg []byte) {
+	if r.ended.CompareAndSwap(false, true) {
+		r.span.End(msg)
+	}
+}
+
+func (r *spanReply) put(it outItem) bool {
+	if it.final {
+		if it.abandoned {
+			r.end(nil)
+		} else {
+			r.end(it.msg)
+		}
+	}
+	if r.inner != nil {
+		return r.inner.put(it)
+	}
+	if it.final {
+		r.s.out.put(it)
+		return true
+	}
+	return false // the session's outbox takes it (deliverItem)
+}
+
+func (r *spanReply) abandon() {
+	r.end(nil)
+	if r.inner != nil {
+		r.inner.abandon()
+	}
+}
+
+// forwardedSpan tells the span of a request (when there is one) that it
+// goes to b, and returns the edit that passes the trace on in _meta.
+func (b *backend) forwardedSpan(reply replyStream, original string) (memberEdit, bool) {
+	sr, ok := reply.(*spanReply)
+	if !ok {
+		return memberEdit{}, false
+	}
+	tp := sr.span.Forwarded(b.spec.Name, original)
+	if tp == "" {
+		return memberEdit{}, false
+	}
+	return memberEdit{path: "_meta.traceparent", raw: jsonrpc.String(tp)}, true
 }

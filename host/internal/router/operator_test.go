@@ -20,7 +20,9 @@ type recTracer struct {
 
 func (r *recTracer) ContextID(server, method, name, uri string, args []byte) string { return "ctx" }
 
-func (r *recTracer) Traced(session, server, method, name, uri, contextID string, args, result []byte) []byte {
+func (r *recTracer) TraceResponse(params []byte) string { return "" }
+
+func (r *recTracer) Traced(session, server, method, name, uri, contextID, response string, args, result []byte) []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.traced = append(r.traced, session)

@@ -22,11 +22,15 @@ type Options struct {
 	ToolNameTemplate    string
 	PromptNameTemplate  string
 	ResourceURITemplate string
-	RequestTimeout      time.Duration
-	StartTimeout        time.Duration
-	StopTimeout         time.Duration
-	RestartDelay        time.Duration
-	MaxRestartDelay     time.Duration
+	// NameBudget bounds ClientPrefix plus each exposed tool and prompt
+	// name (0: 64); a longer name is shortened with a hash.
+	NameBudget      int
+	ClientPrefix    string
+	RequestTimeout  time.Duration
+	StartTimeout    time.Duration
+	StopTimeout     time.Duration
+	RestartDelay    time.Duration
+	MaxRestartDelay time.Duration
 	// LoginRetryDelay is how often a backend in state needs_login is
 	// tried again (default 30s): a sign-in by the CLI usually asks the
 	// proxy to reconnect at once, and this catches the cases it cannot.
@@ -39,6 +43,9 @@ type Options struct {
 	// prompt delivered to a client, and tags the result with the ids it
 	// returns (context tracing).
 	Tracer Tracer
+	// Spans, when set, records a span per client request (OpenTelemetry)
+	// and passes the trace on to backends in params._meta.traceparent.
+	Spans Spans
 	// StateChanged, when set, is told every change of a backend's state
 	// (for the admin event stream). It must not block.
 	StateChanged func(server string, state State, reason string)
@@ -108,6 +115,9 @@ func (o *Options) defaults() {
 	}
 	if o.ToolNameTemplate == "" {
 		o.ToolNameTemplate = "mcp__proxy__{server}__{tool}"
+	}
+	if o.NameBudget <= 0 {
+		o.NameBudget = maxNameLen
 	}
 	if o.PromptNameTemplate == "" {
 		o.PromptNameTemplate = "mcp__proxy__{server}__{prompt}"
@@ -305,6 +315,12 @@ func (r *Router) SetFilters(name string, fs Filters) error {
 // Collisions lists exposed-name clashes found in the current catalog.
 func (r *Router) Collisions() []Collision {
 	return r.catalog.load().collisions
+}
+
+// Shortened lists the exposed names the current catalog had to shorten
+// to fit the name budget.
+func (r *Router) Shortened() []ShortenedName {
+	return r.catalog.load().shortened
 }
 
 func (r *Router) onResourceUpdated(b *backend, msg []byte) {

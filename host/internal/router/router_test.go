@@ -99,8 +99,8 @@ func TestCatalogNamesAndRouting(t *testing.T) {
 			name:    "one long name listed twice",
 			servers: []server{{"srv", true, [][]string{{tool(long), tool(long)}}}},
 			want: map[string]target{
-				exposedName("mcp__proxy__{server}__{tool}", "{tool}", "srv", long):                                          {0, long},
-				exposedName("mcp__proxy__{server}__{tool}", "{tool}", "srv", long)[:55] + "_" + shortHash("srv", long, "2"): {0, long},
+				exposedName("mcp__proxy__{server}__{tool}", "{tool}", "srv", long, maxNameLen):                                          {0, long},
+				exposedName("mcp__proxy__{server}__{tool}", "{tool}", "srv", long, maxNameLen)[:55] + "_" + shortHash("srv", long, "2"): {0, long},
 			},
 			collisions: 1,
 		},

@@ -336,6 +336,9 @@ func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply replyStr
 		s.respond(reply, errResp)
 		return
 	}
+	if spans := s.router.opts.Spans; spans != nil {
+		reply = s.beginSpan(spans, env.Method, id, params, reply)
+	}
 	if inputRequiredMethods[env.Method] {
 		if state, ok := jsonrpc.GetString(params, "requestState"); ok && isProxyState(state) {
 			s.resumeState(reply, id, env.Method, params, state)

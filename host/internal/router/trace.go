@@ -13,10 +13,14 @@ type Tracer interface {
 	// will be. The router asks while the backend works on the request, so
 	// that hashing large arguments adds nothing to the wait.
 	ContextID(server, method, name, uri string, args []byte) string
+	// TraceResponse is the response a request's result belongs to
+	// whatever session delivers it (from the W3C trace id in its params'
+	// _meta), or "" for the session's own turn. Asked with ContextID.
+	TraceResponse(params []byte) string
 	// Traced notes a result about to be delivered, for a request whose
-	// ContextID was contextID, and returns the value for the result's
-	// _meta["mcphost/trace"], or nil.
-	Traced(session, server, method, name, uri, contextID string, args, result []byte) []byte
+	// ContextID was contextID and TraceResponse response, and returns the
+	// value for the result's _meta["mcphost/trace"], or nil.
+	Traced(session, server, method, name, uri, contextID, response string, args, result []byte) []byte
 	// SessionClosed ends the session's open response.
 	SessionClosed(session string)
 }
@@ -25,29 +29,36 @@ type Tracer interface {
 var tracedMethods = map[string]bool{"tools/call": true, "resources/read": true, "prompts/get": true}
 
 // traceInfo is what the tracer needs of a request: the names the backend
-// knows, the arguments, and the context id worked out from them once.
+// knows, the arguments (and the params they are part of), and the context
+// id and trace response worked out from them once.
 type traceInfo struct {
-	name, uri string
-	args      []byte
-	once      sync.Once
-	contextID string
+	name, uri    string
+	args, params []byte
+	once         sync.Once
+	contextID    string
+	response     string
 }
 
-// id works out the request's context id the first time it is asked: on
-// the client's side once the request is sent, or, should the answer come
-// first, on the writer's (which then waits for the other to finish).
+// id works out the request's context id (and its trace response) the
+// first time it is asked: on the client's side once the request is sent,
+// or, should the answer come first, on the writer's (which then waits for
+// the other to finish).
 func (t *traceInfo) id(tr Tracer, server, method string) string {
-	t.once.Do(func() { t.contextID = tr.ContextID(server, method, t.name, t.uri, t.args) })
+	t.once.Do(func() {
+		t.contextID = tr.ContextID(server, method, t.name, t.uri, t.args)
+		t.response = tr.TraceResponse(t.params)
+		t.params = nil
+	})
 	return t.contextID
 }
 
 // newTraceInfo takes what tracing needs of a request whose name (or URI)
-// the backend knows as original.
+// the backend knows as original. params are referenced, not copied.
 func newTraceInfo(method string, params []byte, original string) *traceInfo {
 	if method == "resources/read" {
-		return &traceInfo{uri: original}
+		return &traceInfo{uri: original, params: params}
 	}
-	return &traceInfo{name: original, args: jsonrpc.Get(params, "arguments")}
+	return &traceInfo{name: original, args: jsonrpc.Get(params, "arguments"), params: params}
 }
 
 var traceMetaPath = `result._meta.mcphost/trace`
@@ -64,7 +75,8 @@ func (b *backend) traceResult(p *pending, msg []byte) []byte {
 		return msg
 	}
 	tr := b.router.opts.Tracer
-	meta := tr.Traced(p.session.id, b.spec.Name, p.method, p.trace.name, p.trace.uri, p.trace.id(tr, b.spec.Name, p.method), p.trace.args, raw)
+	contextID := p.trace.id(tr, b.spec.Name, p.method)
+	meta := tr.Traced(p.session.id, b.spec.Name, p.method, p.trace.name, p.trace.uri, contextID, p.trace.response, p.trace.args, raw)
 	if meta == nil {
 		return msg
 	}

@@ -55,6 +55,46 @@ func BenchmarkDelivered(b *testing.B) {
 	}
 }
 
+// BenchmarkDeliveredInTrace is BenchmarkDelivered for a unit of a W3C
+// trace's response (Delivery.Response set): no turn to look up.
+func BenchmarkDeliveredInTrace(b *testing.B) {
+	d := benchDelivery(100)
+	d.Response = "resp_4bf92f3577b34da6a3ce929d0e0e4736"
+	t := &Tracer{
+		opts:  Options{MaxUnits: 50, IdleGap: time.Hour, Queue: 1 << 10, QueueBytes: DefaultQueueBytes},
+		log:   hclog.NewNullLogger(),
+		queue: make(chan item, 1<<10), hurry: make(chan struct{}, 1), done: make(chan struct{}), turns: map[string]*turn{},
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		t.Delivered(d)
+		if i++; i%64 == 0 {
+			for len(t.queue) > 0 {
+				t.release((<-t.queue).size)
+			}
+		}
+	}
+}
+
+// BenchmarkTraceResponse is the trace id lookup the router makes with the
+// context id, while the backend works: params with 1 KB of arguments.
+func BenchmarkTraceResponse(b *testing.B) {
+	t := &Tracer{}
+	for _, tc := range []struct{ name, meta string }{
+		{"with traceparent", `,"_meta":{"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}`},
+		{"without", ``},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			params := []byte(`{"name":"echo","arguments":{"message":"` + strings.Repeat(benchFiller, 1000/len(benchFiller)) + `"}` + tc.meta + `}`)
+			b.ReportAllocs()
+			for b.Loop() {
+				t.TraceResponse(params)
+			}
+		})
+	}
+}
+
 // BenchmarkUnitFeatures is the worker's share: a unit's features and
 // event.
 func BenchmarkUnitFeatures(b *testing.B) {

@@ -42,7 +42,7 @@ func TestQueueBoundsDropAndNeverBlock(t *testing.T) {
 			t.Cleanup(func() { close(f.block) }) // runs before the tracer's Close
 			start := time.Now()
 			for range tc.units {
-				tr.Traced("a", "srv", "tools/call", "x", "", "", []byte(`{}`), bigResult(tc.unitBytes))
+				tr.Traced("a", "srv", "tools/call", "x", "", "", "", []byte(`{}`), bigResult(tc.unitBytes))
 				if st := tr.Stats(); st.QueueBytes > tr.opts.QueueBytes {
 					t.Fatalf("holding %d bytes, bound %d", st.QueueBytes, tr.opts.QueueBytes)
 				}
@@ -72,7 +72,7 @@ func TestMemoryStaysBoundedUnderAFlood(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	var peak uint64
 	for i := range 400 { // 400 MiB delivered in all
-		tr.Traced("a", "srv", "tools/call", "x", "", "", []byte(`{"i":1}`), bigResult(1<<20))
+		tr.Traced("a", "srv", "tools/call", "x", "", "", "", []byte(`{"i":1}`), bigResult(1<<20))
 		if i%50 == 49 {
 			var m runtime.MemStats
 			runtime.GC()
@@ -112,7 +112,7 @@ func TestHeldBytesAreReleased(t *testing.T) {
 			f := &fakeTracing{}
 			tr := newTestTracer(t, f, Options{SendContent: tc.sendContent, QueueBytes: tc.queueBytes, MaxUnits: 1000, Batch: 256})
 			for range tc.units {
-				tr.Traced("a", "srv", "tools/call", "x", "", "", []byte(`{"q":"x"}`), bigResult(20<<10))
+				tr.Traced("a", "srv", "tools/call", "x", "", "", "", []byte(`{"q":"x"}`), bigResult(20<<10))
 			}
 			tr.Flush(context.Background(), "a")
 			if st := tr.Stats(); st.QueueBytes != 0 || st.Dropped != 0 || st.Responses != 1 {
@@ -141,7 +141,7 @@ func TestResultIsNotModified(t *testing.T) {
 	msg := []byte(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"a \"quoted\" text"}],"_meta":{"score":0.5}}}`)
 	orig := bytes.Clone(msg)
 	result := msg[bytes.Index(msg, []byte(`{"content"`)) : len(msg)-1]
-	tr.Traced("a", "srv", "tools/call", "x", "", "", []byte(`{ "b": 1, "a": "quoted" }`), result)
+	tr.Traced("a", "srv", "tools/call", "x", "", "", "", []byte(`{ "b": 1, "a": "quoted" }`), result)
 	tr.Flush(context.Background(), "a")
 	if !bytes.Equal(msg, orig) {
 		t.Fatalf("message changed:\n%s\n%s", msg, orig)
@@ -160,7 +160,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 	for s := range 8 {
 		wg.Go(func() {
 			for range 50 {
-				tr.Traced(string(rune('a'+s)), "srv", "tools/call", "x", "", "", []byte(`{"q":"alpha"}`), bigResult(100))
+				tr.Traced(string(rune('a'+s)), "srv", "tools/call", "x", "", "", "", []byte(`{"q":"alpha"}`), bigResult(100))
 			}
 			tr.SessionClosed(string(rune('a' + s)))
 		})
@@ -192,7 +192,7 @@ func TestLargeArgumentsAreLeftOut(t *testing.T) {
 			t.Parallel()
 			f := &fakeTracing{}
 			tr := newTestTracer(t, f, Options{})
-			tr.Traced("a", "srv", "tools/call", "x", "", "", []byte(tc.args), bigResult(10))
+			tr.Traced("a", "srv", "tools/call", "x", "", "", "", []byte(tc.args), bigResult(10))
 			tr.Flush(context.Background(), "a")
 			u := f.units()
 			if len(u) != 1 || (u[0].Arguments != nil) != tc.wantSent || u[0].ArgumentsBytes != int64(len(tc.args)) {

@@ -1,6 +1,9 @@
 // Package tracer is the host's side of context tracing. The router tells
 // it about every tool result, resource and prompt it delivers; the tracer
-// groups them per client session into responses (turns), tags each result
+// groups them per client session into responses (turns), or by the W3C
+// trace id of the request when it carries one (a response shared by every
+// session, copy and instance the trace's requests come in on, which the
+// tracing plugin's store merges), tags each result
 // with its response id, and — off the message path, through a queue
 // bounded in events and in bytes — works out each unit's features, asks
 // the weighting plugin for weights when a response ends, and records units
@@ -25,6 +28,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/mcphost/mcphost/host/internal/traceparent"
 	"github.com/mcphost/mcphost/sdk/tracing"
 	"github.com/mcphost/mcphost/sdk/weighting"
 )
@@ -139,6 +143,8 @@ type item struct {
 	ack      chan struct{}
 	response string // the unit's response id
 	context  string // the unit's context id
+	// traced: the response is the request's trace's, not a turn.
+	traced bool
 }
 
 // Delivery is one traced result on its way to a client.
@@ -150,6 +156,10 @@ type Delivery struct {
 	// ContextID is the unit's context id when already worked out (see
 	// ContextID); empty, Delivered works it out.
 	ContextID string
+	// Response, when set, is the response the unit belongs to whatever
+	// the session (TraceResponse of the request); empty, the session's
+	// turn.
+	Response string
 	// Arguments and Result are referenced, not copied, and never
 	// modified: they are slices of the messages being delivered.
 	Arguments []byte
@@ -209,6 +219,9 @@ func (t *Tracer) Delivered(d Delivery) []byte {
 	if contextID == "" {
 		contextID = ContextID(d.Server, d.Method, d.Name, d.URI, d.Arguments)
 	}
+	if d.Response != "" {
+		return t.deliveredInTrace(d, contextID)
+	}
 	now := d.Time
 	t.mu.Lock()
 	if t.closed {
@@ -235,6 +248,28 @@ func (t *Tracer) Delivered(d Delivery) []byte {
 		unit: d, isUnit: true, size: int64(len(d.Arguments) + len(d.Result)),
 		response: responseID, context: contextID, session: d.Session,
 	})
+	return traceMeta(responseID, contextID)
+}
+
+// deliveredInTrace is Delivered for a unit of a trace's response: it
+// leaves the session's turn alone, and the worker records the response
+// with each batch of its units, for the store to merge.
+func (t *Tracer) deliveredInTrace(d Delivery, contextID string) []byte {
+	t.mu.Lock()
+	closed := t.closed
+	t.mu.Unlock()
+	if closed {
+		return nil
+	}
+	t.enqueueUnit(item{
+		unit: d, isUnit: true, size: int64(len(d.Arguments) + len(d.Result)),
+		response: d.Response, context: contextID, session: d.Session, traced: true,
+	})
+	return traceMeta(d.Response, contextID)
+}
+
+// traceMeta is the value of a traced result's _meta[MetaKey].
+func traceMeta(responseID, contextID string) []byte {
 	meta := make([]byte, 0, len(`{"response_id":"","context_id":""}`)+len(responseID)+len(contextID))
 	meta = append(meta, `{"response_id":"`...)
 	meta = append(meta, responseID...)
@@ -381,14 +416,31 @@ func (t *Tracer) watchIdle() {
 
 // Traced is Delivered in the router's terms (router.Tracer); an empty
 // contextID is worked out here.
-func (t *Tracer) Traced(session, server, method, name, uri, contextID string, args, result []byte) []byte {
+func (t *Tracer) Traced(session, server, method, name, uri, contextID, response string, args, result []byte) []byte {
 	if t.opts.Up != nil && !t.opts.Up() {
 		return nil
 	}
 	return t.Delivered(Delivery{
 		Session: session, Server: server, Method: method, Name: name, URI: uri, ContextID: contextID,
-		Arguments: args, Result: result, Time: time.Now(),
+		Response: response, Arguments: args, Result: result, Time: time.Now(),
 	})
+}
+
+// TraceResponse is the response of the request's W3C trace (router.Tracer):
+// TraceResponseID of the trace id in params._meta.traceparent, or "".
+func (t *Tracer) TraceResponse(params []byte) string {
+	tp, ok := traceparent.FromParams(params)
+	if !ok {
+		return ""
+	}
+	return TraceResponseID(tp)
+}
+
+// TraceResponseID is the response id of a trace: "resp_" and the trace
+// id's 32 hex digits, the same in every process, so that the units of one
+// trace form one response in a shared store. (A turn's random id has 24.)
+func TraceResponseID(tp traceparent.TraceParent) string {
+	return "resp_" + hex.EncodeToString(tp.TraceID[:])
 }
 
 // ContextID is the package's ContextID, for the router (router.Tracer).

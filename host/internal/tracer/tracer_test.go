@@ -120,7 +120,7 @@ func newTestTracer(t *testing.T, f *fakeTracing, opts Options) *Tracer {
 }
 
 func deliver(tr *Tracer, session, tool, args, text string) []byte {
-	return tr.Traced(session, "srv", "tools/call", tool, "", "", []byte(args), []byte(`{"content":[{"type":"text","text":"`+text+`"}]}`))
+	return tr.Traced(session, "srv", "tools/call", tool, "", "", "", []byte(args), []byte(`{"content":[{"type":"text","text":"`+text+`"}]}`))
 }
 
 func TestResponsesGroupUnitsPerSessionAndCarryWeights(t *testing.T) {

@@ -31,7 +31,10 @@ type worker struct {
 	waitingBytes int64
 	// ready are groups of events to send: a finished response's units and
 	// the response, or units sent ahead of their response.
-	ready   [][]tracing.Event
+	ready [][]tracing.Event
+	// traces are the open responses of trace ids: they are finished at
+	// every drain, and the store merges each into what it has.
+	traces  []string
 	scratch scratch
 }
 
@@ -64,6 +67,7 @@ func (t *Tracer) work() {
 			w.send()
 		case <-t.done:
 			w.drain()
+			w.traces = w.traces[:0]
 			for id := range w.open {
 				w.finish(id)
 			}
@@ -86,6 +90,7 @@ func (w *worker) drain() {
 		case it := <-w.t.queue:
 			w.handle(it)
 		default:
+			w.finishTraces()
 			w.send()
 			return
 		}
@@ -102,6 +107,9 @@ func (w *worker) handle(it item) {
 			p = &openResponse{session: it.session, units: make([]weighting.Unit, 0, n), hashes: make([]string, 0, n),
 				events: make([]tracing.Event, 0, n)}
 			w.open[it.response] = p
+			if it.traced {
+				w.traces = append(w.traces, it.response)
+			}
 		}
 		ev, u := w.unitEvent(&it)
 		p.events = append(p.events, ev)
@@ -123,6 +131,7 @@ func (w *worker) handle(it item) {
 	}
 	if it.ack != nil {
 		// Flush waits for the session's units to be recorded.
+		w.finishTraces()
 		w.send()
 		close(it.ack)
 	}
@@ -198,6 +207,21 @@ func (w *worker) finish(id string) {
 		w.waitingBytes -= heldBy(&p.events[i])
 	}
 	w.ready = append(w.ready, append(p.events, resp))
+}
+
+// finishTraces finishes the open responses of trace ids. A trace has no
+// end the host could see (its requests come on any session, copy or
+// instance), so each drain's units of it are recorded with the response
+// as far as they go, weighed; the tracing plugin merges them into the
+// response it has and weighs it again over all its units.
+func (w *worker) finishTraces() {
+	for _, id := range w.traces {
+		if w.open[id] != nil {
+			w.finish(id)
+		}
+	}
+	clear(w.traces)
+	w.traces = w.traces[:0]
 }
 
 // sweep finishes the responses quiet for twice the idle gap.

@@ -34,6 +34,17 @@ export default async function tools(t) {
   await page.waitForFunction((n) => document.querySelectorAll('.tool-row').length === n, all.length, { timeout });
   check(await page.locator(`.tool-row[data-tool="${echo}"] a[href="#/servers/${server}"]`).count() === 1,
     'the echo row does not link its server');
+  // ex1's tool blocks: the renamed, redescribed sleep is marked; flood
+  // (filtered) and log (hidden) are listed apart, as not exposed.
+  const nap = page.locator('.tool-row[data-tool="ex1_nap"]');
+  check(await nap.locator('[data-mark="overridden"]').count() === 2 && (await nap.textContent()).includes('Naps for a while.'),
+    'ex1_nap is not marked with its overridden name and description');
+  check(await page.locator('.tool-row[data-tool="mcp__proxy__ex1__flood"], .tool-row[data-tool="mcp__proxy__ex1__log"]').count() === 0,
+    'a filtered or hidden tool is in the catalogue');
+  for (const [original, state] of [['flood', 'filtered'], ['log', 'hidden']]) {
+    check(await page.locator(`#left-out .left-out-row[data-server="ex1"][data-original="${original}"][data-state="${state}"]`).count() === 1,
+      `${original} of ex1 is not listed as ${state}`);
+  }
   // The example servers (tracing serves tools too).
   const servers = new Set(all.filter((x) => x.original_name === 'crash').map((x) => x.server));
   result.tools = { catalogue: all.length, servers: servers.size };

@@ -1,5 +1,7 @@
 // Tools: the catalogue of every server's tools as clients see them
-// (searchable), and, at #/tools/<exposed name>, one tool with a Try-it form
+// (searchable; tools a server's tool block changed or whose name was
+// shortened are marked), the tools filters and tool blocks keep from
+// clients, and, at #/tools/<exposed name>, one tool with a Try-it form
 // generated from its input schema. The arguments are checked against the
 // schema before anything is sent; the result shows each content block as
 // text (images only as data: URLs of image/* types), the structured
@@ -13,9 +15,10 @@ import { SchemaForm, setIn } from './schemaform.js';
 const when = (ev) => ev.type === 'state' || ev.type === 'reload';
 
 export default function Tools({ params }) {
-  const { data, error } = useLive(() => api('tools').then((r) => r.tools || []), { when });
-  if (params.length) return html`<${ToolPage} name=${params[0]} tools=${data} error=${error} />`;
-  return html`<${Catalog} tools=${data} error=${error} />`;
+  const { data, error } = useLive(() => api('tools'), { when });
+  const tools = data ? data.tools || [] : null;
+  if (params.length) return html`<${ToolPage} name=${params[0]} tools=${tools} error=${error} />`;
+  return html`<${Catalog} tools=${tools} leftOut=${data ? data.left_out || [] : []} error=${error} />`;
 }
 
 // matches is true when every word of q is in the tool's exposed name,
@@ -28,7 +31,7 @@ function matches(t, q) {
 // The last search, kept for coming back from a tool to the catalogue.
 let lastQuery = '';
 
-function Catalog({ tools, error }) {
+function Catalog({ tools, leftOut, error }) {
   const [q, setQ] = useState(lastQuery);
   lastQuery = q;
   const shown = useMemo(() => (tools || []).filter((t) => matches(t, q)), [tools, q]);
@@ -47,7 +50,45 @@ function Catalog({ tools, error }) {
           </tbody>
         </table>`}
       ${tools && !shown.length && html`<p class="muted">${tools.length ? 'No tool matches.' : 'No server offers a tool.'}</p>`}
+      <${LeftOut} tools=${leftOut.filter((t) => matches(t, q))} />
     <//>`;
+}
+
+const leftOutWhy = {
+  filtered: 'left out by the server\'s tools filter',
+  hidden: 'hidden by its tool block',
+};
+
+// LeftOut lists the tools servers offer that clients do not see.
+function LeftOut({ tools }) {
+  if (!tools.length) return null;
+  return html`
+    <section class="panel left-out">
+      <h2>Not exposed</h2>
+      <table class="list tools" id="left-out">
+        <thead><tr><th>Tool</th><th>Server</th><th>Why</th></tr></thead>
+        <tbody>
+          ${tools.map((t) => html`
+            <tr class="left-out-row" key=${t.server + '/' + t.original_name} data-server=${t.server} data-original=${t.original_name} data-state=${t.state}>
+              <td><code>${t.original_name}</code></td>
+              <td class="server"><a href=${link('servers', t.server)}>${t.server}</a></td>
+              <td><span class=${'badge ' + (t.state === 'hidden' ? 'info' : 'bad')}>${t.state}</span>
+                <span class="muted-inline">${leftOutWhy[t.state] || ''}</span></td>
+            </tr>`)}
+        </tbody>
+      </table>
+    </section>`;
+}
+
+// Marks says how the proxy changed a tool: its tool block's overrides and a
+// name shortened to fit proxy.name_budget.
+function Marks({ t }) {
+  const marks = (t.overridden || []).map((f) => ['overridden', `${f} overridden`, `the server's tool block sets its ${f}`]);
+  if (t.shortened) marks.push(['shortened', 'name shortened', 'cut to fit proxy.name_budget']);
+  if (t.pinned) marks.push(['pinned', 'pinned', 'listed in search mode (proxy.pinned_tools)']);
+  if (!marks.length) return null;
+  return html`<div class="badges marks">${marks.map(([kind, label, title]) =>
+    html`<span class="badge info" data-mark=${kind} title=${title}>${label}</span>`)}</div>`;
 }
 
 function Row({ t }) {
@@ -56,6 +97,7 @@ function Row({ t }) {
       <td class="tool-name">
         <a href=${link('tools', t.name)}>${t.name}</a>
         ${t.title && html`<div class="muted-inline">${t.title}</div>`}
+        <${Marks} t=${t} />
       </td>
       <td class="server"><a href=${link('servers', t.server)}>${t.server}</a><div class="muted-inline orig">${t.original_name}</div></td>
       <td class="desc-cell">
