@@ -120,6 +120,8 @@ type Config struct {
 	Servers   []Server
 	Admin     Admin
 	Tracing   Tracing
+	// Activity is the activity block (activity_block.go), defaults when absent.
+	Activity Activity
 
 	// EvalContext holds var.*, mcphost.* and the functions; use it to
 	// decode plugin bodies with DecodeBody.

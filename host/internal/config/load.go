@@ -141,6 +141,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "server", LabelNames: []string{"name"}},
 		{Type: "admin"},
 		{Type: "tracing"},
+		{Type: "activity"},
 	},
 }
 
@@ -227,6 +228,7 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 	if !cfg.Proxy.logDirSet {
 		cfg.Proxy.LogDir = filepath.Join(d.dir, DefaultLogDir)
 	}
+	d.decodeActivityBlocks(blocks["activity"], &cfg.Activity, cfg.Proxy.LogDir)
 
 	listenSeen := map[string]hcl.Range{}
 	for _, b := range blocks["listen"] {

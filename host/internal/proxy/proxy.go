@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/mcphost/mcphost/host/internal/activity"
 	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/buildinfo"
 	"github.com/mcphost/mcphost/host/internal/config"
@@ -76,6 +77,8 @@ type Proxy struct {
 	reloadMu     sync.Mutex
 	// tracer records context units (nil when tracing is off).
 	tracer *tracer.Tracer
+	// activity is the activity log (activity.go); nil only for CheckOnly.
+	activity *activity.Log
 	// tracingHealth says whether tracing can be used; when it cannot,
 	// superviseTracing retries it, on a goroutine Start starts and
 	// Shutdown stops (stopTracing, tracingDone).
@@ -176,6 +179,17 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		routerTracer = p.tracer
 	}
 	p.metrics = metrics.New(p.log.Named("metrics"))
+	var activityLog router.ActivityRecorder
+	if !opts.CheckOnly {
+		if d := p.setupActivity(cfg); d.HasErrors() {
+			if p.tracer != nil {
+				p.tracer.Close(ctx)
+			}
+			p.plugins.Close(ctx)
+			return nil, append(diags, d...)
+		}
+		activityLog = p.activity
+	}
 	p.stateKey = []byte(cfg.Proxy.RequestStateKey)
 	if len(p.stateKey) == 0 {
 		p.stateKey = router.NewRequestStateKey()
@@ -192,6 +206,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		ToolNameTemplate: cfg.Proxy.ToolNameTemplate, PromptNameTemplate: cfg.Proxy.PromptNameTemplate,
 		ResourceURITemplate: cfg.Proxy.ResourceURITemplate, RequestTimeout: cfg.Proxy.RequestTimeout,
 		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators, Tracer: routerTracer,
+		Activity:           activityLog,
 		SessionOutboxBytes: int(cfg.Proxy.SessionOutboxBytes), OutboxBytes: int(cfg.Proxy.OutboxBytes),
 		SessionMaxInFlight: sessionMaxInFlight(cfg.Proxy.SessionMaxInFlight), SessionShed: p.metrics.SessionShed,
 		MaxNestingDepth: maxNestingDepth(cfg.Proxy.MaxNestingDepth), InstanceID: p.instanceID,
@@ -649,6 +664,12 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	}
 	if p.router != nil {
 		p.router.Close()
+	}
+	if p.activity != nil {
+		// After the router: the calls it ended on closing are recorded.
+		if aerr := p.activity.Close(); aerr != nil {
+			p.log.Warn("closing the activity log", "error", aerr)
+		}
 	}
 	if p.peers != nil {
 		p.peers.Close()

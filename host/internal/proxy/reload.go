@@ -133,6 +133,9 @@ func (p *Proxy) reload(ctx context.Context) (ReloadResult, error) {
 	p.cfg = next
 	p.mu.Unlock()
 
+	if pa := p.reloadActivity(next); pa != nil {
+		res.Partial = append(res.Partial, *pa)
+	}
 	if plan.Translators {
 		refs, d := p.translators(ctx)
 		failed = append(failed, d...)
