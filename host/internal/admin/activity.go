@@ -112,3 +112,15 @@ func (s *Server) activity(w http.ResponseWriter, r *http.Request) {
 // PartialActivity: the activity block's new settings could not be applied
 // (its file could not be opened); the previous ones stay.
 const PartialActivity = "activity"
+
+// ConfigActivity is the activity block (its defaults when absent) in GET
+// /api/v1/config.
+type ConfigActivity struct {
+	File             string `json:"file"` // "" when records are kept in memory only
+	MaxBytes         int64  `json:"max_bytes"`
+	MaxFiles         int    `json:"max_files"`
+	Recent           int    `json:"recent"`
+	IncludeArguments bool   `json:"include_arguments"`
+	IncludeResults   bool   `json:"include_results"`
+	MaxCaptureBytes  int    `json:"max_capture_bytes"`
+}

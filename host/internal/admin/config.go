@@ -11,6 +11,7 @@ type ConfigView struct {
 	Listeners []ConfigListener `json:"listeners"`
 	Admin     ConfigAdmin      `json:"admin"`
 	Tracing   *ConfigTracing   `json:"tracing,omitempty"`
+	Activity  ConfigActivity   `json:"activity"`
 	Plugins   []ConfigPlugin   `json:"plugins"`
 	Servers   []ConfigServer   `json:"servers"`
 }

@@ -16,6 +16,14 @@ func activitySettings(a config.Activity) activity.Settings {
 	}
 }
 
+// configActivity is the activity block as GET /api/v1/config shows it.
+func configActivity(a config.Activity) admin.ConfigActivity {
+	return admin.ConfigActivity{
+		File: a.File, MaxBytes: a.MaxBytes, MaxFiles: a.MaxFiles, Recent: a.Recent,
+		IncludeArguments: a.IncludeArguments, IncludeResults: a.IncludeResults, MaxCaptureBytes: a.MaxCaptureBytes,
+	}
+}
+
 // setupActivity starts the activity log: the ring of recent records is
 // always kept; the file only when the config names one.
 func (p *Proxy) setupActivity(cfg *config.Config) hcl.Diagnostics {
