@@ -193,7 +193,7 @@ func (l *Log) Record(rec *router.ActivityRecord) {
 func (l *Log) Dropped() uint64 { return l.dropped.Load() }
 
 // Close stops the writer once it has written what is queued, and closes
-// the file. Records after Close are dropped.
+// the file. Records handed over after Close are never kept.
 func (l *Log) Close() error {
 	select {
 	case <-l.stop:
