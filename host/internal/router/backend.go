@@ -487,7 +487,7 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 	id := b.conn.nextID.Add(1)
 	idRaw := jsonrpc.Int(id)
 	p := &pending{session: s, reply: reply, clientID: clientID, method: method, started: id, start: time.Now()}
-	if b.router.opts.Activity != nil {
+	if b.router.opts.Activity != nil && activityKind(method) != "" {
 		exposed, _ := jsonrpc.GetString(params, rename.path)
 		p.activity = s.newActivity(method, b.spec.Name, rename.value, exposed, params)
 	}
