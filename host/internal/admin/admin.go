@@ -328,4 +328,6 @@ type Event struct {
 	State  string    `json:"state,omitempty"`
 	Reason string    `json:"reason,omitempty"`
 	*ReloadResult
+	// Activity is the record of an "activity" event (activity.go).
+	Activity *ActivityRecord `json:"activity,omitempty"`
 }

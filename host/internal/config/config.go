@@ -122,6 +122,8 @@ type Config struct {
 	Tracing   Tracing
 	// Telemetry is the optional telemetry block (telemetry_block.go).
 	Telemetry Telemetry
+	// Activity is the activity block (activity_block.go), defaults when absent.
+	Activity Activity
 
 	// EvalContext holds var.*, mcphost.* and the functions; use it to
 	// decode plugin bodies with DecodeBody.

@@ -256,6 +256,7 @@ func (c control) configView() admin.ConfigView {
 		Admin:     admin.ConfigAdmin{Address: cfg.Admin.Address, AuthToken: redactedIfSet(cfg.Admin.AuthToken)},
 		Plugins:   []admin.ConfigPlugin{},
 		Servers:   []admin.ConfigServer{},
+		Activity:  configActivity(cfg.Activity),
 	}
 	for _, l := range cfg.Listeners {
 		out.Listeners = append(out.Listeners, admin.ConfigListener{

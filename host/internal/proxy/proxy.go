@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/mcphost/mcphost/host/internal/activity"
 	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/buildinfo"
 	"github.com/mcphost/mcphost/host/internal/config"
@@ -82,6 +83,8 @@ type Proxy struct {
 	// spans exports OpenTelemetry spans (nil when the proxy started
 	// without a telemetry block).
 	spans *telemetry.Switch
+	// activity is the activity log (activity.go); nil only for CheckOnly.
+	activity *activity.Log
 	// toolQuality keeps what tracing learned per tool, for search mode's
 	// ranking (nil when tracing is off).
 	toolQuality *toolsearch.QualityKeeper
@@ -203,6 +206,21 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		p.plugins.Close(ctx)
 		return nil, append(diags, d...)
 	}
+	var activityLog router.ActivityRecorder
+	if !opts.CheckOnly {
+		if d := p.setupActivity(cfg); d.HasErrors() {
+			p.stopTelemetry(ctx)
+			if p.toolQuality != nil {
+				p.toolQuality.Close()
+			}
+			if p.tracer != nil {
+				p.tracer.Close(ctx)
+			}
+			p.plugins.Close(ctx)
+			return nil, append(diags, d...)
+		}
+		activityLog = p.activity
+	}
 	p.stateKey = []byte(cfg.Proxy.RequestStateKey)
 	if len(p.stateKey) == 0 {
 		p.stateKey = router.NewRequestStateKey()
@@ -220,6 +238,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		ResourceURITemplate: cfg.Proxy.ResourceURITemplate, RequestTimeout: cfg.Proxy.RequestTimeout,
 		NameBudget: cfg.Proxy.NameBudget, ClientPrefix: cfg.Proxy.ClientPrefix,
 		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators, Tracer: routerTracer,
+		Activity:           activityLog,
 		SessionOutboxBytes: int(cfg.Proxy.SessionOutboxBytes), OutboxBytes: int(cfg.Proxy.OutboxBytes),
 		SessionMaxInFlight: sessionMaxInFlight(cfg.Proxy.SessionMaxInFlight), SessionShed: p.metrics.SessionShed,
 		MaxNestingDepth: maxNestingDepth(cfg.Proxy.MaxNestingDepth), InstanceID: p.instanceID,
@@ -707,6 +726,12 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 		p.router.Close()
 	}
 	p.stopTelemetry(ctx)
+	if p.activity != nil {
+		// After the router: the calls it ended on closing are recorded.
+		if aerr := p.activity.Close(); aerr != nil {
+			p.log.Warn("closing the activity log", "error", aerr)
+		}
+	}
 	if p.peers != nil {
 		p.peers.Close()
 	}

@@ -137,6 +137,9 @@ func (p *Proxy) reload(ctx context.Context) (ReloadResult, error) {
 	if w := p.reloadTelemetry(ctx, old.Telemetry, next.Telemetry); w != "" {
 		res.Warnings = append(res.Warnings, w)
 	}
+	if pa := p.reloadActivity(next); pa != nil {
+		res.Partial = append(res.Partial, *pa)
+	}
 	if plan.Translators {
 		refs, d := p.translators(ctx)
 		failed = append(failed, d...)

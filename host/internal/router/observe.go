@@ -49,10 +49,16 @@ type Observer interface {
 	LateResponse(server string)
 }
 
-// observeFinished reports the end of a forwarded client request.
-func (b *backend) observeFinished(p *pending, outcome Outcome, responseBytes int) {
+// observeFinished reports the end of a forwarded client request, to the
+// Observer and the activity log: msg is the backend's answer (nil when
+// the proxy answers), code the JSON-RPC error code the proxy answers with.
+func (b *backend) observeFinished(p *pending, outcome Outcome, msg []byte, code int) {
 	if o := b.router.opts.Observer; o != nil && p.session != nil {
-		o.RequestFinished(b.spec.Name, p.method, outcome, time.Since(p.start), responseBytes)
+		o.RequestFinished(b.spec.Name, p.method, outcome, time.Since(p.start), len(msg))
+	}
+	if p.activity != nil {
+		b.router.finishActivity(p.activity, outcome, msg, code)
+		p.activity = nil // one record per call, whatever ends it
 	}
 }
 

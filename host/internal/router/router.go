@@ -39,6 +39,9 @@ type Options struct {
 	Logger          hclog.Logger
 	// Observer, when set, is told about every forwarded request (metrics).
 	Observer Observer
+	// Activity, when set, is handed a record of every tools/call,
+	// prompts/get and resources/read (the activity log).
+	Activity ActivityRecorder
 	// Tracer, when set, is told about every tool result, resource and
 	// prompt delivered to a client, and tags the result with the ids it
 	// returns (context tracing).

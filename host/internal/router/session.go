@@ -482,6 +482,7 @@ func (s *Session) forwardByName(reply replyStream, id []byte, method string, par
 	name, _ := jsonrpc.GetString(params, field)
 	rt, ok := names[name]
 	if !ok {
+		s.recordUnrouted(method, name, params, jsonrpc.CodeInvalidParams)
 		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, fmt.Sprintf("unknown %s: %q", what, name), nil))
 		return
 	}
@@ -499,6 +500,7 @@ func (s *Session) forwardResource(reply replyStream, id []byte, method string, p
 	uri, _ := jsonrpc.GetString(params, "uri")
 	rt, ok := cat.resolveURI(uri)
 	if !ok {
+		s.recordUnrouted(method, uri, params, -32002)
 		s.respond(reply, jsonrpc.Error(id, -32002, fmt.Sprintf("Resource not found: %q", uri), map[string]string{"uri": uri}))
 		return
 	}
