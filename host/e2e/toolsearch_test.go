@@ -24,11 +24,15 @@ import (
 func TestToolSearchMode(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr, adminAddr := freeAddr(t), freeAddr(t)
 	config := func(mode string) string {
 		return fmt.Sprintf(`
 listen "http" {
   address = %q
+}
+admin {
+  address    = %q
+  auth_token = "search-token"
 }
 proxy {
   tool_mode    = %q
@@ -38,7 +42,7 @@ tracing {
   store_dir = %q
   idle_gap  = "1h"
 }
-%s`, addr, mode, filepath.Join(dir, "trace"), exampleServer("ex"))
+%s`, addr, adminAddr, mode, filepath.Join(dir, "trace"), exampleServer("ex"))
 	}
 	path := writeConfig(t, config("search"))
 	p := runProxy(t, path, "http://"+addr+"/mcp", nil)
@@ -67,6 +71,24 @@ tracing {
 	}
 	if ro := list.Tools[0].Annotations.ReadOnlyHint; ro == nil || !*ro {
 		t.Errorf("search_tools readOnlyHint = %v, want true", ro)
+	}
+	// The admin API (and so the dashboard's catalogue) marks the pinned tool.
+	waitAdmin(t, "http://"+adminAddr, "search-token", p.Stderr)
+	var catalogue struct {
+		Tools []struct {
+			Name   string `json:"name"`
+			Pinned bool   `json:"pinned"`
+		} `json:"tools"`
+	}
+	adminGet(t, "http://"+adminAddr, "search-token", "/api/v1/tools", &catalogue)
+	var pinned []string
+	for _, tool := range catalogue.Tools {
+		if tool.Pinned {
+			pinned = append(pinned, tool.Name)
+		}
+	}
+	if len(catalogue.Tools) < 10 || !slices.Equal(pinned, []string{"mcp__proxy__ex__whoami"}) {
+		t.Errorf("admin catalogue: %d tools, pinned %q; want every tool, whoami pinned", len(catalogue.Tools), pinned)
 	}
 
 	var found struct {
