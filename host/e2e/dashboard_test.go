@@ -113,10 +113,18 @@ server "markup" {
   }
 }
 `)
+	// The activity view's calls go to ex3; the file keeps their arguments,
+	// a password among them redacted.
+	const activityServer, activitySecret = "ex3", "activity-secret-value"
+	activityFile := filepath.Join(t.TempDir(), "activity.log")
 	cfg := writeConfig(t, listenAndAdmin(mcpAddr, adminAddr, token)+fmt.Sprintf(`tracing {
   store_dir = %q
 }
-%s`, filepath.Join(t.TempDir(), "trace"), blocks.String()))
+activity {
+  file              = %q
+  include_arguments = true
+}
+%s`, filepath.Join(t.TempDir(), "trace"), activityFile, blocks.String()))
 	p := startProxyAt(t, cfg, "http://"+mcpAddr+"/mcp")
 	base := "http://" + adminAddr
 	traced := traceForDashboard(t, p, base, token)
@@ -166,6 +174,8 @@ server "markup" {
 		"DASH_MCP="+p.URL,
 		"DASH_MISSED=ex1",
 		"DASH_TRACED="+traced,
+		"DASH_ACTIVITY_SERVER="+activityServer,
+		"DASH_ACTIVITY_SECRET="+activitySecret,
 		"OTHER_ORIGIN="+other.URL,
 		"RELAY=http://"+relay.addr,
 		"SCREENSHOTS="+shots,
@@ -196,12 +206,54 @@ server "markup" {
 			t.Errorf("%q appears in the browser script's output", s)
 		}
 	}
+	checkActivityFile(t, activityFile, activityServer, activitySecret)
 	for _, s := range res.Screenshots {
 		t.Logf("screenshot: %s", s)
 	}
 	t.Logf("overview with %d server cards (%d servers and tracing): first contentful paint %.0f ms, all cards rendered %.0f ms", servers+1, servers, res.FCP, res.Cards)
 	t.Logf("overview totals after the views' calls: %v", res.Totals)
 	t.Logf("embedded dashboard assets: %.1f KB", float64(ui.Size())/1024)
+}
+
+// checkActivityFile reads the activity file after the dashboard's checks:
+// the activity view's calls (dashboard/activity.mjs, client
+// "activity-check") are there, one JSON line each, with their outcomes
+// and arguments, the password redacted.
+func checkActivityFile(t *testing.T, file, server, secret string) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("activity file: %v", err)
+	}
+	if strings.Contains(string(data), secret) {
+		t.Errorf("the activity file holds the password an argument carried")
+	}
+	got := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var r struct {
+			Client    string          `json:"client_name"`
+			Server    string          `json:"server"`
+			Exposed   string          `json:"exposed_name"`
+			Outcome   string          `json:"outcome"`
+			Code      int             `json:"code"`
+			Arguments json.RawMessage `json:"arguments"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("activity line %q: %v", line, err)
+		}
+		if r.Client != "activity-check" {
+			continue
+		}
+		key := fmt.Sprintf("%s %s %s %d", r.Server, strings.TrimPrefix(r.Exposed, "mcp__proxy__"+server+"__"), r.Outcome, r.Code)
+		got[key]++
+		if key == server+" echo ok 0" && got[key] == 1 && !strings.Contains(string(r.Arguments), `"password":"(redacted)"`) {
+			t.Errorf("echo's arguments in the file: %s", r.Arguments)
+		}
+	}
+	want := map[string]int{server + " echo ok 0": 2, server + " add tool_error 0": 1, " missing error -32602": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the activity file's records of the view's calls: %v, want %v", got, want)
+	}
 }
 
 // traceForDashboard makes the traced response the tracing explorer shows:

@@ -82,7 +82,7 @@ func TestOverGRPC(t *testing.T) {
 	}
 
 	list, err := c.ListResources(ctx, tracing.ListResourcesRequest{})
-	if err != nil || len(list.Resources) != 5 || len(list.Templates) != 3 {
+	if err != nil || len(list.Resources) != 6 || len(list.Templates) != 3 {
 		t.Fatalf("ListResources = %+v, %v", list, err)
 	}
 	stats := readJSON[statsView](t, c, "s1", uriStatsCache)

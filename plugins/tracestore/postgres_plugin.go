@@ -43,7 +43,7 @@ func NewPostgres(logger hclog.Logger) *PostgresPlugin {
 		Kind:     base.KindTracing,
 		Version:  Version,
 		APIMinor: tracing.APIMinor,
-		Capabilities: []string{tracing.CapabilityWeighsThroughHost, tracing.CapabilityOperatorLatest,
+		Capabilities: []string{tracing.CapabilityWeighsThroughHost, tracing.CapabilityOperatorLatest, tracing.CapabilityToolQuality,
 			tracing.CapabilityWatchesChanges},
 		Description: "Records the context units delivered to clients in PostgreSQL, shared by several mcphost instances, with " +
 			"versions, response lineage and feedback-driven quality scores, and serves the mcp__proxy__tracing__* tools and trace:// resources.",

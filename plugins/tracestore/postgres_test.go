@@ -98,6 +98,7 @@ func TestPostgresSurface(t *testing.T) {
 		{"WeighsAResponseRecordedAgainWhole", testWeighsAResponseRecordedAgainWhole},
 		{"ArgumentsSize", testArgumentsSize},
 		{"RetentionExpires", testRetentionExpires},
+		{"ToolQualityAggregates", testToolQualityAggregates},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

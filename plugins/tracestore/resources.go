@@ -24,6 +24,8 @@ var (
 			"description": "The latest feedback on responses, newest first, with the quality change each made."},
 		{"uri": uriRecentResponses, "name": "recent-responses", "title": "Recent responses", "mimeType": mimeJSON,
 			"description": "The latest finalized responses, newest first (at most 50; ?limit=N for 1 to 200), each with its session, origin (client, or admin for the admin API's calls), times, units delivered, token estimate and heaviest contexts with their weights."},
+		{"uri": uriToolQuality, "name": "tool-quality", "title": "Tool quality", "mimeType": mimeJSON,
+			"description": "What feedback taught about each tool's results: the mean quality of the tool's rated contexts weighted by their feedback, and how many are deprecated."},
 		{"uri": uriStatsCache, "name": "cache-stats", "title": "Cache and store statistics", "mimeType": mimeJSON,
 			"description": "Hits, misses, entries and evictions of the in-memory cache; Badger LSM and value log sizes; counts of contexts, versions, responses and feedback."},
 	}
@@ -101,6 +103,8 @@ func (p *Plugin) resource(ctx context.Context, b backend, req tracing.ReadResour
 		return viewIn(ctx, b, views.deprecatedList)
 	case uriRecentFeedback:
 		return viewIn(ctx, b, views.recentFeedbackView)
+	case uriToolQuality:
+		return viewIn(ctx, b, views.toolQuality)
 	}
 	if limit, ok, err := recentLimit(req.URI); ok {
 		if err != nil {
@@ -125,8 +129,8 @@ func (p *Plugin) resource(ctx context.Context, b backend, req tracing.ReadResour
 		}
 		return viewIn(ctx, b, func(r views) (any, error) { return t.read(r, id) })
 	}
-	return nil, notFound("resource %q not found: the tracing plugin serves %s, %s, %s, %s, %s and %s{id}, %s{id}, %s{id}",
-		req.URI, uriTopContexts, uriDeprecatedContexts, uriRecentFeedback, uriRecentResponses, uriStatsCache, prefixResponse, prefixContext, prefixEvolution)
+	return nil, notFound("resource %q not found: the tracing plugin serves %s, %s, %s, %s, %s, %s and %s{id}, %s{id}, %s{id}",
+		req.URI, uriTopContexts, uriDeprecatedContexts, uriRecentFeedback, uriRecentResponses, uriToolQuality, uriStatsCache, prefixResponse, prefixContext, prefixEvolution)
 }
 
 // cacheView is the cache half of trace://stats/cache. The counters span

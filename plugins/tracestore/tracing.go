@@ -253,7 +253,7 @@ func New(logger hclog.Logger) *Plugin {
 		Kind:         base.KindTracing,
 		Version:      Version,
 		APIMinor:     tracing.APIMinor,
-		Capabilities: []string{tracing.CapabilityWeighsThroughHost, tracing.CapabilityOperatorLatest},
+		Capabilities: []string{tracing.CapabilityWeighsThroughHost, tracing.CapabilityOperatorLatest, tracing.CapabilityToolQuality},
 		Description: "Records the context units delivered to clients in Badger, with versions, response lineage and " +
 			"feedback-driven quality scores, and serves the mcp__proxy__tracing__* tools and trace:// resources.",
 	}, configBlock), logger: logger, set: metrics.NewSet(), roleChanged: make(chan struct{})}

@@ -339,7 +339,7 @@ func testResources(t *testing.T, s storeUnderTest) {
 	feedbackOn(t, p, "s", "latest", 1)
 
 	list, err := p.ListResources(context.Background(), tracing.ListResourcesRequest{Session: "s"})
-	if err != nil || len(list.Resources) != 5 || len(list.Templates) != 3 {
+	if err != nil || len(list.Resources) != 6 || len(list.Templates) != 3 {
 		t.Fatalf("ListResources = %d resources, %d templates, %v", len(list.Resources), len(list.Templates), err)
 	}
 	for _, r := range list.Resources {

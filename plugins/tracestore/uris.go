@@ -14,6 +14,7 @@ const (
 	uriDeprecatedContexts = "trace://quality/deprecated-contexts"
 	uriRecentFeedback     = "trace://quality/recent-feedback"
 	uriStatsCache         = "trace://stats/cache"
+	uriToolQuality        = tracing.ResourceToolQuality
 	// uriRecentResponses takes an optional ?limit=N (1 to
 	// maxRecentResponses).
 	uriRecentResponses = tracing.ResourceRecentResponses
@@ -27,7 +28,7 @@ const (
 )
 
 // qualityURIs are the resources every feedback changes.
-var qualityURIs = []string{uriTopContexts, uriDeprecatedContexts, uriRecentFeedback}
+var qualityURIs = []string{uriTopContexts, uriDeprecatedContexts, uriRecentFeedback, uriToolQuality}
 
 // The URIs the plugin hands out are the ones a client expanding the
 // templates would build (tracing.ResourceURI).

@@ -3,10 +3,12 @@ package plugintest
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/tracing"
 )
 
@@ -15,7 +17,8 @@ import (
 // and then an operator's (a session starting with
 // tracing.OperatorCallPrefix), and expects tracing.ResourceRecentResponses
 // to be listed, to be reported changed, and to read both newest first with
-// their origins.
+// their origins. A plugin with tracing.CapabilityToolQuality must then show
+// feedback on the client's response in tracing.ResourceToolQuality.
 func CheckTracing(t *testing.T, impl tracing.Tracing) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -100,4 +103,50 @@ func CheckTracing(t *testing.T, impl tracing.Tracing) {
 			t.Errorf("%s response %d = %+v, want %s with origin %s", tracing.ResourceRecentResponses, i, got, want.id, want.origin)
 		}
 	}
+	checkToolQuality(ctx, t, impl, sessions[0])
+}
+
+// checkToolQuality checks tracing.ResourceToolQuality on a plugin that
+// claims CapabilityToolQuality (API minor 7): feedback on the echo
+// response's one context shows as the tool's quality.
+func checkToolQuality(ctx context.Context, t *testing.T, impl tracing.Tracing, session string) {
+	t.Helper()
+	info, err := impl.Info(ctx, base.InfoRequest{})
+	if err != nil {
+		t.Fatalf("Info: %v", err)
+	}
+	if !slices.Contains(info.Capabilities, tracing.CapabilityToolQuality) {
+		return
+	}
+	args, _ := json.Marshal(map[string]any{"response_id": "plugintest_resp_a", "score": -1})
+	fb, err := impl.CallTool(ctx, tracing.CallToolRequest{Session: session, Name: tracing.ToolSubmitFeedback, Arguments: args})
+	if err != nil {
+		t.Fatalf("%s: %v", tracing.ToolSubmitFeedback, err)
+	}
+	if !slices.Contains(fb.ChangedURIs, tracing.ResourceToolQuality) {
+		t.Errorf("feedback changed %v, not %s", fb.ChangedURIs, tracing.ResourceToolQuality)
+	}
+	read, err := impl.ReadResource(ctx, tracing.ReadResourceRequest{Session: session, URI: tracing.ResourceToolQuality})
+	if err != nil {
+		t.Fatalf("ReadResource %s: %v", tracing.ResourceToolQuality, err)
+	}
+	var result struct {
+		Contents []struct {
+			Text string `json:"text"`
+		} `json:"contents"`
+	}
+	var view tracing.ToolQualityView
+	if err := json.Unmarshal(read.Result, &result); err != nil || len(result.Contents) != 1 ||
+		json.Unmarshal([]byte(result.Contents[0].Text), &view) != nil {
+		t.Fatalf("ReadResource %s: %s: %v", tracing.ResourceToolQuality, read.Result, err)
+	}
+	for _, tq := range view.Tools {
+		if tq.Server == "plugintest" && tq.Name == "echo" {
+			if tq.Quality >= 0 || tq.FeedbackCount < 1 || tq.Contexts != 1 {
+				t.Errorf("%s: echo = %+v after feedback -1, want a negative quality of its one context", tracing.ResourceToolQuality, tq)
+			}
+			return
+		}
+	}
+	t.Errorf("%s lacks plugintest/echo after feedback: %s", tracing.ResourceToolQuality, result.Contents[0].Text)
 }

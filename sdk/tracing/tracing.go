@@ -28,8 +28,9 @@ import (
 // fields or capabilities. Minor 4: ResourceRecentResponses, and the
 // sessions of operators' calls (OperatorCallPrefix). Minor 5:
 // ChangeWatcher. Minor 6: a response finalized again is merged into the
-// stored one (trace responses). Minor 7: Event.Profile.
-const APIMinor = 7
+// stored one (trace responses). Minor 7: ResourceToolQuality
+// (CapabilityToolQuality). Minor 8: Event.Profile.
+const APIMinor = 8
 
 // ResourceRecentResponses is a resource every tracing plugin serves (API
 // minor 4; the admin API and dashboard read it): the latest finalized
@@ -99,7 +100,7 @@ type Event struct {
 	// Session is the client session the event belongs to.
 	Session string
 	// Profile is the profile that session was opened for, "" for the
-	// proxy's main endpoints (API minor 7; "" from older hosts).
+	// proxy's main endpoints (API minor 8; "" from older hosts).
 	Profile string
 	// Server is the backend that produced the content.
 	Server string

@@ -10,6 +10,9 @@
 //   DASH_SERVER      the server to stop and start
 //   DASH_MISSED      the server stopped while the relay is cut
 //   DASH_TRACED      a traced response of an MCP client (three contexts)
+//   DASH_ACTIVITY_SERVER  the server the activity view's calls go to
+//   DASH_ACTIVITY_SECRET  a password the activity view's call passes (kept
+//                    in the activity file only redacted)
 //   RELAY            the admin listener through a relay that POST
 //                    $OTHER_ORIGIN/cut cuts: it closes every connection,
 //                    refuses new ones while it stops DASH_MISSED, then
@@ -32,9 +35,10 @@ import server from './dashboard/server.mjs';
 import sessions from './dashboard/sessions.mjs';
 import plugins from './dashboard/plugins.mjs';
 import config from './dashboard/config.mjs';
+import activity from './dashboard/activity.mjs';
 
 // The checks of each view but the overview, run in this order.
-const views = [tracing, tools, server, sessions, plugins, config];
+const views = [tracing, tools, server, sessions, plugins, config, activity];
 
 const env = (k) => {
   if (!process.env[k]) throw new Error(`${k} is not set`);

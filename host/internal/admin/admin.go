@@ -190,6 +190,9 @@ type Tool struct {
 	Overridden []string `json:"overridden,omitempty"`
 	// Shortened: the name was cut to fit proxy.name_budget.
 	Shortened bool `json:"shortened,omitempty"`
+	// Pinned: listed beside the search tools in search mode
+	// (proxy.pinned_tools).
+	Pinned bool `json:"pinned,omitempty"`
 }
 
 // ToolExposed is the State of a tool clients see.
@@ -328,4 +331,6 @@ type Event struct {
 	State  string    `json:"state,omitempty"`
 	Reason string    `json:"reason,omitempty"`
 	*ReloadResult
+	// Activity is the record of an "activity" event (activity.go).
+	Activity *ActivityRecord `json:"activity,omitempty"`
 }

@@ -12,6 +12,7 @@ type ConfigView struct {
 	Admin     ConfigAdmin      `json:"admin"`
 	Tracing   *ConfigTracing   `json:"tracing,omitempty"`
 	Telemetry *ConfigTelemetry `json:"telemetry,omitempty"`
+	Activity  ConfigActivity   `json:"activity"`
 	Plugins   []ConfigPlugin   `json:"plugins"`
 	Servers   []ConfigServer   `json:"servers"`
 	// Profiles are the profile blocks, served at <listen path>/p/NAME.

@@ -82,6 +82,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/config", s.config)
 	mux.HandleFunc("POST /api/v1/reload", s.reload)
 	mux.HandleFunc("GET /api/v1/events", s.events)
+	mux.HandleFunc("GET /api/v1/activity", s.activity)
 	// Tracing queries are POSTs (a tool call) and so need the token, like
 	// feedback, which goes the same way.
 	mux.HandleFunc("POST /api/v1/trace/tools/{name}", s.traceTool)

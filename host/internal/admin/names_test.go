@@ -62,6 +62,7 @@ func TestJSONNames(t *testing.T) {
 	types := []any{
 		admin.ServerList{}, admin.ServerStatus{}, admin.ActionResult{}, admin.ToolList{}, admin.SessionList{}, admin.LogLines{},
 		admin.MetricsSummary{}, admin.TracingStatus{}, admin.ReloadResponse{}, admin.Event{}, admin.ErrorBody{}, admin.ConfigView{},
+		admin.ActivityList{},
 	}
 	for _, v := range types {
 		typ := reflect.TypeOf(v)

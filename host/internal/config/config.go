@@ -122,6 +122,8 @@ type Config struct {
 	Tracing   Tracing
 	// Telemetry is the optional telemetry block (telemetry_block.go).
 	Telemetry Telemetry
+	// Activity is the activity block (activity_block.go), defaults when absent.
+	Activity Activity
 	// Profiles are the subsets served at <listen path>/p/NAME.
 	Profiles []Profile
 
@@ -195,6 +197,11 @@ type Proxy struct {
 	LogMaxFiles int
 	LogMaxAge   time.Duration
 	logDirSet   bool
+	// ToolMode is "all" (tools/list shows every tool) or "search" (it
+	// shows search_tools, describe_tool, call_tool and PinnedTools, globs
+	// on exposed names).
+	ToolMode    string
+	PinnedTools []string
 	// DeclRange is the block header, or the zero range when there is no
 	// proxy block.
 	DeclRange hcl.Range

@@ -162,6 +162,7 @@ server "remote" {
 		LogMaxBytes:         DefaultLogMaxBytes,
 		LogMaxFiles:         DefaultLogMaxFiles,
 		LogMaxAge:           DefaultLogMaxAge,
+		ToolMode:            DefaultToolMode,
 	}
 	gotProxy := cfg.Proxy
 	if gotProxy.DeclRange.Start.Line != 5 {

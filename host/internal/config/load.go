@@ -142,6 +142,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "admin"},
 		{Type: "tracing"},
 		{Type: "telemetry"},
+		{Type: "activity"},
 		{Type: "profile", LabelNames: []string{"name"}},
 	},
 }
@@ -237,6 +238,7 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 	if !cfg.Proxy.logDirSet {
 		cfg.Proxy.LogDir = filepath.Join(d.dir, DefaultLogDir)
 	}
+	d.decodeActivityBlocks(blocks["activity"], &cfg.Activity, cfg.Proxy.LogDir)
 
 	listenSeen := map[string]hcl.Range{}
 	for _, b := range blocks["listen"] {

@@ -34,6 +34,7 @@ func defaultProxy() Proxy {
 		LogMaxBytes:         DefaultLogMaxBytes,
 		LogMaxFiles:         DefaultLogMaxFiles,
 		LogMaxAge:           DefaultLogMaxAge,
+		ToolMode:            DefaultToolMode,
 	}
 }
 
@@ -64,6 +65,8 @@ var proxySchema = &hcl.BodySchema{
 		{Name: "log_max_bytes"},
 		{Name: "log_max_files"},
 		{Name: "log_max_age"},
+		{Name: "tool_mode"},
+		{Name: "pinned_tools"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "restart"}, {Type: "health"}},
 }
@@ -120,6 +123,7 @@ func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
 		}
 	}
 	d.decodeScaleOut(attrs, p)
+	d.decodeToolSearch(attrs, p)
 	decodeAttr(attrs, "startup_wait", d.evalDurationOrZero, &p.StartupWait)
 	decodeAttr(attrs, "log_level", d.enum(logLevels), &p.LogLevel)
 	decodeAttr(attrs, "log_format", d.enum(logFormats), &p.LogFormat)

@@ -79,6 +79,10 @@ type Options struct {
 	// MaxAge deletes rotated files last modified longer ago than this, on
 	// each rotation and in New. Zero means no age limit.
 	MaxAge time.Duration
+	// Only, when set, is the one log this Manager serves in Dir: New
+	// prunes only its rotated files, leaving other logs that share the
+	// directory to their own limits.
+	Only string
 	// FollowBuffer is how many lines a follower may fall behind before
 	// lines are dropped for it. Zero means DefaultFollowBuffer.
 	FollowBuffer int
@@ -128,7 +132,7 @@ func New(opts Options) (*Manager, error) {
 		return nil, err
 	}
 	m := &Manager{opts: opts, logs: make(map[string]*Log)}
-	if err := m.prune(""); err != nil {
+	if err := m.prune(opts.Only); err != nil {
 		return nil, err
 	}
 	return m, nil

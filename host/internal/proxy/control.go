@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -65,11 +66,13 @@ func (c control) RestartServer(_ context.Context, name string) error {
 
 func (c control) Tools() []admin.Tool {
 	var out []admin.Tool
+	pinned := c.p.router.PinnedTools()
 	for _, t := range append(c.p.router.Tools(), c.p.router.LeftOutTools()...) {
 		out = append(out, admin.Tool{
 			Name: t.Name, Server: t.Server, OriginalName: t.Original, Title: t.Title, Description: t.Description,
 			Annotations: t.Annotations, InputSchema: t.InputSchema, OutputSchema: t.OutputSchema,
 			State: string(t.State), Overridden: t.Overridden, Shortened: t.Shortened,
+			Pinned: t.Name != "" && slices.Contains(pinned, t.Name),
 		})
 	}
 	return out
@@ -256,6 +259,7 @@ func (c control) configView() admin.ConfigView {
 		Admin:     admin.ConfigAdmin{Address: cfg.Admin.Address, AuthToken: redactedIfSet(cfg.Admin.AuthToken)},
 		Plugins:   []admin.ConfigPlugin{},
 		Servers:   []admin.ConfigServer{},
+		Activity:  configActivity(cfg.Activity),
 		Profiles:  []admin.ConfigProfile{},
 	}
 	for _, pr := range cfg.Profiles {

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/mcphost/mcphost/host/internal/activity"
 	"github.com/mcphost/mcphost/host/internal/admin"
 	"github.com/mcphost/mcphost/host/internal/buildinfo"
 	"github.com/mcphost/mcphost/host/internal/config"
@@ -29,6 +30,7 @@ import (
 	"github.com/mcphost/mcphost/host/internal/redact"
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/host/internal/telemetry"
+	"github.com/mcphost/mcphost/host/internal/toolsearch"
 	"github.com/mcphost/mcphost/host/internal/tracer"
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/translator"
@@ -81,6 +83,11 @@ type Proxy struct {
 	// spans exports OpenTelemetry spans (nil when the proxy started
 	// without a telemetry block).
 	spans *telemetry.Switch
+	// activity is the activity log (activity.go); nil only for CheckOnly.
+	activity *activity.Log
+	// toolQuality keeps what tracing learned per tool, for search mode's
+	// ranking (nil when tracing is off).
+	toolQuality *toolsearch.QualityKeeper
 	// tracingHealth says whether tracing can be used; when it cannot,
 	// superviseTracing retries it, on a goroutine Start starts and
 	// Shutdown stops (stopTracing, tracingDone).
@@ -170,6 +177,9 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		backends = append(backends, *tracingBackend)
 	}
 	if diags.HasErrors() {
+		if p.toolQuality != nil {
+			p.toolQuality.Close()
+		}
 		if p.tracer != nil {
 			p.tracer.Close(ctx)
 		}
@@ -180,14 +190,36 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 	if p.tracer != nil {
 		routerTracer = p.tracer
 	}
+	var toolQuality router.QualitySource
+	if p.toolQuality != nil {
+		toolQuality = p.toolQuality
+	}
 	p.metrics = metrics.New(p.log.Named("metrics"))
 	spans, d := p.setupTelemetry(ctx)
 	if d.HasErrors() {
+		if p.toolQuality != nil {
+			p.toolQuality.Close()
+		}
 		if p.tracer != nil {
 			p.tracer.Close(ctx)
 		}
 		p.plugins.Close(ctx)
 		return nil, append(diags, d...)
+	}
+	var activityLog router.ActivityRecorder
+	if !opts.CheckOnly {
+		if d := p.setupActivity(cfg); d.HasErrors() {
+			p.stopTelemetry(ctx)
+			if p.toolQuality != nil {
+				p.toolQuality.Close()
+			}
+			if p.tracer != nil {
+				p.tracer.Close(ctx)
+			}
+			p.plugins.Close(ctx)
+			return nil, append(diags, d...)
+		}
+		activityLog = p.activity
 	}
 	p.stateKey = []byte(cfg.Proxy.RequestStateKey)
 	if len(p.stateKey) == 0 {
@@ -206,6 +238,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		ResourceURITemplate: cfg.Proxy.ResourceURITemplate, RequestTimeout: cfg.Proxy.RequestTimeout,
 		NameBudget: cfg.Proxy.NameBudget, ClientPrefix: cfg.Proxy.ClientPrefix,
 		Logger: p.log.Named("router"), Observer: p.metrics, Translators: translators, Tracer: routerTracer,
+		Activity:           activityLog,
 		SessionOutboxBytes: int(cfg.Proxy.SessionOutboxBytes), OutboxBytes: int(cfg.Proxy.OutboxBytes),
 		SessionMaxInFlight: sessionMaxInFlight(cfg.Proxy.SessionMaxInFlight), SessionShed: p.metrics.SessionShed,
 		MaxNestingDepth: maxNestingDepth(cfg.Proxy.MaxNestingDepth), InstanceID: p.instanceID,
@@ -214,6 +247,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		StateChanged: func(server string, state router.State, reason string) {
 			p.events.publish(admin.Event{Type: admin.EventState, Server: server, State: string(state), Reason: reason})
 		},
+		ToolMode: cfg.Proxy.ToolMode, PinnedTools: cfg.Proxy.PinnedTools, ToolQuality: toolQuality,
 	}, backends)
 	sources := metrics.Sources{
 		Backends: p.router.Backends,
@@ -691,6 +725,9 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 		p.stopTracing()
 		<-p.tracingDone
 	}
+	if p.toolQuality != nil {
+		p.toolQuality.Close()
+	}
 	if p.tracer != nil {
 		p.tracer.Close(ctx)
 	}
@@ -698,6 +735,12 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 		p.router.Close()
 	}
 	p.stopTelemetry(ctx)
+	if p.activity != nil {
+		// After the router: the calls it ended on closing are recorded.
+		if aerr := p.activity.Close(); aerr != nil {
+			p.log.Warn("closing the activity log", "error", aerr)
+		}
+	}
 	if p.peers != nil {
 		p.peers.Close()
 	}

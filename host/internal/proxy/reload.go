@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -137,6 +138,9 @@ func (p *Proxy) reload(ctx context.Context) (ReloadResult, error) {
 	if w := p.reloadTelemetry(ctx, old.Telemetry, next.Telemetry); w != "" {
 		res.Warnings = append(res.Warnings, w)
 	}
+	if pa := p.reloadActivity(next); pa != nil {
+		res.Partial = append(res.Partial, *pa)
+	}
 	if plan.Translators {
 		refs, d := p.translators(ctx)
 		failed = append(failed, d...)
@@ -144,6 +148,12 @@ func (p *Proxy) reload(ctx context.Context) (ReloadResult, error) {
 			res.Partial = append(res.Partial, admin.ReloadPartial{Kind: admin.PartialTranslators, Reason: reasonOf(d)})
 		}
 		p.router.SetTranslators(refs)
+	}
+	if old.Proxy.ToolMode != next.Proxy.ToolMode || !slices.Equal(old.Proxy.PinnedTools, next.Proxy.PinnedTools) {
+		p.router.SetToolMode(next.Proxy.ToolMode, next.Proxy.PinnedTools)
+		if p.toolQuality != nil {
+			p.toolQuality.Poke() // search mode may have just begun: learn the quality now
+		}
 	}
 	// Checked beforehand, so a failure here is the environment changing
 	// under the reload (a plugin binary replaced meanwhile).

@@ -7,8 +7,10 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/mcphost/mcphost/host/internal/config"
 	"github.com/mcphost/mcphost/host/internal/pluginhost"
 	"github.com/mcphost/mcphost/host/internal/router"
+	"github.com/mcphost/mcphost/host/internal/toolsearch"
 	"github.com/mcphost/mcphost/host/internal/tracer"
 	"github.com/mcphost/mcphost/sdk/base"
 	"github.com/mcphost/mcphost/sdk/tracing"
@@ -45,6 +47,11 @@ func (p *Proxy) setupTracing(ctx context.Context) (*router.BackendSpec, hcl.Diag
 	if diags.HasErrors() || p.opts.CheckOnly {
 		return nil, diags
 	}
+	p.toolQuality = toolsearch.NewQualityKeeper(toolsearch.QualityKeeperOptions{
+		Read:   p.readToolQuality,
+		Active: func() bool { return p.config().Proxy.ToolMode == config.ToolModeSearch },
+		Logger: p.log.Named("toolsearch"),
+	})
 	p.tracer = tracer.New(tracer.Options{
 		// The names are read at each use, so that a reload can swap them.
 		Tracing:   p.tracingPlugin,
@@ -52,6 +59,7 @@ func (p *Proxy) setupTracing(ctx context.Context) (*router.BackendSpec, hcl.Diag
 		IdleGap:   t.IdleGap, MaxUnits: t.MaxUnits, Queue: t.Queue, QueueBytes: t.QueueBytes, Batch: t.Batch,
 		DefaultScore: t.DefaultRetrievalScore, SendContent: t.StoreContent,
 		Logger: p.log.Named("tracer"), Up: p.tracingHealth.isUp,
+		Changed: p.toolQuality.Changed,
 	})
 	// Tracing never stops the proxy from starting: when its plugins cannot
 	// be used (the store unusable, say), MCP is served without it and the
@@ -100,6 +108,27 @@ func (p *Proxy) tracingPlugin(ctx context.Context) (tracing.Tracing, error) {
 		return nil, fmt.Errorf("%w: %w", tracer.ErrDown, err)
 	}
 	return tp, nil
+}
+
+// readToolQuality reads the tracing plugin's per-tool quality for search
+// mode's ranking (toolsearch.QualityKeeper, off the message path).
+func (p *Proxy) readToolQuality(ctx context.Context) ([]byte, error) {
+	tp, err := p.tracingPlugin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	info, err := tp.Info(ctx, base.InfoRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("tracing plugin info: %w", err)
+	}
+	if !slices.Contains(info.Capabilities, tracing.CapabilityToolQuality) {
+		return nil, toolsearch.ErrUnsupported
+	}
+	res, err := tp.ReadResource(ctx, tracing.ReadResourceRequest{Session: tracing.OperatorCallPrefix + "toolsearch", URI: tracing.ResourceToolQuality})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", tracing.ResourceToolQuality, err)
+	}
+	return res.Result, nil
 }
 
 // tracingWeighting is the weighting plugin for the tracer, or nil when

@@ -110,6 +110,8 @@ type pending struct {
 	parked atomic.Pointer[string]
 	// trace is what the tracer needs of a traced request, nil otherwise.
 	trace *traceInfo
+	// activity is the call's activity record, nil when none is kept.
+	activity *ActivityRecord
 }
 
 // backend is one backend MCP server: its connection (the requests open
@@ -307,7 +309,7 @@ func (b *backend) failAll(cause error) {
 	ps := b.conn.detach()
 	msg := fmt.Sprintf("server %q is unavailable: %v", b.spec.Name, cause)
 	for _, p := range ps {
-		b.observeFinished(p, OutcomeUnavailable, 0)
+		b.observeFinished(p, OutcomeUnavailable, nil, jsonrpc.CodeBackendUnavailable)
 		b.finish(p, nil, jsonrpc.CodeBackendUnavailable, msg)
 	}
 }
@@ -440,7 +442,7 @@ func (b *backend) onResponse(env jsonrpc.Envelope, msg []byte) {
 	if env.IsError {
 		outcome = OutcomeError
 	}
-	b.observeFinished(p, outcome, len(msg))
+	b.observeFinished(p, outcome, msg, 0)
 	b.finish(p, msg, 0, "")
 }
 
@@ -485,6 +487,10 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 	id := b.conn.nextID.Add(1)
 	idRaw := jsonrpc.Int(id)
 	p := &pending{session: s, reply: reply, clientID: clientID, method: method, started: id, start: time.Now()}
+	if b.router.opts.Activity != nil && activityKind(method) != "" {
+		exposed, _ := jsonrpc.GetString(params, rename.path)
+		p.activity = s.newActivity(method, b.spec.Name, rename.value, exposed, params)
+	}
 	if inputRequiredMethods[method] && !s.version.era().stateful() {
 		p.clientParams = params
 	}
@@ -508,13 +514,23 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 	}
 	req, err := buildRequest(idRaw, method, params, edits)
 	if err != nil {
+		if p.activity != nil {
+			b.router.finishActivity(p.activity, OutcomeError, nil, jsonrpc.CodeInvalidParams)
+		}
 		s.respond(reply, jsonrpc.Error(clientID, jsonrpc.CodeInvalidParams, err.Error(), nil))
 		return
+	}
+	if p.activity != nil {
+		p.activity.RequestBytes = len(req)
 	}
 	if !s.requests.start(clientID, b, id, b.router.opts.SessionMaxInFlight) {
 		if o := b.router.opts.Observer; o != nil {
 			o.RequestStarted(b.spec.Name, method, 0)
 			b.requestFinished(s, method, OutcomeRejected, 0, 0)
+		}
+		if p.activity != nil {
+			p.activity.RequestBytes = 0
+			b.router.finishActivity(p.activity, OutcomeRejected, nil, CodeTooManyRequests)
 		}
 		s.respond(reply, jsonrpc.Error(clientID, CodeTooManyRequests,
 			fmt.Sprintf("too many requests in flight to server %q from this session (at most %d)", b.spec.Name, b.router.opts.SessionMaxInFlight), nil))
@@ -532,6 +548,10 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 		if o := b.router.opts.Observer; o != nil {
 			o.RequestStarted(b.spec.Name, method, 0)
 			b.requestFinished(s, method, OutcomeUnavailable, 0, 0)
+		}
+		if p.activity != nil {
+			p.activity.RequestBytes = 0
+			b.router.finishActivity(p.activity, OutcomeUnavailable, nil, jsonrpc.CodeBackendUnavailable)
 		}
 		s.requests.end(clientID)
 		s.respond(reply, jsonrpc.Error(clientID, jsonrpc.CodeBackendUnavailable,
@@ -552,11 +572,12 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 		var terr error
 		if req, extra, terr = b.router.translate(s, sv, version, translator.ToBackend, method, translator.KindRequest, req); req == nil {
 			if p := b.conn.drop(id); p != nil {
-				b.observeFinished(p, OutcomeError, 0)
 				if terr != nil {
+					b.observeFinished(p, OutcomeError, nil, jsonrpc.CodeInternalError)
 					b.finish(p, nil, jsonrpc.CodeInternalError,
 						fmt.Sprintf("mcphost: %s could not be put into protocol %s for server %q: %v", method, version, b.spec.Name, terr))
 				} else {
+					b.observeFinished(p, OutcomeError, nil, jsonrpc.CodeInvalidRequest)
 					b.finish(p, nil, jsonrpc.CodeInvalidRequest,
 						fmt.Sprintf("%s cannot be sent to server %q, which speaks protocol %s", method, b.spec.Name, version))
 				}
@@ -587,7 +608,7 @@ func (b *backend) forward(s *Session, reply replyStream, clientID []byte, method
 			if errors.Is(err, context.DeadlineExceeded) {
 				outcome, code = OutcomeTimeout, jsonrpc.CodeRequestTimeout
 			}
-			b.observeFinished(p, outcome, 0)
+			b.observeFinished(p, outcome, nil, code)
 			b.finish(p, nil, code, fmt.Sprintf("server %q: %v", b.spec.Name, err))
 		}
 	}
@@ -599,7 +620,7 @@ func (b *backend) timeout(id int64) {
 		return
 	}
 	b.cancelRequest(id, "request timed out in mcphost")
-	b.observeFinished(p, OutcomeTimeout, 0)
+	b.observeFinished(p, OutcomeTimeout, nil, jsonrpc.CodeRequestTimeout)
 	b.finish(p, nil, jsonrpc.CodeRequestTimeout,
 		fmt.Sprintf("server %q did not answer %s within %s", b.spec.Name, p.method, b.spec.Timeout))
 }
@@ -613,7 +634,7 @@ func (b *backend) cancel(id int64, reason []byte) {
 	if p.timer != nil {
 		p.timer.Stop()
 	}
-	b.observeFinished(p, OutcomeCancelled, 0)
+	b.observeFinished(p, OutcomeCancelled, nil, 0)
 	if p.reply != nil {
 		p.reply.abandon()
 	}

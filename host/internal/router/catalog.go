@@ -53,6 +53,8 @@ type catalog struct {
 	// each, for the sessions that see only some servers' entries.
 	items  [numLists][][]byte
 	owners [numLists][]string
+	// search is set in search mode (proxy.tool_mode = "search").
+	search *searchCatalog
 }
 
 // Collision is two backends offering one exposed name or URI.
@@ -144,6 +146,9 @@ func buildCatalog(opts Options, backends []*backend) *catalog {
 	c.promptsResult = listResult("prompts", items[listPrompts])
 	c.resourcesResult = listResult("resources", items[listResources])
 	c.templResult = listResult("resourceTemplates", items[listTemplates])
+	if opts.ToolMode == ToolModeSearch {
+		c.search = c.buildSearch(opts.PinnedTools)
+	}
 	return c
 }
 

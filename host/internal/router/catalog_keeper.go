@@ -61,7 +61,7 @@ func (k *catalogKeeper) rebuild(notify bool) {
 		return
 	}
 	changed := map[string]bool{}
-	if !bytes.Equal(old.toolsResult, c.toolsResult) {
+	if !bytes.Equal(old.clientToolsResult(), c.clientToolsResult()) {
 		changed[listChanged[listTools]] = true
 	}
 	if !bytes.Equal(old.promptsResult, c.promptsResult) {
@@ -75,6 +75,15 @@ func (k *catalogKeeper) rebuild(notify bool) {
 			k.sessions.broadcast(jsonrpc.Notification(method, nil))
 		}
 	}
+}
+
+// setToolMode switches between listing every tool and search mode, and
+// tells the sessions when their tools list changed.
+func (k *catalogKeeper) setToolMode(mode string, pinned []string) {
+	k.mu.Lock()
+	k.opts.ToolMode, k.opts.PinnedTools = mode, slices.Clone(pinned)
+	k.mu.Unlock()
+	k.rebuild(true)
 }
 
 // logNewWarnings logs the filter warnings c has that old had not; like

@@ -58,7 +58,7 @@ func isInputRequired(msg []byte) bool {
 func (b *backend) fulfilInput(p *pending, msg []byte) {
 	s := p.session
 	fail := func(code int, text string) {
-		b.observeFinished(p, OutcomeError, 0)
+		b.observeFinished(p, OutcomeError, nil, code)
 		b.finish(p, nil, code, text)
 	}
 	if p.rounds >= maxInputRounds {
@@ -123,14 +123,14 @@ func (b *backend) resend(p *pending, retry []byte) {
 	idRaw := jsonrpc.Int(id)
 	np := &pending{
 		session: p.session, reply: p.reply, clientID: p.clientID, clientToken: p.clientToken,
-		method: p.method, started: id, start: p.start, rounds: p.rounds + 1,
+		method: p.method, started: id, start: p.start, rounds: p.rounds + 1, activity: p.activity,
 	}
 	var err error
 	if retry, err = jsonrpc.Set(retry, "id", idRaw); err == nil && p.clientToken != nil {
 		retry, err = jsonrpc.Set(retry, "params._meta.progressToken", idRaw)
 	}
 	if err != nil {
-		b.observeFinished(np, OutcomeError, 0)
+		b.observeFinished(np, OutcomeError, nil, jsonrpc.CodeInternalError)
 		b.finish(np, nil, jsonrpc.CodeInternalError, "mcphost: "+err.Error())
 		return
 	}
@@ -140,7 +140,7 @@ func (b *backend) resend(p *pending, retry []byte) {
 	if b.sup.state != StateRunning || b.conn.conn == nil {
 		b.conn.mu.Unlock()
 		b.sup.mu.Unlock()
-		b.observeFinished(np, OutcomeUnavailable, 0)
+		b.observeFinished(np, OutcomeUnavailable, nil, jsonrpc.CodeBackendUnavailable)
 		b.finish(np, nil, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("server %q is not available", b.spec.Name))
 		return
 	}
@@ -153,7 +153,7 @@ func (b *backend) resend(p *pending, retry []byte) {
 	defer cancel()
 	if err := b.send(ctx, retry); err != nil {
 		if np := b.conn.drop(id); np != nil {
-			b.observeFinished(np, OutcomeUnavailable, 0)
+			b.observeFinished(np, OutcomeUnavailable, nil, jsonrpc.CodeBackendUnavailable)
 			b.finish(np, nil, jsonrpc.CodeBackendUnavailable, fmt.Sprintf("server %q: %v", b.spec.Name, err))
 		}
 	}

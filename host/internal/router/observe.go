@@ -59,10 +59,16 @@ type ProfileObserver interface {
 	RequestFinishedIn(profile, server, method string, outcome Outcome, elapsed time.Duration, responseBytes int)
 }
 
-// observeFinished reports the end of a forwarded client request.
-func (b *backend) observeFinished(p *pending, outcome Outcome, responseBytes int) {
+// observeFinished reports the end of a forwarded client request, to the
+// Observer and the activity log: msg is the backend's answer (nil when
+// the proxy answers), code the JSON-RPC error code the proxy answers with.
+func (b *backend) observeFinished(p *pending, outcome Outcome, msg []byte, code int) {
 	if p.session != nil {
-		b.requestFinished(p.session, p.method, outcome, time.Since(p.start), responseBytes)
+		b.requestFinished(p.session, p.method, outcome, time.Since(p.start), len(msg))
+	}
+	if p.activity != nil {
+		b.router.finishActivity(p.activity, outcome, msg, code)
+		p.activity = nil // one record per call, whatever ends it
 	}
 }
 

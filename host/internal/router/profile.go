@@ -142,6 +142,13 @@ func (s *Session) reaches(k listKind, name string, rt route) bool {
 	return v == nil || v.sees(k, rt.backend.spec.Name, name)
 }
 
+// profileShowsTool says whether the session's profile shows the tool
+// exposed as name (its globs; servers are reachable's).
+func (s *Session) profileShowsTool(name string) bool {
+	v := s.profile.Load()
+	return v == nil || v.seesTool(name)
+}
+
 // mayResume says whether a retry carrying a requestState may resume its
 // call: not when the session's profile hides what it names (dispatch then
 // answers it as unknown), whatever call the state stands for.

@@ -209,3 +209,37 @@ func TestProfileTranslatedListsAreTheirOwn(t *testing.T) {
 		t.Errorf("the profile with a token for alpha only lists %q", got)
 	}
 }
+
+// TestProfileInSearchMode: in search mode a profile session finds,
+// describes and calls only the tools its profile grants.
+func TestProfileInSearchMode(t *testing.T) {
+	t.Parallel()
+	files, notes := searchServers()
+	r := startRouter(t, Options{ToolMode: ToolModeSearch, PinnedTools: []string{"*__jot"}},
+		files.spec("files", true, 0), notes.spec("notes", true, 0))
+	r.SetProfiles([]Profile{{Name: "stat-only", Servers: []string{"files"}, Tools: []string{"*__stat"}}})
+	s, sink := newClient(t, r, v0618, `{}`)
+	if err := s.SetProfile("stat-only"); err != nil {
+		t.Fatal(err)
+	}
+	s.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`), nil)
+	if got := toolNames(t, sink.response(t, "1")); !slices.Equal(got, []string{"search_tools", "describe_tool", "call_tool"}) {
+		t.Errorf("tools/list = %q, want no pinned tool of another server", got)
+	}
+	s.Handle(callMsg("2", "search_tools", `{"query":"pack a folder into a tarball, save a note, size of a path","limit":50}`), nil)
+	res := string(sink.response(t, "2"))
+	if strings.Contains(res, "compress_archive") || strings.Contains(res, "notes__jot") || !strings.Contains(res, "files__stat") {
+		t.Errorf("search_tools beyond the profile: %s", res)
+	}
+	s.Handle(callMsg("3", "describe_tool", `{"name":"mcp__proxy__files__compress_archive"}`), nil)
+	if code := errorCode(sink.response(t, "3")); code != jsonrpc.CodeInvalidParams {
+		t.Errorf("describe_tool of a tool the profile hides: code %d", code)
+	}
+	s.Handle(callMsg("4", "call_tool", `{"name":"mcp__proxy__files__compress_archive","arguments":{}}`), nil)
+	if msg, _ := jsonrpc.GetString(sink.response(t, "4"), "error.message"); !strings.Contains(msg, "unknown tool") {
+		t.Errorf("call_tool of a tool the profile hides: %q", msg)
+	}
+	if n := files.count(isToolCall("compress_archive")); n != 0 {
+		t.Errorf("the backend got %d calls the profile hides", n)
+	}
+}

@@ -39,6 +39,9 @@ type Options struct {
 	Logger          hclog.Logger
 	// Observer, when set, is told about every forwarded request (metrics).
 	Observer Observer
+	// Activity, when set, is handed a record of every tools/call,
+	// prompts/get and resources/read (the activity log).
+	Activity ActivityRecorder
 	// Tracer, when set, is told about every tool result, resource and
 	// prompt delivered to a client, and tags the result with the ids it
 	// returns (context tracing).
@@ -82,6 +85,13 @@ type Options struct {
 	// Peers, when set, forwards a retry whose requestState another
 	// instance issued to that instance.
 	Peers PeerForwarder
+	// ToolMode is ToolModeAll ("" too) or ToolModeSearch: tools/list then
+	// shows search_tools, describe_tool, call_tool and the tools whose
+	// exposed names match a PinnedTools glob (SetToolMode changes both).
+	ToolMode    string
+	PinnedTools []string
+	// ToolQuality, when set, gives search_tools what tracing learned.
+	ToolQuality QualitySource
 }
 
 // Defaults of the fairness bounds.
@@ -286,6 +296,13 @@ func (r *Router) Backends() []BackendStatus {
 		out = append(out, st)
 	}
 	return out
+}
+
+// SetToolMode switches tools/list between every tool (ToolModeAll) and
+// search mode with the given pinned tools (globs on exposed names); the
+// sessions get tools/list_changed when their list changed.
+func (r *Router) SetToolMode(mode string, pinned []string) {
+	r.catalog.setToolMode(mode, pinned)
 }
 
 // SetFilters replaces the named backend's filters without reconnecting

@@ -326,6 +326,15 @@ func (s *Session) handleRequest(env jsonrpc.Envelope, msg []byte, reply replyStr
 	if params == nil {
 		params = []byte(`{}`)
 	}
+	if env.Method == "tools/call" {
+		if rewritten, ok, errMsg := s.router.catalog.load().rewriteCallTool(params); ok {
+			if errMsg != "" {
+				s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, errMsg, nil))
+				return
+			}
+			params = rewritten
+		}
+	}
 	if errResp := s.adoptRequestMeta(id, params); errResp != nil {
 		s.respond(reply, errResp)
 		return
@@ -376,6 +385,9 @@ func (s *Session) dispatch(reply replyStream, method string, id, params []byte, 
 	case "resources/templates/list":
 		s.respondList(reply, cat, listTemplates, id, params)
 	case "tools/call":
+		if s.answerSearchTool(reply, id, params, cat) {
+			return
+		}
 		s.forwardByName(reply, id, method, params, "name", cat.tools, listTools, "tool")
 	case "prompts/get":
 		s.forwardByName(reply, id, method, params, "name", cat.prompts, listPrompts, "prompt")
@@ -432,6 +444,23 @@ func (s *Session) respondList(reply replyStream, cat *catalog, k listKind, id, p
 	}
 	result, hidden := cat.result(k), ""
 	visible, profile := s.visible.Load(), s.profile.Load()
+	if k == listTools && cat.search != nil {
+		result = cat.search.result
+		if visible != nil || profile != nil {
+			result, hidden = cat.search.visibleResult(s.reachable)
+		}
+		if profile != nil {
+			hidden += "|" + profile.key
+			if visible != nil {
+				_, byToken := cat.search.visibleResult(*visible)
+				hidden += "|" + byToken
+			}
+		}
+		// The translation cache is keyed by what is hidden: the search
+		// list must not share the full list's entry.
+		s.respond(reply, s.localResult(cat, listMethods[k], "search:"+hidden, id, result))
+		return
+	}
 	switch {
 	case profile != nil:
 		sees := func(server, name string) bool {
@@ -477,6 +506,7 @@ func (s *Session) forwardByName(reply replyStream, id []byte, method string, par
 	name, _ := jsonrpc.GetString(params, field)
 	rt, ok := names[name]
 	if !ok || !s.reaches(k, name, rt) {
+		s.recordUnrouted(method, name, params, jsonrpc.CodeInvalidParams)
 		s.respond(reply, jsonrpc.Error(id, jsonrpc.CodeInvalidParams, fmt.Sprintf("unknown %s: %q", what, name), nil))
 		return
 	}
@@ -494,6 +524,7 @@ func (s *Session) forwardResource(reply replyStream, id []byte, method string, p
 	uri, _ := jsonrpc.GetString(params, "uri")
 	rt, ok := cat.resolveURI(uri)
 	if !ok || !s.reaches(listResources, uri, rt) {
+		s.recordUnrouted(method, uri, params, -32002)
 		s.respond(reply, jsonrpc.Error(id, -32002, fmt.Sprintf("Resource not found: %q", uri), map[string]string{"uri": uri}))
 		return
 	}

@@ -19,6 +19,9 @@ func (s *Session) TargetServer(method string, params []byte) (server string, ok 
 	var rt route
 	switch method {
 	case "tools/call":
+		if rewritten, isCallTool, _ := cat.rewriteCallTool(params); isCallTool {
+			params = rewritten // nil when malformed: no server, refused later
+		}
 		name, _ := jsonrpc.GetString(params, "name")
 		if rt, ok = cat.tools[name]; ok && !s.reaches(listTools, name, rt) {
 			return "", false // dispatch answers it as unknown

@@ -2126,7 +2126,7 @@ type TraceEvent struct {
 	// minor 2).
 	ArgumentsBytes int64 `protobuf:"varint,21,opt,name=arguments_bytes,json=argumentsBytes,proto3" json:"arguments_bytes,omitempty"`
 	// profile is the profile the client session was opened for ("" for the
-	// proxy's main endpoints; API minor 7).
+	// proxy's main endpoints; API minor 8).
 	Profile       string `protobuf:"bytes,22,opt,name=profile,proto3" json:"profile,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

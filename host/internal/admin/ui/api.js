@@ -54,7 +54,7 @@ export function connectEvents({ onStatus, onOpen, onDrop, onEvent }) {
       // a malformed event is dropped
     }
   };
-  return follow('/api/v1/events', { onStatus, onOpen, onDrop, events: { state: handle, reload: handle } });
+  return follow('/api/v1/events', { onStatus, onOpen, onDrop, events: { state: handle, reload: handle, activity: handle } });
 }
 
 // followLog follows GET /api/v1/logs/<name>/stream?tail=<tail>: onReset is

@@ -12,12 +12,14 @@ import Plugins from './views/plugins.js';
 import Config from './views/config.js';
 import Tracing from './views/tracing.js';
 import Tools from './views/tools.js';
+import Activity from './views/activity.js';
 
 // The views, in nav order; nav: false ones are reached by links.
 const views = [
   { id: 'overview', title: 'Overview', component: Overview },
   { id: 'servers', title: 'Server', component: Server, nav: false, under: 'overview' },
   { id: 'tools', title: 'Tools', component: Tools },
+  { id: 'activity', title: 'Activity', component: Activity },
   { id: 'sessions', title: 'Sessions', component: Sessions },
   { id: 'plugins', title: 'Plugins', component: Plugins },
   { id: 'tracing', title: 'Tracing', component: Tracing },
@@ -124,6 +126,10 @@ function SignedIn({ where, toast, toasts, signedOut }) {
         }
       } else if (ev.type === 'reload') {
         toast(ev.applied ? 'Configuration reloaded' : 'Reload refused', ev.applied ? 'good' : 'bad');
+      } else if (ev.type === 'activity') {
+        // One per call: only the activity view listens to these.
+        tell('activity', ev);
+        return;
       }
       tell('event', ev);
     },

@@ -40,7 +40,7 @@ export function useLive(load, { when = () => true, deps = [], every = 0 } = {}) 
     let pending = null;
     const unsubscribe = subscribe((kind, ev) => {
       if (kind === 'open') return reload();
-      if (!when(ev)) return;
+      if (kind !== 'event' || !when(ev)) return;
       clearTimeout(pending);
       pending = setTimeout(reload, 150);
     });

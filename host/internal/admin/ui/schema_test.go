@@ -20,3 +20,15 @@ func TestSchemaJS(t *testing.T) {
 	}
 	t.Log(strings.TrimSpace(string(out)))
 }
+
+// TestActivityJS runs testdata/activity_test.mjs, the node checks of the
+// activity view's query, filters and live merging (views/activitymodel.js).
+func TestActivityJS(t *testing.T) {
+	t.Parallel()
+	node := testenv.Node(t)
+	out, err := exec.Command(node, filepath.Join("testdata", "activity_test.mjs")).CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "ok ") {
+		t.Fatalf("activity_test.mjs: %v\n%s", err, out)
+	}
+	t.Log(strings.TrimSpace(string(out)))
+}
