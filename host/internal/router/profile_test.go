@@ -217,14 +217,14 @@ func TestProfileInSearchMode(t *testing.T) {
 	files, notes := searchServers()
 	r := startRouter(t, Options{ToolMode: ToolModeSearch, PinnedTools: []string{"*__jot"}},
 		files.spec("files", true, 0), notes.spec("notes", true, 0))
-	r.SetProfiles([]Profile{{Name: "stat-only", Servers: []string{"files"}, Tools: []string{"*__stat"}}})
+	r.SetProfiles([]Profile{{Name: "stat-only", Servers: []string{"files", "notes"}, Tools: []string{"*__stat"}}})
 	s, sink := newClient(t, r, v0618, `{}`)
 	if err := s.SetProfile("stat-only"); err != nil {
 		t.Fatal(err)
 	}
 	s.Handle([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`), nil)
 	if got := toolNames(t, sink.response(t, "1")); !slices.Equal(got, []string{"search_tools", "describe_tool", "call_tool"}) {
-		t.Errorf("tools/list = %q, want no pinned tool of another server", got)
+		t.Errorf("tools/list = %q, want no pinned tool the profile leaves out", got)
 	}
 	s.Handle(callMsg("2", "search_tools", `{"query":"pack a folder into a tarball, save a note, size of a path","limit":50}`), nil)
 	res := string(sink.response(t, "2"))

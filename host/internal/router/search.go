@@ -117,13 +117,19 @@ func (c *catalog) clientToolsResult() []byte {
 }
 
 // visibleSearchResult is the search-mode tools/list result with only the
-// pinned tools of the servers visible says yes to (the three always).
-func (sc *searchCatalog) visibleResult(visible func(server string) bool) (result []byte, hidden string) {
+// pinned tools of the servers visible says yes to and, when showsTool is
+// set, whose names it says yes to (the three always).
+func (sc *searchCatalog) visibleResult(visible func(server string) bool, showsTool func(name string) bool) (result []byte, hidden string) {
 	var kept [][]byte
 	var hiddenServers []string
 	for i, item := range sc.items {
 		owner := sc.owners[i]
-		if owner == "" || visible(owner) {
+		shown := owner == "" || visible(owner)
+		if shown && owner != "" && showsTool != nil {
+			name, _ := jsonrpc.GetString(item, "name")
+			shown = showsTool(name)
+		}
+		if shown {
 			kept = append(kept, item)
 		} else if !slices.Contains(hiddenServers, owner) {
 			hiddenServers = append(hiddenServers, owner)

@@ -447,12 +447,12 @@ func (s *Session) respondList(reply replyStream, cat *catalog, k listKind, id, p
 	if k == listTools && cat.search != nil {
 		result = cat.search.result
 		if visible != nil || profile != nil {
-			result, hidden = cat.search.visibleResult(s.reachable)
+			result, hidden = cat.search.visibleResult(s.reachable, s.profileShowsTool)
 		}
 		if profile != nil {
 			hidden += "|" + profile.key
 			if visible != nil {
-				_, byToken := cat.search.visibleResult(*visible)
+				_, byToken := cat.search.visibleResult(*visible, nil)
 				hidden += "|" + byToken
 			}
 		}
