@@ -98,10 +98,6 @@ type ActivityRecorder interface {
 	Record(rec *ActivityRecord)
 }
 
-// activityProfile is the profile the session serves, for its activity
-// records: "" until profiles exist (the one place to take it from).
-func (s *Session) activityProfile() string { return "" }
-
 // newActivity starts the record of a call to server, nil when no recorder
 // is set or method is not recorded. params are the client's.
 func (s *Session) newActivity(method, server, name, exposed string, params []byte) *ActivityRecord {
@@ -117,7 +113,7 @@ func (s *Session) newActivity(method, server, name, exposed string, params []byt
 	info := s.clientInfo
 	s.mu.Unlock()
 	a := &ActivityRecord{
-		Time: time.Now(), SessionID: s.id, ClientInfo: info, Profile: s.activityProfile(),
+		Time: time.Now(), SessionID: s.id, ClientInfo: info, Profile: s.Profile(),
 		Server: server, Kind: kind, Name: name, ExposedName: exposed,
 	}
 	if c := rec.Capture(); c.Arguments && kind != ActivityResource {

@@ -92,3 +92,21 @@ func TestActivityCancelled(t *testing.T) {
 		t.Fatalf("record %+v, want cancelled, no arguments kept", a)
 	}
 }
+
+// TestActivityProfile: a profile session's records name its profile.
+func TestActivityProfile(t *testing.T) {
+	t.Parallel()
+	fs := newFakeServer([]string{tool("echo")})
+	rec := &chanRecorder{records: make(chan *ActivityRecord, 4)}
+	r := startRouter(t, Options{Activity: rec}, fs.spec("fs", true, 0))
+	r.SetProfiles([]Profile{{Name: "coding", Servers: []string{"fs"}}})
+	s, sink := newClient(t, r, "2025-06-18", `{}`)
+	if err := s.SetProfile("coding"); err != nil {
+		t.Fatal(err)
+	}
+	s.Handle(callMsg("1", "mcp__proxy__fs__echo", `{}`), nil)
+	sink.response(t, "1")
+	if a := rec.next(t); a.Profile != "coding" || a.Outcome != "ok" {
+		t.Fatalf("record profile %q outcome %s, want coding, ok", a.Profile, a.Outcome)
+	}
+}
