@@ -177,13 +177,7 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 		backends = append(backends, *tracingBackend)
 	}
 	if diags.HasErrors() {
-		if p.toolQuality != nil {
-			p.toolQuality.Close()
-		}
-		if p.tracer != nil {
-			p.tracer.Close(ctx)
-		}
-		p.plugins.Close(ctx)
+		p.abandonBuild(ctx)
 		return nil, diags
 	}
 	var routerTracer router.Tracer
@@ -197,26 +191,13 @@ func Build(ctx context.Context, cfg *config.Config, opts Options) (*Proxy, hcl.D
 	p.metrics = metrics.New(p.log.Named("metrics"))
 	spans, d := p.setupTelemetry(ctx)
 	if d.HasErrors() {
-		if p.toolQuality != nil {
-			p.toolQuality.Close()
-		}
-		if p.tracer != nil {
-			p.tracer.Close(ctx)
-		}
-		p.plugins.Close(ctx)
+		p.abandonBuild(ctx)
 		return nil, append(diags, d...)
 	}
 	var activityLog router.ActivityRecorder
 	if !opts.CheckOnly {
 		if d := p.setupActivity(cfg); d.HasErrors() {
-			p.stopTelemetry(ctx)
-			if p.toolQuality != nil {
-				p.toolQuality.Close()
-			}
-			if p.tracer != nil {
-				p.tracer.Close(ctx)
-			}
-			p.plugins.Close(ctx)
+			p.abandonBuild(ctx)
 			return nil, append(diags, d...)
 		}
 		activityLog = p.activity
@@ -474,6 +455,20 @@ func healthCheck(h config.Health) router.HealthCheck {
 
 // Router is the proxy's router.
 func (p *Proxy) Router() *router.Router { return p.router }
+
+// abandonBuild stops what Build set up before a step of it failed: the
+// exporter, tool-quality keeper and tracer (each nil until set up) and the
+// plugins.
+func (p *Proxy) abandonBuild(ctx context.Context) {
+	p.stopTelemetry(ctx)
+	if p.toolQuality != nil {
+		p.toolQuality.Close()
+	}
+	if p.tracer != nil {
+		p.tracer.Close(ctx)
+	}
+	p.plugins.Close(ctx)
+}
 
 // Plugins is the proxy's plugin manager.
 func (p *Proxy) Plugins() *pluginhost.Manager { return p.plugins }
