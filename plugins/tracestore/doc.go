@@ -160,8 +160,8 @@
 // Schema (migrations/*.sql, embedded): contexts (the head as JSON, with
 // quality, quality_before, feedback_count and last_feedback as columns),
 // versions (with the content hash and, with store_content, the content),
-// open_responses, responses (session, finalization time and a sequence for
-// "latest"), lineage (context -> responses) and feedback; every row has an
+// open_responses, responses (session, profile, finalization time and a
+// sequence for "latest"), lineage (context -> responses) and feedback; every row has an
 // expires_at (unix ns, NULL for never). At Configure the plugin takes
 // pg_advisory_lock on a fixed key and applies the migrations the database
 // lacks, each in a transaction recorded in schema_migrations with the

@@ -53,11 +53,17 @@ func (q qualityView) text() string {
 func (tv *traceView) tree() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Response %s", tv.ResponseID)
+	profile := ""
+	if tv.Profile != "" {
+		profile = ", profile " + tv.Profile
+	}
 	switch {
 	case tv.Origin == originAdmin:
-		fmt.Fprintf(&b, " (session %s, a call from the admin API)", tv.Session)
+		fmt.Fprintf(&b, " (session %s%s, a call from the admin API)", tv.Session, profile)
 	case tv.Session != "":
-		fmt.Fprintf(&b, " (session %s)", tv.Session)
+		fmt.Fprintf(&b, " (session %s%s)", tv.Session, profile)
+	case profile != "":
+		fmt.Fprintf(&b, " (%s)", profile[2:])
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "├── created %s, finalized %s\n", tv.CreatedAt, tv.FinalizedAt)
@@ -109,6 +115,9 @@ func (tv *traceView) compact() string {
 	fmt.Fprintf(&b, "response %s", tv.ResponseID)
 	if tv.Session != "" {
 		fmt.Fprintf(&b, " session %s", tv.Session)
+	}
+	if tv.Profile != "" {
+		fmt.Fprintf(&b, " profile %s", tv.Profile)
 	}
 	if tv.Origin == originAdmin {
 		b.WriteString(" origin admin")

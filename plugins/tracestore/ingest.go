@@ -216,7 +216,7 @@ func (w *batch) trackOpen(ev *tracing.Event, now int64) error {
 			// follows merges it and counts the contexts it adds.
 			return nil
 		}
-		o = &openResponse{Session: ev.Session, First: now}
+		o = &openResponse{Session: ev.Session, Profile: ev.Profile, First: now}
 		w.w.created(storeCounts{Open: 1})
 	}
 	o.Units++
@@ -249,7 +249,7 @@ func (w *batch) finalize(ev *tracing.Event) error {
 	if old == nil {
 		w.w.created(storeCounts{Responses: 1})
 	}
-	rec := &responseRec{ID: id, Session: ev.Session, Created: now, Finalized: now}
+	rec := &responseRec{ID: id, Session: ev.Session, Profile: ev.Profile, Created: now, Finalized: now}
 	open := w.opens[id]
 	if open == nil {
 		if open, err = w.w.open(id); err != nil {
@@ -260,6 +260,9 @@ func (w *batch) finalize(ev *tracing.Event) error {
 	if open != nil {
 		rec.Created, rec.Delivered = min(open.First, now), open.Units
 		setIf(&rec.Session, open.Session)
+		if rec.Profile == "" {
+			rec.Profile = open.Profile
+		}
 		if err := w.w.deleteOpen(id); err != nil {
 			return err
 		}
@@ -312,12 +315,16 @@ func (w *batch) finalize(ev *tracing.Event) error {
 // concurrent writer), the rule keeps the proportions both sides gave.
 //
 // The response keeps its first creation time and takes the session of its
-// latest units (that session's latest response is this one). Delivered
+// latest units (that session's latest response is this one), and their
+// profile, or the stored one when they came on the main path. Delivered
 // adds the unit events counted since the last merge (counted: an open
 // record was kept) or, when there were none (units of a response already
 // finalized are not counted as they come), the contexts the event adds.
 func mergeResponse(rec, old *responseRec, counted bool) {
 	rec.Created = min(rec.Created, old.Created)
+	if rec.Profile == "" {
+		rec.Profile = old.Profile
+	}
 	n := len(rec.Units)
 	inEvent := make([]float64, n)
 	index := make(map[string]int, n+len(old.Units))

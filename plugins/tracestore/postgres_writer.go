@@ -381,22 +381,22 @@ func (w *pgWriter) queueRows() error {
 		SELECT * FROM unnest($1::text[], $2::jsonb[], $3::int8[])
 		ON CONFLICT (id) DO UPDATE SET rec = excluded.rec, expires_at = excluded.expires_at`)
 
-	resps, lineage := newRows(5), newRows(6)
+	resps, lineage := newRows(6), newRows(6)
 	for id := range w.dirtyResponses {
 		r := w.responses[id]
 		rec, err := encode(r)
 		if err != nil {
 			return err
 		}
-		resps.add(id, rec, r.Session, r.Finalized, expires)
+		resps.add(id, rec, r.Session, r.Profile, r.Finalized, expires)
 		for _, u := range r.Units {
 			lineage.add(u.ContextID, id, r.Finalized, u.Weight, int64(u.Version), expires)
 		}
 	}
-	resps.queue(w.queue, `INSERT INTO responses (id, rec, session, finalized, seq, expires_at)
-		SELECT id, rec, session, finalized, nextval('responses_seq'), expires_at
-		FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::int8[], $5::int8[]) AS u(id, rec, session, finalized, expires_at)
-		ON CONFLICT (id) DO UPDATE SET rec = excluded.rec, session = excluded.session, finalized = excluded.finalized,
+	resps.queue(w.queue, `INSERT INTO responses (id, rec, session, profile, finalized, seq, expires_at)
+		SELECT id, rec, session, profile, finalized, nextval('responses_seq'), expires_at
+		FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::text[], $5::int8[], $6::int8[]) AS u(id, rec, session, profile, finalized, expires_at)
+		ON CONFLICT (id) DO UPDATE SET rec = excluded.rec, session = excluded.session, profile = excluded.profile, finalized = excluded.finalized,
 		seq = excluded.seq, expires_at = excluded.expires_at`)
 	lineage.queue(w.queue, `INSERT INTO lineage (context_id, response_id, time, weight, version, expires_at)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::float8[], $5::int4[], $6::int8[])

@@ -87,6 +87,7 @@ type feedbackBrief struct {
 type traceView struct {
 	ResponseID     string          `json:"response_id"`
 	Session        string          `json:"session,omitempty"`
+	Profile        string          `json:"profile,omitempty"`
 	Origin         string          `json:"origin"` // "client", or "admin" for the admin API's calls
 	CreatedAt      string          `json:"created_at"`
 	FinalizedAt    string          `json:"finalized_at"`
@@ -111,7 +112,8 @@ func (r views) trace(id, session string) (*traceView, error) {
 	}
 	o := r.o
 	tv := &traceView{
-		ResponseID: resp.ID, Session: shownSession(resp.Session), Origin: origin(resp.Session), CreatedAt: timeString(resp.Created), FinalizedAt: timeString(resp.Finalized),
+		ResponseID: resp.ID, Session: shownSession(resp.Session), Profile: resp.Profile, Origin: origin(resp.Session),
+		CreatedAt: timeString(resp.Created), FinalizedAt: timeString(resp.Finalized),
 		UnitsDelivered: resp.Delivered, Contexts: make([]traceContext, 0, len(resp.Units)), Feedback: []feedbackBrief{},
 		ResourceURI: responseURI(resp.ID),
 	}

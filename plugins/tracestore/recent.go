@@ -47,6 +47,7 @@ type recentContext struct {
 type recentResponse struct {
 	ResponseID     string          `json:"response_id"`
 	Session        string          `json:"session,omitempty"`
+	Profile        string          `json:"profile,omitempty"`
 	Origin         string          `json:"origin"`
 	CreatedAt      string          `json:"created_at"`
 	FinalizedAt    string          `json:"finalized_at"`
@@ -118,7 +119,7 @@ func (r views) recentResponsesView(limit int) (*recentResponsesView, error) {
 
 func (r views) recentEntry(resp *responseRec) (recentResponse, error) {
 	rr := recentResponse{
-		ResponseID: resp.ID, Session: shownSession(resp.Session), Origin: origin(resp.Session),
+		ResponseID: resp.ID, Session: shownSession(resp.Session), Profile: resp.Profile, Origin: origin(resp.Session),
 		CreatedAt: timeString(resp.Created), FinalizedAt: timeString(resp.Finalized), UnitsDelivered: resp.Delivered,
 		Contexts: len(resp.Units), TopContexts: []recentContext{}, ResourceURI: responseURI(resp.ID),
 	}

@@ -64,14 +64,18 @@ type versionRec struct {
 // event that finalizes it carries only weights.
 type openResponse struct {
 	Session string `json:"session,omitempty"`
+	Profile string `json:"profile,omitempty"`
 	First   int64  `json:"first"`
 	Units   uint32 `json:"units"`
 }
 
 // responseRec is a finalized response.
 type responseRec struct {
-	ID        string `json:"id"`
-	Session   string `json:"session,omitempty"`
+	ID      string `json:"id"`
+	Session string `json:"session,omitempty"`
+	// Profile is the profile its session was opened for; "" on the main
+	// path.
+	Profile   string `json:"profile,omitempty"`
 	Created   int64  `json:"created"`
 	Finalized int64  `json:"finalized"`
 	// Delivered counts the unit events recorded for the response, which

@@ -23,7 +23,7 @@ var (
 		{"uri": uriRecentFeedback, "name": "recent-feedback", "title": "Recent feedback", "mimeType": mimeJSON,
 			"description": "The latest feedback on responses, newest first, with the quality change each made."},
 		{"uri": uriRecentResponses, "name": "recent-responses", "title": "Recent responses", "mimeType": mimeJSON,
-			"description": "The latest finalized responses, newest first (at most 50; ?limit=N for 1 to 200), each with its session, origin (client, or admin for the admin API's calls), times, units delivered, token estimate and heaviest contexts with their weights."},
+			"description": "The latest finalized responses, newest first (at most 50; ?limit=N for 1 to 200), each with its session, profile (when it has one), origin (client, or admin for the admin API's calls), times, units delivered, token estimate and heaviest contexts with their weights."},
 		{"uri": uriToolQuality, "name": "tool-quality", "title": "Tool quality", "mimeType": mimeJSON,
 			"description": "What feedback taught about each tool's results: the mean quality of the tool's rated contexts weighted by their feedback, and how many are deprecated."},
 		{"uri": uriStatsCache, "name": "cache-stats", "title": "Cache and store statistics", "mimeType": mimeJSON,

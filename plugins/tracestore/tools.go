@@ -202,6 +202,7 @@ var (
 	traceSchema = object(js{
 		"response_id":     str("Response id."),
 		"session":         str("Client session of the response."),
+		"profile":         str("Profile the session was opened for; absent on the main path."),
 		"created_at":      str("When its first unit was delivered."),
 		"finalized_at":    str("When the turn ended."),
 		"units_delivered": integer("Unit events recorded for the response."),
@@ -214,6 +215,7 @@ var (
 	responseContextsSchema = object(js{
 		"response_id":  str("Response id."),
 		"session":      str("Client session of the response."),
+		"profile":      str("Profile the session was opened for; absent on the main path."),
 		"finalized_at": str("When the turn ended."),
 		"type":         str("The type filter applied, if any."),
 		"contexts":     array(traceContextSchema),
@@ -414,6 +416,7 @@ func (p *Plugin) getTrace(ctx context.Context, b backend, req tracing.CallToolRe
 type responseContextsView struct {
 	ResponseID  string         `json:"response_id"`
 	Session     string         `json:"session,omitempty"`
+	Profile     string         `json:"profile,omitempty"`
 	FinalizedAt string         `json:"finalized_at"`
 	Type        string         `json:"type,omitempty"`
 	Contexts    []traceContext `json:"contexts"`
@@ -443,7 +446,7 @@ func (p *Plugin) responseContexts(ctx context.Context, b backend, req tracing.Ca
 	if err != nil {
 		return toolOutcome{}, err
 	}
-	v := responseContextsView{ResponseID: tv.ResponseID, Session: tv.Session, FinalizedAt: tv.FinalizedAt, Type: typ, Contexts: []traceContext{}}
+	v := responseContextsView{ResponseID: tv.ResponseID, Session: tv.Session, Profile: tv.Profile, FinalizedAt: tv.FinalizedAt, Type: typ, Contexts: []traceContext{}}
 	for _, c := range tv.Contexts {
 		if typ == "" || c.Type == typ {
 			v.Contexts = append(v.Contexts, c)

@@ -55,6 +55,7 @@ func TracingSuite(t *testing.T, newStore func(t *testing.T) tracing.Tracing, opt
 		{"NewContentIsALinkedVersion", checkVersions},
 		{"FeedbackMovesQuality", checkFeedback},
 		{"LatestIsTheSessionsNewest", checkLatest},
+		{"ResponseKeepsItsProfile", s.checkProfile},
 		{"ToolErrors", checkToolErrors},
 		{"UnknownResources", checkUnknownResources},
 		{"WatcherSkipsOwnChanges", s.checkWatcher},
@@ -213,6 +214,7 @@ type (
 	suiteTrace struct {
 		ResponseID    string         `json:"response_id"`
 		Session       string         `json:"session"`
+		Profile       *string        `json:"profile"`
 		ResourceURI   string         `json:"resource_uri"`
 		Contexts      []suiteContext `json:"contexts"`
 		FeedbackCount int            `json:"feedback_count"`
@@ -414,6 +416,66 @@ func checkRecordAndReadBack(t *testing.T, st *suiteStore) {
 	st.read(suiteSession, tracing.ResourceRecentResponses, &recent)
 	if len(recent.Responses) != 1 || recent.Responses[0].ResponseID != "resp_read" {
 		t.Errorf("%s = %+v; want resp_read", tracing.ResourceRecentResponses, recent)
+	}
+}
+
+// checkProfile (API minor 8): a response keeps its session's profile
+// (Event.Profile), shown by get_trace and its trace:// resource; a response
+// on the main path shows none; and a response finalized again keeps the
+// profile when its next part comes on the main path. With WithPeer, that
+// part goes through the second host's plugin.
+func (s *tracingSuite) checkProfile(t *testing.T, st *suiteStore) {
+	info, err := st.impl.Info(st.ctx, base.InfoRequest{})
+	if err != nil {
+		t.Fatalf("Info: %v", err)
+	}
+	if info.APIMinor < 8 {
+		t.Skipf("the plugin reports tracing API minor %d; profiles came in 8", info.APIMinor)
+	}
+	const coding, plain = "resp_profile_coding", "resp_profile_plain"
+	const mainSession = "suitemain0123456789abcdefghijklmno"
+	unit := st.unit(suiteSession, coding, suiteCtxA, tracing.TypeExternal, "profile results")
+	unit.Profile = "coding"
+	end := st.finalize(suiteSession, coding, []tracing.Event{unit}, 1)
+	end.Profile = "coding"
+	st.record(unit, end)
+	st.respond(mainSession, plain, []tracing.Event{st.unit(mainSession, plain, suiteCtxB, tracing.TypeSystem, "main path")}, 1)
+
+	profile := func(what, session, id string) string {
+		t.Helper()
+		var tr, rtr suiteTrace
+		st.call(session, tracing.ToolGetTrace, args("response_id", id), &tr)
+		st.read(session, responseURI(id), &rtr)
+		if tr.ResponseID != id || rtr.ResponseID != id {
+			t.Fatalf("%s: get_trace %+v and %s %+v; want response %s", what, tr, responseURI(id), rtr, id)
+		}
+		got, gotRes := "(absent)", "(absent)"
+		if tr.Profile != nil {
+			got = *tr.Profile
+		}
+		if rtr.Profile != nil {
+			gotRes = *rtr.Profile
+		}
+		if got != gotRes {
+			t.Errorf("%s: get_trace shows profile %q, %s shows %q; want the same", what, got, responseURI(id), gotRes)
+		}
+		return got
+	}
+	if got := profile("recorded with profile coding", suiteSession, coding); got != "coding" {
+		t.Errorf("response recorded with Event.Profile \"coding\" reads back with profile %s, want \"coding\"", got)
+	}
+	if got := profile("recorded on the main path", mainSession, plain); got != "(absent)" {
+		t.Errorf("response recorded without a profile reads back with profile %s, want none (the member omitted)", got)
+	}
+
+	second := st
+	if s.newPeer != nil {
+		second = newSuiteStore(t, s.newPeer(t, st.impl))
+	}
+	second.at = st.at
+	second.respond(mainSession, coding, []tracing.Event{second.unit(mainSession, coding, suiteCtxC, tracing.TypeExternal, "main path part")}, 1)
+	if got := profile("merged with a part from the main path", mainSession, coding); got != "coding" {
+		t.Errorf("response with a later part on the main path reads back with profile %s, want \"coding\" kept", got)
 	}
 }
 
