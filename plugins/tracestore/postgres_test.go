@@ -99,6 +99,7 @@ func TestPostgresSurface(t *testing.T) {
 		{"ArgumentsSize", testArgumentsSize},
 		{"RetentionExpires", testRetentionExpires},
 		{"ToolQualityAggregates", testToolQualityAggregates},
+		{"ResponseProfileShown", testResponseProfileShown},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
