@@ -16,7 +16,10 @@ import (
 //   - ToolGetTrace (response_id, default LatestResponse): response_id,
 //     session, resource_uri, contexts [{context_id, weight, version,
 //     head_version, status: "current" | "superseded", quality,
-//     feedback_count, context_uri}], feedback_count.
+//     feedback_count, context_uri}], feedback_count; from API minor 8,
+//     profile (the response's Event.Profile, the latest non-empty one of
+//     a response finalized again; omitted when empty), also in the
+//     ResourceResponsePrefix resource.
 //   - ToolGetResponseContexts (response_id, type): response_id, contexts
 //     as get_trace's, heaviest first, only of type when given.
 //   - ToolQueryContextImpact (context_id, limit): context_id,
