@@ -62,8 +62,8 @@ func (tv *traceView) tree() string {
 		fmt.Fprintf(&b, " (session %s%s, a call from the admin API)", tv.Session, profile)
 	case tv.Session != "":
 		fmt.Fprintf(&b, " (session %s%s)", tv.Session, profile)
-	case profile != "":
-		fmt.Fprintf(&b, " (%s)", profile[2:])
+	case tv.Profile != "":
+		fmt.Fprintf(&b, " (profile %s)", tv.Profile)
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "├── created %s, finalized %s\n", tv.CreatedAt, tv.FinalizedAt)
