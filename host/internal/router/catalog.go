@@ -3,6 +3,7 @@ package router
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -195,11 +196,12 @@ func (c *catalog) addNamed(opts Options, out [][]byte, names map[string]route, b
 		template = placeholder
 	}
 	kind := strings.TrimSuffix(placeholder[1:], "}")
-	limit := opts.NameBudget - len(opts.ClientPrefix)
+	// The config leaves at least minNameRoom; Options built by hand may not.
+	limit := max(opts.NameBudget-len(opts.ClientPrefix), minNameRoom)
 	exposed := overrides[original].ExposeAs // checked against the budget at load
 	if exposed == "" {
 		exposed = exposedName(template, placeholder, b.spec.Name, original, limit)
-		if full := strings.NewReplacer("{server}", b.spec.Name, placeholder, original).Replace(template); len(full) > limit {
+		if full := exposedName(template, placeholder, b.spec.Name, original, math.MaxInt); full != exposed {
 			c.shortened = append(c.shortened, ShortenedName{Kind: kind, Server: b.spec.Name, Original: original, Full: full, Exposed: exposed})
 		}
 	}

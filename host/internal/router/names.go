@@ -11,6 +11,10 @@ import (
 // default name budget.
 const maxNameLen = 64
 
+// minNameRoom is the least length a shortened name is cut to: its start,
+// '_' and an 8-digit hash (the config refuses a budget that leaves less).
+const minNameRoom = 16
+
 // exposedName fills a name template ("mcp__proxy__{server}__{tool}") and
 // makes the result match ^[a-zA-Z0-9_-]{1,limit}$: other characters become
 // '_', and a name too long is cut and given a stable hash of its source so
