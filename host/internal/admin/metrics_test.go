@@ -20,7 +20,7 @@ func TestMetrics(t *testing.T) {
 	t.Parallel()
 	reg := metrics.New(nil)
 	reg.RequestStarted("alpha", "tools/call", 10)
-	reg.RequestFinished("alpha", "tools/call", router.OutcomeOK, 5*time.Millisecond, 20)
+	reg.RequestFinished("", "alpha", "tools/call", router.OutcomeOK, 5*time.Millisecond, 20)
 	tests := []struct {
 		name       string
 		addr       string

@@ -57,12 +57,7 @@ var activitySchema = &hcl.BodySchema{
 // the two rotate with their own limits.
 func (d *decoder) decodeActivityBlocks(blocks []*hcl.Block, a *Activity, logDir string) {
 	*a = defaultActivity()
-	for i, b := range blocks {
-		if i > 0 {
-			d.errorf(b.DefRange, "Duplicate activity block",
-				"Only one activity block is allowed; the first is at %s.", rangeStart(blocks[0].DefRange))
-			continue
-		}
+	if b := d.onlyOne(blocks); b != nil {
 		d.decodeActivity(b, a, logDir)
 	}
 }
@@ -92,15 +87,7 @@ func (d *decoder) decodeActivity(b *hcl.Block, a *Activity, logDir string) {
 			}
 		}
 	}
-	if attr, ok := attrs["max_bytes"]; ok {
-		if n, ok := d.evalInt(attr); ok {
-			if n < 4096 {
-				d.errorf(attr.Expr.Range(), "Invalid max_bytes", "max_bytes must be at least 4096; got %d.", n)
-			} else {
-				a.MaxBytes = n
-			}
-		}
-	}
+	decodeAttr(attrs, "max_bytes", d.atLeast(4096), &a.MaxBytes)
 	decodeAttr(attrs, "max_files", d.evalCount, &a.MaxFiles)
 	if attr, ok := attrs["recent"]; ok {
 		if n, ok := d.evalCount(attr); ok {

@@ -20,6 +20,18 @@ func decodeAttr[T any](attrs hcl.Attributes, name string, eval func(*hcl.Attribu
 	}
 }
 
+// atLeast is evalInt refusing a value below least, as a decodeAttr eval.
+func (d *decoder) atLeast(least int64) func(*hcl.Attribute) (int64, bool) {
+	return func(attr *hcl.Attribute) (int64, bool) {
+		n, ok := d.evalInt(attr)
+		if ok && n < least {
+			d.errorf(attr.Expr.Range(), "Invalid "+attr.Name, "%s must be at least %d; got %d.", attr.Name, least, n)
+			return 0, false
+		}
+		return n, ok
+	}
+}
+
 // enum is evalEnum for the given allowed values, as a decodeAttr eval.
 func (d *decoder) enum(allowed []string) func(*hcl.Attribute) (string, bool) {
 	return func(attr *hcl.Attribute) (string, bool) { return d.evalEnum(attr, allowed) }

@@ -202,37 +202,17 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 		IdleGap: DefaultTraceIdleGap, MaxUnits: DefaultTraceMaxUnits, Queue: DefaultTraceQueue, QueueBytes: DefaultTraceQueueBytes,
 		Batch: DefaultTraceBatch, DefaultRetrievalScore: DefaultRetrievalScore,
 	}
-	for i, b := range blocks["tracing"] {
-		if i > 0 {
-			d.errorf(b.DefRange, "Duplicate tracing block",
-				"Only one tracing block is allowed; the first is at %s.", rangeStart(blocks["tracing"][0].DefRange))
-			continue
-		}
+	if b := d.onlyOne(blocks["tracing"]); b != nil {
 		d.decodeTracing(b, &cfg.Tracing)
 	}
-	for i, b := range blocks["telemetry"] {
-		if i > 0 {
-			d.errorf(b.DefRange, "Duplicate telemetry block",
-				"Only one telemetry block is allowed; the first is at %s.", rangeStart(blocks["telemetry"][0].DefRange))
-			continue
-		}
+	if b := d.onlyOne(blocks["telemetry"]); b != nil {
 		d.decodeTelemetry(b, &cfg.Telemetry)
 	}
 	cfg.Admin = Admin{Address: DefaultAdminAddress}
-	for i, b := range blocks["admin"] {
-		if i > 0 {
-			d.errorf(b.DefRange, "Duplicate admin block",
-				"Only one admin block is allowed; the first is at %s.", rangeStart(blocks["admin"][0].DefRange))
-			continue
-		}
+	if b := d.onlyOne(blocks["admin"]); b != nil {
 		d.decodeAdmin(b, &cfg.Admin)
 	}
-	for i, b := range blocks["proxy"] {
-		if i > 0 {
-			d.errorf(b.DefRange, "Duplicate proxy block",
-				"Only one proxy block is allowed; the first is at %s.", rangeStart(blocks["proxy"][0].DefRange))
-			continue
-		}
+	if b := d.onlyOne(blocks["proxy"]); b != nil {
 		d.decodeProxy(b, &cfg.Proxy)
 	}
 	if !cfg.Proxy.logDirSet {
@@ -254,27 +234,10 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 		}
 	}
 
-	pluginSeen := map[string]hcl.Range{}
-	for _, b := range blocks["plugin"] {
-		name := b.Labels[0]
-		if first, dup := pluginSeen[name]; dup {
-			d.errorf(b.DefRange, fmt.Sprintf("Duplicate plugin %q", name),
-				"A plugin named %q was already declared at %s. Plugin names must be unique.", name, rangeStart(first))
-			continue
-		}
-		pluginSeen[name] = b.DefRange
+	for _, b := range d.uniqueNames(blocks["plugin"], "plugin") {
 		cfg.Plugins = append(cfg.Plugins, d.decodePlugin(b))
 	}
-
-	serverSeen := map[string]hcl.Range{}
-	for _, b := range blocks["server"] {
-		name := b.Labels[0]
-		if first, dup := serverSeen[name]; dup {
-			d.errorf(b.DefRange, fmt.Sprintf("Duplicate server %q", name),
-				"A server named %q was already declared at %s. Server names must be unique.", name, rangeStart(first))
-			continue
-		}
-		serverSeen[name] = b.DefRange
+	for _, b := range d.uniqueNames(blocks["server"], "server") {
 		cfg.Servers = append(cfg.Servers, d.decodeServer(b, cfg.Proxy))
 	}
 	d.checkServerScopes(cfg)
@@ -282,4 +245,36 @@ func (d *decoder) decodeFile(body hcl.Body) *Config {
 	cfg.Profiles = d.decodeProfiles(blocks["profile"])
 	d.checkProfiles(cfg)
 	return cfg
+}
+
+// onlyOne is the first of a top-level block type that may appear once,
+// reporting the others; nil when there is none.
+func (d *decoder) onlyOne(blocks []*hcl.Block) *hcl.Block {
+	if len(blocks) == 0 {
+		return nil
+	}
+	for _, b := range blocks[1:] {
+		d.errorf(b.DefRange, "Duplicate "+b.Type+" block",
+			"Only one %s block is allowed; the first is at %s.", b.Type, rangeStart(blocks[0].DefRange))
+	}
+	return blocks[0]
+}
+
+// uniqueNames is blocks without those whose name (first label) an earlier
+// one has, each reported: noun is what the blocks declare ("server").
+func (d *decoder) uniqueNames(blocks []*hcl.Block, noun string) []*hcl.Block {
+	seen := map[string]hcl.Range{}
+	out := blocks[:0:0]
+	for _, b := range blocks {
+		name := b.Labels[0]
+		if first, dup := seen[name]; dup {
+			d.errorf(b.DefRange, fmt.Sprintf("Duplicate %s %q", noun, name),
+				"A %s named %q was already declared at %s. %s names must be unique.",
+				noun, name, rangeStart(first), strings.ToUpper(noun[:1])+noun[1:])
+			continue
+		}
+		seen[name] = b.DefRange
+		out = append(out, b)
+	}
+	return out
 }

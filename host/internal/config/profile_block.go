@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"path"
 	"slices"
 
@@ -50,15 +49,7 @@ var profileSecrets = base.Schema{Attributes: []base.Attribute{{Name: "token", Se
 // decodeProfiles decodes every profile block, reporting duplicates.
 func (d *decoder) decodeProfiles(blocks []*hcl.Block) []Profile {
 	var out []Profile
-	seen := map[string]hcl.Range{}
-	for _, b := range blocks {
-		name := b.Labels[0]
-		if first, dup := seen[name]; dup {
-			d.errorf(b.DefRange, fmt.Sprintf("Duplicate profile %q", name),
-				"A profile named %q was already declared at %s. Profile names must be unique.", name, rangeStart(first))
-			continue
-		}
-		seen[name] = b.DefRange
+	for _, b := range d.uniqueNames(blocks, "profile") {
 		if p, ok := d.decodeProfile(b); ok {
 			out = append(out, p)
 		}

@@ -135,15 +135,7 @@ func (d *decoder) decodeProxy(b *hcl.Block, p *Proxy) {
 			}
 		}
 	}
-	if attr, ok := attrs["log_max_bytes"]; ok {
-		if n, ok := d.evalInt(attr); ok {
-			if n < 4096 {
-				d.errorf(attr.Expr.Range(), "Invalid log_max_bytes", "log_max_bytes must be at least 4096; got %d.", n)
-			} else {
-				p.LogMaxBytes = n
-			}
-		}
-	}
+	decodeAttr(attrs, "log_max_bytes", d.atLeast(4096), &p.LogMaxBytes)
 	decodeAttr(attrs, "log_max_files", d.evalCount, &p.LogMaxFiles)
 	decodeAttr(attrs, "log_max_age", d.evalDurationOrZero, &p.LogMaxAge)
 	if attr, ok := attrs["watch_config"]; ok {

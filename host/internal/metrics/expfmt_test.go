@@ -102,9 +102,9 @@ func TestScrapeParsesWithPrometheus(t *testing.T) {
 
 	// Values move as calls are made.
 	r.RequestStarted("srv", "tools/call", 10)
-	r.RequestFinished("srv", "tools/call", router.OutcomeOK, 3*time.Millisecond, 20)
+	r.RequestFinished("", "srv", "tools/call", router.OutcomeOK, 3*time.Millisecond, 20)
 	r.RequestStarted("srv", "tools/call", 10)
-	r.RequestFinished("srv", "tools/call", router.OutcomeError, time.Millisecond, 20)
+	r.RequestFinished("", "srv", "tools/call", router.OutcomeError, time.Millisecond, 20)
 	status.State, status.Restarts = router.StateRestarting, 2
 	f = scrapeFamilies(t, r)
 	for _, c := range []struct {
@@ -132,10 +132,10 @@ func TestSummary(t *testing.T) {
 	r.SetSources(Sources{Backends: func() []router.BackendStatus { return []router.BackendStatus{{Name: "idle"}} }})
 	for _, o := range []router.Outcome{router.OutcomeOK, router.OutcomeOK, router.OutcomeError, router.OutcomeTimeout} {
 		r.RequestStarted("busy", "tools/call", 1)
-		r.RequestFinished("busy", "tools/call", o, time.Millisecond, 1)
+		r.RequestFinished("", "busy", "tools/call", o, time.Millisecond, 1)
 	}
 	r.RequestStarted("busy", "tools/list", 1)
-	r.RequestFinished("busy", "tools/list", router.OutcomeOK, 400*time.Second, 1)
+	r.RequestFinished("", "busy", "tools/list", router.OutcomeOK, 400*time.Second, 1)
 	got := r.Summary()
 	busy := make([]uint64, len(DurationBuckets)+1)
 	busy[0], busy[len(DurationBuckets)] = 4, 1

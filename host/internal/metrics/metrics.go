@@ -210,7 +210,7 @@ type serverSeries struct {
 	latency [len(durationBucketsArray) + 1]atomic.Uint64
 }
 
-var _ router.ProfileObserver = (*Registry)(nil)
+var _ router.Observer = (*Registry)(nil)
 
 // New returns an empty registry. logger may be nil.
 func New(logger hclog.Logger) *Registry {
@@ -289,14 +289,9 @@ func (r *Registry) RequestStarted(server, _ string, requestBytes int) {
 	}
 }
 
-// RequestFinished implements router.Observer.
-func (r *Registry) RequestFinished(server, method string, outcome router.Outcome, elapsed time.Duration, responseBytes int) {
-	r.RequestFinishedIn("", server, method, outcome, elapsed, responseBytes)
-}
-
-// RequestFinishedIn implements router.ProfileObserver: the request series
-// of a profile's sessions carry profile="NAME".
-func (r *Registry) RequestFinishedIn(profile, server, method string, outcome router.Outcome, elapsed time.Duration, responseBytes int) {
+// RequestFinished implements router.Observer: the request series of a
+// profile's sessions carry profile="NAME".
+func (r *Registry) RequestFinished(profile, server, method string, outcome router.Outcome, elapsed time.Duration, responseBytes int) {
 	s := r.server(server)
 	s.inFlight.Dec()
 	if responseBytes > 0 {

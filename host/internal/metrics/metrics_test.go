@@ -89,10 +89,10 @@ func TestRegistry(t *testing.T) {
 	if got := m[`mcphost_in_flight_requests{server="up"}`]; got != 2 {
 		t.Errorf("in flight %v, want 2", got)
 	}
-	r.RequestFinished("up", "tools/call", router.OutcomeOK, 30*time.Millisecond, 10)
-	r.RequestFinished("up", "tools/call", router.OutcomeTimeout, 2*time.Second, 0)
+	r.RequestFinished("", "up", "tools/call", router.OutcomeOK, 30*time.Millisecond, 10)
+	r.RequestFinished("", "up", "tools/call", router.OutcomeTimeout, 2*time.Second, 0)
 	r.RequestStarted("up", "resources/read", 0)
-	r.RequestFinished("up", "resources/read", router.OutcomeUnavailable, 0, 0)
+	r.RequestFinished("", "up", "resources/read", router.OutcomeUnavailable, 0, 0)
 	r.LateResponse("up")
 	m = scrape(t, r)
 	for key, want := range map[string]float64{
@@ -119,10 +119,10 @@ func TestObserveDoesNotAllocate(t *testing.T) {
 	r := New(nil)
 	server, method := "srv", "tools/call"
 	r.RequestStarted(server, method, 10)
-	r.RequestFinished(server, method, router.OutcomeOK, time.Millisecond, 10)
+	r.RequestFinished("", server, method, router.OutcomeOK, time.Millisecond, 10)
 	allocs := testing.AllocsPerRun(1000, func() {
 		r.RequestStarted(server, method, 10)
-		r.RequestFinished(server, method, router.OutcomeOK, time.Millisecond, 10)
+		r.RequestFinished("", server, method, router.OutcomeOK, time.Millisecond, 10)
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per observed request, want 0", allocs)
@@ -237,9 +237,9 @@ func TestAuthRefused(t *testing.T) {
 func TestProfileLabel(t *testing.T) {
 	r := New(nil)
 	r.RequestStarted("srv", "tools/call", 10)
-	r.RequestFinishedIn("coding", "srv", "tools/call", router.OutcomeOK, time.Millisecond, 10)
+	r.RequestFinished("coding", "srv", "tools/call", router.OutcomeOK, time.Millisecond, 10)
 	r.RequestStarted("srv", "tools/call", 10)
-	r.RequestFinishedIn("", "srv", "tools/call", router.OutcomeError, time.Millisecond, 10)
+	r.RequestFinished("", "srv", "tools/call", router.OutcomeError, time.Millisecond, 10)
 	m := scrape(t, r)
 	for key, want := range map[string]float64{
 		`mcphost_requests_total{method="tools/call",outcome="ok",profile="coding",server="srv"}`:    1,
@@ -257,7 +257,7 @@ func TestProfileLabel(t *testing.T) {
 	}
 	allocs := testing.AllocsPerRun(1000, func() {
 		r.RequestStarted("srv", "tools/call", 10)
-		r.RequestFinishedIn("coding", "srv", "tools/call", router.OutcomeOK, time.Millisecond, 10)
+		r.RequestFinished("coding", "srv", "tools/call", router.OutcomeOK, time.Millisecond, 10)
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per observed profile request, want 0", allocs)

@@ -39,24 +39,16 @@ type Observer interface {
 	// backend not running).
 	RequestStarted(server, method string, requestBytes int)
 	// RequestFinished is called exactly once for every RequestStarted.
+	// profile is the profile of the session the request came from ("" for
+	// the main endpoint; the configured profiles are a small set).
 	// responseBytes is the size of the backend's response, 0 when the
 	// proxy answered itself (timeout, unavailable, cancelled).
-	RequestFinished(server, method string, outcome Outcome, elapsed time.Duration, responseBytes int)
+	RequestFinished(profile, server, method string, outcome Outcome, elapsed time.Duration, responseBytes int)
 	// LateResponse is called for a response from server whose request is
 	// no longer open (the client cancelled it, it timed out, its session
 	// closed) or was never sent: a backend that keeps working after a
 	// cancellation shows here.
 	LateResponse(server string)
-}
-
-// ProfileObserver is an Observer that also tells requests apart by the
-// profile of the session they came from ("" for the main endpoint; the
-// profiles are the configured ones, a small set). When the router's
-// Observer implements it, RequestFinishedIn is called instead of
-// RequestFinished.
-type ProfileObserver interface {
-	Observer
-	RequestFinishedIn(profile, server, method string, outcome Outcome, elapsed time.Duration, responseBytes int)
 }
 
 // observeFinished reports the end of a forwarded client request, to the
@@ -79,11 +71,7 @@ func (b *backend) requestFinished(s *Session, method string, outcome Outcome, el
 	if o == nil {
 		return
 	}
-	if po, ok := o.(ProfileObserver); ok {
-		po.RequestFinishedIn(s.Profile(), b.spec.Name, method, outcome, elapsed, responseBytes)
-		return
-	}
-	o.RequestFinished(b.spec.Name, method, outcome, elapsed, responseBytes)
+	o.RequestFinished(s.Profile(), b.spec.Name, method, outcome, elapsed, responseBytes)
 }
 
 // Spans records one span per client request (OpenTelemetry). Options.Spans

@@ -29,6 +29,8 @@ func (r *recTracer) Traced(session, server, method, name, uri, contextID, respon
 	return nil
 }
 
+func (r *recTracer) SessionProfile(session, profile string) {}
+
 func (r *recTracer) SessionClosed(session string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -121,8 +121,8 @@ func (s *Session) SetProfile(name string) error {
 		return fmt.Errorf("no profile named %q", name)
 	}
 	s.profile.Store(v)
-	if pt, ok := s.router.opts.Tracer.(ProfileTracer); ok {
-		pt.SessionProfile(s.id, name)
+	if t := s.router.opts.Tracer; t != nil {
+		t.SessionProfile(s.id, name)
 	}
 	return nil
 }

@@ -21,16 +21,12 @@ type Tracer interface {
 	// ContextID was contextID and TraceResponse response, and returns the
 	// value for the result's _meta["mcphost/trace"], or nil.
 	Traced(session, server, method, name, uri, contextID, response string, args, result []byte) []byte
+	// SessionProfile notes the profile the session was opened for
+	// (Session.SetProfile), which its events then carry until
+	// SessionClosed.
+	SessionProfile(session, profile string)
 	// SessionClosed ends the session's open response.
 	SessionClosed(session string)
-}
-
-// ProfileTracer is a Tracer that is told the profile a session was opened
-// for (Session.SetProfile), so that the session's events carry it; the
-// session's end is SessionClosed.
-type ProfileTracer interface {
-	Tracer
-	SessionProfile(session, profile string)
 }
 
 // tracedMethods deliver context units.

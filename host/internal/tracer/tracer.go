@@ -435,7 +435,7 @@ func (t *Tracer) Traced(session, server, method, name, uri, contextID, response 
 }
 
 // SessionProfile notes the profile session was opened for, which its
-// events carry (router.ProfileTracer); SessionClosed forgets it.
+// events carry (router.Tracer); SessionClosed forgets it.
 func (t *Tracer) SessionProfile(session, profile string) {
 	t.mu.Lock()
 	if !t.closed {

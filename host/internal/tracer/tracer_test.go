@@ -272,7 +272,7 @@ func TestConnServesThePluginAndFlushesBeforeACall(t *testing.T) {
 func TestEventsCarryTheSessionsProfile(t *testing.T) {
 	f := &fakeTracing{}
 	tr := newTestTracer(t, f, Options{})
-	var _ router.ProfileTracer = tr
+	var _ router.Tracer = tr
 	tr.SessionProfile("coding-session", "coding")
 	deliver(tr, "coding-session", "search", `{"q":"x"}`, "x")
 	deliver(tr, "main-session", "search", `{"q":"x"}`, "x")
