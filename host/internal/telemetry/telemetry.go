@@ -26,6 +26,7 @@ import (
 
 	"github.com/mcphost/mcphost/host/internal/router"
 	"github.com/mcphost/mcphost/host/internal/traceparent"
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
 )
 
 // TracesPath is where, under the endpoint, spans are sent (OTLP/HTTP).
@@ -131,7 +132,8 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 func (e *Exporter) Begin(info router.RequestInfo) router.RequestSpan {
 	ctx := context.Background()
 	if tp, ok := traceparent.FromParams(info.Params); ok {
-		state, _ := trace.ParseTraceState(gjson.GetBytes(info.Params, "_meta."+traceparent.StateMetaKey).Str)
+		ts, _ := jsonrpc.GetString(info.Params, "_meta."+traceparent.StateMetaKey)
+		state, _ := trace.ParseTraceState(ts)
 		ctx = trace.ContextWithRemoteSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
 			TraceID: tp.TraceID, SpanID: tp.SpanID, TraceFlags: trace.TraceFlags(tp.Flags), TraceState: state, Remote: true,
 		}))
@@ -213,14 +215,16 @@ func outcomeOf(response []byte) ([]attribute.KeyValue, codes.Code, string) {
 	if response == nil {
 		return []attribute.KeyValue{attribute.String("error.type", "cancelled")}, codes.Error, "the request ended without a response"
 	}
-	if e := gjson.GetBytes(response, "error"); e.Exists() {
+	// The message path's scanner, not gjson: a result can be megabytes.
+	if raw := jsonrpc.Get(response, "error"); raw != nil {
+		e := gjson.ParseBytes(raw)
 		code := e.Get("code").Int()
 		return []attribute.KeyValue{
 			attribute.String("error.type", strconv.FormatInt(code, 10)),
 			attribute.Int64("rpc.jsonrpc.error_code", code),
 		}, codes.Error, e.Get("message").Str
 	}
-	if gjson.GetBytes(response, "result.isError").Bool() {
+	if string(jsonrpc.Get(response, "result.isError")) == "true" {
 		return []attribute.KeyValue{attribute.String("error.type", "tool_error")}, codes.Error, "the tool reported an error"
 	}
 	return nil, codes.Unset, ""
@@ -230,9 +234,11 @@ func outcomeOf(response []byte) ([]attribute.KeyValue, codes.Code, string) {
 func targetOf(method string, params []byte) string {
 	switch method {
 	case "tools/call", "prompts/get":
-		return gjson.GetBytes(params, "name").Str
+		name, _ := jsonrpc.GetString(params, "name")
+		return name
 	case "resources/read", "resources/subscribe", "resources/unsubscribe":
-		return gjson.GetBytes(params, "uri").Str
+		uri, _ := jsonrpc.GetString(params, "uri")
+		return uri
 	}
 	return ""
 }

@@ -6,7 +6,7 @@ package traceparent
 import (
 	"encoding/hex"
 
-	"github.com/tidwall/gjson"
+	"github.com/mcphost/mcphost/sdk/jsonrpc"
 )
 
 // MetaKey is the _meta member that carries the traceparent (the
@@ -73,13 +73,14 @@ func (t TraceParent) String() string {
 }
 
 // FromParams reads params._meta.traceparent of a request's params
-// without decoding the rest.
+// without decoding the rest, with the message path's scanner (it crosses
+// large arguments at memchr speed; gjson took 13 times as long on 100 KB).
 func FromParams(params []byte) (TraceParent, bool) {
-	v := gjson.GetBytes(params, "_meta."+MetaKey)
-	if v.Type != gjson.String {
+	s, ok := jsonrpc.GetString(params, "_meta."+MetaKey)
+	if !ok {
 		return TraceParent{}, false
 	}
-	return Parse(v.Str)
+	return Parse(s)
 }
 
 func lowerHex(s string) bool {
