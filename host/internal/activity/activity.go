@@ -13,6 +13,7 @@
 package activity
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,6 +91,14 @@ type Log struct {
 	// a failing disk is logged once rather than per record.
 	fileFailing bool
 	settings    Settings
+
+	// client is the last clientInfo the writer parsed, and its name and
+	// version: the records of a session (and of most clients) repeat it.
+	// Only the writer goroutine uses it.
+	client struct {
+		info          []byte
+		name, version string
+	}
 }
 
 var _ router.ActivityRecorder = (*Log)(nil)
@@ -234,6 +243,7 @@ func (l *Log) write() {
 // handle keeps one record: in the ring, in the file, and published.
 func (l *Log) handle(rec *router.ActivityRecord) {
 	r := convert(rec)
+	r.ClientName, r.ClientVersion = l.clientOf(rec.ClientInfo)
 	l.mu.Lock()
 	l.seq++
 	r.Seq = l.seq
@@ -291,6 +301,17 @@ func (l *Log) newestFirst(q admin.ActivityQuery) []admin.ActivityRecord {
 	return out
 }
 
+// clientOf is the name and version of a session's clientInfo, parsed
+// only when it differs from the last record's.
+func (l *Log) clientOf(info []byte) (name, version string) {
+	if !bytes.Equal(info, l.client.info) {
+		parsed := gjson.ParseBytes(info)
+		l.client.info = append(l.client.info[:0], info...)
+		l.client.name, l.client.version = parsed.Get("name").String(), parsed.Get("version").String()
+	}
+	return l.client.name, l.client.version
+}
+
 // convert turns the router's record into the one the API and the file
 // show, redacting what it keeps of arguments and results: values under
 // keys that name secrets (token, password, authorization, …) are hidden,
@@ -301,10 +322,6 @@ func convert(rec *router.ActivityRecord) admin.ActivityRecord {
 		Name: rec.Name, ExposedName: rec.ExposedName, Outcome: string(rec.Outcome), Code: rec.Code,
 		DurationMs:   float64(rec.Duration) / float64(time.Millisecond),
 		RequestBytes: rec.RequestBytes, ResponseBytes: rec.ResponseBytes,
-	}
-	if len(rec.ClientInfo) > 0 {
-		info := gjson.ParseBytes(rec.ClientInfo)
-		r.ClientName, r.ClientVersion = info.Get("name").String(), info.Get("version").String()
 	}
 	var secrets redact.Secrets
 	if rec.Arguments != nil {

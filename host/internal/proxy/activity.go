@@ -32,7 +32,11 @@ func (p *Proxy) setupActivity(cfg *config.Config) hcl.Diagnostics {
 		Settings: activitySettings(cfg.Activity),
 		Dropped:  func() { p.metrics.ActivityDropped(1) },
 		Publish: func(r admin.ActivityRecord) {
-			p.events.publish(admin.Event{Time: r.Time, Type: admin.EventActivity, Activity: &r})
+			if !p.events.subscribed() {
+				return // the copy for the event would be garbage per call
+			}
+			rec := r
+			p.events.publish(admin.Event{Time: r.Time, Type: admin.EventActivity, Activity: &rec})
 		},
 		Logger: p.log.Named("activity"),
 	})

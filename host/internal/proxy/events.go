@@ -33,6 +33,13 @@ func (h *eventHub) publish(e admin.Event) {
 	}
 }
 
+// subscribed says whether anyone listens to the events now.
+func (h *eventHub) subscribed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs) > 0
+}
+
 // Events streams events until ctx ends, then closes the channel.
 func (p *Proxy) Events(ctx context.Context) <-chan admin.Event {
 	ch := make(chan admin.Event, subscribeBuffer)
